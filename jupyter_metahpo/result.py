@@ -1,0 +1,149 @@
+"""What ``tune`` returns: the best configuration, every trial as a DataFrame, plots."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .space import SearchSpace
+from .trial import Direction, FrozenTrial, TrialState
+
+__all__ = ["TuningResult", "trials_to_dataframe", "best_so_far"]
+
+
+def trials_to_dataframe(trials: Sequence[FrozenTrial], space: SearchSpace):
+    """One row per trial: number, state, value, one column per parameter, then timing and origin."""
+    import pandas as pd
+
+    rows = []
+    for t in trials:
+        row: dict[str, Any] = {"number": t.number, "state": t.state.value, "value": t.value}
+        for name in space.names:
+            row[name] = t.config.get(name)
+        for key, metric in t.metrics.items():
+            if key not in row:
+                row[f"metric:{key}"] = metric
+        row["duration"] = t.duration
+        row["suggest_seconds"] = t.suggest_seconds
+        row["origin"] = t.origin.source
+        row["reason"] = t.origin.reason
+        row["error"] = t.error.strip().splitlines()[-1] if t.error else None
+        rows.append(row)
+    columns = ["number", "state", "value", *space.names]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=columns + ["duration", "suggest_seconds", "origin", "reason", "error"])
+    return frame
+
+
+def best_so_far(trials: Sequence[FrozenTrial], direction: Direction) -> list[float | None]:
+    """The best value after each trial (None until a trial completes)."""
+    best: float | None = None
+    out: list[float | None] = []
+    for t in trials:
+        if t.state is TrialState.COMPLETE and (best is None or direction.is_better(t.value, best)):  # type: ignore[arg-type]
+            best = t.value
+        out.append(best)
+    return out
+
+
+@dataclass(frozen=True)
+class TuningResult:
+    """The outcome of :func:`jupyter_metahpo.tune`.
+
+    Attributes
+    ----------
+    best_config, best_value, best_trial:
+        The best complete trial (``None`` when no trial completed).
+    trials:
+        Every trial as frozen snapshots; :attr:`dataframe` gives them as a table.
+    status:
+        How the loop ended: ``"finished"``, ``"timeout"``, ``"stopped"`` or ``"interrupted"``.
+    study_id:
+        The study's id in the experience store (``None`` when nothing was stored).
+    """
+
+    space: SearchSpace
+    direction: Direction
+    trials: tuple[FrozenTrial, ...]
+    status: str
+    name: str | None = None
+    metric: str | None = None
+    study_id: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def best_trial(self) -> FrozenTrial | None:
+        best = None
+        for t in self.trials:
+            if t.state is TrialState.COMPLETE and (best is None or self.direction.is_better(t.value, best.value)):  # type: ignore[arg-type]
+                best = t
+        return best
+
+    @property
+    def best_value(self) -> float | None:
+        best = self.best_trial
+        return None if best is None else best.value
+
+    @property
+    def best_config(self) -> dict[str, Any] | None:
+        best = self.best_trial
+        return None if best is None else dict(best.config)
+
+    @property
+    def dataframe(self):
+        return trials_to_dataframe(self.trials, self.space)
+
+    @property
+    def n_complete(self) -> int:
+        return sum(t.state is TrialState.COMPLETE for t in self.trials)
+
+    @property
+    def n_failed(self) -> int:
+        return sum(t.state is TrialState.FAILED for t in self.trials)
+
+    def best_so_far(self) -> list[float | None]:
+        return best_so_far(self.trials, self.direction)
+
+    def plot(self, ax=None):
+        """Convergence plot: every trial's value by origin, and the best so far as a step line."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        by_origin: dict[str, tuple[list[int], list[float]]] = {}
+        for t in self.trials:
+            if t.state is TrialState.COMPLETE:
+                xs, ys = by_origin.setdefault(t.origin.source, ([], []))
+                xs.append(t.number + 1)
+                ys.append(t.value)  # type: ignore[arg-type]
+        for source, (xs, ys) in by_origin.items():
+            ax.scatter(xs, ys, s=18, alpha=0.7, label=source)
+        curve = self.best_so_far()
+        steps = [(i + 1, v) for i, v in enumerate(curve) if v is not None]
+        if steps:
+            ax.step([x for x, _ in steps], [y for _, y in steps], where="post", color="black", label="best so far")
+        ax.set_xlabel("trial")
+        ax.set_ylabel(self.metric or "value")
+        ax.set_title(f"{self.name or 'study'} ({self.direction.value})")
+        ax.legend(loc="best", fontsize="small")
+        return ax
+
+    def __repr__(self) -> str:
+        return (
+            f"TuningResult(name={self.name!r}, status={self.status!r}, trials={len(self.trials)}, "
+            f"best_value={self.best_value!r}, best_config={self.best_config!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(repr(v))}</td></tr>"
+            for k, v in (self.best_config or {}).items()
+        )
+        return (
+            f"<b>{html.escape(self.name or 'study')}</b>: {html.escape(self.status)}, "
+            f"{self.n_complete} complete / {self.n_failed} failed trials, best {self.direction.value[:3]} "
+            f"value <b>{self.best_value!r}</b><table>{rows}</table>"
+        )

@@ -1,0 +1,62 @@
+"""Samplers that ignore the history: plain random search and a scrambled Sobol design."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..trial import Origin
+from .base import History, Sampler, Suggestion
+
+__all__ = ["RandomSampler", "SobolSampler"]
+
+
+class RandomSampler(Sampler):
+    """Independent draws from each parameter's prior."""
+
+    name = "random"
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
+
+    def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
+        unit = self._rng.random((n, len(history.space)))
+        origin = Origin(self.name, "drawn at random from the search space")
+        return [Suggestion(config, origin) for config in history.space.decode(unit)]
+
+    def __repr__(self) -> str:
+        return f"RandomSampler(seed={self.seed!r})"
+
+
+class SobolSampler(Sampler):
+    """A scrambled Sobol sequence: an initial design that covers the space evenly.
+
+    Points are taken from the sequence in order, continuing where the study left
+    off (finished plus pending trials), so a resumed study does not repeat them.
+    """
+
+    name = "sobol"
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed
+        self._points: np.ndarray | None = None
+        self._dim: int | None = None
+
+    def _sequence(self, dim: int, upto: int) -> np.ndarray:
+        from scipy.stats import qmc
+
+        if self._points is None or self._dim != dim or len(self._points) < upto:
+            size = 1 << max(int(np.ceil(np.log2(max(upto, 2)))), 4)
+            engine = qmc.Sobol(d=dim, scramble=True, seed=self.seed)
+            self._points = engine.random(size)
+            self._dim = dim
+        return self._points
+
+    def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
+        start = history.n_taken
+        points = self._sequence(len(history.space), start + n)[start : start + n]
+        origin = Origin(self.name, "initial design: a scrambled Sobol point that spreads trials evenly")
+        return [Suggestion(config, origin) for config in history.space.decode(points)]
+
+    def __repr__(self) -> str:
+        return f"SobolSampler(seed={self.seed!r})"

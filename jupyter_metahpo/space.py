@@ -1,0 +1,485 @@
+"""Search spaces: parameters that validate themselves, encode to the unit cube, and
+round-trip through JSON.
+
+Every parameter maps its values to ``[0, 1]`` and back. Samplers work in that unit
+cube; the space turns unit-cube points back into plain Python configurations. The
+maps are chosen so that a uniform draw in the cube is the natural prior of the
+parameter: uniform for ``uniform``, log-uniform for ``loguniform``, one equal-width
+bin per integer for ``intrange`` and one equal-width bin per option for ``choice``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Parameter",
+    "Uniform",
+    "LogUniform",
+    "IntRange",
+    "Choice",
+    "SearchSpace",
+    "uniform",
+    "loguniform",
+    "intrange",
+    "choice",
+]
+
+#: The kinds a parameter can have; compatibility between spaces is judged by name and kind.
+KINDS = ("float", "int", "categorical")
+
+_SCALAR_TYPES = (str, int, float, bool, type(None))
+
+
+def _check_number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`{name}` must be a number, but got {name}={value!r} ({type(value).__name__}).")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"`{name}` must be finite, but got {name}={value!r}.")
+    return value
+
+
+def _check_bounds(low: float, high: float) -> None:
+    if not low < high:
+        raise ValueError(f"`low` must be < `high`, but got low={low!r}, high={high!r}.")
+
+
+class Parameter:
+    """A single dimension of a search space.
+
+    Subclasses validate in ``__init__`` and are immutable afterwards. ``to_unit`` and
+    ``from_unit`` map between a value and a float in ``[0, 1]``.
+    """
+
+    kind: str = ""
+    type_name: str = ""
+    __slots__ = ()
+
+    def to_unit(self, value: Any) -> float:
+        raise NotImplementedError
+
+    def from_unit(self, u: float) -> Any:
+        raise NotImplementedError
+
+    def contains(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.to_json() == other.to_json()  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_json(), sort_keys=True))
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if hasattr(self, "_frozen"):
+            raise AttributeError(f"{type(self).__name__} is immutable; build a new one instead.")
+        object.__setattr__(self, key, value)
+
+    def _freeze(self) -> None:
+        object.__setattr__(self, "_frozen", True)
+
+
+class Uniform(Parameter):
+    """A float drawn uniformly from ``[low, high]``."""
+
+    kind = "float"
+    type_name = "uniform"
+    __slots__ = ("low", "high", "_frozen")
+
+    def __init__(self, low: float, high: float) -> None:
+        low = _check_number("low", low)
+        high = _check_number("high", high)
+        _check_bounds(low, high)
+        self.low = low
+        self.high = high
+        self._freeze()
+
+    def to_unit(self, value: Any) -> float:
+        return (float(value) - self.low) / (self.high - self.low)
+
+    def from_unit(self, u: float) -> float:
+        u = min(max(float(u), 0.0), 1.0)
+        return float(min(max(self.low + u * (self.high - self.low), self.low), self.high))
+
+    def contains(self, value: Any) -> bool:
+        return _is_real(value) and self.low <= float(value) <= self.high
+
+    def clip(self, value: float) -> float:
+        return float(min(max(float(value), self.low), self.high))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type_name, "low": self.low, "high": self.high}
+
+    def __repr__(self) -> str:
+        return f"uniform({self.low!r}, {self.high!r})"
+
+
+class LogUniform(Parameter):
+    """A positive float whose logarithm is uniform on ``[log(low), log(high)]``."""
+
+    kind = "float"
+    type_name = "loguniform"
+    __slots__ = ("low", "high", "_frozen")
+
+    def __init__(self, low: float, high: float) -> None:
+        low = _check_number("low", low)
+        high = _check_number("high", high)
+        if low <= 0:
+            raise ValueError(f"`low` must be > 0 on a log scale, but got low={low!r}.")
+        _check_bounds(low, high)
+        self.low = low
+        self.high = high
+        self._freeze()
+
+    def to_unit(self, value: Any) -> float:
+        return (math.log(float(value)) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+
+    def from_unit(self, u: float) -> float:
+        u = min(max(float(u), 0.0), 1.0)
+        log_value = math.log(self.low) + u * (math.log(self.high) - math.log(self.low))
+        return float(min(max(math.exp(log_value), self.low), self.high))
+
+    def contains(self, value: Any) -> bool:
+        return _is_real(value) and self.low <= float(value) <= self.high
+
+    def clip(self, value: float) -> float:
+        return float(min(max(float(value), self.low), self.high))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type_name, "low": self.low, "high": self.high}
+
+    def __repr__(self) -> str:
+        return f"loguniform({self.low!r}, {self.high!r})"
+
+
+class IntRange(Parameter):
+    """An integer in ``[low, high]`` (both included), optionally on a log scale.
+
+    In the unit cube every integer owns a bin of equal width (equal width in log space
+    when ``log=True``), so a uniform draw gives the intended prior and rounding a
+    relaxed value lands on the integer whose bin it falls in.
+    """
+
+    kind = "int"
+    type_name = "intrange"
+    __slots__ = ("low", "high", "log", "_frozen")
+
+    def __init__(self, low: int, high: int, log: bool = False) -> None:
+        for name, value in (("low", low), ("high", high)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                if isinstance(value, (float, np.floating)) and float(value).is_integer():
+                    continue
+                raise TypeError(f"`{name}` must be an integer, but got {name}={value!r} ({type(value).__name__}).")
+        low, high = int(low), int(high)
+        _check_bounds(low, high)
+        if not isinstance(log, (bool, np.bool_)):
+            raise TypeError(f"`log` must be True or False, but got log={log!r}.")
+        if log and low < 1:
+            raise ValueError(f"`low` must be >= 1 for an integer range on a log scale, but got low={low!r}.")
+        self.low = low
+        self.high = high
+        self.log = bool(log)
+        self._freeze()
+
+    def _edges(self) -> tuple[float, float]:
+        lo, hi = self.low - 0.5, self.high + 0.5
+        return (math.log(lo), math.log(hi)) if self.log else (lo, hi)
+
+    def to_unit(self, value: Any) -> float:
+        lo, hi = self._edges()
+        v = math.log(float(value)) if self.log else float(value)
+        return (v - lo) / (hi - lo)
+
+    def from_unit(self, u: float) -> int:
+        u = min(max(float(u), 0.0), 1.0)
+        lo, hi = self._edges()
+        v = lo + u * (hi - lo)
+        value = math.exp(v) if self.log else v
+        return int(min(max(round(value), self.low), self.high))
+
+    def contains(self, value: Any) -> bool:
+        if not _is_real(value) or not float(value).is_integer():
+            return False
+        return self.low <= int(value) <= self.high
+
+    def clip(self, value: float) -> int:
+        return int(min(max(round(float(value)), self.low), self.high))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type_name, "low": self.low, "high": self.high, "log": self.log}
+
+    def __repr__(self) -> str:
+        suffix = ", log=True" if self.log else ""
+        return f"intrange({self.low!r}, {self.high!r}{suffix})"
+
+
+class Choice(Parameter):
+    """One of a fixed list of options (str, int, float, bool or None)."""
+
+    kind = "categorical"
+    type_name = "choice"
+    __slots__ = ("options", "_frozen")
+
+    def __init__(self, options: Sequence[Any]) -> None:
+        options = tuple(options)
+        if not options:
+            raise ValueError("choice() needs at least one option, but got none.")
+        seen: set[tuple[type, Any]] = set()
+        for option in options:
+            if not isinstance(option, _SCALAR_TYPES) or isinstance(option, np.generic):
+                raise TypeError(
+                    "choice() options must be str, int, float, bool or None so that they can be "
+                    f"stored as JSON, but got {option!r} ({type(option).__name__})."
+                )
+            if isinstance(option, float) and not math.isfinite(option):
+                raise ValueError(f"choice() options must be finite, but got {option!r}.")
+            key = (type(option), option)
+            if key in seen:
+                raise ValueError(f"choice() options must be distinct, but got {option!r} twice.")
+            seen.add(key)
+        self.options = options
+        self._freeze()
+
+    def index(self, value: Any) -> int:
+        for i, option in enumerate(self.options):
+            if type(option) is type(value) and option == value:
+                return i
+        # A value read back from JSON may have lost its exact type (1 vs 1.0).
+        for i, option in enumerate(self.options):
+            if not isinstance(option, bool) and not isinstance(value, bool) and option == value:
+                return i
+        raise ValueError(f"{value!r} is not one of the options {list(self.options)!r}.")
+
+    def to_unit(self, value: Any) -> float:
+        return (self.index(value) + 0.5) / len(self.options)
+
+    def from_unit(self, u: float) -> Any:
+        u = min(max(float(u), 0.0), 1.0)
+        return self.options[min(int(u * len(self.options)), len(self.options) - 1)]
+
+    def contains(self, value: Any) -> bool:
+        try:
+            self.index(value)
+        except ValueError:
+            return False
+        return True
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type_name, "options": list(self.options)}
+
+    def __repr__(self) -> str:
+        return "choice(" + ", ".join(repr(o) for o in self.options) + ")"
+
+
+def _is_real(value: Any) -> bool:
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float, np.integer, np.floating))
+        and math.isfinite(float(value))
+    )
+
+
+def uniform(low: float, high: float) -> Uniform:
+    """A float drawn uniformly from ``[low, high]``."""
+    return Uniform(low, high)
+
+
+def loguniform(low: float, high: float) -> LogUniform:
+    """A positive float drawn log-uniformly from ``[low, high]`` (learning rates, penalties)."""
+    return LogUniform(low, high)
+
+
+def intrange(low: int, high: int, log: bool = False) -> IntRange:
+    """An integer from ``low`` to ``high`` inclusive; ``log=True`` for sizes spanning decades."""
+    return IntRange(low, high, log=log)
+
+
+def choice(*options: Any) -> Choice:
+    """One of the given options: ``choice("gini", "entropy")``."""
+    if len(options) == 1 and isinstance(options[0], (list, tuple)):
+        options = tuple(options[0])
+    return Choice(options)
+
+
+_PARAMETER_TYPES: dict[str, type[Parameter]] = {
+    cls.type_name: cls for cls in (Uniform, LogUniform, IntRange, Choice)
+}
+
+
+def parameter_from_json(data: Mapping[str, Any]) -> Parameter:
+    """Build a parameter from its ``to_json()`` form; the result validates as if built by hand."""
+    if not isinstance(data, Mapping) or "type" not in data:
+        raise ValueError(f"a parameter must be a JSON object with a 'type', but got {data!r}.")
+    type_name = data["type"]
+    if type_name not in _PARAMETER_TYPES:
+        raise ValueError(f"unknown parameter type {type_name!r}; expected one of {sorted(_PARAMETER_TYPES)}.")
+    fields = {k: v for k, v in data.items() if k != "type"}
+    try:
+        if type_name == "choice":
+            return Choice(fields.pop("options"))
+        return _PARAMETER_TYPES[type_name](**fields)
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"bad {type_name} parameter {dict(data)!r}: {error}") from error
+
+
+class SearchSpace(Mapping[str, Parameter]):
+    """An ordered, immutable mapping from parameter names to parameters.
+
+    >>> space = SearchSpace({"lr": loguniform(1e-4, 1e-1), "depth": intrange(2, 8)})
+    >>> space.decode(space.encode([{"lr": 1e-2, "depth": 5}]))
+    [{'lr': 0.01, 'depth': 5}]
+    """
+
+    JSON_VERSION = 1
+
+    def __init__(self, parameters: Mapping[str, Parameter] | SearchSpace) -> None:
+        if isinstance(parameters, SearchSpace):
+            parameters = dict(parameters.items())
+        if not isinstance(parameters, Mapping):
+            raise TypeError(
+                "a search space must be a dict of name -> distribution, such as "
+                "{'lr': loguniform(1e-4, 1e-1)}, but got "
+                f"{type(parameters).__name__}."
+            )
+        if not parameters:
+            raise ValueError("a search space needs at least one parameter, but got an empty dict.")
+        checked: dict[str, Parameter] = {}
+        for name, parameter in parameters.items():
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"parameter names must be non-empty strings, but got {name!r}.")
+            if not isinstance(parameter, Parameter):
+                raise TypeError(
+                    f"space[{name!r}] must be a distribution such as uniform(0, 1), loguniform(1e-4, 1e-1), "
+                    f"intrange(1, 10) or choice('a', 'b'), but got {parameter!r} ({type(parameter).__name__})."
+                )
+            checked[name] = parameter
+        self._parameters = checked
+
+    # Mapping protocol -------------------------------------------------------------
+    def __getitem__(self, name: str) -> Parameter:
+        return self._parameters[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parameters)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SearchSpace):
+            return NotImplemented
+        return self._parameters == other._parameters
+
+    def __hash__(self) -> int:
+        return hash(self.to_json_string())
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name!r}: {param!r}" for name, param in self._parameters.items())
+        return f"SearchSpace({{{inner}}})"
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._parameters)
+
+    # JSON ---------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.JSON_VERSION,
+            "parameters": {name: p.to_json() for name, p in self._parameters.items()},
+        }
+
+    def to_json_string(self) -> str:
+        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | str) -> SearchSpace:
+        if isinstance(data, str):
+            data = json.loads(data)
+        if not isinstance(data, Mapping) or "parameters" not in data:
+            raise ValueError("a search space in JSON must be an object with a 'parameters' field.")
+        version = data.get("version", cls.JSON_VERSION)
+        if version != cls.JSON_VERSION:
+            raise ValueError(f"unsupported search space JSON version {version!r}; expected {cls.JSON_VERSION}.")
+        parameters = data["parameters"]
+        if not isinstance(parameters, Mapping):
+            raise ValueError("'parameters' must be an object of name -> parameter.")
+        return cls({name: parameter_from_json(p) for name, p in parameters.items()})
+
+    @property
+    def signature(self) -> str:
+        """A stable hash of the parameter names and kinds.
+
+        Two spaces with the same signature can share experience: their bounds and
+        options may differ, and values are clipped or dropped when transferred.
+        """
+        canonical = json.dumps(sorted((name, p.kind) for name, p in self._parameters.items()))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    # Configurations -----------------------------------------------------------------
+    def validate_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """Return ``config`` as plain Python values, or raise naming what is wrong."""
+        if not isinstance(config, Mapping):
+            raise TypeError(f"a configuration must be a dict, but got {type(config).__name__}.")
+        missing = [name for name in self._parameters if name not in config]
+        extra = [name for name in config if name not in self._parameters]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing {missing}")
+            if extra:
+                parts.append(f"unknown {extra}")
+            raise ValueError(f"configuration {dict(config)!r} does not match the space: " + ", ".join(parts) + ".")
+        clean: dict[str, Any] = {}
+        for name, parameter in self._parameters.items():
+            value = config[name]
+            if not parameter.contains(value):
+                raise ValueError(f"{name}={value!r} is outside {parameter!r}.")
+            clean[name] = _plain(parameter, value)
+        return clean
+
+    def sample(self, rng: np.random.Generator | int | None = None, n: int | None = None) -> Any:
+        """Draw one configuration (or a list of ``n``) from the space's prior."""
+        rng = np.random.default_rng(rng)
+        count = 1 if n is None else n
+        configs = self.decode(rng.random((count, len(self))))
+        return configs[0] if n is None else configs
+
+    def encode(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Map configurations to an ``(n, d)`` array in the unit cube, columns in space order."""
+        out = np.empty((len(configs), len(self)), dtype=float)
+        for i, config in enumerate(configs):
+            for j, (name, parameter) in enumerate(self._parameters.items()):
+                out[i, j] = parameter.to_unit(config[name])
+        return out
+
+    def decode(self, unit: np.ndarray | Sequence[Sequence[float]]) -> list[dict[str, Any]]:
+        """Map an ``(n, d)`` array of unit-cube points to configurations of plain Python values."""
+        unit = np.atleast_2d(np.asarray(unit, dtype=float))
+        if unit.shape[1] != len(self):
+            raise ValueError(f"expected points with {len(self)} columns, but got shape {unit.shape}.")
+        params = list(self._parameters.items())
+        return [{name: p.from_unit(row[j]) for j, (name, p) in enumerate(params)} for row in unit]
+
+
+def _plain(parameter: Parameter, value: Any) -> Any:
+    if isinstance(parameter, IntRange):
+        return int(value)
+    if isinstance(parameter, (Uniform, LogUniform)):
+        return float(value)
+    assert isinstance(parameter, Choice)
+    return parameter.options[parameter.index(value)]
+
+
+def as_search_space(space: Mapping[str, Parameter] | SearchSpace) -> SearchSpace:
+    """Accept a ``SearchSpace`` or a plain dict of distributions."""
+    return space if isinstance(space, SearchSpace) else SearchSpace(space)

@@ -1,0 +1,524 @@
+"""The study: one ask / tell loop that every entry point shares.
+
+``Study.optimize`` is only a loop over the public :meth:`Study.ask` and
+:meth:`Study.tell`, so there is one code path to get right. Observers (progress
+widgets, text progress, the experience store) receive frozen snapshots; none of
+them can drive the optimiser.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .samplers.base import History, Sampler
+from .space import SearchSpace, as_search_space
+from .trial import Direction, FrozenTrial, Origin, TrialState
+
+__all__ = [
+    "Study",
+    "StudySnapshot",
+    "StopSignal",
+    "ObjectiveFailedError",
+    "TrialRecorder",
+]
+
+#: Stop after this many failures in a row when no trial has completed yet: an
+#: objective that raises every time should show its error once, not a hundred times.
+DEFAULT_MAX_INITIAL_FAILURES = 5
+
+
+class ObjectiveFailedError(RuntimeError):
+    """Raised by ``optimize`` when the objective fails on every one of the first trials."""
+
+
+class StopSignal:
+    """A thread-safe flag that asks a running study to stop after the current trial.
+
+    Give the same signal to ``Study.optimize`` (or ``tune``) and to whatever offers a
+    Stop button; the study checks it between trials and ends cleanly.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+
+class TrialRecorder(Protocol):
+    """Where a study writes each finished trial before the next one starts."""
+
+    def record_trial(self, trial: FrozenTrial) -> None: ...
+
+    def finish(self, state: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class StudySnapshot:
+    """The state of a study at one moment, for observers.
+
+    ``event`` says what just happened: ``"start"``, ``"trial_start"``,
+    ``"trial_end"`` or ``"end"``. ``status`` is ``"running"`` until the end, then
+    ``"finished"``, ``"stopped"``, ``"timeout"``, ``"interrupted"`` or ``"failed"``.
+    """
+
+    event: str
+    status: str
+    name: str | None
+    direction: Direction
+    metric: str | None
+    space: SearchSpace
+    trials: tuple[FrozenTrial, ...]
+    n_trials: int | None
+    timeout: float | None
+    started_at: float
+    now: float
+    best_trial: FrozenTrial | None
+    current: FrozenTrial | None = None
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def elapsed(self) -> float:
+        return self.now - self.started_at
+
+    @property
+    def n_finished(self) -> int:
+        return sum(1 for t in self.trials if t.state.is_finished)
+
+
+Callback = Callable[[StudySnapshot], None]
+
+
+class Study:
+    """An optimisation over a search space: ask for configurations, tell their results.
+
+    Parameters
+    ----------
+    space:
+        A :class:`~jupyter_metahpo.space.SearchSpace` or a dict of distributions.
+    direction:
+        ``"minimize"`` (default) or ``"maximize"``.
+    metric:
+        When the objective returns a dict of numbers, the key to optimise.
+    sampler:
+        Where configurations come from; by default a Sobol initial design followed by
+        BoTorch refinement (:class:`~jupyter_metahpo.samplers.DefaultSampler`).
+    seed:
+        Seeds the default sampler, making the study reproducible. Ignored when a
+        sampler is given (seed the sampler instead).
+    name:
+        A name for the study (used by the experience store to resume it).
+    recorder:
+        Receives every finished trial before the next one starts (the store).
+    trials:
+        Finished trials of an earlier run of this study, when resuming.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace | Mapping[str, Any],
+        *,
+        direction: str | Direction = "minimize",
+        metric: str | None = None,
+        sampler: Sampler | None = None,
+        seed: int | None = None,
+        name: str | None = None,
+        recorder: TrialRecorder | None = None,
+        trials: Iterable[FrozenTrial] = (),
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.space = as_search_space(space)
+        self.direction = Direction.parse(direction)
+        if metric is not None and not isinstance(metric, str):
+            raise TypeError(f"`metric` must be a string naming a key of the objective's result, but got {metric!r}.")
+        self.metric = metric
+        if sampler is None:
+            from .samplers import DefaultSampler
+
+            sampler = DefaultSampler(seed=seed)
+        elif not isinstance(sampler, Sampler):
+            raise TypeError(f"`sampler` must be a jupyter_metahpo Sampler, but got {sampler!r}.")
+        self.sampler = sampler
+        self.seed = seed
+        self.name = name
+        self.recorder = recorder
+        self.context = dict(context or {})
+        self._trials: list[FrozenTrial] = []
+        for trial in trials:
+            if not trial.state.is_finished:
+                continue  # a trial that was running when the kernel died is lost, by design
+            self._trials.append(trial.finish(number=len(self._trials)))
+        self._lock = threading.RLock()
+
+    # Inspection -------------------------------------------------------------------
+    @property
+    def trials(self) -> tuple[FrozenTrial, ...]:
+        with self._lock:
+            return tuple(self._trials)
+
+    @property
+    def best_trial(self) -> FrozenTrial | None:
+        best = None
+        for trial in self.trials:
+            if trial.state is TrialState.COMPLETE and (
+                best is None or self.direction.is_better(trial.value, best.value)  # type: ignore[arg-type]
+            ):
+                best = trial
+        return best
+
+    @property
+    def best_value(self) -> float | None:
+        best = self.best_trial
+        return None if best is None else best.value
+
+    @property
+    def best_config(self) -> dict[str, Any] | None:
+        best = self.best_trial
+        return None if best is None else dict(best.config)
+
+    def history(self) -> History:
+        trials = self.trials
+        return History(
+            space=self.space,
+            direction=self.direction,
+            trials=tuple(t for t in trials if t.state.is_finished),
+            pending=tuple(t.config for t in trials if t.state is TrialState.RUNNING),
+            context=self.context,
+        )
+
+    # Ask / tell ---------------------------------------------------------------------
+    def ask(self) -> FrozenTrial:
+        """Start one trial: the sampler proposes a configuration, marked running."""
+        return self.ask_batch(1)[0]
+
+    def ask_batch(self, n: int) -> list[FrozenTrial]:
+        """Start ``n`` trials at once; running trials count as pending for the sampler."""
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"`n` must be a positive integer, but got n={n!r}.")
+        history = self.history()
+        began = time.perf_counter()
+        suggestions = self.sampler.suggest(history, n)
+        latency = (time.perf_counter() - began) / max(len(suggestions), 1)
+        if len(suggestions) != n:
+            raise RuntimeError(f"{self.sampler!r} returned {len(suggestions)} suggestions, but {n} were asked for.")
+        started: list[FrozenTrial] = []
+        with self._lock:
+            for suggestion in suggestions:
+                config = self.space.validate_config(suggestion.config)
+                trial = FrozenTrial(
+                    number=len(self._trials),
+                    config=config,
+                    state=TrialState.RUNNING,
+                    origin=suggestion.origin,
+                    started_at=time.time(),
+                    suggest_seconds=latency,
+                )
+                self._trials.append(trial)
+                started.append(trial)
+        return started
+
+    def enqueue(self, config: Mapping[str, Any], reason: str = "given by the user") -> FrozenTrial:
+        """Start a trial with a configuration chosen by hand (origin ``manual``)."""
+        config = self.space.validate_config(config)
+        with self._lock:
+            trial = FrozenTrial(
+                number=len(self._trials),
+                config=config,
+                state=TrialState.RUNNING,
+                origin=Origin("manual", reason),
+                started_at=time.time(),
+            )
+            self._trials.append(trial)
+        return trial
+
+    def tell(
+        self,
+        trial: FrozenTrial | int,
+        value: float | Mapping[str, float] | None = None,
+        *,
+        error: BaseException | str | None = None,
+    ) -> FrozenTrial:
+        """Finish a running trial with its result, or with the error that ended it.
+
+        A value that is not a finite number (NaN, inf, a string) fails the trial with
+        the reason kept in ``error``. Returns the finished snapshot.
+        """
+        number = trial.number if isinstance(trial, FrozenTrial) else trial
+        with self._lock:
+            if not isinstance(number, int) or not 0 <= number < len(self._trials):
+                raise ValueError(f"no trial number {number!r} in this study (it has {len(self._trials)} trials).")
+            current = self._trials[number]
+            if current.state.is_finished:
+                raise ValueError(f"trial {number} is already {current.state.value}; each trial is told once.")
+            if error is not None:
+                finished = current.finish(
+                    state=TrialState.FAILED, error=_format_error(error), finished_at=time.time()
+                )
+            else:
+                finished = self._finish_with_value(current, value)
+            self._trials[number] = finished
+        if self.recorder is not None:
+            self.recorder.record_trial(finished)
+        return finished
+
+    def _finish_with_value(self, trial: FrozenTrial, value: Any) -> FrozenTrial:
+        now = time.time()
+        try:
+            score, metrics = _parse_result(value, self.metric)
+        except ValueError as problem:
+            return trial.finish(state=TrialState.FAILED, error=str(problem), finished_at=now)
+        return trial.finish(state=TrialState.COMPLETE, value=score, metrics=metrics, finished_at=now)
+
+    def _discard_running(self, trial: FrozenTrial) -> None:
+        """Forget a trial that never finished (interrupted): it is not a result."""
+        with self._lock:
+            if self._trials and self._trials[-1].number == trial.number and not self._trials[-1].state.is_finished:
+                self._trials.pop()
+
+    # The loop -------------------------------------------------------------------------
+    def optimize(
+        self,
+        objective: Callable[..., Any],
+        n_trials: int | None = None,
+        *,
+        timeout: float | None = None,
+        callbacks: Sequence[Callback] = (),
+        stop: StopSignal | None = None,
+        max_initial_failures: int | None = DEFAULT_MAX_INITIAL_FAILURES,
+    ) -> str:
+        """Run ``objective`` on suggested configurations until a budget is spent.
+
+        ``n_trials`` counts every trial of the study, including resumed ones; at least
+        one of ``n_trials``, ``timeout`` or ``stop`` should bound the loop. Exceptions,
+        NaN and inf fail the trial and the search goes on; KeyboardInterrupt ends the
+        loop cleanly, keeping every finished trial. Returns the final status:
+        ``"finished"``, ``"timeout"``, ``"stopped"`` or ``"interrupted"``.
+        """
+        _check_budget(n_trials, timeout)
+        call = bind_objective(objective, self.space)
+        stop = stop or StopSignal()
+        started_at = time.time()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        status = "running"
+        self._notify(callbacks, "start", status, n_trials, timeout, started_at)
+        failures_in_a_row = 0
+        ever_completed = any(t.state is TrialState.COMPLETE for t in self.trials)
+        try:
+            while True:
+                if stop.is_set():
+                    status = "stopped"
+                    break
+                if n_trials is not None and len(self.trials) >= n_trials:
+                    status = "finished"
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    status = "timeout"
+                    break
+                trial = self.ask()
+                self._notify(callbacks, "trial_start", status, n_trials, timeout, started_at, current=trial)
+                try:
+                    outcome = call(dict(trial.config))
+                except KeyboardInterrupt:
+                    self._discard_running(trial)
+                    status = "interrupted"
+                    break
+                except Exception as exc:  # noqa: BLE001 - any error of the user's code fails only this trial
+                    finished = self.tell(trial, error=exc)
+                    last_exception: BaseException | None = exc
+                else:
+                    finished = self.tell(trial, outcome)
+                    last_exception = None
+                self._notify(callbacks, "trial_end", status, n_trials, timeout, started_at, current=finished)
+                if finished.state is TrialState.COMPLETE:
+                    ever_completed = True
+                    failures_in_a_row = 0
+                else:
+                    failures_in_a_row += 1
+                    if (
+                        max_initial_failures is not None
+                        and not ever_completed
+                        and failures_in_a_row >= max_initial_failures
+                    ):
+                        status = "failed"
+                        raise ObjectiveFailedError(
+                            f"the objective failed on all of the first {failures_in_a_row} trials, so the study "
+                            f"stopped early. The last error was:\n{finished.error}"
+                        ) from last_exception
+        except KeyboardInterrupt:
+            # Raised while the sampler was busy: nothing is running that could be kept.
+            status = "interrupted"
+            for trial in self.trials:
+                if trial.state is TrialState.RUNNING:
+                    self._discard_running(trial)
+        finally:
+            if status == "running":  # an unexpected error escaped the loop
+                status = "failed"
+            self._notify(callbacks, "end", status, n_trials, timeout, started_at)
+            if self.recorder is not None:
+                self.recorder.finish(status)
+        return status
+
+    def snapshot(
+        self,
+        event: str = "now",
+        status: str = "running",
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        started_at: float | None = None,
+        current: FrozenTrial | None = None,
+    ) -> StudySnapshot:
+        now = time.time()
+        return StudySnapshot(
+            event=event,
+            status=status,
+            name=self.name,
+            direction=self.direction,
+            metric=self.metric,
+            space=self.space,
+            trials=self.trials,
+            n_trials=n_trials,
+            timeout=timeout,
+            started_at=now if started_at is None else started_at,
+            now=now,
+            best_trial=self.best_trial,
+            current=current,
+            info=self.context,
+        )
+
+    def _notify(self, callbacks: Sequence[Callback], event: str, status: str, n_trials, timeout, started_at, current=None) -> None:
+        if not callbacks:
+            return
+        snap = self.snapshot(event, status, n_trials, timeout, started_at, current)
+        for callback in callbacks:
+            callback(snap)
+
+    def trials_dataframe(self):
+        """All trials as a pandas DataFrame: one row per trial, one column per parameter."""
+        from .result import trials_to_dataframe
+
+        return trials_to_dataframe(self.trials, self.space)
+
+    def __repr__(self) -> str:
+        return (
+            f"Study(name={self.name!r}, direction={self.direction.value!r}, trials={len(self.trials)}, "
+            f"best_value={self.best_value!r})"
+        )
+
+
+def _check_budget(n_trials: int | None, timeout: float | None) -> None:
+    if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1):
+        raise ValueError(f"`n_trials` must be a positive integer, but got n_trials={n_trials!r}.")
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ValueError(f"`timeout` must be a positive number of seconds, but got timeout={timeout!r}.")
+
+
+def _format_error(error: BaseException | str) -> str:
+    if isinstance(error, BaseException):
+        return "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip()
+    return str(error)
+
+
+def _parse_result(value: Any, metric: str | None) -> tuple[float, dict[str, float]]:
+    """Turn what an objective returned into (score, all metrics); ValueError says why not."""
+    if isinstance(value, Mapping):
+        metrics: dict[str, float] = {}
+        for key, item in value.items():
+            if _is_number(item):
+                metrics[str(key)] = float(item)
+        if metric is None:
+            if len(value) == 1:
+                metric = next(iter(value))
+            else:
+                raise ValueError(
+                    f"the objective returned a dict with keys {sorted(map(str, value))}; name the one to "
+                    "optimise with metric='...' (--metric in the magic)."
+                )
+        if metric not in value:
+            raise ValueError(f"the objective's result has no metric {metric!r}; it has {sorted(map(str, value))}.")
+        score = value[metric]
+    else:
+        metrics = {}
+        score = value
+        if metric is not None and _is_number(score):
+            metrics[metric] = float(score)
+    if not _is_number(score):
+        raise ValueError(f"the objective must return a number, but returned {score!r} ({type(score).__name__}).")
+    score = float(score)
+    if not math.isfinite(score):
+        raise ValueError(f"the objective returned {score!r}, which is not a finite number.")
+    return score, metrics
+
+
+def _is_number(value: Any) -> bool:
+    """A real number: Python and numpy scalars, 0-d arrays and one-element tensors."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, numbers.Real):
+        return True
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            return _is_number(item())
+        except (ValueError, RuntimeError, TypeError):  # arrays of several elements
+            return False
+    return False
+
+
+def bind_objective(objective: Callable[..., Any], space: SearchSpace) -> Callable[[dict[str, Any]], Any]:
+    """Decide how to call ``objective`` with a configuration.
+
+    An objective whose parameters are named like the space's (or that takes
+    ``**kwargs``) is called with keyword arguments; an objective with a single
+    parameter that is not a space name receives the configuration as one dict.
+    """
+    if not callable(objective):
+        raise TypeError(f"the objective must be a function, but got {objective!r} ({type(objective).__name__}).")
+    try:
+        signature = inspect.signature(objective)
+    except (TypeError, ValueError):  # builtins without a signature: pass keywords
+        return lambda config: objective(**config)
+    params = signature.parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return lambda config: objective(**config)
+    names = set(space.names)
+    positional = [
+        p for p in params.values() if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(params) == 1 and positional and positional[0].name not in names:
+        return lambda config: objective(config)
+    accepted = {n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL}
+    missing = sorted(names - accepted)
+    if missing:
+        raise TypeError(
+            f"the objective {getattr(objective, '__name__', objective)!r} takes no argument for the space's "
+            f"parameters {missing}. Give it a parameter for each ({', '.join(space.names)}), or **kwargs, "
+            "or a single `config` parameter that receives the whole configuration as a dict."
+        )
+    required = [
+        n
+        for n, p in params.items()
+        if p.default is inspect.Parameter.empty
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        and n not in names
+    ]
+    if required:
+        raise TypeError(
+            f"the objective {getattr(objective, '__name__', objective)!r} requires {required}, which are not "
+            "parameters of the search space; give them defaults or add them to the space."
+        )
+    return lambda config: objective(**config)

@@ -1,0 +1,145 @@
+"""Trials as frozen snapshots: what was tried, where it came from, and how it ended.
+
+A ``FrozenTrial`` never changes after it is made; the study replaces a running trial
+by a finished one. Callbacks, widgets and the store only ever see these snapshots.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["TrialState", "Origin", "FrozenTrial", "Direction"]
+
+
+class TrialState(str, enum.Enum):
+    RUNNING = "running"
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_finished(self) -> bool:
+        return self is not TrialState.RUNNING
+
+
+class Direction(str, enum.Enum):
+    MINIMIZE = "minimize"
+    MAXIMIZE = "maximize"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def parse(cls, value: str | Direction) -> Direction:
+        try:
+            return cls(str(value).lower())
+        except ValueError:
+            raise ValueError(f"`direction` must be 'minimize' or 'maximize', but got {value!r}.") from None
+
+    def is_better(self, a: float, b: float) -> bool:
+        """Whether value ``a`` is strictly better than ``b``."""
+        return a > b if self is Direction.MAXIMIZE else a < b
+
+
+def _frozen_mapping(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a configuration came from, and why it was chosen.
+
+    ``source`` is a short machine-readable name (``"sobol"``, ``"random"``,
+    ``"botorch"``, ``"warm-start"``, ``"manual"``, ``"imported"``); ``reason`` is one
+    sentence for a person; ``details`` holds structured provenance such as the source
+    tasks of a warm start, their similarity and the predicted value.
+    """
+
+    source: str
+    reason: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "details", _frozen_mapping(self.details))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "reason": self.reason, "details": dict(self.details)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Origin:
+        return cls(source=str(data["source"]), reason=str(data.get("reason", "")), details=data.get("details") or {})
+
+
+@dataclass(frozen=True)
+class FrozenTrial:
+    """An immutable snapshot of one trial.
+
+    ``value`` is the optimised metric of a complete trial; ``metrics`` keeps every
+    number the objective returned. ``error`` holds the failure of a failed trial as
+    text (exception type, message and traceback). Times are seconds since the epoch;
+    ``suggest_seconds`` is how long the sampler took to propose this configuration.
+    """
+
+    number: int
+    config: Mapping[str, Any]
+    state: TrialState
+    origin: Origin
+    value: float | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    error: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    suggest_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "config", _frozen_mapping(self.config))
+        object.__setattr__(self, "metrics", _frozen_mapping(self.metrics))
+        object.__setattr__(self, "state", TrialState(self.state))
+        if self.state is TrialState.COMPLETE and (self.value is None or not math.isfinite(self.value)):
+            raise ValueError(f"a complete trial needs a finite value, but trial {self.number} has {self.value!r}.")
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+    def finish(self, **changes: Any) -> FrozenTrial:
+        """A copy with the given fields changed (used by the study to close a trial)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "config": dict(self.config),
+            "state": self.state.value,
+            "origin": self.origin.to_dict(),
+            "value": self.value,
+            "metrics": dict(self.metrics),
+            "error": self.error,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "suggest_seconds": self.suggest_seconds,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FrozenTrial:
+        return cls(
+            number=int(data["number"]),
+            config=data["config"],
+            state=TrialState(data["state"]),
+            origin=Origin.from_dict(data["origin"]),
+            value=None if data.get("value") is None else float(data["value"]),
+            metrics=data.get("metrics") or {},
+            error=data.get("error"),
+            started_at=data.get("started_at"),
+            finished_at=data.get("finished_at"),
+            suggest_seconds=data.get("suggest_seconds"),
+        )
