@@ -35,4 +35,38 @@ __all__ = [
     "DefaultSampler",
     "RandomSampler",
     "SobolSampler",
+    "ExperienceStore",
+    "suggest",
+    "MetaSearchCV",
 ]
+
+
+def __getattr__(name: str):
+    # The store (TinyDB, filelock) loads on first use, not on ``import jupyter_metahpo``.
+    if name == "ExperienceStore":
+        from .store import ExperienceStore
+
+        return ExperienceStore
+    if name == "suggest":  # meta-learning (numpy, scikit-learn) loads on first use
+        from .meta.suggest import suggest
+
+        return suggest
+    if name == "MetaSearchCV":  # scikit-learn loads on first use
+        from .search_cv import MetaSearchCV
+
+        return MetaSearchCV
+    raise AttributeError(f"module 'jupyter_metahpo' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext jupyter_metahpo``: register ``%%metatune`` and friends (imports no torch)."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython):
+    """``%unload_ext jupyter_metahpo``: remove the magics again."""
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)

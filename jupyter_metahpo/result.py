@@ -29,13 +29,31 @@ def trials_to_dataframe(trials: Sequence[FrozenTrial], space: SearchSpace):
         row["suggest_seconds"] = t.suggest_seconds
         row["origin"] = t.origin.source
         row["reason"] = t.origin.reason
+        row.update(_provenance(t.origin.details))
         row["error"] = t.error.strip().splitlines()[-1] if t.error else None
         rows.append(row)
     columns = ["number", "state", "value", *space.names]
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(columns=columns + ["duration", "suggest_seconds", "origin", "reason", "error"])
+        return pd.DataFrame(
+            columns=columns + ["duration", "suggest_seconds", "origin", "reason", *PROVENANCE_COLUMNS, "error"]
+        )
     return frame
+
+
+#: Warm-start and transfer provenance shown as columns (from ``Origin.details``).
+PROVENANCE_COLUMNS = ("strategy", "source_task", "similarity", "predicted")
+
+
+def _provenance(details: Any) -> dict[str, Any]:
+    """Strategy, source task(s), similarity and predicted value of a trial's origin (None when absent)."""
+    out: dict[str, Any] = {}
+    for key in PROVENANCE_COLUMNS:
+        value = details.get(key) if details else None
+        if isinstance(value, (list, tuple)):  # several source tasks: one readable cell
+            value = ", ".join(map(str, value))
+        out[key] = value
+    return out
 
 
 def best_so_far(trials: Sequence[FrozenTrial], direction: Direction) -> list[float | None]:

@@ -1,0 +1,397 @@
+"""Every method of the benchmark behind one interface: choose ``budget`` pool points in order.
+
+A method gets the held-out :class:`~.pool.PoolTask`, the past studies it may learn
+from (never the held-out data, see :mod:`.split`), a budget and a seed, and returns
+a :class:`PoolRun`: the pool indices it chose, in order, and the seconds each
+suggestion took. Methods that propose arbitrary configurations are snapped to the
+nearest unused pool point; the value they are told is that point's value.
+
+Peers: random search (random unused pool points), Optuna TPE and GPSampler (ask,
+snap, then the snapped configuration is added as the completed trial, so the
+sampler models what was really evaluated), FLAML CFO (ask/tell ``Searcher``; it is
+told the snapped point's value for the configuration it asked for, the usual
+approximation for continuous optimisers on pool benchmarks), FLAML's zero-shot
+portfolios (``flaml/default/<learner>/<task>.json``, read directly because
+``flaml.default`` needs FLAML's AutoML extras) followed by CFO started from them,
+and a pure greedy portfolio. Ours: the default sampler with warm start off (cold
+BoTorch), and the default sampler warm-started by each strategy through the same
+sampler ``tune`` uses.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import logging
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jupyter_metahpo.experience import PastStudy
+from jupyter_metahpo.samplers.base import History, Sampler
+from jupyter_metahpo.space import Choice, IntRange, LogUniform, SearchSpace, Uniform
+from jupyter_metahpo.trial import FrozenTrial, Origin, TrialState
+
+from .pool import PoolSnapper, PoolTask
+
+
+@dataclass
+class PoolRun:
+    """The pool indices a method chose, in order, and the seconds each suggestion took."""
+
+    chosen: list[int] = field(default_factory=list)
+    suggest_seconds: list[float] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+
+class PoolMethod(abc.ABC):
+    """A method compared in the benchmark."""
+
+    name: str = "method"
+    #: Whether its choices depend on the seed (deterministic methods run once per task).
+    stochastic: bool = True
+
+    def applies(self, task: PoolTask) -> bool:
+        return True
+
+    @abc.abstractmethod
+    def run(self, task: PoolTask, past: Sequence[PastStudy], budget: int, seed: int) -> PoolRun:
+        """Choose ``min(budget, pool size)`` distinct pool points."""
+
+
+def task_description(task: PoolTask):
+    """How the held-out task presents itself to a strategy: its meta-features, not its name.
+
+    A user's new dataset has a name of its own, so the held-out task is described by
+    its meta-features and fingerprint alone.
+    """
+    from jupyter_metahpo.meta.strategies import TaskDescription
+
+    study = task.study
+    return TaskDescription(None, study.meta_features, study.meta_feature_set, study.data_fingerprint)
+
+
+# ---------------------------------------------------------------- our samplers on a pool
+
+
+def run_sampler(sampler: Sampler, task: PoolTask, budget: int) -> PoolRun:
+    """Drive a jupyter_metahpo ``Sampler`` over the pool exactly as the study loop would."""
+    snapper = PoolSnapper(task.space, task.configs)
+    trials: list[FrozenTrial] = []
+    run = PoolRun()
+    for number in range(min(budget, task.size)):
+        history = History(task.space, task.study.direction, tuple(trials))
+        began = time.perf_counter()
+        suggestion = sampler.suggest(history, 1)[0]
+        run.suggest_seconds.append(time.perf_counter() - began)
+        index = snapper.snap(suggestion.config)
+        run.chosen.append(index)
+        run.sources.append(suggestion.origin.source)
+        trials.append(
+            FrozenTrial(
+                number=number,
+                config=dict(task.configs[index]),
+                state=TrialState.COMPLETE,
+                origin=suggestion.origin,
+                value=float(task.study.values[index]),
+            )
+        )
+    return run
+
+
+class ColdBoTorch(PoolMethod):
+    """Our default sampler with warm start off: a Sobol design, then BoTorch."""
+
+    name = "ours: cold BoTorch"
+
+    def run(self, task: PoolTask, past: Sequence[PastStudy], budget: int, seed: int) -> PoolRun:
+        from jupyter_metahpo.samplers.default import DefaultSampler
+
+        return run_sampler(DefaultSampler(seed=seed), task, budget)
+
+
+class OursWarm(PoolMethod):
+    """Our default sampler warm-started by a strategy, built by ``make_sampler(strategy, task, past, seed)``."""
+
+    def __init__(self, name: str, make_sampler: Callable[[Any, PoolTask, Sequence[PastStudy], int], Sampler], strategy: Any) -> None:
+        self.name = name
+        self.make_sampler = make_sampler
+        self.strategy = strategy
+
+    def run(self, task: PoolTask, past: Sequence[PastStudy], budget: int, seed: int) -> PoolRun:
+        return run_sampler(self.make_sampler(self.strategy, task, past, seed), task, budget)
+
+
+# ---------------------------------------------------------------- simple peers
+
+
+class RandomSearch(PoolMethod):
+    """Random search: distinct pool points drawn uniformly (the pool is itself a space-filling sample)."""
+
+    name = "random search"
+
+    def run(self, task: PoolTask, past: Sequence[PastStudy], budget: int, seed: int) -> PoolRun:
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(task.size)[:budget]
+        return PoolRun([int(i) for i in order], [0.0] * len(order), ["random"] * len(order))
+
+
+class ProposalList(PoolMethod):
+    """A zero-shot list of configurations tried in order, then random unused pool points.
+
+    ``propose(task, past, k)`` returns configurations; each is snapped to the pool.
+    """
+
+    stochastic = True  # the random fill after the list depends on the seed
+
+    def __init__(self, name: str, propose: Callable[[PoolTask, Sequence[PastStudy], int], list[Mapping[str, Any]]]) -> None:
+        self.name = name
+        self.propose = propose
+
+    def run(self, task: PoolTask, past: Sequence[PastStudy], budget: int, seed: int) -> PoolRun:
+        budget = min(budget, task.size)
+        snapper = PoolSnapper(task.space, task.configs)
+        run = PoolRun()
+        began = time.perf_counter()
+        configs = self.propose(task, past, budget)[:budget]
+        per = (time.perf_counter() - began) / max(len(configs), 1)
+        for config in configs:
+            run.chosen.append(snapper.snap(config))
+            run.suggest_seconds.append(per)
+            run.sources.append("list")
+        rng = np.random.default_rng(seed)
+        while len(run.chosen) < budget:
+            run.chosen.append(snapper.random_unused(rng))
+            run.suggest_seconds.append(0.0)
+            run.sources.append("random fill")
+        return run
+
+
+def greedy_portfolio_list(task: PoolTask, past: Sequence[PastStudy], k: int) -> list[Mapping[str, Any]]:
+    from jupyter_metahpo.meta.strategies import GreedyPortfolio
+
+    return [p.config for p in GreedyPortfolio().propose(task_description(task), task.space, past, k)]
+
+
+# ---------------------------------------------------------------- Optuna
+
+
+def optuna_distributions(space: SearchSpace) -> dict[str, Any]:
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    out: dict[str, Any] = {}
+    for name, p in space.items():
+        if isinstance(p, Uniform):
+            out[name] = FloatDistribution(p.low, p.high)
+        elif isinstance(p, LogUniform):
+            out[name] = FloatDistribution(p.low, p.high, log=True)
+        elif isinstance(p, IntRange):
+            out[name] = IntDistribution(p.low, p.high, log=p.log)
+        elif isinstance(p, Choice):
+            out[name] = CategoricalDistribution(list(p.options))
+        else:  # pragma: no cover - every parameter type is listed above
+            raise TypeError(f"no Optuna distribution for {p!r}")
+    return out
+
+
+class OptunaMethod(PoolMethod):
+    """Optuna's TPE or GP sampler: ask, snap, then record the snapped configuration as the trial."""
+
+    def __init__(self, kind: str) -> None:
+        if kind not in ("tpe", "gp"):
+            raise ValueError(f"`kind` must be 'tpe' or 'gp', but got {kind!r}.")
+        self.kind = kind
+        self.name = "Optuna TPE" if kind == "tpe" else "Optuna GPSampler"
+
+    def _sampler(self, seed: int):
+        import optuna
+
+        if self.kind == "tpe":
+            return optuna.samplers.TPESampler(seed=seed)
+        return optuna.samplers.GPSampler(seed=seed)
+
+    def run(self, task: PoolTask, past: Sequence[PastStudy], budget: int, seed: int) -> PoolRun:
+        import optuna
+        from optuna.trial import create_trial
+
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        distributions = optuna_distributions(task.space)
+        study = optuna.create_study(direction="maximize", sampler=self._sampler(seed))
+        snapper = PoolSnapper(task.space, task.configs)
+        scores = task.scores
+        run = PoolRun()
+        for _ in range(min(budget, task.size)):
+            began = time.perf_counter()
+            trial = study.ask(distributions)
+            run.suggest_seconds.append(time.perf_counter() - began)
+            index = snapper.snap(dict(trial.params))
+            # The asked trial is closed as failed (samplers ignore failed trials) and the
+            # configuration really evaluated is added with its value.
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            study.add_trial(
+                create_trial(params=dict(task.configs[index]), distributions=distributions, value=float(scores[index]))
+            )
+            run.chosen.append(index)
+            run.sources.append(self.kind)
+        return run
+
+
+# ---------------------------------------------------------------- FLAML
+
+
+def flaml_space(space: SearchSpace) -> dict[str, Any]:
+    from flaml import tune
+
+    out: dict[str, Any] = {}
+    for name, p in space.items():
+        if isinstance(p, Uniform):
+            out[name] = tune.uniform(p.low, p.high)
+        elif isinstance(p, LogUniform):
+            out[name] = tune.loguniform(p.low, p.high)
+        elif isinstance(p, IntRange):
+            out[name] = (tune.lograndint if p.log else tune.randint)(p.low, p.high + 1)  # upper bound excluded
+        elif isinstance(p, Choice):
+            out[name] = tune.choice(list(p.options))
+    return out
+
+
+def _from_flaml(space: SearchSpace, config: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name, p in space.items():
+        value = config[name]
+        if isinstance(p, Choice):
+            out[name] = p.options[p.index(value)] if p.contains(value) else p.options[0]
+        else:
+            out[name] = p.clip(value)  # type: ignore[attr-defined]
+    return out
+
+
+class FlamlCFO(PoolMethod):
+    """FLAML's CFO through its ask/tell ``Searcher`` interface, optionally started from given points.
+
+    When CFO has nothing to suggest (it converged, or proposes a duplicate) a random
+    unused pool point is taken instead, as a restart would.
+    """
+
+    def __init__(self, name: str = "FLAML CFO", start_points: Callable[[PoolTask], list[dict[str, Any]]] | None = None) -> None:
+        self.name = name
+        self.start_points = start_points
+
+    def applies(self, task: PoolTask) -> bool:
+        return self.start_points is None or bool(self.start_points(task))
+
+    def run(self, task: PoolTask, past: Sequence[PastStudy], budget: int, seed: int) -> PoolRun:
+        logging.getLogger("flaml").setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from flaml.tune.searcher.blendsearch import CFO
+
+        points = self.start_points(task) if self.start_points else None
+        searcher = CFO(metric="score", mode="max", space=flaml_space(task.space), seed=seed, points_to_evaluate=points)
+        snapper = PoolSnapper(task.space, task.configs)
+        rng = np.random.default_rng(seed)
+        scores = task.scores
+        run = PoolRun()
+        for number in range(min(budget, task.size)):
+            trial_id = f"t{number}"
+            began = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                config = searcher.suggest(trial_id)
+            run.suggest_seconds.append(time.perf_counter() - began)
+            if config is None:
+                index = snapper.random_unused(rng)
+                run.sources.append("random restart")
+            else:
+                index = snapper.snap(_from_flaml(task.space, config))
+                run.sources.append("cfo")
+                searcher.on_trial_complete(trial_id, {"score": float(scores[index]), "config": config})
+            run.chosen.append(index)
+        return run
+
+
+#: Our families whose estimator has a FLAML zero-shot portfolio, and FLAML's learner name.
+FLAML_LEARNERS = {"random_forest": "rf", "hgb": "lgbm"}
+
+
+def _flaml_portfolio(learner: str, flaml_task: str) -> dict[str, Any]:
+    import flaml
+
+    path = Path(flaml.__file__).parent / "default" / learner / f"{flaml_task}.json"
+    return json.loads(path.read_text())
+
+
+def _flaml_task(task: PoolTask) -> str | None:
+    info = task.info
+    if info.get("task") == "regression":
+        return "regression"
+    n_classes = info.get("n_classes")
+    if n_classes is None:
+        return None
+    return "binary" if int(n_classes) <= 2 else "multiclass"
+
+
+def flaml_zero_shot_configs(task: PoolTask) -> list[dict[str, Any]]:
+    """FLAML's zero-shot configurations for the task, mapped into our space ([] where none applies).
+
+    Follows ``flaml.default.suggest.suggest_config``: FLAML's four meta-features
+    (rows, features, classes, share of numeric features), scaled by the portfolio's
+    preprocessing, pick the nearest neighbour, whose ordered choices are the configs.
+    An empty FLAML config means the learner's defaults: our space's default config.
+    """
+    learner = FLAML_LEARNERS.get(task.family)
+    flaml_task = _flaml_task(task)
+    info = task.info
+    if learner is None or flaml_task is None or not info.get("n_rows") or not info.get("n_features"):
+        return []
+    predictor = _flaml_portfolio(learner, flaml_task)
+    values = {
+        "NumberOfInstances": float(info["n_rows"]),
+        "NumberOfFeatures": float(info["n_features"]),
+        "NumberOfClasses": float(info.get("n_classes") or 0) if flaml_task != "regression" else 0.0,
+        "PercentageOfNumericFeatures": float(info.get("n_numeric", info["n_features"])) / float(info["n_features"]),
+    }
+    feature = np.array([values[n] for n in predictor["meta_feature_names"]])
+    prep = predictor["preprocessing"]
+    feature = (feature - np.array(prep["center"])) / np.array(prep["scale"])
+    neighbours = np.array([n["features"] for n in predictor["neighbors"]])
+    nearest = int(np.argmin(((neighbours - feature[None, :]) ** 2).sum(axis=1)))
+    choice = predictor["neighbors"][nearest]["choice"]
+    out = []
+    for i in choice:
+        hyper = predictor["portfolio"][i].get("hyperparameters") or {}
+        out.append(_map_flaml_config(task, learner, hyper))
+    return out
+
+
+def _map_flaml_config(task: PoolTask, learner: str, hyper: Mapping[str, Any]) -> dict[str, Any]:
+    """A FLAML learner config in our family's space; settings our space lacks keep our defaults."""
+    from jupyter_metahpo.builtin_spaces import get_builtin_space
+
+    space_name = task.info.get("space_name")
+    base = dict(get_builtin_space(space_name).default_config) if space_name else dict(task.configs[0])
+    if learner == "rf":
+        renames = {"n_estimators": "n_estimators", "max_features": "max_features"}
+    else:  # lgbm -> HistGradientBoosting
+        renames = {
+            "n_estimators": "max_iter",
+            "num_leaves": "max_leaf_nodes",
+            "min_child_samples": "min_samples_leaf",
+            "learning_rate": "learning_rate",
+            "reg_lambda": "l2_regularization",
+            "colsample_bytree": "max_features",
+        }
+    for theirs, ours in renames.items():
+        if theirs in hyper and ours in task.space:
+            p = task.space[ours]
+            base[ours] = p.clip(hyper[theirs])  # type: ignore[attr-defined]
+    return task.space.validate_config(base)
+
+
+def flaml_start_points(task: PoolTask) -> list[dict[str, Any]]:
+    return flaml_zero_shot_configs(task)

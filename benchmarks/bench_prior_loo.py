@@ -1,0 +1,168 @@
+"""Leave-one-task-out benchmark on the bundled prior's pools, against every peer.
+
+    python benchmarks/bench_prior_loo.py --quick                 # a few minutes
+    python benchmarks/bench_prior_loo.py                         # every finished pool, 3 seeds
+    python benchmarks/bench_prior_loo.py --families svm random_forest --seeds 0 1 2
+    python benchmarks/bench_prior_loo.py --source synthetic      # harness check without the prior
+
+For every held-out (space, dataset) pool, the meta-models see only the prior's other
+datasets (never the held-out data under another name or fingerprint), and every
+method chooses from the held-out pool, so regret is exact. Methods, budgets and
+seeds are the same for all. Tables (markdown) are printed and saved under
+``benchmarks/results/``; the regret-vs-trials plot goes to ``docs/images/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+
+from benchmarks._loo import report  # noqa: E402
+from benchmarks._loo.methods import (  # noqa: E402
+    ColdBoTorch,
+    FlamlCFO,
+    OptunaMethod,
+    OursWarm,
+    ProposalList,
+    RandomSearch,
+    flaml_start_points,
+    greedy_portfolio_list,
+)
+from benchmarks._loo.runner import run_benchmark  # noqa: E402
+
+STRATEGIES = ("default", "nearest", "portfolio", "neural")
+
+
+def ours_sampler(strategy, task, past, seed):
+    """The sampler ``tune`` builds for a task described by meta-features: warm start + transfer refinement."""
+    from benchmarks._loo.methods import task_description
+    from jupyter_metahpo.meta.tuning import TaskPlan, meta_sampler
+
+    plan = TaskPlan(task_description(task), None, None, strategy, {})
+    return meta_sampler(plan, task.space, past, seed)
+
+
+def make_methods(strategies=STRATEGIES, include=None):
+    methods = [
+        RandomSearch(),
+        OptunaMethod("tpe"),
+        OptunaMethod("gp"),
+        FlamlCFO(),
+        FlamlCFO("FLAML zero-shot + CFO", start_points=flaml_start_points),
+        ProposalList("greedy portfolio (list)", greedy_portfolio_list),
+        ColdBoTorch(),
+    ]
+    methods += [OursWarm(f"ours: {s}" if s != "default" else "ours: default", ours_sampler, s) for s in strategies]
+    if include:
+        methods = [m for m in methods if m.name in include]
+    return methods
+
+
+def load_tasks(args):
+    from benchmarks._loo.prior_tasks import read_prior_studies, tasks_from_studies, with_meta_features
+
+    if args.source == "synthetic":
+        from benchmarks._loo.synthetic_tasks import synthetic_pool_studies
+
+        studies = []
+        for kind in args.families or ["related", "shared", "unrelated"]:
+            studies += synthetic_pool_studies(kind, n_tasks=12, pool_size=64, seed=0)
+        return studies, tasks_from_studies(studies), {}
+    studies, coverage = read_prior_studies(args.families, min_share=args.min_share)
+    by_family: dict[str, set[str]] = {}
+    for s in studies:
+        by_family.setdefault(s.extra["family"], set()).add(s.task_name)
+    keep = {f for f, names in by_family.items() if len(names) >= args.min_datasets}
+    studies = [s for s in studies if s.extra["family"] in keep]
+    studies = with_meta_features(studies, ROOT / "results" / "cache" / "prior_meta_features.json")
+    return studies, tasks_from_studies(studies), coverage
+
+
+def pick_tasks(tasks, per_family: int | None):
+    """Up to ``per_family`` held-out tasks per family, spread evenly over the sorted list."""
+    if per_family is None:
+        return list(tasks)
+    out = []
+    for family in sorted({t.family for t in tasks}):
+        mine = sorted((t for t in tasks if t.family == family), key=lambda t: t.key)
+        step = max(len(mine) / per_family, 1.0)
+        out += [mine[int(i * step)] for i in range(min(per_family, len(mine)))]
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="3 held-out tasks per family, 1 seed")
+    parser.add_argument("--families", nargs="+", help="prior families (default: all with enough datasets)")
+    parser.add_argument("--source", choices=["prior", "synthetic"], default="prior")
+    parser.add_argument("--seeds", nargs="+", type=int, help="default 0 1 2 (quick: 0)")
+    parser.add_argument("--budget", type=int, default=25)
+    parser.add_argument("--tasks-per-family", type=int, help="held-out tasks per family (default: all; quick: 3)")
+    parser.add_argument("--min-datasets", type=int, default=10, help="a family needs this many finished pools")
+    parser.add_argument("--min-share", type=float, default=1.0, help="share of a pool evaluated to count as finished")
+    parser.add_argument("--methods", nargs="+", help="only these methods (by name)")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (one held-out task each)")
+    parser.add_argument("--out", default=None, help="name of the results files (default: prior_loo[_quick])")
+    args = parser.parse_args(argv)
+    seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
+    per_family = args.tasks_per_family or (3 if args.quick else None)
+
+    studies, tasks, coverage = load_tasks(args)
+    if not tasks:
+        print("No finished pools yet: run `python -m jupyter_metahpo.prior build` (see `... status`).")
+        return 1
+    held_out = pick_tasks(tasks, per_family)
+    families = sorted({t.family for t in held_out})
+    print(f"{len(studies)} pools from {len({s.task_name for s in studies})} datasets; holding out {len(held_out)} "
+          f"tasks of {families}; seeds {seeds}; budget {args.budget}")
+    began = time.perf_counter()
+    factory = functools.partial(make_methods, include=args.methods)
+    results = run_benchmark(held_out, studies, factory, seeds, args.budget, jobs=args.jobs)
+    elapsed = time.perf_counter() - began
+
+    name = args.out or ("prior_loo_quick" if args.quick else "prior_loo")
+    if args.source == "synthetic":
+        name = f"synthetic_{name}"
+    lines = [f"# Leave-one-task-out on {'the bundled prior' if args.source == 'prior' else 'synthetic pools (harness check)'}", ""]
+    lines.append(f"Command: `python benchmarks/bench_prior_loo.py {' '.join(argv if argv is not None else sys.argv[1:])}`  ")
+    lines.append(f"Held out: {len(held_out)} tasks ({', '.join(families)}); seeds {seeds}; budget {args.budget}; "
+                 f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {elapsed:.0f} s on {platform.machine()}.  ")
+    lines.append("Regret is (best - incumbent)/(best - worst) of the held-out pool; rank 1 is best; bold marks the lowest regret.")
+    lines.append("")
+    lines.append("## All held-out tasks")
+    lines.append("")
+    lines.append(report.regret_table(results))
+    for family in families:
+        mine = [r for r in results if r.family == family]
+        lines += ["", f"## {family} ({len({r.task for r in mine})} tasks)", "", report.regret_table(mine)]
+    errors = report.errors_table(results)
+    if errors:
+        lines += ["", "## Errors (a failed run counts as regret 1)", "", errors]
+    if coverage:
+        lines += ["", "## Prior coverage when run (finished / started pools per space)", ""]
+        lines += [f"- {space}: {c['finished']} / {c['started']}" for space, c in coverage.items()]
+    lines += ["", "## Held-out tasks", "", ", ".join(t.key for t in held_out)]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out_dir = ROOT / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.md").write_text(text)
+    (out_dir / f"{name}.json").write_text(json.dumps([r.__dict__ for r in results]))
+    plot = report.plot_regret(results, ROOT.parent / "docs" / "images" / f"{name}.png",
+                              f"{len(held_out)} held-out tasks ({', '.join(families)}), {len(seeds)} seed(s)")
+    print(f"saved {out_dir / (name + '.md')} and {plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

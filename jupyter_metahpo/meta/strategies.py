@@ -1,0 +1,467 @@
+"""Warm-start strategies: which configurations to try first on a new task, and why.
+
+Every strategy answers one question through one method::
+
+    strategy.propose(task, space, past, k) -> list[Proposal]
+
+``task`` describes the new task (its name, and its meta-features when data was
+given), ``space`` is the new search space, ``past`` the past studies
+(:class:`~jupyter_metahpo.experience.PastStudy`) and ``k`` how many configurations
+are wanted. Each :class:`Proposal` carries the configuration, one sentence for a
+person, and structured details: the strategy, the source task(s) and study ids,
+their similarity to the new task, and the predicted value. A strategy may return
+fewer than ``k`` proposals (or none) when the past has nothing more to offer.
+
+Strategies here:
+
+- :class:`NearestTasks`: the best configurations of the k most similar past tasks
+  (standardised meta-features; without meta-features, past studies of the same
+  task name first, then those whose spaces overlap most).
+- :class:`GreedyPortfolio`: a small set of configurations chosen greedily so that
+  every past task has one good configuration in it; needs no meta-features.
+- :class:`~jupyter_metahpo.meta.neural.NeuralMetaModel`: the seed design's task
+  encoder and config predictor (torch).
+- :class:`DefaultStrategy`: combines them (see its docstring for why this mix).
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from ..experience import PastStudy
+from ..space import SearchSpace
+from .compat import TransferredStudy, transfer_studies
+from .features import META_FEATURE_NAMES, META_FEATURE_SET, MetaFeatures
+
+__all__ = [
+    "TaskDescription",
+    "Proposal",
+    "WarmStartStrategy",
+    "NearestTasks",
+    "GreedyPortfolio",
+    "DefaultStrategy",
+    "STRATEGIES",
+    "make_strategy",
+    "task_similarities",
+]
+
+
+@dataclass(frozen=True)
+class TaskDescription:
+    """What is known about the new task: its name, and its meta-features when data was given."""
+
+    name: str | None = None
+    meta_features: Mapping[str, float] | None = None
+    meta_feature_set: str | None = None
+    data_fingerprint: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.meta_features is not None:
+            object.__setattr__(self, "meta_features", MappingProxyType(dict(self.meta_features)))
+
+    @classmethod
+    def from_meta_features(cls, name: str | None, features: MetaFeatures) -> TaskDescription:
+        return cls(name, features.values, features.feature_set, features.fingerprint)
+
+    @property
+    def has_meta_features(self) -> bool:
+        return self.meta_features is not None and self.meta_feature_set is not None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A configuration to try first, with the reason and its provenance."""
+
+    config: Mapping[str, Any]
+    reason: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "config", MappingProxyType(dict(self.config)))
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+
+
+class WarmStartStrategy(abc.ABC):
+    """Answers "which configurations first, and why" for a new task.
+
+    ``propose`` is called once per study, before its first trial, with everything it
+    may use; a strategy keeps no state about a study between calls (models it fits
+    may be cached, keyed by the past studies they were fitted on).
+    """
+
+    name: str = "strategy"
+
+    @abc.abstractmethod
+    def propose(
+        self, task: TaskDescription, space: SearchSpace, past: Sequence[PastStudy], k: int
+    ) -> list[Proposal]:
+        """Up to ``k`` configurations of ``space``, best first, each with its reason."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+# ------------------------------------------------------------------ similarity
+
+
+def task_similarities(task: TaskDescription, studies: Sequence[TransferredStudy]) -> np.ndarray | None:
+    """Similarity in (0, 1] of each past study's task to ``task`` by standardised meta-features.
+
+    Returns ``None`` when ``task`` has no meta-features; studies described by another
+    feature set (or none) get similarity 0. Features are standardised over the new
+    task and the past tasks together, so no single feature's scale dominates;
+    similarity is ``exp(-rms distance)``.
+    """
+    if not task.has_meta_features:
+        return None
+    usable = [
+        i
+        for i, t in enumerate(studies)
+        if t.study.meta_features is not None and t.study.meta_feature_set == task.meta_feature_set
+    ]
+    out = np.zeros(len(studies))
+    if not usable:
+        return out
+    names = _feature_names(task)
+    matrix = np.array([[_feature(studies[i].study.meta_features, n) for n in names] for i in usable])
+    target = np.array([_feature(task.meta_features, n) for n in names])
+    z_past, z_target = standardise(matrix, target)
+    distance = np.sqrt(np.mean((z_past - z_target) ** 2, axis=1))
+    out[usable] = np.exp(-distance)
+    return out
+
+
+def standardise(matrix: np.ndarray, target: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Z-score the columns over the past rows (and the target, when given); constant columns become 0."""
+    pool = matrix if target is None else np.vstack([matrix, target[None, :]])
+    mean = pool.mean(axis=0)
+    std = pool.std(axis=0)
+    std = np.where(std > 1e-9, std, 1.0)
+    return (matrix - mean) / std, None if target is None else (target - mean) / std
+
+
+def _feature_names(task: TaskDescription) -> list[str]:
+    if task.meta_feature_set == META_FEATURE_SET:
+        return list(META_FEATURE_NAMES)
+    return sorted(task.meta_features or {})
+
+
+def _feature(features: Mapping[str, float] | None, name: str) -> float:
+    value = (features or {}).get(name, 0.0)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return value if math.isfinite(value) else 0.0
+
+
+def space_overlap(past_space: SearchSpace, space: SearchSpace) -> float:
+    """How much of the new space the past space covered, averaged over parameters (0..1)."""
+    shares = []
+    for name, parameter in space.items():
+        old = past_space[name]
+        if parameter.kind == "categorical":
+            shared = set(map(repr, old.options)) & set(map(repr, parameter.options))  # type: ignore[attr-defined]
+            shares.append(len(shared) / len(parameter.options))  # type: ignore[attr-defined]
+        else:
+            low = max(parameter.to_unit(old.low), 0.0)  # type: ignore[attr-defined]
+            high = min(parameter.to_unit(old.high), 1.0)  # type: ignore[attr-defined]
+            shares.append(max(high - low, 0.0))
+    return float(np.mean(shares)) if shares else 0.0
+
+
+def name_and_space_similarities(task: TaskDescription, studies: Sequence[TransferredStudy]) -> np.ndarray:
+    """Without meta-features: 1 for a past study of the same task name, else half its space overlap."""
+    out = np.empty(len(studies))
+    for i, t in enumerate(studies):
+        if task.name is not None and t.study.task_name == task.name:
+            out[i] = 1.0
+        else:
+            out[i] = 0.5 * space_overlap(t.study.space, t.space)
+    return out
+
+
+def _dedupe(unit_rows: list[np.ndarray], candidate: np.ndarray, tolerance: float = 1e-6) -> bool:
+    """Whether ``candidate`` is a new point (not within ``tolerance`` of one already chosen)."""
+    return all(np.max(np.abs(row - candidate)) > tolerance for row in unit_rows)
+
+
+def _source_details(t: TransferredStudy, index: int) -> dict[str, Any]:
+    return {
+        "source_task": t.study.task_name,
+        "source_study": t.study.study_id,
+        "source_kind": t.study.source,
+        "predicted": float(t.values[index]),
+    }
+
+
+# ------------------------------------------------------------------ nearest
+
+
+class NearestTasks(WarmStartStrategy):
+    """The best configurations of the most similar past tasks.
+
+    Tasks are compared by standardised meta-features. Without meta-features (on
+    either side), past studies of the same task name count as most similar, then
+    those whose spaces covered most of the new one. The first proposal is the best
+    configuration of the most similar task, the second that of the next task, and so
+    on; when there are fewer tasks than ``k`` the second-best configurations follow.
+    """
+
+    name = "nearest"
+
+    def __init__(self, n_neighbours: int | None = None) -> None:
+        if n_neighbours is not None and n_neighbours < 1:
+            raise ValueError(f"`n_neighbours` must be a positive integer, but got n_neighbours={n_neighbours!r}.")
+        self.n_neighbours = n_neighbours
+
+    def propose(
+        self, task: TaskDescription, space: SearchSpace, past: Sequence[PastStudy], k: int
+    ) -> list[Proposal]:
+        studies = prepare(space, past)
+        if not studies or k < 1:
+            return []
+        similarity = task_similarities(task, studies)
+        by_meta_features = similarity is not None and bool(np.any(similarity > 0))
+        if not by_meta_features:
+            similarity = name_and_space_similarities(task, studies)
+        order = [int(i) for i in np.argsort(-similarity, kind="stable")]
+        if self.n_neighbours is not None:
+            order = order[: self.n_neighbours]
+        rankings = {i: studies[i].ranked() for i in order}
+        proposals: list[Proposal] = []
+        chosen: list[np.ndarray] = []
+        depth = 0
+        while len(proposals) < k and any(depth < len(r) for r in rankings.values()):
+            for position, i in enumerate(order):
+                if len(proposals) >= k:
+                    break
+                if depth >= len(rankings[i]):
+                    continue
+                t = studies[i]
+                index = rankings[i][depth]
+                if not _dedupe(chosen, t.unit[index]):
+                    continue
+                chosen.append(t.unit[index])
+                how = "meta-features" if by_meta_features else "task name and search space"
+                rank_text = "best" if depth == 0 else f"#{depth + 1}"
+                reason = (
+                    f"{rank_text} config of {t.study.task_name!r}, the #{position + 1} most similar past task "
+                    f"by {how} (similarity {similarity[i]:.2f}); it scored {t.values[index]:.4g} there"
+                )
+                details = {
+                    "strategy": self.name,
+                    "similarity": float(similarity[i]),
+                    "similarity_by": "meta-features" if by_meta_features else "name-and-space",
+                    **_source_details(t, index),
+                }
+                proposals.append(Proposal(t.configs[index], reason, details))
+            depth += 1
+        return proposals
+
+
+# ------------------------------------------------------------------ portfolio
+
+
+class GreedyPortfolio(WarmStartStrategy):
+    """A portfolio built greedily over past tasks; needs no meta-features.
+
+    Candidates are the best few configurations of every past study. How well a
+    candidate would do on another past task is estimated from that task's own trials
+    near it (a kernel-weighted average of normalised scores, shrunk towards the
+    task's median where it has no trials close by). The portfolio starts empty and
+    repeatedly adds the candidate that most lowers the mean, over past tasks, of the
+    best normalised regret the portfolio achieves, which is the greedy portfolio
+    construction of auto-sklearn 2.0 / Wistuba et al.
+    """
+
+    name = "portfolio"
+
+    def __init__(self, candidates_per_study: int = 3, bandwidth: float = 0.15, max_candidates: int = 600) -> None:
+        if candidates_per_study < 1:
+            raise ValueError(f"`candidates_per_study` must be >= 1, but got {candidates_per_study!r}.")
+        if not bandwidth > 0:
+            raise ValueError(f"`bandwidth` must be > 0, but got bandwidth={bandwidth!r}.")
+        self.candidates_per_study = candidates_per_study
+        self.bandwidth = bandwidth
+        self.max_candidates = max_candidates
+
+    def propose(
+        self, task: TaskDescription, space: SearchSpace, past: Sequence[PastStudy], k: int
+    ) -> list[Proposal]:
+        studies = prepare(space, past)
+        if not studies or k < 1:
+            return []
+        per_study = max(1, min(self.candidates_per_study, self.max_candidates // len(studies)))
+        candidates: list[tuple[int, int]] = []  # (study, trial)
+        for s, t in enumerate(studies):
+            candidates.extend((s, i) for i in t.ranked()[:per_study])
+        unit = np.array([studies[s].unit[i] for s, i in candidates])
+        regret = 1.0 - self._estimated_scores(unit, studies, candidates)  # (candidates, tasks)
+        proposals: list[Proposal] = []
+        covered = np.ones(len(studies))  # best regret so far on each past task
+        chosen: list[np.ndarray] = []
+        for _ in range(min(k, len(candidates))):
+            losses = np.minimum(regret, covered[None, :]).mean(axis=1)
+            for c in np.argsort(losses, kind="stable"):
+                if _dedupe(chosen, unit[c]):
+                    break
+            else:
+                break
+            c = int(c)
+            before = float(covered.mean())
+            improved = regret[c] < covered - 1e-9
+            covered = np.minimum(covered, regret[c])
+            s, i = candidates[c]
+            t = studies[s]
+            chosen.append(unit[c])
+            helped = [studies[j].study.task_name for j in np.flatnonzero(improved)]
+            reason = (
+                f"portfolio pick #{len(proposals) + 1}: best-known on {len(helped)} of {len(studies)} past tasks "
+                f"(mean normalised regret {before:.2f} -> {covered.mean():.2f}); from {t.study.task_name!r}, "
+                f"where it scored {t.values[i]:.4g}"
+            )
+            details = {
+                "strategy": self.name,
+                "similarity": None,
+                "tasks_helped": helped[:10],
+                "expected_regret": float(covered.mean()),
+                **_source_details(t, i),
+            }
+            proposals.append(Proposal(t.configs[i], reason, details))
+        return proposals
+
+    def _estimated_scores(
+        self, unit: np.ndarray, studies: Sequence[TransferredStudy], candidates: list[tuple[int, int]]
+    ) -> np.ndarray:
+        """Estimated normalised score (1 = that task's best) of each candidate on each past task."""
+        dim = unit.shape[1]
+        scale = self.bandwidth * math.sqrt(dim)
+        out = np.empty((len(unit), len(studies)))
+        for j, t in enumerate(studies):
+            scores = t.normalised
+            sq = ((unit[:, None, :] - t.unit[None, :, :]) ** 2).sum(axis=2)
+            weights = np.exp(-0.5 * sq / scale**2)
+            prior_weight = 0.05  # shrinks towards the median where the task has no trial nearby
+            estimate = (weights @ scores + prior_weight * np.median(scores)) / (weights.sum(axis=1) + prior_weight)
+            out[:, j] = estimate
+        for c, (s, i) in enumerate(candidates):  # a candidate's own task knows its score exactly
+            out[c, s] = studies[s].normalised[i]
+        return out
+
+
+# ------------------------------------------------------------------ default
+
+
+class DefaultStrategy(WarmStartStrategy):
+    """Nearest tasks and the portfolio, interleaved; the neural model leads once it has data.
+
+    Why this mix until the benchmark on real data decides: nearest tasks win when the
+    meta-features say something about where good configurations lie; the portfolio
+    is the strongest simple baseline when they do not (and needs no meta-features),
+    so alternating the two hedges both cases. With at least ``neural_min_tasks`` past
+    tasks described by meta-features, the neural meta-model's predicted
+    configuration goes first. Without meta-features only the portfolio is used
+    (after the best configurations of past studies of the same task name, if any).
+    """
+
+    name = "default"
+
+    def __init__(self, neural_min_tasks: int = 30, seed: int = 0) -> None:
+        self.neural_min_tasks = neural_min_tasks
+        self.seed = seed
+        self.nearest = NearestTasks()
+        self.portfolio = GreedyPortfolio()
+        self._neural = None
+
+    @property
+    def neural(self) -> WarmStartStrategy:
+        if self._neural is None:
+            from .neural import NeuralMetaModel
+
+            self._neural = NeuralMetaModel(seed=self.seed)
+        return self._neural
+
+    def propose(
+        self, task: TaskDescription, space: SearchSpace, past: Sequence[PastStudy], k: int
+    ) -> list[Proposal]:
+        studies = prepare(space, past)
+        if not studies or k < 1:
+            return []
+        streams: list[list[Proposal]] = []
+        similarity = task_similarities(task, studies)
+        n_described = 0 if similarity is None else int(np.sum(similarity > 0))
+        if n_described >= self.neural_min_tasks:
+            streams.append(self.neural.propose(task, space, past, 1))
+        if n_described > 0:
+            streams.append(self.nearest.propose(task, space, past, k))
+        else:
+            same_name = [p for p in past if task.name is not None and p.task_name == task.name]
+            if same_name:
+                streams.append(self.nearest.propose(task, space, same_name, max(1, k // 2)))
+        streams.append(self.portfolio.propose(task, space, past, k))
+        return _interleave(streams, k, space, self.name)
+
+
+def _interleave(streams: list[list[Proposal]], k: int, space: SearchSpace, name: str) -> list[Proposal]:
+    out: list[Proposal] = []
+    chosen: list[np.ndarray] = []
+    position = 0
+    while len(out) < k and any(position < len(s) for s in streams):
+        for stream in streams:
+            if len(out) >= k or position >= len(stream):
+                continue
+            proposal = stream[position]
+            unit = space.encode([proposal.config])[0]
+            if not _dedupe(chosen, unit):
+                continue
+            chosen.append(unit)
+            details = dict(proposal.details)
+            details["strategy"] = f"{name}/{details.get('strategy')}"
+            out.append(Proposal(proposal.config, proposal.reason, details))
+        position += 1
+    return out
+
+
+# ------------------------------------------------------------------ shared
+
+
+def prepare(space: SearchSpace, past: Sequence[PastStudy]) -> list[TransferredStudy]:
+    """The past studies usable in ``space`` (see :mod:`.compat`)."""
+    studies, _ = transfer_studies(past, space)
+    return studies
+
+
+def _make_neural(**kwargs: Any) -> WarmStartStrategy:
+    from .neural import NeuralMetaModel
+
+    return NeuralMetaModel(**kwargs)
+
+
+STRATEGIES = {
+    "default": DefaultStrategy,
+    "nearest": NearestTasks,
+    "neural": _make_neural,
+    "portfolio": GreedyPortfolio,
+}
+
+
+def make_strategy(strategy: str | WarmStartStrategy, seed: int | None = None) -> WarmStartStrategy:
+    """A strategy by name (``"default"``, ``"nearest"``, ``"neural"``, ``"portfolio"``), or the one given."""
+    if isinstance(strategy, WarmStartStrategy):
+        return strategy
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
+        raise ValueError(
+            f"`strategy` must be one of {sorted(STRATEGIES) + ['none']} or a WarmStartStrategy, "
+            f"but got strategy={strategy!r}."
+        )
+    if strategy in ("default", "neural"):
+        return STRATEGIES[strategy](seed=0 if seed is None else seed)
+    return STRATEGIES[strategy]()

@@ -1,0 +1,129 @@
+"""``suggest``: the configurations a strategy would try first, with reasons, running nothing."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..experience import PastStudy
+from ..space import SearchSpace, as_search_space
+from .compat import TransferReport, transfer_studies
+from .features import MetaFeatures, compute_meta_features
+from .gather import gather_past_studies
+from .strategies import Proposal, TaskDescription, WarmStartStrategy, make_strategy
+
+__all__ = ["suggest", "Suggestions", "describe_task"]
+
+
+def describe_task(name: str | None, data: Any = None) -> tuple[TaskDescription, MetaFeatures | None]:
+    """The task's description: its meta-features when ``data=(X, y)`` is given, else its name only."""
+    if data is None:
+        return TaskDescription(name=name), None
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError(
+            f"`data` must be a pair (X, y) of features and targets, but got {type(data).__name__}"
+            + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
+            + "."
+        )
+    features = compute_meta_features(data[0], data[1])
+    return TaskDescription.from_meta_features(name, features), features
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """What :func:`suggest` returns: proposals best first, and how the past was used."""
+
+    proposals: tuple[Proposal, ...]
+    strategy: str
+    task: TaskDescription
+    n_past: int
+    report: TransferReport
+    meta_features: MetaFeatures | None = None
+
+    @property
+    def configs(self) -> list[dict[str, Any]]:
+        return [dict(p.config) for p in self.proposals]
+
+    @property
+    def reasons(self) -> list[str]:
+        return [p.reason for p in self.proposals]
+
+    def __iter__(self) -> Iterator[Proposal]:
+        return iter(self.proposals)
+
+    def __len__(self) -> int:
+        return len(self.proposals)
+
+    def __getitem__(self, index: int) -> Proposal:
+        return self.proposals[index]
+
+    @property
+    def dataframe(self):
+        """One row per proposal: the parameters, then strategy, source task, similarity, predicted value, reason."""
+        import pandas as pd
+
+        rows = []
+        for rank, p in enumerate(self.proposals, start=1):
+            row: dict[str, Any] = {"rank": rank, **dict(p.config)}
+            for key in ("strategy", "source_task", "similarity", "predicted"):
+                row[key] = p.details.get(key)
+            row["reason"] = p.reason
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        lines = [f"Suggestions(strategy={self.strategy!r}, {len(self.proposals)} configs from {self.n_past} past studies)"]
+        for rank, p in enumerate(self.proposals, start=1):
+            lines.append(f"  {rank}. {dict(p.config)!r}\n     why: {p.reason}")
+        if not self.proposals:
+            lines.append(f"  nothing to propose: {self.report.summary()}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{rank}</td><td><code>{html.escape(repr(dict(p.config)))}</code></td>"
+            f"<td>{html.escape(p.reason)}</td></tr>"
+            for rank, p in enumerate(self.proposals, start=1)
+        )
+        return (
+            f"<b>{len(self.proposals)} configs</b> by strategy <code>{html.escape(self.strategy)}</code> from "
+            f"{self.n_past} past studies ({html.escape(self.report.summary())})"
+            f"<table><tr><th>#</th><th>config</th><th>why</th></tr>{rows}</table>"
+        )
+
+
+def suggest(
+    space: SearchSpace | Mapping[str, Any],
+    data: Any = None,
+    k: int = 5,
+    *,
+    strategy: str | WarmStartStrategy = "default",
+    store: Any = None,
+    past: Iterable[PastStudy] | None = None,
+    prior: bool = True,
+    name: str | None = None,
+    seed: int = 0,
+) -> Suggestions:
+    """The ``k`` configurations ``strategy`` would try first on this task, each with its reason.
+
+    Nothing is evaluated and nothing is written. ``data=(X, y)`` describes the task by
+    its meta-features; without it the task is described by ``name`` and the space
+    alone. Past studies come from ``past``, the experience store (``store=False``
+    skips it) and the bundled prior (``prior=False`` skips it).
+
+    >>> suggest(space, data=(X, y), k=3)          # doctest: +SKIP
+    Suggestions(strategy='default', 3 configs from 42 past studies)
+      1. {'learning_rate': 0.05, ...}
+         why: best config of 'credit', the #1 most similar past task by meta-features ...
+    """
+    space = as_search_space(space)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"`k` must be a positive integer, but got k={k!r}.")
+    chosen = make_strategy(strategy, seed=seed)
+    task, features = describe_task(name, data)
+    studies = gather_past_studies(past=past, store=store, prior=prior)
+    _, report = transfer_studies(studies, space)
+    proposals = chosen.propose(task, space, studies, k)
+    return Suggestions(tuple(proposals), chosen.name, task, len(studies), report, features)

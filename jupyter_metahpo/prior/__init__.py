@@ -1,0 +1,25 @@
+"""The bundled prior: experience of the built-in spaces on real datasets.
+
+- :mod:`.datasets` loads the real datasets (from installed packages, never copied here);
+- :mod:`.protocol` fixes how a configuration is evaluated (pool, preprocessing, CV, metric);
+- :mod:`.build` runs the resumable build into ``runs/`` (``python -m jupyter_metahpo.prior build``);
+- :mod:`.assemble` packs the runs into ``data/`` (the package data);
+- :mod:`.load` reads that data back as :class:`~jupyter_metahpo.experience.PastStudy` records.
+
+Only :mod:`.load` is needed at run time; importing this package imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["load_prior", "load_prior_table", "available_prior_spaces"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: reading the prior should not import the build's machinery, and vice versa.
+    if name in __all__:
+        from . import load
+
+        return getattr(load, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,76 @@
+"""``python -m jupyter_metahpo.prior build|status|assemble`` — see :mod:`.build`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..builtin_spaces import FAMILIES
+from .runs import default_runs_dir
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m jupyter_metahpo.prior", description="Build the bundled prior.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    build = sub.add_parser("build", help="run or resume the evaluations (safe to kill and re-run)")
+    build.add_argument("--families", nargs="+", choices=sorted(FAMILIES), help="families, in build order")
+    build.add_argument("--datasets", nargs="+", help="dataset names (default: all of each space's task type)")
+    build.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    build.add_argument("--chunk", type=int, help="pool indices per dataset per pass (default: the whole pool)")
+    build.add_argument("--fit-limit", type=float, default=60.0, help="CPU seconds per fold before a config is stopped")
+    build.add_argument("--max-evals", type=int, help="stop after this many evaluations")
+    build.add_argument("--sample", type=int, help="only this many pool configs on 4 datasets per space (cost estimate)")
+    build.add_argument("--runs-dir", type=Path, default=default_runs_dir())
+
+    status = sub.add_parser("status", help="progress and the CPU time left")
+    status.add_argument("--families", nargs="+", choices=sorted(FAMILIES))
+    status.add_argument("--runs-dir", type=Path, default=default_runs_dir())
+
+    assemble = sub.add_parser("assemble", help="pack the run files into the package data")
+    assemble.add_argument("--runs-dir", type=Path, default=default_runs_dir())
+    assemble.add_argument("--out-dir", type=Path, help="default: jupyter_metahpo/prior/data")
+    assemble.add_argument("--include-partial", action="store_true", help="also pack datasets whose pool is not finished")
+    assemble.add_argument(
+        "--meta-features", default="auto",
+        help="'module:function' computing meta-features from (X, y); 'auto' tries the project's; 'none' skips",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "build":
+        from .build import DEFAULT_FAMILY_ORDER, BuildSettings, run_build
+
+        settings = BuildSettings(
+            families=tuple(args.families or DEFAULT_FAMILY_ORDER),
+            datasets=tuple(args.datasets) if args.datasets else None,
+            jobs=args.jobs,
+            chunk=args.chunk,
+            fit_limit_s=args.fit_limit,
+            max_evals=args.max_evals,
+            sample=args.sample,
+            runs_dir=args.runs_dir,
+        )
+        try:
+            run_build(settings)
+        except KeyboardInterrupt:
+            return 130
+        return 0
+    if args.command == "status":
+        from .status import build_status, format_status
+
+        print(format_status(build_status(args.runs_dir, args.families)))
+        return 0
+    from .assemble import assemble
+
+    written = assemble(args.runs_dir, args.out_dir, include_partial=args.include_partial, meta_features=args.meta_features)
+    for path, n_tasks in written.items():
+        print(f"{path}: {n_tasks} tasks")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,398 @@
+"""The resumable build of the bundled prior: every pool configuration of every
+built-in space on every dataset of its task type.
+
+Work is ordered family by family (fastest family first), each family over all its
+datasets, pool index by pool index, so that whole families complete early and
+partial results are already useful. Evaluations run in worker processes (one thread
+each); the parent alone writes the run files (:mod:`.runs`), one fsynced line per
+finished evaluation. A worker that spends more than its CPU-time limit on one
+evaluation is killed and the evaluation recorded as failed, so one pathological
+configuration cannot stall the build. Re-running the same command resumes: finished
+evaluations are skipped, the ones that were running are redone.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..builtin_spaces import FAMILIES, get_builtin_space
+from . import datasets as ds
+from .protocol import POOL_SIZES, PROTOCOL, config_pool
+from .runs import RunFile, default_runs_dir, read_run
+
+__all__ = [
+    "DEFAULT_FAMILY_ORDER",
+    "BuildSettings",
+    "Job",
+    "frozen_pool",
+    "open_run_file",
+    "plan_jobs",
+    "run_build",
+    "run_header",
+    "run_path",
+    "sample_datasets",
+]
+
+#: Cheapest family first (measured with ``build --sample``; see ARCHITECTURE.md).
+DEFAULT_FAMILY_ORDER: tuple[str, ...] = ("svm", "hgb", "random_forest", "logistic_regression", "mlp", "torch_mlp")
+
+#: A worker whose evaluation takes this many times its CPU limit in wall time is taken as hung.
+_HUNG_FACTOR = 30
+
+#: Single-threaded numerics in the workers: two workers share two cores.
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class Job:
+    space: str
+    dataset: str
+    index: int
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    families: tuple[str, ...] = DEFAULT_FAMILY_ORDER
+    datasets: tuple[str, ...] | None = None  # None: all of the task type
+    jobs: int = 2
+    chunk: int | None = None  # pool indices per (space, dataset) per pass; None: the whole pool
+    fit_limit_s: float = 60.0  # CPU seconds per fold; an evaluation may use folds x this
+    max_evals: int | None = None  # stop after this many evaluations (a timed sample)
+    sample: int | None = None  # only this many pool indices on 4 datasets per space (to estimate cost)
+    runs_dir: Path = default_runs_dir()
+
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.families if f not in FAMILIES]
+        if unknown:
+            raise ValueError(f"unknown families {unknown}; choose from {sorted(FAMILIES)}.")
+        if self.jobs < 1:
+            raise ValueError(f"`jobs` must be >= 1, but got jobs={self.jobs}.")
+        if self.chunk is not None and self.chunk < 1:
+            raise ValueError(f"`chunk` must be >= 1, but got chunk={self.chunk}.")
+        if self.fit_limit_s <= 0:
+            raise ValueError(f"`fit_limit_s` must be > 0, but got fit_limit_s={self.fit_limit_s}.")
+        if self.datasets is not None:
+            object.__setattr__(self, "datasets", tuple(ds.resolve_name(d) for d in self.datasets))
+
+
+def run_path(runs_dir: Path, space: str, dataset: str) -> Path:
+    return Path(runs_dir) / space / f"{dataset}.jsonl"
+
+
+@functools.lru_cache(maxsize=None)
+def sample_datasets(task: str, k: int = 4) -> list[str]:
+    """``k`` datasets of ``task`` spread over sizes (rows x features), for cost estimates."""
+    names = ds.dataset_names(task)
+    sizes = []
+    for name in names:
+        data = ds.load_dataset(name, PROTOCOL["max_rows"], PROTOCOL["subsample_seed"])
+        sizes.append((data.n_rows * max(data.n_features, 1) * max(data.n_classes or 1, 1), name))
+    sizes.sort()
+    picks = [sizes[round(i * (len(sizes) - 1) / max(k - 1, 1))][1] for i in range(k)]
+    return list(dict.fromkeys(picks))
+
+
+def _space_order(families: Sequence[str]) -> list[str]:
+    return [space for family in families for space in FAMILIES[family]]
+
+
+def pool_path(runs_dir: Path, space: str) -> Path:
+    return Path(runs_dir) / space / "_pool.json"
+
+
+def frozen_pool(runs_dir: Path, space: str) -> list[dict[str, Any]]:
+    """The pool of ``space`` as first used by this build, frozen in ``runs/<space>/_pool.json``.
+
+    The pool comes from scipy's scrambled Sobol sequence and the space's decoding; a
+    new scipy or a change in ``space.py`` could shift it, so the build writes it
+    down on first use and every later step (resume, assemble) reads it back.
+    """
+    path = pool_path(runs_dir, space)
+    builtin = get_builtin_space(space)
+    if path.exists():
+        document = json.loads(path.read_text())
+        if document.get("space_json") != builtin.space.to_json() or document.get("protocol") != PROTOCOL:
+            raise ValueError(f"{path} was frozen for another space or protocol; move the {space} runs aside to rebuild.")
+        return document["pool"]
+    pool = config_pool(space)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"space": space, "space_json": builtin.space.to_json(), "protocol": PROTOCOL, "pool": pool}, indent=1))
+    os.replace(tmp, path)
+    return pool
+
+
+def plan_jobs(settings: BuildSettings) -> Iterator[Job]:
+    """The evaluations still to do, in build order; finished ones (in the run files) are skipped."""
+    for space in _space_order(settings.families):
+        builtin = get_builtin_space(space)
+        pool = frozen_pool(settings.runs_dir, space)
+        names = [d for d in (settings.datasets or ds.dataset_names(builtin.task)) if ds.DATASETS[d].task == builtin.task]
+        indices = list(range(len(pool)))
+        if settings.sample is not None:
+            names = [d for d in sample_datasets(builtin.task) if d in names]
+            step = max(len(pool) // settings.sample, 1)
+            indices = indices[::step][: settings.sample]
+        chunk = settings.chunk or len(indices)
+        for start in range(0, len(indices), chunk):
+            for dataset in names:
+                done = read_run(run_path(settings.runs_dir, space, dataset)).evals
+                for index in indices[start : start + chunk]:
+                    if index not in done:
+                        yield Job(space, dataset, index, pool[index])
+
+
+# Workers ---------------------------------------------------------------------------
+
+
+def _worker_main(conn: Any) -> None:
+    """Evaluate jobs sent over ``conn`` until ``None`` arrives."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    from .protocol import evaluate_config
+
+    cache: dict[str, Any] = {}
+    torch_threads_set = False
+    while True:
+        message = conn.recv()
+        if message is None:
+            return
+        job: Job = message
+        if job.space.startswith("torch_") and not torch_threads_set:
+            import torch
+
+            torch.set_num_threads(1)
+            torch_threads_set = True
+        if job.dataset not in cache:
+            cache.clear()  # one dataset at a time: the build walks datasets in order
+            cache[job.dataset] = ds.load_dataset(job.dataset, PROTOCOL["max_rows"], PROTOCOL["subsample_seed"])
+        conn.send(evaluate_config(job.space, cache[job.dataset], job.config))
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a running process (Linux); ``None`` elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class _Worker:
+    def __init__(self, context: Any) -> None:
+        self._context = context
+        self._start()
+
+    def _start(self) -> None:
+        parent, child = self._context.Pipe()
+        self.process = self._context.Process(target=_worker_main, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+        self.conn = parent
+        self.job: Job | None = None
+
+    def submit(self, job: Job) -> None:
+        if not self.process.is_alive():
+            self.restart()  # it died while idle: nothing was lost
+        self.job = job
+        self.started = time.monotonic()
+        self.cpu_start = _cpu_seconds(self.process.pid) or 0.0
+        try:
+            self.conn.send(job)
+        except (BrokenPipeError, ConnectionResetError):
+            # It died between the check and the send; the result wait will see EOF and
+            # retry the job like any other death.
+            pass
+
+    def cpu_used(self) -> float:
+        now = _cpu_seconds(self.process.pid)
+        return (now - self.cpu_start) if now is not None else time.monotonic() - self.started
+
+    def restart(self) -> None:
+        self.kill()
+        self._start()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=10)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, BrokenPipeError):
+            pass
+        self.process.join(timeout=5)
+        self.kill()
+
+
+# The build loop --------------------------------------------------------------------
+
+
+def run_header(space: str, dataset: str) -> dict[str, Any]:
+    """The header of a run file: what must match for runs to be resumed or combined."""
+    builtin = get_builtin_space(space)
+    data = ds.load_dataset(dataset, PROTOCOL["max_rows"], PROTOCOL["subsample_seed"])
+    return {
+        "space": space,
+        "family": builtin.family,
+        "space_json": builtin.space.to_json(),
+        "protocol": PROTOCOL,
+        "pool_size": POOL_SIZES[builtin.family],
+        "metric": PROTOCOL["metrics"][builtin.task],
+        "dataset": data.describe(),
+    }
+
+
+def open_run_file(runs_dir: Path, space: str, dataset: str) -> RunFile:
+    """Open (creating or resuming) the run file of ``space`` on ``dataset``."""
+    return RunFile(run_path(runs_dir, space, dataset), run_header(space, dataset))
+
+
+class _RunFiles:
+    """Opens run files on first use and keeps them open for the build."""
+
+    def __init__(self, runs_dir: Path) -> None:
+        self.runs_dir = runs_dir
+        self._open: dict[tuple[str, str], RunFile] = {}
+
+    def get(self, space: str, dataset: str) -> RunFile:
+        key = (space, dataset)
+        if key not in self._open:
+            self._open[key] = open_run_file(self.runs_dir, space, dataset)
+        return self._open[key]
+
+
+def run_build(settings: BuildSettings, log: TextIO = sys.stdout) -> dict[str, int]:
+    """Run (or resume) the build; returns counts of finished, failed and timed-out evaluations."""
+    for name in _THREAD_VARIABLES:
+        os.environ[name] = "1"  # inherited by the spawned workers before numpy loads
+    context = mp.get_context("spawn")
+    files = _RunFiles(Path(settings.runs_dir))
+    jobs = plan_jobs(settings)
+    eval_limit = settings.fit_limit_s * PROTOCOL["cv_folds"]
+    counts = {"done": 0, "failed": 0, "timeout": 0}
+    workers = [_Worker(context) for _ in range(settings.jobs)]
+    started = time.monotonic()
+    last_report = started
+    exhausted = False
+    retry: list[Job] = []
+    deaths: dict[tuple[str, str, int], int] = {}
+
+    def finish(worker: _Worker, result: dict[str, Any]) -> None:
+        job = worker.job
+        assert job is not None
+        files.get(job.space, job.dataset).record(job.index, job.config, result, finished_at=round(time.time(), 1))
+        counts["done"] += 1
+        if result["error"]:
+            counts["failed"] += 1
+            print(f"failed: {job.space} {job.dataset} #{job.index}: {result['error'].splitlines()[-1]}", file=log, flush=True)
+        worker.job = None
+
+    # SIGTERM (kill, a session ending) stops the build like Ctrl-C; only the main thread may set it.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt) if in_main_thread else None
+    try:
+        while True:
+            for worker in workers:
+                if worker.job is None and not exhausted:
+                    if settings.max_evals is not None and counts["done"] + _busy(workers) >= settings.max_evals:
+                        exhausted = True
+                        continue
+                    job = retry.pop() if retry else next(jobs, None)
+                    if job is None:
+                        exhausted = True
+                        continue
+                    files.get(job.space, job.dataset)  # writes the header before any result
+                    worker.submit(job)
+            busy = [w for w in workers if w.job is not None]
+            if not busy:
+                break
+            ready = wait([w.conn for w in busy], timeout=1.0)
+            for worker in busy:
+                if worker.conn in ready:
+                    try:
+                        finish(worker, worker.conn.recv())
+                    except (EOFError, OSError):
+                        # The worker died. Being killed from outside (the machine shutting the
+                        # session down) must not mark a configuration as failed, so a job is
+                        # retried once and recorded as failed only if it kills a worker twice.
+                        code = worker.process.exitcode
+                        job = worker.job
+                        assert job is not None
+                        if deaths.get(_key(job), 0) == 0:
+                            deaths[_key(job)] = 1
+                            retry.append(job)
+                            worker.job = None
+                            print(f"worker died (exit code {code}) on {job.space} {job.dataset} #{job.index}; retrying it once", file=log, flush=True)
+                        else:
+                            finish(worker, _failure(f"the worker process died twice (exit code {code}); out of memory?", worker))
+                        worker.restart()
+                elif (reason := _over_limit(worker, eval_limit)) is not None:
+                    counts["timeout"] += 1
+                    finish(worker, _failure(reason, worker))
+                    worker.restart()
+            if time.monotonic() - last_report > 300:
+                last_report = time.monotonic()
+                rate = counts["done"] / max(last_report - started, 1e-9) * 3600
+                print(f"progress: {counts} ({rate:.0f} evaluations/hour)", file=log, flush=True)
+    except KeyboardInterrupt:
+        print("interrupted: running evaluations will be redone on resume", file=log, flush=True)
+        raise
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous_handler)
+        for worker in workers:
+            # A busy worker's evaluation is lost either way (it is redone on resume).
+            worker.kill() if worker.job is not None else worker.stop()
+    print(f"build finished: {counts} in {time.monotonic() - started:.0f}s", file=log, flush=True)
+    return counts
+
+
+def _over_limit(worker: _Worker, eval_limit: float) -> str | None:
+    """Why a busy worker must be stopped, or ``None`` while it is within its limits.
+
+    CPU time decides: on a loaded machine (the build runs at nice 19) wall time says
+    little about the configuration. The wall bound only catches a hung worker.
+    """
+    if worker.cpu_used() > eval_limit:
+        return f"stopped: over the limit of {eval_limit:.0f} CPU-seconds per evaluation"
+    if time.monotonic() - worker.started > _HUNG_FACTOR * eval_limit:
+        return f"stopped: no result after {_HUNG_FACTOR * eval_limit:.0f} s of wall time (hung worker?)"
+    return None
+
+
+def _key(job: Job) -> tuple[str, str, int]:
+    return (job.space, job.dataset, job.index)
+
+
+def _busy(workers: Sequence[_Worker]) -> int:
+    return sum(w.job is not None for w in workers)
+
+
+def _failure(message: str, worker: _Worker) -> dict[str, Any]:
+    return {
+        "score": None,
+        "fold_scores": [],
+        "fit_time": round(time.monotonic() - worker.started, 4),
+        "cpu_time": round(worker.cpu_used(), 4),
+        "error": message,
+    }
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")

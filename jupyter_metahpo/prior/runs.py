@@ -1,0 +1,124 @@
+"""The build's raw results: one append-only JSON-lines file per (space, dataset).
+
+``runs/<space>/<dataset>.jsonl`` starts with a header line (the space's JSON, the
+dataset's metadata, the protocol and the pool size), then one line per finished
+evaluation. Each line is written whole, flushed and fsynced before the next one, so
+a killed build loses at most the evaluations that were running. A torn last line
+(the process died mid-write, or a commit caught the file mid-append) is ignored when
+reading and cut off before the next append; an evaluation that appears twice counts
+once (the first record wins). Nothing here executes what it reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RunFile", "RunRecord", "default_runs_dir", "read_run", "RunMismatchError"]
+
+HEADER = "header"
+EVAL = "eval"
+
+
+def default_runs_dir() -> Path:
+    """The tracked folder that holds the raw results, next to this module."""
+    return Path(__file__).resolve().parent / "runs"
+
+
+class RunMismatchError(ValueError):
+    """A run file was written for a different space, dataset or protocol."""
+
+
+@dataclass
+class RunRecord:
+    """What a run file holds: its header and its evaluations by pool index."""
+
+    header: dict[str, Any] | None = None
+    evals: dict[int, dict[str, Any]] = field(default_factory=dict)
+    torn_bytes: int = 0  # bytes after the last complete line
+    valid_bytes: int = 0  # length of the well-formed prefix
+
+
+def _parse_lines(data: bytes) -> RunRecord:
+    record = RunRecord()
+    end = data.rfind(b"\n") + 1
+    record.valid_bytes, record.torn_bytes = end, len(data) - end
+    for raw in data[:end].splitlines():
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+        except json.JSONDecodeError:
+            # A complete but garbled line (a torn write followed by a newer append);
+            # skipped, so its evaluation is simply redone.
+            continue
+        if not isinstance(line, dict):
+            continue
+        if line.get("kind") == HEADER and record.header is None:
+            record.header = line
+        elif line.get("kind") == EVAL and isinstance(line.get("index"), int):
+            record.evals.setdefault(line["index"], line)
+    return record
+
+
+def read_run(path: str | os.PathLike[str]) -> RunRecord:
+    """Read a run file; a missing file reads as empty."""
+    path = Path(path)
+    if not path.exists():
+        return RunRecord()
+    return _parse_lines(path.read_bytes())
+
+
+class RunFile:
+    """Appends evaluations of one space on one dataset, resuming what is there."""
+
+    def __init__(self, path: str | os.PathLike[str], header: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        record = read_run(self.path)
+        if record.torn_bytes:
+            # Cut the torn tail so the next line starts on a line of its own.
+            with open(self.path, "r+b") as f:
+                f.truncate(record.valid_bytes)
+                f.flush()
+                os.fsync(f.fileno())
+        if record.header is not None:
+            _check_header(self.path, record.header, header)
+        self.header = record.header or header
+        self.done: dict[int, dict[str, Any]] = dict(record.evals)
+        if record.header is None:
+            self._append({**header, "kind": HEADER})
+
+    def record(self, index: int, config: dict[str, Any], result: dict[str, Any], **extra: Any) -> None:
+        """Write one finished evaluation; a second record of the same index is ignored."""
+        if index in self.done:
+            return
+        line = {"kind": EVAL, "index": int(index), "config": config, **result, **extra}
+        self._append(line)
+        self.done[index] = line
+
+    def _append(self, line: dict[str, Any]) -> None:
+        text = json.dumps(line, sort_keys=True, allow_nan=False) + "\n"
+        with open(self.path, "ab") as f:
+            f.write(text.encode())
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def _check_header(path: Path, found: dict[str, Any], expected: dict[str, Any]) -> None:
+    for key in ("space", "space_json", "protocol", "pool_size"):
+        if found.get(key) != expected.get(key):
+            raise RunMismatchError(
+                f"{path} was written with a different {key} than this build uses "
+                f"(found {found.get(key)!r}, expected {expected.get(key)!r}). Move the file aside "
+                "to rebuild it, or build into another --runs-dir."
+            )
+    fingerprint = (found.get("dataset") or {}).get("fingerprint")
+    if fingerprint != (expected.get("dataset") or {}).get("fingerprint"):
+        raise RunMismatchError(
+            f"{path} was built on different data (fingerprint {fingerprint!r}); the dataset package "
+            "or the row cap changed. Move the file aside to rebuild it."
+        )

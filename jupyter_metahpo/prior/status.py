@@ -1,0 +1,75 @@
+"""What the build has done so far, and what the rest will cost, from the run files alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..builtin_spaces import FAMILIES, get_builtin_space
+from . import datasets as ds
+from .protocol import POOL_SIZES
+from .runs import default_runs_dir, read_run
+
+__all__ = ["build_status", "format_status"]
+
+
+def build_status(runs_dir: Path | None = None, families: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """One row per built-in space: datasets complete, evaluations done and failed, CPU
+    time spent, and the CPU time the remaining evaluations should take at the mean
+    cost per evaluation measured so far."""
+    runs_dir = Path(runs_dir or default_runs_dir())
+    rows = []
+    for family in families or FAMILIES:
+        for space in FAMILIES[family]:
+            builtin = get_builtin_space(space)
+            pool_size = POOL_SIZES[family]
+            names = ds.dataset_names(builtin.task)
+            done = failed = complete = 0
+            cpu = 0.0
+            last = 0.0
+            for name in names:
+                evals = read_run(runs_dir / space / f"{name}.jsonl").evals
+                done += len(evals)
+                failed += sum(1 for e in evals.values() if e.get("error"))
+                cpu += sum(float(e.get("cpu_time") or 0.0) for e in evals.values())
+                last = max([last] + [float(e.get("finished_at") or 0.0) for e in evals.values()])
+                complete += len(evals) >= pool_size
+            total = pool_size * len(names)
+            per_eval = cpu / done if done else None
+            rows.append(
+                {
+                    "space": space,
+                    "family": family,
+                    "datasets_complete": complete,
+                    "datasets": len(names),
+                    "evals_done": done,
+                    "evals_total": total,
+                    "failed": failed,
+                    "cpu_hours_spent": cpu / 3600,
+                    "cpu_s_per_eval": per_eval,
+                    "cpu_hours_left": None if per_eval is None else per_eval * (total - done) / 3600,
+                    "last_finished_at": last or None,
+                }
+            )
+    return rows
+
+
+def format_status(rows: list[dict[str, Any]]) -> str:
+    header = f"{'space':26s} {'datasets':>9s} {'evals':>13s} {'failed':>6s} {'cpu s/eval':>10s} {'cpu h spent':>11s} {'cpu h left':>10s}"
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        per = "-" if r["cpu_s_per_eval"] is None else f"{r['cpu_s_per_eval']:.2f}"
+        left = "-" if r["cpu_hours_left"] is None else f"{r['cpu_hours_left']:.2f}"
+        lines.append(
+            f"{r['space']:26s} {r['datasets_complete']:>4d}/{r['datasets']:<4d} "
+            f"{r['evals_done']:>6d}/{r['evals_total']:<6d} {r['failed']:>6d} {per:>10s} "
+            f"{r['cpu_hours_spent']:>11.2f} {left:>10s}"
+        )
+    known = [r["cpu_hours_left"] for r in rows if r["cpu_hours_left"] is not None]
+    lines.append(
+        f"total: {sum(r['evals_done'] for r in rows)}/{sum(r['evals_total'] for r in rows)} evaluations; "
+        f"{sum(known):.1f} CPU-hours left for the spaces measured so far "
+        f"(about {sum(known) / 2:.1f} h on 2 workers)"
+    )
+    return "\n".join(lines)

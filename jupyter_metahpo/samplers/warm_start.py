@@ -1,0 +1,103 @@
+"""The warm-start stage: a meta-learning strategy's proposals, served as a sampler.
+
+:class:`WarmStartSampler` asks its strategy once (on the first ``suggest``) for up to
+``k`` configurations, then hands them out in order, skipping any the study has
+already tried or is running (so a resumed study does not repeat them). It returns
+fewer than ``n`` suggestions when it runs short and none once it is done, which is
+what :class:`~jupyter_metahpo.samplers.DefaultSampler` expects of its ``warm_start``
+stage. Every suggestion's origin is ``Origin("warm-start", reason, details)`` with
+the strategy, source task(s) and study ids, similarity and predicted value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..experience import PastStudy
+from ..meta.compat import TransferReport, transfer_studies
+from ..meta.strategies import Proposal, TaskDescription, WarmStartStrategy, make_strategy
+from ..trial import Origin
+from .base import History, Sampler, Suggestion
+
+__all__ = ["WarmStartSampler"]
+
+
+class WarmStartSampler(Sampler):
+    """Serve a warm-start strategy's proposals as the first trials of a study.
+
+    Parameters
+    ----------
+    strategy:
+        A :class:`~jupyter_metahpo.meta.strategies.WarmStartStrategy` or its name
+        (``"default"``, ``"nearest"``, ``"neural"``, ``"portfolio"``).
+    past:
+        The past studies the strategy may learn from.
+    task:
+        The new task's description (name, meta-features).
+    k:
+        How many warm-start configurations at most.
+    """
+
+    name = "warm-start"
+
+    def __init__(
+        self,
+        strategy: str | WarmStartStrategy,
+        past: Sequence[PastStudy],
+        task: TaskDescription | None = None,
+        k: int = 5,
+        seed: int | None = None,
+    ) -> None:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(f"`k` must be a non-negative integer, but got k={k!r}.")
+        self.strategy = make_strategy(strategy, seed=seed)
+        self.past = list(past)
+        self.task = task or TaskDescription()
+        self.k = k
+        self.proposals_: list[Proposal] | None = None
+        self.report_: TransferReport | None = None
+
+    def plan(self, space) -> list[Proposal]:
+        """The strategy's proposals for ``space`` (computed once, then reused)."""
+        if self.proposals_ is None:
+            _, self.report_ = transfer_studies(self.past, space)
+            self.proposals_ = self.strategy.propose(self.task, space, self.past, self.k) if self.k else []
+        return self.proposals_
+
+    def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
+        plan = self.plan(history.space)
+        seen = [dict(c) for c in history.seen_configs()]
+        out: list[Suggestion] = []
+        for proposal in plan:
+            if len(out) >= n:
+                break
+            config = dict(proposal.config)
+            if any(_same(config, other) for other in seen):
+                continue
+            seen.append(config)
+            out.append(Suggestion(config, Origin(self.name, proposal.reason, _details(proposal, self.report_))))
+        return out
+
+    def __repr__(self) -> str:
+        return f"WarmStartSampler(strategy={self.strategy!r}, past={len(self.past)} studies, k={self.k})"
+
+
+def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return a.keys() == b.keys() and all(_equal(a[key], b[key]) for key in a)
+
+
+def _equal(x: Any, y: Any) -> bool:
+    if isinstance(x, float) or isinstance(y, float):
+        try:
+            return abs(float(x) - float(y)) <= 1e-12 * max(1.0, abs(float(x)))
+        except (TypeError, ValueError):
+            return False
+    return type(x) is type(y) and x == y
+
+
+def _details(proposal: Proposal, report: TransferReport | None) -> dict[str, Any]:
+    details = dict(proposal.details)
+    if report is not None and (report.dropped_trials or report.clipped_trials or report.incompatible):
+        details["transfer_report"] = report.summary()
+    return details

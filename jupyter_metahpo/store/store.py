@@ -1,0 +1,711 @@
+"""``ExperienceStore``: every study and trial a user ran, kept durably on disk.
+
+Layout (see ARCHITECTURE.md): a small TinyDB index (``index.json``: schema version,
+tasks, studies) rewritten atomically under a file lock, and one append-only JSON-lines
+log per study (``trials/ID.jsonl``). Appending a trial touches only that study's log,
+so its cost does not grow with the store; TinyDB's whole-file rewrite is paid only
+when a study starts or ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..experience import PastStudy
+from ..space import SearchSpace, as_search_space
+from ..trial import Direction, FrozenTrial
+from .errors import StoreError, StudyMismatchError, UnknownStudyError
+from .paths import StoreLayout, resolve_store_path
+from .records import StudyRecord, StudySummary, TaskInfo, TaskRecord, TrialRecord
+from . import schema
+from .schema import MAX_TEXT, check_version, migrate_index
+from .storage import (
+    append_record,
+    atomic_write,
+    create_log,
+    dumps,
+    prepare_atomic,
+    read_json_file,
+    read_log,
+    write_errors_as,
+)
+from .summaries import SAVE_AFTER_BYTES, SummaryCache
+
+__all__ = ["ExperienceStore", "StudySession"]
+
+#: Seconds a writer waits for another process's lock before giving up with an error.
+LOCK_TIMEOUT = 60.0
+_TABLES = ("_meta", "tasks", "studies")
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def task_id_for(name: str, data_fingerprint: str | None) -> str:
+    """The same task name and data give the same task id, in every store."""
+    key = f"{name}\0{data_fingerprint or ''}".encode()
+    return hashlib.sha256(key).hexdigest()[:16]
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """Settings as JSON data: plain values kept, anything else by its ``repr``."""
+    if depth > 10:
+        return repr(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, depth + 1) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)
+
+
+def package_versions() -> dict[str, str | None]:
+    """Versions that shaped a study's results, read from package metadata (no imports)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for package in ("jupyter-metahpo", "numpy", "scikit-learn", "torch", "botorch"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def _as_task_info(task: Any) -> TaskInfo | None:
+    if task is None or isinstance(task, TaskInfo):
+        return task
+    if isinstance(task, str):
+        return TaskInfo(name=task)
+    if isinstance(task, TaskRecord):
+        return TaskInfo(task.name, task.meta_features, task.meta_feature_set, task.data_fingerprint)
+    if isinstance(task, Mapping):
+        unknown = set(task) - {"name", "meta_features", "meta_feature_set", "data_fingerprint"}
+        if unknown:
+            raise ValueError(
+                f"`task` has unknown keys {sorted(unknown)}; use name, meta_features, meta_feature_set, data_fingerprint."
+            )
+        return TaskInfo(**task)
+    raise TypeError(f"`task` must be a TaskInfo, a dict or a task name, but got {task!r} ({type(task).__name__}).")
+
+
+def _trial_line(study_id: str, trial: FrozenTrial) -> dict[str, Any]:
+    if not trial.state.is_finished:
+        raise ValueError(f"only finished trials are stored, but trial {trial.number} is still {trial.state.value}.")
+    data = trial.to_dict()
+    data["metrics"] = {k: v for k, v in data["metrics"].items() if isinstance(v, (int, float)) and math.isfinite(v)}
+    if data["error"] is not None and len(data["error"]) > MAX_TEXT:
+        data["error"] = "...(cut)\n" + data["error"][-(MAX_TEXT - 10):]  # the end of a traceback says most
+    data["origin"]["details"] = _jsonable(data["origin"]["details"])
+    data["type"] = "trial"
+    data["id"] = _new_id()
+    data["recorded_at"] = time.time()
+    return data
+
+
+_LIGHT_FIELDS = ("id", "name", "task_id", "signature", "direction", "status", "started_at", "ended_at")
+
+
+def _light_doc(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a study a summary needs (the cache keeps only these)."""
+    light = {k: doc.get(k) for k in _LIGHT_FIELDS}
+    if not light["signature"]:
+        light["signature"] = SearchSpace.from_json(doc["space"]).signature
+    return light
+
+
+def _study_from_log_line(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in ("type", "task", "schema_version")}
+
+
+class StudySession:
+    """A study opened in the store: its id, the trials to resume, and the recorder.
+
+    Give it to :class:`~jupyter_metahpo.study.Study` as ``recorder=session`` and
+    ``trials=session.trials``: the study then writes each finished trial before the
+    next one starts, and marks how the run ended.
+    """
+
+    def __init__(self, store: ExperienceStore, study: StudyRecord, trials: tuple[FrozenTrial, ...], resumed: bool):
+        self.store = store
+        self.study = study
+        self.trials = trials
+        self.resumed = resumed
+
+    @property
+    def study_id(self) -> str:
+        return self.study.id
+
+    @property
+    def recorder(self) -> StudySession:
+        return self
+
+    def record_trial(self, trial: FrozenTrial) -> None:
+        self.store.append_trial(self.study_id, trial)
+
+    def finish(self, status: str) -> None:
+        self.store.finish_study(self.study_id, status)
+
+    def __repr__(self) -> str:
+        return f"StudySession(study_id={self.study_id!r}, name={self.study.name!r}, resumed={self.resumed}, trials={len(self.trials)})"
+
+
+class ExperienceStore:
+    """The experience store in folder ``path`` (default: the per-user store).
+
+    Parameters
+    ----------
+    path:
+        The store's folder; ``None`` uses ``$JUPYTER_METAHPO_HOME`` or
+        ``platformdirs.user_data_dir("jupyter-metahpo")``. Created on first write.
+    durable:
+        fsync every write (default). ``False`` trades crash safety of the last writes
+        for speed (bulk imports into a scratch store).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, durable: bool = True) -> None:
+        self.path = resolve_store_path(path)
+        self.durable = durable
+        self._layout = StoreLayout(self.path)
+        self._lock_object: Any = None
+        self._summaries = SummaryCache(self._layout.summaries)
+        # The last index read, reused while the file is unchanged (read-only: callers copy).
+        self._index_key: tuple[int, int, int] | None = None
+        self._index_memo: dict[str, Any] = {}
+        self._by_id: dict[str, Any] = {}
+        self._by_id_for: Any = None
+
+    def __repr__(self) -> str:
+        return f"ExperienceStore({str(self.path)!r})"
+
+    @property
+    def index_path(self) -> Path:
+        return self._layout.index
+
+    def log_path(self, study_id: str) -> Path:
+        return self._layout.trial_log(study_id)
+
+    # Locking and the index ------------------------------------------------------------
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        from filelock import FileLock, Timeout
+
+        with write_errors_as("the store folder", self.path):
+            self._layout.trials_dir.mkdir(parents=True, exist_ok=True)
+        if self._lock_object is None:
+            self._lock_object = FileLock(str(self._layout.lock), timeout=LOCK_TIMEOUT)
+        try:
+            with write_errors_as("the store lock", self._layout.lock):
+                self._lock_object.acquire()
+        except Timeout:
+            raise StoreError(
+                f"another process has held the lock of the experience store {self.path} for {LOCK_TIMEOUT:.0f} s; "
+                f"if no other notebook or `metahpo` command is writing, delete {self._layout.lock}."
+            ) from None
+        try:
+            yield
+        finally:
+            self._lock_object.release()
+
+    def _read_index(self) -> dict[str, Any]:
+        """The index as TinyDB's JSON document (tables of ``doc_id -> document``)."""
+        key = self._index_file_key()
+        if key is not None and key == self._index_key:
+            return self._index_memo  # unchanged since the last read (rewrites replace the inode)
+        data = read_json_file(self._layout.index, "store index")
+        if data is None:
+            if self._layout.trials_dir.is_dir() and any(self._layout.trials_dir.glob("*.jsonl")):
+                return self._rebuild_index()
+            return {table: {} for table in _TABLES}
+        if not isinstance(data, dict) or not all(isinstance(data.get(t, {}), dict) for t in _TABLES):
+            from .storage import corrupt_file
+
+            raise corrupt_file(self._layout.index, "it is not a TinyDB document of tables _meta, tasks, studies")
+        meta = next(iter(data.get("_meta", {}).values()), {"schema_version": schema.SCHEMA_VERSION})
+        version = check_version(meta.get("schema_version"), f"the experience store {self._layout.index}")
+        if version < schema.SCHEMA_VERSION:
+            data = migrate_index(data, version)
+        for table in _TABLES:
+            data.setdefault(table, {})
+        self._index_key, self._index_memo = key, data
+        return data
+
+    def _write_index(self, data: dict[str, Any]) -> None:
+        data["_meta"] = {"1": {"schema_version": schema.SCHEMA_VERSION}}
+        atomic_write(self._layout.index, json.dumps(data).encode("utf-8"), what="the store index", durable=self.durable)
+
+    def _prepare_index(self, data: dict[str, Any]) -> Path:
+        """Write the index to a temporary file (not yet renamed) for a multi-file commit."""
+        data["_meta"] = {"1": {"schema_version": schema.SCHEMA_VERSION}}
+        with write_errors_as("the store index", self._layout.index):
+            return prepare_atomic(self._layout.index, json.dumps(data).encode("utf-8"), durable=self.durable)
+
+    def _memory_index(self) -> Any:
+        """A TinyDB over an in-memory copy of the index (the caller holds the lock)."""
+        from tinydb import TinyDB
+        from tinydb.storages import MemoryStorage
+
+        db = TinyDB(storage=MemoryStorage)
+        # A private copy: TinyDB edits its memory in place, and the read memo must not change.
+        db.storage.memory = json.loads(json.dumps(self._read_index()))
+        return db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """A TinyDB over the index in memory; written back atomically if it changed.
+
+        The caller holds the lock. TinyDB's own JSONStorage rewrites the file in place
+        (a crash mid-write leaves half a file), so TinyDB works on a memory copy and
+        this commits it with :func:`atomic_write`.
+        """
+        db = self._memory_index()
+        before = json.dumps(db.storage.read(), sort_keys=True)
+        yield db
+        after = db.storage.read()
+        if json.dumps(after, sort_keys=True) != before or not self._layout.index.exists():
+            self._write_index(after)
+
+    def _rebuild_index(self) -> dict[str, Any]:
+        """Rebuild a missing index from the study headers at the top of every log."""
+        tasks: dict[str, dict[str, Any]] = {}
+        studies: dict[str, dict[str, Any]] = {}
+        for log in sorted(self._layout.trials_dir.glob("*.jsonl")):
+            records, _ = read_log(log)
+            study: dict[str, Any] | None = None
+            for _, record in records:
+                if not isinstance(record, Mapping):
+                    continue
+                if record.get("type") == "study":
+                    study = _study_from_log_line(record)
+                    if isinstance(record.get("task"), Mapping):
+                        tasks[record["task"]["id"]] = dict(record["task"])
+                elif record.get("type") == "end" and study is not None:
+                    study["status"], study["ended_at"] = record.get("status"), record.get("ended_at")
+            if study is not None:
+                studies[study["id"]] = study
+        data = {
+            "_meta": {"1": {"schema_version": schema.SCHEMA_VERSION}},
+            "tasks": {str(i): t for i, t in enumerate(tasks.values(), start=1)},
+            "studies": {str(i): s for i, s in enumerate(studies.values(), start=1)},
+        }
+        with self._locked():
+            if not self._layout.index.exists():
+                self._write_index(data)
+        return data
+
+    # Reading ----------------------------------------------------------------------------
+    def tasks(self) -> tuple[TaskRecord, ...]:
+        return tuple(TaskRecord.from_dict(d) for d in self._read_index()["tasks"].values())
+
+    def task(self, task_id: str) -> TaskRecord:
+        for doc in self._read_index()["tasks"].values():
+            if doc["id"] == task_id:
+                return TaskRecord.from_dict(doc)
+        raise UnknownStudyError(f"no task {task_id!r} in the experience store {self.path}.")
+
+    def studies(self, name: str | None = None) -> tuple[StudyRecord, ...]:
+        """Every study (or those named ``name``), oldest first."""
+        docs = self._read_index()["studies"].values()
+        records = [StudyRecord.from_dict(d) for d in docs if name is None or d.get("name") == name]
+        return tuple(sorted(records, key=lambda r: r.started_at))
+
+    def resolve_id(self, study_id: str) -> str:
+        """The full id of the one study whose id starts with ``study_id`` (like git)."""
+        ids = [d["id"] for d in self._read_index()["studies"].values()]
+        if study_id in ids:
+            return study_id
+        matches = [i for i in ids if i.startswith(study_id)] if study_id else []
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise UnknownStudyError(
+                f"no study with id {study_id!r} in the experience store {self.path}; `metahpo list` shows the ids."
+            )
+        raise UnknownStudyError(f"the id prefix {study_id!r} matches {len(matches)} studies; give more characters.")
+
+    def study(self, study_id: str) -> StudyRecord:
+        full = self.resolve_id(study_id)
+        for doc in self._read_index()["studies"].values():
+            if doc["id"] == full:
+                return StudyRecord.from_dict(doc)
+        raise UnknownStudyError(f"no study {study_id!r} in {self.path}.")  # pragma: no cover - raced with forget
+
+    def trials(self, study_id: str) -> tuple[TrialRecord, ...]:
+        """Every stored trial of a study, in the order they were recorded."""
+        full = self.resolve_id(study_id)
+        return self._read_trials(full)
+
+    def _read_trials(self, study_id: str) -> tuple[TrialRecord, ...]:
+        try:
+            records, _ = read_log(self.log_path(study_id))
+        except FileNotFoundError:
+            return ()
+        out = []
+        for number, record in records:
+            if isinstance(record, Mapping) and record.get("type") == "trial":
+                try:
+                    out.append(TrialRecord.from_dict(record, study_id))
+                except (KeyError, TypeError, ValueError) as problem:
+                    raise StoreError(
+                        f"{self.log_path(study_id)} line {number} is not a valid trial ({problem})."
+                    ) from None
+        return tuple(out)
+
+    def _complete_trials(self, study_id: str) -> tuple[list[dict[str, Any]], list[float]]:
+        """``(configs, values)`` of a study's complete trials, straight from its log.
+
+        The fast path of :meth:`past_studies`: no ``FrozenTrial`` per line, since a warm
+        start may read tens of thousands of trials. The lines were checked when written.
+        """
+        try:
+            records, _ = read_log(self.log_path(study_id))
+        except FileNotFoundError:
+            return [], []
+        configs, values = [], []
+        for _, record in records:
+            if type(record) is dict and record.get("type") == "trial" and record.get("state") == "complete":
+                value = record.get("value")
+                if isinstance(value, (int, float)) and isinstance(record.get("config"), dict):
+                    configs.append(record["config"])
+                    values.append(float(value))
+        return configs, values
+
+    def summaries(self) -> tuple[StudySummary, ...]:
+        """Every study with its task, space signature, counts and best trials (fast).
+
+        While the index is unchanged this parses only the summaries cache and stats
+        each log; logs that grew are read from where the cache left off.
+        """
+        cache = self._summaries.load()
+        index_key = self._index_file_key()
+        cached = cache["studies"]
+        if index_key is not None and cache.get("index_key") == list(index_key):
+            pairs = [(entry["doc"], entry.get("task"), entry) for entry in cached.values()]
+        else:
+            index = self._read_index()
+            tasks = {d["id"]: d for d in index["tasks"].values()}
+            pairs = [
+                (_light_doc(doc), tasks.get(doc.get("task_id")), cached.get(doc["id"]))
+                for doc in index["studies"].values()
+            ]
+        fresh: dict[str, dict[str, Any]] = {}
+        trials_dir = os.path.join(self._layout.trials_dir, "")
+        # Rewrite the cache file when the index changed, a study came or went, a log was
+        # replaced, or enough new lines piled up; otherwise keep the update in memory.
+        must_save = index_key is None or cache.get("index_key") != list(index_key)
+        new_bytes = 0
+        out = []
+        for doc, task, old in pairs:
+            sid = doc["id"]
+            # A plain string path: building a Path per study is a visible share of this loop.
+            entry, folded = self._summaries.refresh(old, f"{trials_dir}{sid}.jsonl", doc["direction"] == "maximize")
+            if entry.get("doc") is not doc or entry.get("task") is not task:
+                entry = dict(entry, doc=doc, task=task)
+            must_save = must_save or folded < 0
+            new_bytes += max(folded, 0)
+            fresh[sid] = entry
+            out.append(StudySummary(doc, task, entry, self._full_study_doc))
+        must_save = must_save or set(cached) != set(fresh) or new_bytes >= SAVE_AFTER_BYTES
+        if index_key is not None and must_save:
+            self._summaries.save(list(index_key), fresh)
+        elif new_bytes:
+            self._summaries.remember({**cache, "studies": fresh})
+        return tuple(sorted(out, key=lambda s: s.started_at))
+
+    def _index_file_key(self) -> tuple[int, int, int] | None:
+        try:
+            stat = os.stat(self._layout.index)
+        except FileNotFoundError:
+            return None
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+    def _full_study_doc(self, study_id: str) -> dict[str, Any]:
+        index = self._read_index()
+        if self._by_id_for is not index:
+            self._by_id = {d["id"]: d for d in index["studies"].values()}
+            self._by_id_for = index
+        try:
+            return self._by_id[study_id]
+        except KeyError:
+            raise UnknownStudyError(f"the study {study_id!r} is no longer in the store (forgotten?).") from None
+
+    def past_studies(
+        self,
+        signature: str | None = None,
+        *,
+        exclude: Sequence[str] = (),
+        min_complete: int = 1,
+    ) -> list[PastStudy]:
+        """The complete trials of every stored study, as the meta-learning consumes them.
+
+        ``signature`` keeps only studies over compatible spaces; ``exclude`` drops
+        study ids (the running study itself). Studies of any status count: a stopped or
+        crashed study's finished trials are real results.
+        """
+        out = []
+        for summary in self.summaries():
+            if summary.study_id in exclude or summary.n_complete < min_complete:
+                continue
+            if signature is not None and summary.signature != signature:
+                continue
+            configs, values = self._complete_trials(summary.study_id)
+            task = summary.task
+            out.append(
+                PastStudy(
+                    study_id=summary.study_id,
+                    task_name=summary.task_name,
+                    space=summary.study.space,
+                    direction=summary.study.direction,
+                    configs=tuple(configs),
+                    values=tuple(values),
+                    meta_features=None if task is None else task.meta_features,
+                    meta_feature_set=None if task is None else task.meta_feature_set,
+                    data_fingerprint=None if task is None else task.data_fingerprint,
+                    source="store",
+                    extra={"name": summary.name, "status": summary.status},
+                )
+            )
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and sizes for ``metahpo stats``."""
+        summaries = self.summaries()
+        size = 0
+        if self.path.is_dir():
+            size = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+        by_status: dict[str, int] = {}
+        for s in summaries:
+            by_status[s.status] = by_status.get(s.status, 0) + 1
+        return {
+            "path": str(self.path),
+            "schema_version": schema.SCHEMA_VERSION,
+            "tasks": len(self.tasks()),
+            "studies": len(summaries),
+            "studies_by_status": by_status,
+            "trials": sum(s.n_trials for s in summaries),
+            "complete_trials": sum(s.n_complete for s in summaries),
+            "failed_trials": sum(s.n_failed for s in summaries),
+            "space_signatures": len({s.signature for s in summaries}),
+            "bytes_on_disk": size,
+        }
+
+    # Writing -----------------------------------------------------------------------------
+    def record_task(
+        self,
+        name: str,
+        *,
+        meta_features: Mapping[str, float] | None = None,
+        meta_feature_set: str | None = None,
+        data_fingerprint: str | None = None,
+    ) -> TaskRecord:
+        """Add a task, or update its meta-features; the same name and data are one task."""
+        info = TaskInfo(name, meta_features, meta_feature_set, data_fingerprint)
+        with self._locked(), self._transaction() as db:
+            doc = self._upsert_task(db, info)
+        return TaskRecord.from_dict(doc)
+
+    def _upsert_task(self, db: Any, info: TaskInfo) -> dict[str, Any]:
+        from tinydb import Query
+
+        task_id = task_id_for(info.name, info.data_fingerprint)
+        features = None if info.meta_features is None else dict(info.meta_features)
+        if features is not None and not all(math.isfinite(v) for v in features.values()):
+            bad = sorted(k for k, v in features.items() if not math.isfinite(v))
+            raise ValueError(f"meta-features must be finite numbers, but {bad} are not; drop or impute them.")
+        table = db.table("tasks")
+        found = table.get(Query().id == task_id)
+        if found is None:
+            doc = {
+                "id": task_id,
+                "name": info.name,
+                "meta_features": features,
+                "meta_feature_set": info.meta_feature_set,
+                "data_fingerprint": info.data_fingerprint,
+                "created_at": time.time(),
+            }
+            table.insert(doc)
+            return doc
+        doc = dict(found)
+        if features is not None and (features != doc.get("meta_features") or info.meta_feature_set != doc.get("meta_feature_set")):
+            doc.update(meta_features=features, meta_feature_set=info.meta_feature_set)
+            table.update({"meta_features": features, "meta_feature_set": info.meta_feature_set}, Query().id == task_id)
+        return doc
+
+    def open_study(
+        self,
+        name: str | None,
+        space: SearchSpace | Mapping[str, Any],
+        direction: str | Direction = "minimize",
+        *,
+        metric: str | None = None,
+        objective: str | None = None,
+        settings: Mapping[str, Any] | None = None,
+        task: TaskInfo | Mapping[str, Any] | str | None = None,
+        resume: bool = True,
+    ) -> StudySession:
+        """Start a study in the store, or resume the latest one of the same ``name``.
+
+        Resuming returns the earlier run's finished trials in ``session.trials``. A study
+        of that name with another space or direction is an error that says how to
+        start fresh (``resume=False``); an unnamed study is always new.
+        """
+        from tinydb import Query
+
+        space = as_search_space(space)
+        direction = Direction.parse(direction)
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise ValueError(f"a study name must be a non-empty string, but got name={name!r}.")
+        info = _as_task_info(task)
+        with self._locked():
+            created_log: Path | None = None
+            try:
+                with self._transaction() as db:
+                    task_doc = self._upsert_task(db, info) if info is not None else None
+                    studies = db.table("studies")
+                    previous = None
+                    if resume and name is not None:
+                        named = [d for d in studies.search(Query().name == name)]
+                        previous = max(named, key=lambda d: d["started_at"]) if named else None
+                    if previous is not None:
+                        self._check_resumable(previous, space, direction, name)  # type: ignore[arg-type]
+                        changes = {"status": "running", "ended_at": None}
+                        if task_doc is not None:
+                            changes["task_id"] = task_doc["id"]
+                        studies.update(changes, Query().id == previous["id"])
+                        doc = {**previous, **changes}
+                        header = {"type": "study", "schema_version": schema.SCHEMA_VERSION, **doc, "task": task_doc}
+                        append_record(self.log_path(doc["id"]), header, what="the study header", durable=self.durable)
+                    else:
+                        doc = {
+                            "id": _new_id(),
+                            "name": name,
+                            "task_id": None if task_doc is None else task_doc["id"],
+                            "space": space.to_json(),
+                            "signature": space.signature,
+                            "objective": objective,
+                            "metric": metric,
+                            "direction": direction.value,
+                            "settings": _jsonable(dict(settings or {})),
+                            "versions": package_versions(),
+                            "status": "running",
+                            "started_at": time.time(),
+                            "ended_at": None,
+                        }
+                        header = {"type": "study", "schema_version": schema.SCHEMA_VERSION, **doc, "task": task_doc}
+                        # The log exists before the index names it: a crash in between leaves an
+                        # orphan log (rebuildable), never an index entry without its log.
+                        created_log = self.log_path(doc["id"])
+                        create_log(created_log, header, durable=self.durable)
+                        studies.insert(doc)
+            except BaseException:
+                if created_log is not None:
+                    created_log.unlink(missing_ok=True)
+                raise
+        trials = tuple(r.trial for r in self._read_trials(doc["id"])) if previous is not None else ()
+        return StudySession(self, StudyRecord.from_dict(doc), trials, resumed=previous is not None)
+
+    @staticmethod
+    def _check_resumable(previous: Mapping[str, Any], space: SearchSpace, direction: Direction, name: str) -> None:
+        old_space = SearchSpace.from_json(previous["space"])
+        how = (
+            f"To start a fresh study under this name, pass resume=False to tune() (--fresh in %%metatune); "
+            f"or choose another name. `metahpo forget {previous['id']}` removes the old one."
+        )
+        if old_space != space:
+            raise StudyMismatchError(
+                f"the study {name!r} (id {previous['id']}) in the experience store was run over a different "
+                f"search space:\n  stored: {old_space!r}\n  now:    {space!r}\n{how}"
+            )
+        if previous["direction"] != direction.value:
+            raise StudyMismatchError(
+                f"the study {name!r} (id {previous['id']}) was run to {previous['direction']}, "
+                f"but now asks to {direction.value}. {how}"
+            )
+
+    def append_trial(self, study_id: str, trial: FrozenTrial) -> TrialRecord:
+        """Append one finished trial to its study's log (O(1): the index is not touched)."""
+        line = _trial_line(study_id, trial)
+        log = self.log_path(study_id)
+        with self._locked():
+            if not log.exists():
+                raise UnknownStudyError(
+                    f"the study {study_id!r} is not in the experience store {self.path} (was it forgotten "
+                    "while running?); the trial was not stored."
+                )
+            append_record(log, line, what=f"trial {trial.number}", durable=self.durable)
+        return TrialRecord(id=line["id"], study_id=study_id, trial=trial, recorded_at=line["recorded_at"])
+
+    def finish_study(self, study_id: str, status: str) -> None:
+        """Mark how a run of the study ended (status and end time)."""
+        from tinydb import Query
+
+        ended_at = time.time()
+        with self._locked():
+            with self._transaction() as db:
+                db.table("studies").update({"status": str(status), "ended_at": ended_at}, Query().id == study_id)
+            log = self.log_path(study_id)
+            if log.exists():
+                append_record(log, {"type": "end", "status": str(status), "ended_at": ended_at}, what="the study end", durable=self.durable)
+
+    def forget(self, study_id: str) -> StudyRecord:
+        """Remove a study and its trials from the store; returns what was removed."""
+        from tinydb import Query
+
+        with self._locked():
+            full = self.resolve_id(study_id)
+            record = self.study(full)
+            with self._transaction() as db:
+                db.table("studies").remove(Query().id == full)
+            with write_errors_as("the removal of the study's log", self.log_path(full)):
+                self.log_path(full).unlink(missing_ok=True)
+        return record
+
+    # Import / export (implemented in transfer.py, importers.py) --------------------------
+    def export_json(self, path: str | os.PathLike[str], study_ids: Sequence[str] | None = None) -> int:
+        """Write studies (all, or those in ``study_ids``) with their tasks and trials to a JSON file."""
+        from .transfer import export_payload
+
+        payload = export_payload(self, None if study_ids is None else [self.resolve_id(i) for i in study_ids])
+        target = Path(path).expanduser()
+        atomic_write(target, dumps(payload).encode("utf-8"), what="the export", durable=self.durable)
+        return len(payload["studies"])
+
+    def import_json(self, path: str | os.PathLike[str]):
+        """Import an exported file: validated as data, all or nothing, duplicates skipped by id."""
+        from .transfer import import_file
+
+        return import_file(self, Path(path).expanduser())
+
+    def import_dataframe(self, frame: Any, **kwargs: Any):
+        """Import past results from a DataFrame (see :func:`~jupyter_metahpo.store.importers.import_dataframe`)."""
+        from .importers import import_dataframe
+
+        return import_dataframe(self, frame, **kwargs)
+
+    def import_csv(self, path: str | os.PathLike[str], **kwargs: Any):
+        """Import past results from a CSV file of parameter columns and a value column."""
+        from .importers import import_csv
+
+        return import_csv(self, path, **kwargs)
+
+    def import_optuna(self, study: Any = None, **kwargs: Any):
+        """Import an Optuna study (object, or ``storage=`` URL with ``study_name=``)."""
+        from .importers import import_optuna
+
+        return import_optuna(self, study, **kwargs)
+
+

@@ -1,0 +1,253 @@
+"""Export studies to a JSON file and import them back, validated and all-or-nothing.
+
+An export file is data only::
+
+    {"format": "jupyter-metahpo-export", "schema_version": 1, "exported_at": ...,
+     "tasks": [task, ...], "studies": [{...study, "trials": [trial, ...]}, ...]}
+
+Importing checks every record against the schema first and reports every problem
+with its location; only a file with no problem is written. Studies and trials already
+in the store are recognised by id and skipped, so importing a file twice adds nothing.
+The write itself prepares every new file (logs and index) as a temporary first, then
+renames them into place, so a full disk fails before anything visible changes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ImportValidationError, StoreVersionError
+from .schema import SCHEMA_VERSION, check_study, check_task, check_trial, check_version
+from .storage import commit_atomic, dumps, prepare_atomic, read_log, write_errors_as
+
+__all__ = ["EXPORT_FORMAT", "ImportReport", "export_payload", "import_file", "import_payload"]
+
+EXPORT_FORMAT = "jupyter-metahpo-export"
+#: An import file larger than this is refused before parsing (a colleague's history is MBs, not GBs).
+MAX_IMPORT_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import added, and what it skipped as already present."""
+
+    source: str
+    tasks_added: int
+    studies_added: int
+    studies_merged: int
+    trials_added: int
+    trials_skipped: int
+    study_ids: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return (
+            f"imported from {self.source}: {self.studies_added} new studies, {self.studies_merged} merged, "
+            f"{self.trials_added} trials added, {self.trials_skipped} already present, {self.tasks_added} new tasks"
+        )
+
+
+def export_payload(store: Any, study_ids: Sequence[str] | None) -> dict[str, Any]:
+    index = store._read_index()
+    wanted = None if study_ids is None else set(study_ids)
+    studies, task_ids = [], set()
+    for doc in index["studies"].values():
+        if wanted is not None and doc["id"] not in wanted:
+            continue
+        trials = [r.to_dict() for r in store._read_trials(doc["id"])]
+        studies.append({**doc, "trials": trials})
+        if doc.get("task_id"):
+            task_ids.add(doc["task_id"])
+    tasks = [t for t in index["tasks"].values() if t["id"] in task_ids]
+    from .. import __version__
+
+    return {
+        "format": EXPORT_FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "exported_at": time.time(),
+        "exported_by": f"jupyter-metahpo {__version__}",
+        "tasks": tasks,
+        "studies": studies,
+    }
+
+
+def import_file(store: Any, path: Path) -> ImportReport:
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_IMPORT_BYTES:
+            raise ImportValidationError(source, [f"file: is {size} bytes; at most {MAX_IMPORT_BYTES} are accepted"])
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no file to import at {path}.") from None
+    try:
+        payload = json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError as error:
+        raise ImportValidationError(source, [f"file: is not UTF-8 text ({error})"]) from None
+    except ValueError as error:
+        raise ImportValidationError(source, [f"file: is not valid JSON (truncated or damaged?): {error}"]) from None
+    return import_payload(store, payload, source)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def validate_payload(payload: Any) -> list[str]:
+    """Every problem of an export document, each with its location."""
+    if not isinstance(payload, Mapping):
+        return [f"file: must be a JSON object, but got {type(payload).__name__}"]
+    problems: list[str] = []
+    if payload.get("format") != EXPORT_FORMAT:
+        problems.append(f"format: must be {EXPORT_FORMAT!r}, but got {payload.get('format')!r}")
+    try:
+        check_version(payload.get("schema_version"), "the file")
+    except StoreVersionError as error:
+        problems.append(f"schema_version: {error}")
+    tasks, studies = payload.get("tasks", []), payload.get("studies")
+    if not isinstance(tasks, list):
+        problems.append(f"tasks: must be a list, but got {type(tasks).__name__}")
+        tasks = []
+    if not isinstance(studies, list):
+        problems.append(f"studies: must be a list, but got {type(studies).__name__}")
+        studies = []
+    task_ids = set()
+    for i, task in enumerate(tasks):
+        found = check_task(task, f"tasks[{i}]")
+        problems += found
+        if not found:
+            if task["id"] in task_ids:
+                problems.append(f"tasks[{i}].id: {task['id']!r} appears twice in the file")
+            task_ids.add(task["id"])
+    study_ids: set[str] = set()
+    for i, study in enumerate(studies):
+        problems += _validate_study(study, i, study_ids, task_ids)
+    return problems
+
+
+def _validate_study(study: Any, i: int, study_ids: set[str], task_ids: set[str]) -> list[str]:
+    from ..space import SearchSpace
+
+    where = f"studies[{i}]"
+    problems = check_study(study, where)
+    if problems:
+        return problems
+    if study["id"] in study_ids:
+        problems.append(f"{where}.id: {study['id']!r} appears twice in the file")
+    study_ids.add(study["id"])
+    if study.get("task_id") is not None and study["task_id"] not in task_ids:
+        problems.append(f"{where}.task_id: {study['task_id']!r} is not one of the file's tasks")
+    trials = study.get("trials", [])
+    if not isinstance(trials, list):
+        return problems + [f"{where}.trials: must be a list, but got {type(trials).__name__}"]
+    space = SearchSpace.from_json(study["space"])
+    trial_ids: set[str] = set()
+    for j, trial in enumerate(trials):
+        found = check_trial(trial, f"{where}.trials[{j}]", space)
+        problems += found
+        if not found:
+            if trial["id"] in trial_ids:
+                problems.append(f"{where}.trials[{j}].id: {trial['id']!r} appears twice in the study")
+            trial_ids.add(trial["id"])
+    return problems
+
+
+_STUDY_KEYS = (
+    "id", "name", "task_id", "space", "objective", "metric", "direction",
+    "settings", "versions", "status", "started_at", "ended_at",
+)
+_TRIAL_KEYS = (
+    "id", "number", "config", "state", "origin", "value", "metrics", "error",
+    "started_at", "finished_at", "suggest_seconds", "recorded_at",
+)
+
+
+def _conflicts_with_store(store: Any, payload: Mapping[str, Any]) -> list[str]:
+    """A study id already in the store must name the same study: same space and direction."""
+    from ..space import SearchSpace
+
+    known = {d["id"]: d for d in store._read_index()["studies"].values()}
+    problems = []
+    for i, study in enumerate(payload["studies"]):
+        mine = known.get(study["id"])
+        if mine is None:
+            continue
+        if SearchSpace.from_json(mine["space"]) != SearchSpace.from_json(study["space"]) or mine["direction"] != study["direction"]:
+            problems.append(
+                f"studies[{i}].id: the store already has a study {study['id']!r} with another space or direction; "
+                "its trials cannot be merged"
+            )
+    return problems
+
+
+def import_payload(store: Any, payload: Any, source: str) -> ImportReport:
+    """Validate ``payload`` fully, then write it in one step (or raise and write nothing)."""
+    from tinydb import Query
+
+    from ..space import SearchSpace
+
+    problems = validate_payload(payload)
+    if not problems:
+        problems = _conflicts_with_store(store, payload)
+    if problems:
+        raise ImportValidationError(source, problems)
+    tasks_added = studies_added = studies_merged = trials_added = trials_skipped = 0
+    prepared: list[tuple[Path, Path]] = []  # (temporary, final) logs to rename into place
+    touched: list[str] = []
+    with store._locked():
+        try:
+            db = store._memory_index()
+            if True:  # the same steps as a transaction, but committed by hand below
+                task_table, study_table = db.table("tasks"), db.table("studies")
+                file_tasks = {t["id"]: dict(t) for t in payload.get("tasks", [])}
+                for task in payload.get("tasks", []):
+                    if not task_table.contains(Query().id == task["id"]):
+                        task_table.insert(dict(task))
+                        tasks_added += 1
+                for study in payload["studies"]:
+                    doc = {k: study.get(k) for k in _STUDY_KEYS}
+                    doc["signature"] = SearchSpace.from_json(doc["space"]).signature  # never trusted from the file
+                    doc["settings"] = doc["settings"] or {}
+                    doc["versions"] = doc["versions"] or {}
+                    lines = [{"type": "trial", **{k: t.get(k) for k in _TRIAL_KEYS}} for t in study.get("trials", [])]
+                    log = store.log_path(doc["id"])
+                    existing = study_table.get(Query().id == doc["id"])
+                    if existing is None:
+                        header = {"type": "study", "schema_version": SCHEMA_VERSION, **doc, "task": file_tasks.get(doc["task_id"])}
+                        body = [header, *lines]
+                        study_table.insert(doc)
+                        studies_added += 1
+                    else:
+                        old_raw = log.read_bytes() if log.exists() else b""
+                        records, end = read_log(log) if log.exists() else ([], 0)
+                        known = {r.get("id") for _, r in records if isinstance(r, Mapping) and r.get("type") == "trial"}
+                        new = [line for line in lines if line["id"] not in known]
+                        trials_skipped += len(lines) - len(new)
+                        if not new:
+                            continue
+                        body = new
+                        studies_merged += 1
+                        lines = new
+                    content = b"".join((dumps(r) + "\n").encode("utf-8") for r in body)
+                    if existing is not None:
+                        content = old_raw[:end] + content
+                    with write_errors_as(f"the trials of study {doc['id']}", log):
+                        prepared.append((prepare_atomic(log, content, durable=store.durable), log))
+                    trials_added += len(lines)
+                    touched.append(doc["id"])
+            # Every byte is on disk before anything is renamed: a full disk fails here,
+            # with the store untouched. Logs go first so the index never names a missing log.
+            index_temp = store._prepare_index(db.storage.read())
+            prepared.append((index_temp, store.index_path))
+            for temp, final in prepared:
+                with write_errors_as("an imported file", final):
+                    commit_atomic(temp, final, durable=store.durable)
+        except BaseException:
+            for temp, _ in prepared:
+                temp.unlink(missing_ok=True)
+            raise
+    return ImportReport(source, tasks_added, studies_added, studies_merged, trials_added, trials_skipped, tuple(touched))

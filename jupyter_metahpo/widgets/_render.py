@@ -1,0 +1,455 @@
+"""HTML and SVG for the widgets, built from frozen snapshots with no widget library.
+
+Everything here is a pure function of trials: the live widget, the comparison widget
+and the static copy left in a saved notebook all draw the same pictures. Plots are
+hand-written SVG rather than matplotlib images: an SVG of a few hundred points is a
+few kilobytes of text and takes well under a millisecond to build, where a matplotlib
+PNG costs tens of milliseconds per redraw (``benchmarks/widget_render.py`` measures
+both), and SVG stays sharp and readable in a saved notebook.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..result import best_so_far
+from ..trial import Direction, FrozenTrial, TrialState
+
+__all__ = [
+    "ORIGIN_COLOURS",
+    "Series",
+    "format_seconds",
+    "format_value",
+    "estimate_seconds_left",
+    "status_line",
+    "best_html",
+    "top_trials_html",
+    "origins_html",
+    "best_so_far_svg",
+    "curves_svg",
+    "parallel_coordinates_svg",
+    "configs_side_by_side_html",
+]
+
+#: One colour per origin source, so a point's colour says where its configuration came from.
+ORIGIN_COLOURS = {
+    "warm-start": "#d62728",
+    "sobol": "#1f77b4",
+    "random": "#7f7f7f",
+    "botorch": "#2ca02c",
+    "manual": "#9467bd",
+    "imported": "#8c564b",
+}
+_FALLBACK_COLOURS = ["#ff7f0e", "#17becf", "#bcbd22", "#e377c2", "#393b79", "#637939"]
+#: Colours of the studies in a comparison, in order.
+SERIES_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#7f7f7f"]
+SERIES_DASHES = ["none", "7 4", "2 3", "10 3 2 3"]
+#: ipywidgets' HTML uses the 28 px line height of its controls; text blocks read better tighter.
+TEXT_STYLE = "line-height:1.4"
+
+#: Past this many points a scatter keeps only the most recent ones: the curve stays
+#: complete (it has one point per improvement) and the SVG stays small.
+MAX_SCATTER_POINTS = 250
+
+
+def origin_colour(source: str) -> str:
+    if source in ORIGIN_COLOURS:
+        return ORIGIN_COLOURS[source]
+    return _FALLBACK_COLOURS[sum(map(ord, source)) % len(_FALLBACK_COLOURS)]
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def format_value(value: float | None) -> str:
+    return "—" if value is None else f"{value:.6g}"
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``3.2 s``, ``4 min 05 s``, ``1 h 02 min``: short and exact enough for a progress line."""
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def format_config(config: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={_cell(v)}" for k, v in config.items())
+
+
+def estimate_seconds_left(
+    n_done: int, n_total: int | None, elapsed: float, timeout: float | None
+) -> float | None:
+    """Time left: the mean time per finished trial times the trials left, capped by the timeout."""
+    by_trials = None
+    if n_total is not None and n_done > 0:
+        by_trials = max(0, n_total - n_done) * elapsed / n_done
+    by_time = None if timeout is None else max(0.0, timeout - elapsed)
+    candidates = [x for x in (by_trials, by_time) if x is not None]
+    return min(candidates) if candidates else None
+
+
+def status_line(
+    *,
+    n_done: int,
+    n_total: int | None,
+    n_failed: int,
+    elapsed: float,
+    seconds_left: float | None,
+    latency: float | None,
+    status: str,
+) -> str:
+    total = f"/{n_total}" if n_total else ""
+    parts = [f"<b>{n_done}{total}</b> trials", f"{esc(format_seconds(elapsed))} elapsed"]
+    if status == "running":
+        parts.append(f"~{esc(format_seconds(seconds_left))} left")
+    if n_failed:
+        parts.append(f"{n_failed} failed")
+    if latency is not None:
+        parts.append(f"suggestion {latency * 1000:.0f} ms (median)")
+    return f"<div style='{TEXT_STYLE}'>{' · '.join(parts)}</div>"
+
+
+def median_latency(trials: Sequence[FrozenTrial]) -> float | None:
+    latencies = [t.suggest_seconds for t in trials if t.suggest_seconds is not None]
+    return statistics.median(latencies) if latencies else None
+
+
+def best_html(best: FrozenTrial | None, metric: str | None, direction: Direction) -> str:
+    if best is None:
+        return f"<div class='metahpo-best' style='{TEXT_STYLE}'>No complete trial yet.</div>"
+    config = "".join(
+        f"<tr><td style='padding:0 8px 0 0'><code>{esc(k)}</code></td><td>{esc(_cell(v))}</td></tr>"
+        for k, v in best.config.items()
+    )
+    return (
+        f"<div class='metahpo-best' style='{TEXT_STYLE}'>Best {esc(metric or 'value')} ({esc(direction.value)}): "
+        f"<b>{esc(format_value(best.value))}</b> at trial {best.number + 1} "
+        f"<span style='color:{origin_colour(best.origin.source)}'>[{esc(best.origin.source)}]</span>"
+        f"<table style='margin-top:2px'>{config}</table></div>"
+    )
+
+
+def _cell(value: Any) -> str:
+    return format_value(value) if isinstance(value, float) else repr(value)
+
+
+def ranked(trials: Sequence[FrozenTrial], direction: Direction) -> list[FrozenTrial]:
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    sign = -1.0 if direction is Direction.MAXIMIZE else 1.0
+    return sorted(complete, key=lambda t: (sign * t.value, t.number))  # type: ignore[operator]
+
+
+def top_trials_html(trials: Sequence[FrozenTrial], direction: Direction, names: Sequence[str], k: int = 5) -> str:
+    top = ranked(trials, direction)[:k]
+    if not top:
+        return ""
+    head = "".join(f"<th>{esc(n)}</th>" for n in names)
+    rows = []
+    for t in top:
+        cells = "".join(f"<td>{esc(_cell(t.config.get(n)))}</td>" for n in names)
+        reason = esc(t.origin.reason or t.origin.source)
+        rows.append(
+            f"<tr><td>{t.number + 1}</td><td><b>{esc(format_value(t.value))}</b></td>{cells}"
+            f"<td title='{reason}' style='color:{origin_colour(t.origin.source)}'>{esc(t.origin.source)}</td></tr>"
+        )
+    return (
+        f"<table class='metahpo-top' style='border-collapse:collapse;font-size:12px;{TEXT_STYLE}'>"
+        f"<tr><th>#</th><th>value</th>{head}<th>origin</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def origins_html(trials: Sequence[FrozenTrial]) -> str:
+    """Where the trials came from: counts per source, and the provenance of warm starts."""
+    if not trials:
+        return ""
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t.origin.source] = counts.get(t.origin.source, 0) + 1
+    chips = " ".join(
+        f"<span style='color:{origin_colour(s)}'>■</span> {esc(s)} {n}" for s, n in counts.items()
+    )
+    lines = [f"<div class='metahpo-origins'>Origins: {chips}</div>"]
+    warm = [t for t in trials if t.origin.source == "warm-start" and t.origin.reason]
+    for t in warm[:5]:
+        lines.append(f"<div style='font-size:12px'>trial {t.number + 1}: {esc(t.origin.reason)}</div>")
+    last = trials[-1]
+    if last.origin.reason and last.origin.source != "warm-start":
+        lines.append(
+            f"<div style='font-size:12px;color:#555'>latest (trial {last.number + 1}, {esc(last.origin.source)}): "
+            f"{esc(last.origin.reason)}</div>"
+        )
+    return f"<div style='{TEXT_STYLE}'>{''.join(lines)}</div>"
+
+
+# SVG ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Maps data coordinates to pixels inside a plot area with margins for the axes."""
+
+    width: int
+    height: int
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    left: int = 56
+    right: int = 10
+    top: int = 10
+    bottom: int = 28
+
+    def x(self, value: float) -> float:
+        lo, hi = self.x_range
+        return self.left + (value - lo) / ((hi - lo) or 1.0) * (self.width - self.left - self.right)
+
+    def y(self, value: float) -> float:
+        lo, hi = self.y_range
+        return self.height - self.bottom - (value - lo) / ((hi - lo) or 1.0) * (self.height - self.top - self.bottom)
+
+    def axes(self, x_label: str, y_label: str) -> str:
+        x0, x1 = self.left, self.width - self.right
+        y0, y1 = self.height - self.bottom, self.top
+        lo, hi = self.y_range
+        xlo, xhi = self.x_range
+        return (
+            f"<line x1='{x0}' y1='{y0}' x2='{x1}' y2='{y0}' stroke='#999'/>"
+            f"<line x1='{x0}' y1='{y0}' x2='{x0}' y2='{y1}' stroke='#999'/>"
+            f"<text x='{x0 - 4}' y='{y1 + 8}' text-anchor='end'>{esc(format_value(hi))}</text>"
+            f"<text x='{x0 - 4}' y='{y0}' text-anchor='end'>{esc(format_value(lo))}</text>"
+            f"<text x='{x0}' y='{y0 + 14}'>{esc(_tick(xlo))}</text>"
+            f"<text x='{x1}' y='{y0 + 14}' text-anchor='end'>{esc(_tick(xhi))}</text>"
+            f"<text x='{(x0 + x1) / 2}' y='{y0 + 22}' text-anchor='middle'>{esc(x_label)}</text>"
+            f"<text x='12' y='{(y0 + y1) / 2}' text-anchor='middle' transform='rotate(-90 12 {(y0 + y1) / 2})'>"
+            f"{esc(y_label)}</text>"
+        )
+
+
+def _tick(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"
+
+
+def _svg(width: int, height: int, body: str, css_class: str) -> str:
+    return (
+        f"<svg class='{css_class}' xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' style='font:10px sans-serif'>{body}</svg>"
+    )
+
+
+def _padded(lo: float, hi: float) -> tuple[float, float]:
+    if lo == hi:
+        pad = abs(lo) * 0.05 or 1.0
+        return lo - pad, hi + pad
+    pad = (hi - lo) * 0.05
+    return lo - pad, hi + pad
+
+
+def _steps(points: Sequence[tuple[float, float]], frame: _Frame) -> str:
+    """A step line (held value until the next improvement) as an SVG path."""
+    if not points:
+        return ""
+    parts = [f"M{frame.x(points[0][0]):.1f},{frame.y(points[0][1]):.1f}"]
+    prev_y = points[0][1]
+    for x, y in points[1:]:
+        parts.append(f"H{frame.x(x):.1f}")
+        if y != prev_y:
+            parts.append(f"V{frame.y(y):.1f}")
+        prev_y = y
+    return "".join(parts)
+
+
+def best_so_far_svg(
+    trials: Sequence[FrozenTrial],
+    direction: Direction,
+    *,
+    n_total: int | None = None,
+    metric: str | None = None,
+    width: int = 460,
+    height: int = 200,
+) -> str:
+    """Every complete trial as a point coloured by origin, and the best so far as a step line."""
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    if not complete:
+        return _svg(width, height, "<text x='60' y='100'>waiting for the first complete trial…</text>", "metahpo-plot")
+    values = [t.value for t in complete]
+    # The x axis grows with the study (not to the whole budget): early trials stay readable.
+    frame = _Frame(
+        width,
+        height,
+        (1.0, float(max(len(trials), min(n_total or 10, 10), 2))),
+        _padded(min(values), max(values)),  # type: ignore[type-var]
+    )
+    shown = complete[-MAX_SCATTER_POINTS:]
+    dots = "".join(
+        f"<circle cx='{frame.x(t.number + 1):.1f}' cy='{frame.y(t.value):.1f}' r='3' "  # type: ignore[arg-type]
+        f"fill='{origin_colour(t.origin.source)}' fill-opacity='0.75'><title>trial {t.number + 1}: "
+        f"{esc(format_value(t.value))} · {esc(t.origin.source)}{': ' + esc(t.origin.reason) if t.origin.reason else ''}"
+        f"</title></circle>"
+        for t in shown
+    )
+    curve = best_so_far(trials, direction)
+    points = [(i + 1.0, v) for i, v in enumerate(curve) if v is not None]
+    path = f"<path d='{_steps(points, frame)}' fill='none' stroke='black' stroke-width='1.5'/>"
+    return _svg(width, height, frame.axes("trial", metric or "value") + dots + path, "metahpo-plot")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One study in a comparison: its name, direction and trials."""
+
+    name: str
+    direction: Direction
+    trials: tuple[FrozenTrial, ...]
+
+    def curve(self, by: str = "trial") -> list[tuple[float, float]]:
+        """Best-so-far points, x being the trial number or seconds since the study began."""
+        values = best_so_far(self.trials, self.direction)
+        start = min((t.started_at for t in self.trials if t.started_at is not None), default=0.0)
+        points: list[tuple[float, float]] = []
+        for t, v in zip(self.trials, values):
+            if v is None:
+                continue
+            if by == "time":
+                if t.finished_at is None:
+                    continue
+                points.append((t.finished_at - start, v))
+            else:
+                points.append((t.number + 1.0, v))
+        return points
+
+
+def curves_svg(series: Sequence[Series], *, by: str = "trial", width: int = 520, height: int = 240) -> str:
+    """Best-so-far curves of several studies on one plot, by trial or by time, with a legend."""
+    if by not in ("trial", "time"):
+        raise ValueError(f"`by` must be 'trial' or 'time', but got by={by!r}.")
+    curves = [(s, s.curve(by)) for s in series]
+    points = [p for _, c in curves for p in c]
+    if not points:
+        return _svg(width, height, "<text x='60' y='100'>no complete trials to compare</text>", "metahpo-curves")
+    xs = [x for x, _ in points]
+    ys = [y for _, y in points]
+    frame = _Frame(width, height, (min(1.0, min(xs)) if by == "trial" else 0.0, max(max(xs), 1.0)), _padded(min(ys), max(ys)))
+    body = [frame.axes("trial" if by == "trial" else "seconds", "best so far")]
+    for i, (s, c) in enumerate(curves):
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        # Dashes tell apart curves that overlap (strategies sharing an initial design).
+        dash = SERIES_DASHES[i % len(SERIES_DASHES)]
+        body.append(
+            f"<path d='{_steps(c, frame)}' fill='none' stroke='{colour}' stroke-width='2' stroke-dasharray='{dash}'>"
+            f"<title>{esc(s.name)}</title></path>"
+        )
+        body.append(
+            f"<line x1='{frame.width - 160}' y1='{frame.top + 9 + 14 * i}' x2='{frame.width - 140}' "
+            f"y2='{frame.top + 9 + 14 * i}' stroke='{colour}' stroke-width='2' stroke-dasharray='{dash}'/>"
+            f"<text x='{frame.width - 136}' y='{frame.top + 13 + 14 * i}'>{esc(s.name[:22])}</text>"
+        )
+    return _svg(width, height, "".join(body), "metahpo-curves")
+
+
+def parallel_coordinates_svg(
+    series: Sequence[Series], names: Sequence[str], *, width: int = 520, height: int = 240, max_lines: int = 300
+) -> str:
+    """One polyline per complete trial across the parameters' axes (unit scale), coloured by study.
+
+    Values are placed by each parameter's own scale when all studies share a space;
+    otherwise by rank within the shown trials. The best trial of each study is drawn bold.
+    """
+    if not names:
+        return _svg(width, height, "<text x='20' y='100'>no shared parameters</text>", "metahpo-parcoords")
+    left, right, top, bottom = 20, 20, 24, 20
+    step = (width - left - right) / max(len(names) - 1, 1)
+    axes_x = [left + i * step for i in range(len(names))]
+    unit_of = _unit_scalers(series, names)
+    body = []
+    for x, name in zip(axes_x, names):
+        body.append(f"<line x1='{x:.1f}' y1='{top}' x2='{x:.1f}' y2='{height - bottom}' stroke='#bbb'/>")
+        body.append(f"<text x='{x:.1f}' y='{top - 8}' text-anchor='middle'>{esc(name[:14])}</text>")
+    for i, s in enumerate(series):
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        complete = ranked(s.trials, s.direction)
+        for rank, t in enumerate(reversed(complete[:max_lines])):
+            is_best = rank == min(len(complete), max_lines) - 1
+            ys = []
+            for x, name in zip(axes_x, names):
+                u = unit_of[name](t.config.get(name))
+                ys.append(f"{x:.1f},{top + (1 - u) * (height - top - bottom):.1f}")
+            body.append(
+                f"<polyline points='{' '.join(ys)}' fill='none' stroke='{colour}' "
+                f"stroke-opacity='{1.0 if is_best else 0.25}' stroke-width='{2.5 if is_best else 1}'>"
+                f"<title>{esc(s.name)} trial {t.number + 1}: {esc(format_value(t.value))}</title></polyline>"
+            )
+    return _svg(width, height, "".join(body), "metahpo-parcoords")
+
+
+def _unit_scalers(series: Sequence[Series], names: Sequence[str]):
+    """For each parameter, a function mapping a value to [0, 1] over the values shown."""
+    scalers = {}
+    for name in names:
+        values = [t.config.get(name) for s in series for t in s.trials if name in t.config]
+        numeric = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if numeric and len(numeric) == len(values):
+            lo, hi = min(numeric), max(numeric)
+            positive = lo > 0 and hi / lo > 100  # spans decades: a log axis shows it better
+            if positive:
+                lo, hi = math.log(lo), math.log(hi)
+            scalers[name] = _numeric_scaler(lo, hi, positive)
+        else:
+            levels = sorted({repr(v) for v in values})
+            scalers[name] = _level_scaler(levels)
+    return scalers
+
+
+def _numeric_scaler(lo: float, hi: float, log: bool):
+    def scale(value: Any) -> float:
+        if value is None:
+            return 0.5
+        v = math.log(float(value)) if log else float(value)
+        return 0.5 if hi == lo else (v - lo) / (hi - lo)
+
+    return scale
+
+
+def _level_scaler(levels: list[str]):
+    def scale(value: Any) -> float:
+        if len(levels) <= 1:
+            return 0.5
+        return levels.index(repr(value)) / (len(levels) - 1) if repr(value) in levels else 0.5
+
+    return scale
+
+
+def configs_side_by_side_html(series: Sequence[Series]) -> str:
+    """The best configuration of each study in one table: a column per study."""
+    bests = [ranked(s.trials, s.direction)[:1] for s in series]
+    names: list[str] = []
+    for b in bests:
+        for t in b:
+            names.extend(n for n in t.config if n not in names)
+    head = "".join(
+        f"<th style='color:{SERIES_COLOURS[i % len(SERIES_COLOURS)]}'>{esc(s.name)}</th>" for i, s in enumerate(series)
+    )
+    rows = ["<tr><td>best value</td>" + "".join(
+        f"<td><b>{esc(format_value(b[0].value)) if b else '—'}</b></td>" for b in bests
+    ) + "</tr>"]
+    rows.append("<tr><td>at trial</td>" + "".join(f"<td>{b[0].number + 1 if b else '—'}</td>" for b in bests) + "</tr>")
+    rows.append("<tr><td>trials</td>" + "".join(f"<td>{len(s.trials)}</td>" for s in series) + "</tr>")
+    for name in names:
+        cells = "".join(
+            f"<td>{esc(_cell(b[0].config[name])) if b and name in b[0].config else '—'}</td>" for b in bests
+        )
+        rows.append(f"<tr><td><code>{esc(name)}</code></td>{cells}</tr>")
+    return (
+        f"<table class='metahpo-configs' style='border-collapse:collapse;font-size:12px;{TEXT_STYLE}'>"
+        f"<tr><th></th>{head}</tr>{''.join(rows)}</table>"
+    )

@@ -1,0 +1,231 @@
+"""The leave-one-task-out harness (benchmarks/_loo) on tiny synthetic pools.
+
+Exact regret, snapping to unused pool points, held-out data never reaching a
+meta-model, and every method choosing distinct pool points within its budget.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._loo import report  # noqa: E402
+from benchmarks._loo.methods import (  # noqa: E402
+    FlamlCFO,
+    OptunaMethod,
+    PoolMethod,
+    PoolRun,
+    ProposalList,
+    RandomSearch,
+    flaml_zero_shot_configs,
+    greedy_portfolio_list,
+)
+from benchmarks._loo.pool import (  # noqa: E402
+    PoolSnapper,
+    PoolTask,
+    extend_curve,
+    normalised_regret_curve,
+    trials_to_reach,
+)
+from benchmarks._loo.prior_tasks import tasks_from_studies  # noqa: E402
+from benchmarks._loo.runner import RunResult, leave_one_out_jobs, run_benchmark  # noqa: E402
+from benchmarks._loo.split import duplicate_groups, meta_train  # noqa: E402
+from benchmarks._loo.synthetic_tasks import synthetic_pool_studies  # noqa: E402
+from jupyter_metahpo.builtin_spaces import get_builtin_space  # noqa: E402
+from jupyter_metahpo.experience import PastStudy  # noqa: E402
+from jupyter_metahpo.space import SearchSpace, choice, uniform  # noqa: E402
+
+SPACE = SearchSpace({"x": uniform(0.0, 1.0), "k": choice("a", "b")})
+
+
+def study(name, values, configs=None, direction="maximize", fingerprint=None, dataset=None):
+    configs = configs or [{"x": i / max(len(values) - 1, 1), "k": "a"} for i in range(len(values))]
+    return PastStudy.from_arrays(
+        f"s-{name}", name, SPACE, direction, configs, values, data_fingerprint=fingerprint,
+        extra={"dataset": dataset or name, "space_name": "toy", "family": "toy"},
+    )
+
+
+# ------------------------------------------------------------------ regret
+
+
+def test_regret_is_exact_against_the_pools_best_and_worst():
+    scores = np.array([0.5, 0.9, 0.1, 0.7])
+    np.testing.assert_allclose(normalised_regret_curve(scores, [0, 3, 2, 1]), [0.5, 0.25, 0.25, 0.0])
+    np.testing.assert_allclose(normalised_regret_curve(scores, [2]), [1.0])
+    np.testing.assert_allclose(normalised_regret_curve(np.full(3, 0.4), [1, 0]), [0.0, 0.0])
+
+
+def test_regret_of_a_minimised_pool_uses_scores_turned_higher_is_better():
+    task = tasks_from_studies([study("m", [3.0, 1.0, 2.0], direction="minimize")])[0]
+    np.testing.assert_allclose(normalised_regret_curve(task.scores, [0, 2, 1]), [1.0, 0.5, 0.0])
+
+
+def test_trials_to_reach_and_padding():
+    assert trials_to_reach(np.array([0.5, 0.02, 0.01, 0.0])) == 3
+    assert trials_to_reach(np.array([0.5, 0.2])) is None
+    np.testing.assert_allclose(extend_curve(np.array([0.4, 0.1]), 4), [0.4, 0.1, 0.1, 0.1])
+    np.testing.assert_allclose(extend_curve(np.array([0.4, 0.1, 0.0]), 2), [0.4, 0.1])
+
+
+# ------------------------------------------------------------------ snapping
+
+
+def test_snapping_takes_the_nearest_unused_pool_point():
+    configs = [{"x": 0.0, "k": "a"}, {"x": 0.5, "k": "a"}, {"x": 0.52, "k": "b"}, {"x": 1.0, "k": "a"}]
+    snapper = PoolSnapper(SPACE, configs)
+    # From (x=0.49, k=a), in the unit cube (k: a -> 0.25, b -> 0.75) the pool points lie
+    # at distances 0.49, 0.01, sqrt(0.03^2 + 0.5^2) = 0.5009 and 0.51.
+    assert [snapper.snap({"x": 0.49, "k": "a"}) for _ in range(4)] == [1, 0, 2, 3]
+    assert snapper.n_left == 0
+    with pytest.raises(ValueError, match="exhausted"):
+        snapper.snap({"x": 0.3, "k": "a"})
+
+
+def test_snapping_respects_the_categorical_encoding():
+    configs = [{"x": 0.5, "k": "a"}, {"x": 0.6, "k": "b"}]
+    # Same x as the first point but the other option: the option's distance (0.5 in
+    # the unit cube) outweighs 0.1 of x.
+    assert PoolSnapper(SPACE, configs).snap({"x": 0.5, "k": "b"}) == 1
+
+
+# ------------------------------------------------------------------ leave one out
+
+
+def test_duplicate_groups_join_equal_fingerprints_and_known_pairs():
+    studies = [
+        study("d1", [0.1, 0.2], fingerprint="fp-1"),
+        study("d1-copy", [0.1, 0.2], fingerprint="fp-1"),
+        study("keel_titanic", [0.3, 0.1], fingerprint="fp-t1"),
+        study("rd_carData_TitanicSurvival", [0.3, 0.2], fingerprint="fp-t2"),
+        study("other", [0.5, 0.1], fingerprint="fp-o"),
+    ]
+    groups = duplicate_groups(studies)
+    assert groups["d1"] == groups["d1-copy"]
+    assert groups["keel_titanic"] == groups["rd_carData_TitanicSurvival"]
+    assert len({groups[n] for n in groups}) == 3
+    held_out = meta_train(groups["d1-copy"], studies, groups)
+    assert {s.task_name for s in held_out} == {"keel_titanic", "rd_carData_TitanicSurvival", "other"}
+
+
+def test_meta_train_hides_the_dataset_in_every_family():
+    a = study("ds", [0.1, 0.9], dataset="ds")
+    b = PastStudy.from_arrays("s-ds-2", "ds", SPACE, "maximize", a.configs, a.values, extra={"dataset": "ds", "family": "other"})
+    c = study("else", [0.2, 0.3])
+    groups = duplicate_groups([a, b, c])
+    assert meta_train(groups["ds"], [a, b, c], groups) == [c]
+
+
+class SpyMethod(PoolMethod):
+    """Records which past datasets and fingerprints it is shown for each held-out task."""
+
+    name = "spy"
+
+    def __init__(self):
+        self.seen = {}
+
+    def run(self, task, past, budget, seed):
+        self.seen[task.key] = {(s.extra["dataset"], s.data_fingerprint) for s in past}
+        return PoolRun(list(range(min(budget, task.size))), [0.0] * min(budget, task.size))
+
+
+def test_leave_one_out_never_shows_the_held_out_data_to_a_method():
+    studies = synthetic_pool_studies("related", n_tasks=5, pool_size=8)
+    # The same data as task 0 under another name: must be hidden together with it.
+    twin = PastStudy.from_arrays(
+        "synthetic:twin", "twin", studies[0].space, "minimize", studies[0].configs, studies[0].values,
+        data_fingerprint=studies[0].data_fingerprint, extra={**studies[0].extra, "dataset": "twin"},
+    )
+    studies.append(twin)
+    tasks = tasks_from_studies(studies)
+    spy = SpyMethod()
+    results = run_benchmark(tasks, studies, lambda: [spy], seeds=[0], budget=3, progress=lambda _: None)
+    assert len(results) == len(tasks)
+    for task in tasks:
+        seen = spy.seen[task.key]
+        assert all(fp != task.study.data_fingerprint for _, fp in seen)
+        assert task.dataset not in {name for name, _ in seen}
+    assert len(spy.seen["synthetic_related/related-0-1"]) == len(studies) - 1
+    assert len(spy.seen["synthetic_related/twin"]) == len(studies) - 2
+    jobs = dict((t.key, past) for t, past in leave_one_out_jobs(tasks, studies))
+    assert twin not in jobs[tasks[0].key] and studies[0] not in jobs["synthetic_related/twin"]
+
+
+# ------------------------------------------------------------------ methods
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    studies = synthetic_pool_studies("shared", n_tasks=4, pool_size=12)
+    tasks = tasks_from_studies(studies)
+    return tasks[0], [s for s in studies if s is not tasks[0].study]
+
+
+@pytest.mark.parametrize(
+    "method",
+    [RandomSearch(), OptunaMethod("tpe"), FlamlCFO(), ProposalList("portfolio list", greedy_portfolio_list)],
+    ids=lambda m: m.name,
+)
+def test_methods_choose_distinct_pool_points_reproducibly(tiny, method):
+    task, past = tiny
+    run = method.run(task, past, budget=6, seed=0)
+    assert len(run.chosen) == 6 == len(set(run.chosen)) == len(run.suggest_seconds)
+    assert all(0 <= i < task.size for i in run.chosen)
+    assert method.run(task, past, budget=6, seed=0).chosen == run.chosen
+    whole = method.run(task, past, budget=50, seed=1)
+    assert sorted(whole.chosen) == list(range(task.size))  # a budget past the pool takes it all once
+
+
+def test_greedy_portfolio_list_starts_with_a_config_good_on_the_other_tasks(tiny):
+    task, past = tiny
+    run = ProposalList("portfolio list", greedy_portfolio_list).run(task, past, budget=3, seed=0)
+    random_first = [RandomSearch().run(task, past, 1, seed).chosen[0] for seed in range(20)]
+    scores = task.scores
+    # "shared" tasks have their optima in one region, so the portfolio's first pick is
+    # better than the average random first pick on the held-out task.
+    assert scores[run.chosen[0]] > np.mean(scores[random_first])
+
+
+def test_flaml_zero_shot_maps_portfolios_into_our_spaces():
+    space = get_builtin_space("random_forest_classifier")
+    base = PastStudy.from_arrays(
+        "p", "ds", space.space, "maximize", [dict(space.default_config)] * 2, [0.5, 0.6],
+        extra={"dataset": "ds", "space_name": space.name, "family": "random_forest"},
+    )
+    info = {"space_name": space.name, "task": "classification", "n_rows": 800, "n_features": 12, "n_numeric": 9, "n_classes": 2}
+    task = PoolTask("random_forest_classifier/ds", "random_forest", "ds", base, "ds", info)
+    configs = flaml_zero_shot_configs(task)
+    assert configs and all(space.space.validate_config(c) == c for c in configs)
+    svc = PoolTask("svc/ds", "svm", "ds", base, "ds", {**info, "space_name": "svc"})
+    assert flaml_zero_shot_configs(svc) == []
+    assert not FlamlCFO("zero-shot", start_points=flaml_zero_shot_configs).applies(svc)
+
+
+# ------------------------------------------------------------------ report
+
+
+def _result(method, task, curve, seed=0):
+    return RunResult(method, task, "toy", seed, tuple(curve), (0.01,) * len(curve), trials_to_reach(np.array(curve)), 3)
+
+
+def test_mean_regret_rank_and_table():
+    results = [
+        _result("a", "t1", [0.5, 0.0]), _result("b", "t1", [0.5, 0.2]),
+        _result("a", "t2", [0.4, 0.4]), _result("b", "t2", [0.2, 0.1]),
+    ]
+    assert report.mean_regret(results, 1) == pytest.approx({"a": 0.45, "b": 0.35})
+    assert report.mean_rank(results, 1) == pytest.approx({"a": 1.75, "b": 1.25})  # a tie on t1 shares rank 1.5
+    assert report.reach_stats(results)["a"] == (0.5, 2.5)  # t2 never reaches 0.01: counted as budget + 1
+    table = report.regret_table(results, checkpoints=(1, 2))
+    assert "| b | 2 | **0.350** |" in table and "regret@2" in table
+
+
+def test_plot_is_written(tmp_path):
+    results = [_result("ours: default", "t1", [0.5, 0.1]), _result("random search", "t1", [0.6, 0.3])]
+    path = report.plot_regret(results, tmp_path / "regret.png", "toy")
+    assert path.exists() and path.stat().st_size > 1000

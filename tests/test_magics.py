@@ -1,0 +1,288 @@
+"""The ``%%metatune`` magic through a real IPython shell.
+
+Five trials or fewer stay in the Sobol initial design, so these tests never fit a GP.
+"""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from IPython.core.error import UsageError
+
+from jupyter_metahpo import TuningResult
+from jupyter_metahpo.api import tune
+from jupyter_metahpo.magics import StudyFailed
+
+TUNE_PARAMETERS = set(inspect.signature(tune).parameters)
+
+
+@pytest.fixture
+def ip():
+    from IPython.testing.globalipapp import get_ipython
+
+    shell = get_ipython()
+    shell.reset(new_session=False)
+    shell.run_line_magic("load_ext", "jupyter_metahpo")
+    shell.run_line_magic("config", "MetatuneMagics.display = 'none'")
+    yield shell
+    shell.run_line_magic("config", "MetatuneMagics.display = 'auto'")
+    shell.run_line_magic("config", "MetatuneMagics.trials = 30")
+    shell.reset(new_session=False)
+
+
+def cell(text: str) -> str:
+    return textwrap.dedent(text).strip("\n")
+
+
+QUADRATIC = cell(
+    """
+    space = {"x": uniform(-2.0, 2.0), "kind": choice("a", "b")}
+    def f(x, kind):
+        return (x - 0.5) ** 2 + (kind == "b")
+    """
+)
+
+
+def test_load_ext_is_quick_and_imports_no_torch():
+    code = cell(
+        """
+        import sys
+        from IPython.testing.globalipapp import start_ipython
+        ip = start_ipython()
+        ip.run_line_magic("load_ext", "jupyter_metahpo")
+        assert "metatune" in ip.magics_manager.magics["cell"]
+        assert "metatune_history" in ip.magics_manager.magics["line"]
+        heavy = [m for m in ("torch", "botorch", "gpytorch", "ipywidgets", "pandas") if m in sys.modules]
+        print("heavy:", heavy)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "heavy: []" in out.stdout
+
+
+def test_the_cell_defines_space_and_objective_and_the_result_comes_back(ip):
+    result = ip.run_cell_magic("metatune", "--trials 5 --seed 3 --name quad", QUADRATIC)
+    assert isinstance(result, TuningResult)
+    assert len(result.trials) == 5 and result.status == "finished"
+    assert result.name == "quad"
+    assert result.best_value == min(t.value for t in result.trials)
+    assert callable(ip.user_ns["f"])  # the cell ran in the user's namespace
+
+
+def test_maximize_out_and_distributions_as_defaults(ip):
+    body = cell(
+        """
+        def score(lr=loguniform(1e-4, 1e-1), depth=intrange(1, 6)):
+            return -abs(depth - 3) - lr
+        """
+    )
+    assert ip.run_cell_magic("metatune", "--trials 4 --maximize --out res --seed 0", body) is None
+    res = ip.user_ns["res"]
+    assert res.direction.value == "maximize"
+    assert set(res.space.names) == {"lr", "depth"}
+    assert res.best_value == max(t.value for t in res.trials)
+
+
+def test_space_and_objective_by_name_and_a_metric(ip):
+    body = cell(
+        """
+        grid = {"a": uniform(0.0, 1.0)}
+        def helper(a):
+            return a
+        def evaluate(a):
+            return {"loss": helper(a), "other": 1.0}
+        """
+    )
+    with pytest.raises(UsageError, match=r"several functions \(helper, evaluate\).*--objective NAME"):
+        ip.run_cell_magic("metatune", "--trials 2 --space grid --metric loss", body)
+    res = ip.run_cell_magic("metatune", "--trials 3 --space grid --objective evaluate --metric loss", body)
+    assert [t.value for t in res.trials] == [t.config["a"] for t in res.trials]
+    assert all(t.metrics["other"] == 1.0 for t in res.trials)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("--trials 0", "--trials must be a positive integer"),
+        ("--timeout -1", "--timeout must be a positive number"),
+        ("--trials many", "invalid int value"),
+        ("--bogus", "unrecognized arguments: --bogus"),
+        ("--out 2bad", "--out must be a Python variable name"),
+        ("--objective missing", "no variable named 'missing'"),
+    ],
+)
+def test_a_bad_line_is_a_one_line_usage_error(ip, line, message):
+    with pytest.raises(UsageError, match=message) as error:
+        ip.run_cell_magic("metatune", line, QUADRATIC)
+    assert "\n" not in str(error.value)
+
+
+def test_a_bad_distribution_names_the_parameter_and_the_rule(ip):
+    body = cell(
+        """
+        space = {
+            "depth": intrange(1, 8),
+            "lr": uniform(1.0, 0.5),
+        }
+        def f(depth, lr):
+            return lr
+        """
+    )
+    with pytest.raises(UsageError) as error:
+        ip.run_cell_magic("metatune", "--trials 2", body)
+    message = str(error.value)
+    assert '"lr": uniform(1.0, 0.5)' in message and "`low` must be < `high`" in message and "line 3" in message
+
+
+def test_a_space_entry_that_is_no_distribution_is_named(ip):
+    body = cell(
+        """
+        space = {"lr": 0.1}
+        def f(lr):
+            return lr
+        """
+    )
+    with pytest.raises(UsageError, match=r"bad search space \(space\): space\['lr'\] must be a distribution"):
+        ip.run_cell_magic("metatune", "--trials 2", body)
+
+
+def test_no_space_at_all_says_the_three_ways_to_give_one(ip):
+    with pytest.raises(UsageError, match="no search space found.*--space NAME.*defaults"):
+        ip.run_cell_magic("metatune", "--trials 2", "def f(x):\n    return x")
+
+
+def test_an_objective_that_always_fails_stops_early_with_its_error_once(ip, capsys):
+    body = cell(
+        """
+        space = {"x": uniform(0.0, 1.0)}
+        def broken(x):
+            raise ValueError("the data file is missing")
+        """
+    )
+    with pytest.raises(StudyFailed, match="failed on all of the first 5 trials") as error:
+        ip.run_cell_magic("metatune", "--trials 50", body)
+    assert str(error.value).count("ValueError: the data file is missing") == 1
+    # Through run_cell, as in a notebook: the error is shown once and the shell lives on.
+    outcome = ip.run_cell("%%metatune --trials 50\n" + body)
+    assert isinstance(outcome.error_in_exec, StudyFailed)
+    shown = capsys.readouterr()
+    assert (shown.out + shown.err).count("ValueError: the data file is missing") == 1
+    assert ip.run_cell("1 + 1").result == 2
+
+
+def test_defaults_set_once_with_config(ip):
+    ip.run_line_magic("config", "MetatuneMagics.trials = 3")
+    ip.run_line_magic("config", "MetatuneMagics.direction = 'maximize'")
+    res = ip.run_cell_magic("metatune", "", QUADRATIC)
+    assert len(res.trials) == 3 and res.direction.value == "maximize"
+    assert len(ip.run_cell_magic("metatune", "--trials 2 --minimize", QUADRATIC).trials) == 2
+    ip.run_line_magic("config", "MetatuneMagics.direction = 'minimize'")
+
+
+def test_help_lists_every_option(ip):
+    doc = ip.find_cell_magic("metatune").__doc__
+    for option in ("--trials", "--timeout", "--maximize", "--minimize", "--metric", "--data", "--name", "--seed",
+                   "--strategy", "--store", "--resume", "--fresh", "--out", "--quiet", "--space", "--objective"):
+        assert option in doc, option
+
+
+def test_text_progress_outside_a_notebook(ip, capsys):
+    ip.run_line_magic("config", "MetatuneMagics.display = 'auto'")
+    ip.run_cell_magic("metatune", "--trials 3 --name texty", QUADRATIC)
+    out = capsys.readouterr().out
+    assert "Tuning texty" in out and "[  3/3]" in out and "Done (finished)" in out
+    ip.run_cell_magic("metatune", "--trials 2 --quiet", QUADRATIC)
+    assert capsys.readouterr().out == ""
+
+
+def test_data_option_needs_its_variables_and_its_backend(ip):
+    with pytest.raises(UsageError, match="no variable named 'X_missing'"):
+        ip.run_cell_magic("metatune", "--trials 2 --data X_missing y_missing", QUADRATIC)
+    if "data" not in TUNE_PARAMETERS:
+        ip.user_ns.update(X=[[1.0], [2.0]], y=[0, 1])
+        with pytest.raises(UsageError, match="--data is not available yet"):
+            ip.run_cell_magic("metatune", "--trials 2 --data X y", QUADRATIC)
+    if "strategy" not in TUNE_PARAMETERS:
+        with pytest.raises(UsageError, match="--strategy is not available yet"):
+            ip.run_cell_magic("metatune", "--trials 2 --strategy none", QUADRATIC)
+
+
+@pytest.mark.skipif(not {"data", "strategy"} <= TUNE_PARAMETERS, reason="tune() has no meta-learning yet")
+def test_data_and_strategy_reach_tune(ip, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    ip.user_ns["X_train"] = rng.normal(size=(60, 3))
+    ip.user_ns["y_train"] = (ip.user_ns["X_train"][:, 0] > 0).astype(int)
+    store = tmp_path / "store"
+    result = ip.run_cell_magic(
+        "metatune", f"--trials 3 --data X_train y_train --strategy none --name with-data --store {store}", QUADRATIC
+    )
+    assert len(result.trials) == 3
+    assert {t.origin.source for t in result.trials} == {"sobol"}  # --strategy none: a cold start
+    with pytest.raises(UsageError, match="--strategy must be one of .*none, but got --strategy 'bogus'"):
+        ip.run_cell_magic("metatune", "--trials 2 --strategy bogus", QUADRATIC)
+
+
+@pytest.mark.skipif("store" not in TUNE_PARAMETERS, reason="tune() does not record into the experience store yet")
+def test_trials_go_to_the_store_and_history_and_compare_read_them(ip, tmp_path):
+    store = tmp_path / "store"
+    ip.run_cell_magic("metatune", f"--trials 3 --name alpha --store {store}", QUADRATIC)
+    ip.run_cell_magic("metatune", f"--trials 4 --name beta --store {store} --seed 1", QUADRATIC)
+    table = ip.run_line_magic("metatune_history", f"--store {store}")
+    assert list(table["name"]) == ["beta", "alpha"]
+    assert list(table["trials"]) == [4, 3]
+    view = ip.run_line_magic("metatune_compare", f"alpha beta --store {store}")
+    assert [s.name for s in view.series] == ["alpha", "beta"]
+    with pytest.raises(UsageError, match="no study named 'gamma'"):
+        ip.run_line_magic("metatune_compare", f"gamma --store {store}")
+    if "resume" in TUNE_PARAMETERS:
+        resumed = ip.run_cell_magic("metatune", f"--trials 5 --name alpha --store {store}", QUADRATIC)
+        assert len(resumed.trials) == 5  # 3 stored + 2 new
+        fresh = ip.run_cell_magic("metatune", f"--trials 2 --name alpha --store {store} --fresh", QUADRATIC)
+        assert len(fresh.trials) == 2
+        other_space = "space = {'z': uniform(0.0, 1.0)}\ndef g(z):\n    return z"
+        with pytest.raises(StudyFailed, match="different search space") as mismatch:
+            ip.run_cell_magic("metatune", f"--trials 2 --name alpha --store {store}", other_space)
+        assert "--fresh" in str(mismatch.value)
+        assert mismatch.value._render_traceback_()[0].startswith("StudyMismatchError: ")
+
+
+def test_unload_removes_the_magics(ip):
+    ip.run_line_magic("unload_ext", "jupyter_metahpo")
+    assert "metatune" not in ip.magics_manager.magics["cell"]
+    ip.run_line_magic("load_ext", "jupyter_metahpo")
+    assert "metatune" in ip.magics_manager.magics["cell"]
+
+
+@pytest.mark.slow
+def test_a_saved_notebook_keeps_a_readable_final_state(tmp_path):
+    """Run a notebook in a real kernel (nbclient): the live widget ends as HTML and text."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext jupyter_metahpo"),
+        nbformat.v4.new_code_cell("%%metatune --trials 4 --name saved --out res\n" + QUADRATIC),
+    ]
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = nb.cells[1].outputs
+    shown = [o for o in outputs if o.output_type == "display_data"]
+    assert len(shown) == 1, outputs
+    data = shown[0].data
+    assert "application/vnd.jupyter.widget-view+json" not in data  # nothing that needs widget state
+    assert "Finished" in data["text/html"] and "<svg" in data["text/html"]
+    assert "metatune saved: finished, 4 trials" in data["text/plain"]
+    assert not [o for o in outputs if o.output_type == "error"]
+
+
+def test_running_the_same_cell_twice_finds_its_function_again(ip):
+    first = ip.run_cell_magic("metatune", "--trials 2", QUADRATIC)
+    second = ip.run_cell_magic("metatune", "--trials 2", QUADRATIC)
+    assert len(first.trials) == len(second.trials) == 2

@@ -1,0 +1,159 @@
+"""Warm-start strategies on synthetic families: transfer helps where tasks are related,
+does not hurt where they are not, explains itself, and learns from new studies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jupyter_metahpo.experience import PastStudy
+from jupyter_metahpo.space import SearchSpace, uniform
+from jupyter_metahpo.meta.neural import NeuralMetaModel
+from jupyter_metahpo.meta.strategies import (
+    DefaultStrategy,
+    GreedyPortfolio,
+    NearestTasks,
+    TaskDescription,
+    make_strategy,
+)
+from jupyter_metahpo.meta.synthetic import SYNTHETIC_FEATURE_SET, make_family, past_study, synthetic_space
+
+SPACE = synthetic_space()
+
+
+def _setup(kind: str, seed: int, n_tasks: int = 21):
+    tasks = make_family(kind, n_tasks, seed=seed)
+    new, others = tasks[0], tasks[1:]
+    past = [past_study(t, seed=seed) for t in others]
+    description = TaskDescription(new.name, new.meta_features, SYNTHETIC_FEATURE_SET)
+    return new, past, description
+
+
+def _best_regret(task, proposals) -> float:
+    return min(task.regret(task.objective(dict(p.config))) for p in proposals)
+
+
+def _random_best_regret(task, k: int, seed: int) -> float:
+    return min(task.regret(task.objective(c)) for c in SPACE.sample(seed, k))
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        NearestTasks(),
+        # torch fits: ~0.5 s each on an idle core, several seconds on a busy one
+        pytest.param(NeuralMetaModel(epochs=150), marks=pytest.mark.slow),
+        pytest.param(DefaultStrategy(neural_min_tasks=10), marks=pytest.mark.slow),
+    ],
+    ids=repr,
+)
+def test_on_related_tasks_the_first_three_configs_beat_random_ones(strategy):
+    ours, rand = [], []
+    for seed in range(4):
+        new, past, description = _setup("related", seed)
+        proposals = strategy.propose(description, SPACE, past, 3)
+        assert len(proposals) == 3
+        ours.append(_best_regret(new, proposals))
+        rand.append(_random_best_regret(new, 3, seed))
+    # Related tasks: the best of 3 transferred configs lies close to the optimum.
+    assert np.median(ours) < 0.05
+    assert np.median(ours) < 0.25 * np.median(rand)
+
+
+def test_portfolio_helps_without_meta_features_when_tasks_share_a_good_region():
+    ours, rand = [], []
+    for seed in range(6):
+        new, past, _ = _setup("shared", seed)
+        proposals = GreedyPortfolio().propose(TaskDescription(name="no data"), SPACE, past, 3)
+        ours.append(_best_regret(new, proposals))
+        rand.append(_random_best_regret(new, 3, seed))
+    assert np.median(ours) < 0.05 < np.median(rand)
+
+
+def test_on_unrelated_tasks_the_default_warm_start_is_no_worse_than_random():
+    ours, rand = [], []
+    for seed in range(10):
+        new, past, description = _setup("unrelated", seed)
+        ours.append(_best_regret(new, DefaultStrategy().propose(description, SPACE, past, 3)))
+        rand.append(np.median([_random_best_regret(new, 3, 100 * seed + r) for r in range(5)]))
+    # Nothing transfers here; the portfolio's hedging keeps the start as good as random draws.
+    assert np.median(ours) <= 1.1 * np.median(rand)
+
+
+def test_every_proposal_carries_strategy_source_similarity_and_prediction():
+    new, past, description = _setup("related", 0)
+    for strategy in (NearestTasks(), GreedyPortfolio(), NeuralMetaModel(epochs=100), DefaultStrategy()):
+        proposals = strategy.propose(description, SPACE, past, 4)
+        assert proposals, strategy
+        for p in proposals:
+            assert p.reason
+            assert p.details["strategy"].split("/")[-1] in ("nearest", "portfolio", "neural")
+            assert p.details["source_task"]
+            assert "similarity" in p.details and "predicted" in p.details
+            assert SPACE.validate_config(dict(p.config)) == dict(p.config)
+
+
+def test_nearest_ranks_the_task_with_identical_meta_features_first():
+    new, past, description = _setup("related", 1)
+    twin = past_study(new, seed=99)  # a past study of the very same task
+    proposals = NearestTasks().propose(description, SPACE, [*past, twin], 2)
+    assert proposals[0].details["source_study"] == twin.study_id
+    assert proposals[0].details["similarity"] == pytest.approx(1.0)
+    assert dict(proposals[0].config) == dict(twin.best(1)[0][0])
+
+
+def test_nearest_without_meta_features_prefers_past_studies_of_the_same_task_name():
+    new, past, _ = _setup("related", 2)
+    same = past[5]
+    proposals = NearestTasks().propose(TaskDescription(name=same.task_name), SPACE, past, 3)
+    assert proposals[0].details["source_task"] == same.task_name
+    assert proposals[0].details["similarity_by"] == "name-and-space"
+
+
+def test_portfolio_covers_different_tasks_greedily():
+    configs = [
+        {"learning_rate": 0.01, "depth": 3, "subsample": 0.5, "booster": "gbtree"},  # A: best on tasks 0-2
+        {"learning_rate": 0.3, "depth": 12, "subsample": 0.9, "booster": "dart"},  # B: best on task 3
+        {"learning_rate": 0.001, "depth": 8, "subsample": 0.2, "booster": "linear"},  # C: never best
+    ]
+    values = [[0.1, 0.5, 0.9], [0.1, 0.6, 0.9], [0.1, 0.5, 0.8], [0.7, 0.1, 0.9]]
+    past = [PastStudy.from_arrays(f"s{i}", f"t{i}", SPACE, "minimize", configs, v) for i, v in enumerate(values)]
+    proposals = GreedyPortfolio().propose(TaskDescription(), SPACE, past, 3)
+    assert [dict(p.config) for p in proposals[:2]] == [configs[0], configs[1]]
+    assert proposals[0].details["expected_regret"] > proposals[1].details["expected_regret"]
+
+
+def test_update_path_a_new_finished_study_changes_what_is_proposed():
+    new, past, description = _setup("related", 3)
+    nearest = NearestTasks()
+    before = nearest.propose(description, SPACE, past, 1)[0]
+    twin = past_study(new, seed=7)
+    after = nearest.propose(description, SPACE, [*past, twin], 1)[0]
+    assert after.details["source_study"] == twin.study_id != before.details["source_study"]
+
+    neural = NeuralMetaModel(epochs=150)
+    neural.propose(description, SPACE, past, 1)
+    first_model = neural.model_
+    neural.propose(description, SPACE, past, 1)
+    assert neural.model_ is first_model  # same past: the fitted model is reused
+    neural.propose(description, SPACE, [*past, twin], 1)
+    assert neural.model_ is not first_model  # a new study: refitted on it
+    assert len(neural.model_.studies) == len(past) + 1
+    assert neural.model_.fit_seconds > 0
+
+
+def test_neural_without_enough_tasks_says_it_fell_back():
+    new, past, description = _setup("related", 4, n_tasks=4)
+    proposals = NeuralMetaModel(min_tasks=5).propose(description, SPACE, past, 2)
+    assert proposals and all("neural model not fitted" in p.reason for p in proposals)
+
+
+def test_no_compatible_past_means_no_proposals():
+    other = PastStudy.from_arrays("x", "x", SearchSpace({"a": uniform(0, 1)}), "minimize", [{"a": 0.5}], [1.0])
+    for strategy in (NearestTasks(), GreedyPortfolio(), DefaultStrategy()):
+        assert strategy.propose(TaskDescription(), SPACE, [other], 3) == []
+
+
+def test_unknown_strategy_name_lists_the_choices():
+    with pytest.raises(ValueError, match=r"one of \['default', 'nearest', 'neural', 'portfolio', 'none'\]"):
+        make_strategy("closest")

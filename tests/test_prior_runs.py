@@ -1,0 +1,95 @@
+"""Run files and resume logic: torn lines, duplicates, mismatched headers, planning."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jupyter_metahpo.prior.protocol import POOL_SIZES, PROTOCOL, config_pool
+from jupyter_metahpo.prior.runs import RunFile, RunMismatchError, read_run
+
+HEADER = {
+    "space": "svc",
+    "space_json": {"parameters": {}},
+    "protocol": PROTOCOL,
+    "pool_size": 4,
+    "dataset": {"name": "toy", "fingerprint": "abc"},
+}
+RESULT = {"score": 0.5, "fold_scores": [0.5, 0.5, 0.5], "fit_time": 0.1, "cpu_time": 0.1, "error": None}
+
+
+def _lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_a_new_run_file_starts_with_its_header_and_appends_whole_lines(tmp_path):
+    path = tmp_path / "svc" / "toy.jsonl"
+    run = RunFile(path, HEADER)
+    run.record(0, {"C": 1.0}, RESULT)
+    run.record(1, {"C": 2.0}, {**RESULT, "score": None, "error": "ValueError: boom"})
+    lines = _lines(path)
+    assert [line["kind"] for line in lines] == ["header", "eval", "eval"]
+    assert lines[2]["error"] == "ValueError: boom" and lines[1]["config"] == {"C": 1.0}
+    assert sorted(read_run(path).evals) == [0, 1]
+
+
+def test_a_torn_last_line_is_ignored_then_cut_before_the_next_append(tmp_path):
+    path = tmp_path / "toy.jsonl"
+    run = RunFile(path, HEADER)
+    run.record(0, {"C": 1.0}, RESULT)
+    run.record(1, {"C": 2.0}, RESULT)
+    with open(path, "ab") as f:
+        f.write(b'{"kind": "eval", "index": 2, "config": {"C": 3')  # killed mid-write
+
+    record = read_run(path)
+    assert sorted(record.evals) == [0, 1] and record.torn_bytes > 0
+
+    resumed = RunFile(path, HEADER)  # resuming cuts the torn tail
+    assert sorted(resumed.done) == [0, 1]
+    resumed.record(2, {"C": 3.0}, RESULT)
+    lines = _lines(path)  # every line parses again
+    assert [line.get("index") for line in lines] == [None, 0, 1, 2]
+
+
+def test_nothing_is_recorded_twice_and_the_first_record_wins(tmp_path):
+    path = tmp_path / "toy.jsonl"
+    run = RunFile(path, HEADER)
+    run.record(0, {"C": 1.0}, RESULT)
+    run.record(0, {"C": 1.0}, {**RESULT, "score": 0.9})  # ignored by the writer
+    with open(path, "a") as f:  # a duplicate that reached the file anyway
+        f.write(json.dumps({"kind": "eval", "index": 0, "config": {"C": 1.0}, **RESULT, "score": 0.1}) + "\n")
+        f.write("not json at all\n")  # a garbled complete line is skipped
+    assert read_run(path).evals[0]["score"] == 0.5
+    assert RunFile(path, HEADER).done[0]["score"] == 0.5
+
+
+def test_resuming_with_another_space_or_dataset_is_refused(tmp_path):
+    path = tmp_path / "toy.jsonl"
+    RunFile(path, HEADER)
+    with pytest.raises(RunMismatchError, match="pool_size"):
+        RunFile(path, {**HEADER, "pool_size": 8})
+    with pytest.raises(RunMismatchError, match="different data"):
+        RunFile(path, {**HEADER, "dataset": {"name": "toy", "fingerprint": "other"}})
+
+
+def test_a_missing_file_reads_as_empty(tmp_path):
+    record = read_run(tmp_path / "nothing.jsonl")
+    assert record.header is None and record.evals == {}
+
+
+def test_the_pool_starts_with_the_defaults_and_is_the_same_every_time():
+    from jupyter_metahpo.builtin_spaces import get_builtin_space
+
+    for space in ("svc", "hgb_regressor"):
+        builtin = get_builtin_space(space)
+        pool = config_pool(space)
+        assert len(pool) == POOL_SIZES[builtin.family]
+        assert pool[0] == dict(builtin.default_config)
+        assert pool == config_pool(space)
+        for config in pool:
+            builtin.space.validate_config(config)
+        unit = builtin.space.encode(pool[1:])
+        assert len({tuple(row) for row in unit.round(9)}) == len(pool) - 1  # no repeats
+    with pytest.raises(ValueError, match="size"):
+        config_pool("svc", size=0)

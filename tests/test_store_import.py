@@ -1,0 +1,199 @@
+"""Export and import: validated as data, all or nothing, duplicates by id; DataFrame, CSV, Optuna."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from jupyter_metahpo import choice, intrange, loguniform, tune, uniform
+from jupyter_metahpo.samplers import RandomSampler
+from jupyter_metahpo.store import ExperienceStore, ImportValidationError, TaskInfo
+from jupyter_metahpo.store._corpus import malformed_corpus
+
+SPACE = {"lr": loguniform(1e-4, 1e-1), "depth": intrange(2, 8), "kind": choice("a", "b")}
+
+
+def objective(lr, depth, kind):
+    return lr * depth + (kind == "b")
+
+
+def snapshot(store: ExperienceStore) -> dict[str, bytes]:
+    """Every file of the store except the disposable cache and the lock."""
+    return {
+        str(p.relative_to(store.path)): p.read_bytes()
+        for p in sorted(store.path.rglob("*"))
+        if p.is_file() and p.name not in ("summaries.json", ".lock")
+    }
+
+
+@pytest.fixture
+def source(tmp_path) -> ExperienceStore:
+    store = ExperienceStore(tmp_path / "colleague")
+    tune(objective, SPACE, 5, name="hgb", store=store, sampler=RandomSampler(seed=0),
+         task=TaskInfo("credit", {"rows": 1000.0}, "mhpo-v1", "fp1"))
+    tune(objective, SPACE, 3, name="other", store=store, sampler=RandomSampler(seed=1))
+    return store
+
+
+def test_export_then_import_keeps_studies_tasks_and_trials(source, tmp_path):
+    path = tmp_path / "export.json"
+    assert source.export_json(path) == 2
+    target = ExperienceStore(tmp_path / "mine")
+    report = target.import_json(path)
+    assert (report.studies_added, report.trials_added, report.tasks_added) == (2, 8, 1)
+    for study in source.studies():
+        copy = target.study(study.id)
+        assert copy.to_dict() == study.to_dict()
+        assert [t.to_dict() for t in target.trials(study.id)] == [t.to_dict() for t in source.trials(study.id)]
+    (past,) = [p for p in target.past_studies() if p.task_name == "credit"]
+    assert dict(past.meta_features) == {"rows": 1000.0}
+
+
+def test_importing_twice_adds_nothing_and_new_trials_merge_by_id(source, tmp_path):
+    path = tmp_path / "export.json"
+    source.export_json(path)
+    target = ExperienceStore(tmp_path / "mine")
+    target.import_json(path)
+    again = target.import_json(path)
+    assert (again.studies_added, again.studies_merged, again.trials_added, again.trials_skipped) == (0, 0, 0, 8)
+    # The colleague runs more trials; a new export merges only those.
+    tune(objective, SPACE, 7, name="hgb", store=source, sampler=RandomSampler(seed=2))
+    source.export_json(path)
+    merged = target.import_json(path)
+    assert (merged.studies_merged, merged.trials_added, merged.trials_skipped) == (1, 2, 8)
+    hgb = source.studies("hgb")[0].id
+    assert [t.id for t in target.trials(hgb)] == [t.id for t in source.trials(hgb)]
+
+
+def test_export_of_chosen_studies_by_prefix(source, tmp_path):
+    study = source.studies("other")[0]
+    path = tmp_path / "one.json"
+    assert source.export_json(path, [study.id[:6]]) == 1
+    payload = json.loads(path.read_text())
+    assert [s["name"] for s in payload["studies"]] == ["other"] and payload["tasks"] == []
+
+
+def test_every_malformed_file_is_rejected_with_its_location_and_the_store_unchanged(source, tmp_path):
+    path = tmp_path / "export.json"
+    source.export_json(path)
+    payload = json.loads(path.read_text())
+    target = ExperienceStore(tmp_path / "mine")
+    tune(objective, SPACE, 2, name="mine", store=target, sampler=RandomSampler(seed=5))
+    before = snapshot(target)
+    corpus = malformed_corpus(payload)
+    assert len(corpus) >= 20
+    for label, data, expected in corpus:
+        bad = tmp_path / "bad.json"
+        bad.write_bytes(data)
+        with pytest.raises(ImportValidationError) as info:
+            target.import_json(bad)
+        assert expected in str(info.value), f"{label}: {info.value}"
+        assert "nothing was imported" in str(info.value)
+        assert snapshot(target) == before, label
+
+
+def test_all_problems_are_reported_at_once(source, tmp_path):
+    path = tmp_path / "export.json"
+    source.export_json(path)
+    payload = json.loads(path.read_text())
+    payload["studies"][0]["trials"][0]["value"] = "high"
+    payload["studies"][1]["trials"][2]["state"] = "weird"
+    path.write_text(json.dumps(payload))
+    with pytest.raises(ImportValidationError) as info:
+        ExperienceStore(tmp_path / "mine").import_json(path)
+    assert info.value.problems == [
+        "studies[0].trials[0].value: must be a number, but got 'high' (str)",
+        "studies[1].trials[2].state: must be one of ['complete', 'failed'], but got 'weird'",
+    ]
+
+
+def test_dataframe_import_infers_the_space_and_keeps_failures(tmp_path):
+    import pandas as pd
+
+    store = ExperienceStore(tmp_path / "store")
+    frame = pd.DataFrame({
+        "lr": [1e-4, 1e-3, 1e-2, 1e-1], "depth": [2, 4, 6, 8], "kind": ["a", "b", "a", "b"],
+        "value": [0.3, float("nan"), 0.1, 0.2], "duration": [1.0, 2.0, 3.0, 4.0],
+    })
+    report = store.import_dataframe(frame, name="old runs", direction="minimize", task="credit")
+    (study,) = store.studies()
+    assert report.trials_added == 4 and study.status == "imported" and study.name == "old runs"
+    assert study.space.to_json() == {
+        "version": 1,
+        "parameters": {
+            "lr": {"type": "loguniform", "low": 1e-4, "high": 0.1},
+            "depth": {"type": "intrange", "low": 2, "high": 8, "log": False},
+            "kind": {"type": "choice", "options": ["a", "b"]},
+        },
+    }
+    states = [t.state.value for t in store.trials(study.id)]
+    assert states == ["complete", "failed", "complete", "complete"]
+    (past,) = store.past_studies()
+    assert past.task_name == "credit" and past.best(1)[0][1] == 0.1
+
+
+def test_dataframe_import_reports_empty_parameters_by_row(tmp_path):
+    import pandas as pd
+
+    store = ExperienceStore(tmp_path / "store")
+    frame = pd.DataFrame({"x": [0.1, None, 0.3], "value": [1.0, 2.0, 3.0]})
+    with pytest.raises(ImportValidationError, match=r"row 1 \(index 1\): parameter column\(s\) \['x'\] are empty"):
+        store.import_dataframe(frame, space={"x": uniform(0, 1)})
+    with pytest.raises(ValueError, match="no value column 'score'"):
+        store.import_dataframe(frame, value="score")
+    assert store.studies() == ()
+
+
+def test_csv_import_with_a_given_space(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("x,kind,acc\n0.1,a,0.8\n0.9,b,0.7\n")
+    store = ExperienceStore(tmp_path / "store")
+    store.import_csv(path, value="acc", direction="maximize", space={"x": uniform(0, 1), "kind": choice("a", "b", "c")})
+    (summary,) = store.summaries()
+    assert summary.study.name == "runs" and summary.best_value == 0.8
+    assert summary.study.space["kind"].options == ("a", "b", "c")
+
+
+def test_optuna_import(tmp_path):
+    optuna = pytest.importorskip("optuna")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def objective(trial):
+        x = trial.suggest_float("x", 1e-3, 1.0, log=True)
+        n = trial.suggest_int("n", 1, 5)
+        if n == 5:
+            raise optuna.TrialPruned()
+        return x * n
+
+    study = optuna.create_study(direction="maximize", study_name="legacy", sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=12)
+    store = ExperienceStore(tmp_path / "store")
+    report = store.import_optuna(study, task="old task")
+    assert report.trials_added == 12
+    (summary,) = store.summaries()
+    assert summary.study.name == "legacy" and summary.study.direction.value == "maximize"
+    assert summary.best_value == study.best_value
+    assert summary.study.space["x"] == loguniform(1e-3, 1.0)
+    pruned = sum(t.state.name == "PRUNED" for t in study.trials)
+    assert summary.n_failed == pruned
+
+
+def test_optuna_storage_import_without_optuna_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    store = ExperienceStore(tmp_path / "store")
+    with pytest.raises(ImportError, match="pip install optuna"):
+        store.import_optuna(storage="sqlite:///x.db", study_name="s")
+
+
+def test_a_known_study_id_with_another_space_is_refused(source, tmp_path):
+    path = tmp_path / "export.json"
+    source.export_json(path)
+    target = ExperienceStore(tmp_path / "mine")
+    target.import_json(path)
+    payload = json.loads(path.read_text())
+    payload["studies"][0]["space"]["parameters"]["depth"]["high"] = 9
+    path.write_text(json.dumps(payload))
+    with pytest.raises(ImportValidationError, match=r"studies\[0\].id: the store already has a study"):
+        target.import_json(path)

@@ -1,0 +1,108 @@
+"""The RGPE transfer surrogate: real BoTorch GPs, weights that follow the evidence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jupyter_metahpo import Study, tune
+from jupyter_metahpo.experience import PastStudy
+from jupyter_metahpo.meta.strategies import TaskDescription
+from jupyter_metahpo.meta.synthetic import SYNTHETIC_FEATURE_SET, make_family, past_study, synthetic_space
+from jupyter_metahpo.samplers.transfer import CURRENT, TransferSampler, _fit_gp, _misranked_pairs, ranking_weights
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+SPACE = synthetic_space()
+
+
+def _study_with(task, configs):
+    study = Study(SPACE, sampler=TransferSampler([], seed=0))
+    for config in configs:
+        study.tell(study.enqueue(config), task.objective(config))
+    return study
+
+
+def _flipped(past: PastStudy) -> PastStudy:
+    """The same trials with the opposite direction: a past task whose best is this task's worst."""
+    return PastStudy.from_arrays(
+        past.study_id + "-flipped", past.task_name + "-flipped", past.space, "maximize", past.configs, past.values
+    )
+
+
+def test_misranked_pairs_counts_disagreements_with_the_observed_order():
+    y = np.array([0.1, 0.5, 0.9, 1.3])
+    samples = np.vstack([y, y[::-1], [0.1, 0.9, 0.5, 1.3]])
+    assert list(_misranked_pairs(samples, y)) == [0, 12, 2]  # ordered pairs: a swap counts twice
+
+
+def test_ranking_weights_favour_a_past_model_that_orders_the_new_points_right():
+    rng = np.random.default_rng(0)
+    x_past = rng.random((25, 2))
+    truth = lambda x: -((x - 0.3) ** 2).sum(axis=1)  # noqa: E731
+    helpful = _fit_gp(x_past, _z(truth(x_past)))
+    misleading = _fit_gp(x_past, _z(-truth(x_past)))
+    x_new = rng.random((8, 2))
+    weights = ranking_weights([helpful, misleading], None, x_new, _z(truth(x_new)), 128, rng)
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[0] > 0.9 and weights[1] < 0.05
+
+
+def _z(values):
+    return (values - values.mean()) / values.std(ddof=1)
+
+
+def test_suggestions_show_weights_and_exploit_a_twin_past_task():
+    task = make_family("related", 1, seed=5)[0]
+    twin = past_study(task, seed=1)
+    study = _study_with(task, SPACE.sample(3, 4))
+    sampler = TransferSampler([twin], TaskDescription(task.name, task.meta_features, SYNTHETIC_FEATURE_SET), seed=0)
+    (suggestion,) = sampler.suggest(study.history(), 1)
+    weights = suggestion.origin.details["weights"]
+    assert suggestion.origin.source == "transfer"
+    assert set(weights) == {task.name, CURRENT}
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert weights == sampler.weights_
+    assert weights[task.name] > 0.5  # the twin orders the new observations right
+    assert "weights:" in suggestion.origin.reason
+    assert task.regret(task.objective(dict(suggestion.config))) < 0.05
+
+
+def test_a_misleading_past_task_loses_its_weight_as_evidence_accumulates():
+    task = make_family("related", 1, seed=6)[0]
+    liar = _flipped(past_study(task, seed=2))
+    sampler = TransferSampler([liar], seed=0)
+    study = _study_with(task, SPACE.sample(4, 10))
+    sampler.suggest(study.history(), 1)
+    assert sampler.weights_[CURRENT] > 0.9
+    assert sampler.weights_[liar.task_name] < 0.1
+
+
+def test_a_batch_is_distinct_and_avoids_what_is_running():
+    task = make_family("related", 1, seed=7)[0]
+    study = _study_with(task, SPACE.sample(5, 5))
+    running = study.ask()  # pending
+    sampler = TransferSampler([past_study(task)], seed=0, n_candidates=256)
+    batch = sampler.suggest(study.history(), 3)
+    configs = [dict(s.config) for s in batch]
+    assert len({tuple(sorted(c.items())) for c in configs}) == 3
+    assert dict(running.config) not in configs
+
+
+def test_without_past_or_results_it_explains_what_it_needs():
+    study = Study(SPACE, sampler=TransferSampler([], seed=0))
+    with pytest.raises(RuntimeError, match="after an initial design"):
+        TransferSampler([], seed=0).suggest(study.history(), 1)
+
+
+@pytest.mark.slow
+def test_tune_refines_with_the_transfer_surrogate_and_beats_a_cold_start():
+    tasks = make_family("related", 9, seed=8)
+    new, past = tasks[0], [past_study(t, seed=8) for t in tasks[1:]]
+    task = {"name": new.name, "meta_features": new.meta_features, "meta_feature_set": SYNTHETIC_FEATURE_SET}
+    warm = tune(new.objective, SPACE, 7, seed=0, past=past, task=task, store=False)
+    cold = tune(new.objective, SPACE, 7, seed=0, strategy="none", store=False)
+    frame = warm.dataframe
+    assert list(frame["origin"])[5:] == ["transfer", "transfer"]
+    weights = warm.trials[-1].origin.details["weights"]
+    assert sum(weights.values()) == pytest.approx(1.0) and CURRENT in weights
+    assert new.regret(warm.best_value) < new.regret(cold.best_value)
