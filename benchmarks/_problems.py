@@ -117,7 +117,7 @@ def optuna_distributions(space: SearchSpace) -> dict[str, Any]:
     """The Optuna distributions matching ``space`` (for ``study.ask(fixed_distributions)``)."""
     import optuna.distributions as od
 
-    from jupyter_metahpo.space import Choice, IntRange, LogUniform, Uniform
+    from jupyter_metahpo.space import IntRange, LogUniform, Uniform
 
     out: dict[str, Any] = {}
     for name, p in space.items():

@@ -22,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
@@ -142,6 +141,9 @@ def main(argv=None) -> int:
     lines.append("## All held-out tasks")
     lines.append("")
     lines.append(report.regret_table(results))
+    goals = report.goals_table(results)
+    if goals:
+        lines += ["", "## Goals for our default (issue 5), as measured in this run", "", goals]
     for family in families:
         mine = [r for r in results if r.family == family]
         lines += ["", f"## {family} ({len({r.task for r in mine})} tasks)", "", report.regret_table(mine)]

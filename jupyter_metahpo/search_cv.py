@@ -207,7 +207,8 @@ class MetaSearchCV(BaseSearchCV):
         Where the study is recorded and past studies come from: ``None`` for the
         user's experience store, a folder, an ``ExperienceStore``, or ``False``.
     name:
-        The study's name in the store.
+        The study's name in the store. Each ``fit`` records a new study (it never
+        resumes an earlier one of the same name).
 
     Attributes
     ----------
@@ -322,7 +323,8 @@ class MetaSearchCV(BaseSearchCV):
             seed=_seed(self.random_state),
             name=self.name,
             store=self.store,
-            strategy=self.strategy,
+            resume=False,  # every fit is a new search of n_iter candidates, as in scikit-learn
+            strategy="none" if self.strategy is None else self.strategy,
             data=task_data(X, y),
             callbacks=[note_origin],
             stop=stop,

@@ -39,8 +39,12 @@ def test_every_space_builds_estimators_that_fit_and_predict(name, tiny_data):
     if "max_epochs" in sampled:
         sampled["max_epochs"] = builtin.space["max_epochs"].low  # keep the torch fits quick
     configs = [dict(builtin.default_config), sampled]
+    from threadpoolctl import threadpool_limits
+
     for config in configs:
-        model = builtin.build(config).fit(X, y)
+        # One OpenMP thread: on a shared, busy machine HGB's thread barriers spin for seconds.
+        with threadpool_limits(limits=1):
+            model = builtin.build(config).fit(X, y)
         predictions = model.predict(X)
         assert predictions.shape == (len(y),)
         if builtin.task == "classification":

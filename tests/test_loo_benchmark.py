@@ -229,3 +229,54 @@ def test_plot_is_written(tmp_path):
     results = [_result("ours: default", "t1", [0.5, 0.1]), _result("random search", "t1", [0.6, 0.3])]
     path = report.plot_regret(results, tmp_path / "regret.png", "toy")
     assert path.exists() and path.stat().st_size > 1000
+
+
+# ------------------------------------------------------------------ reading the prior's run files
+
+
+def _write_run(runs_dir, space_name, dataset, scores, pool_size, fingerprint):
+    from jupyter_metahpo.prior.runs import RunFile
+
+    builtin = get_builtin_space(space_name)
+    header = {
+        "space": space_name, "family": builtin.family, "space_json": builtin.space.to_json(),
+        "protocol": {"version": 1}, "pool_size": pool_size,
+        "dataset": {"name": dataset, "task": builtin.task, "n_rows": 100, "n_features": 4, "n_numeric": 4,
+                    "n_classes": 2, "fingerprint": fingerprint},
+    }
+    run = RunFile(runs_dir / space_name / f"{dataset}.jsonl", header)
+    pool = builtin.space.sample(0, n=pool_size)
+    for index, score in enumerate(scores):
+        result = {"score": score, "error": None if score is not None else "ValueError: boom"}
+        run.record(index, pool[index], result)
+    return pool
+
+
+def test_finished_pools_of_the_run_files_become_tasks_and_failures_leave_the_pool(tmp_path):
+    from benchmarks._loo.prior_tasks import read_prior_studies
+
+    pool = _write_run(tmp_path, "svc", "ds_a", [0.7, None, 0.9, 0.8], 4, "fp-a")
+    _write_run(tmp_path, "svc", "ds_b", [0.6, 0.5], 4, "fp-b")  # half done: not a task yet
+    studies, coverage = read_prior_studies(["svm"], runs_dir=tmp_path)
+    assert coverage["svc"] == {"finished": 1, "started": 2} and coverage["svr"] == {"finished": 0, "started": 0}
+    (only,) = studies
+    assert only.values == (0.7, 0.9, 0.8) and only.extra["pool_index"] == [0, 2, 3]
+    assert [dict(c) for c in only.configs] == [pool[0], pool[2], pool[3]]
+    assert only.data_fingerprint == "fp-a" and only.extra["family"] == "svm"
+    studies, _ = read_prior_studies(["svm"], runs_dir=tmp_path, min_share=0.5)
+    assert {s.task_name for s in studies} == {"ds_a", "ds_b"}
+    (task,) = [t for t in tasks_from_studies(studies) if t.dataset == "ds_a"]
+    assert task.key == "svc/ds_a" and task.family == "svm" and task.info["n_classes"] == 2
+
+
+def test_goals_are_judged_from_the_measured_regrets():
+    curve = lambda first, rest: [first] * 5 + [rest] * 20  # noqa: E731
+    results = [
+        _result("ours: default", "t1", curve(0.1, 0.01)),
+        _result("random search", "t1", curve(0.3, 0.05)),
+        _result("Optuna TPE", "t1", curve(0.05, 0.0)),
+    ]
+    table = report.goals_table(results)
+    assert "| lowest mean regret at trial 1 | 0.100 vs best other 0.050 (Optuna TPE) | no |" in table
+    assert "| at trial 10 at most half of random search | 0.010 vs random 0.050 | yes |" in table
+    assert "| at trial 25 no worse than Optuna TPE | 0.010 vs 0.000 | no |" in table

@@ -10,6 +10,7 @@ import jupyter_metahpo
 from jupyter_metahpo import Study, tune
 from jupyter_metahpo.meta.strategies import NearestTasks, TaskDescription
 from jupyter_metahpo.meta.synthetic import SYNTHETIC_FEATURE_SET, make_family, past_study, synthetic_space
+from jupyter_metahpo.meta.tuning import warm_start_size
 from jupyter_metahpo.samplers import DefaultSampler, RandomSampler
 from jupyter_metahpo.samplers.warm_start import WarmStartSampler
 from jupyter_metahpo.store import ExperienceStore
@@ -55,7 +56,8 @@ def test_warm_start_skips_configs_the_study_already_ran():
 
 def test_default_sampler_runs_warm_start_first_then_its_initial_design():
     new, past = _family()
-    sampler = DefaultSampler(seed=0, warm_start=WarmStartSampler("default", past, _task(new), k=3), refiner=RandomSampler(0))
+    warm = WarmStartSampler("default", past, _task(new), k=3)
+    sampler = DefaultSampler(seed=0, n_initial=5, warm_start=warm, refiner=RandomSampler(0))
     study = Study(SPACE, sampler=sampler)
     study.optimize(new.objective, 7)
     origins = [t.origin.source for t in study.trials]
@@ -67,9 +69,10 @@ def test_default_sampler_runs_warm_start_first_then_its_initial_design():
 def test_tune_with_past_studies_shows_provenance_in_the_dataframe(tmp_path):
     new, past = _family(seed=1)
     task = {"name": new.name, "meta_features": new.meta_features, "meta_feature_set": SYNTHETIC_FEATURE_SET}
-    result = tune(new.objective, SPACE, 5, seed=0, past=past, store=tmp_path / "store", task=task)
+    k = warm_start_size(SPACE)  # about half the initial design
+    result = tune(new.objective, SPACE, k + 2, seed=0, past=past, store=tmp_path / "store", task=task)
     frame = result.dataframe
-    assert list(frame["origin"]) == ["warm-start"] * 3 + ["sobol"] * 2
+    assert list(frame["origin"]) == ["warm-start"] * k + ["sobol"] * 2
     for column in ("strategy", "source_task", "similarity", "predicted"):
         assert column in frame.columns
     warm = frame[frame["origin"] == "warm-start"]

@@ -32,12 +32,12 @@ def runs(tmp_path):
     """svc complete on keel_bupa (one failure), partial on keel_pima; nothing else."""
     runs_dir = tmp_path / "runs"
     pool = config_pool("svc")
-    bupa = open_run_file(runs_dir, "svc", "keel_bupa")
-    for i, config in enumerate(pool):
-        bupa.record(i, config, _result(0.5 + i / 1000, error="ValueError: boom" if i == 5 else None))
-    pima = open_run_file(runs_dir, "svc", "keel_pima")
-    for i in range(3):
-        pima.record(i, pool[i], _result(0.6 + i / 100))
+    with open_run_file(runs_dir, "svc", "keel_bupa") as bupa:
+        for i, config in enumerate(pool):
+            bupa.record(i, config, _result(0.5 + i / 1000, error="ValueError: boom" if i == 5 else None))
+    with open_run_file(runs_dir, "svc", "keel_pima") as pima:
+        for i in range(3):
+            pima.record(i, pool[i], _result(0.6 + i / 100))
     return runs_dir
 
 
@@ -72,7 +72,8 @@ def test_partial_datasets_are_packed_only_when_asked(runs, tmp_path):
     assert sorted(t.name for t in table.tasks) == ["keel_bupa", "keel_pima"]
     bupa, pima = table.task_index("keel_bupa"), table.task_index("keel_pima")
     assert table.tasks[bupa].complete and not table.tasks[pima].complete
-    assert table.scores.shape == (2, len(table.pool))
+    assert table.scores.shape == table.cpu_time.shape == (2, len(table.pool))
+    assert table.cpu_time[pima, 0] == pytest.approx(0.2) and np.isnan(table.cpu_time[pima, 3])
     assert np.isnan(table.scores[bupa, 5]) and np.isnan(table.scores[pima, 3:]).all()
     assert table.scores[pima, :3] == pytest.approx([0.6, 0.61, 0.62])
     assert table.tasks[pima].meta_features is None

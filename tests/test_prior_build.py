@@ -18,9 +18,9 @@ RESULT = {"score": 0.5, "fold_scores": [0.5, 0.5, 0.5], "fit_time": 0.1, "cpu_ti
 
 def test_planning_skips_finished_evaluations_and_keeps_the_order(tmp_path):
     pool = config_pool("logistic_regression")
-    run = open_run_file(tmp_path, "logistic_regression", "keel_bupa")
-    run.record(0, pool[0], RESULT)
-    run.record(2, pool[2], RESULT)
+    with open_run_file(tmp_path, "logistic_regression", "keel_bupa") as run:
+        run.record(0, pool[0], RESULT)
+        run.record(2, pool[2], RESULT)
     settings = BuildSettings(families=("logistic_regression",), datasets=("keel_bupa",), runs_dir=tmp_path)
     jobs = list(plan_jobs(settings))
     assert [j.index for j in jobs] == [1] + list(range(3, len(pool)))
@@ -103,14 +103,15 @@ def test_a_worker_killed_from_outside_is_replaced_and_its_evaluation_redone(tmp_
     import threading
     import time
 
-    settings = BuildSettings(families=("logistic_regression",), datasets=("keel_bupa",), jobs=1, max_evals=2, runs_dir=tmp_path)
-    path = run_path(tmp_path, "logistic_regression", "keel_bupa")
+    settings = BuildSettings(families=("random_forest",), datasets=("keel_bupa",), jobs=1, max_evals=2, runs_dir=tmp_path)
+    path = run_path(tmp_path, "random_forest_classifier", "keel_bupa")
     outcome, log = {}, io.StringIO()
     thread = threading.Thread(target=lambda: outcome.update(run_build(settings, log=log)))
     thread.start()
     deadline = time.monotonic() + 60
     while not path.exists() and time.monotonic() < deadline:  # the header is written just before the first job
         time.sleep(0.05)
+    time.sleep(0.3)  # the first job is sent right after the header: let it reach the worker
     victims = multiprocessing.active_children()
     assert victims, "the build started no worker"
     for child in victims:

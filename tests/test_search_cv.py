@@ -131,7 +131,9 @@ def test_builtin_space_by_name_and_a_mapping_of_configs_to_params(classification
     X, y = classification
     from sklearn.neural_network import MLPClassifier
 
-    search = MetaSearchCV(MLPClassifier(max_iter=20), "mlp_classifier", n_iter=2, cv=2, random_state=0, store=False)
+    search = MetaSearchCV(
+        MLPClassifier(max_iter=5), "mlp_classifier", n_iter=2, cv=2, random_state=0, store=False, strategy="none"
+    )
     search.fit(X, y)
     config = search.best_config_
     assert search.best_params_["hidden_layer_sizes"] == (config["hidden_layer_width"],) * config["n_hidden_layers"]
@@ -160,6 +162,9 @@ def test_regression_and_unknown_names_and_estimators_without_builtin_space():
         MetaSearchCV(Ridge(), {"alpah": loguniform(1e-3, 10)}, n_iter=2, cv=2, store=False).fit(X, y)
     with pytest.raises(KeyError, match="no built-in search space for Ridge"):
         MetaSearchCV(Ridge(), n_iter=2, cv=2, store=False).fit(X, y)
+    with pytest.raises(ValueError, match="`strategy` must be one of"):
+        MetaSearchCV(Ridge(), {"alpha": loguniform(1e-3, 10)}, n_iter=2, cv=2, store=False, strategy="best").fit(X, y)
+    assert MetaSearchCV(Ridge(), {"alpha": loguniform(1e-3, 10)}, n_iter=2, cv=2, store=False, strategy=None).fit(X, y)
     with pytest.raises(InvalidParameterError, match="'n_iter' parameter of MetaSearchCV"):
         MetaSearchCV(Ridge(), {"alpha": loguniform(1e-3, 10)}, n_iter=0).fit(X, y)
 
@@ -214,6 +219,8 @@ def test_search_is_recorded_and_the_next_search_warm_starts_from_it(classificati
     assert second.cv_results_["origin"][0] == "warm-start"
     assert second.cv_results_["config"][0] == first.best_config_
     assert len(store.studies()) == 2
+    second.fit(X, y)  # a second fit under the same name is a new search of n_iter candidates
+    assert len(second.cv_results_["params"]) == 3 and len(store.studies()) == 3
 
 
 # ------------------------------------------------------------------ scikit-learn's estimator checks

@@ -9,6 +9,7 @@ from jupyter_metahpo import Study, tune
 from jupyter_metahpo.experience import PastStudy
 from jupyter_metahpo.meta.strategies import TaskDescription
 from jupyter_metahpo.meta.synthetic import SYNTHETIC_FEATURE_SET, make_family, past_study, synthetic_space
+from jupyter_metahpo.samplers.default import default_n_initial
 from jupyter_metahpo.samplers.transfer import CURRENT, TransferSampler, _fit_gp, _misranked_pairs, ranking_weights
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -99,10 +100,11 @@ def test_tune_refines_with_the_transfer_surrogate_and_beats_a_cold_start():
     tasks = make_family("related", 9, seed=8)
     new, past = tasks[0], [past_study(t, seed=8) for t in tasks[1:]]
     task = {"name": new.name, "meta_features": new.meta_features, "meta_feature_set": SYNTHETIC_FEATURE_SET}
-    warm = tune(new.objective, SPACE, 7, seed=0, past=past, task=task, store=False)
-    cold = tune(new.objective, SPACE, 7, seed=0, strategy="none", store=False)
+    n_initial = default_n_initial(len(SPACE))
+    warm = tune(new.objective, SPACE, n_initial + 2, seed=0, past=past, task=task, store=False)
+    cold = tune(new.objective, SPACE, n_initial + 2, seed=0, strategy="none", store=False)
     frame = warm.dataframe
-    assert list(frame["origin"])[5:] == ["transfer", "transfer"]
+    assert list(frame["origin"])[n_initial:] == ["transfer", "transfer"]
     weights = warm.trials[-1].origin.details["weights"]
     assert sum(weights.values()) == pytest.approx(1.0) and CURRENT in weights
     assert new.regret(warm.best_value) < new.regret(cold.best_value)

@@ -35,7 +35,7 @@ import numpy as np
 from jupyter_metahpo.experience import PastStudy
 from jupyter_metahpo.samplers.base import History, Sampler
 from jupyter_metahpo.space import Choice, IntRange, LogUniform, SearchSpace, Uniform
-from jupyter_metahpo.trial import FrozenTrial, Origin, TrialState
+from jupyter_metahpo.trial import FrozenTrial, TrialState
 
 from .pool import PoolSnapper, PoolTask
 

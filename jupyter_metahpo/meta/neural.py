@@ -100,9 +100,14 @@ class NeuralMetaModel(WarmStartStrategy):
     # -- fitting -------------------------------------------------------------------
     def fit(self, task: TaskDescription, space: SearchSpace, past: Sequence[PastStudy]) -> FittedMetaModel | None:
         """Fit on the compatible past studies described by ``task``'s feature set (cached)."""
+        return self.fit_from(task, space, prepare(space, past))
+
+    def fit_from(
+        self, task: TaskDescription, space: SearchSpace, transferred: Sequence[TransferredStudy]
+    ) -> FittedMetaModel | None:
         studies = [
             t
-            for t in prepare(space, past)
+            for t in transferred
             if t.study.meta_features is not None and t.study.meta_feature_set == task.meta_feature_set
         ]
         if len(studies) < self.min_tasks:
@@ -153,14 +158,14 @@ class NeuralMetaModel(WarmStartStrategy):
         )
 
     # -- proposing ------------------------------------------------------------------
-    def propose(
-        self, task: TaskDescription, space: SearchSpace, past: Sequence[PastStudy], k: int
+    def propose_from(
+        self, task: TaskDescription, space: SearchSpace, studies: Sequence[TransferredStudy], k: int
     ) -> list[Proposal]:
         if k < 1:
             return []
-        model = self.fit(task, space, past) if task.has_meta_features else None
+        model = self.fit_from(task, space, studies) if task.has_meta_features else None
         if model is None:
-            fallback = NearestTasks().propose(task, space, past, k)
+            fallback = NearestTasks().propose_from(task, space, studies, k)
             why = "no meta-features for this task" if not task.has_meta_features else (
                 f"fewer than {self.min_tasks} compatible past tasks with meta-features"
             )

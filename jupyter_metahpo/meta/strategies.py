@@ -7,7 +7,8 @@ Every strategy answers one question through one method::
 ``task`` describes the new task (its name, and its meta-features when data was
 given), ``space`` is the new search space, ``past`` the past studies
 (:class:`~jupyter_metahpo.experience.PastStudy`) and ``k`` how many configurations
-are wanted. Each :class:`Proposal` carries the configuration, one sentence for a
+are wanted (strategies implement ``propose_from``, the same question asked with the
+past studies already carried into the new space). Each :class:`Proposal` carries the configuration, one sentence for a
 person, and structured details: the strategy, the source task(s) and study ids,
 their similarity to the new task, and the predicted value. A strategy may return
 fewer than ``k`` proposals (or none) when the past has nothing more to offer.
@@ -98,11 +99,23 @@ class WarmStartStrategy(abc.ABC):
 
     name: str = "strategy"
 
-    @abc.abstractmethod
     def propose(
         self, task: TaskDescription, space: SearchSpace, past: Sequence[PastStudy], k: int
     ) -> list[Proposal]:
         """Up to ``k`` configurations of ``space``, best first, each with its reason."""
+        if k < 1:
+            return []
+        return self.propose_from(task, space, prepare(space, past), k)
+
+    @abc.abstractmethod
+    def propose_from(
+        self, task: TaskDescription, space: SearchSpace, studies: Sequence[TransferredStudy], k: int
+    ) -> list[Proposal]:
+        """The same, from past studies already carried into ``space`` (see :func:`prepare`).
+
+        Strategies implement this one; combining strategies call it to share the
+        (for a large store, costly) compatibility pass.
+        """
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -222,10 +235,9 @@ class NearestTasks(WarmStartStrategy):
             raise ValueError(f"`n_neighbours` must be a positive integer, but got n_neighbours={n_neighbours!r}.")
         self.n_neighbours = n_neighbours
 
-    def propose(
-        self, task: TaskDescription, space: SearchSpace, past: Sequence[PastStudy], k: int
+    def propose_from(
+        self, task: TaskDescription, space: SearchSpace, studies: Sequence[TransferredStudy], k: int
     ) -> list[Proposal]:
-        studies = prepare(space, past)
         if not studies or k < 1:
             return []
         similarity = task_similarities(task, studies)
@@ -273,7 +285,8 @@ class NearestTasks(WarmStartStrategy):
 class GreedyPortfolio(WarmStartStrategy):
     """A portfolio built greedily over past tasks; needs no meta-features.
 
-    Candidates are the best few configurations of every past study. How well a
+    Candidates are the best few configurations of every past study (of an even
+    spread of ``max_candidates`` studies when there are more). How well a
     candidate would do on another past task is estimated from that task's own trials
     near it (a kernel-weighted average of normalised scores, shrunk towards the
     task's median where it has no trials close by). The portfolio starts empty and
@@ -284,7 +297,7 @@ class GreedyPortfolio(WarmStartStrategy):
 
     name = "portfolio"
 
-    def __init__(self, candidates_per_study: int = 3, bandwidth: float = 0.15, max_candidates: int = 600) -> None:
+    def __init__(self, candidates_per_study: int = 3, bandwidth: float = 0.15, max_candidates: int = 300) -> None:
         if candidates_per_study < 1:
             raise ValueError(f"`candidates_per_study` must be >= 1, but got {candidates_per_study!r}.")
         if not bandwidth > 0:
@@ -293,16 +306,17 @@ class GreedyPortfolio(WarmStartStrategy):
         self.bandwidth = bandwidth
         self.max_candidates = max_candidates
 
-    def propose(
-        self, task: TaskDescription, space: SearchSpace, past: Sequence[PastStudy], k: int
+    def propose_from(
+        self, task: TaskDescription, space: SearchSpace, studies: Sequence[TransferredStudy], k: int
     ) -> list[Proposal]:
-        studies = prepare(space, past)
         if not studies or k < 1:
             return []
         per_study = max(1, min(self.candidates_per_study, self.max_candidates // len(studies)))
+        # A large store: candidates from an even spread of studies (every task still scores them).
+        sources = np.unique(np.linspace(0, len(studies) - 1, min(len(studies), self.max_candidates)).astype(int))
         candidates: list[tuple[int, int]] = []  # (study, trial)
-        for s, t in enumerate(studies):
-            candidates.extend((s, i) for i in t.ranked()[:per_study])
+        for s in sources:
+            candidates.extend((int(s), i) for i in studies[s].ranked()[:per_study])
         unit = np.array([studies[s].unit[i] for s, i in candidates])
         regret = 1.0 - self._estimated_scores(unit, studies, candidates)  # (candidates, tasks)
         proposals: list[Proposal] = []
@@ -341,17 +355,29 @@ class GreedyPortfolio(WarmStartStrategy):
     def _estimated_scores(
         self, unit: np.ndarray, studies: Sequence[TransferredStudy], candidates: list[tuple[int, int]]
     ) -> np.ndarray:
-        """Estimated normalised score (1 = that task's best) of each candidate on each past task."""
-        dim = unit.shape[1]
-        scale = self.bandwidth * math.sqrt(dim)
+        """Estimated normalised score (1 = that task's best) of each candidate on each past task.
+
+        Nadaraya-Watson over each task's own trials with a Gaussian kernel, plus a small
+        pseudo-observation at the task's median so that a candidate far from every
+        trial of a task is not credited with its nearest trial's score. All tasks are
+        done at once, in chunks of candidates, as sums over the stacked trials.
+        """
+        scale = self.bandwidth * math.sqrt(unit.shape[1])
+        points = np.vstack([t.unit for t in studies])
+        scores = np.concatenate([t.normalised for t in studies])
+        starts = np.cumsum([0] + [len(t.scores) for t in studies[:-1]])
+        medians = np.array([np.median(t.normalised) for t in studies])
+        prior_weight = 0.05
         out = np.empty((len(unit), len(studies)))
-        for j, t in enumerate(studies):
-            scores = t.normalised
-            sq = ((unit[:, None, :] - t.unit[None, :, :]) ** 2).sum(axis=2)
-            weights = np.exp(-0.5 * sq / scale**2)
-            prior_weight = 0.05  # shrinks towards the median where the task has no trial nearby
-            estimate = (weights @ scores + prior_weight * np.median(scores)) / (weights.sum(axis=1) + prior_weight)
-            out[:, j] = estimate
+        point_norms = (points**2).sum(axis=1)
+        chunk = max(1, 2_000_000 // max(len(points), 1))
+        for begin in range(0, len(unit), chunk):
+            block = unit[begin : begin + chunk]
+            sq = (block**2).sum(axis=1)[:, None] + point_norms[None, :] - 2.0 * block @ points.T
+            weights = np.exp(-0.5 * np.maximum(sq, 0.0) / scale**2)
+            weighted = np.add.reduceat(weights * scores[None, :], starts, axis=1)
+            total = np.add.reduceat(weights, starts, axis=1)
+            out[begin : begin + chunk] = (weighted + prior_weight * medians) / (total + prior_weight)
         for c, (s, i) in enumerate(candidates):  # a candidate's own task knows its score exactly
             out[c, s] = studies[s].normalised[i]
         return out
@@ -389,24 +415,23 @@ class DefaultStrategy(WarmStartStrategy):
             self._neural = NeuralMetaModel(seed=self.seed)
         return self._neural
 
-    def propose(
-        self, task: TaskDescription, space: SearchSpace, past: Sequence[PastStudy], k: int
+    def propose_from(
+        self, task: TaskDescription, space: SearchSpace, studies: Sequence[TransferredStudy], k: int
     ) -> list[Proposal]:
-        studies = prepare(space, past)
         if not studies or k < 1:
             return []
         streams: list[list[Proposal]] = []
         similarity = task_similarities(task, studies)
         n_described = 0 if similarity is None else int(np.sum(similarity > 0))
         if n_described >= self.neural_min_tasks:
-            streams.append(self.neural.propose(task, space, past, 1))
+            streams.append(self.neural.propose_from(task, space, studies, 1))
         if n_described > 0:
-            streams.append(self.nearest.propose(task, space, past, k))
+            streams.append(self.nearest.propose_from(task, space, studies, k))
         else:
-            same_name = [p for p in past if task.name is not None and p.task_name == task.name]
+            same_name = [t for t in studies if task.name is not None and t.study.task_name == task.name]
             if same_name:
-                streams.append(self.nearest.propose(task, space, same_name, max(1, k // 2)))
-        streams.append(self.portfolio.propose(task, space, past, k))
+                streams.append(self.nearest.propose_from(task, space, same_name, max(1, k // 2)))
+        streams.append(self.portfolio.propose_from(task, space, studies, k))
         return _interleave(streams, k, space, self.name)
 
 

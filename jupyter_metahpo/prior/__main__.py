@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..builtin_spaces import FAMILIES
-from .runs import default_runs_dir
+from .runs import RunFileBusyError, RunMismatchError, default_runs_dir
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
             run_build(settings)
         except KeyboardInterrupt:
             return 130
+        except (RunFileBusyError, RunMismatchError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "status":
         from .status import build_status, format_status

@@ -125,7 +125,8 @@ def assemble(
                     "meta_feature_set": feature_set,
                     "scores": [_round(evals[i]["score"]) if i in evals else None for i in range(len(pool))],
                     "fold_scores": [[_round(s) for s in evals[i]["fold_scores"]] if i in evals else None for i in range(len(pool))],
-                    "fit_time": [_round(evals[i]["fit_time"]) if i in evals else None for i in range(len(pool))],
+                    # CPU seconds of one thread: comparable across runs, unlike wall time on a shared machine.
+                    "cpu_time": [_round(evals[i]["cpu_time"]) if i in evals else None for i in range(len(pool))],
                     "errors": {str(i): e["error"] for i, e in evals.items() if e.get("error")},
                     "complete": len(evals) >= len(pool),
                 }

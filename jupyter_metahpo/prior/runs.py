@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunFile", "RunRecord", "default_runs_dir", "read_run", "RunMismatchError"]
+__all__ = ["RunFile", "RunRecord", "default_runs_dir", "read_run", "RunMismatchError", "RunFileBusyError"]
 
 HEADER = "header"
 EVAL = "eval"
@@ -72,21 +72,35 @@ def read_run(path: str | os.PathLike[str]) -> RunRecord:
     return _parse_lines(path.read_bytes())
 
 
+class RunFileBusyError(RuntimeError):
+    """Another process is appending to the same run file."""
+
+
 class RunFile:
-    """Appends evaluations of one space on one dataset, resuming what is there."""
+    """Appends evaluations of one space on one dataset, resuming what is there.
+
+    While open, the file is held under an exclusive advisory lock (``flock``), so a
+    second build on the same file fails at once instead of interleaving or cutting
+    the first one's lines. Readers (:func:`read_run`, ``status``, ``assemble``) take no
+    lock: they only ever trust whole lines. Call :meth:`close` (or use ``with``).
+    """
 
     def __init__(self, path: str | os.PathLike[str], header: dict[str, Any]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        record = read_run(self.path)
-        if record.torn_bytes:
-            # Cut the torn tail so the next line starts on a line of its own.
-            with open(self.path, "r+b") as f:
-                f.truncate(record.valid_bytes)
-                f.flush()
-                os.fsync(f.fileno())
-        if record.header is not None:
-            _check_header(self.path, record.header, header)
+        self._file = open(self.path, "ab")
+        try:
+            _lock(self._file, self.path)
+            record = read_run(self.path)
+            if record.torn_bytes:
+                # Cut the torn tail so the next line starts on a line of its own.
+                self._file.truncate(record.valid_bytes)
+                self._sync()
+            if record.header is not None:
+                _check_header(self.path, record.header, header)
+        except BaseException:
+            self._file.close()
+            raise
         self.header = record.header or header
         self.done: dict[int, dict[str, Any]] = dict(record.evals)
         if record.header is None:
@@ -100,12 +114,37 @@ class RunFile:
         self._append(line)
         self.done[index] = line
 
+    def close(self) -> None:
+        self._file.close()  # closing releases the lock
+
+    def __enter__(self) -> RunFile:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
     def _append(self, line: dict[str, Any]) -> None:
         text = json.dumps(line, sort_keys=True, allow_nan=False) + "\n"
-        with open(self.path, "ab") as f:
-            f.write(text.encode())
-            f.flush()
-            os.fsync(f.fileno())
+        self._file.write(text.encode())
+        self._sync()
+
+    def _sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+
+def _lock(file: Any, path: Path) -> None:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no advisory locks; one build at a time is then up to the user
+        return
+    try:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise RunFileBusyError(
+            f"{path} is being written by another build; wait for it to finish (see `python -m "
+            "jupyter_metahpo.prior status`) or stop it before starting another on the same runs."
+        ) from None
 
 
 def _check_header(path: Path, found: dict[str, Any], expected: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ def build_status(runs_dir: Path | None = None, families: Sequence[str] | None = 
             done = failed = complete = 0
             cpu = 0.0
             last = 0.0
+            recent = 0
+            hour_ago = time.time() - 3600
             for name in names:
                 evals = read_run(runs_dir / space / f"{name}.jsonl").evals
                 done += len(evals)
@@ -35,6 +38,7 @@ def build_status(runs_dir: Path | None = None, families: Sequence[str] | None = 
                 cpu += sum(float(e.get("cpu_time") or 0.0) for e in evals.values())
                 last = max([last] + [float(e.get("finished_at") or 0.0) for e in evals.values()])
                 complete += len(evals) >= pool_size
+                recent += sum(1 for e in evals.values() if float(e.get("finished_at") or 0.0) > hour_ago)
             total = pool_size * len(names)
             per_eval = cpu / done if done else None
             rows.append(
@@ -50,6 +54,7 @@ def build_status(runs_dir: Path | None = None, families: Sequence[str] | None = 
                     "cpu_s_per_eval": per_eval,
                     "cpu_hours_left": None if per_eval is None else per_eval * (total - done) / 3600,
                     "last_finished_at": last or None,
+                    "evals_last_hour": recent,
                 }
             )
     return rows
@@ -72,4 +77,5 @@ def format_status(rows: list[dict[str, Any]]) -> str:
         f"{sum(known):.1f} CPU-hours left for the spaces measured so far "
         f"(about {sum(known) / 2:.1f} h on 2 workers)"
     )
+    lines.append(f"throughput: {sum(r['evals_last_hour'] for r in rows)} evaluations finished in the last hour")
     return "\n".join(lines)

@@ -3,8 +3,9 @@
 Importing this module imports torch and BoTorch; :mod:`jupyter_metahpo.samplers`
 imports it only when a :class:`BoTorchSampler` is first needed.
 
-What happens in one :meth:`BoTorchSampler.suggest` call (each choice measured in
-``benchmarks/``):
+What happens in one :meth:`BoTorchSampler.suggest` call (latency measured against
+Optuna's GPSampler by ``benchmarks/bench_latency.py``, quality by
+``benchmarks/bench_quality.py``):
 
 * inputs are the unit-cube encoding of the space (log parameters are already on a
   log scale there); scores are turned so that higher is better and standardised;
@@ -17,11 +18,15 @@ What happens in one :meth:`BoTorchSampler.suggest` call (each choice measured in
   (``botorch.acquisition.analytic._log_ei_helper``, the core of ``LogExpectedImprovement``);
 * batches (``n > 1``) and running trials are handled by conditioning the GP on each
   pending point at its predicted mean ("kriging believer"): the posterior variance
-  collapses there, so the next point of the batch goes elsewhere;
+  collapses there, so the next point of the batch goes elsewhere. This costs one
+  Cholesky factorisation of the (trials + pending)-sized covariance per batch member, where qLogNEI would need Monte-Carlo samples of
+  the joint posterior over all trials; for q = 1 without pending points the
+  acquisition is plain analytic LogEI, which qLogNEI would only approximate;
 * the acquisition is maximised by a batched multi-start search that keeps integers
   and categories on valid values (:mod:`._acqf_optim`);
-* in a space with no continuous parameter, a configuration that was already tried or
-  is pending is never proposed again while untried ones remain;
+* a configuration that was already tried or is pending is skipped for the best
+  untried candidate (in a space of at most 4096 configurations every one is scored,
+  so nothing repeats while untried ones remain);
 * torch runs on one thread during the call (faster for these small matrices on a
   shared machine), and the caller's thread setting is restored afterwards.
 """
@@ -38,7 +43,7 @@ import torch
 from botorch.acquisition.analytic import _log_ei_helper
 
 from ..space import SearchSpace
-from ..trial import Origin
+from ..trial import Direction, Origin
 from ._acqf_optim import MixedDomain, maximize_acquisition
 from ._gp import ExactGP, GPParams, fit_gp, standardize
 from .base import History, Sampler, Suggestion
@@ -214,7 +219,7 @@ class BoTorchSampler(Sampler):
             mean, var = model.posterior(torch.from_numpy(x[None, :]))
         # Back to the objective's units and sign (scores are "higher is better").
         score = float(mean[0]) * y_std + y_mean
-        sign = 1.0 if history.direction.value == "maximize" else -1.0
+        sign = 1.0 if history.direction is Direction.MAXIMIZE else -1.0
         predicted = sign * score
         predicted_std = math.sqrt(float(var[0])) * y_std
         fitted = f"a GP fitted on {n_complete} trials" + (f" and {n_failed} failed ones" if n_failed else "")

@@ -213,8 +213,9 @@ class ExperienceStore:
                 self._lock_object.acquire()
         except Timeout:
             raise StoreError(
-                f"another process has held the lock of the experience store {self.path} for {LOCK_TIMEOUT:.0f} s; "
-                f"if no other notebook or `metahpo` command is writing, delete {self._layout.lock}."
+                f"another process has held the lock of the experience store {self.path} ({self._layout.lock}) "
+                f"for {LOCK_TIMEOUT:.0f} s. A dead process releases it by itself, so a live one is stuck "
+                "writing: stop that notebook kernel or `metahpo` command, then run again."
             ) from None
         try:
             yield

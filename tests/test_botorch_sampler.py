@@ -1,0 +1,183 @@
+"""BoTorchSampler: real GP fits on small problems (no mocks of the model or optimiser)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from jupyter_metahpo import Study
+from jupyter_metahpo.samplers import DefaultSampler
+from jupyter_metahpo.samplers import botorch as botorch_module
+from jupyter_metahpo.samplers._gp import fit_gp, standardize
+from jupyter_metahpo.samplers.base import History
+from jupyter_metahpo.samplers.botorch import BoTorchSampler, torch_threads
+from jupyter_metahpo.space import SearchSpace, choice, intrange, uniform
+from jupyter_metahpo.trial import Direction, FrozenTrial, Origin, TrialState
+
+
+def _trials(space, configs, values):
+    return tuple(
+        FrozenTrial(i, c, TrialState.COMPLETE if v is not None else TrialState.FAILED, Origin("test"), value=v,
+                    error=None if v is not None else "failed")
+        for i, (c, v) in enumerate(zip(configs, values))
+    )
+
+
+@pytest.mark.slow
+def test_refinement_improves_on_the_initial_design_of_a_quadratic():
+    space = {"x": uniform(-1.0, 1.0), "y": uniform(-1.0, 1.0)}
+    study = Study(space, sampler=DefaultSampler(seed=0, n_initial=5))
+    study.optimize(lambda x, y: (x - 0.3) ** 2 + (y + 0.2) ** 2, n_trials=13)
+    initial = [t for t in study.trials if t.origin.source == "sobol"]
+    refined = [t for t in study.trials if t.origin.source == "botorch"]
+    assert len(initial) == 5 and len(refined) == 8
+    best_initial = min(t.value for t in initial)
+    best_refined = min(t.value for t in refined)
+    # 8 random points reach 1e-2 with probability ~6% (area pi*0.01/4 of the square).
+    assert best_refined < 1e-2
+    assert best_refined < best_initial / 10
+    details = refined[-1].origin.details
+    assert details["acquisition"] == "LogEI" and details["n_trials"] == 12
+    assert "under a GP fitted on 12 trials" in refined[-1].origin.reason
+    assert details["predicted_std"] >= 0 and math.isfinite(details["predicted_value"])
+
+
+@pytest.mark.slow
+def test_mixed_space_finds_the_right_category_and_integer():
+    space = {"x": uniform(0.0, 1.0), "n": intrange(1, 9), "kind": choice("bad", "good", "ugly")}
+    penalty = {"bad": 1.0, "good": 0.0, "ugly": 2.0}
+    study = Study(space, sampler=DefaultSampler(seed=1, n_initial=6))
+    study.optimize(lambda x, n, kind: (x - 0.7) ** 2 + 0.1 * (n - 6) ** 2 + penalty[kind], n_trials=16)
+    for trial in study.trials:
+        assert type(trial.config["n"]) is int and trial.config["kind"] in penalty
+    best = study.best_config
+    assert best["kind"] == "good"
+    assert abs(best["n"] - 6) <= 1
+
+
+def test_batch_with_pending_points_gives_distinct_points_away_from_pending():
+    space = SearchSpace({"x": uniform(0.0, 1.0), "y": uniform(0.0, 1.0)})
+    configs = space.sample(0, 8)
+    values = [(c["x"] - 0.5) ** 2 + (c["y"] - 0.5) ** 2 for c in configs]
+    pending = ({"x": 0.5, "y": 0.5},)
+    history = History(space, Direction.MINIMIZE, _trials(space, configs, values), pending=pending)
+    suggestions = BoTorchSampler(seed=0).suggest(history, 3)
+    points = np.array([[s.config["x"], s.config["y"]] for s in suggestions] + [[0.5, 0.5]])
+    distances = np.linalg.norm(points[:, None] - points[None], axis=-1)[np.triu_indices(4, k=1)]
+    assert distances.min() > 1e-3, "batch members and the pending point must differ"
+    assert [s.origin.details["n_pending"] for s in suggestions] == [1, 2, 3]
+
+
+def test_discrete_space_never_repeats_a_configuration():
+    space = {"a": choice(1, 2, 3), "b": intrange(0, 3)}  # 12 configurations
+    study = Study(space, sampler=DefaultSampler(seed=0, n_initial=3))
+    study.optimize(lambda a, b: (a - 2) ** 2 + (b - 1) ** 2, n_trials=12)
+    seen = [(t.config["a"], t.config["b"]) for t in study.trials]
+    assert len(set(seen)) == 12
+
+
+def test_failed_trials_steer_the_search_away():
+    # Maximise x, but the objective fails for x > 0.6: the model must learn that the
+    # region of failures is bad instead of following the trend into it.
+    space = SearchSpace({"x": uniform(0.0, 1.0), "y": uniform(0.0, 1.0)})
+    rng = np.random.default_rng(0)
+    configs = [{"x": float(x), "y": float(y)} for x, y in rng.random((16, 2))]
+    values = [c["x"] if c["x"] <= 0.6 else None for c in configs]
+    assert values.count(None) >= 4
+    history = History(space, Direction.MAXIMIZE, _trials(space, configs, values))
+    suggestion = BoTorchSampler(seed=0).suggest(history, 1)[0]
+    assert suggestion.origin.details["n_failed"] == values.count(None)
+    assert "failed" in suggestion.origin.reason
+    assert suggestion.config["x"] < 0.7
+
+
+def test_same_seed_makes_a_study_reproducible():
+    space = {"x": uniform(-1.0, 1.0), "k": choice("p", "q")}
+
+    def run():
+        study = Study(space, sampler=DefaultSampler(seed=5, n_initial=4))
+        study.optimize(lambda x, k: x**2 + (k == "q"), n_trials=7)
+        return [dict(t.config) for t in study.trials]
+
+    assert run() == run()
+
+
+def test_torch_threads_are_one_during_the_call_and_restored_after(monkeypatch):
+    seen_threads = []
+    real_fit = botorch_module.fit_gp
+
+    def spying_fit(*args, **kwargs):
+        seen_threads.append(torch.get_num_threads())
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(botorch_module, "fit_gp", spying_fit)
+    space = SearchSpace({"x": uniform(0.0, 1.0)})
+    configs = space.sample(0, 5)
+    history = History(space, Direction.MINIMIZE, _trials(space, configs, [c["x"] for c in configs]))
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        BoTorchSampler(seed=0).suggest(history, 1)
+        assert seen_threads == [1]
+        assert torch.get_num_threads() == 3
+        with pytest.raises(RuntimeError):
+            with torch_threads(1):
+                raise RuntimeError("boom")
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_too_few_complete_trials_fall_back_to_random_and_say_so():
+    space = SearchSpace({"x": uniform(0.0, 1.0)})
+    history = History(space, Direction.MINIMIZE, _trials(space, [{"x": 0.2}], [1.0]))
+    (suggestion,) = BoTorchSampler(seed=0).suggest(history, 1)
+    assert suggestion.origin.source == "random"
+    assert "at least 2 complete trials" in suggestion.origin.reason
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"acquisition": "ei"}, "`acquisition` must be one of ('logei', 'ucb'), but got acquisition='ei'."),
+        ({"n_restarts": 0}, "`n_restarts` must be a positive integer, but got n_restarts=0."),
+        ({"torch_threads": -1}, "`torch_threads` must be a positive integer, but got torch_threads=-1."),
+    ],
+)
+def test_bad_settings_are_rejected_with_the_rule(kwargs, message):
+    with pytest.raises(ValueError) as info:
+        BoTorchSampler(**kwargs)
+    assert str(info.value) == message
+
+
+def test_ucb_acquisition_also_works():
+    space = SearchSpace({"x": uniform(0.0, 1.0)})
+    configs = space.sample(0, 6)
+    history = History(space, Direction.MINIMIZE, _trials(space, configs, [(c["x"] - 0.4) ** 2 for c in configs]))
+    (suggestion,) = BoTorchSampler(seed=0, acquisition="ucb").suggest(history, 1)
+    assert suggestion.origin.details["acquisition"] == "UCB"
+    assert 0.0 <= suggestion.config["x"] <= 1.0
+
+
+def test_gp_interpolates_and_warm_start_reaches_the_same_fit():
+    rng = np.random.default_rng(0)
+    X = rng.random((20, 2))
+    y, _, _ = standardize(np.sin(6 * X[:, 0]) + X[:, 1])
+    with torch_threads(1):
+        cold = fit_gp(X, y, np.zeros(2, bool))
+    with torch.no_grad():
+        mean, var = cold.posterior(torch.from_numpy(X))
+    assert np.abs(mean.numpy() - y).max() < 0.1
+    assert var.max() < 0.05
+    with torch_threads(1):
+        warm = fit_gp(X, y, np.zeros(2, bool), start=cold.params, maxiter=5)
+    assert np.allclose(warm.lengthscales, cold.lengthscales, rtol=0.05)
+    # Conditioning on a pending point collapses the variance there.
+    x_new = torch.tensor([[0.5, 0.5]], dtype=torch.float64)
+    with torch.no_grad():
+        before = cold.posterior(x_new)[1].item()
+        after = cold.condition_on(x_new, cold.posterior(x_new)[0]).posterior(x_new)[1].item()
+    assert after < before / 10
