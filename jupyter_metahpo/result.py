@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .space import SearchSpace
-from .trial import Direction, FrozenTrial, TrialState
+from .trial import BestTrialMixin, Direction, FrozenTrial, TrialState
 
 __all__ = ["TuningResult", "trials_to_dataframe", "best_so_far"]
 
@@ -68,7 +68,7 @@ def best_so_far(trials: Sequence[FrozenTrial], direction: Direction) -> list[flo
 
 
 @dataclass(frozen=True)
-class TuningResult:
+class TuningResult(BestTrialMixin):
     """The outcome of :func:`jupyter_metahpo.tune`.
 
     Attributes
@@ -91,24 +91,6 @@ class TuningResult:
     metric: str | None = None
     study_id: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def best_trial(self) -> FrozenTrial | None:
-        best = None
-        for t in self.trials:
-            if t.state is TrialState.COMPLETE and (best is None or self.direction.is_better(t.value, best.value)):  # type: ignore[arg-type]
-                best = t
-        return best
-
-    @property
-    def best_value(self) -> float | None:
-        best = self.best_trial
-        return None if best is None else best.value
-
-    @property
-    def best_config(self) -> dict[str, Any] | None:
-        best = self.best_trial
-        return None if best is None else dict(best.config)
 
     @property
     def dataframe(self):

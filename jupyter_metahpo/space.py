@@ -89,77 +89,67 @@ class Parameter:
         object.__setattr__(self, "_frozen", True)
 
 
-class Uniform(Parameter):
-    """A float drawn uniformly from ``[low, high]``."""
+class _FloatRange(Parameter):
+    """A float in ``[low, high]``; subclasses choose the scale of the unit-cube map."""
 
     kind = "float"
-    type_name = "uniform"
     __slots__ = ("low", "high", "_frozen")
 
     def __init__(self, low: float, high: float) -> None:
         low = _check_number("low", low)
         high = _check_number("high", high)
+        self._check_scale(low)
         _check_bounds(low, high)
         self.low = low
         self.high = high
         self._freeze()
+
+    def _check_scale(self, low: float) -> None:
+        """Raise if ``low`` cannot start this scale (a log scale needs ``low > 0``)."""
+
+    def contains(self, value: Any) -> bool:
+        return _is_real(value) and self.low <= float(value) <= self.high
+
+    def clip(self, value: float) -> float:
+        return float(min(max(float(value), self.low), self.high))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type_name, "low": self.low, "high": self.high}
+
+    def __repr__(self) -> str:
+        return f"{self.type_name}({self.low!r}, {self.high!r})"
+
+
+class Uniform(_FloatRange):
+    """A float drawn uniformly from ``[low, high]``."""
+
+    type_name = "uniform"
+    __slots__ = ()
 
     def to_unit(self, value: Any) -> float:
         return (float(value) - self.low) / (self.high - self.low)
 
     def from_unit(self, u: float) -> float:
         u = min(max(float(u), 0.0), 1.0)
-        return float(min(max(self.low + u * (self.high - self.low), self.low), self.high))
-
-    def contains(self, value: Any) -> bool:
-        return _is_real(value) and self.low <= float(value) <= self.high
-
-    def clip(self, value: float) -> float:
-        return float(min(max(float(value), self.low), self.high))
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": self.type_name, "low": self.low, "high": self.high}
-
-    def __repr__(self) -> str:
-        return f"uniform({self.low!r}, {self.high!r})"
+        return self.clip(self.low + u * (self.high - self.low))
 
 
-class LogUniform(Parameter):
+class LogUniform(_FloatRange):
     """A positive float whose logarithm is uniform on ``[log(low), log(high)]``."""
 
-    kind = "float"
     type_name = "loguniform"
-    __slots__ = ("low", "high", "_frozen")
+    __slots__ = ()
 
-    def __init__(self, low: float, high: float) -> None:
-        low = _check_number("low", low)
-        high = _check_number("high", high)
+    def _check_scale(self, low: float) -> None:
         if low <= 0:
             raise ValueError(f"`low` must be > 0 on a log scale, but got low={low!r}.")
-        _check_bounds(low, high)
-        self.low = low
-        self.high = high
-        self._freeze()
 
     def to_unit(self, value: Any) -> float:
         return (math.log(float(value)) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
 
     def from_unit(self, u: float) -> float:
         u = min(max(float(u), 0.0), 1.0)
-        log_value = math.log(self.low) + u * (math.log(self.high) - math.log(self.low))
-        return float(min(max(math.exp(log_value), self.low), self.high))
-
-    def contains(self, value: Any) -> bool:
-        return _is_real(value) and self.low <= float(value) <= self.high
-
-    def clip(self, value: float) -> float:
-        return float(min(max(float(value), self.low), self.high))
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": self.type_name, "low": self.low, "high": self.high}
-
-    def __repr__(self) -> str:
-        return f"loguniform({self.low!r}, {self.high!r})"
+        return self.clip(math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low))))
 
 
 class IntRange(Parameter):

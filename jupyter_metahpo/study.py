@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from .samplers.base import History, Sampler
 from .space import SearchSpace, as_search_space
-from .trial import Direction, FrozenTrial, Origin, TrialState
+from .trial import BestTrialMixin, Direction, FrozenTrial, Origin, TrialState
 
 __all__ = [
     "Study",
@@ -103,7 +103,7 @@ class StudySnapshot:
 Callback = Callable[[StudySnapshot], None]
 
 
-class Study:
+class Study(BestTrialMixin):
     """An optimisation over a search space: ask for configurations, tell their results.
 
     Parameters
@@ -169,26 +169,6 @@ class Study:
     def trials(self) -> tuple[FrozenTrial, ...]:
         with self._lock:
             return tuple(self._trials)
-
-    @property
-    def best_trial(self) -> FrozenTrial | None:
-        best = None
-        for trial in self.trials:
-            if trial.state is TrialState.COMPLETE and (
-                best is None or self.direction.is_better(trial.value, best.value)  # type: ignore[arg-type]
-            ):
-                best = trial
-        return best
-
-    @property
-    def best_value(self) -> float | None:
-        best = self.best_trial
-        return None if best is None else best.value
-
-    @property
-    def best_config(self) -> dict[str, Any] | None:
-        best = self.best_trial
-        return None if best is None else dict(best.config)
 
     def history(self) -> History:
         trials = self.trials

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["TrialState", "Origin", "FrozenTrial", "Direction"]
+__all__ = ["TrialState", "Origin", "FrozenTrial", "Direction", "best_trial", "BestTrialMixin"]
 
 
 class TrialState(str, enum.Enum):
@@ -143,3 +143,33 @@ class FrozenTrial:
             finished_at=data.get("finished_at"),
             suggest_seconds=data.get("suggest_seconds"),
         )
+
+
+def best_trial(trials, direction: Direction) -> FrozenTrial | None:
+    """The best complete trial (the earliest among equals), or ``None``."""
+    best = None
+    for trial in trials:
+        if trial.state is TrialState.COMPLETE and (best is None or direction.is_better(trial.value, best.value)):
+            best = trial
+    return best
+
+
+class BestTrialMixin:
+    """``best_trial``, ``best_value`` and ``best_config`` for anything with ``trials`` and ``direction``."""
+
+    trials: tuple[FrozenTrial, ...]
+    direction: Direction
+
+    @property
+    def best_trial(self) -> FrozenTrial | None:
+        return best_trial(self.trials, self.direction)
+
+    @property
+    def best_value(self) -> float | None:
+        best = self.best_trial
+        return None if best is None else best.value
+
+    @property
+    def best_config(self) -> dict[str, Any] | None:
+        best = self.best_trial
+        return None if best is None else dict(best.config)
