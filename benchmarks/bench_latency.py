@@ -2,6 +2,7 @@
 
     python benchmarks/bench_latency.py            # 5 repeats per size
     python benchmarks/bench_latency.py --quick    # 2 repeats, fewer sizes
+    python benchmarks/bench_latency.py --threads  # cold GP fit (d=12, n=100) on 1 vs 2 torch threads
 
 For every size, each repeat draws one history (random configurations of the space,
 values of a smooth random test function) and times one suggestion of each sampler
@@ -86,11 +87,40 @@ def time_optuna(space: SearchSpace, data: list[tuple[dict, float]], seed: int) -
     return time.perf_counter() - began
 
 
+def compare_threads(repeats: int) -> None:
+    """Why the sampler runs torch on one thread: time a cold GP fit with 1 and 2 threads."""
+    import torch
+
+    from jupyter_metahpo.samplers._gp import fit_gp, standardize
+
+    rng = np.random.default_rng(0)
+    X = rng.random((100, 12))
+    y, _, _ = standardize(np.sin(X @ rng.normal(size=12)))
+    before = torch.get_num_threads()
+    times: dict[int, list[float]] = {1: [], 2: []}
+    try:
+        for _ in range(repeats):
+            for threads in times:  # interleaved, so both see the same machine load
+                torch.set_num_threads(threads)
+                began = time.perf_counter()
+                fit_gp(X, y, np.zeros(12, dtype=bool))
+                times[threads].append(time.perf_counter() - began)
+    finally:
+        torch.set_num_threads(before)
+    one, two = float(np.median(times[1])), float(np.median(times[2]))
+    print(f"cold GP fit d=12 n=100, median of {repeats}: 1 thread {one:.3f} s, 2 threads {two:.3f} s, "
+          f"ratio 2/1 = {two / one:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2 repeats and fewer sizes")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--threads", action="store_true", help="only compare 1 and 2 torch threads")
     args = parser.parse_args()
+    if args.threads:
+        compare_threads(args.repeats or 3)
+        return
     warnings.filterwarnings("ignore")
     import optuna
     import torch

@@ -1,6 +1,11 @@
-"""A first run: tune an SVM on scikit-learn's breast-cancer data and print the best configuration.
+"""A first run: tune an RBF support vector classifier on scikit-learn's wine data.
 
-    python -m jupyter_metahpo.demo [--trials 20] [--seed 0]
+    python -m jupyter_metahpo.demo [--trials 20] [--seed 0] [--store PATH] [--strategy default]
+
+The task is described by its data (meta-features), so the first trials come warm from
+the most similar tasks of the bundled prior and your own past studies; each trial's
+origin says where it came from. The study is recorded in your experience store
+(``metahpo list`` shows it) unless ``--store none`` is given.
 """
 
 from __future__ import annotations
@@ -12,38 +17,44 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jupyter_metahpo.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20, help="number of trials (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--store", default=None, help="experience store folder, or 'none' to record nothing")
+    parser.add_argument("--strategy", default="default", help="warm-start strategy, or 'none' for a cold start")
     args = parser.parse_args(argv)
 
-    from sklearn.datasets import load_breast_cancer
+    from sklearn.datasets import load_wine
     from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import SVC
 
-    from . import choice, loguniform, tune
+    from . import tune
+    from .builtin_spaces import get_builtin_space
 
-    X, y = load_breast_cancer(return_X_y=True)
-    space = {
-        "C": loguniform(1e-3, 1e3),
-        "gamma": loguniform(1e-5, 1e0),
-        "kernel": choice("rbf", "sigmoid"),
-    }
+    X, y = load_wine(return_X_y=True)
+    svc = get_builtin_space("svc")
 
-    def balanced_accuracy(C, gamma, kernel):
-        model = make_pipeline(StandardScaler(), SVC(C=C, gamma=gamma, kernel=kernel))
+    def balanced_accuracy(**config):
+        model = make_pipeline(StandardScaler(), svc.build(config))
         return cross_val_score(model, X, y, cv=3, scoring="balanced_accuracy").mean()
 
     result = tune(
         balanced_accuracy,
-        space,
+        svc.space,
         n_trials=args.trials,
         direction="maximize",
         seed=args.seed,
-        name="demo: SVC on breast cancer",
+        data=(X, y),
+        strategy=args.strategy,
+        name="demo: SVC on wine",
+        store=False if args.store == "none" else args.store,
+        resume=False,
         progress=True,
     )
     print()
-    print(result.dataframe[["number", "value", *space, "origin"]].sort_values("value", ascending=False).head(5).to_string(index=False))
+    columns = ["number", "value", *svc.space, "origin", "source_task"]
+    top = result.dataframe.sort_values("value", ascending=False).head(5)
+    print(top[[c for c in columns if c in top.columns]].to_string(index=False))
+    if result.study_id is not None:
+        print(f"\nRecorded as study {result.study_id}; `metahpo list` shows your studies.")
     return 0
 
 

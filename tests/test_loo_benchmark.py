@@ -280,3 +280,40 @@ def test_goals_are_judged_from_the_measured_regrets():
     assert "| lowest mean regret at trial 1 | 0.100 vs best other 0.050 (Optuna TPE) | no |" in table
     assert "| at trial 10 at most half of random search | 0.010 vs random 0.050 | yes |" in table
     assert "| at trial 25 no worse than Optuna TPE | 0.010 vs 0.000 | no |" in table
+
+
+def test_our_samplers_are_told_their_own_proposal_so_they_do_not_repeat_it():
+    from benchmarks._loo.methods import run_sampler
+    from jupyter_metahpo.samplers.base import Sampler, Suggestion
+    from jupyter_metahpo.trial import Origin
+
+    off_pool = {"x": 0.33, "k": "a"}
+
+    class ProposeUntilSeen(Sampler):
+        """Proposes one configuration until it appears among the trials (as a warm start does), then x=1."""
+
+        def suggest(self, history, n=1):
+            seen = [dict(t.config) for t in history.trials]
+            config = off_pool if off_pool not in seen else {"x": 1.0, "k": "a"}
+            return [Suggestion(config, Origin("test"))]
+
+    configs = [{"x": x, "k": "a"} for x in (0.0, 0.3, 0.4, 0.6, 1.0)]
+    task = tasks_from_studies([study("t", [0.1, 0.2, 0.3, 0.4, 0.5], configs=configs)])[0]
+    run = run_sampler(ProposeUntilSeen(), task, budget=3)
+    assert run.chosen[:2] == [1, 4]  # 0.33 snaps to 0.3 once; then the sampler moves on
+
+
+def test_worker_processes_give_the_same_results_as_one_process():
+    import functools
+
+    studies = synthetic_pool_studies("related", n_tasks=3, pool_size=8)
+    tasks = tasks_from_studies(studies)
+    factory = functools.partial(_cheap_methods)
+    serial = run_benchmark(tasks, studies, factory, seeds=[0, 1], budget=4, jobs=1, progress=lambda _: None)
+    forked = run_benchmark(tasks, studies, factory, seeds=[0, 1], budget=4, jobs=2, progress=lambda _: None)
+    key = lambda r: (r.method, r.task, r.seed)  # noqa: E731
+    assert [(key(r), r.curve) for r in sorted(serial, key=key)] == [(key(r), r.curve) for r in sorted(forked, key=key)]
+
+
+def _cheap_methods():
+    return [RandomSearch(), ProposalList("portfolio list", greedy_portfolio_list)]

@@ -6,11 +6,13 @@ a :class:`PoolRun`: the pool indices it chose, in order, and the seconds each
 suggestion took. Methods that propose arbitrary configurations are snapped to the
 nearest unused pool point; the value they are told is that point's value.
 
-Peers: random search (random unused pool points), Optuna TPE and GPSampler (ask,
-snap, then the snapped configuration is added as the completed trial, so the
-sampler models what was really evaluated), FLAML CFO (ask/tell ``Searcher``; it is
-told the snapped point's value for the configuration it asked for, the usual
-approximation for continuous optimisers on pool benchmarks), FLAML's zero-shot
+Every method that proposes configurations is told the snapped point's value for the
+configuration it proposed (the usual treatment of continuous optimisers on pool
+benchmarks; told the snapped point instead, a sampler that does not find its own
+proposal among the trials may propose it again, which the pool would turn into a
+nearest-neighbour walk that no real study makes). Peers: random search (random
+unused pool points), Optuna TPE and
+GPSampler, FLAML CFO (its ask/tell ``Searcher``), FLAML's zero-shot
 portfolios (``flaml/default/<learner>/<task>.json``, read directly because
 ``flaml.default`` needs FLAML's AutoML extras) followed by CFO started from them,
 and a pure greedy portfolio. Ours: the default sampler with warm start off (cold
@@ -80,7 +82,7 @@ def task_description(task: PoolTask):
 
 
 def run_sampler(sampler: Sampler, task: PoolTask, budget: int) -> PoolRun:
-    """Drive a jupyter_metahpo ``Sampler`` over the pool exactly as the study loop would."""
+    """Drive a jupyter_metahpo ``Sampler`` over the pool as the study loop would, one trial at a time."""
     snapper = PoolSnapper(task.space, task.configs)
     trials: list[FrozenTrial] = []
     run = PoolRun()
@@ -92,10 +94,12 @@ def run_sampler(sampler: Sampler, task: PoolTask, budget: int) -> PoolRun:
         index = snapper.snap(suggestion.config)
         run.chosen.append(index)
         run.sources.append(suggestion.origin.source)
+        # Told the value of the snapped pool point for the configuration it proposed
+        # (see the module docstring for why not the snapped configuration).
         trials.append(
             FrozenTrial(
                 number=number,
-                config=dict(task.configs[index]),
+                config=task.space.validate_config(suggestion.config),
                 state=TrialState.COMPLETE,
                 origin=suggestion.origin,
                 value=float(task.study.values[index]),
@@ -200,7 +204,7 @@ def optuna_distributions(space: SearchSpace) -> dict[str, Any]:
 
 
 class OptunaMethod(PoolMethod):
-    """Optuna's TPE or GP sampler: ask, snap, then record the snapped configuration as the trial."""
+    """Optuna's TPE or GP sampler through ask/tell, each asked configuration snapped to the pool."""
 
     def __init__(self, kind: str) -> None:
         if kind not in ("tpe", "gp"):
@@ -217,7 +221,6 @@ class OptunaMethod(PoolMethod):
 
     def run(self, task: PoolTask, past: Sequence[PastStudy], budget: int, seed: int) -> PoolRun:
         import optuna
-        from optuna.trial import create_trial
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         distributions = optuna_distributions(task.space)
@@ -230,12 +233,7 @@ class OptunaMethod(PoolMethod):
             trial = study.ask(distributions)
             run.suggest_seconds.append(time.perf_counter() - began)
             index = snapper.snap(dict(trial.params))
-            # The asked trial is closed as failed (samplers ignore failed trials) and the
-            # configuration really evaluated is added with its value.
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            study.add_trial(
-                create_trial(params=dict(task.configs[index]), distributions=distributions, value=float(scores[index]))
-            )
+            study.tell(trial, float(scores[index]))
             run.chosen.append(index)
             run.sources.append(self.kind)
         return run

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +38,10 @@ class RunResult:
 def run_one(method: PoolMethod, task: PoolTask, past: Sequence[PastStudy], budget: int, seed: int) -> RunResult:
     """Run a method once; an error is recorded (and shown in the report) instead of stopping the run."""
     try:
-        run = method.run(task, past, budget, seed)
+        with warnings.catch_warnings():
+            # Numerical notes of GP fits (jitter added, convergence) would bury the progress lines.
+            warnings.simplefilter("ignore")
+            run = method.run(task, past, budget, seed)
     except Exception as exc:  # noqa: BLE001 - one broken method must not end a benchmark of hours
         return RunResult(method.name, task.key, task.family, seed, tuple(np.ones(budget)), (), None, len(past), f"{type(exc).__name__}: {exc}")
     if len(set(run.chosen)) != len(run.chosen):
@@ -91,17 +97,27 @@ def run_benchmark(
             results.extend(_task_jobs(task, past, methods, seeds, budget))
             progress(f"[{i + 1}/{len(work)}] {task.key}: {len(past)} past studies ({time.perf_counter() - began:.0f} s)")
         return results
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_limit_threads) as pool:
-        futures = [pool.submit(_worker, methods_factory, task, past, seeds, budget) for task, past in work]
+    # Past studies hold read-only mappings that do not pickle: forked workers inherit
+    # the work list instead and receive only its index.
+    _FORKED["work"] = work
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_limit_threads) as pool:
+        futures = [pool.submit(_worker, methods_factory, i, seeds, budget) for i in range(len(work))]
         for i, ((task, past), future) in enumerate(zip(work, futures)):
             results.extend(future.result())
             progress(f"[{i + 1}/{len(work)}] {task.key}: {len(past)} past studies ({time.perf_counter() - began:.0f} s)")
+    _FORKED.clear()
     return results
+
+
+#: What forked workers read (set just before the pool starts).
+_FORKED: dict[str, Any] = {}
 
 
 def _limit_threads() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-def _worker(methods_factory, task, past, seeds, budget):
+def _worker(methods_factory, index, seeds, budget):
+    task, past = _FORKED["work"][index]
     return _task_jobs(task, past, methods_factory(), seeds, budget)

@@ -338,7 +338,7 @@ class GreedyPortfolio(WarmStartStrategy):
             chosen.append(unit[c])
             helped = [studies[j].study.task_name for j in np.flatnonzero(improved)]
             reason = (
-                f"portfolio pick #{len(proposals) + 1}: best-known on {len(helped)} of {len(studies)} past tasks "
+                f"portfolio pick #{len(proposals) + 1}: improves the portfolio on {len(helped)} of {len(studies)} past tasks "
                 f"(mean normalised regret {before:.2f} -> {covered.mean():.2f}); from {t.study.task_name!r}, "
                 f"where it scored {t.values[i]:.4g}"
             )

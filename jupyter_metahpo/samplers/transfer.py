@@ -21,6 +21,8 @@ suggestion's ``Origin("transfer", reason, {"weights": ..., ...})``.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +39,12 @@ from .base import History, Sampler, Suggestion
 __all__ = ["TransferSampler", "ranking_weights"]
 
 CURRENT = "current study"
+
+#: Candidates closer than this (L-inf, unit cube) to a tried or pending configuration are
+#: not proposed: on a plateau of equal scores the acquisition would otherwise propose
+#: near-copies of the incumbent again and again, and re-running a configuration that
+#: differs by under 1% of every range teaches nothing on noisy objectives.
+MIN_DISTANCE = 0.01
 
 
 class TransferSampler(Sampler):
@@ -129,7 +137,7 @@ class TransferSampler(Sampler):
 
         space = history.space
         complete = history.complete
-        with single_thread():
+        with single_thread(), _quiet_jitter():
             base = self._base_models(space)
             x_target = space.encode([t.config for t in complete]) if complete else np.empty((0, len(space)))
             raw = history.scores() if complete else np.empty(0)
@@ -186,7 +194,7 @@ class TransferSampler(Sampler):
         if seen:
             taken = space.encode([dict(c) for c in seen])
             distance = np.abs(snapped[:, None, :] - taken[None, :, :]).max(axis=2).min(axis=1)
-            fresh = snapped[distance > 1e-9]
+            fresh = snapped[distance >= MIN_DISTANCE]
             if len(fresh):
                 snapped = fresh
         return snapped
@@ -290,6 +298,16 @@ def _loo_samples(model: Any, n_samples: int, rng: np.random.Generator) -> np.nda
 
 
 # ---------------------------------------------------------------------- models
+
+
+@contextlib.contextmanager
+def _quiet_jitter():
+    """Silence gpytorch's note that it added jitter to a covariance: routine, not a user's concern."""
+    from linear_operator.utils.warnings import NumericalWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalWarning)
+        yield
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:
