@@ -94,7 +94,8 @@ def load_live_dataset(name: str, max_rows: int = 2000, seed: int = 0):
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             columns[str(column)] = values.astype(float)
         else:
-            columns[str(column)] = values.astype(object).where(values.notna(), None).map(lambda v: v if v is None else str(v).strip())
+            text = values.astype(object).where(values.notna(), None).map(lambda v: v if v is None else str(v).strip())
+            columns[str(column)] = text.astype(object)  # object, not pandas' string dtype: categorical for the protocol
     X = pd.DataFrame(columns)
     X = X.drop(columns=[c for c in X.columns if X[c].nunique(dropna=True) <= 1])
     classes: tuple[str, ...] = ()

@@ -11,7 +11,7 @@ import torch
 from jupyter_metahpo import Study
 from jupyter_metahpo.samplers import DefaultSampler
 from jupyter_metahpo.samplers import botorch as botorch_module
-from jupyter_metahpo.samplers._gp import fit_gp, standardize
+from jupyter_metahpo.samplers._gp import GPParams, fit_gp, standardize
 from jupyter_metahpo.samplers.base import History
 from jupyter_metahpo.samplers.botorch import BoTorchSampler, torch_threads
 from jupyter_metahpo.space import SearchSpace, choice, intrange, uniform
@@ -145,6 +145,7 @@ def test_too_few_complete_trials_fall_back_to_random_and_say_so():
         ({"acquisition": "ei"}, "`acquisition` must be one of ('logei', 'ucb'), but got acquisition='ei'."),
         ({"n_restarts": 0}, "`n_restarts` must be a positive integer, but got n_restarts=0."),
         ({"torch_threads": -1}, "`torch_threads` must be a positive integer, but got torch_threads=-1."),
+        ({"refit_cold": "yes"}, "`refit_cold` must be True or False, but got refit_cold='yes'."),
     ],
 )
 def test_bad_settings_are_rejected_with_the_rule(kwargs, message):
@@ -181,3 +182,19 @@ def test_gp_interpolates_and_warm_start_reaches_the_same_fit():
         before = cold.posterior(x_new)[1].item()
         after = cold.condition_on(x_new, cold.posterior(x_new)[0]).posterior(x_new)[1].item()
     assert after < before / 10
+
+
+def test_cold_refit_escapes_a_poor_warm_start():
+    rng = np.random.default_rng(1)
+    X = rng.random((25, 2))
+    y, _, _ = standardize(np.sin(6 * X[:, 0]) + X[:, 1])
+    categorical = np.zeros(2, bool)
+    with torch_threads(1):
+        cold = fit_gp(X, y, categorical)
+        # Very long length scales and a large noise: a basin where the data look like noise.
+        poor = GPParams(np.log([50.0, 50.0]), 0.0, math.log(1.5))
+        stuck = fit_gp(X, y, categorical, start=poor, maxiter=1)
+        rescued = fit_gp(X, y, categorical, start=poor, maxiter=1, refit_cold=True)
+    assert stuck.noise > 10 * cold.noise  # one iteration cannot leave the poor basin
+    assert np.allclose(rescued.lengthscales, cold.lengthscales)
+    assert rescued.noise == cold.noise

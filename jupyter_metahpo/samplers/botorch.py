@@ -12,8 +12,9 @@ Optuna's GPSampler by ``benchmarks/bench_latency.py``, quality by
 * failed trials enter the model at the worst score seen so far, so the model learns
   to avoid the region where the objective broke instead of proposing it again;
 * the GP (:mod:`._gp`: Matern-5/2 ARD with Hamming distance on categorical columns,
-  MAP hyperparameters) is warm-started from the previous call's hyperparameters,
-  which takes a few L-BFGS-B iterations instead of a cold fit;
+  MAP hyperparameters) is warm-started from the previous call's hyperparameters and
+  also refitted from the default ones, keeping the better MAP (``refit_cold``): the
+  warm start alone could stay in a poor optimum of the marginal likelihood;
 * the acquisition is BoTorch's numerically stable log expected improvement
   (``botorch.acquisition.analytic._log_ei_helper``, the core of ``LogExpectedImprovement``);
 * batches (``n > 1``) and running trials are handled by conditioning the GP on each
@@ -90,6 +91,11 @@ class BoTorchSampler(Sampler):
     fit_maxiter, warm_fit_maxiter:
         L-BFGS-B iteration caps of a cold GP fit and of one warm-started from the
         previous call.
+    refit_cold:
+        Also refit the GP from the default hyperparameters at every call and keep the
+        better of the two MAP fits. The warm start alone can keep an early, poor
+        optimum of the marginal likelihood for the rest of the study; on Hartmann6
+        (``benchmarks/bench_quality.py``) the second fit rescued runs stuck that way.
     acqf_maxiter:
         L-BFGS-B iteration cap of each continuous step of the acquisition search.
     torch_threads:
@@ -107,6 +113,7 @@ class BoTorchSampler(Sampler):
         n_restarts: int = 8,
         fit_maxiter: int = 200,
         warm_fit_maxiter: int = 50,
+        refit_cold: bool = True,
         acqf_maxiter: int = 100,
         torch_threads: int | None = 1,
     ) -> None:
@@ -118,6 +125,9 @@ class BoTorchSampler(Sampler):
         self.n_restarts = _check_positive_int("n_restarts", n_restarts)
         self.fit_maxiter = _check_positive_int("fit_maxiter", fit_maxiter)
         self.warm_fit_maxiter = _check_positive_int("warm_fit_maxiter", warm_fit_maxiter)
+        if not isinstance(refit_cold, bool):
+            raise ValueError(f"`refit_cold` must be True or False, but got refit_cold={refit_cold!r}.")
+        self.refit_cold = refit_cold
         self.acqf_maxiter = _check_positive_int("acqf_maxiter", acqf_maxiter)
         self.torch_threads = None if torch_threads is None else _check_positive_int("torch_threads", torch_threads)
         self._rng = np.random.default_rng(seed)
@@ -183,7 +193,10 @@ class BoTorchSampler(Sampler):
         key = space.to_json_string()
         start = self._last_params[1] if self._last_params is not None and self._last_params[0] == key else None
         maxiter = self.warm_fit_maxiter if start is not None else self.fit_maxiter
-        gp = fit_gp(X, y, domain.categorical, start=start, maxiter=maxiter)
+        gp = fit_gp(
+            X, y, domain.categorical, start=start, maxiter=maxiter,
+            refit_cold=self.refit_cold, cold_maxiter=self.fit_maxiter,
+        )
         self._last_params = (key, gp.params)
         return gp
 
