@@ -76,39 +76,11 @@ def _raw_frame(name: str, source: str):
 
 def load_live_dataset(name: str, max_rows: int = 2000, seed: int = 0):
     """A held-out dataset cleaned like the prior's (rows capped with a fixed seed)."""
-    import pandas as pd
-
-    from jupyter_metahpo.prior.datasets import MIN_CLASS_ROWS, Dataset
+    from jupyter_metahpo.prior.datasets import clean_frame
 
     task, source, target, drop = LIVE_DATASETS[name]
-    frame = _raw_frame(name, source)
-    frame = frame.drop(columns=[c for c in drop if c in frame.columns])
-    frame = frame[frame[target].notna()].reset_index(drop=True)
-    n_original = len(frame)
-    if n_original > max_rows:
-        rows = np.sort(np.random.default_rng(seed).choice(n_original, size=max_rows, replace=False))
-        frame = frame.iloc[rows].reset_index(drop=True)
-    columns = {}
-    for column in frame.columns.drop(target):
-        values = frame[column]
-        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            columns[str(column)] = values.astype(float)
-        else:
-            text = values.astype(object).where(values.notna(), None).map(lambda v: v if v is None else str(v).strip())
-            columns[str(column)] = text.astype(object)  # object, not pandas' string dtype: categorical for the protocol
-    X = pd.DataFrame(columns)
-    X = X.drop(columns=[c for c in X.columns if X[c].nunique(dropna=True) <= 1])
-    classes: tuple[str, ...] = ()
-    if task == "classification":
-        labels = frame[target].astype(str).str.strip()
-        counts = labels.value_counts()
-        keep = labels.isin(counts[counts >= MIN_CLASS_ROWS].index).to_numpy()
-        X, labels = X[keep].reset_index(drop=True), labels[keep].reset_index(drop=True)
-        classes = tuple(sorted(labels.unique()))
-        y = labels.map({c: i for i, c in enumerate(classes)}).to_numpy(dtype=np.int64)
-    else:
-        y = pd.to_numeric(frame[target], errors="raise").to_numpy(dtype=float)
-    return Dataset(name, task, X, y, n_original, classes, {"source": source})
+    return clean_frame(name, task, _raw_frame(name, source), target, drop=drop, max_rows=max_rows, seed=seed,
+                       info={"source": source})
 
 
 def space_for(family: str, task: str) -> str:

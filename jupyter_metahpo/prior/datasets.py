@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -293,11 +293,35 @@ _LOADERS: dict[str, Callable[[DatasetSpec], tuple[Any, str]]] = {
 
 
 def _clean(spec: DatasetSpec, frame: Any, target: str, max_rows: int | None, seed: int) -> Dataset:
+    return clean_frame(
+        spec.name, spec.task, frame, target, drop=spec.drop, max_rows=max_rows, seed=seed,
+        info={"source": spec.source, "note": spec.note},
+    )
+
+
+def clean_frame(
+    name: str,
+    task: str,
+    frame: Any,
+    target: str,
+    *,
+    drop: Sequence[str] = (),
+    max_rows: int | None = DEFAULT_MAX_ROWS,
+    seed: int = 0,
+    info: Mapping[str, Any] | None = None,
+) -> Dataset:
+    """Clean a raw table as the prior does: drop columns and rows without a target, cap
+    the rows with a fixed seed, numeric columns as float and the rest as stripped
+    strings, rare classes (fewer than ``MIN_CLASS_ROWS`` rows) removed, labels as 0..k-1.
+
+    Used for the prior's datasets and for datasets held out of it (``benchmarks/bench_live.py``),
+    so both are prepared the same way.
+    """
     import pandas as pd
 
     if target not in frame.columns:
-        raise KeyError(f"dataset {spec.name!r}: target column {target!r} not among {list(frame.columns)}.")
-    frame = frame.drop(columns=[c for c in spec.drop if c in frame.columns])
+        raise KeyError(f"dataset {name!r}: target column {target!r} not among {list(frame.columns)}.")
+    frame = frame.drop(columns=[c for c in drop if c in frame.columns])
     frame = frame[frame[target].notna()].reset_index(drop=True)
     n_original = len(frame)
     if max_rows is not None and n_original > max_rows:
@@ -306,7 +330,7 @@ def _clean(spec: DatasetSpec, frame: Any, target: str, max_rows: int | None, see
 
     X = _clean_features(frame.drop(columns=[target]))
     classes: tuple[str, ...] = ()
-    if spec.task == CLASSIFICATION:
+    if task == CLASSIFICATION:
         labels = frame[target].astype(str).str.strip()
         counts = labels.value_counts()
         keep = labels.isin(counts[counts >= MIN_CLASS_ROWS].index).to_numpy()
@@ -315,7 +339,7 @@ def _clean(spec: DatasetSpec, frame: Any, target: str, max_rows: int | None, see
         y = labels.map({c: i for i, c in enumerate(classes)}).to_numpy(dtype=np.int64)
     else:
         y = pd.to_numeric(frame[target], errors="raise").to_numpy(dtype=float)
-    return Dataset(spec.name, spec.task, X, y, n_original, classes, {"source": spec.source, "note": spec.note})
+    return Dataset(name, task, X, y, n_original, classes, dict(info or {}))
 
 
 def _clean_features(X: Any) -> Any:
