@@ -111,22 +111,3 @@ def optuna_params(trial: Any, space: SearchSpace) -> dict[str, Any]:
         else:  # pragma: no cover - every kind of the space is listed above
             raise TypeError(f"no Optuna distribution for {p!r}")
     return config
-
-
-def optuna_distributions(space: SearchSpace) -> dict[str, Any]:
-    """The Optuna distributions matching ``space`` (for ``study.ask(fixed_distributions)``)."""
-    import optuna.distributions as od
-
-    from jupyter_metahpo.space import IntRange, LogUniform, Uniform
-
-    out: dict[str, Any] = {}
-    for name, p in space.items():
-        if isinstance(p, Uniform):
-            out[name] = od.FloatDistribution(p.low, p.high)
-        elif isinstance(p, LogUniform):
-            out[name] = od.FloatDistribution(p.low, p.high, log=True)
-        elif isinstance(p, IntRange):
-            out[name] = od.IntDistribution(p.low, p.high, log=p.log)
-        else:
-            out[name] = od.CategoricalDistribution(list(p.options))
-    return out

@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _problems import optuna_distributions  # noqa: E402
+from _loo.methods import optuna_distributions  # noqa: E402
 
 from jupyter_metahpo.samplers.base import History  # noqa: E402
 from jupyter_metahpo.space import SearchSpace, choice, intrange, loguniform, uniform  # noqa: E402
