@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .space import SearchSpace
+from .space import Choice, SearchSpace
 from .trial import BestTrialMixin, Direction, FrozenTrial, TrialState
 
-__all__ = ["TuningResult", "trials_to_dataframe", "best_so_far"]
+__all__ = ["TuningResult", "trials_to_dataframe", "best_so_far", "keep_values_exactly"]
 
 
 def trials_to_dataframe(trials: Sequence[FrozenTrial], space: SearchSpace):
@@ -38,7 +38,28 @@ def trials_to_dataframe(trials: Sequence[FrozenTrial], space: SearchSpace):
         return pd.DataFrame(
             columns=columns + ["duration", "suggest_seconds", "origin", "reason", *PROVENANCE_COLUMNS, "error"]
         )
+    return keep_values_exactly(frame, rows, _choices_with_none(space))
+
+
+def keep_values_exactly(frame, rows: Sequence[Mapping[str, Any]], names: Iterable[str]):
+    """Rebuild the columns ``names`` of ``frame`` (made from ``rows``) with object dtype.
+
+    pandas infers str or float for a column of options such as ``(None, 2, 4)`` and turns
+    None into NaN (and 2 into 2.0); object dtype keeps every value exactly as it was used.
+    """
+    import pandas as pd
+
+    for name in names:
+        frame[name] = pd.Series([row.get(name) for row in rows], index=frame.index, dtype=object)
     return frame
+
+
+def _choices_with_none(space: SearchSpace) -> list[str]:
+    return [
+        name
+        for name in space.names
+        if isinstance(space[name], Choice) and any(option is None for option in space[name].options)
+    ]
 
 
 #: Warm-start and transfer provenance shown as columns (from ``Origin.details``).

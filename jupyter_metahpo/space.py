@@ -120,6 +120,15 @@ class _FloatRange(Parameter):
         return f"{self.type_name}({self.low!r}, {self.high!r})"
 
 
+def _bound_at(parameter: _FloatRange, u: float) -> float:
+    """The exact bound at an end of the unit interval.
+
+    Optimisers often stop on a face of the cube; the arithmetic of the map back would
+    turn ``high=0.5`` into 0.49999999999999994, which a user then reads in the result.
+    """
+    return parameter.low if u == 0.0 else parameter.high
+
+
 class Uniform(_FloatRange):
     """A float drawn uniformly from ``[low, high]``."""
 
@@ -131,6 +140,8 @@ class Uniform(_FloatRange):
 
     def from_unit(self, u: float) -> float:
         u = min(max(float(u), 0.0), 1.0)
+        if u in (0.0, 1.0):
+            return _bound_at(self, u)
         return self.clip(self.low + u * (self.high - self.low))
 
 
@@ -149,6 +160,8 @@ class LogUniform(_FloatRange):
 
     def from_unit(self, u: float) -> float:
         u = min(max(float(u), 0.0), 1.0)
+        if u in (0.0, 1.0):
+            return _bound_at(self, u)
         return self.clip(math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low))))
 
 

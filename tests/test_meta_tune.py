@@ -156,3 +156,14 @@ def test_suggest_answers_with_reasons_and_runs_nothing(tmp_path):
     assert answer.configs[1] == configs[5]
     assert "why:" in repr(answer)
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_suggestions_dataframe_keeps_a_none_option_as_none():
+    # pandas would show the option None as NaN next to "balanced" (seen in notebook 2).
+    from jupyter_metahpo.meta.strategies import Proposal
+    from jupyter_metahpo.meta.suggest import Suggestions
+
+    proposals = (Proposal({"C": 1.0, "class_weight": None}, "a"), Proposal({"C": 2.0, "class_weight": "balanced"}, "b"))
+    frame = Suggestions(proposals, "nearest", task=None, n_past=2, report=None).dataframe
+    assert list(frame["class_weight"]) == [None, "balanced"]
+    assert frame["C"].dtype.kind == "f"  # other columns keep their inferred dtype

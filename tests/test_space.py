@@ -81,6 +81,15 @@ def test_choice_accepts_bool_and_int_as_distinct_options():
 # Encoding ------------------------------------------------------------------------------
 
 
+def test_cube_faces_decode_to_the_exact_bounds():
+    # An optimiser stopping on a face of the cube must give the bound a user wrote,
+    # not 0.49999999999999994 (exp(log(...)) arithmetic), which a result table would show.
+    space = SearchSpace({"lr": loguniform(1e-3, 0.5), "l2": loguniform(1e-6, 10.0), "x": uniform(0.1, 0.7)})
+    low, high = space.decode([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    assert low == {"lr": 1e-3, "l2": 1e-6, "x": 0.1}
+    assert high == {"lr": 0.5, "l2": 10.0, "x": 0.7}
+
+
 def test_unit_cube_round_trip_for_every_kind():
     space = SearchSpace(
         {

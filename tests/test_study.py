@@ -289,6 +289,20 @@ def test_tune_returns_a_result_with_dataframe_and_plot():
     assert ax.get_xlabel() == "trial"
 
 
+def test_dataframe_keeps_a_none_option_as_none_not_nan():
+    from jupyter_metahpo.result import TuningResult
+
+    space = {"x": uniform(0.0, 1.0), "depth": choice(None, 2, 4), "penalty": choice(None, "l1", "l2")}
+    study = Study(space, sampler=RandomSampler(seed=0))
+    for depth, penalty in ((None, "l1"), (2, None), (4, "l2")):
+        study.tell(study.enqueue({"x": 0.5, "depth": depth, "penalty": penalty}), 1.0)
+    frame = TuningResult(space=study.space, direction=study.direction, trials=study.trials, status="finished").dataframe
+    # pandas 3 would infer float / str here and show NaN; the options must come back as given.
+    assert list(frame["depth"]) == [None, 2, 4] and [type(v) for v in frame["depth"]] == [type(None), int, int]
+    assert list(frame["penalty"]) == ["l1", None, "l2"]
+    assert frame["x"].dtype == float  # other columns keep their inferred dtype
+
+
 def test_tune_prints_text_progress(capsys):
     tune(quadratic, SPACE, n_trials=3, sampler=RandomSampler(seed=0), progress=True)
     out = capsys.readouterr().out

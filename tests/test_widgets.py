@@ -224,17 +224,309 @@ def test_compare_picks_studies_from_a_real_store(tmp_path):
         CompareWidget.from_store(["third"], store=store)
 
 
-def test_race_gives_each_strategy_the_same_budget_and_draws_them_all():
-    results = race(objective, SPACE, ("random", "sobol"), n_trials=6, seed=3, display=False)
+def test_race_gives_each_strategy_the_same_budget_and_draws_them_all(tmp_path):
+    results = race(objective, SPACE, ("random", "sobol"), n_trials=6, seed=3, display=False, store=tmp_path / "s")
     assert set(results) == {"random", "sobol"}
     assert all(len(r.trials) == 6 and r.status == "finished" for r in results.values())
     assert {t.origin.source for t in results["sobol"].trials} == {"sobol"}
-    again = race(objective, SPACE, ("random", "sobol"), n_trials=6, seed=3, display=False)
+    again = race(objective, SPACE, ("random", "sobol"), n_trials=6, seed=3, display=False, store=False)
     assert [t.config for t in again["random"].trials] == [t.config for t in results["random"].trials]
     with pytest.raises(ValueError, match="unknown race strategy 'tpe'"):
         race(objective, SPACE, ("random", "tpe"), n_trials=2, display=False)
     with pytest.raises(ValueError, match="at least two strategies"):
         race(objective, SPACE, ("random",), n_trials=2, display=False)
+
+
+def test_race_records_every_racer_as_a_study_tagged_as_a_race(tmp_path):
+    from jupyter_metahpo.store import ExperienceStore
+    from jupyter_metahpo.widgets.history import history_frame
+
+    store = ExperienceStore(tmp_path / "store")
+    results = race(objective, SPACE, ("random", "sobol"), n_trials=5, seed=1, name="lesson", store=store, display=False)
+    records = {r.name: r for r in store.studies()}
+    assert set(records) == {"lesson/random", "lesson/sobol"}
+    for label, result in results.items():
+        record = records[f"lesson/{label}"]
+        assert result.study_id == record.id and result.name == record.name
+        assert record.status == "finished"
+        assert (record.settings["race"], record.settings["strategy"]) == ("lesson", label)
+        stored = [t.trial for t in store.trials(record.id)]
+        assert [t.config for t in stored] == [t.config for t in result.trials]
+        assert [t.value for t in stored] == [t.value for t in result.trials]
+    assert {s.task_name for s in store.summaries()} == {"lesson"}  # one task: the same objective
+    # The magics' views show them like any study.
+    table = history_frame(store)
+    assert set(table["name"]) == {"lesson/random", "lesson/sobol"} and set(table["trials"]) == {5}
+    view = CompareWidget.from_store(["lesson/random", "lesson/sobol"], store=store)
+    assert [len(s.trials) for s in view.series] == [5, 5]
+    # A second race of the same name starts fresh: both runs stay in the store.
+    race(objective, SPACE, ("random", "sobol"), n_trials=2, seed=1, name="lesson", store=store, display=False)
+    assert sorted(len(store.trials(r.id)) for r in store.studies(name="lesson/random")) == [2, 5]
+
+
+def test_race_store_argument_follows_tune(tmp_path, _isolated_store):
+    from jupyter_metahpo.store import ExperienceStore
+
+    race(objective, SPACE, ("random", "sobol"), n_trials=2, display=False, store=False)
+    assert len(ExperienceStore().studies()) == 0  # False: nothing recorded
+    race(objective, SPACE, ("random", "sobol"), n_trials=2, display=False)  # None: the user's store
+    assert {r.name for r in ExperienceStore(_isolated_store).studies()} == {"race/random", "race/sobol"}
+    race(objective, SPACE, ("random", "sobol"), n_trials=2, display=False, store=str(tmp_path / "p"))
+    assert len(ExperienceStore(tmp_path / "p").studies()) == 2
+    with pytest.raises(TypeError, match="`store` must be None"):
+        race(objective, SPACE, ("random", "sobol"), n_trials=2, display=False, store=3)
+    with pytest.raises(ValueError, match="`direction` must be"):
+        race(objective, SPACE, ("random", "sobol"), n_trials=2, display=False, store=tmp_path / "q", direction="up")
+    assert not (tmp_path / "q").exists() or len(ExperienceStore(tmp_path / "q").studies()) == 0
+    with pytest.raises(ValueError, match="`name` must be a non-empty string"):
+        race(objective, SPACE, ("random", "sobol"), n_trials=2, display=False, name=" ")
+
+
+def test_a_stopped_race_keeps_its_trials_in_the_store(tmp_path):
+    from jupyter_metahpo.store import ExperienceStore
+
+    store = ExperienceStore(tmp_path / "store")
+    stop_after = {"calls": 0}
+
+    def objective_then_interrupt(x, n, kind):
+        stop_after["calls"] += 1
+        if stop_after["calls"] == 5:
+            raise KeyboardInterrupt  # what interrupting the kernel does inside the objective
+        return objective(x, n, kind)
+
+    results = race(objective_then_interrupt, SPACE, ("random", "sobol"), n_trials=10, store=store, display=False)
+    assert {r.status for r in results.values()} == {"interrupted"}
+    assert [len(r.trials) for r in results.values()] == [2, 2]  # the interrupted trial is not a result
+    for record in store.studies():
+        assert record.status == "interrupted" and len(store.trials(record.id)) == 2
+
+
+def test_an_error_escaping_a_race_marks_its_studies_failed_and_keeps_their_trials(tmp_path):
+    from jupyter_metahpo.samplers.base import Sampler
+    from jupyter_metahpo.store import ExperienceStore
+
+    class BreaksOnThirdCall(Sampler):
+        def __init__(self):
+            self.inner, self.calls = RandomSampler(0), 0
+
+        def suggest(self, history, n=1):
+            self.calls += 1
+            if self.calls == 3:
+                raise RuntimeError("the sampler broke")
+            return self.inner.suggest(history, n)
+
+    store = ExperienceStore(tmp_path / "store")
+    with pytest.raises(RuntimeError, match="the sampler broke"):
+        race(objective, SPACE, {"ok": "random", "broken": BreaksOnThirdCall()}, n_trials=5, store=store, display=False)
+    trials = {r.name: (r.status, len(store.trials(r.id))) for r in store.studies()}
+    assert trials == {"race/ok": ("failed", 3), "race/broken": ("failed", 2)}
+
+
+def test_warm_starts_learn_from_race_studies(tmp_path):
+    from jupyter_metahpo import tune
+    from jupyter_metahpo.store import ExperienceStore
+
+    store = ExperienceStore(tmp_path / "store")
+    results = race(objective, SPACE, ("random", "sobol"), n_trials=6, seed=0, name="quad", store=store, display=False)
+    past = store.past_studies()
+    assert {p.extra["name"] for p in past} == {"quad/random", "quad/sobol"}
+    warm = tune(objective, SPACE, n_trials=2, store=store, name="later", task="quad", strategy="nearest", seed=0)
+    # Each race study is a past study of the task "quad": its best config is proposed, with it as the source.
+    assert [t.origin.source for t in warm.trials] == ["warm-start", "warm-start"]
+    proposed = {t.origin.details["source_study"]: dict(t.config) for t in warm.trials}
+    assert proposed == {r.study_id: dict(r.best_config) for r in results.values()}
+    assert {t.origin.details["source_task"] for t in warm.trials} == {"quad"}
+
+
+def _past_svm_like_studies(tmp_path):
+    """Two small past studies over SPACE, each on a task described by meta-features."""
+    from sklearn.datasets import make_classification
+
+    from jupyter_metahpo import tune
+    from jupyter_metahpo.store import ExperienceStore
+
+    store = ExperienceStore(tmp_path / "past")
+    for i in range(2):
+        X, y = make_classification(n_samples=120, n_features=5, random_state=i)
+        tune(objective, SPACE, 6, data=(X, y), store=store, name=f"past-{i}", seed=i, strategy="none")
+    return store
+
+
+def _new_task():
+    from sklearn.datasets import make_classification
+
+    return make_classification(n_samples=100, n_features=5, random_state=7)
+
+
+def test_race_default_racer_is_what_tune_does_for_the_task_and_none_is_warm_start_off(tmp_path):
+    from jupyter_metahpo import tune
+
+    past = _past_svm_like_studies(tmp_path).past_studies()
+    data = _new_task()
+    # No strategies: our default, warm start off, random search.
+    results = race(objective, SPACE, n_trials=7, data=data, past=past, store=False, seed=0, display=False)
+    assert list(results) == ["default", "none", "random"]
+    warm = tune(objective, SPACE, 7, data=data, past=past, store=False, seed=0)
+    cold = tune(objective, SPACE, 7, data=data, past=past, store=False, seed=0, strategy="none")
+    same = lambda a, b: [dict(t.config) for t in a.trials] == [dict(t.config) for t in b.trials]  # noqa: E731
+    assert same(results["default"], warm) and same(results["none"], cold)
+    assert results["default"].trials[0].origin.source == "warm-start"  # it learned from the past studies
+    assert results["default"].info["n_past_studies"] == 2 and results["default"].info["warm_start_strategy"] == "default"
+    assert {t.origin.source for t in results["none"].trials} <= {"sobol", "botorch"}
+    assert {t.origin.source for t in results["random"].trials} == {"random"}
+    # Names tune() accepts, "cold" as an alias of "none", display names in a dict.
+    named = race(objective, SPACE, {"nearest tasks": "nearest", "cold": "cold"}, n_trials=2, data=data, past=past,
+                 store=False, seed=0, display=False)
+    assert [t.origin.source for t in named["nearest tasks"].trials] == ["warm-start", "warm-start"]
+    assert named["nearest tasks"].info["warm_start_strategy"] == "nearest"
+    assert [dict(t.config) for t in named["cold"].trials] == [dict(t.config) for t in cold.trials[:2]]
+
+
+def test_race_strategy_errors_name_the_strategy_and_the_choices(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown race strategy 'warm'; known: \['default', 'nearest'.*'none'"):
+        race(objective, SPACE, ("default", "warm"), n_trials=2, display=False, store=False)
+    with pytest.raises(TypeError, match="a list of strategy names or a dict, but got the string 'default'"):
+        race(objective, SPACE, "default", n_trials=2, display=False, store=False)
+    with pytest.raises(TypeError, match="must return a Sampler"):
+        race(objective, SPACE, {"a": "random", "b": lambda seed: 3}, n_trials=2, display=False, store=False)
+    # Bad data fails before anything is written, as in tune().
+    with pytest.raises((TypeError, ValueError)):
+        race(objective, SPACE, n_trials=2, data="not data", display=False, store=tmp_path / "s")
+    assert not (tmp_path / "s").exists() or not list((tmp_path / "s" / "trials").glob("*.jsonl"))
+
+
+def test_racers_learn_from_the_past_but_not_from_each_other(tmp_path):
+    store = _past_svm_like_studies(tmp_path)
+    data = _new_task()
+    earlier = race(objective, SPACE, ("random", "sobol"), n_trials=4, seed=1, name="earlier", store=store,
+                   data=data, display=False)
+    results = race(objective, SPACE, ("default", "nearest", "none"), n_trials=4, seed=0, name="now", store=store,
+                   data=data, display=False)
+    before = {s.id for s in store.studies()} - {r.study_id for r in results.values()}
+    assert {r.study_id for r in earlier.values()} <= before
+    this_race = {r.study_id for r in results.values()}
+    for label in ("default", "nearest"):
+        sources = {t.origin.details["source_study"] for t in results[label].trials if t.origin.source == "warm-start"}
+        assert sources and sources <= before and not sources & this_race
+        # The past was gathered once, before the race: both warm racers saw the same studies.
+        assert results[label].info["n_past_studies"] == 4  # two past studies and the earlier race's two racers
+    # Every racer of this race shares one task, described by the data's meta-features.
+    tasks = {s.task_name for s in store.summaries() if s.name.startswith("now/")}
+    assert tasks == {"now"}
+    (record,) = store.studies(name="now/nearest")
+    assert record.settings["racer"] == "nearest" and record.settings["strategy"] == "nearest"
+
+
+def _race_in_a_shell(run):
+    """Run ``run()`` in a real IPython shell; returns what it displayed, in order, and its value."""
+    from IPython.testing.globalipapp import get_ipython
+    from IPython.utils.capture import capture_output
+
+    get_ipython()
+    with capture_output() as captured:
+        value = run()
+    return [o.data for o in captured.outputs], value
+
+
+def _stop_button(bundle):
+    from ipywidgets.widgets.widget import _instances  # every live widget by model id
+
+    view = _instances[bundle["application/vnd.jupyter.widget-view+json"]["model_id"]]
+    (button,) = [c for c in view.children if "metahpo-race-stop" in c._dom_classes]
+    return button
+
+
+def test_the_stop_button_says_how_the_race_ended_and_can_no_longer_be_clicked():
+    shown, _ = _race_in_a_shell(
+        lambda: race(objective, SPACE, ("random", "sobol"), n_trials=3, store=False, min_interval=0.0)
+    )
+    first, final = shown  # displayed once, then updated in place with the final state
+    button = _stop_button(final)
+    assert button.disabled and button.button_style == "" and button.description == "Race finished"
+    assert first["application/vnd.jupyter.widget-view+json"] == final["application/vnd.jupyter.widget-view+json"]
+    # A notebook saved without widget state shows the final race, and how it ended.
+    assert "Race finished" in final["text/html"] and "Race finished" in final["text/plain"]
+    assert "<svg" in final["text/html"] and "Race finished" not in first["text/html"]
+
+    calls = {"n": 0}
+
+    def objective_that_clicks_stop(x, n, kind):
+        calls["n"] += 1
+        if calls["n"] == 3:  # the user clicks Stop while the race runs
+            from ipywidgets.widgets.widget import _instances
+
+            (stop,) = [w for w in list(_instances.values()) if "metahpo-race-stop" in getattr(w, "_dom_classes", ())
+                       and not w.disabled]
+            stop.click()
+        return objective(x, n, kind)
+
+    shown, results = _race_in_a_shell(
+        lambda: race(objective_that_clicks_stop, SPACE, ("random", "sobol"), n_trials=10, store=False)
+    )
+    button = _stop_button(shown[-1])
+    assert {r.status for r in results.values()} == {"stopped"}
+    assert button.disabled and button.description == "Race stopped by the user"
+
+    def interrupted(x, n, kind):
+        raise KeyboardInterrupt
+
+    shown, results = _race_in_a_shell(lambda: race(interrupted, SPACE, ("random", "sobol"), n_trials=3, store=False))
+    assert _stop_button(shown[-1]).description == "Race interrupted"
+
+
+def _text_extents(svg):
+    """(left, right, top, bottom, text) of every text line, with the width estimated from its characters."""
+    out = []
+    for anchor_attrs, inner in re.findall(r"<text([^>]*)>(.*?)</text>", svg):
+        anchor = re.search(r"text-anchor='(\w+)'", anchor_attrs)
+        anchor = anchor.group(1) if anchor else "start"
+        title = re.sub(r"<title>.*?</title>", "", inner)
+        lines = re.findall(r"<tspan x='([\d.]+)' y='([\d.]+)'>(.*?)</tspan>", title) or [
+            (re.search(r"x='([-\d.]+)'", anchor_attrs).group(1), re.search(r"y='([-\d.]+)'", anchor_attrs).group(1),
+             title)
+        ]
+        for x, y, text in lines:
+            x, y, w = float(x), float(y), R.CHAR_WIDTH * len(text)
+            left = {"start": x, "middle": x - w / 2, "end": x - w}[anchor]
+            out.append((left, left + w, y - 10, y + 2, text))
+    return out
+
+
+def test_parallel_coordinates_label_every_axis_readably():
+    names = ["learning_rate", "min_samples_leaf", "l2_regularization", "class_weight", "max_leaf_nodes",
+             "a_parameter_name_far_too_long_to_show_in_full_anywhere"]
+    trials = tuple(
+        FrozenTrial(number=i, config={n: float(i + k) for k, n in enumerate(names)}, state=TrialState.COMPLETE,
+                    origin=Origin("random"), value=float(i))
+        for i in range(3)
+    )
+    svg = R.parallel_coordinates_svg([R.Series("s", Direction.MINIMIZE, trials)], names)
+    width = float(re.search(r"width='(\d+)'", svg).group(1))
+    labels = re.findall(r"<text class='metahpo-axis-label'[^>]*><title>(.*?)</title>(.*?)</text>", svg)
+    assert [full for full, _ in labels] == names  # the full name on hover, always
+    shown = ["".join(re.findall(r">([^<]*)</tspan>", spans)) for _, spans in labels]
+    assert shown[:5] == names[:5]  # wrapped onto lines, never cut, when two lines hold it
+    assert shown[5].endswith("…") and len(shown[5]) < len(names[5])
+    boxes = _text_extents(svg)
+    assert all(left >= 0 and right <= width and top >= 0 for left, right, top, _, _ in boxes), (width, boxes)
+    by_axis = sorted(boxes)
+    for a, b in zip(by_axis, by_axis[1:]):  # no two labels overlap
+        assert a[1] <= b[0] or a[3] <= b[2] or b[3] <= a[2], (a, b)
+
+
+def test_comparison_plot_keeps_its_tick_labels_and_legend_clear_of_the_curves():
+    long = "a study with a very long name that goes on"
+    series = [R.Series(name, Direction.MAXIMIZE, (_trial(0, 0.9, x=0.1), _trial(1, 0.983317, x=0.2)))
+              for name in ("default", "none", long)]
+    svg = R.curves_svg(series)
+    width, height = (float(v) for v in re.search(r"width='(\d+)' height='(\d+)'", svg).groups())
+    plot_right = max(float(x) for x in re.findall(r"<line x1='\d+' y1='\d+' x2='(\d+)' y2='\d+' stroke='#999'", svg))
+    boxes = _text_extents(svg)
+    assert all(left >= 0 and right <= width and top >= 0 and bottom <= height for left, right, top, bottom, _ in boxes)
+    legend = re.findall(r"<g class='metahpo-legend'><title>(.*?)</title><line x1='(\d+)'", svg)
+    assert [name for name, _ in legend] == ["default", "none", long]
+    assert all(float(x) > plot_right for _, x in legend)  # outside the plotted area: no curve hidden
+    assert "…" in svg and f"<title>{long}</title>" in svg
 
 
 # The between-trials pump, against real ZMQ sockets and a small fake kernel ------------------

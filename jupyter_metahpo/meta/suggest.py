@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..experience import PastStudy
+from ..result import keep_values_exactly
 from ..space import SearchSpace, as_search_space
 from .compat import TransferReport, transfer_studies
 from .features import MetaFeatures, compute_meta_features
@@ -71,7 +72,8 @@ class Suggestions:
                 row[key] = p.details.get(key)
             row["reason"] = p.reason
             rows.append(row)
-        return pd.DataFrame(rows)
+        with_none = {name for p in self.proposals for name, value in p.config.items() if value is None}
+        return keep_values_exactly(pd.DataFrame(rows), rows, sorted(with_none))
 
     def __repr__(self) -> str:
         lines = [f"Suggestions(strategy={self.strategy!r}, {len(self.proposals)} configs from {self.n_past} past studies)"]

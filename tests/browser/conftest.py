@@ -1,9 +1,10 @@
-"""A real JupyterLab in temporary folders, driven by Debian's Chromium through Playwright.
+"""A real JupyterLab or Notebook 7 in temporary folders, driven by Debian's Chromium through Playwright.
 
-The browser tests skip, saying why, when Chromium or Playwright is missing
-(``apt-get install -y chromium`` and ``pip install playwright`` provide them; never
-``playwright install``). Each server runs on 127.0.0.1 with a random token and is
-ended by its own process id.
+The browser tests skip, saying why, when Chromium, Playwright or the front end is
+missing (``apt-get install -y chromium`` and ``pip install playwright notebook``
+provide them; never ``playwright install``). Each server runs on 127.0.0.1 with a
+random token, its own root, settings and experience store, and is ended by its own
+process id.
 """
 
 from __future__ import annotations
@@ -49,14 +50,27 @@ def _missing() -> str | None:
     return None
 
 
+def _missing_notebook() -> str | None:
+    try:
+        import notebook
+    except ImportError:
+        return "Notebook 7 is not installed (pip install 'notebook>=7.4')"
+    # 7.4 is the first to send widget messages on a kernel subshell, which the Stop test relies on.
+    major, minor = (int(part) for part in notebook.__version__.split(".")[:2])
+    if (major, minor) < (7, 4):
+        return f"Notebook {notebook.__version__} is installed; these tests need >= 7.4 (pip install 'notebook>=7.4')"
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
     reason = _missing()
     for item in items:
         if "tests/browser" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.slow)
-            if reason:
-                item.add_marker(pytest.mark.skip(reason=reason))
+            why = reason or (_missing_notebook() if "notebook7" in item.fspath.basename else None)
+            if why:
+                item.add_marker(pytest.mark.skip(reason=why))
     # Browser tests last: Playwright's sync API keeps an event loop in the main thread.
     items.sort(key=lambda i: "tests/browser" in str(i.fspath).replace(os.sep, "/"))
 
@@ -74,14 +88,20 @@ def jp_server_cleanup():
 
 
 @dataclass
-class Lab:
+class Jupyter:
+    """A running server: JupyterLab (``frontend="lab"``) or Notebook 7 (``"notebook"``)."""
+
     url: str
     token: str
     root: Path
     settings: Path
+    store: Path
+    frontend: str = "lab"
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}lab/tree/{name}?reset&token={self.token}"
+        if self.frontend == "notebook":
+            return f"{self.url}notebooks/{name}?token={self.token}"
+        return f"{self.url}lab/tree/{name}?reset&token={self.token}"  # ?reset: no old tabs restored
 
 
 def _free_port() -> int:
@@ -98,28 +118,41 @@ def _write_settings(settings: Path, extra: dict[str, dict]) -> None:
         path.write_text(json.dumps(values))
 
 
-def start_lab(base: Path, settings_overrides: dict[str, dict] | None = None):
-    """Start JupyterLab; returns (Lab, process). The caller ends it with stop_lab."""
+# What differs between the two front ends' command lines; everything else is shared.
+_FRONTENDS = {
+    "lab": lambda base: [
+        "jupyter", "lab", f"--LabApp.workspaces_dir={base / 'workspaces'}", "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.expose_app_in_browser=True",
+    ],
+    "notebook": lambda base: [
+        "notebook", f"--JupyterNotebookApp.workspaces_dir={base / 'workspaces'}",
+        "--JupyterNotebookApp.expose_app_in_browser=True",
+    ],
+}  # fmt: skip
+
+
+def start_jupyter(base: Path, frontend: str = "lab", settings_overrides: dict[str, dict] | None = None):
+    """Start JupyterLab or Notebook 7; returns (Jupyter, process). The caller ends it with stop_jupyter."""
     root, settings = base / "root", base / "settings"
     for folder in (root, settings, base / "config", base / "runtime", base / "workspaces"):
         folder.mkdir(parents=True, exist_ok=True)
     _write_settings(settings, settings_overrides or {})
     port, token = _free_port(), secrets.token_hex(16)
+    store = base / "metahpo-home"
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(base / "config"),
         "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTER_METAHPO_HOME": str(base / "metahpo-home"),
+        "JUPYTER_METAHPO_HOME": str(store),
     }
     command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser",
+        sys.executable, "-m", *_FRONTENDS[frontend](base), "--no-browser",
         "--ServerApp.ip=127.0.0.1", "--ServerApp.allow_root=True", f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-        f"--LabApp.workspaces_dir={base / 'workspaces'}", "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.expose_app_in_browser=True",
     ]  # fmt: skip
-    log = open(base / "lab.log", "wb")  # noqa: SIM115 - closed with the process
+    log_path = base / f"{frontend}.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 90
@@ -131,13 +164,13 @@ def start_lab(base: Path, settings_overrides: dict[str, dict] | None = None):
         except OSError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            stop_lab(process)
-            raise RuntimeError(f"JupyterLab did not start; see {base / 'lab.log'}:\n{(base / 'lab.log').read_text()[-3000:]}")
+            stop_jupyter(process)
+            raise RuntimeError(f"Jupyter ({frontend}) did not start; see {log_path}:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.3)
-    return Lab(url=url, token=token, root=root, settings=settings), process
+    return Jupyter(url=url, token=token, root=root, settings=settings, store=store, frontend=frontend), process
 
 
-def stop_lab(process: subprocess.Popen) -> None:
+def stop_jupyter(process: subprocess.Popen) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)  # its own session: the server and its kernels
         try:
@@ -161,18 +194,28 @@ def browser():
 
 @pytest.fixture
 def lab_with_subshell_comms(tmp_path):
-    lab, process = start_lab(tmp_path / "lab")
+    lab, process = start_jupyter(tmp_path / "lab")
     try:
         yield lab
     finally:
-        stop_lab(process)
+        stop_jupyter(process)
 
 
 @pytest.fixture
 def lab_without_subshell_comms(tmp_path):
     settings = {"@jupyterlab/apputils-extension/kernels-settings": {"commsOverSubshells": "disabled"}}
-    lab, process = start_lab(tmp_path / "lab", settings)
+    lab, process = start_jupyter(tmp_path / "lab", "lab", settings)
     try:
         yield lab
     finally:
-        stop_lab(process)
+        stop_jupyter(process)
+
+
+@pytest.fixture
+def notebook7(tmp_path):
+    """Notebook 7 with its default settings (widget messages on a kernel subshell)."""
+    server, process = start_jupyter(tmp_path / "notebook7", "notebook")
+    try:
+        yield server
+    finally:
+        stop_jupyter(process)

@@ -8,96 +8,19 @@ cell when the between-trials pump is off, and reaches the study when it is on.
 
 from __future__ import annotations
 
-import re
-import shutil
-import textwrap
-import time
-from pathlib import Path
+from browser_pages import (
+    SETUP,
+    NotebookPage,
+    assert_readable_final_state,
+    metatune_cell,
+    save_image,
+    store_check,
+    trials_done,
+    wait_for_trials,
+    write_notebook,
+)
 
-import nbformat
-
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-
-SETUP = "%load_ext jupyter_metahpo\nimport time\nfrom jupyter_metahpo.store import ExperienceStore"
-
-
-def metatune_cell(line: str, sleep: float) -> str:
-    return textwrap.dedent(
-        f"""\
-        %%metatune {line}
-        space = {{"x": uniform(-2.0, 2.0), "y": uniform(-2.0, 2.0)}}
-        def slow_quadratic(x, y):
-            time.sleep({sleep})
-            return (x - 0.3) ** 2 + (y + 0.5) ** 2"""
-    )
-
-
-def store_check(name: str) -> str:
-    return (
-        f"_s = ExperienceStore(); _st = _s.studies(name={name!r})[-1]\n"
-        f"print('STORE', _st.status, len(_s.trials(_st.id)))"
-    )
-
-
-def write_notebook(path: Path, cells: list[str]) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nbformat.write(nb, path)
-
-
-class NotebookPage:
-    """A notebook open in JupyterLab, with the few gestures the tests need."""
-
-    def __init__(self, page, lab, name: str) -> None:
-        self.page = page
-        page.set_default_timeout(60_000)
-        page.goto(lab.notebook_url(name))
-        self.panel = page.locator(".jp-NotebookPanel:visible")
-        self.panel.locator(".jp-Cell").first.wait_for()
-        page.locator("#jp-main-statusbar").get_by_text("Idle").wait_for(timeout=90_000)
-
-    def cell(self, index: int):
-        return self.panel.locator(".jp-Cell").nth(index)
-
-    def run(self, index: int) -> None:
-        self.cell(index).locator(".cm-content").click()
-        self.page.keyboard.press("Shift+Enter")
-
-    def output_text(self, index: int) -> str:
-        return self.cell(index).locator(".jp-OutputArea").inner_text()
-
-    def wait_for_output(self, index: int, pattern: str, timeout: float = 60) -> re.Match:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = re.search(pattern, self.output_text(index))
-            if found:
-                return found
-            if time.monotonic() > deadline:
-                raise AssertionError(f"cell {index} never showed {pattern!r}; it shows:\n{self.output_text(index)}")
-            time.sleep(0.2)
-
-
-def trials_done(widget) -> int:
-    found = re.search(r"(\d+)/\d+\s*trials", widget.inner_text())
-    return int(found.group(1)) if found else 0
-
-
-def wait_for_trials(widget, at_least: int, timeout: float = 90) -> int:
-    deadline = time.monotonic() + timeout
-    while (done := trials_done(widget)) < at_least:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the widget never reached {at_least} trials; it shows:\n{widget.inner_text()}")
-        time.sleep(0.1)
-    return done
-
-
-def save_image(locator, tmp_path: Path, name: str) -> Path:
-    shot = tmp_path / name
-    locator.screenshot(path=str(shot))
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, DOCS_IMAGES / name)
-    return shot
+from jupyter_metahpo.store import ExperienceStore
 
 
 def test_live_widget_updates_and_stop_ends_the_study_with_its_trials_stored(
@@ -149,12 +72,21 @@ def test_live_widget_updates_and_stop_ends_the_study_with_its_trials_stored(
         assert found.group(1) == "stopped"
         assert int(found.group(2)) == stopped_at
 
+        # Saved by JupyterLab itself, the notebook keeps the final state as HTML and text.
+        nb.save()
+        final_words = f"metatune browser-demo: stopped, {stopped_at} trials"
+        assert_readable_final_state(nb.saved_outputs(1, final_words), (final_words, "Stopped by the user"))
+
         nb.run(3)
         race_view = nb.cell(3).locator(".metahpo-compare")
         race_view.wait_for(state="visible")
         race_view.locator(".metahpo-race-stop[disabled]").wait_for(state="attached", timeout=120_000)
         assert race_view.locator("svg.metahpo-curves path").count() == 3
         save_image(race_view, tmp_path, "compare-widget.png")
+        racers = {r.name: len(ExperienceStore(lab.store).trials(r.id)) for r in ExperienceStore(lab.store).studies()}
+        assert {k: v for k, v in racers.items() if k.startswith("race/")} == {
+            "race/default": 10, "race/random": 10, "race/sobol": 10
+        }  # the race is experience too
 
         nb.run(4)
         stored_view = nb.cell(4).locator(".metahpo-compare")
