@@ -368,10 +368,16 @@ def test_race_default_racer_is_what_tune_does_for_the_task_and_none_is_warm_star
     assert list(results) == ["default", "none", "random"]
     warm = tune(objective, SPACE, 7, data=data, past=past, store=False, seed=0)
     cold = tune(objective, SPACE, 7, data=data, past=past, store=False, seed=0, strategy="none")
-    same = lambda a, b: [dict(t.config) for t in a.trials] == [dict(t.config) for t in b.trials]  # noqa: E731
-    assert same(results["default"], warm) and same(results["none"], cold)
+    configs = lambda r: [dict(t.config) for t in r.trials]  # noqa: E731
+    sources = lambda r: [t.origin.source for t in r.trials]  # noqa: E731
+    assert sources(results["default"]) == sources(warm) == ["warm-start"] * 3 + ["sobol"] * 3 + ["transfer"]
+    # The same configurations up to the transfer stage, whose GP ensemble is not bit-reproducible
+    # even between two tune() calls with one seed (seen here: it varies from run to run).
+    assert configs(results["default"])[:6] == configs(warm)[:6]
+    assert configs(results["none"]) == configs(cold)
     assert results["default"].trials[0].origin.source == "warm-start"  # it learned from the past studies
-    assert results["default"].info["n_past_studies"] == 2 and results["default"].info["warm_start_strategy"] == "default"
+    info = results["default"].info
+    assert info["n_past_studies"] == 2 and info["warm_start_strategy"] == "default"
     assert {t.origin.source for t in results["none"].trials} <= {"sobol", "botorch"}
     assert {t.origin.source for t in results["random"].trials} == {"random"}
     # Names tune() accepts, "cold" as an alias of "none", display names in a dict.
@@ -478,6 +484,8 @@ def _text_extents(svg):
     """(left, right, top, bottom, text) of every text line, with the width estimated from its characters."""
     out = []
     for anchor_attrs, inner in re.findall(r"<text([^>]*)>(.*?)</text>", svg):
+        if "rotate(" in anchor_attrs:  # the y axis' title, drawn upwards along the axis' middle
+            continue
         anchor = re.search(r"text-anchor='(\w+)'", anchor_attrs)
         anchor = anchor.group(1) if anchor else "start"
         title = re.sub(r"<title>.*?</title>", "", inner)

@@ -52,6 +52,9 @@ SERIES_DASHES = ["none", "7 4", "2 3", "10 3 2 3"]
 #: ipywidgets' HTML uses the 28 px line height of its controls; text blocks read better tighter.
 TEXT_STYLE = "line-height:1.4"
 
+#: Axes of a parallel-coordinates view stand at least this far apart (px), room for a label.
+MIN_AXIS_GAP = 96
+
 #: Past this many points a scatter keeps only the most recent ones: the curve stays
 #: complete (it has one point per improvement) and the SVG stays small.
 MAX_SCATTER_POINTS = 250
@@ -329,8 +332,24 @@ class Series:
         return points
 
 
+#: Rough width of one character of the plots' 10 px sans-serif font, for laying out text
+#: without a browser: generous, so that an estimate errs towards too much room.
+CHAR_WIDTH = 6.2
+#: Longest study name a legend shows in full; longer ones end with an ellipsis (full name on hover).
+LEGEND_CHARS = 26
+
+
+def shorten(text: str, max_chars: int) -> str:
+    """``text`` itself when it fits, else cut with an ellipsis (the caller shows the full text on hover)."""
+    return text if len(text) <= max_chars else text[: max(1, max_chars - 1)] + "…"
+
+
 def curves_svg(series: Sequence[Series], *, by: str = "trial", width: int = 520, height: int = 240) -> str:
-    """Best-so-far curves of several studies on one plot, by trial or by time, with a legend."""
+    """Best-so-far curves of several studies on one plot, by trial or by time, with a legend.
+
+    ``width`` is the plot's; the legend sits to its right, outside the plotted area, so it
+    never hides a curve. The margins leave room for the tick labels at the top and bottom.
+    """
     if by not in ("trial", "time"):
         raise ValueError(f"`by` must be 'trial' or 'time', but got by={by!r}.")
     curves = [(s, s.curve(by)) for s in series]
@@ -339,8 +358,19 @@ def curves_svg(series: Sequence[Series], *, by: str = "trial", width: int = 520,
         return _svg(width, height, "<text x='60' y='100'>no complete trials to compare</text>", "metahpo-curves")
     xs = [x for x, _ in points]
     ys = [y for _, y in points]
-    frame = _Frame(width, height, (min(1.0, min(xs)) if by == "trial" else 0.0, max(max(xs), 1.0)), _padded(min(ys), max(ys)))
+    longest = max(len(shorten(s.name, LEGEND_CHARS)) for s in series)
+    legend_width = math.ceil(40 + CHAR_WIDTH * longest)
+    frame = _Frame(
+        width + legend_width,
+        height,
+        (min(1.0, min(xs)) if by == "trial" else 0.0, max(max(xs), 1.0)),
+        _padded(min(ys), max(ys)),
+        top=16,  # the top tick label (drawn 8 px below the axis' end) stays inside the picture
+        right=legend_width,
+        bottom=32,
+    )
     body = [frame.axes("trial" if by == "trial" else "seconds", "best so far")]
+    legend_x = width + 12
     for i, (s, c) in enumerate(curves):
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
         # Dashes tell apart curves that overlap (strategies sharing an initial design).
@@ -349,12 +379,49 @@ def curves_svg(series: Sequence[Series], *, by: str = "trial", width: int = 520,
             f"<path d='{_steps(c, frame)}' fill='none' stroke='{colour}' stroke-width='2' stroke-dasharray='{dash}'>"
             f"<title>{esc(s.name)}</title></path>"
         )
+        row = frame.top + 6 + 16 * i
         body.append(
-            f"<line x1='{frame.width - 160}' y1='{frame.top + 9 + 14 * i}' x2='{frame.width - 140}' "
-            f"y2='{frame.top + 9 + 14 * i}' stroke='{colour}' stroke-width='2' stroke-dasharray='{dash}'/>"
-            f"<text x='{frame.width - 136}' y='{frame.top + 13 + 14 * i}'>{esc(s.name[:22])}</text>"
+            f"<g class='metahpo-legend'><title>{esc(s.name)}</title>"
+            f"<line x1='{legend_x}' y1='{row}' x2='{legend_x + 20}' y2='{row}' stroke='{colour}' stroke-width='2' "
+            f"stroke-dasharray='{dash}'/>"
+            f"<text x='{legend_x + 24}' y='{row + 4}'>{esc(shorten(s.name, LEGEND_CHARS))}</text></g>"
         )
-    return _svg(width, height, "".join(body), "metahpo-curves")
+    return _svg(frame.width, height, "".join(body), "metahpo-curves")
+
+
+def axis_label_lines(name: str, max_chars: int, max_lines: int = 2) -> list[str]:
+    """A parameter's name on at most ``max_lines`` lines of ``max_chars``, broken after ``_``, ``.`` or ``-``.
+
+    Only a name that cannot fit even so is shortened, with an ellipsis on its last line.
+    """
+    if len(name) <= max_chars:
+        return [name]
+    pieces: list[str] = []
+    word = ""
+    for char in name:  # words keep their separator, so the lines read back as the name
+        word += char
+        if char in "_.-":
+            pieces.append(word)
+            word = ""
+    if word:
+        pieces.append(word)
+    lines: list[str] = []
+    for piece in pieces:
+        while len(piece) > max_chars:  # one word longer than a line: cut it
+            if lines and len(lines[-1]) < max_chars:
+                room = max_chars - len(lines[-1])
+                lines[-1] += piece[:room]
+                piece = piece[room:]
+            else:
+                lines.append(piece[:max_chars])
+                piece = piece[max_chars:]
+        if lines and len(lines[-1]) + len(piece) <= max_chars:
+            lines[-1] += piece
+        elif piece:
+            lines.append(piece)
+    if len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [shorten("".join(lines[max_lines - 1 :]), max_chars)]
+    return lines
 
 
 def parallel_coordinates_svg(
@@ -364,17 +431,33 @@ def parallel_coordinates_svg(
 
     Values are placed by each parameter's own scale when all studies share a space;
     otherwise by rank within the shown trials. The best trial of each study is drawn bold.
+    Every axis is labelled in full: the picture widens so that axes stand at least
+    :data:`MIN_AXIS_GAP` apart, a long name wraps onto two lines, and only a name longer
+    than two lines is shortened (its full name shows on hover).
     """
     if not names:
         return _svg(width, height, "<text x='20' y='100'>no shared parameters</text>", "metahpo-parcoords")
-    left, right, top, bottom = 20, 20, 24, 20
+    max_chars = int((MIN_AXIS_GAP - 8) / CHAR_WIDTH)
+    labels = [axis_label_lines(name, max_chars) for name in names]
+    half = [CHAR_WIDTH * max(len(line) for line in lines) / 2 for lines in labels]
+    # The first and last labels are centred on their axes: the margins hold their halves.
+    left, right = int(max(20, half[0] + 6)), int(max(20, half[-1] + 6))
+    n_lines = max(len(lines) for lines in labels)
+    top, bottom = 12 + 12 * n_lines, 20
+    width = max(width, int(left + right + MIN_AXIS_GAP * (len(names) - 1)))
     step = (width - left - right) / max(len(names) - 1, 1)
     axes_x = [left + i * step for i in range(len(names))]
     unit_of = _unit_scalers(series, names)
     body = []
-    for x, name in zip(axes_x, names):
+    for x, name, lines in zip(axes_x, names, labels):
         body.append(f"<line x1='{x:.1f}' y1='{top}' x2='{x:.1f}' y2='{height - bottom}' stroke='#bbb'/>")
-        body.append(f"<text x='{x:.1f}' y='{top - 8}' text-anchor='middle'>{esc(name[:14])}</text>")
+        first_y = top - 8 - 12 * (len(lines) - 1)
+        spans = "".join(
+            f"<tspan x='{x:.1f}' y='{first_y + 12 * k}'>{esc(line)}</tspan>" for k, line in enumerate(lines)
+        )
+        body.append(
+            f"<text class='metahpo-axis-label' text-anchor='middle'><title>{esc(name)}</title>{spans}</text>"
+        )
     for i, s in enumerate(series):
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
         complete = ranked(s.trials, s.direction)
@@ -450,6 +533,7 @@ def configs_side_by_side_html(series: Sequence[Series]) -> str:
         )
         rows.append(f"<tr><td><code>{esc(name)}</code></td>{cells}</tr>")
     return (
-        f"<table class='metahpo-configs' style='border-collapse:collapse;font-size:12px;{TEXT_STYLE}'>"
-        f"<tr><th></th>{head}</tr>{''.join(rows)}</table>"
+        # Spacing between columns: a long value never runs into the parameter's name.
+        f"<table class='metahpo-configs' style='border-collapse:separate;border-spacing:10px 0;font-size:12px;"
+        f"{TEXT_STYLE}'><tr><th></th>{head}</tr>{''.join(rows)}</table>"
     )

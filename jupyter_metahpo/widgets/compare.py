@@ -4,8 +4,9 @@
 (by trial or by time), the best configurations side by side, and a parallel-coordinates
 view of their trials. Studies come from results in hand, or from the experience store
 through a selector. :func:`race` runs the same objective under several strategies with
-the same budget and seed, one trial of each in turn, draws the comparison live, and
-records every racer's study in the experience store.
+the same budget and seed (by default: what ``tune`` does, warm start off, random
+search), one trial of each in turn, draws the comparison live, and records every racer's
+study in the experience store.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ class CompareWidget(W.VBox):
                 self.heading,
                 self.selector,
                 self.by,
-                W.HBox([self.curves, self.configs]),
+                # Side by side when the page is wide enough, the table below the plot otherwise.
+                W.HBox([self.curves, self.configs], layout=W.Layout(flex_flow="row wrap", grid_gap="4px 16px")),
                 W.HTML("<b>Trials across parameters</b> (one line per trial; bold: each study's best)"),
                 self.parcoords,
             ]
@@ -316,7 +318,7 @@ def _show_and_run(objective, studies: Mapping[str, Study], n_trials: int, seed, 
     stop = StopSignal()
     view.stop_button = W.Button(description="Stop race", icon="stop", button_style="danger",
                                 tooltip="End the race after the running trials; every trial is kept",
-                                layout=W.Layout(width="auto"))
+                                layout=W.Layout(width="auto", align_self="flex-start"))
     view.stop_button.add_class("metahpo-race-stop")
     view.stop_button.on_click(lambda _b: stop.set())
     view.children = (view.children[0], view.stop_button, *view.children[1:])

@@ -8,6 +8,7 @@ URL (see ``conftest.Jupyter.notebook_url``) and the kernel status indicator diff
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import textwrap
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import nbformat
 
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+#: Where the tests also save their screenshots, when set (to refresh docs/images on purpose).
+SCREENSHOT_DIR_VARIABLE = "METAHPO_SCREENSHOT_DIR"
 
 SETUP = "%load_ext jupyter_metahpo\nimport time\nfrom jupyter_metahpo.store import ExperienceStore"
 
@@ -140,11 +142,36 @@ def assert_readable_final_state(outputs: list[dict], words: tuple[str, ...]) -> 
     assert not [o for o in outputs if o["output_type"] == "error"]
 
 
-def save_image(locator, tmp_path: Path, name: str, publish: bool = True) -> Path:
-    """Screenshot ``locator`` into the test's tmp dir; ``publish`` also copies it to docs/images."""
+def save_image(locator, tmp_path: Path, name: str) -> Path:
+    """Screenshot ``locator`` into the test's tmp dir, and into ``$METAHPO_SCREENSHOT_DIR`` when set.
+
+    Tests write only under their temporary folders; refreshing the README's pictures is a
+    deliberate act: ``METAHPO_SCREENSHOT_DIR=docs/images pytest tests/browser``.
+    """
     shot = tmp_path / name
     locator.screenshot(path=str(shot))
+    publish = os.environ.get(SCREENSHOT_DIR_VARIABLE)
     if publish:
-        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, DOCS_IMAGES / name)
+        folder = Path(publish).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, folder / name)
     return shot
+
+
+# Every text of the comparison's pictures, where the browser drew it, against its picture's box.
+_TEXT_BOXES = """(root) => [...root.querySelectorAll('svg.metahpo-curves, svg.metahpo-parcoords')].flatMap(svg => {
+    const box = svg.getBoundingClientRect();
+    return [...svg.querySelectorAll('text')].map(text => {
+        const r = text.getBoundingClientRect();
+        const title = text.querySelector('title');
+        return {svg: svg.getAttribute('class'), text: [...text.childNodes].filter(n => n.nodeName !== 'title')
+                    .map(n => n.textContent).join('|'), title: title ? title.textContent : null,
+                left: r.left - box.left, right: r.right - box.left, top: r.top - box.top, bottom: r.bottom - box.top,
+                width: box.width, height: box.height};
+    });
+})"""
+
+
+def text_boxes(locator) -> list[dict]:
+    """Each text line in the comparison's SVGs with its drawn box, relative to its own SVG."""
+    return locator.evaluate(_TEXT_BOXES)

@@ -15,6 +15,7 @@ from browser_pages import (
     metatune_cell,
     save_image,
     store_check,
+    text_boxes,
     trials_done,
     wait_for_trials,
     write_notebook,
@@ -22,23 +23,53 @@ from browser_pages import (
 
 from jupyter_metahpo.store import ExperienceStore
 
+# Long parameter names, as a real model has: the comparison must label every axis readably.
+PARAMETER_NAMES = ["learning_rate", "min_samples_leaf", "l2_regularization", "class_weight"]
+
+# A race of our default, warm start off and random search on a cheap stand-in for a
+# gradient-boosting objective; an earlier study of a similar task is the past it may learn from.
+RACE_CELL = """\
+import math
+from sklearn.datasets import make_classification
+from jupyter_metahpo import tune, choice, intrange, loguniform
+from jupyter_metahpo.widgets import race
+hgb_space = {"learning_rate": loguniform(1e-3, 1.0), "min_samples_leaf": intrange(1, 100),
+             "l2_regularization": loguniform(1e-6, 10.0), "class_weight": choice(None, "balanced")}
+def hgb_like(learning_rate, min_samples_leaf, l2_regularization, class_weight):
+    return ((math.log10(learning_rate) + 1.3) ** 2 + ((min_samples_leaf - 20) / 40) ** 2
+            + 0.05 * abs(math.log10(l2_regularization) + 2) + (0.0 if class_weight == "balanced" else 0.2))
+tune(hgb_like, hgb_space, 12, data=make_classification(300, random_state=1), name="earlier", seed=1)
+results = race(hgb_like, hgb_space, data=make_classification(250, random_state=2), n_trials=10, seed=0)
+print("FIRST", *(r.trials[0].origin.source for r in results.values()))"""
+
+
+def assert_every_label_readable(view, parameters) -> None:
+    """Every text of the comparison's pictures lies inside its picture, and no two axis labels overlap."""
+    boxes = text_boxes(view)
+    assert boxes, "the comparison drew no text"
+    for b in boxes:
+        assert b["left"] >= -0.5 and b["right"] <= b["width"] + 0.5, b  # not cut at the sides
+        assert b["top"] >= -0.5 and b["bottom"] <= b["height"] + 0.5, b  # nor at the top or bottom
+    axes = [b for b in boxes if b["svg"] == "metahpo-parcoords" and b["title"]]
+    assert [b["title"] for b in axes] == parameters  # every axis is labelled, with its full name on hover
+    for b in axes:
+        assert b["text"].replace("|", "") == b["title"], b  # shown whole (wrapped if need be), not cut
+    ordered = sorted(axes, key=lambda b: b["left"])
+    for a, b in zip(ordered, ordered[1:]):
+        assert a["right"] <= b["left"], (a, b)
+
 
 def test_live_widget_updates_and_stop_ends_the_study_with_its_trials_stored(
     browser, lab_with_subshell_comms, tmp_path
 ):
     lab = lab_with_subshell_comms
-    race_cell = (
-        "from jupyter_metahpo.widgets import race\n"
-        "def quad(x, y):\n    return (x - 0.3) ** 2 + (y + 0.5) ** 2\n"
-        "_ = race(quad, space, ('default', 'random', 'sobol'), n_trials=10, seed=0)"
-    )
     write_notebook(
         lab.root / "live.ipynb",
         [
             SETUP,
             metatune_cell("--trials 200 --name browser-demo --seed 0", sleep=0.4),
             store_check("browser-demo"),
-            race_cell,
+            RACE_CELL,
             "%metatune_compare browser-demo",
         ],
     )
@@ -80,13 +111,18 @@ def test_live_widget_updates_and_stop_ends_the_study_with_its_trials_stored(
         nb.run(3)
         race_view = nb.cell(3).locator(".metahpo-compare")
         race_view.wait_for(state="visible")
-        race_view.locator(".metahpo-race-stop[disabled]").wait_for(state="attached", timeout=120_000)
+        race_view.locator(".metahpo-race-stop[disabled]").wait_for(state="attached", timeout=180_000)
+        race_view = nb.cell(3).locator(".metahpo-compare")  # the final frame (the race displays itself again)
+        assert "Race finished" in race_view.locator(".metahpo-race-stop").inner_text()
         assert race_view.locator("svg.metahpo-curves path").count() == 3
+        assert_every_label_readable(race_view, PARAMETER_NAMES)
         save_image(race_view, tmp_path, "compare-widget.png")
         racers = {r.name: len(ExperienceStore(lab.store).trials(r.id)) for r in ExperienceStore(lab.store).studies()}
         assert {k: v for k, v in racers.items() if k.startswith("race/")} == {
-            "race/default": 10, "race/random": 10, "race/sobol": 10
+            "race/default": 10, "race/none": 10, "race/random": 10
         }  # the race is experience too
+        found = nb.wait_for_output(3, r"FIRST (\S+) (\S+) (\S+)")
+        assert found.groups() == ("warm-start", "sobol", "random")  # our default learned from the earlier study
 
         nb.run(4)
         stored_view = nb.cell(4).locator(".metahpo-compare")

@@ -43,7 +43,7 @@ def test_notebook7_live_widget_updates_stop_keeps_the_trials_and_the_saved_noteb
         assert later > first  # updated in place while the cell runs
         wait_for_trials(widget, 8)  # past the Sobol design: BoTorch trials too
         assert widget.locator(".metahpo-stop").is_enabled()
-        save_image(widget, tmp_path, "progress-widget-notebook7.png", publish=False)
+        save_image(widget, tmp_path, "progress-widget-notebook7.png")
 
         clicked_at = trials_done(widget)
         widget.locator(".metahpo-stop").click()
