@@ -3,6 +3,9 @@ and Optuna's GPSampler, on Branin, Hartmann6 and a mixed space, same seeds.
 
     python benchmarks/bench_quality.py            # 10 seeds (slow: run it in the background)
     python benchmarks/bench_quality.py --quick    # 3 seeds
+    python benchmarks/bench_quality.py --problems hartmann6 --first-seed 10 --seeds 10   # seeds 10-19
+    python benchmarks/bench_quality.py --problems hartmann6 --methods ours-optuna-start
+        # diagnostic: ours after exactly the 10 start-up points of Optuna's GPSampler (same seed)
 
 Prints one table of medians (and quartiles) over seeds, and the mean time each
 method spent choosing a configuration. Needs the ``bench`` extra (optuna).
@@ -11,6 +14,7 @@ method spent choosing a configuration. Needs the ``bench`` extra (optuna).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import warnings
@@ -24,6 +28,8 @@ from _problems import PROBLEMS, Problem, optuna_params  # noqa: E402
 
 from jupyter_metahpo import Study  # noqa: E402
 from jupyter_metahpo.samplers import DefaultSampler, RandomSampler  # noqa: E402
+from jupyter_metahpo.samplers.base import History, Sampler, Suggestion  # noqa: E402
+from jupyter_metahpo.trial import Origin  # noqa: E402
 
 CHECKPOINTS = (20, 50)
 
@@ -35,6 +41,44 @@ def run_ours(problem: Problem, seed: int, budget: int, random: bool = False) -> 
     values = [t.value for t in study.trials]
     suggest = float(np.mean([t.suggest_seconds for t in study.trials]))
     return values, suggest
+
+
+def optuna_initial_configs(problem: Problem, seed: int, n: int = 10) -> list[dict]:
+    """The first ``n`` configurations Optuna's GPSampler(seed) evaluates (its random start-up trials)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=seed))
+    configs = []
+    for _ in range(n):
+        trial = study.ask()
+        config = optuna_params(trial, problem.space)
+        study.tell(trial, problem.objective(**config))
+        configs.append(config)
+    return configs
+
+
+class _Given(Sampler):
+    """Serves a fixed list of configurations, then nothing (a warm-start stage for DefaultSampler)."""
+
+    name = "given"
+
+    def __init__(self, configs: list[dict]) -> None:
+        self.configs = list(configs)
+
+    def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
+        out = [Suggestion(c, Origin("given", "Optuna's start-up point")) for c in self.configs[:n]]
+        del self.configs[: len(out)]
+        return out
+
+
+def run_ours_from_optuna_start(problem: Problem, seed: int, budget: int) -> tuple[list[float], float]:
+    """Ours after exactly the 10 random start-up points of Optuna's GPSampler with the same seed:
+    separates the initial design's luck from what the two samplers do with it."""
+    sampler = DefaultSampler(seed=seed, warm_start=_Given(optuna_initial_configs(problem, seed)))
+    study = Study(problem.space, sampler=sampler)
+    study.optimize(lambda **config: problem.objective(**config), budget)
+    return [t.value for t in study.trials], float(np.mean([t.suggest_seconds for t in study.trials]))
 
 
 def run_optuna(problem: Problem, seed: int, budget: int, kind: str) -> tuple[list[float], float]:
@@ -60,15 +104,23 @@ METHODS = {
     "random": lambda p, s, b: run_ours(p, s, b, random=True),
     "optuna-tpe": lambda p, s, b: run_optuna(p, s, b, "tpe"),
     "optuna-gp": lambda p, s, b: run_optuna(p, s, b, "gp"),
+    # Not in the default table: a diagnostic (ours given Optuna's start-up points).
+    "ours-optuna-start": run_ours_from_optuna_start,
 }
+DEFAULT_METHODS = ["ours", "random", "optuna-tpe", "optuna-gp"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="3 seeds instead of 10")
     parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds run from this one on (e.g. --first-seed 10 --seeds 10 adds seeds 10-19 to a 10-seed run)")
     parser.add_argument("--problems", nargs="*", default=list(PROBLEMS))
-    parser.add_argument("--methods", nargs="*", default=list(METHODS))
+    parser.add_argument("--methods", nargs="*", default=DEFAULT_METHODS, choices=list(METHODS))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="append one JSON line per (problem, method, seed) as it finishes, so a long run "
+                             "that is stopped keeps what it measured")
     args = parser.parse_args()
     n_seeds = args.seeds or (3 if args.quick else 10)
     budget = max(CHECKPOINTS)
@@ -85,11 +137,17 @@ def main() -> None:
         for method in args.methods:
             regrets = np.empty((n_seeds, len(CHECKPOINTS)))
             spent = []
-            for seed in range(n_seeds):
+            for seed in range(args.first_seed, args.first_seed + n_seeds):
                 values, seconds = METHODS[method](problem, seed, budget)
                 spent.append(seconds)
+                if args.out is not None:
+                    record = {"problem": name, "method": method, "seed": seed, "values": values,
+                              "suggest_seconds": seconds,
+                              "regret": {str(c): problem.regret(min(values[:c])) for c in CHECKPOINTS}}
+                    with args.out.open("a") as f:
+                        f.write(json.dumps(record) + "\n")
                 for k, c in enumerate(CHECKPOINTS):
-                    regrets[seed, k] = problem.regret(min(values[:c]))
+                    regrets[seed - args.first_seed, k] = problem.regret(min(values[:c]))
             cells = []
             for k in range(len(CHECKPOINTS)):
                 q1, med, q3 = np.percentile(regrets[:, k], [25, 50, 75])

@@ -146,6 +146,7 @@ def test_too_few_complete_trials_fall_back_to_random_and_say_so():
         ({"n_restarts": 0}, "`n_restarts` must be a positive integer, but got n_restarts=0."),
         ({"torch_threads": -1}, "`torch_threads` must be a positive integer, but got torch_threads=-1."),
         ({"refit_cold": "yes"}, "`refit_cold` must be True or False, but got refit_cold='yes'."),
+        ({"learn_mean": 1}, "`learn_mean` must be True or False, but got learn_mean=1."),
     ],
 )
 def test_bad_settings_are_rejected_with_the_rule(kwargs, message):
@@ -198,3 +199,52 @@ def test_cold_refit_escapes_a_poor_warm_start():
     assert stuck.noise > 10 * cold.noise  # one iteration cannot leave the poor basin
     assert np.allclose(rescued.lengthscales, cold.lengthscales)
     assert rescued.noise == cold.noise
+
+
+def _peaked_history(dim: int, seed: int) -> tuple[History, np.ndarray]:
+    """A study shaped like most tuning problems: poor almost everywhere (value ~0), one
+    narrow good region around 0.3 that is already well sampled."""
+    from scipy.stats import qmc
+
+    rng = np.random.default_rng(seed)
+    X = np.vstack([qmc.Sobol(dim, scramble=True, seed=seed).random(16),
+                   np.clip(0.3 + 0.03 * rng.standard_normal((20, dim)), 0.0, 1.0)])
+    values = -3.0 * np.exp(-30.0 * ((X - 0.3) ** 2).sum(-1))
+    space = SearchSpace({f"x{i}": uniform(0.0, 1.0) for i in range(dim)})
+    configs = space.decode(X)
+    return History(space, Direction.MINIMIZE, _trials(space, configs, [float(v) for v in values])), X[values.argmin()]
+
+
+def test_learned_mean_is_the_least_squares_mean_and_sits_with_the_poor_bulk():
+    history, _ = _peaked_history(3, 1)
+    X = history.space.encode([t.config for t in history.complete])
+    y, _, _ = standardize(history.scores(history.complete))  # higher is better, as the sampler sees it
+    with torch_threads(1):
+        fixed = fit_gp(X, y, np.zeros(3, bool))
+        learned = fit_gp(X, y, np.zeros(3, bool), learn_mean=True)
+    assert fixed.mean == 0.0
+    # For the fitted kernel, the MAP constant mean is the generalised least-squares mean.
+    K = learned.kernel(torch.from_numpy(X), torch.from_numpy(X)).numpy() + learned.noise * np.eye(len(y))
+    ones = np.ones(len(y))
+    gls = ones @ np.linalg.solve(K, y) / (ones @ np.linalg.solve(K, ones))
+    assert learned.mean == pytest.approx(gls, abs=0.02)
+    # Most trials are poor: the mean sits below the average (0 after standardising).
+    assert learned.mean < -0.3
+    far = torch.tensor([[1.0, 1.0, 0.0]], dtype=torch.float64)
+    with torch.no_grad():
+        assert learned.posterior(far)[0].item() == pytest.approx(learned.mean, abs=0.05)
+
+
+@pytest.mark.parametrize("dim, seed", [(3, 1), (4, 2)])
+def test_learned_mean_stops_expected_improvement_chasing_corners(dim, seed):
+    history, best = _peaked_history(dim, seed)
+    space = history.space
+    (fixed,) = BoTorchSampler(seed=0, learn_mean=False).suggest(history, 1)
+    (learned,) = BoTorchSampler(seed=0, learn_mean=True).suggest(history, 1)
+    x_fixed = space.encode([fixed.config])[0]
+    x_learned = space.encode([learned.config])[0]
+    # With the mean fixed at the average, the far corners look "average, and uncertain"
+    # and win; with the fitted mean they look poor, and the search stays with the data.
+    assert np.linalg.norm(x_fixed - best) > 0.5
+    assert np.sum((x_fixed < 1e-3) | (x_fixed > 1 - 1e-3)) >= 2
+    assert np.linalg.norm(x_learned - best) < 0.2

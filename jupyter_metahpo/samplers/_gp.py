@@ -10,6 +10,9 @@ handful of dense tensor operations:
   categorical dimensions use the Hamming distance (0 when equal, 1 when not), so
   their options are unordered and need no one-hot columns;
 * a Gaussian likelihood with a learned noise variance bounded below by ``MIN_NOISE``;
+* a constant prior mean, either fixed at 0 (the average of the standardised
+  observations) or fitted with the other hyperparameters (``learn_mean``, as BoTorch's
+  ``ConstantMean``), within the observed range and without a prior;
 * MAP hyperparameters under the priors of Optuna's GPSampler (see :func:`_log_prior`
   for why not BoTorch's default priors);
 * inputs are already in the unit cube (``SearchSpace.encode``), which is exactly what
@@ -50,18 +53,20 @@ def standardize(y: np.ndarray) -> tuple[np.ndarray, float, float]:
 
 @dataclass(frozen=True)
 class GPParams:
-    """Unconstrained hyperparameters: log length scales (d,), log output scale, log excess noise."""
+    """Unconstrained hyperparameters: log length scales (d,), log output scale, log excess
+    noise, and the constant prior mean (standardised units)."""
 
     log_lengthscales: np.ndarray
     log_outputscale: float
     log_noise: float
+    mean: float = 0.0
 
     def as_vector(self) -> np.ndarray:
-        return np.concatenate([self.log_lengthscales, [self.log_outputscale, self.log_noise]])
+        return np.concatenate([self.log_lengthscales, [self.log_outputscale, self.log_noise, self.mean]])
 
     @classmethod
     def from_vector(cls, vector: np.ndarray) -> GPParams:
-        return cls(np.array(vector[:-2], dtype=float), float(vector[-2]), float(vector[-1]))
+        return cls(np.array(vector[:-3], dtype=float), float(vector[-3]), float(vector[-2]), float(vector[-1]))
 
     @classmethod
     def default(cls, dim: int) -> GPParams:
@@ -111,11 +116,12 @@ class ExactGP:
         self.inv_lengthscales = torch.from_numpy(np.exp(-params.log_lengthscales))
         self.outputscale = math.exp(params.log_outputscale)
         self.noise = MIN_NOISE + math.exp(params.log_noise)
+        self.mean = params.mean
         with torch.no_grad():
             K = self.kernel(X, X)
             K.diagonal().add_(self.noise)
             self.L = _robust_cholesky(K)
-            self.alpha = torch.cholesky_solve(y.unsqueeze(-1), self.L).squeeze(-1)
+            self.alpha = torch.cholesky_solve((y - self.mean).unsqueeze(-1), self.L).squeeze(-1)
             # The inverse factor turns every posterior variance into one matrix product,
             # which is several times faster than a triangular solve per batch of points
             # (and stable here: K carries at least MIN_NOISE on its diagonal).
@@ -133,7 +139,7 @@ class ExactGP:
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Marginal posterior mean and variance of the latent function at ``x`` (..., d)."""
         k = self.kernel(x.unsqueeze(-2), self.X).squeeze(-2)  # (..., n)
-        mean = k @ self.alpha
+        mean = self.mean + k @ self.alpha
         v = k @ self.L_inv_T
         var = (self.outputscale - (v * v).sum(-1)).clamp_min(1e-12)
         return mean, var
@@ -168,14 +174,14 @@ def _robust_cholesky(K: torch.Tensor) -> torch.Tensor:
 def _negative_log_posterior(
     vector: torch.Tensor, sqdiff: torch.Tensor, y: torch.Tensor, dim: int
 ) -> torch.Tensor:
-    log_ls, log_os, log_noise = vector[:dim], vector[dim], vector[dim + 1]
+    log_ls, log_os, log_noise, mean = vector[:dim], vector[dim], vector[dim + 1], vector[dim + 2]
     noise = MIN_NOISE + torch.exp(log_noise)
     K = torch.exp(log_os) * _matern52(sqdiff @ torch.exp(-2.0 * log_ls))
     K = K + noise * torch.eye(len(y), dtype=y.dtype)
     L, info = torch.linalg.cholesky_ex(K)
     if int(info) != 0:
         raise torch.linalg.LinAlgError("not positive definite")
-    u = torch.linalg.solve_triangular(L, y.unsqueeze(-1), upper=False).squeeze(-1)
+    u = torch.linalg.solve_triangular(L, (y - mean).unsqueeze(-1), upper=False).squeeze(-1)
     log_likelihood = -0.5 * (u @ u) - torch.log(torch.diagonal(L)).sum()
     return -(log_likelihood + _log_prior(log_ls, log_os, noise)) / len(y)
 
@@ -189,11 +195,14 @@ def fit_gp(
     *,
     refit_cold: bool = False,
     cold_maxiter: int = 200,
+    learn_mean: bool = False,
 ) -> ExactGP:
     """Fit hyperparameters by maximising the log posterior (MAP) with L-BFGS-B.
 
     ``start`` warm-starts the optimiser from an earlier fit (a few iterations then
-    suffice, capped by ``maxiter``). With ``refit_cold`` the fit is also run from the
+    suffice, capped by ``maxiter``). ``learn_mean`` fits the constant prior mean too
+    (its MAP is the generalised least-squares mean for the fitted kernel); otherwise it
+    stays at 0. With ``refit_cold`` the fit is also run from the
     priors' modes (capped by ``cold_maxiter``) and the better MAP is kept: the marginal
     likelihood is multimodal, and a warm start alone can stay in the basin of an early,
     poor optimum for the whole study (measured on Hartmann6, see
@@ -223,6 +232,9 @@ def fit_gp(
     # Bounds keep length scales within [1e-3, 1e3] of the unit cube and the noise
     # and output scale within ranges where the Cholesky factorisation is reliable.
     bounds = [(math.log(LS_MIN), math.log(1e3))] * dim + [(math.log(1e-3), math.log(50.0)), (math.log(1e-9), math.log(2.0))]
+    # The constant prior mean: fixed at 0 (the observations' mean after standardising), or
+    # learned within the observed range.
+    bounds.append((float(y.min()), float(y.max())) if learn_mean else (0.0, 0.0))
     starts = [(start, maxiter), (cold, cold_maxiter)] if start is not None else [(cold, maxiter)]
     best: np.ndarray | None = None
     best_loss = math.inf

@@ -12,9 +12,10 @@ Optuna's GPSampler by ``benchmarks/bench_latency.py``, quality by
 * failed trials enter the model at the worst score seen so far, so the model learns
   to avoid the region where the objective broke instead of proposing it again;
 * the GP (:mod:`._gp`: Matern-5/2 ARD with Hamming distance on categorical columns,
-  MAP hyperparameters) is warm-started from the previous call's hyperparameters and
-  also refitted from the default ones, keeping the better MAP (``refit_cold``): the
-  warm start alone could stay in a poor optimum of the marginal likelihood;
+  MAP hyperparameters, a fitted constant prior mean: ``learn_mean``) is warm-started
+  from the previous call's hyperparameters and also refitted from the default ones,
+  keeping the better MAP (``refit_cold``): the warm start alone could stay in a poor
+  optimum of the marginal likelihood;
 * the acquisition is BoTorch's numerically stable log expected improvement
   (``botorch.acquisition.analytic._log_ei_helper``, the core of ``LogExpectedImprovement``);
 * batches (``n > 1``) and running trials are handled by conditioning the GP on each
@@ -96,6 +97,15 @@ class BoTorchSampler(Sampler):
         better of the two MAP fits. The warm start alone can keep an early, poor
         optimum of the marginal likelihood for the rest of the study; on Hartmann6
         (``benchmarks/bench_quality.py``) the second fit rescued runs stuck that way.
+    learn_mean:
+        Fit the GP's constant prior mean with the other hyperparameters (as BoTorch's
+        ``SingleTaskGP`` does) instead of fixing it at the observations' average. When
+        most trials are poor and a few are good (the usual shape of a tuning problem),
+        the fitted mean sits near the poor bulk, so regions far from every trial are
+        predicted as poor rather than average. With the mean fixed, expected
+        improvement there grew with the variance alone and sent a quarter to a half of
+        the late trials of a Hartmann6 run to corners of the cube (all near 0, the
+        worst value); see ``benchmarks/results/quality_hartmann6.txt``.
     acqf_maxiter:
         L-BFGS-B iteration cap of each continuous step of the acquisition search.
     torch_threads:
@@ -116,6 +126,7 @@ class BoTorchSampler(Sampler):
         refit_cold: bool = True,
         acqf_maxiter: int = 100,
         torch_threads: int | None = 1,
+        learn_mean: bool = True,
     ) -> None:
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"`acquisition` must be one of {ACQUISITIONS}, but got acquisition={acquisition!r}.")
@@ -128,6 +139,9 @@ class BoTorchSampler(Sampler):
         if not isinstance(refit_cold, bool):
             raise ValueError(f"`refit_cold` must be True or False, but got refit_cold={refit_cold!r}.")
         self.refit_cold = refit_cold
+        if not isinstance(learn_mean, bool):
+            raise ValueError(f"`learn_mean` must be True or False, but got learn_mean={learn_mean!r}.")
+        self.learn_mean = learn_mean
         self.acqf_maxiter = _check_positive_int("acqf_maxiter", acqf_maxiter)
         self.torch_threads = None if torch_threads is None else _check_positive_int("torch_threads", torch_threads)
         self._rng = np.random.default_rng(seed)
@@ -195,7 +209,7 @@ class BoTorchSampler(Sampler):
         maxiter = self.warm_fit_maxiter if start is not None else self.fit_maxiter
         gp = fit_gp(
             X, y, domain.categorical, start=start, maxiter=maxiter,
-            refit_cold=self.refit_cold, cold_maxiter=self.fit_maxiter,
+            refit_cold=self.refit_cold, cold_maxiter=self.fit_maxiter, learn_mean=self.learn_mean,
         )
         self._last_params = (key, gp.params)
         return gp
