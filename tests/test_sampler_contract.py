@@ -14,6 +14,7 @@ import sys
 
 import pytest
 
+from jupyter_metahpo import Study
 from jupyter_metahpo.samplers import DefaultSampler, RandomSampler, SobolSampler
 from jupyter_metahpo.samplers.base import History, Suggestion
 from jupyter_metahpo.space import IntRange, LogUniform, SearchSpace, Uniform, choice, intrange, loguniform, uniform
@@ -116,3 +117,18 @@ def test_importing_the_package_does_not_import_torch_or_botorch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_sobol_skips_a_point_already_tried_and_still_fills_a_tiny_space():
+    # A warm start from a past study that used the same Sobol seed enqueues that study's
+    # Sobol points; the initial design must not run them a second time.
+    space = SearchSpace({"x": uniform(0.0, 1.0), "k": choice("a", "b")})
+    first = [s.config for s in SobolSampler(seed=3).suggest(Study(space).history(), 4)]
+    study = Study(space)
+    study.tell(study.enqueue(dict(first[1])), 0.5)  # e.g. proposed by a warm start
+    later = [dict(s.config) for s in SobolSampler(seed=3).suggest(study.history(), 4)]
+    assert dict(first[1]) not in later and len(later) == 4
+    tiny = Study(SearchSpace({"k": choice("a", "b")}))
+    for option in ("a", "b"):
+        tiny.tell(tiny.enqueue({"k": option}), 1.0)
+    assert len(SobolSampler(seed=0).suggest(tiny.history(), 3)) == 3  # repeats rather than stalls

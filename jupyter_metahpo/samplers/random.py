@@ -53,10 +53,25 @@ class SobolSampler(Sampler):
         return self._points
 
     def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
+        # A point equal to a configuration already tried or running is skipped: a warm
+        # start from a past study that used the same Sobol seed would otherwise be re-run.
+        seen = {_key(config) for config in history.seen_configs()}
         start = history.n_taken
-        points = self._sequence(len(history.space), start + n)[start : start + n]
+        upto = start + n + len(seen)
+        points = self._sequence(len(history.space), upto)[start:upto]
         origin = Origin(self.name, "initial design: a scrambled Sobol point that spreads trials evenly")
-        return [Suggestion(config, origin) for config in history.space.decode(points)]
+        fresh, repeats = [], []
+        for config in history.space.decode(points):
+            (repeats if _key(config) in seen else fresh).append(config)
+            seen.add(_key(config))
+            if len(fresh) == n:
+                break
+        # A small discrete space can run out of new configurations: repeat rather than stall.
+        return [Suggestion(config, origin) for config in (fresh + repeats)[:n]]
 
     def __repr__(self) -> str:
         return f"SobolSampler(seed={self.seed!r})"
+
+
+def _key(config) -> tuple:
+    return tuple(sorted((name, repr(value)) for name, value in dict(config).items()))
