@@ -56,8 +56,9 @@ def make_methods(strategies=STRATEGIES, include=None):
         RandomSearch(),
         OptunaMethod("tpe"),
         OptunaMethod("gp"),
-        FlamlCFO(),
-        FlamlCFO("FLAML zero-shot + CFO", start_points=flaml_start_points),
+        FlamlCFO(),  # from the task's default configuration, as FLAML's AutoML starts it
+        FlamlCFO("FLAML CFO (random start)", start_points=None),
+        FlamlCFO("FLAML zero-shot + CFO", start_points=flaml_start_points, only_with_start=True),
         ProposalList("greedy portfolio (list)", greedy_portfolio_list),
         ColdBoTorch(),
     ]

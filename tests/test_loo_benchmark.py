@@ -203,7 +203,7 @@ def test_flaml_zero_shot_maps_portfolios_into_our_spaces():
     assert configs and all(space.space.validate_config(c) == c for c in configs)
     svc = PoolTask("svc/ds", "svm", "ds", base, "ds", {**info, "space_name": "svc"})
     assert flaml_zero_shot_configs(svc) == []
-    assert not FlamlCFO("zero-shot", start_points=flaml_zero_shot_configs).applies(svc)
+    assert not FlamlCFO("zero-shot", start_points=flaml_zero_shot_configs, only_with_start=True).applies(svc)
 
 
 # ------------------------------------------------------------------ report
@@ -317,3 +317,51 @@ def test_worker_processes_give_the_same_results_as_one_process():
 
 def _cheap_methods():
     return [RandomSearch(), ProposalList("portfolio list", greedy_portfolio_list)]
+
+
+# ------------------------------------------------------------------ FLAML CFO's start, within-family splits
+
+
+def _pool_with_default():
+    """A pool whose index 5 is the task's default configuration, the best point, in a flat landscape elsewhere."""
+    configs = [{"x": x, "k": "a"} for x in np.linspace(0.0, 1.0, 12)]
+    values = [0.5] * 12
+    values[5] = 0.9
+    base = study("cfo", values, configs=configs)
+    return PoolTask("toy/cfo", "toy", "cfo", base, "cfo", {"default_config": dict(configs[5])})
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cfo_starts_at_the_tasks_default_configuration(seed):
+    # FLAML's AutoML starts CFO at each learner's defaults; started at a random point
+    # (the harness's old behaviour) it began in a flat region on most prior pools.
+    task = _pool_with_default()
+    assert FlamlCFO().run(task, [], budget=3, seed=seed).chosen[0] == 5
+    random_start = [FlamlCFO("random start", start_points=None).run(task, [], budget=1, seed=s).chosen[0] for s in range(3)]
+    assert random_start != [5, 5, 5]
+
+
+def test_cfo_default_start_comes_from_the_builtin_space_when_the_task_names_one():
+    from benchmarks._loo.methods import default_start_points
+
+    builtin = get_builtin_space("svc")
+    base = PastStudy.from_arrays("p", "ds", builtin.space, "maximize", [dict(builtin.default_config)] * 2, [0.5, 0.6])
+    task = PoolTask("svc/ds", "svm", "ds", base, "ds", {"space_name": "svc"})
+    assert default_start_points(task) == [dict(builtin.default_config)]
+    bare = PoolTask("toy/ds", "toy", "ds", base, "ds", {"space_name": "not-a-builtin-space"})
+    assert default_start_points(bare) == []
+    assert FlamlCFO().applies(bare)  # CFO still runs, from a random point
+
+
+def test_within_family_hides_other_families_and_partial_results_arrive_per_task():
+    studies = synthetic_pool_studies("related", n_tasks=3, pool_size=8) + synthetic_pool_studies("shared", n_tasks=3, pool_size=8)
+    tasks = tasks_from_studies(studies)
+    for task, past in leave_one_out_jobs(tasks, studies, within_family=True):
+        assert {s.extra["family"] for s in past} == {task.family} and len(past) == 2
+    assert all(len(past) == 5 for _, past in leave_one_out_jobs(tasks, studies))
+    seen = []
+    spy = SpyMethod()
+    run_benchmark(tasks, studies, lambda: [spy], seeds=[0], budget=2, progress=lambda _: None,
+                  within_family=True, on_task=lambda rows: seen.append(len(rows)))
+    assert seen == [1, 2, 3, 4, 5, 6]
+    assert all(len(names) == 2 for names in spy.seen.values())

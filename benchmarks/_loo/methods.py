@@ -12,7 +12,8 @@ benchmarks; told the snapped point instead, a sampler that does not find its own
 proposal among the trials may propose it again, which the pool would turn into a
 nearest-neighbour walk that no real study makes). Peers: random search (random
 unused pool points), Optuna TPE and
-GPSampler, FLAML CFO (its ask/tell ``Searcher``), FLAML's zero-shot
+GPSampler, FLAML CFO (its ask/tell ``Searcher``, started from the task's default
+configuration as FLAML's AutoML starts it, or from a random point), FLAML's zero-shot
 portfolios (``flaml/default/<learner>/<task>.json``, read directly because
 ``flaml.default`` needs FLAML's AutoML extras) followed by CFO started from them,
 and a pure greedy portfolio. Ours: the default sampler with warm start off (cold
@@ -127,8 +128,18 @@ class OursWarm(PoolMethod):
         self.make_sampler = make_sampler
         self.strategy = strategy
 
+    def applies(self, task: PoolTask) -> bool:
+        # Without the held-out task's meta-features these strategies have nothing to
+        # compare: nearest would rank past tasks by an arbitrary tie and neural falls
+        # back to nearest. The default strategy has its own answer (the portfolio).
+        return self.strategy not in NEEDS_META_FEATURES or task.study.meta_features is not None
+
     def run(self, task: PoolTask, past: Sequence[PastStudy], budget: int, seed: int) -> PoolRun:
         return run_sampler(self.make_sampler(self.strategy, task, past, seed), task, budget)
+
+
+#: Strategies that cannot run on a task described by no meta-features.
+NEEDS_META_FEATURES = frozenset({"nearest", "neural"})
 
 
 # ---------------------------------------------------------------- simple peers
@@ -269,19 +280,61 @@ def _from_flaml(space: SearchSpace, config: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
-class FlamlCFO(PoolMethod):
-    """FLAML's CFO through its ask/tell ``Searcher`` interface, optionally started from given points.
+def task_default_config(task: PoolTask) -> dict[str, Any] | None:
+    """The held-out task's default configuration: the task's own, else its built-in space's; None if none."""
+    default = task.info.get("default_config")
+    if default:
+        return task.space.validate_config(default)
+    space_name = task.info.get("space_name")
+    if space_name:
+        from jupyter_metahpo.builtin_spaces import BUILTIN_SPACES
 
-    When CFO has nothing to suggest (it converged, or proposes a duplicate) a random
-    unused pool point is taken instead, as a restart would.
+        if space_name in BUILTIN_SPACES:
+            return dict(BUILTIN_SPACES[space_name].default_config)
+    return None
+
+
+def default_start_points(task: PoolTask) -> list[dict[str, Any]]:
+    """CFO's first point: the task's default configuration ([] when it has none).
+
+    FLAML starts CFO where its AutoML starts every learner, at the learner's default
+    (``init_value``) configuration with the cost-driving parameters at their low-cost
+    values; without a start, CFO draws one random point per seed, the same on every
+    task, and a local search from a bad one can stay in a flat region for the whole
+    budget (benchmarks/results/cfo_check.md).
+    """
+    default = task_default_config(task)
+    return [default] if default else []
+
+
+class FlamlCFO(PoolMethod):
+    """FLAML's CFO through its ask/tell ``Searcher`` interface, started from ``start_points(task)``.
+
+    By default CFO starts at the task's default configuration (see
+    :func:`default_start_points`), with the task's ``cfo_low_cost`` values (if any) as
+    its ``low_cost_partial_config``; ``start_points=None`` leaves the start to CFO (a
+    random point). ``only_with_start`` makes the method apply only to tasks that have
+    start points (FLAML's zero-shot portfolios exist for some families only).
+
+    When CFO has nothing to suggest (it converged) a random unused pool point is
+    taken instead, as a restart would. A proposal whose nearest pool point was
+    already used goes to the nearest unused one (as for every method); looking the
+    used point up for free instead was measured and changes nothing
+    (benchmarks/results/cfo_check.md).
     """
 
-    def __init__(self, name: str = "FLAML CFO", start_points: Callable[[PoolTask], list[dict[str, Any]]] | None = None) -> None:
+    def __init__(
+        self,
+        name: str = "FLAML CFO",
+        start_points: Callable[[PoolTask], list[dict[str, Any]]] | None = default_start_points,
+        only_with_start: bool = False,
+    ) -> None:
         self.name = name
         self.start_points = start_points
+        self.only_with_start = only_with_start
 
     def applies(self, task: PoolTask) -> bool:
-        return self.start_points is None or bool(self.start_points(task))
+        return not self.only_with_start or bool(self.start_points and self.start_points(task))
 
     def run(self, task: PoolTask, past: Sequence[PastStudy], budget: int, seed: int) -> PoolRun:
         logging.getLogger("flaml").setLevel(logging.ERROR)
@@ -289,8 +342,12 @@ class FlamlCFO(PoolMethod):
             warnings.simplefilter("ignore")
             from flaml.tune.searcher.blendsearch import CFO
 
-        points = self.start_points(task) if self.start_points else None
-        searcher = CFO(metric="score", mode="max", space=flaml_space(task.space), seed=seed, points_to_evaluate=points)
+        points = (self.start_points(task) if self.start_points else None) or None
+        low_cost = dict(task.info.get("cfo_low_cost") or {}) or None
+        searcher = CFO(
+            metric="score", mode="max", space=flaml_space(task.space), seed=seed,
+            points_to_evaluate=points, low_cost_partial_config=low_cost,
+        )
         snapper = PoolSnapper(task.space, task.configs)
         rng = np.random.default_rng(seed)
         scores = task.scores

@@ -68,13 +68,22 @@ def _task_jobs(task: PoolTask, past: list[PastStudy], methods: Sequence[PoolMeth
     return out
 
 
-def leave_one_out_jobs(tasks: Sequence[PoolTask], studies: Sequence[PastStudy]) -> list[tuple[PoolTask, list[PastStudy]]]:
-    """Each held-out task with the past studies its meta-models may see."""
+def leave_one_out_jobs(
+    tasks: Sequence[PoolTask], studies: Sequence[PastStudy], within_family: bool = False
+) -> list[tuple[PoolTask, list[PastStudy]]]:
+    """Each held-out task with the past studies its meta-models may see.
+
+    ``within_family``: only past studies of the held-out task's own family
+    (``extra["family"]``), for benchmarks whose families are separate worlds.
+    """
     groups = duplicate_groups(studies)
     jobs = []
     for task in tasks:
         group = groups.get(task.dataset, task.group)
-        jobs.append((task, meta_train(group, studies, groups)))
+        past = meta_train(group, studies, groups)
+        if within_family:
+            past = [s for s in past if (s.extra or {}).get("family") == task.family]
+        jobs.append((task, past))
     return jobs
 
 
@@ -86,9 +95,15 @@ def run_benchmark(
     budget: int,
     jobs: int = 1,
     progress: Callable[[str], None] = print,
+    within_family: bool = False,
+    on_task: Callable[[list[RunResult]], None] | None = None,
 ) -> list[RunResult]:
-    """Every method on every task: in this process, or over ``jobs`` worker processes (one task each)."""
-    work = leave_one_out_jobs(tasks, studies)
+    """Every method on every task: in this process, or over ``jobs`` worker processes (one task each).
+
+    ``on_task`` receives the results so far after each held-out task (to save
+    partial results of a long run); ``within_family`` is :func:`leave_one_out_jobs`'s.
+    """
+    work = leave_one_out_jobs(tasks, studies, within_family)
     results: list[RunResult] = []
     began = time.perf_counter()
     if jobs <= 1:
@@ -96,6 +111,8 @@ def run_benchmark(
         for i, (task, past) in enumerate(work):
             results.extend(_task_jobs(task, past, methods, seeds, budget))
             progress(f"[{i + 1}/{len(work)}] {task.key}: {len(past)} past studies ({time.perf_counter() - began:.0f} s)")
+            if on_task is not None:
+                on_task(list(results))
         return results
     # Past studies hold read-only mappings that do not pickle: forked workers inherit
     # the work list instead and receive only its index.
@@ -106,6 +123,8 @@ def run_benchmark(
         for i, ((task, past), future) in enumerate(zip(work, futures)):
             results.extend(future.result())
             progress(f"[{i + 1}/{len(work)}] {task.key}: {len(past)} past studies ({time.perf_counter() - began:.0f} s)")
+            if on_task is not None:
+                on_task(list(results))
     _FORKED.clear()
     return results
 
