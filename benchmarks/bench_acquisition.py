@@ -62,6 +62,7 @@ from _problems import PROBLEMS, Problem  # noqa: E402
 
 from jupyter_metahpo.samplers._acqf_optim import MixedDomain, maximize_acquisition  # noqa: E402
 from jupyter_metahpo.samplers._gp import ExactGP, _matern52, fit_gp, standardize  # noqa: E402
+from jupyter_metahpo.samplers.botorch import _believe_pending  # noqa: E402
 from jupyter_metahpo.samplers.default import default_n_initial  # noqa: E402
 
 SEQ_CHECKPOINTS = (20, 50)
@@ -235,7 +236,7 @@ def suggest_batch(
     batch: list[dict[str, Any]] = []
     if method == "LogEI+KB":
         for _ in range(q):
-            model, best_f = _believe(gp, space.encode(batch), y)
+            model, best_f = _believe_pending(gp, space.encode(batch), y)  # the kriging believer, as the sampler does it
             config = _best_q1(tracker, gp, y, LogExpectedImprovement(FixedGPModel(model), best_f=best_f), seen)
             batch.append(config)
             seen.add(_key(space, config))
@@ -259,18 +260,6 @@ def suggest_batch(
     else:
         raise ValueError(f"unknown batch method {method!r}; choose from {BATCH_METHODS}")
     return [dict(c) for c in batch], clock() - began
-
-
-def _believe(gp: ExactGP, pending: np.ndarray, y: np.ndarray) -> tuple[ExactGP, float]:
-    """The kriging believer, as BoTorchSampler does it: pending points observed at their
-    posterior mean, and counted for the incumbent."""
-    best_f = float(y.max())
-    if not len(pending):
-        return gp, best_f
-    X_p = torch.from_numpy(pending)
-    with torch.no_grad():
-        mean, _ = gp.posterior(X_p)
-    return gp.condition_on(X_p, mean), max(best_f, float(mean.max()))
 
 
 def run_seq(problem: Problem, method: str, seed: int, budget: int, search: Search = Search()) -> Run:
