@@ -322,7 +322,7 @@ def _standardise(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / (std if std > 0 else 1.0)
 
 
-def _fit_gp(x: np.ndarray, y: np.ndarray, seed: int):
+def _fit_gp(x: np.ndarray, y: np.ndarray, seed: int = 0):
     """A SingleTaskGP on already standardised targets, hyperparameters by marginal likelihood.
 
     When a fit attempt fails, ``fit_gpytorch_mll`` restarts from hyperparameters drawn with
