@@ -57,14 +57,24 @@ ACQUISITIONS = ("logei", "ucb")
 
 @contextlib.contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` torch threads (``None``: leave as is), then restore."""
+    """Run the block with ``n`` torch threads and ``n`` BLAS threads (``None``: leave
+    both as they are), then restore.
+
+    The BLAS limit matters as much as torch's: SciPy's L-BFGS-B (GP fit, acquisition
+    search) calls BLAS on vectors of a few entries, and OpenBLAS's spinning threads then
+    cost more than the work. Measured at d=3, n=50 on 2 cores: 0.56 CPU-s per suggestion
+    with OpenBLAS's 2 threads, 0.12 with one.
+    """
     if n is None:
         yield
         return
+    from threadpoolctl import threadpool_limits
+
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
-        yield
+        with threadpool_limits(limits=n, user_api="blas"):
+            yield
     finally:
         torch.set_num_threads(before)
 
@@ -109,7 +119,8 @@ class BoTorchSampler(Sampler):
     acqf_maxiter:
         L-BFGS-B iteration cap of each continuous step of the acquisition search.
     torch_threads:
-        torch threads during a suggestion (``None`` leaves the caller's setting).
+        torch and BLAS threads during a suggestion (``None`` leaves the caller's
+        settings).
     """
 
     name = "botorch"
