@@ -130,6 +130,20 @@ def wait_for_trials(widget, at_least: int, timeout: float = 90) -> int:
     return done
 
 
+def run_study_until_live(nb):
+    """Run the setup cell and the ``%%metatune`` cell (cells 0 and 1); return the progress
+    widget once it has updated in place and passed the Sobol design (BoTorch trials too)."""
+    nb.run(0)
+    nb.run(1)
+    widget = nb.cell(1).locator(".metahpo-progress")
+    widget.wait_for(state="visible")
+    first = wait_for_trials(widget, 2)
+    later = wait_for_trials(widget, first + 2)
+    assert later > first  # updated in place while the cell runs
+    wait_for_trials(widget, 8)
+    return widget
+
+
 def assert_readable_final_state(outputs: list[dict], words: tuple[str, ...]) -> None:
     """The saved progress output is HTML and text a viewer without widget state can show."""
     shown = [o for o in outputs if o["output_type"] == "display_data"]

@@ -13,6 +13,7 @@ from browser_pages import (
     NotebookPage,
     assert_readable_final_state,
     metatune_cell,
+    run_study_until_live,
     save_image,
     store_check,
     text_boxes,
@@ -76,14 +77,7 @@ def test_live_widget_updates_and_stop_ends_the_study_with_its_trials_stored(
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     try:
         nb = NotebookPage(page, lab, "live.ipynb")
-        nb.run(0)
-        nb.run(1)
-        widget = nb.cell(1).locator(".metahpo-progress")
-        widget.wait_for(state="visible")
-        first = wait_for_trials(widget, 2)
-        later = wait_for_trials(widget, first + 2)
-        assert later > first  # updated in place while the cell runs
-        wait_for_trials(widget, 8)  # past the Sobol design: BoTorch trials too
+        widget = run_study_until_live(nb)
         save_image(widget, tmp_path, "progress-widget.png")
 
         # Queue the next cell while the study runs (as "Run All" does): the kernel must

@@ -14,10 +14,10 @@ from browser_pages import (
     NotebookPage,
     assert_readable_final_state,
     metatune_cell,
+    run_study_until_live,
     save_image,
     store_check,
     trials_done,
-    wait_for_trials,
     write_notebook,
 )
 
@@ -34,14 +34,7 @@ def test_notebook7_live_widget_updates_stop_keeps_the_trials_and_the_saved_noteb
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     try:
         nb = NotebookPage(page, notebook7, "live.ipynb")
-        nb.run(0)
-        nb.run(1)
-        widget = nb.cell(1).locator(".metahpo-progress")
-        widget.wait_for(state="visible")
-        first = wait_for_trials(widget, 2)
-        later = wait_for_trials(widget, first + 2)
-        assert later > first  # updated in place while the cell runs
-        wait_for_trials(widget, 8)  # past the Sobol design: BoTorch trials too
+        widget = run_study_until_live(nb)
         assert widget.locator(".metahpo-stop").is_enabled()
         save_image(widget, tmp_path, "progress-widget-notebook7.png")
 
