@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 import scipy.optimize
 import torch
 
@@ -74,8 +75,9 @@ class GPParams:
         return cls(np.zeros(dim), 0.0, math.log(1e-3))
 
 
-def _log_prior(log_ls: torch.Tensor, log_os: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """Log prior density of the hyperparameters (constants dropped).
+def _log_prior(log_ls: np.ndarray, log_os: float, noise: float) -> tuple[float, np.ndarray, float, float]:
+    """Log prior density of the hyperparameters (constants dropped), and its derivatives
+    with respect to the log length scales, the log output scale and the noise variance.
 
     These are the priors of Optuna's GPSampler. BoTorch's dimension-scaled log-normal
     length-scale prior was tried first and measured worse here: on Hartmann6 it let
@@ -83,13 +85,14 @@ def _log_prior(log_ls: torch.Tensor, log_os: torch.Tensor, noise: torch.Tensor) 
     peaked at the corners of the cube and the search went from corner to corner
     (correlation of predictions with held-out values at n = 30: 0.48 against 0.60).
     """
-    inverse_sq = torch.exp(-2.0 * log_ls)
-    outputscale = torch.exp(log_os)
+    inverse_sq = np.exp(-2.0 * log_ls)
+    outputscale = math.exp(log_os)
     # Penalises both very short and very long length scales (optimum at length 1).
-    lengthscale_term = -(0.1 / inverse_sq + 0.1 * inverse_sq).sum()
+    lengthscale_term = -float((0.1 / inverse_sq + 0.1 * inverse_sq).sum())
     outputscale_term = log_os - outputscale  # Gamma(2, 1)
-    noise_term = 0.1 * torch.log(noise) - 30.0 * noise  # Gamma(1.1, 30): small noise
-    return lengthscale_term + outputscale_term + noise_term
+    noise_term = 0.1 * math.log(noise) - 30.0 * noise  # Gamma(1.1, 30): small noise
+    d_log_ls = -0.2 / inverse_sq + 0.2 * inverse_sq
+    return lengthscale_term + outputscale_term + noise_term, d_log_ls, 1.0 - outputscale, 0.1 / noise - 30.0
 
 
 def _matern52(squared_distance: torch.Tensor) -> torch.Tensor:
@@ -171,19 +174,50 @@ def _robust_cholesky(K: torch.Tensor) -> torch.Tensor:
     return L
 
 
-def _negative_log_posterior(
-    vector: torch.Tensor, sqdiff: torch.Tensor, y: torch.Tensor, dim: int
-) -> torch.Tensor:
-    log_ls, log_os, log_noise, mean = vector[:dim], vector[dim], vector[dim + 1], vector[dim + 2]
-    noise = MIN_NOISE + torch.exp(log_noise)
-    K = torch.exp(log_os) * _matern52(sqdiff @ torch.exp(-2.0 * log_ls))
-    K = K + noise * torch.eye(len(y), dtype=y.dtype)
-    L, info = torch.linalg.cholesky_ex(K)
-    if int(info) != 0:
-        raise torch.linalg.LinAlgError("not positive definite")
-    u = torch.linalg.solve_triangular(L, (y - mean).unsqueeze(-1), upper=False).squeeze(-1)
-    log_likelihood = -0.5 * (u @ u) - torch.log(torch.diagonal(L)).sum()
-    return -(log_likelihood + _log_prior(log_ls, log_os, noise)) / len(y)
+def _negative_log_posterior(vector: np.ndarray, sqdiff: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """The MAP objective (negative log posterior per observation) and its gradient.
+
+    Written in NumPy with the gradient derived by hand: L-BFGS-B calls this 10-200
+    times per fit, and for these small matrices torch's per-operation and autograd
+    overhead dominated. Measured per call with one thread: 0.3 against 1.4 ms at
+    n = 50, d = 3 and 2.9 against 7.3 ms at n = 200, d = 6 (the test checks the
+    gradient against finite differences). With ``W = alpha alpha^T - K^-1``, the
+    derivative of the log likelihood with respect to a hyperparameter ``t`` is
+    ``tr(W dK/dt) / 2``.
+    """
+    dim = sqdiff.shape[-1]
+    n = len(y)
+    log_ls, log_os, log_noise, mean = vector[:dim], float(vector[dim]), float(vector[dim + 1]), float(vector[dim + 2])
+    inverse_sq = np.exp(-2.0 * log_ls)
+    outputscale = math.exp(log_os)
+    excess_noise = math.exp(log_noise)
+    noise = MIN_NOISE + excess_noise
+    r2 = sqdiff @ inverse_sq
+    r = np.sqrt(r2)
+    decay = np.exp(-_SQRT5 * r)
+    K = outputscale * (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * decay
+    K[np.diag_indices(n)] += noise
+    try:
+        factor = scipy.linalg.cho_factor(K, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return math.inf, np.zeros_like(vector)
+    residual = y - mean
+    alpha = scipy.linalg.cho_solve(factor, residual, check_finite=False)
+    K_inv = scipy.linalg.cho_solve(factor, np.eye(n), check_finite=False)
+    log_likelihood = -0.5 * float(residual @ alpha) - float(np.log(np.diag(factor[0])).sum())
+    log_prior, d_prior_ls, d_prior_os, d_prior_noise = _log_prior(log_ls, log_os, noise)
+
+    half_W = 0.5 * (np.outer(alpha, alpha) - K_inv)
+    trace_half_W = float(np.trace(half_W))
+    # K = s k(r2) + noise I with r2 = sum_j sqdiff_j / l_j^2, and for Matern-5/2
+    # dk/d(r2) = -5/6 (1 + sqrt5 r) exp(-sqrt5 r); d r2 / d log l_j = -2 sqdiff_j / l_j^2.
+    d_r2 = half_W * (outputscale * (-5.0 / 6.0) * (1.0 + _SQRT5 * r) * decay)
+    grad = np.empty_like(vector)
+    grad[:dim] = -2.0 * inverse_sq * np.tensordot(d_r2, sqdiff, axes=([0, 1], [0, 1])) + d_prior_ls
+    grad[dim] = float((half_W * K).sum()) - noise * trace_half_W + d_prior_os  # dK/dlog s = K - noise I
+    grad[dim + 1] = (trace_half_W + d_prior_noise) * excess_noise
+    grad[dim + 2] = float(alpha.sum())
+    return -(log_likelihood + log_prior) / n, -grad / n
 
 
 def fit_gp(
@@ -209,24 +243,18 @@ def fit_gp(
     ``benchmarks/bench_quality.py``). Without ``start``, or if it fails, the fit starts
     at the priors' modes.
     """
-    X_t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64))
-    y_t = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float64))
-    cat_t = torch.from_numpy(np.asarray(categorical, dtype=bool))
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    categorical = np.asarray(categorical, dtype=bool)
     dim = X.shape[1]
     # Squared differences do not depend on the hyperparameters: compute them once.
-    diff = X_t.unsqueeze(1) - X_t.unsqueeze(0)
+    diff = X[:, None, :] - X[None, :, :]
     sqdiff = diff * diff
-    if bool(cat_t.any()):
-        sqdiff = torch.where(cat_t, (sqdiff > 0).to(sqdiff.dtype), sqdiff)
+    if categorical.any():
+        sqdiff = np.where(categorical, (sqdiff > 0).astype(float), sqdiff)
 
     def loss_and_grad(vector: np.ndarray) -> tuple[float, np.ndarray]:
-        v = torch.from_numpy(vector).requires_grad_(True)
-        try:
-            loss = _negative_log_posterior(v, sqdiff, y_t, dim)
-        except torch.linalg.LinAlgError:
-            return math.inf, np.zeros_like(vector)
-        (grad,) = torch.autograd.grad(loss, v)
-        return float(loss.detach()), grad.numpy()
+        return _negative_log_posterior(vector, sqdiff, y)
 
     cold = GPParams.default(dim)
     # Bounds keep length scales within [1e-3, 1e3] of the unit cube and the noise
@@ -250,4 +278,4 @@ def fit_gp(
         if best is not None and not refit_cold:
             break
     params = GPParams.from_vector(best if best is not None else cold.as_vector())
-    return ExactGP(X_t, y_t, cat_t, params)
+    return ExactGP(torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(categorical), params)
