@@ -60,7 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _problems import PROBLEMS, Problem  # noqa: E402
 
-from jupyter_metahpo.samplers._acqf_optim import MixedDomain, maximize_acquisition  # noqa: E402
+from jupyter_metahpo.samplers._acqf_optim import MixedDomain, TorchAcquisition, maximize_acquisition  # noqa: E402
 from jupyter_metahpo.samplers._gp import ExactGP, _matern52, fit_gp, standardize  # noqa: E402
 from jupyter_metahpo.samplers.botorch import _believe_pending  # noqa: E402
 from jupyter_metahpo.samplers.default import default_n_initial  # noqa: E402
@@ -195,7 +195,7 @@ def _best_q1(tracker: Tracker, gp: ExactGP, y: np.ndarray, acqf: Any, seen: set[
         return space.decode(x.detach().numpy())[0]
     anchors = gp.X.numpy()[np.argsort(-y)[:5]]
     candidates, _ = maximize_acquisition(
-        lambda x: acqf(x.unsqueeze(-2)), tracker.domain, tracker.rng, gp.lengthscales, anchors,
+        TorchAcquisition(lambda x: acqf(x.unsqueeze(-2))), tracker.domain, tracker.rng, gp.lengthscales, anchors,
         n_raw=tracker.search.raw, n_starts=tracker.search.restarts, maxiter=tracker.search.maxiter,
     )
     for x in candidates:

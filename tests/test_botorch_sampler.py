@@ -195,23 +195,32 @@ def test_gp_interpolates_and_warm_start_reaches_the_same_fit():
 
 @pytest.mark.parametrize("categorical", [np.zeros(3, bool), np.array([False, True, False])])
 def test_map_objective_gradient_matches_finite_differences(categorical):
-    from jupyter_metahpo.samplers._gp import _negative_log_posterior
+    from jupyter_metahpo.samplers._gp import ExactGP, _log_prior, _negative_log_posterior
 
     rng = np.random.default_rng(3)
     X = rng.random((15, 3))
     X[:, 1] = rng.integers(3, size=15) / 2.0  # a categorical column takes few values
     y, _, _ = standardize(np.sin(5 * X[:, 0]) + X[:, 1] - X[:, 2] ** 2)
-    diff = X[:, None, :] - X[None, :, :]
+    upper = np.triu_indices(15, 1)
+    diff = X[upper[0]] - X[upper[1]]
     sqdiff = np.where(categorical, (diff * diff > 0).astype(float), diff * diff)
     vector = np.array([-0.7, 0.3, 0.1, 0.4, math.log(1e-2), 0.2])  # 3 log length scales, log s, log noise, mean
-    loss, grad = _negative_log_posterior(vector, sqdiff, y)
+
+    def objective(v):
+        return _negative_log_posterior(v, sqdiff, upper, y)
+
+    loss, grad = objective(vector)
+    # The loss is the negative log posterior the torch GP would give: check it against a dense computation.
+    gp = ExactGP(torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(categorical), GPParams.from_vector(vector))
+    dense_nll = 0.5 * float(gp.alpha @ (gp.y - gp.mean)) + float(torch.log(torch.diagonal(gp.L)).sum())
+    assert loss * len(y) == pytest.approx(dense_nll - _log_prior(vector[:3], vector[3], gp.noise)[0], rel=1e-10)
     assert np.isfinite(loss)
     step = 1e-6
     for i in range(len(vector)):
         up, down = vector.copy(), vector.copy()
         up[i] += step
         down[i] -= step
-        numeric = (_negative_log_posterior(up, sqdiff, y)[0] - _negative_log_posterior(down, sqdiff, y)[0]) / (2 * step)
+        numeric = (objective(up)[0] - objective(down)[0]) / (2 * step)
         assert grad[i] == pytest.approx(numeric, rel=1e-5, abs=1e-7), f"coordinate {i}"
 
 

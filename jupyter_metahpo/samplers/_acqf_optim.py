@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import scipy.optimize
@@ -29,12 +30,35 @@ import torch
 
 from ..space import Choice, IntRange, SearchSpace
 
-__all__ = ["MixedDomain", "maximize_acquisition", "MAX_ENUMERATED"]
+__all__ = ["Acquisition", "MixedDomain", "TorchAcquisition", "maximize_acquisition", "MAX_ENUMERATED"]
 
 #: Integer parameters with at most this many values are searched value by value.
 MAX_ENUMERATED = 256
 
-Acquisition = Callable[[torch.Tensor], torch.Tensor]  # (..., d) -> (...)
+class Acquisition(Protocol):
+    """What the search needs: values, and values with gradients, on ``(k, d)`` arrays."""
+
+    def __call__(self, X: np.ndarray) -> np.ndarray: ...
+
+    def value_and_grad(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class TorchAcquisition:
+    """An acquisition given as a torch function ``(k, d) -> (k,)``, differentiated by
+    autograd (for BoTorch's own acquisition functions, as in ``bench_acquisition.py``)."""
+
+    def __init__(self, function: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        self.function = function
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.function(torch.from_numpy(X)).numpy()
+
+    def value_and_grad(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = torch.from_numpy(X.copy()).requires_grad_(True)
+        values = self.function(x)
+        (grad,) = torch.autograd.grad(values.sum(), x)
+        return values.detach().numpy(), grad.numpy()
 
 
 @dataclass(frozen=True)
@@ -104,9 +128,8 @@ class MixedDomain:
         return X
 
 
-def _evaluate(acqf: Acquisition, X: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    with torch.no_grad():
-        parts = [acqf(torch.from_numpy(X[i : i + chunk])).numpy() for i in range(0, len(X), chunk)]
+def _evaluate(acqf: Acquisition, X: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    parts = [acqf(X[i : i + chunk]) for i in range(0, len(X), chunk)]
     return np.concatenate(parts) if parts else np.empty(0)
 
 
@@ -117,18 +140,14 @@ def _continuous_step(
     c = domain.continuous
     scale = np.clip(lengthscales[c], 1e-3, None)
     k = len(X)
-    base = torch.from_numpy(X.copy())
 
     def negative_sum(z_flat: np.ndarray) -> tuple[float, np.ndarray]:
         # Optimise z = x / lengthscale: the acquisition then varies at a similar rate
         # in every coordinate, which lets L-BFGS-B converge in fewer iterations.
-        z = torch.from_numpy(z_flat.reshape(k, len(c))).requires_grad_(True)
-        x = base.clone()
-        x[:, c] = z * torch.from_numpy(scale)
-        values = acqf(x)
-        total = -values.sum()
-        (grad,) = torch.autograd.grad(total, z)
-        return float(total.detach()), grad.numpy().ravel()
+        x = X.copy()
+        x[:, c] = z_flat.reshape(k, len(c)) * scale
+        values, grad = acqf.value_and_grad(x)
+        return -float(values.sum()), -(grad[:, c] * scale).ravel()
 
     z0 = (X[:, c] / scale).ravel()
     bounds = [(0.0, 1.0 / s) for s in scale] * k

@@ -33,7 +33,7 @@ import scipy.linalg
 import scipy.optimize
 import torch
 
-__all__ = ["GPParams", "ExactGP", "fit_gp", "standardize"]
+__all__ = ["GPParams", "ExactGP", "PosteriorNP", "fit_gp", "standardize"]
 
 #: Lower bound on the noise variance (standardised units): keeps the Cholesky
 #: factorisation stable when the objective is deterministic.
@@ -130,6 +130,12 @@ class ExactGP:
             # (and stable here: K carries at least MIN_NOISE on its diagonal).
             eye = torch.eye(len(y), dtype=X.dtype)
             self.L_inv_T = torch.linalg.solve_triangular(self.L, eye, upper=False).T.contiguous()
+        # NumPy views of the same quantities for the acquisition search (:meth:`posterior_np`).
+        self._X_np = X.numpy()
+        self._alpha_np = self.alpha.numpy()
+        self._L_inv_T_np = self.L_inv_T.numpy()
+        self._inverse_sq_np = np.exp(-2.0 * params.log_lengthscales)
+        self._categorical_np = categorical.numpy().astype(bool)
 
     @property
     def lengthscales(self) -> np.ndarray:
@@ -147,9 +153,71 @@ class ExactGP:
         var = (self.outputscale - (v * v).sum(-1)).clamp_min(1e-12)
         return mean, var
 
+    def posterior_np(self, x: np.ndarray, with_grad: bool = False) -> PosteriorNP:
+        """Marginal posterior mean and variance at ``x`` (k, d), in NumPy.
+
+        The same numbers as :meth:`posterior`, for the acquisition search, which calls
+        this hundreds of times per suggestion on a few points at a time: without torch's
+        per-operation and autograd overhead, a value and gradient cost about a third.
+        With ``with_grad``, the result can map gradients with respect to the mean and
+        variance back to ``x`` (:meth:`PosteriorNP.backward`).
+        """
+        diff = x[:, None, :] - self._X_np[None, :, :]  # (k, n, d)
+        sq = diff * diff
+        if self._categorical_np.any():
+            sq = np.where(self._categorical_np, (sq > 0).astype(float), sq)
+        r2 = sq @ self._inverse_sq_np
+        r = np.sqrt(r2)
+        decay = np.exp(-_SQRT5 * r)
+        k = self.outputscale * (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * decay
+        mean = self.mean + k @ self._alpha_np
+        v = k @ self._L_inv_T_np
+        raw_var = self.outputscale - np.einsum("kn,kn->k", v, v)
+        var = np.maximum(raw_var, 1e-12)
+        if not with_grad:
+            return PosteriorNP(mean, var)
+        return PosteriorNP(mean, var, _Backward(self, diff, r, decay, v, raw_var > 1e-12))
+
     def condition_on(self, X_new: torch.Tensor, y_new: torch.Tensor) -> ExactGP:
         """The same GP with extra observations (used for pending points); no refit."""
         return ExactGP(torch.cat([self.X, X_new]), torch.cat([self.y, y_new]), self.categorical, self.params)
+
+
+@dataclass(frozen=True)
+class _Backward:
+    """What :class:`PosteriorNP` needs to map gradients back to the query points."""
+
+    gp: ExactGP
+    diff: np.ndarray  # (k, n, d) query minus training points
+    r: np.ndarray  # (k, n) scaled distances
+    decay: np.ndarray  # (k, n) exp(-sqrt5 r)
+    v: np.ndarray  # (k, n) k(x, X) L^-T
+    var_free: np.ndarray  # (k,) False where the variance was clamped (its gradient is 0)
+
+
+@dataclass(frozen=True)
+class PosteriorNP:
+    """Posterior mean and variance at ``k`` points; ``backward`` turns d(f)/d(mean) and
+    d(f)/d(var) of some function ``f`` of them into d(f)/d(x), shape (k, d).
+    Categorical columns get a zero gradient (their distance is 0 or 1, not smooth)."""
+
+    mean: np.ndarray
+    var: np.ndarray
+    _backward: _Backward | None = None
+
+    def backward(self, d_mean: np.ndarray, d_var: np.ndarray) -> np.ndarray:
+        b = self._backward
+        if b is None:
+            raise ValueError("posterior_np(x, with_grad=True) is needed for gradients.")
+        gp = b.gp
+        d_var = np.where(b.var_free, d_var, 0.0)
+        # mean = m + k alpha and var = s - |k L^-T|^2, so d/dk = d_mean alpha - 2 d_var v L^-1.
+        d_k = d_mean[:, None] * gp._alpha_np[None, :] - 2.0 * d_var[:, None] * (b.v @ gp._L_inv_T_np.T)
+        # Matern-5/2: dk/d(r2) = -5/6 s (1 + sqrt5 r) exp(-sqrt5 r); d(r2)/dx_j = 2 diff_j / l_j^2.
+        d_r2 = d_k * (-5.0 / 6.0) * gp.outputscale * (1.0 + _SQRT5 * b.r) * b.decay
+        grad = 2.0 * gp._inverse_sq_np * np.einsum("kn,knd->kd", d_r2, b.diff)
+        grad[:, gp._categorical_np] = 0.0
+        return grad
 
 
 def _scaled_sqdist(A: torch.Tensor, B: torch.Tensor, inv_ls: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
@@ -174,8 +242,15 @@ def _robust_cholesky(K: torch.Tensor) -> torch.Tensor:
     return L
 
 
-def _negative_log_posterior(vector: np.ndarray, sqdiff: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+def _negative_log_posterior(
+    vector: np.ndarray, pair_sqdiff: np.ndarray, upper: tuple[np.ndarray, np.ndarray], y: np.ndarray
+) -> tuple[float, np.ndarray]:
     """The MAP objective (negative log posterior per observation) and its gradient.
+
+    ``pair_sqdiff`` holds the squared differences (Hamming indicators on categorical
+    columns) of each pair ``i < j`` of training points, in the order of the
+    upper-triangle indices ``upper``: the kernel is symmetric and its diagonal fixed,
+    so only these pairs are computed (a third less time at n = 200, d = 12).
 
     Written in NumPy with the gradient derived by hand: L-BFGS-B calls this 10-200
     times per fit, and for these small matrices torch's per-operation and autograd
@@ -185,37 +260,42 @@ def _negative_log_posterior(vector: np.ndarray, sqdiff: np.ndarray, y: np.ndarra
     derivative of the log likelihood with respect to a hyperparameter ``t`` is
     ``tr(W dK/dt) / 2``.
     """
-    dim = sqdiff.shape[-1]
+    dim = pair_sqdiff.shape[-1]
     n = len(y)
     log_ls, log_os, log_noise, mean = vector[:dim], float(vector[dim]), float(vector[dim + 1]), float(vector[dim + 2])
     inverse_sq = np.exp(-2.0 * log_ls)
     outputscale = math.exp(log_os)
     excess_noise = math.exp(log_noise)
     noise = MIN_NOISE + excess_noise
-    r2 = sqdiff @ inverse_sq
+    r2 = pair_sqdiff @ inverse_sq
     r = np.sqrt(r2)
     decay = np.exp(-_SQRT5 * r)
-    K = outputscale * (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * decay
-    K[np.diag_indices(n)] += noise
+    k_pairs = outputscale * (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * decay
+    K = np.empty((n, n))
+    K[upper] = k_pairs
+    K.T[upper] = k_pairs
+    np.fill_diagonal(K, outputscale + noise)
     try:
         factor = scipy.linalg.cho_factor(K, lower=True, check_finite=False)
     except np.linalg.LinAlgError:
         return math.inf, np.zeros_like(vector)
     residual = y - mean
-    alpha = scipy.linalg.cho_solve(factor, residual, check_finite=False)
     K_inv = scipy.linalg.cho_solve(factor, np.eye(n), check_finite=False)
+    alpha = K_inv @ residual
     log_likelihood = -0.5 * float(residual @ alpha) - float(np.log(np.diag(factor[0])).sum())
     log_prior, d_prior_ls, d_prior_os, d_prior_noise = _log_prior(log_ls, log_os, noise)
 
-    half_W = 0.5 * (np.outer(alpha, alpha) - K_inv)
-    trace_half_W = float(np.trace(half_W))
+    W = np.outer(alpha, alpha) - K_inv
+    W_pairs = W[upper]  # each pair stands for (i, j) and (j, i): the 1/2 of tr(W dK)/2 cancels
+    half_trace_W = 0.5 * float(np.trace(W))
     # K = s k(r2) + noise I with r2 = sum_j sqdiff_j / l_j^2, and for Matern-5/2
     # dk/d(r2) = -5/6 (1 + sqrt5 r) exp(-sqrt5 r); d r2 / d log l_j = -2 sqdiff_j / l_j^2.
-    d_r2 = half_W * (outputscale * (-5.0 / 6.0) * (1.0 + _SQRT5 * r) * decay)
+    d_r2 = W_pairs * (outputscale * (-5.0 / 6.0) * (1.0 + _SQRT5 * r) * decay)
     grad = np.empty_like(vector)
-    grad[:dim] = -2.0 * inverse_sq * np.tensordot(d_r2, sqdiff, axes=([0, 1], [0, 1])) + d_prior_ls
-    grad[dim] = float((half_W * K).sum()) - noise * trace_half_W + d_prior_os  # dK/dlog s = K - noise I
-    grad[dim + 1] = (trace_half_W + d_prior_noise) * excess_noise
+    grad[:dim] = -2.0 * inverse_sq * (d_r2 @ pair_sqdiff) + d_prior_ls
+    # dK/dlog s = s k: the pairs, and s on the diagonal.
+    grad[dim] = float(W_pairs @ k_pairs) + half_trace_W * outputscale + d_prior_os
+    grad[dim + 1] = (half_trace_W + d_prior_noise) * excess_noise
     grad[dim + 2] = float(alpha.sum())
     return -(log_likelihood + log_prior) / n, -grad / n
 
@@ -247,14 +327,16 @@ def fit_gp(
     y = np.ascontiguousarray(y, dtype=np.float64)
     categorical = np.asarray(categorical, dtype=bool)
     dim = X.shape[1]
-    # Squared differences do not depend on the hyperparameters: compute them once.
-    diff = X[:, None, :] - X[None, :, :]
-    sqdiff = diff * diff
+    # Squared differences do not depend on the hyperparameters: compute them once, for
+    # each pair i < j.
+    upper = np.triu_indices(len(X), 1)
+    diff = X[upper[0]] - X[upper[1]]
+    pair_sqdiff = diff * diff
     if categorical.any():
-        sqdiff = np.where(categorical, (sqdiff > 0).astype(float), sqdiff)
+        pair_sqdiff = np.where(categorical, (pair_sqdiff > 0).astype(float), pair_sqdiff)
 
     def loss_and_grad(vector: np.ndarray) -> tuple[float, np.ndarray]:
-        return _negative_log_posterior(vector, sqdiff, y)
+        return _negative_log_posterior(vector, pair_sqdiff, upper, y)
 
     cold = GPParams.default(dim)
     # Bounds keep length scales within [1e-3, 1e3] of the unit cube and the noise

@@ -1,6 +1,6 @@
 """BoTorch refinement: a GP on the trials so far, then the point of highest log-EI.
 
-Importing this module imports torch and BoTorch; :mod:`jupyter_metahpo.samplers`
+Importing this module imports torch (the GP's tensors); :mod:`jupyter_metahpo.samplers`
 imports it only when a :class:`BoTorchSampler` is first needed.
 
 What happens in one :meth:`BoTorchSampler.suggest` call (latency measured against
@@ -16,8 +16,10 @@ Optuna's GPSampler by ``benchmarks/bench_latency.py``, quality by
   from the previous call's hyperparameters and also refitted from the default ones,
   keeping the better MAP (``refit_cold``): the warm start alone could stay in a poor
   optimum of the marginal likelihood;
-* the acquisition is BoTorch's numerically stable log expected improvement
-  (``botorch.acquisition.analytic._log_ei_helper``, the core of ``LogExpectedImprovement``);
+* the acquisition is the numerically stable log expected improvement of BoTorch's
+  ``LogExpectedImprovement`` (same branches as ``_log_ei_helper``), written in NumPy
+  with its exact gradient (:mod:`._acquisition`): the search calls it hundreds of times
+  on a few points, where torch's autograd overhead cost more than the arithmetic;
 * batches (``n > 1``) and running trials are handled by conditioning the GP on each
   pending point at its predicted mean ("kriging believer"): the posterior variance
   collapses there, so the next point of the batch goes elsewhere. This costs one
@@ -42,11 +44,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from botorch.acquisition.analytic import _log_ei_helper
 
 from ..space import SearchSpace
 from ..trial import Direction, Origin
-from ._acqf_optim import MixedDomain, maximize_acquisition
+from ._acqf_optim import Acquisition, MixedDomain, maximize_acquisition
+from ._acquisition import LogExpectedImprovement, UpperConfidenceBound
 from ._gp import ExactGP, GPParams, fit_gp, standardize
 from .base import History, Sampler, Suggestion
 
@@ -225,21 +227,10 @@ class BoTorchSampler(Sampler):
         self._last_params = (key, gp.params)
         return gp
 
-    def _acquisition_function(self, model: ExactGP, best_f: float):
+    def _acquisition_function(self, model: ExactGP, best_f: float) -> Acquisition:
         if self.acquisition == "ucb":
-
-            def ucb(x: torch.Tensor) -> torch.Tensor:
-                mean, var = model.posterior(x)
-                return mean + 2.0 * var.sqrt()
-
-            return ucb
-
-        def log_ei(x: torch.Tensor) -> torch.Tensor:
-            mean, var = model.posterior(x)
-            sigma = var.sqrt()
-            return _log_ei_helper((mean - best_f) / sigma) + sigma.log()
-
-        return log_ei
+            return UpperConfidenceBound(model, beta=4.0)
+        return LogExpectedImprovement(model, best_f)
 
     def _origin(
         self,
@@ -253,8 +244,8 @@ class BoTorchSampler(Sampler):
         history: History,
         space: SearchSpace,
     ) -> Origin:
-        with torch.no_grad():
-            mean, var = model.posterior(torch.from_numpy(x[None, :]))
+        posterior = model.posterior_np(x[None, :])
+        mean, var = posterior.mean, posterior.var
         # Back to the objective's units and sign (scores are "higher is better").
         score = float(mean[0]) * y_std + y_mean
         sign = 1.0 if history.direction is Direction.MAXIMIZE else -1.0
@@ -286,12 +277,10 @@ def _believe_pending(gp: ExactGP, pending: np.ndarray, y: np.ndarray) -> tuple[E
     best_f = float(y.max())
     if not len(pending):
         return gp, best_f
-    X_p = torch.from_numpy(pending)
-    with torch.no_grad():
-        mean, _ = gp.posterior(X_p)
+    mean = gp.posterior_np(pending).mean
     # The believed values also count as observed for the incumbent, so the
     # expected improvement at a pending point itself drops to about zero.
-    return gp.condition_on(X_p, mean), max(best_f, float(mean.max()))
+    return gp.condition_on(torch.from_numpy(pending), torch.from_numpy(mean)), max(best_f, float(mean.max()))
 
 
 def _config_key(space: SearchSpace, config: Mapping[str, Any]) -> tuple:
