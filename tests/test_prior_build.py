@@ -40,11 +40,29 @@ def test_chunks_walk_all_datasets_before_the_next_slice_of_the_pool(tmp_path):
     assert {j.dataset for j in plan_jobs(settings) if j.space == "svr"} == {"sk_diabetes"}
 
 
+def test_first_pass_gives_every_space_its_first_datasets_before_the_rest(tmp_path):
+    datasets = ("keel_bupa", "keel_pima", "sk_diabetes", "rd_modeldata_concrete")
+    settings = BuildSettings(families=("svm",), datasets=datasets, first_pass=1, runs_dir=tmp_path)
+    order = list(dict.fromkeys((j.space, j.dataset) for j in plan_jobs(settings)))
+    # Both spaces get their first dataset before either gets its second.
+    assert order == [("svc", "keel_bupa"), ("svr", "sk_diabetes"), ("svc", "keel_pima"), ("svr", "rd_modeldata_concrete")]
+    family_by_family = BuildSettings(families=("svm",), datasets=datasets, runs_dir=tmp_path)
+    assert list(dict.fromkeys((j.space, j.dataset) for j in plan_jobs(family_by_family))) == [
+        ("svc", "keel_bupa"), ("svc", "keel_pima"), ("svr", "sk_diabetes"), ("svr", "rd_modeldata_concrete")
+    ]
+    # Same jobs either way.
+    assert sorted((j.space, j.dataset, j.index) for j in plan_jobs(settings)) == sorted(
+        (j.space, j.dataset, j.index) for j in plan_jobs(family_by_family)
+    )
+
+
 def test_bad_settings_are_rejected_with_the_rule():
     with pytest.raises(ValueError, match="unknown families"):
         BuildSettings(families=("xgboost",))
     with pytest.raises(ValueError, match="jobs"):
         BuildSettings(jobs=0)
+    with pytest.raises(ValueError, match="first_pass"):
+        BuildSettings(first_pass=0)
     with pytest.raises(KeyError, match="unknown dataset"):
         BuildSettings(datasets=("nope",))
 

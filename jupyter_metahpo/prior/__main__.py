@@ -23,6 +23,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--max-evals", type=int, help="stop after this many evaluations")
     build.add_argument("--sample", type=int, help="only this many pool configs on 4 datasets per space (cost estimate)")
     build.add_argument("--runs-dir", type=Path, default=default_runs_dir())
+    build.add_argument(
+        "--first-pass", type=int, default=40,
+        help="build every family on its first N datasets before any family's remaining ones "
+             "(default 40, the prior's coverage goal; 0: family by family over all datasets)",
+    )
 
     status = sub.add_parser("status", help="progress and the CPU time left")
     status.add_argument("--families", nargs="+", choices=sorted(FAMILIES))
@@ -53,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             max_evals=args.max_evals,
             sample=args.sample,
             runs_dir=args.runs_dir,
+            first_pass=args.first_pass or None,
         )
         try:
             run_build(settings)
