@@ -6,6 +6,7 @@ and Optuna's GPSampler, on Branin, Hartmann6 and a mixed space, same seeds.
     python benchmarks/bench_quality.py --problems hartmann6 --first-seed 10 --seeds 10   # seeds 10-19
     python benchmarks/bench_quality.py --problems hartmann6 --methods ours-optuna-start
         # diagnostic: ours after exactly the 10 start-up points of Optuna's GPSampler (same seed)
+    python benchmarks/bench_quality.py --shared-start   # every method starts from the same 10 points per seed
 
 Prints one table of medians (and quartiles) over seeds, and the mean time each
 method spent choosing a configuration. Needs the ``bench`` extra (optuna).
@@ -34,8 +35,21 @@ from jupyter_metahpo.trial import Origin  # noqa: E402
 CHECKPOINTS = (20, 50)
 
 
-def run_ours(problem: Problem, seed: int, budget: int, random: bool = False) -> tuple[list[float], float]:
-    sampler = RandomSampler(seed) if random else DefaultSampler(seed=seed)
+N_SHARED = 10
+
+
+def shared_start(problem: Problem, seed: int) -> list[dict]:
+    """The seed's common initial design for ``--shared-start``: 10 uniformly random
+    configurations from a generator that no method uses for anything else."""
+    return list(problem.space.sample(np.random.default_rng([seed, 7919]), N_SHARED))
+
+
+def run_ours(problem: Problem, seed: int, budget: int, random: bool = False,
+             start: list[dict] | None = None) -> tuple[list[float], float]:
+    if random:
+        sampler: Sampler = RandomSampler(seed) if start is None else _GivenThen(start, RandomSampler(seed))
+    else:
+        sampler = DefaultSampler(seed=seed, warm_start=None if start is None else _Given(start))
     study = Study(problem.space, sampler=sampler)
     study.optimize(lambda **config: problem.objective(**config), budget)
     values = [t.value for t in study.trials]
@@ -67,12 +81,26 @@ class _Given(Sampler):
         self.configs = list(configs)
 
     def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
-        out = [Suggestion(c, Origin("given", "Optuna's start-up point")) for c in self.configs[:n]]
+        out = [Suggestion(c, Origin("given", "a given start-up point")) for c in self.configs[:n]]
         del self.configs[: len(out)]
         return out
 
 
-def run_ours_from_optuna_start(problem: Problem, seed: int, budget: int) -> tuple[list[float], float]:
+class _GivenThen(Sampler):
+    """The given configurations first, then another sampler's."""
+
+    name = "given-then"
+
+    def __init__(self, configs: list[dict], then: Sampler) -> None:
+        self.given = _Given(configs)
+        self.then = then
+
+    def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
+        out = self.given.suggest(history, n)
+        return out + (self.then.suggest(history, n - len(out)) if len(out) < n else [])
+
+
+def run_ours_from_optuna_start(problem: Problem, seed: int, budget: int, start: None = None) -> tuple[list[float], float]:
     """Ours after exactly the 10 random start-up points of Optuna's GPSampler with the same seed:
     separates the initial design's luck from what the two samplers do with it."""
     sampler = DefaultSampler(seed=seed, warm_start=_Given(optuna_initial_configs(problem, seed)))
@@ -81,12 +109,16 @@ def run_ours_from_optuna_start(problem: Problem, seed: int, budget: int) -> tupl
     return [t.value for t in study.trials], float(np.mean([t.suggest_seconds for t in study.trials]))
 
 
-def run_optuna(problem: Problem, seed: int, budget: int, kind: str) -> tuple[list[float], float]:
+def run_optuna(problem: Problem, seed: int, budget: int, kind: str,
+               start: list[dict] | None = None) -> tuple[list[float], float]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=seed) if kind == "tpe" else optuna.samplers.GPSampler(seed=seed)
     study = optuna.create_study(sampler=sampler)
+    # Enqueued points are evaluated first and count as the samplers' 10 start-up trials.
+    for config in start or []:
+        study.enqueue_trial(dict(config))
     values, spent = [], 0.0
     for _ in range(budget):
         began = time.perf_counter()
@@ -100,10 +132,10 @@ def run_optuna(problem: Problem, seed: int, budget: int, kind: str) -> tuple[lis
 
 
 METHODS = {
-    "ours": lambda p, s, b: run_ours(p, s, b),
-    "random": lambda p, s, b: run_ours(p, s, b, random=True),
-    "optuna-tpe": lambda p, s, b: run_optuna(p, s, b, "tpe"),
-    "optuna-gp": lambda p, s, b: run_optuna(p, s, b, "gp"),
+    "ours": lambda p, s, b, start=None: run_ours(p, s, b, start=start),
+    "random": lambda p, s, b, start=None: run_ours(p, s, b, random=True, start=start),
+    "optuna-tpe": lambda p, s, b, start=None: run_optuna(p, s, b, "tpe", start=start),
+    "optuna-gp": lambda p, s, b, start=None: run_optuna(p, s, b, "gp", start=start),
     # Not in the default table: a diagnostic (ours given Optuna's start-up points).
     "ours-optuna-start": run_ours_from_optuna_start,
 }
@@ -121,13 +153,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="append one JSON line per (problem, method, seed) as it finishes, so a long run "
                              "that is stopped keeps what it measured")
+    parser.add_argument("--shared-start", action="store_true",
+                        help=f"every method begins from the same {N_SHARED} random configurations of the seed, "
+                             "so the initial design's luck is common to all and only the search after it differs")
     args = parser.parse_args()
+    if args.shared_start and "ours-optuna-start" in args.methods:
+        parser.error("--shared-start already gives every method the same start; drop ours-optuna-start")
     n_seeds = args.seeds or (3 if args.quick else 10)
     budget = max(CHECKPOINTS)
     warnings.filterwarnings("ignore")
 
     print(f"simple regret (best value - known minimum), median [25%, 75%] over {n_seeds} seeds; "
-          "suggest = mean seconds per suggestion")
+          "suggest = mean seconds per suggestion"
+          + (f"; every method starts from the same {N_SHARED} random points per seed" if args.shared_start else ""))
     header = f"{'problem':<10} {'method':<11} " + " ".join(f"{'regret@' + str(c):>30}" for c in CHECKPOINTS) + f" {'suggest s':>10}"
     print(header)
     print("-" * len(header))
@@ -138,10 +176,12 @@ def main() -> None:
             regrets = np.empty((n_seeds, len(CHECKPOINTS)))
             spent = []
             for seed in range(args.first_seed, args.first_seed + n_seeds):
-                values, seconds = METHODS[method](problem, seed, budget)
+                start = shared_start(problem, seed) if args.shared_start else None
+                values, seconds = METHODS[method](problem, seed, budget, start=start)
                 spent.append(seconds)
                 if args.out is not None:
-                    record = {"problem": name, "method": method, "seed": seed, "values": values,
+                    record = {"problem": name, "method": method, "seed": seed, "shared_start": args.shared_start,
+                              "values": values,
                               "suggest_seconds": seconds,
                               "regret": {str(c): problem.regret(min(values[:c])) for c in CHECKPOINTS}}
                     with args.out.open("a") as f:
