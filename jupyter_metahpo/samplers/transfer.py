@@ -10,8 +10,9 @@ pairs); the current study's own GP is judged on leave-one-out predictions so it 
 not win by having seen the points. A past task that misleads on this task ranks the
 new observations badly and loses its weight as evidence accumulates; past models
 much worse than the current one are dropped altogether (the paper's guard against
-weight dilution). The next configuration maximises BoTorch's
-``LogExpectedImprovement`` under the ensemble, over a candidate set of Sobol points
+weight dilution). The next configuration maximises log expected improvement (BoTorch's
+``LogExpectedImprovement`` numerics, :mod:`._acquisition`) under the ensemble, over a
+candidate set of Sobol points
 and local perturbations of good points, snapped to valid configurations so that
 integers and categories are scored as they will be evaluated.
 
@@ -21,15 +22,12 @@ suggestion's ``Origin("transfer", reason, {"weights": ..., ...})``.
 
 from __future__ import annotations
 
-import contextlib
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..experience import PastStudy
-from ..meta._threads import single_thread
 from ..meta.compat import TransferredStudy
 from ..meta.strategies import TaskDescription, name_and_space_similarities, prepare, task_similarities
 from ..space import SearchSpace
@@ -48,7 +46,7 @@ MIN_DISTANCE = 0.01
 
 
 class TransferSampler(Sampler):
-    """BoTorch refinement on a ranking-weighted ensemble of past-task GPs and the current GP.
+    """Bayesian refinement on a ranking-weighted ensemble of past-task GPs and the current GP.
 
     Parameters
     ----------
@@ -117,7 +115,7 @@ class TransferSampler(Sampler):
         for label, i in zip(labels, order):
             t = studies[int(i)]
             keep = self._subset(t)
-            self._base.append((label, t, _fit_gp(t.unit[keep], _standardise(t.scores[keep]), self._fit_seed())))
+            self._base.append((label, t, _fit_gp(t.unit[keep], _standardise(t.scores[keep]))))
         self._space_key = key
         return self._base
 
@@ -132,17 +130,17 @@ class TransferSampler(Sampler):
 
     # -- suggest --------------------------------------------------------------------
     def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
-        import torch
-        from botorch.acquisition.analytic import LogExpectedImprovement
+        from ._acquisition import log_h
+        from .botorch import torch_threads
 
         space = history.space
         complete = history.complete
-        with single_thread(), _quiet_jitter():
+        with torch_threads(1):
             base = self._base_models(space)
             x_target = space.encode([t.config for t in complete]) if complete else np.empty((0, len(space)))
             raw = history.scores() if complete else np.empty(0)
             y_target = _standardise(raw) if len(raw) else raw
-            target_model = _fit_gp(x_target, y_target, self._fit_seed()) if len(raw) >= 2 and np.ptp(raw) > 0 else None
+            target_model = _fit_gp(x_target, y_target) if len(raw) >= 2 and np.ptp(raw) > 0 else None
             labels = [label for label, _, _ in base] + ([CURRENT] if target_model is not None else [])
             models = [m for _, _, m in base] + ([target_model] if target_model is not None else [])
             if not models:
@@ -154,22 +152,14 @@ class TransferSampler(Sampler):
                 [m for _, _, m in base], target_model, x_target, y_target, self.n_samples, self._rng
             )
             self.weights_ = {label: float(w) for label, w in zip(labels, weights)}
-            ensemble = _ensemble(models, weights)
             # Without results of its own yet, improve on the past tasks' average (0 once standardised).
             best_f = float(y_target.max()) if len(y_target) else 0.0
-            acquisition = LogExpectedImprovement(ensemble, best_f=best_f)
             candidates = self._candidates(space, history, x_target, y_target, base, weights)
-            with torch.no_grad():
-                scores = torch.cat(
-                    [
-                        acquisition(torch.as_tensor(chunk, dtype=torch.double).unsqueeze(1))
-                        for chunk in np.array_split(candidates, max(1, len(candidates) // 1024))
-                    ]
-                ).numpy()
-                chosen = _pick_diverse(candidates, scores, n)
-                posterior = ensemble.posterior(torch.as_tensor(candidates[chosen], dtype=torch.double))
-                means = posterior.mean.squeeze(-1).numpy()
-        return [self._suggestion(space, candidates[c], means[j], raw, history) for j, c in enumerate(chosen)]
+            means, variances = _ensemble_posterior(models, weights, candidates)
+            sigma = np.sqrt(np.maximum(variances, 1e-12))
+            scores = log_h((means - best_f) / sigma) + np.log(sigma)  # log expected improvement
+            chosen = _pick_diverse(candidates, scores, n)
+        return [self._suggestion(space, candidates[c], means[c], raw, history) for c in chosen]
 
     def _candidates(self, space, history, x_target, y_target, base, weights) -> np.ndarray:
         """Sobol points plus perturbations of the best current points and of the weighted past bests."""
@@ -219,9 +209,6 @@ class TransferSampler(Sampler):
         }
         return Suggestion(config, Origin(self.name, reason, details))
 
-    def _fit_seed(self) -> int:
-        return int(self._rng.integers(2**31 - 1))
-
     def __repr__(self) -> str:
         return f"TransferSampler(past={len(self.past)} studies, seed={self.seed!r}, max_past={self.max_past})"
 
@@ -249,18 +236,13 @@ def ranking_weights(
         if not base_models:
             weights[-1] = 1.0
         return weights
-    import torch
-
-    x = torch.as_tensor(x_target, dtype=torch.double)
     losses = []
-    with torch.no_grad():
-        for model in base_models:
-            posterior = model.posterior(x)
-            # Drawn from ``rng``, not torch's global generator, so a seeded study repeats.
-            with torch.random.fork_rng():
-                torch.manual_seed(int(rng.integers(2**31 - 1)))
-                samples = posterior.rsample(torch.Size([n_samples])).squeeze(-1).numpy()  # (S, n)
-            losses.append(_misranked_pairs(samples, y_target))
+    for model in base_models:
+        mean, covariance = model.joint_posterior_np(x_target)
+        # Drawn from ``rng``, so a seeded study repeats and no global generator is touched.
+        factor = _psd_cholesky(covariance)
+        samples = mean[None, :] + rng.standard_normal((n_samples, len(mean))) @ factor.T  # (S, n)
+        losses.append(_misranked_pairs(samples, y_target))
     if target_model is not None:
         losses.append(_misranked_pairs(_loo_samples(target_model, n_samples, rng), y_target))
     loss = np.array(losses)  # (models, S)
@@ -283,103 +265,53 @@ def _misranked_pairs(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _loo_samples(model: Any, n_samples: int, rng: np.random.Generator) -> np.ndarray:
-    """Leave-one-out predictive samples of a fitted exact GP at its own training points.
+    """Leave-one-out predictive samples of a fitted exact GP at its own training points
+    (closed form: :meth:`~._singletask_gp.SingleTaskGPNP.loo_predictions`)."""
+    mean, variance = model.loo_predictions()
+    return mean[None, :] + np.sqrt(variance)[None, :] * rng.standard_normal((n_samples, len(mean)))
 
-    Uses the closed form: with ``K`` the prior covariance plus noise and
-    ``alpha = K^-1 (y - m)``, the LOO mean at point i is ``y_i - alpha_i / [K^-1]_ii``
-    and its variance ``1 / [K^-1]_ii`` (Rasmussen & Williams, eq. 5.12).
-    """
-    import torch
 
-    with torch.no_grad():
-        x = model.train_inputs[0]
-        y = model.train_targets
-        k = model.covar_module(x).to_dense() + model.likelihood.noise * torch.eye(len(y), dtype=x.dtype)
-        inverse = torch.linalg.inv(k)
-        alpha = inverse @ (y - model.mean_module(x))
-        diagonal = torch.diagonal(inverse).clamp_min(1e-12)
-        mean = (y - alpha / diagonal).numpy()
-        std = (1.0 / diagonal).sqrt().numpy()
-    return mean[None, :] + std[None, :] * rng.standard_normal((n_samples, len(mean)))
+def _psd_cholesky(covariance: np.ndarray) -> np.ndarray:
+    """A Cholesky factor of a posterior covariance, with jitter where rounding made it indefinite."""
+    jitter = 1e-10 * max(float(np.mean(np.diag(covariance))), 1e-12)
+    for _ in range(8):
+        try:
+            return np.linalg.cholesky(covariance + jitter * np.eye(len(covariance)))
+        except np.linalg.LinAlgError:
+            jitter *= 10.0
+    # Still indefinite: keep the marginal variances, drop the correlations.
+    return np.diag(np.sqrt(np.maximum(np.diag(covariance), 0.0)))
 
 
 # ---------------------------------------------------------------------- models
 
 
-@contextlib.contextmanager
-def _quiet_jitter():
-    """Silence gpytorch's note that it added jitter to a covariance: routine, not a user's concern."""
-    from linear_operator.utils.warnings import NumericalWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NumericalWarning)
-        yield
-
-
 def _standardise(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=float)
-    std = values.std(ddof=1) if len(values) > 1 else 0.0  # ddof=1: the scaling BoTorch checks for
+    std = values.std(ddof=1) if len(values) > 1 else 0.0
     return (values - values.mean()) / (std if std > 0 else 1.0)
 
 
-def _fit_gp(x: np.ndarray, y: np.ndarray, seed: int = 0):
-    """A SingleTaskGP on already standardised targets, hyperparameters by marginal likelihood.
+def _fit_gp(x: np.ndarray, y: np.ndarray):
+    """BoTorch's default ``SingleTaskGP`` model on already standardised targets, fitted in
+    NumPy (:mod:`._singletask_gp`: the same model, milliseconds instead of ~1 s)."""
+    from ._singletask_gp import fit_singletask_gp
 
-    When a fit attempt fails, ``fit_gpytorch_mll`` restarts from hyperparameters drawn with
-    torch's global generator; drawing them from ``seed`` instead (the caller's generator
-    is restored afterwards) keeps a seeded study reproducible within one process too.
-    """
-    import torch
-    from botorch.fit import fit_gpytorch_mll
-    from botorch.models import SingleTaskGP
-    from gpytorch.mlls import ExactMarginalLogLikelihood
-
-    train_x = torch.as_tensor(x, dtype=torch.double)
-    train_y = torch.as_tensor(y, dtype=torch.double).unsqueeze(-1)
-    model = SingleTaskGP(train_x, train_y, outcome_transform=None)
-    with single_thread(), torch.random.fork_rng():
-        torch.manual_seed(seed)
-        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
-    model.eval()
-    return model
+    return fit_singletask_gp(x, y)
 
 
-def _ensemble(models: Sequence[Any], weights: np.ndarray):
-    """A BoTorch model whose posterior is the weighted sum of the models' posteriors."""
-    import torch
-    from botorch.models.model import Model
-    from botorch.posteriors.gpytorch import GPyTorchPosterior
-    from gpytorch.distributions import MultivariateNormal
-    from torch.nn import ModuleList
-
-    class RankWeightedEnsemble(Model):
-        def __init__(self) -> None:
-            super().__init__()
-            self.members = ModuleList([m for m, w in zip(models, weights) if w > 0])
-            self.member_weights = [float(w) for w in weights if w > 0]
-
-        @property
-        def num_outputs(self) -> int:
-            return 1
-
-        @property
-        def batch_shape(self) -> torch.Size:
-            return torch.Size([])
-
-        def posterior(self, X, output_indices=None, observation_noise=False, posterior_transform=None, **kwargs):
-            mean = None
-            covariance = None
-            for member, weight in zip(self.members, self.member_weights):
-                distribution = member.posterior(X).distribution
-                m = weight * distribution.mean
-                c = weight**2 * distribution.covariance_matrix
-                mean = m if mean is None else mean + m
-                covariance = c if covariance is None else covariance + c
-            jitter = 1e-9 * torch.eye(covariance.shape[-1], dtype=covariance.dtype)
-            posterior = GPyTorchPosterior(MultivariateNormal(mean, covariance + jitter))
-            return posterior if posterior_transform is None else posterior_transform(posterior)
-
-    return RankWeightedEnsemble()
+def _ensemble_posterior(models: Sequence[Any], weights: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """RGPE's marginal posterior at ``x``: mean ``sum_i w_i mu_i``, variance ``sum_i w_i^2 var_i``."""
+    mean = np.zeros(len(x))
+    variance = np.zeros(len(x))
+    for model, weight in zip(models, weights):
+        if weight <= 0:
+            continue
+        for start in range(0, len(x), 1024):  # bounded memory: (chunk, n, d) differences
+            posterior = model.posterior_np(x[start : start + 1024])
+            mean[start : start + 1024] += weight * posterior.mean
+            variance[start : start + 1024] += weight**2 * posterior.var
+    return mean, variance
 
 
 def _pick_diverse(candidates: np.ndarray, scores: np.ndarray, n: int, radius: float = 0.02) -> list[int]:
