@@ -181,6 +181,16 @@ def test_methods_choose_distinct_pool_points_reproducibly(tiny, method):
     assert sorted(whole.chosen) == list(range(task.size))  # a budget past the pool takes it all once
 
 
+def test_cfo_from_a_zero_shot_list_tries_the_list_then_searches_from_its_best(tiny):
+    task, past = tiny
+    starts = [dict(task.configs[i]) for i in (3, 7, 1)]  # FLAML's CFO alone fails on more than one start
+    method = FlamlCFO("zero-shot + CFO", start_points=lambda t: starts, only_with_start=True)
+    run = method.run(task, past, budget=8, seed=0)
+    assert run.chosen[:3] == [3, 7, 1] and run.sources[:3] == ["zero-shot"] * 3
+    assert len(run.chosen) == 8 == len(set(run.chosen)) == len(run.suggest_seconds)
+    assert set(run.sources[3:]) <= {"cfo", "random restart"}
+
+
 def test_greedy_portfolio_list_starts_with_a_config_good_on_the_other_tasks(tiny):
     task, past = tiny
     run = ProposalList("portfolio list", greedy_portfolio_list).run(task, past, budget=3, seed=0)

@@ -344,20 +344,42 @@ class FlamlCFO(PoolMethod):
 
         points = (self.start_points(task) if self.start_points else None) or None
         low_cost = dict(task.info.get("cfo_low_cost") or {}) or None
-        searcher = CFO(
-            metric="score", mode="max", space=flaml_space(task.space), seed=seed,
-            points_to_evaluate=points, low_cost_partial_config=low_cost,
-        )
         snapper = PoolSnapper(task.space, task.configs)
         rng = np.random.default_rng(seed)
         scores = task.scores
         run = PoolRun()
-        for number in range(min(budget, task.size)):
+        n_trials = min(budget, task.size)
+        known: float | None = None
+        if points is not None and len(points) > 1:
+            # A zero-shot list is tried in order, as flaml.default's starting points are, and
+            # CFO goes on from the best of them: CFO itself fails with more than one
+            # points_to_evaluate (KeyError in flow2.suggest, FLAML 2.x).
+            tried = []
+            for config in points[:n_trials]:
+                run.suggest_seconds.append(0.0)
+                index = snapper.snap(config)
+                run.chosen.append(index)
+                run.sources.append("zero-shot")
+                tried.append((float(scores[index]), config))
+            known, best = max(tried, key=lambda item: item[0])
+            points = [best]
+        searcher = CFO(
+            metric="score", mode="max", space=flaml_space(task.space), seed=seed,
+            points_to_evaluate=points, low_cost_partial_config=low_cost,
+        )
+        number = 0
+        while len(run.chosen) < n_trials:
             trial_id = f"t{number}"
+            number += 1
             began = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 config = searcher.suggest(trial_id)
+            if known is not None and config is not None:
+                # CFO's start is the best zero-shot point, already evaluated: tell it, free.
+                searcher.on_trial_complete(trial_id, {"score": known, "config": config})
+                known = None
+                continue
             run.suggest_seconds.append(time.perf_counter() - began)
             if config is None:
                 index = snapper.random_unused(rng)
