@@ -14,3 +14,20 @@ def _isolated_store(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("metahpo-home")
     monkeypatch.setenv("JUPYTER_METAHPO_HOME", str(home))
     yield home
+
+
+@pytest.fixture
+def assert_gradient_matches_finite_differences():
+    """``check(objective, vector)``: ``objective(v) -> (value, gradient)``; each gradient
+    coordinate must match a central finite difference of the value."""
+
+    def check(objective, vector, step=1e-6, rel=1e-5, abs=1e-7):
+        _, grad = objective(vector)
+        for i in range(len(vector)):
+            up, down = vector.copy(), vector.copy()
+            up[i] += step
+            down[i] -= step
+            numeric = (objective(up)[0] - objective(down)[0]) / (2 * step)
+            assert grad[i] == pytest.approx(numeric, rel=rel, abs=abs), f"coordinate {i}"
+
+    return check

@@ -242,6 +242,30 @@ def _robust_cholesky(K: torch.Tensor) -> torch.Tensor:
     return L
 
 
+def pairwise_log_likelihood(
+    k_pairs: np.ndarray, diagonal: float, upper: tuple[np.ndarray, np.ndarray], residual: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """Gaussian log marginal likelihood (constants dropped) of ``residual`` under the
+    covariance with ``k_pairs`` at the pairs ``upper`` (i < j) and ``diagonal`` on the
+    diagonal, with ``alpha = K^-1 residual`` and ``W = alpha alpha^T - K^-1`` (the
+    derivative of the log likelihood with respect to K is W / 2); ``None`` when K is
+    not positive definite.
+    """
+    n = len(residual)
+    K = np.empty((n, n))
+    K[upper] = k_pairs
+    K.T[upper] = k_pairs
+    np.fill_diagonal(K, diagonal)
+    try:
+        factor = scipy.linalg.cho_factor(K, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return None
+    K_inv = scipy.linalg.cho_solve(factor, np.eye(n), check_finite=False)
+    alpha = K_inv @ residual
+    log_likelihood = -0.5 * float(residual @ alpha) - float(np.log(np.diag(factor[0])).sum())
+    return log_likelihood, alpha, np.outer(alpha, alpha) - K_inv
+
+
 def _negative_log_posterior(
     vector: np.ndarray, pair_sqdiff: np.ndarray, upper: tuple[np.ndarray, np.ndarray], y: np.ndarray
 ) -> tuple[float, np.ndarray]:
@@ -271,21 +295,12 @@ def _negative_log_posterior(
     r = np.sqrt(r2)
     decay = np.exp(-_SQRT5 * r)
     k_pairs = outputscale * (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * decay
-    K = np.empty((n, n))
-    K[upper] = k_pairs
-    K.T[upper] = k_pairs
-    np.fill_diagonal(K, outputscale + noise)
-    try:
-        factor = scipy.linalg.cho_factor(K, lower=True, check_finite=False)
-    except np.linalg.LinAlgError:
+    fitted = pairwise_log_likelihood(k_pairs, outputscale + noise, upper, y - mean)
+    if fitted is None:
         return math.inf, np.zeros_like(vector)
-    residual = y - mean
-    K_inv = scipy.linalg.cho_solve(factor, np.eye(n), check_finite=False)
-    alpha = K_inv @ residual
-    log_likelihood = -0.5 * float(residual @ alpha) - float(np.log(np.diag(factor[0])).sum())
+    log_likelihood, alpha, W = fitted
     log_prior, d_prior_ls, d_prior_os, d_prior_noise = _log_prior(log_ls, log_os, noise)
 
-    W = np.outer(alpha, alpha) - K_inv
     W_pairs = W[upper]  # each pair stands for (i, j) and (j, i): the 1/2 of tr(W dK)/2 cancels
     half_trace_W = 0.5 * float(np.trace(W))
     # K = s k(r2) + noise I with r2 = sum_j sqdiff_j / l_j^2, and for Matern-5/2

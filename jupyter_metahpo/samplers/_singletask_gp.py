@@ -31,7 +31,7 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from ._gp import PosteriorNP
+from ._gp import PosteriorNP, pairwise_log_likelihood
 
 __all__ = ["SingleTaskGPNP", "fit_singletask_gp"]
 
@@ -100,18 +100,10 @@ def _negative_log_posterior(
     excess_noise = math.exp(raw_noise)
     noise = MIN_NOISE + excess_noise
     k_pairs = np.exp(-0.5 * (pair_sqdiff @ inverse_sq))
-    K = np.empty((n, n))
-    K[upper] = k_pairs
-    K.T[upper] = k_pairs
-    np.fill_diagonal(K, 1.0 + noise)
-    try:
-        factor = scipy.linalg.cho_factor(K, lower=True, check_finite=False)
-    except np.linalg.LinAlgError:
+    fitted = pairwise_log_likelihood(k_pairs, 1.0 + noise, upper, y - mean)
+    if fitted is None:
         return math.inf, np.zeros_like(vector)
-    residual = y - mean
-    K_inv = scipy.linalg.cho_solve(factor, np.eye(n), check_finite=False)
-    alpha = K_inv @ residual
-    log_likelihood = -0.5 * float(residual @ alpha) - float(np.log(np.diag(factor[0])).sum())
+    log_likelihood, alpha, W = fitted
 
     loc, scale = _lengthscale_prior(dim)
     log_noise = math.log(noise)
@@ -119,7 +111,6 @@ def _negative_log_posterior(
     log_prior = float((-((log_ls - loc) ** 2) / (2 * scale * scale) - log_ls).sum())
     log_prior += -((log_noise - _NOISE_PRIOR_LOC) ** 2) / (2 * _NOISE_PRIOR_SCALE**2) - log_noise
 
-    W = np.outer(alpha, alpha) - K_inv
     grad = np.empty_like(vector)
     # dK/dlog l_j = k * sqdiff_j / l_j^2 on each pair (counted twice in tr(W dK), so the 1/2 cancels).
     grad[:dim] = inverse_sq * ((W[upper] * k_pairs) @ pair_sqdiff) - (log_ls - loc) / (scale * scale) - 1.0
