@@ -1,10 +1,11 @@
-"""A lean exact Gaussian process in torch, fitted by MAP with scipy's L-BFGS-B.
+"""A lean exact Gaussian process, fitted by MAP with scipy's L-BFGS-B on a NumPy objective.
 
 Why not gpytorch's ``SingleTaskGP``: on this kind of 2-core machine its per-call
 overhead (linear operators, settings contexts, a module tree) made a cold fit at
 d = 12, n = 100 take ~2.9 s and a mixed-space fit ~10 s, while the whole suggestion
 must stay under 0.5 s. The model here is the same kind of model, written as a
-handful of dense tensor operations:
+handful of dense array operations (the fitted model keeps torch tensors for callers
+that want them, and NumPy copies for the acquisition search):
 
 * Matern-5/2 kernel with one length scale per dimension (ARD) and an output scale;
   categorical dimensions use the Hamming distance (0 when equal, 1 when not), so
