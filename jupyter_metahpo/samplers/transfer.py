@@ -12,9 +12,8 @@ new observations badly and loses its weight as evidence accumulates; past models
 much worse than the current one are dropped altogether (the paper's guard against
 weight dilution). The next configuration maximises log expected improvement (BoTorch's
 ``LogExpectedImprovement`` numerics, :mod:`._acquisition`) under the ensemble, over a
-candidate set of Sobol points
-and local perturbations of good points, snapped to valid configurations so that
-integers and categories are scored as they will be evaluated.
+candidate set of Sobol points and local perturbations of good points, snapped to valid
+configurations so that integers and categories are scored as they will be evaluated.
 
 The weights are visible: ``sampler.weights_`` after each call, and in every
 suggestion's ``Origin("transfer", reason, {"weights": ..., ...})``.
@@ -288,6 +287,7 @@ def _psd_cholesky(covariance: np.ndarray) -> np.ndarray:
 
 def _standardise(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=float)
+    # ddof=1, as for the gpytorch SingleTaskGPs this ensemble was measured with (BoTorch checks for it).
     std = values.std(ddof=1) if len(values) > 1 else 0.0
     return (values - values.mean()) / (std if std > 0 else 1.0)
 
