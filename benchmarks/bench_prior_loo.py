@@ -5,6 +5,10 @@
     python benchmarks/bench_prior_loo.py --families svm random_forest --seeds 0 1 2
     python benchmarks/bench_prior_loo.py --source synthetic      # harness check without the prior
 
+The full run takes hours on 2 cores, so every finished run is kept in
+``benchmarks/results/cache/prior_loo_runs.jsonl`` and the same command resumes where
+a stopped one ended (see ``benchmarks/_loo/cache.py`` for when a stored run is reused).
+
 For every held-out (space, dataset) pool, the meta-models see only the prior's other
 datasets (never the held-out data under another name or fingerprint), and every
 method chooses from the held-out pool, so regret is exact. Methods, budgets and
@@ -37,6 +41,7 @@ from benchmarks._loo.methods import (  # noqa: E402
     flaml_start_points,
     greedy_portfolio_list,
 )
+from benchmarks._loo.cache import RunCache  # noqa: E402
 from benchmarks._loo.runner import run_benchmark  # noqa: E402
 
 STRATEGIES = ("default", "nearest", "portfolio", "neural")
@@ -113,6 +118,9 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", nargs="+", help="only these methods (by name)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (one held-out task each)")
     parser.add_argument("--out", default=None, help="name of the results files (default: prior_loo[_quick])")
+    parser.add_argument("--cache", type=Path, default=ROOT / "results" / "cache" / "prior_loo_runs.jsonl",
+                        help="finished runs, reused by a rerun (default: %(default)s)")
+    parser.add_argument("--no-cache", action="store_true", help="run everything again and store nothing")
     args = parser.parse_args(argv)
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     per_family = args.tasks_per_family or (3 if args.quick else None)
@@ -127,7 +135,11 @@ def main(argv=None) -> int:
           f"tasks of {families}; seeds {seeds}; budget {args.budget}")
     began = time.perf_counter()
     factory = functools.partial(make_methods, include=args.methods)
-    results = run_benchmark(held_out, studies, factory, seeds, args.budget, jobs=args.jobs)
+    # Quick and synthetic runs are checks of the moment: they neither read nor grow the store of runs.
+    cache = None if args.no_cache or args.quick or args.source == "synthetic" else RunCache(args.cache)
+    if cache is not None:
+        print(f"{len(cache)} finished runs in {args.cache}")
+    results = run_benchmark(held_out, studies, factory, seeds, args.budget, jobs=args.jobs, cache=cache)
     elapsed = time.perf_counter() - began
 
     name = args.out or ("prior_loo_quick" if args.quick else "prior_loo")
@@ -137,6 +149,9 @@ def main(argv=None) -> int:
     lines.append(f"Command: `python benchmarks/bench_prior_loo.py {' '.join(argv if argv is not None else sys.argv[1:])}`  ")
     lines.append(f"Held out: {len(held_out)} tasks ({', '.join(families)}); seeds {seeds}; budget {args.budget}; "
                  f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {elapsed:.0f} s on {platform.machine()}.  ")
+    if cache is not None:
+        where = args.cache.relative_to(ROOT.parent) if args.cache.is_relative_to(ROOT.parent) else args.cache
+        lines.append(f"Runs measured at commit(s) {', '.join(cache.revisions())}, stored in `{where}`.  ")
     lines.append("Regret is (best - incumbent)/(best - worst) of the held-out pool; rank 1 is best; bold marks the lowest regret.")
     lines.append("")
     lines.append("## All held-out tasks")

@@ -375,3 +375,62 @@ def test_within_family_hides_other_families_and_partial_results_arrive_per_task(
                   within_family=True, on_task=lambda rows: seen.append(len(rows)))
     assert seen == [1, 2, 3, 4, 5, 6]
     assert all(len(names) == 2 for names in spy.seen.values())
+
+
+# ------------------------------------------------------------------ resuming from the run cache
+
+
+class CountingMethod(PoolMethod):
+    """Random search that counts its runs, and fails on the tasks it is told to."""
+
+    name = "counting"
+
+    def __init__(self, fail_on=()):
+        self.calls = 0
+        self.fail_on = set(fail_on)
+
+    def run(self, task, past, budget, seed):
+        self.calls += 1
+        if task.key in self.fail_on:
+            raise RuntimeError("broken on purpose")
+        return RandomSearch().run(task, past, budget, seed)
+
+
+def test_a_rerun_reuses_stored_runs_and_redoes_only_what_changed(tmp_path):
+    from benchmarks._loo.cache import RunCache
+
+    path = tmp_path / "runs.jsonl"
+    studies = synthetic_pool_studies("related", n_tasks=3, pool_size=8)
+    tasks = tasks_from_studies(studies)
+    broken = tasks[0].key
+    first = CountingMethod(fail_on={broken})
+    results = run_benchmark(tasks, studies, lambda: [first], seeds=[0, 1], budget=4, progress=lambda _: None, cache=RunCache(path))
+    assert first.calls == 6 and sum(r.error is not None for r in results) == 2
+    assert len(path.read_text().splitlines()) == 4  # errors are not stored: they are retried
+
+    # A process killed while writing leaves a cut line: it is skipped, not fatal.
+    with path.open("a") as handle:
+        handle.write('{"key": "v1|counting|cut')
+    again = CountingMethod()
+    rerun = run_benchmark(tasks, studies, lambda: [again], seeds=[0, 1], budget=4, progress=lambda _: None, cache=RunCache(path))
+    assert again.calls == 2  # only the runs that failed before
+    key = lambda r: (r.task, r.seed)  # noqa: E731
+    before = {key(r): r.curve for r in results if r.error is None}
+    assert all(before[key(r)] == pytest.approx(r.curve, abs=1e-6) for r in rerun if key(r) in before)
+    assert all(r.error is None for r in rerun)
+    assert len(RunCache(path).runs) == 6 and RunCache(path).revisions() == []  # nothing used yet by a fresh reader
+
+    # Another seed or budget is a new run; a past study with more evaluations changes what
+    # the meta-models saw, so every task that can use it runs again.
+    more = CountingMethod()
+    run_benchmark(tasks, studies, lambda: [more], seeds=[0, 2], budget=4, progress=lambda _: None, cache=RunCache(path))
+    assert more.calls == 3
+    grown = [PastStudy.from_arrays(s.study_id, s.task_name, s.space, s.direction, list(s.configs) + [s.configs[0]],
+                                   list(s.values) + [s.values[0]], data_fingerprint=s.data_fingerprint, extra=s.extra)
+             if s is studies[2] else s for s in studies]
+    after_growth, blind = CountingMethod(), CountingMethod()
+    blind.name, blind.uses_past = "counting, learns nothing", False
+    run_benchmark(tasks[:2], studies, lambda: [blind], seeds=[0], budget=4, progress=lambda _: None, cache=RunCache(path))
+    run_benchmark(tasks[:2], grown, lambda: [after_growth, blind], seeds=[0], budget=4, progress=lambda _: None, cache=RunCache(path))
+    assert after_growth.calls == 2
+    assert blind.calls == 2  # the first time only: the past is not part of its key

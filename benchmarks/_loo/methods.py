@@ -58,6 +58,8 @@ class PoolMethod(abc.ABC):
     name: str = "method"
     #: Whether its choices depend on the seed (deterministic methods run once per task).
     stochastic: bool = True
+    #: Whether it learns from the past studies (if not, a grown prior does not make it run again).
+    uses_past: bool = True
 
     def applies(self, task: PoolTask) -> bool:
         return True
@@ -112,6 +114,8 @@ def run_sampler(sampler: Sampler, task: PoolTask, budget: int) -> PoolRun:
 class ColdBoTorch(PoolMethod):
     """Our default sampler with warm start off: a Sobol design, then BoTorch."""
 
+    uses_past = False
+
     name = "ours: cold BoTorch"
 
     def run(self, task: PoolTask, past: Sequence[PastStudy], budget: int, seed: int) -> PoolRun:
@@ -147,6 +151,8 @@ NEEDS_META_FEATURES = frozenset({"nearest", "neural"})
 
 class RandomSearch(PoolMethod):
     """Random search: distinct pool points drawn uniformly (the pool is itself a space-filling sample)."""
+
+    uses_past = False
 
     name = "random search"
 
@@ -216,6 +222,8 @@ def optuna_distributions(space: SearchSpace) -> dict[str, Any]:
 
 class OptunaMethod(PoolMethod):
     """Optuna's TPE or GP sampler through ask/tell, each asked configuration snapped to the pool."""
+
+    uses_past = False
 
     def __init__(self, kind: str) -> None:
         if kind not in ("tpe", "gp"):
@@ -322,6 +330,8 @@ class FlamlCFO(PoolMethod):
     used point up for free instead was measured and changes nothing
     (benchmarks/results/cfo_check.md).
     """
+
+    uses_past = False
 
     def __init__(
         self,

@@ -1,0 +1,134 @@
+"""Finished runs on disk, so that a benchmark of many hours resumes where it stopped.
+
+The full leave-one-task-out run is longer than one working session on a 2-core
+machine, so every finished (method, held-out task, seed) run is appended to a JSON
+Lines file as soon as its task is done, and a rerun of the same command reuses it.
+
+A cached run is only reused when everything that decides it is unchanged:
+
+- the method's name, the held-out task, the seed and the budget;
+- the held-out pool itself (a digest of its configurations and scores);
+- the past studies the method may learn from (a digest of their ids and sizes), so
+  that a prior grown by more datasets reruns the tasks it affects;
+- :data:`RESULTS_VERSION`, which is bumped whenever a method's behaviour changes.
+
+Each line also records the commit it was measured at (``git describe``), which the
+report lists, so a table that mixes runs of several commits says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from jupyter_metahpo.experience import PastStudy
+
+from .pool import PoolTask
+
+__all__ = ["RESULTS_VERSION", "RunCache", "run_key", "task_digest", "past_digest", "code_revision"]
+
+#: Bump when a method's choices change (sampler, strategy or peer code), so that old runs are not reused.
+RESULTS_VERSION = 1
+
+
+def _digest(payload: Any) -> str:
+    return hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def task_digest(task: PoolTask) -> str:
+    """The held-out pool: its configurations and scores."""
+    return _digest([task.key, [dict(c) for c in task.configs], [round(float(s), 12) for s in task.scores]])
+
+
+def past_digest(past: Sequence[PastStudy]) -> str:
+    """What a meta-model may learn from: every past study's id and number of evaluations."""
+    return _digest(sorted((s.study_id, len(s.values)) for s in past))
+
+
+def run_key(method: str, task: PoolTask, seed: int, budget: int, task_hash: str, past_hash: str) -> str:
+    return f"v{RESULTS_VERSION}|{method}|{task.key}|seed={seed}|budget={budget}|{task_hash}|{past_hash}"
+
+
+def code_revision(root: Path | None = None) -> str:
+    """``git describe --always --dirty`` of the project, or "unknown" outside a git checkout."""
+    root = root or Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+class RunCache:
+    """Finished runs by :func:`run_key`, read from and appended to one JSON Lines file.
+
+    A line cut short by a killed process is skipped when reading (the run is simply
+    done again). Runs that ended in an error are never stored, so they are retried.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.runs: dict[str, dict[str, Any]] = {}
+        self.used: set[str] = set()  # keys reused or added by this process, for :meth:`revisions`
+        self.revision = code_revision()
+        if self.path.exists():
+            with self.path.open() as handle:
+                for line in handle:
+                    try:
+                        record = json.loads(line)
+                        self.runs[record["key"]] = record
+                    except (json.JSONDecodeError, KeyError, TypeError):
+                        continue
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        record = self.runs.get(key)
+        if record is None:
+            return None
+        self.used.add(key)
+        return record["result"]
+
+    def add(self, entries: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Append ``(key, result fields)`` pairs and flush them to disk before returning."""
+        entries = [(key, result) for key, result in entries if not result.get("error")]
+        if not entries:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as handle:
+            if _ends_without_newline(self.path):
+                handle.write("\n")  # close a line cut short by a killed run, so the next one stays whole
+            for key, result in entries:
+                record = {"key": key, "revision": self.revision, "result": _compact(result)}
+                self.runs[key] = record
+                self.used.add(key)
+                handle.write(json.dumps(record) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def revisions(self) -> list[str]:
+        """The commits that the runs reused or added by this process were measured at."""
+        return sorted({self.runs[k]["revision"] for k in self.used})
+
+
+def _compact(result: dict[str, Any]) -> dict[str, Any]:
+    """Rounded floats: the file grows by some 10^4 runs and six digits are plenty for regret and seconds."""
+    out = dict(result)
+    out["curve"] = [round(float(x), 6) for x in result["curve"]]
+    out["suggest_seconds"] = [round(float(x), 5) for x in result["suggest_seconds"]]
+    return out
+
+
+def _ends_without_newline(path: Path) -> bool:
+    size = path.stat().st_size
+    if size == 0:
+        return False
+    with path.open("rb") as handle:
+        handle.seek(size - 1)
+        return handle.read(1) != b"\n"
