@@ -434,3 +434,7 @@ def test_a_rerun_reuses_stored_runs_and_redoes_only_what_changed(tmp_path):
     run_benchmark(tasks[:2], grown, lambda: [after_growth, blind], seeds=[0], budget=4, progress=lambda _: None, cache=RunCache(path))
     assert after_growth.calls == 2
     assert blind.calls == 2  # the first time only: the past is not part of its key
+    changed = CountingMethod()
+    changed.name, changed.uses_past, changed.version = "counting, learns nothing", False, 2
+    run_benchmark(tasks[:2], studies, lambda: [changed], seeds=[0], budget=4, progress=lambda _: None, cache=RunCache(path))
+    assert changed.calls == 2  # new behaviour: the stored runs of version 1 are not reused

@@ -43,7 +43,7 @@ def _random_best_regret(task, k: int, seed: int) -> float:
         NearestTasks(),
         # torch fits: ~0.5 s each on an idle core, several seconds on a busy one
         pytest.param(NeuralMetaModel(epochs=150), marks=pytest.mark.slow),
-        pytest.param(DefaultStrategy(neural_min_tasks=10), marks=pytest.mark.slow),
+        DefaultStrategy(),
     ],
     ids=repr,
 )
@@ -120,7 +120,37 @@ def test_portfolio_covers_different_tasks_greedily():
     past = [PastStudy.from_arrays(f"s{i}", f"t{i}", SPACE, "minimize", configs, v) for i, v in enumerate(values)]
     proposals = GreedyPortfolio().propose(TaskDescription(), SPACE, past, 3)
     assert [dict(p.config) for p in proposals[:2]] == [configs[0], configs[1]]
-    assert proposals[0].details["expected_regret"] > proposals[1].details["expected_regret"]
+    # Every task evaluated A and B themselves, so the portfolio knows their regret exactly:
+    # A is best on tasks 0-2 and has regret (0.7 - 0.1) / (0.9 - 0.1) on task 3.
+    assert proposals[0].details["expected_regret"] == pytest.approx(0.75 / 4)
+    assert proposals[1].details["expected_regret"] == pytest.approx(0.0)
+
+
+def _described(name, configs, values, features):
+    return PastStudy.from_arrays(
+        f"s-{name}", name, SPACE, "minimize", configs, values, meta_features=features, meta_feature_set="toy-features"
+    )
+
+
+def test_weighted_portfolio_serves_the_tasks_like_the_new_one_first():
+    p_config = {"learning_rate": 0.01, "depth": 3, "subsample": 0.5, "booster": "gbtree"}
+    q_config = {"learning_rate": 0.3, "depth": 12, "subsample": 0.9, "booster": "dart"}
+    configs = [p_config, q_config, {"learning_rate": 0.001, "depth": 8, "subsample": 0.2, "booster": "linear"}]
+    # Two past tasks look like the new one and want P; five others, far away, want Q.
+    like_new = [_described(f"near{i}", configs, [0.1, 0.6, 0.9], {"rows": 1.0 + 0.05 * i, "cols": 1.0}) for i in range(2)]
+    unlike = [_described(f"far{i}", configs, [0.6, 0.1, 0.9], {"rows": 8.0 + 0.1 * i, "cols": 5.0}) for i in range(5)]
+    new_task = TaskDescription("new", {"rows": 1.02, "cols": 1.0}, "toy-features")
+    plain = GreedyPortfolio().propose(new_task, SPACE, like_new + unlike, 1)
+    weighted = GreedyPortfolio(similarity_power=4).propose(new_task, SPACE, like_new + unlike, 1)
+    assert dict(plain[0].config) == q_config  # the majority's choice
+    assert dict(weighted[0].config) == p_config
+    assert weighted[0].details["weighted_by_similarity"] and "most similar" in weighted[0].reason
+    assert dict(DefaultStrategy().propose(new_task, SPACE, like_new + unlike, 1)[0].config) == p_config
+    # Without meta-features for the new task the weights are equal, whatever the power.
+    undescribed = GreedyPortfolio(similarity_power=4).propose(TaskDescription("new"), SPACE, like_new + unlike, 1)
+    assert dict(undescribed[0].config) == q_config and not undescribed[0].details["weighted_by_similarity"]
+    with pytest.raises(ValueError, match="similarity_power"):
+        GreedyPortfolio(similarity_power=-1)
 
 
 def test_update_path_a_new_finished_study_changes_what_is_proposed():

@@ -60,6 +60,8 @@ class PoolMethod(abc.ABC):
     stochastic: bool = True
     #: Whether it learns from the past studies (if not, a grown prior does not make it run again).
     uses_past: bool = True
+    #: Bumped when the method's choices change, so that stored runs of the old code are not reused.
+    version: int = 1
 
     def applies(self, task: PoolTask) -> bool:
         return True
@@ -127,10 +129,17 @@ class ColdBoTorch(PoolMethod):
 class OursWarm(PoolMethod):
     """Our default sampler warm-started by a strategy, built by ``make_sampler(strategy, task, past, seed)``."""
 
-    def __init__(self, name: str, make_sampler: Callable[[Any, PoolTask, Sequence[PastStudy], int], Sampler], strategy: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        make_sampler: Callable[[Any, PoolTask, Sequence[PastStudy], int], Sampler],
+        strategy: Any,
+        version: int = 1,
+    ) -> None:
         self.name = name
         self.make_sampler = make_sampler
         self.strategy = strategy
+        self.version = version
 
     def applies(self, task: PoolTask) -> bool:
         # Without the held-out task's meta-features these strategies have nothing to
@@ -170,9 +179,12 @@ class ProposalList(PoolMethod):
 
     stochastic = True  # the random fill after the list depends on the seed
 
-    def __init__(self, name: str, propose: Callable[[PoolTask, Sequence[PastStudy], int], list[Mapping[str, Any]]]) -> None:
+    def __init__(
+        self, name: str, propose: Callable[[PoolTask, Sequence[PastStudy], int], list[Mapping[str, Any]]], version: int = 1
+    ) -> None:
         self.name = name
         self.propose = propose
+        self.version = version
 
     def run(self, task: PoolTask, past: Sequence[PastStudy], budget: int, seed: int) -> PoolRun:
         budget = min(budget, task.size)
