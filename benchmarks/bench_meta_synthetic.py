@@ -9,8 +9,8 @@ Every method then runs the same budget on the held-out task:
 - ``cold``: Sobol initial design + GP refinement (no past);
 - ``nearest`` / ``portfolio`` / ``neural`` / ``default``: that warm-start strategy
   (3 trials), then Sobol + the same GP refinement;
-- ``default+rgpe``: the default warm start, then RGPE transfer refinement (what
-  ``tune(..., past=...)`` does).
+- ``default+rgpe``: the default warm start, then RGPE transfer refinement right
+  away (what ``tune(..., past=...)`` does).
 
 Printed: median (over seeds) normalised regret of the best-so-far after 1, 5 and 10
 trials, the ratio to cold start, and the win rate against cold at trial 10. With
@@ -52,8 +52,10 @@ def build_sampler(method: str, past, task: TaskDescription, seed: int, candidate
     strategy = {"nearest": NearestTasks(), "portfolio": GreedyPortfolio(), "neural": NeuralMetaModel(seed=seed),
                 "default": DefaultStrategy(seed=seed), "default+rgpe": DefaultStrategy(seed=seed)}[method]
     warm = WarmStartSampler(strategy, past, task, k=WARM_START_K)
-    refiner = TransferSampler(past, task, seed=seed, n_candidates=candidates) if method == "default+rgpe" else cold_refiner
-    return DefaultSampler(seed=seed, warm_start=warm, refiner=refiner)
+    if method == "default+rgpe":  # as meta_sampler builds it: the transfer refinement right after the warm start
+        refiner = TransferSampler(past, task, seed=seed, n_candidates=candidates)
+        return DefaultSampler(seed=seed, n_initial=WARM_START_K, warm_start=warm, refiner=refiner)
+    return DefaultSampler(seed=seed, warm_start=warm, refiner=cold_refiner)
 
 
 def run_quality(families, seeds: int, n_tasks: int, budget: int, methods, candidates: int) -> dict:

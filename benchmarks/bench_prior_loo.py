@@ -45,9 +45,10 @@ from benchmarks._loo.cache import RunCache  # noqa: E402
 from benchmarks._loo.runner import run_benchmark  # noqa: E402
 
 STRATEGIES = ("default", "nearest", "portfolio", "neural")
-#: Behaviour versions of code that changed after runs were stored (see _loo/cache.py):
-#: 2 = portfolio scores known configurations exactly; the default is the similarity-weighted portfolio.
-STRATEGY_VERSIONS = {"default": 2, "portfolio": 2}
+#: Behaviour versions of code that changed after runs were stored (see _loo/cache.py). 2: the
+#: transfer refinement follows the warm start directly, the portfolio scores configurations a
+#: past task evaluated exactly, and the default strategy is the similarity-weighted portfolio.
+STRATEGY_VERSIONS = {"default": 2, "nearest": 2, "portfolio": 2, "neural": 2}
 PORTFOLIO_LIST_VERSION = 2
 
 

@@ -72,7 +72,8 @@ def test_tune_with_past_studies_shows_provenance_in_the_dataframe(tmp_path):
     k = warm_start_size(SPACE)  # about half the initial design
     result = tune(new.objective, SPACE, k + 2, seed=0, past=past, store=tmp_path / "store", task=task)
     frame = result.dataframe
-    assert list(frame["origin"]) == ["warm-start"] * k + ["sobol"] * 2
+    # The transfer surrogate takes over right after the warm start: no Sobol points in between.
+    assert list(frame["origin"]) == ["warm-start"] * k + ["transfer"] * 2
     for column in ("strategy", "source_task", "similarity", "predicted"):
         assert column in frame.columns
     warm = frame[frame["origin"] == "warm-start"]

@@ -9,6 +9,7 @@ from jupyter_metahpo import Study, tune
 from jupyter_metahpo.experience import PastStudy
 from jupyter_metahpo.meta.strategies import TaskDescription
 from jupyter_metahpo.meta.synthetic import SYNTHETIC_FEATURE_SET, make_family, past_study, synthetic_space
+from jupyter_metahpo.meta.tuning import warm_start_size
 from jupyter_metahpo.samplers.default import default_n_initial
 from jupyter_metahpo.samplers.transfer import CURRENT, TransferSampler, _fit_gp, _misranked_pairs, ranking_weights
 
@@ -123,7 +124,8 @@ def test_tune_refines_with_the_transfer_surrogate_and_beats_a_cold_start():
     warm = tune(new.objective, SPACE, n_initial + 2, seed=0, past=past, task=task, store=False)
     cold = tune(new.objective, SPACE, n_initial + 2, seed=0, strategy="none", store=False)
     frame = warm.dataframe
-    assert list(frame["origin"])[n_initial:] == ["transfer", "transfer"]
+    k = warm_start_size(SPACE)
+    assert list(frame["origin"]) == ["warm-start"] * k + ["transfer"] * (n_initial + 2 - k)
     weights = warm.trials[-1].origin.details["weights"]
     assert sum(weights.values()) == pytest.approx(1.0) and CURRENT in weights
     assert new.regret(warm.best_value) < new.regret(cold.best_value)
