@@ -12,8 +12,9 @@ meta-features come from). Within each family one dataset is held out; the
 meta-models see the other datasets of that family only. Strategies that need
 meta-features run only on the held-out datasets that have them, and the tables
 say which methods ran on which tasks. Results are written after every held-out
-task to ``benchmarks/results/external[_quick].md`` and ``.json``, so a stopped run
-keeps what it finished.
+task to ``benchmarks/results/external[_quick].md`` and ``.json``, and every finished
+run to ``benchmarks/results/cache/external_runs.jsonl``, so the same command resumes a
+stopped run (``benchmarks/_loo/cache.py`` says when a stored run is reused).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks._loo import report  # noqa: E402
 from benchmarks._loo.external_tasks import DEFAULT_POOL_SIZE, FAMILIES, external_studies, grid_size, tasks_of  # noqa: E402
+from benchmarks._loo.cache import RunCache  # noqa: E402
 from benchmarks._loo.runner import RunResult, run_benchmark  # noqa: E402
 from benchmarks.bench_prior_loo import make_methods, pick_tasks  # noqa: E402
 
@@ -137,6 +139,9 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", nargs="+", help="only these methods (by name)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (one held-out task each)")
     parser.add_argument("--out", default=None, help="name of the results files (default: external[_quick])")
+    parser.add_argument("--cache", type=Path, default=ROOT / "results" / "cache" / "external_runs.jsonl",
+                        help="finished runs, reused by a rerun (default: %(default)s)")
+    parser.add_argument("--no-cache", action="store_true", help="run everything again and store nothing")
     args = parser.parse_args(argv)
     argv = list(argv if argv is not None else sys.argv[1:])
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
@@ -172,12 +177,15 @@ def main(argv=None) -> int:
 
     include = args.methods or [m.name for m in make_methods() if m.name not in SAME_AS_ANOTHER]
     factory = functools.partial(make_methods, include=include)
+    # Quick runs are checks of the moment: they neither read nor grow the store of finished runs.
+    cache = None if args.no_cache or args.quick else RunCache(args.cache)
     results: list[RunResult] = []
     # Seed by seed, so that a run stopped early has every held-out task at least once.
     for seed in seeds:
         done = list(results)
         results = done + run_benchmark(held_out, studies, factory, [seed], args.budget, jobs=args.jobs,
-                                       within_family=True, on_task=lambda rows, done=done: save(done + rows))
+                                       within_family=True, on_task=lambda rows, done=done: save(done + rows),
+                                       cache=cache)
     text = save(results, finished=True)
     print(text)
     plot = report.plot_regret(ran_everywhere(results, {r.task for r in results}), out_dir / f"{name}.png",
