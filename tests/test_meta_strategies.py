@@ -145,6 +145,7 @@ def test_weighted_portfolio_serves_the_tasks_like_the_new_one_first():
     assert dict(plain[0].config) == q_config  # the majority's choice
     assert dict(weighted[0].config) == p_config
     assert weighted[0].details["weighted_by_similarity"] and "most similar" in weighted[0].reason
+    assert "normalised regret 0.00 on 'near0', the most similar" in weighted[0].reason
     assert dict(DefaultStrategy().propose(new_task, SPACE, like_new + unlike, 1)[0].config) == p_config
     # Without meta-features for the new task the weights are equal, whatever the power.
     undescribed = GreedyPortfolio(similarity_power=4).propose(TaskDescription("new"), SPACE, like_new + unlike, 1)

@@ -372,9 +372,13 @@ class GreedyPortfolio(WarmStartStrategy):
             chosen.append(unit[c])
             helped = [studies[j].study.task_name for j in np.flatnonzero(improved)]
             mean_text = "weighted mean" if weighted else "mean"
+            closest = ""
+            if weighted:
+                top = int(np.argmax(weights))
+                closest = f"; normalised regret {regret[c, top]:.2f} on {studies[top].study.task_name!r}, the most similar"
             reason = (
                 f"portfolio pick #{len(proposals) + 1}{focus}: improves the portfolio on {len(helped)} of {len(studies)} "
-                f"past tasks ({mean_text} normalised regret {before:.2f} -> {covered @ weights:.2f}); from "
+                f"past tasks ({mean_text} normalised regret {before:.2f} -> {covered @ weights:.2f}){closest}; from "
                 f"{t.study.task_name!r}, where it scored {t.values[i]:.4g}"
             )
             details = {
