@@ -287,9 +287,19 @@ def test_goals_are_judged_from_the_measured_regrets():
         _result("Optuna TPE", "t1", curve(0.05, 0.0)),
     ]
     table = report.goals_table(results)
-    assert "| lowest mean regret at trial 1 | 0.100 vs best other 0.050 (Optuna TPE) | no |" in table
+    assert "| lowest mean regret at trial 1 | 0.100 vs closest other 0.050 (Optuna TPE) | no |" in table
     assert "| at trial 10 at most half of random search | 0.010 vs random 0.050 | yes |" in table
     assert "| at trial 25 no worse than Optuna TPE | 0.010 vs 0.000 | no |" in table
+    # A method that ran on some tasks only is compared with ours on those tasks.
+    results = [
+        _result("ours: default", "t1", curve(0.1, 0.01)),
+        _result("ours: default", "t2", curve(0.5, 0.01)),
+        _result("FLAML zero-shot + CFO", "t1", curve(0.2, 0.01)),
+        _result("random search", "t1", curve(0.6, 0.05)),
+        _result("random search", "t2", curve(0.6, 0.05)),
+    ]
+    table = report.goals_table(results)
+    assert "| lowest mean regret at trial 1 | 0.100 vs closest other 0.200 (FLAML zero-shot + CFO, on its 1 tasks) | yes |" in table
 
 
 def test_our_samplers_are_told_their_own_proposal_so_they_do_not_repeat_it():
