@@ -12,8 +12,9 @@ A cached run is only reused when everything that decides it is unchanged:
   that a prior grown by more datasets reruns the tasks it affects;
 - :data:`RESULTS_VERSION`, which is bumped whenever a method's behaviour changes.
 
-Each line also records the commit it was measured at (``git describe``), which the
-report lists, so a table that mixes runs of several commits says so.
+Each line also records the commit it was measured at (``git describe``; "-dirty" when
+code differed from it, the prior's run files and results aside), which the report
+lists, so a table that mixes runs of several commits says so.
 """
 
 from __future__ import annotations
@@ -54,14 +55,23 @@ def run_key(method: str, task: PoolTask, seed: int, budget: int, task_hash: str,
     return f"v{RESULTS_VERSION}|{method}|{task.key}|seed={seed}|budget={budget}|{task_hash}|{past_hash}"
 
 
+#: Data that changes while benchmarks run (the prior build, results): not code, so not "dirty".
+_DATA_PATHS = (":!jupyter_metahpo/prior/runs", ":!jupyter_metahpo/prior/data", ":!benchmarks/results", ":!docs/images")
+
+
 def code_revision(root: Path | None = None) -> str:
-    """``git describe --always --dirty`` of the project, or "unknown" outside a git checkout."""
+    """The commit (``git describe --always``), with "-dirty" if code differs from it; "unknown" outside git."""
     root = root or Path(__file__).resolve().parents[2]
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True, text=True, timeout=10)
+        described = subprocess.run(["git", "describe", "--always"], cwd=root, capture_output=True, text=True, timeout=10)
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *_DATA_PATHS],
+                                 cwd=root, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return out.stdout.strip() or "unknown"
+    revision = described.stdout.strip()
+    if not revision:
+        return "unknown"
+    return f"{revision}-dirty" if changed.stdout.strip() else revision
 
 
 class RunCache:
