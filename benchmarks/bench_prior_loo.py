@@ -61,6 +61,19 @@ def ours_sampler(strategy, task, past, seed):
     return meta_sampler(plan, task.space, past, seed)
 
 
+def ours_sampler_sobol_first(strategy, task, past, seed):
+    """Ablation: the Sobol design's remaining points between the warm start and the transfer refinement."""
+    from jupyter_metahpo.samplers.default import default_n_initial
+
+    sampler = ours_sampler(strategy, task, past, seed)
+    sampler.n_initial = default_n_initial(len(task.space))
+    return sampler
+
+
+#: Variants run only when named in ``--methods`` (they answer a design question, not the benchmark's).
+ABLATIONS = {"ours: default, Sobol design first": (ours_sampler_sobol_first, "default")}
+
+
 def make_methods(strategies=STRATEGIES, include=None):
     methods = [
         RandomSearch(),
@@ -75,6 +88,8 @@ def make_methods(strategies=STRATEGIES, include=None):
     methods += [OursWarm(f"ours: {s}", ours_sampler, s, version=STRATEGY_VERSIONS.get(s, 1)) for s in strategies]
     if include:
         methods = [m for m in methods if m.name in include]
+        methods += [OursWarm(name, make, strategy, version=STRATEGY_VERSIONS.get(strategy, 1))
+                    for name, (make, strategy) in ABLATIONS.items() if name in include]
     return methods
 
 

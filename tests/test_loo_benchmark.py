@@ -466,3 +466,21 @@ def test_warm_start_benchmark_tables_every_strategy_on_held_out_prior_pools(tmp_
     # The default is the portfolio weighted with power 4: the same proposals, the same regrets.
     by_name = {row.split(" | ")[0][2:]: row.split(" | ")[1:] for row in rows}
     assert [c.strip(" *|") for c in by_name["default"]] == [c.strip(" *|") for c in by_name["portfolio, similarity^4"]]
+
+
+def test_the_sobol_first_ablation_is_run_only_when_named_and_differs_only_in_its_design():
+    from benchmarks.bench_prior_loo import ABLATIONS, make_methods
+    from jupyter_metahpo.meta.tuning import warm_start_size
+    from jupyter_metahpo.samplers.default import default_n_initial
+
+    (name,) = ABLATIONS
+    assert name not in {m.name for m in make_methods()}
+    methods = {m.name: m for m in make_methods(include=[name, "ours: default"])}
+    ablation, default = methods[name], methods["ours: default"]
+    studies = synthetic_pool_studies("related", n_tasks=4, pool_size=32)
+    task, past = leave_one_out_jobs(tasks_from_studies(studies), studies)[0]
+    k, n_init = warm_start_size(task.space), default_n_initial(len(task.space))
+    budget = n_init + 2
+    sources = ablation.run(task, past, budget, seed=0).sources
+    assert sources == ["warm-start"] * k + ["sobol"] * (n_init - k) + ["transfer"] * 2
+    assert default.run(task, past, budget, seed=0).sources == ["warm-start"] * k + ["transfer"] * (budget - k)
