@@ -152,6 +152,11 @@ def task_similarities(task: TaskDescription, studies: Sequence[TransferredStudy]
     return out
 
 
+def described_by_meta_features(similarity: np.ndarray | None) -> bool:
+    """Whether :func:`task_similarities` compared the new task with at least one past task."""
+    return similarity is not None and bool(np.any(similarity > 0))
+
+
 def standardise(matrix: np.ndarray, target: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Z-score the columns over the past rows (and the target, when given); constant columns become 0."""
     pool = matrix if target is None else np.vstack([matrix, target[None, :]])
@@ -242,7 +247,7 @@ class NearestTasks(WarmStartStrategy):
         if not studies or k < 1:
             return []
         similarity = task_similarities(task, studies)
-        by_meta_features = similarity is not None and bool(np.any(similarity > 0))
+        by_meta_features = described_by_meta_features(similarity)
         if not by_meta_features:
             similarity = name_and_space_similarities(task, studies)
         order = [int(i) for i in np.argsort(-similarity, kind="stable")]
@@ -330,7 +335,7 @@ class GreedyPortfolio(WarmStartStrategy):
         if self.similarity_power == 0:
             return None
         similarity = task_similarities(task, studies)
-        if similarity is None or not np.any(similarity > 0):
+        if not described_by_meta_features(similarity):
             return None
         weights = similarity**self.similarity_power
         return weights / weights.sum()
@@ -472,7 +477,7 @@ class DefaultStrategy(WarmStartStrategy):
             return []
         streams: list[list[Proposal]] = []
         similarity = task_similarities(task, studies)
-        if similarity is None or not np.any(similarity > 0):
+        if not described_by_meta_features(similarity):
             same_name = [t for t in studies if task.name is not None and t.study.task_name == task.name]
             if same_name:
                 streams.append(self.nearest.propose_from(task, space, same_name, max(1, k // 2)))
