@@ -63,6 +63,11 @@ class PoolMethod(abc.ABC):
     #: Bumped when the method's choices change, so that stored runs of the old code are not reused.
     version: int = 1
 
+    @property
+    def identity(self) -> str:
+        """The name its stored runs are kept under: the name, plus the version once bumped."""
+        return self.name if self.version == 1 else f"{self.name}@{self.version}"
+
     def applies(self, task: PoolTask) -> bool:
         return True
 

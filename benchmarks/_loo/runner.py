@@ -104,8 +104,7 @@ def _cached_runs(
     out = {}
     for method in methods:
         for seed in seeds:
-            identity = method.name if method.version == 1 else f"{method.name}@{method.version}"
-            key = run_key(identity, task, seed, budget, task_hash, past_hash if method.uses_past else "no-past")
+            key = run_key(method.identity, task, seed, budget, task_hash, past_hash if method.uses_past else "no-past")
             out[(method.name, seed)] = (key, cache.get(key))
     return out
 

@@ -135,11 +135,7 @@ def task_similarities(task: TaskDescription, studies: Sequence[TransferredStudy]
     """
     if not task.has_meta_features:
         return None
-    usable = [
-        i
-        for i, t in enumerate(studies)
-        if t.study.meta_features is not None and t.study.meta_feature_set == task.meta_feature_set
-    ]
+    usable = comparable_studies(task, studies)
     out = np.zeros(len(studies))
     if not usable:
         return out
@@ -150,6 +146,17 @@ def task_similarities(task: TaskDescription, studies: Sequence[TransferredStudy]
     distance = np.sqrt(np.mean((z_past - z_target) ** 2, axis=1))
     out[usable] = np.exp(-distance)
     return out
+
+
+def comparable_studies(task: TaskDescription, studies: Sequence[TransferredStudy]) -> list[int]:
+    """Indices of the past studies described by the same meta-feature set as ``task``."""
+    if not task.has_meta_features:
+        return []
+    return [
+        i
+        for i, t in enumerate(studies)
+        if t.study.meta_features is not None and t.study.meta_feature_set == task.meta_feature_set
+    ]
 
 
 def described_by_meta_features(similarity: np.ndarray | None) -> bool:
@@ -476,8 +483,8 @@ class DefaultStrategy(WarmStartStrategy):
         if not studies or k < 1:
             return []
         streams: list[list[Proposal]] = []
-        similarity = task_similarities(task, studies)
-        if not described_by_meta_features(similarity):
+        # Only whether meta-features compare the tasks matters here; the portfolio weighs them.
+        if not comparable_studies(task, studies):
             same_name = [t for t in studies if task.name is not None and t.study.task_name == task.name]
             if same_name:
                 streams.append(self.nearest.propose_from(task, space, same_name, max(1, k // 2)))
