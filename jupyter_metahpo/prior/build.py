@@ -4,8 +4,8 @@ built-in space on every dataset of its task type.
 Work is ordered family by family (fastest family first), each family over all its
 datasets, pool index by pool index, so that whole families complete early and
 partial results are already useful; with ``first_pass`` (the command's default: 40,
-the prior's coverage goal) every family first gets that many datasets, then the rest. Evaluations run in worker processes (one thread
-each); the parent alone writes the run files (:mod:`.runs`), one fsynced line per
+the prior's coverage goal) every family first gets that many datasets, then the
+rest. Evaluations run in worker processes (one thread each); the parent alone writes the run files (:mod:`.runs`), one fsynced line per
 finished evaluation. A worker that spends more than its CPU-time limit on one
 evaluation is killed and the evaluation recorded as failed, so one pathological
 configuration cannot stall the build. Re-running the same command resumes: finished
