@@ -51,7 +51,9 @@ def main(argv=None) -> int:
     parser.add_argument("--min-datasets", type=int, default=10)
     parser.add_argument("--min-share", type=float, default=1.0)
     parser.add_argument("--tasks-per-family", type=int, help="held-out pools per family (default: all)")
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "warm_start.md")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "results" / "warm_start.md", help="the file to write (default: benchmarks/results/warm_start.md)"
+    )
     args = parser.parse_args(argv)
     load_args = argparse.Namespace(source="prior", families=args.families, min_share=args.min_share, min_datasets=args.min_datasets)
     studies, tasks, _ = load_tasks(load_args)
