@@ -48,7 +48,8 @@ STRATEGIES = ("default", "nearest", "portfolio", "neural")
 #: Behaviour versions of code that changed after runs were stored (see _loo/cache.py). 2: the
 #: transfer refinement follows the warm start directly, the portfolio scores configurations a
 #: past task evaluated exactly, and the default strategy is the similarity-weighted portfolio.
-STRATEGY_VERSIONS = {"default": 2, "nearest": 2, "portfolio": 2, "neural": 2}
+#: 3 (default only): the similarity power is chosen per task by leave-one-out over the past tasks.
+STRATEGY_VERSIONS = {"default": 3, "nearest": 2, "portfolio": 2, "neural": 2}
 PORTFOLIO_LIST_VERSION = 2
 
 

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_warm_start.py                          # every finished pool
     python benchmarks/bench_warm_start.py --families svm hgb --k 5
-    python benchmarks/bench_warm_start.py --powers 0 2 4 8 16      # the similarity weighting swept
+    python benchmarks/bench_warm_start.py --powers 0 2 4 8 16 auto # the similarity weighting swept
 
 The leave-one-task-out split of ``bench_prior_loo.py`` (the held-out dataset, and
 any copy of it, is hidden from every strategy), but no refinement: each strategy is
@@ -39,15 +39,27 @@ def strategies(powers):
 
     out = {name: (lambda name=name: make_strategy(name, seed=0)) for name in ("nearest", "portfolio", "neural", "default")}
     for power in powers:
-        out[f"portfolio, similarity^{power:g}"] = lambda power=power: GreedyPortfolio(similarity_power=power)
+        label = power if power == "auto" else f"{power:g}"
+        out[f"portfolio, similarity^{label}"] = lambda power=power: GreedyPortfolio(similarity_power=power)
     return out
+
+
+def power_argument(text: str) -> float | str:
+    """A similarity power: a number, or 'auto' (chosen by leave-one-out over the past tasks)."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a power is a number >= 0 or 'auto', not {text!r}") from None
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--families", nargs="+", help="prior families (default: all with enough finished pools)")
     parser.add_argument("--k", type=int, default=5, help="proposals per strategy (default 5)")
-    parser.add_argument("--powers", nargs="*", type=float, default=[2, 8], help="similarity powers of extra portfolio rows")
+    parser.add_argument("--powers", nargs="*", type=power_argument, default=[0, 4],
+                        help="similarity powers of extra portfolio rows (numbers, or 'auto'; default: 0 4)")
     parser.add_argument("--min-datasets", type=int, default=10)
     parser.add_argument("--min-share", type=float, default=1.0)
     parser.add_argument("--tasks-per-family", type=int, help="held-out pools per family (default: all)")

@@ -454,18 +454,18 @@ def test_warm_start_benchmark_tables_every_strategy_on_held_out_prior_pools(tmp_
     from benchmarks import bench_warm_start
 
     out = tmp_path / "warm_start.md"
-    assert bench_warm_start.main(["--families", "svm", "--tasks-per-family", "2", "--k", "3", "--powers", "4", "--out", str(out)]) == 0
+    assert bench_warm_start.main(["--families", "svm", "--tasks-per-family", "2", "--k", "3", "--powers", "4", "auto", "--out", str(out)]) == 0
     text = out.read_text()
     rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| strategy")]
     names = {row.split(" | ")[0][2:] for row in rows}
-    assert names == {"nearest", "portfolio", "neural", "default", "portfolio, similarity^4"}
+    assert names == {"nearest", "portfolio", "neural", "default", "portfolio, similarity^4", "portfolio, similarity^auto"}
     for row in rows:
         values = [float(cell.strip(" *|")) for cell in row.split(" | ")[1:]]
         assert len(values) == 3 and all(0.0 <= v <= 1.0 for v in values)
         assert values == sorted(values, reverse=True)  # the best so far never gets worse
-    # The default is the portfolio weighted with power 4: the same proposals, the same regrets.
+    # The default is the portfolio weighted with the power the past tasks choose: the same regrets.
     by_name = {row.split(" | ")[0][2:]: row.split(" | ")[1:] for row in rows}
-    assert [c.strip(" *|") for c in by_name["default"]] == [c.strip(" *|") for c in by_name["portfolio, similarity^4"]]
+    assert [c.strip(" *|") for c in by_name["default"]] == [c.strip(" *|") for c in by_name["portfolio, similarity^auto"]]
 
 
 def test_the_sobol_first_ablation_is_run_only_when_named_and_differs_only_in_its_design():

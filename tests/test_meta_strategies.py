@@ -15,6 +15,7 @@ from jupyter_metahpo.meta.strategies import (
     NearestTasks,
     TaskDescription,
     make_strategy,
+    prepare,
 )
 from jupyter_metahpo.meta.synthetic import SYNTHETIC_FEATURE_SET, make_family, past_study, synthetic_space
 
@@ -152,6 +153,52 @@ def test_weighted_portfolio_serves_the_tasks_like_the_new_one_first():
     assert dict(undescribed[0].config) == q_config and not undescribed[0].details["weighted_by_similarity"]
     with pytest.raises(ValueError, match="similarity_power"):
         GreedyPortfolio(similarity_power=-1)
+
+
+def test_auto_power_weights_by_similarity_only_where_the_past_tasks_show_it_helps():
+    p_config = {"learning_rate": 0.01, "depth": 3, "subsample": 0.5, "booster": "gbtree"}
+    q_config = {"learning_rate": 0.3, "depth": 12, "subsample": 0.9, "booster": "dart"}
+    configs = [p_config, q_config, {"learning_rate": 0.001, "depth": 8, "subsample": 0.2, "booster": "linear"}]
+    new_task = TaskDescription("new", {"rows": 1.02, "cols": 1.0}, "toy-features")
+    # Meta-features that tell the optima apart: left out, each 'near' task is served by its neighbour.
+    like_new = [_described(f"near{i}", configs, [0.1, 0.6, 0.9], {"rows": 1.0 + 0.05 * i, "cols": 1.0}) for i in range(3)]
+    unlike = [_described(f"far{i}", configs, [0.6, 0.1, 0.9], {"rows": 8.0 + 0.1 * i, "cols": 5.0}) for i in range(5)]
+    auto = GreedyPortfolio(similarity_power="auto").propose(new_task, SPACE, like_new + unlike, 2)
+    assert dict(auto[0].config) == p_config  # the plain portfolio would lead with the majority's Q
+    assert auto[0].details["similarity_power"] > 0 and auto[0].details["weighted_by_similarity"]
+    assert "the power that did best when each past task was left out" in auto[0].reason
+    # Meta-features that tell nothing apart: every task wants P, every power ties, the smallest (0) wins.
+    alike = [_described(f"t{i}", configs, [0.1, 0.6, 0.9], {"rows": float(i), "cols": float(i % 3)}) for i in range(6)]
+    plain = GreedyPortfolio(similarity_power="auto").propose(new_task, SPACE, alike, 1)
+    assert dict(plain[0].config) == p_config
+    assert plain[0].details["similarity_power"] == 0.0 and not plain[0].details["weighted_by_similarity"]
+    assert "weighted equally (weighting by meta-feature similarity did not help" in plain[0].reason
+    for bad in ("fast", -1, True):
+        with pytest.raises(ValueError, match="similarity_power"):
+            GreedyPortfolio(similarity_power=bad)
+    with pytest.raises(ValueError, match="auto_powers"):
+        GreedyPortfolio(similarity_power="auto", auto_powers=[])
+
+
+def test_choose_power_scores_each_power_by_the_left_out_tasks_regret():
+    # Two groups of past tasks, told apart by their meta-features: tasks 0-1 want candidate 0,
+    # tasks 2-4 candidate 1 (rows of `regret`: candidates; columns: tasks).
+    regret = np.array([[0.0, 0.0, 1.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0, 0.0]])
+    rows = [1.0, 1.1, 9.0, 9.1, 9.2]
+    config = {"learning_rate": 0.01, "depth": 3, "subsample": 0.5, "booster": "gbtree"}
+    studies = prepare(SPACE, [_described(f"t{i}", [config], [0.0], {"rows": r, "cols": r / 2}) for i, r in enumerate(rows)])
+    task = TaskDescription("new", {"rows": 1.0, "cols": 0.5}, "toy-features")
+    portfolio = GreedyPortfolio(similarity_power="auto", auto_powers=(0, 4), inner_k=1)
+    power, scores = portfolio.choose_power(task, studies, regret, sources=np.array([-1, -1]))
+    # Unweighted, each left-out task is outvoted (or tied, and the first candidate wins) by the
+    # other group: regret 1 on every task. Weighted by similarity^4, its own group decides: 0.
+    assert scores == {0.0: pytest.approx(1.0), 4.0: pytest.approx(0.0)}
+    assert power == 4.0
+    # A left-out task is never offered its own candidates (the new task's are unknown).
+    _, own_only = GreedyPortfolio(similarity_power="auto", auto_powers=(4,), inner_k=1).choose_power(
+        task, studies, regret, sources=np.array([0, 2])
+    )
+    assert own_only[4.0] == pytest.approx((1.0 + 0.0 + 1.0 + 0.0 + 0.0) / 5)
 
 
 def test_update_path_a_new_finished_study_changes_what_is_proposed():
