@@ -135,3 +135,14 @@ def test_the_shipped_prior_data_loads_and_matches_its_spaces():
         assert all(t.task_type == builtin.task for t in table.tasks)
     studies = load_prior()
     assert studies and all(s.source == "prior" and len(s.configs) == len(s.values) for s in studies)
+
+
+def test_every_builtin_space_ships_a_prior_of_at_least_40_datasets():
+    # A new user's first study of any built-in estimator starts warm (issue 5's coverage goal).
+    from jupyter_metahpo.builtin_spaces import BUILTIN_SPACES
+
+    shipped = set(available_prior_spaces())
+    assert shipped == set(BUILTIN_SPACES), f"no bundled prior for {sorted(set(BUILTIN_SPACES) - shipped)}"
+    coverage = {name: len(load_prior_table(name).tasks) for name in BUILTIN_SPACES}
+    assert min(coverage.values()) >= 40, coverage
+
