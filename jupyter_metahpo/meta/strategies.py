@@ -377,8 +377,7 @@ class GreedyPortfolio(WarmStartStrategy):
         similarity = task_similarities(task, studies)
         if not described_by_meta_features(similarity):
             return None
-        weights = similarity**power
-        return weights / weights.sum()
+        return _similarity_weights(similarity, power)
 
     def choose_power(
         self, task: TaskDescription, studies: Sequence[TransferredStudy], regret: np.ndarray, sources: np.ndarray
@@ -404,7 +403,7 @@ class GreedyPortfolio(WarmStartStrategy):
                 if power == 0 or not described_by_meta_features(similarity):
                     weights = np.full(len(others), 1.0 / len(others))
                 else:
-                    weights = similarity**power / np.sum(similarity**power)
+                    weights = _similarity_weights(similarity, power)
                 picks = _greedy_picks(regret[:, others], weights, self.inner_k, offered)
                 totals[a] += float(np.mean(np.minimum.accumulate(regret[picks, left_out])))
         scores = totals / max(len(described), 1)
@@ -521,6 +520,12 @@ class GreedyPortfolio(WarmStartStrategy):
 
 #: Squared distance in the unit cube below which two trials count as the same configuration.
 _SAME_POINT_SQ = 1e-10
+
+
+def _similarity_weights(similarity: np.ndarray, power: float) -> np.ndarray:
+    """Past tasks' weights, summing to 1, in proportion to their similarity to this power."""
+    weights = similarity**power
+    return weights / weights.sum()
 
 
 def _greedy_picks(regret: np.ndarray, weights: np.ndarray, k: int, offered: np.ndarray) -> list[int]:
