@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -404,7 +404,9 @@ class GreedyPortfolio(WarmStartStrategy):
                     weights = np.full(len(others), 1.0 / len(others))
                 else:
                     weights = _similarity_weights(similarity, power)
-                picks = _greedy_picks(regret[:, others], weights, self.inner_k, offered)
+                picks: list[int] = []
+                for c in _greedy_picks(regret[:, others], weights, self.inner_k, lambda c: offered[c] and c not in picks):
+                    picks.append(c)
                 totals[a] += float(np.mean(np.minimum.accumulate(regret[picks, left_out])))
         scores = totals / max(len(described), 1)
         # Ties go to the smaller power: no evidence for weighting is no reason to narrow the portfolio.
@@ -443,14 +445,7 @@ class GreedyPortfolio(WarmStartStrategy):
         proposals: list[Proposal] = []
         covered = np.ones(len(studies))  # best regret so far on each past task
         chosen: list[np.ndarray] = []
-        for _ in range(min(k, len(candidates))):
-            losses = np.minimum(regret, covered[None, :]) @ weights
-            for c in np.argsort(losses, kind="stable"):
-                if _dedupe(chosen, unit[c]):
-                    break
-            else:
-                break
-            c = int(c)
+        for c in _greedy_picks(regret, weights, k, lambda c: _dedupe(chosen, unit[c])):
             before = float(covered @ weights)
             improved = regret[c] < covered - 1e-9
             covered = np.minimum(covered, regret[c])
@@ -528,18 +523,24 @@ def _similarity_weights(similarity: np.ndarray, power: float) -> np.ndarray:
     return weights / weights.sum()
 
 
-def _greedy_picks(regret: np.ndarray, weights: np.ndarray, k: int, offered: np.ndarray) -> list[int]:
-    """The greedy portfolio's first ``k`` candidates (rows of ``regret``) among the ``offered`` ones."""
+def _greedy_picks(
+    regret: np.ndarray, weights: np.ndarray, k: int, allowed: Callable[[int], bool]
+) -> Iterator[int]:
+    """Up to ``k`` candidates (rows of ``regret``), in the greedy portfolio's order.
+
+    Each step takes the candidate that most lowers the weighted mean over past tasks
+    (columns) of the best regret so far, skipping those ``allowed`` refuses (it is
+    asked just before a pick, so it may look at the picks made so far). Ties go to the
+    lower row. Both the portfolio and its leave-one-out choice of power build on this.
+    """
     covered = np.ones(regret.shape[1])
-    picks: list[int] = []
-    for _ in range(min(k, int(offered.sum()))):
+    for _ in range(min(k, len(regret))):
         losses = np.minimum(regret, covered[None, :]) @ weights
-        losses[~offered] = np.inf
-        losses[picks] = np.inf
-        pick = int(np.argmin(losses))
-        picks.append(pick)
+        pick = next((int(c) for c in np.argsort(losses, kind="stable") if allowed(int(c))), None)
+        if pick is None:
+            return
+        yield pick
         covered = np.minimum(covered, regret[pick])
-    return picks
 
 
 def _most_weighted(studies: Sequence[TransferredStudy], weights: np.ndarray, n: int = 3) -> str:
