@@ -71,8 +71,24 @@ def ours_sampler_sobol_first(strategy, task, past, seed):
     return sampler
 
 
+def ours_sampler_refiner(strategy, task, past, seed, **settings):
+    """Ablation: the default with other settings of its transfer refinement (``TransferSampler``)."""
+    from jupyter_metahpo.samplers.transfer import TransferSampler
+
+    sampler = ours_sampler(strategy, task, past, seed)
+    if isinstance(sampler.refiner, TransferSampler):
+        for name, value in settings.items():
+            setattr(sampler.refiner, name, value)
+    return sampler
+
+
 #: Variants run only when named in ``--methods`` (they answer a design question, not the benchmark's).
-ABLATIONS = {"ours: default, Sobol design first": (ours_sampler_sobol_first, "default")}
+ABLATIONS = {
+    "ours: default, Sobol design first": (ours_sampler_sobol_first, "default"),
+    "ours: default, past bests among candidates": (
+        functools.partial(ours_sampler_refiner, past_best_points=3), "default"),
+    "ours: default, 16 past GPs": (functools.partial(ours_sampler_refiner, max_past=16), "default"),
+}
 
 
 def make_methods(strategies=STRATEGIES, include=None):

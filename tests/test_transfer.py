@@ -79,6 +79,23 @@ def test_a_misleading_past_task_loses_its_weight_as_evidence_accumulates():
     assert sampler.weights_[liar.task_name] < 0.1
 
 
+def test_past_best_points_offers_the_weighted_past_tasks_best_configurations_unperturbed():
+    task = make_family("related", 1, seed=5)[0]
+    twin = past_study(task, seed=1)
+    history = _study_with(task, SPACE.sample(3, 4)).history()
+    description = TaskDescription(task.name, task.meta_features, SYNTHETIC_FEATURE_SET)
+    no_target = (np.empty((0, len(SPACE))), np.empty(0))
+    for n, offered in ((0, False), (2, True)):
+        sampler = TransferSampler([twin], description, seed=0, n_candidates=256, past_best_points=n)
+        base = sampler._base_models(SPACE)
+        t = base[0][1]
+        candidates = sampler._candidates(SPACE, history, *no_target, base, np.array([1.0]))
+        for best in t.unit[t.ranked()[:2]]:
+            assert bool(np.any(np.all(np.abs(candidates - best) < 1e-9, axis=1))) is offered
+    with pytest.raises(ValueError, match="past_best_points"):
+        TransferSampler([twin], past_best_points=-1)
+
+
 def test_a_batch_is_distinct_and_avoids_what_is_running():
     task = make_family("related", 1, seed=7)[0]
     study = _study_with(task, SPACE.sample(5, 5))

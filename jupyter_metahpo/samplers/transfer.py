@@ -65,6 +65,9 @@ class TransferSampler(Sampler):
         Sobol candidates scored by the acquisition function per suggestion.
     n_samples:
         Posterior samples used to compute the ranking weights.
+    past_best_points:
+        Also offer the acquisition this many best configurations of each past task
+        with a weight above 0.05, unperturbed (0: only perturbations around their best).
     """
 
     name = "transfer"
@@ -78,9 +81,11 @@ class TransferSampler(Sampler):
         max_points_per_task: int = 60,
         n_candidates: int = 2048,
         n_samples: int = 256,
+        past_best_points: int = 0,
     ) -> None:
         for label, value, low in (
             ("max_past", max_past, 0),
+            ("past_best_points", past_best_points, 0),
             ("max_points_per_task", max_points_per_task, 2),
             ("n_candidates", n_candidates, 16),
             ("n_samples", n_samples, 8),
@@ -94,6 +99,7 @@ class TransferSampler(Sampler):
         self.max_points_per_task = max_points_per_task
         self.n_candidates = n_candidates
         self.n_samples = n_samples
+        self.past_best_points = past_best_points
         self._rng = np.random.default_rng(seed)
         self._space_key: str | None = None
         self._base: list[tuple[str, TransferredStudy, Any]] = []
@@ -173,6 +179,8 @@ class TransferSampler(Sampler):
             if w > 0.05:
                 centres.append(t.unit[t.best_index])
         parts = [sobol]
+        if self.past_best_points:  # the weighted past tasks' own best configurations, as they are
+            parts += [t.unit[t.ranked()[: self.past_best_points]] for (_, t, _), w in zip(base, weights) if w > 0.05]
         for centre in centres:
             for scale in (0.02, 0.08):
                 parts.append(np.clip(centre + self._rng.normal(0, scale, (64, dim)), 0, 1))
