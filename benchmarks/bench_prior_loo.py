@@ -49,7 +49,8 @@ STRATEGIES = ("default", "nearest", "portfolio", "neural")
 #: transfer refinement follows the warm start directly, the portfolio scores configurations a
 #: past task evaluated exactly, and the default strategy is the similarity-weighted portfolio.
 #: 3 (default only): the similarity power is chosen per task by leave-one-out over the past tasks.
-STRATEGY_VERSIONS = {"default": 3, "nearest": 2, "portfolio": 2, "neural": 2}
+#: 4 / 3: the transfer refinement's ensemble holds the 16 most similar past tasks, not 8.
+STRATEGY_VERSIONS = {"default": 4, "nearest": 3, "portfolio": 3, "neural": 3}
 PORTFOLIO_LIST_VERSION = 2
 
 
@@ -88,6 +89,7 @@ ABLATIONS = {
     "ours: default, past bests among candidates": (
         functools.partial(ours_sampler_refiner, past_best_points=3), "default"),
     "ours: default, 16 past GPs": (functools.partial(ours_sampler_refiner, max_past=16), "default"),
+    "ours: default, 32 past GPs": (functools.partial(ours_sampler_refiner, max_past=32), "default"),
 }
 
 

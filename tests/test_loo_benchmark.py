@@ -473,8 +473,8 @@ def test_the_sobol_first_ablation_is_run_only_when_named_and_differs_only_in_its
     from jupyter_metahpo.meta.tuning import warm_start_size
     from jupyter_metahpo.samplers.default import default_n_initial
 
-    (name,) = ABLATIONS
-    assert name not in {m.name for m in make_methods()}
+    name = "ours: default, Sobol design first"
+    assert not set(ABLATIONS) & {m.name for m in make_methods()}
     methods = {m.name: m for m in make_methods(include=[name, "ours: default"])}
     ablation, default = methods[name], methods["ours: default"]
     studies = synthetic_pool_studies("related", n_tasks=4, pool_size=32)
@@ -484,3 +484,21 @@ def test_the_sobol_first_ablation_is_run_only_when_named_and_differs_only_in_its
     sources = ablation.run(task, past, budget, seed=0).sources
     assert sources == ["warm-start"] * k + ["sobol"] * (n_init - k) + ["transfer"] * 2
     assert default.run(task, past, budget, seed=0).sources == ["warm-start"] * k + ["transfer"] * (budget - k)
+
+
+def test_the_refiner_ablations_change_only_the_transfer_refinements_setting():
+    from benchmarks.bench_prior_loo import ABLATIONS, ours_sampler
+
+    studies = synthetic_pool_studies("related", n_tasks=4, pool_size=32)
+    task, past = leave_one_out_jobs(tasks_from_studies(studies), studies)[0]
+    default = ours_sampler("default", task, past, 0).refiner
+    for name, setting, value in (
+        ("ours: default, 32 past GPs", "max_past", 32),
+        ("ours: default, past bests among candidates", "past_best_points", 3),
+    ):
+        make, strategy = ABLATIONS[name]
+        refiner = make(strategy, task, past, 0).refiner
+        assert getattr(refiner, setting) == value != getattr(default, setting)
+        assert {k: v for k, v in vars(refiner).items() if k not in (setting, "_rng")} == {
+            k: v for k, v in vars(default).items() if k not in (setting, "_rng")
+        }
