@@ -58,14 +58,10 @@ class TransferSampler(Sampler):
         Seeds the candidate set and the ranking samples.
     max_past:
         At most this many past studies get a GP (the most similar ones). 16 rather
-        than 8: on 120 held-out prior pools (seed 0, ``benchmarks/results/ablation_refiner.md``)
-        the default's regret at trial 10 fell from 0.026 to 0.021 and at trial 25 from
-        0.008 to 0.006, as the ensemble then holds a good past task more often where
-        meta-features say little about which one is good; 32 did about as well for
-        more time per suggestion.
-    max_points_per_task:
-        A past study's GP sees at most this many trials (its best half, and a spread
-        of the rest).
+        than 8: on the 120 held-out prior pools that chose it (seed 0,
+        ``benchmarks/results/ablation_refiner_32.md``) the default's regret at trial 10
+        fell from 0.026 to 0.021; on the other 338 pools from 0.021 to 0.020 (and no
+        worse at trials 1, 5 and 25). 32 did about as well for more time per suggestion.
     n_candidates:
         Sobol candidates scored by the acquisition function per suggestion.
     n_samples:
