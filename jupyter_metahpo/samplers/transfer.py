@@ -62,6 +62,9 @@ class TransferSampler(Sampler):
         ``benchmarks/results/ablation_refiner_32.md``) the default's regret at trial 10
         fell from 0.026 to 0.021; on the other 338 pools from 0.021 to 0.020 (and no
         worse at trials 1, 5 and 25). 32 did about as well for more time per suggestion.
+    max_points_per_task:
+        A past study's GP sees at most this many trials (its best half, and a spread
+        of the rest).
     n_candidates:
         Sobol candidates scored by the acquisition function per suggestion.
     n_samples:
@@ -173,15 +176,15 @@ class TransferSampler(Sampler):
 
         dim = len(space)
         sobol = qmc.Sobol(d=dim, scramble=True, seed=self._rng).random(self.n_candidates)
+        parts = [sobol]
         centres = []
         if len(y_target):
             centres.extend(x_target[np.argsort(-y_target)[:5]])
         for (_, t, _), w in zip(base, weights):
             if w > 0.05:
                 centres.append(t.unit[t.best_index])
-        parts = [sobol]
-        if self.past_best_points:  # the weighted past tasks' own best configurations, as they are
-            parts += [t.unit[t.ranked()[: self.past_best_points]] for (_, t, _), w in zip(base, weights) if w > 0.05]
+                if self.past_best_points:  # its own best configurations too, as they are
+                    parts.append(t.unit[t.ranked()[: self.past_best_points]])
         for centre in centres:
             for scale in (0.02, 0.08):
                 parts.append(np.clip(centre + self._rng.normal(0, scale, (64, dim)), 0, 1))
