@@ -288,7 +288,8 @@ def test_goals_are_judged_from_the_measured_regrets():
     ]
     table = report.goals_table(results)
     assert "| lowest mean regret at trial 1 | 0.100 vs closest other 0.050 (Optuna TPE) | no |" in table
-    assert "| at trial 10 at most half of random search | 0.010 vs random 0.050 | yes |" in table
+    assert "| at trial 10 at most half of random search | 0.0100 vs random 0.0500 (20% of it; ours minus half of random "
+    "-0.0150, standard error nan over paired runs) | yes |" in table
     assert "| at trial 25 no worse than Optuna TPE | 0.010 vs 0.000 | no |" in table
     # A method that ran on some tasks only is compared with ours on those tasks.
     results = [
@@ -302,6 +303,20 @@ def test_goals_are_judged_from_the_measured_regrets():
     assert "| lowest mean regret at trial 1 | 0.100 vs closest other 0.200 (FLAML zero-shot + CFO, on its 1 tasks) | yes |" in table
     # Our default run alone (e.g. after a change to it, the peers' runs stored) has no goal to judge.
     assert report.goals_table([_result("ours: default", "t1", curve(0.1, 0.01))]) == ""
+
+
+def test_the_trial_10_goal_reports_its_paired_margin_and_standard_error():
+    # Ours minus half of random on each task: 0.01 - 0.025 and 0.03 - 0.025, i.e. -0.015 and +0.005:
+    # mean -0.005, standard deviation 0.01414, standard error 0.01.
+    results = [
+        _result("ours: default", "t1", [0.01] * 25),
+        _result("ours: default", "t2", [0.03] * 25),
+        _result("random search", "t1", [0.05] * 25),
+        _result("random search", "t2", [0.05] * 25),
+    ]
+    table = report.goals_table(results)
+    assert ("| at trial 10 at most half of random search | 0.0200 vs random 0.0500 (40% of it; ours minus half of random "
+            "-0.0050, standard error 0.0100 over paired runs) | yes |") in table
 
 
 def test_our_samplers_are_told_their_own_proposal_so_they_do_not_repeat_it():

@@ -372,12 +372,9 @@ class GreedyPortfolio(WarmStartStrategy):
         power = self.similarity_power if power is None else power
         if power == "auto":
             raise ValueError("similarity_power='auto' is chosen inside propose_from(); pass `power=` to task_weights().")
-        if power == 0:
+        if power == 0:  # skips the similarities, which no weights would use
             return None
-        similarity = task_similarities(task, studies)
-        if not described_by_meta_features(similarity):
-            return None
-        return _similarity_weights(similarity, power)
+        return _similarity_weights(task_similarities(task, studies), power)
 
     def choose_power(
         self, task: TaskDescription, studies: Sequence[TransferredStudy], regret: np.ndarray, sources: np.ndarray
@@ -400,10 +397,9 @@ class GreedyPortfolio(WarmStartStrategy):
             similarity = task_similarities(as_new, [studies[t] for t in others])
             offered = sources != left_out
             for a, power in enumerate(self.auto_powers):
-                if power == 0 or not described_by_meta_features(similarity):
+                weights = _similarity_weights(similarity, power)
+                if weights is None:
                     weights = np.full(len(others), 1.0 / len(others))
-                else:
-                    weights = _similarity_weights(similarity, power)
                 picks: list[int] = []
                 for c in _greedy_picks(regret[:, others], weights, self.inner_k, lambda c: offered[c] and c not in picks):
                     picks.append(c)
@@ -517,8 +513,14 @@ class GreedyPortfolio(WarmStartStrategy):
 _SAME_POINT_SQ = 1e-10
 
 
-def _similarity_weights(similarity: np.ndarray, power: float) -> np.ndarray:
-    """Past tasks' weights, summing to 1, in proportion to their similarity to this power."""
+def _similarity_weights(similarity: np.ndarray | None, power: float) -> np.ndarray | None:
+    """Past tasks' weights, summing to 1, in proportion to their similarity to this power.
+
+    None (equal weights) when the power is 0 or no past task could be compared with
+    the new one: the portfolio and its choice of power both follow this one rule.
+    """
+    if power == 0 or not described_by_meta_features(similarity):
+        return None
     weights = similarity**power
     return weights / weights.sum()
 
