@@ -164,10 +164,11 @@ def goals_table(results: Sequence[RunResult], ours: str = "ours: default") -> st
         regret = mean_regret(results, 10)
         met = regret[ours] <= 0.5 * regret["random search"]
         margin, error = _paired_margin(results, ours, "random search", trial=10, share=0.5)
+        spread = "" if np.isnan(error) else f", standard error {error:.4f} over paired runs"
         rows.append(("at trial 10 at most half of random search",
                      f"{regret[ours]:.4f} vs random {regret['random search']:.4f} "
                      f"({regret[ours] / max(regret['random search'], 1e-12):.0%} of it; ours minus half of random "
-                     f"{margin:+.4f}, standard error {error:.4f} over paired runs)", met))
+                     f"{margin:+.4f}{spread})", met))
     if 25 <= budget:
         regret = mean_regret(results, 25)
         for peer in ("ours: cold BoTorch", "Optuna TPE"):
