@@ -61,13 +61,16 @@ STRATEGY_VERSIONS = {"default": 4, "nearest": 3, "portfolio": 3, "neural": 3}
 PORTFOLIO_LIST_VERSION = 2
 
 
-def ours_sampler(strategy, task, past, seed):
-    """The sampler ``tune`` builds for a task described by meta-features: warm start + transfer refinement."""
+def ours_sampler(strategy, task, past, seed, k=None):
+    """The sampler ``tune`` builds for a task described by meta-features: warm start + transfer refinement.
+
+    ``k``: warm-start trials (default: ``tune``'s, about half the initial design).
+    """
     from benchmarks._loo.methods import task_description
     from jupyter_metahpo.meta.tuning import TaskPlan, meta_sampler
 
     plan = TaskPlan(task_description(task), None, None, strategy, {})
-    return meta_sampler(plan, task.space, past, seed)
+    return meta_sampler(plan, task.space, past, seed, k=k)
 
 
 def ours_sampler_sobol_first(strategy, task, past, seed):
@@ -97,6 +100,7 @@ ABLATIONS = {
         functools.partial(ours_sampler_refiner, past_best_points=3), "default"),
     "ours: default, 8 past GPs": (functools.partial(ours_sampler_refiner, max_past=8), "default"),  # the former default
     "ours: default, 32 past GPs": (functools.partial(ours_sampler_refiner, max_past=32), "default"),
+    "ours: default, warm start of 10": (functools.partial(ours_sampler, k=10), "default"),
 }
 
 

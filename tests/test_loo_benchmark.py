@@ -519,3 +519,14 @@ def test_the_refiner_ablations_change_only_the_transfer_refinements_setting():
         assert {k: v for k, v in vars(refiner).items() if k not in (setting, "_rng")} == {
             k: v for k, v in vars(default).items() if k not in (setting, "_rng")
         }
+
+
+def test_the_longer_warm_start_ablation_runs_ten_warm_start_trials_before_the_refinement():
+    from benchmarks.bench_prior_loo import make_methods
+
+    name = "ours: default, warm start of 10"
+    ablation = {m.name: m for m in make_methods(include=[name])}[name]
+    # Enough past tasks for 10 portfolio picks (with fewer, Sobol points fill the initial design).
+    studies = synthetic_pool_studies("related", n_tasks=12, pool_size=32)
+    task, past = leave_one_out_jobs(tasks_from_studies(studies), studies)[0]
+    assert ablation.run(task, past, 12, seed=0).sources == ["warm-start"] * 10 + ["transfer"] * 2
