@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 import time
 import warnings
@@ -112,7 +113,7 @@ def main(argv=None) -> int:
                           f"{m[0]:.3f} | {m[min(9, len(m) - 1)]:.3f} | {m[-1]:.3f} |")
     text = "\n".join([
         "# FLAML CFO on the prior's pools: where it starts, and what snapping does to it", "",
-        f"Command: `python benchmarks/bench_cfo_check.py {' '.join(argv if argv is not None else sys.argv[1:])}`  ",
+        f"Command: `python benchmarks/bench_cfo_check.py {shlex.join(argv if argv is not None else sys.argv[1:])}`  ",
         f"{len(tasks)} finished pools ({', '.join(args.families)}), seeds {args.seeds}, budget {args.budget}; "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {time.perf_counter() - began:.0f} s.  ",
         "Mean normalised regret over pools and seeds.", "", *lines, "",

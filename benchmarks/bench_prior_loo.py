@@ -29,6 +29,7 @@ import argparse
 import functools
 import json
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -196,7 +197,7 @@ def main(argv=None) -> int:
     if args.source == "synthetic":
         name = f"synthetic_{name}"
     lines = [f"# Leave-one-task-out on {'the bundled prior' if args.source == 'prior' else 'synthetic pools (harness check)'}", ""]
-    lines.append(f"Command: `python benchmarks/bench_prior_loo.py {' '.join(argv if argv is not None else sys.argv[1:])}`  ")
+    lines.append(f"Command: `python benchmarks/bench_prior_loo.py {shlex.join(argv if argv is not None else sys.argv[1:])}`  ")
     lines.append(f"Held out: {len(held_out)} tasks ({', '.join(families)}); seeds {seeds}; budget {args.budget}; "
                  f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {elapsed:.0f} s on {platform.machine()}.  ")
     if cache is not None:

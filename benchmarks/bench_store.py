@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import shlex
 import statistics
 import sys
 import tempfile
@@ -218,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
-        text + f"\n\nCommand: python benchmarks/bench_store.py {' '.join(argv or sys.argv[1:])}\n"
+        text + f"\n\nCommand: python benchmarks/bench_store.py {shlex.join(argv or sys.argv[1:])}\n"
         f"Machine: {__import__('platform').platform()}, {os.cpu_count()} CPUs (shared).\n"
     )
     return 0

@@ -18,6 +18,7 @@ the portfolio weighted by similarity to each power in ``--powers``.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections import defaultdict
@@ -89,7 +90,7 @@ def main(argv=None) -> int:
     lines = [
         "# The warm start alone: first proposals on held-out prior pools",
         "",
-        f"Command: `python benchmarks/bench_warm_start.py {' '.join(argv if argv is not None else sys.argv[1:])}`  ",
+        f"Command: `python benchmarks/bench_warm_start.py {shlex.join(argv if argv is not None else sys.argv[1:])}`  ",
         f"{len(tasks)} held-out pools ({', '.join(families)}); {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"{elapsed:.0f} s.  ",
         "Mean exact normalised regret of the best of the first n proposals; bold marks the lowest.",

@@ -30,6 +30,7 @@ import errno
 import json
 import os
 import random
+import shlex
 import shutil
 import signal
 import subprocess
@@ -381,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         "# Experience store reliability\n\n" + "\n\n".join(sections) + f"\n\n**{overall}**\n\n"
-        f"Command: python benchmarks/store_reliability.py {' '.join(argv if argv is not None else sys.argv[1:])}\n"
+        f"Command: python benchmarks/store_reliability.py {shlex.join(argv if argv is not None else sys.argv[1:])}\n"
     )
     return 0 if all(verdicts.values()) else 1
 
