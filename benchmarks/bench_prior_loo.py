@@ -102,6 +102,10 @@ ABLATIONS = {
     "ours: default, 8 past GPs": (functools.partial(ours_sampler_refiner, max_past=8), "default"),  # the former default
     "ours: default, 32 past GPs": (functools.partial(ours_sampler_refiner, max_past=32), "default"),
     "ours: default, warm start of 10": (functools.partial(ours_sampler, k=10), "default"),
+    "ours: default, past models kept until 10 results": (
+        functools.partial(ours_sampler_refiner, drop_worse_from=10), "default"),
+    "ours: default, past models never dropped": (
+        functools.partial(ours_sampler_refiner, drop_worse_from=10**6), "default"),
 }
 
 

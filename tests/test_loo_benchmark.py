@@ -512,6 +512,8 @@ def test_the_refiner_ablations_change_only_the_transfer_refinements_setting():
     for name, setting, value in (
         ("ours: default, 32 past GPs", "max_past", 32),
         ("ours: default, past bests among candidates", "past_best_points", 3),
+        ("ours: default, past models kept until 10 results", "drop_worse_from", 10),
+        ("ours: default, past models never dropped", "drop_worse_from", 10**6),
     ):
         make, strategy = ABLATIONS[name]
         refiner = make(strategy, task, past, 0).refiner

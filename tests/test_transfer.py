@@ -49,6 +49,21 @@ def test_ranking_weights_favour_a_past_model_that_orders_the_new_points_right():
     assert weights[0] > 0.9 and weights[1] < 0.05
 
 
+def test_a_past_model_clearly_worse_than_the_current_gp_is_dropped_from_drop_worse_from_results_on():
+    rng = np.random.default_rng(0)
+    x_past = rng.random((25, 2))
+    x_new = rng.random((8, 2))
+    y_new = _z(-((x_new - 0.3) ** 2).sum(axis=1))
+    off_centre = _fit_gp(x_past, _z(-((x_past - 0.45) ** 2).sum(axis=1)))  # right shape, optimum moved
+    current = _fit_gp(x_new, y_new)
+
+    def weights(drop_worse_from):
+        return ranking_weights([off_centre], current, x_new, y_new, 256, np.random.default_rng(1), drop_worse_from)
+
+    assert weights(8)[0] == 0.0  # 8 results: the guard applies and drops it
+    assert weights(9)[0] > 0.0  # not yet: it wins a few of the ranking samples
+
+
 def _z(values):
     return (values - values.mean()) / values.std(ddof=1)
 
@@ -146,3 +161,13 @@ def test_tune_refines_with_the_transfer_surrogate_and_beats_a_cold_start():
     weights = warm.trials[-1].origin.details["weights"]
     assert sum(weights.values()) == pytest.approx(1.0) and CURRENT in weights
     assert new.regret(warm.best_value) < new.regret(cold.best_value)
+
+
+@pytest.mark.parametrize(
+    "setting, value",
+    [("max_past", -1), ("past_best_points", 1.5), ("max_points_per_task", 1), ("n_candidates", 8),
+     ("n_samples", True), ("drop_worse_from", 1)],
+)
+def test_settings_out_of_range_are_refused_with_their_name(setting, value):
+    with pytest.raises(ValueError, match=f"`{setting}` must be an integer >= "):
+        TransferSampler([], **{setting: value})

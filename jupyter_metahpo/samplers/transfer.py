@@ -72,6 +72,9 @@ class TransferSampler(Sampler):
     past_best_points:
         Also offer the acquisition this many best configurations of each past task
         with a weight above 0.05, unperturbed (0: only perturbations around their best).
+    drop_worse_from:
+        From this many results of the current study on, past models that rank them
+        clearly worse than the current study's own GP get no weight.
     """
 
     name = "transfer"
@@ -86,10 +89,12 @@ class TransferSampler(Sampler):
         n_candidates: int = 2048,
         n_samples: int = 256,
         past_best_points: int = 0,
+        drop_worse_from: int = 5,
     ) -> None:
         for label, value, low in (
             ("max_past", max_past, 0),
             ("past_best_points", past_best_points, 0),
+            ("drop_worse_from", drop_worse_from, 2),
             ("max_points_per_task", max_points_per_task, 2),
             ("n_candidates", n_candidates, 16),
             ("n_samples", n_samples, 8),
@@ -104,6 +109,7 @@ class TransferSampler(Sampler):
         self.n_candidates = n_candidates
         self.n_samples = n_samples
         self.past_best_points = past_best_points
+        self.drop_worse_from = drop_worse_from
         self._rng = np.random.default_rng(seed)
         self._space_key: str | None = None
         self._base: list[tuple[str, TransferredStudy, Any]] = []
@@ -158,7 +164,8 @@ class TransferSampler(Sampler):
                     "study to model; use it after an initial design (DefaultSampler does)."
                 )
             weights = ranking_weights(
-                [m for _, _, m in base], target_model, x_target, y_target, self.n_samples, self._rng
+                [m for _, _, m in base], target_model, x_target, y_target, self.n_samples, self._rng,
+                drop_worse_from=self.drop_worse_from,
             )
             self.weights_ = {label: float(w) for label, w in zip(labels, weights)}
             # Without results of its own yet, improve on the past tasks' average (0 once standardised).
@@ -234,8 +241,12 @@ def ranking_weights(
     y_target: np.ndarray,
     n_samples: int,
     rng: np.random.Generator,
+    drop_worse_from: int = 5,
 ) -> np.ndarray:
     """RGPE weights of ``base_models`` (+ ``target_model`` last, when given), summing to 1.
+
+    From ``drop_worse_from`` target observations on, past models clearly worse than the
+    target's own GP get no weight (the paper's guard against weight dilution).
 
     With fewer than two target observations nothing can be ranked: the past models
     share the weight equally.
@@ -257,7 +268,7 @@ def ranking_weights(
     if target_model is not None:
         losses.append(_misranked_pairs(_loo_samples(target_model, n_samples, rng), y_target))
     loss = np.array(losses)  # (models, S)
-    if target_model is not None and len(y_target) >= 5:
+    if target_model is not None and len(y_target) >= drop_worse_from:
         # Drop past models clearly worse than the current one (weight dilution guard).
         threshold = np.percentile(loss[-1], 95)
         worse = np.median(loss[:-1], axis=1) > threshold
