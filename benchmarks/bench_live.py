@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import time
 import warnings
@@ -32,6 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
+from benchmarks._command import command_line  # noqa: E402
 from benchmarks._loo import report  # noqa: E402
 from benchmarks._loo.pool import trials_to_reach  # noqa: E402
 from benchmarks._loo.runner import RunResult  # noqa: E402
@@ -209,7 +209,7 @@ def main(argv=None) -> int:
     checkpoints = [c for c in (1, 5, 10, 20) if c <= budget]
     lines = [
         "# Live check: real fits on datasets held out of the prior", "",
-        f"Command: `python benchmarks/bench_live.py {shlex.join(argv if argv is not None else sys.argv[1:])}`  ",
+        f"Command: `{command_line(__file__, argv)}`  ",
         f"Family {args.family}; datasets {', '.join(datasets)}; seeds {seeds}; {budget} trials; "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {time.perf_counter() - began:.0f} s.  ",
         "Regret is normalised per dataset between the best and worst score any method found (relative, not exact).",

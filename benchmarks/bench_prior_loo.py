@@ -29,7 +29,6 @@ import argparse
 import functools
 import json
 import platform
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -38,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
+from benchmarks._command import command_line  # noqa: E402
 from benchmarks._loo import report  # noqa: E402
 from benchmarks._loo.methods import (  # noqa: E402
     ColdBoTorch,
@@ -58,7 +58,8 @@ STRATEGIES = ("default", "nearest", "portfolio", "neural")
 #: past task evaluated exactly, and the default strategy is the similarity-weighted portfolio.
 #: 3 (default only): the similarity power is chosen per task by leave-one-out over the past tasks.
 #: 4 / 3: the transfer refinement's ensemble holds the 16 most similar past tasks, not 8.
-STRATEGY_VERSIONS = {"default": 4, "nearest": 3, "portfolio": 3, "neural": 3}
+#: 5 / 4: the current study is modelled on the residuals of the past models' mean (stacking).
+STRATEGY_VERSIONS = {"default": 5, "nearest": 4, "portfolio": 4, "neural": 4}
 PORTFOLIO_LIST_VERSION = 2
 
 
@@ -106,6 +107,9 @@ ABLATIONS = {
         functools.partial(ours_sampler_refiner, drop_worse_from=10), "default"),
     "ours: default, past models never dropped": (
         functools.partial(ours_sampler_refiner, drop_worse_from=10**6), "default"),
+    "ours: default, without residual stacking": (functools.partial(ours_sampler_refiner, stacking=False), "default"),
+    "ours: default, past configurations among candidates": (
+        functools.partial(ours_sampler_refiner, past_best_points=10**6), "default"),
 }
 
 
@@ -201,7 +205,7 @@ def main(argv=None) -> int:
     if args.source == "synthetic":
         name = f"synthetic_{name}"
     lines = [f"# Leave-one-task-out on {'the bundled prior' if args.source == 'prior' else 'synthetic pools (harness check)'}", ""]
-    lines.append(f"Command: `python benchmarks/bench_prior_loo.py {shlex.join(argv if argv is not None else sys.argv[1:])}`  ")
+    lines.append(f"Command: `{command_line(__file__, argv)}`  ")
     lines.append(f"Held out: {len(held_out)} tasks ({', '.join(families)}); seeds {seeds}; budget {args.budget}; "
                  f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {elapsed:.0f} s on {platform.machine()}.  ")
     if cache is not None:

@@ -26,16 +26,18 @@ import argparse
 import json
 import os
 import random
-import shlex
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from jupyter_metahpo.space import SearchSpace, choice, intrange, loguniform, uniform
-from jupyter_metahpo.store import ExperienceStore
-from jupyter_metahpo.trial import FrozenTrial, Origin, TrialState
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for benchmarks._command
+
+from benchmarks._command import command_line  # noqa: E402
+from jupyter_metahpo.space import SearchSpace, choice, intrange, loguniform, uniform  # noqa: E402
+from jupyter_metahpo.store import ExperienceStore  # noqa: E402
+from jupyter_metahpo.trial import FrozenTrial, Origin, TrialState  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 TRIALS_PER_STUDY = 100
@@ -219,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
-        text + f"\n\nCommand: python benchmarks/bench_store.py {shlex.join(argv or sys.argv[1:])}\n"
+        text + f"\n\nCommand: {command_line(__file__, argv)}\n"
         f"Machine: {__import__('platform').platform()}, {os.cpu_count()} CPUs (shared).\n"
     )
     return 0

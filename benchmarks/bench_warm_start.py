@@ -18,7 +18,6 @@ the portfolio weighted by similarity to each power in ``--powers``.
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 from collections import defaultdict
@@ -29,6 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
+from benchmarks._command import command_line  # noqa: E402
 from benchmarks._loo.methods import task_description  # noqa: E402
 from benchmarks._loo.pool import PoolSnapper, extend_curve, normalised_regret_curve  # noqa: E402
 from benchmarks._loo.runner import leave_one_out_jobs  # noqa: E402
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
     lines = [
         "# The warm start alone: first proposals on held-out prior pools",
         "",
-        f"Command: `python benchmarks/bench_warm_start.py {shlex.join(argv if argv is not None else sys.argv[1:])}`  ",
+        f"Command: `{command_line(__file__, argv)}`  ",
         f"{len(tasks)} held-out pools ({', '.join(families)}); {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"{elapsed:.0f} s.  ",
         "Mean exact normalised regret of the best of the first n proposals; bold marks the lowest.",

@@ -30,7 +30,6 @@ import errno
 import json
 import os
 import random
-import shlex
 import shutil
 import signal
 import subprocess
@@ -40,10 +39,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from jupyter_metahpo.store import ExperienceStore, ImportValidationError, StoreError, StoreWriteError
-from jupyter_metahpo.store._corpus import malformed_corpus
-from jupyter_metahpo.store._writer import SPACE
-from jupyter_metahpo.trial import FrozenTrial, Origin, TrialState
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for benchmarks._command
+
+from benchmarks._command import command_line  # noqa: E402
+from jupyter_metahpo.store import ExperienceStore, ImportValidationError, StoreError, StoreWriteError  # noqa: E402
+from jupyter_metahpo.store._corpus import malformed_corpus  # noqa: E402
+from jupyter_metahpo.store._writer import SPACE  # noqa: E402
+from jupyter_metahpo.trial import FrozenTrial, Origin, TrialState  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -382,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         "# Experience store reliability\n\n" + "\n\n".join(sections) + f"\n\n**{overall}**\n\n"
-        f"Command: python benchmarks/store_reliability.py {shlex.join(argv if argv is not None else sys.argv[1:])}\n"
+        f"Command: {command_line(__file__, argv)}\n"
     )
     return 0 if all(verdicts.values()) else 1
 

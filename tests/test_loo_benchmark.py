@@ -514,6 +514,8 @@ def test_the_refiner_ablations_change_only_the_transfer_refinements_setting():
         ("ours: default, past bests among candidates", "past_best_points", 3),
         ("ours: default, past models kept until 10 results", "drop_worse_from", 10),
         ("ours: default, past models never dropped", "drop_worse_from", 10**6),
+        ("ours: default, without residual stacking", "stacking", False),
+        ("ours: default, past configurations among candidates", "past_best_points", 10**6),
     ):
         make, strategy = ABLATIONS[name]
         refiner = make(strategy, task, past, 0).refiner
@@ -532,3 +534,15 @@ def test_the_longer_warm_start_ablation_runs_ten_warm_start_trials_before_the_re
     studies = synthetic_pool_studies("related", n_tasks=12, pool_size=32)
     task, past = leave_one_out_jobs(tasks_from_studies(studies), studies)[0]
     assert ablation.run(task, past, 12, seed=0).sources == ["warm-start"] * 10 + ["transfer"] * 2
+
+
+def test_benchmarks_print_the_command_that_reproduces_them_quoted_for_a_shell():
+    import shlex
+
+    from benchmarks._command import command_line
+
+    argv = ["--methods", "ours: default", "random search", "--jobs", "2"]
+    line = command_line("/anywhere/benchmarks/bench_prior_loo.py", argv)
+    assert line.startswith("python benchmarks/bench_prior_loo.py ")
+    assert shlex.split(line)[2:] == argv  # method names with spaces survive a paste into a shell
+    assert command_line("bench_store.py", []) == "python benchmarks/bench_store.py"

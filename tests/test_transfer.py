@@ -11,7 +11,15 @@ from jupyter_metahpo.meta.strategies import TaskDescription
 from jupyter_metahpo.meta.synthetic import SYNTHETIC_FEATURE_SET, make_family, past_study, synthetic_space
 from jupyter_metahpo.meta.tuning import warm_start_size
 from jupyter_metahpo.samplers.default import default_n_initial
-from jupyter_metahpo.samplers.transfer import CURRENT, TransferSampler, _fit_gp, _misranked_pairs, ranking_weights
+from jupyter_metahpo.samplers.transfer import (
+    CURRENT,
+    TransferSampler,
+    _ensemble_posterior,
+    _fit_gp,
+    _misranked_pairs,
+    _stacked_posterior,
+    ranking_weights,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 SPACE = synthetic_space()
@@ -62,6 +70,31 @@ def test_a_past_model_clearly_worse_than_the_current_gp_is_dropped_from_drop_wor
 
     assert weights(8)[0] == 0.0  # 8 results: the guard applies and drops it
     assert weights(9)[0] > 0.0  # not yet: it wins a few of the ranking samples
+
+
+def test_stacking_follows_the_current_observations_where_the_past_model_is_wrong():
+    rng = np.random.default_rng(3)
+    x_past = rng.random((30, 2))
+    past = _fit_gp(x_past, _z(-((x_past - 0.7) ** 2).sum(axis=1)))  # optimum at (0.7, 0.7)
+    x_new = rng.random((6, 2))
+    y_new = _z(-((x_new - 0.2) ** 2).sum(axis=1))  # this task's optimum is at (0.2, 0.2)
+    weights = np.array([0.8])
+    stacked, variance = _stacked_posterior([past], weights, x_new, y_new, x_new)
+    np.testing.assert_allclose(stacked, y_new, atol=0.05)  # the observations, not the past model's view
+    assert np.all(variance >= 0)
+    plain = _ensemble_posterior([past], weights, x_new)[0]
+    assert np.abs(plain - y_new).max() > 0.5  # without stacking the past model's mean stands
+
+
+def test_stacking_with_no_weight_on_the_past_is_the_current_studys_own_gp():
+    rng = np.random.default_rng(4)
+    x_new, x = rng.random((7, 3)), rng.random((20, 3))
+    y_new = _z(np.sin(3 * x_new).sum(axis=1))
+    past = _fit_gp(rng.random((15, 3)), _z(rng.random(15)))
+    stacked_mean, stacked_var = _stacked_posterior([past], np.array([0.0]), x_new, y_new, x)
+    own = _fit_gp(x_new, y_new).posterior_np(x)
+    np.testing.assert_allclose(stacked_mean, own.mean, atol=1e-6)
+    np.testing.assert_allclose(stacked_var, own.var, atol=1e-6)
 
 
 def _z(values):
@@ -171,3 +204,9 @@ def test_tune_refines_with_the_transfer_surrogate_and_beats_a_cold_start():
 def test_settings_out_of_range_are_refused_with_their_name(setting, value):
     with pytest.raises(ValueError, match=f"`{setting}` must be an integer >= "):
         TransferSampler([], **{setting: value})
+
+
+def test_stacking_is_the_default_and_must_be_a_bool():
+    assert TransferSampler([]).stacking is True
+    with pytest.raises(ValueError, match="`stacking` must be True or False"):
+        TransferSampler([], stacking="yes")
