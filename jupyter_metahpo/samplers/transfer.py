@@ -91,9 +91,9 @@ class TransferSampler(Sampler):
         mean (default) rather than as one more weighted member of the ensemble. Chosen
         on 120 held-out prior pools and checked on the 338 others with seeds 0 and 1:
         mean regret at trial 10 0.0176 against 0.0210 (paired standard error 0.0021),
-        the same at trial 25 (over all 458 pools lower in every family); the gain comes mostly from a few
-        pools where the past tasks' favourite region scores at chance
-        (``benchmarks/results/ablation_stacking_all.md``, ``..._seed1.md``).
+        the same at trial 25 (over all 458 pools, lower in every family). The gain
+        comes mostly from a few pools where the past tasks' favourite region scores at
+        chance (``benchmarks/results/ablation_stacking_all.md``, ``..._seed1.md``).
     """
 
     name = "transfer"
