@@ -69,10 +69,10 @@ def ours_sampler(strategy, task, past, seed, k=None):
     ``k``: warm-start trials (default: ``tune``'s, about half the initial design).
     """
     from benchmarks._loo.methods import task_description
-    from jupyter_metahpo.meta.tuning import TaskPlan, meta_sampler
+    from jupyter_metahpo.pipeline import Experience, TaskPlan, build_sampler
 
     plan = TaskPlan(task_description(task), None, None, strategy, {})
-    return meta_sampler(plan, task.space, past, seed, k=k)
+    return build_sampler(plan, task.space, Experience.of(task.space, past), seed, k=k)
 
 
 def ours_sampler_sobol_first(strategy, task, past, seed):

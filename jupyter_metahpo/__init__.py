@@ -38,6 +38,7 @@ __all__ = [
     "ExperienceStore",
     "suggest",
     "MetaSearchCV",
+    "race",
 ]
 
 
@@ -48,9 +49,13 @@ def __getattr__(name: str):
 
         return ExperienceStore
     if name == "suggest":  # meta-learning (numpy, scikit-learn) loads on first use
-        from .meta.suggest import suggest
+        from .suggestions import suggest
 
         return suggest
+    if name == "race":  # ipywidgets and IPython load on first use
+        from .racing import race
+
+        return race
     if name == "MetaSearchCV":  # scikit-learn loads on first use
         from .search_cv import MetaSearchCV
 

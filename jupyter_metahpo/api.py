@@ -1,10 +1,19 @@
-"""``tune``: everything the ``%%metatune`` magic does, as one plain-Python call."""
+"""``tune``: everything the ``%%metatune`` magic does, as one plain-Python call.
+
+``tune`` prepares the study through :mod:`jupyter_metahpo.pipeline` (task, store,
+past experience and sampler, each once), then runs :meth:`Study.optimize` with the
+observers it was given.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from .experience import PastStudy
+from .meta.strategies import WarmStartStrategy
+from .pipeline import prepare_study
+from .progress import TextProgress
 from .result import TuningResult
 from .samplers.base import Sampler
 from .space import SearchSpace, as_search_space
@@ -31,8 +40,8 @@ def tune(
     resume: bool = True,
     task: Any = None,
     data: Any = None,
-    strategy: Any = "default",
-    past: Any = None,
+    strategy: str | WarmStartStrategy = "default",
+    past: Iterable[PastStudy] | None = None,
 ) -> TuningResult:
     """Tune ``objective`` over ``space`` and return a :class:`TuningResult`.
 
@@ -54,7 +63,8 @@ def tune(
     seed:
         Makes the default sampler reproducible.
     sampler:
-        Overrides the default (Sobol initial design, then BoTorch).
+        Overrides the default (warm start and transfer refinement when past studies
+        fit the space; else a Sobol initial design, then the GP sampler).
     callbacks:
         Called with a :class:`~jupyter_metahpo.study.StudySnapshot` at the start, before
         and after each trial, and at the end.
@@ -88,19 +98,15 @@ def tune(
         in addition to the experience store and the bundled prior.
     """
     space = as_search_space(space)
-    from .meta.tuning import plan_task
-
-    plan = plan_task(name, task, data, strategy)  # meta-features first: bad data fails before anything is stored
-    session = _open_store_session(store, name, space, direction, metric, objective, plan.store_task, resume,
-                                  {"n_trials": n_trials, "timeout": timeout, "seed": seed, "sampler": sampler})
-    if sampler is None:
-        sampler = _meta_sampler(plan, space, past, store, session, seed)
-    study = Study(space, direction=direction, metric=metric, sampler=sampler, seed=seed, name=name,
-                  recorder=session, trials=() if session is None else session.trials, context=plan.context)
+    prepared = prepare_study(
+        space, objective=objective, direction=direction, metric=metric, name=name, seed=seed, sampler=sampler,
+        store=store, resume=resume, task=task, data=data, strategy=strategy, past=past,
+        settings={"n_trials": n_trials, "timeout": timeout, "seed": seed},
+    )
+    study = Study(space, direction=prepared.direction, metric=metric, sampler=prepared.sampler, seed=seed, name=name,
+                  recorder=prepared.session, trials=prepared.resumed_trials, context=prepared.plan.context)
     observers = list(callbacks)
     if progress is True:
-        from .progress import TextProgress
-
         observers.append(TextProgress())
     elif callable(progress):
         observers.append(progress)
@@ -112,34 +118,6 @@ def tune(
         status=status,
         name=name,
         metric=metric,
-        study_id=None if session is None else session.study_id,
+        study_id=prepared.study_id,
         info=dict(study.context),
-    )
-
-
-def _meta_sampler(plan, space, past, store, session, seed):
-    """Warm start + transfer from past studies (explicit, the store, the prior); None for strategy "none"."""
-    from .meta.gather import check_past, gather_past_studies
-    from .meta.tuning import meta_sampler
-
-    if plan.strategy == "none":
-        check_past(past)
-        return None
-    exclude = () if session is None else (session.study_id,)
-    studies = gather_past_studies(past=past, store=False if session is None else store, exclude=exclude)
-    return meta_sampler(plan, space, studies, seed)
-
-
-def _open_store_session(store, name, space, direction, metric, objective, task, resume, settings):
-    """The experience store's recorder for this study, or None when ``store=False``."""
-    from .store import open_store
-    from .trial import Direction
-
-    experience = open_store(store)
-    if experience is None:
-        return None
-    direction = Direction.parse(direction)  # fail on a bad direction before anything is written
-    return experience.open_study(
-        name, space, direction, metric=metric, objective=getattr(objective, "__name__", None),
-        settings=settings, task=task, resume=resume,
     )

@@ -8,6 +8,7 @@ them can drive the optimiser.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import numbers
@@ -269,7 +270,38 @@ class Study(BestTrialMixin):
             if self._trials and self._trials[-1].number == trial.number and not self._trials[-1].state.is_finished:
                 self._trials.pop()
 
-    # The loop -------------------------------------------------------------------------
+    # One trial ----------------------------------------------------------------------------
+    def run_trial(self, objective: Callable[..., Any]) -> FrozenTrial:
+        """Run one trial: ask for a configuration, evaluate ``objective`` on it, tell the result.
+
+        Returns the finished trial. An exception (or NaN, inf, a non-number) fails the
+        trial and is kept in its ``error``; KeyboardInterrupt forgets the running trial
+        (it has no result) and propagates. The study is not marked as ended: a caller
+        that runs trials one by one (a race) tells its recorder when it is over, as
+        ``optimize`` does at its end.
+        """
+        finished, _ = self._run_trial(bind_objective(objective, self.space), _ignore)
+        return finished
+
+    def _run_trial(
+        self, call: Callable[[dict[str, Any]], Any], notify: Callable[..., None]
+    ) -> tuple[FrozenTrial, BaseException | None]:
+        """One trial with ``call`` (a bound objective): the finished trial, and the exception that failed it."""
+        trial = self.ask()
+        notify("trial_start", current=trial)
+        try:
+            outcome = call(dict(trial.config))
+        except KeyboardInterrupt:
+            self._discard_running(trial)
+            raise
+        except Exception as exc:  # noqa: BLE001 - any error of the user's code fails only this trial
+            finished, error = self.tell(trial, error=exc), exc
+        else:
+            finished, error = self.tell(trial, outcome), None
+        notify("trial_end", current=finished)
+        return finished, error
+
+    # The loop ---------------------------------------------------------------------------
     def optimize(
         self,
         objective: Callable[..., Any],
@@ -294,50 +326,24 @@ class Study(BestTrialMixin):
         started_at = time.time()
         deadline = None if timeout is None else time.monotonic() + timeout
         status = "running"
-        self._notify(callbacks, "start", status, n_trials, timeout, started_at)
-        failures_in_a_row = 0
-        ever_completed = any(t.state is TrialState.COMPLETE for t in self.trials)
+        notify = functools.partial(
+            self._notify, callbacks, status=status, n_trials=n_trials, timeout=timeout, started_at=started_at
+        )
+        notify("start")
+        failures = _InitialFailures(max_initial_failures, any(t.state is TrialState.COMPLETE for t in self.trials))
         try:
-            while True:
-                if stop.is_set():
-                    status = "stopped"
-                    break
-                if n_trials is not None and len(self.trials) >= n_trials:
-                    status = "finished"
-                    break
-                if deadline is not None and time.monotonic() >= deadline:
-                    status = "timeout"
-                    break
-                trial = self.ask()
-                self._notify(callbacks, "trial_start", status, n_trials, timeout, started_at, current=trial)
+            while (status := self._budget_status(stop, n_trials, deadline)) == "running":
                 try:
-                    outcome = call(dict(trial.config))
+                    finished, error = self._run_trial(call, notify)
                 except KeyboardInterrupt:
-                    self._discard_running(trial)
                     status = "interrupted"
                     break
-                except Exception as exc:  # noqa: BLE001 - any error of the user's code fails only this trial
-                    finished = self.tell(trial, error=exc)
-                    last_exception: BaseException | None = exc
-                else:
-                    finished = self.tell(trial, outcome)
-                    last_exception = None
-                self._notify(callbacks, "trial_end", status, n_trials, timeout, started_at, current=finished)
-                if finished.state is TrialState.COMPLETE:
-                    ever_completed = True
-                    failures_in_a_row = 0
-                else:
-                    failures_in_a_row += 1
-                    if (
-                        max_initial_failures is not None
-                        and not ever_completed
-                        and failures_in_a_row >= max_initial_failures
-                    ):
-                        status = "failed"
-                        raise ObjectiveFailedError(
-                            f"the objective failed on all of the first {failures_in_a_row} trials, so the study "
-                            f"stopped early. The last error was:\n{finished.error}"
-                        ) from last_exception
+                if failures.too_many(finished):
+                    status = "failed"
+                    raise ObjectiveFailedError(
+                        f"the objective failed on all of the first {failures.in_a_row} trials, so the study "
+                        f"stopped early. The last error was:\n{finished.error}"
+                    ) from error
         except KeyboardInterrupt:
             # Raised while the sampler was busy: nothing is running that could be kept.
             status = "interrupted"
@@ -347,10 +353,20 @@ class Study(BestTrialMixin):
         finally:
             if status == "running":  # an unexpected error escaped the loop
                 status = "failed"
-            self._notify(callbacks, "end", status, n_trials, timeout, started_at)
+            notify("end", status=status)
             if self.recorder is not None:
                 self.recorder.finish(status)
         return status
+
+    def _budget_status(self, stop: StopSignal, n_trials: int | None, deadline: float | None) -> str:
+        """"running" while the budget lasts, else how the study ends."""
+        if stop.is_set():
+            return "stopped"
+        if n_trials is not None and len(self.trials) >= n_trials:
+            return "finished"
+        if deadline is not None and time.monotonic() >= deadline:
+            return "timeout"
+        return "running"
 
     def snapshot(
         self,
@@ -379,7 +395,9 @@ class Study(BestTrialMixin):
             info=self.context,
         )
 
-    def _notify(self, callbacks: Sequence[Callback], event: str, status: str, n_trials, timeout, started_at, current=None) -> None:
+    def _notify(
+        self, callbacks: Sequence[Callback], event: str, status: str, n_trials, timeout, started_at, current=None
+    ) -> None:
         if not callbacks:
             return
         snap = self.snapshot(event, status, n_trials, timeout, started_at, current)
@@ -397,6 +415,28 @@ class Study(BestTrialMixin):
             f"Study(name={self.name!r}, direction={self.direction.value!r}, trials={len(self.trials)}, "
             f"best_value={self.best_value!r})"
         )
+
+
+def _ignore(event: str, current: FrozenTrial | None = None) -> None:
+    """No observers: ``run_trial`` alone notifies nobody."""
+
+
+class _InitialFailures:
+    """Counts failures in a row before the first complete trial: an objective that fails on each of
+    its first ``limit`` trials should show its error once, not a hundred times."""
+
+    def __init__(self, limit: int | None, ever_completed: bool) -> None:
+        self.limit = limit
+        self.ever_completed = ever_completed
+        self.in_a_row = 0
+
+    def too_many(self, trial: FrozenTrial) -> bool:
+        if trial.state is TrialState.COMPLETE:
+            self.ever_completed = True
+            self.in_a_row = 0
+            return False
+        self.in_a_row += 1
+        return self.limit is not None and not self.ever_completed and self.in_a_row >= self.limit
 
 
 def _check_budget(n_trials: int | None, timeout: float | None) -> None:

@@ -10,7 +10,7 @@ import jupyter_metahpo
 from jupyter_metahpo import Study, tune
 from jupyter_metahpo.meta.strategies import NearestTasks, TaskDescription
 from jupyter_metahpo.meta.synthetic import SYNTHETIC_FEATURE_SET, make_family, past_study, synthetic_space
-from jupyter_metahpo.meta.tuning import warm_start_size
+from jupyter_metahpo.pipeline import warm_start_size
 from jupyter_metahpo.samplers import DefaultSampler, RandomSampler
 from jupyter_metahpo.samplers.warm_start import WarmStartSampler
 from jupyter_metahpo.store import ExperienceStore
@@ -162,7 +162,7 @@ def test_suggest_answers_with_reasons_and_runs_nothing(tmp_path):
 def test_suggestions_dataframe_keeps_a_none_option_as_none():
     # pandas would show the option None as NaN next to "balanced" (seen in notebook 2).
     from jupyter_metahpo.meta.strategies import Proposal
-    from jupyter_metahpo.meta.suggest import Suggestions
+    from jupyter_metahpo.suggestions import Suggestions
 
     proposals = (Proposal({"C": 1.0, "class_weight": None}, "a"), Proposal({"C": 2.0, "class_weight": "balanced"}, "b"))
     frame = Suggestions(proposals, "nearest", task=None, n_past=2, report=None).dataframe

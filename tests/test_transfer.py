@@ -9,7 +9,7 @@ from jupyter_metahpo import Study, tune
 from jupyter_metahpo.experience import PastStudy
 from jupyter_metahpo.meta.strategies import TaskDescription
 from jupyter_metahpo.meta.synthetic import SYNTHETIC_FEATURE_SET, make_family, past_study, synthetic_space
-from jupyter_metahpo.meta.tuning import warm_start_size
+from jupyter_metahpo.pipeline import warm_start_size
 from jupyter_metahpo.samplers.default import default_n_initial
 from jupyter_metahpo.samplers.transfer import (
     CURRENT,

@@ -11,7 +11,8 @@ import pytest
 from jupyter_metahpo import RandomSampler, StopSignal, Study, choice, intrange, uniform
 from jupyter_metahpo.trial import Direction, FrozenTrial, Origin, TrialState
 from jupyter_metahpo.widgets import _render as R
-from jupyter_metahpo.widgets.compare import CompareWidget, race
+from jupyter_metahpo.racing import race
+from jupyter_metahpo.widgets.compare import CompareWidget
 from jupyter_metahpo.widgets.progress import ProgressWidget
 
 SPACE = {"x": uniform(-1.0, 1.0), "n": intrange(1, 8), "kind": choice("a", "b")}

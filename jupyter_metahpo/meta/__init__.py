@@ -7,9 +7,10 @@
 - :mod:`.strategies`: warm-start strategies behind one interface
   (``propose(task, space, past, k)``): nearest tasks, a greedy portfolio, and the
   default that combines them; :mod:`.neural` adds the neural meta-model (torch).
-- :mod:`.gather`: where past studies come from (explicit list, store, bundled prior).
-- :mod:`.suggest`: :func:`suggest`, the configurations a strategy would try first,
-  with reasons, without running anything.
+
+Where past studies come from, and how a study uses them, is the study pipeline's job
+(:mod:`jupyter_metahpo.pipeline`, one level up); ``jupyter_metahpo.suggest`` asks a
+strategy without running anything.
 
 Importing this package is light: torch loads only when the neural model is fitted.
 """
@@ -46,7 +47,6 @@ __all__ = [
     "DefaultStrategy",
     "NeuralMetaModel",
     "make_strategy",
-    "suggest",
 ]
 
 
@@ -55,8 +55,4 @@ def __getattr__(name: str):
         from .neural import NeuralMetaModel
 
         return NeuralMetaModel
-    if name == "suggest":
-        from .suggest import suggest
-
-        return suggest
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

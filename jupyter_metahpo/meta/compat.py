@@ -158,12 +158,21 @@ def transfer_study(
 
 
 def transfer_studies(
-    past: Iterable[PastStudy], space: SearchSpace
+    past: Iterable[PastStudy | TransferredStudy], space: SearchSpace
 ) -> tuple[list[TransferredStudy], TransferReport]:
-    """Every usable past study in the new space, and the report of what was skipped or changed."""
+    """Every usable past study in the new space, and the report of what was skipped or changed.
+
+    A study already carried into ``space`` (a :class:`TransferredStudy` of it) passes
+    through unchanged, so that consumers handed the result of one compatibility pass
+    (the study pipeline runs it once) do not run it again.
+    """
     report = TransferReport()
     out = []
     for study in past:
+        if isinstance(study, TransferredStudy) and study.space == space:
+            report.used.append(study.study.study_id)
+            out.append(study)
+            continue
         moved = transfer_study(study, space, report)
         if moved is not None:
             out.append(moved)

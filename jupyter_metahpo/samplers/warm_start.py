@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..experience import PastStudy
-from ..meta.compat import TransferReport, transfer_studies
+from ..meta.compat import TransferReport, TransferredStudy, transfer_studies
 from ..meta.strategies import Proposal, TaskDescription, WarmStartStrategy, make_strategy
 from ..trial import Origin
 from .base import History, Sampler, Suggestion
@@ -32,11 +32,15 @@ class WarmStartSampler(Sampler):
         A :class:`~jupyter_metahpo.meta.strategies.WarmStartStrategy` or its name
         (``"default"``, ``"nearest"``, ``"neural"``, ``"portfolio"``).
     past:
-        The past studies the strategy may learn from.
+        The past studies the strategy may learn from, as stored or already carried
+        into the study's space (:class:`~jupyter_metahpo.meta.compat.TransferredStudy`).
     task:
         The new task's description (name, meta-features).
     k:
         How many warm-start configurations at most.
+    report:
+        What the compatibility pass did with ``past`` (when the caller ran it, as the
+        study pipeline does); shown in each suggestion's details.
     """
 
     name = "warm-start"
@@ -44,10 +48,11 @@ class WarmStartSampler(Sampler):
     def __init__(
         self,
         strategy: str | WarmStartStrategy,
-        past: Sequence[PastStudy],
+        past: Sequence[PastStudy | TransferredStudy],
         task: TaskDescription | None = None,
         k: int = 5,
         seed: int | None = None,
+        report: TransferReport | None = None,
     ) -> None:
         if isinstance(k, bool) or not isinstance(k, int) or k < 0:
             raise ValueError(f"`k` must be a non-negative integer, but got k={k!r}.")
@@ -56,12 +61,13 @@ class WarmStartSampler(Sampler):
         self.task = task or TaskDescription()
         self.k = k
         self.proposals_: list[Proposal] | None = None
-        self.report_: TransferReport | None = None
+        self.report_: TransferReport | None = report
 
     def plan(self, space) -> list[Proposal]:
         """The strategy's proposals for ``space`` (computed once, then reused)."""
         if self.proposals_ is None:
-            _, self.report_ = transfer_studies(self.past, space)
+            if self.report_ is None:  # not handed the study pipeline's report: make one
+                _, self.report_ = transfer_studies(self.past, space)
             self.proposals_ = self.strategy.propose(self.task, space, self.past, self.k) if self.k else []
         return self.proposals_
 

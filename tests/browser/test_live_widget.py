@@ -33,7 +33,7 @@ RACE_CELL = """\
 import math
 from sklearn.datasets import make_classification
 from jupyter_metahpo import tune, choice, intrange, loguniform
-from jupyter_metahpo.widgets import race
+from jupyter_metahpo.racing import race
 hgb_space = {"learning_rate": loguniform(1e-3, 1.0), "min_samples_leaf": intrange(1, 100),
              "l2_regularization": loguniform(1e-6, 10.0), "class_weight": choice(None, "balanced")}
 def hgb_like(learning_rate, min_samples_leaf, l2_regularization, class_weight):

@@ -1,4 +1,8 @@
-"""``suggest``: the configurations a strategy would try first, with reasons, running nothing."""
+"""``suggest``: the configurations a strategy would try first, with reasons, running nothing.
+
+It prepares the task and the past as ``tune`` does (:mod:`jupyter_metahpo.pipeline`),
+then asks the strategy once.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +11,18 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..experience import PastStudy
-from ..result import keep_values_exactly
-from ..space import SearchSpace, as_search_space
-from .compat import TransferReport, transfer_studies
-from .features import MetaFeatures, compute_meta_features
-from .gather import gather_past_studies
-from .strategies import Proposal, TaskDescription, WarmStartStrategy, make_strategy
+from ._imports import LazyImport
+from .experience import PastStudy
+from .meta.compat import TransferReport
+from .meta.features import MetaFeatures
+from .meta.strategies import Proposal, TaskDescription, WarmStartStrategy, make_strategy
+from .pipeline import Experience, describe_task, open_store
+from .result import keep_values_exactly
+from .space import SearchSpace, as_search_space
 
-__all__ = ["suggest", "Suggestions", "describe_task"]
+pd = LazyImport("pandas")
 
-
-def describe_task(name: str | None, data: Any = None) -> tuple[TaskDescription, MetaFeatures | None]:
-    """The task's description: its meta-features when ``data=(X, y)`` is given, else its name only."""
-    if data is None:
-        return TaskDescription(name=name), None
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError(
-            f"`data` must be a pair (X, y) of features and targets, but got {type(data).__name__}"
-            + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
-            + "."
-        )
-    features = compute_meta_features(data[0], data[1])
-    return TaskDescription.from_meta_features(name, features), features
+__all__ = ["suggest", "Suggestions"]
 
 
 @dataclass(frozen=True)
@@ -63,8 +56,6 @@ class Suggestions:
     @property
     def dataframe(self):
         """One row per proposal: the parameters, then strategy, source task, similarity, predicted value, reason."""
-        import pandas as pd
-
         rows = []
         for rank, p in enumerate(self.proposals, start=1):
             row: dict[str, Any] = {"rank": rank, **dict(p.config)}
@@ -125,7 +116,6 @@ def suggest(
         raise ValueError(f"`k` must be a positive integer, but got k={k!r}.")
     chosen = make_strategy(strategy, seed=seed)
     task, features = describe_task(name, data)
-    studies = gather_past_studies(past=past, store=store, prior=prior)
-    _, report = transfer_studies(studies, space)
-    proposals = chosen.propose(task, space, studies, k)
-    return Suggestions(tuple(proposals), chosen.name, task, len(studies), report, features)
+    experience = Experience.gather(space, past, open_store(store), prior=prior)
+    proposals = chosen.propose(task, space, experience.usable, k)
+    return Suggestions(tuple(proposals), chosen.name, task, len(experience.studies), experience.report, features)

@@ -1,0 +1,357 @@
+"""The study pipeline: everything that happens before a study's first trial, once.
+
+``tune()``, ``race()``, ``suggest()`` and, through ``tune()``, ``MetaSearchCV`` and the
+``%%metatune`` magic all prepare a study here, in this order:
+
+1. :func:`plan_task` describes the task (its meta-features when ``data=(X, y)``) and
+   checks the strategy, so bad data fails before anything is written;
+2. :func:`open_store` opens the experience store, once; everything after reads this
+   one object;
+3. :meth:`Experience.gather` collects the past studies (given ones, the store's, the
+   bundled prior's) and carries them into the new space: the compatibility pass runs
+   here and nowhere else (the samplers receive studies already carried over);
+4. :func:`build_sampler` builds the warm start and the refinement from that experience.
+
+What describes the task is kept in the study's context under these keys:
+``task_name``, ``meta_features``, ``meta_feature_set``, ``data_fingerprint``,
+``task_type``, ``meta_feature_seconds`` (when data was given), and
+``warm_start_strategy``, ``n_past_studies``, ``transfer_report`` (what was used).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .experience import PastStudy
+from .meta.compat import TransferReport, TransferredStudy, transfer_studies
+from .meta.features import MetaFeatures, compute_meta_features
+from .meta.strategies import STRATEGIES, TaskDescription, WarmStartStrategy
+from .prior.load import load_prior
+from .samplers.base import Sampler
+from .samplers.default import DefaultSampler, default_n_initial
+from .samplers.transfer import TransferSampler
+from .samplers.warm_start import WarmStartSampler
+from .space import SearchSpace
+from .store import ExperienceStore, StudySession
+from .store import open_store as _open_store
+from .trial import Direction
+
+__all__ = [
+    "STRATEGY_CHOICES",
+    "TaskPlan",
+    "plan_task",
+    "describe_task",
+    "open_store",
+    "open_session",
+    "check_past",
+    "gather_past_studies",
+    "Experience",
+    "warm_start_size",
+    "build_sampler",
+    "PreparedStudy",
+    "prepare_study",
+]
+
+#: What ``strategy=`` accepts by name: the warm-start strategies, and "none" for a cold start.
+STRATEGY_CHOICES = (*STRATEGIES, "none")
+
+
+# 1. The task ---------------------------------------------------------------------------
+
+
+@dataclass
+class TaskPlan:
+    """What is known about the task before the first trial."""
+
+    description: TaskDescription
+    features: MetaFeatures | None
+    store_task: Any
+    strategy: str | WarmStartStrategy
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def describe_task(name: str | None, data: Any = None) -> tuple[TaskDescription, MetaFeatures | None]:
+    """The task's description: its meta-features when ``data=(X, y)`` is given, else its name only."""
+    if data is None:
+        return TaskDescription(name=name), None
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError(
+            f"`data` must be a pair (X, y) of features and targets, but got {type(data).__name__}"
+            + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
+            + "."
+        )
+    features = compute_meta_features(data[0], data[1])
+    return TaskDescription.from_meta_features(name, features), features
+
+
+def check_strategy(strategy: Any) -> None:
+    if not isinstance(strategy, WarmStartStrategy) and strategy not in STRATEGY_CHOICES:
+        raise ValueError(
+            f"`strategy` must be one of {list(STRATEGY_CHOICES)} or a WarmStartStrategy, but got strategy={strategy!r}."
+        )
+
+
+def plan_task(name: str | None, task: Any, data: Any, strategy: str | WarmStartStrategy) -> TaskPlan:
+    """Describe the task (meta-features when ``data=(X, y)``) and check ``strategy``."""
+    check_strategy(strategy)
+    task_name = _task_name(task) or name
+    description, features = describe_task(task_name, data)
+    store_task = task
+    context: dict[str, Any] = {"task_name": task_name}
+    if features is not None:
+        if task is not None and not isinstance(task, str):
+            raise ValueError(
+                "give either `data=(X, y)` (meta-features are computed from it) or a `task` with its own "
+                "meta-features, not both."
+            )
+        store_task = {
+            "name": task_name or f"data-{features.fingerprint}",
+            "meta_features": dict(features.values),
+            "meta_feature_set": features.feature_set,
+            "data_fingerprint": features.fingerprint,
+        }
+        context.update(
+            meta_features=dict(features.values),
+            meta_feature_set=features.feature_set,
+            data_fingerprint=features.fingerprint,
+            task_type=features.task_type,
+            meta_feature_seconds=round(features.seconds, 4),
+        )
+    elif _field(task, "meta_features") is not None:  # a task dict or TaskInfo that brings its own
+        description = TaskDescription(
+            task_name, _field(task, "meta_features"), _field(task, "meta_feature_set"), _field(task, "data_fingerprint")
+        )
+    context["warm_start_strategy"] = strategy_label(strategy)
+    return TaskPlan(description, features, store_task, strategy, context)
+
+
+def strategy_label(strategy: str | WarmStartStrategy) -> str:
+    return strategy if isinstance(strategy, str) else type(strategy).__name__
+
+
+def _task_name(task: Any) -> str | None:
+    return task if isinstance(task, str) else _field(task, "name")
+
+
+def _field(task: Any, key: str) -> Any:
+    """A field of a task given as a dict or as a record (TaskInfo); None for a name or nothing."""
+    if task is None or isinstance(task, str):
+        return None
+    if isinstance(task, Mapping):
+        return task.get(key)
+    return getattr(task, key, None)
+
+
+# 2. The store ----------------------------------------------------------------------------
+
+
+def open_store(store: Any) -> ExperienceStore | None:
+    """The experience store ``store=`` names (``None``: the user's, ``False``: none), opened once."""
+    return _open_store(store)
+
+
+def open_session(
+    store: ExperienceStore | None,
+    name: str | None,
+    space: SearchSpace,
+    direction: Direction,
+    *,
+    metric: str | None,
+    objective: Any,
+    task: Any,
+    resume: bool,
+    settings: Mapping[str, Any],
+) -> StudySession | None:
+    """The store's recorder for this study (it resumes a study of the same name), or None without a store."""
+    if store is None:
+        return None
+    return store.open_study(
+        name, space, direction, metric=metric, objective=getattr(objective, "__name__", None),
+        settings=settings, task=task, resume=resume,
+    )
+
+
+# 3. The past -----------------------------------------------------------------------------
+
+
+def check_past(past: Iterable[PastStudy] | None) -> list[PastStudy]:
+    """``past`` as a list, or a clear error naming the item that is not a PastStudy."""
+    if past is None:
+        return []
+    if isinstance(past, PastStudy):
+        return [past]
+    out = list(past)
+    for i, item in enumerate(out):
+        if not isinstance(item, PastStudy):
+            raise TypeError(
+                f"`past` must be a list of jupyter_metahpo.experience.PastStudy records (as returned by "
+                f"ExperienceStore.past_studies() or jupyter_metahpo.prior.load_prior()), but item {i} is "
+                f"{type(item).__name__}."
+            )
+    return out
+
+
+def gather_past_studies(
+    past: Iterable[PastStudy] | None = None,
+    store: ExperienceStore | None = None,
+    *,
+    prior: bool = True,
+    exclude: Sequence[str] = (),
+) -> list[PastStudy]:
+    """Every past study a new study may learn from: ``past`` first, then the store's, then the prior's.
+
+    ``store`` is an opened store (or None to skip it); ``exclude`` drops study ids (the
+    study being run, when it resumes). Duplicates (same study id) are kept once, first
+    seen wins. Whether a study fits the new space is judged by :meth:`Experience.gather`.
+    """
+    studies = check_past(past)
+    if store is not None:
+        studies.extend(store.past_studies(exclude=tuple(exclude)))
+    if prior:
+        studies.extend(load_prior())
+    seen: set[str] = set(exclude)
+    unique = []
+    for study in studies:
+        if study.study_id not in seen:
+            seen.add(study.study_id)
+            unique.append(study)
+    return unique
+
+
+@dataclass(frozen=True)
+class Experience:
+    """The past, gathered once and carried into the new space once.
+
+    ``studies`` are every past study found; ``usable`` those that fit ``space``,
+    expressed in it (what the strategies and samplers consume); ``report`` what the
+    compatibility pass skipped, clipped or dropped, and why.
+    """
+
+    space: SearchSpace
+    studies: tuple[PastStudy, ...]
+    usable: tuple[TransferredStudy, ...]
+    report: TransferReport
+
+    @classmethod
+    def gather(
+        cls,
+        space: SearchSpace,
+        past: Iterable[PastStudy] | None = None,
+        store: ExperienceStore | None = None,
+        *,
+        prior: bool = True,
+        exclude: Sequence[str] = (),
+    ) -> Experience:
+        return cls.of(space, gather_past_studies(past, store, prior=prior, exclude=exclude))
+
+    @classmethod
+    def of(cls, space: SearchSpace, studies: Iterable[PastStudy]) -> Experience:
+        """The experience of the given past studies, carried into ``space`` (the compatibility pass)."""
+        studies = tuple(studies)
+        usable, report = transfer_studies(studies, space)
+        return cls(space, studies, tuple(usable), report)
+
+
+# 4. The sampler --------------------------------------------------------------------------
+
+
+def warm_start_size(space: SearchSpace) -> int:
+    """Warm-start trials: about half the initial design (at least 3).
+
+    With a transfer surrogate the refinement starts right after them (see
+    :func:`build_sampler`); without one, the rest of the initial design is a Sobol
+    design, so that the plain GP sees spread-out points.
+    """
+    return max(3, (default_n_initial(len(space)) + 1) // 2)
+
+
+def build_sampler(
+    plan: TaskPlan,
+    space: SearchSpace,
+    experience: Experience | None,
+    seed: int | None,
+    k: int | None = None,
+) -> Sampler | None:
+    """A ``DefaultSampler`` whose warm start and refinement learn from ``experience``; None for "none".
+
+    The warm-start stage serves the strategy's proposals; refinement uses the RGPE
+    transfer surrogate when some past study is usable with enough trials to fit a GP,
+    and the plain GP sampler otherwise. With the transfer surrogate the refinement
+    follows the warm start directly: its past-task models already say where the new
+    task is likely good, and when they do not apply its ranking weights move to the
+    new task's own GP (the leave-one-task-out benchmark chose this over a Sobol design
+    in between: README, "How the default was chosen").
+    """
+    if plan.strategy == "none":
+        return None
+    if experience is None or experience.space != space:
+        raise ValueError("build_sampler needs the experience gathered for this study's space (Experience.gather).")
+    usable = list(experience.usable)
+    plan.context["n_past_studies"] = len(usable)
+    plan.context["transfer_report"] = experience.report.to_dict()
+    if not usable:
+        return DefaultSampler(seed=seed)
+    k = k or warm_start_size(space)
+    warm = WarmStartSampler(plan.strategy, usable, plan.description, k, seed, report=experience.report)
+    if not any(len(t.scores) >= 3 for t in usable):
+        return DefaultSampler(seed=seed, warm_start=warm)
+    refiner = TransferSampler(usable, plan.description, seed=seed)
+    # At least 2 points for the new task's GP: a Sobol point fills in when the warm start has fewer.
+    return DefaultSampler(seed=seed, n_initial=max(k, 2), warm_start=warm, refiner=refiner)
+
+
+# All four steps, for one study -------------------------------------------------------------
+
+
+@dataclass
+class PreparedStudy:
+    """A study ready for its first trial: its space, task, store session and sampler."""
+
+    space: SearchSpace
+    direction: Direction
+    plan: TaskPlan
+    store: ExperienceStore | None
+    session: StudySession | None
+    sampler: Sampler | None
+
+    @property
+    def resumed_trials(self) -> tuple:
+        return () if self.session is None else tuple(self.session.trials)
+
+    @property
+    def study_id(self) -> str | None:
+        return None if self.session is None else self.session.study_id
+
+
+def prepare_study(
+    space: SearchSpace,
+    *,
+    objective: Any,
+    direction: str | Direction,
+    metric: str | None,
+    name: str | None,
+    seed: int | None,
+    sampler: Sampler | None,
+    store: Any,
+    resume: bool,
+    task: Any,
+    data: Any,
+    strategy: str | WarmStartStrategy,
+    past: Iterable[PastStudy] | None,
+    settings: Mapping[str, Any],
+) -> PreparedStudy:
+    """Steps 1-4 for one study: what ``tune`` runs before its first trial."""
+    plan = plan_task(name, task, data, strategy)  # meta-features first: bad data fails before anything is stored
+    parsed = Direction.parse(direction)  # and a bad direction too
+    past = check_past(past)
+    opened = open_store(store)
+    session = open_session(
+        opened, name, space, parsed, metric=metric, objective=objective, task=plan.store_task, resume=resume,
+        settings={**settings, "sampler": sampler},
+    )
+    if sampler is None and plan.strategy != "none":
+        exclude = () if session is None else (session.study_id,)
+        sampler = build_sampler(plan, space, Experience.gather(space, past, opened, exclude=exclude), seed)
+    return PreparedStudy(space, parsed, plan, opened, session, sampler)
