@@ -29,11 +29,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
+from .api import tune
+from .builtin_spaces import get_builtin_space, space_for_estimator
+from .result import TuningResult
 from .space import SearchSpace, as_search_space
+from .study import StopSignal
+from .trial import Direction, FrozenTrial
 
 __all__ = ["MetaSearchCV"]
 
@@ -83,8 +89,6 @@ def builtin_plan(estimator: Any, name: str | None = None) -> SearchPlan:
     saga solver for the elastic net ...) are applied too, because the prior was
     measured with them, except where the user set that parameter themselves.
     """
-    from .builtin_spaces import get_builtin_space, space_for_estimator
-
     final, prefix = final_estimator(estimator)
     builtin = get_builtin_space(name) if name is not None else space_for_estimator(final)
     valid = set(final.get_params(deep=False))
@@ -153,13 +157,8 @@ def task_data(X: Any, y: Any) -> tuple[Any, Any] | None:
     """
     if y is None or getattr(X, "ndim", 2) != 2:
         return None
-    try:
-        import scipy.sparse
-
-        if scipy.sparse.issparse(X):
-            return None
-    except ImportError:  # pragma: no cover - scipy is a dependency of scikit-learn
-        pass
+    if scipy.sparse.issparse(X):
+        return None
     if len(y) < 2:
         return None
     return X, y
@@ -286,9 +285,6 @@ class MetaSearchCV(BaseSearchCV):
         return dict(self.cv_results_["config"][self.best_index_])
 
     def _run_search(self, evaluate_candidates):
-        from .api import tune
-        from .study import StopSignal
-
         plan = resolve_plan(self.estimator, self.space)
         X, y = self._search_data
         state: dict[str, Any] = {"origin": None, "key": None, "evaluated": 0, "error": None, "last_error": None}
@@ -361,9 +357,6 @@ class MetaSearchCV(BaseSearchCV):
         study = state.pop("_study_state", None)
         super().__setstate__(state)
         if study is not None:
-            from .result import TuningResult
-            from .trial import Direction, FrozenTrial
-
             self.study_ = TuningResult(
                 space=SearchSpace.from_json(study["space"]),
                 direction=Direction.parse(study["direction"]),

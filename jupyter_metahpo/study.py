@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .result import trials_to_dataframe
 from .samplers.base import History, Sampler
+from .samplers.default import DefaultSampler
 from .space import SearchSpace, as_search_space
 from .trial import BestTrialMixin, Direction, FrozenTrial, Origin, TrialState
 
@@ -148,8 +150,6 @@ class Study(BestTrialMixin):
             raise TypeError(f"`metric` must be a string naming a key of the objective's result, but got {metric!r}.")
         self.metric = metric
         if sampler is None:
-            from .samplers import DefaultSampler
-
             sampler = DefaultSampler(seed=seed)
         elif not isinstance(sampler, Sampler):
             raise TypeError(f"`sampler` must be a jupyter_metahpo Sampler, but got {sampler!r}.")
@@ -406,8 +406,6 @@ class Study(BestTrialMixin):
 
     def trials_dataframe(self):
         """All trials as a pandas DataFrame: one row per trial, one column per parameter."""
-        from .result import trials_to_dataframe
-
         return trials_to_dataframe(self.trials, self.space)
 
     def __repr__(self) -> str:
