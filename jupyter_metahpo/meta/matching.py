@@ -1,0 +1,279 @@
+"""Space matching: which parameter of a past study informs which parameter of a new space.
+
+Users name their parameters as they like (``lr``, ``learning_rate``, ``eta``) and give
+them their own ranges and kinds. A past study informs a new one through the parameters
+they share, matched at three levels, in this order:
+
+1. **by name**: the same name;
+2. **by the estimator the objective builds**: the objective's source passes the user's
+   parameter to an estimator's argument (``RandomForestClassifier(max_depth=depth)``,
+   ``torch.optim.AdamW(..., lr=lr)``), and that argument's role names the past
+   parameter (:mod:`.source` reads the roles);
+3. **by alias**: the documented table :data:`ALIASES` (``lr`` / ``learning_rate`` /
+   ``eta``; ``hidden`` / ``hidden_units`` / ``hidden_size`` / ``width`` /
+   ``hidden_width``; ...).
+
+Kinds convert where the meaning is the same: any two numeric parameters (an integer
+range and a log-uniform float are both numbers), two choices with options in common,
+and the share of features per split (``max_features``) between a fraction and the
+options ``"sqrt"`` / ``"log2"`` / ``None`` when the number of features is known.
+:func:`convert_value` turns one past value into the new parameter's terms; values
+outside the new range are clipped when near it and dropped otherwise (see
+:mod:`.compat`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..space import Choice, Parameter, SearchSpace
+
+__all__ = [
+    "ALIAS_GROUPS",
+    "ALIASES",
+    "canonical_name",
+    "ParameterLink",
+    "SpaceMatch",
+    "match_spaces",
+    "convert_value",
+    "FEATURE_SHARE_OPTIONS",
+]
+
+#: Names that mean the same hyperparameter; the first of each group is its canonical
+#: name (the built-in spaces' name where one exists). Matching is case-insensitive
+#: and ignores ``-`` versus ``_``.
+ALIAS_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("learning_rate", "lr", "eta", "learning_rate_init", "step_size", "lr_init"),
+    ("n_estimators", "n_trees", "num_trees", "ntrees", "num_estimators"),
+    ("hidden_width", "hidden", "hidden_units", "hidden_size", "width", "hidden_dim", "hidden_layer_width",
+     "n_units", "units", "n_hidden_units", "num_hidden"),
+    ("n_hidden_layers", "n_layers", "num_layers", "layers", "num_hidden_layers", "hidden_layers"),
+    ("weight_decay", "wd", "l2_weight_decay"),
+    ("batch_size", "bs", "batch", "minibatch_size"),
+    ("max_depth", "depth", "tree_depth"),
+    ("max_epochs", "epochs", "n_epochs", "num_epochs"),
+    ("dropout", "dropout_rate", "drop_rate", "p_dropout", "dropout_p", "drop"),
+    ("min_samples_leaf", "min_leaf", "min_leaf_size", "min_samples_per_leaf"),
+    ("max_leaf_nodes", "num_leaves", "max_leaves"),
+    ("max_features", "feature_fraction", "colsample_bynode", "max_feature_share"),
+    ("l2_regularization", "reg_lambda", "lambda_l2"),
+    ("max_iter", "n_iter", "num_iterations", "num_boost_round", "n_rounds"),
+)
+
+#: Alias -> canonical name (see :data:`ALIAS_GROUPS`).
+ALIASES: dict[str, str] = {
+    alias: group[0] for group in ALIAS_GROUPS for alias in group
+}
+
+#: What the options of a feature-share choice mean as a fraction of ``n`` features.
+FEATURE_SHARE_OPTIONS: dict[Any, Any] = {
+    "sqrt": lambda n: 1.0 / math.sqrt(n),
+    "log2": lambda n: max(1.0, math.log2(n)) / n,
+    "auto": lambda n: 1.0 / math.sqrt(n),
+    None: lambda n: 1.0,
+}
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def canonical_name(name: str) -> str:
+    """The canonical name of a parameter name (itself when no alias group holds it)."""
+    key = _key(name)
+    return ALIASES.get(key, key)
+
+
+@dataclass(frozen=True)
+class ParameterLink:
+    """One parameter of the new space informed by one of the past study's.
+
+    ``how`` is ``"name"``, ``"estimator"`` or ``"alias"``; ``conversion`` says how
+    values change kind (``None`` when both parameters are of the same kind).
+    """
+
+    new: str
+    past: str
+    how: str
+    conversion: str | None = None
+
+    def describe(self) -> str:
+        if self.how == "name":
+            text = self.new
+        elif self.how == "alias":
+            text = f"{self.new} (their {self.past})"
+        else:
+            text = f"{self.new} (their {self.past}, by the estimator argument it sets)"
+        return text if self.conversion is None else f"{text}, {self.conversion}"
+
+
+@dataclass(frozen=True)
+class SpaceMatch:
+    """How a past space informs a new one.
+
+    ``links`` are the shared parameters; ``unmatched`` the new parameters the past
+    never saw (they get the new space's own design); ``ignored`` the past parameters
+    the new space does not have; ``refused`` the new parameters whose counterpart
+    exists under a matching name but cannot convert (and why).
+    """
+
+    links: tuple[ParameterLink, ...]
+    unmatched: tuple[str, ...]
+    ignored: tuple[str, ...]
+    refused: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def shared(self) -> tuple[str, ...]:
+        return tuple(link.new for link in self.links)
+
+    @property
+    def complete(self) -> bool:
+        """Every new parameter is informed, by a parameter of the same name and kind."""
+        return not self.unmatched and all(link.how == "name" and link.conversion is None for link in self.links)
+
+    def link(self, new: str) -> ParameterLink | None:
+        return next((link for link in self.links if link.new == new), None)
+
+
+def match_spaces(
+    space: SearchSpace,
+    past_space: SearchSpace,
+    roles: Mapping[str, str] | None = None,
+) -> SpaceMatch:
+    """Match every parameter of ``space`` to at most one of ``past_space``.
+
+    ``roles`` maps a new parameter to the role the objective's source gives it (the
+    estimator argument it sets, e.g. ``{"depth": "max_depth"}``), when known. Each past
+    parameter informs at most one new parameter; the levels are tried in order (name,
+    estimator, alias), so a parameter matched by name is never taken by an alias.
+    """
+    roles = roles or {}
+    free = {name: name for name in past_space.names}
+    by_canonical: dict[str, str] = {}
+    for name in past_space.names:
+        by_canonical.setdefault(canonical_name(name), name)
+    chosen: dict[str, tuple[str, str]] = {}
+    for level in ("name", "estimator", "alias"):
+        for new in space.names:
+            if new in chosen:
+                continue
+            past = _candidate(new, level, free, by_canonical, roles)
+            if past is not None and past in free:
+                chosen[new] = (past, level)
+                del free[past]
+    links, refused = [], {}
+    for new in space.names:
+        if new not in chosen:
+            continue
+        past, how = chosen[new]
+        conversion = conversion_between(past_space[past], space[new], new)
+        if conversion is False:
+            refused[new] = _why_not(new, past, past_space[past], space[new])
+            continue
+        links.append(ParameterLink(new, past, how, conversion or None))
+    linked = {link.new for link in links}
+    used = {link.past for link in links}
+    return SpaceMatch(
+        links=tuple(links),
+        unmatched=tuple(n for n in space.names if n not in linked),
+        ignored=tuple(n for n in past_space.names if n not in used),
+        refused=refused,
+    )
+
+
+def _candidate(new: str, level: str, free, by_canonical, roles) -> str | None:
+    if level == "name":
+        return new if new in free else None
+    if level == "estimator":
+        role = roles.get(new)
+        if role is None:
+            return None
+        return role if role in free else by_canonical.get(canonical_name(role))
+    return by_canonical.get(canonical_name(new))
+
+
+def _is_numeric(parameter: Parameter) -> bool:
+    return parameter.kind in ("float", "int")
+
+
+def _is_feature_share(name: str) -> bool:
+    return canonical_name(name) == "max_features"
+
+
+def _share_options(parameter: Choice) -> bool:
+    """Every option of this choice means a share of the features."""
+    return all(option in FEATURE_SHARE_OPTIONS or _is_fraction(option) for option in parameter.options)
+
+
+def _is_fraction(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 < float(value) <= 1.0
+
+
+def conversion_between(past: Parameter, new: Parameter, name: str) -> str | bool:
+    """How values of ``past`` become values of ``new``: "" (same kind), a label, or False (they cannot)."""
+    if _is_numeric(past) and _is_numeric(new):
+        return "" if past.kind == new.kind else f"{past.kind} values used as {new.kind}"
+    if isinstance(past, Choice) and isinstance(new, Choice):
+        common = [o for o in past.options if new.contains(o)]
+        return "" if common else False
+    if _is_feature_share(name):
+        if isinstance(past, Choice) and _is_numeric(new) and _share_options(past):
+            return "their options as shares of the features"
+        if _is_numeric(past) and isinstance(new, Choice) and _share_options(new):
+            return "their shares of the features as your options"
+    return False
+
+
+def _why_not(new: str, past: str, past_parameter: Parameter, new_parameter: Parameter) -> str:
+    theirs = "a choice" if isinstance(past_parameter, Choice) else f"a {past_parameter.kind} range"
+    yours = "a choice" if isinstance(new_parameter, Choice) else f"a {new_parameter.kind} range"
+    if isinstance(past_parameter, Choice) and isinstance(new_parameter, Choice):
+        return f"your {new} and their {past} have no option in common"
+    return f"your {new} is {yours}, their {past} is {theirs}"
+
+
+def convert_value(
+    value: Any,
+    past: Parameter,
+    new: Parameter,
+    *,
+    n_features_past: float | None = None,
+    n_features_new: float | None = None,
+) -> Any:
+    """``value`` of the past parameter in the new parameter's terms, before any clipping.
+
+    Returns ``None`` when it has no meaning there (an option the new choice lacks; a
+    feature-share option without a known number of features). Numbers are returned as
+    floats (the caller clips and rounds them into the new range).
+    """
+    if _is_numeric(past) and _is_numeric(new):
+        return float(value)
+    if isinstance(past, Choice) and isinstance(new, Choice):
+        return new.options[new.index(value)] if new.contains(value) else None
+    if isinstance(past, Choice):  # a feature-share option -> a fraction
+        return _option_share(value, n_features_past)
+    return _nearest_share_option(float(value), new, n_features_new or n_features_past)
+
+
+def _option_share(option: Any, n_features: float | None) -> float | None:
+    if _is_fraction(option):
+        return float(option)
+    if option in FEATURE_SHARE_OPTIONS and n_features:
+        return float(FEATURE_SHARE_OPTIONS[option](n_features))
+    return None
+
+
+def _nearest_share_option(share: float, choice: Choice, n_features: float | None) -> Any:
+    """The option of ``choice`` whose share of the features is nearest ``share`` (on a log scale)."""
+    best, best_distance = None, math.inf
+    for option in choice.options:
+        option_share = _option_share(option, n_features)
+        if option_share is None:
+            return None  # an option that cannot be placed: no honest nearest one
+        distance = abs(math.log(option_share) - math.log(max(share, 1e-12)))
+        if distance < best_distance:
+            best, best_distance = option, distance
+    return best
