@@ -46,9 +46,8 @@ __all__ = [
     "sample_datasets",
 ]
 
-#: Cheapest family first, as measured with ``build --sample`` (CPU-hours for the whole family:
-#: svm ~1.5, hgb ~1.0, mlp ~0.9, random_forest ~1.7, torch_mlp ~1.7, logistic_regression ~2.8);
-#: svm went first before hgb and mlp were measured.
+#: Cheapest family first, by the CPU-hours per family that ``build --sample`` estimates (the
+#: figures: benchmarks/results/prior_build.md); svm went first before hgb and mlp were measured.
 DEFAULT_FAMILY_ORDER: tuple[str, ...] = ("svm", "hgb", "mlp", "random_forest", "torch_mlp", "logistic_regression")
 
 #: A worker whose evaluation takes this many times its CPU limit in wall time is taken as hung.
