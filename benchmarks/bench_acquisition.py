@@ -397,6 +397,10 @@ def main(argv: list[str] | None = None) -> list[str]:
     n_batches = args.batches or (6 if args.quick else max(BATCH_CHECKPOINTS))
     if (args.resume or args.table_only) and args.out is None:
         parser.error("--resume and --table-only need --out FILE: the runs are read from it")
+    if args.table_only and not args.out.exists():
+        # The runs files are not kept in git (benchmarks/README.md): a table needs them made first.
+        parser.error(f"--table-only reads the runs in {args.out}, which does not exist; make it by running the "
+                     f"same command without --table-only (it appends every finished run to --out)")
     if args.raw_samples < args.restarts or args.restarts < 1:
         parser.error(f"need 1 <= --restarts <= --raw-samples, but got --restarts {args.restarts} "
                      f"--raw-samples {args.raw_samples}")

@@ -53,6 +53,8 @@ from benchmarks._loo.cache import RunCache  # noqa: E402
 from benchmarks._loo.runner import run_benchmark  # noqa: E402
 
 STRATEGIES = ("default", "nearest", "portfolio", "neural")
+#: Meta-features of the prior's datasets, computed on first use and reused (not in git).
+META_FEATURE_CACHE = ROOT / "results" / "cache" / "prior_meta_features.json"
 #: Behaviour versions of code that changed after runs were stored (see _loo/cache.py). 2: the
 #: transfer refinement follows the warm start directly, the portfolio scores configurations a
 #: past task evaluated exactly, and the default strategy is the similarity-weighted portfolio.
@@ -148,7 +150,7 @@ def load_tasks(args):
         by_family.setdefault(s.extra["family"], set()).add(s.task_name)
     keep = {f for f, names in by_family.items() if len(names) >= args.min_datasets}
     studies = [s for s in studies if s.extra["family"] in keep]
-    studies = with_meta_features(studies, ROOT / "results" / "cache" / "prior_meta_features.json")
+    studies = with_meta_features(studies, args.meta_cache)
     return studies, tasks_from_studies(studies), coverage
 
 
@@ -180,6 +182,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", type=Path, default=ROOT / "results" / "cache" / "prior_loo_runs.jsonl",
                         help="finished runs, reused by a rerun (default: %(default)s)")
     parser.add_argument("--no-cache", action="store_true", help="run everything again and store nothing")
+    parser.add_argument("--meta-cache", type=Path, default=META_FEATURE_CACHE,
+                        help="meta-features of the prior's datasets, computed once and reused (default: %(default)s)")
     args = parser.parse_args(argv)
     seeds = args.seeds or [0]
     per_family = args.tasks_per_family or (3 if args.quick else None)

@@ -32,7 +32,7 @@ from benchmarks._command import command_line  # noqa: E402
 from benchmarks._loo.methods import task_description  # noqa: E402
 from benchmarks._loo.pool import PoolSnapper, extend_curve, normalised_regret_curve  # noqa: E402
 from benchmarks._loo.runner import leave_one_out_jobs  # noqa: E402
-from benchmarks.bench_prior_loo import load_tasks, pick_tasks  # noqa: E402
+from benchmarks.bench_prior_loo import META_FEATURE_CACHE, load_tasks, pick_tasks  # noqa: E402
 
 
 def strategies(powers):
@@ -67,8 +67,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--out", type=Path, default=ROOT / "results" / "warm_start.md", help="the file to write (default: benchmarks/results/warm_start.md)"
     )
+    parser.add_argument("--meta-cache", type=Path, default=META_FEATURE_CACHE,
+                        help="meta-features of the prior's datasets, computed once and reused (default: %(default)s)")
     args = parser.parse_args(argv)
-    load_args = argparse.Namespace(source="prior", families=args.families, min_share=args.min_share, min_datasets=args.min_datasets)
+    load_args = argparse.Namespace(source="prior", families=args.families, min_share=args.min_share,
+                                   min_datasets=args.min_datasets, meta_cache=args.meta_cache)
     studies, tasks, _ = load_tasks(load_args)
     if not tasks:
         print("No finished pools yet: run `python -m jupyter_metahpo.prior build` (see `... status`).")

@@ -39,12 +39,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for benchmarks._command
+REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY))  # for benchmarks._command and this checkout's package
+sys.path.insert(0, str(REPOSITORY / "tests"))  # the writer process and the malformed files live with the tests
 
 from benchmarks._command import command_line  # noqa: E402
+from helpers.store_corpus import malformed_corpus  # noqa: E402
+from helpers.store_writer import SPACE, writer_command  # noqa: E402
 from jupyter_metahpo.store import ExperienceStore, ImportValidationError, StoreError, StoreWriteError  # noqa: E402
-from jupyter_metahpo.store._corpus import malformed_corpus  # noqa: E402
-from jupyter_metahpo.store._writer import SPACE  # noqa: E402
 from jupyter_metahpo.trial import FrozenTrial, Origin, TrialState  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -57,7 +59,7 @@ def table(headers: list[str], rows: list[list]) -> str:
 
 
 def writer(store: Path, study: str, count: int, name: str, *flags: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "jupyter_metahpo.store._writer", str(store), study, str(count), name, *flags]
+    command = writer_command(store, study, count, name, *flags)
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -6,6 +6,7 @@ sampler first needs them, so ``%load_ext jupyter_metahpo`` stays quick.
 
 from __future__ import annotations
 
+from ._version import __version__
 from .api import tune
 from .result import TuningResult
 from .samplers import DefaultSampler, RandomSampler, Sampler, SobolSampler
@@ -13,7 +14,6 @@ from .space import SearchSpace, choice, intrange, loguniform, uniform
 from .study import ObjectiveFailedError, StopSignal, Study, StudySnapshot
 from .trial import FrozenTrial, Origin, TrialState
 
-__version__ = "0.1.0"
 
 __all__ = [
     "__version__",

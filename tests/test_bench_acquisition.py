@@ -66,3 +66,11 @@ def test_tiny_run_has_a_row_per_method_and_a_record_per_run(tmp_path: Path) -> N
 def test_resume_needs_a_file() -> None:
     with pytest.raises(SystemExit):
         bench.main(["--resume"])
+
+
+def test_a_table_of_runs_not_made_yet_says_how_to_make_them(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "runs.jsonl"  # the runs files are not in git: a fresh clone has none
+    with pytest.raises(SystemExit):
+        bench.main(["--out", str(missing), "--table-only"])
+    error = capsys.readouterr().err
+    assert str(missing) in error and "without --table-only" in error

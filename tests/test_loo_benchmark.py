@@ -470,8 +470,10 @@ def test_a_rerun_reuses_stored_runs_and_redoes_only_what_changed(tmp_path):
 def test_warm_start_benchmark_tables_every_strategy_on_held_out_prior_pools(tmp_path):
     from benchmarks import bench_warm_start
 
-    out = tmp_path / "warm_start.md"
-    assert bench_warm_start.main(["--families", "svm", "--tasks-per-family", "2", "--k", "3", "--powers", "4", "auto", "--out", str(out)]) == 0
+    out, meta = tmp_path / "warm_start.md", tmp_path / "meta_features.json"
+    assert bench_warm_start.main(["--families", "svm", "--tasks-per-family", "2", "--k", "3", "--powers", "4", "auto",
+                                  "--out", str(out), "--meta-cache", str(meta)]) == 0
+    assert meta.exists()  # computed here, not written into the repository
     text = out.read_text()
     rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| strategy")]
     names = {row.split(" | ")[0][2:] for row in rows}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +135,51 @@ def test_the_command_line_prints_status_and_rejects_unknown_families(tmp_path, c
     with pytest.raises(SystemExit):
         main(["build", "--families", "xgboost"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_the_runs_live_in_the_repository_not_in_the_package(monkeypatch):
+    import jupyter_metahpo
+    from jupyter_metahpo.prior.runs import RUNS_ENV_VAR, default_runs_dir
+
+    monkeypatch.delenv(RUNS_ENV_VAR, raising=False)
+    package = Path(jupyter_metahpo.__file__).resolve().parent
+    assert default_runs_dir() == package.parent / "prior-build" / "runs"
+    assert default_runs_dir().is_dir()  # this is a source checkout: the build's runs are there
+    assert not list(package.rglob("*.jsonl")), "raw run files must not sit inside the package"
+
+
+def test_the_runs_folder_is_overridden_by_option_or_environment(tmp_path, monkeypatch, capsys):
+    from jupyter_metahpo.prior.__main__ import main
+    from jupyter_metahpo.prior.runs import RUNS_ENV_VAR, resolve_runs_dir
+
+    monkeypatch.setenv(RUNS_ENV_VAR, str(tmp_path))
+    assert resolve_runs_dir() == tmp_path
+    assert resolve_runs_dir(tmp_path / "given", create=True) == tmp_path / "given"  # a build may start a new one
+    assert main(["status", "--families", "svm"]) == 0
+    with RunFile(tmp_path / "other" / "svc" / "keel_bupa.jsonl", HEADER) as run:
+        run.record(0, {"C": 1.0}, RESULT)
+    assert main(["status", "--runs", str(tmp_path / "other"), "--families", "svm"]) == 0
+    assert re.search(r"svc\s+0/\d+\s+1/", capsys.readouterr().out)  # the option wins over the variable
+
+
+def test_a_missing_runs_folder_is_an_error_that_says_where_to_get_one(tmp_path, monkeypatch, capsys):
+    from jupyter_metahpo.prior import runs
+    from jupyter_metahpo.prior.__main__ import main
+    from jupyter_metahpo.prior.build import BuildSettings
+    from jupyter_metahpo.prior.status import build_status
+
+    missing = tmp_path / "missing"
+    with pytest.raises(runs.RunsDirNotFoundError, match=r"clone.*--runs DIR"):
+        build_status(missing)
+    for command in ("status", "assemble"):
+        assert main([command, "--runs", str(missing)]) == 2
+        assert f"no prior runs folder at {missing} (given)" in capsys.readouterr().err
+    # An installed package has no prior-build/runs next to it: nothing is created, every command says so.
+    monkeypatch.delenv(runs.RUNS_ENV_VAR, raising=False)
+    monkeypatch.setattr(runs, "default_runs_dir", lambda: missing)
+    for command in ("status", "assemble", "build"):
+        assert main([command]) == 2
+        assert "no prior runs folder" in capsys.readouterr().err
+    with pytest.raises(runs.RunsDirNotFoundError):
+        BuildSettings()
+    assert not missing.exists()

@@ -10,20 +10,17 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 
 import pytest
+from helpers.store_writer import SPACE, writer_command
 
 from jupyter_metahpo.store import ExperienceStore
-from jupyter_metahpo.store._writer import SPACE
 
 
 def writer(store: ExperienceStore, study: str, count: int, name: str, *, open_first: bool = False) -> subprocess.Popen:
-    command = [sys.executable, "-m", "jupyter_metahpo.store._writer", str(store.path), study, str(count), name]
-    if open_first:
-        command.append("--open")
+    command = writer_command(store.path, study, count, name, *(["--open"] if open_first else []))
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

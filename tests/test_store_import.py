@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
+from helpers.store_corpus import malformed_corpus
 
 from jupyter_metahpo import choice, intrange, loguniform, tune, uniform
 from jupyter_metahpo.samplers import RandomSampler
 from jupyter_metahpo.store import ExperienceStore, ImportValidationError, TaskInfo
-from jupyter_metahpo.store._corpus import malformed_corpus
 
 SPACE = {"lr": loguniform(1e-4, 1e-1), "depth": intrange(2, 8), "kind": choice("a", "b")}
 
@@ -73,6 +74,20 @@ def test_export_of_chosen_studies_by_prefix(source, tmp_path):
     assert source.export_json(path, [study.id[:6]]) == 1
     payload = json.loads(path.read_text())
     assert [s["name"] for s in payload["studies"]] == ["other"] and payload["tasks"] == []
+
+
+def test_an_export_names_the_package_version_that_hatch_builds(source, tmp_path):
+    import jupyter_metahpo
+
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    path = tmp_path / "export.json"
+    source.export_json(path)
+    assert json.loads(path.read_text())["exported_by"] == f"jupyter-metahpo {jupyter_metahpo.__version__}"
+    # The version lives in one module that imports nothing; the build reads it from there.
+    root = Path(jupyter_metahpo.__file__).resolve().parents[1]
+    version_file = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["hatch"]["version"]["path"]
+    assert f'__version__ = "{jupyter_metahpo.__version__}"' in (root / version_file).read_text()
 
 
 def test_every_malformed_file_is_rejected_with_its_location_and_the_store_unchanged(source, tmp_path):

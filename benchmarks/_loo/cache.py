@@ -56,7 +56,7 @@ def run_key(method: str, task: PoolTask, seed: int, budget: int, task_hash: str,
 
 
 #: Data that changes while benchmarks run (the prior build, results): not code, so not "dirty".
-_DATA_PATHS = (":!jupyter_metahpo/prior/runs", ":!jupyter_metahpo/prior/data", ":!benchmarks/results", ":!docs/images")
+_DATA_PATHS = (":!prior-build", ":!jupyter_metahpo/prior/data", ":!benchmarks/results", ":!docs/images")
 
 
 def code_revision(root: Path | None = None) -> str:

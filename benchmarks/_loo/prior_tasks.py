@@ -1,6 +1,6 @@
 """The bundled prior's pools as benchmark tasks: one task per (space, dataset).
 
-Read from the prior's raw run files (``jupyter_metahpo/prior/runs/<space>/<dataset>.jsonl``),
+Read from the prior's raw run files (``prior-build/runs/<space>/<dataset>.jsonl`` of the repository),
 so the benchmark can run while the build is still going: only pools that are
 finished (every pool index evaluated; failed evaluations are left out of the pool)
 become tasks. Meta-features of each dataset are computed with the project's
@@ -18,7 +18,7 @@ from typing import Any
 
 from jupyter_metahpo.builtin_spaces import FAMILIES, get_builtin_space
 from jupyter_metahpo.experience import PastStudy
-from jupyter_metahpo.prior.runs import default_runs_dir, read_run
+from jupyter_metahpo.prior.runs import read_run, resolve_runs_dir
 from jupyter_metahpo.space import SearchSpace
 
 from .pool import PoolTask
@@ -36,9 +36,10 @@ def read_prior_studies(
     """Past studies from finished pools, and per space how many pools are finished / started.
 
     A pool counts as finished when at least ``min_share`` of its indices have a
-    record (score or failure). Families default to all built-in families.
+    record (score or failure). Families default to all built-in families; ``runs_dir``
+    to the repository's ``prior-build/runs`` (``RunsDirNotFoundError`` when there is none).
     """
-    runs_dir = Path(runs_dir or default_runs_dir())
+    runs_dir = resolve_runs_dir(runs_dir)
     studies: list[PastStudy] = []
     coverage: dict[str, dict[str, int]] = {}
     for family in families or sorted(FAMILIES):

@@ -1,4 +1,9 @@
-"""``python -m jupyter_metahpo.prior build|status|assemble`` — see :mod:`.build`."""
+"""``python -m jupyter_metahpo.prior build|status|assemble`` — see :mod:`.build`.
+
+Every command reads (and ``build`` writes) the raw runs in ``prior-build/runs/`` of a
+clone of the repository, or the folder given by ``--runs DIR`` or
+``$JUPYTER_METAHPO_PRIOR_RUNS`` (see :func:`.runs.resolve_runs_dir`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,14 @@ import sys
 from pathlib import Path
 
 from ..builtin_spaces import FAMILIES
-from .runs import RunFileBusyError, RunMismatchError, default_runs_dir
+from .runs import RUNS_ENV_VAR, RunFileBusyError, RunMismatchError, RunsDirNotFoundError, resolve_runs_dir
+
+
+def _add_runs_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runs", "--runs-dir", dest="runs_dir", type=Path, metavar="DIR",
+        help=f"the raw runs folder (default: ${RUNS_ENV_VAR}, else prior-build/runs in the repository clone)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--fit-limit", type=float, default=60.0, help="CPU seconds per fold before a config is stopped")
     build.add_argument("--max-evals", type=int, help="stop after this many evaluations")
     build.add_argument("--sample", type=int, help="only this many pool configs on 4 datasets per space (cost estimate)")
-    build.add_argument("--runs-dir", type=Path, default=default_runs_dir())
+    _add_runs_option(build)
     build.add_argument(
         "--first-pass", type=int, default=40,
         help="build every family on its first N datasets before any family's remaining ones "
@@ -31,10 +43,10 @@ def _parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="progress and the CPU time left")
     status.add_argument("--families", nargs="+", choices=sorted(FAMILIES))
-    status.add_argument("--runs-dir", type=Path, default=default_runs_dir())
+    _add_runs_option(status)
 
     assemble = sub.add_parser("assemble", help="pack the run files into the package data")
-    assemble.add_argument("--runs-dir", type=Path, default=default_runs_dir())
+    _add_runs_option(assemble)
     assemble.add_argument("--out-dir", type=Path, help="default: jupyter_metahpo/prior/data")
     assemble.add_argument("--include-partial", action="store_true", help="also pack datasets whose pool is not finished")
     assemble.add_argument(
@@ -46,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        args.runs_dir = resolve_runs_dir(args.runs_dir, create=args.command == "build")
+    except RunsDirNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.command == "build":
         from .build import DEFAULT_FAMILY_ORDER, BuildSettings, run_build
 

@@ -28,7 +28,7 @@ from ..builtin_spaces import BUILTIN_SPACES, get_builtin_space
 from . import datasets as ds
 from .build import frozen_pool
 from .protocol import PROTOCOL
-from .runs import default_runs_dir, read_run
+from .runs import read_run, resolve_runs_dir
 
 __all__ = ["assemble", "FORMAT", "FORMAT_VERSION", "default_data_dir", "resolve_meta_feature_function"]
 
@@ -89,7 +89,7 @@ def assemble(
     A dataset is packed when its whole pool is evaluated (failures count as
     evaluated), or, with ``include_partial``, as soon as it has any evaluation.
     """
-    runs_dir = Path(runs_dir or default_runs_dir())
+    runs_dir = resolve_runs_dir(runs_dir)
     out_dir = Path(out_dir or default_data_dir())
     function = resolve_meta_feature_function(meta_features)
     loaded: dict[str, tuple[ds.Dataset, Any]] = {}

@@ -31,7 +31,7 @@ from typing import Any, TextIO
 from ..builtin_spaces import FAMILIES, get_builtin_space
 from . import datasets as ds
 from .protocol import POOL_SIZES, PROTOCOL, config_pool
-from .runs import RunFile, default_runs_dir, read_run
+from .runs import RunFile, read_run, resolve_runs_dir
 
 __all__ = [
     "DEFAULT_FAMILY_ORDER",
@@ -46,9 +46,8 @@ __all__ = [
     "sample_datasets",
 ]
 
-#: Cheapest family first, as measured with ``build --sample`` (CPU-hours for the whole family:
-#: svm ~1.5, hgb ~1.0, mlp ~0.9, random_forest ~1.7, torch_mlp ~1.7, logistic_regression ~2.8);
-#: svm went first before hgb and mlp were measured.
+#: Cheapest family first, by the CPU-hours per family that ``build --sample`` estimates (the
+#: figures: benchmarks/results/prior_build.md); svm went first before hgb and mlp were measured.
 DEFAULT_FAMILY_ORDER: tuple[str, ...] = ("svm", "hgb", "mlp", "random_forest", "torch_mlp", "logistic_regression")
 
 #: A worker whose evaluation takes this many times its CPU limit in wall time is taken as hung.
@@ -75,7 +74,7 @@ class BuildSettings:
     fit_limit_s: float = 60.0  # CPU seconds per fold; an evaluation may use folds x this
     max_evals: int | None = None  # stop after this many evaluations (a timed sample)
     sample: int | None = None  # only this many pool indices on 4 datasets per space (to estimate cost)
-    runs_dir: Path = default_runs_dir()
+    runs_dir: Path | None = None  # None: the repository's prior-build/runs (see runs.resolve_runs_dir)
     first_pass: int | None = None  # datasets per space built before any space's remaining ones
 
     def __post_init__(self) -> None:
@@ -92,6 +91,7 @@ class BuildSettings:
             raise ValueError(f"`fit_limit_s` must be > 0, but got fit_limit_s={self.fit_limit_s}.")
         if self.datasets is not None:
             object.__setattr__(self, "datasets", tuple(ds.resolve_name(d) for d in self.datasets))
+        object.__setattr__(self, "runs_dir", resolve_runs_dir(self.runs_dir, create=True))
 
 
 def run_path(runs_dir: Path, space: str, dataset: str) -> Path:
@@ -120,7 +120,7 @@ def pool_path(runs_dir: Path, space: str) -> Path:
 
 
 def frozen_pool(runs_dir: Path, space: str) -> list[dict[str, Any]]:
-    """The pool of ``space`` as first used by this build, frozen in ``runs/<space>/_pool.json``.
+    """The pool of ``space`` as first used by this build, frozen in ``<runs>/<space>/_pool.json``.
 
     The pool comes from scipy's scrambled Sobol sequence and the space's decoding; a
     new scipy or a change in ``space.py`` could shift it, so the build writes it

@@ -1,6 +1,11 @@
 """The build's raw results: one append-only JSON-lines file per (space, dataset).
 
-``runs/<space>/<dataset>.jsonl`` starts with a header line (the space's JSON, the
+The runs live outside the package, in ``prior-build/runs/`` at the top of the
+repository (only the packed ``data/`` ships): :func:`resolve_runs_dir` finds that
+folder, or the one named by ``--runs DIR`` or ``$JUPYTER_METAHPO_PRIOR_RUNS``, and
+says how to get one when there is none (an installed package has none).
+
+``<runs>/<space>/<dataset>.jsonl`` starts with a header line (the space's JSON, the
 dataset's metadata, the protocol and the pool size), then one line per finished
 evaluation. Each line is written whole, flushed and fsynced before the next one, so
 a killed build loses at most the evaluations that were running. A torn last line
@@ -17,15 +22,57 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunFile", "RunRecord", "default_runs_dir", "read_run", "RunMismatchError", "RunFileBusyError"]
+__all__ = [
+    "RUNS_ENV_VAR",
+    "RunFile",
+    "RunRecord",
+    "RunFileBusyError",
+    "RunMismatchError",
+    "RunsDirNotFoundError",
+    "default_runs_dir",
+    "read_run",
+    "resolve_runs_dir",
+]
 
 HEADER = "header"
 EVAL = "eval"
 
+#: Names the runs folder in place of the repository's ``prior-build/runs``.
+RUNS_ENV_VAR = "JUPYTER_METAHPO_PRIOR_RUNS"
+
+
+class RunsDirNotFoundError(FileNotFoundError):
+    """There is no runs folder where one was asked for (an installed package has none)."""
+
 
 def default_runs_dir() -> Path:
-    """The tracked folder that holds the raw results, next to this module."""
-    return Path(__file__).resolve().parent / "runs"
+    """``$JUPYTER_METAHPO_PRIOR_RUNS`` if set, else ``prior-build/runs`` of the repository
+    that holds this package (which exists only in a clone, not in an installed wheel)."""
+    override = os.environ.get(RUNS_ENV_VAR)
+    if override:
+        return Path(override).expanduser()
+    return Path(__file__).resolve().parents[2] / "prior-build" / "runs"
+
+
+def resolve_runs_dir(runs_dir: str | os.PathLike[str] | None = None, *, create: bool = False) -> Path:
+    """The runs folder to use: ``runs_dir`` when given, else :func:`default_runs_dir`.
+
+    The folder must exist, except that a build (``create=True``) may start a new one
+    that was named on purpose (``runs_dir`` or the environment variable); the default
+    folder is never created, so an installed package does not grow a stray one.
+    """
+    named = runs_dir is not None or bool(os.environ.get(RUNS_ENV_VAR))
+    path = Path(runs_dir).expanduser() if runs_dir is not None else default_runs_dir()
+    if path.is_dir() or (create and named and not path.exists()):
+        return path
+    if path.exists():
+        raise RunsDirNotFoundError(f"the prior's runs folder {path} is not a folder; pass a folder with --runs DIR.")
+    origin = "given" if runs_dir is not None else (f"named by ${RUNS_ENV_VAR}" if named else "the default")
+    raise RunsDirNotFoundError(
+        f"no prior runs folder at {path} ({origin}). The raw runs of the prior's build live in a clone of "
+        "the repository (prior-build/runs/), not in an installed package: run `python -m jupyter_metahpo.prior` "
+        f"from a clone, or pass the folder with --runs DIR (or set ${RUNS_ENV_VAR})."
+    )
 
 
 class RunMismatchError(ValueError):
@@ -153,7 +200,7 @@ def _check_header(path: Path, found: dict[str, Any], expected: dict[str, Any]) -
             raise RunMismatchError(
                 f"{path} was written with a different {key} than this build uses "
                 f"(found {found.get(key)!r}, expected {expected.get(key)!r}). Move the file aside "
-                "to rebuild it, or build into another --runs-dir."
+                "to rebuild it, or build into another folder with --runs DIR."
             )
     fingerprint = (found.get("dataset") or {}).get("fingerprint")
     if fingerprint != (expected.get("dataset") or {}).get("fingerprint"):

@@ -10,7 +10,7 @@ from typing import Any
 from ..builtin_spaces import FAMILIES, get_builtin_space
 from . import datasets as ds
 from .protocol import POOL_SIZES
-from .runs import default_runs_dir, read_run
+from .runs import read_run, resolve_runs_dir
 
 __all__ = ["build_status", "format_status"]
 
@@ -19,7 +19,7 @@ def build_status(runs_dir: Path | None = None, families: Sequence[str] | None = 
     """One row per built-in space: datasets complete, evaluations done and failed, CPU
     time spent, and the CPU time the remaining evaluations should take at the mean
     cost per evaluation measured so far."""
-    runs_dir = Path(runs_dir or default_runs_dir())
+    runs_dir = resolve_runs_dir(runs_dir)
     rows = []
     for family in families or FAMILIES:
         for space in FAMILIES[family]:

@@ -6,6 +6,8 @@ recorder. See ARCHITECTURE.md ("The experience store") for the layout on disk.
 
 from __future__ import annotations
 
+import os
+
 from .errors import (
     ImportValidationError,
     StoreCorruptError,
@@ -19,7 +21,7 @@ from .paths import ENV_VAR, default_store_path
 from .records import StudyRecord, StudySummary, TaskInfo, TaskRecord, TrialRecord
 from .schema import SCHEMA_VERSION
 from .store import ExperienceStore, StudySession
-from .transfer import ImportReport
+from .exchange import ImportReport
 
 __all__ = [
     "ExperienceStore",
@@ -46,8 +48,6 @@ __all__ = [
 
 def open_store(store: ExperienceStore | str | object | None = None) -> ExperienceStore | None:
     """What ``tune(store=...)`` accepts: ``None`` (the default store), a path, a store, or ``False``."""
-    import os
-
     if store is False:
         return None
     if store is None or store is True:

@@ -1,7 +1,7 @@
 """Import past results from elsewhere: a pandas DataFrame, a CSV file, an Optuna study.
 
 Each importer turns its source into the store's export format and hands it to
-:func:`~jupyter_metahpo.store.transfer.import_payload`, so every import is validated
+:func:`~jupyter_metahpo.store.exchange.import_payload`, so every import is validated
 by the same schema and written all-or-nothing. Imported trials have origin
 ``"imported"`` and the study status ``"imported"``.
 """
@@ -11,15 +11,16 @@ from __future__ import annotations
 import math
 import os
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..space import Choice, IntRange, LogUniform, Parameter, SearchSpace, Uniform, as_search_space
 from ..trial import Direction
 from .errors import ImportValidationError
+from .exchange import EXPORT_FORMAT, ImportReport, import_payload
+from .identity import new_id, package_versions, task_id_for
+from .records import as_task_info
 from .schema import SCHEMA_VERSION
-from .transfer import EXPORT_FORMAT, ImportReport, import_payload
 
 __all__ = ["import_dataframe", "import_csv", "import_optuna", "infer_space"]
 
@@ -27,10 +28,6 @@ __all__ = ["import_dataframe", "import_csv", "import_optuna", "infer_space"]
 _NON_PARAMETER_COLUMNS = {"number", "state", "duration", "suggest_seconds", "origin", "reason", "error"}
 #: A positive float column spanning at least this ratio is inferred as log-uniform.
 LOG_SCALE_RATIO = 100.0
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex[:16]
 
 
 def _plain(value: Any) -> Any:
@@ -126,7 +123,7 @@ def import_dataframe(
         if _is_missing(score) or isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
             state, error, score = "failed", f"imported without a finite value ({row[value]!r})", None
         trials.append({
-            "id": _new_id(), "number": len(trials), "config": config, "state": state,
+            "id": new_id(), "number": len(trials), "config": config, "state": state,
             "origin": {"source": "imported", "reason": f"imported from {source}", "details": {"row": row_number}},
             "value": None if score is None else float(score), "metrics": {}, "error": error,
             "started_at": None, "finished_at": None, "suggest_seconds": None, "recorded_at": now,
@@ -237,7 +234,7 @@ def import_optuna(
         start = trial.datetime_start.timestamp() if trial.datetime_start else None
         end = trial.datetime_complete.timestamp() if trial.datetime_complete else None
         trials.append({
-            "id": _new_id(), "number": len(trials), "config": {k: _plain(v) for k, v in trial.params.items()},
+            "id": new_id(), "number": len(trials), "config": {k: _plain(v) for k, v in trial.params.items()},
             "state": "complete" if complete else "failed",
             "origin": {"source": "imported", "reason": f"imported from Optuna study {study.study_name!r}",
                        "details": {"optuna_trial": trial.number}},
@@ -257,9 +254,7 @@ def _import_one_study(
     store: Any, space: SearchSpace, direction: Direction, trials: list[dict[str, Any]],
     name: str, task: Any, source: str, settings: dict[str, Any],
 ) -> ImportReport:
-    from .store import _as_task_info, package_versions, task_id_for
-
-    info = _as_task_info(task)
+    info = as_task_info(task)
     tasks = []
     if info is not None:
         tasks.append({
@@ -270,7 +265,7 @@ def _import_one_study(
         })
     started = min((t["started_at"] for t in trials if t["started_at"] is not None), default=time.time())
     study = {
-        "id": _new_id(), "name": name, "task_id": tasks[0]["id"] if tasks else None, "space": space.to_json(),
+        "id": new_id(), "name": name, "task_id": tasks[0]["id"] if tasks else None, "space": space.to_json(),
         "objective": None, "metric": None, "direction": direction.value, "settings": settings,
         "versions": package_versions(), "status": "imported", "started_at": started, "ended_at": time.time(),
         "trials": trials,

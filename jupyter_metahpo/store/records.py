@@ -15,7 +15,7 @@ from typing import Any
 from ..space import SearchSpace
 from ..trial import Direction, FrozenTrial, TrialState
 
-__all__ = ["TaskRecord", "StudyRecord", "TrialRecord", "StudySummary", "TaskInfo"]
+__all__ = ["TaskRecord", "StudyRecord", "TrialRecord", "StudySummary", "TaskInfo", "as_task_info"]
 
 
 def _frozen(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -101,6 +101,25 @@ class TaskRecord:
             data_fingerprint=data.get("data_fingerprint"),
             created_at=float(data["created_at"]),
         )
+
+
+def as_task_info(task: Any) -> TaskInfo | None:
+    """What ``open_study(task=)`` and the importers accept, as a :class:`TaskInfo`:
+    ``None``, a ``TaskInfo``, a task name, a :class:`TaskRecord` or a dict of its fields."""
+    if task is None or isinstance(task, TaskInfo):
+        return task
+    if isinstance(task, str):
+        return TaskInfo(name=task)
+    if isinstance(task, TaskRecord):
+        return TaskInfo(task.name, task.meta_features, task.meta_feature_set, task.data_fingerprint)
+    if isinstance(task, Mapping):
+        unknown = set(task) - {"name", "meta_features", "meta_feature_set", "data_fingerprint"}
+        if unknown:
+            raise ValueError(
+                f"`task` has unknown keys {sorted(unknown)}; use name, meta_features, meta_feature_set, data_fingerprint."
+            )
+        return TaskInfo(**task)
+    raise TypeError(f"`task` must be a TaskInfo, a dict or a task name, but got {task!r} ({type(task).__name__}).")
 
 
 @dataclass(frozen=True)

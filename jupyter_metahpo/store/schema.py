@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..space import SearchSpace
 from .errors import StoreVersionError
 
 __all__ = [
@@ -234,8 +235,6 @@ def check_study(record: Any, where: str = "study") -> list[str]:
     """Field checks, then the space itself must build (bounds, options) from its JSON."""
     problems = _check_fields(record, _STUDY_FIELDS, where)
     if not problems:
-        from ..space import SearchSpace
-
         try:
             SearchSpace.from_json(record["space"])
         except (TypeError, ValueError) as error:

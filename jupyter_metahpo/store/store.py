@@ -9,13 +9,10 @@ when a study starts or ends.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-import platform
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,14 +21,17 @@ from typing import Any
 from ..experience import PastStudy
 from ..space import SearchSpace, as_search_space
 from ..trial import Direction, FrozenTrial
+from . import importers, schema
 from .errors import StoreError, StudyMismatchError, UnknownStudyError
+from .exchange import ImportReport, export_payload, import_file
+from .identity import new_id, package_versions, task_id_for
 from .paths import StoreLayout, resolve_store_path
-from .records import StudyRecord, StudySummary, TaskInfo, TaskRecord, TrialRecord
-from . import schema
+from .records import StudyRecord, StudySummary, TaskInfo, TaskRecord, TrialRecord, as_task_info
 from .schema import MAX_TEXT, check_version, migrate_index
 from .storage import (
     append_record,
     atomic_write,
+    corrupt_file,
     create_log,
     dumps,
     prepare_atomic,
@@ -46,16 +46,6 @@ __all__ = ["ExperienceStore", "StudySession"]
 #: Seconds a writer waits for another process's lock before giving up with an error.
 LOCK_TIMEOUT = 60.0
 _TABLES = ("_meta", "tasks", "studies")
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex[:16]
-
-
-def task_id_for(name: str, data_fingerprint: str | None) -> str:
-    """The same task name and data give the same task id, in every store."""
-    key = f"{name}\0{data_fingerprint or ''}".encode()
-    return hashlib.sha256(key).hexdigest()[:16]
 
 
 def _jsonable(value: Any, depth: int = 0) -> Any:
@@ -73,36 +63,6 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     return repr(value)
 
 
-def package_versions() -> dict[str, str | None]:
-    """Versions that shaped a study's results, read from package metadata (no imports)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions: dict[str, str | None] = {"python": platform.python_version()}
-    for package in ("jupyter-metahpo", "numpy", "scikit-learn", "torch", "botorch"):
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = None
-    return versions
-
-
-def _as_task_info(task: Any) -> TaskInfo | None:
-    if task is None or isinstance(task, TaskInfo):
-        return task
-    if isinstance(task, str):
-        return TaskInfo(name=task)
-    if isinstance(task, TaskRecord):
-        return TaskInfo(task.name, task.meta_features, task.meta_feature_set, task.data_fingerprint)
-    if isinstance(task, Mapping):
-        unknown = set(task) - {"name", "meta_features", "meta_feature_set", "data_fingerprint"}
-        if unknown:
-            raise ValueError(
-                f"`task` has unknown keys {sorted(unknown)}; use name, meta_features, meta_feature_set, data_fingerprint."
-            )
-        return TaskInfo(**task)
-    raise TypeError(f"`task` must be a TaskInfo, a dict or a task name, but got {task!r} ({type(task).__name__}).")
-
-
 def _trial_line(study_id: str, trial: FrozenTrial) -> dict[str, Any]:
     if not trial.state.is_finished:
         raise ValueError(f"only finished trials are stored, but trial {trial.number} is still {trial.state.value}.")
@@ -112,7 +72,7 @@ def _trial_line(study_id: str, trial: FrozenTrial) -> dict[str, Any]:
         data["error"] = "...(cut)\n" + data["error"][-(MAX_TEXT - 10):]  # the end of a traceback says most
     data["origin"]["details"] = _jsonable(data["origin"]["details"])
     data["type"] = "trial"
-    data["id"] = _new_id()
+    data["id"] = new_id()
     data["recorded_at"] = time.time()
     return data
 
@@ -233,8 +193,6 @@ class ExperienceStore:
                 return self._rebuild_index()
             return {table: {} for table in _TABLES}
         if not isinstance(data, dict) or not all(isinstance(data.get(t, {}), dict) for t in _TABLES):
-            from .storage import corrupt_file
-
             raise corrupt_file(self._layout.index, "it is not a TinyDB document of tables _meta, tasks, studies")
         meta = next(iter(data.get("_meta", {}).values()), {"schema_version": schema.SCHEMA_VERSION})
         version = check_version(meta.get("schema_version"), f"the experience store {self._layout.index}")
@@ -570,7 +528,7 @@ class ExperienceStore:
         direction = Direction.parse(direction)
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise ValueError(f"a study name must be a non-empty string, but got name={name!r}.")
-        info = _as_task_info(task)
+        info = as_task_info(task)
         with self._locked():
             created_log: Path | None = None
             try:
@@ -592,7 +550,7 @@ class ExperienceStore:
                         append_record(self.log_path(doc["id"]), header, what="the study header", durable=self.durable)
                     else:
                         doc = {
-                            "id": _new_id(),
+                            "id": new_id(),
                             "name": name,
                             "task_id": None if task_doc is None else task_doc["id"],
                             "space": space.to_json(),
@@ -675,38 +633,28 @@ class ExperienceStore:
                 self.log_path(full).unlink(missing_ok=True)
         return record
 
-    # Import / export (implemented in transfer.py, importers.py) --------------------------
+    # Import / export (implemented in exchange.py, importers.py) --------------------------
     def export_json(self, path: str | os.PathLike[str], study_ids: Sequence[str] | None = None) -> int:
         """Write studies (all, or those in ``study_ids``) with their tasks and trials to a JSON file."""
-        from .transfer import export_payload
-
         payload = export_payload(self, None if study_ids is None else [self.resolve_id(i) for i in study_ids])
         target = Path(path).expanduser()
         atomic_write(target, dumps(payload).encode("utf-8"), what="the export", durable=self.durable)
         return len(payload["studies"])
 
-    def import_json(self, path: str | os.PathLike[str]):
+    def import_json(self, path: str | os.PathLike[str]) -> ImportReport:
         """Import an exported file: validated as data, all or nothing, duplicates skipped by id."""
-        from .transfer import import_file
-
         return import_file(self, Path(path).expanduser())
 
-    def import_dataframe(self, frame: Any, **kwargs: Any):
+    def import_dataframe(self, frame: Any, **kwargs: Any) -> ImportReport:
         """Import past results from a DataFrame (see :func:`~jupyter_metahpo.store.importers.import_dataframe`)."""
-        from .importers import import_dataframe
+        return importers.import_dataframe(self, frame, **kwargs)
 
-        return import_dataframe(self, frame, **kwargs)
-
-    def import_csv(self, path: str | os.PathLike[str], **kwargs: Any):
+    def import_csv(self, path: str | os.PathLike[str], **kwargs: Any) -> ImportReport:
         """Import past results from a CSV file of parameter columns and a value column."""
-        from .importers import import_csv
+        return importers.import_csv(self, path, **kwargs)
 
-        return import_csv(self, path, **kwargs)
-
-    def import_optuna(self, study: Any = None, **kwargs: Any):
+    def import_optuna(self, study: Any = None, **kwargs: Any) -> ImportReport:
         """Import an Optuna study (object, or ``storage=`` URL with ``study_name=``)."""
-        from .importers import import_optuna
-
-        return import_optuna(self, study, **kwargs)
+        return importers.import_optuna(self, study, **kwargs)
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._version import __version__
+from ..space import SearchSpace
 from .errors import ImportValidationError, StoreVersionError
 from .schema import SCHEMA_VERSION, check_study, check_task, check_trial, check_version
 from .storage import commit_atomic, dumps, prepare_atomic, read_log, write_errors_as
@@ -63,8 +65,6 @@ def export_payload(store: Any, study_ids: Sequence[str] | None) -> dict[str, Any
         if doc.get("task_id"):
             task_ids.add(doc["task_id"])
     tasks = [t for t in index["tasks"].values() if t["id"] in task_ids]
-    from .. import __version__
-
     return {
         "format": EXPORT_FORMAT,
         "schema_version": SCHEMA_VERSION,
@@ -130,8 +130,6 @@ def validate_payload(payload: Any) -> list[str]:
 
 
 def _validate_study(study: Any, i: int, study_ids: set[str], task_ids: set[str]) -> list[str]:
-    from ..space import SearchSpace
-
     where = f"studies[{i}]"
     problems = check_study(study, where)
     if problems:
@@ -168,8 +166,6 @@ _TRIAL_KEYS = (
 
 def _conflicts_with_store(store: Any, payload: Mapping[str, Any]) -> list[str]:
     """A study id already in the store must name the same study: same space and direction."""
-    from ..space import SearchSpace
-
     known = {d["id"]: d for d in store._read_index()["studies"].values()}
     problems = []
     for i, study in enumerate(payload["studies"]):
@@ -187,8 +183,6 @@ def _conflicts_with_store(store: Any, payload: Mapping[str, Any]) -> list[str]:
 def import_payload(store: Any, payload: Any, source: str) -> ImportReport:
     """Validate ``payload`` fully, then write it in one step (or raise and write nothing)."""
     from tinydb import Query
-
-    from ..space import SearchSpace
 
     problems = validate_payload(payload)
     if not problems:

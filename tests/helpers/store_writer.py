@@ -1,6 +1,6 @@
 """A writer process for the store's concurrency and crash tests (tests/, benchmarks/).
 
-    python -m jupyter_metahpo.store._writer STORE STUDY_ID_OR_NAME N WRITER [--open]
+    python tests/helpers/store_writer.py STORE STUDY_ID_OR_NAME N WRITER [--open | --churn]
 
 Appends ``N`` trials over the space ``{"x": uniform(0, 1)}`` and prints ``ok I`` after
 each append returns, so a parent that kills this process knows which trials were
@@ -13,12 +13,23 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
-from ..space import uniform
-from ..trial import FrozenTrial, Origin, TrialState
-from .store import ExperienceStore
+#: The script is run by path: the repository's own package must win over an installed copy.
+REPOSITORY = Path(__file__).resolve().parents[2]
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPOSITORY))
+
+from jupyter_metahpo.space import uniform  # noqa: E402
+from jupyter_metahpo.store import ExperienceStore  # noqa: E402
+from jupyter_metahpo.trial import FrozenTrial, Origin, TrialState  # noqa: E402
 
 SPACE = {"x": uniform(0.0, 1.0)}
+
+
+def writer_command(store: str | Path, study: str, count: int, name: str, *flags: str) -> list[str]:
+    """The command line that runs this writer in a fresh Python process."""
+    return [sys.executable, str(Path(__file__).resolve()), str(store), study, str(count), name, *flags]
 
 
 def main(argv: list[str]) -> int:
