@@ -5,13 +5,16 @@
 - :mod:`.compat`: carry a past study into a new search space (match by name and
   kind, clip or drop out-of-bounds values, report what was dropped).
 - :mod:`.strategies`: warm-start strategies behind one interface
-  (``propose(task, space, past, k)``): nearest tasks, a greedy portfolio, and the
-  default that combines them; :mod:`.neural` adds the neural meta-model (torch).
+  (``propose(task, space, past, k)``, :mod:`.base`): nearest tasks (:mod:`.nearest`),
+  a greedy portfolio, the neural meta-model (:mod:`.neural`, torch) and the default
+  that combines them; :mod:`.similarity` compares tasks.
 - :mod:`.gather`: where past studies come from (explicit list, store, bundled prior).
-- :mod:`.suggest`: :func:`suggest`, the configurations a strategy would try first,
-  with reasons, without running anything.
+- :mod:`.suggest`: ``suggest()``, the configurations a strategy would try first,
+  with reasons, without running anything (exported as ``jupyter_metahpo.suggest``;
+  it reads the store and the prior, so this package does not import it).
 
-Importing this package is light: torch loads only when the neural model is fitted.
+Importing this package is light: torch loads only when the neural model is fitted, and
+scikit-learn and pandas when meta-features are first computed.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .strategies import (
     DefaultStrategy,
     GreedyPortfolio,
     NearestTasks,
+    NeuralMetaModel,
     Proposal,
     TaskDescription,
     WarmStartStrategy,
@@ -46,17 +50,5 @@ __all__ = [
     "DefaultStrategy",
     "NeuralMetaModel",
     "make_strategy",
-    "suggest",
 ]
 
-
-def __getattr__(name: str):
-    if name == "NeuralMetaModel":
-        from .neural import NeuralMetaModel
-
-        return NeuralMetaModel
-    if name == "suggest":
-        from .suggest import suggest
-
-        return suggest
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
