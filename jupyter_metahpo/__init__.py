@@ -1,19 +1,22 @@
 """jupyter-metahpo: meta-learning hyperparameter optimisation in one notebook cell.
 
-Importing this package is cheap: torch and botorch load only when a model-based
-sampler first needs them, so ``%load_ext jupyter_metahpo`` stays quick.
+Importing this package is cheap: torch, scikit-learn, pandas and ipywidgets load when
+they are first used (:class:`jupyter_metahpo._imports.LazyImport`), so
+``%load_ext jupyter_metahpo`` stays quick. This module re-exports the public API; it
+is the one module that imports from every layer.
 """
 
 from __future__ import annotations
 
+from ._version import __version__
 from .api import tune
+from .meta.suggest import suggest
 from .result import TuningResult
 from .samplers import DefaultSampler, RandomSampler, Sampler, SobolSampler
 from .space import SearchSpace, choice, intrange, loguniform, uniform
+from .store import ExperienceStore
 from .study import ObjectiveFailedError, StopSignal, Study, StudySnapshot
 from .trial import FrozenTrial, Origin, TrialState
-
-__version__ = "0.1.0"
 
 __all__ = [
     "__version__",
@@ -42,22 +45,17 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # The store (TinyDB, filelock) loads on first use, not on ``import jupyter_metahpo``.
-    if name == "ExperienceStore":
-        from .store import ExperienceStore
-
-        return ExperienceStore
-    if name == "suggest":  # meta-learning (numpy, scikit-learn) loads on first use
-        from .meta.suggest import suggest
-
-        return suggest
-    if name == "MetaSearchCV":  # scikit-learn loads on first use
+    # MetaSearchCV subclasses scikit-learn's BaseSearchCV, so its module imports
+    # scikit-learn: it loads on first use, not on ``import jupyter_metahpo``.
+    if name == "MetaSearchCV":
         from .search_cv import MetaSearchCV
 
         return MetaSearchCV
     raise AttributeError(f"module 'jupyter_metahpo' has no attribute {name!r}")
 
 
+# The magics import IPython, which a script using tune() does not need: they load
+# when the extension is loaded.
 def load_ipython_extension(ipython):
     """``%load_ext jupyter_metahpo``: register ``%%metatune`` and friends (imports no torch)."""
     from .magics import load_ipython_extension as load

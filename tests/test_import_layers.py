@@ -80,15 +80,30 @@ def package_modules(package_dir: Path) -> dict[str, Path]:
 
 def package_imports(package_dir: Path) -> list[Import]:
     """All imports of the package's own modules, in every module of the package."""
-    modules = package_modules(package_dir)
     found: list[Import] = []
+    for name, path, finder in _scanned(package_dir):
+        unique = dict.fromkeys(finder.found)  # `from .m import a, b` is one import of .m
+        found.extend(Import(name, target, path, line, deferred) for target, line, deferred in unique)
+    return found
+
+
+def other_imports_in_functions(package_dir: Path) -> list[str]:
+    """Imports of other libraries (the standard library too) inside functions, by file and line."""
+    return [
+        f"{path.relative_to(package_dir.parent).as_posix()}:{line}: {name} imports {target} inside a function"
+        for name, path, finder in _scanned(package_dir)
+        if name != package_dir.name  # the root defers the heavy entry points on purpose
+        for target, line in dict.fromkeys(finder.other_in_functions)
+    ]
+
+
+def _scanned(package_dir: Path) -> Iterator[tuple[str, Path, _ImportFinder]]:
+    modules = package_modules(package_dir)
     for name, path in modules.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         finder = _ImportFinder(name, path.name == "__init__.py", package_dir.name, set(modules))
         finder.visit(tree)
-        unique = dict.fromkeys(finder.found)  # `from .m import a, b` is one import of .m
-        found.extend(Import(name, target, path, line, deferred) for target, line, deferred in unique)
-    return found
+        yield name, path, finder
 
 
 class _ImportFinder(ast.NodeVisitor):
@@ -101,6 +116,7 @@ class _ImportFinder(ast.NodeVisitor):
         self.modules = modules
         self.depth = 0  # how many functions enclose the current node
         self.found: list[tuple[str, int, bool]] = []
+        self.other_in_functions: list[tuple[str, int]] = []  # (module, line) of other libraries
 
     def _function(self, node: ast.AST) -> None:
         self.depth += 1
@@ -112,6 +128,8 @@ class _ImportFinder(ast.NodeVisitor):
     def _add(self, target: str, node: ast.AST, deferred: bool = False) -> None:
         if target == self.package or target.startswith(self.package + "."):
             self.found.append((target, node.lineno, deferred or self.depth > 0))
+        elif self.depth > 0 and not isinstance(node, ast.Call):
+            self.other_in_functions.append((target, node.lineno))
 
     def _submodule_or_self(self, base: str, name: str) -> str:
         """``from base import name`` imports the submodule ``base.name`` if there is one, else ``base``."""
@@ -349,6 +367,13 @@ def test_the_package_imports_its_own_modules_at_module_top(imports):
     assert not deferred, f"{len(deferred)} function-level imports of the package's modules:\n" + "\n".join(deferred)
 
 
+def test_other_libraries_are_imported_at_module_top():
+    # A heavy library that must not load with the package is a LazyImport at module top
+    # (jupyter_metahpo/_imports.py), not an import inside the function that first uses it.
+    inside = other_imports_in_functions(PACKAGE_DIR)
+    assert not inside, f"{len(inside)} function-level imports of other libraries:\n" + "\n".join(inside)
+
+
 def test_importing_the_package_and_the_magics_imports_no_heavy_library():
     code = (
         "import sys, jupyter_metahpo, jupyter_metahpo.magics; "
@@ -388,7 +413,10 @@ def fake_package(tmp_path) -> Path:
                 "import importlib\n\n"
                 "def helper():\n"
                 "    from .a import thing\n"
-                "    return thing, importlib.import_module('..base.c', __package__)\n"
+                "    return thing, importlib.import_module('..base.c', __package__)\n\n"
+                "def table():\n"
+                "    import pandas as pd\n"
+                "    return pd\n"
             ),
             "fakepkg/base/__init__.py": "from .c import VALUE\n",
             "fakepkg/base/c.py": "VALUE = 1\n",
@@ -430,6 +458,9 @@ def test_the_checker_reports_function_level_imports_and_unlisted_modules(fake_pa
     assert deferred_imports(fake_package, found) == [
         "fakepkg/low/b.py:4: fakepkg.low.b imports fakepkg.low.a inside a function",
         "fakepkg/low/b.py:5: fakepkg.low.b imports fakepkg.base.c inside a function",
+    ]
+    assert other_imports_in_functions(fake_package) == [
+        "fakepkg/low/b.py:8: fakepkg.low.b imports pandas inside a function"
     ]
     assert unlisted_modules(fake_package, found, (("top",), ("low",))) == [
         "fakepkg.base.c: add 'base' to the layer table (LAYERS in tests/test_import_layers.py)",
