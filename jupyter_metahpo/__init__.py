@@ -1,7 +1,9 @@
 """jupyter-metahpo: meta-learning hyperparameter optimisation in one notebook cell.
 
-Importing this package is cheap: torch and botorch load only when a model-based
-sampler first needs them, so ``%load_ext jupyter_metahpo`` stays quick.
+Importing this package is cheap: torch, scikit-learn, pandas and ipywidgets load when
+they are first used (:class:`jupyter_metahpo._imports.LazyImport`), so
+``%load_ext jupyter_metahpo`` stays quick. This module re-exports the public API; it
+is the one module that imports from every layer.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from .api import tune
 from .result import TuningResult
 from .samplers import DefaultSampler, RandomSampler, Sampler, SobolSampler
 from .space import SearchSpace, choice, intrange, loguniform, uniform
+from .store import ExperienceStore
 from .study import ObjectiveFailedError, StopSignal, Study, StudySnapshot
+from .suggestions import suggest
 from .trial import FrozenTrial, Origin, TrialState
-
 
 __all__ = [
     "__version__",
@@ -43,26 +46,21 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # The store (TinyDB, filelock) loads on first use, not on ``import jupyter_metahpo``.
-    if name == "ExperienceStore":
-        from .store import ExperienceStore
-
-        return ExperienceStore
-    if name == "suggest":  # meta-learning (numpy, scikit-learn) loads on first use
-        from .suggestions import suggest
-
-        return suggest
-    if name == "race":  # ipywidgets and IPython load on first use
-        from .racing import race
-
-        return race
-    if name == "MetaSearchCV":  # scikit-learn loads on first use
+    # MetaSearchCV subclasses scikit-learn's BaseSearchCV, so its module imports
+    # scikit-learn: it loads on first use, not on ``import jupyter_metahpo``.
+    if name == "MetaSearchCV":
         from .search_cv import MetaSearchCV
 
         return MetaSearchCV
+    if name == "race":  # the race draws itself with ipywidgets and IPython: they load on first use
+        from .racing import race
+
+        return race
     raise AttributeError(f"module 'jupyter_metahpo' has no attribute {name!r}")
 
 
+# The magics import IPython, which a script using tune() does not need: they load
+# when the extension is loaded.
 def load_ipython_extension(ipython):
     """``%load_ext jupyter_metahpo``: register ``%%metatune`` and friends (imports no torch)."""
     from .magics import load_ipython_extension as load

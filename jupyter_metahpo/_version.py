@@ -1,3 +1,3 @@
-"""The package's version, in a module that imports nothing (read by hatch at build time)."""
+"""The package's version, in a module of its own so that any layer can read it."""
 
 __version__ = "0.1.0"

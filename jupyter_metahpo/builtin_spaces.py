@@ -21,6 +21,8 @@ nearest sensible stand-in and the entry's docstring says so.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -66,8 +68,7 @@ class BuiltinSpace:
         return {**self.fixed, **tuned}
 
     def estimator_class(self) -> type:
-        import importlib
-
+        # By its path, so that the spaces are importable without scikit-learn or torch loaded.
         module, _, name = self.estimator_path.partition(":")
         return getattr(importlib.import_module(module), name)
 
@@ -81,8 +82,6 @@ class BuiltinSpace:
 
 
 def _init_parameters(cls: type) -> set[str]:
-    import inspect
-
     return set(inspect.signature(cls.__init__).parameters)
 
 

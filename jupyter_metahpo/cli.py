@@ -22,6 +22,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from .store import ExperienceStore, StoreError
+
 __all__ = ["main", "build_parser"]
 
 
@@ -48,9 +50,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def _store(args: argparse.Namespace):
-    from .store import ExperienceStore
-
+def _store(args: argparse.Namespace) -> ExperienceStore:
     return ExperienceStore(args.store)
 
 
@@ -203,8 +203,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not hasattr(args, "store"):
         args.store = None
-    from .store import StoreError
-
     try:
         return args.handler(args, out)
     except (StoreError, ValueError, TypeError, FileNotFoundError, ImportError) as error:

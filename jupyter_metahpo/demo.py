@@ -12,6 +12,14 @@ from __future__ import annotations
 
 import argparse
 
+from sklearn.datasets import load_wine
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .api import tune
+from .builtin_spaces import get_builtin_space
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jupyter_metahpo.demo", description=__doc__.splitlines()[0])
@@ -20,14 +28,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", default=None, help="experience store folder, or 'none' to record nothing")
     parser.add_argument("--strategy", default="default", help="warm-start strategy, or 'none' for a cold start")
     args = parser.parse_args(argv)
-
-    from sklearn.datasets import load_wine
-    from sklearn.model_selection import cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from . import tune
-    from .builtin_spaces import get_builtin_space
 
     X, y = load_wine(return_X_y=True)
     svc = get_builtin_space("svc")

@@ -7,16 +7,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._imports import LazyImport
 from .space import Choice, SearchSpace
 from .trial import BestTrialMixin, Direction, FrozenTrial, TrialState
 
 __all__ = ["TuningResult", "trials_to_dataframe", "best_so_far", "keep_values_exactly"]
 
+# Loaded when a result is first shown as a table or a plot, not with the package.
+pd = LazyImport("pandas")
+plt = LazyImport("matplotlib.pyplot", install="pip install matplotlib")
+
 
 def trials_to_dataframe(trials: Sequence[FrozenTrial], space: SearchSpace):
     """One row per trial: number, state, value, one column per parameter, then timing and origin."""
-    import pandas as pd
-
     rows = []
     for t in trials:
         row: dict[str, Any] = {"number": t.number, "state": t.state.value, "value": t.value}
@@ -47,8 +50,6 @@ def keep_values_exactly(frame, rows: Sequence[Mapping[str, Any]], names: Iterabl
     pandas infers str or float for a column of options such as ``(None, 2, 4)`` and turns
     None into NaN (and 2 into 2.0); object dtype keeps every value exactly as it was used.
     """
-    import pandas as pd
-
     for name in names:
         frame[name] = pd.Series([row.get(name) for row in rows], index=frame.index, dtype=object)
     return frame
@@ -130,8 +131,6 @@ class TuningResult(BestTrialMixin):
 
     def plot(self, ax=None):
         """Convergence plot: every trial's value by origin, and the best so far as a step line."""
-        import matplotlib.pyplot as plt
-
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
         by_origin: dict[str, tuple[list[int], list[float]]] = {}

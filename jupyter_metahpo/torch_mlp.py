@@ -1,7 +1,8 @@
 """A small PyTorch multi-layer perceptron with the scikit-learn estimator interface.
 
-Used by the built-in ``torch_mlp_*`` spaces. torch is imported inside ``fit`` and
-``predict`` only, so importing this module stays cheap. Training: AdamW on mini-batches,
+Used by the built-in ``torch_mlp_*`` spaces. torch loads on the first ``fit`` or
+``predict`` (:class:`~jupyter_metahpo._imports.LazyImport`), so importing this module
+stays cheap. Training: AdamW on mini-batches,
 ReLU hidden layers with dropout, and early stopping on a 10% validation split (the
 weights of the best validation epoch are kept). Features are expected to be numeric
 and already scaled (the prior wraps the model in a preprocessing pipeline).
@@ -13,8 +14,13 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
+
+from ._imports import LazyImport
 
 __all__ = ["TorchMLPClassifier", "TorchMLPRegressor"]
+
+torch = LazyImport("torch")
 
 
 class _TorchMLPBase(BaseEstimator):
@@ -50,9 +56,6 @@ class _TorchMLPBase(BaseEstimator):
         raise NotImplementedError
 
     def fit(self, X: Any, y: Any) -> _TorchMLPBase:
-        import torch
-        from sklearn.utils.validation import check_X_y
-
         X, y = check_X_y(X, y, dtype=np.float32, y_numeric=isinstance(self, RegressorMixin))
         targets, n_outputs = self._prepare_targets(np.asarray(y))
         self.n_features_in_ = X.shape[1]
@@ -73,8 +76,6 @@ class _TorchMLPBase(BaseEstimator):
         return self
 
     def _train(self, X_t: Any, y_t: Any, train: np.ndarray, val: np.ndarray, n_outputs: int, rng: Any) -> Any:
-        import torch
-
         n_val = len(val)
         model = self._network(X_t.shape[1], n_outputs)
         optimiser = torch.optim.AdamW(model.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
@@ -109,8 +110,7 @@ class _TorchMLPBase(BaseEstimator):
         return model
 
     def _network(self, n_inputs: int, n_outputs: int) -> Any:
-        from torch import nn
-
+        nn = torch.nn
         layers: list[Any] = []
         width = n_inputs
         for _ in range(int(self.n_hidden_layers)):
@@ -122,9 +122,6 @@ class _TorchMLPBase(BaseEstimator):
         return nn.Sequential(*layers)
 
     def _forward(self, X: Any) -> np.ndarray:
-        import torch
-        from sklearn.utils.validation import check_array, check_is_fitted
-
         check_is_fitted(self, "model_")
         X = check_array(X, dtype=np.float32)
         with torch.no_grad():
@@ -139,9 +136,7 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLPBase):
         return encoded.astype(np.int64), len(self.classes_)
 
     def _loss(self) -> Any:
-        from torch import nn
-
-        return nn.CrossEntropyLoss()
+        return torch.nn.CrossEntropyLoss()
 
     def predict_proba(self, X: Any) -> np.ndarray:
         logits = self._forward(X)
@@ -162,9 +157,7 @@ class TorchMLPRegressor(RegressorMixin, _TorchMLPBase):
         return ((y - self.y_mean_) / self.y_scale_).astype(np.float32).reshape(-1, 1), 1
 
     def _loss(self) -> Any:
-        from torch import nn
-
-        return nn.MSELoss()
+        return torch.nn.MSELoss()
 
     def predict(self, X: Any) -> np.ndarray:
         return self._forward(X)[:, 0].astype(np.float64) * self.y_scale_ + self.y_mean_

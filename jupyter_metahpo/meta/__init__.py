@@ -5,14 +5,18 @@
 - :mod:`.compat`: carry a past study into a new search space (match by name and
   kind, clip or drop out-of-bounds values, report what was dropped).
 - :mod:`.strategies`: warm-start strategies behind one interface
-  (``propose(task, space, past, k)``): nearest tasks, a greedy portfolio, and the
-  default that combines them; :mod:`.neural` adds the neural meta-model (torch).
+  (``propose(task, space, past, k)``, :mod:`.base`): nearest tasks (:mod:`.nearest`),
+  a greedy portfolio, the neural meta-model (:mod:`.neural`, torch) and the default
+  that combines them; :mod:`.similarity` compares tasks.
+- :mod:`.matching`: which parameter of a past space informs which of a new one (by
+  name, estimator argument or alias), and how values convert between kinds.
 
 Where past studies come from, and how a study uses them, is the study pipeline's job
 (:mod:`jupyter_metahpo.pipeline`, one level up); ``jupyter_metahpo.suggest`` asks a
 strategy without running anything.
 
-Importing this package is light: torch loads only when the neural model is fitted.
+Importing this package is light: torch loads only when the neural model is fitted, and
+scikit-learn and pandas when meta-features are first computed.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from .strategies import (
     DefaultStrategy,
     GreedyPortfolio,
     NearestTasks,
+    NeuralMetaModel,
     Proposal,
     TaskDescription,
     WarmStartStrategy,
@@ -49,10 +54,3 @@ __all__ = [
     "make_strategy",
 ]
 
-
-def __getattr__(name: str):
-    if name == "NeuralMetaModel":
-        from .neural import NeuralMetaModel
-
-        return NeuralMetaModel
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

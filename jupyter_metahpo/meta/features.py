@@ -18,12 +18,24 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .._imports import LazyImport
+
+# Loaded when meta-features are first computed, not when the meta-learning layer is imported.
+pd = LazyImport("pandas")
+linear_model = LazyImport("sklearn.linear_model", install="pip install scikit-learn")
+model_selection = LazyImport("sklearn.model_selection", install="pip install scikit-learn")
+neighbors = LazyImport("sklearn.neighbors", install="pip install scikit-learn")
+tree = LazyImport("sklearn.tree", install="pip install scikit-learn")
 
 __all__ = [
     "META_FEATURE_SET",
@@ -172,8 +184,6 @@ def _is_pandas_extension(dtype: Any) -> bool:
 
 def _codes(values: np.ndarray) -> np.ndarray:
     """Integer codes of a categorical column, -1 for missing (None, NaN, pd.NA, NaT)."""
-    import pandas as pd
-
     codes, _ = pd.factorize(pd.Series(values, dtype=object).astype(object), use_na_sentinel=True)
     return np.asarray(codes, dtype=int)
 
@@ -212,10 +222,6 @@ def compute_meta_features(X: Any, y: Any, *, seed: int = 0) -> MetaFeatures:
     class label per row (classification) or a number per row (regression: a float
     target with more than 10 distinct values, or an integer one with more than 30).
     """
-    import time
-
-    from threadpoolctl import threadpool_limits
-
     began = time.perf_counter()
     n = _n_rows(X)
     if n < 2:
@@ -227,8 +233,6 @@ def compute_meta_features(X: Any, y: Any, *, seed: int = 0) -> MetaFeatures:
 
 
 def _compute(X: Any, y: Any, n: int, seed: int, began: float) -> MetaFeatures:
-    import time
-
     table = _to_table(X)
     target, is_classification = _target(y, n)
     rng = np.random.default_rng(seed)
@@ -313,8 +317,6 @@ def _skew_kurtosis(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _statistical_features(values: dict[str, float], numeric: np.ndarray, rows: np.ndarray) -> None:
     if numeric.shape[1] == 0:
         return
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are summarised as 0
         sample = numeric[rows]
@@ -343,8 +345,6 @@ def _discretise(table: _Table, rows: np.ndarray) -> np.ndarray:
     parts = []
     if table.numeric.shape[1]:
         sample = table.numeric[rows]
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             edges = np.nanquantile(sample, np.linspace(0, 1, _BINS + 1)[1:-1], axis=0)
@@ -416,8 +416,6 @@ def _landmark_features(
     Classification scores are balanced accuracy, regression scores R^2 (clipped at -1),
     all on at most ``_LANDMARK_ROWS`` rows with 3 folds.
     """
-    from sklearn.model_selection import KFold, StratifiedKFold
-
     X = _landmark_matrix(table, rows)
     y = target[rows]
     ok = y >= 0 if is_classification else np.isfinite(y)
@@ -430,9 +428,9 @@ def _landmark_features(
         if (counts[counts > 0] < 3).any() or (counts > 0).sum() < 2:
             notes.append("landmarkers skipped: a class has fewer than 3 rows")
             return
-        folds = StratifiedKFold(3, shuffle=True, random_state=0).split(X, y)
+        folds = model_selection.StratifiedKFold(3, shuffle=True, random_state=0).split(X, y)
     else:
-        folds = KFold(3, shuffle=True, random_state=0).split(X)
+        folds = model_selection.KFold(3, shuffle=True, random_state=0).split(X)
     scores: dict[str, list[float]] = {"stump": [], "linear": [], "nn": []}
     for train, test in folds:
         for name, model in _landmark_models(is_classification).items():
@@ -444,20 +442,16 @@ def _landmark_features(
 
 
 def _landmark_models(is_classification: bool) -> dict[str, Any]:
-    from sklearn.linear_model import Ridge, RidgeClassifier
-    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
-    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-
     if is_classification:
         return {
-            "stump": DecisionTreeClassifier(max_depth=1, random_state=0),
-            "linear": RidgeClassifier(alpha=1.0),
-            "nn": KNeighborsClassifier(n_neighbors=1),
+            "stump": tree.DecisionTreeClassifier(max_depth=1, random_state=0),
+            "linear": linear_model.RidgeClassifier(alpha=1.0),
+            "nn": neighbors.KNeighborsClassifier(n_neighbors=1),
         }
     return {
-        "stump": DecisionTreeRegressor(max_depth=1, random_state=0),
-        "linear": Ridge(alpha=1.0),
-        "nn": KNeighborsRegressor(n_neighbors=1),
+        "stump": tree.DecisionTreeRegressor(max_depth=1, random_state=0),
+        "linear": linear_model.Ridge(alpha=1.0),
+        "nn": neighbors.KNeighborsRegressor(n_neighbors=1),
     }
 
 
@@ -474,8 +468,6 @@ def _landmark_matrix(table: _Table, rows: np.ndarray) -> np.ndarray:
     """Numeric columns median-imputed and standardised, categorical codes scaled to [0, 1]."""
     parts = []
     if table.numeric.shape[1]:
-        import warnings
-
         sample = table.numeric[rows]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

@@ -9,9 +9,10 @@ best configurations sit close together.
 
 The first proposal is the predicted configuration; the next ones are the best
 configurations of the nearest past tasks in the learned embedding. torch is
-imported only when a model is fitted, and the fit is full-batch and small (a few
-thousand parameters), so it refits in well under a second at hundreds of past tasks
-(``benchmarks/bench_meta_synthetic.py --fit-timing`` measures it at 1,000).
+imported only when a model is fitted (through
+:class:`~jupyter_metahpo._imports.LazyImport`), and the fit is full-batch and small
+(a few thousand parameters), so it refits in well under a second at hundreds of past
+tasks (``benchmarks/bench_meta_synthetic.py --fit-timing`` measures it at 1,000).
 """
 
 from __future__ import annotations
@@ -23,21 +24,17 @@ from typing import Any
 
 import numpy as np
 
+from .._imports import LazyImport
 from ..experience import PastStudy
 from ..space import SearchSpace
 from ._threads import single_thread
+from .base import Proposal, TaskDescription, WarmStartStrategy, is_new_point, prepare, source_details
 from .compat import TransferredStudy
-from .strategies import (
-    NearestTasks,
-    Proposal,
-    TaskDescription,
-    WarmStartStrategy,
-    _dedupe,
-    _feature,
-    _feature_names,
-    _source_details,
-    prepare,
-)
+from .nearest import NearestTasks
+from .similarity import feature_names, feature_value
+
+# torch loads when a model is first fitted, not when the strategies are imported.
+torch = LazyImport("torch")
 
 __all__ = ["NeuralMetaModel", "FittedMetaModel"]
 
@@ -56,8 +53,6 @@ class FittedMetaModel:
     final_loss: float
 
     def embed_and_predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        import torch
-
         z = (features - self.mean) / self.std
         with single_thread(), torch.no_grad():
             x = torch.as_tensor(np.atleast_2d(z), dtype=torch.float32)
@@ -120,11 +115,9 @@ class NeuralMetaModel(WarmStartStrategy):
         return self.model_
 
     def _fit(self, task: TaskDescription, studies: list[TransferredStudy]) -> FittedMetaModel:
-        import torch
-
         began = time.perf_counter()
-        names = _feature_names(task)
-        raw = np.array([[_feature(t.study.meta_features, n) for n in names] for t in studies])
+        names = feature_names(task)
+        raw = np.array([[feature_value(t.study.meta_features, n) for n in names] for t in studies])
         mean = raw.mean(axis=0)
         std = raw.std(axis=0)
         std = np.where(std > 1e-9, std, 1.0)
@@ -173,7 +166,7 @@ class NeuralMetaModel(WarmStartStrategy):
                 Proposal(p.config, f"{p.reason} (neural model not fitted: {why})", {**p.details, "strategy": "neural/nearest"})
                 for p in fallback
             ]
-        target = np.array([_feature(task.meta_features, n) for n in model.feature_names])
+        target = np.array([feature_value(task.meta_features, n) for n in model.feature_names])
         embedding, predicted_unit = model.embed_and_predict(target)
         distance = np.sqrt(np.mean((model.embeddings - embedding[0]) ** 2, axis=1))
         similarity = np.exp(-distance)
@@ -204,7 +197,7 @@ class NeuralMetaModel(WarmStartStrategy):
                 break
             t = model.studies[i]
             best = t.best_index
-            if not _dedupe(chosen, t.unit[best]):
+            if not is_new_point(chosen, t.unit[best]):
                 continue
             chosen.append(t.unit[best])
             proposals.append(
@@ -212,16 +205,19 @@ class NeuralMetaModel(WarmStartStrategy):
                     t.configs[best],
                     f"best config of {t.study.task_name!r}, #{position + 1} nearest past task in the neural "
                     f"meta-model's embedding (similarity {similarity[i]:.2f}); it scored {t.values[best]:.4g} there",
-                    {"strategy": self.name, "similarity": float(similarity[i]), **_source_details(t, best)},
+                    {"strategy": self.name, "similarity": float(similarity[i]), **source_details(t, best)},
                 )
             )
         return proposals
 
 
 def _Network(n_features: int, embedding_dim: int, n_outputs: int):
-    """Encoder, decoder and head as one torch module (built lazily so torch stays optional at import)."""
-    import torch
-    from torch import nn
+    """Encoder, decoder and head as one torch module.
+
+    The class is defined when the first network is built: a module-level subclass of
+    ``torch.nn.Module`` would import torch with this module.
+    """
+    nn = torch.nn
 
     class MetaNetwork(nn.Module):
         def __init__(self) -> None:

@@ -8,39 +8,51 @@ Every strategy answers one question through one method::
 given), ``space`` is the new search space, ``past`` the past studies
 (:class:`~jupyter_metahpo.experience.PastStudy`) and ``k`` how many configurations
 are wanted (strategies implement ``propose_from``, the same question asked with the
-past studies already carried into the new space). Each :class:`Proposal` carries the configuration, one sentence for a
-person, and structured details: the strategy, the source task(s) and study ids,
-their similarity to the new task, and the predicted value. A strategy may return
-fewer than ``k`` proposals (or none) when the past has nothing more to offer.
+past studies already carried into the new space). Each :class:`Proposal` carries the
+configuration, one sentence for a person, and structured details: the strategy, the
+source task(s) and study ids, their similarity to the new task, and the predicted
+value. A strategy may return fewer than ``k`` proposals (or none) when the past has
+nothing more to offer.
 
-Strategies here:
+The strategies, all importable from here, and :data:`STRATEGIES`, which names them:
 
-- :class:`NearestTasks`: the best configurations of the k most similar past tasks
-  (standardised meta-features; without meta-features, past studies of the same
-  task name first, then those whose spaces overlap most).
-- :class:`GreedyPortfolio`: a small set of configurations chosen greedily so that
-  every past task has one good configuration in it; needs no meta-features, and
-  can weight the past tasks by their similarity to the new one.
-- :class:`~jupyter_metahpo.meta.neural.NeuralMetaModel`: the seed design's task
-  encoder and config predictor (torch).
-- :class:`DefaultStrategy`: the similarity-weighted portfolio (its docstring says why).
+- :class:`NearestTasks` (:mod:`.nearest`): the best configurations of the k most
+  similar past tasks (standardised meta-features; without meta-features, past
+  studies of the same task name first, then those whose spaces overlap most).
+- :class:`GreedyPortfolio` (here): a small set of configurations chosen greedily so
+  that every past task has one good configuration in it; needs no meta-features,
+  and can weight the past tasks by their similarity to the new one.
+- :class:`NeuralMetaModel` (:mod:`.neural`): the seed design's task encoder and
+  config predictor (torch, imported when it is first fitted).
+- :class:`DefaultStrategy` (here): the similarity-weighted portfolio (its docstring
+  says why).
+
+The interface is in :mod:`.base` and the task similarities in :mod:`.similarity`;
+this module re-exports both, so that ``jupyter_metahpo.meta.strategies`` stays the one
+place to import a strategy from. Imports point one way: ``base`` <- ``similarity`` <-
+``nearest`` <- ``neural`` <- ``strategies``.
 """
 
 from __future__ import annotations
 
-import abc
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from ..experience import PastStudy
 from ..space import SearchSpace
-from .compat import TransferredStudy, transfer_studies
-from .features import META_FEATURE_NAMES, META_FEATURE_SET, MetaFeatures
+from .base import Proposal, TaskDescription, WarmStartStrategy, is_new_point, prepare, source_details
+from .compat import TransferredStudy
+from .nearest import NearestTasks
+from .neural import NeuralMetaModel
+from .similarity import (
+    comparable_studies,
+    described_by_meta_features,
+    name_and_space_similarities,
+    space_overlap,
+    standardise,
+    task_similarities,
+)
 
 __all__ = [
     "TaskDescription",
@@ -49,247 +61,17 @@ __all__ = [
     "NearestTasks",
     "GreedyPortfolio",
     "DefaultStrategy",
+    "NeuralMetaModel",
     "STRATEGIES",
     "make_strategy",
+    "prepare",
     "task_similarities",
+    "comparable_studies",
+    "described_by_meta_features",
+    "name_and_space_similarities",
+    "space_overlap",
+    "standardise",
 ]
-
-
-@dataclass(frozen=True)
-class TaskDescription:
-    """What is known about the new task: its name, and its meta-features when data was given."""
-
-    name: str | None = None
-    meta_features: Mapping[str, float] | None = None
-    meta_feature_set: str | None = None
-    data_fingerprint: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.meta_features is not None:
-            object.__setattr__(self, "meta_features", MappingProxyType(dict(self.meta_features)))
-
-    @classmethod
-    def from_meta_features(cls, name: str | None, features: MetaFeatures) -> TaskDescription:
-        return cls(name, features.values, features.feature_set, features.fingerprint)
-
-    @property
-    def has_meta_features(self) -> bool:
-        return self.meta_features is not None and self.meta_feature_set is not None
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """A configuration to try first, with the reason and its provenance."""
-
-    config: Mapping[str, Any]
-    reason: str
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "config", MappingProxyType(dict(self.config)))
-        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
-
-
-class WarmStartStrategy(abc.ABC):
-    """Answers "which configurations first, and why" for a new task.
-
-    ``propose`` is called once per study, before its first trial, with everything it
-    may use; a strategy keeps no state about a study between calls (models it fits
-    may be cached, keyed by the past studies they were fitted on).
-    """
-
-    name: str = "strategy"
-
-    def propose(
-        self, task: TaskDescription, space: SearchSpace, past: Sequence[PastStudy], k: int
-    ) -> list[Proposal]:
-        """Up to ``k`` configurations of ``space``, best first, each with its reason."""
-        if k < 1:
-            return []
-        return self.propose_from(task, space, prepare(space, past), k)
-
-    @abc.abstractmethod
-    def propose_from(
-        self, task: TaskDescription, space: SearchSpace, studies: Sequence[TransferredStudy], k: int
-    ) -> list[Proposal]:
-        """The same, from past studies already carried into ``space`` (see :func:`prepare`).
-
-        Strategies implement this one; combining strategies call it to share the
-        (for a large store, costly) compatibility pass.
-        """
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-
-# ------------------------------------------------------------------ similarity
-
-
-def task_similarities(task: TaskDescription, studies: Sequence[TransferredStudy]) -> np.ndarray | None:
-    """Similarity in (0, 1] of each past study's task to ``task`` by standardised meta-features.
-
-    Returns ``None`` when ``task`` has no meta-features; studies described by another
-    feature set (or none) get similarity 0. Features are standardised over the new
-    task and the past tasks together, so no single feature's scale dominates;
-    similarity is ``exp(-rms distance)``.
-    """
-    if not task.has_meta_features:
-        return None
-    usable = comparable_studies(task, studies)
-    out = np.zeros(len(studies))
-    if not usable:
-        return out
-    names = _feature_names(task)
-    matrix = np.array([[_feature(studies[i].study.meta_features, n) for n in names] for i in usable])
-    target = np.array([_feature(task.meta_features, n) for n in names])
-    z_past, z_target = standardise(matrix, target)
-    distance = np.sqrt(np.mean((z_past - z_target) ** 2, axis=1))
-    out[usable] = np.exp(-distance)
-    return out
-
-
-def comparable_studies(task: TaskDescription, studies: Sequence[TransferredStudy]) -> list[int]:
-    """Indices of the past studies described by the same meta-feature set as ``task``."""
-    if not task.has_meta_features:
-        return []
-    return [
-        i
-        for i, t in enumerate(studies)
-        if t.study.meta_features is not None and t.study.meta_feature_set == task.meta_feature_set
-    ]
-
-
-def described_by_meta_features(similarity: np.ndarray | None) -> bool:
-    """Whether :func:`task_similarities` compared the new task with at least one past task."""
-    return similarity is not None and bool(np.any(similarity > 0))
-
-
-def standardise(matrix: np.ndarray, target: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Z-score the columns over the past rows (and the target, when given); constant columns become 0."""
-    pool = matrix if target is None else np.vstack([matrix, target[None, :]])
-    mean = pool.mean(axis=0)
-    std = pool.std(axis=0)
-    std = np.where(std > 1e-9, std, 1.0)
-    return (matrix - mean) / std, None if target is None else (target - mean) / std
-
-
-def _feature_names(task: TaskDescription) -> list[str]:
-    if task.meta_feature_set == META_FEATURE_SET:
-        return list(META_FEATURE_NAMES)
-    return sorted(task.meta_features or {})
-
-
-def _feature(features: Mapping[str, float] | None, name: str) -> float:
-    value = (features or {}).get(name, 0.0)
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return value if math.isfinite(value) else 0.0
-
-
-def space_overlap(past_space: SearchSpace, space: SearchSpace) -> float:
-    """How much of the new space the past space covered, averaged over parameters (0..1)."""
-    shares = []
-    for name, parameter in space.items():
-        old = past_space[name]
-        if parameter.kind == "categorical":
-            shared = set(map(repr, old.options)) & set(map(repr, parameter.options))  # type: ignore[attr-defined]
-            shares.append(len(shared) / len(parameter.options))  # type: ignore[attr-defined]
-        else:
-            low = max(parameter.to_unit(old.low), 0.0)  # type: ignore[attr-defined]
-            high = min(parameter.to_unit(old.high), 1.0)  # type: ignore[attr-defined]
-            shares.append(max(high - low, 0.0))
-    return float(np.mean(shares)) if shares else 0.0
-
-
-def name_and_space_similarities(task: TaskDescription, studies: Sequence[TransferredStudy]) -> np.ndarray:
-    """Without meta-features: 1 for a past study of the same task name, else half its space overlap."""
-    out = np.empty(len(studies))
-    for i, t in enumerate(studies):
-        if task.name is not None and t.study.task_name == task.name:
-            out[i] = 1.0
-        else:
-            out[i] = 0.5 * space_overlap(t.study.space, t.space)
-    return out
-
-
-def _dedupe(unit_rows: list[np.ndarray], candidate: np.ndarray, tolerance: float = 1e-6) -> bool:
-    """Whether ``candidate`` is a new point (not within ``tolerance`` of one already chosen)."""
-    return all(np.max(np.abs(row - candidate)) > tolerance for row in unit_rows)
-
-
-def _source_details(t: TransferredStudy, index: int) -> dict[str, Any]:
-    return {
-        "source_task": t.study.task_name,
-        "source_study": t.study.study_id,
-        "source_kind": t.study.source,
-        "predicted": float(t.values[index]),
-    }
-
-
-# ------------------------------------------------------------------ nearest
-
-
-class NearestTasks(WarmStartStrategy):
-    """The best configurations of the most similar past tasks.
-
-    Tasks are compared by standardised meta-features. Without meta-features (on
-    either side), past studies of the same task name count as most similar, then
-    those whose spaces covered most of the new one. The first proposal is the best
-    configuration of the most similar task, the second that of the next task, and so
-    on; when there are fewer tasks than ``k`` the second-best configurations follow.
-    """
-
-    name = "nearest"
-
-    def __init__(self, n_neighbours: int | None = None) -> None:
-        if n_neighbours is not None and n_neighbours < 1:
-            raise ValueError(f"`n_neighbours` must be a positive integer, but got n_neighbours={n_neighbours!r}.")
-        self.n_neighbours = n_neighbours
-
-    def propose_from(
-        self, task: TaskDescription, space: SearchSpace, studies: Sequence[TransferredStudy], k: int
-    ) -> list[Proposal]:
-        if not studies or k < 1:
-            return []
-        similarity = task_similarities(task, studies)
-        by_meta_features = described_by_meta_features(similarity)
-        if not by_meta_features:
-            similarity = name_and_space_similarities(task, studies)
-        order = [int(i) for i in np.argsort(-similarity, kind="stable")]
-        if self.n_neighbours is not None:
-            order = order[: self.n_neighbours]
-        rankings = {i: studies[i].ranked() for i in order}
-        proposals: list[Proposal] = []
-        chosen: list[np.ndarray] = []
-        depth = 0
-        while len(proposals) < k and any(depth < len(r) for r in rankings.values()):
-            for position, i in enumerate(order):
-                if len(proposals) >= k:
-                    break
-                if depth >= len(rankings[i]):
-                    continue
-                t = studies[i]
-                index = rankings[i][depth]
-                if not _dedupe(chosen, t.unit[index]):
-                    continue
-                chosen.append(t.unit[index])
-                how = "meta-features" if by_meta_features else "task name and search space"
-                rank_text = "best" if depth == 0 else f"#{depth + 1}"
-                reason = (
-                    f"{rank_text} config of {t.study.task_name!r}, the #{position + 1} most similar past task "
-                    f"by {how} (similarity {similarity[i]:.2f}); it scored {t.values[index]:.4g} there"
-                )
-                details = {
-                    "strategy": self.name,
-                    "similarity": float(similarity[i]),
-                    "similarity_by": "meta-features" if by_meta_features else "name-and-space",
-                    **_source_details(t, index),
-                }
-                proposals.append(Proposal(t.configs[index], reason, details))
-            depth += 1
-        return proposals
 
 
 # ------------------------------------------------------------------ portfolio
@@ -441,7 +223,7 @@ class GreedyPortfolio(WarmStartStrategy):
         proposals: list[Proposal] = []
         covered = np.ones(len(studies))  # best regret so far on each past task
         chosen: list[np.ndarray] = []
-        for c in _greedy_picks(regret, weights, k, lambda c: _dedupe(chosen, unit[c])):
+        for c in _greedy_picks(regret, weights, k, lambda c: is_new_point(chosen, unit[c])):
             before = float(covered @ weights)
             improved = regret[c] < covered - 1e-9
             covered = np.minimum(covered, regret[c])
@@ -466,7 +248,7 @@ class GreedyPortfolio(WarmStartStrategy):
                 "expected_regret": float(covered @ weights),
                 "weighted_by_similarity": weighted,
                 "similarity_power": float(power) if weighted else 0.0,
-                **_source_details(t, i),
+                **source_details(t, i),
             }
             proposals.append(Proposal(t.configs[i], reason, details))
         return proposals
@@ -606,7 +388,7 @@ def _interleave(streams: list[list[Proposal]], k: int, space: SearchSpace, name:
                 continue
             proposal = stream[position]
             unit = space.encode([proposal.config])[0]
-            if not _dedupe(chosen, unit):
+            if not is_new_point(chosen, unit):
                 continue
             chosen.append(unit)
             details = dict(proposal.details)
@@ -616,25 +398,13 @@ def _interleave(streams: list[list[Proposal]], k: int, space: SearchSpace, name:
     return out
 
 
-# ------------------------------------------------------------------ shared
-
-
-def prepare(space: SearchSpace, past: Sequence[PastStudy]) -> list[TransferredStudy]:
-    """The past studies usable in ``space`` (see :mod:`.compat`)."""
-    studies, _ = transfer_studies(past, space)
-    return studies
-
-
-def _make_neural(**kwargs: Any) -> WarmStartStrategy:
-    from .neural import NeuralMetaModel
-
-    return NeuralMetaModel(**kwargs)
+# ------------------------------------------------------------------ by name
 
 
 STRATEGIES = {
     "default": DefaultStrategy,
     "nearest": NearestTasks,
-    "neural": _make_neural,
+    "neural": NeuralMetaModel,
     "portfolio": GreedyPortfolio,
 }
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from .._imports import LazyImport
+from ..store import UnknownStudyError, open_store
+
 __all__ = ["history_frame", "find_study"]
+
+pd = LazyImport("pandas")
 
 HISTORY_COLUMNS = ["id", "name", "task", "status", "direction", "trials", "complete", "failed", "best", "started", "parameters"]
 
@@ -18,10 +23,6 @@ def _when(timestamp: float | None) -> str:
 
 def history_frame(store: Any = None, *, limit: int | None = 20):
     """One row per stored study, newest first: id, name, status, trial counts, best value."""
-    import pandas as pd
-
-    from ..store import open_store
-
     if limit is not None and limit < 1:
         raise ValueError(f"`limit` must be a positive number of studies, but got limit={limit!r}.")
     summaries = sorted(open_store(store).summaries(), key=lambda s: s.study.started_at, reverse=True)
@@ -46,8 +47,6 @@ def history_frame(store: Any = None, *, limit: int | None = 20):
 
 def find_study(store: Any, key: str):
     """The stored study named ``key`` (its latest run) or whose id starts with ``key``."""
-    from ..store import UnknownStudyError
-
     named = store.studies(name=key)
     if named:
         return named[-1]

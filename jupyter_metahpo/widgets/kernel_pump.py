@@ -25,7 +25,12 @@ import logging
 import threading
 from typing import Any
 
+from .._imports import LazyImport
+
 __all__ = ["KernelCommPump", "comm_pump_for"]
+
+# pyzmq comes with ipykernel; a pump exists only under ipykernel, so it is there when used.
+zmq = LazyImport("zmq", install="pip install pyzmq")
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +79,6 @@ class KernelCommPump:
 
     def pump(self) -> int:
         """Handle every widget message queued now; keep the rest. Returns how many were handled."""
-        import zmq
-
         handled = 0
         while True:
             try:

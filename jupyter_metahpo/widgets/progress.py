@@ -11,6 +11,10 @@ running, the front end must deliver widget messages while the kernel is busy:
 JupyterLab 4.4+ and Notebook 7.4+ send widget messages to a kernel *subshell* (a
 separate thread in ipykernel 7), where the button's handler runs at once.
 ``jupyter_metahpo.widgets.kernel_pump`` covers front ends that do not.
+
+ipywidgets loads when the first view is built (:class:`~jupyter_metahpo._imports.LazyImport`),
+so the magics can import this module without it: the view holds its ipywidgets box
+(``widget``) rather than being one.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ import statistics
 import time
 from collections.abc import Callable
 
-import ipywidgets as W
-
+from .._imports import LazyImport
 from ..study import StopSignal, StudySnapshot
 from ..trial import TrialState
 from . import _render as R
 
 __all__ = ["ProgressWidget"]
+
+W = LazyImport("ipywidgets")
 
 _FINAL_WORDS = {
     "finished": "Finished",
@@ -38,7 +43,7 @@ _FINAL_WORDS = {
 }
 
 
-class ProgressWidget(W.VBox):
+class ProgressWidget:
     """Live view of one study: progress, best so far, top trials, origins, Stop.
 
     Use it as a callback of :func:`jupyter_metahpo.tune` (or ``Study.optimize``)
@@ -48,6 +53,9 @@ class ProgressWidget(W.VBox):
         view = ProgressWidget(stop)
         display(view)
         tune(f, space, callbacks=[view], stop=stop)
+
+    ``display(view)`` shows ``view.widget``, the ``ipywidgets.VBox`` that holds the
+    parts (put ``view.widget`` in another container to lay it out with other widgets).
 
     Parameters
     ----------
@@ -101,15 +109,15 @@ class ProgressWidget(W.VBox):
         right = W.VBox([self.plot], layout=W.Layout(min_width="470px"))
         middle = W.HBox([left, right])
         self._containers = (header, left, right, middle)
-        super().__init__([self.title, header, middle, self.table])
-        self.add_class("metahpo-progress")
+        self.widget = W.VBox([self.title, header, middle, self.table])
+        self.widget.add_class("metahpo-progress")
 
     def close(self) -> None:
         """Close the view and every part of it (each part is a widget with its own comm)."""
         parts = (self.title, self.bar, self.stats, self.best, self.plot, self.table, self.origins, self.stop_button)
         for part in (*parts, *self._containers):
             part.close()
-        super().close()
+        self.widget.close()
 
     # Callback -----------------------------------------------------------------------
     def __call__(self, snap: StudySnapshot) -> None:
@@ -145,7 +153,7 @@ class ProgressWidget(W.VBox):
         self.n_renders += 1
         parts = self.render_parts(snap)
         # Not the Stop button: its click handler may run at the same time in a subshell thread.
-        held = (self, self.title, self.bar, self.stats, self.best, self.plot, self.table, self.origins)
+        held = (self.widget, self.title, self.bar, self.stats, self.best, self.plot, self.table, self.origins)
         with contextlib.ExitStack() as stack:
             for widget in held:
                 stack.enter_context(widget.hold_sync())
@@ -237,7 +245,7 @@ class ProgressWidget(W.VBox):
         # Besides the live view, carry a static copy: JupyterLab shows the widget while
         # the kernel lives; a saved notebook opened elsewhere (nbviewer, GitHub, nbconvert,
         # a notebook without widget state) shows the HTML and text instead.
-        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
         if bundle is None:
             return None
         bundle = dict(bundle)
