@@ -1,0 +1,911 @@
+"""Read an objective's source: what it builds, what each parameter sets, how alike two objectives are.
+
+A ``%%metatune`` cell or a ``tune()`` call hands over the user's own training
+function. Its source is positive evidence for the warm start: two studies whose
+objectives are the same code (up to names, formatting and comments) are related,
+and ``RandomForestClassifier(max_depth=depth)`` says that the user's ``depth`` is a
+random forest's ``max_depth`` whatever it is called.
+
+:func:`describe_objective` returns an :class:`ObjectiveSource`:
+
+- ``fingerprint``: a hash of the *normalised* source. Normalising parses the code,
+  drops docstrings and comments, renames the function, its parameters and its local
+  variables to placeholders numbered by first use, and replaces number and string
+  literals by their kind. Global names and attribute names stay: they carry the
+  meaning (``RandomForestClassifier``, ``cross_val_score``, ``nn.Linear``,
+  ``optim.Adam``).
+- ``shingles``: hashed token 3-grams of the normalised source, kept as a bottom-k
+  sketch (the ``MAX_SHINGLES`` smallest hashes), so that :func:`source_similarity`
+  estimates the Jaccard similarity of any two objectives from a few kB of JSON.
+- ``estimators`` and ``families``: the known estimator classes the objective builds
+  and the built-in families they belong to; ``"torch_mlp"`` for a PyTorch loop that
+  builds linear layers and a ``torch.optim`` optimiser.
+- ``roles``: one :class:`ParameterRole` per (parameter, what it sets), read from the
+  keyword arguments of known calls, the layer loops and the epoch loop.
+
+Only the objective's own body is read: helpers it calls are not followed, so a
+parameter handed on positionally to ``train(...)`` gets no role.
+
+>>> src = describe_objective("def f(depth): return RandomForestClassifier(max_depth=depth)", ["depth"])
+>>> src.estimators, src.families, [(r.parameter, r.role) for r in src.roles]
+(('RandomForestClassifier',), ('random_forest',), [('depth', 'max_depth')])
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import functools
+import hashlib
+import heapq
+import inspect
+import io
+import textwrap
+import tokenize
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..builtin_spaces import BUILTIN_SPACES
+
+__all__ = [
+    "MAX_SHINGLES",
+    "SHINGLE_SIZE",
+    "ObjectiveSource",
+    "ParameterRole",
+    "describe_objective",
+    "source_similarity",
+]
+
+#: Tokens per shingle.
+SHINGLE_SIZE = 3
+#: The number of shingle hashes kept per objective (the smallest ones: a bottom-k sketch).
+MAX_SHINGLES = 400
+#: The normalisation's version; a change to the normalisation bumps it, since fingerprints and
+#: shingles of different versions cannot be compared.
+SOURCE_FORMAT = 1
+
+_FUNCTION = "_f"
+_NUMBER, _STRING, _BYTES = "_num", "_str", "_bytes"
+
+
+@dataclass(frozen=True)
+class ParameterRole:
+    """What one of the user's parameters sets, as read from the objective's source.
+
+    ``parameter`` is the user's name (``"depth"``), ``target`` what it is passed to
+    (``"RandomForestClassifier"``, ``"torch.optim.AdamW"``, ``"training loop"``),
+    ``argument`` the argument it sets there (``"max_depth"``, ``"lr"``, ``"range"``) and
+    ``role`` its canonical name: the built-in spaces' parameter name where one exists
+    (``"max_depth"``, ``"learning_rate"``, ``"max_epochs"``). ``direct`` is False when
+    the value passed is a transform of the parameter (``10 ** log_lr``, ``2 * width``),
+    so that its range is not the argument's range.
+    """
+
+    parameter: str
+    target: str
+    argument: str
+    role: str
+    direct: bool = True
+
+
+@dataclass(frozen=True)
+class ObjectiveSource:
+    """The evidence read from an objective's source; see the module docstring for each field."""
+
+    fingerprint: str
+    shingles: frozenset[str]
+    estimators: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()
+    roles: tuple[ParameterRole, ...] = ()
+
+    def roles_of(self, parameter: str) -> tuple[str, ...]:
+        """The distinct roles read for ``parameter``, in the order they were found."""
+        return tuple(dict.fromkeys(r.role for r in self.roles if r.parameter == parameter))
+
+    def to_json(self) -> dict[str, Any]:
+        """A compact JSON-safe form (a few kB at most: the shingles are 8-character hashes)."""
+        return {
+            "format": SOURCE_FORMAT,
+            "fingerprint": self.fingerprint,
+            "shingles": sorted(self.shingles),
+            "estimators": list(self.estimators),
+            "families": list(self.families),
+            "roles": [[r.parameter, r.target, r.argument, r.role, r.direct] for r in self.roles],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ObjectiveSource:
+        """The inverse of :meth:`to_json`; a form of another version or shape is a ``ValueError``."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"an objective source's JSON must be a mapping, got {type(data).__name__}.")
+        if data.get("format") != SOURCE_FORMAT:
+            raise ValueError(
+                f"objective source of format {data.get('format')!r}, this version reads format {SOURCE_FORMAT}: "
+                "describe the objective again with describe_objective()."
+            )
+        try:
+            roles = tuple(ParameterRole(str(p), str(t), str(a), str(r), bool(d)) for p, t, a, r, d in data["roles"])
+            return cls(
+                fingerprint=str(data["fingerprint"]),
+                shingles=frozenset(str(s) for s in data["shingles"]),
+                estimators=tuple(str(e) for e in data["estimators"]),
+                families=tuple(str(f) for f in data["families"]),
+                roles=roles,
+            )
+        except (KeyError, TypeError, ValueError) as problem:
+            raise ValueError(
+                f"not an objective source's JSON ({problem!r}); it needs the keys format, fingerprint, "
+                "shingles, estimators, families and roles (each role a [parameter, target, argument, role, "
+                "direct] list), as ObjectiveSource.to_json() writes them."
+            ) from None
+
+
+def describe_objective(objective: Callable[..., Any] | str, parameter_names: Iterable[str]) -> ObjectiveSource | None:
+    """Read ``objective``'s source; ``None`` when there is none to read.
+
+    ``objective`` is a function (its source comes from ``inspect.getsource``, which
+    also finds functions defined in IPython cells through ``linecache``) or source
+    text (a function's, or a whole cell's: then the top-level function taking most
+    of ``parameter_names`` is the objective, and code without any function is read
+    as the objective's body). ``parameter_names`` are the search space's names (a
+    ``SearchSpace`` or a dict of parameters will do).
+
+    Builtins, and functions or lambdas whose source is not available (defined by
+    ``exec`` of a string that ``linecache`` does not hold), give ``None``, as does
+    text that does not parse.
+    """
+    names = _checked_names(parameter_names)
+    node = _objective_node(objective, names)
+    if node is None:
+        return None
+    normalised = _normalised_text(node, names)
+    estimators, families, roles = _RoleReader(node, names).read()
+    return ObjectiveSource(
+        fingerprint=hashlib.sha256(f"{SOURCE_FORMAT}\n{normalised}".encode()).hexdigest()[:16],
+        shingles=_shingles(normalised),
+        estimators=estimators,
+        families=families,
+        roles=roles,
+    )
+
+
+def source_similarity(a: ObjectiveSource, b: ObjectiveSource) -> float:
+    """How alike two objectives' normalised sources are, in ``[0, 1]``; 1 for the same code.
+
+    The Jaccard similarity of their token 3-gram sets, estimated from the bottom-k
+    sketches (exact when both objectives have fewer than ``MAX_SHINGLES`` shingles).
+    """
+    if a.fingerprint == b.fingerprint:
+        return 1.0
+    if not a.shingles or not b.shingles:
+        return 0.0
+    if len(a.shingles) < MAX_SHINGLES and len(b.shingles) < MAX_SHINGLES:
+        return len(a.shingles & b.shingles) / len(a.shingles | b.shingles)
+    # The k smallest hashes of the union are a uniform sample of it; each one's
+    # membership in both sketches is known, since it is also among the k smallest of each.
+    sample = heapq.nsmallest(MAX_SHINGLES, a.shingles | b.shingles)
+    return sum(1 for h in sample if h in a.shingles and h in b.shingles) / len(sample)
+
+
+# Finding the objective's syntax tree ------------------------------------------------
+
+_Objective = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.Module
+
+
+def _checked_names(parameter_names: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(parameter_names, str) or not isinstance(parameter_names, Iterable):
+        raise TypeError(
+            f"parameter_names must be the search space's names (a list of strings, a dict or a SearchSpace), "
+            f"got {parameter_names!r}."
+        )
+    names = tuple(parameter_names)
+    bad = [n for n in names if not isinstance(n, str)]
+    if bad:
+        raise TypeError(f"parameter_names must be strings; got {bad!r}.")
+    return names
+
+
+def _objective_node(objective: Callable[..., Any] | str, names: Sequence[str]) -> _Objective | None:
+    if isinstance(objective, str):
+        module = _parse_cell(objective)
+        return None if module is None else _choose_function(module, names)
+    if not callable(objective):
+        raise TypeError(
+            f"objective must be a function or its source text, got {type(objective).__name__}: {objective!r}."
+        )
+    function = _plain_function(objective)
+    if function is None:
+        return None
+    if function.__name__ == "<lambda>":
+        return _lambda_node(function)
+    return _def_node(function)
+
+
+def _plain_function(objective: Callable[..., Any]) -> Any:
+    """The Python function behind a partial, a bound method or a callable object, or None."""
+    while isinstance(objective, functools.partial):
+        objective = objective.func
+    if inspect.ismethod(objective):
+        objective = objective.__func__
+    if not inspect.isfunction(objective):
+        call = getattr(type(objective), "__call__", None)
+        objective = call if inspect.isfunction(call) else None
+    return None if objective is None else inspect.unwrap(objective)
+
+
+def _def_node(function: Any) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    try:
+        text = inspect.getsource(function)
+    except (OSError, TypeError, SyntaxError, tokenize.TokenError):
+        return None
+    module = _parse(textwrap.dedent(text))
+    if module is None or not module.body:
+        return None
+    first = module.body[0]
+    if isinstance(first, (ast.FunctionDef, ast.AsyncFunctionDef)) and first.name == function.__name__:
+        return first
+    return None
+
+
+def _lambda_node(function: Any) -> ast.Lambda | None:
+    """The lambda's node, found in its whole file (its own lines may not parse alone)."""
+    try:
+        lines, start = inspect.findsource(function)
+    except (OSError, TypeError, IndexError):
+        return None
+    module = _parse("".join(lines))
+    if module is None:
+        return None
+    code = function.__code__
+    arguments = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+    found = [
+        node
+        for node in ast.walk(module)
+        if isinstance(node, ast.Lambda)
+        and node.lineno == start + 1
+        and [a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)] == arguments
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _parse(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError):  # ValueError: null bytes in the text
+        return None
+
+
+def _parse_cell(text: str) -> ast.Module | None:
+    """Parse source text; a cell's IPython lines (``%magic``, ``!shell``) are dropped if they stop it."""
+    text = textwrap.dedent(text)
+    module = _parse(text)
+    if module is None:
+        python = [line for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        module = _parse("\n".join(python))
+    return module
+
+
+def _choose_function(module: ast.Module, names: Sequence[str]) -> _Objective:
+    """The top-level function taking most of the space's names (``objective`` first, then the last)."""
+    functions = [n for n in module.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if not functions:
+        return module
+    wanted = set(names)
+
+    def rank(item: tuple[int, ast.FunctionDef | ast.AsyncFunctionDef]) -> tuple[int, bool, int]:
+        index, function = item
+        taken = {a.arg for a in _arguments(function.args)} & wanted
+        return len(taken), function.name == "objective", index
+
+    return max(enumerate(functions), key=rank)[1]
+
+
+def _arguments(arguments: ast.arguments) -> list[ast.arg]:
+    listed = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    return listed + [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+
+
+# Normalisation ---------------------------------------------------------------------
+
+
+def _normalised_text(node: _Objective, names: Sequence[str]) -> str:
+    """The objective as canonical code: placeholders for its own names and for literals."""
+    function = _as_function(node, names)
+    renamer = _Renamer(
+        parameters=[a.arg for a in _arguments(function.args)],
+        local_names=_bound_names(function.body),
+        function_name=function.name,
+    )
+    body = [renamer.visit(statement) for statement in function.body]
+    function.body = [s for s in body if s is not None] or [ast.Pass()]
+    function.args = renamer.signature(function.args)
+    function.name, function.decorator_list, function.returns = _FUNCTION, [], None
+    _fill_empty_bodies(function)
+    return ast.unparse(ast.fix_missing_locations(function))
+
+
+def _as_function(node: _Objective, names: Sequence[str]) -> ast.FunctionDef | ast.AsyncFunctionDef:
+    """A copy of the objective as a function definition (lambdas and cell bodies are wrapped)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return copy.deepcopy(node)
+    function: ast.FunctionDef = ast.parse(f"def {_FUNCTION}():\n    pass").body[0]  # type: ignore[assignment]
+    if isinstance(node, ast.Lambda):
+        function.args = copy.deepcopy(node.args)
+        function.body = [ast.Return(value=copy.deepcopy(node.body))]
+    else:
+        # Code without a function: the space's names it reads are the objective's parameters.
+        used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        function.args.args = [ast.arg(arg=name) for name in names if name in used]
+        function.body = copy.deepcopy(node.body)
+    return function
+
+
+def _bound_names(body: list[ast.stmt]) -> set[str]:
+    """Names the body binds (its local variables, nested functions and their arguments)."""
+    bound: set[str] = set()
+    declared: set[str] = set()
+    for statement in body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                bound.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(node.name)
+            elif isinstance(node, ast.arg):
+                bound.add(node.arg)
+            elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+                bound.add(node.name)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                declared.update(node.names)
+    return bound - declared
+
+
+class _Renamer(ast.NodeTransformer):
+    """Renames the objective's own names to numbered placeholders and literals to their kind.
+
+    Placeholders are numbered by first use in the body, so the same code with other
+    names, or with its parameters listed in another order, reads the same.
+    """
+
+    def __init__(self, parameters: list[str], local_names: set[str], function_name: str) -> None:
+        self._parameters = parameters
+        self._locals = local_names - set(parameters)
+        self._function_name = function_name
+        self._placeholders: dict[str, str] = {}
+        self._counts = {"p": 0, "v": 0}
+
+    def placeholder(self, name: str) -> str:
+        if name in self._placeholders:
+            return self._placeholders[name]
+        if name in self._parameters:
+            prefix = "p"
+        elif name in self._locals:
+            prefix = "v"
+        else:
+            return _FUNCTION if name == self._function_name else name
+        self._placeholders[name] = f"_{prefix}{self._counts[prefix]}"
+        self._counts[prefix] += 1
+        return self._placeholders[name]
+
+    def signature(self, arguments: ast.arguments) -> ast.arguments:
+        """The parameters as placeholders, ordered by first use, without defaults or annotations."""
+        plain = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
+        for name in plain:  # parameters the body never reads get the next numbers
+            self.placeholder(name)
+        ordered = sorted((self.placeholder(n) for n in plain), key=lambda p: int(p[2:]))
+
+        def star(arg: ast.arg | None) -> ast.arg | None:
+            return None if arg is None else ast.arg(arg=self.placeholder(arg.arg))
+
+        return ast.arguments(
+            posonlyargs=[], args=[ast.arg(arg=p) for p in ordered], vararg=star(arguments.vararg),
+            kwonlyargs=[], kw_defaults=[], kwarg=star(arguments.kwarg), defaults=[],
+        )
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        node.id = self.placeholder(node.id)
+        return node
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        node.arg, node.annotation = self.placeholder(node.arg), None
+        return node
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        node.name, node.returns = self.placeholder(node.name), None
+        self.generic_visit(node)
+        return node
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.ClassDef:
+        node.name = self.placeholder(node.name)
+        self.generic_visit(node)
+        return node
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.ExceptHandler:
+        if node.name:
+            node.name = self.placeholder(node.name)
+        self.generic_visit(node)
+        return node
+
+    def visit_Global(self, node: ast.Global) -> ast.Global:
+        node.names = [self.placeholder(n) for n in node.names]
+        return node
+
+    visit_Nonlocal = visit_Global  # type: ignore[assignment]
+
+    def visit_Expr(self, node: ast.Expr) -> ast.Expr | None:
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return None  # a docstring, or a string used as a comment
+        self.generic_visit(node)
+        return node
+
+    def visit_Constant(self, node: ast.Constant) -> ast.expr:
+        value = node.value
+        if value is None or value is Ellipsis or isinstance(value, bool):
+            return node  # a flag or a sentinel is part of the code, not a setting
+        kind = _STRING if isinstance(value, str) else _BYTES if isinstance(value, bytes) else _NUMBER
+        return ast.copy_location(ast.Name(id=kind, ctx=ast.Load()), node)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
+        operand = node.operand
+        signed = isinstance(node.op, (ast.USub, ast.UAdd))
+        if signed and isinstance(operand, ast.Constant) and _is_number(operand.value):
+            return ast.copy_location(ast.Name(id=_NUMBER, ctx=ast.Load()), node)  # -1 is a literal too
+        self.generic_visit(node)
+        return node
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.expr:
+        return ast.copy_location(ast.Name(id=_STRING, ctx=ast.Load()), node)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, complex)) and not isinstance(value, bool)
+
+
+def _fill_empty_bodies(tree: ast.AST) -> None:
+    """Give ``pass`` to blocks left empty by removing their docstrings, so the code still unparses."""
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and not body:
+            node.body = [ast.Pass()]
+
+
+# Shingles ---------------------------------------------------------------------------
+
+_LAYOUT = {tokenize.INDENT: "{", tokenize.DEDENT: "}", tokenize.NEWLINE: ";"}
+_SKIPPED = {tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER}
+
+
+def _tokens(text: str) -> list[str]:
+    """The normalised function's tokens, its header reduced to the number of parameters.
+
+    Every signature reads ``def _f(_p0, _p1, ...)`` after normalisation; left as
+    tokens, those shingles would make any two functions with several parameters look
+    alike.
+    """
+    tokens = [
+        _LAYOUT.get(t.type, t.string)
+        for t in tokenize.generate_tokens(io.StringIO(text).readline)
+        if t.type not in _SKIPPED
+    ]
+    end = tokens.index(";") if ";" in tokens else len(tokens)
+    header = tokens[:end]
+    return ["def", f"{_FUNCTION}/{sum(1 for t in header if t.startswith('_p'))}", *tokens[end:]]
+
+
+def _shingles(text: str) -> frozenset[str]:
+    """The bottom-k sketch of the hashed token 3-grams (8 hex digits each: fixed width, so they sort as numbers)."""
+    tokens = _tokens(text)
+    grams = {" ".join(tokens[i : i + SHINGLE_SIZE]) for i in range(max(1, len(tokens) - SHINGLE_SIZE + 1))}
+    hashes = {hashlib.blake2b(gram.encode(), digest_size=4).hexdigest() for gram in grams}
+    return frozenset(heapq.nsmallest(MAX_SHINGLES, hashes))
+
+
+# Roles ----------------------------------------------------------------------------
+
+#: Constructor arguments of the built-in spaces' estimators beyond the spaces' own parameters,
+#: for ``Estimator(**config)``: scikit-learn is not imported to read them.
+_EXTRA_ARGUMENTS = {
+    "hgb": ("max_depth", "max_bins", "loss", "early_stopping", "validation_fraction", "n_iter_no_change",
+            "tol", "class_weight", "interaction_cst", "monotonic_cst", "scoring"),
+    "random_forest": ("max_depth", "min_samples_split", "criterion", "max_leaf_nodes", "min_impurity_decrease",
+                      "max_samples", "class_weight", "ccp_alpha", "oob_score", "min_weight_fraction_leaf"),
+    "svm": ("kernel", "degree", "coef0", "shrinking", "probability", "tol", "max_iter", "decision_function_shape"),
+    "logistic_regression": ("penalty", "solver", "max_iter", "tol", "fit_intercept", "dual", "intercept_scaling"),
+    "mlp": ("hidden_layer_sizes", "solver", "learning_rate", "power_t", "max_iter", "momentum", "early_stopping",
+            "validation_fraction", "beta_1", "beta_2", "epsilon", "n_iter_no_change", "tol", "shuffle"),
+    "torch_mlp": ("patience", "validation_fraction"),
+}
+#: Built-in space parameters that are not constructor arguments (``params()`` maps them).
+_NOT_ARGUMENTS = {"mlp": ("hidden_layer_width", "n_hidden_layers")}
+_MLP_LAYERS = "hidden_layer_sizes"
+
+#: Estimators outside the built-in spaces: their class names and known constructor arguments.
+_OTHER_ESTIMATORS = {
+    **dict.fromkeys(
+        ("XGBClassifier", "XGBRegressor", "XGBRFClassifier", "XGBRFRegressor"),
+        ("n_estimators", "learning_rate", "eta", "max_depth", "min_child_weight", "subsample", "colsample_bytree",
+         "colsample_bylevel", "reg_lambda", "reg_alpha", "gamma", "max_leaves", "max_bin", "tree_method"),
+    ),
+    **dict.fromkeys(
+        ("LGBMClassifier", "LGBMRegressor"),
+        ("n_estimators", "learning_rate", "num_leaves", "max_depth", "min_child_samples", "min_child_weight",
+         "subsample", "subsample_freq", "colsample_bytree", "reg_lambda", "reg_alpha", "min_split_gain"),
+    ),
+    **dict.fromkeys(
+        ("CatBoostClassifier", "CatBoostRegressor"),
+        ("iterations", "learning_rate", "depth", "l2_leaf_reg", "border_count", "random_strength"),
+    ),
+    **dict.fromkeys(
+        ("GradientBoostingClassifier", "GradientBoostingRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor",
+         "DecisionTreeClassifier", "DecisionTreeRegressor", "AdaBoostClassifier", "AdaBoostRegressor",
+         "KNeighborsClassifier", "KNeighborsRegressor", "Ridge", "RidgeClassifier", "Lasso", "ElasticNet",
+         "SGDClassifier", "SGDRegressor", "LinearSVC", "LinearSVR"),
+        (),
+    ),
+}
+#: Arguments of other libraries that mean a built-in space's parameter (or would be confused with one).
+_ARGUMENT_ROLES = {
+    "eta": "learning_rate",
+    "num_leaves": "max_leaf_nodes",
+    "max_leaves": "max_leaf_nodes",
+    "min_child_samples": "min_samples_leaf",
+    "iterations": "n_estimators",
+    "depth": "max_depth",
+    "reg_lambda": "l2_regularization",
+    "gamma": "min_split_loss",  # XGBoost's gamma is a split threshold, not an RBF kernel's width
+    "min_split_gain": "min_split_loss",
+}
+#: Built-in estimators' arguments whose name would be confused with another meaning.
+_CLASS_ARGUMENT_ROLES = {("mlp", "learning_rate"): "learning_rate_schedule"}
+
+_TORCH_OPTIMIZERS = frozenset(
+    ("Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop",
+     "LBFGS", "SparseAdam", "Adafactor")
+)
+_OPTIMIZER_ROLES = {"lr": "learning_rate", "learning_rate": "learning_rate", "weight_decay": "weight_decay",
+                    "momentum": "momentum"}
+_DROPOUT_LAYERS = frozenset(("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"))
+_NOT_MLP_LAYERS = frozenset(
+    ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "RNN", "LSTM",
+     "GRU", "Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
+     "MultiheadAttention", "Embedding")
+)
+_CASTS = frozenset(("int", "float", "round", "bool"))
+#: Names of objects that hold a study's settings as attributes (``args.lr``, ``wandb.config.lr``).
+_CONFIG_NAMES = frozenset(("config", "cfg", "conf", "params", "hparams", "hp", "args", "settings"))
+
+
+@dataclass(frozen=True)
+class _Estimator:
+    family: str | None  # the built-in family, None for other libraries
+    arguments: frozenset[str]  # known constructor arguments, for Estimator(**config)
+
+
+def _known_estimators() -> dict[str, _Estimator]:
+    known = {name: _Estimator(None, frozenset(args)) for name, args in _OTHER_ESTIMATORS.items()}
+    for space in BUILTIN_SPACES.values():
+        class_name = space.estimator_path.partition(":")[2]
+        own = set(space.space) - set(_NOT_ARGUMENTS.get(space.family, ()))
+        known[class_name] = _Estimator(space.family, frozenset(own | set(_EXTRA_ARGUMENTS.get(space.family, ()))))
+    return known
+
+
+_ESTIMATORS = _known_estimators()
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """``torch.optim.Adam`` for the callee ``torch.optim.Adam``; None for a computed callee."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def _argument(call: ast.Call, keyword: str, position: int | None) -> ast.expr | None:
+    for kw in call.keywords:
+        if kw.arg == keyword:
+            return kw.value
+    if position is not None and position < len(call.args) and not any(
+        isinstance(a, ast.Starred) for a in call.args[: position + 1]
+    ):
+        return call.args[position]
+    return None
+
+
+def _range_call(node: ast.expr) -> ast.Call | None:
+    return node if isinstance(node, ast.Call) and _dotted(node.func) == "range" else None
+
+
+def _is_torch_layer(path: str) -> bool:
+    """Whether ``path`` names a torch layer class (``nn.Linear``, ``torch.nn.Dropout``; not a loss or a function)."""
+    parts = path.split(".")
+    name = parts[-1]
+    if "functional" in parts or not name[:1].isupper() or name.endswith("Loss"):
+        return False
+    imported = ("Linear", "LazyLinear", *_DROPOUT_LAYERS, *_NOT_MLP_LAYERS)  # from torch.nn import Linear
+    return "nn" in parts[:-1] or (len(parts) == 1 and name in imported)
+
+
+def _calls_in(nodes: Iterable[ast.AST]) -> list[ast.Call]:
+    return [n for node in nodes for n in ast.walk(node) if isinstance(n, ast.Call)]
+
+
+class _RoleReader:
+    """Reads which known calls the objective makes and what the user's parameters set in them."""
+
+    def __init__(self, node: _Objective, names: Sequence[str]) -> None:
+        self._node = node
+        self._names = set(names)
+        # The objective's arguments that are not parameters: ``config`` in ``def f(config)``.
+        arguments = _arguments(node.args) if not isinstance(node, ast.Module) else []
+        self._holders = {a.arg for a in arguments} - self._names
+        self._calls = sorted(_calls_in([node]), key=lambda c: (c.lineno, c.col_offset))
+        self._assignments = _assignments(node)
+        self._aliases = self._local_aliases()
+        self._dicts = self._local_dicts()
+        self._roles: dict[ParameterRole, None] = {}  # ordered and without repeats
+
+    # Which parameters an expression uses -------------------------------------------
+
+    def _local_aliases(self) -> dict[str, str]:
+        """Locals computed from one parameter (``depth = int(max_depth)``), to their parameter.
+
+        Only arithmetic, casts, ``math``/``numpy`` functions and lookups count: a model
+        built from one parameter is not that parameter. Repeated until stable, so chains
+        (``a = lr; b = a * 2``) resolve; a local assigned from different parameters is
+        ambiguous and left out.
+        """
+        aliases: dict[str, str] = {}
+        candidates = {
+            target: values for target, values in self._assignments.items()
+            if target not in self._names and all(_is_arithmetic(v) for v in values)
+        }
+        for _ in range(len(candidates) + 1):
+            found = {t: set().union(*(self._parameters_in(v, aliases) for v in vs)) for t, vs in candidates.items()}
+            updated = {t: next(iter(ps)) for t, ps in found.items() if len(ps) == 1}
+            if updated == aliases:
+                break
+            aliases = updated
+        return aliases
+
+    def _local_dicts(self) -> dict[str, list[tuple[str, ast.expr]]]:
+        """Locals holding keyword arguments: ``dict(max_depth=d)``, ``{"max_depth": d}``, ``params["k"] = v``."""
+        dicts: dict[str, list[tuple[str, ast.expr]]] = {}
+        for node in ast.walk(self._node):
+            if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+                continue
+            target = node.targets[0]
+            entries = _dict_entries(node.value)
+            if isinstance(target, ast.Name) and entries is not None:
+                dicts.setdefault(target.id, []).extend(entries)
+            elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                key = target.slice
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    dicts.setdefault(target.value.id, []).append((key.value, node.value))
+        return dicts
+
+    def _parameters_in(self, expression: ast.AST, aliases: Mapping[str, str] | None = None) -> set[str]:
+        """The user's parameters an expression reads: by name, through a local, or as ``config["name"]``."""
+        aliases = self._aliases if aliases is None else aliases
+        used = set()
+        for node in ast.walk(expression):
+            if isinstance(node, ast.Name):
+                if node.id in self._names:
+                    used.add(node.id)
+                elif node.id in aliases:
+                    used.add(aliases[node.id])
+            key = self._looked_up_key(node)
+            if key is not None:
+                used.add(key)
+        return used
+
+    def _looked_up_key(self, node: ast.AST) -> str | None:
+        """``name`` for ``config["name"]``, ``config.get("name")`` or ``args.name`` when it is a parameter.
+
+        Attribute reads count only on the objective's own arguments or on a ``config``-like
+        name (``wandb.config.lr``), so that ``X.T`` is not the parameter ``T``.
+        """
+        key: ast.AST | None = None
+        if isinstance(node, ast.Subscript):
+            key = node.slice
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+            key = node.args[0] if node.args else None
+        elif isinstance(node, ast.Attribute) and node.attr in self._names:
+            holder = (_dotted(node.value) or "").rpartition(".")[2]
+            return node.attr if holder in self._holders or holder in _CONFIG_NAMES else None
+        if isinstance(key, ast.Constant) and key.value in self._names:
+            return key.value
+        return None
+
+    def _single_parameter(self, expression: ast.AST | None) -> str | None:
+        used = set() if expression is None else self._parameters_in(expression)
+        return next(iter(used)) if len(used) == 1 else None
+
+    def _is_direct(self, expression: ast.expr, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether the value is the parameter itself (possibly cast), so its range is the argument's."""
+        if isinstance(expression, ast.Call) and _dotted(expression.func) in _CASTS and len(expression.args) == 1:
+            return self._is_direct(expression.args[0], seen)
+        if isinstance(expression, ast.Name):
+            name = expression.id
+            if name in self._names and (name in seen or name not in self._assignments):
+                return True  # the argument as passed (also inside its own rebinding: depth = int(depth))
+            if name in seen or not (name in self._names or name in self._aliases):
+                return False
+            # A local, or a parameter rebound in the body, is direct when its one value is.
+            values = self._assignments[name] if name in self._assignments else []
+            return len(values) == 1 and self._is_direct(values[0], seen | {name})
+        return self._looked_up_key(expression) is not None
+
+    def _add(self, expression: ast.expr | None, target: str, argument: str, role: str) -> None:
+        parameter = self._single_parameter(expression)
+        if parameter is not None and expression is not None:
+            self._roles[ParameterRole(parameter, target, argument, role, self._is_direct(expression))] = None
+
+    # Reading -----------------------------------------------------------------------
+
+    def read(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[ParameterRole, ...]]:
+        estimators: dict[str, None] = {}
+        families: dict[str, None] = {}
+        for call in self._calls:
+            path = _dotted(call.func)
+            if path is None:
+                continue
+            name = path.rpartition(".")[2]
+            if name in _ESTIMATORS:
+                estimators[name] = None
+                if _ESTIMATORS[name].family is not None:
+                    families[_ESTIMATORS[name].family] = None
+                self._read_estimator(call, name)
+            else:
+                self._read_torch_call(call, path, name)
+        self._read_loops()
+        if self._is_torch_mlp():
+            families["torch_mlp"] = None
+        return tuple(estimators), tuple(families), tuple(self._roles)
+
+    def _read_estimator(self, call: ast.Call, name: str) -> None:
+        estimator = _ESTIMATORS[name]
+        for kw in call.keywords:
+            if kw.arg is None:
+                self._read_unpacked(kw.value, name, estimator)
+            elif kw.arg == _MLP_LAYERS and estimator.family == "mlp":
+                self._read_mlp_layers(kw.value, name)
+            else:
+                self._add(kw.value, name, kw.arg, self._estimator_role(estimator, kw.arg))
+
+    @staticmethod
+    def _estimator_role(estimator: _Estimator, argument: str) -> str:
+        if estimator.family is None:
+            return _ARGUMENT_ROLES.get(argument, argument)
+        return _CLASS_ARGUMENT_ROLES.get((estimator.family, argument), argument)
+
+    def _read_unpacked(self, value: ast.expr, name: str, estimator: _Estimator) -> None:
+        """``Estimator(**params)``: the keys of a dict built in the objective.
+
+        For the objective's own ``config`` argument, every parameter named as one of the
+        estimator's arguments; a global dict of fixed settings tells nothing.
+        """
+        entries = _dict_entries(value)
+        if entries is None and isinstance(value, ast.Name):
+            entries = self._dicts.get(value.id)
+        for key, expression in entries or []:
+            self._add(expression, name, key, self._estimator_role(estimator, key))
+        if entries is None and isinstance(value, ast.Name) and value.id in self._holders:
+            for parameter in sorted(self._names & estimator.arguments):
+                role = self._estimator_role(estimator, parameter)
+                self._roles[ParameterRole(parameter, name, parameter, role)] = None
+
+    def _read_mlp_layers(self, value: ast.expr, name: str) -> None:
+        """``hidden_layer_sizes=(width,) * n_layers`` (or ``[width] * n``, ``(width, width)``)."""
+        if isinstance(value, ast.Call) and _dotted(value.func) in ("tuple", "list") and len(value.args) == 1:
+            value = value.args[0]
+        if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult):
+            for sequence, count in ((value.left, value.right), (value.right, value.left)):
+                if isinstance(sequence, (ast.Tuple, ast.List)):
+                    self._add_layer_width(sequence, name)
+                    self._add(count, name, _MLP_LAYERS, "n_hidden_layers")
+        elif isinstance(value, (ast.Tuple, ast.List)):
+            self._add_layer_width(value, name)
+
+    def _add_layer_width(self, sequence: ast.Tuple | ast.List, name: str) -> None:
+        widths = {self._single_parameter(e) for e in sequence.elts}
+        if len(widths) == 1 and None not in widths:
+            element = sequence.elts[0]
+            self._add(element, name, _MLP_LAYERS, "hidden_layer_width")
+
+    def _read_torch_call(self, call: ast.Call, path: str, name: str) -> None:
+        parts = path.split(".")
+        if name in _TORCH_OPTIMIZERS and (len(parts) == 1 or "optim" in parts):
+            target = f"torch.optim.{name}"
+            self._add(_argument(call, "lr", 1), target, "lr", "learning_rate")
+            for kw in call.keywords:
+                if kw.arg in _OPTIMIZER_ROLES and kw.arg != "lr":
+                    self._add(kw.value, target, kw.arg, _OPTIMIZER_ROLES[kw.arg])
+        elif name == "DataLoader":
+            self._add(_argument(call, "batch_size", 1), "torch.utils.data.DataLoader", "batch_size", "batch_size")
+        elif name in _DROPOUT_LAYERS:
+            self._add(_argument(call, "p", 0), f"torch.nn.{name}", "p", "dropout")
+        elif name == "dropout":
+            self._add(_argument(call, "p", 1), "torch.nn.functional.dropout", "p", "dropout")
+        elif name == "Linear" and _is_torch_layer(path):
+            self._add(_argument(call, "out_features", 1), "torch.nn.Linear", "out_features", "hidden_width")
+        elif name == "LazyLinear" and _is_torch_layer(path):
+            self._add(_argument(call, "out_features", 0), "torch.nn.LazyLinear", "out_features", "hidden_width")
+
+    def _read_loops(self) -> None:
+        """``for _ in range(n)`` around layers (n_hidden_layers) or around training steps (max_epochs)."""
+        for node in ast.walk(self._node):
+            if isinstance(node, (ast.For, ast.AsyncFor)) and (loop := _range_call(node.iter)):
+                self._read_loop(loop, node.body, _loop_variable(node.target))
+            elif isinstance(node, (ast.ListComp, ast.GeneratorExp)) and (loop := _range_call(node.generators[0].iter)):
+                self._read_loop(loop, [node.elt], _loop_variable(node.generators[0].target))
+            elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+                self._read_repeated_layers(node)
+
+    def _read_loop(self, loop: ast.Call, body: list[Any], variable: str) -> None:
+        stop = loop.args[1] if len(loop.args) > 1 else loop.args[0] if loop.args else None
+        step = loop.args[2] if len(loop.args) > 2 else None
+        calls = [_dotted(c.func) or "" for c in _calls_in(body)]
+        # A loop that steps an optimiser trains; one that only builds layers stacks them.
+        if any(path.rpartition(".")[2] in ("backward", "step") for path in calls) or "epoch" in variable:
+            self._add(stop, "training loop", "range", "max_epochs")
+            self._add(step, "training loop", "range step", "batch_size")
+        elif any(_is_torch_layer(path) for path in calls):
+            self._add(stop, "layer loop", "range", "n_hidden_layers")
+
+    def _read_repeated_layers(self, node: ast.BinOp) -> None:
+        """``[nn.Linear(h, h), nn.ReLU()] * n_layers``."""
+        for sequence, count in ((node.left, node.right), (node.right, node.left)):
+            layers = isinstance(sequence, ast.List) and any(
+                _is_torch_layer(_dotted(c.func) or "") for c in _calls_in([sequence])
+            )
+            if layers:
+                self._add(count, "layer loop", "*", "n_hidden_layers")
+
+    def _is_torch_mlp(self) -> bool:
+        paths = [_dotted(c.func) or "" for c in self._calls]
+        layers = [p.rpartition(".")[2] for p in paths if _is_torch_layer(p)]
+        optimiser = any(
+            p.rpartition(".")[2] in _TORCH_OPTIMIZERS and ("optim" in p.split(".") or "." not in p) for p in paths
+        )
+        linear = {"Linear", "LazyLinear"} & set(layers)
+        return optimiser and bool(linear) and not set(layers) & _NOT_MLP_LAYERS
+
+
+def _assignments(node: ast.AST) -> dict[str, list[ast.expr]]:
+    """Every value assigned to each plain name (``name = value``) in the objective."""
+    values: dict[str, list[ast.expr]] = {}
+    for n in ast.walk(node):
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            values.setdefault(n.targets[0].id, []).append(n.value)
+        elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None:
+            values.setdefault(n.target.id, []).append(n.value)
+    return values
+
+
+def _dict_entries(expression: ast.expr) -> list[tuple[str, ast.expr]] | None:
+    """The string keys and values of a ``{...}`` or ``dict(...)`` expression; None for anything else."""
+    if isinstance(expression, ast.Dict):
+        pairs = zip(expression.keys, expression.values)
+        return [(k.value, v) for k, v in pairs if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+    if isinstance(expression, ast.Call) and _dotted(expression.func) == "dict":
+        return [(kw.arg, kw.value) for kw in expression.keywords if kw.arg]
+    return None
+
+
+def _is_arithmetic(expression: ast.expr) -> bool:
+    """Whether the only calls in ``expression`` are casts, ``math``/``numpy`` functions or ``.get`` lookups."""
+    for call in _calls_in([expression]):
+        path = _dotted(call.func) or ""
+        if not (path in _CASTS or path.split(".")[0] in ("math", "np", "numpy") or path.endswith(".get")):
+            return False
+    return True
+
+
+def _loop_variable(target: ast.expr) -> str:
+    return target.id if isinstance(target, ast.Name) else ""
