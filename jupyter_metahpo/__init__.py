@@ -1,7 +1,8 @@
 """jupyter-metahpo: meta-learning hyperparameter optimisation in one notebook cell.
 
-Importing this package is cheap: torch and botorch load only when a model-based
-sampler first needs them, so ``%load_ext jupyter_metahpo`` stays quick.
+Importing this package is cheap: torch loads only when a model-based sampler first
+needs it (and BoTorch only when ``GPModel`` is used), so ``%load_ext jupyter_metahpo``
+stays quick.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "DefaultSampler",
     "RandomSampler",
     "SobolSampler",
+    "GPSampler",
     "ExperienceStore",
     "suggest",
     "MetaSearchCV",
@@ -42,6 +44,10 @@ __all__ = [
 
 
 def __getattr__(name: str):
+    if name == "GPSampler":  # torch loads on first use
+        from .samplers import GPSampler
+
+        return GPSampler
     # The store (TinyDB, filelock) loads on first use, not on ``import jupyter_metahpo``.
     if name == "ExperienceStore":
         from .store import ExperienceStore

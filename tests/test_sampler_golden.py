@@ -100,13 +100,27 @@ def _gp_twice(space: SearchSpace, history: History, n: int, **kwargs: Any) -> li
     return first + _gp_run(sampler, _extended(history, [r["config"] for r in first]), n)
 
 
-def _transfer_run(history: History, n: int, stacking: bool, n_past: int = 3) -> list[dict[str, Any]]:
+def _transfer_run(
+    history: History, n: int, stacking: bool, n_past: int = 3, n_candidates: int = 256, n_samples: int = 64
+) -> list[dict[str, Any]]:
     from jupyter_metahpo.samplers.transfer import TransferSampler
 
     past = [_past(history.space, seed, shift=0.1 * seed - 0.1) for seed in range(n_past)]
-    sampler = TransferSampler(past, seed=5, n_candidates=256, n_samples=64, stacking=stacking)
+    sampler = TransferSampler(past, seed=5, n_candidates=n_candidates, n_samples=n_samples, stacking=stacking)
     out = [{"config": dict(s.config), "predicted": s.origin.details["predicted"]} for s in sampler.suggest(history, n)]
     return out + [{"weights": dict(sampler.weights_)}]
+
+
+def _default_study(space: SearchSpace, n_trials: int) -> list[dict[str, Any]]:
+    """A whole study driven by DefaultSampler: Sobol design, then GP refinement warm-started call to call."""
+    from jupyter_metahpo.samplers import DefaultSampler
+
+    sampler = DefaultSampler(seed=0, n_initial=4)
+    history = History(space, Direction.MINIMIZE)
+    for _ in range(n_trials):
+        (suggestion,) = sampler.suggest(history, 1)
+        history = _extended(history, [dict(suggestion.config)])
+    return [dict(t.config) for t in history.trials]
 
 
 CASES = {
@@ -124,6 +138,14 @@ CASES = {
     "transfer plain RGPE": lambda: _transfer_run(_history(TRANSFER_SPACE, 6, seed=4), 1, stacking=False),
     "transfer plain RGPE, batch of 3": lambda: _transfer_run(_history(TRANSFER_SPACE, 8, seed=6), 3, stacking=False),
     "transfer without own results": lambda: _transfer_run(_history(TRANSFER_SPACE, 0), 2, stacking=True),
+    # Over 1,024 candidates: the ensemble scores them in chunks.
+    "transfer stacked, default candidates": lambda: _transfer_run(
+        _history(TRANSFER_SPACE, 9, seed=7), 2, stacking=True, n_candidates=2048, n_samples=256
+    ),
+    "transfer plain RGPE, default candidates": lambda: _transfer_run(
+        _history(TRANSFER_SPACE, 9, seed=7), 2, stacking=False, n_candidates=2048, n_samples=256
+    ),
+    "default sampler, a whole study": lambda: _default_study(MIXED, 9),
 }
 
 # Recorded from the samplers at commit bb4e7ae (before the split into model, acquisition, optimiser).
@@ -276,7 +298,60 @@ GOLDEN: dict[str, list[dict[str, Any]]] = {'gp mixed, failed and pending, batch 
                                    'predicted': None},
                                   {'weights': {'task-0': 0.3333333333333333,
                                                'task-1': 0.3333333333333333,
-                                               'task-2': 0.3333333333333333}}]}
+                                               'task-2': 0.3333333333333333}}],
+ 'transfer stacked, default candidates': [{'config': {'lr': 0.019276597678619195,
+                                                      'depth': 8,
+                                                      'frac': 0.5378436350416,
+                                                      'kind': 'v'},
+                                           'predicted': 0.09954443774007432},
+                                          {'config': {'lr': 0.016684651669933943,
+                                                      'depth': 9,
+                                                      'frac': 0.5698636104178001,
+                                                      'kind': 'v'},
+                                           'predicted': 0.0989860715690109},
+                                          {'weights': {'task-0': 0.40234375,
+                                                       'task-1': 0.18359375,
+                                                       'task-2': 0.23046875,
+                                                       'current study': 0.18359375}}],
+ 'transfer plain RGPE, default candidates': [{'config': {'lr': 0.016684651669933943,
+                                                         'depth': 9,
+                                                         'frac': 0.5698636104178001,
+                                                         'kind': 'v'},
+                                              'predicted': 0.15045506792270308},
+                                             {'config': {'lr': 0.02917662520212683,
+                                                         'depth': 9,
+                                                         'frac': 0.6221122584175,
+                                                         'kind': 'v'},
+                                              'predicted': 0.15387736999961832},
+                                             {'weights': {'task-0': 0.40234375,
+                                                          'task-1': 0.18359375,
+                                                          'task-2': 0.23046875,
+                                                          'current study': 0.18359375}}],
+ 'default sampler, a whole study': [{'x': 2.252927335910499,
+                                     'lr': 0.06224407465682991,
+                                     'depth': 3,
+                                     'width': 28,
+                                     'kind': 'a'},
+                                    {'x': -1.8329023970291018,
+                                     'lr': 0.0007166944181942605,
+                                     'depth': 4,
+                                     'width': 241,
+                                     'kind': 3},
+                                    {'x': 0.05394309014081955,
+                                     'lr': 0.008980503771533461,
+                                     'depth': 2,
+                                     'width': 6,
+                                     'kind': None},
+                                    {'x': 1.5956311132758856,
+                                     'lr': 0.00010065097852372775,
+                                     'depth': 6,
+                                     'width': 814,
+                                     'kind': 'b'},
+                                    {'x': -2.0, 'lr': 0.0001, 'depth': 1, 'width': 683, 'kind': 3},
+                                    {'x': -2.0, 'lr': 0.0007057469197136157, 'depth': 6, 'width': 200, 'kind': 3},
+                                    {'x': -2.0, 'lr': 0.004411864386508719, 'depth': 4, 'width': 56, 'kind': 3},
+                                    {'x': -2.0, 'lr': 0.1, 'depth': 4, 'width': 654, 'kind': 3},
+                                    {'x': -2.0, 'lr': 0.0015592492463246876, 'depth': 4, 'width': 15, 'kind': 3}]}
 
 
 def _assert_same(actual: Any, expected: Any, where: str) -> None:

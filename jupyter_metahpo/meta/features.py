@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .._threads import limit_threads
+
 __all__ = [
     "META_FEATURE_SET",
     "META_FEATURE_NAMES",
@@ -214,15 +216,13 @@ def compute_meta_features(X: Any, y: Any, *, seed: int = 0) -> MetaFeatures:
     """
     import time
 
-    from threadpoolctl import threadpool_limits
-
     began = time.perf_counter()
     n = _n_rows(X)
     if n < 2:
         raise ValueError(f"`X` needs at least 2 rows to describe a task, but has {n}.")
     # Every step works on a few thousand rows: BLAS/OpenMP thread pools cost more in
     # start-up and contention than they save (3 s instead of 0.3 s on a busy 2-core box).
-    with threadpool_limits(limits=1):
+    with limit_threads(1, native="all"):
         return _compute(X, y, n, seed, began)
 
 

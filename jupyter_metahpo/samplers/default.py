@@ -1,4 +1,4 @@
-"""The default sampler: warm start (when given), a Sobol initial design, then BoTorch."""
+"""The default sampler: warm start (when given), a Sobol initial design, then GP refinement."""
 
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ def default_n_initial(dim: int) -> int:
 
 
 class DefaultSampler(Sampler):
-    """Warm-start suggestions first, then a scrambled Sobol design, then BoTorch refinement.
+    """Warm-start suggestions first, then a scrambled Sobol design, then GP refinement.
 
     Parameters
     ----------
     seed:
-        Seeds the Sobol design and the BoTorch sampler.
+        Seeds the Sobol design and the GP sampler.
     n_initial:
         Trials of the initial design (warm-start trials count towards it). Default
         :func:`default_n_initial` of the space's dimension.
@@ -35,7 +35,7 @@ class DefaultSampler(Sampler):
         it has nothing more to offer); its suggestions come before anything else.
     refiner:
         The model-based sampler used after the initial design; by default
-        :class:`~jupyter_metahpo.samplers.botorch.BoTorchSampler` (imported lazily).
+        :class:`~jupyter_metahpo.samplers.gp.GPSampler` (imported lazily: it imports torch).
     """
 
     name = "default"
@@ -58,9 +58,9 @@ class DefaultSampler(Sampler):
     @property
     def refiner(self) -> Sampler:
         if self._refiner is None:
-            from .botorch import BoTorchSampler
+            from .gp import GPSampler
 
-            self._refiner = BoTorchSampler(seed=self.seed)
+            self._refiner = GPSampler(seed=self.seed)
         return self._refiner
 
     def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
