@@ -79,9 +79,9 @@ def _past(space: SearchSpace, seed: int, shift: float, n: int = 25) -> PastStudy
 
 
 def _gp_sampler(**kwargs: Any):
-    from jupyter_metahpo.samplers.botorch import BoTorchSampler
+    from jupyter_metahpo.samplers.gp import GPSampler  # recorded as BoTorchSampler, its name then
 
-    return BoTorchSampler(**kwargs)
+    return GPSampler(**kwargs)
 
 
 def _gp_run(sampler, history: History, n: int) -> list[dict[str, Any]]:

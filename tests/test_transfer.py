@@ -204,3 +204,15 @@ def test_stacking_is_the_default_and_must_be_a_bool():
     assert TransferSampler([]).stacking is True
     with pytest.raises(ValueError, match="`stacking` must be True or False"):
         TransferSampler([], stacking="yes")
+
+
+def test_the_acquisition_is_chosen_by_name_from_the_shared_set():
+    task = make_family("related", 1, seed=5)[0]
+    history = _study_with(task, SPACE.sample(3, 5)).history()
+    past = [past_study(task, seed=1)]
+    (ucb,) = TransferSampler(past, seed=0, n_candidates=256, acquisition="ucb").suggest(history, 1)
+    (logei,) = TransferSampler(past, seed=0, n_candidates=256).suggest(history, 1)
+    assert "maximised upper confidence bound" in ucb.origin.reason
+    assert "maximised log expected improvement" in logei.origin.reason
+    with pytest.raises(ValueError, match=r"`acquisition` must be one of \('logei', 'ucb'\)"):
+        TransferSampler(past, acquisition="ei")
