@@ -76,10 +76,9 @@ def _log_prior(log_ls: np.ndarray, log_os: float, noise: float) -> tuple[float, 
     with respect to the log length scales, the log output scale and the noise variance.
 
     These are the priors of Optuna's GPSampler. BoTorch's dimension-scaled log-normal
-    length-scale prior was tried first and measured worse here: on Hartmann6 it let
-    length scales grow past 10 with output scales near 6, the posterior variance then
-    peaked at the corners of the cube and the search went from corner to corner
-    (correlation of predictions with held-out values at n = 30: 0.48 against 0.60).
+    length-scale prior let length scales grow long with large output scales, so the
+    posterior variance peaked at the corners of the cube
+    (``benchmarks/results/samplers_notes.md``).
     """
     inverse_sq = np.exp(-2.0 * log_ls)
     outputscale = math.exp(log_os)
@@ -165,10 +164,10 @@ class ExactGP:
         """Marginal posterior mean and variance at ``x`` (k, d), in NumPy.
 
         The same numbers as :meth:`posterior`, for the acquisition search, which calls
-        this hundreds of times per suggestion on a few points at a time: without torch's
-        per-operation and autograd overhead, a value and gradient cost about a third.
-        With ``with_grad``, the result can map gradients with respect to the mean and
-        variance back to ``x`` (:meth:`PosteriorNP.backward`).
+        this hundreds of times per suggestion on a few points at a time, where torch's
+        per-operation and autograd overhead would dominate. With ``with_grad``, the
+        result can map gradients with respect to the mean and variance back to ``x``
+        (:meth:`~.models.PosteriorNP.backward`); implements :class:`~.models.SurrogateModel`.
         """
         diff = x[:, None, :] - self._X_np[None, :, :]  # (k, n, d)
         sq = diff * diff
@@ -271,13 +270,12 @@ def _negative_log_posterior(
     ``pair_sqdiff`` holds the squared differences (Hamming indicators on categorical
     columns) of each pair ``i < j`` of training points, in the order of the
     upper-triangle indices ``upper``: the kernel is symmetric and its diagonal fixed,
-    so only these pairs are computed (a third less time at n = 200, d = 12).
+    so only these pairs are computed.
 
-    Written in NumPy with the gradient derived by hand: L-BFGS-B calls this 10-200
-    times per fit, and for these small matrices torch's per-operation and autograd
-    overhead dominated. Measured per call with one thread: 0.3 against 1.4 ms at
-    n = 50, d = 3 and 2.9 against 7.3 ms at n = 200, d = 6 (the test checks the
-    gradient against finite differences). With ``W = alpha alpha^T - K^-1``, the
+    Written in NumPy with the gradient derived by hand (tested against finite
+    differences): L-BFGS-B calls this 10-200 times per fit, and for these small
+    matrices torch's per-operation and autograd overhead dominated
+    (``benchmarks/results/samplers_notes.md``). With ``W = alpha alpha^T - K^-1``, the
     derivative of the log likelihood with respect to a hyperparameter ``t`` is
     ``tr(W dK/dt) / 2``.
     """
@@ -331,8 +329,7 @@ def fit_gp(
     stays at 0. With ``refit_cold`` the fit is also run from the
     priors' modes (capped by ``cold_maxiter``) and the better MAP is kept: the marginal
     likelihood is multimodal, and a warm start alone can stay in the basin of an early,
-    poor optimum for the whole study (measured on Hartmann6, see
-    ``benchmarks/bench_quality.py``). Without ``start``, or if it fails, the fit starts
+    poor optimum for the whole study. Without ``start``, or if it fails, the fit starts
     at the priors' modes.
     """
     X = np.ascontiguousarray(X, dtype=np.float64)

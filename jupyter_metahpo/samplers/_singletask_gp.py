@@ -12,12 +12,11 @@ dimensions"):
 * MAP by L-BFGS-B from the priors' modes, the objective divided by the number of
   points, as gpytorch's ``ExactMarginalLogLikelihood`` is.
 
-Why not gpytorch itself: on a 2-core machine a fit took ~1.2 s with 8 past studies to
-fit before the first warm-started refinement step (~10 s) and ~0.35 s for the current
-study's GP at every step; here a fit takes milliseconds. Why not the BoTorch sampler's
-GP (:mod:`._gp`, Matern-5/2 with an output scale and Optuna's priors): in the RGPE
-ensemble it was measured worse on unrelated tasks (``bench_meta_synthetic.py``, 15
-seeds, trial 10: 0.018 against 0.007), while this model matched gpytorch's (0.0065).
+Why not gpytorch itself: its fits took about a second each, and the transfer sampler
+fits one per past study before its first step and one at every step; here a fit takes
+milliseconds. Why not the GP sampler's GP (:mod:`._gp`, Matern-5/2 with an output scale
+and Optuna's priors): in the RGPE ensemble it was measured worse on unrelated tasks,
+while this model matched gpytorch's. Figures: ``benchmarks/results/samplers_notes.md``.
 
 Inputs are unit-cube encodings, as BoTorch's ``Normalize`` would give; every column is
 treated as continuous, as the gpytorch model did.

@@ -13,9 +13,9 @@ __all__ = ["DefaultSampler", "default_n_initial"]
 def default_n_initial(dim: int) -> int:
     """Initial design size: enough points to fit a GP's length scales, capped for small budgets.
 
-    Two points per dimension, between 5 and 10: on Hartmann6 (d = 6), 7 Sobol points
-    let the first GP lock onto a local basin, while 10 (Optuna's GPSampler also starts
-    with 10) found the global basin on half of the seeds (benchmarks/bench_quality.py).
+    Two points per dimension, between 5 and 10 (Optuna's GPSampler also starts with
+    10): with fewer, the first GP can lock onto a local basin
+    (``benchmarks/results/samplers_notes.md``).
     """
     return max(5, min(10, 2 * dim))
 
