@@ -216,3 +216,22 @@ def test_the_acquisition_is_chosen_by_name_from_the_shared_set():
     assert "maximised log expected improvement" in logei.origin.reason
     with pytest.raises(ValueError, match=r"`acquisition` must be one of \('logei', 'ucb'\)"):
         TransferSampler(past, acquisition="ei")
+
+
+def test_the_transfer_sampler_is_numpy_only_and_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from jupyter_metahpo.meta.synthetic import make_family, past_study, synthetic_space\n"
+        "from jupyter_metahpo.samplers.base import History\n"
+        "from jupyter_metahpo.samplers.transfer import TransferSampler\n"
+        "from jupyter_metahpo.trial import Direction\n"
+        "task = make_family('related', 1, seed=1)[0]\n"
+        "history = History(synthetic_space(), Direction.MINIMIZE)\n"
+        "TransferSampler([past_study(task)], seed=0, n_candidates=64).suggest(history, 1)\n"
+        "print(sorted(m for m in ('torch', 'botorch', 'gpytorch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -30,7 +30,7 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from ._gp import pairwise_log_likelihood
+from ._likelihood import pairwise_log_likelihood
 from .models import MIN_VARIANCE, PosteriorNP
 
 __all__ = ["SingleTaskGPNP", "fit_singletask_gp"]

@@ -25,7 +25,6 @@ suggestion's ``Origin("transfer", reason, {"weights": ..., ...})``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
