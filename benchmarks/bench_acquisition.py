@@ -7,7 +7,7 @@
 The model is the sampler's own GP (``jupyter_metahpo.samplers._gp``: Matern-5/2 ARD,
 Hamming distance on categories, MAP hyperparameters), fitted cold at every step on
 the unit-cube encoding with standardised scores, and exposed to BoTorch through
-:class:`FixedGPModel` (its joint posterior, which qLogNEI needs). Every method sees
+:class:`~jupyter_metahpo.samplers.botorch_model.GPModel` (its joint posterior, which qLogNEI needs). Every method sees
 the same model on the same data, so only the acquisition (and, for batches, how the
 batch is built) differs. Every run starts from the same scrambled Sobol design of
 ``default_n_initial(d)`` points for a given seed.
@@ -18,7 +18,7 @@ Two parts:
   (Monte-Carlo, BoTorch's default 512 QMC samples, baseline pruned); simple regret
   after 20 and 50 evaluations, seconds per suggestion.
 * ``batch``: batches of q = 4: LogEI with the kriging believer (what
-  ``BoTorchSampler`` does: each chosen point is believed at its posterior mean, then
+  ``GPSampler`` does: each chosen point is believed at its posterior mean, then
   the next one is chosen) against qLogNEI optimised by ``optimize_acqf(q=4)`` with
   ``sequential=True`` (greedy, earlier points as ``X_pending``) and
   ``sequential=False`` (the four points jointly); regret after 5 and 12 batches,
@@ -27,7 +27,7 @@ Two parts:
 Continuous problems (Branin, Hartmann6) use BoTorch's ``optimize_acqf`` for every
 method (8 restarts, 1,024 raw samples, 100 L-BFGS-B iterations, as the sampler's own
 search). The mixed problem needs valid integers and categories, so there every
-method uses the sampler's own search (``_acqf_optim.maximize_acquisition``), qLogNEI
+method uses the sampler's own search (``optimize.maximize_acquisition``), qLogNEI
 batches are built greedily with ``X_pending`` (what ``sequential=True`` does), and a
 joint q = 4 search is not available.
 """
@@ -51,18 +51,17 @@ from botorch.acquisition.analytic import LogExpectedImprovement
 from botorch.acquisition.logei import qLogNoisyExpectedImprovement
 from botorch.models.model import Model
 from botorch.optim import optimize_acqf
-from botorch.posteriors.gpytorch import GPyTorchPosterior
-from gpytorch.distributions import MultivariateNormal
-from linear_operator import to_linear_operator
 from scipy.stats import qmc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _problems import PROBLEMS, Problem  # noqa: E402
 
-from jupyter_metahpo.samplers._acqf_optim import MixedDomain, TorchAcquisition, maximize_acquisition  # noqa: E402
-from jupyter_metahpo.samplers._gp import ExactGP, _matern52, fit_gp, standardize  # noqa: E402
-from jupyter_metahpo.samplers.botorch import _believe_pending  # noqa: E402
+from jupyter_metahpo.samplers._gp import ExactGP, fit_gp  # noqa: E402
+from jupyter_metahpo.samplers.botorch_model import GPModel, TorchAcquisition  # noqa: E402
+from jupyter_metahpo.samplers.gp import believe_pending  # noqa: E402
+from jupyter_metahpo.samplers.models import standardize  # noqa: E402
+from jupyter_metahpo.samplers.optimize import MixedDomain, maximize_acquisition  # noqa: E402
 from jupyter_metahpo.samplers.default import default_n_initial  # noqa: E402
 
 SEQ_CHECKPOINTS = (20, 50)
@@ -78,54 +77,13 @@ SEQ_METHODS = ("LogEI", "qLogNEI(q=1)")
 BATCH_METHODS = ("LogEI+KB", "qLogNEI seq=True", "qLogNEI seq=False")
 
 
-class FixedGPModel(Model):
-    """A fitted :class:`ExactGP` seen as a BoTorch model: the joint Gaussian posterior
-    of the latent function, so Monte-Carlo acquisitions can sample it."""
-
-    def __init__(self, gp: ExactGP) -> None:
-        super().__init__()
-        self.gp = gp
-
-    @property
-    def num_outputs(self) -> int:
-        return 1
-
-    @property
-    def batch_shape(self) -> torch.Size:
-        return torch.Size([])
-
-    def posterior(
-        self,
-        X: torch.Tensor,
-        output_indices: list[int] | None = None,
-        observation_noise: bool | torch.Tensor = False,
-        posterior_transform: Any = None,
-        **kwargs: Any,
-    ) -> GPyTorchPosterior:
-        gp = self.gp
-        k = gp.kernel(X, gp.X)  # (..., q, n)
-        mean = getattr(gp, "mean", 0.0) + k @ gp.alpha  # the constant prior mean, where the GP has one
-        v = k @ gp.L_inv_T
-        cov = _self_kernel(gp, X) - v @ v.transpose(-1, -2)
-        eye = torch.eye(X.shape[-2], dtype=X.dtype)
-        # Tiny jitter: the difference above can be indefinite by rounding when two
-        # query points (or a query and a training point) nearly coincide.
-        cov = cov + (1e-9 + (gp.noise if observation_noise is True else 0.0)) * eye
-        # A lazy covariance: its Cholesky factor then gets jitter if needed (psd_safe_cholesky).
-        posterior = GPyTorchPosterior(MultivariateNormal(mean, to_linear_operator(cov)))
-        return posterior_transform(posterior) if posterior_transform is not None else posterior
+#: Jitter on the joint covariance's diagonal, as the recorded runs had it.
+JITTER = 1e-9
 
 
-def _self_kernel(gp: ExactGP, X: torch.Tensor) -> torch.Tensor:
-    """The prior covariance among the points of ``X`` (..., q, d): (..., q, q).
-
-    ``ExactGP.kernel`` takes an unbatched second argument, so the same kernel is
-    written out here for batches (same length scales, Hamming on categories)."""
-    diff = X.unsqueeze(-2) - X.unsqueeze(-3)
-    sq = diff * diff
-    if bool(gp.categorical.any()):
-        sq = torch.where(gp.categorical, (sq > 0).to(sq.dtype), sq)
-    return gp.outputscale * _matern52(sq @ (gp.inv_lengthscales * gp.inv_lengthscales))
+def _model(gp: ExactGP) -> GPModel:
+    """The GP as a BoTorch model: its joint posterior, which qLogNEI samples."""
+    return GPModel(gp, jitter=JITTER)
 
 
 @dataclass(frozen=True)
@@ -169,7 +127,7 @@ class Tracker:
 
     def fit(self) -> tuple[ExactGP, np.ndarray]:
         X = self.space.encode(self.configs)
-        # Scores are "higher is better" and standardised, as in BoTorchSampler.
+        # Scores are "higher is better" and standardised, as in GPSampler.
         y, _, _ = standardize(-np.asarray(self.values))
         return fit_gp(X, y, self.domain.categorical), y
 
@@ -214,7 +172,7 @@ def suggest_seq(method: str, tracker: Tracker, clock: Clock = time.perf_counter)
     """One configuration, and the ``clock`` seconds its acquisition took (after the fit)."""
     gp, y = tracker.fit()
     began = clock()
-    model = FixedGPModel(gp)
+    model = _model(gp)
     if method == "LogEI":
         acqf = LogExpectedImprovement(model, best_f=float(y.max()))
     elif method == "qLogNEI(q=1)":
@@ -236,12 +194,12 @@ def suggest_batch(
     batch: list[dict[str, Any]] = []
     if method == "LogEI+KB":
         for _ in range(q):
-            model, best_f = _believe_pending(gp, space.encode(batch), y)  # the kriging believer, as the sampler does it
-            config = _best_q1(tracker, gp, y, LogExpectedImprovement(FixedGPModel(model), best_f=best_f), seen)
+            model, best_f = believe_pending(gp, space.encode(batch), y)  # the kriging believer, as the sampler does it
+            config = _best_q1(tracker, gp, y, LogExpectedImprovement(_model(model), best_f=best_f), seen)
             batch.append(config)
             seen.add(_key(space, config))
     elif method.startswith("qLogNEI"):
-        acqf = _qlognei(FixedGPModel(gp), gp.X)
+        acqf = _qlognei(_model(gp), gp.X)
         sequential = method == "qLogNEI seq=True"
         if tracker.continuous:
             X, _ = optimize_acqf(acqf, _bounds(len(space)), q=q, num_restarts=tracker.search.restarts,
@@ -405,7 +363,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         parser.error(f"need 1 <= --restarts <= --raw-samples, but got --restarts {args.restarts} "
                      f"--raw-samples {args.raw_samples}")
     search = Search(args.raw_samples, args.restarts)
-    # One thread, as BoTorchSampler runs: on a shared 2-core machine two were far slower.
+    # One thread, as GPSampler runs: on a shared 2-core machine two were far slower.
     # The caller's setting and warning filters are restored afterwards (tests call main()).
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -1,4 +1,4 @@
-"""Suggestion latency: our BoTorchSampler against Optuna's GPSampler on the same histories.
+"""Suggestion latency: our GPSampler against Optuna's GPSampler on the same histories.
 
     python benchmarks/bench_latency.py            # 5 repeats per size
     python benchmarks/bench_latency.py --quick    # 2 repeats, fewer sizes
@@ -58,12 +58,12 @@ def make_history(space: SearchSpace, n: int, seed: int) -> list[tuple[dict, floa
 
 
 def time_ours(space: SearchSpace, data: list[tuple[dict, float]], seed: int) -> float:
-    from jupyter_metahpo.samplers.botorch import BoTorchSampler
+    from jupyter_metahpo.samplers.gp import GPSampler
 
     trials = tuple(
         FrozenTrial(i, config, TrialState.COMPLETE, Origin("bench"), value=value) for i, (config, value) in enumerate(data)
     )
-    sampler = BoTorchSampler(seed=seed)
+    sampler = GPSampler(seed=seed)
     sampler.suggest(History(space, Direction.MINIMIZE, trials[:-1]))  # warm-up: previous step
     began = time.perf_counter()
     sampler.suggest(History(space, Direction.MINIMIZE, trials))
@@ -91,7 +91,8 @@ def compare_threads(repeats: int) -> None:
     """Why the sampler runs torch on one thread: time a cold GP fit with 1 and 2 threads."""
     import torch
 
-    from jupyter_metahpo.samplers._gp import fit_gp, standardize
+    from jupyter_metahpo.samplers._gp import fit_gp
+    from jupyter_metahpo.samplers.models import standardize
 
     rng = np.random.default_rng(0)
     X = rng.random((100, 12))

@@ -132,7 +132,7 @@ def measure(n_trials: int, appends: int, naive_repeat: int, work: Path) -> dict:
     for _ in range(appends):
         study = study_ids[rng.randrange(0, len(study_ids), len(SPACES))]  # a study over SPACES[0]
         trial = FrozenTrial(next(trial_numbers), space.sample(rng.randrange(2**31)), TrialState.COMPLETE,
-                            Origin("botorch"), value=rng.random(), started_at=time.time(), finished_at=time.time())
+                            Origin("gp"), value=rng.random(), started_at=time.time(), finished_at=time.time())
         began = time.perf_counter()
         store.append_trial(study, trial)
         append_times.append(time.perf_counter() - began)

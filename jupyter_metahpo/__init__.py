@@ -1,9 +1,9 @@
 """jupyter-metahpo: meta-learning hyperparameter optimisation in one notebook cell.
 
 Importing this package is cheap: torch, scikit-learn, pandas and ipywidgets load when
-they are first used (:class:`jupyter_metahpo._imports.LazyImport`), so
-``%load_ext jupyter_metahpo`` stays quick. This module re-exports the public API; it
-is the one module that imports from every layer.
+they are first used (:class:`jupyter_metahpo._imports.LazyImport`), and BoTorch only
+when ``GPModel`` is used, so ``%load_ext jupyter_metahpo`` stays quick. This module
+re-exports the public API; it is the one module that imports from every layer.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ __all__ = [
     "DefaultSampler",
     "RandomSampler",
     "SobolSampler",
+    "GPSampler",
     "ExperienceStore",
     "suggest",
     "MetaSearchCV",

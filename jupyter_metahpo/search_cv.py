@@ -215,7 +215,7 @@ class MetaSearchCV(BaseSearchCV):
     n_splits_, refit_time_, multimetric_:
         As in ``RandomizedSearchCV``. ``cv_results_`` also holds ``config`` (each
         candidate in the space's own names) and ``origin`` (``"warm-start"``,
-        ``"sobol"``, ``"botorch"`` ...).
+        ``"sobol"``, ``"gp"`` ...).
     study_:
         The :class:`~jupyter_metahpo.TuningResult` of the search.
     search_space_:

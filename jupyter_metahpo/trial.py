@@ -52,12 +52,17 @@ def _frozen_mapping(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(data or {}))
 
 
+#: Origin sources renamed since they were first stored, read under their new name:
+#: the GP sampler was ``BoTorchSampler`` with source ``"botorch"``, though it never ran BoTorch.
+RENAMED_SOURCES = {"botorch": "gp"}
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a configuration came from, and why it was chosen.
 
     ``source`` is a short machine-readable name (``"sobol"``, ``"random"``,
-    ``"botorch"``, ``"warm-start"``, ``"manual"``, ``"imported"``); ``reason`` is one
+    ``"gp"``, ``"transfer"``, ``"warm-start"``, ``"manual"``, ``"imported"``); ``reason`` is one
     sentence for a person; ``details`` holds structured provenance such as the source
     tasks of a warm start, their similarity and the predicted value.
     """
@@ -74,7 +79,9 @@ class Origin:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Origin:
-        return cls(source=str(data["source"]), reason=str(data.get("reason", "")), details=data.get("details") or {})
+        source = str(data["source"])
+        source = RENAMED_SOURCES.get(source, source)  # stored by an older version
+        return cls(source=source, reason=str(data.get("reason", "")), details=data.get("details") or {})
 
 
 @dataclass(frozen=True)

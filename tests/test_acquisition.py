@@ -7,8 +7,9 @@ import pytest
 import torch
 from botorch.acquisition.analytic import _log_ei_helper
 
-from jupyter_metahpo.samplers._acquisition import LogExpectedImprovement, UpperConfidenceBound, log_h, log_h_and_grad
-from jupyter_metahpo.samplers._gp import fit_gp, standardize
+from jupyter_metahpo.samplers._gp import fit_gp
+from jupyter_metahpo.samplers.acquisition import LogExpectedImprovement, UpperConfidenceBound, log_h, log_h_and_grad
+from jupyter_metahpo.samplers.models import standardize
 
 
 def test_log_h_matches_botorch_from_far_below_to_far_above_the_incumbent():

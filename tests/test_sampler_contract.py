@@ -31,17 +31,17 @@ SPACE = SearchSpace(
 )
 
 
-def _botorch(seed):
-    from jupyter_metahpo.samplers.botorch import BoTorchSampler
+def _gp(seed):
+    from jupyter_metahpo.samplers.gp import GPSampler
 
-    return BoTorchSampler(seed=seed, n_raw_samples=256)
+    return GPSampler(seed=seed, n_raw_samples=256)
 
 
 FACTORIES = {
     "random": RandomSampler,
     "sobol": SobolSampler,
     "default": lambda seed: DefaultSampler(seed=seed, n_initial=4),
-    "botorch": _botorch,
+    "gp": _gp,
 }
 
 

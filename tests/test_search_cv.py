@@ -95,8 +95,8 @@ def test_refit_false_keeps_no_estimator_and_multimetric_follows_the_refit_metric
 @pytest.mark.slow
 def test_the_study_maximises_the_score_it_reports(classification):
     X, y = classification
-    search = tree_search(n_iter=6).fit(X, y)  # the initial design, then a real BoTorch step
-    assert search.cv_results_["origin"][-1] == "botorch"
+    search = tree_search(n_iter=6).fit(X, y)  # the initial design, then a real GP step
+    assert search.cv_results_["origin"][-1] == "gp"
     values = [t.value for t in search.study_.trials]
     np.testing.assert_allclose(values, search.cv_results_["mean_test_score"])
     assert search.study_.best_value == pytest.approx(search.best_score_)

@@ -1,4 +1,4 @@
-"""The RGPE transfer surrogate: real BoTorch GPs, weights that follow the evidence."""
+"""The RGPE transfer surrogate: real GP fits (BoTorch's SingleTaskGP model, in NumPy), weights that follow the evidence."""
 
 from __future__ import annotations
 
@@ -11,15 +11,9 @@ from jupyter_metahpo.meta.strategies import TaskDescription
 from jupyter_metahpo.meta.synthetic import SYNTHETIC_FEATURE_SET, make_family, past_study, synthetic_space
 from jupyter_metahpo.pipeline import warm_start_size
 from jupyter_metahpo.samplers.default import default_n_initial
-from jupyter_metahpo.samplers.transfer import (
-    CURRENT,
-    TransferSampler,
-    _ensemble_posterior,
-    _fit_gp,
-    _misranked_pairs,
-    _stacked_posterior,
-    ranking_weights,
-)
+from jupyter_metahpo.samplers._rgpe import StackedEnsemble, WeightedEnsemble, _misranked_pairs, ranking_weights
+from jupyter_metahpo.samplers._singletask_gp import fit_singletask_gp as _fit_gp
+from jupyter_metahpo.samplers.transfer import CURRENT, TransferSampler, _Target
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 SPACE = synthetic_space()
@@ -79,10 +73,10 @@ def test_stacking_follows_the_current_observations_where_the_past_model_is_wrong
     x_new = rng.random((6, 2))
     y_new = _z(-((x_new - 0.2) ** 2).sum(axis=1))  # this task's optimum is at (0.2, 0.2)
     weights = np.array([0.8])
-    stacked, variance = _stacked_posterior([past], weights, x_new, y_new, x_new)
-    np.testing.assert_allclose(stacked, y_new, atol=0.05)  # the observations, not the past model's view
-    assert np.all(variance >= 0)
-    plain = _ensemble_posterior([past], weights, x_new)[0]
+    stacked = StackedEnsemble.fit(WeightedEnsemble([past], weights), x_new, y_new).posterior_np(x_new)
+    np.testing.assert_allclose(stacked.mean, y_new, atol=0.05)  # the observations, not the past model's view
+    assert np.all(stacked.var > 0)
+    plain = WeightedEnsemble([past], weights).posterior_np(x_new).mean
     assert np.abs(plain - y_new).max() > 0.5  # without stacking the past model's mean stands
 
 
@@ -91,10 +85,10 @@ def test_stacking_with_no_weight_on_the_past_is_the_current_studys_own_gp():
     x_new, x = rng.random((7, 3)), rng.random((20, 3))
     y_new = _z(np.sin(3 * x_new).sum(axis=1))
     past = _fit_gp(rng.random((15, 3)), _z(rng.random(15)))
-    stacked_mean, stacked_var = _stacked_posterior([past], np.array([0.0]), x_new, y_new, x)
+    stacked = StackedEnsemble.fit(WeightedEnsemble([past], np.array([0.0])), x_new, y_new).posterior_np(x)
     own = _fit_gp(x_new, y_new).posterior_np(x)
-    np.testing.assert_allclose(stacked_mean, own.mean, atol=1e-6)
-    np.testing.assert_allclose(stacked_var, own.var, atol=1e-6)
+    np.testing.assert_allclose(stacked.mean, own.mean, atol=1e-6)
+    np.testing.assert_allclose(stacked.var, own.var, atol=1e-6)
 
 
 def _z(values):
@@ -132,12 +126,12 @@ def test_past_best_points_offers_the_weighted_past_tasks_best_configurations_unp
     twin = past_study(task, seed=1)
     history = _study_with(task, SPACE.sample(3, 4)).history()
     description = TaskDescription(task.name, task.meta_features, SYNTHETIC_FEATURE_SET)
-    no_target = (np.empty((0, len(SPACE))), np.empty(0))
+    no_target = _Target(np.empty((0, len(SPACE))), np.empty(0))
     for n, offered in ((0, False), (2, True)):
         sampler = TransferSampler([twin], description, seed=0, n_candidates=256, past_best_points=n)
         base = sampler._base_models(SPACE)
         t = base[0][1]
-        candidates = sampler._candidates(SPACE, history, *no_target, base, np.array([1.0]))
+        candidates = sampler._candidates(SPACE, history, no_target, base, np.array([1.0]))
         for best in t.unit[t.ranked()[:2]]:
             assert bool(np.any(np.all(np.abs(candidates - best) < 1e-9, axis=1))) is offered
     with pytest.raises(ValueError, match="past_best_points"):
@@ -210,3 +204,34 @@ def test_stacking_is_the_default_and_must_be_a_bool():
     assert TransferSampler([]).stacking is True
     with pytest.raises(ValueError, match="`stacking` must be True or False"):
         TransferSampler([], stacking="yes")
+
+
+def test_the_acquisition_is_chosen_by_name_from_the_shared_set():
+    task = make_family("related", 1, seed=5)[0]
+    history = _study_with(task, SPACE.sample(3, 5)).history()
+    past = [past_study(task, seed=1)]
+    (ucb,) = TransferSampler(past, seed=0, n_candidates=256, acquisition="ucb").suggest(history, 1)
+    (logei,) = TransferSampler(past, seed=0, n_candidates=256).suggest(history, 1)
+    assert "maximised upper confidence bound" in ucb.origin.reason
+    assert "maximised log expected improvement" in logei.origin.reason
+    with pytest.raises(ValueError, match=r"`acquisition` must be one of \('logei', 'ucb'\)"):
+        TransferSampler(past, acquisition="ei")
+
+
+def test_the_transfer_sampler_is_numpy_only_and_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from jupyter_metahpo.meta.synthetic import make_family, past_study, synthetic_space\n"
+        "from jupyter_metahpo.samplers.base import History\n"
+        "from jupyter_metahpo.samplers.transfer import TransferSampler\n"
+        "from jupyter_metahpo.trial import Direction\n"
+        "task = make_family('related', 1, seed=1)[0]\n"
+        "history = History(synthetic_space(), Direction.MINIMIZE)\n"
+        "TransferSampler([past_study(task)], seed=0, n_candidates=64).suggest(history, 1)\n"
+        "print(sorted(m for m in ('torch', 'botorch', 'gpytorch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -29,6 +29,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .._imports import LazyImport
+from .._threads import limit_threads
 
 # Loaded when meta-features are first computed, not when the meta-learning layer is imported.
 pd = LazyImport("pandas")
@@ -228,7 +229,7 @@ def compute_meta_features(X: Any, y: Any, *, seed: int = 0) -> MetaFeatures:
         raise ValueError(f"`X` needs at least 2 rows to describe a task, but has {n}.")
     # Every step works on a few thousand rows: BLAS/OpenMP thread pools cost more in
     # start-up and contention than they save (3 s instead of 0.3 s on a busy 2-core box).
-    with threadpool_limits(limits=1):
+    with limit_threads(1, native="all"):
         return _compute(X, y, n, seed, began)
 
 

@@ -1,11 +1,13 @@
 """A lean exact Gaussian process, fitted by MAP with scipy's L-BFGS-B on a NumPy objective.
 
-Why not gpytorch's ``SingleTaskGP``: on this kind of 2-core machine its per-call
-overhead (linear operators, settings contexts, a module tree) made a cold fit at
-d = 12, n = 100 take ~2.9 s and a mixed-space fit ~10 s, while the whole suggestion
-must stay under 0.5 s. The model here is the same kind of model, written as a
-handful of dense array operations (the fitted model keeps torch tensors for callers
-that want them, and NumPy copies for the acquisition search):
+The model of the GP sampler (:mod:`.gp`), implementing :class:`~.models.SurrogateModel`.
+It is the same kind of model as gpytorch's ``SingleTaskGP``, written as a handful of
+dense array operations because gpytorch's per-call overhead (linear operators,
+settings contexts, a module tree) made one suggestion take seconds where this takes a
+fraction of a second (measurements: ``benchmarks/results/samplers_notes.md``). The
+fitted model keeps torch tensors (the Cholesky factorisation, and the torch posterior
+that :class:`~.botorch_model.GPModel` shows to BoTorch) and NumPy copies for the
+acquisition search:
 
 * Matern-5/2 kernel with one length scale per dimension (ARD) and an output scale;
   categorical dimensions use the Hamming distance (0 when equal, 1 when not), so
@@ -18,7 +20,7 @@ that want them, and NumPy copies for the acquisition search):
   for why not BoTorch's default priors);
 * inputs are already in the unit cube (``SearchSpace.encode``), which is exactly what
   BoTorch's ``Normalize`` input transform would produce, so no input transform is
-  applied; outputs are standardised by the caller (see :func:`standardize`).
+  applied; outputs are standardised by the caller (:func:`~.models.standardize`).
 
 All tensors are float64. Shapes are given as ``(n, d)`` for training inputs and
 ``(..., d)`` for query points.
@@ -30,11 +32,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 import scipy.optimize
 import torch
 
-__all__ = ["GPParams", "ExactGP", "PosteriorNP", "fit_gp", "standardize"]
+from ._likelihood import pairwise_log_likelihood
+from .models import MIN_VARIANCE, PosteriorNP
+
+__all__ = ["GPParams", "ExactGP", "fit_gp"]
 
 #: Lower bound on the noise variance (standardised units): keeps the Cholesky
 #: factorisation stable when the objective is deterministic.
@@ -42,15 +46,6 @@ MIN_NOISE = 1e-6
 #: Shortest length scale allowed (unit-cube units), as BoTorch's default constraint.
 LS_MIN = 0.025
 _SQRT5 = math.sqrt(5.0)
-
-
-def standardize(y: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """Return ``(y - mean) / std`` with the mean and std used (std 1 for constant y)."""
-    mean = float(np.mean(y))
-    std = float(np.std(y))
-    if not std > 1e-12:
-        std = 1.0
-    return (y - mean) / std, mean, std
 
 
 @dataclass(frozen=True)
@@ -81,10 +76,9 @@ def _log_prior(log_ls: np.ndarray, log_os: float, noise: float) -> tuple[float, 
     with respect to the log length scales, the log output scale and the noise variance.
 
     These are the priors of Optuna's GPSampler. BoTorch's dimension-scaled log-normal
-    length-scale prior was tried first and measured worse here: on Hartmann6 it let
-    length scales grow past 10 with output scales near 6, the posterior variance then
-    peaked at the corners of the cube and the search went from corner to corner
-    (correlation of predictions with held-out values at n = 30: 0.48 against 0.60).
+    length-scale prior let length scales grow long with large output scales, so the
+    posterior variance peaked at the corners of the cube
+    (``benchmarks/results/samplers_notes.md``).
     """
     inverse_sq = np.exp(-2.0 * log_ls)
     outputscale = math.exp(log_os)
@@ -143,7 +137,7 @@ class ExactGP:
         return np.exp(self.params.log_lengthscales)
 
     def kernel(self, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-        """Covariance between ``A`` (..., m, d) and ``B`` (k, d): shape (..., m, k)."""
+        """Covariance between ``A`` (..., m, d) and ``B`` (k, d) or (..., k, d): shape (..., m, k)."""
         return self.outputscale * _matern52(_scaled_sqdist(A, B, self.inv_lengthscales, self.categorical))
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -151,17 +145,29 @@ class ExactGP:
         k = self.kernel(x.unsqueeze(-2), self.X).squeeze(-2)  # (..., n)
         mean = self.mean + k @ self.alpha
         v = k @ self.L_inv_T
-        var = (self.outputscale - (v * v).sum(-1)).clamp_min(1e-12)
+        var = (self.outputscale - (v * v).sum(-1)).clamp_min(MIN_VARIANCE)
         return mean, var
+
+    def joint_posterior(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Joint posterior mean (..., q) and covariance (..., q, q) of the latent function
+        at ``X`` (..., q, d), differentiable in ``X`` (for :class:`~.botorch_model.GPModel`).
+
+        The covariance is not clamped or jittered: a caller that factorises it adds
+        jitter where rounding leaves it indefinite (BoTorch's ``psd_safe_cholesky`` does).
+        """
+        k = self.kernel(X, self.X)  # (..., q, n)
+        mean = self.mean + k @ self.alpha
+        v = k @ self.L_inv_T
+        return mean, self.kernel(X, X) - v @ v.transpose(-1, -2)
 
     def posterior_np(self, x: np.ndarray, with_grad: bool = False) -> PosteriorNP:
         """Marginal posterior mean and variance at ``x`` (k, d), in NumPy.
 
         The same numbers as :meth:`posterior`, for the acquisition search, which calls
-        this hundreds of times per suggestion on a few points at a time: without torch's
-        per-operation and autograd overhead, a value and gradient cost about a third.
-        With ``with_grad``, the result can map gradients with respect to the mean and
-        variance back to ``x`` (:meth:`PosteriorNP.backward`).
+        this hundreds of times per suggestion on a few points at a time, where torch's
+        per-operation and autograd overhead would dominate. With ``with_grad``, the
+        result can map gradients with respect to the mean and variance back to ``x``
+        (:meth:`~.models.PosteriorNP.backward`); implements :class:`~.models.SurrogateModel`.
         """
         diff = x[:, None, :] - self._X_np[None, :, :]  # (k, n, d)
         sq = diff * diff
@@ -174,10 +180,10 @@ class ExactGP:
         mean = self.mean + k @ self._alpha_np
         v = k @ self._L_inv_T_np
         raw_var = self.outputscale - np.einsum("kn,kn->k", v, v)
-        var = np.maximum(raw_var, 1e-12)
+        var = np.maximum(raw_var, MIN_VARIANCE)
         if not with_grad:
             return PosteriorNP(mean, var)
-        return PosteriorNP(mean, var, _Backward(self, diff, r, decay, v, raw_var > 1e-12))
+        return PosteriorNP(mean, var, _Backward(self, diff, r, decay, v, raw_var > MIN_VARIANCE))
 
     def condition_on(self, X_new: torch.Tensor, y_new: torch.Tensor) -> ExactGP:
         """The same GP with extra observations (used for pending points); no refit."""
@@ -186,7 +192,10 @@ class ExactGP:
 
 @dataclass(frozen=True)
 class _Backward:
-    """What :class:`PosteriorNP` needs to map gradients back to the query points."""
+    """The chain rule from (mean, variance) back to the query points of :meth:`ExactGP.posterior_np`.
+
+    Categorical columns get a zero gradient: their distance is 0 or 1, not smooth.
+    """
 
     gp: ExactGP
     diff: np.ndarray  # (k, n, d) query minus training points
@@ -195,34 +204,20 @@ class _Backward:
     v: np.ndarray  # (k, n) k(x, X) L^-T
     var_free: np.ndarray  # (k,) False where the variance was clamped (its gradient is 0)
 
-
-@dataclass(frozen=True)
-class PosteriorNP:
-    """Posterior mean and variance at ``k`` points; ``backward`` turns d(f)/d(mean) and
-    d(f)/d(var) of some function ``f`` of them into d(f)/d(x), shape (k, d).
-    Categorical columns get a zero gradient (their distance is 0 or 1, not smooth)."""
-
-    mean: np.ndarray
-    var: np.ndarray
-    _backward: _Backward | None = None
-
-    def backward(self, d_mean: np.ndarray, d_var: np.ndarray) -> np.ndarray:
-        b = self._backward
-        if b is None:
-            raise ValueError("posterior_np(x, with_grad=True) is needed for gradients.")
-        gp = b.gp
-        d_var = np.where(b.var_free, d_var, 0.0)
+    def __call__(self, d_mean: np.ndarray, d_var: np.ndarray) -> np.ndarray:
+        gp = self.gp
+        d_var = np.where(self.var_free, d_var, 0.0)
         # mean = m + k alpha and var = s - |k L^-T|^2, so d/dk = d_mean alpha - 2 d_var v L^-1.
-        d_k = d_mean[:, None] * gp._alpha_np[None, :] - 2.0 * d_var[:, None] * (b.v @ gp._L_inv_T_np.T)
+        d_k = d_mean[:, None] * gp._alpha_np[None, :] - 2.0 * d_var[:, None] * (self.v @ gp._L_inv_T_np.T)
         # Matern-5/2: dk/d(r2) = -5/6 s (1 + sqrt5 r) exp(-sqrt5 r); d(r2)/dx_j = 2 diff_j / l_j^2.
-        d_r2 = d_k * (-5.0 / 6.0) * gp.outputscale * (1.0 + _SQRT5 * b.r) * b.decay
-        grad = 2.0 * gp._inverse_sq_np * np.einsum("kn,knd->kd", d_r2, b.diff)
+        d_r2 = d_k * (-5.0 / 6.0) * gp.outputscale * (1.0 + _SQRT5 * self.r) * self.decay
+        grad = 2.0 * gp._inverse_sq_np * np.einsum("kn,knd->kd", d_r2, self.diff)
         grad[:, gp._categorical_np] = 0.0
         return grad
 
 
 def _scaled_sqdist(A: torch.Tensor, B: torch.Tensor, inv_ls: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
-    diff = A.unsqueeze(-2) - B  # (..., m, k, d)
+    diff = A.unsqueeze(-2) - B.unsqueeze(-3)  # (..., m, k, d); B is (k, d) or (..., k, d)
     sq = diff * diff
     if bool(categorical.any()):
         sq = torch.where(categorical, (sq > 0).to(sq.dtype), sq)
@@ -243,30 +238,6 @@ def _robust_cholesky(K: torch.Tensor) -> torch.Tensor:
     return L
 
 
-def pairwise_log_likelihood(
-    k_pairs: np.ndarray, diagonal: float, upper: tuple[np.ndarray, np.ndarray], residual: np.ndarray
-) -> tuple[float, np.ndarray, np.ndarray] | None:
-    """Gaussian log marginal likelihood (constants dropped) of ``residual`` under the
-    covariance with ``k_pairs`` at the pairs ``upper`` (i < j) and ``diagonal`` on the
-    diagonal, with ``alpha = K^-1 residual`` and ``W = alpha alpha^T - K^-1`` (the
-    derivative of the log likelihood with respect to K is W / 2); ``None`` when K is
-    not positive definite.
-    """
-    n = len(residual)
-    K = np.empty((n, n))
-    K[upper] = k_pairs
-    K.T[upper] = k_pairs
-    np.fill_diagonal(K, diagonal)
-    try:
-        factor = scipy.linalg.cho_factor(K, lower=True, check_finite=False)
-    except np.linalg.LinAlgError:
-        return None
-    K_inv = scipy.linalg.cho_solve(factor, np.eye(n), check_finite=False)
-    alpha = K_inv @ residual
-    log_likelihood = -0.5 * float(residual @ alpha) - float(np.log(np.diag(factor[0])).sum())
-    return log_likelihood, alpha, np.outer(alpha, alpha) - K_inv
-
-
 def _negative_log_posterior(
     vector: np.ndarray, pair_sqdiff: np.ndarray, upper: tuple[np.ndarray, np.ndarray], y: np.ndarray
 ) -> tuple[float, np.ndarray]:
@@ -275,13 +246,12 @@ def _negative_log_posterior(
     ``pair_sqdiff`` holds the squared differences (Hamming indicators on categorical
     columns) of each pair ``i < j`` of training points, in the order of the
     upper-triangle indices ``upper``: the kernel is symmetric and its diagonal fixed,
-    so only these pairs are computed (a third less time at n = 200, d = 12).
+    so only these pairs are computed.
 
-    Written in NumPy with the gradient derived by hand: L-BFGS-B calls this 10-200
-    times per fit, and for these small matrices torch's per-operation and autograd
-    overhead dominated. Measured per call with one thread: 0.3 against 1.4 ms at
-    n = 50, d = 3 and 2.9 against 7.3 ms at n = 200, d = 6 (the test checks the
-    gradient against finite differences). With ``W = alpha alpha^T - K^-1``, the
+    Written in NumPy with the gradient derived by hand (tested against finite
+    differences): L-BFGS-B calls this 10-200 times per fit, and for these small
+    matrices torch's per-operation and autograd overhead dominated
+    (``benchmarks/results/samplers_notes.md``). With ``W = alpha alpha^T - K^-1``, the
     derivative of the log likelihood with respect to a hyperparameter ``t`` is
     ``tr(W dK/dt) / 2``.
     """
@@ -335,8 +305,7 @@ def fit_gp(
     stays at 0. With ``refit_cold`` the fit is also run from the
     priors' modes (capped by ``cold_maxiter``) and the better MAP is kept: the marginal
     likelihood is multimodal, and a warm start alone can stay in the basin of an early,
-    poor optimum for the whole study (measured on Hartmann6, see
-    ``benchmarks/bench_quality.py``). Without ``start``, or if it fails, the fit starts
+    poor optimum for the whole study. Without ``start``, or if it fails, the fit starts
     at the priors' modes.
     """
     X = np.ascontiguousarray(X, dtype=np.float64)

@@ -12,12 +12,11 @@ dimensions"):
 * MAP by L-BFGS-B from the priors' modes, the objective divided by the number of
   points, as gpytorch's ``ExactMarginalLogLikelihood`` is.
 
-Why not gpytorch itself: on a 2-core machine a fit took ~1.2 s with 8 past studies to
-fit before the first warm-started refinement step (~10 s) and ~0.35 s for the current
-study's GP at every step; here a fit takes milliseconds. Why not the BoTorch sampler's
-GP (:mod:`._gp`, Matern-5/2 with an output scale and Optuna's priors): in the RGPE
-ensemble it was measured worse on unrelated tasks (``bench_meta_synthetic.py``, 15
-seeds, trial 10: 0.018 against 0.007), while this model matched gpytorch's (0.0065).
+Why not gpytorch itself: its fits took about a second each, and the transfer sampler
+fits one per past study before its first step and one at every step; here a fit takes
+milliseconds. Why not the GP sampler's GP (:mod:`._gp`, Matern-5/2 with an output scale
+and Optuna's priors): in the RGPE ensemble it was measured worse on unrelated tasks,
+while this model matched gpytorch's. Figures: ``benchmarks/results/samplers_notes.md``.
 
 Inputs are unit-cube encodings, as BoTorch's ``Normalize`` would give; every column is
 treated as continuous, as the gpytorch model did.
@@ -31,7 +30,8 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from ._gp import PosteriorNP, pairwise_log_likelihood
+from ._likelihood import pairwise_log_likelihood
+from .models import MIN_VARIANCE, PosteriorNP
 
 __all__ = ["SingleTaskGPNP", "fit_singletask_gp"]
 
@@ -62,13 +62,22 @@ class SingleTaskGPNP:
 
     def kernel(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         """RBF covariance between ``A`` (m, d) and ``B`` (k, d): shape (m, k)."""
-        return np.exp(-0.5 * (((A[:, None, :] - B[None, :, :]) ** 2) @ self._inverse_sq))
+        return self._kernel_of(A[:, None, :] - B[None, :, :])
 
-    def posterior_np(self, x: np.ndarray) -> PosteriorNP:
-        """Marginal posterior mean and variance of the latent function at ``x`` (k, d)."""
-        k = self.kernel(x, self.X)
+    def _kernel_of(self, diff: np.ndarray) -> np.ndarray:
+        return np.exp(-0.5 * ((diff**2) @ self._inverse_sq))
+
+    def posterior_np(self, x: np.ndarray, with_grad: bool = False) -> PosteriorNP:
+        """Marginal posterior mean and variance of the latent function at ``x`` (k, d)
+        (:class:`~.models.SurrogateModel`)."""
+        diff = x[:, None, :] - self.X[None, :, :]  # (k, n, d)
+        k = self._kernel_of(diff)
         v = k @ self._L_inv_T
-        return PosteriorNP(self.mean + k @ self._alpha, np.maximum(1.0 - np.einsum("kn,kn->k", v, v), 1e-12))
+        raw_var = 1.0 - np.einsum("kn,kn->k", v, v)
+        posterior = PosteriorNP(self.mean + k @ self._alpha, np.maximum(raw_var, MIN_VARIANCE))
+        if not with_grad:
+            return posterior
+        return PosteriorNP(posterior.mean, posterior.var, _RBFBackward(self, diff, k, v, raw_var > MIN_VARIANCE))
 
     def joint_posterior_np(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean (m,) and full covariance (m, m) of the latent function at ``x``."""
@@ -82,6 +91,21 @@ class SingleTaskGPNP:
         ``alpha = K^-1 (y - m)``, ``y_i - alpha_i / [K^-1]_ii`` and ``1 / [K^-1]_ii``."""
         inverse_diagonal = np.maximum(np.einsum("ij,ij->i", self._L_inv_T, self._L_inv_T), 1e-12)
         return self.y - self._alpha / inverse_diagonal, 1.0 / inverse_diagonal
+
+
+class _RBFBackward:
+    """The chain rule from (mean, variance) back to the query points of :meth:`SingleTaskGPNP.posterior_np`."""
+
+    def __init__(self, gp: SingleTaskGPNP, diff: np.ndarray, k: np.ndarray, v: np.ndarray, var_free: np.ndarray) -> None:
+        self.gp, self.diff, self.k, self.v, self.var_free = gp, diff, k, v, var_free
+
+    def __call__(self, d_mean: np.ndarray, d_var: np.ndarray) -> np.ndarray:
+        gp = self.gp
+        d_var = np.where(self.var_free, d_var, 0.0)  # a clamped variance does not move
+        # mean = m + k alpha and var = 1 - |k L^-T|^2, so d/dk = d_mean alpha - 2 d_var v L^-1.
+        d_k = d_mean[:, None] * gp._alpha[None, :] - 2.0 * d_var[:, None] * (self.v @ gp._L_inv_T.T)
+        # RBF: dk/dx_j = -k (x_j - X_j) / l_j^2.
+        return -gp._inverse_sq * np.einsum("kn,knd->kd", d_k * self.k, self.diff)
 
 
 def _negative_log_posterior(

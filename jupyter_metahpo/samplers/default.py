@@ -1,4 +1,4 @@
-"""The default sampler: warm start (when given), a Sobol initial design, then BoTorch."""
+"""The default sampler: warm start (when given), a Sobol initial design, then GP refinement."""
 
 from __future__ import annotations
 
@@ -13,20 +13,20 @@ __all__ = ["DefaultSampler", "default_n_initial"]
 def default_n_initial(dim: int) -> int:
     """Initial design size: enough points to fit a GP's length scales, capped for small budgets.
 
-    Two points per dimension, between 5 and 10: on Hartmann6 (d = 6), 7 Sobol points
-    let the first GP lock onto a local basin, while 10 (Optuna's GPSampler also starts
-    with 10) found the global basin on half of the seeds (benchmarks/bench_quality.py).
+    Two points per dimension, between 5 and 10 (Optuna's GPSampler also starts with
+    10): with fewer, the first GP can lock onto a local basin
+    (``benchmarks/results/samplers_notes.md``).
     """
     return max(5, min(10, 2 * dim))
 
 
 class DefaultSampler(Sampler):
-    """Warm-start suggestions first, then a scrambled Sobol design, then BoTorch refinement.
+    """Warm-start suggestions first, then a scrambled Sobol design, then GP refinement.
 
     Parameters
     ----------
     seed:
-        Seeds the Sobol design and the BoTorch sampler.
+        Seeds the Sobol design and the GP sampler.
     n_initial:
         Trials of the initial design (warm-start trials count towards it). Default
         :func:`default_n_initial` of the space's dimension.
@@ -35,7 +35,7 @@ class DefaultSampler(Sampler):
         it has nothing more to offer); its suggestions come before anything else.
     refiner:
         The model-based sampler used after the initial design; by default
-        :class:`~jupyter_metahpo.samplers.botorch.BoTorchSampler` (imported lazily).
+        :class:`~jupyter_metahpo.samplers.gp.GPSampler` (imported lazily: it imports torch).
     """
 
     name = "default"
@@ -58,9 +58,9 @@ class DefaultSampler(Sampler):
     @property
     def refiner(self) -> Sampler:
         if self._refiner is None:
-            from .botorch import BoTorchSampler
+            from .gp import GPSampler
 
-            self._refiner = BoTorchSampler(seed=self.seed)
+            self._refiner = GPSampler(seed=self.seed)
         return self._refiner
 
     def suggest(self, history: History, n: int = 1) -> list[Suggestion]:

@@ -1,28 +1,22 @@
-"""Transfer during refinement: a ranking-weighted ensemble of per-task GPs (RGPE).
+"""Transfer during refinement: Bayesian optimisation on the RGPE ensemble of past-task GPs.
 
 Feurer, Letham, Hutter & Bakshy (2018), "Scalable meta-learning for Bayesian
 optimization using ranking-weighted Gaussian process ensembles". One GP is fitted
-per compatible past study (once, then cached) and one on the current study's trials.
-Their posteriors are combined with weights: the mean is ``sum_i w_i mu_i(x)`` and the
-variance ``sum_i w_i^2 sigma_i^2(x)``. A weight is the share of posterior samples in
-which that model ranks the current study's observations best (fewest misordered
-pairs); the current study's own GP is judged on leave-one-out predictions so it does
-not win by having seen the points. A past task that misleads on this task ranks the
-new observations badly and loses its weight as evidence accumulates; past models
-much worse than the current one are dropped altogether (the paper's guard against
-weight dilution).
+per compatible past study (once, then cached) and one on the current study's trials;
+:mod:`._rgpe` weighs them (a past task that misleads on this task ranks the new
+observations badly and loses its weight as evidence accumulates; past models much
+worse than the current one are dropped altogether) and combines their posteriors.
 
-By default the current study is not one more member of that sum but a GP on its
-residuals (stacking, as in Google Vizier's transfer learning, Golovin et al. 2017):
-the mean is ``sum_i w_i mu_i(x) + r(x)``, where ``r`` is fitted to what the weighted
-past models got wrong at this study's points, and the variance adds ``r``'s. The plain
-RGPE mean ignores the study's own results wherever the past models carry the weight,
-so a region they all recommend keeps being proposed after it has failed here; the
-stacked mean follows the observations near them. ``stacking=False`` gives plain RGPE.
-The next configuration maximises log expected improvement (BoTorch's
-``LogExpectedImprovement`` numerics, :mod:`._acquisition`) under the ensemble, over a
-candidate set of Sobol points and local perturbations of good points, snapped to valid
-configurations so that integers and categories are scored as they will be evaluated.
+By default the current study is not one more member of the weighted sum but a GP on
+its residuals (stacking, :class:`~._rgpe.StackedEnsemble`): the plain RGPE mean
+ignores the study's own results wherever the past models carry the weight, so a region
+they all recommend keeps being proposed after it has failed here; the stacked mean
+follows the observations near them. ``stacking=False`` gives plain RGPE.
+
+The next configurations maximise the acquisition (:mod:`.acquisition`, log expected
+improvement by default) under the ensemble, over a candidate set of Sobol points and
+local perturbations of good points, snapped to valid configurations
+(:func:`~.optimize.candidate_set`, :func:`~.optimize.best_candidates`).
 
 The weights are visible: ``sampler.weights_`` after each call, and in every
 suggestion's ``Origin("transfer", reason, {"weights": ..., ...})``.
@@ -31,19 +25,25 @@ suggestion's ``Origin("transfer", reason, {"weights": ..., ...})``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
+from .._threads import limit_threads
 from ..experience import PastStudy
 from ..meta.compat import TransferredStudy
 from ..meta.strategies import TaskDescription, name_and_space_similarities, prepare, task_similarities
 from ..space import SearchSpace
 from ..trial import Origin
+from ._rgpe import MEMBER_DDOF, StackedEnsemble, WeightedEnsemble, ranking_weights
+from ._singletask_gp import SingleTaskGPNP, fit_singletask_gp
+from .acquisition import Acquisition, check_acquisition, make_acquisition
 from .base import History, Sampler, Suggestion
+from .models import SurrogateModel, standardize
+from .optimize import best_candidates, candidate_set
 
-__all__ = ["TransferSampler", "ranking_weights"]
+__all__ = ["TransferSampler", "CURRENT"]
 
+#: The label of the current study's own GP among the weights.
 CURRENT = "current study"
 
 #: Candidates closer than this (L-inf, unit cube) to a tried or pending configuration are
@@ -66,11 +66,7 @@ class TransferSampler(Sampler):
     seed:
         Seeds the candidate set and the ranking samples.
     max_past:
-        At most this many past studies get a GP (the most similar ones). 16 rather
-        than 8: on the 120 held-out prior pools that chose it (seed 0,
-        ``benchmarks/results/ablation_refiner_32.md``) the default's regret at trial 10
-        fell from 0.026 to 0.021; on the other 338 pools from 0.021 to 0.020 (and no
-        worse at trials 1, 5 and 25). 32 did about as well for more time per suggestion.
+        At most this many past studies get a GP (the most similar ones).
     max_points_per_task:
         A past study's GP sees at most this many trials (its best half, and a spread
         of the rest).
@@ -83,17 +79,16 @@ class TransferSampler(Sampler):
         with a weight above 0.05, unperturbed (0: only perturbations around their best).
     drop_worse_from:
         From this many results of the current study on, past models that rank them
-        clearly worse than the current study's own GP get no weight. Keeping them
-        until 10 results, or always, changed nothing on 120 held-out prior pools
-        (``benchmarks/results/ablation_drop_worse.md``).
+        clearly worse than the current study's own GP get no weight.
     stacking:
         Model the current study as a GP on the residuals of the weighted past models'
-        mean (default) rather than as one more weighted member of the ensemble. Chosen
-        on 120 held-out prior pools and checked on the 338 others with seeds 0 and 1:
-        mean regret at trial 10 0.0176 against 0.0210 (paired standard error 0.0021),
-        the same at trial 25 (over all 458 pools, lower in every family). The gain
-        comes mostly from a few pools where the past tasks' favourite region scores at
-        chance (``benchmarks/results/ablation_stacking_all.md``, ``..._seed1.md``).
+        mean (default) rather than as one more weighted member of the ensemble.
+    acquisition:
+        A name from :data:`~.acquisition.ACQUISITIONS`; ``"logei"`` (log expected
+        improvement) by default.
+
+    The defaults were chosen on held-out prior pools; the ablations behind each are
+    listed in ``benchmarks/results/samplers_notes.md``.
     """
 
     name = "transfer"
@@ -110,6 +105,7 @@ class TransferSampler(Sampler):
         past_best_points: int = 0,
         drop_worse_from: int = 5,
         stacking: bool = True,
+        acquisition: str = "logei",
     ) -> None:
         for label, value, low in (
             ("max_past", max_past, 0),
@@ -133,13 +129,15 @@ class TransferSampler(Sampler):
         self.past_best_points = past_best_points
         self.drop_worse_from = drop_worse_from
         self.stacking = stacking
+        self.acquisition = check_acquisition(acquisition)
         self._rng = np.random.default_rng(seed)
         self._space_key: str | None = None
-        self._base: list[tuple[str, TransferredStudy, Any]] = []
+        self._base: list[tuple[str, TransferredStudy, SingleTaskGPNP]] = []
         self.weights_: dict[str, float] = {}
 
     # -- past models ----------------------------------------------------------------
-    def _base_models(self, space: SearchSpace) -> list[tuple[str, TransferredStudy, Any]]:
+    def _base_models(self, space: SearchSpace) -> list[tuple[str, TransferredStudy, SingleTaskGPNP]]:
+        """(label, study, fitted GP) of the past studies used, fitted once per space."""
         key = space.to_json_string()
         if key == self._space_key:
             return self._base
@@ -153,7 +151,8 @@ class TransferSampler(Sampler):
         for label, i in zip(labels, order):
             t = studies[int(i)]
             keep = self._subset(t)
-            self._base.append((label, t, _fit_gp(t.unit[keep], _standardise(t.scores[keep]))))
+            y, _, _ = standardize(t.scores[keep], ddof=MEMBER_DDOF)
+            self._base.append((label, t, fit_singletask_gp(t.unit[keep], y)))
         self._space_key = key
         return self._base
 
@@ -168,89 +167,74 @@ class TransferSampler(Sampler):
 
     # -- suggest --------------------------------------------------------------------
     def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
-        from ._acquisition import log_h
-        from .botorch import torch_threads
-
         space = history.space
-        complete = history.complete
-        with torch_threads(1):
+        with limit_threads(1):
             base = self._base_models(space)
-            x_target = space.encode([t.config for t in complete]) if complete else np.empty((0, len(space)))
-            raw = history.scores() if complete else np.empty(0)
-            y_target = _standardise(raw) if len(raw) else raw
-            target_model = _fit_gp(x_target, y_target) if len(raw) >= 2 and np.ptp(raw) > 0 else None
-            labels = [label for label, _, _ in base] + ([CURRENT] if target_model is not None else [])
-            models = [m for _, _, m in base] + ([target_model] if target_model is not None else [])
-            if not models:
+            target = _Target.of(history)
+            target_model = fit_singletask_gp(target.x, target.y) if target.can_model else None
+            if not base and target_model is None:
                 raise RuntimeError(
                     "the transfer sampler has neither a compatible past study nor two distinct results of this "
                     "study to model; use it after an initial design (DefaultSampler does)."
                 )
             weights = ranking_weights(
-                [m for _, _, m in base], target_model, x_target, y_target, self.n_samples, self._rng,
+                [m for _, _, m in base], target_model, target.x, target.y, self.n_samples, self._rng,
                 drop_worse_from=self.drop_worse_from,
             )
+            labels = [label for label, _, _ in base] + ([CURRENT] if target_model is not None else [])
             self.weights_ = {label: float(w) for label, w in zip(labels, weights)}
+            model = self._ensemble(base, target_model, weights, target)
+            candidates = self._candidates(space, history, target, base, weights)
             # Without results of its own yet, improve on the past tasks' average (0 once standardised).
-            best_f = float(y_target.max()) if len(y_target) else 0.0
-            candidates = self._candidates(space, history, x_target, y_target, base, weights)
-            if self.stacking and target_model is not None:
-                means, variances = _stacked_posterior(models[:-1], weights[:-1], x_target, y_target, candidates)
-            else:
-                means, variances = _ensemble_posterior(models, weights, candidates)
-            sigma = np.sqrt(np.maximum(variances, 1e-12))
-            scores = log_h((means - best_f) / sigma) + np.log(sigma)  # log expected improvement
-            chosen = _pick_diverse(candidates, scores, n)
-        return [self._suggestion(space, candidates[c], means[c], raw, history) for c in chosen]
+            acqf = make_acquisition(self.acquisition, model, target.best)
+            chosen, _ = best_candidates(acqf, candidates, n)
+            means = model.posterior_np(chosen).mean
+        return [self._suggestion(space, x, mean, target, history, acqf) for x, mean in zip(chosen, means)]
 
-    def _candidates(self, space, history, x_target, y_target, base, weights) -> np.ndarray:
+    def _ensemble(
+        self, base: list[tuple[str, TransferredStudy, SingleTaskGPNP]], target_model: SingleTaskGPNP | None,
+        weights: np.ndarray, target: _Target,
+    ) -> SurrogateModel:
+        past_models = [m for _, _, m in base]
+        if target_model is None:
+            return WeightedEnsemble(past_models, weights)
+        if self.stacking:
+            return StackedEnsemble.fit(WeightedEnsemble(past_models, weights[:-1]), target.x, target.y)
+        return WeightedEnsemble([*past_models, target_model], weights)
+
+    def _candidates(
+        self, space: SearchSpace, history: History, target: _Target,
+        base: list[tuple[str, TransferredStudy, SingleTaskGPNP]], weights: np.ndarray,
+    ) -> np.ndarray:
         """Sobol points plus perturbations of the best current points and of the weighted past bests."""
-        from scipy.stats import qmc
-
-        dim = len(space)
-        sobol = qmc.Sobol(d=dim, scramble=True, seed=self._rng).random(self.n_candidates)
-        parts = [sobol]
-        centres = []
-        if len(y_target):
-            centres.extend(x_target[np.argsort(-y_target)[:5]])
+        centres: list[np.ndarray] = []
+        extra: list[np.ndarray] = []
+        if len(target.y):
+            centres.extend(target.x[np.argsort(-target.y)[:5]])
         for (_, t, _), w in zip(base, weights):
             if w > 0.05:
                 centres.append(t.unit[t.best_index])
                 if self.past_best_points:  # its own best configurations too, as they are
-                    parts.append(t.unit[t.ranked()[: self.past_best_points]])
-        for centre in centres:
-            for scale in (0.02, 0.08):
-                parts.append(np.clip(centre + self._rng.normal(0, scale, (64, dim)), 0, 1))
-        points = np.vstack(parts)
-        snapped = space.encode(space.decode(points))  # score integers and categories as evaluated
-        snapped = np.unique(np.round(snapped, 12), axis=0)
+                    extra.append(t.unit[t.ranked()[: self.past_best_points]])
         seen = history.seen_configs()
-        if seen:
-            taken = space.encode([dict(c) for c in seen])
-            distance = np.abs(snapped[:, None, :] - taken[None, :, :]).max(axis=2).min(axis=1)
-            fresh = snapped[distance >= MIN_DISTANCE]
-            if len(fresh):
-                snapped = fresh
-        return snapped
+        taken = space.encode([dict(c) for c in seen]) if seen else np.empty((0, len(space)))
+        return candidate_set(space, self._rng, self.n_candidates, centres, extra, taken, min_distance=MIN_DISTANCE)
 
-    def _suggestion(self, space, unit, mean, raw, history) -> Suggestion:
+    def _suggestion(
+        self, space: SearchSpace, unit: np.ndarray, mean: float, target: _Target, history: History, acqf: Acquisition
+    ) -> Suggestion:
         config = space.decode(unit[None, :])[0]
-        predicted = None
-        if len(raw) >= 2 and np.std(raw) > 0:  # undo _standardise (the ensemble speaks in the current study's scale)
-            predicted = float(mean * np.std(raw, ddof=1) + np.mean(raw))
-            if history.direction.value == "minimize":
-                predicted = -predicted
         top = sorted(self.weights_.items(), key=lambda item: -item[1])[:3]
         weight_text = ", ".join(f"{label} {weight:.2f}" for label, weight in top)
         model = "RGPE, this study's GP stacked on the past mean" if self.stacking else "RGPE"
-        reason = f"transfer GP ensemble ({model}) maximised log expected improvement; weights: {weight_text}"
+        reason = f"transfer GP ensemble ({model}) maximised {acqf.title}; weights: {weight_text}"
         past_weight = sum(w for label, w in self.weights_.items() if label != CURRENT)
         details = {
             "strategy": "rgpe",
             "weights": dict(self.weights_),
             "past_weight": float(past_weight),
             "source_task": [label for label, w in top if label != CURRENT and w > 0],
-            "predicted": predicted,
+            "predicted": target.in_objective_units(mean, history),
         }
         return Suggestion(config, Origin(self.name, reason, details))
 
@@ -258,147 +242,38 @@ class TransferSampler(Sampler):
         return f"TransferSampler(past={len(self.past)} studies, seed={self.seed!r}, max_past={self.max_past})"
 
 
-# ---------------------------------------------------------------------- weights
+class _Target:
+    """The current study's complete trials as the ensemble sees them: unit-cube points,
+    scores (higher is better), and the scores standardised as the members' are."""
 
+    def __init__(self, x: np.ndarray, raw: np.ndarray) -> None:
+        self.x = x
+        self.raw = raw
+        self.y, self.mean, self.std = standardize(raw, ddof=MEMBER_DDOF) if len(raw) else (raw, 0.0, 1.0)
 
-def ranking_weights(
-    base_models: Sequence[Any],
-    target_model: Any | None,
-    x_target: np.ndarray,
-    y_target: np.ndarray,
-    n_samples: int,
-    rng: np.random.Generator,
-    drop_worse_from: int = 5,
-) -> np.ndarray:
-    """RGPE weights of ``base_models`` (+ ``target_model`` last, when given), summing to 1.
+    @classmethod
+    def of(cls, history: History) -> _Target:
+        complete = history.complete
+        if not complete:
+            return cls(np.empty((0, len(history.space))), np.empty(0))
+        return cls(history.space.encode([t.config for t in complete]), history.scores())
 
-    From ``drop_worse_from`` target observations on, past models clearly worse than the
-    target's own GP get no weight (the paper's guard against weight dilution).
+    @property
+    def can_model(self) -> bool:
+        """Two or more results that differ: enough for a GP of the current study."""
+        return len(self.raw) >= 2 and np.ptp(self.raw) > 0
 
-    With fewer than two target observations nothing can be ranked: the past models
-    share the weight equally.
-    """
-    n_models = len(base_models) + (target_model is not None)
-    if len(y_target) < 2:
-        weights = np.zeros(n_models)
-        weights[: len(base_models)] = 1.0 / max(len(base_models), 1)
-        if not base_models:
-            weights[-1] = 1.0
-        return weights
-    losses = []
-    for model in base_models:
-        mean, covariance = model.joint_posterior_np(x_target)
-        # Drawn from ``rng``, so a seeded study repeats and no global generator is touched.
-        factor = _psd_cholesky(covariance)
-        samples = mean[None, :] + rng.standard_normal((n_samples, len(mean))) @ factor.T  # (S, n)
-        losses.append(_misranked_pairs(samples, y_target))
-    if target_model is not None:
-        losses.append(_misranked_pairs(_loo_samples(target_model, n_samples, rng), y_target))
-    loss = np.array(losses)  # (models, S)
-    if target_model is not None and len(y_target) >= drop_worse_from:
-        # Drop past models clearly worse than the current one (weight dilution guard).
-        threshold = np.percentile(loss[-1], 95)
-        worse = np.median(loss[:-1], axis=1) > threshold
-        loss[:-1][worse] = np.iinfo(np.int64).max
-    # Each sample votes for the model with the fewest misordered pairs; ties split at random.
-    jitter = rng.random(loss.shape) * 0.5
-    winners = np.argmin(loss + jitter, axis=0)
-    return np.bincount(winners, minlength=n_models) / loss.shape[1]
+    @property
+    def best(self) -> float:
+        """The incumbent to improve on; without results, the past tasks' average (0 once standardised)."""
+        return float(self.y.max()) if len(self.y) else 0.0
 
-
-def _misranked_pairs(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """For each sample row, the number of pairs ordered differently from ``y``."""
-    truth = y[:, None] < y[None, :]
-    predicted = samples[:, :, None] < samples[:, None, :]
-    return (predicted ^ truth[None]).sum(axis=(1, 2)).astype(np.int64)
-
-
-def _loo_samples(model: Any, n_samples: int, rng: np.random.Generator) -> np.ndarray:
-    """Leave-one-out predictive samples of a fitted exact GP at its own training points
-    (closed form: :meth:`~._singletask_gp.SingleTaskGPNP.loo_predictions`)."""
-    mean, variance = model.loo_predictions()
-    return mean[None, :] + np.sqrt(variance)[None, :] * rng.standard_normal((n_samples, len(mean)))
-
-
-def _psd_cholesky(covariance: np.ndarray) -> np.ndarray:
-    """A Cholesky factor of a posterior covariance, with jitter where rounding made it indefinite."""
-    jitter = 1e-10 * max(float(np.mean(np.diag(covariance))), 1e-12)
-    for _ in range(8):
-        try:
-            return np.linalg.cholesky(covariance + jitter * np.eye(len(covariance)))
-        except np.linalg.LinAlgError:
-            jitter *= 10.0
-    # Still indefinite: keep the marginal variances, drop the correlations.
-    return np.diag(np.sqrt(np.maximum(np.diag(covariance), 0.0)))
-
-
-# ---------------------------------------------------------------------- models
-
-
-def _standardise(values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, dtype=float)
-    # ddof=1, as for the gpytorch SingleTaskGPs this ensemble was measured with (BoTorch checks for it).
-    std = values.std(ddof=1) if len(values) > 1 else 0.0
-    return (values - values.mean()) / (std if std > 0 else 1.0)
-
-
-def _fit_gp(x: np.ndarray, y: np.ndarray):
-    """BoTorch's default ``SingleTaskGP`` model on already standardised targets, fitted in
-    NumPy (:mod:`._singletask_gp`: the same model, milliseconds instead of ~1 s)."""
-    from ._singletask_gp import fit_singletask_gp
-
-    return fit_singletask_gp(x, y)
-
-
-def _ensemble_posterior(models: Sequence[Any], weights: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """RGPE's marginal posterior at ``x``: mean ``sum_i w_i mu_i``, variance ``sum_i w_i^2 var_i``."""
-    mean = np.zeros(len(x))
-    variance = np.zeros(len(x))
-    for model, weight in zip(models, weights):
-        if weight <= 0:
-            continue
-        for start in range(0, len(x), 1024):  # bounded memory: (chunk, n, d) differences
-            posterior = model.posterior_np(x[start : start + 1024])
-            mean[start : start + 1024] += weight * posterior.mean
-            variance[start : start + 1024] += weight**2 * posterior.var
-    return mean, variance
-
-
-def _stacked_posterior(
-    past_models: Sequence[Any], past_weights: np.ndarray, x_target: np.ndarray, y_target: np.ndarray, x: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The past models' weighted mean as the prior mean of a GP on the current study's residuals.
-
-    Mean ``sum_i w_i mu_i(x) + r(x)`` and variance ``sum_i w_i^2 var_i(x) + var_r(x)``, where
-    ``r`` is a GP fitted to ``y - sum_i w_i mu_i`` at the current study's points. Near
-    those points the prediction follows what was observed; elsewhere it is the past
-    models' (shifted). The weights are the past models' RGPE weights, which shrink as
-    the current study's own GP wins the ranking: with all weight on it, this is the
-    current study's plain GP.
-    """
-    residual = y_target - _ensemble_posterior(past_models, past_weights, x_target)[0]
-    centre, scale = residual.mean(), residual.std(ddof=1)
-    scale = scale if scale > 0 else 1.0
-    residual_model = _fit_gp(x_target, (residual - centre) / scale)
-    means, variances = _ensemble_posterior(past_models, past_weights, x)
-    posterior = residual_model.posterior_np(x)
-    return means + centre + scale * posterior.mean, variances + scale**2 * posterior.var
-
-
-def _pick_diverse(candidates: np.ndarray, scores: np.ndarray, n: int, radius: float = 0.02) -> list[int]:
-    """The ``n`` best-scoring candidates, each at least ``radius`` (L-inf) from those picked before."""
-    chosen: list[int] = []
-    for index in np.argsort(-scores, kind="stable"):
-        if len(chosen) >= n:
-            break
-        if all(np.abs(candidates[index] - candidates[c]).max() >= radius for c in chosen):
-            chosen.append(int(index))
-    for index in np.argsort(-scores, kind="stable"):  # too few far apart: fill with the next best
-        if len(chosen) >= n:
-            break
-        if int(index) not in chosen:
-            chosen.append(int(index))
-    return chosen
+    def in_objective_units(self, mean: float, history: History) -> float | None:
+        """A standardised prediction in the objective's units and sign (None while the scale is unknown)."""
+        if not self.can_model:
+            return None
+        predicted = float(mean * self.std + self.mean)
+        return -predicted if history.direction.value == "minimize" else predicted
 
 
 def _unique_labels(studies: Sequence[TransferredStudy]) -> list[str]:

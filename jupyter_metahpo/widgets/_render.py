@@ -41,7 +41,7 @@ ORIGIN_COLOURS = {
     "warm-start": "#d62728",
     "sobol": "#1f77b4",
     "random": "#7f7f7f",
-    "botorch": "#2ca02c",
+    "gp": "#2ca02c",
     "manual": "#9467bd",
     "imported": "#8c564b",
 }

@@ -1,4 +1,4 @@
-"""BoTorchSampler: real GP fits on small problems (no mocks of the model or optimiser)."""
+"""GPSampler: real GP fits on small problems (no mocks of the model or optimiser)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import pytest
 import torch
 
 from jupyter_metahpo import Study
+from jupyter_metahpo._threads import limit_threads
 from jupyter_metahpo.samplers import DefaultSampler
-from jupyter_metahpo.samplers import botorch as botorch_module
-from jupyter_metahpo.samplers._gp import GPParams, fit_gp, standardize
+from jupyter_metahpo.samplers import gp as gp_module
+from jupyter_metahpo.samplers._gp import GPParams, fit_gp
 from jupyter_metahpo.samplers.base import History
-from jupyter_metahpo.samplers.botorch import BoTorchSampler, torch_threads
+from jupyter_metahpo.samplers.gp import GPSampler
+from jupyter_metahpo.samplers.models import standardize
 from jupyter_metahpo.space import SearchSpace, choice, intrange, uniform
 from jupyter_metahpo.trial import Direction, FrozenTrial, Origin, TrialState
 
@@ -32,7 +34,7 @@ def test_refinement_improves_on_the_initial_design_of_a_quadratic():
     study = Study(space, sampler=DefaultSampler(seed=0, n_initial=5))
     study.optimize(lambda x, y: (x - 0.3) ** 2 + (y + 0.2) ** 2, n_trials=13)
     initial = [t for t in study.trials if t.origin.source == "sobol"]
-    refined = [t for t in study.trials if t.origin.source == "botorch"]
+    refined = [t for t in study.trials if t.origin.source == "gp"]
     assert len(initial) == 5 and len(refined) == 8
     best_initial = min(t.value for t in initial)
     best_refined = min(t.value for t in refined)
@@ -64,7 +66,7 @@ def test_batch_with_pending_points_gives_distinct_points_away_from_pending():
     values = [(c["x"] - 0.5) ** 2 + (c["y"] - 0.5) ** 2 for c in configs]
     pending = ({"x": 0.5, "y": 0.5},)
     history = History(space, Direction.MINIMIZE, _trials(space, configs, values), pending=pending)
-    suggestions = BoTorchSampler(seed=0).suggest(history, 3)
+    suggestions = GPSampler(seed=0).suggest(history, 3)
     points = np.array([[s.config["x"], s.config["y"]] for s in suggestions] + [[0.5, 0.5]])
     distances = np.linalg.norm(points[:, None] - points[None], axis=-1)[np.triu_indices(4, k=1)]
     assert distances.min() > 1e-3, "batch members and the pending point must differ"
@@ -88,7 +90,7 @@ def test_failed_trials_steer_the_search_away():
     values = [c["x"] if c["x"] <= 0.6 else None for c in configs]
     assert values.count(None) >= 4
     history = History(space, Direction.MAXIMIZE, _trials(space, configs, values))
-    suggestion = BoTorchSampler(seed=0).suggest(history, 1)[0]
+    suggestion = GPSampler(seed=0).suggest(history, 1)[0]
     assert suggestion.origin.details["n_failed"] == values.count(None)
     assert "failed" in suggestion.origin.reason
     assert suggestion.config["x"] < 0.7
@@ -112,27 +114,27 @@ def test_torch_threads_are_one_during_the_call_and_restored_after(monkeypatch):
 
     seen_threads, seen_blas = [], []
     blas_before = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-    real_fit = botorch_module.fit_gp
+    real_fit = gp_module.fit_gp
 
     def spying_fit(*args, **kwargs):
         seen_threads.append(torch.get_num_threads())
         seen_blas.extend(info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas")
         return real_fit(*args, **kwargs)
 
-    monkeypatch.setattr(botorch_module, "fit_gp", spying_fit)
+    monkeypatch.setattr(gp_module, "fit_gp", spying_fit)
     space = SearchSpace({"x": uniform(0.0, 1.0)})
     configs = space.sample(0, 5)
     history = History(space, Direction.MINIMIZE, _trials(space, configs, [c["x"] for c in configs]))
     before = torch.get_num_threads()
     torch.set_num_threads(3)
     try:
-        BoTorchSampler(seed=0).suggest(history, 1)
+        GPSampler(seed=0).suggest(history, 1)
         assert seen_threads == [1]
         assert torch.get_num_threads() == 3
         assert seen_blas and set(seen_blas) == {1}
         assert [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"] == blas_before
         with pytest.raises(RuntimeError):
-            with torch_threads(1):
+            with limit_threads(1):
                 raise RuntimeError("boom")
         assert torch.get_num_threads() == 3
     finally:
@@ -142,7 +144,7 @@ def test_torch_threads_are_one_during_the_call_and_restored_after(monkeypatch):
 def test_too_few_complete_trials_fall_back_to_random_and_say_so():
     space = SearchSpace({"x": uniform(0.0, 1.0)})
     history = History(space, Direction.MINIMIZE, _trials(space, [{"x": 0.2}], [1.0]))
-    (suggestion,) = BoTorchSampler(seed=0).suggest(history, 1)
+    (suggestion,) = GPSampler(seed=0).suggest(history, 1)
     assert suggestion.origin.source == "random"
     assert "at least 2 complete trials" in suggestion.origin.reason
 
@@ -159,7 +161,7 @@ def test_too_few_complete_trials_fall_back_to_random_and_say_so():
 )
 def test_bad_settings_are_rejected_with_the_rule(kwargs, message):
     with pytest.raises(ValueError) as info:
-        BoTorchSampler(**kwargs)
+        GPSampler(**kwargs)
     assert str(info.value) == message
 
 
@@ -167,7 +169,7 @@ def test_ucb_acquisition_also_works():
     space = SearchSpace({"x": uniform(0.0, 1.0)})
     configs = space.sample(0, 6)
     history = History(space, Direction.MINIMIZE, _trials(space, configs, [(c["x"] - 0.4) ** 2 for c in configs]))
-    (suggestion,) = BoTorchSampler(seed=0, acquisition="ucb").suggest(history, 1)
+    (suggestion,) = GPSampler(seed=0, acquisition="ucb").suggest(history, 1)
     assert suggestion.origin.details["acquisition"] == "UCB"
     assert 0.0 <= suggestion.config["x"] <= 1.0
 
@@ -176,13 +178,13 @@ def test_gp_interpolates_and_warm_start_reaches_the_same_fit():
     rng = np.random.default_rng(0)
     X = rng.random((20, 2))
     y, _, _ = standardize(np.sin(6 * X[:, 0]) + X[:, 1])
-    with torch_threads(1):
+    with limit_threads(1):
         cold = fit_gp(X, y, np.zeros(2, bool))
     with torch.no_grad():
         mean, var = cold.posterior(torch.from_numpy(X))
     assert np.abs(mean.numpy() - y).max() < 0.1
     assert var.max() < 0.05
-    with torch_threads(1):
+    with limit_threads(1):
         warm = fit_gp(X, y, np.zeros(2, bool), start=cold.params, maxiter=5)
     assert np.allclose(warm.lengthscales, cold.lengthscales, rtol=0.05)
     # Conditioning on a pending point collapses the variance there.
@@ -223,7 +225,7 @@ def test_cold_refit_escapes_a_poor_warm_start():
     X = rng.random((25, 2))
     y, _, _ = standardize(np.sin(6 * X[:, 0]) + X[:, 1])
     categorical = np.zeros(2, bool)
-    with torch_threads(1):
+    with limit_threads(1):
         cold = fit_gp(X, y, categorical)
         # Very long length scales and a large noise: a basin where the data look like noise.
         poor = GPParams(np.log([50.0, 50.0]), 0.0, math.log(1.5))
@@ -252,7 +254,7 @@ def test_learned_mean_is_the_least_squares_mean_and_sits_with_the_poor_bulk():
     history, _ = _peaked_history(3, 1)
     X = history.space.encode([t.config for t in history.complete])
     y, _, _ = standardize(history.scores(history.complete))  # higher is better, as the sampler sees it
-    with torch_threads(1):
+    with limit_threads(1):
         fixed = fit_gp(X, y, np.zeros(3, bool))
         learned = fit_gp(X, y, np.zeros(3, bool), learn_mean=True)
     assert fixed.mean == 0.0
@@ -272,8 +274,8 @@ def test_learned_mean_is_the_least_squares_mean_and_sits_with_the_poor_bulk():
 def test_learned_mean_stops_expected_improvement_chasing_corners(dim, seed):
     history, best = _peaked_history(dim, seed)
     space = history.space
-    (fixed,) = BoTorchSampler(seed=0, learn_mean=False).suggest(history, 1)
-    (learned,) = BoTorchSampler(seed=0, learn_mean=True).suggest(history, 1)
+    (fixed,) = GPSampler(seed=0, learn_mean=False).suggest(history, 1)
+    (learned,) = GPSampler(seed=0, learn_mean=True).suggest(history, 1)
     x_fixed = space.encode([fixed.config])[0]
     x_learned = space.encode([learned.config])[0]
     # With the mean fixed at the average, the far corners look "average, and uncertain"

@@ -1,64 +1,44 @@
-"""Maximise an acquisition function over a mixed unit cube: batched multi-start search.
+"""The optimiser layer: maximise an acquisition function (:mod:`.acquisition`) over the unit cube.
 
-The recipe (measured in ``benchmarks/bench_latency.py``) follows what made Optuna's
-GPSampler and BoTorch's ``optimize_acqf_mixed_alternating`` quick:
+Two searches live here, and both are kept on purpose:
 
-1. evaluate the acquisition on many raw points at once (random points plus
-   perturbations of the best observed points) without gradients;
-2. start a local search from the best few of them, all starts together: one
-   L-BFGS-B run on the stacked continuous coordinates of every start (the starts do
-   not interact, so the summed objective has a block-diagonal Hessian, as in BoTorch's
-   ``gen_candidates_scipy``), preconditioned by the GP length scales as in Optuna;
-3. alternate with an exhaustive sweep over each discrete dimension (every integer or
-   option, evaluated for all starts in one batched call), until nothing changes.
-
-Discrete dimensions therefore only ever take valid values: a relaxed optimum is never
-rounded. Integers with more than :data:`MAX_ENUMERATED` values are treated as
-continuous and rounded at decoding (their bins are then narrower than 1/256 of the
-range, so rounding moves a point less than the optimiser's own tolerance).
+* :func:`maximize_acquisition`, the GP sampler's: a batched multi-start local search
+  with gradients over a mixed domain. It evaluates the acquisition on many raw points
+  (random points plus perturbations of the best observed points), starts a local search
+  from the best few of them, all starts together (one L-BFGS-B run on the stacked
+  continuous coordinates of every start: the starts do not interact, so the summed
+  objective has a block-diagonal Hessian, as in BoTorch's ``gen_candidates_scipy``),
+  preconditioned by the GP length scales as in Optuna, and alternates with an
+  exhaustive sweep over each discrete dimension (every integer or option, for all
+  starts in one batched call) until nothing changes. Discrete dimensions therefore
+  only ever take valid values: a relaxed optimum is never rounded. Integers with more
+  than :data:`MAX_ENUMERATED` values are treated as continuous and rounded at decoding
+  (their bins are then narrower than 1/256 of the range, so rounding moves a point less
+  than the optimiser's own tolerance). This follows what made Optuna's GPSampler and
+  BoTorch's ``optimize_acqf_mixed_alternating`` quick.
+* :func:`candidate_set` and :func:`best_candidates`, the transfer sampler's: score a
+  fixed set of scrambled Sobol points and local perturbations of good points, snapped
+  to valid configurations, and take the best ones a minimum distance apart. No
+  gradients: the RGPE ensemble's posterior sums many members, and the transfer
+  sampler's results (its ablations and leave-one-out tables in
+  ``benchmarks/results/``) were measured with this search. Moving it to the gradient
+  search would change every transfer proposal, so that is a separate, measured change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 import scipy.optimize
-import torch
 
 from ..space import Choice, IntRange, SearchSpace
+from .acquisition import Acquisition
 
-__all__ = ["Acquisition", "MixedDomain", "TorchAcquisition", "maximize_acquisition", "MAX_ENUMERATED"]
+__all__ = ["MixedDomain", "maximize_acquisition", "candidate_set", "best_candidates", "MAX_ENUMERATED"]
 
 #: Integer parameters with at most this many values are searched value by value.
 MAX_ENUMERATED = 256
-
-class Acquisition(Protocol):
-    """What the search needs: values, and values with gradients, on ``(k, d)`` arrays."""
-
-    def __call__(self, X: np.ndarray) -> np.ndarray: ...
-
-    def value_and_grad(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
-
-
-class TorchAcquisition:
-    """An acquisition given as a torch function ``(k, d) -> (k,)``, differentiated by
-    autograd (for BoTorch's own acquisition functions, as in ``bench_acquisition.py``)."""
-
-    def __init__(self, function: Callable[[torch.Tensor], torch.Tensor]) -> None:
-        self.function = function
-
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return self.function(torch.from_numpy(X)).numpy()
-
-    def value_and_grad(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = torch.from_numpy(X.copy()).requires_grad_(True)
-        values = self.function(x)
-        (grad,) = torch.autograd.grad(values.sum(), x)
-        return values.detach().numpy(), grad.numpy()
 
 
 @dataclass(frozen=True)
@@ -194,24 +174,42 @@ def maximize_acquisition(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Candidates sorted by acquisition value, best first: ``(X (m, d), values (m,))``.
 
-    The local-search optima come first, then the raw points, so a caller that must skip
-    a candidate (a duplicate of a tried configuration) has the next best ones at hand.
+    ``anchors`` (a few good observed points) seed a quarter of the raw points with
+    perturbations; ``lengthscales`` (d,) precondition the continuous steps. The
+    local-search optima come first, then the raw points, so a caller that must skip a
+    candidate (a duplicate of a tried configuration) has the next best ones at hand.
     """
     if domain.n_configurations <= max_enumerate:
         # A small all-discrete space: the exact maximiser is one batched evaluation away.
         X = domain.enumerate_all()
-        values = _evaluate(acqf, X)
-        order = np.argsort(-values, kind="stable")
-        return X[order], values[order]
+        return _ranked(X, _evaluate(acqf, X))
+    raw = _raw_points(domain, rng, anchors, n_raw)
+    raw, raw_values = _ranked(raw, _evaluate(acqf, raw))
+    X, values = _local_search(
+        acqf, raw[:n_starts], raw_values[:n_starts], domain, lengthscales, maxiter=maxiter, max_rounds=max_rounds
+    )
+    return _ranked(np.vstack([X, raw]), np.concatenate([values, raw_values]))
 
+
+def _raw_points(domain: MixedDomain, rng: np.random.Generator, anchors: np.ndarray, n_raw: int) -> np.ndarray:
+    """Random points of the domain, a quarter of them near ``anchors`` when there are any."""
     n_near = n_raw // 4 if len(anchors) else 0
-    raw = np.vstack([domain.sample(rng, n_raw - n_near), domain.perturb(rng, anchors, n_near)] if n_near else [domain.sample(rng, n_raw)])
-    raw_values = _evaluate(acqf, raw)
-    order = np.argsort(-raw_values, kind="stable")
-    starts = raw[order[:n_starts]]
-    start_values = raw_values[order[:n_starts]]
+    if not n_near:
+        return domain.sample(rng, n_raw)
+    return np.vstack([domain.sample(rng, n_raw - n_near), domain.perturb(rng, anchors, n_near)])
 
-    X, values = starts, start_values
+
+def _local_search(
+    acqf: Acquisition,
+    X: np.ndarray,
+    values: np.ndarray,
+    domain: MixedDomain,
+    lengthscales: np.ndarray,
+    *,
+    maxiter: int,
+    max_rounds: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Alternate continuous L-BFGS-B steps and discrete sweeps from the starts ``X`` until nothing changes."""
     for _ in range(max_rounds):
         if len(domain.continuous):
             moved = _continuous_step(acqf, X, domain, lengthscales, maxiter)
@@ -224,8 +222,72 @@ def maximize_acquisition(
         X, values, changed = _discrete_sweep(acqf, X, values, domain)
         if not changed:
             break
+    return X, values
 
-    all_X = np.vstack([X, raw[order]])
-    all_values = np.concatenate([values, raw_values[order]])
-    ranking = np.argsort(-all_values, kind="stable")
-    return all_X[ranking], all_values[ranking]
+
+def _ranked(X: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(-values, kind="stable")
+    return X[order], values[order]
+
+
+# ------------------------------------------------------------- the candidate-set search
+
+
+def candidate_set(
+    space: SearchSpace,
+    rng: np.random.Generator,
+    n_sobol: int,
+    centres: list[np.ndarray],
+    extra: list[np.ndarray],
+    taken: np.ndarray,
+    *,
+    min_distance: float,
+    scales: tuple[float, ...] = (0.02, 0.08),
+    n_per_scale: int = 64,
+) -> np.ndarray:
+    """Points to score, ``(m, d)``, distinct and in the order ``np.unique`` gives.
+
+    ``n_sobol`` scrambled Sobol points, the ``extra`` point arrays as they are, and
+    ``n_per_scale`` Gaussian perturbations of each of the ``centres`` at each of the
+    ``scales``; all snapped to valid configurations (so integers and categories are
+    scored as they will be evaluated). Points closer than ``min_distance`` (L-inf) to a
+    ``taken`` one (tried or pending, ``(t, d)``) are dropped, unless that drops all.
+    """
+    from scipy.stats import qmc
+
+    dim = len(space)
+    parts = [qmc.Sobol(d=dim, scramble=True, seed=rng).random(n_sobol), *extra]
+    for centre in centres:
+        for scale in scales:
+            parts.append(np.clip(centre + rng.normal(0, scale, (n_per_scale, dim)), 0, 1))
+    snapped = space.encode(space.decode(np.vstack(parts)))
+    snapped = np.unique(np.round(snapped, 12), axis=0)
+    if len(taken):
+        distance = np.abs(snapped[:, None, :] - taken[None, :, :]).max(axis=2).min(axis=1)
+        fresh = snapped[distance >= min_distance]
+        if len(fresh):
+            snapped = fresh
+    return snapped
+
+
+def best_candidates(acqf: Acquisition, candidates: np.ndarray, n: int, radius: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` best-scoring ``candidates`` and their values, each at least ``radius``
+    (L-inf) from those picked before while enough are that far apart."""
+    values = acqf(candidates)
+    chosen = _pick_diverse(candidates, values, n, radius)
+    return candidates[chosen], values[chosen]
+
+
+def _pick_diverse(candidates: np.ndarray, scores: np.ndarray, n: int, radius: float) -> list[int]:
+    chosen: list[int] = []
+    for index in np.argsort(-scores, kind="stable"):
+        if len(chosen) >= n:
+            break
+        if all(np.abs(candidates[index] - candidates[c]).max() >= radius for c in chosen):
+            chosen.append(int(index))
+    for index in np.argsort(-scores, kind="stable"):  # too few far apart: fill with the next best
+        if len(chosen) >= n:
+            break
+        if int(index) not in chosen:
+            chosen.append(int(index))
+    return chosen

@@ -1,26 +1,58 @@
-"""Acquisition functions on an :class:`~._gp.ExactGP`, in NumPy with exact gradients.
+"""The acquisition layer: every acquisition function the samplers use, in one place.
 
-The acquisition search (:mod:`._acqf_optim`) evaluates the acquisition a few hundred
-times per suggestion, on a few points at a time. Torch's autograd made each value and
-gradient cost ~1.8 ms at n = 200 with one thread, mostly per-operation overhead, so
-these are written in NumPy with the gradient derived by hand (tested against
-BoTorch's ``_log_ei_helper`` and against finite differences).
+An acquisition scores unit-cube points ``X`` (k, d) under a fitted model
+(:class:`~.models.SurrogateModel`): ``acqf(X) -> (k,)`` and
+``acqf.value_and_grad(X) -> ((k,), (k, d))``, higher is better. The optimisers of
+:mod:`.optimize` maximise it; the samplers pick one by name from :data:`ACQUISITIONS`
+(:func:`make_acquisition`), so adding or changing an acquisition touches this file only.
 
-An acquisition here is any object with ``__call__(X) -> values`` and
-``value_and_grad(X) -> (values, gradients)`` on ``(k, d)`` arrays of unit-cube
-points; higher is better.
+They are written in NumPy with the gradient derived by hand, not in torch: the search
+evaluates the acquisition a few hundred times per suggestion on a few points at a
+time, where torch's per-operation and autograd overhead cost more than the arithmetic
+(``benchmarks/results/samplers_notes.md``). The log-EI numerics are those of BoTorch's
+``LogExpectedImprovement`` (tested against ``_log_ei_helper``, against
+``botorch.acquisition.LogExpectedImprovement`` on :class:`~.botorch_model.GPModel`, and
+against finite differences).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 from scipy.special import erfcx, log_ndtr
 
-from ._gp import ExactGP
+from .models import SurrogateModel
 
-__all__ = ["LogExpectedImprovement", "UpperConfidenceBound", "log_h", "log_h_and_grad"]
+__all__ = [
+    "ACQUISITIONS",
+    "Acquisition",
+    "LogExpectedImprovement",
+    "UpperConfidenceBound",
+    "check_acquisition",
+    "log_h",
+    "log_h_and_grad",
+    "make_acquisition",
+]
+
+
+class Acquisition(Protocol):
+    """What the optimisers need: values, and values with gradients, on ``(k, d)`` arrays.
+
+    ``title`` names it in a sentence ("log expected improvement"); :meth:`describe`
+    turns the value at a chosen point into words and numbers for the suggestion's origin.
+    """
+
+    title: str
+
+    def __call__(self, X: np.ndarray) -> np.ndarray: ...
+
+    def value_and_grad(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def describe(self, value: float, y_std: float) -> tuple[str, dict[str, Any]]: ...
+
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_SQRT_PI_DIV_2 = 0.5 * math.log(math.pi / 2.0)
@@ -80,7 +112,9 @@ class LogExpectedImprovement:
     """Analytic log expected improvement over ``best_f`` (maximisation), as BoTorch's
     ``LogExpectedImprovement``: ``log_h((mu - best_f) / sigma) + log sigma``."""
 
-    def __init__(self, model: ExactGP, best_f: float) -> None:
+    title = "log expected improvement"
+
+    def __init__(self, model: SurrogateModel, best_f: float) -> None:
         self.model = model
         self.best_f = float(best_f)
 
@@ -99,11 +133,19 @@ class LogExpectedImprovement:
         d_var = (1.0 - d_z * z) / (2.0 * posterior.var)
         return value + np.log(sigma), posterior.backward(d_mean, d_var)
 
+    def describe(self, value: float, y_std: float) -> tuple[str, dict[str, Any]]:
+        """``value`` is a log-EI in standardised units; ``y_std`` turns the EI into the objective's."""
+        improvement = math.exp(value) * y_std
+        details = {"acquisition": "LogEI", "log_ei": float(value), "expected_improvement": improvement}
+        return f"expected improvement {improvement:.1e}", details
+
 
 class UpperConfidenceBound:
     """``mu + sqrt(beta) sigma``."""
 
-    def __init__(self, model: ExactGP, beta: float = 4.0) -> None:
+    title = "upper confidence bound"
+
+    def __init__(self, model: SurrogateModel, beta: float = 4.0) -> None:
         self.model = model
         self.root_beta = math.sqrt(beta)
 
@@ -116,3 +158,27 @@ class UpperConfidenceBound:
         sigma = np.sqrt(posterior.var)
         d_var = self.root_beta / (2.0 * sigma)
         return posterior.mean + self.root_beta * sigma, posterior.backward(np.ones_like(sigma), d_var)
+
+    def describe(self, value: float, y_std: float) -> tuple[str, dict[str, Any]]:
+        return "highest upper confidence bound", {"acquisition": "UCB", "ucb": float(value)}
+
+
+#: The acquisitions a sampler can be asked for by name: each builds the acquisition
+#: from a fitted model and the incumbent (the best standardised score, maximisation).
+ACQUISITIONS: dict[str, Callable[[SurrogateModel, float], Acquisition]] = {
+    "logei": lambda model, best_f: LogExpectedImprovement(model, best_f),
+    # beta = 4: the mean plus two posterior standard deviations.
+    "ucb": lambda model, best_f: UpperConfidenceBound(model, beta=4.0),
+}
+
+
+def check_acquisition(name: Any) -> str:
+    """``name`` if :data:`ACQUISITIONS` has it; otherwise a ``ValueError`` naming the choices."""
+    if not isinstance(name, str) or name not in ACQUISITIONS:
+        raise ValueError(f"`acquisition` must be one of {tuple(ACQUISITIONS)}, but got acquisition={name!r}.")
+    return name
+
+
+def make_acquisition(name: str, model: SurrogateModel, best_f: float) -> Acquisition:
+    """The acquisition ``name`` (a key of :data:`ACQUISITIONS`) on ``model``, improving on ``best_f``."""
+    return ACQUISITIONS[check_acquisition(name)](model, best_f)

@@ -1,0 +1,262 @@
+"""GP refinement: a Gaussian process on the trials so far, then the point of highest log-EI.
+
+This is our own exact GP (:mod:`._gp`), acquisition (:mod:`.acquisition`) and search
+(:mod:`.optimize`), written in NumPy (with torch for the GP's Cholesky factorisation),
+not BoTorch: stock ``SingleTaskGP`` + ``fit_gpytorch_mll`` + ``optimize_acqf`` took
+seconds per suggestion where this takes a fraction of one
+(``benchmarks/results/samplers_notes.md``). The acquisition numerics are BoTorch's,
+and :class:`~.botorch_model.GPModel` shows the fitted GP to BoTorch, whose acquisition
+functions and ``optimize_acqf`` then run on it.
+
+Importing this module imports torch; :mod:`jupyter_metahpo.samplers` imports it only
+when a :class:`GPSampler` is first needed.
+
+What happens in one :meth:`GPSampler.suggest` call:
+
+* inputs are the unit-cube encoding of the space (log parameters are already on a
+  log scale there); scores are turned so that higher is better and standardised;
+* failed trials enter the model at the worst score seen so far, so the model learns
+  to avoid the region where the objective broke instead of proposing it again;
+* the GP (Matern-5/2 ARD with Hamming distance on categorical columns, MAP
+  hyperparameters, a fitted constant prior mean: ``learn_mean``) is warm-started from
+  the previous call's hyperparameters and also refitted from the default ones,
+  keeping the better MAP (``refit_cold``): the warm start alone could stay in a poor
+  optimum of the marginal likelihood;
+* the acquisition (``acquisition``, by default analytic log expected improvement) is
+  maximised by a batched multi-start search that keeps integers and categories on
+  valid values (:func:`~.optimize.maximize_acquisition`);
+* batches (``n > 1``) and running trials are handled by conditioning the GP on each
+  pending point at its predicted mean ("kriging believer"): the posterior variance
+  collapses there, so the next point of the batch goes elsewhere. This costs one
+  Cholesky factorisation of the (trials + pending)-sized covariance per batch member,
+  where qLogNEI would need Monte-Carlo samples of the joint posterior over all trials;
+  for q = 1 without pending points the acquisition is plain analytic LogEI, which
+  qLogNEI would only approximate;
+* a configuration that was already tried or is pending is skipped for the best
+  untried candidate (in a space of at most 4096 configurations every one is scored,
+  so nothing repeats while untried ones remain);
+* torch and BLAS run on ``torch_threads`` threads during the call (one by default:
+  faster for these small matrices), and the caller's settings are restored afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._threads import limit_threads
+from ..space import SearchSpace
+from ..trial import Direction, Origin
+from ._gp import ExactGP, GPParams, fit_gp
+from .acquisition import Acquisition, check_acquisition, make_acquisition
+from .base import History, Sampler, Suggestion
+from .models import standardize
+from .optimize import MixedDomain, maximize_acquisition
+
+__all__ = ["GPSampler", "believe_pending"]
+
+
+def _check_positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer, but got {name}={value!r}.")
+    return int(value)
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"`{name}` must be True or False, but got {name}={value!r}.")
+    return value
+
+
+class GPSampler(Sampler):
+    """Bayesian optimisation with a Gaussian process and log expected improvement.
+
+    Parameters
+    ----------
+    seed:
+        Seeds the random starting points of the acquisition search; with the same
+        seed and the same history, the same configurations are proposed.
+    acquisition:
+        A name from :data:`~.acquisition.ACQUISITIONS`: ``"logei"`` (log expected
+        improvement, default) or ``"ucb"`` (upper confidence bound with ``beta=4``:
+        mean + 2 standard deviations).
+    n_raw_samples, n_restarts:
+        Points on which the acquisition is first evaluated, and how many of the best
+        of them start a local search.
+    fit_maxiter, warm_fit_maxiter:
+        L-BFGS-B iteration caps of a cold GP fit and of one warm-started from the
+        previous call.
+    refit_cold:
+        Also refit the GP from the default hyperparameters at every call and keep the
+        better of the two MAP fits. The warm start alone can keep an early, poor
+        optimum of the marginal likelihood for the rest of the study.
+    learn_mean:
+        Fit the GP's constant prior mean with the other hyperparameters (as BoTorch's
+        ``SingleTaskGP`` does) instead of fixing it at the observations' average. When
+        most trials are poor and a few are good (the usual shape of a tuning problem),
+        the fitted mean sits near the poor bulk, so regions far from every trial are
+        predicted as poor rather than average; with the mean fixed, expected
+        improvement there grows with the variance alone and sends late trials to the
+        corners of the cube.
+    acqf_maxiter:
+        L-BFGS-B iteration cap of each continuous step of the acquisition search.
+    torch_threads:
+        torch and BLAS threads during a suggestion (``None`` leaves the caller's
+        settings).
+
+    The measurements behind these defaults are in ``benchmarks/results/samplers_notes.md``.
+    """
+
+    name = "gp"
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        acquisition: str = "logei",
+        *,
+        n_raw_samples: int = 1024,
+        n_restarts: int = 8,
+        fit_maxiter: int = 200,
+        warm_fit_maxiter: int = 50,
+        refit_cold: bool = True,
+        acqf_maxiter: int = 100,
+        torch_threads: int | None = 1,
+        learn_mean: bool = True,
+    ) -> None:
+        self.seed = seed
+        self.acquisition = check_acquisition(acquisition)
+        self.n_raw_samples = _check_positive_int("n_raw_samples", n_raw_samples)
+        self.n_restarts = _check_positive_int("n_restarts", n_restarts)
+        self.fit_maxiter = _check_positive_int("fit_maxiter", fit_maxiter)
+        self.warm_fit_maxiter = _check_positive_int("warm_fit_maxiter", warm_fit_maxiter)
+        self.refit_cold = _check_bool("refit_cold", refit_cold)
+        self.learn_mean = _check_bool("learn_mean", learn_mean)
+        self.acqf_maxiter = _check_positive_int("acqf_maxiter", acqf_maxiter)
+        self.torch_threads = None if torch_threads is None else _check_positive_int("torch_threads", torch_threads)
+        self._rng = np.random.default_rng(seed)
+        # Hyperparameters of the last fit, keyed by the space they were fitted on.
+        self._last_params: tuple[str, GPParams] | None = None
+        self._domains: dict[str, MixedDomain] = {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(seed={self.seed!r}, acquisition={self.acquisition!r})"
+
+    def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
+        n = _check_positive_int("n", n)
+        with limit_threads(self.torch_threads):
+            if len(history.complete) < 2:
+                return self._random(history, n)
+            return self._refine(history, n)
+
+    # Steps ---------------------------------------------------------------------------
+    def _random(self, history: History, n: int) -> list[Suggestion]:
+        unit = self._rng.random((n, len(history.space)))
+        origin = Origin(
+            "random",
+            f"drawn at random: the GP needs at least 2 complete trials, and there are {len(history.complete)}",
+        )
+        return [Suggestion(config, origin) for config in history.space.decode(unit)]
+
+    def _domain(self, space: SearchSpace) -> MixedDomain:
+        key = space.to_json_string()
+        if key not in self._domains:
+            self._domains[key] = MixedDomain.from_space(space)
+        return self._domains[key]
+
+    def _refine(self, history: History, n: int) -> list[Suggestion]:
+        space = history.space
+        domain = self._domain(space)
+        X, y, y_mean, y_std = _training_data(history)
+        gp = self._fit(space, X, y, domain)
+        anchors = X[np.argsort(-y)[: min(5, len(y))]]
+        seen = {_config_key(space, c) for c in history.seen_configs()}
+        pending = space.encode(list(history.pending)) if history.pending else np.empty((0, len(space)))
+        out: list[Suggestion] = []
+        for _ in range(n):
+            model, best_f = believe_pending(gp, pending, y)
+            acqf = make_acquisition(self.acquisition, model, best_f)
+            candidates, values = maximize_acquisition(
+                acqf, domain, self._rng, gp.lengthscales, anchors,
+                n_raw=self.n_raw_samples, n_starts=self.n_restarts, maxiter=self.acqf_maxiter,
+            )
+            x, value = _first_unseen(space, candidates, values, seen)
+            config = space.decode(x[None, :])[0]
+            seen.add(_config_key(space, config))
+            pending = np.vstack([pending, x[None, :]])
+            out.append(Suggestion(config, self._origin(model, acqf, x, value, y_mean, y_std, history)))
+        return out
+
+    def _fit(self, space: SearchSpace, X: np.ndarray, y: np.ndarray, domain: MixedDomain) -> ExactGP:
+        key = space.to_json_string()
+        start = self._last_params[1] if self._last_params is not None and self._last_params[0] == key else None
+        maxiter = self.warm_fit_maxiter if start is not None else self.fit_maxiter
+        gp = fit_gp(
+            X, y, domain.categorical, start=start, maxiter=maxiter,
+            refit_cold=self.refit_cold, cold_maxiter=self.fit_maxiter, learn_mean=self.learn_mean,
+        )
+        self._last_params = (key, gp.params)
+        return gp
+
+    def _origin(
+        self, model: ExactGP, acqf: Acquisition, x: np.ndarray, value: float, y_mean: float, y_std: float, history: History
+    ) -> Origin:
+        n_complete, n_failed = len(history.complete), len(history.failed)
+        posterior = model.posterior_np(x[None, :])
+        # Back to the objective's units and sign (scores are "higher is better").
+        sign = 1.0 if history.direction is Direction.MAXIMIZE else -1.0
+        fitted = f"a GP fitted on {n_complete} trials" + (f" and {n_failed} failed ones" if n_failed else "")
+        phrase, acq_details = acqf.describe(value, y_std)
+        details = {
+            **acq_details,
+            "predicted_value": sign * (float(posterior.mean[0]) * y_std + y_mean),
+            "predicted_std": math.sqrt(float(posterior.var[0])) * y_std,
+            "n_trials": n_complete,
+            "n_failed": n_failed,
+            "n_pending": len(model.y) - n_complete - n_failed,
+            "lengthscales": dict(zip(history.space.names, (float(v) for v in model.lengthscales))),
+        }
+        return Origin(self.name, f"{phrase} under {fitted}", details)
+
+
+def _training_data(history: History) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Unit-cube inputs, standardised scores (higher is better) and the mean and std used.
+
+    Failed trials count as the worst score seen: the model then steers away from them.
+    """
+    space = history.space
+    scores = history.scores(history.complete)
+    X = space.encode([t.config for t in history.complete] + [t.config for t in history.failed])
+    raw = np.concatenate([scores, np.full(len(history.failed), float(scores.min()))])
+    y, y_mean, y_std = standardize(raw)
+    return X, y, y_mean, y_std
+
+
+def believe_pending(gp: ExactGP, pending: np.ndarray, y: np.ndarray) -> tuple[ExactGP, float]:
+    """The GP conditioned on ``pending`` points (unit cube) at its own predicted mean
+    (the "kriging believer"), and the incumbent ``best_f`` to improve on."""
+    best_f = float(y.max())
+    if not len(pending):
+        return gp, best_f
+    mean = gp.posterior_np(pending).mean
+    # The believed values also count as observed for the incumbent, so the
+    # expected improvement at a pending point itself drops to about zero.
+    return gp.condition_on(torch.from_numpy(pending), torch.from_numpy(mean)), max(best_f, float(mean.max()))
+
+
+def _config_key(space: SearchSpace, config: Mapping[str, Any]) -> tuple:
+    return tuple((name, repr(config[name])) for name in space.names)
+
+
+def _first_unseen(
+    space: SearchSpace, candidates: np.ndarray, values: np.ndarray, seen: set[tuple]
+) -> tuple[np.ndarray, float]:
+    """The best candidate whose configuration was not tried yet (the best one if all were)."""
+    for x, value in zip(candidates, values):
+        # Decoded one at a time: the first candidate is almost always new.
+        if _config_key(space, space.decode(x[None, :])[0]) not in seen:
+            return x, float(value)
+    return candidates[0], float(values[0])
