@@ -12,15 +12,6 @@ Only :mod:`.load` is needed at run time; importing this package imports nothing 
 
 from __future__ import annotations
 
-from typing import Any
+from .load import available_prior_spaces, load_prior, load_prior_table
 
 __all__ = ["load_prior", "load_prior_table", "available_prior_spaces"]
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy: reading the prior should not import the build's machinery, and vice versa.
-    if name in __all__:
-        from . import load
-
-        return getattr(load, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

