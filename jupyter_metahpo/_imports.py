@@ -43,8 +43,8 @@ class LazyImport(types.ModuleType):
                 module = importlib.import_module(self._lazy_name)
             except ImportError as missing:
                 raise ImportError(
-                    f"jupyter_metahpo needs the module {self._lazy_name!r} here, but it is not installed: "
-                    f"run `{self._lazy_install}`."
+                    f"jupyter_metahpo needs the module {self._lazy_name!r} here, but it could not be imported "
+                    f"({missing}): run `{self._lazy_install}`."
                 ) from missing
             self._lazy_module = module
             self.__dict__.update(module.__dict__)

@@ -8,16 +8,18 @@ and ``benchmarks/results/samplers_notes.md``. :func:`limit_threads` caps the poo
 the duration of a block and restores the caller's settings, so a user's own torch or
 NumPy code is unaffected.
 
-This module imports nothing heavy: torch's pool is limited only when torch is already
-imported (code that runs torch inside the block has imported it before entering), and
-threadpoolctl is imported on first use.
+This module imports nothing heavy: torch's pool is limited when torch is already
+imported, or when the block says it runs torch (``torch=True``), which imports it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sys
 from collections.abc import Iterator
+
+from threadpoolctl import threadpool_limits
 
 __all__ = ["limit_threads", "NATIVE_POOLS"]
 
@@ -26,7 +28,7 @@ NATIVE_POOLS = {"blas": "blas", "openmp": "openmp", "all": None}
 
 
 @contextlib.contextmanager
-def limit_threads(n: int | None = 1, *, native: str | None = "blas") -> Iterator[None]:
+def limit_threads(n: int | None = 1, *, native: str | None = "blas", torch: bool = False) -> Iterator[None]:
     """Run the block with at most ``n`` threads, then restore the previous settings.
 
     Parameters
@@ -39,6 +41,9 @@ def limit_threads(n: int | None = 1, *, native: str | None = "blas") -> Iterator
         GP's linear algebra call it on a few entries at a time), ``"openmp"``, ``"all"``
         (BLAS and OpenMP, e.g. scikit-learn's histogram gradient boosting), or ``None``
         (torch only).
+    torch:
+        The block runs torch: import it now, so that its pool is limited too even when
+        this is its first use (torch is a LazyImport in the modules that use it).
     """
     if native is not None and native not in NATIVE_POOLS:
         raise ValueError(f"`native` must be one of {tuple(NATIVE_POOLS)} or None, but got native={native!r}.")
@@ -48,17 +53,15 @@ def limit_threads(n: int | None = 1, *, native: str | None = "blas") -> Iterator
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"`n` must be a positive integer or None, but got n={n!r}.")
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_torch_threads(n))
+        stack.enter_context(_torch_threads(n, load=torch))
         if native is not None:
-            from threadpoolctl import threadpool_limits
-
             stack.enter_context(threadpool_limits(limits=n, user_api=NATIVE_POOLS[native]))
         yield
 
 
 @contextlib.contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    torch = sys.modules.get("torch")
+def _torch_threads(n: int, load: bool) -> Iterator[None]:
+    torch = importlib.import_module("torch") if load else sys.modules.get("torch")
     if torch is None:  # not imported: nothing in the block runs torch
         yield
         return

@@ -54,7 +54,7 @@ class FittedMetaModel:
 
     def embed_and_predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         z = (features - self.mean) / self.std
-        with limit_threads(1, native=None), torch.no_grad():
+        with limit_threads(1, native=None, torch=True), torch.no_grad():
             x = torch.as_tensor(np.atleast_2d(z), dtype=torch.float32)
             embedding = self.network.encoder(x)
             predicted = self.network.head(embedding)
@@ -123,7 +123,7 @@ class NeuralMetaModel(WarmStartStrategy):
         std = np.where(std > 1e-9, std, 1.0)
         features = torch.as_tensor((raw - mean) / std, dtype=torch.float32)
         targets = torch.as_tensor(np.array([t.unit[t.best_index] for t in studies]), dtype=torch.float32)
-        with limit_threads(1, native=None), torch.random.fork_rng(devices=[]):
+        with limit_threads(1, native=None, torch=True), torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             network = _Network(features.shape[1], min(self.embedding_dim, features.shape[1]), targets.shape[1])
             optimiser = torch.optim.Adam(network.parameters(), lr=1e-2, weight_decay=1e-4)

@@ -33,10 +33,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.optimize
-import torch
 
+from .._imports import LazyImport
 from ._likelihood import pairwise_log_likelihood
 from .models import MIN_VARIANCE, PosteriorNP
+
+torch = LazyImport("torch")  # loaded when the first GP is fitted
 
 __all__ = ["GPParams", "ExactGP", "fit_gp"]
 

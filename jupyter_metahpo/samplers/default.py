@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from .base import History, Sampler, Suggestion
+from .gp import GPSampler
 from .random import SobolSampler
 
 __all__ = ["DefaultSampler", "default_n_initial"]
@@ -58,8 +59,6 @@ class DefaultSampler(Sampler):
     @property
     def refiner(self) -> Sampler:
         if self._refiner is None:
-            from .gp import GPSampler
-
             self._refiner = GPSampler(seed=self.seed)
         return self._refiner
 

@@ -46,8 +46,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import torch
 
+from .._imports import LazyImport
 from .._threads import limit_threads
 from ..space import SearchSpace
 from ..trial import Direction, Origin
@@ -56,6 +56,9 @@ from .acquisition import Acquisition, check_acquisition, make_acquisition
 from .base import History, Sampler, Suggestion
 from .models import standardize
 from .optimize import MixedDomain, maximize_acquisition
+
+# torch loads when the first GP is fitted, so that importing the samplers stays quick.
+torch = LazyImport("torch")
 
 __all__ = ["GPSampler", "believe_pending"]
 
@@ -147,7 +150,7 @@ class GPSampler(Sampler):
 
     def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
         n = _check_positive_int("n", n)
-        with limit_threads(self.torch_threads):
+        with limit_threads(self.torch_threads, torch=True):
             if len(history.complete) < 2:
                 return self._random(history, n)
             return self._refine(history, n)

@@ -32,8 +32,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.optimize
 
+from .._imports import LazyImport
+
 from ..space import Choice, IntRange, SearchSpace
 from .acquisition import Acquisition
+
+# scipy.stats takes a few tenths of a second to import: loaded at the first Sobol draw.
+qmc = LazyImport("scipy.stats.qmc", install="pip install scipy")
 
 __all__ = ["MixedDomain", "maximize_acquisition", "candidate_set", "best_candidates", "MAX_ENUMERATED"]
 
@@ -253,8 +258,6 @@ def candidate_set(
     scored as they will be evaluated). Points closer than ``min_distance`` (L-inf) to a
     ``taken`` one (tried or pending, ``(t, d)``) are dropped, unless that drops all.
     """
-    from scipy.stats import qmc
-
     dim = len(space)
     parts = [qmc.Sobol(d=dim, scramble=True, seed=rng).random(n_sobol), *extra]
     for centre in centres:

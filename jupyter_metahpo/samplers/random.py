@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._imports import LazyImport
 from ..trial import Origin
 from .base import History, Sampler, Suggestion
+
+# scipy.stats takes a few tenths of a second to import: loaded at the first Sobol draw.
+qmc = LazyImport("scipy.stats.qmc", install="pip install scipy")
 
 __all__ = ["RandomSampler", "SobolSampler"]
 
@@ -43,8 +47,6 @@ class SobolSampler(Sampler):
         self._dim: int | None = None
 
     def _sequence(self, dim: int, upto: int) -> np.ndarray:
-        from scipy.stats import qmc
-
         if self._points is None or self._dim != dim or len(self._points) < upto:
             size = 1 << max(int(np.ceil(np.log2(max(upto, 2)))), 4)
             engine = qmc.Sobol(d=dim, scramble=True, seed=self.seed)
