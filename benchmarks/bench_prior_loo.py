@@ -74,7 +74,22 @@ def ours_sampler(strategy, task, past, seed, k=None):
     from jupyter_metahpo.pipeline import Experience, TaskPlan, build_sampler
 
     plan = TaskPlan(task_description(task), None, None, strategy, {})
-    return build_sampler(plan, task.space, Experience.of(task.space, past), seed, k=k)
+    return build_sampler(plan, task.space, Experience.of(task.space, past, user_context(task)), seed, k=k)
+
+
+def user_context(task):
+    """What ``tune`` knows of the held-out task when a user tunes it from a notebook cell.
+
+    Its data's meta-features, and the estimator family the cell builds (the objective's
+    source names it): as a user who writes the built-in space's estimator in a cell has.
+    The past studies then qualify as ``tune`` would let them (meta.relatedness), not as
+    studies handed over with ``past=``.
+    """
+    from jupyter_metahpo.meta.relatedness import StudyContext
+    from jupyter_metahpo.meta.source import ObjectiveSource
+
+    builds = ObjectiveSource(fingerprint="", shingles=frozenset(), families=(task.family,))
+    return StudyContext(task=task_description(task), source=builds, task_type=task.study.extra.get("task_type"))
 
 
 def ours_sampler_sobol_first(strategy, task, past, seed):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ._version import __version__
 from .api import tune
 from .result import TuningResult
-from .samplers import DefaultSampler, RandomSampler, Sampler, SobolSampler
+from .samplers import DefaultSampler, GPSampler, RandomSampler, Sampler, SobolSampler
 from .space import SearchSpace, choice, intrange, loguniform, uniform
 from .store import ExperienceStore
 from .study import ObjectiveFailedError, StopSignal, Study, StudySnapshot
@@ -36,6 +36,7 @@ __all__ = [
     "TrialState",
     "Sampler",
     "DefaultSampler",
+    "GPSampler",
     "RandomSampler",
     "SobolSampler",
     "GPSampler",

@@ -8,14 +8,19 @@
 2. :func:`open_store` opens the experience store, once; everything after reads this
    one object;
 3. :meth:`Experience.gather` collects the past studies (given ones, the store's, the
-   bundled prior's) and carries them into the new space: the compatibility pass runs
-   here and nowhere else (the samplers receive studies already carried over);
+   bundled prior's) and carries the related ones into the new space through the
+   parameters they share (:func:`jupyter_metahpo.meta.carry.carry_over`: matching by
+   name, estimator argument and alias; relatedness; kind conversion): the
+   compatibility pass runs here and nowhere else (the samplers receive studies
+   already carried over);
 4. :func:`build_sampler` builds the warm start and the refinement from that experience.
 
 What describes the task is kept in the study's context under these keys:
 ``task_name``, ``meta_features``, ``meta_feature_set``, ``data_fingerprint``,
 ``task_type``, ``meta_feature_seconds`` (when data was given), and
-``warm_start_strategy``, ``n_past_studies``, ``transfer_report`` (what was used).
+``warm_start_strategy``, ``n_past_studies``, ``transfer_report`` (what was used), and
+``warm_start`` (which past studies informed the study, on which parameters and why; or
+why it started cold).
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .experience import PastStudy
-from .meta.compat import TransferReport, TransferredStudy, transfer_studies
+from .meta.carry import carry_over, explain_cold
+from .meta.compat import TransferReport, TransferredStudy
 from .meta.features import MetaFeatures, compute_meta_features
+from .meta.relatedness import StudyContext
+from .meta.source import ObjectiveSource, describe_objective
 from .meta.strategies import STRATEGIES, TaskDescription, WarmStartStrategy
 from .prior.load import load_prior
 from .samplers.base import Sampler
@@ -70,6 +78,16 @@ class TaskPlan:
     store_task: Any
     strategy: str | WarmStartStrategy
     context: dict[str, Any] = field(default_factory=dict)
+    source: ObjectiveSource | None = None
+
+    def study_context(self, past: Iterable[PastStudy] = ()) -> StudyContext:
+        """What relatedness and matching know of this study; ``past`` are the studies the user gave."""
+        return StudyContext(
+            task=self.description,
+            source=self.source,
+            task_type=self.context.get("task_type"),
+            explicit=frozenset(p.study_id for p in past),
+        )
 
 
 def describe_task(name: str | None, data: Any = None) -> tuple[TaskDescription, MetaFeatures | None]:
@@ -93,8 +111,16 @@ def check_strategy(strategy: Any) -> None:
         )
 
 
-def plan_task(name: str | None, task: Any, data: Any, strategy: str | WarmStartStrategy) -> TaskPlan:
-    """Describe the task (meta-features when ``data=(X, y)``) and check ``strategy``."""
+def plan_task(
+    name: str | None,
+    task: Any,
+    data: Any,
+    strategy: str | WarmStartStrategy,
+    objective: Any = None,
+    space: SearchSpace | None = None,
+) -> TaskPlan:
+    """Describe the task (meta-features when ``data=(X, y)``; the objective's source when it can be read)
+    and check ``strategy``."""
     check_strategy(strategy)
     task_name = _task_name(task) or name
     description, features = describe_task(task_name, data)
@@ -124,7 +150,8 @@ def plan_task(name: str | None, task: Any, data: Any, strategy: str | WarmStartS
             task_name, _field(task, "meta_features"), _field(task, "meta_feature_set"), _field(task, "data_fingerprint")
         )
     context["warm_start_strategy"] = strategy_label(strategy)
-    return TaskPlan(description, features, store_task, strategy, context)
+    source = describe_objective(objective, space.names) if callable(objective) and space is not None else None
+    return TaskPlan(description, features, store_task, strategy, context, source)
 
 
 def strategy_label(strategy: str | WarmStartStrategy) -> str:
@@ -241,17 +268,35 @@ class Experience:
         past: Iterable[PastStudy] | None = None,
         store: ExperienceStore | None = None,
         *,
+        context: StudyContext | None = None,
         prior: bool = True,
         exclude: Sequence[str] = (),
     ) -> Experience:
-        return cls.of(space, gather_past_studies(past, store, prior=prior, exclude=exclude))
+        """Every past study found, the related ones carried into ``space``.
+
+        ``context`` describes the new study (its task, objective source, and the
+        studies the user gave); without it every study counts as given by the user.
+        """
+        return cls.of(space, gather_past_studies(past, store, prior=prior, exclude=exclude), context)
 
     @classmethod
-    def of(cls, space: SearchSpace, studies: Iterable[PastStudy]) -> Experience:
+    def of(cls, space: SearchSpace, studies: Iterable[PastStudy], context: StudyContext | None = None) -> Experience:
         """The experience of the given past studies, carried into ``space`` (the compatibility pass)."""
         studies = tuple(studies)
-        usable, report = transfer_studies(studies, space)
+        if context is None:  # studies handed over directly: the caller vouches for them
+            context = StudyContext(explicit=frozenset(s.study_id for s in studies))
+        usable, report = carry_over(studies, space, context)
         return cls(space, studies, tuple(usable), report)
+
+    def summary(self) -> dict[str, Any]:
+        """What the warm start will use, for people: sources and their parameters, or why it is cold."""
+        return {
+            "n_past": len(self.studies),
+            "n_sources": len(self.usable),
+            "sources": {key: dict(value) for key, value in self.report.sources.items()},
+            "n_unrelated": len(self.report.unrelated),
+            "cold": None if self.usable else explain_cold(self.report, len(self.studies)),
+        }
 
 
 # 4. The sampler --------------------------------------------------------------------------
@@ -291,6 +336,7 @@ def build_sampler(
     usable = list(experience.usable)
     plan.context["n_past_studies"] = len(usable)
     plan.context["transfer_report"] = experience.report.to_dict()
+    plan.context["warm_start"] = experience.summary()
     if not usable:
         return DefaultSampler(seed=seed)
     k = k or warm_start_size(space)
@@ -343,15 +389,22 @@ def prepare_study(
     settings: Mapping[str, Any],
 ) -> PreparedStudy:
     """Steps 1-4 for one study: what ``tune`` runs before its first trial."""
-    plan = plan_task(name, task, data, strategy)  # meta-features first: bad data fails before anything is stored
+    # meta-features first: bad data fails before anything is stored
+    plan = plan_task(name, task, data, strategy, objective, space)
     parsed = Direction.parse(direction)  # and a bad direction too
     past = check_past(past)
     opened = open_store(store)
     session = open_session(
         opened, name, space, parsed, metric=metric, objective=objective, task=plan.store_task, resume=resume,
-        settings={**settings, "sampler": sampler},
+        settings={**settings, "sampler": sampler, **_source_setting(plan)},
     )
     if sampler is None and plan.strategy != "none":
         exclude = () if session is None else (session.study_id,)
-        sampler = build_sampler(plan, space, Experience.gather(space, past, opened, exclude=exclude), seed)
+        experience = Experience.gather(space, past, opened, context=plan.study_context(past), exclude=exclude)
+        sampler = build_sampler(plan, space, experience, seed)
     return PreparedStudy(space, parsed, plan, opened, session, sampler)
+
+
+def _source_setting(plan: TaskPlan) -> dict[str, Any]:
+    """The objective's source description, kept with the study so that later studies can compare theirs."""
+    return {} if plan.source is None else {"objective_source": plan.source.to_json()}

@@ -16,7 +16,7 @@ from .experience import PastStudy
 from .meta.compat import TransferReport
 from .meta.features import MetaFeatures
 from .meta.strategies import Proposal, TaskDescription, WarmStartStrategy, make_strategy
-from .pipeline import Experience, describe_task, open_store
+from .pipeline import Experience, check_past, open_store, plan_task
 from .result import keep_values_exactly
 from .space import SearchSpace, as_search_space
 
@@ -98,13 +98,16 @@ def suggest(
     prior: bool = True,
     name: str | None = None,
     seed: int = 0,
+    objective: Any = None,
 ) -> Suggestions:
     """The ``k`` configurations ``strategy`` would try first on this task, each with its reason.
 
     Nothing is evaluated and nothing is written. ``data=(X, y)`` describes the task by
     its meta-features; without it the task is described by ``name`` and the space
     alone. Past studies come from ``past``, the experience store (``store=False``
-    skips it) and the bundled prior (``prior=False`` skips it).
+    skips it) and the bundled prior (``prior=False`` skips it); as in ``tune``, only
+    related ones are used (``objective=``, the training function, is read for evidence:
+    the estimator it builds, similar code in past studies).
 
     >>> suggest(space, data=(X, y), k=3)          # doctest: +SKIP
     Suggestions(strategy='default', 3 configs from 42 past studies)
@@ -115,7 +118,11 @@ def suggest(
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"`k` must be a positive integer, but got k={k!r}.")
     chosen = make_strategy(strategy, seed=seed)
-    task, features = describe_task(name, data)
-    experience = Experience.gather(space, past, open_store(store), prior=prior)
-    proposals = chosen.propose(task, space, experience.usable, k)
-    return Suggestions(tuple(proposals), chosen.name, task, len(experience.studies), experience.report, features)
+    plan = plan_task(name, None, data, chosen, objective, space)
+    past = check_past(past)
+    context = plan.study_context(past)
+    experience = Experience.gather(space, past, open_store(store), context=context, prior=prior)
+    proposals = chosen.propose(plan.description, space, experience.usable, k)
+    return Suggestions(
+        tuple(proposals), chosen.name, plan.description, len(experience.studies), experience.report, plan.features
+    )

@@ -29,7 +29,7 @@ def _history(n: int = 6) -> History:
     return History(SPACE, Direction.MINIMIZE, trials)
 
 
-def test_gp_sampler_is_exported_lazily_and_proposes_with_origin_gp():
+def test_gp_sampler_is_exported_and_proposes_with_origin_gp():
     from jupyter_metahpo.samplers.gp import GPSampler
 
     assert samplers.GPSampler is GPSampler is jupyter_metahpo.GPSampler

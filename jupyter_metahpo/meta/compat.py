@@ -1,17 +1,21 @@
-"""Carry a past study into a new search space: match parameters by name and kind.
+"""Carry a past study into a new search space, through the parameters they share.
 
-A past study can inform a new one only when every parameter of the new space exists
-in the past study's space with the same kind (float, int or categorical). Extra
-parameters of the past study are ignored (their values are forgotten). A value
-outside the new bounds is clipped when it lies close to them (within
-``CLIP_TOLERANCE`` of the new range, measured in the new parameter's own unit scale)
-and its trial is dropped otherwise; an option the new space does not offer drops the
-trial. Every decision is counted in a :class:`TransferReport`, so a user can see what
-was left out and why.
+:mod:`.matching` says which past parameter informs which new one (by name, estimator
+argument or alias) and how values convert between kinds. A past study is usable when it
+informs at least :data:`MIN_SHARED` parameters of the new space (all of them when the
+space has fewer). Its values are converted; a value outside the new bounds is clipped
+when it lies close to them (within ``CLIP_TOLERANCE`` of the new range, measured in the
+new parameter's own unit scale) and its trial is dropped otherwise; an option the new
+space does not offer drops the trial. Parameters of the new space the past study never
+saw hold a placeholder (the middle of their range) in ``configs``: the warm start
+replaces it by the new space's own design, and the transfer refinement models the past
+study on the parameters it informs only (``TransferredStudy.columns``). Every decision
+is counted in a :class:`TransferReport`, so a user can see what was left out and why.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,12 +24,26 @@ from typing import Any
 import numpy as np
 
 from ..experience import PastStudy
-from ..space import Choice, SearchSpace
+from ..space import Choice, Parameter, SearchSpace
+from .matching import NO_VALUE, SpaceMatch, convert_value, match_spaces
 
-__all__ = ["CLIP_TOLERANCE", "TransferredStudy", "TransferReport", "transfer_study", "transfer_studies"]
+__all__ = [
+    "CLIP_TOLERANCE",
+    "MIN_SHARED",
+    "TransferredStudy",
+    "TransferReport",
+    "transfer_study",
+    "transfer_studies",
+    "incompatibility",
+]
 
 #: How far outside the new range (as a fraction of it) a value may be and still be clipped.
 CLIP_TOLERANCE = 0.25
+
+#: A past study informs a new space through at least this many shared parameters (or
+#: all of the new space's, when it has fewer): one shared name is too thin to carry a
+#: configuration over.
+MIN_SHARED = 2
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,8 @@ class TransferredStudy:
     ``space`` is the new space; ``configs`` are valid configurations of it, ``unit`` their unit-cube
     encoding, ``scores`` their values turned so that higher is better, and
     ``normalised`` the same scores min-max scaled within the study (1 = its best).
+    ``match`` says which of its parameters informs which new one; ``evidence`` why it
+    is believed related (:mod:`.relatedness`; empty when it was not asked).
     """
 
     study: PastStudy
@@ -46,6 +66,19 @@ class TransferredStudy:
     n_clipped: int = 0
     n_dropped: int = 0
     ignored_parameters: tuple[str, ...] = ()
+    match: SpaceMatch | None = None
+    evidence: tuple[Any, ...] = ()
+
+    @property
+    def filled(self) -> tuple[str, ...]:
+        """Parameters of the new space this study never saw: ``configs`` hold a placeholder for them."""
+        return () if self.match is None else self.match.unmatched
+
+    @property
+    def columns(self) -> np.ndarray:
+        """Indices (in the new space's order) of the parameters this study informs."""
+        filled = set(self.filled)
+        return np.array([i for i, name in enumerate(self.space.names) if name not in filled], dtype=int)
 
     @property
     def normalised(self) -> np.ndarray:
@@ -73,11 +106,19 @@ class TransferReport:
     dropped: Counter = field(default_factory=Counter)
     dropped_trials: int = 0
     clipped_trials: int = 0
+    #: study id -> how it informs the new study (shared parameters, evidence, share of its trials outside)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: study id -> why a study that shares parameters was not used (no evidence of relatedness)
+    unrelated: dict[str, str] = field(default_factory=dict)
+    #: when nothing was usable: the past study that came closest, and why it did not qualify
+    closest: dict[str, Any] | None = None
 
     def summary(self) -> str:
         parts = [f"{len(self.used)} past studies usable"]
         if self.incompatible:
             parts.append(f"{len(self.incompatible)} skipped as incompatible")
+        if self.unrelated:
+            parts.append(f"{len(self.unrelated)} sharing parameters left out as unrelated")
         if self.clipped_trials:
             detail = ", ".join(f"{name}: {count}" for name, count in sorted(self.clipped.items()))
             parts.append(f"{self.clipped_trials} trials clipped into the new bounds ({detail})")
@@ -94,38 +135,50 @@ class TransferReport:
             "dropped": dict(self.dropped),
             "clipped_trials": self.clipped_trials,
             "dropped_trials": self.dropped_trials,
+            "sources": {key: dict(value) for key, value in self.sources.items()},
+            "unrelated": dict(self.unrelated),
+            "closest": None if self.closest is None else dict(self.closest),
         }
 
 
-def incompatibility(past_space: SearchSpace, space: SearchSpace) -> str | None:
-    """Why ``past_space`` cannot inform ``space`` (``None`` when it can)."""
-    missing = [name for name in space.names if name not in past_space]
-    if missing:
-        return f"it has no parameter {missing}"
-    wrong = [
-        f"{name} is {past_space[name].kind} there but {space[name].kind} here"
-        for name in space.names
-        if past_space[name].kind != space[name].kind
-    ]
-    if wrong:
-        return "; ".join(wrong)
-    return None
+def incompatibility(match: SpaceMatch, space: SearchSpace) -> str | None:
+    """Why a past space matched this way cannot inform ``space`` (``None`` when it can)."""
+    needed = min(MIN_SHARED, len(space))
+    if len(match.links) >= needed:
+        return None
+    shared = ", ".join(match.shared) or "none"
+    refused = "; ".join(match.refused.values())
+    text = f"it shares {len(match.links)} of your parameters ({shared}); {needed} are needed"
+    return f"{text} ({refused})" if refused else text
 
 
 def transfer_study(
-    past: PastStudy, space: SearchSpace, report: TransferReport | None = None
+    past: PastStudy,
+    space: SearchSpace,
+    report: TransferReport | None = None,
+    *,
+    match: SpaceMatch | None = None,
+    n_features: float | None = None,
+    evidence: tuple[Any, ...] = (),
 ) -> TransferredStudy | None:
-    """Express ``past`` in ``space``, or return ``None`` (with the reason in ``report``)."""
+    """Express ``past`` in ``space``, or return ``None`` (with the reason in ``report``).
+
+    ``match`` is how its space matches the new one (by name alone when not given);
+    ``n_features`` the new task's number of features, which converts a share of the
+    features into options such as ``"sqrt"``.
+    """
     report = report if report is not None else TransferReport()
-    reason = incompatibility(past.space, space)
+    match = match if match is not None else match_spaces(space, past.space)
+    reason = incompatibility(match, space)
     if reason is not None:
         report.incompatible[past.study_id] = reason
         return None
+    mover = _Mover(match, past.space, space, _n_features(past), n_features)
     configs: list[dict[str, Any]] = []
     kept: list[int] = []
     n_clipped = n_dropped = 0
     for i, config in enumerate(past.configs):
-        moved, clipped, dropped_because = _move_config(config, space)
+        moved, clipped, dropped_because = mover.move(config)
         if moved is None:
             n_dropped += 1
             report.dropped[dropped_because] += 1
@@ -153,18 +206,21 @@ def transfer_study(
         values=values,
         n_clipped=n_clipped,
         n_dropped=n_dropped,
-        ignored_parameters=tuple(name for name in past.space.names if name not in space),
+        ignored_parameters=match.ignored,
+        match=None if match.complete else match,
+        evidence=tuple(evidence),
     )
 
 
 def transfer_studies(
     past: Iterable[PastStudy | TransferredStudy], space: SearchSpace
 ) -> tuple[list[TransferredStudy], TransferReport]:
-    """Every usable past study in the new space, and the report of what was skipped or changed.
+    """Every usable past study in the new space (matched by name), and the report of what was skipped or changed.
 
     A study already carried into ``space`` (a :class:`TransferredStudy` of it) passes
     through unchanged, so that consumers handed the result of one compatibility pass
-    (the study pipeline runs it once) do not run it again.
+    (the study pipeline runs it once, with relatedness and every matching level) do
+    not run it again.
     """
     report = TransferReport()
     out = []
@@ -179,30 +235,55 @@ def transfer_studies(
     return out, report
 
 
-def _move_config(
-    config: Mapping[str, Any], space: SearchSpace
-) -> tuple[dict[str, Any] | None, list[str], str]:
-    """The config in the new space, the parameters that were clipped, or None and why it was dropped."""
-    out: dict[str, Any] = {}
-    clipped: list[str] = []
-    for name, parameter in space.items():
-        if name not in config:
-            return None, clipped, f"{name} missing"
-        value = config[name]
-        if isinstance(parameter, Choice):
-            if not parameter.contains(value):
-                return None, clipped, f"{name}={value!r} not an option"
-            out[name] = parameter.options[parameter.index(value)]
-            continue
-        if parameter.contains(value):
-            out[name] = int(value) if parameter.kind == "int" else float(value)
-            continue
-        position = _unit_position(parameter, value)
-        if position is None or not -CLIP_TOLERANCE <= position <= 1 + CLIP_TOLERANCE:
-            return None, clipped, f"{name} outside the new bounds"
-        out[name] = parameter.clip(value)  # type: ignore[attr-defined]
-        clipped.append(name)
-    return out, clipped, ""
+def _n_features(past: PastStudy) -> float | None:
+    features = past.meta_features
+    if not features or "log_n_columns" not in features:
+        return None
+    return float(math.exp(float(features["log_n_columns"])))
+
+
+class _Mover:
+    """Moves one past configuration into the new space along a match."""
+
+    def __init__(
+        self, match: SpaceMatch, past_space: SearchSpace, space: SearchSpace,
+        n_features_past: float | None, n_features_new: float | None,
+    ) -> None:
+        self.links = [(link, past_space[link.past], space[link.new]) for link in match.links]
+        self.placeholders = {name: space[name].from_unit(0.5) for name in match.unmatched}
+        self.order = space.names
+        self.n_features = {"n_features_past": n_features_past, "n_features_new": n_features_new}
+
+    def move(self, config: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[str], str]:
+        """The config in the new space, the parameters that were clipped, or None and why it was dropped."""
+        out: dict[str, Any] = dict(self.placeholders)
+        clipped: list[str] = []
+        for link, past_parameter, parameter in self.links:
+            if link.past not in config:
+                return None, clipped, f"{link.new} missing"
+            value = convert_value(config[link.past], past_parameter, parameter, **self.n_features)
+            if value is NO_VALUE:
+                return None, clipped, f"{link.new}={config[link.past]!r} not an option"
+            placed, was_clipped = _place(value, parameter)
+            if placed is NO_VALUE:
+                return None, clipped, f"{link.new} outside the new bounds"
+            out[link.new] = placed
+            if was_clipped:
+                clipped.append(link.new)
+        return {name: out[name] for name in self.order}, clipped, ""
+
+
+def _place(value: Any, parameter: Parameter) -> tuple[Any, bool]:
+    """A converted value in the new parameter's range: (value, clipped?), or (NO_VALUE, False) when too far out."""
+    if isinstance(parameter, Choice):
+        return value, False
+    low, high = float(parameter.low), float(parameter.high)  # type: ignore[attr-defined]
+    if low <= float(value) <= high:
+        return (int(round(float(value))) if parameter.kind == "int" else float(value)), False
+    position = _unit_position(parameter, value)
+    if position is None or not -CLIP_TOLERANCE <= position <= 1 + CLIP_TOLERANCE:
+        return NO_VALUE, False
+    return parameter.clip(value), True  # type: ignore[attr-defined]
 
 
 def _unit_position(parameter: Any, value: Any) -> float | None:

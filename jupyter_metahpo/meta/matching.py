@@ -14,7 +14,8 @@ they share, matched at three levels, in this order:
    ``hidden_width``; ...).
 
 Kinds convert where the meaning is the same: any two numeric parameters (an integer
-range and a log-uniform float are both numbers), two choices with options in common,
+range and a log-uniform float are both numbers), a range and a choice of numbers
+(``choice(16, 32, 64)``: to the nearest option), two choices with options in common,
 and the share of features per split (``max_features``) between a fraction and the
 options ``"sqrt"`` / ``"log2"`` / ``None`` when the number of features is known.
 :func:`convert_value` turns one past value into the new parameter's terms; values
@@ -40,7 +41,12 @@ __all__ = [
     "match_spaces",
     "convert_value",
     "FEATURE_SHARE_OPTIONS",
+    "NO_VALUE",
 ]
+
+#: What :func:`convert_value` returns for a value that has no meaning in the new parameter
+#: (``None`` cannot say it: it is a valid option of many choices).
+NO_VALUE = object()
 
 #: Names that mean the same hyperparameter; the first of each group is its canonical
 #: name (the built-in spaces' name where one exists). Matching is case-insensitive
@@ -199,6 +205,13 @@ def _is_numeric(parameter: Parameter) -> bool:
     return parameter.kind in ("float", "int")
 
 
+def _number_options(parameter: Parameter) -> bool:
+    """A choice whose options are all numbers (``choice(16, 32, 64)``): it converts to and from a range."""
+    return isinstance(parameter, Choice) and all(
+        isinstance(o, (int, float)) and not isinstance(o, bool) for o in parameter.options
+    )
+
+
 def _is_feature_share(name: str) -> bool:
     return canonical_name(name) == "max_features"
 
@@ -216,6 +229,10 @@ def conversion_between(past: Parameter, new: Parameter, name: str) -> str | bool
     """How values of ``past`` become values of ``new``: "" (same kind), a label, or False (they cannot)."""
     if _is_numeric(past) and _is_numeric(new):
         return "" if past.kind == new.kind else f"{past.kind} values used as {new.kind}"
+    if _is_numeric(past) and _number_options(new):
+        return "their values rounded to your nearest option"
+    if _number_options(past) and _is_numeric(new):
+        return "their options used as numbers"
     if isinstance(past, Choice) and isinstance(new, Choice):
         common = [o for o in past.options if new.contains(o)]
         return "" if common else False
@@ -245,17 +262,30 @@ def convert_value(
 ) -> Any:
     """``value`` of the past parameter in the new parameter's terms, before any clipping.
 
-    Returns ``None`` when it has no meaning there (an option the new choice lacks; a
-    feature-share option without a known number of features). Numbers are returned as
+    Returns :data:`NO_VALUE` when it has no meaning there (an option the new choice
+    lacks; a feature-share option without a known number of features). Numbers are returned as
     floats (the caller clips and rounds them into the new range).
     """
     if _is_numeric(past) and _is_numeric(new):
         return float(value)
     if isinstance(past, Choice) and isinstance(new, Choice):
-        return new.options[new.index(value)] if new.contains(value) else None
+        return new.options[new.index(value)] if new.contains(value) else NO_VALUE
+    if _is_numeric(past) and _number_options(new):
+        return _nearest_number_option(float(value), new)
+    if _number_options(past) and _is_numeric(new):
+        return float(value)
     if isinstance(past, Choice):  # a feature-share option -> a fraction
-        return _option_share(value, n_features_past)
+        share = _option_share(value, n_features_past)
+        return NO_VALUE if share is None else share
     return _nearest_share_option(float(value), new, n_features_new or n_features_past)
+
+
+def _nearest_number_option(value: float, choice: Choice) -> Any:
+    """The option nearest ``value``: on a log scale when every option and the value are positive."""
+    log = value > 0 and all(o > 0 for o in choice.options)
+    def distance(option: float) -> float:
+        return abs(math.log(option) - math.log(value)) if log else abs(option - value)
+    return min(choice.options, key=distance)
 
 
 def _option_share(option: Any, n_features: float | None) -> float | None:
@@ -268,11 +298,11 @@ def _option_share(option: Any, n_features: float | None) -> float | None:
 
 def _nearest_share_option(share: float, choice: Choice, n_features: float | None) -> Any:
     """The option of ``choice`` whose share of the features is nearest ``share`` (on a log scale)."""
-    best, best_distance = None, math.inf
+    best, best_distance = NO_VALUE, math.inf
     for option in choice.options:
         option_share = _option_share(option, n_features)
         if option_share is None:
-            return None  # an option that cannot be placed: no honest nearest one
+            return NO_VALUE  # an option that cannot be placed: no honest nearest one
         distance = abs(math.log(option_share) - math.log(max(share, 1e-12)))
         if distance < best_distance:
             best, best_distance = option, distance

@@ -435,7 +435,12 @@ class ExperienceStore:
                     meta_feature_set=None if task is None else task.meta_feature_set,
                     data_fingerprint=None if task is None else task.data_fingerprint,
                     source="store",
-                    extra={"name": summary.name, "status": summary.status},
+                    extra={
+                        "name": summary.name,
+                        "status": summary.status,
+                        # how a later study tells whether this one ran related code (meta.relatedness)
+                        "objective_source": summary.study.settings.get("objective_source"),
+                    },
                 )
             )
         return out

@@ -1,0 +1,128 @@
+"""The compatibility pass: which past studies inform a new study, on which parameters, and why.
+
+:func:`carry_over` is the one place where partial-space transfer happens. For every
+past study it
+
+1. matches its space to the new one (:mod:`.matching`: by name, by the estimator
+   argument the objective's source sets, by alias);
+2. asks for evidence that the two are related (:mod:`.relatedness`); a study sharing
+   parameters without evidence is left out, and the report says so;
+3. carries the related ones into the new space (:mod:`.compat`).
+
+The report keeps, for each source, the shared parameters and the evidence, and for a
+study that starts cold the closest past study and why it did not qualify, so that
+:func:`explain_cold` can tell the user what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..experience import PastStudy
+from ..space import SearchSpace
+from .compat import MIN_SHARED, TransferredStudy, TransferReport, transfer_study
+from .matching import SpaceMatch, match_spaces
+from .relatedness import StudyContext, evidence_for, is_source
+
+__all__ = ["carry_over", "explain_cold", "source_label"]
+
+
+def carry_over(
+    past: Iterable[PastStudy], space: SearchSpace, context: StudyContext
+) -> tuple[list[TransferredStudy], TransferReport]:
+    """The related past studies carried into ``space``, and the report of the whole pass."""
+    report = TransferReport()
+    roles = context.roles(space)
+    usable: list[TransferredStudy] = []
+    closest: tuple[int, PastStudy, SpaceMatch] | None = None
+    for study in past:
+        match = match_spaces(space, study.space, roles)
+        if closest is None or len(match.links) > closest[0]:
+            closest = (len(match.links), study, match)
+        evidence = evidence_for(study, match, context)
+        if not is_source(evidence, match, study, context):
+            if match.links:
+                report.unrelated[study.study_id] = _unrelated_reason(match, evidence)
+            else:
+                report.incompatible[study.study_id] = "it shares none of your parameters"
+            continue
+        moved = transfer_study(study, space, report, match=match, n_features=context.n_features, evidence=evidence)
+        if moved is not None:
+            usable.append(moved)
+            report.sources[study.study_id] = _source_entry(moved)
+    if closest is not None and not usable:
+        report.closest = _closest_entry(*closest[1:], context, space)
+    return usable, report
+
+
+def _unrelated_reason(match: SpaceMatch, evidence) -> str:
+    shared = ", ".join(match.shared)
+    if not evidence:
+        return f"shares {shared} but nothing says the tasks are related"
+    what = "; ".join(e.detail for e in evidence)
+    return f"shares only part of your space ({shared}), and {what} is not enough for a partial match"
+
+
+def source_label(study: PastStudy) -> str:
+    """How a person knows a past study: the prior's built-in space and dataset, or the study's name."""
+    if study.source == "prior" and study.extra.get("space_name"):
+        return f"{study.task_name} (built-in {study.extra['space_name']})"
+    return str(study.extra.get("name") or study.task_name or study.study_id)
+
+
+def _source_entry(moved: TransferredStudy) -> dict[str, Any]:
+    study = moved.study
+    n = len(study.configs)
+    links = moved.match.links if moved.match is not None else ()
+    return {
+        "label": source_label(study),
+        "shared": [link.describe() for link in links] or list(moved.space.names),
+        "filled": list(moved.filled),
+        "evidence": [{"kind": e.kind, "detail": e.detail} for e in moved.evidence],
+        "outside": round((moved.n_clipped + moved.n_dropped) / n, 4) if n else 0.0,
+    }
+
+
+def _closest_entry(study: PastStudy, match: SpaceMatch, context: StudyContext, space: SearchSpace) -> dict[str, Any]:
+    return {
+        "label": source_label(study),
+        "space_name": study.extra.get("space_name"),
+        "shared": list(match.shared),
+        "refused": dict(match.refused),
+        "related": is_source(evidence_for(study, match, context), match, study, context),
+        "needed": min(MIN_SHARED, len(space)),
+    }
+
+
+def explain_cold(report: TransferReport, n_past: int) -> str:
+    """One paragraph on why no past study informs the new one, and what to do about it."""
+    if n_past == 0:
+        return "cold: there is no past study yet (your experience store is empty and no prior was loaded)."
+    closest = report.closest
+    if not closest or not closest["shared"]:
+        return (
+            f"cold: none of {n_past} past studies shares a parameter with your space (by name, alias or the "
+            "estimator your objective builds). Name your parameters as the estimator does, or start from "
+            "jupyter_metahpo.builtin_spaces."
+        )
+    what = f"the closest is {closest['label']} (shares {', '.join(closest['shared'])}"
+    refused = "; ".join(closest["refused"].values())
+    what += f"; {refused})" if refused else ")"
+    fix = _fix(closest)
+    if len(closest["shared"]) < closest["needed"]:
+        return (
+            f"cold: none of {n_past} past studies shares {closest['needed']} or more of your parameters; "
+            f"{what}: {fix}"
+        )
+    return (
+        f"cold: past studies share your parameters, but nothing says their tasks are related to yours; {what}. "
+        "Give data=(X, y) so that tasks are compared by their data, or name the past studies with past=."
+    )
+
+
+def _fix(closest: dict[str, Any]) -> str:
+    if closest.get("space_name"):
+        name = closest["space_name"]
+        return f"rename your parameters as theirs, or use builtin_spaces.get_builtin_space({name!r}).space."
+    return "rename your parameters as theirs, or name the past studies to learn from with past=."

@@ -1,0 +1,209 @@
+"""Relatedness before transfer: a past study informs a new one only with positive evidence.
+
+A parameter name shared by two studies is no evidence that they are related (``x`` in
+a study of ``x**2`` says nothing about ``x`` in another function). A past study becomes
+a source of the warm start and of the transfer refinement only with evidence
+(:func:`evidence_for`), of these kinds:
+
+- ``explicit``: it was given by the user (``past=``);
+- ``task``: it is the same task (the same task name, or the same data fingerprint);
+- ``objective``: its objective is similar code (:func:`.source.source_similarity` at
+  least :data:`SIMILAR_OBJECTIVE`: the same training function up to names and formatting);
+- ``estimator``: its objective builds an estimator of the same family (the bundled
+  prior's studies are of their built-in space's family);
+- ``data``: both tasks are described by meta-features of the same set, and the new
+  objective does not name another estimator family than the past study's;
+- ``space``: every parameter of the new space is in the past space under the same name
+  and kind, and there are at least two of them (more than a shared name).
+
+Which evidence suffices depends on how well the spaces match (:func:`is_source`). The
+first three kinds always do. When every new parameter is in the past space under the
+same name and kind, any evidence does (this is how the built-in spaces and their prior
+have always been used). A partial match (other names, other kinds, parameters the past
+never saw) needs the same estimator family on the same kind of task: data alike alone
+does not tie a logistic regression's ``C`` to a support vector machine's.
+
+How much each source then counts is the strategies' and the refinement's business
+(similarity weights, RGPE's ranking weights); this module only decides who may speak.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..builtin_spaces import BUILTIN_SPACES
+from ..experience import PastStudy
+from ..space import SearchSpace
+from .base import TaskDescription
+from .matching import SpaceMatch
+from .source import ObjectiveSource, source_similarity
+
+__all__ = [
+    "SIMILAR_OBJECTIVE",
+    "STRONG_EVIDENCE",
+    "Evidence",
+    "StudyContext",
+    "evidence_for",
+    "is_source",
+    "past_families",
+    "past_source",
+    "past_n_features",
+]
+
+#: Evidence that makes a past study a source however its space matches.
+STRONG_EVIDENCE = frozenset({"explicit", "task", "objective"})
+
+#: Source similarity from which two objectives count as related code. Measured on real
+#: objectives: the same code renamed or reformatted scores 1.0, two random-forest cells
+#: with other CV and scoring 0.44-0.48, the same template around another estimator 0.56,
+#: unrelated objectives at most 0.2. Code shape alone reaching 0.56 across estimators is
+#: why the threshold sits above it.
+SIMILAR_OBJECTIVE = 0.6
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One reason to believe a past study is related: its kind and a sentence for a person."""
+
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class StudyContext:
+    """What the new study knows that relatedness and matching use.
+
+    ``source`` is its objective's source description (when it could be read),
+    ``task_type`` ``"classification"`` or ``"regression"`` when data was given, and
+    ``explicit`` the ids of the past studies the user handed over.
+    """
+
+    task: TaskDescription = field(default_factory=TaskDescription)
+    source: ObjectiveSource | None = None
+    task_type: str | None = None
+    explicit: frozenset[str] = frozenset()
+
+    def roles(self, space: SearchSpace) -> dict[str, str]:
+        """The role of each parameter the objective passes on as it is (no transform) to a known argument."""
+        if self.source is None:
+            return {}
+        roles: dict[str, str] = {}
+        for role in self.source.roles:
+            if role.direct and role.parameter in space and role.parameter not in roles:
+                roles[role.parameter] = role.role
+        return roles
+
+    @property
+    def n_features(self) -> float | None:
+        return _n_features(self.task.meta_features)
+
+
+def evidence_for(past: PastStudy, match: SpaceMatch, context: StudyContext) -> tuple[Evidence, ...]:
+    """Every piece of evidence that ``past`` is related to the new study (none: it is not a source)."""
+    found = [
+        *_explicit(past, context),
+        *_same_task(past, context),
+        *_objective(past, context),
+        *_estimator(past, context),
+        *_data(past, context),
+        *_space(match),
+    ]
+    return tuple(found)
+
+
+def is_source(evidence: tuple[Evidence, ...], match: SpaceMatch, past: PastStudy, context: StudyContext) -> bool:
+    """Whether this evidence is enough for a past study matched this way (see the module docstring)."""
+    kinds = {e.kind for e in evidence}
+    if kinds & STRONG_EVIDENCE:
+        return True
+    if match.complete:
+        return bool(kinds)
+    return "estimator" in kinds and same_task_type(past, context) is not False
+
+
+def same_task_type(past: PastStudy, context: StudyContext) -> bool | None:
+    """Classification vs regression on both sides: the same, not, or None when either is unknown."""
+    theirs = past.extra.get("task_type")
+    if not context.task_type or not theirs:
+        return None
+    return theirs == context.task_type
+
+
+def _explicit(past: PastStudy, context: StudyContext) -> list[Evidence]:
+    return [Evidence("explicit", "given by you (past=)")] if past.study_id in context.explicit else []
+
+
+def _same_task(past: PastStudy, context: StudyContext) -> list[Evidence]:
+    task = context.task
+    if task.data_fingerprint and past.data_fingerprint == task.data_fingerprint:
+        return [Evidence("task", "the same data")]
+    if task.name and past.task_name == task.name:
+        return [Evidence("task", f"the same task name ({task.name!r})")]
+    return []
+
+
+def _objective(past: PastStudy, context: StudyContext) -> list[Evidence]:
+    theirs = past_source(past)
+    if context.source is None or theirs is None:
+        return []
+    similarity = source_similarity(context.source, theirs)
+    if similarity < SIMILAR_OBJECTIVE:
+        return []
+    what = "the same objective code" if similarity >= 0.95 else f"similar objective code (similarity {similarity:.2f})"
+    return [Evidence("objective", what)]
+
+
+def _estimator(past: PastStudy, context: StudyContext) -> list[Evidence]:
+    if context.source is None:
+        return []
+    shared = [f for f in context.source.families if f in past_families(past)]
+    return [Evidence("estimator", f"the same estimator family ({shared[0]})")] if shared else []
+
+
+def _data(past: PastStudy, context: StudyContext) -> list[Evidence]:
+    task = context.task
+    if not task.has_meta_features or past.meta_features is None or past.meta_feature_set != task.meta_feature_set:
+        return []
+    ours = context.source.families if context.source is not None else ()
+    families = past_families(past)
+    if ours and families and not set(ours) & set(families):
+        return []  # the objective names another estimator: data alike is not enough
+    return [Evidence("data", "data described by the same meta-features")]
+
+
+def _space(match: SpaceMatch) -> list[Evidence]:
+    if match.complete and len(match.links) >= 2:
+        return [Evidence("space", f"the same search space ({', '.join(match.shared)})")]
+    return []
+
+
+def past_families(past: PastStudy) -> tuple[str, ...]:
+    """The estimator families of a past study: its built-in space's for the prior, its objective's otherwise."""
+    builtin = BUILTIN_SPACES.get(str(past.extra.get("space_name", "")))
+    if builtin is not None:
+        return (builtin.family,)
+    source = past_source(past)
+    return () if source is None else source.families
+
+
+def past_source(past: PastStudy) -> ObjectiveSource | None:
+    """The past study's objective source, when it was recorded in a form this version reads."""
+    data = past.extra.get("objective_source")
+    if not isinstance(data, Mapping):
+        return None
+    try:
+        return ObjectiveSource.from_json(data)
+    except (TypeError, ValueError):  # recorded by another version: no evidence either way
+        return None
+
+
+def past_n_features(past: PastStudy) -> float | None:
+    return _n_features(past.meta_features)
+
+
+def _n_features(meta_features: Mapping[str, float] | None) -> float | None:
+    if not meta_features or "log_n_columns" not in meta_features:
+        return None
+    return float(math.exp(float(meta_features["log_n_columns"])))
