@@ -266,6 +266,11 @@ class GreedyPortfolio(WarmStartStrategy):
         done at once, in chunks of candidates, as sums over the stacked trials.
         """
         scale = self.bandwidth * math.sqrt(unit.shape[1])
+        if any(t.filled for t in studies):
+            out = np.column_stack([_kernel_estimate(unit, t, scale) for t in studies])
+            for c, (s, i) in enumerate(candidates):
+                out[c, s] = studies[s].normalised[i]
+            return out
         points = np.vstack([t.unit for t in studies])
         scores = np.concatenate([t.normalised for t in studies])
         starts = np.cumsum([0] + [len(t.scores) for t in studies[:-1]])
@@ -293,6 +298,28 @@ class GreedyPortfolio(WarmStartStrategy):
 
 #: Squared distance in the unit cube below which two trials count as the same configuration.
 _SAME_POINT_SQ = 1e-10
+
+
+def _kernel_estimate(unit: np.ndarray, t: TransferredStudy, scale: float, prior_weight: float = 0.05) -> np.ndarray:
+    """One past task's estimate of each candidate's normalised score, as above, on the parameters it informs.
+
+    A task that never saw some parameters of the new space cannot tell candidates apart
+    along them, so distances to its trials leave those columns out.
+    """
+    columns = t.columns
+    points, scores, median = t.unit[:, columns], t.normalised, float(np.median(t.normalised))
+    out = np.empty(len(unit))
+    chunk = max(1, 2_000_000 // max(len(points) * max(len(columns), 1), 1))
+    for begin in range(0, len(unit), chunk):
+        block = unit[begin : begin + chunk][:, columns]
+        sq = ((block[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
+        weights = np.exp(-0.5 * sq / scale**2)
+        estimate = (weights @ scores + prior_weight * median) / (weights.sum(axis=1) + prior_weight)
+        same = sq < _SAME_POINT_SQ
+        n_same = same.sum(axis=1)
+        exact = (same * scores[None, :]).sum(axis=1) / np.maximum(n_same, 1)
+        out[begin : begin + chunk] = np.where(n_same > 0, exact, estimate)
+    return out
 
 
 def _similarity_weights(similarity: np.ndarray | None, power: float) -> np.ndarray | None:

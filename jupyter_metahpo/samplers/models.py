@@ -14,7 +14,9 @@ NumPy, with gradients with respect to the points on request. Implementations:
 * :class:`~._singletask_gp.SingleTaskGPNP`: BoTorch's default ``SingleTaskGP`` model,
   the members of the transfer ensemble;
 * :class:`~._rgpe.WeightedEnsemble` and :class:`~._rgpe.StackedEnsemble`: the RGPE
-  transfer ensemble, plain or with the current study stacked on its residuals.
+  transfer ensemble, plain or with the current study stacked on its residuals;
+* :class:`SubspaceModel`: a past study's model on the parameters it informs, constant
+  along the ones it never saw.
 
 :class:`~.botorch_model.GPModel` shows an :class:`~._gp.ExactGP` to BoTorch as a
 ``botorch.models.model.Model`` with a joint torch posterior.
@@ -28,7 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["MIN_VARIANCE", "PosteriorNP", "SurrogateModel", "standardize"]
+__all__ = ["MIN_VARIANCE", "PosteriorNP", "SurrogateModel", "SubspaceModel", "standardize"]
 
 #: Posterior variances are clamped below at this value (as BoTorch's analytic
 #: acquisitions clamp them), so that ``sqrt`` and ``log`` of them stay finite.
@@ -84,3 +86,32 @@ def standardize(y: np.ndarray, ddof: int = 0) -> tuple[np.ndarray, float, float]
     if not std > 1e-12:
         std = 1.0
     return (y - mean) / std, mean, std
+
+
+class SubspaceModel:
+    """A model fitted on some columns of the unit cube, constant along the others.
+
+    A past study that informs only some parameters of the new space (the others it
+    never saw) is modelled on those columns; along the rest its posterior does not
+    change, so it says nothing there and its gradient there is zero.
+    """
+
+    def __init__(self, model, columns: np.ndarray, dim: int) -> None:
+        self.model = model
+        self.columns = np.asarray(columns, dtype=int)
+        self.dim = dim
+
+    def posterior_np(self, x: np.ndarray, with_grad: bool = False) -> PosteriorNP:
+        inner = self.model.posterior_np(x[:, self.columns], with_grad=with_grad)
+        if not with_grad:
+            return PosteriorNP(inner.mean, inner.var)
+
+        def backward(d_mean: np.ndarray, d_var: np.ndarray) -> np.ndarray:
+            grad = np.zeros((len(x), self.dim))
+            grad[:, self.columns] = inner.backward(d_mean, d_var)
+            return grad
+
+        return PosteriorNP(inner.mean, inner.var, backward)
+
+    def joint_posterior_np(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.model.joint_posterior_np(x[:, self.columns])

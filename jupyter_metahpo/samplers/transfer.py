@@ -38,7 +38,7 @@ from ._rgpe import MEMBER_DDOF, StackedEnsemble, WeightedEnsemble, ranking_weigh
 from ._singletask_gp import SingleTaskGPNP, fit_singletask_gp
 from .acquisition import Acquisition, check_acquisition, make_acquisition
 from .base import History, Sampler, Suggestion
-from .models import SurrogateModel, standardize
+from .models import SubspaceModel, SurrogateModel, standardize
 from .optimize import best_candidates, candidate_set
 
 __all__ = ["TransferSampler", "CURRENT"]
@@ -152,7 +152,7 @@ class TransferSampler(Sampler):
             t = studies[int(i)]
             keep = self._subset(t)
             y, _, _ = standardize(t.scores[keep], ddof=MEMBER_DDOF)
-            self._base.append((label, t, fit_singletask_gp(t.unit[keep], y)))
+            self._base.append((label, t, _past_model(t, keep, y)))
         self._space_key = key
         return self._base
 
@@ -274,6 +274,14 @@ class _Target:
             return None
         predicted = float(mean * self.std + self.mean)
         return -predicted if history.direction.value == "minimize" else predicted
+
+
+def _past_model(t: TransferredStudy, keep: np.ndarray, y: np.ndarray) -> SingleTaskGPNP | SubspaceModel:
+    """A past study's GP: on every column, or on the columns it informs when it never saw some parameters."""
+    if not t.filled:
+        return fit_singletask_gp(t.unit[keep], y)
+    columns = t.columns
+    return SubspaceModel(fit_singletask_gp(t.unit[keep][:, columns], y), columns, len(t.space))
 
 
 def _unique_labels(studies: Sequence[TransferredStudy]) -> list[str]:

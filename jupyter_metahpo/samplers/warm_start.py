@@ -14,11 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._imports import LazyImport
 from ..experience import PastStudy
 from ..meta.compat import TransferReport, TransferredStudy, transfer_studies
 from ..meta.strategies import Proposal, TaskDescription, WarmStartStrategy, make_strategy
+from ..space import SearchSpace
 from ..trial import Origin
 from .base import History, Sampler, Suggestion
+
+qmc = LazyImport("scipy.stats.qmc", install="pip install scipy")
 
 __all__ = ["WarmStartSampler"]
 
@@ -57,6 +61,7 @@ class WarmStartSampler(Sampler):
         if isinstance(k, bool) or not isinstance(k, int) or k < 0:
             raise ValueError(f"`k` must be a non-negative integer, but got k={k!r}.")
         self.strategy = make_strategy(strategy, seed=seed)
+        self.seed = seed
         self.past = list(past)
         self.task = task or TaskDescription()
         self.k = k
@@ -64,11 +69,17 @@ class WarmStartSampler(Sampler):
         self.report_: TransferReport | None = report
 
     def plan(self, space) -> list[Proposal]:
-        """The strategy's proposals for ``space`` (computed once, then reused)."""
+        """The strategy's proposals for ``space`` (computed once, then reused).
+
+        A parameter that a proposal's past study never saw holds a placeholder there;
+        it takes the value of the space's own scrambled Sobol design instead (the i-th
+        point for the i-th proposal), never a made-up one, and the reason says so.
+        """
         if self.proposals_ is None:
-            if self.report_ is None:  # not handed the study pipeline's report: make one
-                _, self.report_ = transfer_studies(self.past, space)
-            self.proposals_ = self.strategy.propose(self.task, space, self.past, self.k) if self.k else []
+            carried, report = transfer_studies(self.past, space)
+            self.report_ = self.report_ or report  # the study pipeline's report, when it handed one over
+            proposals = self.strategy.propose(self.task, space, carried, self.k) if self.k else []
+            self.proposals_ = _fill_unseen(proposals, carried, space, self.seed)
         return self.proposals_
 
     def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
@@ -87,6 +98,37 @@ class WarmStartSampler(Sampler):
 
     def __repr__(self) -> str:
         return f"WarmStartSampler(strategy={self.strategy!r}, past={len(self.past)} studies, k={self.k})"
+
+
+def _fill_unseen(
+    proposals: Sequence[Proposal], carried: Sequence[TransferredStudy], space: SearchSpace, seed: int | None
+) -> list[Proposal]:
+    """Each proposal with the parameters its past studies never saw set from the space's Sobol design."""
+    unseen = {t.study.study_id: t.filled for t in carried}
+    if not any(unseen.values()):
+        return list(proposals)
+    design = space.decode(qmc.Sobol(d=len(space), scramble=True, seed=seed).random(max(len(proposals), 1)))
+    out = []
+    for i, proposal in enumerate(proposals):
+        filled = _unseen_by(proposal, unseen)
+        if not filled:
+            out.append(proposal)
+            continue
+        config = {name: (design[i][name] if name in filled else value) for name, value in proposal.config.items()}
+        reason = f"{proposal.reason}; {', '.join(filled)} from the space's Sobol design (not in the past study)"
+        out.append(Proposal(config, reason, {**proposal.details, "filled": list(filled)}))
+    return out
+
+
+def _unseen_by(proposal: Proposal, unseen: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """The parameters no past study behind this proposal saw (one source, or every source of a prediction)."""
+    sources = proposal.details.get("source_study")
+    ids = sources if isinstance(sources, (list, tuple)) else [sources]
+    found = [set(unseen.get(i, ())) for i in ids if i is not None]
+    if not found:  # a prediction from every study (the neural model): what any of them lacked
+        found = [set(names) for names in unseen.values()]
+    names = set.union(*found) if found else set()
+    return [name for name in proposal.config if name in names]
 
 
 def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
