@@ -7,6 +7,7 @@ from typing import TextIO
 
 from .study import StudySnapshot
 from .trial import TrialState
+from .warm_report import WarmStartSummary
 
 __all__ = ["TextProgress"]
 
@@ -25,6 +26,9 @@ class TextProgress:
         if snap.event == "start":
             budget = f"{snap.n_trials} trials" if snap.n_trials else f"{snap.timeout:g} s"
             self._print(f"Tuning {snap.name or 'study'}: {len(snap.space)} parameters, {snap.direction.value}, budget {budget}")
+            warm = WarmStartSummary.from_info(snap.info)
+            if warm is not None:
+                self._print(warm.headline())
         elif snap.event == "trial_end" and snap.current is not None:
             t = snap.current
             total = f"/{snap.n_trials}" if snap.n_trials else ""

@@ -10,6 +10,7 @@ from typing import Any
 from ._imports import LazyImport
 from .space import Choice, SearchSpace
 from .trial import BestTrialMixin, Direction, FrozenTrial, TrialState
+from .warm_report import WarmStartSummary
 
 __all__ = ["TuningResult", "trials_to_dataframe", "best_so_far", "keep_values_exactly"]
 
@@ -119,6 +120,14 @@ class TuningResult(BestTrialMixin):
         return trials_to_dataframe(self.trials, self.space)
 
     @property
+    def warm_start(self) -> WarmStartSummary | None:
+        """Which past studies the warm start used, on which parameters and why; or why it was cold.
+
+        ``None`` when no warm start was tried (``strategy="none"``, or a sampler of your own).
+        """
+        return WarmStartSummary.from_info(self.info)
+
+    @property
     def n_complete(self) -> int:
         return sum(t.state is TrialState.COMPLETE for t in self.trials)
 
@@ -152,10 +161,12 @@ class TuningResult(BestTrialMixin):
         return ax
 
     def __repr__(self) -> str:
-        return (
+        text = (
             f"TuningResult(name={self.name!r}, status={self.status!r}, trials={len(self.trials)}, "
             f"best_value={self.best_value!r}, best_config={self.best_config!r})"
         )
+        warm = self.warm_start
+        return text if warm is None else f"{text}\n{warm.headline()}"
 
     def _repr_html_(self) -> str:
         rows = "".join(
@@ -166,4 +177,5 @@ class TuningResult(BestTrialMixin):
             f"<b>{html.escape(self.name or 'study')}</b>: {html.escape(self.status)}, "
             f"{self.n_complete} complete / {self.n_failed} failed trials, best {self.direction.value[:3]} "
             f"value <b>{self.best_value!r}</b><table>{rows}</table>"
+            f"{self.warm_start._repr_html_() if self.warm_start is not None else ''}"
         )

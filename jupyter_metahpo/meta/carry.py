@@ -77,6 +77,8 @@ def _source_entry(moved: TransferredStudy) -> dict[str, Any]:
     links = moved.match.links if moved.match is not None else ()
     return {
         "label": source_label(study),
+        "source": study.source,
+        "space_name": study.extra.get("space_name"),
         "shared": [link.describe() for link in links] or list(moved.space.names),
         "filled": list(moved.filled),
         "evidence": [{"kind": e.kind, "detail": e.detail} for e in moved.evidence],
@@ -90,9 +92,25 @@ def _closest_entry(study: PastStudy, match: SpaceMatch, context: StudyContext, s
         "space_name": study.extra.get("space_name"),
         "shared": list(match.shared),
         "refused": dict(match.refused),
-        "related": is_source(evidence_for(study, match, context), match, study, context),
         "needed": min(MIN_SHARED, len(space)),
+        "advice": _advice(study, match, context),
     }
+
+
+def _advice(study: PastStudy, match: SpaceMatch, context: StudyContext) -> str:
+    """What would make this past study a source: the missing evidence, in the user's terms."""
+    evidence = evidence_for(study, match, context)
+    if not evidence and not context.task.has_meta_features:
+        return "give data=(X, y) so that tasks are compared by their data, or name the past studies with past="
+    if context.source is None:
+        return (
+            "your objective's source could not be read, so the estimator it builds is unknown: define it in a "
+            "cell or a file (not a lambda or exec), or name the past studies with past="
+        )
+    return (
+        "a partial match needs the same estimator in your objective (or the same task, or past=); "
+        "data alike is not enough"
+    )
 
 
 def explain_cold(report: TransferReport, n_past: int) -> str:
@@ -116,8 +134,8 @@ def explain_cold(report: TransferReport, n_past: int) -> str:
             f"{what}: {fix}"
         )
     return (
-        f"cold: past studies share your parameters, but nothing says their tasks are related to yours; {what}. "
-        "Give data=(X, y) so that tasks are compared by their data, or name the past studies with past=."
+        f"cold: past studies share your parameters, but nothing says their tasks are related to yours; {what}: "
+        f"{closest['advice']}."
     )
 
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from .._imports import LazyImport
 from ..study import StopSignal, StudySnapshot
 from ..trial import TrialState
+from ..warm_report import WarmStartSummary
 from . import _render as R
 
 __all__ = ["ProgressWidget"]
@@ -95,6 +96,7 @@ class ProgressWidget:
         self.plot = W.HTML()
         self.table = W.HTML()
         self.origins = W.HTML()
+        self.warm = W.HTML()
         self.stop_button = W.Button(
             description="Stop",
             icon="stop",
@@ -109,12 +111,14 @@ class ProgressWidget:
         right = W.VBox([self.plot], layout=W.Layout(min_width="470px"))
         middle = W.HBox([left, right])
         self._containers = (header, left, right, middle)
-        self.widget = W.VBox([self.title, header, middle, self.table])
+        self.widget = W.VBox([self.title, self.warm, header, middle, self.table])
         self.widget.add_class("metahpo-progress")
 
     def close(self) -> None:
         """Close the view and every part of it (each part is a widget with its own comm)."""
-        parts = (self.title, self.bar, self.stats, self.best, self.plot, self.table, self.origins, self.stop_button)
+        parts = (
+            self.title, self.warm, self.bar, self.stats, self.best, self.plot, self.table, self.origins, self.stop_button
+        )
         for part in (*parts, *self._containers):
             part.close()
         self.widget.close()
@@ -153,7 +157,7 @@ class ProgressWidget:
         self.n_renders += 1
         parts = self.render_parts(snap)
         # Not the Stop button: its click handler may run at the same time in a subshell thread.
-        held = (self.widget, self.title, self.bar, self.stats, self.best, self.plot, self.table, self.origins)
+        held = (self.widget, self.title, self.warm, self.bar, self.stats, self.best, self.plot, self.table, self.origins)
         with contextlib.ExitStack() as stack:
             for widget in held:
                 stack.enter_context(widget.hold_sync())
@@ -166,6 +170,7 @@ class ProgressWidget:
             self.plot.value = parts["plot"]
             self.table.value = parts["table"]
             self.origins.value = parts["origins"]
+            self.warm.value = parts["warm"]
             if snap.event == "end":
                 self.stop_button.disabled = True
                 self.stop_button.description = _FINAL_WORDS.get(snap.status, snap.status)
@@ -210,6 +215,7 @@ class ProgressWidget:
             "plot": R.best_so_far_svg(trials, snap.direction, n_total=snap.n_trials, metric=snap.metric),
             "table": R.top_trials_html(trials, snap.direction, snap.space.names, k=self.top_k),
             "origins": R.origins_html(finished),
+            "warm": _warm_html(snap),
         }
 
     # Saved notebooks --------------------------------------------------------------------
@@ -219,7 +225,7 @@ class ProgressWidget:
             return "<div class='metahpo-progress metahpo-static'>metatune: not started</div>"
         p = self.render_parts(self.last_snapshot)
         return (
-            f"<div class='metahpo-progress metahpo-static'><div>{p['title']}</div>"
+            f"<div class='metahpo-progress metahpo-static'><div>{p['title']}</div>{p['warm']}"
             f"<div style='display:flex;flex-wrap:wrap;gap:12px'>"
             f"<div style='width:380px'>{p['stats']}{p['best']}{p['origins']}</div><div>{p['plot']}</div></div>"
             f"{p['table']}</div>"
@@ -252,3 +258,12 @@ class ProgressWidget:
         bundle["text/plain"] = self.static_text()
         bundle["text/html"] = self.static_html()
         return bundle
+
+
+def _warm_html(snap: StudySnapshot) -> str:
+    """Where the study starts from: its warm start's sources in one line, or why it is cold."""
+    warm = WarmStartSummary.from_info(snap.info)
+    if warm is None:
+        return ""
+    words = html.escape(warm.headline())
+    return f"<div class='metahpo-warm' style='font-size:90%;max-width:850px'>{words}</div>"

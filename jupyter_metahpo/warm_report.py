@@ -1,0 +1,123 @@
+"""What the warm start used, in words: which past studies, on which parameters, and why; or why none.
+
+The study pipeline leaves a plain dict in the study's context (``info["warm_start"]``,
+see :meth:`jupyter_metahpo.pipeline.Experience.summary`); :class:`WarmStartSummary`
+reads it for people. The text progress, the live widget, ``TuningResult.warm_start``
+and the race all show the same sentences.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["WarmStartSummary"]
+
+#: Sources listed one by one; the rest are counted.
+_LISTED = 3
+
+
+@dataclass(frozen=True)
+class WarmStartSummary:
+    """The warm start of one study: its sources grouped as a person knows them, or the cold-start reason.
+
+    ``groups`` holds one entry per built-in space of the prior (its datasets together)
+    and one per study of the store; each says how many studies, which parameters they
+    share with the new space (and how), which parameters they never saw, and the
+    evidence that they are related.
+    """
+
+    n_past: int
+    n_sources: int
+    n_unrelated: int
+    groups: tuple[Mapping[str, Any], ...]
+    cold: str | None
+    strategy: str | None = None
+
+    @classmethod
+    def from_info(cls, info: Mapping[str, Any]) -> WarmStartSummary | None:
+        """The summary of a study's context (``TuningResult.info``); None when no warm start was tried."""
+        data = info.get("warm_start")
+        if not isinstance(data, Mapping):
+            return None
+        return cls(
+            n_past=int(data.get("n_past", 0)),
+            n_sources=int(data.get("n_sources", 0)),
+            n_unrelated=int(data.get("n_unrelated", 0)),
+            groups=tuple(_groups(data.get("sources") or {})),
+            cold=data.get("cold"),
+            strategy=info.get("warm_start_strategy"),
+        )
+
+    @property
+    def is_cold(self) -> bool:
+        return self.cold is not None
+
+    def headline(self) -> str:
+        """One line: what the study starts from."""
+        if self.cold is not None:
+            return self.cold
+        parts = [_describe_group(g) for g in self.groups[:_LISTED]]
+        more = len(self.groups) - _LISTED
+        if more > 0:
+            parts.append(f"and {more} more")
+        return f"warm start from {self.n_sources} of {self.n_past} past studies: " + "; ".join(parts)
+
+    def lines(self) -> list[str]:
+        """The headline, then one line per group of sources, then what was left out."""
+        if self.cold is not None:
+            return [self.cold]
+        out = [f"warm start from {self.n_sources} of {self.n_past} past studies"]
+        out += [f"- {_describe_group(g)}" for g in self.groups]
+        if self.n_unrelated:
+            out.append(f"- left out: {self.n_unrelated} that share parameters but gave no evidence of being related")
+        return out
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        if self.cold is not None:
+            return f"<div class='metahpo-warm'><b>cold start</b>: {html.escape(self.cold.removeprefix('cold: '))}</div>"
+        items = "".join(f"<li>{html.escape(_describe_group(g))}</li>" for g in self.groups)
+        left = (
+            f"<div>left out: {self.n_unrelated} that share parameters but gave no evidence of being related</div>"
+            if self.n_unrelated else ""
+        )
+        return (
+            f"<div class='metahpo-warm'><b>warm start</b> from {self.n_sources} of {self.n_past} past studies"
+            f"<ul>{items}</ul>{left}</div>"
+        )
+
+
+def _groups(sources: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Sources grouped: the prior's by built-in space, the store's one by one; biggest first."""
+    groups: dict[str, dict[str, Any]] = {}
+    for entry in sources.values():
+        space_name = entry.get("space_name")
+        key = f"prior:{space_name}" if space_name else f"study:{entry.get('label')}"
+        group = groups.setdefault(key, {
+            "name": f"the built-in {space_name} prior" if space_name else str(entry.get("label")),
+            "count": 0,
+            "shared": list(entry.get("shared") or []),
+            "filled": list(entry.get("filled") or []),
+            "evidence": [],
+        })
+        group["count"] += 1
+        for item in entry.get("evidence") or []:
+            if item.get("detail") not in group["evidence"]:
+                group["evidence"].append(item.get("detail"))
+    return sorted(groups.values(), key=lambda g: -g["count"])
+
+
+def _describe_group(group: Mapping[str, Any]) -> str:
+    count = group["count"]
+    who = f"{group['name']} ({count} datasets)" if count > 1 else str(group["name"])
+    text = f"{who}, on {', '.join(group['shared'])}"
+    if group["filled"]:
+        text += f"; your {', '.join(group['filled'])} from the space's own design (they never varied it)"
+    if group["evidence"]:
+        text += f"; why: {', '.join(group['evidence'])}"
+    return text
