@@ -25,6 +25,7 @@ from .samplers import DefaultSampler, RandomSampler, Sampler, SobolSampler
 from .space import SearchSpace, as_search_space
 from .study import StopSignal, Study
 from .trial import Direction
+from .warm_report import WarmStartSummary
 from .widgets.compare import RaceView
 from .widgets.kernel_pump import comm_pump_for
 
@@ -156,6 +157,7 @@ def _show_and_run(objective, studies: Mapping[str, Study], n_trials: int, seed, 
     """The live view with its Stop button, around the race itself; returns how the race ended."""
     stop = StopSignal()
     view = RaceView(list(studies.values()), stop, title=f"Race: {', '.join(studies)} · {n_trials} trials, seed {seed}")
+    view.show_starts(race_starts(studies))
     pump = handle = None
     status = "failed"  # what the view says if something unexpected escapes the race
     try:
@@ -173,6 +175,15 @@ def _show_and_run(objective, studies: Mapping[str, Study], n_trials: int, seed, 
             # Displayed again: the live view stays, and the static copy a notebook saved
             # without widget state shows is now the final one, not the race's first frame.
             handle.update(view)
+
+
+def race_starts(studies: Mapping[str, Study]) -> dict[str, str]:
+    """Where each racer starts from, in words: its warm start's sources, why it is cold, or how it samples."""
+    starts = {}
+    for label, study in studies.items():
+        warm = WarmStartSummary.from_info(study.context)
+        starts[label] = warm.headline() if warm is not None else f"warm start off ({type(study.sampler).__name__})"
+    return starts
 
 
 def _run_race(objective, studies: Mapping[str, Study], n_trials: int, stop: StopSignal, pump, view, min_interval):

@@ -58,6 +58,7 @@ class CompareWidget(W.VBox):
         self._store = None
         self.ending: str | None = None  # how a race ended, in words, once it has
         self.heading = W.HTML(f"<b>{R.esc(title)}</b>")
+        self.note = W.HTML()  # a few words under the heading (a race: where each racer starts from)
         self.by = W.ToggleButtons(options=[("by trial", "trial"), ("by time", "time")], value="trial")
         self.by.observe(lambda _change: self.refresh(), names="value")
         self.curves = W.HTML()
@@ -68,6 +69,7 @@ class CompareWidget(W.VBox):
         super().__init__(
             [
                 self.heading,
+                self.note,
                 self.selector,
                 self.by,
                 # Side by side when the page is wide enough, the table below the plot otherwise.
@@ -148,7 +150,7 @@ class CompareWidget(W.VBox):
         ending = f" ({self.ending})" if self.ending else ""
         bundle["text/plain"] = f"Comparison of {names}{ending}"
         bundle["text/html"] = (
-            f"<div class='metahpo-static'>{self.heading.value}"
+            f"<div class='metahpo-static'>{self.heading.value}{self.note.value}"
             f"{f'<div>{R.esc(self.ending)}</div>' if self.ending else ''}"
             f"{self.curves.value}{self.configs.value}{self.parcoords.value}</div>"
         )
@@ -194,7 +196,12 @@ class RaceView(CompareWidget):
                                     layout=W.Layout(width="auto", align_self="flex-start"))
         self.stop_button.add_class("metahpo-race-stop")
         self.stop_button.on_click(lambda _b: stop.set())
-        self.children = (self.children[0], self.stop_button, *self.children[1:])
+        self.children = (self.children[0], self.children[1], self.stop_button, *self.children[2:])
+
+    def show_starts(self, starts: Mapping[str, str]) -> None:
+        """One line per racer: where it starts from (its warm start's sources, or why it is cold)."""
+        rows = "".join(f"<li><b>{R.esc(label)}</b>: {R.esc(text)}</li>" for label, text in starts.items())
+        self.note.value = f"<ul class='metahpo-starts' style='font-size:90%;margin:2px 0'>{rows}</ul>" if rows else ""
 
     def show_studies(self, studies: Mapping[str, Study]) -> None:
         """Draw the racers' trials as they are now."""
