@@ -1,4 +1,4 @@
-"""Carrying past studies into a new space: match by name and kind, clip or drop, report."""
+"""Carrying past studies into a new space: match, convert, clip or drop, report."""
 
 from __future__ import annotations
 
@@ -29,19 +29,24 @@ def test_extra_parameters_of_the_past_study_are_ignored_and_named():
     assert moved.unit.shape == (1, 3)
 
 
-def test_missing_parameter_or_other_kind_makes_a_study_incompatible_with_the_reason():
+def test_a_study_sharing_too_few_parameters_is_incompatible_with_the_reason():
+    # Partial-space transfer: sharing 2 of the 3 parameters is enough (the third gets a placeholder
+    # that the warm start replaces); 1 shared parameter, or a kind that cannot convert, is not.
     report = TransferReport()
-    missing = _past({"lr": loguniform(1e-3, 1e-1), "depth": intrange(2, 8)}, [{"lr": 0.01, "depth": 3}], [1.0], "m")
-    other_kind = _past(
-        {"lr": loguniform(1e-3, 1e-1), "depth": uniform(2, 8), "kind": choice("a", "b")},
-        [{"lr": 0.01, "depth": 3.5, "kind": "a"}],
+    two = _past({"lr": loguniform(1e-3, 1e-1), "depth": intrange(2, 8)}, [{"lr": 0.01, "depth": 3}], [1.0], "two")
+    one = _past({"lr": loguniform(1e-3, 1e-1), "other": intrange(2, 8)}, [{"lr": 0.01, "other": 3}], [1.0], "one")
+    kinds = _past(
+        {"lr": loguniform(1e-3, 1e-1), "depth": choice("x", "y"), "kind": uniform(0, 1)},
+        [{"lr": 0.01, "depth": "x", "kind": 0.5}],
         [1.0],
-        "k",
+        "kinds",
     )
-    assert transfer_study(missing, NEW, report) is None
-    assert transfer_study(other_kind, NEW, report) is None
-    assert "no parameter ['kind']" in report.incompatible["m"]
-    assert "depth is float there but int here" in report.incompatible["k"]
+    moved = transfer_study(two, NEW, report)
+    assert moved is not None and moved.filled == ("kind",) and list(moved.columns) == [0, 1]
+    assert transfer_study(one, NEW, report) is None
+    assert transfer_study(kinds, NEW, report) is None
+    assert "it shares 1 of your parameters (lr); 2 are needed" in report.incompatible["one"]
+    assert "your depth is an integer range, their depth is a choice" in report.incompatible["kinds"]
     assert "2 skipped as incompatible" in report.summary()
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from jupyter_metahpo import Study, race, tune
-from jupyter_metahpo.meta import compat
+from jupyter_metahpo import pipeline
+from jupyter_metahpo.meta import carry, compat
 from jupyter_metahpo.meta.strategies import TaskDescription
 from jupyter_metahpo.meta.synthetic import SYNTHETIC_FEATURE_SET, make_family, past_study, synthetic_space
 from jupyter_metahpo.pipeline import Experience, TaskPlan, build_sampler, gather_past_studies, plan_task
@@ -25,21 +26,30 @@ def _family(seed=0, n=7):
 
 @pytest.fixture
 def counted(monkeypatch):
-    """Counts ExperienceStore objects made and past studies carried into a space (transfer_study calls)."""
-    counts = {"stores": 0, "carried": []}
+    """Counts ExperienceStore objects made, compatibility passes, and past studies matched to the new space."""
+    counts = {"stores": 0, "passes": 0, "carried": []}
     original_init = store_module.ExperienceStore.__init__
-    original_transfer = compat.transfer_study
+    original_match = carry.match_spaces
+    original_pass = carry.carry_over
 
     def counting_init(self, *args, **kwargs):
         counts["stores"] += 1
         original_init(self, *args, **kwargs)
 
-    def counting_transfer(past, space, report=None):
-        counts["carried"].append(past.study_id)
-        return original_transfer(past, space, report)
+    def counting_match(space, past_space, roles=None):
+        counts["carried"].append(id(past_space))
+        return original_match(space, past_space, roles)
+
+    def counting_pass(past, space, context):
+        counts["passes"] += 1
+        past = list(past)
+        counts["ids"] = [p.study_id for p in past]
+        return original_pass(past, space, context)
 
     monkeypatch.setattr(store_module.ExperienceStore, "__init__", counting_init)
-    monkeypatch.setattr(compat, "transfer_study", counting_transfer)
+    monkeypatch.setattr(carry, "match_spaces", counting_match)
+    monkeypatch.setattr(carry, "carry_over", counting_pass)
+    monkeypatch.setattr(pipeline, "carry_over", counting_pass)
     return counts
 
 
@@ -56,11 +66,12 @@ def test_a_warm_tune_opens_the_store_once_and_carries_each_past_study_once(tmp_p
     origins = [t.origin.source for t in result.trials]
     assert origins[:k] == ["warm-start"] * k and "transfer" in origins  # warm start and transfer both ran
     assert counted["stores"] == 1
-    # Every past study (the given ones, the stored one, the bundled prior's) went through the
-    # compatibility pass exactly once, although the warm start, its strategy and the transfer
-    # refinement all consume them.
-    assert len(counted["carried"]) == len(set(counted["carried"]))
-    assert set(counted["carried"]) >= {p.study_id for p in past}
+    # One compatibility pass, in which every past study (the given ones, the stored one, the bundled
+    # prior's) was matched to the new space once, although the warm start, its strategy and the
+    # transfer refinement all consume them.
+    assert counted["passes"] == 1
+    assert len(counted["carried"]) == len(counted["ids"]) == len(set(counted["ids"]))
+    assert set(counted["ids"]) >= {p.study_id for p in past}
     assert result.info["n_past_studies"] == len(past) + 1  # the stored study fits the space too; the prior's do not
 
 
@@ -70,15 +81,17 @@ def test_a_race_opens_the_store_once_and_carries_each_past_study_once(tmp_path, 
                    store=tmp_path / "s", display=False)
     assert set(results) == {"default", "nearest", "random"}
     assert counted["stores"] == 1
-    assert len(counted["carried"]) == len(set(counted["carried"]))
-    assert set(counted["carried"]) >= {p.study_id for p in past}
+    assert counted["passes"] == 1
+    assert len(counted["carried"]) == len(counted["ids"])
+    assert set(counted["ids"]) >= {p.study_id for p in past}
 
 
 def test_suggest_carries_each_past_study_once(counted):
     new, past = _family()
     answer = suggest(SPACE, k=3, past=past, store=False, prior=False, strategy="nearest")
     assert len(answer) == 3
-    assert sorted(counted["carried"]) == sorted(p.study_id for p in past)
+    assert counted["passes"] == 1
+    assert sorted(counted["ids"]) == sorted(p.study_id for p in past) and len(counted["carried"]) == len(past)
 
 
 def test_experience_holds_the_usable_studies_carried_into_the_space_and_the_report():

@@ -245,11 +245,16 @@ def conversion_between(past: Parameter, new: Parameter, name: str) -> str | bool
 
 
 def _why_not(new: str, past: str, past_parameter: Parameter, new_parameter: Parameter) -> str:
-    theirs = "a choice" if isinstance(past_parameter, Choice) else f"a {past_parameter.kind} range"
-    yours = "a choice" if isinstance(new_parameter, Choice) else f"a {new_parameter.kind} range"
+    theirs, yours = _kind_words(past_parameter), _kind_words(new_parameter)
     if isinstance(past_parameter, Choice) and isinstance(new_parameter, Choice):
         return f"your {new} and their {past} have no option in common"
     return f"your {new} is {yours}, their {past} is {theirs}"
+
+
+def _kind_words(parameter: Parameter) -> str:
+    if isinstance(parameter, Choice):
+        return "a choice"
+    return "an integer range" if parameter.kind == "int" else "a float range"
 
 
 def convert_value(
