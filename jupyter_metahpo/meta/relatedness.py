@@ -14,7 +14,10 @@ a source of the warm start and of the transfer refinement only with evidence
 - ``data``: both tasks are described by meta-features of the same set, and the new
   objective does not name another estimator family than the past study's;
 - ``space``: every parameter of the new space is in the past space under the same name
-  and kind, and there are at least two of them (more than a shared name).
+  and kind, there are at least two of them (more than a shared name), and the two
+  objectives cannot be compared because one side's source is unknown (a study
+  imported from a CSV file or Optuna, or recorded by an older version; an objective
+  without readable source). When both sources are known, they decide (``objective``).
 
 Which evidence suffices depends on how well the spaces match (:func:`is_source`). The
 first three kinds always do. When every new parameter is in the past space under the
@@ -108,7 +111,7 @@ def evidence_for(past: PastStudy, match: SpaceMatch, context: StudyContext) -> t
         *_objective(past, context),
         *_estimator(past, context),
         *_data(past, context),
-        *_space(match),
+        *_space(past, match, context),
     ]
     return tuple(found)
 
@@ -173,10 +176,11 @@ def _data(past: PastStudy, context: StudyContext) -> list[Evidence]:
     return [Evidence("data", "data described by the same meta-features")]
 
 
-def _space(match: SpaceMatch) -> list[Evidence]:
-    if match.complete and len(match.links) >= 2:
-        return [Evidence("space", f"the same search space ({', '.join(match.shared)})")]
-    return []
+def _space(past: PastStudy, match: SpaceMatch, context: StudyContext) -> list[Evidence]:
+    comparable = context.source is not None and past_source(past) is not None
+    if comparable or not match.complete or len(match.links) < 2:
+        return []
+    return [Evidence("space", f"the same parameters ({', '.join(match.shared)}); its objective is not known")]
 
 
 def past_families(past: PastStudy) -> tuple[str, ...]:

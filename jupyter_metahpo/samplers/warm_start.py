@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from .._imports import LazyImport
 from ..experience import PastStudy
 from ..meta.compat import TransferReport, TransferredStudy, transfer_studies
@@ -107,7 +109,8 @@ def _fill_unseen(
     unseen = {t.study.study_id: t.filled for t in carried}
     if not any(unseen.values()):
         return list(proposals)
-    design = space.decode(qmc.Sobol(d=len(space), scramble=True, seed=seed).random(max(len(proposals), 1)))
+    power = max(int(np.ceil(np.log2(max(len(proposals), 1)))), 0)  # Sobol points come in powers of 2
+    design = space.decode(qmc.Sobol(d=len(space), scramble=True, seed=seed).random_base2(power)[: len(proposals)])
     out = []
     for i, proposal in enumerate(proposals):
         filled = _unseen_by(proposal, unseen)

@@ -1,0 +1,259 @@
+"""Warm start for the spaces people write: matching by name, alias and estimator argument, kind
+conversions, the relatedness guard, parameters the past never saw, and saying what happened."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pytest
+
+from jupyter_metahpo import tune
+from jupyter_metahpo.experience import PastStudy
+from jupyter_metahpo.meta.carry import carry_over, explain_cold
+from jupyter_metahpo.meta.matching import NO_VALUE, canonical_name, convert_value, match_spaces
+from jupyter_metahpo.meta.relatedness import StudyContext
+from jupyter_metahpo.meta.source import describe_objective
+from jupyter_metahpo.meta.strategies import TaskDescription
+from jupyter_metahpo.pipeline import Experience
+from jupyter_metahpo.progress import TextProgress
+from jupyter_metahpo.samplers._singletask_gp import fit_singletask_gp
+from jupyter_metahpo.samplers.models import SubspaceModel
+from jupyter_metahpo.space import SearchSpace, choice, intrange, loguniform, uniform
+
+TORCH_PRIOR_SPACE = SearchSpace(
+    {"learning_rate": loguniform(1e-4, 3e-2), "hidden_width": intrange(16, 256, log=True), "dropout": uniform(0.0, 0.5)}
+)
+
+
+def _past(space, configs, values, study_id="p", task="t", **kwargs):
+    return PastStudy.from_arrays(study_id, task, SearchSpace(space), "maximize", configs, values, **kwargs)
+
+
+def _torch_history(study_id="torch-past", n=12, seed=0, **kwargs):
+    """A past study of the torch MLP space whose best learning rate is 3e-3 and best width 128."""
+    rng = np.random.default_rng(seed)
+    configs = [TORCH_PRIOR_SPACE.sample(rng) for _ in range(n)]
+    values = [-abs(math.log10(c["learning_rate"] / 3e-3)) - abs(math.log2(c["hidden_width"] / 128)) for c in configs]
+    return _past(TORCH_PRIOR_SPACE, configs, values, study_id, **kwargs)
+
+
+# Matching -------------------------------------------------------------------------------------
+
+
+def test_aliases_match_the_names_people_write():
+    user = SearchSpace({"lr": loguniform(1e-4, 1e-1), "hidden": intrange(8, 512, log=True), "wd": loguniform(1e-6, 1e-2)})
+    match = match_spaces(user, SearchSpace({**TORCH_PRIOR_SPACE, "weight_decay": loguniform(1e-6, 1e-2)}))
+    assert [(link.new, link.past, link.how) for link in match.links] == [
+        ("lr", "learning_rate", "alias"), ("hidden", "hidden_width", "alias"), ("wd", "weight_decay", "alias")
+    ]
+    assert match.ignored == ("dropout",)
+    assert canonical_name("ETA") == canonical_name("learning-rate") == "learning_rate"
+
+
+def test_the_estimator_argument_ties_a_parameter_no_alias_covers():
+    cell = "def train(d, leaves):\n    return RandomForestClassifier(max_depth=d, min_samples_leaf=leaves).fit(X, y)\n"
+    user = SearchSpace({"d": intrange(2, 20), "leaves": intrange(1, 30)})
+    past = SearchSpace({"max_depth": intrange(1, 32), "min_samples_leaf": intrange(1, 32, log=True)})
+    assert match_spaces(user, past).links == ()  # neither name nor alias says it
+    roles = StudyContext(source=describe_objective(cell, user.names)).roles(user)
+    match = match_spaces(user, past, roles)
+    assert [(link.new, link.past, link.how) for link in match.links] == [
+        ("d", "max_depth", "estimator"), ("leaves", "min_samples_leaf", "estimator")
+    ]
+
+
+def test_a_name_match_is_never_taken_by_an_alias():
+    user = SearchSpace({"lr": loguniform(1e-4, 1e-1), "learning_rate": loguniform(1e-4, 1e-1)})
+    match = match_spaces(user, SearchSpace({"learning_rate": loguniform(1e-4, 1e-1), "lr": loguniform(1e-4, 1e-1)}))
+    assert {(link.new, link.past, link.how) for link in match.links} == {
+        ("lr", "lr", "name"), ("learning_rate", "learning_rate", "name")
+    }
+
+
+# Kind conversions -----------------------------------------------------------------------------
+
+
+def test_numbers_convert_between_integer_and_float_ranges_and_choices_of_numbers():
+    assert convert_value(37, intrange(1, 100), loguniform(1.0, 100.0)) == 37.0
+    assert convert_value(0.0123, loguniform(1e-4, 1.0), intrange(1, 10)) == pytest.approx(0.0123)
+    assert convert_value(100, intrange(16, 256, log=True), choice(16, 32, 64, 128)) == 128  # nearest on a log scale
+    assert convert_value(64, choice(16, 32, 64), intrange(8, 512)) == 64.0
+    match = match_spaces(SearchSpace({"bs": choice(16, 32, 64), "lr": loguniform(1e-4, 1.0)}),
+                         SearchSpace({"batch_size": intrange(16, 256), "learning_rate": uniform(1e-4, 1.0)}))
+    assert [link.conversion for link in match.links] == ["their values rounded to your nearest option", None]
+
+
+def test_feature_shares_convert_to_and_from_sqrt_and_log2_with_the_number_of_features():
+    fraction, options = uniform(0.05, 1.0), choice("sqrt", "log2", None)
+    assert convert_value("sqrt", options, fraction, n_features_past=16) == pytest.approx(0.25)
+    assert convert_value(None, options, fraction, n_features_past=16) == 1.0
+    assert convert_value("log2", options, fraction, n_features_past=None) is NO_VALUE  # unknown width: no value
+    assert convert_value(0.3, fraction, options, n_features_new=16) == "sqrt"
+    assert convert_value(0.9, fraction, options, n_features_new=16) is None  # the option None: all features
+    user = SearchSpace({"max_features": options, "n_estimators": intrange(10, 100)})
+    link = match_spaces(user, SearchSpace({"max_features": fraction, "n_estimators": intrange(10, 100)})).links[0]
+    assert link.conversion == "their shares of the features as your options"
+
+
+def test_kinds_that_mean_different_things_are_refused_with_the_reason():
+    match = match_spaces(SearchSpace({"activation": choice("relu", "tanh"), "lr": loguniform(1e-3, 1.0)}),
+                         SearchSpace({"activation": uniform(0, 1), "lr": loguniform(1e-3, 1.0)}))
+    assert match.shared == ("lr",)
+    assert match.refused == {"activation": "your activation is a choice, their activation is a float range"}
+
+
+def test_other_ranges_are_converted_by_value_and_the_report_says_how_much_fell_outside():
+    past = _torch_history(n=40)
+    user = SearchSpace({"lr": loguniform(1e-3, 1e-1), "hidden": intrange(64, 512, log=True)})
+    (carried,), report = carry_over([past], user, StudyContext(explicit=frozenset({past.study_id})))
+    moved = [c for c in carried.configs]
+    assert all(1e-3 <= c["lr"] <= 1e-1 and 64 <= c["hidden"] <= 512 for c in moved)
+    outside = report.sources[past.study_id]["outside"]
+    assert 0 < outside == pytest.approx((carried.n_clipped + carried.n_dropped) / 40)
+    assert report.clipped_trials + report.dropped_trials > 0
+
+
+# Relatedness ----------------------------------------------------------------------------------
+
+
+def _squares(x, y):
+    return x**2 + y**2
+
+
+def test_a_study_sharing_names_is_not_a_source_without_evidence_and_the_user_hears_why(tmp_path):
+    space = {"x": uniform(-3, 3), "y": uniform(-3, 3)}
+
+    def ridge(x, y, z):  # a different function that happens to use the same names, maximised
+        return -abs(x - 2.5) - abs(y + 2.5) - z
+
+    tune(ridge, {"x": uniform(-3, 3), "y": uniform(-3, 3), "z": uniform(0, 1)}, 6, direction="maximize", seed=0,
+         store=tmp_path, name="ridge", strategy="none")
+    result = tune(_squares, space, 4, seed=0, store=tmp_path, name="squares")
+    assert {t.origin.source for t in result.trials} == {"sobol"}  # cold: not warm-started from the ridge
+    warm = result.warm_start
+    assert warm.is_cold and "ridge" in warm.cold and "nothing says their tasks are related" in warm.cold
+    assert "give data=(X, y)" in warm.cold
+    assert "cold:" in repr(result)
+
+
+def test_the_same_objective_code_under_other_names_warms_a_new_study(tmp_path):
+    def first(learning_rate, hidden_width):
+        return -abs(math.log10(learning_rate / 3e-3)) - abs(math.log2(hidden_width / 128))
+
+    def second(lr, hidden):
+        return -abs(math.log10(lr / 3e-3)) - abs(math.log2(hidden / 128))
+
+    tune(first, {"learning_rate": loguniform(1e-4, 3e-2), "hidden_width": intrange(16, 256, log=True)}, 10,
+         direction="maximize", seed=0, store=tmp_path, name="first", strategy="none")
+    result = tune(second, {"lr": loguniform(1e-4, 1e-1), "hidden": intrange(8, 512, log=True)}, 3,
+                  direction="maximize", seed=1, store=tmp_path, name="second")
+    assert result.trials[0].origin.source == "warm-start"
+    (group,) = result.warm_start.groups
+    assert group["name"] == "first" and "the same objective code" in group["evidence"]
+    assert group["shared"] == ["lr (their learning_rate)", "hidden (their hidden_width)"]
+
+
+def test_explicit_past_studies_are_sources_even_on_a_partial_match():
+    past = _torch_history()
+    user = SearchSpace({"lr": loguniform(1e-4, 1e-1), "hidden": intrange(8, 512, log=True), "epochs": intrange(5, 50)})
+    unrelated = Experience.of(user, [past], StudyContext())
+    given = Experience.of(user, [past])  # handed over (past=): the caller vouches for them
+    assert unrelated.usable == () and past.study_id in unrelated.report.unrelated
+    assert [t.study.study_id for t in given.usable] == [past.study_id]
+    assert given.usable[0].filled == ("epochs",)
+
+
+def test_data_alike_is_enough_for_the_same_space_but_not_for_a_partial_match():
+    features = {"log_n_rows": 5.0, "log_n_columns": 2.0}
+    task = TaskDescription("new", features, "mhpo-v1")
+    same = _torch_history("same", meta_features=features, meta_feature_set="mhpo-v1")
+    context = StudyContext(task=task)
+    assert [t.study.study_id for t in Experience.of(TORCH_PRIOR_SPACE, [same], context).usable] == ["same"]
+    partial = SearchSpace({"lr": loguniform(1e-4, 1e-1), "hidden": intrange(8, 512, log=True)})
+    assert Experience.of(partial, [same], context).usable == ()
+    loop = ("def train(lr, hidden):\n    net = nn.Sequential(nn.Linear(8, hidden), nn.ReLU(), nn.Linear(hidden, 2))\n"
+            "    opt = torch.optim.Adam(net.parameters(), lr=lr)\n    return fit(net, opt)\n")
+    prior_like = _torch_history("prior", meta_features=features, meta_feature_set="mhpo-v1",
+                                extra={"space_name": "torch_mlp_classifier", "task_type": "classification"})
+    builds_mlp = StudyContext(task=task, source=describe_objective(loop, partial.names), task_type="classification")
+    assert [t.study.study_id for t in Experience.of(partial, [prior_like], builds_mlp).usable] == ["prior"]
+
+
+def test_the_cold_explanation_names_the_closest_built_in_space_and_the_fix():
+    prior = _torch_history("prior/torch_mlp_classifier/d1", source="prior", extra={"space_name": "torch_mlp_classifier"})
+    user = SearchSpace({"lr": loguniform(1e-4, 1e-1), "momentum": uniform(0.5, 0.99)})
+    experience = Experience.of(user, [prior], StudyContext())
+    text = explain_cold(experience.report, 1)
+    assert text.startswith("cold: none of 1 past studies shares 2 or more of your parameters")
+    assert "built-in torch_mlp_classifier" in text and "shares lr" in text
+    assert "builtin_spaces.get_builtin_space('torch_mlp_classifier')" in text
+    assert explain_cold(experience.report, 0).startswith("cold: there is no past study yet")
+
+
+# Parameters the past never saw --------------------------------------------------------------------
+
+
+def test_parameters_the_past_never_saw_get_the_spaces_own_design_not_a_placeholder(tmp_path):
+    past = _torch_history(n=20)
+    space = {"lr": loguniform(1e-4, 1e-1), "hidden": intrange(8, 512, log=True), "momentum": uniform(0.5, 0.99)}
+
+    def objective(lr, hidden, momentum):
+        return -abs(math.log10(lr / 3e-3)) - abs(math.log2(hidden / 128))
+
+    result = tune(objective, space, 3, direction="maximize", seed=0, past=[past], store=False)
+    warm = [t for t in result.trials if t.origin.source == "warm-start"]
+    assert len(warm) == 3
+    momenta = {t.config["momentum"] for t in warm}
+    assert len(momenta) == 3 and SearchSpace(space)["momentum"].from_unit(0.5) not in momenta
+    assert all(t.origin.details["filled"] == ["momentum"] for t in warm)
+    assert all("momentum from the space's Sobol design" in t.origin.reason for t in warm)
+
+
+def test_a_past_model_on_some_columns_is_constant_along_the_others():
+    rng = np.random.default_rng(0)
+    x = rng.random((12, 2))
+    model = SubspaceModel(fit_singletask_gp(x, np.sin(3 * x[:, 0]) + x[:, 1]), np.array([0, 2]), 3)
+    points = rng.random((5, 3))
+    moved = points.copy()
+    moved[:, 1] = rng.random(5)  # only the column the past never saw changes
+    a, b = model.posterior_np(points, with_grad=True), model.posterior_np(moved)
+    np.testing.assert_allclose(a.mean, b.mean)
+    np.testing.assert_allclose(a.var, b.var)
+    grad = a.backward(np.ones(5), np.zeros(5))
+    assert np.all(grad[:, 1] == 0) and np.any(grad[:, [0, 2]] != 0)
+
+
+# Saying what happened ---------------------------------------------------------------------------
+
+
+def test_the_result_progress_and_widget_say_which_studies_were_used_and_on_which_parameters():
+    from jupyter_metahpo.widgets.progress import ProgressWidget
+
+    past = _torch_history(n=20)
+    space = {"lr": loguniform(1e-4, 1e-1), "hidden": intrange(8, 512, log=True)}
+    lines = io.StringIO()
+    widget = ProgressWidget()
+
+    def objective(lr, hidden):
+        return -abs(math.log10(lr / 3e-3))
+
+    result = tune(objective, space, 3, direction="maximize", seed=0, past=[past], store=False,
+                  callbacks=[TextProgress(lines), widget])
+    headline = result.warm_start.headline()
+    assert headline.startswith("warm start from 1 of ")
+    assert "lr (their learning_rate), hidden (their hidden_width)" in headline and "given by you (past=)" in headline
+    assert headline in lines.getvalue().splitlines()[1]
+    assert headline.replace("(", "").split(":")[0] in widget.static_html()
+    assert "warm start" in result._repr_html_()
+
+
+def test_a_study_whose_objective_is_unknown_counts_when_it_has_the_very_same_parameters(tmp_path):
+    # An imported or older study has no recorded source: the same names and kinds (two or more)
+    # are then the evidence, as before; a one-parameter overlap never is.
+    imported = _torch_history("imported", n=12)
+    context = StudyContext(source=describe_objective(_squares, ["x", "y"]))
+    assert [t.study.study_id for t in Experience.of(TORCH_PRIOR_SPACE, [imported], context).usable] == ["imported"]
+    one = SearchSpace({"learning_rate": loguniform(1e-4, 3e-2)})
+    assert Experience.of(one, [imported], context).usable == ()
