@@ -23,7 +23,13 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 MUST_SHOW = {
     "01-quickstart.ipynb": ["warm-start", "breast-cancer-hgb"],
     "02-meta-learning-explained.ipynb": ["similarity to the new task", "portfolio pick", "best balanced accuracy"],
-    "03-your-own-training-loop.ipynb": ["warm-start", "digits-cnn"],
+    "03-your-own-training-loop.ipynb": [
+        "warm-start",
+        "digits-cnn",
+        # the colleague's loop (lr, bs) warms from both earlier studies, matched by alias
+        "- digits-cnn, on lr (their learning_rate), bs (their batch_size)",
+        "- noisy-digits-cnn, on lr (their learning_rate), bs (their batch_size)",
+    ],
     "04-class-shared-experience.ipynb": ["already present", "class-of-2026.json", "warm-start"],
     "05-bring-your-history.ipynb": ["wine-svm-grid", "imported from Optuna study", "warm-start"],
 }
