@@ -257,3 +257,18 @@ def test_a_study_whose_objective_is_unknown_counts_when_it_has_the_very_same_par
     assert [t.study.study_id for t in Experience.of(TORCH_PRIOR_SPACE, [imported], context).usable] == ["imported"]
     one = SearchSpace({"learning_rate": loguniform(1e-4, 3e-2)})
     assert Experience.of(one, [imported], context).usable == ()
+
+
+def test_a_race_says_where_each_racer_starts_from(tmp_path):
+    from jupyter_metahpo import race
+    from jupyter_metahpo.racing import race_starts
+    from jupyter_metahpo.study import Study
+
+    space = {"x": uniform(-3, 3), "y": uniform(-3, 3)}
+    results = race(_squares, space, ("default", "random"), n_trials=2, store=tmp_path, display=False)
+    # With nothing related in the past, "default" starts cold: the race says so and why, instead of
+    # leaving two identical curves unexplained.
+    assert results["default"].warm_start.is_cold
+    studies = {label: Study(space, sampler=None, context=dict(r.info)) for label, r in results.items()}
+    starts = race_starts(studies)
+    assert starts["default"].startswith("cold:") and starts["random"].startswith("warm start off")
