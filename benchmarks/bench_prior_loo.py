@@ -19,7 +19,7 @@ The full run holds out every pool (458 over six families) with one seed; the goa
 table gives the trial-10 goal's paired standard error. Each further seed costs as
 much again, for a smaller error of the means: on the 166 HGB pools run with seeds 0-2,
 three seeds instead of one shrink it by 2-30% (random search at trial 10: 0.0047 ->
-0.0039; cold BoTorch 0.0068 -> 0.0048), since the tasks differ about as much as the
+0.0039; cold GP 0.0068 -> 0.0048), since the tasks differ about as much as the
 seeds do. ``--seeds 0 1 2`` adds seeds; the cache keeps the runs of each.
 """
 
@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT.parent))
 from benchmarks._command import command_line  # noqa: E402
 from benchmarks._loo import report  # noqa: E402
 from benchmarks._loo.methods import (  # noqa: E402
-    ColdBoTorch,
+    ColdGP,
     FlamlCFO,
     OptunaMethod,
     OursWarm,
@@ -49,7 +49,7 @@ from benchmarks._loo.methods import (  # noqa: E402
     flaml_start_points,
     greedy_portfolio_list,
 )
-from benchmarks._loo.cache import RunCache  # noqa: E402
+from benchmarks._loo.cache import RENAMED_METHODS, RunCache  # noqa: E402
 from benchmarks._loo.runner import run_benchmark  # noqa: E402
 
 STRATEGIES = ("default", "nearest", "portfolio", "neural")
@@ -140,10 +140,13 @@ def make_methods(strategies=STRATEGIES, include=None):
         FlamlCFO("FLAML CFO (random start)", start_points=None),
         FlamlCFO("FLAML zero-shot + CFO", start_points=flaml_start_points, only_with_start=True),
         ProposalList("greedy portfolio (list)", greedy_portfolio_list, version=PORTFOLIO_LIST_VERSION),
-        ColdBoTorch(),
+        ColdGP(),
     ]
     methods += [OursWarm(f"ours: {s}", ours_sampler, s, version=STRATEGY_VERSIONS.get(s, 1)) for s in strategies]
     if include:
+        # A former name still selects its method, so the commands in older results files still run.
+        current = {old: new for new, old in RENAMED_METHODS.items()}
+        include = {current.get(name, name) for name in include}
         methods = [m for m in methods if m.name in include]
         methods += [OursWarm(name, make, strategy, version=STRATEGY_VERSIONS.get(strategy, 1))
                     for name, (make, strategy) in ABLATIONS.items() if name in include]

@@ -12,7 +12,8 @@ study. So ``cv_results_``, ``best_*``, ``refit``, multi-metric scoring, ``error_
 ``predict``/``score`` delegation and the estimator tags behave exactly as in
 ``RandomizedSearchCV``, while the candidates come from the same path ``tune`` uses:
 a warm start from the bundled prior and the user's experience store (described by
-the data's meta-features), then BoTorch. Every trial is recorded in the store.
+the data's meta-features), then Gaussian-process refinement. Every trial is recorded in
+the store.
 
 Without ``space`` the built-in space of the estimator is used (the final step of a
 ``Pipeline``), in the parameter names of :mod:`jupyter_metahpo.builtin_spaces`, so the
@@ -181,7 +182,7 @@ class MetaSearchCV(BaseSearchCV):
     ``refit`` and delegation of ``predict``, ``predict_proba``, ``score`` ... The
     ``n_iter`` candidates come from a :func:`jupyter_metahpo.tune` study: first the
     configurations a meta-learning strategy picks from the bundled prior and the
-    user's experience store for data like ``X, y``, then BoTorch.
+    user's experience store for data like ``X, y``, then Gaussian-process refinement.
 
     Parameters
     ----------

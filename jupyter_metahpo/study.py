@@ -119,7 +119,7 @@ class Study(BestTrialMixin):
         When the objective returns a dict of numbers, the key to optimise.
     sampler:
         Where configurations come from; by default a Sobol initial design followed by
-        BoTorch refinement (:class:`~jupyter_metahpo.samplers.DefaultSampler`).
+        GP refinement (:class:`~jupyter_metahpo.samplers.DefaultSampler`).
     seed:
         Seeds the default sampler, making the study reproducible. Ignored when a
         sampler is given (seed the sampler instead).

@@ -467,6 +467,47 @@ def test_a_rerun_reuses_stored_runs_and_redoes_only_what_changed(tmp_path):
     assert changed.calls == 2  # new behaviour: the stored runs of version 1 are not reused
 
 
+def test_a_renamed_method_reuses_the_runs_stored_under_its_former_name(tmp_path):
+    from benchmarks._loo.cache import RENAMED_METHODS, RunCache, former_key
+    from benchmarks._loo.methods import ColdGP
+
+    assert RENAMED_METHODS[ColdGP.name] == "ours: cold BoTorch"  # the alias names the class's current name
+    path = tmp_path / "runs.jsonl"
+    studies = synthetic_pool_studies("related", n_tasks=3, pool_size=8)
+    tasks = tasks_from_studies(studies)
+    before = CountingMethod()
+    before.name, before.uses_past = "ours: cold BoTorch", False
+    stored = run_benchmark(tasks, studies, lambda: [before], seeds=[0], budget=4, progress=lambda _: None, cache=RunCache(path))
+    assert before.calls == 3
+
+    after = CountingMethod()
+    after.name, after.uses_past = "ours: cold GP", False
+    cache = RunCache(path)
+    reused = run_benchmark(tasks, studies, lambda: [after], seeds=[0], budget=4, progress=lambda _: None, cache=cache)
+    assert after.calls == 0  # every run found under the former name
+    assert {r.method for r in reused} == {"ours: cold GP"}  # and reported under the new one
+    curves = {r.task: r.curve for r in stored}
+    assert all(r.curve == pytest.approx(curves[r.task], abs=1e-6) for r in reused)  # stored rounded to 6 digits
+    assert len(cache.runs) == 3  # nothing stored again under the new name
+    assert cache.revisions() == sorted({record["revision"] for record in cache.runs.values()})  # the reused runs count
+
+    # A changed behaviour (a bumped version) is not the same run, whatever its name was.
+    bumped = CountingMethod()
+    bumped.name, bumped.uses_past, bumped.version = "ours: cold GP", False, 2
+    run_benchmark(tasks, studies, lambda: [bumped], seeds=[0], budget=4, progress=lambda _: None, cache=RunCache(path))
+    assert bumped.calls == 3
+    assert former_key("v1|ours: cold GP@2|t|seed=0") == ("v1|ours: cold BoTorch@2|t|seed=0", "ours: cold GP")
+    assert former_key("v1|random search|t|seed=0") is None
+
+
+def test_a_former_method_name_still_selects_the_method_in_the_benchmark():
+    from benchmarks.bench_prior_loo import make_methods
+
+    assert [m.name for m in make_methods(include=["ours: cold BoTorch", "random search"])] == [
+        "random search", "ours: cold GP"
+    ]
+
+
 def test_warm_start_benchmark_tables_every_strategy_on_held_out_prior_pools(tmp_path):
     from benchmarks import bench_warm_start
 

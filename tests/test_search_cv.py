@@ -1,6 +1,6 @@
 """MetaSearchCV: a scikit-learn drop-in for RandomizedSearchCV that warm-starts from the past.
 
-Budgets stay within the initial design (no BoTorch fit) except where refinement is
+Budgets stay within the initial design (no GP fit) except where refinement is
 the point, so these tests are quick; every search runs real cross-validation.
 """
 

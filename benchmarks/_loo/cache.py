@@ -12,6 +12,9 @@ A cached run is only reused when everything that decides it is unchanged:
   that a prior grown by more datasets reruns the tasks it affects;
 - :data:`RESULTS_VERSION`, which is bumped whenever a method's behaviour changes.
 
+A method renamed without a change of behaviour keeps its stored runs: the key is looked
+up under its former name too (:data:`RENAMED_METHODS`).
+
 Each line also records the commit it was measured at (``git describe``; "-dirty" when
 code differed from it, the prior's run files and results aside), which the report
 lists, so a table that mixes runs of several commits says so.
@@ -31,10 +34,17 @@ from jupyter_metahpo.experience import PastStudy
 
 from .pool import PoolTask
 
-__all__ = ["RESULTS_VERSION", "RunCache", "run_key", "task_digest", "past_digest", "code_revision"]
+__all__ = [
+    "RESULTS_VERSION", "RENAMED_METHODS", "RunCache", "run_key", "former_key", "task_digest", "past_digest",
+    "code_revision",
+]
 
 #: Bump when a method's choices change (sampler, strategy or peer code), so that old runs are not reused.
 RESULTS_VERSION = 1
+
+#: Methods renamed while their code stayed the same: new name -> the name their stored runs carry.
+#: "ours: cold GP" was "ours: cold BoTorch" until 2026-12-04, though its sampler never ran BoTorch.
+RENAMED_METHODS = {"ours: cold GP": "ours: cold BoTorch"}
 
 
 def _digest(payload: Any) -> str:
@@ -53,6 +63,22 @@ def past_digest(past: Sequence[PastStudy]) -> str:
 
 def run_key(method: str, task: PoolTask, seed: int, budget: int, task_hash: str, past_hash: str) -> str:
     return f"v{RESULTS_VERSION}|{method}|{task.key}|seed={seed}|budget={budget}|{task_hash}|{past_hash}"
+
+
+def former_key(key: str) -> tuple[str, str] | None:
+    """The key a run had before its method was renamed, and the method's new name; None if never renamed.
+
+    The method part of a key is its identity: the name, plus ``@version`` once bumped.
+    """
+    parts = key.split("|", 2)
+    if len(parts) < 3:
+        return None
+    results_version, identity, rest = parts
+    name, at, behaviour = identity.partition("@")
+    former = RENAMED_METHODS.get(name)
+    if former is None:
+        return None
+    return f"{results_version}|{former}{at}{behaviour}|{rest}", name
 
 
 #: Data that changes while benchmarks run (the prior build, results): not code, so not "dirty".
@@ -99,11 +125,17 @@ class RunCache:
         return len(self.runs)
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The stored result of ``key``, or of the same run stored under its method's former name."""
         record = self.runs.get(key)
-        if record is None:
+        if record is not None:
+            self.used.add(key)
+            return record["result"]
+        renamed = former_key(key)
+        if renamed is None or renamed[0] not in self.runs:
             return None
-        self.used.add(key)
-        return record["result"]
+        old_key, name = renamed
+        self.used.add(old_key)
+        return {**self.runs[old_key]["result"], "method": name}  # reported under the name it has now
 
     def add(self, entries: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """Append ``(key, result fields)`` pairs and flush them to disk before returning."""

@@ -17,8 +17,8 @@ configuration as FLAML's AutoML starts it, or from a random point), FLAML's zero
 portfolios (``flaml/default/<learner>/<task>.json``, read directly because
 ``flaml.default`` needs FLAML's AutoML extras) followed by CFO started from them,
 and a pure greedy portfolio. Ours: the default sampler with warm start off (cold
-BoTorch), and the default sampler warm-started by each strategy through the same
-sampler ``tune`` uses.
+GP: a Sobol design, then our GP sampler), and the default sampler warm-started by
+each strategy through the same sampler ``tune`` uses.
 """
 
 from __future__ import annotations
@@ -118,12 +118,16 @@ def run_sampler(sampler: Sampler, task: PoolTask, budget: int) -> PoolRun:
     return run
 
 
-class ColdBoTorch(PoolMethod):
-    """Our default sampler with warm start off: a Sobol design, then BoTorch."""
+class ColdGP(PoolMethod):
+    """Our default sampler with warm start off: a Sobol design, then the GP sampler.
+
+    Named "ours: cold BoTorch" until 2026-12-04 (the sampler never ran BoTorch); its
+    stored runs are reused under the new name (``cache.RENAMED_METHODS``).
+    """
 
     uses_past = False
 
-    name = "ours: cold BoTorch"
+    name = "ours: cold GP"
 
     def run(self, task: PoolTask, past: Sequence[PastStudy], budget: int, seed: int) -> PoolRun:
         from jupyter_metahpo.samplers.default import DefaultSampler

@@ -171,7 +171,7 @@ def goals_table(results: Sequence[RunResult], ours: str = "ours: default") -> st
                      f"{margin:+.4f}{spread})", met))
     if 25 <= budget:
         regret = mean_regret(results, 25)
-        for peer in ("ours: cold BoTorch", "Optuna TPE"):
+        for peer in ("ours: cold GP", "Optuna TPE"):
             if peer in regret:
                 rows.append((f"at trial 25 no worse than {peer}", f"{regret[ours]:.3f} vs {regret[peer]:.3f}", regret[ours] <= regret[peer] + 1e-12))
     if not rows:

@@ -36,7 +36,7 @@ class DefaultSampler(Sampler):
         it has nothing more to offer); its suggestions come before anything else.
     refiner:
         The model-based sampler used after the initial design; by default
-        :class:`~jupyter_metahpo.samplers.gp.GPSampler` (imported lazily: it imports torch).
+        :class:`~jupyter_metahpo.samplers.gp.GPSampler`, built on first use.
     """
 
     name = "default"

@@ -8,8 +8,8 @@ seconds per suggestion where this takes a fraction of one
 and :class:`~.botorch_model.GPModel` shows the fitted GP to BoTorch, whose acquisition
 functions and ``optimize_acqf`` then run on it.
 
-Importing this module imports torch; :mod:`jupyter_metahpo.samplers` imports it only
-when a :class:`GPSampler` is first needed.
+Importing this module does not import torch: torch (a
+:class:`~jupyter_metahpo._imports.LazyImport`) loads when the first GP is fitted.
 
 What happens in one :meth:`GPSampler.suggest` call:
 

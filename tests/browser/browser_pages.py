@@ -132,7 +132,7 @@ def wait_for_trials(widget, at_least: int, timeout: float = 90) -> int:
 
 def run_study_until_live(nb):
     """Run the setup cell and the ``%%metatune`` cell (cells 0 and 1); return the progress
-    widget once it has updated in place and passed the Sobol design (BoTorch trials too)."""
+    widget once it has updated in place and passed the Sobol design (GP trials too)."""
     nb.run(0)
     nb.run(1)
     widget = nb.cell(1).locator(".metahpo-progress")
