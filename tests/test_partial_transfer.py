@@ -272,3 +272,11 @@ def test_a_race_says_where_each_racer_starts_from(tmp_path):
     studies = {label: Study(space, sampler=None, context=dict(r.info)) for label, r in results.items()}
     starts = race_starts(studies)
     assert starts["default"].startswith("cold:") and starts["random"].startswith("warm start off")
+
+
+def test_a_pipeline_steps_parameters_match_the_estimators_own():
+    user = SearchSpace({"svc__C": loguniform(1e-2, 1e2), "svc__gamma": loguniform(1e-4, 1.0)})
+    match = match_spaces(user, SearchSpace({"C": loguniform(1e-3, 1e4), "gamma": loguniform(1e-5, 10.0)}))
+    assert [(link.new, link.past, link.how) for link in match.links] == [
+        ("svc__C", "C", "alias"), ("svc__gamma", "gamma", "alias")
+    ]

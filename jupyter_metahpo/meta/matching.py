@@ -84,11 +84,15 @@ FEATURE_SHARE_OPTIONS: dict[Any, Any] = {
 
 
 def _key(name: str) -> str:
-    return name.strip().lower().replace("-", "_")
+    # A scikit-learn Pipeline names a step's parameter "step__param": the parameter is what matters.
+    return name.strip().lower().replace("-", "_").rpartition("__")[2]
 
 
 def canonical_name(name: str) -> str:
-    """The canonical name of a parameter name (itself when no alias group holds it)."""
+    """The canonical name of a parameter name (itself when no alias group holds it).
+
+    Case, ``-`` against ``_`` and a Pipeline step's prefix (``svc__C``) do not count.
+    """
     key = _key(name)
     return ALIASES.get(key, key)
 
