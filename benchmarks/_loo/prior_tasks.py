@@ -79,6 +79,8 @@ def _study_from_run(space_name: str, family: str, dataset: str, record: Any) -> 
         data_fingerprint=describe.get("fingerprint"),
         source="prior",
         extra={**describe, "dataset": dataset, "space_name": space_name, "family": family,
+               # as the bundled prior's studies carry it (prior.load): relatedness compares it
+               "task_type": get_builtin_space(space_name).task,
                "pool_index": [int(e["index"]) for e in evals]},
     )
 
