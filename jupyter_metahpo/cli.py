@@ -2,15 +2,20 @@
 
     metahpo path                  where the store is
     metahpo list                  every study as a table
-    metahpo show ID               one study and its trials (an id prefix is enough)
-    metahpo export FILE [ID ...]  studies to a JSON file (all by default)
+    metahpo show STUDY            one study and its trials, numbered from 1
+    metahpo export FILE [STUDY ...]  studies to a JSON file (all by default)
     metahpo import FILE           a JSON export, or a CSV of parameter columns + a value column
-    metahpo forget ID [--yes]     remove a study (asks first)
+    metahpo forget STUDY [--yes]  remove a study (asks first)
     metahpo stats                 counts and size
 
-Every command takes ``--store PATH`` (default: ``$JUPYTER_METAHPO_HOME`` or the
-per-user data folder). The command only parses arguments and formats tables; the
-work is done by :class:`jupyter_metahpo.store.ExperienceStore`.
+A STUDY is its name (the latest study of that name) or its id (a unique prefix is
+enough), as in ``%metatune_compare``; ``forget`` refuses a name that several studies
+share and lists their ids. Every command takes ``--store PATH`` (default:
+``$JUPYTER_METAHPO_HOME`` or the per-user data folder). The command only parses
+arguments and formats tables; the work is done by
+:class:`jupyter_metahpo.store.ExperienceStore`. Text from the store (names, tasks, paths)
+is printed with control characters escaped (:func:`jupyter_metahpo._text.printable`), and
+every failure is one line on stderr that names the file, never a traceback.
 """
 
 from __future__ import annotations
@@ -22,7 +27,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from .store import ExperienceStore, StoreError
+from ._text import printable
+from .store import ExperienceStore, StoreError, StudyRecord
+from .store.errors import describe_os_error
+from .store.lookup import find_studies
+from .store.paths import resolve_store_path
 
 __all__ = ["main", "build_parser"]
 
@@ -34,6 +43,7 @@ def _when(timestamp: float | None) -> str:
 
 
 def _clip(text: str, width: int = 32) -> str:
+    text = printable(text)  # escape first: an escape must not be cut off unseen
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
@@ -42,8 +52,8 @@ def _number(value: float | None) -> str:
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain-text table with columns padded to their widest cell."""
-    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
+    """A plain-text table with columns padded to their widest cell, control characters escaped."""
+    cells = [[printable(c) for c in headers]] + [[printable(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -83,30 +93,55 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _describe(study: StudyRecord) -> str:
+    return f"{study.id} (started {_when(study.started_at)}, {study.status})"
+
+
+def _named(store: ExperienceStore, key: str, command: str) -> StudyRecord:
+    """The study ``key`` names: its latest run when several share the name, said on stderr."""
+    matches = find_studies(store, key)
+    if len(matches) > 1:
+        others = ", ".join(_describe(s) for s in matches[:-1])
+        print(
+            printable(
+                f"metahpo {command}: {len(matches)} studies are named {key!r}; using the latest, "
+                f"{_describe(matches[-1])}. The others: {others}. Pass an id to pick one."
+            ),
+            file=sys.stderr,
+        )
+    return matches[-1]
+
+
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     store = _store(args)
-    study = store.study(args.id)
+    study = _named(store, args.study, "show")
     trials = store.trials(study.id)
     task = None if study.task_id is None else next((t for t in store.tasks() if t.id == study.task_id), None)
-    if args.json:
+    if args.json:  # the stored records as they are (numbers from 0); json.dumps escapes control characters
         data = {"study": study.to_dict(), "task": None if task is None else task.to_dict(),
                 "trials": [t.to_dict() for t in trials]}
         print(json.dumps(data, indent=2), file=out)
         return 0
-    print(f"study     {study.id}", file=out)
-    print(f"name      {study.name or '-'}", file=out)
-    print(f"task      {task.name if task else '-'}" + (f" ({len(task.meta_features)} meta-features)" if task and task.meta_features else ""), file=out)
-    print(f"status    {study.status}  ({_when(study.started_at)} -> {_when(study.ended_at)})", file=out)
-    print(f"direction {study.direction.value}" + (f", metric {study.metric}" if study.metric else ""), file=out)
-    print(f"objective {study.objective or '-'}", file=out)
-    print(f"space     {study.space!r}", file=out)
-    print(f"signature {study.signature}", file=out)
+
+    def line(label: str, text: str) -> None:
+        print(f"{label.ljust(9)} {printable(text)}", file=out)
+
+    line("study", study.id)
+    line("name", study.name or "-")
+    line("task", f"{task.name if task else '-'}" + (f" ({len(task.meta_features)} meta-features)" if task and task.meta_features else ""))
+    line("status", f"{study.status}  ({_when(study.started_at)} -> {_when(study.ended_at)})")
+    line("direction", study.direction.value + (f", metric {study.metric}" if study.metric else ""))
+    line("objective", study.objective or "-")
+    line("space", repr(study.space))
+    line("signature", study.signature)
     shown = trials if args.limit is None or args.limit <= 0 else trials[-args.limit:]
-    print(f"trials    {len(trials)}" + (f" (last {len(shown)} shown)" if len(shown) < len(trials) else ""), file=out)
+    line("trials", f"{len(trials)}" + (f" (last {len(shown)} shown)" if len(shown) < len(trials) else ""))
     if shown:
         names = study.space.names
         rows = [
-            (t.trial.number, t.state.value, _number(t.value), *(_cell(t.config.get(n)) for n in names), t.trial.origin.source)
+            # Trials are counted from 1 wherever a person reads a number (the widget, the plot);
+            # the store keeps its own numbers, from 0, and --json prints those.
+            (t.trial.number + 1, t.state.value, _number(t.value), *(_cell(t.config.get(n)) for n in names), t.trial.origin.source)
             for t in shown
         ]
         print(format_table(("#", "state", "value", *names, "origin"), rows), file=out)
@@ -118,8 +153,10 @@ def _cell(value: Any) -> str:
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
-    count = _store(args).export_json(args.file, args.ids or None)
-    print(f"exported {count} studies to {args.file}", file=out)
+    store = _store(args)
+    ids = [_named(store, key, "export").id for key in args.studies] or None
+    count = store.export_json(args.file, ids)
+    print(printable(f"exported {count} studies to {args.file}"), file=out)
     return 0
 
 
@@ -129,21 +166,38 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
         report = store.import_csv(args.file, value=args.value, name=args.name, direction=args.direction)
     else:
         report = store.import_json(args.file)
-    print(report, file=out)
+    print(printable(report), file=out)
     return 0
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; with stdin closed (a script, CI) there is no one to ask: an error."""
+    try:
+        answer = input(printable(question))
+    except EOFError:
+        print(file=sys.stdout)  # end the prompt's line before the error
+        raise StoreError(
+            "no terminal to ask for confirmation on (stdin is closed); pass --yes to forget without asking."
+        ) from None
+    return answer.strip().lower() in ("y", "yes")
 
 
 def cmd_forget(args: argparse.Namespace, out: TextIO) -> int:
     store = _store(args)
-    study = store.study(args.id)
+    matches = find_studies(store, args.study)
+    if len(matches) > 1:  # removing cannot be undone: never guess which one
+        listed = "; ".join(_describe(s) for s in reversed(matches))
+        raise StoreError(
+            f"{len(matches)} studies are named {args.study!r}: {listed}. Pass the id of the one to forget."
+        )
+    (study,) = matches
     n_trials = len(store.trials(study.id))
-    if not args.yes:
-        answer = input(f"forget study {study.id} ({study.name or 'unnamed'}, {n_trials} trials)? This cannot be undone [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            print("nothing forgotten.", file=out)
-            return 1
+    what = f"study {study.id} ({study.name or 'unnamed'}, {n_trials} trials)"
+    if not args.yes and not _confirm(f"forget {what}? This cannot be undone [y/N] "):
+        print("nothing forgotten.", file=out)
+        return 1
     store.forget(study.id)
-    print(f"forgot study {study.id} ({study.name or 'unnamed'}, {n_trials} trials).", file=out)
+    print(printable(f"forgot {what}."), file=out)
     return 0
 
 
@@ -154,8 +208,11 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     width = max(len(k) for k in stats)
     for key, value in stats.items():
-        print(f"{key.ljust(width)}  {value}", file=out)
+        print(printable(f"{key.ljust(width)}  {value}"), file=out)
     return 0
+
+
+STUDY_HELP = "the study's name (its latest study, when several share it) or id (a unique prefix is enough)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,20 +234,22 @@ def build_parser() -> argparse.ArgumentParser:
     add("path", cmd_path, "print where the experience store is")
     sub = add("list", cmd_list, "list every study as a table")
     sub.add_argument("--name", help="only studies with this name")
-    sub = add("show", cmd_show, "show one study and its trials")
-    sub.add_argument("id", help="the study id (a unique prefix is enough)")
+    sub = add("show", cmd_show, "show one study and its trials; trials are numbered from 1, as in the widget "
+              "(--json prints the stored records, numbered from 0)")
+    sub.add_argument("study", help=STUDY_HELP)
     sub.add_argument("--limit", type=int, default=50, help="show the last N trials (0: all; default 50)")
     sub.add_argument("--json", action="store_true", help="print the study, task and trials as JSON")
     sub = add("export", cmd_export, "export studies (all by default) to a JSON file")
     sub.add_argument("file", help="the JSON file to write")
-    sub.add_argument("ids", nargs="*", help="study ids to export (default: all)")
+    sub.add_argument("studies", nargs="*", metavar="study", help="studies to export, by name or id (default: all)")
     sub = add("import", cmd_import, "import a JSON export, or a CSV of parameter columns and a value column")
     sub.add_argument("file", help="a .json export, or a .csv table")
     sub.add_argument("--value", default="value", help="CSV: the column holding the objective (default: value)")
     sub.add_argument("--name", default=None, help="CSV: the study name (default: from the file name)")
     sub.add_argument("--direction", default="minimize", choices=("minimize", "maximize"), help="CSV: the direction")
     sub = add("forget", cmd_forget, "remove a study and its trials (asks for confirmation)")
-    sub.add_argument("id", help="the study id (a unique prefix is enough)")
+    sub.add_argument("study", help="the study's name or id (a unique prefix is enough); a name that several "
+                     "studies share is refused, with their ids")
     sub.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     sub = add("stats", cmd_stats, "counts of tasks, studies and trials, and the size on disk")
     sub.add_argument("--json", action="store_true", help="print as JSON")
@@ -205,11 +264,48 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         args.store = None
     try:
         return args.handler(args, out)
-    except (StoreError, ValueError, TypeError, FileNotFoundError, ImportError) as error:
-        print(f"metahpo {args.command}: error: {error}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # noqa: BLE001 - every failure becomes one line, never a traceback
+        message = _failure_message(error, args)
+        if message is None:
+            raise
+        print("\n".join(printable(part) for part in f"metahpo {args.command}: error: {message}".split("\n")), file=sys.stderr)
+        return 1
+
+
+#: What a wrong path means, for the errors that name it (a store folder that is a file, ...).
+_PATH_HINTS = {
+    NotADirectoryError: ": a part of this path is a file, not a folder; check --store and the file names",
+    IsADirectoryError: ": this is a folder; give a file's path",
+}
+
+
+def _failure_message(error: Exception, args: argparse.Namespace) -> str | None:
+    """What to tell a person about ``error``, naming the file; ``None`` for a bug (shown in full)."""
+    if isinstance(error, (StoreError, ValueError, TypeError, ImportError)) and not isinstance(error, UnicodeError):
+        return str(error)
+    if isinstance(error, OSError) and error.filename is not None:
+        names = " -> ".join(str(n) for n in (error.filename, error.filename2) if n is not None)
+        hint = _PATH_HINTS.get(type(error), "")
+        return f"{names}: {describe_os_error(error)}{hint}."
+    if isinstance(error, OSError):  # our own messages: FileNotFoundError("no file to import at ...")
+        return str(error)
+    # Input the checks above missed (a CSV's 400-digit number, its deep nesting, a name
+    # that is no text): name the file the command was reading, and what went wrong.
+    if isinstance(error, RecursionError):
+        return f"{_subject(args)} is nested too deeply."
+    if isinstance(error, OverflowError):
+        return f"{_subject(args)} holds a number too large for a float ({error})."
+    if isinstance(error, UnicodeError):
+        return f"{_subject(args)} holds text that is not valid Unicode ({error})."
+    return None
+
+
+def _subject(args: argparse.Namespace) -> str:
+    """The file the command works on: the file to import or export, else the store."""
+    file = getattr(args, "file", None)
+    return str(file) if file else f"the experience store {resolve_store_path(args.store)}"
 
 
 if __name__ == "__main__":  # pragma: no cover

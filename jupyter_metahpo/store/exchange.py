@@ -24,7 +24,7 @@ from typing import Any
 from .._imports import LazyImport
 from .._version import __version__
 from ..space import SearchSpace
-from .errors import ImportValidationError, StoreVersionError
+from .errors import ImportValidationError, StoreError, StoreVersionError, describe_os_error
 from .schema import SCHEMA_VERSION, check_study, check_task, check_trial, check_version
 from .storage import commit_atomic, dumps, prepare_atomic, read_log, write_errors_as
 
@@ -80,24 +80,118 @@ def export_payload(store: Any, study_ids: Sequence[str] | None) -> dict[str, Any
 
 def import_file(store: Any, path: Path) -> ImportReport:
     source = str(path)
+    payload = parse_export(read_import_file(path), source)
+    return import_payload(store, payload, source)
+
+
+def read_import_file(path: Path) -> bytes:
+    """The bytes of an import file; a missing, unreadable or oversized file is a one-line error."""
     try:
         size = path.stat().st_size
         if size > MAX_IMPORT_BYTES:
-            raise ImportValidationError(source, [f"file: is {size} bytes; at most {MAX_IMPORT_BYTES} are accepted"])
-        raw = path.read_bytes()
+            raise ImportValidationError(str(path), [f"file: is {size} bytes; at most {MAX_IMPORT_BYTES} are accepted"])
+        return path.read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"no file to import at {path}.") from None
+    except IsADirectoryError:
+        raise StoreError(f"cannot import {path}: it is a folder; give the export file (.json) or table (.csv) in it.") from None
+    except NotADirectoryError:
+        raise StoreError(f"cannot import {path}: a part of the path before the file name is a file, not a folder.") from None
+    except OSError as error:
+        raise StoreError(f"cannot read the file to import, {path}: {describe_os_error(error)}.") from None
+
+
+def parse_export(raw: bytes, source: str) -> Any:
+    """An export file's JSON as data: NaN, Infinity, integers beyond a float and deep nesting refused."""
     try:
-        payload = json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant)
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ImportValidationError(source, [f"file: is not UTF-8 text ({error})"]) from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_int=_bounded_int)
+    except _IntegerOutOfRange as error:
+        raise ImportValidationError(source, [f"file: {error.where(text)}"]) from None
+    except RecursionError:
+        # json's decoder recurses once per bracket; an export is a handful of levels deep.
+        raise ImportValidationError(
+            source, ["file: is nested too deeply (about a thousand brackets inside each other; an export has a few)"]
+        ) from None
     except ValueError as error:
         raise ImportValidationError(source, [f"file: is not valid JSON (truncated or damaged?): {error}"]) from None
-    return import_payload(store, payload, source)
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+#: Digits above which an integer may not fit a float (1.8e308 has 309); checked exactly below.
+_LONG_INTEGER = 300
+
+
+class _IntegerOutOfRange(Exception):
+    """An integer in an import file that no float can hold (values, bounds and times are floats)."""
+
+    def __init__(self, digits: str) -> None:
+        super().__init__(digits)
+        self.digits = digits
+
+    def where(self, text: str) -> str:
+        offset = text.find(self.digits)
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        return (
+            f"line {line} column {column}: holds an integer of {len(self.digits.lstrip('-'))} digits "
+            f"({self.digits[:12]}...), beyond the largest number the store keeps (about 1.8e308)"
+        )
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits) < _LONG_INTEGER:
+        return int(digits)
+    try:
+        value = int(digits)  # ValueError past Python's 4300-digit limit
+        float(value)  # OverflowError past the largest float
+    except (ValueError, OverflowError):
+        raise _IntegerOutOfRange(digits) from None
+    return value
+
+
+def _lone_surrogates(payload: Any, limit: int = 25) -> list[str]:
+    """Where the payload holds a lone surrogate: text that cannot be written as UTF-8.
+
+    JSON's ``\\udc80`` escapes and file names whose bytes are not UTF-8 (a CSV's name
+    becomes its study's name) both produce one. Walked without recursion: a parsed file
+    may be nested as deep as the parser allowed.
+    """
+    problems: list[str] = []
+    stack: list[tuple[str, Any]] = [("file", payload)]
+    while stack and len(problems) < limit:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            bad = _first_surrogate(value)
+            if bad is not None:
+                problems.append(
+                    f"{where}: holds a lone surrogate {bad!r}, which is not text (a file name whose bytes "
+                    "are not UTF-8?); give this value as UTF-8 text"
+                )
+        elif isinstance(value, Mapping):
+            for key, item in reversed(list(value.items())):
+                label = f"{where}[{key!r}]" if _first_surrogate(key) is not None else f"{where}.{key}"
+                stack.append((label, item))
+                stack.append((f"{label} (a key)", key))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in reversed(list(enumerate(value))))
+    return [p[len("file."):] if p.startswith("file.") else p for p in problems]
+
+
+def _first_surrogate(text: Any) -> str | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return text[error.start]
+    return None
 
 
 def validate_payload(payload: Any) -> list[str]:
@@ -190,6 +284,17 @@ def import_payload(store: Any, payload: Any, source: str) -> ImportReport:
         problems = _conflicts_with_store(store, payload)
     if problems:
         raise ImportValidationError(source, problems)
+    try:
+        return _write_payload(store, payload, source)
+    except UnicodeEncodeError:
+        # Text that UTF-8 cannot hold (a lone surrogate) fails only when a file is
+        # encoded, before anything is renamed into place; only then is the payload
+        # walked, to say where (walking every import would cost a pass over its data).
+        raise ImportValidationError(source, _lone_surrogates(payload) or ["file: holds text that is not valid Unicode"]) from None
+
+
+def _write_payload(store: Any, payload: Mapping[str, Any], source: str) -> ImportReport:
+    """Write a validated payload: every new file prepared as a temporary, then all renamed."""
     tasks_added = studies_added = studies_merged = trials_added = trials_skipped = 0
     prepared: list[tuple[Path, Path]] = []  # (temporary, final) logs to rename into place
     touched: list[str] = []

@@ -6,7 +6,8 @@ import datetime as _dt
 from typing import Any
 
 from .._imports import LazyImport
-from ..store import UnknownStudyError, open_store
+from ..store import open_store
+from ..store.lookup import find_study  # re-exported: the comparison finds its studies here
 
 __all__ = ["history_frame", "find_study"]
 
@@ -44,15 +45,3 @@ def history_frame(store: Any = None, *, limit: int | None = 20):
     ]
     return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
 
-
-def find_study(store: Any, key: str):
-    """The stored study named ``key`` (its latest run) or whose id starts with ``key``."""
-    named = store.studies(name=key)
-    if named:
-        return named[-1]
-    try:
-        return store.study(key)
-    except UnknownStudyError:
-        known = sorted({s.name for s in store.studies() if s.name})
-        hint = f" Known names: {', '.join(known[:10])}." if known else " The store has no named study yet."
-        raise LookupError(f"no study named {key!r} (nor with that id) in the experience store {store.path}.{hint}") from None
