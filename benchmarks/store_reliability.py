@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -284,8 +285,15 @@ def full_disk(work: Path, simulate: bool) -> tuple[str, bool]:
         ]
         for label, operation in operations:
             try:
-                operation()
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    operation()
+                # The session's trial write failed first: finish() warns, so that the trial's error is the one raised.
+                warned = [str(w.message) for w in caught if "ENOSPC" in str(w.message)]
                 outcome, names_cause = "no error (fit in free slack)", "-"
+                if warned:
+                    outcome = "RuntimeWarning (the failed trial's error is the one raised)"
+                    names_cause = "yes" if "disk is full" in warned[0] else "NO"
             except StoreWriteError as error:
                 outcome = "StoreWriteError"
                 names_cause = "yes" if "ENOSPC" in str(error) and "disk is full" in str(error) else "NO"

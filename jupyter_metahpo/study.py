@@ -63,7 +63,14 @@ class StopSignal:
 
 
 class TrialRecorder(Protocol):
-    """Where a study writes each finished trial before the next one starts."""
+    """Where a study writes each finished trial before the next one starts.
+
+    A recorder that several processes share (the experience store, when each resumes
+    one study by name) may also have ``claim_trial(n_trials) -> int | None``: the number
+    of the next trial, claimed among all of them, or ``None`` once ``n_trials`` trials
+    are recorded or running there. The study then asks it before the sampler, so that
+    the processes share one budget and never record the same number.
+    """
 
     def record_trial(self, trial: FrozenTrial) -> None: ...
 
@@ -182,11 +189,15 @@ class Study(BestTrialMixin):
         )
 
     # Ask / tell ---------------------------------------------------------------------
-    def ask(self) -> FrozenTrial:
-        """Start one trial: the sampler proposes a configuration, marked running."""
-        return self.ask_batch(1)[0]
+    def ask(self, *, number: int | None = None) -> FrozenTrial:
+        """Start one trial: the sampler proposes a configuration, marked running.
 
-    def ask_batch(self, n: int) -> list[FrozenTrial]:
+        ``number`` is the trial's number when the recorder claimed one for it (a study
+        shared by several processes, see :class:`TrialRecorder`); by default the next.
+        """
+        return self.ask_batch(1, first_number=number)[0]
+
+    def ask_batch(self, n: int, *, first_number: int | None = None) -> list[FrozenTrial]:
         """Start ``n`` trials at once; running trials count as pending for the sampler."""
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"`n` must be a positive integer, but got n={n!r}.")
@@ -201,7 +212,7 @@ class Study(BestTrialMixin):
             for suggestion in suggestions:
                 config = self.space.validate_config(suggestion.config)
                 trial = FrozenTrial(
-                    number=len(self._trials),
+                    number=self._next_number() if first_number is None else first_number + len(started),
                     config=config,
                     state=TrialState.RUNNING,
                     origin=suggestion.origin,
@@ -217,7 +228,7 @@ class Study(BestTrialMixin):
         config = self.space.validate_config(config)
         with self._lock:
             trial = FrozenTrial(
-                number=len(self._trials),
+                number=self._next_number(),
                 config=config,
                 state=TrialState.RUNNING,
                 origin=Origin("manual", reason),
@@ -240,9 +251,10 @@ class Study(BestTrialMixin):
         """
         number = trial.number if isinstance(trial, FrozenTrial) else trial
         with self._lock:
-            if not isinstance(number, int) or not 0 <= number < len(self._trials):
+            position = self._position(number)
+            if position is None:
                 raise ValueError(f"no trial number {number!r} in this study (it has {len(self._trials)} trials).")
-            current = self._trials[number]
+            current = self._trials[position]
             if current.state.is_finished:
                 raise ValueError(f"trial {number} is already {current.state.value}; each trial is told once.")
             if error is not None:
@@ -251,7 +263,7 @@ class Study(BestTrialMixin):
                 )
             else:
                 finished = self._finish_with_value(current, value)
-            self._trials[number] = finished
+            self._trials[position] = finished
         if self.recorder is not None:
             self.recorder.record_trial(finished)
         return finished
@@ -263,6 +275,23 @@ class Study(BestTrialMixin):
         except ValueError as problem:
             return trial.finish(state=TrialState.FAILED, error=str(problem), finished_at=now)
         return trial.finish(state=TrialState.COMPLETE, value=score, metrics=metrics, finished_at=now)
+
+    def _next_number(self) -> int:
+        # One past the last: numbers are in order, with gaps where a shared study's other processes ran trials.
+        return self._trials[-1].number + 1 if self._trials else 0
+
+    def _position(self, number: Any) -> int | None:
+        """Where trial ``number`` is in the list (its own index, unless a shared study left gaps)."""
+        if not isinstance(number, int):
+            return None
+        if 0 <= number < len(self._trials) and self._trials[number].number == number:
+            return number
+        return next((i for i in range(len(self._trials) - 1, -1, -1) if self._trials[i].number == number), None)
+
+    def _claim_number(self, n_trials: int | None) -> int | None:
+        """The next trial's number: claimed from a shared recorder, None once its budget is spent."""
+        claim = getattr(self.recorder, "claim_trial", None)
+        return self._next_number() if claim is None else claim(n_trials)
 
     def _discard_running(self, trial: FrozenTrial) -> None:
         """Forget a trial that never finished (interrupted): it is not a result."""
@@ -284,10 +313,16 @@ class Study(BestTrialMixin):
         return finished
 
     def _run_trial(
-        self, call: Callable[[dict[str, Any]], Any], notify: Callable[..., None]
-    ) -> tuple[FrozenTrial, BaseException | None]:
-        """One trial with ``call`` (a bound objective): the finished trial, and the exception that failed it."""
-        trial = self.ask()
+        self, call: Callable[[dict[str, Any]], Any], notify: Callable[..., None], n_trials: int | None = None
+    ) -> tuple[FrozenTrial | None, BaseException | None]:
+        """One trial with ``call`` (a bound objective): the finished trial, and the exception that failed it.
+
+        ``(None, None)`` when a shared recorder says the ``n_trials`` budget is spent.
+        """
+        number = self._claim_number(n_trials)
+        if number is None:
+            return None, None
+        trial = self.ask(number=number)
         notify("trial_start", current=trial)
         try:
             outcome = call(dict(trial.config))
@@ -334,9 +369,12 @@ class Study(BestTrialMixin):
         try:
             while (status := self._budget_status(stop, n_trials, deadline)) == "running":
                 try:
-                    finished, error = self._run_trial(call, notify)
+                    finished, error = self._run_trial(call, notify, n_trials)
                 except KeyboardInterrupt:
                     status = "interrupted"
+                    break
+                if finished is None:  # other processes of a shared study ran the rest of the budget
+                    status = "finished"
                     break
                 if failures.too_many(finished):
                     status = "failed"

@@ -248,16 +248,6 @@ def test_a_torn_last_line_loses_only_that_trial_and_is_repaired(store):
     assert all(json.loads(line) for line in log.read_text().splitlines())
 
 
-def test_a_corrupt_line_inside_a_log_names_the_file_and_line(store):
-    session = store.open_study("bad", {"x": uniform(0, 1)})
-    session.record_trial(complete(0, 1.0))
-    log = store.log_path(session.study_id)
-    log.write_text(log.read_text() + "garbage\n" + log.read_text().splitlines()[-1] + "\n")
-    with pytest.raises(StoreCorruptError, match=r"line 3 is not valid JSON") as info:
-        store.trials(session.study_id)
-    assert str(log) in str(info.value) and Path(info.value.moved_to).exists()
-
-
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES])
 def test_a_failed_append_leaves_the_log_as_it_was(store, monkeypatch, code):
     session = store.open_study("full", {"x": uniform(0, 1)})

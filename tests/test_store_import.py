@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -169,6 +171,77 @@ def test_csv_import_with_a_given_space(tmp_path):
     (summary,) = store.summaries()
     assert summary.study.name == "runs" and summary.best_value == 0.8
     assert summary.study.space["kind"].options == ("a", "b", "c")
+
+
+def _write_runs(path: Path, rows: int, notes: int = 0) -> None:
+    """A CSV of past runs; ``notes`` characters of free text per row in a column that is no parameter."""
+    rng = random.Random(0)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("lr,depth,kind,loss,notes\n")
+        for i in range(rows):
+            loss = "" if i % 50 == 7 else f"{rng.uniform(0.1, 2.0):.6f}"
+            note = "".join(rng.choice("abcdefgh ") for _ in range(notes))
+            handle.write(f"{10 ** rng.uniform(-5, -1):.8g},{rng.randint(1, 12)},{rng.choice(('adam', 'sgd'))},{loss},{note}\n")
+
+
+def test_csv_import_memory_does_not_grow_with_the_file(tmp_path, monkeypatch):
+    """The import's peak (tracemalloc) stays under 3x the file's size: the file is read in chunks."""
+    from jupyter_metahpo.store import importers
+
+    warm = tmp_path / "warm.csv"
+    _write_runs(warm, 20)
+    ExperienceStore(tmp_path / "warm").import_csv(warm, value="loss", params=["lr", "depth", "kind"])  # imports, caches
+    # Small chunks, so that a small file stands for one many chunks long (the real ones are 10,000 rows).
+    monkeypatch.setattr(importers, "CSV_ROWS_PER_READ", 300, raising=False)
+    monkeypatch.setattr(importers, "ROWS_PER_CHUNK", 100, raising=False)
+    path = tmp_path / "runs.csv"
+    _write_runs(path, 3000, notes=400)
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        report = ExperienceStore(tmp_path / "store").import_csv(path, value="loss", params=["lr", "depth", "kind"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.trials_added == 3000
+    assert peak < 3 * size, f"peak {peak:,} bytes for a file of {size:,} bytes"
+
+
+def test_a_csv_read_in_chunks_gives_what_a_whole_read_gives(tmp_path, monkeypatch):
+    """Chunks that parse differently (whole numbers in a float column, text in a numeric one) give the whole file's space and configs."""
+    import pandas as pd
+
+    from jupyter_metahpo.store import importers
+
+    path = tmp_path / "runs.csv"
+    path.write_text(
+        "lr,depth,units,kind,loss\n"
+        "1,2,64,a,0.5\n2,3,128,b,0.4\n3,2,64,a,\n"  # first chunk: lr parses as int
+        "0.5,4,auto,b,0.3\n0.25,5,256,a,0.2\n"  # a later chunk: units turns out to be text
+    )
+    whole = ExperienceStore(tmp_path / "whole")
+    whole.import_dataframe(pd.read_csv(path), value="loss")
+    monkeypatch.setattr(importers, "CSV_ROWS_PER_READ", 3)
+    chunked = ExperienceStore(tmp_path / "chunked")
+    chunked.import_csv(path, value="loss")
+    (expected,), (got,) = whole.studies(), chunked.studies()
+    assert got.space == expected.space
+    assert got.space["units"].options == ("128", "256", "64", "auto")  # text throughout, as a whole read has it
+    assert [dict(t.config) for t in chunked.trials(got.id)] == [dict(t.config) for t in whole.trials(expected.id)]
+    assert [type(t.config["lr"]) for t in chunked.trials(got.id)] == [float] * 5
+    assert [t.state.value for t in chunked.trials(got.id)] == ["complete", "complete", "failed", "complete", "complete"]
+
+
+def test_a_csv_above_the_size_cap_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from jupyter_metahpo.store import importers
+
+    path = tmp_path / "huge.csv"
+    _write_runs(path, 50)
+    monkeypatch.setattr(importers, "MAX_CSV_BYTES", 1000, raising=False)
+    store = ExperienceStore(tmp_path / "store")
+    with pytest.raises(ImportValidationError, match=rf"(?s)huge.csv.*is {path.stat().st_size:,} bytes; import_csv reads at most 1,000"):
+        store.import_csv(path, value="loss", params=["lr", "depth", "kind"])
+    assert store.studies() == ()
 
 
 def test_optuna_import(tmp_path):

@@ -1,9 +1,17 @@
 """Import past results from elsewhere: a pandas DataFrame, a CSV file, an Optuna study.
 
-Each importer turns its source into the store's export format and hands it to
-:func:`~jupyter_metahpo.store.exchange.import_payload`, so every import is validated
-by the same schema and written all-or-nothing. Imported trials have origin
+Each importer turns its source into one new study in the store's export format: the
+study and task records, then its trials one by one. The store checks each with the
+schema that checks import files (``schema.check_study``, ``check_trial``) and writes it
+to a temporary log as it comes, so a large table is never held as trials in memory;
+the study appears all at once, or not at all. Imported trials have origin
 ``"imported"`` and the study status ``"imported"``.
+
+A CSV file is read :data:`CSV_ROWS_PER_READ` rows at a time (twice when the space is
+inferred: once for the ranges, once for the trials), so the import's memory does not
+grow with the file (``benchmarks/results/csv_import.md``: well under three times its
+size). Files above :data:`MAX_CSV_BYTES` are refused before reading, with the size and
+the way out.
 """
 
 from __future__ import annotations
@@ -11,23 +19,32 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .._imports import LazyImport
 from ..space import Choice, IntRange, LogUniform, Parameter, SearchSpace, Uniform, as_search_space
 from ..trial import Direction
 from .errors import ImportValidationError
-from .exchange import EXPORT_FORMAT, ImportReport, import_payload
+from .exchange import ImportReport
 from .identity import new_id, package_versions, task_id_for
 from .records import as_task_info
-from .schema import SCHEMA_VERSION
+from .schema import MAX_ITEMS
 
 pd = LazyImport("pandas")
 # Optional: only importing from an Optuna storage (not from a study object) needs it.
 optuna = LazyImport("optuna", install="pip install optuna")
 
-__all__ = ["import_dataframe", "import_csv", "import_optuna", "infer_space"]
+__all__ = ["import_dataframe", "import_csv", "import_optuna", "infer_space", "MAX_CSV_BYTES"]
+
+#: The largest CSV file :func:`import_csv` reads (512 MiB). Memory is not the limit (it is
+#: read in chunks); time is, at tens of seconds per 50 MB. Split a larger file, or read it
+#: in parts with pandas and import each part with :func:`import_dataframe`.
+MAX_CSV_BYTES = 512 * 1024 * 1024
+#: Rows of a CSV file read at a time (the file is never read whole).
+CSV_ROWS_PER_READ = 10_000
+#: Rows converted to trials at a time: bounds the memory the conversion adds to the table's own.
+ROWS_PER_CHUNK = 5000
 
 #: Columns of ``TuningResult.dataframe`` that describe a trial rather than a parameter.
 _NON_PARAMETER_COLUMNS = {"number", "state", "duration", "suggest_seconds", "origin", "reason", "error"}
@@ -42,7 +59,7 @@ def _plain(value: Any) -> Any:
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def infer_space(frame: Any, columns: Sequence[str]) -> SearchSpace:
@@ -53,22 +70,112 @@ def infer_space(frame: Any, columns: Sequence[str]) -> SearchSpace:
     category columns become ``choice`` of their values; a constant column a one-option
     ``choice``. Pass ``space=`` instead when you know the real bounds.
     """
-    params: dict[str, Parameter] = {}
-    for column in columns:
-        series = frame[column].dropna()
-        if series.empty:
-            raise ValueError(f"column {column!r} has no values, so its range cannot be inferred; pass space=.")
-        values = [_plain(v) for v in series.unique()]
-        kind = series.dtype
-        if pd.api.types.is_bool_dtype(kind) or not pd.api.types.is_numeric_dtype(kind) or len(values) == 1:
-            params[column] = Choice(sorted(values, key=repr))
-        elif pd.api.types.is_integer_dtype(kind):
-            params[column] = IntRange(int(series.min()), int(series.max()))
-        else:
-            low, high = float(series.min()), float(series.max())
-            use_log = low > 0 and high / low >= LOG_SCALE_RATIO
-            params[column] = LogUniform(low, high) if use_log else Uniform(low, high)
-    return SearchSpace(params)
+    return _SpaceSketch(columns).fold(frame).space()
+
+
+def _kind(dtype: Any) -> str:
+    """How :func:`infer_space` sees a column's dtype: "bool", "int", "float" or "text"."""
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"  # before the numeric test: pandas counts bool as numeric
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    return "float" if pd.api.types.is_numeric_dtype(dtype) else "text"
+
+
+class _SpaceSketch:
+    """What :func:`infer_space` needs of each column, folded in one table (or CSV chunk) at a time.
+
+    Per column: the kinds of its parts (a CSV chunk may parse as int where the file's
+    column is float); the minimum and maximum; the distinct values while they may make
+    a choice (a text or bool column: up to ``MAX_ITEMS``; a numeric one: while it is
+    constant). A table read in chunks gives the space the whole table would, in memory
+    that does not grow with the table.
+    """
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = list(columns)
+        self.kinds: dict[str, set[str]] = {c: set() for c in self.columns}
+        self.low: dict[str, Any] = {}
+        self.high: dict[str, Any] = {}
+        self.values: dict[str, set[Any]] = {c: set() for c in self.columns}
+        self.too_many: set[str] = set()
+
+    def fold_all(self, parts: Iterable[Any]) -> _SpaceSketch:
+        for part in parts:
+            self.fold(part)
+        return self
+
+    def fold(self, part: Any) -> _SpaceSketch:
+        for column in self.columns:
+            series = part[column].dropna()
+            if series.empty:
+                continue
+            kind = _kind(series.dtype)
+            self.kinds[column].add(kind)
+            if kind in ("int", "float"):
+                low, high = _plain(series.min()), _plain(series.max())
+                self.low[column] = low if column not in self.low else min(self.low[column], low)
+                self.high[column] = high if column not in self.high else max(self.high[column], high)
+            if column not in self.too_many:
+                self.values[column].update(_plain(v) for v in series.unique())
+                if len(self.values[column]) > (1 if kind in ("int", "float") else MAX_ITEMS):
+                    self.too_many.add(column)
+                    self.values[column] = set()
+        return self
+
+    def mixed(self) -> list[str]:
+        """Columns parsed as text in some chunks and as numbers or bools in others (a CSV's
+        chunks only): read them again as text, as a whole-file read would have."""
+        return [c for c in self.columns if len(self.kinds[c]) > 1 and not self.kinds[c] <= {"int", "float"}]
+
+    def space(self) -> SearchSpace:
+        params: dict[str, Parameter] = {}
+        for column in self.columns:
+            kinds, values = self.kinds[column], self.values[column]
+            if not kinds:
+                raise ValueError(f"column {column!r} has no values, so its range cannot be inferred; pass space=.")
+            numeric = kinds <= {"int", "float"}
+            if not numeric and column in self.too_many:
+                raise ValueError(
+                    f"column {column!r} has more than {MAX_ITEMS} distinct values, too many for a choice; "
+                    "pass space= with its range, or leave it out with params=[...]."
+                )
+            if not numeric or column not in self.too_many:  # text, bool, or one number throughout
+                options = {float(v) for v in values} if kinds == {"int", "float"} else values
+                params[column] = Choice(sorted(options, key=repr))
+            elif kinds == {"int"}:
+                params[column] = IntRange(int(self.low[column]), int(self.high[column]))
+            else:
+                low, high = float(self.low[column]), float(self.high[column])
+                use_log = low > 0 and high / low >= LOG_SCALE_RATIO
+                params[column] = LogUniform(low, high) if use_log else Uniform(low, high)
+        return SearchSpace(params)
+
+
+def _parameter_columns(columns: list[Any], value: str, params: Sequence[str] | None, source: str) -> list[str]:
+    """The parameter columns: ``params``, or every column but the value and bookkeeping ones."""
+    if value not in columns:
+        raise ValueError(
+            f"{source} has no value column {value!r}; its columns are {list(map(str, columns))}. "
+            "Name the column that holds the objective with value='...'."
+        )
+    if params is None:
+        params = [
+            str(c) for c in columns
+            if c != value and str(c) not in _NON_PARAMETER_COLUMNS and not str(c).startswith("metric:")
+        ]
+    missing = [p for p in params if p not in columns]
+    if missing or not params:
+        raise ValueError(f"{source}: parameter columns {missing or '(none)'} are not in {list(map(str, columns))}.")
+    return list(params)
+
+
+def _space_for(space: Any, params: list[str], infer: Any) -> SearchSpace:
+    """``space`` (or the one ``infer()`` gives), which must have exactly the parameter columns."""
+    space = infer() if space is None else as_search_space(space)
+    if set(space.names) != set(params):
+        raise ValueError(f"the space's parameters {space.names} differ from the columns {list(params)}.")
+    return space
 
 
 def import_dataframe(
@@ -92,58 +199,119 @@ def import_dataframe(
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"import_dataframe needs a pandas DataFrame, but got {type(frame).__name__}.")
-    if value not in frame.columns:
-        raise ValueError(
-            f"{source} has no value column {value!r}; its columns are {list(map(str, frame.columns))}. "
-            "Name the column that holds the objective with value='...'."
-        )
-    if params is None:
-        params = [
-            str(c) for c in frame.columns
-            if c != value and str(c) not in _NON_PARAMETER_COLUMNS and not str(c).startswith("metric:")
-        ]
-    missing = [p for p in params if p not in frame.columns]
-    if missing or not params:
-        raise ValueError(f"{source}: parameter columns {missing or '(none)'} are not in {list(map(str, frame.columns))}.")
+    params = _parameter_columns(list(frame.columns), value, params, source)
     direction = Direction.parse(direction)
-    space = infer_space(frame, params) if space is None else as_search_space(space)
-    if set(space.names) != set(params):
-        raise ValueError(f"the space's parameters {space.names} differ from the columns {list(params)}.")
+    space = _space_for(space, params, lambda: infer_space(frame, params))
     problems: list[str] = []
-    trials = []
-    now = time.time()
-    for row_number, (label, row) in enumerate(frame.iterrows()):
-        where = f"row {row_number} (index {label!r})"
-        config = {p: _plain(row[p]) for p in params}
-        empty = [p for p, v in config.items() if _is_missing(v)]
-        if empty:
-            problems.append(f"{where}: parameter column(s) {empty} are empty")
-            continue
-        score = _plain(row[value])
-        state, error = "complete", None
-        if _is_missing(score) or isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
-            state, error, score = "failed", f"imported without a finite value ({row[value]!r})", None
-        trials.append({
-            "id": new_id(), "number": len(trials), "config": config, "state": state,
-            "origin": {"source": "imported", "reason": f"imported from {source}", "details": {"row": row_number}},
-            "value": None if score is None else float(score), "metrics": {}, "error": error,
-            "started_at": None, "finished_at": None, "suggest_seconds": None, "recorded_at": now,
-        })
-    if problems:
-        raise ImportValidationError(source, problems)
-    return _import_one_study(store, space, direction, trials, name or f"imported {source}", task, source, {})
+    trials = _table_trials([frame], params, value, space, source, problems)
+    return _import_one_study(
+        store, space, direction, trials, name or f"imported {source}", task, source, {}, time.time(), problems
+    )
 
 
-def import_csv(store: Any, path: str | os.PathLike[str], **kwargs: Any) -> ImportReport:
-    """Import a CSV file of parameter columns and a value column (see :func:`import_dataframe`)."""
+def import_csv(
+    store: Any,
+    path: str | os.PathLike[str],
+    *,
+    value: str = "value",
+    params: Sequence[str] | None = None,
+    space: SearchSpace | Mapping[str, Any] | None = None,
+    name: str | None = None,
+    direction: str | Direction = "minimize",
+    task: Any = None,
+    source: str | None = None,
+) -> ImportReport:
+    """Import a CSV file of parameter columns and a value column (see :func:`import_dataframe`).
+
+    The file is read :data:`CSV_ROWS_PER_READ` rows at a time, twice without ``space``
+    (once to infer it, once to convert the rows), so its memory does not grow with the
+    file. Files above :data:`MAX_CSV_BYTES` are refused before they are read. The study
+    is named after the file unless ``name`` is given.
+    """
+    source = str(path) if source is None else source
     try:
-        frame = pd.read_csv(path)
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no CSV file to import at {path}.") from None
+    if size > MAX_CSV_BYTES:
+        raise ImportValidationError(source, [
+            f"file: is {size:,} bytes; import_csv reads at most {MAX_CSV_BYTES:,} (importers.MAX_CSV_BYTES). "
+            "Split it into smaller CSV files and import each, or read it in parts with pandas "
+            "(pd.read_csv(..., chunksize=...)) and import each part with import_dataframe."
+        ])
+    header = next(_csv_chunks(path, source, nrows=0))
+    params = _parameter_columns(list(header.columns), value, params, source)
+    direction = Direction.parse(direction)
+    as_text: dict[str, Any] = {}
+    if space is None:
+        sketch = _SpaceSketch(params).fold_all(_csv_chunks(path, source))
+        if sketch.mixed():
+            as_text = dict.fromkeys(sketch.mixed(), str)
+            sketch = _SpaceSketch(params).fold_all(_csv_chunks(path, source, dtype=as_text))
+        space = sketch.space()
+    space = _space_for(space, params, None)
+    problems: list[str] = []
+    trials = _table_trials(_csv_chunks(path, source, dtype=as_text), params, value, space, source, problems)
+    name = name or os.path.splitext(os.path.basename(os.fspath(path)))[0]
+    return _import_one_study(store, space, direction, trials, name, task, source, {}, time.time(), problems)
+
+
+def _csv_chunks(path: Any, source: str, nrows: int | None = None, dtype: Any = None) -> Iterator[Any]:
+    """The CSV file as DataFrames of :data:`CSV_ROWS_PER_READ` rows; a parse error names the file."""
+    try:
+        if nrows is not None:
+            yield pd.read_csv(path, nrows=nrows)
+            return
+        with pd.read_csv(path, chunksize=CSV_ROWS_PER_READ, dtype=dtype or None) as reader:
+            yield from reader
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise ImportValidationError(str(path), [f"file: is not a readable CSV table ({error})"]) from None
-    kwargs.setdefault("source", str(path))
-    if kwargs.get("name") is None:
-        kwargs["name"] = os.path.splitext(os.path.basename(os.fspath(path)))[0]
-    return import_dataframe(store, frame, **kwargs)
+        raise ImportValidationError(source, [f"file: is not a readable CSV table ({error})"]) from None
+
+
+def _table_trials(
+    parts: Iterable[Any], params: list[str], value: str, space: SearchSpace, source: str, problems: list[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(location, trial)`` for each row of the tables in ``parts`` (one table, or a CSV's chunks).
+
+    A row with an empty parameter adds a problem instead. Rows are converted
+    :data:`ROWS_PER_CHUNK` at a time as plain Python values (``tolist``); a float
+    parameter's values are floats even in a chunk where they all happen to be whole.
+    """
+    now = time.time()
+    floats = {p for p in params if isinstance(space[p], (Uniform, LogUniform))}
+    number = row_number = 0
+    for table in parts:
+        for start in range(0, len(table), ROWS_PER_CHUNK):
+            part = table.iloc[start:start + ROWS_PER_CHUNK]
+            columns = [part[p].tolist() for p in params]
+            scores = part[value].tolist()
+            for offset, label in enumerate(part.index.tolist()):
+                where = f"row {row_number} (index {label!r})"
+                config = {p: _plain(column[offset]) for p, column in zip(params, columns)}
+                empty = [p for p, v in config.items() if _is_missing(v)]
+                if empty:
+                    problems.append(f"{where}: parameter column(s) {empty} are empty")
+                    row_number += 1
+                    continue
+                for p in floats & config.keys():
+                    if type(config[p]) is int:
+                        config[p] = float(config[p])
+                yield where, _imported_trial(number, config, scores[offset], source, row_number, now)
+                number += 1
+                row_number += 1
+
+
+def _imported_trial(number: int, config: dict[str, Any], raw: Any, source: str, row: int, now: float) -> dict[str, Any]:
+    score = _plain(raw)
+    state, error = "complete", None
+    if _is_missing(score) or isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+        state, error, score = "failed", f"imported without a finite value ({raw!r})", None
+    return {
+        "id": new_id(), "number": number, "config": config, "state": state,
+        "origin": {"source": "imported", "reason": f"imported from {source}", "details": {"row": row}},
+        "value": None if score is None else float(score), "metrics": {}, "error": error,
+        "started_at": None, "finished_at": None, "suggest_seconds": None, "recorded_at": now,
+    }
 
 
 def _from_optuna_distribution(dist: Any, notes: list[str], name: str) -> Parameter:
@@ -232,31 +400,31 @@ def import_optuna(
     if skipped:
         notes.append(f"{skipped} trial(s) skipped (running, waiting, or without every parameter)")
     settings = {"imported_from": "optuna", "optuna_study_name": study.study_name, "notes": notes}
-    report = _import_one_study(
-        store, space, direction, trials, name or study.study_name, task, f"Optuna study {study.study_name!r}", settings
+    started = min((t["started_at"] for t in trials if t["started_at"] is not None), default=time.time())
+    located = ((f"trials[{i}] (Optuna trial {t['origin']['details']['optuna_trial']})", t) for i, t in enumerate(trials))
+    return _import_one_study(
+        store, space, direction, located, name or study.study_name, task, f"Optuna study {study.study_name!r}",
+        settings, started, [],
     )
-    return report
 
 
 def _import_one_study(
-    store: Any, space: SearchSpace, direction: Direction, trials: list[dict[str, Any]],
-    name: str, task: Any, source: str, settings: dict[str, Any],
+    store: Any, space: SearchSpace, direction: Direction, trials: Iterator[tuple[str, dict[str, Any]]],
+    name: str, task: Any, source: str, settings: dict[str, Any], started_at: float, problems: list[str],
 ) -> ImportReport:
+    """One new study from ``(location, trial)`` pairs, written by the store as they come."""
     info = as_task_info(task)
-    tasks = []
+    task_doc = None
     if info is not None:
-        tasks.append({
+        task_doc = {
             "id": task_id_for(info.name, info.data_fingerprint), "name": info.name,
             "meta_features": None if info.meta_features is None else dict(info.meta_features),
             "meta_feature_set": info.meta_feature_set, "data_fingerprint": info.data_fingerprint,
             "created_at": time.time(),
-        })
-    started = min((t["started_at"] for t in trials if t["started_at"] is not None), default=time.time())
+        }
     study = {
-        "id": new_id(), "name": name, "task_id": tasks[0]["id"] if tasks else None, "space": space.to_json(),
+        "id": new_id(), "name": name, "task_id": None if task_doc is None else task_doc["id"], "space": space.to_json(),
         "objective": None, "metric": None, "direction": direction.value, "settings": settings,
-        "versions": package_versions(), "status": "imported", "started_at": started, "ended_at": time.time(),
-        "trials": trials,
+        "versions": package_versions(), "status": "imported", "started_at": started_at, "ended_at": time.time(),
     }
-    payload = {"format": EXPORT_FORMAT, "schema_version": SCHEMA_VERSION, "tasks": tasks, "studies": [study]}
-    return import_payload(store, payload, source)
+    return store._import_study_stream(study, task_doc, trials, source, problems)

@@ -11,10 +11,12 @@ import os
 from pathlib import Path
 
 from .._imports import LazyImport
+from .errors import StoreError
+from .schema import is_safe_id
 
 platformdirs = LazyImport("platformdirs")  # only needed when no override is given
 
-__all__ = ["ENV_VAR", "default_store_path", "resolve_store_path", "StoreLayout"]
+__all__ = ["ENV_VAR", "default_store_path", "resolve_store_path", "StoreLayout", "checked_id"]
 
 #: The environment variable that overrides the per-user store location.
 ENV_VAR = "JUPYTER_METAHPO_HOME"
@@ -40,18 +42,45 @@ def resolve_store_path(path: str | os.PathLike[str] | None) -> Path:
 class StoreLayout:
     """The files of one store folder (see ARCHITECTURE.md, "The experience store").
 
-    ``index.json``     TinyDB document: schema version, tasks, studies (small, rewritten atomically)
-    ``trials/ID.jsonl`` one append-only log per study: a header line, then one line per trial
-    ``summaries.json`` a disposable cache of per-study summaries, rebuilt from the logs
-    ``.lock``          the inter-process lock every writer holds
+    ``index.json``         TinyDB document: schema version, tasks, studies (small, rewritten atomically)
+    ``index.json.bad``     index entries that failed validation, one JSON line each, moved out of the index
+    ``trials/ID.jsonl``     one append-only log per study: a header line, then one line per trial
+    ``trials/ID.jsonl.bad`` the log's damaged lines, moved out byte for byte
+    ``trials/ID.claims``    the trial numbers that running processes claimed (shared budget)
+    ``summaries.json``     a disposable cache of per-study summaries, rebuilt from the logs
+    ``.lock``              the inter-process lock every writer holds
+
+    Every path built from a study id checks the id first (letters, digits, ``-``, ``_``):
+    an id comes from a file that may have been edited, and must not name another path.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.index = root / "index.json"
+        self.index_quarantine = root / "index.json.bad"
         self.trials_dir = root / "trials"
         self.summaries = root / "summaries.json"
         self.lock = root / ".lock"
 
     def trial_log(self, study_id: str) -> Path:
-        return self.trials_dir / f"{study_id}.jsonl"
+        return self.trials_dir / f"{checked_id(study_id)}.jsonl"
+
+    def quarantine(self, study_id: str) -> Path:
+        return self.trials_dir / f"{checked_id(study_id)}.jsonl.bad"
+
+    def claims(self, study_id: str) -> Path:
+        return self.trials_dir / f"{checked_id(study_id)}.claims"
+
+    def study_files(self, study_id: str) -> tuple[Path, Path, Path]:
+        """Every file of one study: its log, its claims, its quarantined lines."""
+        return self.trial_log(study_id), self.claims(study_id), self.quarantine(study_id)
+
+
+def checked_id(study_id: object) -> str:
+    """``study_id`` if it is safe as a file name, else a :class:`StoreError` naming it."""
+    if not is_safe_id(study_id):
+        raise StoreError(
+            f"refusing the study id {study_id!r}: an id is 1-64 letters, digits, '-' or '_', and this one "
+            "would name another file. The store's index or cache was edited or damaged; `metahpo list` shows the valid ids."
+        )
+    return study_id  # type: ignore[return-value]

@@ -128,7 +128,9 @@ class StudyRecord:
 
     ``status`` is ``"running"`` while a process records into it, then how the last run
     ended (``"finished"``, ``"stopped"``, ``"timeout"``, ``"interrupted"``, ``"failed"``).
-    A study whose kernel died stays ``"running"``.
+    ``owners`` are the processes recording into it now (pid, host, session, heartbeat;
+    see ``store/owners.py``); a study whose last owner died becomes ``"interrupted"``
+    the next time the store is opened.
     """
 
     id: str
@@ -143,8 +145,10 @@ class StudyRecord:
     status: str
     started_at: float
     ended_at: float | None
+    owners: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "owners", tuple(_frozen(o) for o in self.owners))
         object.__setattr__(self, "space_json", _frozen(self.space_json))
         object.__setattr__(self, "settings", _frozen(self.settings))
         object.__setattr__(self, "versions", _frozen(self.versions))
@@ -172,6 +176,7 @@ class StudyRecord:
             "status": self.status,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
+            "owners": [dict(o) for o in self.owners],
         }
 
     @classmethod
@@ -189,6 +194,7 @@ class StudyRecord:
             status=data["status"],
             started_at=float(data["started_at"]),
             ended_at=None if data.get("ended_at") is None else float(data["ended_at"]),
+            owners=tuple(data.get("owners") or ()),
         )
 
 

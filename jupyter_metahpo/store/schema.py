@@ -9,6 +9,7 @@ a list of problems, each prefixed by the location of the bad field
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -25,6 +26,9 @@ __all__ = [
     "check_task",
     "check_study",
     "check_trial",
+    "check_log_line",
+    "check_index_study",
+    "check_claim_line",
     "is_safe_id",
 ]
 
@@ -81,9 +85,16 @@ def _is_number(value: Any) -> bool:
 def _finite(value: Any) -> str | None:
     if not _is_number(value):
         return f"must be a number, but got {_short(value)} ({type(value).__name__})"
-    if not math.isfinite(value):
-        return f"must be a finite number, but got {value!r}"
+    if not _is_finite(value):
+        return f"must be a finite number, but got {_short(value)}"
     return None
+
+
+def _is_finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int of hundreds of digits: no float holds it
+        return False
 
 
 def _optional_finite(value: Any) -> str | None:
@@ -155,8 +166,8 @@ def _json_value(value: Any, depth: int) -> str | None:
             if problem:
                 return f"[{i}] {problem}"
         return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"holds {value!r}, which is not valid JSON"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not _is_finite(value):
+        return f"holds {_short(value)}, which is not a finite JSON number"
     if isinstance(value, str) and len(value) > MAX_TEXT:
         return f"holds a string of {len(value)} characters; at most {MAX_TEXT} are allowed"
     if value is None or isinstance(value, (str, int, float, bool)):
@@ -191,6 +202,7 @@ _STUDY_FIELDS: dict[str, tuple[bool, Callable[[Any], str | None]]] = {
     "status": (True, _text(MAX_NAME)),
     "started_at": (True, _finite),
     "ended_at": (False, _optional_finite),
+    "owners": (False, lambda v: _owners(v)),
 }
 
 _TRIAL_FIELDS: dict[str, tuple[bool, Callable[[Any], str | None]]] = {
@@ -208,6 +220,34 @@ _TRIAL_FIELDS: dict[str, tuple[bool, Callable[[Any], str | None]]] = {
     "suggest_seconds": (False, _optional_finite),
     "recorded_at": (False, _optional_finite),
 }
+
+
+def _non_negative_int(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return None
+    return f"must be a non-negative integer, but got {_short(value)}"
+
+
+#: Who holds a study open (see owners.py): one entry per running process.
+_OWNER_FIELDS: dict[str, tuple[bool, Callable[[Any], str | None]]] = {
+    "session": (True, _safe_id),
+    "pid": (True, _non_negative_int),
+    "host": (True, _text(MAX_NAME)),
+    "started_at": (False, _optional_finite),
+    "heartbeat_at": (True, _finite),
+}
+
+
+def _owners(value: Any) -> str | None:
+    if not isinstance(value, list):
+        return f"must be a list of owners, but got {_short(value)} ({type(value).__name__})"
+    if len(value) > MAX_ITEMS:
+        return f"has {len(value)} entries; at most {MAX_ITEMS} are allowed"
+    for i, owner in enumerate(value):
+        problems = _check_fields(owner, _OWNER_FIELDS, f"[{i}]")
+        if problems:
+            return problems[0]
+    return None
 
 
 def _check_fields(
@@ -258,3 +298,210 @@ def check_trial(record: Any, where: str = "trial", space: Any = None) -> list[st
         except (TypeError, ValueError) as error:
             problems.append(f"{where}.config: {error}")
     return problems
+
+
+# The lines of a study log, checked when read back -------------------------------------
+#: What a ``claim`` line of ``trials/ID.claims`` holds (see claims.py).
+_CLAIM_FIELDS: dict[str, tuple[bool, Callable[[Any], str | None]]] = {
+    "number": (True, _non_negative_int),
+    "session": (True, _safe_id),
+    "pid": (True, _non_negative_int),
+    "host": (True, _text(MAX_NAME)),
+    "claimed_at": (True, _finite),
+}
+_END_FIELDS: dict[str, tuple[bool, Callable[[Any], str | None]]] = {
+    "status": (True, _text(MAX_NAME)),
+    "ended_at": (False, _optional_finite),
+    "session": (False, _optional(_safe_id)),
+}
+#: Header lines are checked field by field only: building the space of every header
+#: of every log read would cost more than the read, and the index holds the study.
+_HEADER_FIELDS = {k: v for k, v in _STUDY_FIELDS.items() if k != "space"}
+_HEADER_FIELDS["space"] = (True, lambda v: None if isinstance(v, Mapping) else f"must be a JSON object, but got {_short(v)}")
+
+
+def _scalar_map(value: Any) -> str | None:
+    """A config: names to JSON values (numbers finite), checked without deep recursion for the usual flat case."""
+    if type(value) is not dict:
+        return f"must be a JSON object, but got {_short(value)} ({type(value).__name__})"
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is float or kind is int:
+            if not _is_finite(item):
+                return f"[{key!r}] must be a finite number, but got {_short(item)}"
+            continue
+        problem = _json_value(item, depth=1)
+        if problem:
+            return f"[{key!r}] {problem}"
+    return None
+
+
+_TRIAL_KEY_CHECKS = (("number", _non_negative_int), ("state", _one_of(_STATES)))
+
+
+def _trial_line_problem(record: dict[str, Any]) -> str | None:
+    """The first problem of a trial line, or None: the checks of :func:`check_trial` that
+    readers rely on, written for speed (a warm start reads tens of thousands of lines)."""
+    if not is_safe_id(record.get("id")):
+        return f"trial.id: must be 1-64 letters, digits, '-' or '_', but got {_short(record.get('id'))}"
+    for name, check in _TRIAL_KEY_CHECKS:
+        problem = check(record.get(name))
+        if problem:
+            return f"trial.{name}: {problem}"
+    problem = _scalar_map(record.get("config"))
+    if problem:
+        return f"trial.config: {problem}"
+    value = record.get("value")
+    if value is None:
+        if record["state"] == "complete":
+            return "trial.value: a complete trial needs a finite value, but got None"
+    elif type(value) is not float or not math.isfinite(value):
+        problem = _finite(value)
+        if problem:
+            return f"trial.value: {problem}"
+    origin = record.get("origin")
+    if type(origin) is not dict or type(origin.get("source")) is not str:
+        return f"trial.origin: must be an object with a text `source`, but got {_short(origin)}"
+    details = origin.get("details")
+    if details is not None and type(details) is not dict:
+        return f"trial.origin.details: must be a JSON object, but got {_short(details)}"
+    metrics = record.get("metrics")
+    if metrics is not None:
+        problem = _number_map(metrics)
+        if problem:
+            return f"trial.metrics: {problem}"
+    error = record.get("error")
+    if error is not None and type(error) is not str:
+        return f"trial.error: must be a string, but got {_short(error)}"
+    for name in ("started_at", "finished_at", "suggest_seconds", "recorded_at"):
+        item = record.get(name)
+        if item is not None and (type(item) is not float or not math.isfinite(item)):
+            problem = _finite(item)
+            if problem:
+                return f"trial.{name}: {problem}"
+    return None
+
+
+_isfinite = math.isfinite
+_LARGEST = 1.7976931348623157e308
+_TIMES = ("started_at", "finished_at", "suggest_seconds", "recorded_at")
+
+
+def _plain_value_ok(value: Any) -> bool:
+    kind = type(value)
+    if kind is float:
+        return _isfinite(value)
+    if kind is int:
+        return -_LARGEST <= value <= _LARGEST  # exact for ints of any size: no float conversion
+    return kind is str or kind is bool or value is None
+
+
+def _trial_line_ok(record: dict[str, Any]) -> bool:
+    """The usual case, in one quick pass: a trial line as the store writes it. False is no
+    verdict: :func:`_trial_line_problem` then looks for the problem (or finds none)."""
+    number, config, origin = record.get("number"), record.get("config"), record.get("origin")
+    if type(number) is not int or number < 0 or type(config) is not dict or type(origin) is not dict:
+        return False
+    identifier, state, value = record.get("id"), record.get("state"), record.get("value")
+    if type(identifier) is not str or _SAFE_ID.match(identifier) is None or type(origin.get("source")) is not str:
+        return False
+    if state == "complete":
+        if type(value) is not float or not _isfinite(value):
+            return False
+    elif state != "failed" or (value is not None and (type(value) is not float or not _isfinite(value))):
+        return False
+    details, metrics, error = origin.get("details"), record.get("metrics"), record.get("error")
+    if (details is not None and type(details) is not dict) or (error is not None and type(error) is not str):
+        return False
+    if metrics is not None:
+        if type(metrics) is not dict or len(metrics) > MAX_ITEMS:
+            return False
+        for item in metrics.values():
+            if type(item) is not float or not _isfinite(item):
+                return False
+    for item in config.values():
+        if not _plain_value_ok(item):
+            return False
+    for name in _TIMES:
+        item = record.get(name)
+        if item is not None and (type(item) is not float or not _isfinite(item)):
+            return False
+    return True
+
+
+def check_log_line(record: Any) -> str | None:
+    """The first problem of one line of a study log (``trials/ID.jsonl``), or None.
+
+    A trial line must have the types every reader relies on (a ``"value": "abc"`` is a
+    problem, not a trial); ``study`` headers and ``end`` lines are checked field by
+    field. A line of a type this version does not know is left alone, so that a newer
+    version's additions are not mistaken for damage.
+    """
+    if type(record) is not dict:
+        return f"must be a JSON object, but got {_short(record)} ({type(record).__name__})"
+    kind = record.get("type")
+    if kind == "trial":
+        return None if _trial_line_ok(record) else _trial_line_problem(record)
+    if kind == "study":
+        problems = _check_fields(record, _HEADER_FIELDS, "study")
+    elif kind == "end":
+        problems = _check_fields(record, _END_FIELDS, "end")
+    elif isinstance(kind, str):
+        return None
+    else:
+        return f"type: must be a string naming the kind of line, but got {_short(kind)}"
+    return problems[0] if problems else None
+
+
+def check_claim_line(record: Any) -> str | None:
+    """The first problem of one line of a claims file (``trials/ID.claims``), or None."""
+    if type(record) is not dict:
+        return f"must be a JSON object, but got {_short(record)} ({type(record).__name__})"
+    kind = record.get("type")
+    if kind == "claim":
+        problems = _check_fields(record, _CLAIM_FIELDS, "claim")
+        return problems[0] if problems else None
+    if kind == "release":
+        problem = _safe_id(record.get("session"))
+        return None if problem is None else f"release.session: {problem}"
+    return None if isinstance(kind, str) else f"type: must be a string, but got {_short(kind)}"
+
+
+# Index entries, checked when the index is read --------------------------------------
+def _is_object(value: Any) -> str | None:
+    return None if isinstance(value, Mapping) else f"must be a JSON object, but got {_short(value)} ({type(value).__name__})"
+
+
+#: The study fields that readers rely on, with shallow checks: an index of thousands of
+#: studies is read at every start of a study, so settings and versions are only
+#: required to be objects (they are shown, never computed with).
+_INDEX_STUDY_FIELDS: dict[str, tuple[bool, Callable[[Any], str | None]]] = {
+    **_STUDY_FIELDS,
+    "space": (True, _is_object),
+    "settings": (False, _optional(_is_object)),
+    "versions": (False, _optional(_is_object)),
+    "signature": (False, _optional(_text(MAX_NAME))),
+}
+#: Spaces already built once in this process, by their JSON text: most studies share a few.
+_GOOD_SPACES: set[str] = set()
+
+
+def check_index_study(record: Any, where: str = "study") -> list[str]:
+    """The problems of a study entry of the index: its fields, and a space that builds."""
+    problems = _check_fields(record, _INDEX_STUDY_FIELDS, where)
+    if problems:
+        return problems
+    try:
+        key = json.dumps(record["space"], sort_keys=True)
+    except (TypeError, ValueError) as error:
+        return [f"{where}.space: is not JSON data ({error})"]
+    if key not in _GOOD_SPACES:
+        try:
+            SearchSpace.from_json(record["space"])
+        except (TypeError, ValueError, KeyError, AttributeError) as error:
+            return [f"{where}.space: is not a valid search space ({error!r})"]
+        if len(_GOOD_SPACES) < MAX_ITEMS:
+            _GOOD_SPACES.add(key)
+    return []

@@ -7,7 +7,9 @@ Every write of the store goes through three primitives here:
   never a mix; a failed write (disk full) leaves the old one and removes the temporary.
 * :func:`append_record` — add one JSON line to a log. A torn line left by a crash is
   cut off first; a failed write is rolled back by truncating to the old size.
-* :func:`read_log` — read a log's complete lines, ignoring a torn last line.
+* :func:`read_log` — read a log's complete lines, ignoring a torn last line and
+  skipping bad lines (not JSON, or the wrong types), which :func:`quarantine_lines`
+  moves to a file of their own, byte for byte.
 
 Callers hold the store's :class:`filelock.FileLock` around writes; readers take no
 lock, because a rename is atomic and a torn tail is ignored.
@@ -18,18 +20,28 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
+import stat
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import StoreCorruptError, StoreWriteError, describe_os_error
+from .schema import check_log_line
 
 __all__ = [
     "atomic_write",
     "append_record",
+    "append_bytes",
     "read_log",
+    "scan_log",
+    "BadLine",
+    "quarantine_lines",
+    "remove_stale_temps",
     "read_json_file",
     "move_aside",
     "dumps",
@@ -93,6 +105,11 @@ def prepare_atomic(path: Path, data: bytes, *, durable: bool = True) -> Path:
 
     On failure the temporary file is removed and the error propagates; ``path`` is untouched.
     """
+    return prepare_atomic_stream(path, (data,), durable=durable)
+
+
+def prepare_atomic_stream(path: Path, chunks: Iterable[bytes], *, durable: bool = True) -> Path:
+    """:func:`prepare_atomic` for data produced piece by piece (a large import never holds it whole)."""
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     temp = Path(temp_name)
     try:
@@ -100,7 +117,8 @@ def prepare_atomic(path: Path, data: bytes, *, durable: bool = True) -> Path:
             # mkstemp makes the file private (0600); give it the mode a plain open() would.
             if hasattr(os, "fchmod"):  # not on Windows, where mkstemp's mode is not an issue
                 os.fchmod(fd, _target_mode(path))
-            _write_all(fd, data)
+            for chunk in chunks:
+                _write_all(fd, chunk)
             if durable:
                 os.fsync(fd)
         finally:
@@ -160,8 +178,10 @@ def _end_of_last_line(fd: int, size: int) -> int:
     return 0
 
 
-def append_record(path: Path, record: Any, *, what: str = "a record", durable: bool = True) -> None:
-    """Append ``record`` as one JSON line to the existing log at ``path``.
+def append_record(
+    path: Path, record: Any, *, what: str = "a record", durable: bool = True, create: bool = False
+) -> None:
+    """Append ``record`` as one JSON line to the existing log at ``path`` (``create``: or a new one).
 
     The caller holds the store lock. A torn last line (a writer killed mid-write) is cut
     off first, so the new line starts on a line of its own. If the write fails, the log
@@ -169,7 +189,7 @@ def append_record(path: Path, record: Any, *, what: str = "a record", durable: b
     """
     line = (dumps(record) + "\n").encode("utf-8")
     with write_errors_as(what, path):
-        fd = os.open(path, os.O_RDWR | os.O_APPEND)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | (os.O_CREAT if create else 0), 0o666)
         try:
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
@@ -195,34 +215,154 @@ def create_log(path: Path, header: Any, *, what: str = "a study log", durable: b
     atomic_write(path, (dumps(header) + "\n").encode("utf-8"), what=what, durable=durable)
 
 
-def read_log(path: str | Path, start: int = 0) -> tuple[list[tuple[int, Any]], int]:
-    """The complete JSON lines of a log from byte ``start``, and the offset after the last one.
+@dataclass(frozen=True)
+class BadLine:
+    """A complete line of a log that is not JSON, or not what its kind of line must hold."""
 
-    Returns ``([(line_number, record), ...], end)``; line numbers count from 1 only when
-    ``start`` is 0 (otherwise they are relative). A torn last line (no newline) is
-    ignored. A complete line that is not JSON raises :class:`StoreCorruptError` after
-    moving the file aside.
+    number: int  #: its line number (from 1 when the read started at byte 0)
+    raw: bytes  #: the line as it is on disk, without its newline
+    problem: str
+
+
+class _Unreadable:
+    __slots__ = ("problem",)
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+
+def _parse_line(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as problem:  # RecursionError: JSON nested thousands deep
+        return _Unreadable(f"not valid JSON ({str(problem)[:200]})")
+
+
+def _judge_lines(
+    numbered: list[tuple[int, bytes]], check: Callable[[Any], str | None]
+) -> tuple[list[tuple[int, Any]], list[BadLine]]:
+    try:
+        # One parse for the whole log: several times faster than a json.loads per line.
+        values = json.loads(b"[" + b",".join(raw for _, raw in numbered) + b"]")
+    except (ValueError, RecursionError):
+        values = None  # some line is bad: parse them one by one, below
+    if values is None or len(values) != len(numbered):
+        values = [_parse_line(raw) for _, raw in numbered]
+    records: list[tuple[int, Any]] = []
+    bad: list[BadLine] = []
+    for (number, raw), value in zip(numbered, values):
+        problem = value.problem if type(value) is _Unreadable else check(value)
+        if problem is None:
+            records.append((number, value))
+        else:
+            bad.append(BadLine(number, raw, problem))
+    return records, bad
+
+
+def _complete_lines(data: bytes) -> tuple[list[bytes], int]:
+    """The complete lines of ``data`` (without newlines) and the offset after the last one."""
+    end = data.rfind(b"\n") + 1
+    return data[:end].split(b"\n")[:-1], end
+
+
+def scan_log(
+    path: str | Path, start: int = 0, check: Callable[[Any], str | None] = check_log_line
+) -> tuple[list[tuple[int, Any]], int, list[BadLine]]:
+    """The good and the bad complete lines of a log from byte ``start``, and the offset after the last line.
+
+    Returns ``([(line_number, record), ...], end, [BadLine, ...])``; line numbers count
+    from 1 only when ``start`` is 0. A torn last line (no newline yet: a writer is
+    mid-append, or was killed there) is neither: it is ignored. A line that is not JSON,
+    or that ``check`` finds a problem with, is bad; the others are unaffected by it.
     """
     with open(path, "rb") as handle:
         if start:
             handle.seek(start)
         data = handle.read()
-    end = data.rfind(b"\n") + 1
-    numbered = [(n, raw) for n, raw in enumerate(data[:end].split(b"\n")[:-1], start=1) if raw.strip()]
-    try:
-        # One parse for the whole log: several times faster than a json.loads per line.
-        values = json.loads(b"[" + b",".join(raw for _, raw in numbered) + b"]")
-    except ValueError:
-        values = None  # some line is bad: find which, below
-    if values is not None and len(values) == len(numbered):
-        return [(n, v) for (n, _), v in zip(numbered, values)], start + end
-    records: list[tuple[int, Any]] = []
-    for number, raw in numbered:
+    lines, end = _complete_lines(data)
+    numbered = [(n, raw) for n, raw in enumerate(lines, start=1) if raw.strip()]
+    records, bad = _judge_lines(numbered, check)
+    return records, start + end, bad
+
+
+def read_log(
+    path: str | Path, start: int = 0, check: Callable[[Any], str | None] = check_log_line
+) -> tuple[list[tuple[int, Any]], int]:
+    """The good complete lines of a log from byte ``start`` and the offset after the last line.
+
+    Bad lines are skipped (see :func:`scan_log`); the store moves them aside with
+    :func:`quarantine_lines`.
+    """
+    records, end, _ = scan_log(path, start, check)
+    return records, end
+
+
+def quarantine_lines(
+    log: Path, quarantine: Path, check: Callable[[Any], str | None] = check_log_line, *, durable: bool = True
+) -> list[BadLine]:
+    """Move the bad lines of ``log`` to the end of ``quarantine``, byte for byte; keep every other byte.
+
+    The caller holds the store lock. The bad lines are appended to ``quarantine`` (and
+    synced) before the log is rewritten without them, so a crash in between leaves a
+    line in both files, never in neither. Returns the lines moved (none: nothing changed).
+    """
+    data = log.read_bytes()
+    lines, end = _complete_lines(data)
+    numbered = [(n, raw) for n, raw in enumerate(lines, start=1) if raw.strip()]
+    _, bad = _judge_lines(numbered, check)
+    if not bad:
+        return []
+    dropped = {line.number for line in bad}
+    kept = b"".join(raw + b"\n" for n, raw in enumerate(lines, start=1) if n not in dropped) + data[end:]
+    append_bytes(quarantine, b"".join(line.raw + b"\n" for line in bad), what="the damaged lines", durable=durable)
+    atomic_write(log, kept, what="the study log without its damaged lines", durable=durable)
+    return bad
+
+
+def append_bytes(path: Path, data: bytes, *, what: str, durable: bool = True) -> None:
+    """Append ``data`` to ``path``, creating it (the caller holds the store lock)."""
+    with write_errors_as(what, path):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         try:
-            records.append((number, json.loads(raw)))
-        except ValueError as problem:
-            raise corrupt_file(Path(path), f"line {number} is not valid JSON ({problem})") from None
-    return records, start + end
+            _write_all(fd, data)
+            if durable:
+                _datasync(fd)
+        finally:
+            os.close(fd)
+
+
+#: The name :func:`prepare_atomic` gives a temporary file: ``.<target>.<8 random characters>.tmp``
+#: (``tempfile.mkstemp``'s random part); only files named so are ever removed as stale.
+_TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")
+
+
+def remove_stale_temps(folder: Path, is_target: Callable[[str], bool], older_than: float) -> list[Path]:
+    """Remove the temporary files that a killed write left in ``folder``; return them.
+
+    Only files named as :func:`prepare_atomic` names them, for a target that
+    ``is_target`` accepts, and last modified more than ``older_than`` seconds ago (a
+    younger one may belong to a write still in progress in another process). Anything
+    that cannot be removed is left; this is housekeeping, never an error.
+    """
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if match is None or not is_target(match["target"]):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or now - info.st_mtime < older_than:
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
 
 
 def read_json_file(path: Path, what: str) -> Any:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,21 +25,39 @@ from ..experience import PastStudy
 from ..space import SearchSpace, as_search_space
 from ..trial import Direction, FrozenTrial
 from . import importers, schema
-from .errors import StoreError, StudyMismatchError, UnknownStudyError
+from .claims import ClaimLedger
+from .errors import ImportValidationError, StoreError, StoreWriteError, StudyMismatchError, UnknownStudyError
 from .exchange import ImportReport, export_payload, import_file
 from .identity import new_id, package_versions, task_id_for
+from .owners import is_alive, new_owner
 from .paths import StoreLayout, resolve_store_path
 from .records import StudyRecord, StudySummary, TaskInfo, TaskRecord, TrialRecord, as_task_info
-from .schema import MAX_TEXT, check_version, migrate_index
+from .schema import (
+    MAX_TEXT,
+    SCHEMA_VERSION,
+    check_index_study,
+    check_study,
+    check_task,
+    check_trial,
+    check_version,
+    is_safe_id,
+    migrate_index,
+)
 from .storage import (
+    append_bytes,
     append_record,
     atomic_write,
+    commit_atomic,
     corrupt_file,
     create_log,
     dumps,
     prepare_atomic,
+    prepare_atomic_stream,
+    quarantine_lines,
     read_json_file,
     read_log,
+    remove_stale_temps,
+    scan_log,
     write_errors_as,
 )
 from .summaries import SAVE_AFTER_BYTES, SummaryCache
@@ -50,7 +70,19 @@ __all__ = ["ExperienceStore", "StudySession"]
 
 #: Seconds a writer waits for another process's lock before giving up with an error.
 LOCK_TIMEOUT = 60.0
+#: Seconds the clean-up at open waits for the lock before leaving the clean-up to a later open.
+RECOVERY_LOCK_TIMEOUT = 2.0
+#: A temporary file of ours older than this is left over from a killed write, and is removed
+#: at the next open. Any write finishes well within it (the largest, an import, in seconds).
+STALE_TEMP_AFTER = 3600.0
 _TABLES = ("_meta", "tasks", "studies")
+#: The files of the store folder and of trials/ that the store writes through temporary files.
+_ROOT_TEMP_TARGETS = ("index.json", "summaries.json")
+_TRIALS_TEMP_TARGET = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(jsonl|claims)$")
+#: Problems listed by a streamed import before the rest are only counted (a million bad rows must not fill memory).
+MAX_LISTED_PROBLEMS = 1000
+#: Trial lines written to disk at a time by a streamed import.
+_LINES_PER_WRITE = 256
 
 
 def _jsonable(value: Any, depth: int = 0) -> Any:
@@ -82,7 +114,7 @@ def _trial_line(study_id: str, trial: FrozenTrial) -> dict[str, Any]:
     return data
 
 
-_LIGHT_FIELDS = ("id", "name", "task_id", "signature", "direction", "status", "started_at", "ended_at")
+_LIGHT_FIELDS = ("id", "name", "task_id", "signature", "direction", "status", "started_at", "ended_at", "owners")
 
 
 def _light_doc(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,6 +123,17 @@ def _light_doc(doc: Mapping[str, Any]) -> dict[str, Any]:
     if not light["signature"]:
         light["signature"] = SearchSpace.from_json(doc["space"]).signature
     return light
+
+
+def _invalid_entries(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The index entries that fail validation, each as ``{"table", "key", "problems", "entry"}``."""
+    bad = []
+    for table, check in (("tasks", check_task), ("studies", check_index_study)):
+        for key, doc in data[table].items():
+            problems = check(doc, f"{table}[{key!r}]")
+            if problems:
+                bad.append({"table": table, "key": key, "problems": problems, "entry": doc})
+    return bad
 
 
 def _study_from_log_line(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -105,11 +148,22 @@ class StudySession:
     next one starts, and marks how the run ended.
     """
 
-    def __init__(self, store: ExperienceStore, study: StudyRecord, trials: tuple[FrozenTrial, ...], resumed: bool):
+    def __init__(
+        self,
+        store: ExperienceStore,
+        study: StudyRecord,
+        trials: tuple[FrozenTrial, ...],
+        resumed: bool,
+        owner: Mapping[str, Any] | None = None,
+    ):
         self.store = store
         self.study = study
         self.trials = trials
         self.resumed = resumed
+        #: This process's owner entry in the study (pid, host, session id; see owners.py).
+        self.owner = dict(owner) if owner is not None else new_owner(new_id())
+        self._ledger: ClaimLedger | None = None
+        self._failed_write: StoreWriteError | None = None
 
     @property
     def study_id(self) -> str:
@@ -119,11 +173,41 @@ class StudySession:
     def recorder(self) -> StudySession:
         return self
 
+    def claim_trial(self, n_trials: int | None = None) -> int | None:
+        """Claim the number of the next trial among every process recording into this study.
+
+        Returns ``None`` when ``n_trials`` trials are already in the study or under way in
+        other processes (see claims.py): the caller's share of the budget is spent.
+        """
+        if self._ledger is None:
+            self._ledger = self.store._claim_ledger(self.study_id)
+        try:
+            return self.store._claim_trial(self.study_id, self._ledger, self.owner, n_trials)
+        except StoreWriteError as error:
+            self._failed_write = error  # so that finish() does not hide it (see there)
+            raise
+
     def record_trial(self, trial: FrozenTrial) -> None:
-        self.store.append_trial(self.study_id, trial)
+        try:
+            self.store.append_trial(self.study_id, trial)
+        except StoreWriteError as error:
+            self._failed_write = error  # so that finish() does not hide it (see there)
+            raise
 
     def finish(self, status: str) -> None:
-        self.store.finish_study(self.study_id, status)
+        """Mark how this run ended. When a trial's write (or claim) failed first (a full disk), a
+        failure here only warns: the error the user sees is that trial's, not the index's after it."""
+        try:
+            self.store.finish_study(self.study_id, status, session=self.owner["session"])
+        except StoreWriteError as error:
+            if self._failed_write is None:
+                raise
+            warnings.warn(
+                f"the end of the study {self.study_id} could not be recorded either ({error}); it stays "
+                "'running' in the store until the next open after this process ends marks it 'interrupted'.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def __repr__(self) -> str:
         return f"StudySession(study_id={self.study_id!r}, name={self.study.name!r}, resumed={self.resumed}, trials={len(self.trials)})"
@@ -153,6 +237,7 @@ class ExperienceStore:
         self._index_memo: dict[str, Any] = {}
         self._by_id: dict[str, Any] = {}
         self._by_id_for: Any = None
+        self._recovered = False  # the clean-up after crashes runs once per object (_recover_once)
 
     def __repr__(self) -> str:
         return f"ExperienceStore({str(self.path)!r})"
@@ -162,22 +247,23 @@ class ExperienceStore:
         return self._layout.index
 
     def log_path(self, study_id: str) -> Path:
+        """The study's log, ``trials/<study_id>.jsonl`` (the id is checked: it must not name another path)."""
         return self._layout.trial_log(study_id)
 
     # Locking and the index ------------------------------------------------------------
     @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
         with write_errors_as("the store folder", self.path):
             self._layout.trials_dir.mkdir(parents=True, exist_ok=True)
         if self._lock_object is None:
             self._lock_object = filelock.FileLock(str(self._layout.lock), timeout=LOCK_TIMEOUT)
         try:
             with write_errors_as("the store lock", self._layout.lock):
-                self._lock_object.acquire()
+                self._lock_object.acquire(timeout=timeout)
         except filelock.Timeout:
             raise StoreError(
                 f"another process has held the lock of the experience store {self.path} ({self._layout.lock}) "
-                f"for {LOCK_TIMEOUT:.0f} s. A dead process releases it by itself, so a live one is stuck "
+                f"for {timeout:.0f} s. A dead process releases it by itself, so a live one is stuck "
                 "writing: stop that notebook kernel or `metahpo` command, then run again."
             ) from None
         try:
@@ -186,15 +272,26 @@ class ExperienceStore:
             self._lock_object.release()
 
     def _read_index(self) -> dict[str, Any]:
-        """The index as TinyDB's JSON document (tables of ``doc_id -> document``)."""
+        """The index as TinyDB's JSON document (tables of ``doc_id -> document``), every entry valid."""
+        self._recover_once()
         key = self._index_file_key()
         if key is not None and key == self._index_key:
             return self._index_memo  # unchanged since the last read (rewrites replace the inode)
-        data = read_json_file(self._layout.index, "store index")
+        data = self._load_index_file()
         if data is None:
             if self._layout.trials_dir.is_dir() and any(self._layout.trials_dir.glob("*.jsonl")):
                 return self._rebuild_index()
             return {table: {} for table in _TABLES}
+        if _invalid_entries(data):
+            data, key = self._quarantine_entries(data, key)
+        self._index_key, self._index_memo = key, data
+        return data
+
+    def _load_index_file(self) -> dict[str, Any] | None:
+        """The index file parsed, its version checked and migrated; None when there is none."""
+        data = read_json_file(self._layout.index, "store index")
+        if data is None:
+            return None
         if not isinstance(data, dict) or not all(isinstance(data.get(t, {}), dict) for t in _TABLES):
             raise corrupt_file(self._layout.index, "it is not a TinyDB document of tables _meta, tasks, studies")
         meta = next(iter(data.get("_meta", {}).values()), {"schema_version": schema.SCHEMA_VERSION})
@@ -203,8 +300,48 @@ class ExperienceStore:
             data = migrate_index(data, version)
         for table in _TABLES:
             data.setdefault(table, {})
-        self._index_key, self._index_memo = key, data
         return data
+
+    def _quarantine_entries(
+        self, data: dict[str, Any], key: tuple[int, int, int] | None
+    ) -> tuple[dict[str, Any], tuple[int, int, int] | None]:
+        """Move invalid index entries to ``index.json.bad`` (one JSON line each) and out of the index.
+
+        Returns the index without them, and the identity of the index file it matches.
+        When the index cannot be rewritten (a read-only store), the entries are left
+        out of this read only, with a warning.
+        """
+        try:
+            with self._locked(RECOVERY_LOCK_TIMEOUT):
+                fresh = self._load_index_file()  # under the lock: another process may have fixed it
+                if fresh is None:
+                    return {table: {} for table in _TABLES}, None
+                bad = _invalid_entries(fresh)
+                if bad:
+                    lines = b"".join((dumps(entry) + "\n").encode("utf-8") for entry in bad)
+                    append_bytes(self._layout.index_quarantine, lines, what="the invalid index entries", durable=self.durable)
+                    for entry in bad:
+                        fresh[entry["table"]].pop(entry["key"], None)
+                    self._write_index(fresh)
+                    warnings.warn(
+                        f"the experience store index {self._layout.index} had {len(bad)} invalid "
+                        f"entr{'y' if len(bad) == 1 else 'ies'} ({bad[0]['problems'][0]}); moved to "
+                        f"{self._layout.index_quarantine} and left out. Every other study is intact.",
+                        RuntimeWarning,
+                        stacklevel=3,
+                    )
+                return fresh, self._index_file_key()
+        except (OSError, StoreError) as error:
+            bad = _invalid_entries(data)
+            for entry in bad:
+                data[entry["table"]].pop(entry["key"], None)
+            warnings.warn(
+                f"the experience store index {self._layout.index} has {len(bad)} invalid entries "
+                f"({bad[0]['problems'][0]}); they are left out of this read, but could not be moved aside: {error}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return data, key
 
     def _write_index(self, data: dict[str, Any]) -> None:
         data["_meta"] = {"1": {"schema_version": schema.SCHEMA_VERSION}}
@@ -266,6 +403,94 @@ class ExperienceStore:
                 self._write_index(data)
         return data
 
+    # Clean-up after crashes -------------------------------------------------------------
+    def _recover_once(self, studies: Iterable[Mapping[str, Any]] | None = None) -> bool:
+        """At the first read of this object: clean up after processes that were killed.
+
+        ``studies`` are the study entries at hand (the summaries cache's), so that a read
+        that needs no index does not read it for this. Returns whether a study changed.
+
+        Removes our temporary files that killed writes left (old enough that no write
+        in progress owns them), and marks ``"interrupted"`` the running studies whose
+        owners are dead (owners.py). Best effort: a store that cannot be written (read
+        only, locked for long) is read as it is, and cleaned by a later open.
+        """
+        if self._recovered:
+            return False
+        self._recovered = True
+        if not self._layout.index.parent.is_dir():
+            return False
+        try:
+            self._remove_stale_temps()
+            return bool(self._mark_dead_studies(studies))
+        except (OSError, StoreError):
+            return False  # housekeeping must never fail a read
+
+    def _stale_temp_candidates(self) -> bool:
+        cutoff = time.time() - STALE_TEMP_AFTER
+        for folder in (self.path, self._layout.trials_dir):
+            try:
+                for entry in os.scandir(folder):
+                    if entry.name.endswith(".tmp") and entry.name.startswith(".") and entry.stat().st_mtime < cutoff:
+                        return True
+            except OSError:
+                continue
+        return False
+
+    def _remove_stale_temps(self) -> list[Path]:
+        if not self._stale_temp_candidates():
+            return []  # the usual case: no lock taken, nothing written
+        with self._locked(RECOVERY_LOCK_TIMEOUT):  # our writers hold it: none of their temps is in flight
+            removed = remove_stale_temps(self.path, lambda name: name in _ROOT_TEMP_TARGETS, STALE_TEMP_AFTER)
+            removed += remove_stale_temps(
+                self._layout.trials_dir, lambda name: bool(_TRIALS_TEMP_TARGET.match(name)), STALE_TEMP_AFTER
+            )
+        return removed
+
+    def _dead_runs(self, studies: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        """``{study_id: live owners}`` for the running studies that lost an owner."""
+        changed = {}
+        now = time.time()
+        for doc in studies:
+            if doc["status"] != "running":
+                continue
+            owners = doc.get("owners")
+            seen = self._last_activity(doc["id"])
+            if owners is None:  # written by an older version: only its age tells
+                anonymous = {"pid": 0, "host": None, "heartbeat_at": float(doc["started_at"])}
+                if not is_alive(anonymous, seen, now):
+                    changed[doc["id"]] = []
+                continue
+            live = [dict(o) for o in owners if is_alive(o, seen, now)]
+            if len(live) < len(owners):
+                changed[doc["id"]] = live
+        return changed
+
+    def _mark_dead_studies(self, studies: Iterable[Mapping[str, Any]] | None = None) -> list[str]:
+        """Drop dead owners; a running study left without a live one becomes ``"interrupted"``."""
+        if studies is None:
+            studies = self._read_index()["studies"].values()
+        if not self._dead_runs(studies):
+            return []  # the usual case: no lock taken, nothing written
+        interrupted = []
+        with self._locked(RECOVERY_LOCK_TIMEOUT):
+            with self._transaction() as db:
+                table = db.table("studies")
+                changed = self._dead_runs(db.storage.read()["studies"].values())  # again, under the lock
+                for study_id, live in changed.items():
+                    changes: dict[str, Any] = {"owners": live}
+                    if not live:  # it ended when its files were last written
+                        changes.update(status="interrupted", ended_at=self._last_activity(study_id) or time.time())
+                        interrupted.append((study_id, changes["ended_at"]))
+                    table.update(changes, tinydb.Query().id == study_id)
+            for study_id, ended_at in interrupted:
+                log = self.log_path(study_id)
+                if log.exists():
+                    end = {"type": "end", "status": "interrupted", "ended_at": ended_at}
+                    append_record(log, end, what="the study end", durable=self.durable)
+                self._release_claims(study_id, None)
+        return [study_id for study_id, _ in interrupted]
+
     # Reading ----------------------------------------------------------------------------
     def tasks(self) -> tuple[TaskRecord, ...]:
         return tuple(TaskRecord.from_dict(d) for d in self._read_index()["tasks"].values())
@@ -309,38 +534,62 @@ class ExperienceStore:
         return self._read_trials(full)
 
     def _read_trials(self, study_id: str) -> tuple[TrialRecord, ...]:
+        records = self._log_records(study_id)
+        # Every line was checked when read (schema.check_log_line), so each trial line builds.
+        return tuple(TrialRecord.from_dict(r, study_id) for _, r in records if r["type"] == "trial")
+
+    def _log_records(self, study_id: str) -> list[tuple[int, Any]]:
+        """The good lines of a study's log; damaged ones are moved aside (see :meth:`_quarantine_log`)."""
         try:
-            records, _ = read_log(self.log_path(study_id))
+            records, _, bad = scan_log(self.log_path(study_id))
         except FileNotFoundError:
-            return ()
-        out = []
-        for number, record in records:
-            if isinstance(record, Mapping) and record.get("type") == "trial":
-                try:
-                    out.append(TrialRecord.from_dict(record, study_id))
-                except (KeyError, TypeError, ValueError) as problem:
-                    raise StoreError(
-                        f"{self.log_path(study_id)} line {number} is not a valid trial ({problem})."
-                    ) from None
-        return tuple(out)
+            return []
+        if bad:
+            self._quarantine_log(study_id)
+        return records
+
+    def _quarantine_log(self, study_id: str) -> None:
+        """Move the damaged lines of a study's log to ``trials/<id>.jsonl.bad``, byte for byte.
+
+        One bad line (a garbled write, a hand edit, ``"value": "abc"``) must not hide the
+        study: every intact line stays where it is, and readers skip bad lines even
+        when they cannot be moved (a read-only store), with a warning either way.
+        """
+        log, target = self.log_path(study_id), self._layout.quarantine(study_id)
+        try:
+            with self._locked(RECOVERY_LOCK_TIMEOUT):
+                moved = quarantine_lines(log, target, durable=self.durable)
+        except FileNotFoundError:
+            return  # forgotten meanwhile
+        except (OSError, StoreError) as error:
+            warnings.warn(
+                f"the experience store log {log} has damaged lines; they are skipped when reading, "
+                f"but could not be moved aside: {error}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return
+        if moved:
+            first = moved[0]
+            warnings.warn(
+                f"the experience store log {log} had {len(moved)} damaged line(s) (line {first.number}: "
+                f"{first.problem}); they were moved to {target} byte for byte. Every intact trial is kept.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     def _complete_trials(self, study_id: str) -> tuple[list[dict[str, Any]], list[float]]:
         """``(configs, values)`` of a study's complete trials, straight from its log.
 
         The fast path of :meth:`past_studies`: no ``FrozenTrial`` per line, since a warm
-        start may read tens of thousands of trials. The lines were checked when written.
+        start may read tens of thousands of trials.
         """
-        try:
-            records, _ = read_log(self.log_path(study_id))
-        except FileNotFoundError:
-            return [], []
         configs, values = [], []
-        for _, record in records:
-            if type(record) is dict and record.get("type") == "trial" and record.get("state") == "complete":
-                value = record.get("value")
-                if isinstance(value, (int, float)) and isinstance(record.get("config"), dict):
-                    configs.append(record["config"])
-                    values.append(float(value))
+        for _, record in self._log_records(study_id):
+            # Checked when read: a complete trial line has a config and a finite value.
+            if record["type"] == "trial" and record["state"] == "complete":
+                configs.append(record["config"])
+                values.append(float(record["value"]))
         return configs, values
 
     def summaries(self) -> tuple[StudySummary, ...]:
@@ -352,7 +601,9 @@ class ExperienceStore:
         cache = self._summaries.load()
         index_key = self._index_file_key()
         cached = cache["studies"]
-        if index_key is not None and cache.get("index_key") == list(index_key):
+        if index_key is not None and cache.get("index_key") == list(index_key) and all(map(is_safe_id, cached)):
+            if self._recover_once(entry["doc"] for entry in cached.values()):
+                return self.summaries()  # a dead run's study was marked interrupted: the index changed
             pairs = [(entry["doc"], entry.get("task"), entry) for entry in cached.values()]
         else:
             index = self._read_index()
@@ -368,10 +619,14 @@ class ExperienceStore:
         must_save = index_key is None or cache.get("index_key") != list(index_key)
         new_bytes = 0
         out = []
+        damaged = []
         for doc, task, old in pairs:
             sid = doc["id"]
             # A plain string path: building a Path per study is a visible share of this loop.
-            entry, folded = self._summaries.refresh(old, f"{trials_dir}{sid}.jsonl", doc["direction"] == "maximize")
+            # (sid is a safe id: checked in the cache above, or validated with the index.)
+            entry, folded, bad = self._summaries.refresh(old, f"{trials_dir}{sid}.jsonl", doc["direction"] == "maximize")
+            if bad:
+                damaged.append(sid)
             if entry.get("doc") is not doc or entry.get("task") is not task:
                 entry = dict(entry, doc=doc, task=task)
             must_save = must_save or folded < 0
@@ -383,6 +638,8 @@ class ExperienceStore:
             self._summaries.save(list(index_key), fresh)
         elif new_bytes:
             self._summaries.remember({**cache, "studies": fresh})
+        for sid in damaged:  # the summaries above skipped the damaged lines; now move them aside
+            self._quarantine_log(sid)
         return tuple(sorted(out, key=lambda s: s.started_at))
 
     def _index_file_key(self) -> tuple[int, int, int] | None:
@@ -530,6 +787,7 @@ class ExperienceStore:
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise ValueError(f"a study name must be a non-empty string, but got name={name!r}.")
         info = as_task_info(task)
+        owner = new_owner(new_id())
         with self._locked():
             created_log: Path | None = None
             try:
@@ -542,7 +800,9 @@ class ExperienceStore:
                         previous = max(named, key=lambda d: d["started_at"]) if named else None
                     if previous is not None:
                         self._check_resumable(previous, space, direction, name)  # type: ignore[arg-type]
-                        changes = {"status": "running", "ended_at": None}
+                        # Another process may still record into it (a shared budget): keep its live owners.
+                        owners = [*self._live_owners(previous), owner]
+                        changes = {"status": "running", "ended_at": None, "owners": owners}
                         if task_doc is not None:
                             changes["task_id"] = task_doc["id"]
                         studies.update(changes, tinydb.Query().id == previous["id"])
@@ -564,6 +824,7 @@ class ExperienceStore:
                             "status": "running",
                             "started_at": time.time(),
                             "ended_at": None,
+                            "owners": [owner],
                         }
                         header = {"type": "study", "schema_version": schema.SCHEMA_VERSION, **doc, "task": task_doc}
                         # The log exists before the index names it: a crash in between leaves an
@@ -576,7 +837,7 @@ class ExperienceStore:
                     created_log.unlink(missing_ok=True)
                 raise
         trials = tuple(r.trial for r in self._read_trials(doc["id"])) if previous is not None else ()
-        return StudySession(self, StudyRecord.from_dict(doc), trials, resumed=previous is not None)
+        return StudySession(self, StudyRecord.from_dict(doc), trials, resumed=previous is not None, owner=owner)
 
     @staticmethod
     def _check_resumable(previous: Mapping[str, Any], space: SearchSpace, direction: Direction, name: str) -> None:
@@ -606,35 +867,202 @@ class ExperienceStore:
                     f"the study {study_id!r} is not in the experience store {self.path} (was it forgotten "
                     "while running?); the trial was not stored."
                 )
-            append_record(log, line, what=f"trial {trial.number}", durable=self.durable)
+            append_record(log, line, what=f"trial {trial.number} of the study {study_id}", durable=self.durable)
         return TrialRecord(id=line["id"], study_id=study_id, trial=trial, recorded_at=line["recorded_at"])
 
-    def finish_study(self, study_id: str, status: str) -> None:
-        """Mark how a run of the study ended (status and end time)."""
+    # A shared budget (claims.py) ------------------------------------------------------------
+    def _claim_ledger(self, study_id: str) -> ClaimLedger:
+        return ClaimLedger(self.log_path(study_id), self._layout.claims(study_id))
+
+    def _claim_trial(
+        self, study_id: str, ledger: ClaimLedger, owner: Mapping[str, Any], n_trials: int | None
+    ) -> int | None:
+        """Under the lock: the next free trial number, recorded as claimed by ``owner``; None when the budget is spent."""
+        with self._locked():
+            ledger.refresh()
+            now = time.time()
+            number = ledger.next_number(n_trials, now)
+            if number is None:
+                return None
+            claim = {"type": "claim", "number": number, "session": owner["session"], "pid": owner["pid"],
+                     "host": owner["host"], "claimed_at": now}
+            # No fsync: other processes see the line through the page cache, and a claim lost
+            # in a power cut only frees its number (its process died with it).
+            append_record(self._layout.claims(study_id), claim, what=f"the claim of trial {number}",
+                          durable=False, create=True)
+        return number
+
+    def _release_claims(self, study_id: str, session: str | None) -> None:
+        """Under the lock: end ``session``'s open claims; delete the claims file once no claim is open."""
+        path = self._layout.claims(study_id)
+        if not path.exists():
+            return
+        ledger = self._claim_ledger(study_id)
+        ledger.refresh()
+        if not ledger.outstanding(except_session=session):
+            with write_errors_as("the removal of the study's claims", path):
+                path.unlink(missing_ok=True)
+        elif session is not None:
+            append_record(path, {"type": "release", "session": session}, what="the end of the claims", durable=False)
+
+    # Owners: who runs a study (owners.py) ----------------------------------------------------
+    def _last_activity(self, study_id: str) -> float:
+        """When a study's files were last written (its log, its claims): a heartbeat for its owners."""
+        times = [0.0]
+        for path in (self.log_path(study_id), self._layout.claims(study_id)):
+            try:
+                times.append(os.stat(path).st_mtime)
+            except OSError:
+                pass
+        return max(times)
+
+    def _live_owners(self, doc: Mapping[str, Any], *, except_session: str | None = None) -> list[dict[str, Any]]:
+        owners = doc.get("owners") or []
+        if not owners:
+            return []
+        seen, now = self._last_activity(doc["id"]), time.time()
+        return [dict(o) for o in owners if o["session"] != except_session and is_alive(o, seen, now)]
+
+    def finish_study(self, study_id: str, status: str, *, session: str | None = None) -> None:
+        """Mark how a run of the study ended (status and end time).
+
+        With ``session`` (a :class:`StudySession` finishing), only that run ends: while
+        other processes still record into the study it stays ``"running"``, and the last
+        one to finish sets its status. Without, the study ends whoever runs it.
+        """
         ended_at = time.time()
         with self._locked():
             with self._transaction() as db:
-                db.table("studies").update({"status": str(status), "ended_at": ended_at}, tinydb.Query().id == study_id)
+                query = tinydb.Query().id == study_id
+                doc = db.table("studies").get(query)
+                if doc is not None:
+                    owners = [] if session is None else self._live_owners(doc, except_session=session)
+                    changes: dict[str, Any] = {"owners": owners}
+                    if not owners:
+                        changes.update(status=str(status), ended_at=ended_at)
+                    db.table("studies").update(changes, query)
             log = self.log_path(study_id)
             if log.exists():
-                append_record(log, {"type": "end", "status": str(status), "ended_at": ended_at}, what="the study end", durable=self.durable)
+                end = {"type": "end", "status": str(status), "ended_at": ended_at}
+                if session is not None:
+                    end["session"] = session
+                append_record(log, end, what="the study end", durable=self.durable)
+            self._release_claims(study_id, session)
 
     def forget(self, study_id: str) -> StudyRecord:
-        """Remove a study and its trials from the store; returns what was removed."""
+        """Remove a study and its trials from the store; returns what was removed.
+
+        The study's files go first and the index entry after: on a full disk, deleting
+        the log is what frees the space that rewriting the index needs. An index entry
+        whose log is gone reads as a study without trials, and forgetting it again works.
+        """
         with self._locked():
             full = self.resolve_id(study_id)
             record = self.study(full)
-            with self._transaction() as db:
-                db.table("studies").remove(tinydb.Query().id == full)
-            with write_errors_as("the removal of the study's log", self.log_path(full)):
-                self.log_path(full).unlink(missing_ok=True)
+            for path in self._layout.study_files(full):
+                with write_errors_as("the removal of the study's files", path):
+                    path.unlink(missing_ok=True)
+            try:
+                with self._transaction() as db:
+                    db.table("studies").remove(tinydb.Query().id == full)
+            except StoreWriteError as error:
+                raise StoreWriteError(
+                    f"the trials of the study {full} were deleted, but its entry in the index could not be "
+                    f"removed: {error} Run the same `forget` again once there is space.",
+                    error.errno,
+                ) from error
         return record
+
+    def _import_study_stream(
+        self,
+        study: dict[str, Any],
+        task: dict[str, Any] | None,
+        trials: Iterable[tuple[str, dict[str, Any]]],
+        source: str,
+        problems: list[str],
+    ) -> ImportReport:
+        """Add one new study whose trials arrive one by one (a large CSV), all or nothing.
+
+        ``trials`` yields ``(location, trial)``; each trial is checked with the schema of
+        import files, in the study's space, and written to a temporary log as it comes,
+        so memory holds a few thousand trials, never the whole import. ``problems``
+        collects what the producer of ``trials`` finds too (rows it could not convert);
+        any problem discards the temporary log and raises :class:`ImportValidationError`.
+        The log is renamed into place before the index names it, as ``open_study`` does.
+        """
+        problems.extend(check_study(study, "study") + ([] if task is None else check_task(task, "task")))
+        if problems:
+            raise ImportValidationError(source, problems)
+        space = SearchSpace.from_json(study["space"])
+        log = self.log_path(study["id"])
+        header = {"type": "study", "schema_version": SCHEMA_VERSION, **study, "task": task}
+        count = [0, 0]  # trials written, problems beyond the listed ones
+
+        def chunks() -> Iterator[bytes]:
+            yield (dumps(header) + "\n").encode("utf-8")
+            batch: list[str] = []
+            for where, trial in trials:
+                found = check_trial(trial, where, space)
+                if found or problems:  # after the first problem, only look for more
+                    room = MAX_LISTED_PROBLEMS - len(problems)
+                    problems.extend(found[: max(room, 0)])
+                    count[1] += max(len(found) - max(room, 0), 0)
+                    continue
+                batch.append(dumps({"type": "trial", **trial}))
+                count[0] += 1
+                if len(batch) >= _LINES_PER_WRITE:
+                    yield ("\n".join(batch) + "\n").encode("utf-8")
+                    batch = []
+            if batch:
+                yield ("\n".join(batch) + "\n").encode("utf-8")
+
+        with write_errors_as(f"the trials of study {study['id']}", log):
+            self._layout.trials_dir.mkdir(parents=True, exist_ok=True)
+            temp = prepare_atomic_stream(log, chunks(), durable=self.durable)
+        if problems:
+            temp.unlink(missing_ok=True)
+            if count[1]:
+                problems.append(f"... and {count[1]} more problems, not listed")
+            raise ImportValidationError(source, problems)
+        return self._commit_new_study(study, task, temp, log, source, count[0])
+
+    def _commit_new_study(
+        self, study: dict[str, Any], task: dict[str, Any] | None, temp: Path, log: Path, source: str, n_trials: int
+    ) -> ImportReport:
+        """Under the lock: rename a prepared log into place, then the index that names it."""
+        tasks_added = 0
+        index_temp: Path | None = None
+        try:
+            with self._locked():
+                db = self._memory_index()
+                if task is not None and not db.table("tasks").contains(tinydb.Query().id == task["id"]):
+                    db.table("tasks").insert(dict(task))
+                    tasks_added = 1
+                doc = dict(study, signature=SearchSpace.from_json(study["space"]).signature)
+                db.table("studies").insert(doc)
+                index_temp = self._prepare_index(db.storage.read())
+                with write_errors_as(f"the trials of study {study['id']}", log):
+                    commit_atomic(temp, log, durable=self.durable)
+                try:
+                    with write_errors_as("the store index", self.index_path):
+                        commit_atomic(index_temp, self.index_path, durable=self.durable)
+                except BaseException:
+                    log.unlink(missing_ok=True)  # the index does not name it: nothing was imported
+                    raise
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            if index_temp is not None:
+                index_temp.unlink(missing_ok=True)
+            raise
+        return ImportReport(source, tasks_added, 1, 0, n_trials, 0, (study["id"],))
 
     # Import / export (implemented in exchange.py, importers.py) --------------------------
     def export_json(self, path: str | os.PathLike[str], study_ids: Sequence[str] | None = None) -> int:
         """Write studies (all, or those in ``study_ids``) with their tasks and trials to a JSON file."""
         payload = export_payload(self, None if study_ids is None else [self.resolve_id(i) for i in study_ids])
         target = Path(path).expanduser()
+        # An export killed mid-write left its temporary file next to the target: remove it now.
+        remove_stale_temps(target.parent, lambda name: name == target.name, STALE_TEMP_AFTER)
         atomic_write(target, dumps(payload).encode("utf-8"), what="the export", durable=self.durable)
         return len(payload["studies"])
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .storage import atomic_write, dumps, read_log
+from .storage import atomic_write, dumps, scan_log
 
 __all__ = ["SUMMARY_BEST_K", "SummaryCache", "fold_trials"]
 
@@ -28,7 +28,7 @@ __all__ = ["SUMMARY_BEST_K", "SummaryCache", "fold_trials"]
 SAVE_AFTER_BYTES = 256 * 1024
 #: How many best trials a summary keeps per study.
 SUMMARY_BEST_K = 5
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3  # 3: a study's light fields hold its owners
 
 
 def _empty_entry() -> dict[str, Any]:
@@ -36,7 +36,11 @@ def _empty_entry() -> dict[str, Any]:
 
 
 def fold_trials(entry: dict[str, Any], records: list[tuple[int, Any]], maximize: bool) -> dict[str, Any]:
-    """Add the trial lines in ``records`` to a summary entry (in place) and return it."""
+    """Add the trial lines in ``records`` to a summary entry (in place) and return it.
+
+    The records were checked when read (``schema.check_log_line``): a trial line here
+    has a state, a config and, when complete, a finite value.
+    """
     best = entry["best"]
     for _, record in records:
         if not isinstance(record, Mapping) or record.get("type") != "trial":
@@ -95,16 +99,17 @@ class SummaryCache:
         if key is not None:
             self._memo_key, self._memo = key, data
 
-    def refresh(self, entry: dict[str, Any] | None, log: str | Path, maximize: bool) -> tuple[dict[str, Any], int]:
-        """The entry brought up to date with ``log``, and how many new bytes were folded in
-        (``-1`` when the entry changed for another reason: a new, replaced or missing log)."""
+    def refresh(self, entry: dict[str, Any] | None, log: str | Path, maximize: bool) -> tuple[dict[str, Any], int, bool]:
+        """The entry brought up to date with ``log``, how many new bytes were folded in
+        (``-1`` when the entry changed for another reason: a new, replaced or missing log),
+        and whether the new bytes held damaged lines (skipped here; the store moves them aside)."""
         try:
             stat = os.stat(log)
         except FileNotFoundError:
             fresh = _empty_entry()
             if isinstance(entry, dict):
                 fresh.update({k: entry[k] for k in ("doc", "task") if k in entry})
-            return fresh, 0 if entry == fresh else -1
+            return fresh, 0 if entry == fresh else -1, False
         valid = (
             isinstance(entry, dict)
             and entry.get("inode") == stat.st_ino
@@ -112,18 +117,18 @@ class SummaryCache:
             and entry["offset"] <= stat.st_size
         )
         if valid and entry["offset"] == stat.st_size:  # type: ignore[index]
-            return entry, 0  # type: ignore[return-value]
+            return entry, 0, False  # type: ignore[return-value]
         base = dict(entry, best=list(entry["best"])) if valid else _empty_entry()  # type: ignore[arg-type]
         if not valid and isinstance(entry, dict):
             base.update({k: entry[k] for k in ("doc", "task") if k in entry})
-        records, end = read_log(log, base["offset"])
+        records, end, bad = scan_log(log, base["offset"])
         if end == base["offset"] and valid:
-            return entry, 0  # type: ignore[return-value]  # only a torn tail: nothing new
+            return entry, 0, False  # type: ignore[return-value]  # only a torn tail: nothing new
         folded = end - base["offset"] if valid else -1
         fold_trials(base, records, maximize)
         base["offset"] = end
         base["inode"] = stat.st_ino
-        return base, folded
+        return base, folded, bool(bad)
 
     def save(self, index_key: Any, studies: dict[str, dict[str, Any]]) -> None:
         data = {"version": _CACHE_VERSION, "index_key": index_key, "studies": studies}
