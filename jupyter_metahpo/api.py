@@ -17,7 +17,7 @@ from .progress import TextProgress
 from .result import TuningResult
 from .samplers.base import Sampler
 from .space import SearchSpace, as_search_space
-from .study import Callback, StopSignal, Study
+from .study import Callback, StopSignal, Study, StudyInterrupted
 
 __all__ = ["tune"]
 
@@ -111,7 +111,7 @@ def tune(
     elif callable(progress):
         observers.append(progress)
     status = study.optimize(objective, n_trials, timeout=timeout, callbacks=observers, stop=stop)
-    return TuningResult(
+    result = TuningResult(
         space=space,
         direction=study.direction,
         trials=study.trials,
@@ -121,3 +121,8 @@ def tune(
         study_id=prepared.study_id,
         info=dict(study.context),
     )
+    if status == "interrupted":
+        # Every finished trial is recorded; the interrupt goes on, so that a script ends
+        # and a notebook's "Run All" stops here (result: the exception's ``result``).
+        raise StudyInterrupted(result)
+    return result

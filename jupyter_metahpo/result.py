@@ -20,10 +20,15 @@ plt = LazyImport("matplotlib.pyplot", install="pip install matplotlib")
 
 
 def trials_to_dataframe(trials: Sequence[FrozenTrial], space: SearchSpace):
-    """One row per trial: number, state, value, one column per parameter, then timing and origin."""
+    """One row per trial: number, state, value, one column per parameter, then timing and origin.
+
+    ``number`` counts from 1, as every display does (``FrozenTrial.number + 1``); ``error``
+    is the line of a failed trial's error that says what went wrong; ``warnings`` and
+    ``output`` are what the objective warned and printed during the trial.
+    """
     rows = []
     for t in trials:
-        row: dict[str, Any] = {"number": t.number, "state": t.state.value, "value": t.value}
+        row: dict[str, Any] = {"number": t.number + 1, "state": t.state.value, "value": t.value}
         for name in space.names:
             row[name] = t.config.get(name)
         for key, metric in t.metrics.items():
@@ -35,12 +40,15 @@ def trials_to_dataframe(trials: Sequence[FrozenTrial], space: SearchSpace):
         row["reason"] = t.origin.reason
         row.update(_provenance(t.origin.details))
         row["error"] = t.error.strip().splitlines()[-1] if t.error else None
+        row["warnings"] = "\n".join(t.warnings) or None
+        row["output"] = t.output
         rows.append(row)
     columns = ["number", "state", "value", *space.names]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(
-            columns=columns + ["duration", "suggest_seconds", "origin", "reason", *PROVENANCE_COLUMNS, "error"]
+            columns=columns
+            + ["duration", "suggest_seconds", "origin", "reason", *PROVENANCE_COLUMNS, "error", "warnings", "output"]
         )
     return keep_values_exactly(frame, rows, _choices_with_none(space))
 
