@@ -12,6 +12,7 @@ import functools
 import inspect
 import math
 import numbers
+import os
 import threading
 import time
 import traceback
@@ -537,9 +538,16 @@ def last_error_line(error: str | None) -> str:
     return lines[-1] if lines else ""
 
 
+#: The package's folder: a failed trial's traceback starts below its frames, at the user's code.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def _format_error(error: BaseException | str) -> str:
     if isinstance(error, BaseException):
-        return "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip()
+        tb = error.__traceback__
+        while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            tb = tb.tb_next
+        return "".join(traceback.format_exception(type(error), error, tb)).rstrip()
     return str(error)
 
 
