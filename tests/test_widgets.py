@@ -682,3 +682,18 @@ def test_a_complete_study_resumed_says_its_budget_is_spent():
     again = Study(SPACE, sampler=RandomSampler(1), name="done", trials=first.trials)
     again.optimize(objective, 3, callbacks=[view])
     assert "already has 3 of 3 trials: raise the trial budget" in view.render_parts(view.last_snapshot)["title"]
+
+
+def test_a_race_keeps_its_objectives_prints_and_warnings_out_of_the_cell(capsys):
+    def noisy(x, n, kind):
+        import warnings
+
+        print("iteration log " * 20)
+        warnings.warn("lbfgs failed to converge", RuntimeWarning)
+        return x
+
+    _, results = _race_in_a_shell(lambda: race(noisy, SPACE, ("random", "sobol"), n_trials=3, store=False))
+    shown = capsys.readouterr()
+    assert "iteration log" not in shown.out + shown.err and "lbfgs" not in shown.out + shown.err
+    for result in results.values():
+        assert all(t.warnings == ("RuntimeWarning: lbfgs failed to converge",) for t in result.trials)
