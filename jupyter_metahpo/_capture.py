@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 import warnings
 from typing import Any
 
@@ -46,8 +47,8 @@ class CapturedOutput:
         self._caught: list[Any] = []
 
     def __enter__(self) -> CapturedOutput:
-        self._stack.enter_context(contextlib.redirect_stdout(self._buffer))
-        self._stack.enter_context(contextlib.redirect_stderr(self._buffer))
+        self._stack.enter_context(contextlib.redirect_stdout(_Stream(self._buffer, sys.stdout)))
+        self._stack.enter_context(contextlib.redirect_stderr(_Stream(self._buffer, sys.stderr)))
         self._caught = self._stack.enter_context(warnings.catch_warnings(record=True))
         return self
 
@@ -56,6 +57,33 @@ class CapturedOutput:
         self.output = tail(self._buffer.getvalue())
         self.warnings = distinct_warnings(self._caught)
         return False
+
+
+class _Stream(io.TextIOBase):
+    """Stands in for ``sys.stdout`` or ``sys.stderr``: text goes to the trial's buffer.
+
+    ``fileno()`` is the replaced stream's, so that code handing the descriptor on (a
+    subprocess's ``stdout=sys.stdout``, ``faulthandler``) still works, writing past the
+    capture as it would without it.
+    """
+
+    def __init__(self, sink: io.StringIO, replaced: Any) -> None:
+        super().__init__()
+        self._sink = sink
+        self._replaced = replaced
+
+    def write(self, text: str) -> int:
+        return self._sink.write(text)
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._replaced.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._replaced, "encoding", None) or "utf-8"
 
 
 def tail(text: str, limit: int = MAX_OUTPUT_CHARS) -> str | None:

@@ -67,6 +67,7 @@ class TrialDeadline:
         self._signal_armed = False
         self._old_handler: Any = None
         self._old_timer: tuple[float, float] = (0.0, 0.0)
+        self._armed_at = 0.0
         self._timers: list[threading.Timer] = []
 
     def run(self, call: Callable[..., Any], *args: Any) -> Any:
@@ -88,6 +89,7 @@ class TrialDeadline:
         if _can_use_signals():
             self._old_handler = signal.signal(signal.SIGALRM, self._on_alarm)
             self._old_timer = signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-4))
+            self._armed_at = time.monotonic()
             self._signal_armed = True
         else:
             self._timers.append(self._timer(remaining, self._raise_in_thread))
@@ -109,8 +111,9 @@ class TrialDeadline:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self._old_handler)
             self._signal_armed = False
-            if self._old_timer[0] > 0:  # someone else's alarm was running: give it back
-                signal.setitimer(signal.ITIMER_REAL, self._old_timer[0], self._old_timer[1])
+            if self._old_timer[0] > 0:  # someone else's alarm (pytest-timeout's) was running: give back what is left
+                left = self._old_timer[0] - (time.monotonic() - self._armed_at)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 1e-4), self._old_timer[1])
         if self.fired and not _can_use_signals():
             # A timeout raised after the call returned must not surface later, elsewhere.
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread_id), None)

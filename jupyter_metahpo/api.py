@@ -45,6 +45,12 @@ def tune(
 ) -> TuningResult:
     """Tune ``objective`` over ``space`` and return a :class:`TuningResult`.
 
+    Ctrl-C (KeyboardInterrupt) ends the study with every finished trial recorded, then
+    raises :class:`~jupyter_metahpo.study.StudyInterrupted` (a ``KeyboardInterrupt``
+    whose ``result`` is the TuningResult), so that a script ends and a notebook stops
+    running the cells queued after this one. What the objective prints and warns is
+    kept on each trial (``output``, ``warnings``), not shown.
+
     Parameters
     ----------
     objective:
@@ -57,7 +63,9 @@ def tune(
         or a :class:`SearchSpace`.
     n_trials, timeout:
         The budget: number of trials and/or wall-clock seconds (``None`` for no limit
-        of that kind; at least one must be set).
+        of that kind; at least one must be set). A trial still running when the time
+        runs out is stopped inside the objective and fails as timed out (C code that
+        does not return to Python cannot be stopped; a message says so).
     direction:
         ``"minimize"`` or ``"maximize"``.
     seed:

@@ -8,6 +8,7 @@ kept per trial instead of burying the progress display.
 from __future__ import annotations
 
 import io
+import signal
 import sys
 import threading
 import time
@@ -246,3 +247,41 @@ def test_code_that_cannot_be_interrupted_is_named_as_such(monkeypatch):
 def test_a_trial_that_returns_in_time_is_not_touched_by_the_budget():
     result = tune(quadratic, SPACE, n_trials=3, timeout=60, sampler=RandomSampler(seed=0), store=False)
     assert result.status == "finished" and all(t.state is TrialState.COMPLETE for t in result.trials)
+
+
+def test_a_failed_trial_keeps_the_traceback_of_the_users_code_only():
+    def broken(x, n, c):
+        raise ValueError("bad")
+
+    result = tune(broken, SPACE, n_trials=1, sampler=RandomSampler(seed=0), store=False)
+    error = result.trials[0].error
+    assert error.startswith("Traceback") and "in broken" in error and error.endswith("ValueError: bad")
+    assert "jupyter_metahpo" not in error  # no frames of the study's own loop
+
+
+def test_code_that_hands_on_stdout_still_runs_while_output_is_kept():
+    import subprocess
+
+    def runs_a_tool(x, n, c):
+        print("before")
+        subprocess.run([sys.executable, "-c", "pass"], stdout=sys.stdout, check=True)  # needs stdout.fileno()
+        return x
+
+    result = tune(runs_a_tool, SPACE, n_trials=1, sampler=RandomSampler(seed=0), store=False)
+    assert result.trials[0].state is TrialState.COMPLETE and result.trials[0].output == "before\n"
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="POSIX timers")
+def test_the_budget_gives_back_an_alarm_someone_else_set():
+    # pytest-timeout, for one, keeps its own SIGALRM timer running while a test runs.
+    def theirs(signum, frame):
+        pass
+
+    saved = signal.signal(signal.SIGALRM, theirs), signal.setitimer(signal.ITIMER_REAL, 100)
+    try:
+        tune(quadratic, SPACE, n_trials=2, timeout=60, sampler=RandomSampler(seed=0), store=False)
+        assert signal.getsignal(signal.SIGALRM) is theirs
+        assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 100
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, *saved[1])
+        signal.signal(signal.SIGALRM, saved[0])

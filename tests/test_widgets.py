@@ -673,6 +673,9 @@ def test_the_widget_counts_warnings_and_keeps_the_output_collapsed():
     assert "epoch 199 loss" in details  # the latest trial's output, in a box that scrolls
     assert "max-height" in details and "overflow:auto" in details
     assert details in view.static_html()
+    # live, a folded Accordion: it stays open or closed, as the user left it, across redraws
+    assert view.output_box.titles == ("4 warnings, output in 4 trials",) and view.output_box.selected_index is None
+    assert "epoch 199 loss" in view.output.value
 
 
 def test_a_complete_study_resumed_says_its_budget_is_spent():

@@ -30,6 +30,8 @@ __all__ = [
     "status_line",
     "trouble_html",
     "output_details_html",
+    "output_summary",
+    "output_body_html",
     "best_html",
     "top_trials_html",
     "origins_html",
@@ -167,16 +169,27 @@ def _noise_words(n_warnings: int, n_printed: int) -> str:
     return ", ".join(parts)
 
 
-def output_details_html(trials: Sequence[FrozenTrial], max_kinds: int = 10) -> str:
-    """The objective's warnings and prints, collapsed (an HTML ``<details>``): closed, it is one line.
-
-    Each distinct warning once, with the trials that raised it; then the latest trial's
-    output, in a box of bounded height that scrolls (every trial's is in
-    ``trial.output`` and ``result.dataframe["output"]``).
-    """
-    n_warnings, n_printed = _noise_counts(trials)
-    if not (n_warnings or n_printed):
+def output_details_html(trials: Sequence[FrozenTrial]) -> str:
+    """The objective's warnings and prints, collapsed (an HTML ``<details>``): closed, it is one line."""
+    summary = output_summary(trials)
+    if summary is None:
         return ""
+    return (
+        f"<details class='metahpo-output' style='{TEXT_STYLE};font-size:90%;max-width:850px'>"
+        f"<summary>{esc(summary)}</summary>{output_body_html(trials)}</details>"
+    )
+
+
+def output_summary(trials: Sequence[FrozenTrial]) -> str | None:
+    """``4 warnings, output in 4 trials``; ``None`` when the objective was silent."""
+    n_warnings, n_printed = _noise_counts(trials)
+    return _noise_words(n_warnings, n_printed) if (n_warnings or n_printed) else None
+
+
+def output_body_html(trials: Sequence[FrozenTrial], max_kinds: int = 10) -> str:
+    """Each distinct warning once, with the trials that raised it; then the latest trial's
+    output, in a box of bounded height that scrolls (every trial's is in ``trial.output``
+    and ``result.dataframe["output"]``)."""
     raised: dict[str, list[int]] = {}
     for t in trials:
         for warning in t.warnings:
@@ -194,10 +207,7 @@ def output_details_html(trials: Sequence[FrozenTrial], max_kinds: int = 10) -> s
             f"<pre style='max-height:12em;overflow:auto;margin:2px 0;padding:4px;background:#f6f6f6;"
             f"font-size:11px;white-space:pre-wrap'>{esc(printed.output)}</pre>"
         )
-    return (
-        f"<details class='metahpo-output' style='{TEXT_STYLE};font-size:90%;max-width:850px'>"
-        f"<summary>{esc(_noise_words(n_warnings, n_printed))}</summary>{body}</details>"
-    )
+    return f"<div style='{TEXT_STYLE};font-size:90%;max-width:850px'>{body}</div>"
 
 
 def number_ranges(numbers: Sequence[int]) -> str:

@@ -98,7 +98,10 @@ class ProgressWidget:
         self.table = W.HTML()
         self.origins = W.HTML()
         self.warm = W.HTML()
+        # The warnings and prints, folded: an Accordion keeps its open or closed state across
+        # redraws (an HTML <details> would close again at every redraw); the static copy uses <details>.
         self.output = W.HTML()
+        self.output_box = W.Accordion(children=[self.output], selected_index=None, layout=W.Layout(display="none"))
         self.stop_button = W.Button(
             description="Stop",
             icon="stop",
@@ -113,14 +116,14 @@ class ProgressWidget:
         right = W.VBox([self.plot], layout=W.Layout(min_width="470px"))
         middle = W.HBox([left, right])
         self._containers = (header, left, right, middle)
-        self.widget = W.VBox([self.title, self.warm, header, middle, self.table, self.output])
+        self.widget = W.VBox([self.title, self.warm, header, middle, self.table, self.output_box])
         self.widget.add_class("metahpo-progress")
 
     def close(self) -> None:
         """Close the view and every part of it (each part is a widget with its own comm)."""
         parts = (
             self.title, self.warm, self.bar, self.stats, self.best, self.plot, self.table, self.origins, self.output,
-            self.stop_button,
+            self.output_box, self.stop_button,
         )
         for part in (*parts, *self._containers):
             part.close()
@@ -163,7 +166,7 @@ class ProgressWidget:
         # Not the Stop button: its click handler may run at the same time in a subshell thread.
         held = (
             self.widget, self.title, self.warm, self.bar, self.stats, self.best, self.plot, self.table, self.origins,
-            self.output,
+            self.output, self.output_box,
         )
         with contextlib.ExitStack() as stack:
             for widget in held:
@@ -178,7 +181,11 @@ class ProgressWidget:
             self.table.value = parts["table"]
             self.origins.value = parts["origins"]
             self.warm.value = parts["warm"]
-            self.output.value = parts["output"]
+            summary = R.output_summary(snap.trials)
+            if summary is not None:
+                self.output.value = R.output_body_html(snap.trials)
+                self.output_box.titles = (summary,)
+                self.output_box.layout.display = ""
             if snap.event == "end":
                 self.stop_button.disabled = True
                 self.stop_button.description = _FINAL_WORDS.get(snap.status, snap.status)
