@@ -14,7 +14,7 @@ from .result import TuningResult
 from .samplers import DefaultSampler, GPSampler, RandomSampler, Sampler, SobolSampler
 from .space import SearchSpace, choice, intrange, loguniform, uniform
 from .store import ExperienceStore
-from .study import ObjectiveFailedError, StopSignal, Study, StudySnapshot
+from .study import ObjectiveFailedError, StopSignal, Study, StudyInterrupted, StudySnapshot
 from .suggestions import suggest
 from .trial import FrozenTrial, Origin, TrialState
 
@@ -26,6 +26,7 @@ __all__ = [
     "StudySnapshot",
     "StopSignal",
     "ObjectiveFailedError",
+    "StudyInterrupted",
     "SearchSpace",
     "uniform",
     "loguniform",

@@ -17,7 +17,7 @@ from .progress import TextProgress
 from .result import TuningResult
 from .samplers.base import Sampler
 from .space import SearchSpace, as_search_space
-from .study import Callback, StopSignal, Study
+from .study import Callback, StopSignal, Study, StudyInterrupted
 
 __all__ = ["tune"]
 
@@ -45,6 +45,12 @@ def tune(
 ) -> TuningResult:
     """Tune ``objective`` over ``space`` and return a :class:`TuningResult`.
 
+    Ctrl-C (KeyboardInterrupt) ends the study with every finished trial recorded, then
+    raises :class:`~jupyter_metahpo.study.StudyInterrupted` (a ``KeyboardInterrupt``
+    whose ``result`` is the TuningResult), so that a script ends and a notebook stops
+    running the cells queued after this one. What the objective prints and warns is
+    kept on each trial (``output``, ``warnings``), not shown.
+
     Parameters
     ----------
     objective:
@@ -57,7 +63,9 @@ def tune(
         or a :class:`SearchSpace`.
     n_trials, timeout:
         The budget: number of trials and/or wall-clock seconds (``None`` for no limit
-        of that kind; at least one must be set).
+        of that kind; at least one must be set). A trial still running when the time
+        runs out is stopped inside the objective and fails as timed out (C code that
+        does not return to Python cannot be stopped; a message says so).
     direction:
         ``"minimize"`` or ``"maximize"``.
     seed:
@@ -111,7 +119,7 @@ def tune(
     elif callable(progress):
         observers.append(progress)
     status = study.optimize(objective, n_trials, timeout=timeout, callbacks=observers, stop=stop)
-    return TuningResult(
+    result = TuningResult(
         space=space,
         direction=study.direction,
         trials=study.trials,
@@ -121,3 +129,8 @@ def tune(
         study_id=prepared.study_id,
         info=dict(study.context),
     )
+    if status == "interrupted":
+        # Every finished trial is recorded; the interrupt goes on, so that a script ends
+        # and a notebook's "Run All" stops here (result: the exception's ``result``).
+        raise StudyInterrupted(result)
+    return result

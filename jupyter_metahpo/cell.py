@@ -18,7 +18,16 @@ from IPython.core.error import UsageError
 from . import space as _space
 from .space import Parameter, as_search_space
 
-__all__ = ["CELL_BUILTINS", "CellDefinitions", "read_cell", "run_cell", "find_objective", "find_space", "checked_space"]
+__all__ = [
+    "CELL_BUILTINS",
+    "CellDefinitions",
+    "read_cell",
+    "run_cell",
+    "find_objective",
+    "find_space",
+    "checked_space",
+    "syntax_error",
+]
 
 #: Names usable in a ``%%metatune`` cell without an import.
 CELL_BUILTINS = {
@@ -146,10 +155,16 @@ def run_cell(shell: Any, cell: str) -> CellDefinitions:
     # Holding the old objects (not their ids) keeps an id from being reused by a new
     # object when the cell redefines a name: re-running a cell must find its function.
     before = dict(namespace)
-    code = shell.transform_cell(cell)
+    # A blank first line stands for the %%metatune line above the body, so that the line
+    # numbers of errors and tracebacks are the ones the notebook shows for the cell.
+    code = "\n" + shell.transform_cell(cell)
     filename = shell.compile.cache(code, shell.execution_count, raw_code=cell)
     try:
-        exec(compile(code, filename, "exec"), namespace)  # noqa: S102 - the user's own cell
+        compiled = compile(code, filename, "exec")
+    except SyntaxError as error:  # one message, not a traceback through the magic's frames
+        raise UsageError(syntax_error(error)) from None
+    try:
+        exec(compiled, namespace)  # noqa: S102 - the user's own cell
     except (ValueError, TypeError) as error:
         problem = space_error(error, filename)
         if problem is not None:
@@ -157,6 +172,13 @@ def run_cell(shell: Any, cell: str) -> CellDefinitions:
         raise
     bound = {k: v for k, v in namespace.items() if k not in before or before[k] is not v}
     return CellDefinitions(bound=bound, filename=filename)
+
+
+def syntax_error(error: SyntaxError) -> str:
+    """``syntax error in line 3 of the cell: def f(x)  (expected ':')``."""
+    where = f"line {error.lineno} of the cell" if error.lineno else "the cell"
+    source = (error.text or "").strip()
+    return f"syntax error in {where}: {source}  ({error.msg})" if source else f"syntax error in {where}: {error.msg}"
 
 
 def checked_space(space: Any, where: str):
@@ -180,7 +202,7 @@ def space_error(error: BaseException, filename: str) -> str | None:
         return None
     where = cell_frames[-1]
     source = (where.line or "").strip()
-    return f"bad search space, cell line {where.lineno}: {source} -> {error}"
+    return f"bad search space, line {where.lineno} of the cell: {source} -> {error}"
 
 
 def read_cell(

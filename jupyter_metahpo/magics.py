@@ -14,21 +14,22 @@ Load it with ``%load_ext jupyter_metahpo``. Defaults can be set once per session
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, argument_group, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, argument_group, magic_arguments
 from traitlets import Bool, CaselessStrEnum, Float, Integer, Unicode
 
 from ._imports import LazyImport
 from .api import tune
 from .cell import CELL_BUILTINS, read_cell
-from .pipeline import STRATEGY_CHOICES
+from .pipeline import STRATEGY_CHOICES, check_name_is_free
 from .progress import TextProgress
 from .store import StoreError
-from .study import ObjectiveFailedError, StopSignal
+from .study import ObjectiveFailedError, StopSignal, StudyInterrupted
 
 # The widgets import ipywidgets as they load: only when a cell first shows one, so that
 # `%load_ext jupyter_metahpo` stays quick.
@@ -87,7 +88,7 @@ class MetatuneMagics(Magics):
         "subshell (see jupyter_metahpo.widgets.kernel_pump).",
     ).tag(config=True)
 
-    @magic_arguments()
+    @magic_arguments("%metatune")  # the usage line then reads %%metatune: it is a cell magic
     @argument("--trials", "-n", type=int, default=None, help="number of trials (default: %%config MetatuneMagics.trials)")
     @argument("--timeout", "-t", type=float, default=None, help="time budget in seconds")
     @argument_group("direction")
@@ -121,17 +122,24 @@ class MetatuneMagics(Magics):
         Returns the TuningResult (or stores it in --out VAR). Every finished trial is kept
         in the experience store, also when the study is stopped or fails.
         """
-        args = parse_argstring(self.metatune, line)
+        args = _parse(self.metatune, line)
         _check_line(args)
         objective, space = read_cell(self.shell, cell, args.objective, args.space)
         stop = StopSignal()
         callbacks = self._progress_callbacks(stop, quiet=args.quiet)
         try:
-            result = tune(objective, space, callbacks=callbacks, stop=stop, **self._tune_kwargs(args))
+            kwargs = self._tune_kwargs(args)
+            if args.resume is False and args.name:  # --fresh never makes a second study of one name
+                check_name_is_free(kwargs.get("store"), args.name)
+            result = tune(objective, space, callbacks=callbacks, stop=stop, **kwargs)
         except ObjectiveFailedError as failure:
             raise StudyFailed(str(failure)) from None
         except StoreError as problem:  # the store's errors say what to do (--fresh, another --name, a path)
             raise StudyFailed(str(problem), kind=type(problem).__name__) from None
+        except StudyInterrupted as interrupted:  # shown in one line; it stops "Run All" as an error does
+            if args.out:
+                self.shell.user_ns[args.out] = interrupted.result
+            raise
         if args.out:
             self.shell.user_ns[args.out] = result
             return None
@@ -174,7 +182,7 @@ class MetatuneMagics(Magics):
     @line_magic
     def metatune_history(self, line: str):
         """Show the studies in the experience store as a table, newest first."""
-        args = parse_argstring(self.metatune_history, line)
+        args = _parse(self.metatune_history, line)
         return history.history_frame(args.store or self.store, limit=args.limit)
 
     @magic_arguments()
@@ -183,11 +191,20 @@ class MetatuneMagics(Magics):
     @line_magic
     def metatune_compare(self, line: str):
         """Open the comparison widget on stored studies: ``%metatune_compare credit-hgb credit-rf``."""
-        args = parse_argstring(self.metatune_compare, line)
+        args = _parse(self.metatune_compare, line)
         try:
             return compare.CompareWidget.from_store(args.studies, store=args.store or self.store)
         except LookupError as missing:
             raise UsageError(str(missing.args[0] if missing.args else missing)) from None
+
+
+def _parse(magic: Callable, line: str):
+    """The line's options, its words split as a shell splits them (``--name 'credit hgb'``)."""
+    try:
+        words = shlex.split(line)
+    except ValueError as problem:
+        raise UsageError(f"cannot split the line into options ({problem}): {line}") from None
+    return magic.parser.parse_args(words)
 
 
 def _check_line(args) -> None:

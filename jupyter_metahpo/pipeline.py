@@ -42,7 +42,7 @@ from .samplers.default import DefaultSampler, default_n_initial
 from .samplers.transfer import TransferSampler
 from .samplers.warm_start import WarmStartSampler
 from .space import SearchSpace
-from .store import ExperienceStore, StudySession
+from .store import ExperienceStore, StoreError, StudySession
 from .store import open_store as _open_store
 from .trial import Direction
 
@@ -53,6 +53,8 @@ __all__ = [
     "describe_task",
     "open_store",
     "open_session",
+    "StudyNameTakenError",
+    "check_name_is_free",
     "check_past",
     "gather_past_studies",
     "Experience",
@@ -197,6 +199,33 @@ def open_session(
     return store.open_study(
         name, space, direction, metric=metric, objective=getattr(objective, "__name__", None),
         settings=settings, task=task, resume=resume,
+    )
+
+
+class StudyNameTakenError(StoreError, ValueError):
+    """A fresh study was asked for under a name the store already holds."""
+
+
+def check_name_is_free(store: Any, name: str) -> None:
+    """Refuse to start a fresh study under a name the store already holds (``--fresh``).
+
+    Two studies of one name would make every later reference to the name ambiguous
+    (resuming, ``metahpo show NAME``). The old study is not renamed or removed behind
+    the user's back: the error names the three ways on.
+    """
+    opened = open_store(store)
+    if opened is None:
+        return
+    taken = opened.studies(name)
+    if not taken:
+        return
+    latest = taken[-1]
+    n = len(opened.trials(latest.id))
+    raise StudyNameTakenError(
+        f"the experience store {opened.path} already has a study named {name!r} (id {latest.id}, {n} trial"
+        f"{'s' * (n != 1)}, {latest.status}), and --fresh does not start a second one under the same name. "
+        f"Choose another --name; or run the cell without --fresh to go on with that study (same space and "
+        f"direction); or remove it first with `metahpo forget {latest.id}`."
     )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from .study import StudySnapshot
-from .trial import TrialState
+from .study import StudySnapshot, last_error_line
+from .trial import FrozenTrial, TrialState
 from .warm_report import WarmStartSummary
 
 __all__ = ["TextProgress"]
@@ -17,7 +17,12 @@ def _fmt(value: float | None) -> str:
 
 
 class TextProgress:
-    """A study callback that prints one line per finished trial and a summary at the end."""
+    """A study callback that prints one line per finished trial and a summary at the end.
+
+    Trials count from 1, as in every display. A trial whose objective printed or warned
+    shows how much (the text itself is kept on the trial: ``trial.output``,
+    ``trial.warnings``); when trials failed, the summary ends with the latest error.
+    """
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
@@ -29,6 +34,9 @@ class TextProgress:
             warm = WarmStartSummary.from_info(snap.info)
             if warm is not None:
                 self._print(warm.headline())
+            spent = snap.budget_already_spent()
+            if spent is not None:
+                self._print(spent)
         elif snap.event == "trial_end" and snap.current is not None:
             t = snap.current
             total = f"/{snap.n_trials}" if snap.n_trials else ""
@@ -36,17 +44,35 @@ class TextProgress:
             best = snap.best_trial.value if snap.best_trial else None
             self._print(
                 f"[{t.number + 1:>3}{total}] {outcome:<14} best {_fmt(best):<10} "
-                f"{t.origin.source:<10} {t.duration or 0:5.1f}s"
+                f"{t.origin.source:<10} {t.duration or 0:5.1f}s{_noise(t)}"
             )
         elif snap.event == "end":
             best = snap.best_trial
             self._print(f"Done ({snap.status}) after {snap.elapsed:.1f}s: best value {_fmt(best.value if best else None)}")
             if best is not None:
                 self._print(f"Best configuration: {dict(best.config)}")
+            failed = snap.latest_failure
+            if failed is not None:
+                n_failed = sum(t.state is TrialState.FAILED for t in snap.trials)
+                self._print(
+                    f"{n_failed} of {len(snap.trials)} trials failed; the latest (trial {failed.number + 1}): "
+                    f"{last_error_line(failed.error)}"
+                )
 
     def _print(self, line: str) -> None:
         print(line, file=self.stream, flush=True)
 
 
 def _last_line(text: str | None) -> str:
-    return (text or "").strip().splitlines()[-1][:60] if text else ""
+    return last_error_line(text)[:60]
+
+
+def _noise(trial: FrozenTrial) -> str:
+    """How much the objective warned and printed in this trial, e.g. `` · 2 warnings, 14 lines printed``."""
+    parts = []
+    if trial.warnings:
+        parts.append(f"{len(trial.warnings)} warning{'s' * (len(trial.warnings) != 1)}")
+    if trial.output:
+        lines = trial.output.count("\n") or 1
+        parts.append(f"{lines} line{'s' * (lines != 1)} printed")
+    return f" · {', '.join(parts)}" if parts else ""

@@ -17,13 +17,19 @@ __all__ = ["TuningResult", "trials_to_dataframe", "best_so_far", "keep_values_ex
 # Loaded when a result is first shown as a table or a plot, not with the package.
 pd = LazyImport("pandas")
 plt = LazyImport("matplotlib.pyplot", install="pip install matplotlib")
+figures = LazyImport("jupyter_metahpo._figures", install="pip install matplotlib")
 
 
 def trials_to_dataframe(trials: Sequence[FrozenTrial], space: SearchSpace):
-    """One row per trial: number, state, value, one column per parameter, then timing and origin."""
+    """One row per trial: number, state, value, one column per parameter, then timing and origin.
+
+    ``number`` counts from 1, as every display does (``FrozenTrial.number + 1``); ``error``
+    is the line of a failed trial's error that says what went wrong; ``warnings`` and
+    ``output`` are what the objective warned and printed during the trial.
+    """
     rows = []
     for t in trials:
-        row: dict[str, Any] = {"number": t.number, "state": t.state.value, "value": t.value}
+        row: dict[str, Any] = {"number": t.number + 1, "state": t.state.value, "value": t.value}
         for name in space.names:
             row[name] = t.config.get(name)
         for key, metric in t.metrics.items():
@@ -35,12 +41,15 @@ def trials_to_dataframe(trials: Sequence[FrozenTrial], space: SearchSpace):
         row["reason"] = t.origin.reason
         row.update(_provenance(t.origin.details))
         row["error"] = t.error.strip().splitlines()[-1] if t.error else None
+        row["warnings"] = "\n".join(t.warnings) or None
+        row["output"] = t.output
         rows.append(row)
     columns = ["number", "state", "value", *space.names]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(
-            columns=columns + ["duration", "suggest_seconds", "origin", "reason", *PROVENANCE_COLUMNS, "error"]
+            columns=columns
+            + ["duration", "suggest_seconds", "origin", "reason", *PROVENANCE_COLUMNS, "error", "warnings", "output"]
         )
     return keep_values_exactly(frame, rows, _choices_with_none(space))
 
@@ -139,9 +148,16 @@ class TuningResult(BestTrialMixin):
         return best_so_far(self.trials, self.direction)
 
     def plot(self, ax=None):
-        """Convergence plot: every trial's value by origin, and the best so far as a step line."""
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3.5))
+        """Convergence plot: every trial's value by origin, and the best so far as a step line.
+
+        Returns the matplotlib ``Figure`` it made (``fig.savefig(...)``), a pyplot figure
+        like ``plt.subplots()``'s: ``plt.show()`` shows it in a script, and a notebook
+        shows it once, whether or not it is the cell's value. With ``ax=``, it draws into
+        your axes and returns ``None`` (the figure is yours: it shows as you show it).
+        """
+        own = ax is None
+        if own:
+            fig, ax = plt.subplots(figsize=(6, 3.5), FigureClass=figures.PyplotFigure)
         by_origin: dict[str, tuple[list[int], list[float]]] = {}
         for t in self.trials:
             if t.state is TrialState.COMPLETE:
@@ -158,7 +174,7 @@ class TuningResult(BestTrialMixin):
         ax.set_ylabel(self.metric or "value")
         ax.set_title(f"{self.name or 'study'} ({self.direction.value})")
         ax.legend(loc="best", fontsize="small")
-        return ax
+        return fig if own else None
 
     def __repr__(self) -> str:
         text = (

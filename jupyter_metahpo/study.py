@@ -12,6 +12,7 @@ import functools
 import inspect
 import math
 import numbers
+import os
 import threading
 import time
 import traceback
@@ -19,6 +20,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ._capture import CapturedOutput
+from ._deadline import TrialDeadline, TrialTimeout
 from .result import trials_to_dataframe
 from .samplers.base import History, Sampler
 from .samplers.default import DefaultSampler
@@ -30,7 +33,9 @@ __all__ = [
     "StudySnapshot",
     "StopSignal",
     "ObjectiveFailedError",
+    "StudyInterrupted",
     "TrialRecorder",
+    "last_error_line",
 ]
 
 #: Stop after this many failures in a row when no trial has completed yet: an
@@ -39,7 +44,29 @@ DEFAULT_MAX_INITIAL_FAILURES = 5
 
 
 class ObjectiveFailedError(RuntimeError):
-    """Raised by ``optimize`` when the objective fails on every one of the first trials."""
+    """Raised by ``optimize`` when the objective fails on every one of the first trials, or
+    returns a result it cannot score (a dict of several numbers without ``metric=``)."""
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """Raised by ``tune`` after an interrupt (Ctrl-C, the kernel's interrupt) ended its study.
+
+    A ``KeyboardInterrupt``, so that a script ends and a notebook stops running the
+    cells queued after this one ("Run All"). Every finished trial was recorded before
+    this is raised; ``result`` holds them (status ``"interrupted"``). In a notebook it
+    shows as one line, without a traceback.
+    """
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+        n = len(result.trials)
+        where = " in the experience store" if getattr(result, "study_id", None) else ""
+        again = f"; run it again under the same name to go on" if where and result.name else ""
+        name = f"the study {result.name!r}" if result.name else "the study"
+        super().__init__(f"{name} was interrupted after {n} finished trial{'s' * (n != 1)}, kept{where}{again}.")
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
 
 
 class StopSignal:
@@ -108,6 +135,21 @@ class StudySnapshot:
     @property
     def n_finished(self) -> int:
         return sum(1 for t in self.trials if t.state.is_finished)
+
+    @property
+    def latest_failure(self) -> FrozenTrial | None:
+        """The most recent failed trial (its ``error`` says why), or ``None``."""
+        return next((t for t in reversed(self.trials) if t.state is TrialState.FAILED), None)
+
+    def budget_already_spent(self) -> str | None:
+        """At the start of a resumed study whose trial budget is already spent, what to do about it."""
+        if self.event != "start" or self.n_trials is None or len(self.trials) < self.n_trials:
+            return None
+        who = f"The study {self.name!r}" if self.name else "The study"
+        return (
+            f"{who} already has {len(self.trials)} of {self.n_trials} trials: raise the trial budget "
+            "(n_trials=, or --trials in %%metatune) to continue."
+        )
 
 
 Callback = Callable[[StudySnapshot], None]
@@ -243,11 +285,14 @@ class Study(BestTrialMixin):
         value: float | Mapping[str, float] | None = None,
         *,
         error: BaseException | str | None = None,
+        output: str | None = None,
+        warnings: Sequence[str] = (),
     ) -> FrozenTrial:
         """Finish a running trial with its result, or with the error that ended it.
 
         A value that is not a finite number (NaN, inf, a string) fails the trial with
-        the reason kept in ``error``. Returns the finished snapshot.
+        the reason kept in ``error``. ``output`` and ``warnings`` are what the objective
+        printed and warned (kept with the trial). Returns the finished snapshot.
         """
         number = trial.number if isinstance(trial, FrozenTrial) else trial
         with self._lock:
@@ -257,6 +302,7 @@ class Study(BestTrialMixin):
             current = self._trials[position]
             if current.state.is_finished:
                 raise ValueError(f"trial {number} is already {current.state.value}; each trial is told once.")
+            current = current.finish(output=output or None, warnings=tuple(warnings))
             if error is not None:
                 finished = current.finish(
                     state=TrialState.FAILED, error=_format_error(error), finished_at=time.time()
@@ -313,28 +359,56 @@ class Study(BestTrialMixin):
         return finished
 
     def _run_trial(
-        self, call: Callable[[dict[str, Any]], Any], notify: Callable[..., None], n_trials: int | None = None
+        self,
+        call: Callable[[dict[str, Any]], Any],
+        notify: Callable[..., None],
+        n_trials: int | None = None,
+        deadline: float | None = None,
+        timeout: float | None = None,
     ) -> tuple[FrozenTrial | None, BaseException | None]:
         """One trial with ``call`` (a bound objective): the finished trial, and the exception that failed it.
 
-        ``(None, None)`` when a shared recorder says the ``n_trials`` budget is spent.
+        ``(None, None)`` when a shared recorder says the ``n_trials`` budget is spent, or
+        when the sampler's proposal took what was left of the time budget. With a
+        ``deadline`` (``time.monotonic()`` seconds) the objective is stopped there
+        (:mod:`jupyter_metahpo._deadline`) and the trial fails as timed out. What the
+        objective prints and warns is kept with the trial, not shown.
         """
         number = self._claim_number(n_trials)
         if number is None:
             return None, None
         trial = self.ask(number=number)
+        if deadline is not None and time.monotonic() >= deadline:
+            self._discard_running(trial)  # never started: not a result
+            return None, None
         notify("trial_start", current=trial)
+        # Made before the capture starts: its warning that a trial cannot be stopped must be seen.
+        guard = TrialDeadline(deadline) if deadline is not None else None
+        captured = CapturedOutput()
+        began = time.monotonic()
+        error: BaseException | None = None
         try:
-            outcome = call(dict(trial.config))
+            with captured:
+                outcome = guard.run(call, dict(trial.config)) if guard is not None else call(dict(trial.config))
         except KeyboardInterrupt:
             self._discard_running(trial)
             raise
+        except TrialTimeout as stopped:
+            reason = guard.message(time.monotonic() - began, timeout) if guard is not None else "timed out"
+            finished, error = self._tell_captured(trial, captured, error=reason), stopped
         except Exception as exc:  # noqa: BLE001 - any error of the user's code fails only this trial
-            finished, error = self.tell(trial, error=exc), exc
+            finished, error = self._tell_captured(trial, captured, error=exc), exc
         else:
-            finished, error = self.tell(trial, outcome), None
+            finished = self._tell_captured(trial, captured, value=outcome)
         notify("trial_end", current=finished)
+        if error is None and _metric_left_unnamed(outcome, self.metric):
+            # The same on every trial: say it now, not after five failures.
+            raise ObjectiveFailedError(finished.error)
         return finished, error
+
+    def _tell_captured(self, trial: FrozenTrial, captured: CapturedOutput, **result: Any) -> FrozenTrial:
+        return self.tell(trial, result.get("value"), error=result.get("error"), output=captured.output,
+                         warnings=captured.warnings)
 
     # The loop ---------------------------------------------------------------------------
     def optimize(
@@ -352,8 +426,11 @@ class Study(BestTrialMixin):
         ``n_trials`` counts every trial of the study, including resumed ones; at least
         one of ``n_trials``, ``timeout`` or ``stop`` should bound the loop. Exceptions,
         NaN and inf fail the trial and the search goes on; KeyboardInterrupt ends the
-        loop cleanly, keeping every finished trial. Returns the final status:
-        ``"finished"``, ``"timeout"``, ``"stopped"`` or ``"interrupted"``.
+        loop cleanly, keeping every finished trial. With ``timeout`` a trial still
+        running at the deadline is stopped inside the objective and fails as timed out
+        (:mod:`jupyter_metahpo._deadline` says how, and what cannot be stopped). Returns
+        the final status: ``"finished"``, ``"timeout"``, ``"stopped"``, ``"interrupted"``,
+        or ``"failed"`` when the trial budget was spent without one complete trial.
         """
         _check_budget(n_trials, timeout)
         call = bind_objective(objective, self.space)
@@ -369,13 +446,15 @@ class Study(BestTrialMixin):
         try:
             while (status := self._budget_status(stop, n_trials, deadline)) == "running":
                 try:
-                    finished, error = self._run_trial(call, notify, n_trials)
+                    finished, error = self._run_trial(call, notify, n_trials, deadline, timeout)
                 except KeyboardInterrupt:
                     status = "interrupted"
                     break
-                if finished is None:  # other processes of a shared study ran the rest of the budget
-                    status = "finished"
+                if finished is None and not (deadline is not None and time.monotonic() >= deadline):
+                    status = "finished"  # other processes of a shared study ran the rest of the budget
                     break
+                if finished is None or isinstance(error, TrialTimeout):
+                    continue  # the time budget ran out: the next check ends the study as "timeout"
                 if failures.too_many(finished):
                     status = "failed"
                     raise ObjectiveFailedError(
@@ -391,6 +470,8 @@ class Study(BestTrialMixin):
         finally:
             if status == "running":  # an unexpected error escaped the loop
                 status = "failed"
+            if status == "finished" and not any(t.state is TrialState.COMPLETE for t in self.trials):
+                status = "failed"  # the budget is spent and no trial completed: nothing was found
             notify("end", status=status)
             if self.recorder is not None:
                 self.recorder.finish(status)
@@ -483,9 +564,27 @@ def _check_budget(n_trials: int | None, timeout: float | None) -> None:
             raise ValueError(f"`timeout` must be a positive number of seconds, but got timeout={timeout!r}.")
 
 
+def _metric_left_unnamed(outcome: Any, metric: str | None) -> bool:
+    """The objective returned a dict of several values and no ``metric`` says which to optimise."""
+    return metric is None and isinstance(outcome, Mapping) and len(outcome) != 1
+
+
+def last_error_line(error: str | None) -> str:
+    """The line of a trial's error that says what went wrong (a traceback's last line)."""
+    lines = (error or "").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+#: The package's folder: a failed trial's traceback starts below its frames, at the user's code.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def _format_error(error: BaseException | str) -> str:
     if isinstance(error, BaseException):
-        return "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip()
+        tb = error.__traceback__
+        while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            tb = tb.tb_next
+        return "".join(traceback.format_exception(type(error), error, tb)).rstrip()
     return str(error)
 
 

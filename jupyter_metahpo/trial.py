@@ -92,6 +92,12 @@ class FrozenTrial:
     number the objective returned. ``error`` holds the failure of a failed trial as
     text (exception type, message and traceback). Times are seconds since the epoch;
     ``suggest_seconds`` is how long the sampler took to propose this configuration.
+
+    ``number`` is the trial's 0-based index in its study, as stored; people read trial
+    numbers from 1 (``number + 1``) in every table, plot and progress line.
+    ``output`` is what the objective printed (stdout and stderr, its end when long) and
+    ``warnings`` the distinct warnings it raised (``"Category: message"``), kept here
+    rather than shown in the notebook, where they would bury the progress display.
     """
 
     number: int
@@ -104,9 +110,12 @@ class FrozenTrial:
     started_at: float | None = None
     finished_at: float | None = None
     suggest_seconds: float | None = None
+    output: str | None = None
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "config", _frozen_mapping(self.config))
+        object.__setattr__(self, "warnings", tuple(self.warnings))
         object.__setattr__(self, "metrics", _frozen_mapping(self.metrics))
         object.__setattr__(self, "state", TrialState(self.state))
         if self.state is TrialState.COMPLETE and (self.value is None or not math.isfinite(self.value)):
@@ -134,6 +143,9 @@ class FrozenTrial:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "suggest_seconds": self.suggest_seconds,
+            # Written only when there is something to keep, so that quiet trials are stored as before.
+            **({"output": self.output} if self.output else {}),
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
 
     @classmethod
@@ -149,7 +161,14 @@ class FrozenTrial:
             started_at=data.get("started_at"),
             finished_at=data.get("finished_at"),
             suggest_seconds=data.get("suggest_seconds"),
+            output=data.get("output") if isinstance(data.get("output"), str) else None,
+            warnings=_texts(data.get("warnings")),
         )
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    """A stored list of strings as a tuple (anything else, from a damaged record, as none)."""
+    return tuple(item for item in value if isinstance(item, str)) if isinstance(value, list) else ()
 
 
 def best_trial(trials, direction: Direction) -> FrozenTrial | None:

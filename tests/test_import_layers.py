@@ -42,7 +42,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("samplers",),  # propose configurations
     ("meta",),  # meta-features, warm-start strategies
     ("store", "prior", "builtin_spaces", "torch_mlp"),  # where past studies come from
-    ("result", "warm_report", "experience", "trial", "space", "_imports", "_threads", "_version", "_text"),  # shapes and helpers
+    (  # shapes and helpers
+        "result", "warm_report", "experience", "trial", "space", "_imports", "_threads", "_version", "_text",
+        "_capture", "_deadline", "_figures",
+    ),
 )
 
 #: Upward imports allowed by name: deprecated aliases that keep old import paths working

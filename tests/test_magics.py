@@ -136,7 +136,9 @@ def test_a_bad_distribution_names_the_parameter_and_the_rule(ip):
     with pytest.raises(UsageError) as error:
         ip.run_cell_magic("metatune", "--trials 2", body)
     message = str(error.value)
-    assert '"lr": uniform(1.0, 0.5)' in message and "`low` must be < `high`" in message and "line 3" in message
+    # line 4 of the cell as the notebook numbers it: the %%metatune line is line 1
+    assert '"lr": uniform(1.0, 0.5)' in message and "`low` must be < `high`" in message
+    assert "line 4 of the cell" in message
 
 
 def test_a_space_entry_that_is_no_distribution_is_named(ip):
@@ -244,8 +246,8 @@ def test_trials_go_to_the_store_and_history_and_compare_read_them(ip, tmp_path):
     if "resume" in TUNE_PARAMETERS:
         resumed = ip.run_cell_magic("metatune", f"--trials 5 --name alpha --store {store}", QUADRATIC)
         assert len(resumed.trials) == 5  # 3 stored + 2 new
-        fresh = ip.run_cell_magic("metatune", f"--trials 2 --name alpha --store {store} --fresh", QUADRATIC)
-        assert len(fresh.trials) == 2
+        with pytest.raises(StudyFailed, match="already has a study named 'alpha'"):  # never two of one name
+            ip.run_cell_magic("metatune", f"--trials 2 --name alpha --store {store} --fresh", QUADRATIC)
         other_space = "space = {'z': uniform(0.0, 1.0)}\ndef g(z):\n    return z"
         with pytest.raises(StudyFailed, match="different search space") as mismatch:
             ip.run_cell_magic("metatune", f"--trials 2 --name alpha --store {store}", other_space)
@@ -325,3 +327,151 @@ def test_the_old_race_import_still_works_with_a_deprecation_warning():
 
     with pytest.warns(DeprecationWarning, match="from jupyter_metahpo import race"):
         assert widgets.race is race
+
+
+# What users and faults ran into (issue 19) ---------------------------------------------------
+
+
+def test_an_interrupt_ends_the_cell_as_interrupted_in_one_line(ip, capsys, tmp_path):
+    # Ctrl-C / "interrupt the kernel" raises KeyboardInterrupt in the running objective.
+    body = cell(
+        """
+        space = {"x": uniform(0.0, 1.0)}
+        calls = []
+        def f(x):
+            calls.append(x)
+            if len(calls) == 4:
+                raise KeyboardInterrupt
+            return x
+        """
+    )
+    store = tmp_path / "store"
+    outcome = ip.run_cell(f"%%metatune --trials 20 --name stopped --store {store} --out res\n" + body)
+    # an error, so that Jupyter aborts the cells queued after this one ("Run All")
+    assert isinstance(outcome.error_in_exec, KeyboardInterrupt)
+    shown = capsys.readouterr()
+    lines = [line for line in (shown.out + shown.err).splitlines() if line.strip()]
+    assert lines == [
+        "StudyInterrupted: the study 'stopped' was interrupted after 3 finished trials, kept in the experience "
+        "store; run it again under the same name to go on."
+    ]
+    assert ip.user_ns["res"].status == "interrupted" and len(ip.user_ns["res"].trials) == 3
+    from jupyter_metahpo import ExperienceStore
+
+    (record,) = ExperienceStore(store).studies("stopped")
+    assert record.status == "interrupted" and len(ExperienceStore(store).trials(record.id)) == 3
+
+
+def test_a_syntax_error_in_the_cell_is_one_message_with_the_cells_line(ip, capsys):
+    body = cell(
+        """
+        space = {"x": uniform(0.0, 1.0)}
+        def f(x)
+            return x
+        """
+    )
+    outcome = ip.run_cell("%%metatune --trials 2\n" + body)
+    assert isinstance(outcome.error_in_exec, UsageError)
+    shown = capsys.readouterr()
+    text = shown.out + shown.err
+    # line 3 of the cell as the notebook shows it: the %%metatune line is line 1
+    assert "UsageError: syntax error in line 3 of the cell: def f(x)" in text
+    assert "magics.py" not in text and "cell.py" not in text and "Traceback" not in text
+    assert text.count("UsageError") == 1
+
+
+def test_errors_in_the_objective_point_at_the_cells_own_lines(ip):
+    body = cell(
+        """
+        space = {"x": uniform(0.0, 1.0)}
+        def f(x):
+            return 1 / 0
+        """
+    )
+    res = ip.run_cell_magic("metatune", "--trials 2", body)
+    assert "line 4, in f" in res.trials[0].error  # line 4 of the cell, counting the %%metatune line
+
+
+def test_no_widget_is_left_when_the_store_refuses_the_study(ip, tmp_path):
+    from IPython.utils.capture import capture_output
+
+    store = tmp_path / "store"
+    ip.run_cell_magic("metatune", f"--trials 2 --name alpha --store {store}", QUADRATIC)
+    ip.run_line_magic("config", "MetatuneMagics.display = 'widget'")
+    other_space = "space = {'z': uniform(0.0, 1.0)}\ndef g(z):\n    return z"
+    with capture_output() as refused:
+        with pytest.raises(StudyFailed, match="different search space"):
+            ip.run_cell_magic("metatune", f"--trials 2 --name alpha --store {store}", other_space)
+    assert refused.outputs == []  # no "starting… [Stop]" above the error
+    with capture_output() as accepted:
+        ip.run_cell_magic("metatune", f"--trials 3 --name alpha --store {store}", QUADRATIC)
+    assert len(accepted.outputs) >= 1 and "metatune" in accepted.outputs[0].data["text/plain"]
+
+
+def test_the_line_is_split_as_a_shell_would(ip, tmp_path):
+    store = tmp_path / "store"
+    result = ip.run_cell_magic("metatune", f"--trials 2 --name 'credit hgb' --store '{store}'", QUADRATIC)
+    assert result.name == "credit hgb"
+    view = ip.run_line_magic("metatune_compare", f'"credit hgb" --store {store}')
+    assert [s.name for s in view.series] == ["credit hgb"]
+    with pytest.raises(UsageError, match="No closing quotation"):
+        ip.run_cell_magic("metatune", "--trials 2 --name 'credit hgb", QUADRATIC)
+
+
+def test_fresh_on_a_taken_name_is_refused_and_names_the_ways_out(ip, tmp_path):
+    from jupyter_metahpo import ExperienceStore
+
+    store = tmp_path / "store"
+    ip.run_cell_magic("metatune", f"--trials 2 --name alpha --store {store}", QUADRATIC)
+    with pytest.raises(StudyFailed) as refused:
+        ip.run_cell_magic("metatune", f"--trials 2 --name alpha --store {store} --fresh", QUADRATIC)
+    message = str(refused.value)
+    assert "already has a study named 'alpha'" in message
+    assert "another --name" in message and "without --fresh" in message and "metahpo forget" in message
+    assert len(ExperienceStore(store).studies("alpha")) == 1  # never two studies of one name
+    fresh = ip.run_cell_magic("metatune", f"--trials 2 --name beta --store {store} --fresh", QUADRATIC)
+    assert len(fresh.trials) == 2  # a new name: --fresh starts it
+
+
+def test_a_dict_without_metric_stops_at_once_and_names_the_keys(ip, tmp_path):
+    body = cell(
+        """
+        space = {"x": uniform(0.0, 1.0)}
+        def f(x):
+            return {"acc": x, "loss": 1 - x}
+        """
+    )
+    with pytest.raises(StudyFailed, match=r"keys \['acc', 'loss'\]; name the one to optimise"):
+        ip.run_cell_magic("metatune", f"--trials 20 --name dict --store {tmp_path}", body)
+    from jupyter_metahpo import ExperienceStore
+
+    (record,) = ExperienceStore(tmp_path).studies("dict")
+    assert len(ExperienceStore(tmp_path).trials(record.id)) == 1 and record.status == "failed"
+
+
+def test_resuming_a_complete_study_says_so_in_the_cell(ip, capsys, tmp_path):
+    ip.run_line_magic("config", "MetatuneMagics.display = 'text'")
+    ip.run_cell_magic("metatune", f"--trials 3 --name done --store {tmp_path}", QUADRATIC)
+    capsys.readouterr()
+    ip.run_cell_magic("metatune", f"--trials 3 --name done --store {tmp_path}", QUADRATIC)
+    out = capsys.readouterr().out
+    assert "The study 'done' already has 3 of 3 trials: raise the trial budget" in out and "--trials" in out
+
+
+def test_the_timeout_stops_a_trial_that_never_ends(ip):
+    body = cell(
+        """
+        space = {"x": uniform(0.0, 1.0)}
+        def forever(x):
+            while True:
+                x = x + 1
+        """
+    )
+    res = ip.run_cell_magic("metatune", "--timeout 0.5", body)
+    assert res.status == "timeout" and res.trials[0].error.startswith("timed out after ")
+
+
+def test_the_usage_line_names_the_cell_magic(ip):
+    doc = ip.find_cell_magic("metatune").__doc__
+    assert "%%metatune [--trials TRIALS]" in doc
+    assert "  %metatune [" not in doc

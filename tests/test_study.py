@@ -285,8 +285,10 @@ def test_tune_returns_a_result_with_dataframe_and_plot():
     import matplotlib
 
     matplotlib.use("Agg")
-    ax = result.plot()
-    assert ax.get_xlabel() == "trial"
+    from matplotlib.figure import Figure
+
+    fig = result.plot()  # the figure, not its axes: a notebook prints no `<Axes: ...>` line
+    assert isinstance(fig, Figure) and fig.axes[0].get_xlabel() == "trial"
 
 
 def test_dataframe_keeps_a_none_option_as_none_not_nan():

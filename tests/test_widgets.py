@@ -615,3 +615,88 @@ def test_pump_handles_widget_messages_now_and_hands_back_the_rest_in_order():
         receiver.close(0)
         context.term()
     assert comm_pump_for(object()) is None  # no kernel (a terminal IPython): no pump
+
+
+# What users ran into (issue 19) --------------------------------------------------------------
+
+
+def test_the_widget_shows_the_latest_error_and_fails_when_nothing_completed():
+    view = ProgressWidget(min_interval=0.0)
+    study = Study(SPACE, sampler=RandomSampler(0), name="broken")
+
+    def broken(x, n, kind):
+        raise ValueError(f"no data for n={n}")
+
+    status = study.optimize(broken, 3, callbacks=[view])
+    assert status == "failed"
+    last = study.trials[-1]
+    parts = view.render_parts(view.last_snapshot)
+    assert f"ValueError: no data for n={last.config['n']}" in parts["stats"]
+    assert f"latest error (trial {last.number + 1})" in parts["stats"]
+    assert "Failed" in parts["title"] and "Finished" not in parts["title"]
+    assert "No trial completed" in parts["best"]
+    assert view.stop_button.description == "Failed"
+
+
+def test_the_trials_table_pads_its_cells_and_rounds_to_four_digits():
+    trial = FrozenTrial(
+        number=0,
+        config={"lr": 0.000136619165, "hidden": 165, "kind": "relu"},
+        state=TrialState.COMPLETE,
+        origin=Origin("sobol", "initial design"),
+        value=0.912345678,
+    )
+    table = R.top_trials_html([trial], Direction.MAXIMIZE, ["lr", "hidden", "kind"])
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", table)
+    assert cells[:5] == ["1", "<b>0.9123</b>", "0.0001366", "165", "&#x27;relu&#x27;"]
+    assert "padding:" in table and table.count("text-align:right") >= 4  # numbers line up on the right
+
+
+def test_the_widget_counts_warnings_and_keeps_the_output_collapsed():
+    view = ProgressWidget(min_interval=0.0)
+    study = Study(SPACE, sampler=RandomSampler(0), name="noisy")
+
+    def noisy(x, n, kind):
+        import warnings
+
+        for epoch in range(200):
+            print(f"epoch {epoch} loss {x:.3f}")
+        warnings.warn("lbfgs failed to converge", RuntimeWarning)
+        return x
+
+    study.optimize(noisy, 4, callbacks=[view])
+    parts = view.render_parts(view.last_snapshot)
+    assert "4 warnings" in parts["stats"] and "output in 4 trials" in parts["stats"]
+    details = parts["output"]
+    assert details.startswith("<details") and "<summary>" in details and " open" not in details
+    assert "RuntimeWarning: lbfgs failed to converge" in details and "trials 1–4" in details
+    assert "epoch 199 loss" in details  # the latest trial's output, in a box that scrolls
+    assert "max-height" in details and "overflow:auto" in details
+    assert details in view.static_html()
+    # live, a folded Accordion: it stays open or closed, as the user left it, across redraws
+    assert view.output_box.titles == ("4 warnings, output in 4 trials",) and view.output_box.selected_index is None
+    assert "epoch 199 loss" in view.output.value
+
+
+def test_a_complete_study_resumed_says_its_budget_is_spent():
+    view = ProgressWidget(min_interval=0.0)
+    first = Study(SPACE, sampler=RandomSampler(0), name="done")
+    first.optimize(objective, 3)
+    again = Study(SPACE, sampler=RandomSampler(1), name="done", trials=first.trials)
+    again.optimize(objective, 3, callbacks=[view])
+    assert "already has 3 of 3 trials: raise the trial budget" in view.render_parts(view.last_snapshot)["title"]
+
+
+def test_a_race_keeps_its_objectives_prints_and_warnings_out_of_the_cell(capsys):
+    def noisy(x, n, kind):
+        import warnings
+
+        print("iteration log " * 20)
+        warnings.warn("lbfgs failed to converge", RuntimeWarning)
+        return x
+
+    _, results = _race_in_a_shell(lambda: race(noisy, SPACE, ("random", "sobol"), n_trials=3, store=False))
+    shown = capsys.readouterr()
+    assert "iteration log" not in shown.out + shown.err and "lbfgs" not in shown.out + shown.err
+    for result in results.values():
+        assert all(t.warnings == ("RuntimeWarning: lbfgs failed to converge",) for t in result.trials)

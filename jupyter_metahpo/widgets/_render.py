@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..result import best_so_far
+from ..study import last_error_line
 from ..trial import Direction, FrozenTrial, TrialState
 
 __all__ = [
@@ -27,6 +28,10 @@ __all__ = [
     "format_value",
     "estimate_seconds_left",
     "status_line",
+    "trouble_html",
+    "output_details_html",
+    "output_summary",
+    "output_body_html",
     "best_html",
     "top_trials_html",
     "origins_html",
@@ -130,9 +135,96 @@ def median_latency(trials: Sequence[FrozenTrial]) -> float | None:
     return statistics.median(latencies) if latencies else None
 
 
-def best_html(best: FrozenTrial | None, metric: str | None, direction: Direction) -> str:
+def trouble_html(trials: Sequence[FrozenTrial]) -> str:
+    """What went wrong, under the status line: the latest error, and how much the objective warned and printed.
+
+    The error is the line that says what happened (a traceback's last line), its whole
+    text on hover; the warnings and output themselves are in :func:`output_details_html`.
+    """
+    lines = []
+    n_warnings, n_printed = _noise_counts(trials)
+    if n_warnings or n_printed:
+        lines.append(f"<div class='metahpo-noise'>⚠ {esc(_noise_words(n_warnings, n_printed))} (collapsed below)</div>")
+    failed = next((t for t in reversed(trials) if t.state is TrialState.FAILED), None)
+    if failed is not None:
+        line = shorten(last_error_line(failed.error), 160)
+        lines.append(
+            f"<div class='metahpo-error' style='color:#a31515' title='{esc(failed.error or '')}'>"
+            f"latest error (trial {failed.number + 1}): {esc(line)}</div>"
+        )
+    return f"<div style='{TEXT_STYLE};font-size:90%'>{''.join(lines)}</div>" if lines else ""
+
+
+def _noise_counts(trials: Sequence[FrozenTrial]) -> tuple[int, int]:
+    """Warnings raised (distinct per trial, summed over trials) and trials that printed."""
+    return sum(len(t.warnings) for t in trials), sum(1 for t in trials if t.output)
+
+
+def _noise_words(n_warnings: int, n_printed: int) -> str:
+    parts = []
+    if n_warnings:
+        parts.append(f"{n_warnings} warning{'s' * (n_warnings != 1)}")
+    if n_printed:
+        parts.append(f"output in {n_printed} trial{'s' * (n_printed != 1)}")
+    return ", ".join(parts)
+
+
+def output_details_html(trials: Sequence[FrozenTrial]) -> str:
+    """The objective's warnings and prints, collapsed (an HTML ``<details>``): closed, it is one line."""
+    summary = output_summary(trials)
+    if summary is None:
+        return ""
+    return (
+        f"<details class='metahpo-output' style='{TEXT_STYLE};font-size:90%;max-width:850px'>"
+        f"<summary>{esc(summary)}</summary>{output_body_html(trials)}</details>"
+    )
+
+
+def output_summary(trials: Sequence[FrozenTrial]) -> str | None:
+    """``4 warnings, output in 4 trials``; ``None`` when the objective was silent."""
+    n_warnings, n_printed = _noise_counts(trials)
+    return _noise_words(n_warnings, n_printed) if (n_warnings or n_printed) else None
+
+
+def output_body_html(trials: Sequence[FrozenTrial], max_kinds: int = 10) -> str:
+    """Each distinct warning once, with the trials that raised it; then the latest trial's
+    output, in a box of bounded height that scrolls (every trial's is in ``trial.output``
+    and ``result.dataframe["output"]``)."""
+    raised: dict[str, list[int]] = {}
+    for t in trials:
+        for warning in t.warnings:
+            raised.setdefault(warning, []).append(t.number + 1)
+    items = "".join(
+        f"<li><code>{esc(shorten(text, 200))}</code> — trial{'s' * (len(numbers) != 1)} {esc(number_ranges(numbers))}</li>"
+        for text, numbers in list(raised.items())[:max_kinds]
+    )
+    more = f"<li>… and {len(raised) - max_kinds} more kinds</li>" if len(raised) > max_kinds else ""
+    body = f"<ul style='margin:2px 0 4px 18px;padding:0'>{items}{more}</ul>" if items else ""
+    printed = next((t for t in reversed(trials) if t.output), None)
+    if printed is not None:
+        body += (
+            f"<div>Output of trial {printed.number + 1} (the latest that printed):</div>"
+            f"<pre style='max-height:12em;overflow:auto;margin:2px 0;padding:4px;background:#f6f6f6;"
+            f"font-size:11px;white-space:pre-wrap'>{esc(printed.output)}</pre>"
+        )
+    return f"<div style='{TEXT_STYLE};font-size:90%;max-width:850px'>{body}</div>"
+
+
+def number_ranges(numbers: Sequence[int]) -> str:
+    """``1–4, 7, 9–10``: sorted trial numbers with runs joined."""
+    runs: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
+
+
+def best_html(best: FrozenTrial | None, metric: str | None, direction: Direction, *, running: bool = True) -> str:
     if best is None:
-        return f"<div class='metahpo-best' style='{TEXT_STYLE}'>No complete trial yet.</div>"
+        words = "No complete trial yet." if running else "No trial completed."
+        return f"<div class='metahpo-best' style='{TEXT_STYLE}'>{words}</div>"
     config = "".join(
         f"<tr><td style='padding:0 8px 0 0'><code>{esc(k)}</code></td><td>{esc(_cell(v))}</td></tr>"
         for k, v in best.config.items()
@@ -149,6 +241,20 @@ def _cell(value: Any) -> str:
     return format_value(value) if isinstance(value, float) else repr(value)
 
 
+def _table_cell(value: Any) -> str:
+    """A value in the trials table: 4 significant digits for a float, so that columns stay narrow."""
+    return f"{value:.4g}" if isinstance(value, float) else repr(value)
+
+
+def _is_numeric(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+#: Cells of the trials table: room between columns, so that neighbouring numbers never run together.
+_TD = "padding:1px 8px"
+_NUM = f"{_TD};text-align:right;font-variant-numeric:tabular-nums"
+
+
 def ranked(trials: Sequence[FrozenTrial], direction: Direction) -> list[FrozenTrial]:
     complete = [t for t in trials if t.state is TrialState.COMPLETE]
     sign = -1.0 if direction is Direction.MAXIMIZE else 1.0
@@ -159,18 +265,23 @@ def top_trials_html(trials: Sequence[FrozenTrial], direction: Direction, names: 
     top = ranked(trials, direction)[:k]
     if not top:
         return ""
-    head = "".join(f"<th>{esc(n)}</th>" for n in names)
+    numeric = {n: all(_is_numeric(t.config.get(n)) for t in top) for n in names}
+    head = "".join(f"<th style='{_NUM if numeric[n] else _TD}'>{esc(n)}</th>" for n in names)
     rows = []
     for t in top:
-        cells = "".join(f"<td>{esc(_cell(t.config.get(n)))}</td>" for n in names)
+        cells = "".join(
+            f"<td style='{_NUM if numeric[n] else _TD}'>{esc(_table_cell(t.config.get(n)))}</td>" for n in names
+        )
         reason = esc(t.origin.reason or t.origin.source)
         rows.append(
-            f"<tr><td>{t.number + 1}</td><td><b>{esc(format_value(t.value))}</b></td>{cells}"
-            f"<td title='{reason}' style='color:{origin_colour(t.origin.source)}'>{esc(t.origin.source)}</td></tr>"
+            f"<tr><td style='{_NUM}'>{t.number + 1}</td><td style='{_NUM}'><b>{esc(_table_cell(t.value))}</b></td>"
+            f"{cells}<td title='{reason}' style='{_TD};color:{origin_colour(t.origin.source)}'>"
+            f"{esc(t.origin.source)}</td></tr>"
         )
     return (
         f"<table class='metahpo-top' style='border-collapse:collapse;font-size:12px;{TEXT_STYLE}'>"
-        f"<tr><th>#</th><th>value</th>{head}<th>origin</th></tr>{''.join(rows)}</table>"
+        f"<tr><th style='{_NUM}'>#</th><th style='{_NUM}'>value</th>{head}<th style='{_TD}'>origin</th></tr>"
+        f"{''.join(rows)}</table>"
     )
 
 

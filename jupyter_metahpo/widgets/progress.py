@@ -88,6 +88,7 @@ class ProgressWidget:
         self._pending: StudySnapshot | None = None
         self.last_snapshot: StudySnapshot | None = None
         self.n_renders = 0
+        self._budget_note: str | None = None  # said at the start, kept in the title
 
         self.title = W.HTML(value="<b>metatune</b>: starting…")
         self.bar = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="420px"))
@@ -97,6 +98,10 @@ class ProgressWidget:
         self.table = W.HTML()
         self.origins = W.HTML()
         self.warm = W.HTML()
+        # The warnings and prints, folded: an Accordion keeps its open or closed state across
+        # redraws (an HTML <details> would close again at every redraw); the static copy uses <details>.
+        self.output = W.HTML()
+        self.output_box = W.Accordion(children=[self.output], selected_index=None, layout=W.Layout(display="none"))
         self.stop_button = W.Button(
             description="Stop",
             icon="stop",
@@ -111,13 +116,14 @@ class ProgressWidget:
         right = W.VBox([self.plot], layout=W.Layout(min_width="470px"))
         middle = W.HBox([left, right])
         self._containers = (header, left, right, middle)
-        self.widget = W.VBox([self.title, self.warm, header, middle, self.table])
+        self.widget = W.VBox([self.title, self.warm, header, middle, self.table, self.output_box])
         self.widget.add_class("metahpo-progress")
 
     def close(self) -> None:
         """Close the view and every part of it (each part is a widget with its own comm)."""
         parts = (
-            self.title, self.warm, self.bar, self.stats, self.best, self.plot, self.table, self.origins, self.stop_button
+            self.title, self.warm, self.bar, self.stats, self.best, self.plot, self.table, self.origins, self.output,
+            self.output_box, self.stop_button,
         )
         for part in (*parts, *self._containers):
             part.close()
@@ -126,6 +132,7 @@ class ProgressWidget:
     # Callback -----------------------------------------------------------------------
     def __call__(self, snap: StudySnapshot) -> None:
         self.last_snapshot = snap
+        self._budget_note = snap.budget_already_spent() or self._budget_note
         now = self._clock()
         if snap.event in ("start", "end") or self._due(now):
             self._render(snap, now)
@@ -157,7 +164,10 @@ class ProgressWidget:
         self.n_renders += 1
         parts = self.render_parts(snap)
         # Not the Stop button: its click handler may run at the same time in a subshell thread.
-        held = (self.widget, self.title, self.warm, self.bar, self.stats, self.best, self.plot, self.table, self.origins)
+        held = (
+            self.widget, self.title, self.warm, self.bar, self.stats, self.best, self.plot, self.table, self.origins,
+            self.output, self.output_box,
+        )
         with contextlib.ExitStack() as stack:
             for widget in held:
                 stack.enter_context(widget.hold_sync())
@@ -171,6 +181,11 @@ class ProgressWidget:
             self.table.value = parts["table"]
             self.origins.value = parts["origins"]
             self.warm.value = parts["warm"]
+            summary = R.output_summary(snap.trials)
+            if summary is not None:
+                self.output.value = R.output_body_html(snap.trials)
+                self.output_box.titles = (summary,)
+                self.output_box.layout.display = ""
             if snap.event == "end":
                 self.stop_button.disabled = True
                 self.stop_button.description = _FINAL_WORDS.get(snap.status, snap.status)
@@ -197,8 +212,9 @@ class ProgressWidget:
                 state = f"running trial {snap.current.number + 1}"
         else:
             state = _FINAL_WORDS.get(snap.status, snap.status)
+        note = f"<div style='font-weight:normal'>{html.escape(self._budget_note)}</div>" if self._budget_note else ""
         return {
-            "title": f"<b>metatune · {name}</b> — {html.escape(state)}",
+            "title": f"<b>metatune · {name}</b> — {html.escape(state)}{note}",
             "done": done_for_bar,
             "total": total if total else max(done_for_bar, 1),
             "bar_style": "" if running else ("success" if snap.status in ("finished", "timeout") else "warning"),
@@ -210,12 +226,14 @@ class ProgressWidget:
                 seconds_left=R.estimate_seconds_left(done, snap.n_trials, elapsed, snap.timeout),
                 latency=R.median_latency(trials),
                 status=snap.status,
-            ),
-            "best": R.best_html(snap.best_trial, snap.metric, snap.direction),
+            )
+            + R.trouble_html(finished),
+            "best": R.best_html(snap.best_trial, snap.metric, snap.direction, running=running),
             "plot": R.best_so_far_svg(trials, snap.direction, n_total=snap.n_trials, metric=snap.metric),
             "table": R.top_trials_html(trials, snap.direction, snap.space.names, k=self.top_k),
             "origins": R.origins_html(finished),
             "warm": _warm_html(snap),
+            "output": R.output_details_html(finished),
         }
 
     # Saved notebooks --------------------------------------------------------------------
@@ -228,7 +246,7 @@ class ProgressWidget:
             f"<div class='metahpo-progress metahpo-static'><div>{p['title']}</div>{p['warm']}"
             f"<div style='display:flex;flex-wrap:wrap;gap:12px'>"
             f"<div style='width:380px'>{p['stats']}{p['best']}{p['origins']}</div><div>{p['plot']}</div></div>"
-            f"{p['table']}</div>"
+            f"{p['table']}{p['output']}</div>"
         )
 
     def static_bundle(self) -> dict:
