@@ -425,7 +425,7 @@ def prepare_study(
     opened = open_store(store)
     session = open_session(
         opened, name, space, parsed, metric=metric, objective=objective, task=plan.store_task, resume=resume,
-        settings={**settings, "sampler": sampler, **_source_setting(plan)},
+        settings={**settings, "sampler": sampler, **source_setting(plan)},
     )
     if sampler is None and plan.strategy != "none":
         exclude = () if session is None else (session.study_id,)
@@ -434,6 +434,6 @@ def prepare_study(
     return PreparedStudy(space, parsed, plan, opened, session, sampler)
 
 
-def _source_setting(plan: TaskPlan) -> dict[str, Any]:
+def source_setting(plan: TaskPlan) -> dict[str, Any]:
     """The objective's source description, kept with the study so that later studies can compare theirs."""
     return {} if plan.source is None else {"objective_source": plan.source.to_json()}

@@ -19,7 +19,7 @@ from IPython import get_ipython
 from IPython.display import display as show
 
 from .meta.strategies import STRATEGIES, WarmStartStrategy
-from .pipeline import Experience, build_sampler, check_past, open_store, plan_task, strategy_label
+from .pipeline import Experience, build_sampler, check_past, open_store, plan_task, source_setting, strategy_label
 from .result import TuningResult
 from .samplers import DefaultSampler, RandomSampler, Sampler, SobolSampler
 from .space import SearchSpace, as_search_space
@@ -29,7 +29,7 @@ from .warm_report import WarmStartSummary
 from .widgets.compare import RaceView
 from .widgets.kernel_pump import comm_pump_for
 
-__all__ = ["race", "RACE_STRATEGIES", "DEFAULT_RACERS", "WARM_START_STRATEGIES"]
+__all__ = ["race", "RaceInterrupted", "RACE_STRATEGIES", "DEFAULT_RACERS", "WARM_START_STRATEGIES"]
 
 #: The warm-start strategies ``tune`` accepts by name ("default" first).
 WARM_START_STRATEGIES: tuple[str, ...] = tuple(STRATEGIES)
@@ -124,12 +124,14 @@ def race(
         raise ValueError(f"`name` must be a non-empty string naming the race, but got name={name!r}.")
     space = as_search_space(space)
     # As in tune(): the task is described (meta-features first) before anything is stored.
-    plan = plan_task(name, task, data, "none")
+    plan = plan_task(name, task, data, "none", objective, space)
     parsed_direction = Direction.parse(direction)
     past = check_past(past)
     opened = open_store(store)
     racers = _build_racers(specs, plan, past, opened, space, seed)
-    sessions = _open_race_sessions(opened, name, racers, space, parsed_direction, metric, objective, n_trials, seed)
+    sessions = _open_race_sessions(
+        opened, name, racers, space, parsed_direction, metric, objective, n_trials, seed, source_setting(plan)
+    )
     status = "failed"  # what the store records if something unexpected escapes
     try:
         studies = {
@@ -144,13 +146,32 @@ def race(
         if sessions is not None:
             for session in sessions.values():
                 session.finish(status)
-    return {
+    results = {
         label: TuningResult(
             space=space, direction=s.direction, trials=s.trials, status=status, name=f"{name}/{label}", metric=metric,
             study_id=None if sessions is None else sessions[label].study_id, info=dict(s.context),
         )
         for label, s in studies.items()
     }
+    if status == "interrupted":  # as tune() does: the script ends, a notebook stops "Run All"
+        raise RaceInterrupted(results)
+    return results
+
+
+class RaceInterrupted(KeyboardInterrupt):
+    """Raised by :func:`race` after an interrupt ended it; ``results`` holds every racer's finished trials.
+
+    A ``KeyboardInterrupt``, so that a script ends and a notebook stops the cells queued
+    after this one; in a notebook it shows as one line, without a traceback.
+    """
+
+    def __init__(self, results: Mapping[str, TuningResult]) -> None:
+        self.results = dict(results)
+        n = sum(len(r.trials) for r in self.results.values())
+        super().__init__(f"the race was interrupted; its {n} finished trials are kept (`.results`, and the store).")
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
 
 
 def _show_and_run(objective, studies: Mapping[str, Study], n_trials: int, seed, display: bool, min_interval: float):
@@ -206,7 +227,7 @@ def _run_race(objective, studies: Mapping[str, Study], n_trials: int, stop: Stop
     return "stopped" if stop.is_set() else "finished"
 
 
-def _open_race_sessions(store, name, racers, space, direction, metric, objective, n_trials, seed):
+def _open_race_sessions(store, name, racers, space, direction, metric, objective, n_trials, seed, source):
     """One fresh store study per racer (``None`` without a store); all or none are left open."""
     if store is None:
         return None
@@ -216,7 +237,7 @@ def _open_race_sessions(store, name, racers, space, direction, metric, objective
             sessions[label] = store.open_study(
                 f"{name}/{label}", space, direction, metric=metric, objective=getattr(objective, "__name__", None),
                 settings={"n_trials": n_trials, "timeout": None, "seed": seed, "sampler": racer.sampler,
-                          "race": name, "strategy": label, "racer": racer.kind, "racers": list(racers)},
+                          "race": name, "strategy": label, "racer": racer.kind, "racers": list(racers), **source},
                 task=racer.store_task, resume=False,
             )
     except BaseException:
@@ -269,7 +290,8 @@ def _build_racers(specs, plan, past, store, space, seed) -> dict[str, _Racer]:
     """Every racer's sampler, from one description of the task and one gathering of the past."""
     store_task = plan.context["task_name"] if plan.store_task is None else plan.store_task
     # Gathered once, before any racer's study exists: racers never learn from each other.
-    experience = Experience.gather(space, past, store) if any(_is_warm(spec) for _, spec in specs) else None
+    context = plan.study_context(past)
+    experience = Experience.gather(space, past, store, context=context) if any(_is_warm(spec) for _, spec in specs) else None
     return {label: _racer(label, spec, plan, experience, space, seed, store_task) for label, spec in specs}
 
 

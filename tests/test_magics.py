@@ -251,7 +251,8 @@ def test_trials_go_to_the_store_and_history_and_compare_read_them(ip, tmp_path):
         other_space = "space = {'z': uniform(0.0, 1.0)}\ndef g(z):\n    return z"
         with pytest.raises(StudyFailed, match="different search space") as mismatch:
             ip.run_cell_magic("metatune", f"--trials 2 --name alpha --store {store}", other_space)
-        assert "--fresh" in str(mismatch.value)
+        # the way out the magic accepts (it refuses --fresh on a taken name): another name, or forget
+        assert "another name (--name in %%metatune)" in str(mismatch.value) and "metahpo forget" in str(mismatch.value)
         assert mismatch.value._render_traceback_()[0].startswith("StudyMismatchError: ")
 
 

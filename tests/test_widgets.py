@@ -11,7 +11,7 @@ import pytest
 from jupyter_metahpo import RandomSampler, StopSignal, Study, choice, intrange, uniform
 from jupyter_metahpo.trial import Direction, FrozenTrial, Origin, TrialState
 from jupyter_metahpo.widgets import _render as R
-from jupyter_metahpo.racing import race
+from jupyter_metahpo.racing import RaceInterrupted, race
 from jupyter_metahpo.widgets.compare import CompareWidget
 from jupyter_metahpo.widgets.progress import ProgressWidget
 
@@ -295,7 +295,12 @@ def test_a_stopped_race_keeps_its_trials_in_the_store(tmp_path):
             raise KeyboardInterrupt  # what interrupting the kernel does inside the objective
         return objective(x, n, kind)
 
-    results = race(objective_then_interrupt, SPACE, ("random", "sobol"), n_trials=10, store=store, display=False)
+    # An interrupted race ends like an interrupted tune(): a KeyboardInterrupt (so a script ends and
+    # "Run All" stops) that carries every racer's finished trials.
+    with pytest.raises(RaceInterrupted) as interrupted:
+        race(objective_then_interrupt, SPACE, ("random", "sobol"), n_trials=10, store=store, display=False)
+    results = interrupted.value.results
+    assert interrupted.value._render_traceback_() == [f"RaceInterrupted: {interrupted.value}"]
     assert {r.status for r in results.values()} == {"interrupted"}
     assert [len(r.trials) for r in results.values()] == [2, 2]  # the interrupted trial is not a result
     for record in store.studies():
@@ -476,8 +481,14 @@ def test_the_stop_button_says_how_the_race_ended_and_can_no_longer_be_clicked():
     def interrupted(x, n, kind):
         raise KeyboardInterrupt
 
-    shown, results = _race_in_a_shell(lambda: race(interrupted, SPACE, ("random", "sobol"), n_trials=3, store=False))
+    def interrupted_race():
+        with pytest.raises(RaceInterrupted) as raised:
+            race(interrupted, SPACE, ("random", "sobol"), n_trials=3, store=False)
+        return raised.value.results
+
+    shown, results = _race_in_a_shell(interrupted_race)
     assert _stop_button(shown[-1]).description == "Race interrupted"
+    assert {r.status for r in results.values()} == {"interrupted"}
 
 
 def _text_extents(svg):

@@ -47,7 +47,11 @@ CSV_ROWS_PER_READ = 10_000
 ROWS_PER_CHUNK = 5000
 
 #: Columns of ``TuningResult.dataframe`` that describe a trial rather than a parameter.
-_NON_PARAMETER_COLUMNS = {"number", "state", "duration", "suggest_seconds", "origin", "reason", "error"}
+#: Columns of ``TuningResult.dataframe`` that are not parameters (result.py writes them).
+_NON_PARAMETER_COLUMNS = {
+    "number", "state", "duration", "suggest_seconds", "origin", "reason", "error", "output", "warnings",
+    "strategy", "source_task", "similarity", "predicted",
+}
 #: A positive float column spanning at least this ratio is inferred as log-uniform.
 LOG_SCALE_RATIO = 100.0
 

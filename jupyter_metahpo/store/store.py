@@ -843,8 +843,8 @@ class ExperienceStore:
     def _check_resumable(previous: Mapping[str, Any], space: SearchSpace, direction: Direction, name: str) -> None:
         old_space = SearchSpace.from_json(previous["space"])
         how = (
-            f"To start a fresh study under this name, pass resume=False to tune() (--fresh in %%metatune); "
-            f"or choose another name. `metahpo forget {previous['id']}` removes the old one."
+            f"Choose another name (--name in %%metatune), or remove the old study with `metahpo forget "
+            f"{previous['id']}`; tune(resume=False) starts a second study under the same name."
         )
         if old_space != space:
             raise StudyMismatchError(
