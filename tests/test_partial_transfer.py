@@ -280,3 +280,31 @@ def test_a_pipeline_steps_parameters_match_the_estimators_own():
     assert [(link.new, link.past, link.how) for link in match.links] == [
         ("svc__C", "C", "alias"), ("svc__gamma", "gamma", "alias")
     ]
+
+
+def test_a_toy_function_with_a_built_in_spaces_names_does_not_warm_from_that_prior():
+    # Its source is known and builds no estimator; the prior's studies are of a known family: nothing to
+    # compare but names, which are no evidence.
+    from jupyter_metahpo.prior.load import load_prior
+
+    space = SearchSpace({"C": loguniform(1e-2, 1e3), "gamma": loguniform(1e-4, 1.0)})
+    cell = "import math\ndef objective(C, gamma):\n    return -(math.log(C) - 1) ** 2 - (math.log(gamma) + 5) ** 2\n"
+    experience = Experience.of(space, load_prior(), StudyContext(source=describe_objective(cell, space.names)))
+    assert experience.usable == ()
+    assert "nothing says their tasks are related" in experience.summary()["cold"]
+
+
+def test_the_other_kind_of_task_counts_when_it_informs_every_parameter():
+    features = {"log_n_rows": 5.0, "log_n_columns": 2.0}
+    loop = ("def train(lr, hidden):\n    net = nn.Sequential(nn.Linear(8, hidden), nn.ReLU(), nn.Linear(hidden, 2))\n"
+            "    opt = torch.optim.Adam(net.parameters(), lr=lr)\n    return fit(net, opt)\n")
+    regression = _torch_history("regression", meta_features=features, meta_feature_set="mhpo-v1",
+                                extra={"space_name": "torch_mlp_regressor", "task_type": "regression"})
+    task = TaskDescription("new", features, "mhpo-v1")
+    every = SearchSpace({"lr": loguniform(1e-4, 1e-1), "hidden": intrange(8, 512, log=True)})
+    more = SearchSpace({**every, "momentum": uniform(0.5, 0.99)})
+    for space, used in ((every, ["regression"]), (more, [])):
+        context = StudyContext(task=task, source=describe_objective(loop, space.names), task_type="classification")
+        experience = Experience.of(space, [regression], context)
+        assert [t.study.study_id for t in experience.usable] == used
+    assert "is a regression task where yours is classification" in experience.report.unrelated["regression"]

@@ -43,7 +43,7 @@ def carry_over(
         evidence = evidence_for(study, match, context)
         if not is_source(evidence, match, study, context):
             if match.links:
-                report.unrelated[study.study_id] = _unrelated_reason(match, evidence)
+                report.unrelated[study.study_id] = _unrelated_reason(match, evidence, study, context)
             else:
                 report.incompatible[study.study_id] = "it shares none of your parameters"
             continue
@@ -56,10 +56,15 @@ def carry_over(
     return usable, report
 
 
-def _unrelated_reason(match: SpaceMatch, evidence) -> str:
+def _unrelated_reason(match: SpaceMatch, evidence, study: PastStudy, context: StudyContext) -> str:
     shared = ", ".join(match.shared)
     if not evidence:
         return f"shares {shared} but nothing says the tasks are related"
+    if any(e.kind == "estimator" for e in evidence):
+        return (
+            f"shares only part of your space ({shared}; not {', '.join(match.unmatched)}) and is a "
+            f"{study.extra.get('task_type')} task where yours is {context.task_type}"
+        )
     what = "; ".join(e.detail for e in evidence)
     return f"shares only part of your space ({shared}), and {what} is not enough for a partial match"
 

@@ -15,16 +15,19 @@ a source of the warm start and of the transfer refinement only with evidence
   objective does not name another estimator family than the past study's;
 - ``space``: every parameter of the new space is in the past space under the same name
   and kind, there are at least two of them (more than a shared name), and the two
-  objectives cannot be compared because one side's source is unknown (a study
-  imported from a CSV file or Optuna, or recorded by an older version; an objective
-  without readable source). When both sources are known, they decide (``objective``).
+  cannot be compared by what they run: the new objective's source is unknown, or the
+  past study has neither a recorded source nor a known estimator family (a study
+  imported from a CSV file or Optuna, or recorded by an older version). When both
+  sides are known, they decide (``objective``, ``estimator``).
 
 Which evidence suffices depends on how well the spaces match (:func:`is_source`). The
 first three kinds always do. When every new parameter is in the past space under the
 same name and kind, any evidence does (this is how the built-in spaces and their prior
 have always been used). A partial match (other names, other kinds, parameters the past
-never saw) needs the same estimator family on the same kind of task: data alike alone
-does not tie a logistic regression's ``C`` to a support vector machine's.
+never saw) needs the same estimator family, and, when the kinds of task differ
+(classification against regression), that the past study informs every new parameter:
+data alike alone does not tie a logistic regression's ``C`` to a support vector
+machine's, and an SVR's space lacks an SVC's ``class_weight``.
 
 How much each source then counts is the strategies' and the refinement's business
 (similarity weights, RGPE's ranking weights); this module only decides who may speak.
@@ -123,7 +126,9 @@ def is_source(evidence: tuple[Evidence, ...], match: SpaceMatch, past: PastStudy
         return True
     if match.complete:
         return bool(kinds)
-    return "estimator" in kinds and same_task_type(past, context) is not False
+    if "estimator" not in kinds:
+        return False
+    return same_task_type(past, context) is not False or not match.unmatched
 
 
 def same_task_type(past: PastStudy, context: StudyContext) -> bool | None:
@@ -177,7 +182,8 @@ def _data(past: PastStudy, context: StudyContext) -> list[Evidence]:
 
 
 def _space(past: PastStudy, match: SpaceMatch, context: StudyContext) -> list[Evidence]:
-    comparable = context.source is not None and past_source(past) is not None
+    past_known = past_source(past) is not None or bool(past_families(past))
+    comparable = context.source is not None and past_known
     if comparable or not match.complete or len(match.links) < 2:
         return []
     return [Evidence("space", f"the same parameters ({', '.join(match.shared)}); its objective is not known")]
