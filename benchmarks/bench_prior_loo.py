@@ -85,6 +85,7 @@ def user_context(task):
     The past studies then qualify as ``tune`` would let them (meta.relatedness), not as
     studies handed over with ``past=``.
     """
+    from benchmarks._loo.methods import task_description
     from jupyter_metahpo.meta.relatedness import StudyContext
     from jupyter_metahpo.meta.source import ObjectiveSource
 
