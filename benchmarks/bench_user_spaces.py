@@ -63,12 +63,14 @@ NOTES = """\
 
 
 def load_studies(families, meta_cache):
-    """Every finished pool of the prior (all families: the past ``tune`` would see), with meta-features and task type."""
+    """Every finished pool of the prior (all families: the past ``tune`` would see), with meta-features and task
+    type, and the classifier pools of ``families`` to hold out."""
     from benchmarks._loo.prior_tasks import read_prior_studies, tasks_from_studies, with_meta_features
 
     studies, _ = read_prior_studies(None)
     studies = [with_task_type(s) for s in with_meta_features(studies, meta_cache)]
-    held_out = [t for t in tasks_from_studies(studies) if t.family in families and t.study.extra["space_name"] == FAMILIES[t.family]]
+    held_out = [t for t in tasks_from_studies(studies)
+                if t.family in families and t.study.extra["space_name"] == FAMILIES[t.family]]
     return studies, held_out
 
 
@@ -101,7 +103,8 @@ def main(argv=None) -> int:
     parser.add_argument("--budget", type=int, default=25)
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (one held-out pool each)")
     parser.add_argument("--out", default=None, help="name of the results files (default: user_spaces[_quick])")
-    parser.add_argument("--cache", type=Path, default=RUN_CACHE, help="finished runs, reused by a rerun (default: %(default)s)")
+    parser.add_argument("--cache", type=Path, default=RUN_CACHE,
+                        help="finished runs, reused by a rerun (default: %(default)s)")
     parser.add_argument("--no-cache", action="store_true", help="run everything again and store nothing")
     parser.add_argument("--meta-cache", type=Path, default=META_FEATURE_CACHE,
                         help="meta-features of the prior's datasets, computed once and reused (default: %(default)s)")
@@ -121,7 +124,8 @@ def main(argv=None) -> int:
     def cases_of(family):
         return {k: c for k, c in family_cases(family).items() if k in args.cases}
 
-    results, diagnostics = run_user_benchmark(held_out, studies, cases_of, seeds, args.budget, jobs=args.jobs, cache=cache)
+    results, diagnostics = run_user_benchmark(held_out, studies, cases_of, seeds, args.budget, jobs=args.jobs,
+                                              cache=cache)
     elapsed = time.perf_counter() - began
     text = render(args, argv, held_out, seeds, results, diagnostics, elapsed, cache)
     print(text)
@@ -129,7 +133,8 @@ def main(argv=None) -> int:
     out_dir = ROOT / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"{name}.md").write_text(text)
-    (out_dir / f"{name}.json").write_text(json.dumps({"runs": [r.__dict__ for r in results], "diagnostics": diagnostics}))
+    dump = {"runs": [r.__dict__ for r in results], "diagnostics": diagnostics}
+    (out_dir / f"{name}.json").write_text(json.dumps(dump))
     print(f"saved {out_dir / (name + '.md')}")
     return 0
 
@@ -148,16 +153,17 @@ def render(args, argv, held_out, seeds, results, diagnostics, elapsed, cache) ->
         where = args.cache.relative_to(ROOT.parent) if args.cache.is_relative_to(ROOT.parent) else args.cache
         lines.append(f"Runs measured at commit(s) {', '.join(cache.revisions())}, stored in `{where}`.  ")
     if seconds:
+        n_past = [d["n_past"] for d in diagnostics]
         lines.append(f"`Experience.of` (the compatibility pass) per new study: median {np.median(seconds):.3f} s, "
-                     f"max {np.max(seconds):.3f} s, over {diagnostics[0]['n_past']}-{max(d['n_past'] for d in diagnostics)} "
-                     "past studies.")
+                     f"max {np.max(seconds):.3f} s, over {min(n_past)}-{max(n_past)} past studies.")
     lines += ["", "## Goals", "", *user_report.goal_summary(results, args.cases), "",
               user_report.goals_table(results, args.cases), "", "## Notes", "", NOTES]
     for case in args.cases:
         lines += ["", f"## ({case}) {CASE_TITLES[case]}: all families", "", user_report.regret_table(results, case)]
     for family in families:
         for case in args.cases:
-            lines += ["", f"### {family}, ({case}) {CASE_TITLES[case]}", "", user_report.regret_table(results, case, family)]
+            table = user_report.regret_table(results, case, family)
+            lines += ["", f"### {family}, ({case}) {CASE_TITLES[case]}", "", table]
     lines += ["", "## What the compatibility pass did", "", user_report.diagnostics_table(diagnostics)]
     colds = sorted({d["cold"] for d in diagnostics if d["cold"]})
     if colds:

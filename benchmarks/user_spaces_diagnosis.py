@@ -87,7 +87,8 @@ def main(argv=None) -> int:
         warnings.simplefilter("ignore")
         for task, past in leave_one_out_jobs(pick_tasks(held_out, 8), studies):
             per_pool.append(run(task, past))
-    means = {t: float(np.mean([np.mean([curve[t - 1] for curve in curves]) for curves in per_pool])) for t in (1, 5, 10, 25)}
+    means = {t: float(np.mean([np.mean([curve[t - 1] for curve in curves]) for curves in per_pool]))
+             for t in (1, 5, 10, 25)}
     print(f"{args.variant}: ours: default, mean regret over {len(per_pool)} pools, seeds {list(SEEDS)}: "
           + ", ".join(f"@{t} {v:.3f}" for t, v in means.items()))
     return 0

@@ -46,7 +46,8 @@ def test_a_renamed_config_maps_back_to_the_same_builtin_config(family):
 
 def test_b_values_beyond_the_builtin_ranges_are_clipped_to_them():
     case = family_cases("random_forest")["b"]
-    mapped = case.to_builtin({"n_estimators": 500, "max_features": 0.3, "min_samples_leaf": 100, "bootstrap": False}, 10)
+    user = {"n_estimators": 500, "max_features": 0.3, "min_samples_leaf": 100, "bootstrap": False}
+    mapped = case.to_builtin(user, 10)
     assert mapped == {"n_estimators": 200, "max_features": 0.3, "min_samples_leaf": 32, "bootstrap": False}
     hgb = family_cases("hgb")["b"]
     config = {"learning_rate": 1e-3, "max_iter": 50, "max_leaf_nodes": 8, "min_samples_leaf": 1,
@@ -86,7 +87,8 @@ def test_e_feature_share_options_are_the_shares_scikit_learn_draws(n_features, s
 def test_e_kind_conversions_land_on_the_builtin_kinds():
     rf = family_cases("random_forest")["e"]
     config = {"n_estimators": 57.6, "max_features": "sqrt", "min_samples_leaf": 2, "bootstrap": True}
-    assert rf.to_builtin(config, 100) == {"n_estimators": 58, "max_features": 0.1, "min_samples_leaf": 2, "bootstrap": True}
+    expected = {"n_estimators": 58, "max_features": 0.1, "min_samples_leaf": 2, "bootstrap": True}
+    assert rf.to_builtin(config, 100) == expected
     # sqrt(10000) / 10000 = 0.01 lies below the built-in 0.05: clipped to it
     assert rf.to_builtin({**config, "max_features": "sqrt"}, 10_000)["max_features"] == 0.05
     assert rf.to_builtin({**config, "max_features": None}, 100)["max_features"] == 1.0
@@ -121,7 +123,8 @@ def test_each_case_is_the_departure_it_says(family):
     assert len(renamed) == len(builtin) and len(set(renamed.names) - set(builtin.names)) >= len(builtin) // 2
     ranges = cases["b"].space
     assert ranges.names and set(ranges.names) == set(builtin.names) and ranges != builtin
-    moved = [n for n, p in ranges.items() if not isinstance(p, Choice) and (p.low, p.high) != (builtin[n].low, builtin[n].high)]
+    moved = [n for n, p in ranges.items()
+             if not isinstance(p, Choice) and (p.low, p.high) != (builtin[n].low, builtin[n].high)]
     assert len(moved) >= 2
     subset = cases["c"].space
     assert 2 <= len(subset) <= 3 and set(subset.names) < set(builtin.names)
@@ -262,8 +265,8 @@ def test_a_run_scores_every_case_and_a_rerun_reuses_the_cache(svc_pools, tmp_pat
     assert {d["case"] for d in diagnostics} == {"a", "c", "f"} and all(d["seconds"] >= 0 for d in diagnostics)
     stored = (tmp_path / "runs.jsonl").read_text()
     assert len(stored.splitlines()) == len(results)
-    again, _ = run_user_benchmark(tasks[:1], studies, lambda family: cases, [0], 4, cache=RunCache(tmp_path / "runs.jsonl"),
-                                  progress=lambda line: None)
+    again, _ = run_user_benchmark(tasks[:1], studies, lambda family: cases, [0], 4,
+                                  cache=RunCache(tmp_path / "runs.jsonl"), progress=lambda line: None)
     np.testing.assert_allclose([r.curve for r in again], [r.curve for r in results], atol=1e-6)  # stored rounded
     assert (tmp_path / "runs.jsonl").read_text() == stored  # nothing run again
 

@@ -44,7 +44,9 @@ def split_key(task: str) -> tuple[str, str]:
     return case, pool
 
 
-def per_pool(results: Sequence[RunResult], method: str, case: str, trial: int, family: str | None = None) -> dict[str, float]:
+def per_pool(
+    results: Sequence[RunResult], method: str, case: str, trial: int, family: str | None = None
+) -> dict[str, float]:
     """Regret at ``trial`` per held-out pool (seeds averaged) of one method on one case (or ``"ref"``)."""
     values: dict[str, list[float]] = defaultdict(list)
     for r in results:
@@ -130,7 +132,8 @@ def unrelated_rows(results: Sequence[RunResult], family: str | None = None, case
     budget = max((len(r.curve) for r in results), default=0)
     rows = []
     for trial in (c for c in checkpoints if c <= budget):
-        ours, cold = per_pool(results, USER_OURS, case, trial, family), per_pool(results, USER_COLD, case, trial, family)
+        ours = per_pool(results, USER_OURS, case, trial, family)
+        cold = per_pool(results, USER_COLD, case, trial, family)
         pools = sorted(set(ours) & set(cold))
         if not pools:
             continue
@@ -162,13 +165,15 @@ def goals_table(results: Sequence[RunResult], cases: Sequence[str]) -> str:
         by_family = {f: {r["trial"]: r for r in gain_rows(results, case, f)} for f in families}
         for row in gain_rows(results, case):
             cells = [case, str(row["trial"]), f"{row['exact_gain']:+.3f}", f"{row['user_gain']:+.3f}", _kept(row),
-                     _cell(row["margin"], row["se"]), "yes" if row["met"] else "**no**", _kept(row, "kept_vs_exact_cold")]
+                     _cell(row["margin"], row["se"]), "yes" if row["met"] else "**no**",
+                     _kept(row, "kept_vs_exact_cold")]
             cells += [_kept(by_family[f][row["trial"]]) if row["trial"] in by_family[f] else "-" for f in families]
             lines.append("| " + " | ".join(cells) + " |")
     out = "\n".join(lines) if len(lines) > 2 else ""
     if "f" in cases:
         by_family = {f: {r["trial"]: r for r in unrelated_rows(results, f)} for f in families}
-        head = ["trial", "ours", "cold", "ours − cold ± SE", "met (≤ 1 SE)", *(f"{f}: ours − cold" for f in families)]
+        head = ["trial", "ours", "cold", "ours − cold ± SE", "met (≤ 1 SE)",
+                *(f"{f}: ours − cold" for f in families)]
         f_lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for row in unrelated_rows(results):
             cells = [str(row["trial"]), f"{row['ours']:.3f}", f"{row['cold']:.3f}", _cell(row["diff"], row["se"]),
@@ -177,7 +182,8 @@ def goals_table(results: Sequence[RunResult], cases: Sequence[str]) -> str:
                       if row["trial"] in by_family[f] else "-" for f in families]
             f_lines.append("| " + " | ".join(cells) + " |")
         if len(f_lines) > 2:
-            out += ("\n\n" if out else "") + "Case f (a toy function sharing two names with the prior):\n\n" + "\n".join(f_lines)
+            title = "Case f (a toy function sharing two names with the prior):"
+            out += ("\n\n" if out else "") + title + "\n\n" + "\n".join(f_lines)
     return out
 
 
@@ -224,7 +230,9 @@ def diagnostics_table(diagnostics: Sequence[Mapping[str, Any]]) -> str:
         sources = max(sum(d["n_sources"] for d in rows), 1)
         clipped = sum(d["clipped_trials"] for d in rows) / sources
         dropped = sum(d["dropped_trials"] for d in rows) / sources
-        outside_text = f"{np.mean(outside):.0%} ({clipped:.1f} clipped, {dropped:.1f} dropped per study)" if outside else "-"
+        outside_text = "-"
+        if outside:
+            outside_text = f"{np.mean(outside):.0%} ({clipped:.1f} clipped, {dropped:.1f} dropped per study)"
         lines.append(
             f"| {case} | {family} | {np.median([d['n_sources'] for d in rows]):.0f} | {space_text} | {link_text} | "
             f"{filled} | {outside_text} | {np.median([d['n_unrelated'] for d in rows]):.0f} | "

@@ -121,6 +121,10 @@ def user_tasks(held_out: PoolTask, cases: Mapping[str, UserCase]) -> list[UserTa
 # Methods on the user's space ----------------------------------------------------------
 
 
+Ask = Callable[[], Mapping[str, Any]]
+Tell = Callable[[Mapping[str, Any], float], None]
+
+
 class UserMethod:
     """A method that searches the user's space; ``ask``/``tell`` come from :meth:`start`."""
 
@@ -132,7 +136,8 @@ class UserMethod:
     def identity(self) -> str:
         return self.name if self.version == 1 else f"{self.name}@{self.version}"
 
-    def start(self, task: UserTask, past: Sequence[PastStudy], seed: int) -> tuple[Callable[[], Mapping[str, Any]], Callable[[Mapping[str, Any], float], None]]:
+    def start(self, task: UserTask, past: Sequence[PastStudy], seed: int) -> tuple[Ask, Tell]:
+        """``ask()`` proposes a configuration of the user's space; ``tell(config, value)`` reports its score."""
         raise NotImplementedError
 
     def run(self, task: UserTask, past: Sequence[PastStudy], budget: int, seed: int) -> PoolRun:
@@ -243,7 +248,8 @@ def reference_methods() -> dict[str, PoolMethod]:
     from benchmarks.bench_prior_loo import STRATEGY_VERSIONS, ours_sampler
 
     return {
-        "exact space: ours default": OursWarm("ours: default", ours_sampler, "default", version=STRATEGY_VERSIONS["default"]),
+        "exact space: ours default": OursWarm(
+            "ours: default", ours_sampler, "default", version=STRATEGY_VERSIONS["default"]),
         "exact space: ours cold": ColdBoTorch(),
         "exact space: random search": RandomSearch(),
     }
@@ -252,7 +258,9 @@ def reference_methods() -> dict[str, PoolMethod]:
 # Running ------------------------------------------------------------------------------
 
 
-def _run(method: Any, task: Any, past: Sequence[PastStudy], budget: int, seed: int, name: str, key: str, family: str) -> RunResult:
+def _run(
+    method: Any, task: Any, past: Sequence[PastStudy], budget: int, seed: int, name: str, key: str, family: str
+) -> RunResult:
     """One run as a :class:`RunResult` under ``name`` and task ``key`` (an error is recorded, as the harness does)."""
     if isinstance(method, PoolMethod):
         result = run_one(method, task, past, budget, seed)
@@ -262,7 +270,8 @@ def _run(method: Any, task: Any, past: Sequence[PastStudy], budget: int, seed: i
             warnings.simplefilter("ignore")
             run = method.run(task, past, budget, seed)
     except Exception as exc:  # noqa: BLE001 - one failed run must not end the benchmark
-        return RunResult(name, key, family, seed, tuple(np.ones(budget)), (), None, len(past), f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        return RunResult(name, key, family, seed, tuple(np.ones(budget)), (), None, len(past), error)
     if len(set(run.chosen)) != len(run.chosen):
         raise AssertionError(f"{name} chose a pool point twice on {key}")
     curve = extend_curve(normalised_regret_curve(task.pool.scores, run.chosen), budget)
@@ -274,7 +283,9 @@ def _digest(payload: Any) -> str:
     return hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def run_key(case: str, identity: str, key: str, seed: int, budget: int, pool_hash: str, past_hash: str, case_hash: str) -> str:
+def run_key(
+    case: str, identity: str, key: str, seed: int, budget: int, pool_hash: str, past_hash: str, case_hash: str
+) -> str:
     return (f"v{RESULTS_VERSION}|user-spaces-v{CASES_VERSION}|{case}|{identity}|{key}|seed={seed}|budget={budget}|"
             f"{pool_hash}|{past_hash}|{case_hash}")
 
@@ -353,7 +364,8 @@ def _held_out_runs(held_out: PoolTask, past: list[PastStudy], cases: Mapping[str
     for job in _jobs_for(held_out, past, cases, seeds, budget, references):
         record = stored.get(job.cache_key)
         if record is not None:
-            result = RunResult(**{**record, "curve": tuple(record["curve"]), "suggest_seconds": tuple(record["suggest_seconds"])})
+            result = RunResult(**{**record, "curve": tuple(record["curve"]),
+                                  "suggest_seconds": tuple(record["suggest_seconds"])})
         elif job.case == REFERENCE:
             result = _run(refs[job.name], held_out, past, budget, job.seed, job.name, job.key, held_out.family)
             fresh.append((job.cache_key, dict(result.__dict__)))
@@ -426,4 +438,5 @@ def _limit_threads() -> None:
 
 def _worker(index: int, seeds: Sequence[int], budget: int, references: bool):
     task, past = _FORKED["work"][index]
-    return _held_out_runs(task, past, _FORKED["cases_of"](task.family), seeds, budget, _FORKED["stored"][index], references)
+    cases = _FORKED["cases_of"](task.family)
+    return _held_out_runs(task, past, cases, seeds, budget, _FORKED["stored"][index], references)

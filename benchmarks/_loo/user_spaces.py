@@ -221,7 +221,11 @@ def _svm_cell(signature: Sequence[str], args: Mapping[str, str], extra: str = ""
         f"{extra} cache_size=500),\n"
         "    )\n"
     )
-    imports = "from sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\nfrom sklearn.svm import SVC"
+    imports = (
+        "from sklearn.pipeline import make_pipeline\n"
+        "from sklearn.preprocessing import StandardScaler\n"
+        "from sklearn.svm import SVC"
+    )
     return _sklearn_cell(imports, signature, body)
 
 
@@ -255,7 +259,9 @@ def train({signature}):
 '''
 
 
-def _torch_cell(signature: Sequence[str], args: Mapping[str, str], activation: str = "nn.ReLU()", clip: str = "") -> str:
+def _torch_cell(
+    signature: Sequence[str], args: Mapping[str, str], activation: str = "nn.ReLU()", clip: str = ""
+) -> str:
     return _TORCH_CELL.format(signature=", ".join(signature), activation=activation, clip=clip, **args)
 
 
@@ -330,7 +336,8 @@ def _random_forest(n_features_note: str) -> dict[str, UserCase]:
         ),
         "d": UserCase(
             "d", family,
-            SearchSpace({**builtin.space, "max_depth": intrange(2, 32, log=True), "criterion": choice("gini", "entropy")}),
+            SearchSpace({**builtin.space, "max_depth": intrange(2, 32, log=True),
+                         "criterion": choice("gini", "entropy")}),
             _rf_cell([*names, "max_depth", "criterion"], plain,
                      extra="        max_depth=max_depth,\n        criterion=criterion,\n"),
             _identity_links(names),
