@@ -1,0 +1,185 @@
+"""The warm start on search spaces written as users write them (issue 18), leave one task out.
+
+    python benchmarks/bench_user_spaces.py --quick              # 2 pools per family, 1 seed: a few minutes
+    python benchmarks/bench_user_spaces.py --pools-per-family 10 --jobs 2
+    python benchmarks/bench_user_spaces.py --families svm --cases a f
+
+For four families (random forest, HGB, SVM, the PyTorch MLP; their classifier pools are
+held out) each case of ``benchmarks/_loo/user_spaces.py`` writes the family's space as a
+user would, with the user's cell as text: (a) renamed, (b) other ranges, (c) a subset,
+(d) a superset, (e) a kind that differs, (f) a toy function of its own that shares two
+parameter names with the prior. Our warm start gets what ``tune`` gets for that cell
+(the held-out data's meta-features and task type, the cell's source, nothing handed
+over) and the prior's other datasets as its past; every proposal is mapped back into
+the built-in space by the case's transform and scored by the held-out pool
+(``benchmarks/_loo/user_runner.py``). Methods: ours (default strategy), ours cold,
+random search and Optuna TPE in the user's space; the exact-space warm start, cold
+start and random search on the built-in space as the reference.
+
+Finished runs are kept in ``benchmarks/results/cache/user_spaces_runs.jsonl`` and the
+same command resumes where a stopped one ended; ``--quick`` neither reads nor grows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+
+from benchmarks._command import command_line  # noqa: E402
+from benchmarks._loo import user_report  # noqa: E402
+from benchmarks._loo.cache import RunCache  # noqa: E402
+from benchmarks._loo.user_runner import run_user_benchmark  # noqa: E402
+from benchmarks._loo.user_spaces import CASE_TITLES, CASES, FAMILIES, family_cases  # noqa: E402
+
+META_FEATURE_CACHE = ROOT / "results" / "cache" / "prior_meta_features.json"
+RUN_CACHE = ROOT / "results" / "cache" / "user_spaces_runs.jsonl"
+
+NOTES = """\
+- Regret is (best - incumbent)/(best - worst) of the held-out pool, as in `prior_loo.md`; means are over
+  held-out pools (seeds averaged first), ± their standard error over pools.
+- Every configuration is scored on the held-out pool: mapped into the built-in space by the case's transform
+  (renames; kind conversions, `"sqrt"`/`"log2"` counted on the dataset's columns; the built-in defaults for the
+  parameters a subset leaves out; values beyond the built-in ranges clipped to them, since the pool holds
+  nothing beyond) and snapped to the nearest unused pool point in the built-in space's unit cube.
+- Case (d)'s added parameters cannot change the score on a pool (the prior never varied them): they are
+  ignored when scored. The case measures whether unseen parameters hurt the warm start, not their effect.
+- Case (f) is a toy function of two of the family's parameter names (its optimum placed per held-out task),
+  scored exactly on a Sobol pool of 128 of its own configurations; its past is the prior, it has no data
+  (no meta-features). The exact-space reference does not apply to it.
+- The past studies carry their task type (as the bundled prior's do), so a partial match takes only the
+  family's classifier pools, while an exact match takes the regressor pools too (`is_source`).
+- Gain = cold regret − warm regret: the user's gain is `ours: cold` − `ours: default` in the user's space,
+  the exact gain the same on the built-in space (`exact space: ...`, what `bench_prior_loo.py` runs).
+  Kept = user gain / exact gain (goal ≥ 75%); met when the paired margin user − 0.75·exact is ≥ 0.
+"""
+
+
+def load_studies(families, meta_cache):
+    """Every finished pool of the prior (all families: the past ``tune`` would see), with meta-features and task
+    type, and the classifier pools of ``families`` to hold out."""
+    from benchmarks._loo.prior_tasks import read_prior_studies, tasks_from_studies, with_meta_features
+
+    studies, _ = read_prior_studies(None)
+    studies = [with_task_type(s) for s in with_meta_features(studies, meta_cache)]
+    held_out = [t for t in tasks_from_studies(studies)
+                if t.family in families and t.study.extra["space_name"] == FAMILIES[t.family]]
+    return studies, held_out
+
+
+def with_task_type(study):
+    """The study with ``extra["task_type"]`` (the run files say ``task``; the bundled prior says ``task_type``)."""
+    extra = dict(study.extra or {})
+    extra.setdefault("task_type", extra.get("task"))
+    return dataclasses.replace(study, extra=extra)
+
+
+def describe_cases(families, cases) -> list[str]:
+    lines = ["| case | family | user's space | notes |", "|---|---|---|---|"]
+    for family in families:
+        for letter, case in family_cases(family).items():
+            if letter in cases:
+                space = ", ".join(f"{name}: {p!r}" for name, p in case.space.items())
+                lines.append(f"| {letter} | {family} | {space} | {case.notes or '-'} |")
+    return lines
+
+
+def main(argv=None) -> int:
+    from benchmarks.bench_prior_loo import pick_tasks
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="2 held-out pools per family, 1 seed, no run cache")
+    parser.add_argument("--families", nargs="+", choices=sorted(FAMILIES), default=sorted(FAMILIES))
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    parser.add_argument("--pools-per-family", type=int, help="held-out pools per family (default: all; quick: 2)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--budget", type=int, default=25)
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (one held-out pool each)")
+    parser.add_argument("--out", default=None, help="name of the results files (default: user_spaces[_quick])")
+    parser.add_argument("--cache", type=Path, default=RUN_CACHE,
+                        help="finished runs, reused by a rerun (default: %(default)s)")
+    parser.add_argument("--no-cache", action="store_true", help="run everything again and store nothing")
+    parser.add_argument("--meta-cache", type=Path, default=META_FEATURE_CACHE,
+                        help="meta-features of the prior's datasets, computed once and reused (default: %(default)s)")
+    args = parser.parse_args(argv)
+    seeds = args.seeds[:1] if args.quick else args.seeds
+    per_family = args.pools_per_family or (2 if args.quick else None)
+
+    studies, held_out = load_studies(args.families, args.meta_cache)
+    held_out = pick_tasks(held_out, per_family)
+    print(f"{len(studies)} past pools; holding out {len(held_out)} classifier pools of {args.families}; "
+          f"cases {args.cases}; seeds {seeds}; budget {args.budget}")
+    cache = None if args.no_cache or args.quick else RunCache(args.cache)
+    if cache is not None:
+        print(f"{len(cache)} finished runs in {args.cache}")
+    began = time.perf_counter()
+
+    def cases_of(family):
+        return {k: c for k, c in family_cases(family).items() if k in args.cases}
+
+    results, diagnostics = run_user_benchmark(held_out, studies, cases_of, seeds, args.budget, jobs=args.jobs,
+                                              cache=cache)
+    elapsed = time.perf_counter() - began
+    text = render(args, argv, held_out, seeds, results, diagnostics, elapsed, cache)
+    print(text)
+    name = args.out or ("user_spaces_quick" if args.quick else "user_spaces")
+    out_dir = ROOT / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.md").write_text(text)
+    dump = {"runs": [r.__dict__ for r in results], "diagnostics": diagnostics}
+    (out_dir / f"{name}.json").write_text(json.dumps(dump))
+    print(f"saved {out_dir / (name + '.md')}")
+    return 0
+
+
+def render(args, argv, held_out, seeds, results, diagnostics, elapsed, cache) -> str:
+    import numpy as np
+
+    families = sorted({t.family for t in held_out})
+    seconds = [d["seconds"] for d in diagnostics]
+    lines = ["# The warm start on user-written spaces (leave one task out on the prior's pools)", ""]
+    lines.append(f"Command: `{command_line(__file__, argv)}`  ")
+    lines.append(f"Held out: {len(held_out)} classifier pools ({', '.join(families)}); cases {', '.join(args.cases)}; "
+                 f"seeds {seeds}; budget {args.budget}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+                 f"{elapsed:.0f} s on {platform.machine()}.  ")
+    if cache is not None:
+        where = args.cache.relative_to(ROOT.parent) if args.cache.is_relative_to(ROOT.parent) else args.cache
+        lines.append(f"Runs measured at commit(s) {', '.join(cache.revisions())}, stored in `{where}`.  ")
+    if seconds:
+        n_past = [d["n_past"] for d in diagnostics]
+        lines.append(f"`Experience.of` (the compatibility pass) per new study: median {np.median(seconds):.3f} s, "
+                     f"max {np.max(seconds):.3f} s, over {min(n_past)}-{max(n_past)} past studies.")
+    lines += ["", "## Goals", "", *user_report.goal_summary(results, args.cases), "",
+              user_report.goals_table(results, args.cases), "", "## Notes", "", NOTES]
+    for case in args.cases:
+        lines += ["", f"## ({case}) {CASE_TITLES[case]}: all families", "", user_report.regret_table(results, case)]
+    for family in families:
+        for case in args.cases:
+            table = user_report.regret_table(results, case, family)
+            lines += ["", f"### {family}, ({case}) {CASE_TITLES[case]}", "", table]
+    lines += ["", "## What the compatibility pass did", "", user_report.diagnostics_table(diagnostics)]
+    colds = sorted({d["cold"] for d in diagnostics if d["cold"]})
+    if colds:
+        lines += ["", "Cold starts said:", ""] + [f"- {c}" for c in colds]
+    examples = sorted({(d["case"], d["family"], d["unrelated_example"]) for d in diagnostics if d["unrelated_example"]})
+    if examples:
+        lines += ["", "Why past studies were left out (one example per case and family):", ""]
+        lines += [f"- ({c}, {f}) {e}" for c, f, e in examples]
+    errors = [r for r in results if r.error]
+    if errors:
+        lines += ["", "## Errors (a failed run counts as regret 1)", ""]
+        lines += sorted({f"- {r.method} on {r.task}: {r.error[:200]}" for r in errors})
+    lines += ["", "## The user's spaces", "", *describe_cases(families, args.cases)]
+    lines += ["", "## Held-out pools", "", ", ".join(t.key for t in held_out)]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
