@@ -241,10 +241,6 @@ def test_a_renamed_svc_cell_warms_from_the_svc_pools(svc_pools):
     assert len(experience.usable) == 3  # tied by the SVC(...) arguments: svm_c is C, kernel_gamma is gamma
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the package takes a toy function's two parameters as related to the prior when their names and kinds "
-    "equal a built-in space's (relatedness 'space' evidence), though the cell builds no estimator and has no "
-    "data; see the user-space benchmark's report (case f)"))
 def test_case_f_past_studies_are_not_sources_the_warm_start_stays_cold(svc_pools):
     studies, tasks = svc_pools
     task = user_tasks(tasks[0], {"f": family_cases("svm")["f"]})[0]

@@ -39,7 +39,7 @@ from jupyter_metahpo.samplers.base import History, Sampler
 from jupyter_metahpo.trial import FrozenTrial, TrialState
 
 from .cache import RESULTS_VERSION, RunCache, past_digest, task_digest
-from .methods import ColdBoTorch, OursWarm, PoolMethod, PoolRun, RandomSearch, optuna_distributions, task_description
+from .methods import ColdGP, OursWarm, PoolMethod, PoolRun, RandomSearch, optuna_distributions, task_description
 from .pool import PoolSnapper, PoolTask, extend_curve, normalised_regret_curve, trials_to_reach
 from .runner import RunResult, leave_one_out_jobs, run_one
 from .user_spaces import CASES_VERSION, UserCase, toy_case_for, toy_pool
@@ -250,7 +250,7 @@ def reference_methods() -> dict[str, PoolMethod]:
     return {
         "exact space: ours default": OursWarm(
             "ours: default", ours_sampler, "default", version=STRATEGY_VERSIONS["default"]),
-        "exact space: ours cold": ColdBoTorch(),
+        "exact space: ours cold": ColdGP(),
         "exact space: random search": RandomSearch(),
     }
 
