@@ -194,7 +194,7 @@ def test_on_a_full_disk_the_error_names_the_trial_that_failed_to_write(tmp_path,
 
     def fills_the_disk(x):
         calls.append(x)
-        if len(calls) == 3:  # the disk fills up while trial 2 runs: its write, and every later one, fail
+        if len(calls) == 3:  # the disk fills up while the third trial runs: its write, and every later one, fail
             monkeypatch.setattr(storage.os, "write", no_space)
         return x
 
@@ -203,7 +203,7 @@ def test_on_a_full_disk_the_error_names_the_trial_that_failed_to_write(tmp_path,
             tune(fills_the_disk, SPACE, 5, name="full", store=store, sampler=RandomSampler(seed=0))
     monkeypatch.undo()
     message = str(info.value)
-    assert "trial 2 of the study" in message and "ENOSPC" in message and ".jsonl" in message
+    assert "trial 3 of the study" in message and "ENOSPC" in message  # numbered from 1, as people read them and ".jsonl" in message
     assert "index.json" not in message
     (study,) = store.studies()
     assert len(store.trials(study.id)) == 2  # the trials written before the disk filled up are kept

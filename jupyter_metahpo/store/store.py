@@ -102,7 +102,7 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
 
 def _trial_line(study_id: str, trial: FrozenTrial) -> dict[str, Any]:
     if not trial.state.is_finished:
-        raise ValueError(f"only finished trials are stored, but trial {trial.number} is still {trial.state.value}.")
+        raise ValueError(f"only finished trials are stored, but trial {trial.number + 1} is still {trial.state.value}.")
     data = trial.to_dict()
     data["metrics"] = {k: v for k, v in data["metrics"].items() if isinstance(v, (int, float)) and math.isfinite(v)}
     if data["error"] is not None and len(data["error"]) > MAX_TEXT:
@@ -867,7 +867,7 @@ class ExperienceStore:
                     f"the study {study_id!r} is not in the experience store {self.path} (was it forgotten "
                     "while running?); the trial was not stored."
                 )
-            append_record(log, line, what=f"trial {trial.number} of the study {study_id}", durable=self.durable)
+            append_record(log, line, what=f"trial {trial.number + 1} of the study {study_id}", durable=self.durable)
         return TrialRecord(id=line["id"], study_id=study_id, trial=trial, recorded_at=line["recorded_at"])
 
     # A shared budget (claims.py) ------------------------------------------------------------
@@ -888,7 +888,7 @@ class ExperienceStore:
                      "host": owner["host"], "claimed_at": now}
             # No fsync: other processes see the line through the page cache, and a claim lost
             # in a power cut only frees its number (its process died with it).
-            append_record(self._layout.claims(study_id), claim, what=f"the claim of trial {number}",
+            append_record(self._layout.claims(study_id), claim, what=f"the claim of trial {number + 1}",
                           durable=False, create=True)
         return number
 
