@@ -54,8 +54,9 @@ NOTES = """\
 - Case (f) is a toy function of two of the family's parameter names (its optimum placed per held-out task),
   scored exactly on a Sobol pool of 128 of its own configurations; its past is the prior, it has no data
   (no meta-features). The exact-space reference does not apply to it.
-- The past studies carry their task type (as the bundled prior's do), so a partial match takes only the
-  family's classifier pools, while an exact match takes the regressor pools too (`is_source`).
+- The past studies carry their task type (as the bundled prior's do): a partial match takes the family's
+  regressor pools only when they inform every parameter of the user's space, an exact match always
+  (`is_source`).
 - Gain = cold regret − warm regret: the user's gain is `ours: cold` − `ours: default` in the user's space,
   the exact gain the same on the built-in space (`exact space: ...`, what `bench_prior_loo.py` runs).
   Kept = user gain / exact gain (goal ≥ 75%); met when the paired margin user − 0.75·exact is ≥ 0.
