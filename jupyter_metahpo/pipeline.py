@@ -42,8 +42,7 @@ from .samplers.default import DefaultSampler, default_n_initial
 from .samplers.transfer import TransferSampler
 from .samplers.warm_start import WarmStartSampler
 from .space import SearchSpace
-from .store import ExperienceStore, StoreError, StudySession
-from .store import open_store as _open_store
+from .store import ExperienceStore, StoreError, StudySession, open_store  # open_store: step 2, re-exported
 from .trial import Direction
 
 __all__ = [
@@ -174,11 +173,6 @@ def _field(task: Any, key: str) -> Any:
 
 
 # 2. The store ----------------------------------------------------------------------------
-
-
-def open_store(store: Any) -> ExperienceStore | None:
-    """The experience store ``store=`` names (``None``: the user's, ``False``: none), opened once."""
-    return _open_store(store)
 
 
 def open_session(

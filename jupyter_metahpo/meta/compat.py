@@ -15,7 +15,6 @@ is counted in a :class:`TransferReport`, so a user can see what was left out and
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import numpy as np
 from ..experience import PastStudy
 from ..space import Choice, Parameter, SearchSpace
 from .matching import NO_VALUE, SpaceMatch, convert_value, match_spaces
+from .matching import feature_count
 
 __all__ = [
     "CLIP_TOLERANCE",
@@ -173,7 +173,7 @@ def transfer_study(
     if reason is not None:
         report.incompatible[past.study_id] = reason
         return None
-    mover = _Mover(match, past.space, space, _n_features(past), n_features)
+    mover = _Mover(match, past.space, space, feature_count(past.meta_features), n_features)
     configs: list[dict[str, Any]] = []
     kept: list[int] = []
     n_clipped = n_dropped = 0
@@ -233,13 +233,6 @@ def transfer_studies(
         if moved is not None:
             out.append(moved)
     return out, report
-
-
-def _n_features(past: PastStudy) -> float | None:
-    features = past.meta_features
-    if not features or "log_n_columns" not in features:
-        return None
-    return float(math.exp(float(features["log_n_columns"])))
 
 
 class _Mover:

@@ -42,6 +42,7 @@ __all__ = [
     "convert_value",
     "FEATURE_SHARE_OPTIONS",
     "NO_VALUE",
+    "feature_count",
 ]
 
 #: What :func:`convert_value` returns for a value that has no meaning in the new parameter
@@ -295,6 +296,13 @@ def _nearest_number_option(value: float, choice: Choice) -> Any:
     def distance(option: float) -> float:
         return abs(math.log(option) - math.log(value)) if log else abs(option - value)
     return min(choice.options, key=distance)
+
+
+def feature_count(meta_features: Mapping[str, float] | None) -> float | None:
+    """A task's number of features (columns), from its meta-features; None when they do not say."""
+    if not meta_features or "log_n_columns" not in meta_features:
+        return None
+    return float(math.exp(float(meta_features["log_n_columns"])))
 
 
 def _option_share(option: Any, n_features: float | None) -> float | None:

@@ -35,7 +35,6 @@ How much each source then counts is the strategies' and the refinement's busines
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -43,7 +42,7 @@ from ..builtin_spaces import BUILTIN_SPACES
 from ..experience import PastStudy
 from ..space import SearchSpace
 from .base import TaskDescription
-from .matching import SpaceMatch
+from .matching import SpaceMatch, feature_count
 from .source import ObjectiveSource, source_similarity
 
 __all__ = [
@@ -55,7 +54,6 @@ __all__ = [
     "is_source",
     "past_families",
     "past_source",
-    "past_n_features",
 ]
 
 #: Evidence that makes a past study a source however its space matches.
@@ -103,18 +101,20 @@ class StudyContext:
 
     @property
     def n_features(self) -> float | None:
-        return _n_features(self.task.meta_features)
+        return feature_count(self.task.meta_features)
 
 
 def evidence_for(past: PastStudy, match: SpaceMatch, context: StudyContext) -> tuple[Evidence, ...]:
     """Every piece of evidence that ``past`` is related to the new study (none: it is not a source)."""
+    theirs = past_source(past)  # parsed once: every kind below but two reads it
+    families = past_families(past, theirs)
     found = [
         *_explicit(past, context),
         *_same_task(past, context),
-        *_objective(past, context),
-        *_estimator(past, context),
-        *_data(past, context),
-        *_space(past, match, context),
+        *_objective(theirs, context),
+        *_estimator(families, context),
+        *_data(past, families, context),
+        *_space(theirs is not None or bool(families), match, context),
     ]
     return tuple(found)
 
@@ -152,8 +152,7 @@ def _same_task(past: PastStudy, context: StudyContext) -> list[Evidence]:
     return []
 
 
-def _objective(past: PastStudy, context: StudyContext) -> list[Evidence]:
-    theirs = past_source(past)
+def _objective(theirs: ObjectiveSource | None, context: StudyContext) -> list[Evidence]:
     if context.source is None or theirs is None:
         return []
     similarity = source_similarity(context.source, theirs)
@@ -163,38 +162,39 @@ def _objective(past: PastStudy, context: StudyContext) -> list[Evidence]:
     return [Evidence("objective", what)]
 
 
-def _estimator(past: PastStudy, context: StudyContext) -> list[Evidence]:
+def _estimator(families: tuple[str, ...], context: StudyContext) -> list[Evidence]:
     if context.source is None:
         return []
-    shared = [f for f in context.source.families if f in past_families(past)]
+    shared = [f for f in context.source.families if f in families]
     return [Evidence("estimator", f"the same estimator family ({shared[0]})")] if shared else []
 
 
-def _data(past: PastStudy, context: StudyContext) -> list[Evidence]:
+def _data(past: PastStudy, families: tuple[str, ...], context: StudyContext) -> list[Evidence]:
     task = context.task
     if not task.has_meta_features or past.meta_features is None or past.meta_feature_set != task.meta_feature_set:
         return []
     ours = context.source.families if context.source is not None else ()
-    families = past_families(past)
     if ours and families and not set(ours) & set(families):
         return []  # the objective names another estimator: data alike is not enough
     return [Evidence("data", "data described by the same meta-features")]
 
 
-def _space(past: PastStudy, match: SpaceMatch, context: StudyContext) -> list[Evidence]:
-    past_known = past_source(past) is not None or bool(past_families(past))
+def _space(past_known: bool, match: SpaceMatch, context: StudyContext) -> list[Evidence]:
     comparable = context.source is not None and past_known
     if comparable or not match.complete or len(match.links) < 2:
         return []
     return [Evidence("space", f"the same parameters ({', '.join(match.shared)}); its objective is not known")]
 
 
-def past_families(past: PastStudy) -> tuple[str, ...]:
-    """The estimator families of a past study: its built-in space's for the prior, its objective's otherwise."""
+def past_families(past: PastStudy, source: ObjectiveSource | None = None) -> tuple[str, ...]:
+    """The estimator families of a past study: its built-in space's for the prior, its objective's otherwise.
+
+    ``source`` is the study's :func:`past_source`, when the caller has already read it.
+    """
     builtin = BUILTIN_SPACES.get(str(past.extra.get("space_name", "")))
     if builtin is not None:
         return (builtin.family,)
-    source = past_source(past)
+    source = source if source is not None else past_source(past)
     return () if source is None else source.families
 
 
@@ -209,11 +209,3 @@ def past_source(past: PastStudy) -> ObjectiveSource | None:
         return None
 
 
-def past_n_features(past: PastStudy) -> float | None:
-    return _n_features(past.meta_features)
-
-
-def _n_features(meta_features: Mapping[str, float] | None) -> float | None:
-    if not meta_features or "log_n_columns" not in meta_features:
-        return None
-    return float(math.exp(float(meta_features["log_n_columns"])))
