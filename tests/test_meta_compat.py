@@ -6,6 +6,7 @@ import numpy as np
 
 from jupyter_metahpo.experience import PastStudy
 from jupyter_metahpo.meta.compat import transfer_studies, transfer_study, TransferReport
+from jupyter_metahpo.meta.matching import match_spaces
 from jupyter_metahpo.space import SearchSpace, choice, intrange, loguniform, uniform
 
 
@@ -29,9 +30,26 @@ def test_extra_parameters_of_the_past_study_are_ignored_and_named():
     assert moved.unit.shape == (1, 3)
 
 
-def test_a_study_sharing_too_few_parameters_is_incompatible_with_the_reason():
-    # Partial-space transfer: sharing 2 of the 3 parameters is enough (the third gets a placeholder
-    # that the warm start replaces); 1 shared parameter, or a kind that cannot convert, is not.
+def test_missing_parameter_or_other_kind_makes_a_study_incompatible_with_the_reason():
+    report = TransferReport()
+    missing = _past({"lr": loguniform(1e-3, 1e-1), "depth": intrange(2, 8)}, [{"lr": 0.01, "depth": 3}], [1.0], "m")
+    other_kind = _past(
+        {"lr": loguniform(1e-3, 1e-1), "depth": uniform(2, 8), "kind": choice("a", "b")},
+        [{"lr": 0.01, "depth": 3.5, "kind": "a"}],
+        [1.0],
+        "k",
+    )
+    assert transfer_study(missing, NEW, report) is None
+    assert transfer_study(other_kind, NEW, report) is None
+    assert "no parameter ['kind']" in report.incompatible["m"]
+    assert "depth is float there but int here" in report.incompatible["k"]
+    assert "2 skipped as incompatible" in report.summary()
+
+
+def test_along_a_match_a_study_sharing_too_few_parameters_is_incompatible_with_the_reason():
+    # Partial-space transfer, along the match the compatibility pass found (meta.carry): sharing 2 of
+    # the 3 parameters is enough (the third gets a placeholder that the warm start replaces); 1 shared
+    # parameter, or a kind that cannot convert, is not.
     report = TransferReport()
     two = _past({"lr": loguniform(1e-3, 1e-1), "depth": intrange(2, 8)}, [{"lr": 0.01, "depth": 3}], [1.0], "two")
     one = _past({"lr": loguniform(1e-3, 1e-1), "other": intrange(2, 8)}, [{"lr": 0.01, "other": 3}], [1.0], "one")
@@ -41,10 +59,10 @@ def test_a_study_sharing_too_few_parameters_is_incompatible_with_the_reason():
         [1.0],
         "kinds",
     )
-    moved = transfer_study(two, NEW, report)
+    moved = transfer_study(two, NEW, report, match=match_spaces(NEW, two.space))
     assert moved is not None and moved.filled == ("kind",) and list(moved.columns) == [0, 1]
-    assert transfer_study(one, NEW, report) is None
-    assert transfer_study(kinds, NEW, report) is None
+    assert transfer_study(one, NEW, report, match=match_spaces(NEW, one.space)) is None
+    assert transfer_study(kinds, NEW, report, match=match_spaces(NEW, kinds.space)) is None
     assert "it shares 1 of your parameters (lr); 2 are needed" in report.incompatible["one"]
     assert "your depth is an integer range, their depth is a choice" in report.incompatible["kinds"]
     assert "2 skipped as incompatible" in report.summary()

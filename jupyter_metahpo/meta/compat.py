@@ -163,13 +163,19 @@ def transfer_study(
 ) -> TransferredStudy | None:
     """Express ``past`` in ``space``, or return ``None`` (with the reason in ``report``).
 
-    ``match`` is how its space matches the new one (by name alone when not given);
-    ``n_features`` the new task's number of features, which converts a share of the
-    features into options such as ``"sqrt"``.
+    ``match`` is how its space matches the new one, as the compatibility pass
+    (:mod:`.carry`) found it after checking that the two are related. Without one, only
+    a complete match counts (every new parameter under the same name and kind): a
+    partial match is used only where relatedness was checked. ``n_features`` is the new
+    task's number of features, which converts a share of the features into options
+    such as ``"sqrt"``.
     """
     report = report if report is not None else TransferReport()
-    match = match if match is not None else match_spaces(space, past.space)
-    reason = incompatibility(match, space)
+    reason = None
+    if match is None:
+        match = match_spaces(space, past.space)
+        reason = None if match.complete else _not_complete(match, past.space, space)
+    reason = reason or incompatibility(match, space)
     if reason is not None:
         report.incompatible[past.study_id] = reason
         return None
@@ -212,10 +218,18 @@ def transfer_study(
     )
 
 
+def _not_complete(match: SpaceMatch, past_space: SearchSpace, space: SearchSpace) -> str:
+    missing = [name for name in space.names if name not in past_space]
+    if missing:
+        return f"it has no parameter {missing}"
+    return "; ".join(f"{name} is {past_space[name].kind} there but {space[name].kind} here"
+                     for name in space.names if past_space[name].kind != space[name].kind)
+
+
 def transfer_studies(
     past: Iterable[PastStudy | TransferredStudy], space: SearchSpace
 ) -> tuple[list[TransferredStudy], TransferReport]:
-    """Every usable past study in the new space (matched by name), and the report of what was skipped or changed.
+    """Every past study that holds the new space (same names and kinds) carried into it, and the report.
 
     A study already carried into ``space`` (a :class:`TransferredStudy` of it) passes
     through unchanged, so that consumers handed the result of one compatibility pass
