@@ -4,6 +4,7 @@
     python benchmarks/user_spaces_diagnosis.py svm-subset-class-weight-none
     python benchmarks/user_spaces_diagnosis.py rf-subset-without-hgb
     python benchmarks/user_spaces_diagnosis.py rf-subset-bootstrap-true
+    python benchmarks/user_spaces_diagnosis.py rf-ranges-clip-all        # and rf-ranges, hgb-ranges[-clip-all]
 
 Each runs ``ours: default`` on the same held-out pools and seeds as
 ``bench_user_spaces.py --pools-per-family 8 --seeds 0 1 2`` and prints its mean regret at
@@ -16,7 +17,10 @@ Each runs ``ours: default`` on the same held-out pools and seeds as
 - ``rf-subset-without-hgb``: case c of the random forest without the HGB pools that its
   two parameter names let in (relatedness' ``space`` evidence);
 - ``rf-subset-bootstrap-true``: case c of the random forest with the past trials
-  restricted to ``bootstrap=True`` (the cell's value).
+  restricted to ``bootstrap=True`` (the cell's value);
+- ``rf-ranges``, ``hgb-ranges``: case b (other ranges) as the benchmark runs it, and
+  ``...-clip-all`` with every past value outside the user's ranges clipped into them
+  instead of dropped beyond ``compat.CLIP_TOLERANCE``.
 """
 
 from __future__ import annotations
@@ -64,6 +68,21 @@ def user_case(family, case, past_filter):
     return family, run
 
 
+def clipping_everything(family, case):
+    """Case ``case`` with every past value outside the user's range clipped into it (none dropped)."""
+    family, plain = user_case(family, case, lambda past: past)
+
+    def run(task, past):
+        from jupyter_metahpo.meta import compat
+
+        former, compat.CLIP_TOLERANCE = compat.CLIP_TOLERANCE, float("inf")
+        try:
+            return plain(task, past)
+        finally:
+            compat.CLIP_TOLERANCE = former
+    return family, run
+
+
 VARIANTS = {
     "hgb-exact-classifiers": exact_space(
         "hgb", lambda past: [s for s in past if s.extra.get("task_type") == "classification"]),
@@ -73,6 +92,10 @@ VARIANTS = {
         "random_forest", "c", lambda past: [s for s in past if s.extra.get("family") != "hgb"]),
     "rf-subset-bootstrap-true": user_case(
         "random_forest", "c", lambda past: [only_trials(s, "bootstrap", True) for s in past]),
+    "rf-ranges": user_case("random_forest", "b", lambda past: past),
+    "rf-ranges-clip-all": clipping_everything("random_forest", "b"),
+    "hgb-ranges": user_case("hgb", "b", lambda past: past),
+    "hgb-ranges-clip-all": clipping_everything("hgb", "b"),
 }
 
 

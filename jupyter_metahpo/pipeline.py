@@ -276,13 +276,16 @@ class Experience:
 
     ``studies`` are every past study found; ``usable`` those that fit ``space``,
     expressed in it (what the strategies and samplers consume); ``report`` what the
-    compatibility pass skipped, clipped or dropped, and why.
+    compatibility pass skipped, clipped or dropped, and why; ``defaults`` the value a
+    parameter the past never saw takes in a warm-start configuration, where the
+    objective passes it to a built-in estimator (its default, as the past ran it).
     """
 
     space: SearchSpace
     studies: tuple[PastStudy, ...]
     usable: tuple[TransferredStudy, ...]
     report: TransferReport
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def gather(
@@ -309,7 +312,9 @@ class Experience:
         if context is None:  # studies handed over directly: the caller vouches for them
             context = StudyContext(explicit=frozenset(s.study_id for s in studies))
         usable, report = carry_over(studies, space, context)
-        return cls(space, studies, tuple(usable), report)
+        unseen = {name for study in usable for name in study.filled}
+        defaults = {name: value for name, value in context.filler_defaults(space).items() if name in unseen}
+        return cls(space, studies, tuple(usable), report, defaults)
 
     def summary(self) -> dict[str, Any]:
         """What the warm start will use, for people: sources and their parameters, or why it is cold."""
@@ -318,6 +323,7 @@ class Experience:
             "n_sources": len(self.usable),
             "sources": {key: dict(value) for key, value in self.report.sources.items()},
             "n_unrelated": len(self.report.unrelated),
+            "defaults": {name: value for name, value in self.defaults.items()},
             "cold": None if self.usable else explain_cold(self.report, len(self.studies)),
         }
 
@@ -363,7 +369,8 @@ def build_sampler(
     if not usable:
         return DefaultSampler(seed=seed)
     k = k or warm_start_size(space)
-    warm = WarmStartSampler(plan.strategy, usable, plan.description, k, seed, report=experience.report)
+    warm = WarmStartSampler(plan.strategy, usable, plan.description, k, seed, report=experience.report,
+                            defaults=experience.defaults)
     if not any(len(t.scores) >= 3 for t in usable):
         return DefaultSampler(seed=seed, warm_start=warm)
     refiner = TransferSampler(usable, plan.description, seed=seed)

@@ -46,7 +46,7 @@ class WarmStartSummary:
             n_past=int(data.get("n_past", 0)),
             n_sources=int(data.get("n_sources", 0)),
             n_unrelated=int(data.get("n_unrelated", 0)),
-            groups=tuple(_groups(data.get("sources") or {})),
+            groups=tuple(_groups(data.get("sources") or {}, data.get("defaults") or {})),
             cold=data.get("cold"),
             strategy=info.get("warm_start_strategy"),
         )
@@ -92,8 +92,12 @@ class WarmStartSummary:
         )
 
 
-def _groups(sources: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Sources grouped: the prior's by built-in space, the store's one by one; biggest first."""
+def _groups(sources: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Sources grouped: the prior's by built-in space, the store's one by one; biggest first.
+
+    ``defaults`` are the parameters the past never saw that the warm start sets to their
+    estimator's default (the others come from the space's own design).
+    """
     groups: dict[str, dict[str, Any]] = {}
     for entry in sources.values():
         space_name = entry.get("space_name")
@@ -102,7 +106,8 @@ def _groups(sources: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
             "name": f"the built-in {space_name} prior" if space_name else str(entry.get("label")),
             "count": 0,
             "shared": list(entry.get("shared") or []),
-            "filled": list(entry.get("filled") or []),
+            "filled": [name for name in entry.get("filled") or [] if name not in defaults],
+            "defaulted": [f"{name}={defaults[name]!r}" for name in entry.get("filled") or [] if name in defaults],
             "evidence": [],
         })
         group["count"] += 1
@@ -116,6 +121,8 @@ def _describe_group(group: Mapping[str, Any]) -> str:
     count = group["count"]
     who = f"{group['name']} ({count} datasets)" if count > 1 else str(group["name"])
     text = f"{who}, on {', '.join(group['shared'])}"
+    if group.get("defaulted"):
+        text += f"; your {', '.join(group['defaulted'])} at the estimator's default (as they ran it)"
     if group["filled"]:
         text += f"; your {', '.join(group['filled'])} from the space's own design (they never varied it)"
     if group["evidence"]:

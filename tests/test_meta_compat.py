@@ -69,12 +69,12 @@ def test_along_a_match_a_study_sharing_too_few_parameters_is_incompatible_with_t
 
 
 def test_values_near_the_bounds_are_clipped_far_ones_and_unknown_options_dropped():
-    wider = {"lr": loguniform(1e-4, 1.0), "depth": intrange(1, 20), "kind": choice("a", "b", "c")}
+    wider = {"lr": loguniform(1e-7, 1.0), "depth": intrange(1, 20), "kind": choice("a", "b", "c")}
     configs = [
         {"lr": 0.01, "depth": 5, "kind": "a"},  # inside: kept as is
         {"lr": 0.15, "depth": 5, "kind": "b"},  # a little above 0.1 on the log scale: clipped to 0.1
-        {"lr": 0.01, "depth": 9, "kind": "a"},  # one above 8 (within 25% of the range): clipped to 8
-        {"lr": 1e-4, "depth": 5, "kind": "a"},  # far below 1e-3 (50% of the log range): dropped
+        {"lr": 0.01, "depth": 9, "kind": "a"},  # one above 8 (within one range-width): clipped to 8
+        {"lr": 1e-6, "depth": 5, "kind": "a"},  # far below 1e-3 (1.5 log ranges): dropped
         {"lr": 0.01, "depth": 5, "kind": "c"},  # option not offered any more: dropped
     ]
     moved, report = transfer_studies([_past(wider, configs, [1, 2, 3, 4, 5])], NEW)

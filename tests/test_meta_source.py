@@ -512,3 +512,68 @@ def test_signatures_alone_do_not_make_functions_alike():
     summing = describe("def f(a, b, c, d, e):\n    return a + b * c - d / e\n", ["a", "b", "c", "d", "e"])
     forest = describe("def g(a, b, c, d, e):\n    return RandomForestClassifier(max_depth=a).fit(X, y)\n", ["a"])
     assert source_similarity(summing, forest) < 0.2
+
+
+# What the objective fixes instead of tuning ------------------------------------------
+
+
+def test_literal_arguments_of_known_calls_are_fixed_settings():
+    cell = textwrap.dedent('''
+        def train(C, gamma):
+            model = make_pipeline(StandardScaler(), SVC(kernel="rbf", C=C, gamma=gamma, class_weight=None))
+            return cross_val_score(model, X, y).mean()
+    ''')
+    source = describe_objective(cell, ["C", "gamma"])
+    assert source.fixed()["class_weight"].value is None
+    assert source.fixed()["kernel"].value == "rbf"
+    assert "C" not in source.fixed() and "gamma" not in source.fixed()  # tuned, not fixed
+    assert source.fixed()["class_weight"].describe() == "class_weight=None"
+
+
+def test_torch_loop_fixes_its_literal_epochs_batch_size_and_weight_decay():
+    cell = textwrap.dedent('''
+        def train(lr, hidden):
+            model = nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, n_out))
+            opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+            loader = DataLoader(data, batch_size=64, shuffle=True)
+            for epoch in range(20):
+                for xb, yb in loader:
+                    opt.zero_grad(); loss_fn(model(xb), yb).backward(); opt.step()
+    ''')
+    fixed = {role: s.value for role, s in describe_objective(cell, ["lr", "hidden"]).fixed().items()}
+    assert fixed == {"weight_decay": 0.0, "batch_size": 64, "max_epochs": 20}
+
+
+def test_a_role_given_two_literals_or_also_tuned_is_not_fixed():
+    cell = textwrap.dedent('''
+        def train(lr):
+            first = torch.optim.SGD(params, lr=lr, momentum=0.9)
+            second = torch.optim.SGD(params, lr=0.1, momentum=0.5)
+    ''')
+    assert describe_objective(cell, ["lr"]).fixed() == {}
+
+
+def test_left_out_arguments_take_the_library_default_only_when_its_module_is_imported():
+    cell = "def f(max_features): return RandomForestClassifier(max_features=max_features, n_jobs=-1)"
+    code = (
+        "import sys, json\n"
+        "from jupyter_metahpo.meta.source import describe_objective\n"
+        f"before = describe_objective({cell!r}, ['max_features']).fixed()\n"
+        "assert 'sklearn' not in sys.modules, 'reading a source imported scikit-learn'\n"
+        "import sklearn.ensemble\n"
+        f"after = describe_objective({cell!r}, ['max_features']).fixed()\n"
+        "print(json.dumps([sorted(before), {k: [v.value, v.default] for k, v in after.items()}]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    before, after = json.loads(out)
+    assert before == ["n_jobs"]
+    assert after["n_estimators"] == [100, True] and after["bootstrap"] == [True, True]
+    assert after["n_jobs"] == [-1, False]
+
+
+def test_settings_survive_json_and_older_json_without_them_reads_as_none_fixed():
+    cell = "def f(C): return SVC(C=C, class_weight='balanced')"
+    source = describe_objective(cell, ["C"])
+    assert ObjectiveSource.from_json(json.loads(json.dumps(source.to_json()))) == source
+    older = {k: v for k, v in source.to_json().items() if k != "settings"}
+    assert ObjectiveSource.from_json(older).settings == ()

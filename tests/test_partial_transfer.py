@@ -18,6 +18,8 @@ from jupyter_metahpo.meta.source import describe_objective
 from jupyter_metahpo.meta.strategies import TaskDescription
 from jupyter_metahpo.pipeline import Experience
 from jupyter_metahpo.progress import TextProgress
+from jupyter_metahpo.samplers.warm_start import WarmStartSampler
+from jupyter_metahpo.warm_report import WarmStartSummary
 from jupyter_metahpo.samplers._singletask_gp import fit_singletask_gp
 from jupyter_metahpo.samplers.models import SubspaceModel
 from jupyter_metahpo.space import SearchSpace, choice, intrange, loguniform, uniform
@@ -211,6 +213,30 @@ def test_parameters_the_past_never_saw_get_the_spaces_own_design_not_a_placehold
     assert all("momentum from the space's Sobol design" in t.origin.reason for t in warm)
 
 
+def test_an_estimator_argument_the_past_never_saw_starts_at_the_estimators_default():
+    import sklearn.svm  # noqa: F401 - the user's cell imported it; defaults are read from its signature
+
+    past = _svc_past()
+    space = SearchSpace({**SVC_SPACE, "tol": loguniform(1e-5, 1e-1), "degree": intrange(2, 5)})
+    cell = ("def train(C, gamma, class_weight, tol, degree):\n    return cross_val_score(SVC(C=C, gamma=gamma, "
+            "class_weight=class_weight, tol=tol, degree=degree), X, y).mean()\n")
+    experience = Experience.of(space, [past], StudyContext(source=describe_objective(cell, space.names)))
+    assert experience.defaults == {"tol": 1e-3, "degree": 3}  # SVC's own defaults, both inside the ranges
+    sampler = WarmStartSampler("nearest", experience.usable, k=3, seed=0, defaults=experience.defaults)
+    proposals = sampler.plan(space)
+    assert len(proposals) == 3
+    assert all(p.config["tol"] == 1e-3 and p.config["degree"] == 3 for p in proposals)
+    assert all("tol=0.001, degree=3: the estimator's default, as the past study ran it" in p.reason
+               for p in proposals)
+    summary = WarmStartSummary.from_info({"warm_start": experience.summary()})
+    assert "your tol=0.001, degree=3 at the estimator's default" in summary.headline()
+
+    # A default outside the user's range is not used: the space's design fills in.
+    narrow = SearchSpace({**space, "tol": loguniform(1e-2, 1e-1)})
+    experience = Experience.of(narrow, [past], StudyContext(source=describe_objective(cell, narrow.names)))
+    assert experience.defaults == {"degree": 3}
+
+
 def test_a_past_model_on_some_columns_is_constant_along_the_others():
     rng = np.random.default_rng(0)
     x = rng.random((12, 2))
@@ -294,7 +320,7 @@ def test_a_toy_function_with_a_built_in_spaces_names_does_not_warm_from_that_pri
     assert "nothing says their tasks are related" in experience.summary()["cold"]
 
 
-def test_the_other_kind_of_task_counts_when_it_informs_every_parameter():
+def test_the_other_kind_of_task_counts_unless_it_lacks_a_parameter_of_the_users_kind():
     features = {"log_n_rows": 5.0, "log_n_columns": 2.0}
     loop = ("def train(lr, hidden):\n    net = nn.Sequential(nn.Linear(8, hidden), nn.ReLU(), nn.Linear(hidden, 2))\n"
             "    opt = torch.optim.Adam(net.parameters(), lr=lr)\n    return fit(net, opt)\n")
@@ -302,9 +328,96 @@ def test_the_other_kind_of_task_counts_when_it_informs_every_parameter():
                                 extra={"space_name": "torch_mlp_regressor", "task_type": "regression"})
     task = TaskDescription("new", features, "mhpo-v1")
     every = SearchSpace({"lr": loguniform(1e-4, 1e-1), "hidden": intrange(8, 512, log=True)})
+    # momentum: no built-in torch MLP space has it, so a classifier's past would not know it either.
     more = SearchSpace({**every, "momentum": uniform(0.5, 0.99)})
-    for space, used in ((every, ["regression"]), (more, [])):
+    for space in (every, more):
         context = StudyContext(task=task, source=describe_objective(loop, space.names), task_type="classification")
         experience = Experience.of(space, [regression], context)
+        assert [t.study.study_id for t in experience.usable] == ["regression"]
+
+    # class_weight is a classifier's parameter (the built-in svc space has it, svr does not): an SVR's past
+    # is refused for an SVC cell that tunes it, and used for one that does not.
+    svr_space = {"C": loguniform(1e-2, 1e3), "gamma": loguniform(1e-4, 1.0), "epsilon": loguniform(1e-3, 1.0)}
+    rng = np.random.default_rng(0)
+    configs = [SearchSpace(svr_space).sample(rng) for _ in range(12)]
+    svr = _past(svr_space, configs, [-abs(math.log(c["C"])) for c in configs], "svr-past",
+                meta_features=features, meta_feature_set="mhpo-v1",
+                extra={"space_name": "svr", "task_type": "regression"})
+    cell = "def train(C, gamma{extra}):\n    return score(SVC(C=C, gamma=gamma{arg}))\n"
+    weighted = SearchSpace({"C": svr_space["C"], "gamma": svr_space["gamma"],
+                            "class_weight": choice(None, "balanced")})
+    shrinking = SearchSpace({"C": svr_space["C"], "gamma": svr_space["gamma"], "shrinking": choice(True, False)})
+    for space, extra, used in ((weighted, "class_weight", []), (shrinking, "shrinking", ["svr-past"])):
+        source = describe_objective(cell.format(extra=f", {extra}", arg=f", {extra}={extra}"), space.names)
+        context = StudyContext(task=task, source=source, task_type="classification")
+        experience = Experience.of(space, [svr], context)
         assert [t.study.study_id for t in experience.usable] == used
-    assert "is a regression task where yours is classification" in experience.report.unrelated["regression"]
+    context = StudyContext(task=task, source=describe_objective(
+        cell.format(extra=", class_weight", arg=", class_weight=class_weight"), weighted.names),
+        task_type="classification")
+    report = Experience.of(weighted, [svr], context).report
+    assert "is a regression task where yours is classification" in report.unrelated["svr-past"]
+
+
+# Values the new objective fixes --------------------------------------------------------
+
+SVC_SPACE = {"C": loguniform(1e-2, 1e3), "gamma": loguniform(1e-4, 1.0), "class_weight": choice(None, "balanced")}
+
+
+def _svc_past(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    configs = [SearchSpace(SVC_SPACE).sample(rng) for _ in range(n)]
+    values = [math.log(c["C"]) + (5.0 if c["class_weight"] == "balanced" else 0.0) for c in configs]
+    return _past(SVC_SPACE, configs, values, "svc-past", extra={"space_name": "svc"})
+
+
+def _svc_context(fixing: str) -> StudyContext:
+    cell = f"def train(C, gamma):\n    return cross_val_score(SVC(C=C, gamma=gamma{fixing}), X, y).mean()\n"
+    return StudyContext(source=describe_objective(cell, ["C", "gamma"]))
+
+
+def test_a_subset_keeps_only_the_past_trials_run_with_the_value_the_cell_fixes():
+    past = _svc_past()
+    space = SearchSpace({"C": SVC_SPACE["C"], "gamma": SVC_SPACE["gamma"]})
+    usable, report = carry_over([past], space, _svc_context(", class_weight=None"))
+    (moved,) = usable
+    n_none = sum(1 for c in past.configs if c["class_weight"] is None)
+    assert len(moved.configs) == n_none < len(past.configs)
+    balanced_best = max(v for c, v in zip(past.configs, past.values) if c["class_weight"] == "balanced")
+    assert balanced_best not in set(moved.values.tolist())
+    assert report.dropped["far from class_weight=None fixed in your objective"] == len(past.configs) - n_none
+    # Without a source to read (handed over by past=), every trial is carried, as before.
+    usable, _ = carry_over([past], space, StudyContext(explicit=frozenset({"svc-past"})))
+    assert len(usable[0].configs) == len(past.configs)
+
+
+def test_a_fixed_value_the_past_never_tried_keeps_every_trial():
+    past = _svc_past()
+    space = SearchSpace({"C": SVC_SPACE["C"], "gamma": SVC_SPACE["gamma"]})
+    (moved,), _ = carry_over([past], space, _svc_context(", class_weight={0: 1.0, 1: 3.0}"))  # not a scalar
+    assert len(moved.configs) == len(past.configs)
+    past_two = _past({"C": SVC_SPACE["C"], "gamma": SVC_SPACE["gamma"], "kernel": choice("rbf", "poly")},
+                     [{"C": 1.0, "gamma": 0.1, "kernel": "rbf"}] * 3, [0.1, 0.2, 0.3], "k",
+                     extra={"space_name": "svc"})
+    (moved,), _ = carry_over([past_two], space, _svc_context(', kernel="linear"'))
+    assert len(moved.configs) == 3
+
+
+def test_a_fixed_number_keeps_the_nearest_trials_when_few_match_it_exactly():
+    space_past = {"learning_rate": loguniform(1e-3, 1.0), "max_leaf_nodes": intrange(4, 256, log=True),
+                  "max_iter": intrange(10, 1000, log=True)}
+    rng = np.random.default_rng(1)
+    configs = [SearchSpace(space_past).sample(rng) for _ in range(60)]
+    past = _past(space_past, configs, [-c["learning_rate"] for c in configs], "hgb-past",
+                 extra={"space_name": "hgb_classifier"})
+    cell = ("def train(learning_rate, max_leaf_nodes):\n    return HistGradientBoostingClassifier("
+            "learning_rate=learning_rate, max_leaf_nodes=max_leaf_nodes, max_iter=100)\n")
+    context = StudyContext(source=describe_objective(cell, ["learning_rate", "max_leaf_nodes"]))
+    space = SearchSpace({k: space_past[k] for k in ("learning_rate", "max_leaf_nodes")})
+    (moved,), _ = carry_over([past], space, context)
+    assert len(moved.configs) == 30  # half the study, nearest max_iter=100
+    unit = SearchSpace(space_past)["max_iter"]
+    distance = sorted(abs(unit.to_unit(c["max_iter"]) - unit.to_unit(100)) for c in configs)
+    kept = {(c["learning_rate"], c["max_leaf_nodes"]) for c in moved.configs}
+    far = [c for c in configs if abs(unit.to_unit(c["max_iter"]) - unit.to_unit(100)) > distance[29]]
+    assert far and all((c["learning_rate"], c["max_leaf_nodes"]) not in kept for c in far)

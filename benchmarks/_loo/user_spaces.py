@@ -566,3 +566,17 @@ def toy_pool(case: UserCase, held_out: PoolTask, size: int = TOY_POOL_SIZE) -> P
     )
     return PoolTask(f"toy/{held_out.key}", held_out.family, held_out.dataset, study, held_out.group,
                     {"cell": case.cell})
+
+
+def exact_case(family: str) -> UserCase:
+    """The built-in space written as a cell (the built-in names and ranges): the live reference.
+
+    Only the scikit-learn families: the torch loop's cell needs tensors prepared for it.
+    """
+    builders = {"random_forest": _rf_cell, "hgb": _hgb_cell, "svm": _svm_cell}
+    if family not in builders:
+        raise KeyError(f"no live cell for family {family!r}; choose one of {sorted(builders)}.")
+    builtin = get_builtin_space(FAMILIES[family])
+    names = builtin.space.names
+    cell = builders[family](names, {n: n for n in names})
+    return UserCase("exact", family, builtin.space, cell, _identity_links(names), "the built-in space")

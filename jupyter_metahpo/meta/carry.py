@@ -34,6 +34,7 @@ def carry_over(
     """The related past studies carried into ``space``, and the report of the whole pass."""
     report = TransferReport()
     roles = context.roles(space)
+    fixed = context.fixed_settings()
     usable: list[TransferredStudy] = []
     closest: tuple[int, PastStudy, SpaceMatch] | None = None
     for study in past:
@@ -47,7 +48,9 @@ def carry_over(
             else:
                 report.incompatible[study.study_id] = "it shares none of your parameters"
             continue
-        moved = transfer_study(study, space, report, match=match, n_features=context.n_features, evidence=evidence)
+        moved = transfer_study(
+            study, space, report, match=match, n_features=context.n_features, evidence=evidence, fixed=fixed
+        )
         if moved is not None:
             usable.append(moved)
             report.sources[study.study_id] = _source_entry(moved)

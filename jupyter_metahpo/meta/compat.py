@@ -6,7 +6,10 @@ informs at least :data:`MIN_SHARED` parameters of the new space (all of them whe
 space has fewer). Its values are converted; a value outside the new bounds is clipped
 when it lies close to them (within ``CLIP_TOLERANCE`` of the new range, measured in the
 new parameter's own unit scale) and its trial is dropped otherwise; an option the new
-space does not offer drops the trial. Parameters of the new space the past study never
+space does not offer drops the trial. A past parameter the new space does not tune
+but the new objective fixes (``SVC(class_weight=None)``, :mod:`.source`) keeps the past
+study's trials near that value only (:func:`near_fixed_settings`): a trial run with
+``class_weight="balanced"`` says little about a model without it. Parameters of the new space the past study never
 saw hold a placeholder (the middle of their range) in ``configs``: the warm start
 replaces it by the new space's own design, and the transfer refinement models the past
 study on the parameters it informs only (``TransferredStudy.columns``). Every decision
@@ -24,21 +27,36 @@ import numpy as np
 
 from ..experience import PastStudy
 from ..space import Choice, Parameter, SearchSpace
-from .matching import NO_VALUE, SpaceMatch, convert_value, match_spaces
-from .matching import feature_count
+from .matching import NO_VALUE, SpaceMatch, canonical_name, convert_value, feature_count, match_spaces
 
 __all__ = [
     "CLIP_TOLERANCE",
+    "MIN_EXACTLY_FIXED",
+    "MIN_NEAR_FIXED",
     "MIN_SHARED",
     "TransferredStudy",
     "TransferReport",
     "transfer_study",
     "transfer_studies",
     "incompatibility",
+    "near_fixed_settings",
 ]
 
 #: How far outside the new range (as a fraction of it) a value may be and still be clipped.
-CLIP_TOLERANCE = 0.25
+#: One whole range: a user who narrows a range keeps the past's trials beyond it, at its
+#: edge, where the best of the narrower range often lies. Measured on the user-space
+#: benchmark's case b (``benchmarks/user_spaces_diagnosis.py rf-ranges[-clip-all]``,
+#: ``hgb-ranges[-clip-all]``): clipping every value instead of dropping those beyond a
+#: quarter of the range took the random forest's regret at trials 1/5/10 from
+#: 0.216/0.138/0.080 to 0.191/0.092/0.062, HGB's from 0.209/0.101/0.059 to
+#: 0.174/0.101/0.067. A past beyond one range-width is still dropped: a range moved
+#: far away is not the same region with its edge cut.
+CLIP_TOLERANCE = 1.0
+
+#: Trials kept at least, nearest the values the new objective fixes (when fewer match them exactly).
+MIN_NEAR_FIXED = 16
+#: Exact matches of the fixed values needed to keep only those.
+MIN_EXACTLY_FIXED = 8
 
 #: A past study informs a new space through at least this many shared parameters (or
 #: all of the new space's, when it has fewer): one shared name is too thin to carry a
@@ -160,6 +178,7 @@ def transfer_study(
     match: SpaceMatch | None = None,
     n_features: float | None = None,
     evidence: tuple[Any, ...] = (),
+    fixed: Mapping[str, Any] | None = None,
 ) -> TransferredStudy | None:
     """Express ``past`` in ``space``, or return ``None`` (with the reason in ``report``).
 
@@ -168,7 +187,8 @@ def transfer_study(
     a complete match counts (every new parameter under the same name and kind): a
     partial match is used only where relatedness was checked. ``n_features`` is the new
     task's number of features, which converts a share of the features into options
-    such as ``"sqrt"``.
+    such as ``"sqrt"``. ``fixed`` maps a canonical parameter name to the value the new
+    objective fixes it at (:meth:`.source.ObjectiveSource.fixed`).
     """
     report = report if report is not None else TransferReport()
     reason = None
@@ -183,7 +203,12 @@ def transfer_study(
     configs: list[dict[str, Any]] = []
     kept: list[int] = []
     n_clipped = n_dropped = 0
+    near, far_because = near_fixed_settings(past, match, fixed or {})
     for i, config in enumerate(past.configs):
+        if near is not None and i not in near:
+            n_dropped += 1
+            report.dropped[far_because] += 1
+            continue
         moved, clipped, dropped_because = mover.move(config)
         if moved is None:
             n_dropped += 1
@@ -216,6 +241,57 @@ def transfer_study(
         match=None if match.complete else match,
         evidence=tuple(evidence),
     )
+
+
+def near_fixed_settings(
+    past: PastStudy, match: SpaceMatch, fixed: Mapping[str, Any]
+) -> tuple[set[int] | None, str]:
+    """The past trials to keep for the values the new objective fixes, and the reason the others go.
+
+    For each past parameter the new space does not tune (``match.ignored``) whose
+    canonical name the new objective fixes, a trial's distance is 0 or 1 on an option
+    (same option or not) and the distance in the past parameter's unit scale on a
+    number. When at least :data:`MIN_EXACTLY_FIXED` trials match every fixed value
+    exactly, those are kept; otherwise the :data:`MIN_NEAR_FIXED` nearest (or half the
+    study, if more), with ties. ``(None, "")`` when nothing applies.
+    """
+    applying = [(name, fixed[canonical_name(name)]) for name in match.ignored if canonical_name(name) in fixed]
+    distances = np.zeros(len(past.configs))
+    compared = []
+    for name, value in applying:
+        column = _fixed_distances(past.space[name], [c.get(name, NO_VALUE) for c in past.configs], value)
+        if column is not None:
+            distances += column
+            compared.append(f"{name}={value!r}")
+    if not compared or not len(distances):
+        return None, ""
+    reason = f"far from {', '.join(compared)} fixed in your objective"
+    exact = np.flatnonzero(distances == 0.0)
+    if len(exact) >= MIN_EXACTLY_FIXED:
+        return {int(i) for i in exact}, reason
+    k = min(len(distances), max(MIN_NEAR_FIXED, len(distances) // 2))
+    threshold = np.sort(distances)[k - 1]
+    return {int(i) for i in np.flatnonzero(distances <= threshold)}, reason
+
+
+def _fixed_distances(parameter: Parameter, values: list[Any], fixed: Any) -> np.ndarray | None:
+    """Each past value's distance to the fixed one (None when they cannot be compared)."""
+    if isinstance(parameter, Choice):
+        if not any(_same_value(option, fixed) for option in parameter.options):
+            return None  # the past never tried the fixed value: nothing to prefer
+        return np.array([0.0 if _same_value(v, fixed) else 1.0 for v in values])
+    if isinstance(fixed, bool) or not isinstance(fixed, (int, float)):
+        return None
+    target = _unit_position(parameter, fixed)
+    if target is None:
+        return None
+    positions = [_unit_position(parameter, v) if v is not NO_VALUE else None for v in values]
+    return np.array([1.0 if p is None else min(abs(p - target), 1.0) for p in positions])
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equality that tells ``True`` from ``1`` (``==`` does not)."""
+    return isinstance(a, bool) == isinstance(b, bool) and a == b
 
 
 def _not_complete(match: SpaceMatch, past_space: SearchSpace, space: SearchSpace) -> str:

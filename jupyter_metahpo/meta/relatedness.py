@@ -25,9 +25,11 @@ first three kinds always do. When every new parameter is in the past space under
 same name and kind, any evidence does (this is how the built-in spaces and their prior
 have always been used). A partial match (other names, other kinds, parameters the past
 never saw) needs the same estimator family, and, when the kinds of task differ
-(classification against regression), that the past study informs every new parameter:
-data alike alone does not tie a logistic regression's ``C`` to a support vector
-machine's, and an SVR's space lacks an SVC's ``class_weight``.
+(classification against regression), that the past study informs every new parameter
+that the family's built-in space for the user's kind of task has: data alike alone
+does not tie a logistic regression's ``C`` to a support vector machine's, and an SVR's
+space lacks an SVC's ``class_weight``; a parameter no built-in space of the family
+has (``criterion``) is unknown to both kinds of past alike.
 
 How much each source then counts is the strategies' and the refinement's business
 (similarity weights, RGPE's ranking weights); this module only decides who may speak.
@@ -36,14 +38,15 @@ How much each source then counts is the strategies' and the refinement's busines
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from dataclasses import dataclass, field
 
 from ..builtin_spaces import BUILTIN_SPACES
 from ..experience import PastStudy
-from ..space import SearchSpace
+from ..space import Choice, SearchSpace
 from .base import TaskDescription
-from .matching import SpaceMatch, feature_count
-from .source import ObjectiveSource, source_similarity
+from .matching import SpaceMatch, canonical_name, feature_count
+from .source import NO_DEFAULT, ObjectiveSource, argument_default, source_similarity
 
 __all__ = [
     "SIMILAR_OBJECTIVE",
@@ -99,9 +102,53 @@ class StudyContext:
                 roles[role.parameter] = role.role
         return roles
 
+    def source_roles(self) -> dict[str, str]:
+        """The canonical role of each parameter the objective passes on as it is (any space)."""
+        if self.source is None:
+            return {}
+        roles: dict[str, str] = {}
+        for role in self.source.roles:
+            if role.direct:
+                roles.setdefault(role.parameter, canonical_name(role.role))
+        return roles
+
+    def filler_defaults(self, space: SearchSpace) -> dict[str, Any]:
+        """For each parameter passed as it is to a built-in estimator: that argument's default, if in ``space``.
+
+        A past study that never varied the argument ran every trial at this value (the
+        bundled prior ran the library's defaults and its spaces' fixed settings), so it
+        is what carries that study's configurations over unchanged.
+        """
+        if self.source is None:
+            return {}
+        found: dict[str, Any] = {}
+        for role in self.source.roles:
+            if not role.direct or role.parameter not in space or role.parameter in found:
+                continue
+            value = argument_default(role.target, role.argument)
+            if value is not NO_DEFAULT and _holds(space[role.parameter], value):
+                found[role.parameter] = value
+        return found
+
+    def fixed_settings(self) -> dict[str, Any]:
+        """What the objective fixes instead of tuning, by canonical name: ``{"class_weight": None}``."""
+        if self.source is None:
+            return {}
+        return {canonical_name(setting.role): setting.value for setting in self.source.settings}
+
     @property
     def n_features(self) -> float | None:
         return feature_count(self.task.meta_features)
+
+
+def _holds(parameter: Any, value: Any) -> bool:
+    """Whether ``value`` is a valid value of ``parameter`` as it is (no clipping, no conversion)."""
+    if not isinstance(parameter, Choice) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return False  # a range never holds None, a string or a flag
+    try:
+        return bool(parameter.contains(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def evidence_for(past: PastStudy, match: SpaceMatch, context: StudyContext) -> tuple[Evidence, ...]:
@@ -128,7 +175,27 @@ def is_source(evidence: tuple[Evidence, ...], match: SpaceMatch, past: PastStudy
         return bool(kinds)
     if "estimator" not in kinds:
         return False
-    return same_task_type(past, context) is not False or not match.unmatched
+    return same_task_type(past, context) is not False or not _task_specific_unmatched(match, past, context)
+
+
+def _task_specific_unmatched(match: SpaceMatch, past: PastStudy, context: StudyContext) -> list[str]:
+    """New parameters the past study does not inform but a study of the user's kind of task would.
+
+    An SVR's space lacks an SVC's ``class_weight``: a classification-only parameter of
+    the family's built-in classifier space. A parameter no built-in space of the family
+    has (a random forest's ``criterion`` here) is as unknown to a classifier's past as
+    to a regressor's, so it does not count against the other kind of task.
+    """
+    if not match.unmatched:
+        return []
+    own_kind = {
+        canonical_name(name)
+        for space in BUILTIN_SPACES.values()
+        if space.family in past_families(past) and space.task == context.task_type
+        for name in space.space.names
+    }
+    roles = context.source_roles()
+    return [name for name in match.unmatched if roles.get(name, canonical_name(name)) in own_kind]
 
 
 def same_task_type(past: PastStudy, context: StudyContext) -> bool | None:

@@ -14,6 +14,7 @@ import numpy as np
 from ..space import SearchSpace
 from .base import TaskDescription
 from .compat import TransferredStudy
+from .matching import SpaceMatch
 from .features import META_FEATURE_NAMES, META_FEATURE_SET
 
 __all__ = [
@@ -91,12 +92,24 @@ def feature_value(features: Mapping[str, float] | None, name: str) -> float:
     return value if math.isfinite(value) else 0.0
 
 
-def space_overlap(past_space: SearchSpace, space: SearchSpace) -> float:
-    """How much of the new space the past space covered, averaged over parameters (0..1)."""
+def space_overlap(past_space: SearchSpace, space: SearchSpace, match: SpaceMatch | None = None) -> float:
+    """How much of the new space the past space covered, averaged over parameters (0..1).
+
+    ``match`` says which past parameter informs which new one (a partial match:
+    :mod:`.matching`); without it, the same names. A new parameter the past never saw
+    covers nothing; one converted from another kind counts half (its values map, but
+    not one to one).
+    """
     shares = []
     for name, parameter in space.items():
-        old = past_space[name]
-        if parameter.kind == "categorical":
+        past_name, converted = _counterpart(name, past_space, match)
+        if past_name is None:
+            shares.append(0.0)
+            continue
+        old = past_space[past_name]
+        if converted or old.kind != parameter.kind:
+            shares.append(0.5)
+        elif parameter.kind == "categorical":
             shared = set(map(repr, old.options)) & set(map(repr, parameter.options))  # type: ignore[attr-defined]
             shares.append(len(shared) / len(parameter.options))  # type: ignore[attr-defined]
         else:
@@ -106,6 +119,14 @@ def space_overlap(past_space: SearchSpace, space: SearchSpace) -> float:
     return float(np.mean(shares)) if shares else 0.0
 
 
+def _counterpart(name: str, past_space: SearchSpace, match: SpaceMatch | None) -> tuple[str | None, bool]:
+    """The past parameter that informs ``name`` and whether its kind is converted."""
+    if match is None:
+        return (name, False) if name in past_space else (None, False)
+    link = match.link(name)
+    return (None, False) if link is None else (link.past, link.conversion is not None)
+
+
 def name_and_space_similarities(task: TaskDescription, studies: Sequence[TransferredStudy]) -> np.ndarray:
     """Without meta-features: 1 for a past study of the same task name, else half its space overlap."""
     out = np.empty(len(studies))
@@ -113,5 +134,5 @@ def name_and_space_similarities(task: TaskDescription, studies: Sequence[Transfe
         if task.name is not None and t.study.task_name == task.name:
             out[i] = 1.0
         else:
-            out[i] = 0.5 * space_overlap(t.study.space, t.space)
+            out[i] = 0.5 * space_overlap(t.study.space, t.space, t.match)
     return out

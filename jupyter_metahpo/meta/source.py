@@ -22,6 +22,11 @@ random forest's ``max_depth`` whatever it is called.
   builds linear layers and a ``torch.optim`` optimiser.
 - ``roles``: one :class:`ParameterRole` per (parameter, what it sets), read from the
   keyword arguments of known calls, the layer loops and the epoch loop.
+- ``settings``: one :class:`FixedSetting` per role the objective fixes rather than
+  tunes: a literal in the same places (``SVC(class_weight=None)``, ``range(20)``
+  epochs), or the library's own default of a built-in estimator's argument the call
+  leaves out. A past study that varied that role is carried over through its trials
+  near the fixed value only (:mod:`.compat`).
 
 Only the objective's own body is read: helpers it calls are not followed, so a
 parameter handed on positionally to ``train(...)`` gets no role.
@@ -40,6 +45,7 @@ import hashlib
 import heapq
 import inspect
 import io
+import sys
 import textwrap
 import tokenize
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -51,8 +57,11 @@ from ..builtin_spaces import BUILTIN_SPACES
 __all__ = [
     "MAX_SHINGLES",
     "SHINGLE_SIZE",
+    "FixedSetting",
+    "NO_DEFAULT",
     "ObjectiveSource",
     "ParameterRole",
+    "argument_default",
     "describe_objective",
     "source_similarity",
 ]
@@ -90,6 +99,27 @@ class ParameterRole:
 
 
 @dataclass(frozen=True)
+class FixedSetting:
+    """A role the objective fixes instead of tuning: ``SVC(class_weight=None)``.
+
+    ``target``, ``argument`` and ``role`` are as in :class:`ParameterRole`; ``value`` is
+    the literal (a number, a string, a bool or ``None``); ``default`` is True when the
+    call leaves the argument out and the value is the library's own default.
+    """
+
+    target: str
+    argument: str
+    role: str
+    value: Any
+    default: bool = False
+
+    def describe(self) -> str:
+        """``class_weight=None`` (with ``(the default)`` when the objective leaves it out)."""
+        text = f"{self.argument}={self.value!r}"
+        return f"{text} (the default)" if self.default else text
+
+
+@dataclass(frozen=True)
 class ObjectiveSource:
     """The evidence read from an objective's source; see the module docstring for each field."""
 
@@ -98,10 +128,15 @@ class ObjectiveSource:
     estimators: tuple[str, ...] = ()
     families: tuple[str, ...] = ()
     roles: tuple[ParameterRole, ...] = ()
+    settings: tuple[FixedSetting, ...] = ()
 
     def roles_of(self, parameter: str) -> tuple[str, ...]:
         """The distinct roles read for ``parameter``, in the order they were found."""
         return tuple(dict.fromkeys(r.role for r in self.roles if r.parameter == parameter))
+
+    def fixed(self) -> dict[str, FixedSetting]:
+        """The fixed settings by role."""
+        return {setting.role: setting for setting in self.settings}
 
     def to_json(self) -> dict[str, Any]:
         """A compact JSON-safe form (a few kB at most: the shingles are 8-character hashes)."""
@@ -112,6 +147,7 @@ class ObjectiveSource:
             "estimators": list(self.estimators),
             "families": list(self.families),
             "roles": [[r.parameter, r.target, r.argument, r.role, r.direct] for r in self.roles],
+            "settings": [[f.target, f.argument, f.role, f.value, f.default] for f in self.settings],
         }
 
     @classmethod
@@ -126,12 +162,18 @@ class ObjectiveSource:
             )
         try:
             roles = tuple(ParameterRole(str(p), str(t), str(a), str(r), bool(d)) for p, t, a, r, d in data["roles"])
+            # Sources recorded before settings were read have none: nothing was known fixed.
+            settings = tuple(
+                FixedSetting(str(t), str(a), str(r), v, bool(d)) for t, a, r, v, d in data.get("settings", ())
+                if _is_scalar(v)
+            )
             return cls(
                 fingerprint=str(data["fingerprint"]),
                 shingles=frozenset(str(s) for s in data["shingles"]),
                 estimators=tuple(str(e) for e in data["estimators"]),
                 families=tuple(str(f) for f in data["families"]),
                 roles=roles,
+                settings=settings,
             )
         except (KeyError, TypeError, ValueError) as problem:
             raise ValueError(
@@ -160,13 +202,15 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     if node is None:
         return None
     normalised = _normalised_text(node, names)
-    estimators, families, roles = _RoleReader(node, names).read()
+    reader = _RoleReader(node, names)
+    estimators, families, roles = reader.read()
     return ObjectiveSource(
         fingerprint=hashlib.sha256(f"{SOURCE_FORMAT}\n{normalised}".encode()).hexdigest()[:16],
         shingles=_shingles(normalised),
         estimators=estimators,
         families=families,
         roles=roles,
+        settings=reader.settings(),
     )
 
 
@@ -649,6 +693,7 @@ class _RoleReader:
         self._aliases = self._local_aliases()
         self._dicts = self._local_dicts()
         self._roles: dict[ParameterRole, None] = {}  # ordered and without repeats
+        self._settings: dict[str, list[FixedSetting]] = {}  # role -> every literal found for it
 
     # Which parameters an expression uses -------------------------------------------
 
@@ -745,6 +790,20 @@ class _RoleReader:
         parameter = self._single_parameter(expression)
         if parameter is not None and expression is not None:
             self._roles[ParameterRole(parameter, target, argument, role, self._is_direct(expression))] = None
+        elif expression is not None and not self._parameters_in(expression):
+            value = _literal(expression)
+            if value is not _NOT_LITERAL:
+                self._settings.setdefault(role, []).append(FixedSetting(target, argument, role, value))
+
+    def settings(self) -> tuple[FixedSetting, ...]:
+        """The roles fixed to one value: none that a parameter also sets, none given two values."""
+        tuned = {role.role for role in self._roles}
+        fixed = []
+        for role, found in self._settings.items():
+            values = {_literal_key(setting.value) for setting in found}
+            if role not in tuned and len(values) == 1:
+                fixed.append(found[0])
+        return tuple(fixed)
 
     # Reading -----------------------------------------------------------------------
 
@@ -777,6 +836,24 @@ class _RoleReader:
                 self._read_mlp_layers(kw.value, name)
             else:
                 self._add(kw.value, name, kw.arg, self._estimator_role(estimator, kw.arg))
+        if not call.args and all(kw.arg is not None for kw in call.keywords):
+            self._add_left_out_defaults(call, name, estimator)
+
+    def _add_left_out_defaults(self, call: ast.Call, name: str, estimator: _Estimator) -> None:
+        """The library defaults of the built-in space's arguments that the call leaves out.
+
+        Read from the class's signature only when its module is already imported (the
+        user's cell imported it to build the estimator): reading a source never imports
+        scikit-learn.
+        """
+        given = {kw.arg for kw in call.keywords}
+        defaults = _library_defaults(name)
+        for argument in sorted(_SPACE_ARGUMENTS.get(name, ())):
+            if argument not in given and argument in defaults:
+                role = self._estimator_role(estimator, argument)
+                self._settings.setdefault(role, []).append(
+                    FixedSetting(name, argument, role, defaults[argument], default=True)
+                )
 
     @staticmethod
     def _estimator_role(estimator: _Estimator, argument: str) -> str:
@@ -909,3 +986,72 @@ def _is_arithmetic(expression: ast.expr) -> bool:
 
 def _loop_variable(target: ast.expr) -> str:
     return target.id if isinstance(target, ast.Name) else ""
+
+
+_NOT_LITERAL = object()
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _literal(expression: ast.expr) -> Any:
+    """The value of a literal number, string, bool or ``None`` (``-1`` too); ``_NOT_LITERAL`` otherwise."""
+    try:
+        value = ast.literal_eval(expression)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _NOT_LITERAL
+    return value if _is_scalar(value) else _NOT_LITERAL
+
+
+def _literal_key(value: Any) -> tuple[bool, Any]:
+    """Equal for ``1`` and ``1.0``, different for ``True`` and ``1`` (Python's ``==`` says they are equal)."""
+    return isinstance(value, bool), value
+
+
+#: Built-in estimator class name -> the constructor arguments its built-in space tunes.
+_SPACE_ARGUMENTS = {
+    space.estimator_path.partition(":")[2]: frozenset(space.space) - set(_NOT_ARGUMENTS.get(space.family, ()))
+    for space in BUILTIN_SPACES.values()
+}
+_MODULES = {space.estimator_path.partition(":")[2]: space.estimator_path.partition(":")[0]
+            for space in BUILTIN_SPACES.values()}
+
+
+@functools.lru_cache(maxsize=None)
+def _library_defaults_cached(module_name: str, class_name: str) -> dict[str, Any]:
+    module = sys.modules.get(module_name)
+    cls = getattr(module, class_name, None)
+    try:
+        parameters = inspect.signature(cls).parameters.values() if cls is not None else ()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in parameters
+            if p.default is not inspect.Parameter.empty and _is_scalar(p.default)}
+
+
+def _library_defaults(class_name: str) -> dict[str, Any]:
+    """The scalar constructor defaults of a built-in estimator, when its module is imported ({} otherwise)."""
+    module_name = _MODULES.get(class_name)
+    if module_name is None or module_name not in sys.modules:
+        return {}
+    return _library_defaults_cached(module_name, class_name)
+
+
+#: :func:`argument_default` found no default.
+NO_DEFAULT = _NOT_LITERAL
+
+
+def argument_default(target: str, argument: str) -> Any:
+    """The value a built-in estimator class gets for ``argument`` when a call leaves it out.
+
+    The built-in space's fixed settings first (the bundled prior ran every trial with
+    them), then the library's own default, read when its module is already imported.
+    :data:`NO_DEFAULT` for another class, an unknown argument or a default that is not
+    a plain value.
+    """
+    for space in BUILTIN_SPACES.values():
+        if space.estimator_path.partition(":")[2] == target and argument in space.fixed:
+            value = space.fixed[argument]
+            return value if _is_scalar(value) else NO_DEFAULT
+    return _library_defaults(target).get(argument, NO_DEFAULT)

@@ -59,6 +59,7 @@ class WarmStartSampler(Sampler):
         k: int = 5,
         seed: int | None = None,
         report: TransferReport | None = None,
+        defaults: Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(k, bool) or not isinstance(k, int) or k < 0:
             raise ValueError(f"`k` must be a non-negative integer, but got k={k!r}.")
@@ -69,19 +70,21 @@ class WarmStartSampler(Sampler):
         self.k = k
         self.proposals_: list[Proposal] | None = None
         self.report_: TransferReport | None = report
+        self.defaults = dict(defaults or {})
 
     def plan(self, space) -> list[Proposal]:
         """The strategy's proposals for ``space`` (computed once, then reused).
 
         A parameter that a proposal's past study never saw holds a placeholder there;
-        it takes the value of the space's own scrambled Sobol design instead (the i-th
-        point for the i-th proposal), never a made-up one, and the reason says so.
+        it takes its estimator's default when ``defaults`` has one (the value the past
+        ran it at), and otherwise the value of the space's own scrambled Sobol design
+        (the i-th point for the i-th proposal), never a made-up one; the reason says so.
         """
         if self.proposals_ is None:
             carried, report = transfer_studies(self.past, space)
             self.report_ = self.report_ or report  # the study pipeline's report, when it handed one over
             proposals = self.strategy.propose(self.task, space, carried, self.k) if self.k else []
-            self.proposals_ = _fill_unseen(proposals, carried, space, self.seed)
+            self.proposals_ = _fill_unseen(proposals, carried, space, self.seed, self.defaults)
         return self.proposals_
 
     def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
@@ -103,12 +106,14 @@ class WarmStartSampler(Sampler):
 
 
 def _fill_unseen(
-    proposals: Sequence[Proposal], carried: Sequence[TransferredStudy], space: SearchSpace, seed: int | None
+    proposals: Sequence[Proposal], carried: Sequence[TransferredStudy], space: SearchSpace, seed: int | None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> list[Proposal]:
-    """Each proposal with the parameters its past studies never saw set from the space's Sobol design."""
+    """Each proposal with the parameters its past studies never saw set to their defaults or the Sobol design."""
     unseen = {t.study.study_id: t.filled for t in carried}
     if not any(unseen.values()):
         return list(proposals)
+    defaults = defaults or {}
     power = max(int(np.ceil(np.log2(max(len(proposals), 1)))), 0)  # Sobol points come in powers of 2
     design = space.decode(qmc.Sobol(d=len(space), scramble=True, seed=seed).random_base2(power)[: len(proposals)])
     out = []
@@ -117,8 +122,18 @@ def _fill_unseen(
         if not filled:
             out.append(proposal)
             continue
-        config = {name: (design[i][name] if name in filled else value) for name, value in proposal.config.items()}
-        reason = f"{proposal.reason}; {', '.join(filled)} from the space's Sobol design (not in the past study)"
+        at_default = [name for name in filled if name in defaults]
+        from_design = [name for name in filled if name not in defaults]
+        config = {
+            name: defaults[name] if name in at_default else design[i][name] if name in from_design else value
+            for name, value in proposal.config.items()
+        }
+        reason = proposal.reason
+        if at_default:
+            shown = ", ".join(f"{name}={defaults[name]!r}" for name in at_default)
+            reason += f"; {shown}: the estimator's default, as the past study ran it"
+        if from_design:
+            reason += f"; {', '.join(from_design)} from the space's Sobol design (not in the past study)"
         out.append(Proposal(config, reason, {**proposal.details, "filled": list(filled)}))
     return out
 

@@ -1,0 +1,148 @@
+"""Live fits for the user-space benchmark: the user's cell itself, trained on held-out data.
+
+The pool part of :mod:`benchmarks.bench_user_spaces` scores every configuration by the
+nearest point of a pool the prior evaluated. Here each method calls the user's own cell
+(``train(...)``: a scikit-learn model scored by ``cross_val_score(..., cv=5)``, balanced
+accuracy), compiled from its text with the text registered in ``linecache``, as IPython
+registers a cell's, so that ``tune`` reads the objective's source exactly as it reads a
+notebook cell's. The data are datasets the bundled prior never saw
+(:data:`benchmarks.bench_live.LIVE_DATASETS`); the cell's globals ``X`` and ``y`` are
+that dataset. What the cells fix, their extra parameters (case d) and their kinds (case
+e) act on the real fits, unlike on a pool.
+
+Methods, with the same seeds and budget: ``ours: default`` (``tune(train, space,
+data=(X, y))``: the bundled prior as the past, what a user gets), ``ours: cold``
+(``strategy="none"``), random search and Optuna TPE on the user's space; on the
+built-in space written as a cell (:func:`.user_spaces.exact_case`), ``exact space: ours
+default`` and ``exact space: ours cold``. Regret is normalised per dataset between the
+best and the worst score any run found there (all cases together), so it is relative,
+as in ``bench_live.py``.
+"""
+
+from __future__ import annotations
+
+import linecache
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .pool import trials_to_reach
+from .runner import RunResult
+from .user_runner import REFERENCE
+from .user_spaces import UserCase, exact_case, family_cases
+
+#: Live datasets used by default: held-out classification data small enough for a 2-core budget.
+LIVE_USER_DATASETS = ("sk_wine", "keel_sonar", "wd_mroz")
+LIVE_CASES = ("a", "b", "c", "d", "e")
+
+
+def cell_function(case: UserCase, X: Any, y: Any, tag: str) -> Callable[..., float]:
+    """The cell's ``train`` function, its source readable by ``inspect`` (as for a notebook cell)."""
+    filename = f"<user-cell {tag}>"
+    lines = case.cell.splitlines(keepends=True)
+    linecache.cache[filename] = (len(case.cell), None, lines, filename)
+    namespace: dict[str, Any] = {"__name__": f"user_cell_{tag}", "X": X, "y": y}
+    exec(compile(case.cell, filename, "exec"), namespace)  # noqa: S102 - the benchmark's own cell text
+    return namespace["train"]
+
+
+def _run_tune(train, space, X, y, budget, seed, strategy) -> tuple[list[float | None], list[float]]:
+    from jupyter_metahpo import tune
+
+    result = tune(train, space, n_trials=budget, direction="maximize", seed=seed, store=False,
+                  data=(X, y), strategy=strategy)
+    return [t.value for t in result.trials], [t.suggest_seconds or 0.0 for t in result.trials]
+
+
+def _run_random(train, space, X, y, budget, seed, strategy=None):
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(budget):
+        try:
+            values.append(float(train(**space.sample(rng))))
+        except Exception:  # noqa: BLE001 - a failed fit is a failed trial, as in tune
+            values.append(None)
+    return values, [0.0] * budget
+
+
+def _run_tpe(train, space, X, y, budget, seed, strategy=None):
+    import optuna
+
+    from .methods import optuna_distributions
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    distributions = optuna_distributions(space)
+    values, seconds = [], []
+    for _ in range(budget):
+        began = time.perf_counter()
+        trial = study.ask(distributions)
+        seconds.append(time.perf_counter() - began)
+        try:
+            value = float(train(**trial.params))
+        except Exception:  # noqa: BLE001
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            values.append(None)
+            continue
+        study.tell(trial, value)
+        values.append(value)
+    return values, seconds
+
+
+#: name in the tables -> (runner, tune strategy, on the exact space?)
+LIVE_METHODS = {
+    "ours: default": (_run_tune, "default", False),
+    "ours: cold": (_run_tune, "none", False),
+    "random search": (_run_random, None, False),
+    "Optuna TPE": (_run_tpe, None, False),
+    "exact space: ours default": (_run_tune, "default", True),
+    "exact space: ours cold": (_run_tune, "none", True),
+}
+
+
+def run_live(
+    family: str, datasets: Sequence[str], cases: Sequence[str], seeds: Sequence[int], budget: int,
+    log: Callable[[str], None] = print,
+) -> list[RunResult]:
+    """Every method on every case, dataset and seed; regret curves normalised per dataset."""
+    import warnings
+
+    from benchmarks.bench_live import load_live_dataset
+
+    user_cases = {c: family_cases(family)[c] for c in cases}
+    raw: dict[tuple[str, str, str, int], tuple[list, list]] = {}
+    for name in datasets:
+        dataset = load_live_dataset(name)
+        X, y = np.asarray(dataset.X, dtype=float), np.asarray(dataset.y)
+        for seed in seeds:
+            for method, (runner, strategy, exact) in LIVE_METHODS.items():
+                targets = [(REFERENCE, exact_case(family))] if exact else list(user_cases.items())
+                for case, user_case in targets:
+                    began = time.perf_counter()
+                    train = cell_function(user_case, X, y, f"{family}-{case}-{name}")
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        raw[(method, case, name, seed)] = runner(train, user_case.space, X, y, budget, seed, strategy)
+                    log(f"{name} seed {seed} {method} ({case}): {time.perf_counter() - began:.1f} s")
+    return normalised_curves(raw, family, budget)
+
+
+def normalised_curves(raw, family: str, budget: int) -> list[RunResult]:
+    """Regret per run between the best and worst score any run found on its dataset."""
+    scores: dict[str, list[float]] = {}
+    for (_, _, name, _), (values, _) in raw.items():
+        scores.setdefault(name, []).extend(v for v in values if v is not None)
+    out = []
+    for (method, case, name, seed), (values, seconds) in raw.items():
+        best, worst = max(scores[name]), min(scores[name])
+        incumbent, curve = -np.inf, []
+        for v in values:
+            if v is not None:
+                incumbent = max(incumbent, v)
+            curve.append(1.0 if not np.isfinite(incumbent) else float((best - incumbent) / max(best - worst, 1e-12)))
+        curve += [curve[-1]] * (budget - len(curve))
+        out.append(RunResult(method, f"{case}/{name}", family, seed, tuple(curve), tuple(seconds),
+                             trials_to_reach(np.array(curve)), 0))
+    return out
