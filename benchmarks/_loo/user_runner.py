@@ -182,6 +182,14 @@ class _SamplerMethod(UserMethod):
         return ask, tell
 
 
+def run_cell_imports(cell: str) -> None:
+    """Run the cell's top-level import statements (only those): what reading its estimators' defaults needs."""
+    import ast
+
+    imports = [node for node in ast.parse(cell).body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    exec(compile(ast.Module(body=imports, type_ignores=[]), "<cell imports>", "exec"), {})  # noqa: S102
+
+
 class UserOurs(_SamplerMethod):
     """Our default: the warm start and transfer refinement ``tune`` builds for the user's cell."""
 
@@ -194,6 +202,7 @@ class UserOurs(_SamplerMethod):
     def sampler(self, task, past, seed):
         from jupyter_metahpo.pipeline import TaskPlan, build_sampler
 
+        run_cell_imports(task.case.cell)  # as in the notebook, where the cell's imports ran before tune read it
         plan = TaskPlan(task.description(), None, None, "default", {})
         return build_sampler(plan, task.case.space, task.experience(past), seed)
 
