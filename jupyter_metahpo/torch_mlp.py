@@ -6,10 +6,17 @@ stays cheap. Training: AdamW on mini-batches,
 ReLU hidden layers with dropout, and early stopping on a 10% validation split (the
 weights of the best validation epoch are kept). Features are expected to be numeric
 and already scaled (the prior wraps the model in a preprocessing pipeline).
+
+After ``fit``, ``validation_loss_curve_`` holds the validation loss of every epoch,
+``best_epoch_`` the epoch whose weights were kept and ``n_iter_`` the epochs run.
+``fit(X, y, epoch_callback=f)`` calls ``f(estimator, epoch)`` after every epoch with
+the estimator in its current weights (``predict`` works), for learning curves; it
+changes neither the training nor the final model (it must not train or reseed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,7 +62,10 @@ class _TorchMLPBase(BaseEstimator):
     def _loss(self) -> Any:
         raise NotImplementedError
 
-    def fit(self, X: Any, y: Any) -> _TorchMLPBase:
+    def fit(self, X: Any, y: Any, epoch_callback: Callable[[Any, int], None] | None = None) -> _TorchMLPBase:
+        """Train on ``(X, y)``; ``epoch_callback(self, epoch)`` runs after every epoch (epochs from 0)."""
+        if epoch_callback is not None and not callable(epoch_callback):
+            raise TypeError(f"`epoch_callback` must be a function of (estimator, epoch), but got {epoch_callback!r}.")
         X, y = check_X_y(X, y, dtype=np.float32, y_numeric=isinstance(self, RegressorMixin))
         targets, n_outputs = self._prepare_targets(np.asarray(y))
         self.n_features_in_ = X.shape[1]
@@ -72,16 +82,24 @@ class _TorchMLPBase(BaseEstimator):
         # reproducible without touching the caller's global torch seed.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.model_ = self._train(X_t, y_t, train, val, n_outputs, rng)
+            self.model_ = self._train(X_t, y_t, train, val, n_outputs, rng, epoch_callback)
         return self
 
-    def _train(self, X_t: Any, y_t: Any, train: np.ndarray, val: np.ndarray, n_outputs: int, rng: Any) -> Any:
+    def _train(
+        self, X_t: Any, y_t: Any, train: np.ndarray, val: np.ndarray, n_outputs: int, rng: Any,
+        epoch_callback: Callable[[Any, int], None] | None = None,
+    ) -> Any:
         n_val = len(val)
         model = self._network(X_t.shape[1], n_outputs)
+        # Set now so that an epoch callback can call predict on the weights as they are.
+        self.model_ = model
+        self.validation_loss_curve_: list[float] = []
+        self.best_epoch_: int | None = None
+        self.n_iter_ = 0
         optimiser = torch.optim.AdamW(model.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
         loss_fn = self._loss()
         best_state, best_loss, stale = None, float("inf"), 0
-        for _ in range(int(self.max_epochs)):
+        for epoch in range(int(self.max_epochs)):
             model.train()
             perm = torch.from_numpy(train[rng.permutation(len(train))])
             for start in range(0, len(perm), int(self.batch_size)):
@@ -90,15 +108,24 @@ class _TorchMLPBase(BaseEstimator):
                 loss = loss_fn(model(X_t[batch]), y_t[batch])
                 loss.backward()
                 optimiser.step()
+            self.n_iter_ = epoch + 1
+            # Evaluation mode uses no random numbers (no dropout), so neither the loss
+            # below nor a callback's predictions change what the next epoch draws.
+            model.eval()
+            val_loss = float("nan")
+            if n_val:
+                with torch.no_grad():
+                    val_loss = float(loss_fn(model(X_t[val]), y_t[val]))
+                self.validation_loss_curve_.append(val_loss)
+            if epoch_callback is not None:
+                epoch_callback(self, epoch)
             if n_val == 0:
                 continue
-            model.eval()
-            with torch.no_grad():
-                val_loss = float(loss_fn(model(X_t[val]), y_t[val]))
             if not np.isfinite(val_loss):
                 break  # diverged: keep the best weights seen so far
             if val_loss < best_loss - 1e-6:
                 best_loss, stale = val_loss, 0
+                self.best_epoch_ = epoch
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             else:
                 stale += 1

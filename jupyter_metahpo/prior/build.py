@@ -10,6 +10,13 @@ finished evaluation. A worker that spends more than its CPU-time limit on one
 evaluation is killed and the evaluation recorded as failed, so one pathological
 configuration cannot stall the build. Re-running the same command resumes: finished
 evaluations are skipped, the ones that were running are redone.
+
+With ``curves`` (``build --curves``), the build records learning curves instead, for
+the spaces that train by epochs (the torch MLP): the same evaluations again, with
+every fold's per-epoch scores, into ``<runs>/<space>/curves/<dataset>.jsonl`` (the
+same resumable run-file format; the main runs are never touched). Work goes dataset
+by dataset, cheapest first (the datasets whose main runs are complete first, ordered
+by the CPU time those took), so that a partial build holds whole datasets.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from typing import Any, TextIO
 from .._imports import LazyImport
 from ..builtin_spaces import FAMILIES, get_builtin_space
 from . import datasets as ds
-from .protocol import POOL_SIZES, PROTOCOL, config_pool, evaluate_config
+from .protocol import CURVE_FORMAT, POOL_SIZES, PROTOCOL, config_pool, evaluate_config, records_curves
 from .runs import RunFile, read_run, resolve_runs_dir
 
 torch = LazyImport("torch")
@@ -40,8 +47,11 @@ __all__ = [
     "DEFAULT_FAMILY_ORDER",
     "BuildSettings",
     "Job",
+    "curve_path",
     "frozen_pool",
+    "open_curve_file",
     "open_run_file",
+    "plan_curve_jobs",
     "plan_jobs",
     "run_build",
     "run_header",
@@ -66,6 +76,7 @@ class Job:
     dataset: str
     index: int
     config: dict[str, Any]
+    curves: bool = False  # record per-epoch learning curves (into the curve files)
 
 
 @dataclass(frozen=True)
@@ -79,11 +90,17 @@ class BuildSettings:
     sample: int | None = None  # only this many pool indices on 4 datasets per space (to estimate cost)
     runs_dir: Path | None = None  # None: the repository's prior-build/runs (see runs.resolve_runs_dir)
     first_pass: int | None = None  # datasets per space built before any space's remaining ones
+    spaces: tuple[str, ...] | None = None  # only these spaces of the families (None: all of them)
+    curves: bool = False  # record learning curves (the spaces that train by epochs) instead of the main runs
 
     def __post_init__(self) -> None:
         unknown = [f for f in self.families if f not in FAMILIES]
         if unknown:
             raise ValueError(f"unknown families {unknown}; choose from {sorted(FAMILIES)}.")
+        if self.spaces is not None:
+            object.__setattr__(self, "spaces", tuple(get_builtin_space(s).name for s in self.spaces))
+        if self.curves:
+            self._check_curve_settings()
         if self.jobs < 1:
             raise ValueError(f"`jobs` must be >= 1, but got jobs={self.jobs}.")
         if self.chunk is not None and self.chunk < 1:
@@ -96,9 +113,24 @@ class BuildSettings:
             object.__setattr__(self, "datasets", tuple(ds.resolve_name(d) for d in self.datasets))
         object.__setattr__(self, "runs_dir", resolve_runs_dir(self.runs_dir, create=True))
 
+    def _check_curve_settings(self) -> None:
+        if self.chunk is not None or self.first_pass is not None:
+            raise ValueError("learning curves are built dataset by dataset; drop `chunk` and `first_pass` with `curves`.")
+        without = [s for s in (self.spaces or ()) if not records_curves(s)]
+        if without:
+            raise ValueError(
+                f"spaces {without} do not train by epochs and have no learning curves; "
+                f"choose from {[s for s in _space_order(tuple(FAMILIES)) if records_curves(s)]}."
+            )
+
 
 def run_path(runs_dir: Path, space: str, dataset: str) -> Path:
     return Path(runs_dir) / space / f"{dataset}.jsonl"
+
+
+def curve_path(runs_dir: Path, space: str, dataset: str) -> Path:
+    """Where the learning curves of ``space`` on ``dataset`` go: beside the main runs, never in them."""
+    return Path(runs_dir) / space / "curves" / f"{dataset}.jsonl"
 
 
 @functools.lru_cache(maxsize=None)
@@ -114,8 +146,8 @@ def sample_datasets(task: str, k: int = 4) -> list[str]:
     return list(dict.fromkeys(picks))
 
 
-def _space_order(families: Sequence[str]) -> list[str]:
-    return [space for family in families for space in FAMILIES[family]]
+def _space_order(families: Sequence[str], spaces: Sequence[str] | None = None) -> list[str]:
+    return [space for family in families for space in FAMILIES[family] if spaces is None or space in spaces]
 
 
 def pool_path(runs_dir: Path, space: str) -> Path:
@@ -151,7 +183,7 @@ def plan_jobs(settings: BuildSettings) -> Iterator[Job]:
     before any space gets the rest: the prior's coverage goal (40 datasets for every
     family) is then reached hours before the whole build ends.
     """
-    plans = [_space_plan(settings, space) for space in _space_order(settings.families)]
+    plans = [_space_plan(settings, space) for space in _space_order(settings.families, settings.spaces)]
     k = settings.first_pass
     passes = [(p, p[2][:k]) for p in plans] + [(p, p[2][k:]) for p in plans] if k else [(p, p[2]) for p in plans]
     for (space, pool, _, indices), names in passes:
@@ -162,6 +194,37 @@ def plan_jobs(settings: BuildSettings) -> Iterator[Job]:
                 for index in indices[start : start + chunk]:
                     if index not in done:
                         yield Job(space, dataset, index, pool[index])
+
+
+def plan_curve_jobs(settings: BuildSettings) -> Iterator[Job]:
+    """The learning-curve evaluations still to do, dataset by dataset, cheapest first.
+
+    Each (space, dataset) is finished before the next starts, so a build stopped at any
+    point leaves whole datasets of curves plus one partial. Order: the datasets whose
+    main runs are complete first, by the CPU time those runs took (the best estimate of
+    what their curves cost), then the others by rows x features.
+    """
+    spaces = [s for s in _space_order(settings.families, settings.spaces) if records_curves(s)]
+    work = []
+    for space in spaces:
+        _, pool, names, indices = _space_plan(settings, space)
+        work += [(_curve_cost(settings.runs_dir, space, name, len(pool)), space, name, pool, indices) for name in names]
+    work.sort(key=lambda item: (item[0], item[1], item[2]))
+    for _, space, dataset, pool, indices in work:
+        done = read_run(curve_path(settings.runs_dir, space, dataset)).evals
+        for index in indices:
+            if index not in done:
+                yield Job(space, dataset, index, pool[index], curves=True)
+
+
+def _curve_cost(runs_dir: Path, space: str, dataset: str, pool_size: int) -> tuple[int, float]:
+    """Sort key of a dataset's curves: ``(0, CPU seconds of its main runs)`` when they are
+    complete, else ``(1, rows x features)``."""
+    run = read_run(run_path(runs_dir, space, dataset))
+    if len(run.evals) >= pool_size:
+        return (0, sum(float(e.get("cpu_time") or 0.0) for e in run.evals.values()))
+    described = (run.header or {}).get("dataset") or ds.load_dataset(dataset, PROTOCOL["max_rows"], PROTOCOL["subsample_seed"]).describe()
+    return (1, float(described["n_rows"] * max(described["n_features"], 1)))
 
 
 def _space_plan(settings: BuildSettings, space: str) -> tuple[str, list[dict[str, Any]], list[str], list[int]]:
@@ -196,7 +259,7 @@ def _worker_main(conn: Any) -> None:
         if job.dataset not in cache:
             cache.clear()  # one dataset at a time: the build walks datasets in order
             cache[job.dataset] = ds.load_dataset(job.dataset, PROTOCOL["max_rows"], PROTOCOL["subsample_seed"])
-        conn.send(evaluate_config(job.space, cache[job.dataset], job.config))
+        conn.send(evaluate_config(job.space, cache[job.dataset], job.config, record_curves=job.curves))
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -281,14 +344,21 @@ def open_run_file(runs_dir: Path, space: str, dataset: str) -> RunFile:
     return RunFile(run_path(runs_dir, space, dataset), run_header(space, dataset))
 
 
+def open_curve_file(runs_dir: Path, space: str, dataset: str) -> RunFile:
+    """Open (creating or resuming) the learning-curve file of ``space`` on ``dataset``: a
+    run file whose header also holds ``CURVE_FORMAT`` and whose lines hold ``curves``."""
+    return RunFile(curve_path(runs_dir, space, dataset), {**run_header(space, dataset), "curves": CURVE_FORMAT})
+
+
 class _RunFiles:
     """The run files the build is writing: opened (and locked) on first use, the few
     most recent kept open, older ones closed as the build moves on."""
 
     KEEP_OPEN = 8  # the workers are never more than a dataset or two apart
 
-    def __init__(self, runs_dir: Path) -> None:
+    def __init__(self, runs_dir: Path, curves: bool = False) -> None:
         self.runs_dir = runs_dir
+        self._opener = open_curve_file if curves else open_run_file
         self._open: dict[tuple[str, str], RunFile] = {}
 
     def get(self, space: str, dataset: str) -> RunFile:
@@ -296,7 +366,7 @@ class _RunFiles:
         if key in self._open:
             self._open[key] = self._open.pop(key)  # most recently used last
         else:
-            self._open[key] = open_run_file(self.runs_dir, space, dataset)
+            self._open[key] = self._opener(self.runs_dir, space, dataset)
             while len(self._open) > self.KEEP_OPEN:
                 oldest = next(iter(self._open))
                 self._open.pop(oldest).close()
@@ -313,8 +383,8 @@ def run_build(settings: BuildSettings, log: TextIO = sys.stdout) -> dict[str, in
     for name in _THREAD_VARIABLES:
         os.environ[name] = "1"  # inherited by the spawned workers before numpy loads
     context = mp.get_context("spawn")
-    files = _RunFiles(Path(settings.runs_dir))
-    jobs = plan_jobs(settings)
+    files = _RunFiles(Path(settings.runs_dir), curves=settings.curves)
+    jobs = plan_curve_jobs(settings) if settings.curves else plan_jobs(settings)
     eval_limit = settings.fit_limit_s * PROTOCOL["cv_folds"]
     counts = {"done": 0, "failed": 0, "timeout": 0}
     workers = [_Worker(context) for _ in range(settings.jobs)]
@@ -327,8 +397,11 @@ def run_build(settings: BuildSettings, log: TextIO = sys.stdout) -> dict[str, in
     def finish(worker: _Worker, result: dict[str, Any]) -> None:
         job = worker.job
         assert job is not None
-        files.get(job.space, job.dataset).record(job.index, job.config, result, finished_at=round(time.time(), 1))
+        run = files.get(job.space, job.dataset)
+        run.record(job.index, job.config, result, finished_at=round(time.time(), 1))
         counts["done"] += 1
+        if len(run.done) == run.header.get("pool_size"):
+            print(f"complete: {job.space} {job.dataset} ({len(run.done)} evaluations)", file=log, flush=True)
         if result["error"]:
             counts["failed"] += 1
             print(f"failed: {job.space} {job.dataset} #{job.index}: {result['error'].splitlines()[-1]}", file=log, flush=True)

@@ -7,7 +7,9 @@ says how to get one when there is none (an installed package has none).
 
 ``<runs>/<space>/<dataset>.jsonl`` starts with a header line (the space's JSON, the
 dataset's metadata, the protocol and the pool size), then one line per finished
-evaluation. Each line is written whole, flushed and fsynced before the next one, so
+evaluation. ``<runs>/<space>/curves/<dataset>.jsonl`` (``build --curves``) has the same
+format, its header adding ``curves`` (the curve format) and each line the fold curves.
+Each line is written whole, flushed and fsynced before the next one, so
 a killed build loses at most the evaluations that were running. A torn last line
 (the process died mid-write, or a commit caught the file mid-append) is ignored when
 reading and cut off before the next append; an evaluation that appears twice counts
@@ -198,7 +200,7 @@ def _lock(file: Any, path: Path) -> None:
 
 
 def _check_header(path: Path, found: dict[str, Any], expected: dict[str, Any]) -> None:
-    for key in ("space", "space_json", "protocol", "pool_size"):
+    for key in ("space", "space_json", "protocol", "pool_size", "curves"):  # "curves": only in curve files
         if found.get(key) != expected.get(key):
             raise RunMismatchError(
                 f"{path} was written with a different {key} than this build uses "
