@@ -186,12 +186,13 @@ def _task_specific_unmatched(match: SpaceMatch, past: PastStudy, context: StudyC
     has (a random forest's ``criterion`` here) is as unknown to a classifier's past as
     to a regressor's, so it does not count against the other kind of task.
     """
-    if not match.unmatched:
-        return []
+    if not match.unmatched or context.source is None:
+        return list(match.unmatched)
+    # The user's families: the "estimator" evidence that let this study this far says the past shares one.
     own_kind = {
         canonical_name(name)
         for space in BUILTIN_SPACES.values()
-        if space.family in past_families(past) and space.task == context.task_type
+        if space.family in context.source.families and space.task == context.task_type
         for name in space.space.names
     }
     roles = context.source_roles()
