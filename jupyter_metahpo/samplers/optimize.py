@@ -39,6 +39,7 @@ from .acquisition import Acquisition
 
 # scipy.stats takes a few tenths of a second to import: loaded at the first Sobol draw.
 qmc = LazyImport("scipy.stats.qmc", install="pip install scipy")
+spatial = LazyImport("scipy.spatial", install="pip install scipy")
 
 __all__ = ["MixedDomain", "maximize_acquisition", "candidate_set", "best_candidates", "MAX_ENUMERATED"]
 
@@ -266,11 +267,21 @@ def candidate_set(
     snapped = space.encode(space.decode(np.vstack(parts)))
     snapped = np.unique(np.round(snapped, 12), axis=0)
     if len(taken):
-        distance = np.abs(snapped[:, None, :] - taken[None, :, :]).max(axis=2).min(axis=1)
-        fresh = snapped[distance >= min_distance]
+        fresh = snapped[_distance_to_nearest(snapped, taken) >= min_distance]
         if len(fresh):
             snapped = fresh
     return snapped
+
+
+def _distance_to_nearest(points: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """L-inf distance (m,) from each of ``points`` (m, d) to the nearest of ``taken`` (t, d).
+
+    A k-d tree: the pairwise differences of a long study's trials and the candidates
+    took 300 MB and ~0.3 s at 2,000 trials; the distances are the same numbers (the
+    largest absolute difference of the same floats).
+    """
+    distance, _ = spatial.cKDTree(taken).query(points, k=1, p=np.inf)
+    return distance
 
 
 def best_candidates(acqf: Acquisition, candidates: np.ndarray, n: int, radius: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
