@@ -12,9 +12,15 @@ import pytest
 
 from jupyter_metahpo.experience import PastStudy
 from jupyter_metahpo.samplers._rgpe import _misranked_pairs
-from jupyter_metahpo.samplers._subset import SUBSET_RULES, check_max_points, check_subset_rule, choose_subset
+from jupyter_metahpo.samplers._subset import (
+    SUBSET_RULES,
+    check_max_points,
+    check_subset_rule,
+    choose_subset,
+    trust_region,
+)
 from jupyter_metahpo.samplers.base import History
-from jupyter_metahpo.samplers.optimize import _distance_to_nearest
+from jupyter_metahpo.samplers.optimize import MixedDomain, _distance_to_nearest
 from jupyter_metahpo.space import SearchSpace, choice, intrange, uniform
 from jupyter_metahpo.trial import Direction, FrozenTrial, Origin, TrialState
 
@@ -87,6 +93,36 @@ def test_local_keeps_the_points_nearest_the_incumbent_in_the_gp_metric():
     stretched = choose_subset(X, y, 40, "local", lengthscales=np.array([100.0, 1.0]))
     distance_y = (X[:, 1] - X[incumbent, 1]) ** 2 + ((X[:, 0] - X[incumbent, 0]) / 100.0) ** 2
     assert set(np.argsort(distance_y)[:30]) <= set(stretched)
+
+
+def test_the_trust_region_is_the_box_of_the_points_nearest_the_incumbent():
+    rng = np.random.default_rng(7)
+    X = rng.random((400, 3))
+    X[:, 2] = rng.choice([0.25, 0.75], size=400)  # a categorical column
+    y = -((X[:, :2] - 0.4) ** 2).sum(axis=1)
+    categorical = np.array([False, False, True])
+    lower, upper = trust_region(X, y, 40, categorical=categorical)
+    near = X[np.argsort(((X[:, :2] - X[np.argmax(y), :2]) ** 2).sum(axis=1) + (X[:, 2] != X[np.argmax(y), 2]))[:30]]
+    assert np.allclose(lower[:2], near[:, :2].min(axis=0)) and np.allclose(upper[:2], near[:, :2].max(axis=0))
+    assert (lower[2], upper[2]) == (0.0, 1.0)  # options have no order: left whole
+    assert np.all(upper[:2] - lower[:2] < 0.5)
+    within_budget = trust_region(X[:40], y[:40], 40)
+    assert np.array_equal(within_budget[0], np.zeros(3)) and np.array_equal(within_budget[1], np.ones(3))
+
+
+def test_a_domain_within_a_box_samples_perturbs_and_enumerates_inside_it():
+    domain = MixedDomain.from_space(SPACE)  # x, y continuous; n (8 integers) and c discrete
+    lower, upper = np.array([0.2, 0.5, 0.3, 0.0]), np.array([0.4, 0.6, 0.6, 1.0])
+    box = domain.within(lower, upper)
+    rng = np.random.default_rng(8)
+    for X in (box.sample(rng, 500), box.perturb(rng, box.sample(rng, 3), 500, scale=0.5)):
+        assert np.all(X >= lower - 1e-12) and np.all(X <= upper + 1e-12)
+    n_grid = box.grids[0]
+    assert np.all((n_grid >= 0.3) & (n_grid <= 0.6)) and 0 < len(n_grid) < len(domain.grids[0])
+    assert len(box.grids[1]) == 2  # both options of c
+    # No integer inside a thin box: the nearest one is kept.
+    thin = domain.within(np.array([0.0, 0.0, 0.50, 0.0]), np.array([1.0, 1.0, 0.51, 1.0]))
+    assert len(thin.grids[0]) == 1 and abs(thin.grids[0][0] - 0.505) < 1 / 16
 
 
 def test_categorical_columns_count_as_equal_or_not():
@@ -163,6 +199,21 @@ def test_gp_past_the_budget_fits_max_points_trials_and_says_so():
     # Within the budget nothing says a subset was used.
     (plain,) = GPSampler(seed=0, n_raw_samples=128).suggest(history, 1)
     assert plain.origin.details["n_modelled"] == 40 and "of 40" not in plain.origin.reason
+
+
+def test_gp_local_subset_searches_only_the_trust_region():
+    from jupyter_metahpo.samplers import gp as gp_module
+    from jupyter_metahpo.samplers.gp import GPSampler
+
+    history = _history(60)
+    X, y, _, _ = gp_module._training_data(history)
+    domain = MixedDomain.from_space(SPACE)
+    lower, upper = trust_region(X, y, 24, categorical=domain.categorical)
+    assert np.any(upper - lower < 0.9)  # a real restriction, not the whole cube
+    suggestions = GPSampler(seed=0, n_raw_samples=128, max_points=24, subset="local").suggest(history, 3)
+    for suggestion in suggestions:
+        x = SPACE.encode([suggestion.config])[0]
+        assert np.all(x >= lower - 1e-9) and np.all(x <= upper + 1e-9)
 
 
 def test_gp_point_budget_settings_are_checked():

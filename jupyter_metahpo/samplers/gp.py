@@ -17,6 +17,10 @@ What happens in one :meth:`GPSampler.suggest` call:
   log scale there); scores are turned so that higher is better and standardised;
 * failed trials enter the model at the worst score seen so far, so the model learns
   to avoid the region where the objective broke instead of proposing it again;
+* past a point budget (``max_points``, :data:`MAX_POINTS` trials) the GP is fitted on
+  that many chosen trials (:mod:`._subset`: by default the best ones and a
+  space-filling spread of the rest), so a suggestion's cost stops growing with the
+  study; studies within the budget see every trial, as before;
 * the GP (Matern-5/2 ARD with Hamming distance on categorical columns, MAP
   hyperparameters, a fitted constant prior mean: ``learn_mean``) is warm-started from
   the previous call's hyperparameters and also refitted from the default ones,
@@ -52,7 +56,7 @@ from .._threads import limit_threads
 from ..space import SearchSpace
 from ..trial import Direction, Origin
 from ._gp import ExactGP, GPParams, fit_gp
-from ._subset import DEFAULT_SUBSET, check_max_points, check_subset_rule, choose_subset
+from ._subset import DEFAULT_SUBSET, check_max_points, check_subset_rule, choose_subset, trust_region
 from .acquisition import Acquisition, check_acquisition, make_acquisition
 from .base import History, Sampler, Suggestion
 from .models import standardize
@@ -197,8 +201,11 @@ class GPSampler(Sampler):
         space = history.space
         domain = self._domain(space)
         X, y, y_mean, y_std = _training_data(history)
-        keep = self._modelled(space, X, y, domain)
+        # Past the budget, trials are chosen in the metric of the previous fit (None before one).
+        metric = self._metric(space)
+        keep = self._modelled(X, y, domain, metric)
         gp = self._fit(space, X[keep], y[keep], domain)
+        search = self._search_domain(X, y, domain, metric)
         anchors = X[np.argsort(-y)[: min(5, len(y))]]
         seen = {_config_key(space, c) for c in history.seen_configs()}
         pending = space.encode(list(history.pending)) if history.pending else np.empty((0, len(space)))
@@ -207,7 +214,7 @@ class GPSampler(Sampler):
             model, best_f = believe_pending(gp, pending, y)
             acqf = make_acquisition(self.acquisition, model, best_f)
             candidates, values = maximize_acquisition(
-                acqf, domain, self._rng, gp.lengthscales, anchors,
+                acqf, search, self._rng, gp.lengthscales, anchors,
                 n_raw=self.n_raw_samples, n_starts=self.n_restarts, maxiter=self.acqf_maxiter,
             )
             x, value = _first_unseen(space, candidates, values, seen)
@@ -217,16 +224,29 @@ class GPSampler(Sampler):
             out.append(Suggestion(config, self._origin(model, acqf, x, value, y_mean, y_std, history, len(keep))))
         return out
 
-    def _modelled(self, space: SearchSpace, X: np.ndarray, y: np.ndarray, domain: MixedDomain) -> np.ndarray:
+    def _over_budget(self, X: np.ndarray) -> bool:
+        return self.max_points is not None and len(X) > self.max_points
+
+    def _modelled(self, X: np.ndarray, y: np.ndarray, domain: MixedDomain, metric: np.ndarray | None) -> np.ndarray:
         """Indices of the trials the GP is fitted on: all of them within the point budget."""
-        if self.max_points is None or len(X) <= self.max_points:
+        if not self._over_budget(X):
             return np.arange(len(X))
+        return choose_subset(X, y, self.max_points, self.subset, categorical=domain.categorical, lengthscales=metric)
+
+    def _search_domain(
+        self, X: np.ndarray, y: np.ndarray, domain: MixedDomain, metric: np.ndarray | None
+    ) -> MixedDomain:
+        """Where the acquisition is maximised: past the budget with the ``"local"`` subset, the
+        trust region its GP has data all around (TuRBO confines its search so); else everywhere."""
+        if self.subset != "local" or not self._over_budget(X):
+            return domain
+        lower, upper = trust_region(X, y, self.max_points, categorical=domain.categorical, lengthscales=metric)
+        return domain.within(lower, upper)
+
+    def _metric(self, space: SearchSpace) -> np.ndarray | None:
+        """Length scales of the last fit on this space (None before one)."""
         last = self._last_params
-        # Distances in the metric of the last fit on this space (unit length scales before one).
-        lengthscales = np.exp(last[1].log_lengthscales) if last is not None and last[0] == space.to_json_string() else None
-        return choose_subset(
-            X, y, self.max_points, self.subset, categorical=domain.categorical, lengthscales=lengthscales
-        )
+        return np.exp(last[1].log_lengthscales) if last is not None and last[0] == space.to_json_string() else None
 
     def _fit(self, space: SearchSpace, X: np.ndarray, y: np.ndarray, domain: MixedDomain) -> ExactGP:
         key = space.to_json_string()

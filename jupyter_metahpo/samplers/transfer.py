@@ -20,6 +20,10 @@ local perturbations of good points, snapped to valid configurations
 
 The weights are visible: ``sampler.weights_`` after each call, and in every
 suggestion's ``Origin("transfer", reason, {"weights": ..., ...})``.
+
+Past a point budget (``max_points``, :data:`MAX_TARGET_POINTS` complete trials) the
+current study's GP, the residual GP and the ranking weights see that many chosen
+trials (:mod:`._subset`); past studies are capped at ``max_points_per_task`` each.
 """
 
 from __future__ import annotations
@@ -56,9 +60,11 @@ MIN_DISTANCE = 0.01
 #: The current study's point budget: past this many complete trials, its GP, the residual
 #: GP of the stacked ensemble and the ranking weights see this many chosen ones
 #: (:mod:`._subset`). The ranking compares every pair of them under 256 posterior
-#: samples of each past model, so its cost grows as the square of the points; at this
-#: size a suggestion stays near 0.2 s (``benchmarks/results/scale_suggest.md``).
-MAX_TARGET_POINTS = 150
+#: samples of each of up to 17 models, and both GPs are refitted from scratch at every
+#: call, so the cost grows quickly: continuing 2,000-trial studies took 0.17 s of CPU
+#: per suggestion (median) at 100 points, 0.29 s at 150 and 0.44 s at 200, with the
+#: same regret at 100 and 150 (``benchmarks/results/scale_budget.md``).
+MAX_TARGET_POINTS = 100
 
 
 class TransferSampler(Sampler):
