@@ -17,6 +17,10 @@ What happens in one :meth:`GPSampler.suggest` call:
   log scale there); scores are turned so that higher is better and standardised;
 * failed trials enter the model at the worst score seen so far, so the model learns
   to avoid the region where the objective broke instead of proposing it again;
+* past a point budget (``max_points``, :data:`MAX_POINTS` trials) the GP is fitted on
+  that many chosen trials (:mod:`._subset`: by default the best ones and a
+  space-filling spread of the rest), so a suggestion's cost stops growing with the
+  study; studies within the budget see every trial, as before;
 * the GP (Matern-5/2 ARD with Hamming distance on categorical columns, MAP
   hyperparameters, a fitted constant prior mean: ``learn_mean``) is warm-started from
   the previous call's hyperparameters and also refitted from the default ones,
@@ -52,6 +56,7 @@ from .._threads import limit_threads
 from ..space import SearchSpace
 from ..trial import Direction, Origin
 from ._gp import ExactGP, GPParams, fit_gp
+from ._subset import DEFAULT_SUBSET, check_max_points, check_subset_rule, choose_subset, trust_region
 from .acquisition import Acquisition, check_acquisition, make_acquisition
 from .base import History, Sampler, Suggestion
 from .models import standardize
@@ -60,7 +65,14 @@ from .optimize import MixedDomain, maximize_acquisition
 # torch loads when the first GP is fitted, so that importing the samplers stays quick.
 torch = LazyImport("torch")
 
-__all__ = ["GPSampler", "believe_pending"]
+__all__ = ["GPSampler", "believe_pending", "MAX_POINTS"]
+
+#: The GP sampler's point budget: past this many trials (complete and failed), its GP is
+#: fitted on this many chosen ones (:mod:`._subset`). At 256 points a suggestion takes
+#: ~0.1-0.2 s on one core, the same as before below the budget; an uncapped GP took
+#: ~0.7 s at 500 trials, ~6 s at 1,000 and ~36 s at 2,000
+#: (``benchmarks/results/scale_suggest.md``).
+MAX_POINTS = 256
 
 
 def _check_positive_int(name: str, value: Any) -> int:
@@ -107,6 +119,16 @@ class GPSampler(Sampler):
         corners of the cube.
     acqf_maxiter:
         L-BFGS-B iteration cap of each continuous step of the acquisition search.
+    max_points:
+        The point budget: with more trials than this (complete and failed), the GP is
+        fitted on ``max_points`` of them, chosen by ``subset``; ``None`` fits every
+        trial, however long the study (its cost grows as the cube of the trials).
+        Studies within the budget are not affected.
+    subset:
+        How the trials are chosen past the budget, a name from
+        :data:`~._subset.SUBSET_RULES`: ``"best-spread"`` (default: the best trials
+        plus a space-filling spread of the rest), ``"local"`` (the trials nearest the
+        incumbent plus a spread) or ``"random"``.
     torch_threads:
         torch and BLAS threads during a suggestion (``None`` leaves the caller's
         settings).
@@ -129,6 +151,8 @@ class GPSampler(Sampler):
         acqf_maxiter: int = 100,
         torch_threads: int | None = 1,
         learn_mean: bool = True,
+        max_points: int | None = MAX_POINTS,
+        subset: str = DEFAULT_SUBSET,
     ) -> None:
         self.seed = seed
         self.acquisition = check_acquisition(acquisition)
@@ -140,6 +164,9 @@ class GPSampler(Sampler):
         self.learn_mean = _check_bool("learn_mean", learn_mean)
         self.acqf_maxiter = _check_positive_int("acqf_maxiter", acqf_maxiter)
         self.torch_threads = None if torch_threads is None else _check_positive_int("torch_threads", torch_threads)
+        # At least two points: a GP needs two to be fitted.
+        self.max_points = check_max_points(max_points, minimum=2)
+        self.subset = check_subset_rule(subset)
         self._rng = np.random.default_rng(seed)
         # Hyperparameters of the last fit, keyed by the space they were fitted on.
         self._last_params: tuple[str, GPParams] | None = None
@@ -174,7 +201,11 @@ class GPSampler(Sampler):
         space = history.space
         domain = self._domain(space)
         X, y, y_mean, y_std = _training_data(history)
-        gp = self._fit(space, X, y, domain)
+        # Past the budget, trials are chosen in the metric of the previous fit (None before one).
+        metric = self._metric(space)
+        keep = self._modelled(X, y, domain, metric)
+        gp = self._fit(space, X[keep], y[keep], domain)
+        search = self._search_domain(X, y, domain, metric)
         anchors = X[np.argsort(-y)[: min(5, len(y))]]
         seen = {_config_key(space, c) for c in history.seen_configs()}
         pending = space.encode(list(history.pending)) if history.pending else np.empty((0, len(space)))
@@ -183,15 +214,39 @@ class GPSampler(Sampler):
             model, best_f = believe_pending(gp, pending, y)
             acqf = make_acquisition(self.acquisition, model, best_f)
             candidates, values = maximize_acquisition(
-                acqf, domain, self._rng, gp.lengthscales, anchors,
+                acqf, search, self._rng, gp.lengthscales, anchors,
                 n_raw=self.n_raw_samples, n_starts=self.n_restarts, maxiter=self.acqf_maxiter,
             )
             x, value = _first_unseen(space, candidates, values, seen)
             config = space.decode(x[None, :])[0]
             seen.add(_config_key(space, config))
             pending = np.vstack([pending, x[None, :]])
-            out.append(Suggestion(config, self._origin(model, acqf, x, value, y_mean, y_std, history)))
+            out.append(Suggestion(config, self._origin(model, acqf, x, value, y_mean, y_std, history, len(keep))))
         return out
+
+    def _over_budget(self, X: np.ndarray) -> bool:
+        return self.max_points is not None and len(X) > self.max_points
+
+    def _modelled(self, X: np.ndarray, y: np.ndarray, domain: MixedDomain, metric: np.ndarray | None) -> np.ndarray:
+        """Indices of the trials the GP is fitted on: all of them within the point budget."""
+        if not self._over_budget(X):
+            return np.arange(len(X))
+        return choose_subset(X, y, self.max_points, self.subset, categorical=domain.categorical, lengthscales=metric)
+
+    def _search_domain(
+        self, X: np.ndarray, y: np.ndarray, domain: MixedDomain, metric: np.ndarray | None
+    ) -> MixedDomain:
+        """Where the acquisition is maximised: past the budget with the ``"local"`` subset, the
+        trust region its GP has data all around (TuRBO confines its search so); else everywhere."""
+        if self.subset != "local" or not self._over_budget(X):
+            return domain
+        lower, upper = trust_region(X, y, self.max_points, categorical=domain.categorical, lengthscales=metric)
+        return domain.within(lower, upper)
+
+    def _metric(self, space: SearchSpace) -> np.ndarray | None:
+        """Length scales of the last fit on this space (None before one)."""
+        last = self._last_params
+        return np.exp(last[1].log_lengthscales) if last is not None and last[0] == space.to_json_string() else None
 
     def _fit(self, space: SearchSpace, X: np.ndarray, y: np.ndarray, domain: MixedDomain) -> ExactGP:
         key = space.to_json_string()
@@ -205,13 +260,16 @@ class GPSampler(Sampler):
         return gp
 
     def _origin(
-        self, model: ExactGP, acqf: Acquisition, x: np.ndarray, value: float, y_mean: float, y_std: float, history: History
+        self, model: ExactGP, acqf: Acquisition, x: np.ndarray, value: float, y_mean: float, y_std: float,
+        history: History, n_modelled: int,
     ) -> Origin:
         n_complete, n_failed = len(history.complete), len(history.failed)
         posterior = model.posterior_np(x[None, :])
         # Back to the objective's units and sign (scores are "higher is better").
         sign = 1.0 if history.direction is Direction.MAXIMIZE else -1.0
         fitted = f"a GP fitted on {n_complete} trials" + (f" and {n_failed} failed ones" if n_failed else "")
+        if n_modelled < n_complete + n_failed:
+            fitted = f"a GP fitted on {n_modelled} of {n_complete + n_failed} trials ({self.subset} subset)"
         phrase, acq_details = acqf.describe(value, y_std)
         details = {
             **acq_details,
@@ -219,7 +277,8 @@ class GPSampler(Sampler):
             "predicted_std": math.sqrt(float(posterior.var[0])) * y_std,
             "n_trials": n_complete,
             "n_failed": n_failed,
-            "n_pending": len(model.y) - n_complete - n_failed,
+            "n_pending": len(model.y) - n_modelled,
+            "n_modelled": n_modelled,
             "lengthscales": dict(zip(history.space.names, (float(v) for v in model.lengthscales))),
         }
         return Origin(self.name, f"{phrase} under {fitted}", details)

@@ -39,6 +39,7 @@ from .acquisition import Acquisition
 
 # scipy.stats takes a few tenths of a second to import: loaded at the first Sobol draw.
 qmc = LazyImport("scipy.stats.qmc", install="pip install scipy")
+spatial = LazyImport("scipy.spatial", install="pip install scipy")
 
 __all__ = ["MixedDomain", "maximize_acquisition", "candidate_set", "best_candidates", "MAX_ENUMERATED"]
 
@@ -55,6 +56,8 @@ class MixedDomain:
     discrete: np.ndarray  # indices of columns searched value by value
     grids: tuple[np.ndarray, ...]  # for each discrete column, its valid unit-cube values
     categorical: np.ndarray  # boolean (dim,): compared by Hamming distance in the kernel
+    #: A box (lower (dim,), upper (dim,)) the search stays in (a trust region); None: the unit cube.
+    box: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def from_space(cls, space: SearchSpace) -> MixedDomain:
@@ -78,6 +81,16 @@ class MixedDomain:
             categorical=np.array(categorical, dtype=bool),
         )
 
+    def within(self, lower: np.ndarray, upper: np.ndarray) -> MixedDomain:
+        """The same domain confined to the box ``[lower, upper]``: continuous columns bounded,
+        discrete ones keeping the values inside (the one nearest the box when none is)."""
+        grids = []
+        for j, grid in zip(self.discrete, self.grids):
+            inside = grid[(grid >= lower[j] - 1e-12) & (grid <= upper[j] + 1e-12)]
+            grids.append(inside if len(inside) else grid[[int(np.argmin(np.abs(grid - (lower[j] + upper[j]) / 2)))]])
+        box = (np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
+        return MixedDomain(self.dim, self.continuous, self.discrete, tuple(grids), self.categorical, box)
+
     @property
     def n_configurations(self) -> float:
         """How many distinct points the space has (inf when any column is continuous)."""
@@ -87,6 +100,9 @@ class MixedDomain:
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         X = rng.random((n, self.dim))
+        if self.box is not None:
+            lower, upper = self.box
+            X = lower + (upper - lower) * X
         for j, grid in zip(self.discrete, self.grids):
             X[:, j] = grid[rng.integers(len(grid), size=n)]
         return X
@@ -98,11 +114,18 @@ class MixedDomain:
         X = anchors[rng.integers(len(anchors), size=n)].copy()
         if len(self.continuous):
             c = self.continuous
-            X[:, c] = np.clip(X[:, c] + scale * rng.standard_normal((n, len(c))), 0.0, 1.0)
+            low, high = self.bounds(c)
+            X[:, c] = np.clip(X[:, c] + scale * rng.standard_normal((n, len(c))), low, high)
         for j, grid in zip(self.discrete, self.grids):
             redraw = rng.random(n) < 1.0 / self.dim
             X[redraw, j] = grid[rng.integers(len(grid), size=int(redraw.sum()))]
         return X
+
+    def bounds(self, columns: np.ndarray) -> tuple[np.ndarray | float, np.ndarray | float]:
+        """Lower and upper bounds of ``columns``: the box's, or 0 and 1."""
+        if self.box is None:
+            return 0.0, 1.0
+        return self.box[0][columns], self.box[1][columns]
 
     def enumerate_all(self) -> np.ndarray:
         """Every point of an all-discrete domain (call only when it is small)."""
@@ -136,12 +159,13 @@ def _continuous_step(
         return -float(values.sum()), -(grad[:, c] * scale).ravel()
 
     z0 = (X[:, c] / scale).ravel()
-    bounds = [(0.0, 1.0 / s) for s in scale] * k
+    low, high = domain.bounds(c)
+    bounds = list(zip(np.broadcast_to(low / scale, len(c)), np.broadcast_to(high / scale, len(c)))) * k
     result = scipy.optimize.minimize(
         negative_sum, z0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter}
     )
     out = X.copy()
-    out[:, c] = np.clip(result.x.reshape(k, len(c)) * scale, 0.0, 1.0)
+    out[:, c] = np.clip(result.x.reshape(k, len(c)) * scale, low, high)
     return out
 
 
@@ -266,11 +290,21 @@ def candidate_set(
     snapped = space.encode(space.decode(np.vstack(parts)))
     snapped = np.unique(np.round(snapped, 12), axis=0)
     if len(taken):
-        distance = np.abs(snapped[:, None, :] - taken[None, :, :]).max(axis=2).min(axis=1)
-        fresh = snapped[distance >= min_distance]
+        fresh = snapped[_distance_to_nearest(snapped, taken) >= min_distance]
         if len(fresh):
             snapped = fresh
     return snapped
+
+
+def _distance_to_nearest(points: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """L-inf distance (m,) from each of ``points`` (m, d) to the nearest of ``taken`` (t, d).
+
+    A k-d tree: the pairwise differences of a long study's trials and the candidates
+    took 300 MB and ~0.3 s at 2,000 trials; the distances are the same numbers (the
+    largest absolute difference of the same floats).
+    """
+    distance, _ = spatial.cKDTree(taken).query(points, k=1, p=np.inf)
+    return distance
 
 
 def best_candidates(acqf: Acquisition, candidates: np.ndarray, n: int, radius: float = 0.02) -> tuple[np.ndarray, np.ndarray]:

@@ -20,6 +20,10 @@ local perturbations of good points, snapped to valid configurations
 
 The weights are visible: ``sampler.weights_`` after each call, and in every
 suggestion's ``Origin("transfer", reason, {"weights": ..., ...})``.
+
+Past a point budget (``max_points``, :data:`MAX_TARGET_POINTS` complete trials) the
+current study's GP, the residual GP and the ranking weights see that many chosen
+trials (:mod:`._subset`); past studies are capped at ``max_points_per_task`` each.
 """
 
 from __future__ import annotations
@@ -32,16 +36,17 @@ from .._threads import limit_threads
 from ..experience import PastStudy
 from ..meta.compat import TransferredStudy
 from ..meta.strategies import TaskDescription, name_and_space_similarities, prepare, task_similarities
-from ..space import SearchSpace
-from ..trial import Origin
+from ..space import Choice, SearchSpace
+from ..trial import Origin, TrialState
 from ._rgpe import MEMBER_DDOF, StackedEnsemble, WeightedEnsemble, ranking_weights
 from ._singletask_gp import SingleTaskGPNP, fit_singletask_gp
+from ._subset import DEFAULT_SUBSET, check_max_points, check_subset_rule, choose_subset
 from .acquisition import Acquisition, check_acquisition, make_acquisition
 from .base import History, Sampler, Suggestion
 from .models import SubspaceModel, SurrogateModel, standardize
 from .optimize import best_candidates, candidate_set
 
-__all__ = ["TransferSampler", "CURRENT"]
+__all__ = ["TransferSampler", "CURRENT", "MAX_TARGET_POINTS"]
 
 #: The label of the current study's own GP among the weights.
 CURRENT = "current study"
@@ -51,6 +56,15 @@ CURRENT = "current study"
 #: near-copies of the incumbent again and again, and re-running a configuration that
 #: differs by under 1% of every range teaches nothing on noisy objectives.
 MIN_DISTANCE = 0.01
+
+#: The current study's point budget: past this many complete trials, its GP, the residual
+#: GP of the stacked ensemble and the ranking weights see this many chosen ones
+#: (:mod:`._subset`). The ranking compares every pair of them under 256 posterior
+#: samples of each of up to 17 models, and both GPs are refitted from scratch at every
+#: call, so the cost grows quickly: continuing 2,000-trial studies took 0.17 s of CPU
+#: per suggestion (median) at 100 points, 0.29 s at 150 and 0.44 s at 200, with the
+#: same regret at 100 and 150 (``benchmarks/results/scale_budget.md``).
+MAX_TARGET_POINTS = 100
 
 
 class TransferSampler(Sampler):
@@ -86,6 +100,14 @@ class TransferSampler(Sampler):
     acquisition:
         A name from :data:`~.acquisition.ACQUISITIONS`; ``"logei"`` (log expected
         improvement) by default.
+    max_points:
+        The current study's point budget: with more complete trials than this, the
+        models of the current study (and the ranking weights) see ``max_points`` of
+        them, chosen by ``subset``; ``None`` uses every trial however long the study.
+        Studies within the budget are not affected.
+    subset:
+        How those trials are chosen, a name from :data:`~._subset.SUBSET_RULES`
+        (as :class:`~.gp.GPSampler`'s ``subset``).
 
     The defaults were chosen on held-out prior pools; the ablations behind each are
     listed in ``benchmarks/results/samplers_notes.md``.
@@ -106,6 +128,8 @@ class TransferSampler(Sampler):
         drop_worse_from: int = 5,
         stacking: bool = True,
         acquisition: str = "logei",
+        max_points: int | None = MAX_TARGET_POINTS,
+        subset: str = DEFAULT_SUBSET,
     ) -> None:
         for label, value, low in (
             ("max_past", max_past, 0),
@@ -130,7 +154,13 @@ class TransferSampler(Sampler):
         self.drop_worse_from = drop_worse_from
         self.stacking = stacking
         self.acquisition = check_acquisition(acquisition)
+        # At least five: the ranking weights drop misleading past models from five results on.
+        self.max_points = check_max_points(max_points, minimum=5)
+        self.subset = check_subset_rule(subset)
         self._rng = np.random.default_rng(seed)
+        # Length scales of the last fit of the current study's GP, by space: the metric
+        # in which trials are chosen past the point budget.
+        self._target_lengthscales: tuple[str, np.ndarray] | None = None
         self._space_key: str | None = None
         self._base: list[tuple[str, TransferredStudy, SingleTaskGPNP]] = []
         self.weights_: dict[str, float] = {}
@@ -170,8 +200,10 @@ class TransferSampler(Sampler):
         space = history.space
         with limit_threads(1):
             base = self._base_models(space)
-            target = _Target.of(history)
+            target = self._target(history)
             target_model = fit_singletask_gp(target.x, target.y) if target.can_model else None
+            if target_model is not None:
+                self._target_lengthscales = (space.to_json_string(), target_model.lengthscales)
             if not base and target_model is None:
                 raise RuntimeError(
                     "the transfer sampler has neither a compatible past study nor two distinct results of this "
@@ -190,6 +222,20 @@ class TransferSampler(Sampler):
             chosen, _ = best_candidates(acqf, candidates, n)
             means = model.posterior_np(chosen).mean
         return [self._suggestion(space, x, mean, target, history, acqf) for x, mean in zip(chosen, means)]
+
+    def _target(self, history: History) -> _Target:
+        """The current study's complete trials, or the chosen ones past the point budget."""
+        target = _Target.of(history)
+        if self.max_points is None or len(target.raw) <= self.max_points:
+            return target
+        space = history.space
+        last = self._target_lengthscales
+        lengthscales = last[1] if last is not None and last[0] == space.to_json_string() else None
+        categorical = np.array([isinstance(p, Choice) for p in space.values()])
+        keep = choose_subset(
+            target.x, target.raw, self.max_points, self.subset, categorical=categorical, lengthscales=lengthscales
+        )
+        return _Target(target.x[keep], target.raw[keep], best_raw=float(target.raw.max()), all_x=target.x)
 
     def _ensemble(
         self, base: list[tuple[str, TransferredStudy, SingleTaskGPNP]], target_model: SingleTaskGPNP | None,
@@ -216,9 +262,9 @@ class TransferSampler(Sampler):
                 centres.append(t.unit[t.best_index])
                 if self.past_best_points:  # its own best configurations too, as they are
                     extra.append(t.unit[t.ranked()[: self.past_best_points]])
-        seen = history.seen_configs()
-        taken = space.encode([dict(c) for c in seen]) if seen else np.empty((0, len(space)))
-        return candidate_set(space, self._rng, self.n_candidates, centres, extra, taken, min_distance=MIN_DISTANCE)
+        return candidate_set(
+            space, self._rng, self.n_candidates, centres, extra, _taken(history, target), min_distance=MIN_DISTANCE
+        )
 
     def _suggestion(
         self, space: SearchSpace, unit: np.ndarray, mean: float, target: _Target, history: History, acqf: Acquisition
@@ -244,11 +290,21 @@ class TransferSampler(Sampler):
 
 class _Target:
     """The current study's complete trials as the ensemble sees them: unit-cube points,
-    scores (higher is better), and the scores standardised as the members' are."""
+    scores (higher is better), and the scores standardised as the members' are.
 
-    def __init__(self, x: np.ndarray, raw: np.ndarray) -> None:
+    Past the point budget these are the chosen trials only, standardised among
+    themselves (the members' GPs have no output scale of their own); ``best_raw`` is
+    then the best score of all the study's trials, which stays the incumbent.
+    """
+
+    def __init__(
+        self, x: np.ndarray, raw: np.ndarray, best_raw: float | None = None, all_x: np.ndarray | None = None
+    ) -> None:
         self.x = x
         self.raw = raw
+        self.best_raw = best_raw
+        #: Every complete trial's point (``x`` holds the chosen ones past the point budget).
+        self.all_x = x if all_x is None else all_x
         self.y, self.mean, self.std = standardize(raw, ddof=MEMBER_DDOF) if len(raw) else (raw, 0.0, 1.0)
 
     @classmethod
@@ -266,6 +322,8 @@ class _Target:
     @property
     def best(self) -> float:
         """The incumbent to improve on; without results, the past tasks' average (0 once standardised)."""
+        if self.best_raw is not None:
+            return (self.best_raw - self.mean) / self.std
         return float(self.y.max()) if len(self.y) else 0.0
 
     def in_objective_units(self, mean: float, history: History) -> float | None:
@@ -274,6 +332,15 @@ class _Target:
             return None
         predicted = float(mean * self.std + self.mean)
         return -predicted if history.direction.value == "minimize" else predicted
+
+
+def _taken(history: History, target: _Target) -> np.ndarray:
+    """Unit-cube points (t, d) of every configuration tried or running; the complete trials'
+    come already encoded with the target (a long study's encoding is not repeated)."""
+    others = [t.config for t in history.trials if t.state is not TrialState.COMPLETE] + list(history.pending)
+    if not others:
+        return target.all_x
+    return np.vstack([target.all_x, history.space.encode([dict(c) for c in others])])
 
 
 def _past_model(t: TransferredStudy, keep: np.ndarray, y: np.ndarray) -> SingleTaskGPNP | SubspaceModel:
