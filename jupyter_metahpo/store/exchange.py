@@ -341,11 +341,13 @@ def _write_payload(store: Any, payload: Mapping[str, Any], source: str) -> Impor
                     touched.append(doc["id"])
             # Every byte is on disk before anything is renamed: a full disk fails here,
             # with the store untouched. Logs go first so the index never names a missing log.
-            index_temp = store._prepare_index(db.storage.read())
+            index_data = db.storage.read()
+            index_temp = store._prepare_index(index_data)
             prepared.append((index_temp, store.index_path))
-            for temp, final in prepared:
+            for temp, final in prepared[:-1]:
                 with write_errors_as("an imported file", final):
                     commit_atomic(temp, final, durable=store.durable)
+            store._commit_index(index_temp, index_data)
         except BaseException:
             for temp, _ in prepared:
                 temp.unlink(missing_ok=True)

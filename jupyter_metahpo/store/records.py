@@ -244,19 +244,20 @@ class StudySummary:
     then costs little more than parsing the files.
     """
 
-    __slots__ = ("_study_doc", "_task_doc", "_entry", "_load_study", "_study", "_task", "_best")
+    __slots__ = ("_study_doc", "_task_doc", "_entry", "_sketch_of", "_study", "_task", "_best")
 
     def __init__(
         self,
         study_doc: Mapping[str, Any],
         task_doc: Mapping[str, Any] | None,
         entry: Mapping[str, Any],
-        load_study: Any = None,
+        sketch_of: Any = None,
     ):
-        """``study_doc`` holds at least the light fields; ``load_study(id)`` gives the full one."""
+        """``study_doc`` is the study's index entry, ``entry`` its summaries cache entry, and
+        ``sketch_of(fingerprint)`` the sketch of an objective's code (see ``store/summaries.py``)."""
         init = object.__setattr__  # bypass the frozen __setattr__ (thousands are built per load)
         init(self, "_study_doc", study_doc)
-        init(self, "_load_study", load_study)
+        init(self, "_sketch_of", sketch_of)
         init(self, "_task_doc", task_doc)
         init(self, "_entry", entry)
         init(self, "_study", None)
@@ -275,8 +276,7 @@ class StudySummary:
     @property
     def study(self) -> StudyRecord:
         if self._study is None:
-            full = self._study_doc if "space" in self._study_doc or self._load_study is None else self._load_study(self.study_id)
-            object.__setattr__(self, "_study", StudyRecord.from_dict(full))
+            object.__setattr__(self, "_study", StudyRecord.from_dict(self._study_doc))
         return self._study
 
     @property
@@ -307,7 +307,8 @@ class StudySummary:
 
     @property
     def signature(self) -> str:
-        signature = self._study_doc.get("signature")
+        facts = self._entry.get("facts")
+        signature = self._study_doc.get("signature") or (facts or {}).get("signature")
         return signature if signature else self.study.signature
 
     @property
@@ -338,6 +339,25 @@ class StudySummary:
     @property
     def meta_features(self) -> Mapping[str, float] | None:
         return None if self.task is None else self.task.meta_features
+
+    @property
+    def parameters(self) -> tuple[tuple[str, str], ...]:
+        """The space's ``(name, kind)`` pairs, from the cached facts (no space is built)."""
+        facts = self._entry.get("facts")
+        if not facts:
+            return tuple((name, p.kind) for name, p in self.study.space.items())
+        return tuple((name, kind) for name, kind in facts["params"])
+
+    @property
+    def source_facts(self) -> Mapping[str, Any] | None:
+        """The objective's source ``format``, ``fingerprint``, ``families`` and ``sketch`` (``None``
+        when not recorded); see :func:`~jupyter_metahpo.store.summaries.study_facts`."""
+        facts = self._entry.get("facts")
+        source = None if not facts else facts.get("source")
+        if source is None:
+            return None
+        sketch = self._sketch_of(source["fingerprint"]) if self._sketch_of is not None else None
+        return _deep_freeze({**source, "sketch": sketch or ""})
 
     @property
     def best_value(self) -> float | None:

@@ -60,7 +60,7 @@ from .storage import (
     scan_log,
     write_errors_as,
 )
-from .summaries import SAVE_AFTER_BYTES, SummaryCache
+from .summaries import SAVE_AFTER_BYTES, SummaryCache, study_facts
 
 filelock = LazyImport("filelock")
 tinydb = LazyImport("tinydb")
@@ -78,7 +78,7 @@ STALE_TEMP_AFTER = 3600.0
 _TABLES = ("_meta", "tasks", "studies")
 #: The files of the store folder and of trials/ that the store writes through temporary files.
 _ROOT_TEMP_TARGETS = ("index.json", "summaries.json")
-_TRIALS_TEMP_TARGET = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(jsonl|claims)$")
+_TRIALS_TEMP_TARGET = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(jsonl|claims|model\.json)$")
 #: Problems listed by a streamed import before the rest are only counted (a million bad rows must not fill memory).
 MAX_LISTED_PROBLEMS = 1000
 #: Trial lines written to disk at a time by a streamed import.
@@ -114,15 +114,20 @@ def _trial_line(study_id: str, trial: FrozenTrial) -> dict[str, Any]:
     return data
 
 
-_LIGHT_FIELDS = ("id", "name", "task_id", "signature", "direction", "status", "started_at", "ended_at", "owners")
+#: Signatures of spaces computed in this process, by their JSON text (only studies stored
+#: by old versions lack the field; most of them share a few spaces).
+_SIGNATURES: dict[str, str] = {}
 
 
-def _light_doc(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a study a summary needs (the cache keeps only these)."""
-    light = {k: doc.get(k) for k in _LIGHT_FIELDS}
-    if not light["signature"]:
-        light["signature"] = SearchSpace.from_json(doc["space"]).signature
-    return light
+def _signature_of(doc: Mapping[str, Any]) -> str:
+    """A study entry's space signature: its field, or computed from its space when missing."""
+    signature = doc.get("signature")
+    if signature:
+        return signature
+    key = json.dumps(doc["space"], sort_keys=True)
+    if key not in _SIGNATURES:
+        _SIGNATURES[key] = SearchSpace.from_json(doc["space"]).signature
+    return _SIGNATURES[key]
 
 
 def _invalid_entries(data: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -134,6 +139,16 @@ def _invalid_entries(data: Mapping[str, Any]) -> list[dict[str, Any]]:
             if problems:
                 bad.append({"table": table, "key": key, "problems": problems, "entry": doc})
     return bad
+
+
+def _copy_tables(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The index's tables with each document copied at its top level (see ``_memory_index``)."""
+    return {table: {key: dict(doc) for key, doc in docs.items()} for table, docs in data.items()}
+
+
+def _same_tables(after: Mapping[str, Any], before: Mapping[str, Any]) -> bool:
+    """Whether a transaction left the index's tasks and studies as they were (``_meta`` is rewritten anyway)."""
+    return all(after.get(table, {}) == before.get(table, {}) for table in ("tasks", "studies"))
 
 
 def _study_from_log_line(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -235,8 +250,6 @@ class ExperienceStore:
         # The last index read, reused while the file is unchanged (read-only: callers copy).
         self._index_key: tuple[int, int, int] | None = None
         self._index_memo: dict[str, Any] = {}
-        self._by_id: dict[str, Any] = {}
-        self._by_id_for: Any = None
         self._recovered = False  # the clean-up after crashes runs once per object (_recover_once)
 
     def __repr__(self) -> str:
@@ -344,8 +357,10 @@ class ExperienceStore:
             return data, key
 
     def _write_index(self, data: dict[str, Any]) -> None:
+        """Replace the index by ``data`` (the caller holds the lock); ``data`` becomes the read memo."""
         data["_meta"] = {"1": {"schema_version": schema.SCHEMA_VERSION}}
         atomic_write(self._layout.index, json.dumps(data).encode("utf-8"), what="the store index", durable=self.durable)
+        self._remember_index(data)
 
     def _prepare_index(self, data: dict[str, Any]) -> Path:
         """Write the index to a temporary file (not yet renamed) for a multi-file commit."""
@@ -353,11 +368,32 @@ class ExperienceStore:
         with write_errors_as("the store index", self._layout.index):
             return prepare_atomic(self._layout.index, json.dumps(data).encode("utf-8"), durable=self.durable)
 
+    def _commit_index(self, temp: Path, data: dict[str, Any]) -> None:
+        """Rename an index prepared by :meth:`_prepare_index` from ``data`` into place (the caller holds the lock)."""
+        with write_errors_as("the store index", self.index_path):
+            commit_atomic(temp, self.index_path, durable=self.durable)
+        self._remember_index(data)
+
+    def _remember_index(self, data: dict[str, Any]) -> None:
+        """Keep the index just written as the read memo: the next read need not parse it back.
+
+        Called under the lock, right after the rename, so the file's identity is this
+        write's. Every entry came from the index as read (validated) or from the store's
+        own writers, which build valid entries.
+        """
+        self._index_key, self._index_memo = self._index_file_key(), data
+
     def _memory_index(self) -> Any:
-        """A TinyDB over an in-memory copy of the index (the caller holds the lock)."""
+        """A TinyDB over a private copy of the index (the caller holds the lock).
+
+        TinyDB edits its memory in place, and the read memo must not change; its updates
+        replace a document's top-level fields (``doc.update(fields)``), so a copy of
+        each document's top level suffices, and the nested values (spaces, settings,
+        meta-features) are shared. A full deep copy of an index of thousands of studies
+        cost a large share of opening a study.
+        """
         db = tinydb.TinyDB(storage=tinydb_storages.MemoryStorage)
-        # A private copy: TinyDB edits its memory in place, and the read memo must not change.
-        db.storage.memory = json.loads(json.dumps(self._read_index()))
+        db.storage.memory = _copy_tables(self._read_index())
         return db
 
     @contextmanager
@@ -366,13 +402,16 @@ class ExperienceStore:
 
         The caller holds the lock. TinyDB's own JSONStorage rewrites the file in place
         (a crash mid-write leaves half a file), so TinyDB works on a memory copy and
-        this commits it with :func:`atomic_write`.
+        this commits it with :func:`atomic_write`. Whether anything changed is an
+        equality test against the index as read: unchanged documents share their
+        nested values with it, so the test costs little even for thousands.
         """
-        db = self._memory_index()
-        before = json.dumps(db.storage.read(), sort_keys=True)
+        before = self._read_index()
+        db = tinydb.TinyDB(storage=tinydb_storages.MemoryStorage)
+        db.storage.memory = _copy_tables(before)
         yield db
         after = db.storage.read()
-        if json.dumps(after, sort_keys=True) != before or not self._layout.index.exists():
+        if not _same_tables(after, before) or not self._layout.index.exists():
             self._write_index(after)
 
     def _rebuild_index(self) -> dict[str, Any]:
@@ -593,49 +632,47 @@ class ExperienceStore:
         return configs, values
 
     def summaries(self) -> tuple[StudySummary, ...]:
-        """Every study with its task, space signature, counts and best trials (fast).
+        """Every study with its task, space signature, counts, best trials and facts (fast).
 
-        While the index is unchanged this parses only the summaries cache and stats
-        each log; logs that grew are read from where the cache left off.
+        Reads the index (parsed once per process while it is unchanged) and the
+        summaries cache, and stats each log; logs that grew are read from where the
+        cache left off. Time and memory grow with the number of studies, not of trials.
         """
+        index = self._read_index()
+        tasks = {d["id"]: d for d in index["tasks"].values()}
         cache = self._summaries.load()
-        index_key = self._index_file_key()
-        cached = cache["studies"]
-        if index_key is not None and cache.get("index_key") == list(index_key) and all(map(is_safe_id, cached)):
-            if self._recover_once(entry["doc"] for entry in cached.values()):
-                return self.summaries()  # a dead run's study was marked interrupted: the index changed
-            pairs = [(entry["doc"], entry.get("task"), entry) for entry in cached.values()]
-        else:
-            index = self._read_index()
-            tasks = {d["id"]: d for d in index["tasks"].values()}
-            pairs = [
-                (_light_doc(doc), tasks.get(doc.get("task_id")), cached.get(doc["id"]))
-                for doc in index["studies"].values()
-            ]
+        cached, sketches = cache["studies"], cache["sketches"]
         fresh: dict[str, dict[str, Any]] = {}
+        added: dict[str, str] = {}
         trials_dir = os.path.join(self._layout.trials_dir, "")
-        # Rewrite the cache file when the index changed, a study came or went, a log was
-        # replaced, or enough new lines piled up; otherwise keep the update in memory.
-        must_save = index_key is None or cache.get("index_key") != list(index_key)
+        # Rewrite the cache file when a study came or went, a log was replaced, a study's
+        # facts were computed, or enough new lines piled up; otherwise keep the update in memory.
+        must_save = False
         new_bytes = 0
         out = []
         damaged = []
-        for doc, task, old in pairs:
+        for doc in index["studies"].values():
             sid = doc["id"]
             # A plain string path: building a Path per study is a visible share of this loop.
-            # (sid is a safe id: checked in the cache above, or validated with the index.)
-            entry, folded, bad = self._summaries.refresh(old, f"{trials_dir}{sid}.jsonl", doc["direction"] == "maximize")
+            # (sid is a safe id: validated with the index.)
+            entry, folded, bad = self._summaries.refresh(cached.get(sid), f"{trials_dir}{sid}.jsonl", doc["direction"] == "maximize")
             if bad:
                 damaged.append(sid)
-            if entry.get("doc") is not doc or entry.get("task") is not task:
-                entry = dict(entry, doc=doc, task=task)
+            signature = _signature_of(doc)
+            facts = entry.get("facts")
+            if not isinstance(facts, dict) or facts.get("signature") != signature:
+                facts, sketch = study_facts(doc, signature)  # once per study (summaries.py)
+                entry = dict(entry, facts=facts)
+                if sketch is not None:
+                    added[facts["source"]["fingerprint"]] = sketch
+                must_save = True
             must_save = must_save or folded < 0
             new_bytes += max(folded, 0)
             fresh[sid] = entry
-            out.append(StudySummary(doc, task, entry, self._full_study_doc))
+            out.append(StudySummary(doc, tasks.get(doc.get("task_id")), entry, sketches.get if not added else {**sketches, **added}.get))
         must_save = must_save or set(cached) != set(fresh) or new_bytes >= SAVE_AFTER_BYTES
-        if index_key is not None and must_save:
-            self._summaries.save(list(index_key), fresh)
+        if must_save:
+            self._summaries.save(fresh, {**sketches, **added})
         elif new_bytes:
             self._summaries.remember({**cache, "studies": fresh})
         for sid in damaged:  # the summaries above skipped the damaged lines; now move them aside
@@ -649,16 +686,6 @@ class ExperienceStore:
             return None
         return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
-    def _full_study_doc(self, study_id: str) -> dict[str, Any]:
-        index = self._read_index()
-        if self._by_id_for is not index:
-            self._by_id = {d["id"]: d for d in index["studies"].values()}
-            self._by_id_for = index
-        try:
-            return self._by_id[study_id]
-        except KeyError:
-            raise UnknownStudyError(f"the study {study_id!r} is no longer in the store (forgotten?).") from None
-
     def past_studies(
         self,
         signature: str | None = None,
@@ -670,14 +697,26 @@ class ExperienceStore:
 
         ``signature`` keeps only studies over compatible spaces; ``exclude`` drops
         study ids (the running study itself). Studies of any status count: a stopped or
-        crashed study's finished trials are real results.
+        crashed study's finished trials are real results. This reads every trial of
+        every study kept; a warm start reads only the studies it chose from the
+        summaries (:meth:`load_past_studies`).
+        """
+        chosen = [
+            s for s in self.summaries()
+            if s.study_id not in exclude and s.n_complete >= min_complete
+            and (signature is None or s.signature == signature)
+        ]
+        return self.load_past_studies(chosen)
+
+    def load_past_studies(self, summaries: Iterable[StudySummary]) -> list[PastStudy]:
+        """The complete trials of the studies of these summaries (from :meth:`summaries`), in that order.
+
+        Only their logs are read. A study's ``extra`` holds its name, status, recorded
+        objective source and ``model_state``: what a sampler saved for it with
+        :meth:`save_model_state` while its trials were the same (``{}`` otherwise).
         """
         out = []
-        for summary in self.summaries():
-            if summary.study_id in exclude or summary.n_complete < min_complete:
-                continue
-            if signature is not None and summary.signature != signature:
-                continue
+        for summary in summaries:
             configs, values = self._complete_trials(summary.study_id)
             task = summary.task
             out.append(
@@ -697,10 +736,46 @@ class ExperienceStore:
                         "status": summary.status,
                         # how a later study tells whether this one ran related code (meta.relatedness)
                         "objective_source": summary.study.settings.get("objective_source"),
+                        "model_state": self._model_state(summary.study_id, len(values)),
                     },
                 )
             )
         return out
+
+    # What samplers fitted on a past study (a disposable cache beside its log) ----------------
+    def save_model_state(self, study_id: str, state: Mapping[str, Any], *, n_complete: int) -> None:
+        """Keep what a sampler fitted on a past study (a GP's hyperparameters, as plain JSON data).
+
+        ``n_complete`` is the number of complete trials it was fitted on (``len(past.values)``):
+        the state is handed back in ``PastStudy.extra["model_state"]`` by
+        :meth:`load_past_studies` only while the study has that many, so a study that gained
+        trials since is refitted. Written beside the study's log (``trials/ID.model.json``)
+        without fsync: it is derived data, and a failure to write it only warns.
+        """
+        full = self.resolve_id(study_id)
+        if not isinstance(n_complete, int) or isinstance(n_complete, bool) or n_complete < 0:
+            raise ValueError(f"n_complete must be the number of complete trials fitted on, but got {n_complete!r}.")
+        try:
+            payload = dumps({"version": 1, "n_complete": n_complete, "state": dict(state)})
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"a model state must be JSON data of finite numbers, strings, lists and dicts ({error}); "
+                "convert arrays with .tolist()."
+            ) from None
+        try:
+            atomic_write(self._layout.model_state(full), payload.encode("utf-8"), what="the model state", durable=False)
+        except OSError as error:  # StoreWriteError is an OSError: a read-only store still runs
+            warnings.warn(f"could not keep the model state of study {full}: {error}", RuntimeWarning, stacklevel=2)
+
+    def _model_state(self, study_id: str, n_complete: int) -> dict[str, Any]:
+        """The saved model state of a study fitted on ``n_complete`` trials; ``{}`` when none or stale."""
+        try:
+            data = json.loads(self._layout.model_state(study_id).read_bytes())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("n_complete") != n_complete or not isinstance(data.get("state"), dict):
+            return {}
+        return data["state"]
 
     def stats(self) -> dict[str, Any]:
         """Counts and sizes for ``metahpo stats``."""
@@ -1040,12 +1115,12 @@ class ExperienceStore:
                     tasks_added = 1
                 doc = dict(study, signature=SearchSpace.from_json(study["space"]).signature)
                 db.table("studies").insert(doc)
-                index_temp = self._prepare_index(db.storage.read())
+                index_data = db.storage.read()
+                index_temp = self._prepare_index(index_data)
                 with write_errors_as(f"the trials of study {study['id']}", log):
                     commit_atomic(temp, log, durable=self.durable)
                 try:
-                    with write_errors_as("the store index", self.index_path):
-                        commit_atomic(index_temp, self.index_path, durable=self.durable)
+                    self._commit_index(index_temp, index_data)
                 except BaseException:
                     log.unlink(missing_ok=True)  # the index does not name it: nothing was imported
                     raise
