@@ -17,6 +17,7 @@ import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,8 @@ from .storage import (
     read_log,
     remove_stale_temps,
     scan_log,
+    sync_files,
+    sync_folder,
     write_errors_as,
 )
 from .summaries import SAVE_AFTER_BYTES, SummaryCache, study_facts
@@ -153,6 +156,18 @@ def _same_tables(after: Mapping[str, Any], before: Mapping[str, Any]) -> bool:
 
 def _study_from_log_line(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in ("type", "task", "schema_version")}
+
+
+@dataclass(frozen=True)
+class PreparedImport:
+    """A study checked and written to a temporary log, waiting for the commit that makes it visible."""
+
+    study: dict[str, Any]
+    task: dict[str, Any] | None
+    temp: Path
+    log: Path
+    source: str
+    n_trials: int
 
 
 class StudySession:
@@ -1056,14 +1071,27 @@ class ExperienceStore:
         source: str,
         problems: list[str],
     ) -> ImportReport:
-        """Add one new study whose trials arrive one by one (a large CSV), all or nothing.
+        """Add one new study whose trials arrive one by one (a large CSV), all or nothing
+        (:meth:`_prepare_study_stream`, then :meth:`_commit_imports`)."""
+        return self._commit_imports([self._prepare_study_stream(study, task, trials, source, problems)], source)
+
+    def _prepare_study_stream(
+        self,
+        study: dict[str, Any],
+        task: dict[str, Any] | None,
+        trials: Iterable[tuple[str, dict[str, Any]]],
+        source: str,
+        problems: list[str],
+    ) -> PreparedImport:
+        """Check one new study and write its log to a temporary file, not yet in the store.
 
         ``trials`` yields ``(location, trial)``; each trial is checked with the schema of
         import files, in the study's space, and written to a temporary log as it comes,
         so memory holds a few thousand trials, never the whole import. ``problems``
         collects what the producer of ``trials`` finds too (rows it could not convert);
         any problem discards the temporary log and raises :class:`ImportValidationError`.
-        The log is renamed into place before the index names it, as ``open_study`` does.
+        :meth:`_commit_imports` renames the log into place before the index names it, as
+        ``open_study`` does.
         """
         problems.extend(check_study(study, "study") + ([] if task is None else check_task(task, "task")))
         if problems:
@@ -1093,43 +1121,63 @@ class ExperienceStore:
 
         with write_errors_as(f"the trials of study {study['id']}", log):
             self._layout.trials_dir.mkdir(parents=True, exist_ok=True)
-            temp = prepare_atomic_stream(log, chunks(), durable=self.durable)
+            # Not synced here: the commit syncs every prepared log together (storage.sync_files).
+            temp = prepare_atomic_stream(log, chunks(), durable=False)
         if problems:
             temp.unlink(missing_ok=True)
             if count[1]:
                 problems.append(f"... and {count[1]} more problems, not listed")
             raise ImportValidationError(source, problems)
-        return self._commit_new_study(study, task, temp, log, source, count[0])
+        return PreparedImport(study, task, temp, log, source, count[0])
 
-    def _commit_new_study(
-        self, study: dict[str, Any], task: dict[str, Any] | None, temp: Path, log: Path, source: str, n_trials: int
-    ) -> ImportReport:
-        """Under the lock: rename a prepared log into place, then the index that names it."""
+    def _commit_imports(self, prepared: Sequence[PreparedImport], source: str) -> ImportReport:
+        """Under the lock, all or nothing: rename prepared logs into place, then the one index that names them.
+
+        One index rewrite for any number of studies: importing a hundred studies costs
+        one transaction, not a hundred. On any failure the temporary files and the logs
+        already renamed are removed (the index does not name them: nothing was imported).
+        """
         tasks_added = 0
         index_temp: Path | None = None
+        renamed: list[Path] = []
         try:
             with self._locked():
                 db = self._memory_index()
-                if task is not None and not db.table("tasks").contains(tinydb.Query().id == task["id"]):
-                    db.table("tasks").insert(dict(task))
-                    tasks_added = 1
-                doc = dict(study, signature=SearchSpace.from_json(study["space"]).signature)
-                db.table("studies").insert(doc)
+                known = {doc["id"] for doc in db.storage.read()["tasks"].values()}
+                new_tasks: list[dict[str, Any]] = []
+                for item in prepared:
+                    if item.task is not None and item.task["id"] not in known:
+                        known.add(item.task["id"])
+                        new_tasks.append(dict(item.task))
+                db.table("tasks").insert_multiple(new_tasks)  # one table rewrite, not one per document
+                tasks_added = len(new_tasks)
+                db.table("studies").insert_multiple(
+                    dict(item.study, signature=SearchSpace.from_json(item.study["space"]).signature) for item in prepared
+                )
                 index_data = db.storage.read()
                 index_temp = self._prepare_index(index_data)
-                with write_errors_as(f"the trials of study {study['id']}", log):
-                    commit_atomic(temp, log, durable=self.durable)
-                try:
-                    self._commit_index(index_temp, index_data)
-                except BaseException:
-                    log.unlink(missing_ok=True)  # the index does not name it: nothing was imported
-                    raise
+                # Every byte on disk before anything is renamed; the renames made durable (one
+                # folder sync) before the index that names them is.
+                if self.durable:
+                    with write_errors_as("the imported trials", self._layout.trials_dir):
+                        sync_files([item.temp for item in prepared])
+                for item in prepared:
+                    with write_errors_as(f"the trials of study {item.study['id']}", item.log):
+                        commit_atomic(item.temp, item.log, durable=False)
+                    renamed.append(item.log)
+                if self.durable:
+                    sync_folder(self._layout.trials_dir)
+                self._commit_index(index_temp, index_data)
         except BaseException:
-            temp.unlink(missing_ok=True)
+            for log in renamed:
+                log.unlink(missing_ok=True)  # the index does not name it: nothing was imported
+            for item in prepared:
+                item.temp.unlink(missing_ok=True)
             if index_temp is not None:
                 index_temp.unlink(missing_ok=True)
             raise
-        return ImportReport(source, tasks_added, 1, 0, n_trials, 0, (study["id"],))
+        n_trials = sum(item.n_trials for item in prepared)
+        return ImportReport(source, tasks_added, len(prepared), 0, n_trials, 0, tuple(item.study["id"] for item in prepared))
 
     # Import / export (implemented in exchange.py, importers.py) --------------------------
     def export_json(self, path: str | os.PathLike[str], study_ids: Sequence[str] | None = None) -> int:
@@ -1148,6 +1196,15 @@ class ExperienceStore:
     def import_dataframe(self, frame: Any, **kwargs: Any) -> ImportReport:
         """Import past results from a DataFrame (see :func:`~jupyter_metahpo.store.importers.import_dataframe`)."""
         return importers.import_dataframe(self, frame, **kwargs)
+
+    def bulk_import(self) -> importers.BulkImport:
+        """Import many studies (DataFrames, CSV files, Optuna studies) in one transaction.
+
+        ``with store.bulk_import() as batch:`` then ``batch.import_dataframe(...)`` for each;
+        all appear together at the end of the block, or none does (see
+        :class:`~jupyter_metahpo.store.importers.BulkImport`); ``batch.report`` says what was added.
+        """
+        return importers.BulkImport(self)
 
     def import_csv(self, path: str | os.PathLike[str], **kwargs: Any) -> ImportReport:
         """Import past results from a CSV file of parameter columns and a value column."""
