@@ -34,6 +34,7 @@ shared parameters, more complete trials, and the most recent study.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +100,7 @@ class _NewStudy:
         self.sketch = tuple(sorted(source.shingles)[:SKETCH_SIZE]) if source is not None else ()
         self.exact_sketch = source is not None and len(source.shingles) <= SKETCH_SIZE
         self._shared_memo: dict[tuple[tuple[str, str], ...], tuple[int, bool]] = {}
+        self._code_memo: dict[str, float] = {}
 
     def shared(self, parameters: tuple[tuple[str, str], ...]) -> tuple[int, bool]:
         """How many new parameters a past space can inform, and whether all under their own name and kind."""
@@ -118,6 +120,12 @@ class _NewStudy:
         if facts.get("fingerprint") == self.fingerprint:
             return 1.0
         text = str(facts.get("sketch") or "")
+        found = self._code_memo.get(text)  # most stored studies share a few objectives
+        if found is None:
+            found = self._code_memo[text] = self._sketch_similarity(text)
+        return found
+
+    def _sketch_similarity(self, text: str) -> float:
         theirs = {text[i:i + _HASH_WIDTH] for i in range(0, len(text), _HASH_WIDTH)}
         ours = set(self.sketch)
         if not theirs or not ours:
@@ -174,13 +182,23 @@ def feature_similarities(summaries: Sequence[StudySummary], context: StudyContex
     if not task.has_meta_features:
         return [0.0] * len(summaries)
     names = sorted(task.meta_features)
+    every = operator.itemgetter(*names)
     rows, where = [], []
+    by_task: dict[str, list[float]] = {}  # studies of one task share its row
     for i, summary in enumerate(summaries):
         theirs = summary.task
         if theirs is None or theirs.meta_features is None or theirs.meta_feature_set != task.meta_feature_set:
             continue
-        features = theirs.meta_features
-        rows.append([float(features.get(name, math.nan)) for name in names])
+        row = by_task.get(theirs.id)
+        if row is None:
+            features = theirs.meta_features
+            try:
+                values = every(features)  # in C, when the task has every feature of the new one
+                row = list(values) if len(names) > 1 else [values]
+            except KeyError:
+                row = [features.get(name, math.nan) for name in names]
+            by_task[theirs.id] = row
+        rows.append(row)
         where.append(i)
     out = [0.0] * len(summaries)
     if not rows:

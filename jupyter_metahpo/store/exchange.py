@@ -24,7 +24,7 @@ from typing import Any
 from .._version import __version__
 from ..space import SearchSpace
 from .errors import ImportValidationError, StoreError, StoreVersionError, describe_os_error
-from .schema import SCHEMA_VERSION, check_study, check_task, check_trial, check_version
+from .schema import SCHEMA_VERSION, check_study, check_task, check_trial, check_version, index_settings
 from .storage import commit_atomic, dumps, prepare_atomic, read_log, sync_files, sync_folder, write_errors_as
 
 __all__ = ["EXPORT_FORMAT", "ImportReport", "export_payload", "import_file", "import_payload"]
@@ -61,7 +61,12 @@ def export_payload(store: Any, study_ids: Sequence[str] | None) -> dict[str, Any
         if wanted is not None and doc["id"] not in wanted:
             continue
         trials = [r.to_dict() for r in store._read_trials(doc["id"])]
-        studies.append({**doc, "trials": trials})
+        # Settings the index leaves out (schema.index_settings) come from the log's header.
+        settings = dict(doc.get("settings") or {})
+        source = store._recorded_source(doc)
+        if source is not None:
+            settings["objective_source"] = source
+        studies.append({**doc, "settings": settings, "trials": trials})
         if doc.get("task_id"):
             task_ids.add(doc["task_id"])
     tasks = [t for t in index["tasks"].values() if t["id"] in task_ids]
@@ -319,7 +324,7 @@ def _write_payload(store: Any, payload: Mapping[str, Any], source: str) -> Impor
                     header = {"type": "study", "schema_version": SCHEMA_VERSION, **doc, "task": file_tasks.get(doc["task_id"])}
                     content = _lines_bytes([header, *lines])
                     known_studies.add(doc["id"])
-                    new_studies.append(doc)
+                    new_studies.append(dict(doc, settings=index_settings(doc["settings"])))  # the header keeps them all
                     studies_added += 1
                 else:
                     old_raw = log.read_bytes() if log.exists() else b""

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..space import SearchSpace
 from ..trial import Direction, FrozenTrial, TrialState
+from .summaries import best_pairs
 
 __all__ = ["TaskRecord", "StudyRecord", "TrialRecord", "StudySummary", "TaskInfo", "as_task_info"]
 
@@ -244,20 +245,20 @@ class StudySummary:
     then costs little more than parsing the files.
     """
 
-    __slots__ = ("_study_doc", "_task_doc", "_entry", "_sketch_of", "_study", "_task", "_best")
+    __slots__ = ("_study_doc", "_task_doc", "_entry", "_shared", "_study", "_task", "_best")
 
     def __init__(
         self,
         study_doc: Mapping[str, Any],
         task_doc: Mapping[str, Any] | None,
         entry: Mapping[str, Any],
-        sketch_of: Any = None,
+        shared: Mapping[str, Any] | None = None,
     ):
         """``study_doc`` is the study's index entry, ``entry`` its summaries cache entry, and
-        ``sketch_of(fingerprint)`` the sketch of an objective's code (see ``store/summaries.py``)."""
+        ``shared`` the cache's ``spaces`` and ``sources`` that entries point to (``store/summaries.py``)."""
         init = object.__setattr__  # bypass the frozen __setattr__ (thousands are built per load)
         init(self, "_study_doc", study_doc)
-        init(self, "_sketch_of", sketch_of)
+        init(self, "_shared", shared or {})
         init(self, "_task_doc", task_doc)
         init(self, "_entry", entry)
         init(self, "_study", None)
@@ -326,7 +327,7 @@ class StudySummary:
     @property
     def best(self) -> tuple[tuple[Mapping[str, Any], float], ...]:
         if self._best is None:
-            best = tuple((MappingProxyType(dict(c)), float(v)) for c, v in self._entry["best"])
+            best = tuple((MappingProxyType(dict(c)), float(v)) for c, v in best_pairs(self._entry))
             object.__setattr__(self, "_best", best)
         return self._best
 
@@ -343,23 +344,21 @@ class StudySummary:
     @property
     def parameters(self) -> tuple[tuple[str, str], ...]:
         """The space's ``(name, kind)`` pairs, from the cached facts (no space is built)."""
-        facts = self._entry.get("facts")
-        if not facts:
+        facts = self._entry.get("facts") or {}
+        params = self._shared.get("spaces", {}).get(facts.get("signature"))
+        if params is None:
             return tuple((name, p.kind) for name, p in self.study.space.items())
-        return tuple((name, kind) for name, kind in facts["params"])
+        return tuple((name, kind) for name, kind in params)
 
     @property
     def source_facts(self) -> Mapping[str, Any] | None:
         """The objective's source ``format``, ``fingerprint``, ``families`` and ``sketch`` (``None``
         when not recorded); see :func:`~jupyter_metahpo.store.summaries.study_facts`."""
-        facts = self._entry.get("facts")
-        source = None if not facts else facts.get("source")
-        if source is None:
-            return None
-        sketch = self._sketch_of(source["fingerprint"]) if self._sketch_of is not None else None
-        return _deep_freeze({**source, "sketch": sketch or ""})
+        key = (self._entry.get("facts") or {}).get("source")
+        source = None if key is None else self._shared.get("sources", {}).get(key)
+        return None if source is None else _deep_freeze(source)
 
     @property
     def best_value(self) -> float | None:
-        best = self._entry["best"]
-        return float(best[0][1]) if best else None
+        value = self._entry.get("best_value")
+        return None if value is None else float(value)

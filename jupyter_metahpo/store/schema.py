@@ -29,6 +29,8 @@ __all__ = [
     "check_index_study",
     "check_claim_line",
     "is_safe_id",
+    "index_settings",
+    "LOG_ONLY_SETTINGS",
 ]
 
 #: The version of the layout this package writes. Bump it with a migration below.
@@ -47,6 +49,19 @@ MAX_NAME = 1_000
 MAX_ITEMS = 10_000
 _STATES = ("complete", "failed")
 _DIRECTIONS = ("minimize", "maximize")
+
+
+#: Study settings kept in the study log's header but not in the index: the objective's
+#: source description is a few kB per study, which the index (read and rewritten whole at
+#: every study's start) would carry for every study; its readers read the log anyway.
+LOG_ONLY_SETTINGS = ("objective_source",)
+
+
+def index_settings(settings: Any) -> Any:
+    """A study's settings as the index keeps them: without :data:`LOG_ONLY_SETTINGS`."""
+    if not isinstance(settings, dict) or not any(key in settings for key in LOG_ONLY_SETTINGS):
+        return settings
+    return {key: value for key, value in settings.items() if key not in LOG_ONLY_SETTINGS}
 
 
 def is_safe_id(value: Any) -> bool:

@@ -44,6 +44,7 @@ __all__ = [
     "quarantine_lines",
     "remove_stale_temps",
     "read_json_file",
+    "read_json_text",
     "move_aside",
     "dumps",
     "write_errors_as",
@@ -398,6 +399,12 @@ def remove_stale_temps(folder: Path, is_target: Callable[[str], bool], older_tha
 
 def read_json_file(path: Path, what: str) -> Any:
     """Parse a JSON file of the store; a corrupt one is moved aside and reported."""
+    found = read_json_text(path, what)
+    return None if found is None else found[0]
+
+
+def read_json_text(path: Path, what: str) -> tuple[Any, str] | None:
+    """:func:`read_json_file`, with the file's text: ``(data, text)``, or ``None`` when there is no file."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -405,8 +412,9 @@ def read_json_file(path: Path, what: str) -> Any:
     if not raw.strip():
         raise corrupt_file(path, f"the {what} is empty (a truncated write?)")
     try:
-        return json.loads(raw)
-    except ValueError as problem:
+        text = raw.decode("utf-8-sig")
+        return json.loads(text), text
+    except ValueError as problem:  # UnicodeDecodeError is a ValueError
         raise corrupt_file(path, f"the {what} is not valid JSON ({problem})") from None
 
 

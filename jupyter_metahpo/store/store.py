@@ -30,6 +30,7 @@ from .claims import ClaimLedger
 from .errors import ImportValidationError, StoreError, StoreWriteError, StudyMismatchError, UnknownStudyError
 from .exchange import ImportReport, export_payload, import_file
 from .identity import new_id, package_versions, task_id_for
+from .index_file import IndexText, encode_index, read_line_texts
 from .owners import is_alive, new_owner
 from .paths import StoreLayout, resolve_store_path
 from .records import StudyRecord, StudySummary, TaskInfo, TaskRecord, TrialRecord, as_task_info
@@ -41,6 +42,7 @@ from .schema import (
     check_task,
     check_trial,
     check_version,
+    index_settings,
     is_safe_id,
     migrate_index,
 )
@@ -55,7 +57,7 @@ from .storage import (
     prepare_atomic,
     prepare_atomic_stream,
     quarantine_lines,
-    read_json_file,
+    read_json_text,
     read_log,
     remove_stale_temps,
     scan_log,
@@ -63,7 +65,7 @@ from .storage import (
     sync_folder,
     write_errors_as,
 )
-from .summaries import SAVE_AFTER_BYTES, SummaryCache, study_facts
+from .summaries import FACTS_WORK, SAVE_AFTER_BYTES, SummaryCache, study_facts
 
 filelock = LazyImport("filelock")
 tinydb = LazyImport("tinydb")
@@ -155,7 +157,11 @@ def _same_tables(after: Mapping[str, Any], before: Mapping[str, Any]) -> bool:
 
 
 def _study_from_log_line(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in ("type", "task", "schema_version")}
+    """A header line as an index entry (its settings as the index keeps them)."""
+    study = {k: v for k, v in record.items() if k not in ("type", "task", "schema_version")}
+    if "settings" in study:
+        study["settings"] = index_settings(study["settings"])
+    return study
 
 
 @dataclass(frozen=True)
@@ -265,6 +271,9 @@ class ExperienceStore:
         # The last index read, reused while the file is unchanged (read-only: callers copy).
         self._index_key: tuple[int, int, int] | None = None
         self._index_memo: dict[str, Any] = {}
+        # Each document's text in the file last read or written (index_file.py), for cheap rewrites.
+        self._index_texts: IndexText | None = None
+        self._prepared_texts: IndexText | None = None
         self._recovered = False  # the clean-up after crashes runs once per object (_recover_once)
 
     def __repr__(self) -> str:
@@ -316,18 +325,24 @@ class ExperienceStore:
         return data
 
     def _load_index_file(self) -> dict[str, Any] | None:
-        """The index file parsed, its version checked and migrated; None when there is none."""
-        data = read_json_file(self._layout.index, "store index")
-        if data is None:
+        """The index file parsed, its version checked and migrated; None when there is none.
+
+        Keeps each document's text when the file has one per line (``index_file.py``),
+        so that the next rewrite re-encodes only what changed.
+        """
+        found = read_json_text(self._layout.index, "store index")
+        if found is None:
             return None
+        data, text = found
         if not isinstance(data, dict) or not all(isinstance(data.get(t, {}), dict) for t in _TABLES):
             raise corrupt_file(self._layout.index, "it is not a TinyDB document of tables _meta, tasks, studies")
         meta = next(iter(data.get("_meta", {}).values()), {"schema_version": schema.SCHEMA_VERSION})
         version = check_version(meta.get("schema_version"), f"the experience store {self._layout.index}")
         if version < schema.SCHEMA_VERSION:
-            data = migrate_index(data, version)
+            data = migrate_index(data, version)  # (a migration may change documents: no texts kept)
         for table in _TABLES:
             data.setdefault(table, {})
+        self._index_texts = read_line_texts(text, data) if version == schema.SCHEMA_VERSION else None
         return data
 
     def _quarantine_entries(
@@ -373,30 +388,36 @@ class ExperienceStore:
 
     def _write_index(self, data: dict[str, Any]) -> None:
         """Replace the index by ``data`` (the caller holds the lock); ``data`` becomes the read memo."""
+        text, texts = self._encode_index(data)
+        atomic_write(self._layout.index, text.encode("utf-8"), what="the store index", durable=self.durable)
+        self._remember_index(data, texts)
+
+    def _encode_index(self, data: dict[str, Any]) -> tuple[str, IndexText]:
+        """The index's text, re-encoding only the documents that changed since the last read or write."""
         data["_meta"] = {"1": {"schema_version": schema.SCHEMA_VERSION}}
-        atomic_write(self._layout.index, json.dumps(data).encode("utf-8"), what="the store index", durable=self.durable)
-        self._remember_index(data)
+        return encode_index({table: data[table] for table in (*_TABLES, *(t for t in data if t not in _TABLES))},
+                            self._index_texts)
 
     def _prepare_index(self, data: dict[str, Any]) -> Path:
-        """Write the index to a temporary file (not yet renamed) for a multi-file commit."""
-        data["_meta"] = {"1": {"schema_version": schema.SCHEMA_VERSION}}
+        """Write the index to a temporary file (not yet renamed) for a multi-file commit (:meth:`_commit_index`)."""
+        text, self._prepared_texts = self._encode_index(data)
         with write_errors_as("the store index", self._layout.index):
-            return prepare_atomic(self._layout.index, json.dumps(data).encode("utf-8"), durable=self.durable)
+            return prepare_atomic(self._layout.index, text.encode("utf-8"), durable=self.durable)
 
     def _commit_index(self, temp: Path, data: dict[str, Any]) -> None:
         """Rename an index prepared by :meth:`_prepare_index` from ``data`` into place (the caller holds the lock)."""
         with write_errors_as("the store index", self.index_path):
             commit_atomic(temp, self.index_path, durable=self.durable)
-        self._remember_index(data)
+        self._remember_index(data, self._prepared_texts)
 
-    def _remember_index(self, data: dict[str, Any]) -> None:
+    def _remember_index(self, data: dict[str, Any], texts: IndexText | None) -> None:
         """Keep the index just written as the read memo: the next read need not parse it back.
 
         Called under the lock, right after the rename, so the file's identity is this
         write's. Every entry came from the index as read (validated) or from the store's
         own writers, which build valid entries.
         """
-        self._index_key, self._index_memo = self._index_file_key(), data
+        self._index_key, self._index_memo, self._index_texts = self._index_file_key(), data, texts
 
     def _memory_index(self) -> Any:
         """A TinyDB over a private copy of the index (the caller holds the lock).
@@ -440,7 +461,9 @@ class ExperienceStore:
                 if not isinstance(record, Mapping):
                     continue
                 if record.get("type") == "study":
-                    study = _study_from_log_line(record)
+                    # A later header is a resumption: its fields win, but the first header's settings are the study's.
+                    line = _study_from_log_line(record)
+                    study = line if study is None else {**study, **line, "settings": study.get("settings", line.get("settings"))}
                     if isinstance(record.get("task"), Mapping):
                         tasks[record["task"]["id"]] = dict(record["task"])
                 elif record.get("type") == "end" and study is not None:
@@ -632,19 +655,23 @@ class ExperienceStore:
                 stacklevel=3,
             )
 
-    def _complete_trials(self, study_id: str) -> tuple[list[dict[str, Any]], list[float]]:
-        """``(configs, values)`` of a study's complete trials, straight from its log.
+    def _complete_trials(self, study_id: str) -> tuple[list[dict[str, Any]], list[float], Any]:
+        """``(configs, values, objective source)`` of a study's complete trials, straight from its log.
 
         The fast path of :meth:`past_studies`: no ``FrozenTrial`` per line, since a warm
-        start may read tens of thousands of trials.
+        start may read tens of thousands of trials. The objective source is the first
+        header's (``None`` when it recorded none).
         """
         configs, values = [], []
+        source = None
         for _, record in self._log_records(study_id):
             # Checked when read: a complete trial line has a config and a finite value.
             if record["type"] == "trial" and record["state"] == "complete":
                 configs.append(record["config"])
                 values.append(float(record["value"]))
-        return configs, values
+            elif record["type"] == "study" and source is None and isinstance(record.get("settings"), dict):
+                source = record["settings"].get("objective_source")
+        return configs, values, source
 
     def summaries(self) -> tuple[StudySummary, ...]:
         """Every study with its task, space signature, counts, best trials and facts (fast).
@@ -656,15 +683,17 @@ class ExperienceStore:
         index = self._read_index()
         tasks = {d["id"]: d for d in index["tasks"].values()}
         cache = self._summaries.load()
-        cached, sketches = cache["studies"], cache["sketches"]
+        cached, spaces, sources = cache["studies"], cache["spaces"], cache["sources"]
+        new_spaces: dict[str, Any] = {}
+        new_sources: dict[str, Any] = {}
         fresh: dict[str, dict[str, Any]] = {}
-        added: dict[str, str] = {}
         trials_dir = os.path.join(self._layout.trials_dir, "")
-        # Rewrite the cache file when a study came or went, a log was replaced, a study's
-        # facts were computed, or enough new lines piled up; otherwise keep the update in memory.
-        must_save = False
-        new_bytes = 0
-        out = []
+        # Rewrite the cache file when what it spares the next read is worth it: enough log
+        # bytes were read (new lines, or whole logs of new studies) or facts computed.
+        # Otherwise keep the update in memory: a study's start adds one small log, and
+        # rewriting the whole cache for it would cost more than reading it again.
+        work = 0
+        pairs = []
         damaged = []
         for doc in index["studies"].values():
             sid = doc["id"]
@@ -673,26 +702,46 @@ class ExperienceStore:
             entry, folded, bad = self._summaries.refresh(cached.get(sid), f"{trials_dir}{sid}.jsonl", doc["direction"] == "maximize")
             if bad:
                 damaged.append(sid)
+            work += entry["offset"] if folded < 0 else folded
             signature = _signature_of(doc)
             facts = entry.get("facts")
-            if not isinstance(facts, dict) or facts.get("signature") != signature:
-                facts, sketch = study_facts(doc, signature)  # once per study (summaries.py)
+            if not (
+                isinstance(facts, dict) and facts.get("signature") == signature and signature in spaces
+                and (facts.get("source") is None or facts["source"] in sources)
+            ):
+                facts, params, source = study_facts(doc, signature, self._recorded_source(doc))  # once per study
                 entry = dict(entry, facts=facts)
-                if sketch is not None:
-                    added[facts["source"]["fingerprint"]] = sketch
-                must_save = True
-            must_save = must_save or folded < 0
-            new_bytes += max(folded, 0)
+                new_spaces[signature] = params
+                if source is not None:
+                    new_sources[facts["source"]] = source
+                work += FACTS_WORK
             fresh[sid] = entry
-            out.append(StudySummary(doc, tasks.get(doc.get("task_id")), entry, sketches.get if not added else {**sketches, **added}.get))
-        must_save = must_save or set(cached) != set(fresh) or new_bytes >= SAVE_AFTER_BYTES
-        if must_save:
-            self._summaries.save(fresh, {**sketches, **added})
-        elif new_bytes:
-            self._summaries.remember({**cache, "studies": fresh})
+            pairs.append((doc, entry))
+        shared = {**cache, "spaces": {**spaces, **new_spaces}, "sources": {**sources, **new_sources}}
+        out = [StudySummary(doc, tasks.get(doc.get("task_id")), entry, shared) for doc, entry in pairs]
+        if work >= SAVE_AFTER_BYTES or (fresh and not cached):  # (no usable cache file at all: write one)
+            self._summaries.save({**shared, "studies": fresh})
+        elif work:
+            self._summaries.remember({**shared, "studies": fresh})
         for sid in damaged:  # the summaries above skipped the damaged lines; now move them aside
             self._quarantine_log(sid)
         return tuple(sorted(out, key=lambda s: s.started_at))
+
+    def _recorded_source(self, doc: Mapping[str, Any]) -> Any:
+        """The objective source recorded for a study: in its log's first line (the header), where
+        this version keeps it (``schema.index_settings``), or in its index entry (older versions)."""
+        source = (doc.get("settings") or {}).get("objective_source")
+        if source is not None:
+            return source
+        try:
+            with open(self.log_path(doc["id"]), "rb") as handle:
+                first = handle.readline()
+            header = json.loads(first)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(header, dict) or header.get("type") != "study" or not isinstance(header.get("settings"), dict):
+            return None
+        return header["settings"].get("objective_source")
 
     def _index_file_key(self) -> tuple[int, int, int] | None:
         try:
@@ -732,7 +781,7 @@ class ExperienceStore:
         """
         out = []
         for summary in summaries:
-            configs, values = self._complete_trials(summary.study_id)
+            configs, values, source = self._complete_trials(summary.study_id)
             task = summary.task
             out.append(
                 PastStudy(
@@ -749,8 +798,9 @@ class ExperienceStore:
                     extra={
                         "name": summary.name,
                         "status": summary.status,
-                        # how a later study tells whether this one ran related code (meta.relatedness)
-                        "objective_source": summary.study.settings.get("objective_source"),
+                        # how a later study tells whether this one ran related code (meta.relatedness); in
+                        # the log's header since this version, in the index before (schema.index_settings)
+                        "objective_source": source if source is not None else summary.study.settings.get("objective_source"),
                         "model_state": self._model_state(summary.study_id, len(values)),
                     },
                 )
@@ -900,6 +950,7 @@ class ExperienceStore:
                         header = {"type": "study", "schema_version": schema.SCHEMA_VERSION, **doc, "task": task_doc}
                         append_record(self.log_path(doc["id"]), header, what="the study header", durable=self.durable)
                     else:
+                        recorded = _jsonable(dict(settings or {}))
                         doc = {
                             "id": new_id(),
                             "name": name,
@@ -909,14 +960,18 @@ class ExperienceStore:
                             "objective": objective,
                             "metric": metric,
                             "direction": direction.value,
-                            "settings": _jsonable(dict(settings or {})),
+                            "settings": index_settings(recorded),
                             "versions": package_versions(),
                             "status": "running",
                             "started_at": time.time(),
                             "ended_at": None,
                             "owners": [owner],
                         }
-                        header = {"type": "study", "schema_version": schema.SCHEMA_VERSION, **doc, "task": task_doc}
+                        # The header keeps every setting; the index leaves out the bulky ones (schema.py).
+                        header = {
+                            "type": "study", "schema_version": schema.SCHEMA_VERSION, **doc, "settings": recorded,
+                            "task": task_doc,
+                        }
                         # The log exists before the index names it: a crash in between leaves an
                         # orphan log (rebuildable), never an index entry without its log.
                         created_log = self.log_path(doc["id"])
