@@ -265,6 +265,7 @@ def child_main(mode: str, store: Path, data: bool) -> dict[str, Any]:
 
 
 FIRST: list[float] = []
+FIRST_CPU: list[float] = []
 RSS_AT_FIRST: list[float] = []
 
 
@@ -273,6 +274,7 @@ def objective(learning_rate, max_depth, l2_regularization):
     the first call only records the time (the model is never fitted)."""
     if not FIRST:
         FIRST.append(time.perf_counter())
+        FIRST_CPU.append(time.process_time())
         RSS_AT_FIRST.append(_peak_rss_mb())
         return 0.5
     model = HistGradientBoostingClassifier(learning_rate=learning_rate, max_depth=max_depth,  # noqa: F821
@@ -285,13 +287,14 @@ def _first_trial(store: Path, data: bool) -> dict[str, Any]:
     from jupyter_metahpo.store import ExperienceStore
 
     space = make_space(OBJECTIVES["hgb"][0])
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), time.process_time()
     result = tune(objective, space, n_trials=1, direction="maximize", seed=0, store=ExperienceStore(store),
                   data=_dataset(1) if data else None)
     ended = time.perf_counter()
     warm = result.info.get("warm_start") or {}
     return {
-        "first_trial_s": FIRST[0] - began, "total_s": ended - began, "rss_first_mb": RSS_AT_FIRST[0],
+        "first_trial_s": FIRST[0] - began, "first_trial_cpu_s": FIRST_CPU[0] - began_cpu, "total_s": ended - began,
+        "rss_first_mb": RSS_AT_FIRST[0],
         "rss_peak_mb": _peak_rss_mb(), "n_past": warm.get("n_past"), "n_unread": warm.get("n_unread", 0),
         "n_sources": warm.get("n_sources"), "origin": result.trials[0].origin.source,
     }
@@ -405,6 +408,7 @@ def measure_size(n_trials: int, repeats: int, work: Path) -> dict[str, Any]:
             shutil.rmtree(copy)
         row[variant] = {
             "first_trial_s": statistics.median(x["first_trial_s"] for x in runs),
+            "first_trial_cpu_s": statistics.median(x["first_trial_cpu_s"] for x in runs),
             "first_trial_runs": [round(x["first_trial_s"], 3) for x in runs],
             "rss_first_mb": max(x["rss_first_mb"] for x in runs),
             "rss_peak_mb": max(x["rss_peak_mb"] for x in runs),
@@ -476,16 +480,21 @@ def render(result: dict[str, Any]) -> str:
         f"Time to first trial and memory as the experience store grows ({TRIALS_PER_STUDY} trials per study; "
         f"medians of {result['repeats']} fresh processes; RSS = peak resident memory up to the first trial)",
         "",
-        "| store trials | studies | first trial, name only (s) | above empty (s) | first trial, data= (s) | above empty (s) | "
-        "peak RSS (MB) | past studies read / unread | sources |",
+        "| store trials | studies | first trial, name only: s (CPU s) | above empty: s (CPU s) | "
+        "first trial, data=: s (CPU s) | above empty: s (CPU s) | peak RSS (MB) | past studies read / unread | sources |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+
+    def above(row: dict[str, Any], variant: str, key: str) -> float:
+        return row[variant][key] - empty[variant][key]
+
     for r in rows:
         name, data = r["name"], r["data"]
         lines.append(
-            f"| {r['trials']:,} | {r['studies']:,} | {name['first_trial_s']:.2f} | "
-            f"{name['first_trial_s'] - empty['name']['first_trial_s']:+.2f} | {data['first_trial_s']:.2f} | "
-            f"{data['first_trial_s'] - empty['data']['first_trial_s']:+.2f} | "
+            f"| {r['trials']:,} | {r['studies']:,} | {name['first_trial_s']:.2f} ({name['first_trial_cpu_s']:.2f}) | "
+            f"{above(r, 'name', 'first_trial_s'):+.2f} ({above(r, 'name', 'first_trial_cpu_s'):+.2f}) | "
+            f"{data['first_trial_s']:.2f} ({data['first_trial_cpu_s']:.2f}) | "
+            f"{above(r, 'data', 'first_trial_s'):+.2f} ({above(r, 'data', 'first_trial_cpu_s'):+.2f}) | "
             f"{max(name['rss_first_mb'], data['rss_first_mb']):.0f} | "
             f"{(data['n_past'] or 0) - (data['n_unread'] or 0)} / {data['n_unread'] or 0} | {data['n_sources']} |"
         )
@@ -531,11 +540,11 @@ def render(result: dict[str, Any]) -> str:
     lines += ["", "Goals (issue 20):", ""]
     top = max(rows, key=lambda r: r["trials"])
     for variant in ("name", "data"):
-        above = top[variant]["first_trial_s"] - empty[variant]["first_trial_s"]
+        wall, cpu = above(top, variant, "first_trial_s"), above(top, variant, "first_trial_cpu_s")
         lines.append(
             f"- time to first trial at {top['trials']:,} trials, {'with data=' if variant == 'data' else 'name only'}: "
-            f"{above:+.2f} s above the empty store (goal <= +{GOAL_FIRST_TRIAL_S:.0f} s): "
-            f"{'met' if above <= GOAL_FIRST_TRIAL_S else 'MISSED'}"
+            f"{wall:+.2f} s above the empty store, {cpu:+.2f} CPU s (goal <= +{GOAL_FIRST_TRIAL_S:.0f} s): "
+            f"{'met' if wall <= GOAL_FIRST_TRIAL_S else 'MISSED'} in wall time"
             + ("" if top["trials"] >= 1_000_000 else " (the goal is set at 1M trials; not measured in this run)")
         )
     peak = max(max(r["name"]["rss_peak_mb"], r["data"]["rss_peak_mb"]) for r in rows)

@@ -34,15 +34,20 @@ __all__ = ["IndexText", "encode_index", "read_line_texts"]
 #: ``"key": ``, a JSON string and the separator that opens a table or a document line.
 _KEY = re.compile(r'"((?:[^"\\]|\\.)*)": ')
 
-#: ``{table: {key: (document, its JSON text)}}``: what the last read or write of the file held.
+#: ``{table: {key: (document, its line)}}``: what the last read or write of the file held; a
+#: line is ``"key": {document}`` without the separating comma.
 IndexText = dict[str, dict[str, tuple[Any, str]]]
 
 
+def _quoted(key: str) -> str:
+    return f'"{key}"' if key.isalnum() and key.isascii() else json.dumps(key)
+
+
 def encode_index(data: Mapping[str, Mapping[str, Any]], previous: IndexText | None) -> tuple[str, IndexText]:
-    """The index's text in the one-document-per-line layout, and each document's text.
+    """The index's text in the one-document-per-line layout, and each document's line.
 
     A document equal to the one ``previous`` holds under the same table and key keeps
-    its text: the test is cheap, since an unchanged document shares its nested values
+    its line: the test is cheap, since an unchanged document shares its nested values
     with the one read (see ``ExperienceStore._memory_index``).
     """
     previous = previous or {}
@@ -54,18 +59,18 @@ def encode_index(data: Mapping[str, Mapping[str, Any]], previous: IndexText | No
         lines = []
         for key, doc in docs.items():
             old = before.get(key)
-            text = old[1] if old is not None and old[0] == doc else json.dumps(doc)
-            table_texts[key] = (doc, text)
-            lines.append(f"{json.dumps(key)}: {text}")
+            line = old[1] if old is not None and old[0] == doc else f"{_quoted(key)}: {json.dumps(doc)}"
+            table_texts[key] = (doc, line)
+            lines.append(line)
         body = ",\n".join(lines)
-        parts.append(f"{json.dumps(table)}: {{\n{body}\n}}" if lines else f"{json.dumps(table)}: {{\n}}")
+        parts.append(f"{_quoted(table)}: {{\n{body}\n}}" if lines else f"{_quoted(table)}: {{\n}}")
     return "{\n" + ",\n".join(parts) + "\n}\n", texts
 
 
 def read_line_texts(text: str, data: Mapping[str, Mapping[str, Any]]) -> IndexText | None:
-    """Each document's text in a file of the one-document-per-line layout; ``None`` for another layout.
+    """Each document's line in a file of the one-document-per-line layout; ``None`` for another layout.
 
-    ``data`` is the file already parsed as JSON: the texts are kept only when every
+    ``data`` is the file already parsed as JSON: the lines are kept only when every
     table and document of it is found on a line of its own, so a file in another layout
     (or edited by hand) only loses the shortcut, never a document.
     """
@@ -82,16 +87,18 @@ def read_line_texts(text: str, data: Mapping[str, Mapping[str, Any]]) -> IndexTe
         found = _KEY.match(line)
         if found is None:
             return None
-        key = json.loads(f'"{found.group(1)}"')
+        key = found.group(1)
+        if "\\" in key:  # an escape: decode it (the store's own keys are digits)
+            key = json.loads(f'"{key}"')
         rest = line[found.end():]
         if table is None:  # a table opens: "name": {
             if rest != "{" or key not in data or key in texts:
                 return None
             table, docs = texts.setdefault(key, {}), data[key]
             continue
-        document = rest[:-1] if rest.endswith(",") else rest
-        if key not in docs or not (document.startswith("{") and document.endswith("}")):
+        line = line[:-1] if line.endswith(",") else line
+        if key not in docs or not (rest.startswith("{") and line.endswith("}")):
             return None
-        table[key] = (docs[key], document)
+        table[key] = (docs[key], line)
     complete = set(texts) == set(data) and all(len(texts[name]) == len(data[name]) for name in data)
     return texts if complete else None
