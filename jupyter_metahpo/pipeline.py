@@ -36,6 +36,7 @@ from .meta.features import MetaFeatures, compute_meta_features
 from .meta.relatedness import StudyContext
 from .meta.source import ObjectiveSource, describe_objective
 from .meta.strategies import STRATEGIES, TaskDescription, WarmStartStrategy
+from .past_selection import STORE_STUDY_LIMIT, select_store_studies
 from .prior.load import load_prior
 from .samplers.base import Sampler
 from .samplers.default import DefaultSampler, default_n_initial
@@ -56,6 +57,7 @@ __all__ = [
     "check_name_is_free",
     "check_past",
     "gather_past_studies",
+    "gather_relevant_past",
     "Experience",
     "warm_start_size",
     "build_sampler",
@@ -254,13 +256,41 @@ def gather_past_studies(
 
     ``store`` is an opened store (or None to skip it); ``exclude`` drops study ids (the
     study being run, when it resumes). Duplicates (same study id) are kept once, first
-    seen wins. Whether a study fits the new space is judged by :meth:`Experience.gather`.
+    seen wins. Whether a study fits the new space is judged by :meth:`Experience.gather`,
+    which reads only the most relevant stored studies of a large store (:func:`gather_relevant_past`).
     """
-    studies = check_past(past)
+    stored = None if store is None else store.past_studies(exclude=tuple(exclude))
+    return _unique([*check_past(past), *(stored or ()), *(load_prior() if prior else ())], exclude)
+
+
+def gather_relevant_past(
+    space: SearchSpace,
+    past: Iterable[PastStudy] | None = None,
+    store: ExperienceStore | None = None,
+    *,
+    context: StudyContext | None = None,
+    prior: bool = True,
+    exclude: Sequence[str] = (),
+    store_limit: int | None = STORE_STUDY_LIMIT,
+) -> tuple[list[PastStudy], int]:
+    """:func:`gather_past_studies` reading at most ``store_limit`` stored studies, the most relevant to
+    ``space`` and ``context`` (:mod:`jupyter_metahpo.past_selection`); and how many it left unread.
+
+    A store with at most ``store_limit`` candidates is read whole, as
+    :func:`gather_past_studies` reads it; ``store_limit=None`` always reads it whole.
+    """
+    given = check_past(past)
+    stored: list[PastStudy] = []
+    n_unread = 0
     if store is not None:
-        studies.extend(store.past_studies(exclude=tuple(exclude)))
-    if prior:
-        studies.extend(load_prior())
+        context = context if context is not None else StudyContext(explicit=frozenset(p.study_id for p in given))
+        selection = select_store_studies(store.summaries(), space, context, exclude=exclude, limit=store_limit)
+        stored, n_unread = store.load_past_studies(selection.chosen), selection.n_unread
+    return _unique([*given, *stored, *(load_prior() if prior else ())], exclude), n_unread
+
+
+def _unique(studies: Iterable[PastStudy], exclude: Sequence[str]) -> list[PastStudy]:
+    """``studies`` without those in ``exclude`` and without repeats (same study id: the first seen wins)."""
     seen: set[str] = set(exclude)
     unique = []
     for study in studies:
@@ -274,18 +304,26 @@ def gather_past_studies(
 class Experience:
     """The past, gathered once and carried into the new space once.
 
-    ``studies`` are every past study found; ``usable`` those that fit ``space``,
+    ``studies`` are every past study read; ``usable`` those that fit ``space``,
     expressed in it (what the strategies and samplers consume); ``report`` what the
-    compatibility pass skipped, clipped or dropped, and why; ``defaults`` the value a
-    parameter the past never saw takes in a warm-start configuration, where the
-    objective passes it to a built-in estimator (its default, as the past ran it).
+    compatibility pass skipped, clipped or dropped, and why; ``n_unread`` the stored
+    studies left unread as less relevant than those read (a store past
+    :data:`~jupyter_metahpo.past_selection.STORE_STUDY_LIMIT` candidates); ``defaults``
+    the value a parameter the past never saw takes in a warm-start configuration, where
+    the objective passes it to a built-in estimator (its default, as the past ran it).
     """
 
     space: SearchSpace
     studies: tuple[PastStudy, ...]
     usable: tuple[TransferredStudy, ...]
     report: TransferReport
+    n_unread: int = 0
     defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_past(self) -> int:
+        """Every past study found: those read and those left unread."""
+        return len(self.studies) + self.n_unread
 
     @classmethod
     def gather(
@@ -297,16 +335,24 @@ class Experience:
         context: StudyContext | None = None,
         prior: bool = True,
         exclude: Sequence[str] = (),
+        store_limit: int | None = STORE_STUDY_LIMIT,
     ) -> Experience:
         """Every past study found, the related ones carried into ``space``.
 
         ``context`` describes the new study (its task, objective source, and the
         studies the user gave); without it every study counts as given by the user.
+        Of a store with more than ``store_limit`` candidate studies, only the most
+        relevant ``store_limit`` are read (:func:`gather_relevant_past`).
         """
-        return cls.of(space, gather_past_studies(past, store, prior=prior, exclude=exclude), context)
+        studies, n_unread = gather_relevant_past(
+            space, past, store, context=context, prior=prior, exclude=exclude, store_limit=store_limit
+        )
+        return cls.of(space, studies, context, n_unread=n_unread)
 
     @classmethod
-    def of(cls, space: SearchSpace, studies: Iterable[PastStudy], context: StudyContext | None = None) -> Experience:
+    def of(
+        cls, space: SearchSpace, studies: Iterable[PastStudy], context: StudyContext | None = None, *, n_unread: int = 0
+    ) -> Experience:
         """The experience of the given past studies, carried into ``space`` (the compatibility pass)."""
         studies = tuple(studies)
         if context is None:  # studies handed over directly: the caller vouches for them
@@ -314,18 +360,21 @@ class Experience:
         usable, report = carry_over(studies, space, context)
         unseen = {name for study in usable for name in study.filled}
         defaults = {name: value for name, value in context.filler_defaults(space).items() if name in unseen}
-        return cls(space, studies, tuple(usable), report, defaults)
+        return cls(space, studies, tuple(usable), report, n_unread, defaults)
 
     def summary(self) -> dict[str, Any]:
         """What the warm start will use, for people: sources and their parameters, or why it is cold."""
-        return {
-            "n_past": len(self.studies),
+        out = {
+            "n_past": self.n_past,
             "n_sources": len(self.usable),
             "sources": {key: dict(value) for key, value in self.report.sources.items()},
             "n_unrelated": len(self.report.unrelated),
             "defaults": {name: value for name, value in self.defaults.items()},
-            "cold": None if self.usable else explain_cold(self.report, len(self.studies)),
+            "cold": None if self.usable else explain_cold(self.report, self.n_past),
         }
+        if self.n_unread:
+            out["n_unread"] = self.n_unread  # stored studies less relevant than the ones read
+        return out
 
 
 # 4. The sampler --------------------------------------------------------------------------

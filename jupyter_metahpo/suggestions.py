@@ -124,5 +124,5 @@ def suggest(
     experience = Experience.gather(space, past, open_store(store), context=context, prior=prior)
     proposals = chosen.propose(plan.description, space, experience.usable, k)
     return Suggestions(
-        tuple(proposals), chosen.name, plan.description, len(experience.studies), experience.report, plan.features
+        tuple(proposals), chosen.name, plan.description, experience.n_past, experience.report, plan.features
     )

@@ -213,6 +213,7 @@ def test_migrations_run_in_order_from_an_older_version(store, monkeypatch):
 
     monkeypatch.setattr(schema_module, "SCHEMA_VERSION", 2)
     monkeypatch.setitem(schema_module.MIGRATIONS, 1, v1_to_v2)
+    store = ExperienceStore(store.path)  # a newer version opening the store (the old object keeps what it wrote)
     assert [s.name for s in store.studies()] == ["demo"]
     assert seen == [["_meta", "studies", "tasks"]]
     store.record_task("t")  # the next write stores the migrated index under the new version
@@ -325,3 +326,37 @@ def test_a_summary_is_frozen_and_builds_its_records_on_demand(store):
     assert summary.study.space == result.space and summary.study.objective == "objective"
     assert summary.task.name == "toy" and summary.signature == result.space.signature
     assert summary.best_value == min(t.value for t in result.trials)
+
+
+# The index file: one document per line, rewritten by re-encoding only what changed ----------------
+def test_the_index_has_one_document_per_line_and_a_rewrite_encodes_only_what_changed(store, monkeypatch):
+    from jupyter_metahpo.store import index_file
+
+    sessions = [store.open_study(f"s{i}", {"x": uniform(0, 1)}) for i in range(4)]
+    text = store.index_path.read_text()
+    data = json.loads(text)
+    assert text.splitlines()[0] == "{" and sum(line.startswith('"') and line.endswith(("},", "}")) and ": {" in line
+                                               for line in text.splitlines()) == 4 + 1  # four studies, one _meta
+    encoded = []
+    original = index_file.json.dumps
+    monkeypatch.setattr(index_file.json, "dumps", lambda value, **kw: (encoded.append(value), original(value, **kw))[1])
+    fresh = ExperienceStore(store.path)  # a new kernel: the texts come from the file as read
+    fresh.finish_study(sessions[2].study_id, "finished")
+    # (json.dumps is the json module's: the log's end line is encoded through it too)
+    documents = [value for value in encoded if isinstance(value, dict) and "space" in value]
+    assert [d["name"] for d in documents] == ["s2"]  # the other studies kept their text
+    after = json.loads(store.index_path.read_text())
+    assert after["studies"]["3"]["status"] == "finished"
+    assert {k: v for k, v in after["studies"].items() if k != "3"} == {k: v for k, v in data["studies"].items() if k != "3"}
+
+
+def test_an_index_in_another_layout_is_read_and_rewritten_in_lines(store):
+    session = store.open_study("old", {"x": uniform(0, 1)})
+    data = json.loads(store.index_path.read_text())
+    store.index_path.write_text(json.dumps(data))  # one line, as older versions wrote it
+    fresh = ExperienceStore(store.path)
+    assert [s.name for s in fresh.studies()] == ["old"]
+    fresh.finish_study(session.study_id, "stopped")
+    assert len(store.index_path.read_text().splitlines()) > 3
+    assert [s.status for s in ExperienceStore(store.path).studies()] == ["stopped"]
+    assert json.loads(store.index_path.read_text())["studies"]["1"]["name"] == "old"

@@ -285,3 +285,88 @@ def test_a_known_study_id_with_another_space_is_refused(source, tmp_path):
     path.write_text(json.dumps(payload))
     with pytest.raises(ImportValidationError, match=r"studies\[0\].id: the store already has a study"):
         target.import_json(path)
+
+
+# Bulk import: many studies, one transaction --------------------------------------------------
+def _frames(n: int, rows: int = 5, seed: int = 0):
+    import pandas as pd
+
+    rng = random.Random(seed)
+    return [
+        pd.DataFrame({"x": [rng.random() for _ in range(rows)], "value": [rng.random() for _ in range(rows)]})
+        for _ in range(n)
+    ]
+
+
+def test_a_bulk_import_adds_every_study_at_once_with_one_index_write(tmp_path, monkeypatch):
+    store = ExperienceStore(tmp_path / "store")
+    writes = []
+    real = store._commit_index
+    monkeypatch.setattr(store, "_commit_index", lambda *args: (writes.append(1), real(*args)))
+    with store.bulk_import() as batch:
+        for i, frame in enumerate(_frames(4)):
+            batch.import_dataframe(frame, space={"x": uniform(0, 1)}, name=f"run {i}", task="shared")
+        assert store.studies() == ()  # nothing visible before the block ends
+    assert writes == [1]
+    assert (batch.report.studies_added, batch.report.trials_added, batch.report.tasks_added) == (4, 20, 1)
+    assert sorted(s.name for s in store.studies()) == ["run 0", "run 1", "run 2", "run 3"]
+    assert len(store.tasks()) == 1
+    assert all(len(p.values) == 5 for p in ExperienceStore(store.path).past_studies())
+    assert sorted(p.name for p in store.path.glob("trials/*")) == sorted(f"{i}.jsonl" for i in batch.report.study_ids)
+
+
+def test_a_bulk_import_that_fails_adds_nothing_and_names_the_bad_table(tmp_path):
+    import pandas as pd
+
+    store = ExperienceStore(tmp_path / "store")
+    store.import_dataframe(_frames(1)[0], space={"x": uniform(0, 1)}, name="before")
+    before = snapshot(store)
+    bad = pd.DataFrame({"x": [0.1, None], "value": [1.0, 2.0]})
+    with pytest.raises(ImportValidationError) as info:
+        with store.bulk_import() as batch:
+            for frame in _frames(2):
+                batch.import_dataframe(frame, space={"x": uniform(0, 1)})
+            batch.import_dataframe(bad, space={"x": uniform(0, 1)}, name="third")
+    message = str(info.value)
+    assert "DataFrame #3 of the bulk import ('third')" in message and "row 1 (index 1)" in message
+    assert snapshot(store) == before  # no study, no log, no temporary file left
+    assert [s.name for s in store.studies()] == ["before"]
+    with pytest.raises(RuntimeError, match="has ended"):
+        batch.import_dataframe(_frames(1)[0], space={"x": uniform(0, 1)})
+
+
+def test_a_failed_commit_of_a_bulk_import_leaves_the_store_as_it_was(tmp_path, monkeypatch):
+    store = ExperienceStore(tmp_path / "store")
+    store.import_dataframe(_frames(1)[0], space={"x": uniform(0, 1)}, name="before")
+    before = snapshot(store)
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "_commit_index", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        with store.bulk_import() as batch:
+            for frame in _frames(3):
+                batch.import_dataframe(frame, space={"x": uniform(0, 1)})
+    monkeypatch.undo()
+    assert snapshot(store) == before
+    assert [s.name for s in ExperienceStore(store.path).studies()] == ["before"]
+
+
+def test_a_bulk_import_of_optuna_studies_and_csv_files(tmp_path):
+    optuna = pytest.importorskip("optuna")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    studies = []
+    for seed in range(2):
+        study = optuna.create_study(study_name=f"o{seed}", sampler=optuna.samplers.RandomSampler(seed=seed))
+        study.optimize(lambda t: t.suggest_float("x", 0, 1) ** 2, n_trials=4)
+        studies.append(study)
+    path = tmp_path / "runs.csv"
+    path.write_text("x,value\n0.1,0.8\n0.9,0.7\n")
+    store = ExperienceStore(tmp_path / "store")
+    with store.bulk_import() as batch:
+        for study in studies:
+            batch.import_optuna(study)
+        batch.import_csv(path)
+    assert sorted(s.name for s in store.studies()) == ["o0", "o1", "runs"]
+    assert batch.report.trials_added == 10

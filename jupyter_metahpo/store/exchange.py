@@ -21,14 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._imports import LazyImport
 from .._version import __version__
 from ..space import SearchSpace
 from .errors import ImportValidationError, StoreError, StoreVersionError, describe_os_error
-from .schema import SCHEMA_VERSION, check_study, check_task, check_trial, check_version
-from .storage import commit_atomic, dumps, prepare_atomic, read_log, write_errors_as
-
-tinydb = LazyImport("tinydb")
+from .schema import SCHEMA_VERSION, check_study, check_task, check_trial, check_version, index_settings
+from .storage import commit_atomic, dumps, prepare_atomic, read_log, sync_files, sync_folder, write_errors_as
 
 __all__ = ["EXPORT_FORMAT", "ImportReport", "export_payload", "import_file", "import_payload"]
 
@@ -64,7 +61,12 @@ def export_payload(store: Any, study_ids: Sequence[str] | None) -> dict[str, Any
         if wanted is not None and doc["id"] not in wanted:
             continue
         trials = [r.to_dict() for r in store._read_trials(doc["id"])]
-        studies.append({**doc, "trials": trials})
+        # Settings the index leaves out (schema.index_settings) come from the log's header.
+        settings = dict(doc.get("settings") or {})
+        source = store._recorded_source(doc)
+        if source is not None:
+            settings["objective_source"] = source
+        studies.append({**doc, "settings": settings, "trials": trials})
         if doc.get("task_id"):
             task_ids.add(doc["task_id"])
     tasks = [t for t in index["tasks"].values() if t["id"] in task_ids]
@@ -301,53 +303,69 @@ def _write_payload(store: Any, payload: Mapping[str, Any], source: str) -> Impor
     with store._locked():
         try:
             db = store._memory_index()
-            if True:  # the same steps as a transaction, but committed by hand below
-                task_table, study_table = db.table("tasks"), db.table("studies")
-                file_tasks = {t["id"]: dict(t) for t in payload.get("tasks", [])}
-                for task in payload.get("tasks", []):
-                    if not task_table.contains(tinydb.Query().id == task["id"]):
-                        task_table.insert(dict(task))
-                        tasks_added += 1
-                for study in payload["studies"]:
-                    doc = {k: study.get(k) for k in _STUDY_KEYS}
-                    doc["signature"] = SearchSpace.from_json(doc["space"]).signature  # never trusted from the file
-                    doc["settings"] = doc["settings"] or {}
-                    doc["versions"] = doc["versions"] or {}
-                    lines = [{"type": "trial", **{k: t.get(k) for k in _TRIAL_KEYS}} for t in study.get("trials", [])]
-                    log = store.log_path(doc["id"])
-                    existing = study_table.get(tinydb.Query().id == doc["id"])
-                    if existing is None:
-                        header = {"type": "study", "schema_version": SCHEMA_VERSION, **doc, "task": file_tasks.get(doc["task_id"])}
-                        body = [header, *lines]
-                        study_table.insert(doc)
-                        studies_added += 1
-                    else:
-                        old_raw = log.read_bytes() if log.exists() else b""
-                        records, end = read_log(log) if log.exists() else ([], 0)
-                        known = {r.get("id") for _, r in records if isinstance(r, Mapping) and r.get("type") == "trial"}
-                        new = [line for line in lines if line["id"] not in known]
-                        trials_skipped += len(lines) - len(new)
-                        if not new:
-                            continue
-                        body = new
-                        studies_merged += 1
-                        lines = new
-                    content = b"".join((dumps(r) + "\n").encode("utf-8") for r in body)
-                    if existing is not None:
-                        content = old_raw[:end] + content
-                    with write_errors_as(f"the trials of study {doc['id']}", log):
-                        prepared.append((prepare_atomic(log, content, durable=store.durable), log))
-                    trials_added += len(lines)
-                    touched.append(doc["id"])
+            tables = db.storage.read()
+            # Ids looked up in dicts built once: a TinyDB query per record scans the whole table.
+            known_tasks = {doc["id"] for doc in tables["tasks"].values()}
+            known_studies = {doc["id"] for doc in tables["studies"].values()}
+            file_tasks = {t["id"]: dict(t) for t in payload.get("tasks", [])}
+            new_tasks, new_studies = [], []
+            for task in payload.get("tasks", []):
+                if task["id"] not in known_tasks:
+                    known_tasks.add(task["id"])
+                    new_tasks.append(dict(task))
+            for study in payload["studies"]:
+                doc = {k: study.get(k) for k in _STUDY_KEYS}
+                doc["signature"] = SearchSpace.from_json(doc["space"]).signature  # never trusted from the file
+                doc["settings"] = doc["settings"] or {}
+                doc["versions"] = doc["versions"] or {}
+                lines = [{"type": "trial", **{k: t.get(k) for k in _TRIAL_KEYS}} for t in study.get("trials", [])]
+                log = store.log_path(doc["id"])
+                if doc["id"] not in known_studies:
+                    header = {"type": "study", "schema_version": SCHEMA_VERSION, **doc, "task": file_tasks.get(doc["task_id"])}
+                    content = _lines_bytes([header, *lines])
+                    known_studies.add(doc["id"])
+                    new_studies.append(dict(doc, settings=index_settings(doc["settings"])))  # the header keeps them all
+                    studies_added += 1
+                else:
+                    old_raw = log.read_bytes() if log.exists() else b""
+                    records, end = read_log(log) if log.exists() else ([], 0)
+                    known = {r.get("id") for _, r in records if isinstance(r, Mapping) and r.get("type") == "trial"}
+                    new = [line for line in lines if line["id"] not in known]
+                    trials_skipped += len(lines) - len(new)
+                    if not new:
+                        continue
+                    content = old_raw[:end] + _lines_bytes(new)
+                    studies_merged += 1
+                    lines = new
+                with write_errors_as(f"the trials of study {doc['id']}", log):
+                    # Not synced one by one: sync_files below syncs them together.
+                    prepared.append((prepare_atomic(log, content, durable=False), log))
+                trials_added += len(lines)
+                touched.append(doc["id"])
+            db.table("tasks").insert_multiple(new_tasks)  # one table rewrite each, not one per document
+            db.table("studies").insert_multiple(new_studies)
+            tasks_added = len(new_tasks)
             # Every byte is on disk before anything is renamed: a full disk fails here,
             # with the store untouched. Logs go first so the index never names a missing log.
-            index_temp = store._prepare_index(db.storage.read())
+            index_data = db.storage.read()
+            index_temp = store._prepare_index(index_data)
+            logs = [temp for temp, _ in prepared]
             prepared.append((index_temp, store.index_path))
-            for temp, final in prepared:
+            if store.durable:
+                with write_errors_as("the imported trials", store._layout.trials_dir):
+                    sync_files(logs)
+            for temp, final in prepared[:-1]:
                 with write_errors_as("an imported file", final):
-                    commit_atomic(temp, final, durable=store.durable)
+                    commit_atomic(temp, final, durable=False)
+            if store.durable and logs:
+                sync_folder(store._layout.trials_dir)
+            store._commit_index(index_temp, index_data)
         except BaseException:
             for temp, _ in prepared:
                 temp.unlink(missing_ok=True)
             raise
     return ImportReport(source, tasks_added, studies_added, studies_merged, trials_added, trials_skipped, tuple(touched))
+
+
+def _lines_bytes(records: list[dict[str, Any]]) -> bytes:
+    return "".join(dumps(r) + "\n" for r in records).encode("utf-8")

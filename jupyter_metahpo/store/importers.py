@@ -7,6 +7,11 @@ to a temporary log as it comes, so a large table is never held as trials in memo
 the study appears all at once, or not at all. Imported trials have origin
 ``"imported"`` and the study status ``"imported"``.
 
+Many studies import in one transaction with :class:`BulkImport`
+(``ExperienceStore.bulk_import()``): each study is checked and its log written to a
+temporary file as it is added, and they all appear together when the block ends
+without an error (one index rewrite), or none does.
+
 A CSV file is read :data:`CSV_ROWS_PER_READ` rows at a time (twice when the space is
 inferred: once for the ranges, once for the trials), so the import's memory does not
 grow with the file (``benchmarks/results/csv_import.md``: well under three times its
@@ -35,7 +40,7 @@ pd = LazyImport("pandas")
 # Optional: only importing from an Optuna storage (not from a study object) needs it.
 optuna = LazyImport("optuna", install="pip install optuna")
 
-__all__ = ["import_dataframe", "import_csv", "import_optuna", "infer_space", "MAX_CSV_BYTES"]
+__all__ = ["import_dataframe", "import_csv", "import_optuna", "infer_space", "BulkImport", "MAX_CSV_BYTES"]
 
 #: The largest CSV file :func:`import_csv` reads (512 MiB). Memory is not the limit (it is
 #: read in chunks); time is, at tens of seconds per 50 MB. Split a larger file, or read it
@@ -432,3 +437,90 @@ def _import_one_study(
         "versions": package_versions(), "status": "imported", "started_at": started_at, "ended_at": time.time(),
     }
     return store._import_study_stream(study, task_doc, trials, source, problems)
+
+
+class BulkImport:
+    """Many imports as one transaction: ``with store.bulk_import() as batch: batch.import_dataframe(...)``.
+
+    Each ``import_*`` call checks its study and writes its trials to a temporary log,
+    exactly as the single-study importer does (and raises the same
+    :class:`~jupyter_metahpo.store.errors.ImportValidationError`, with every problem
+    and its location); nothing is visible in the store yet. When the ``with`` block
+    ends without an error, every study appears at once, under one index rewrite
+    (:meth:`commit`); when it ends with an error, or the commit fails, none does and
+    the temporary files are removed. :attr:`report` then says what was added. (An
+    error caught inside the block leaves out only the study that raised it.)
+
+    A DataFrame given without ``source=`` is named by its position in the batch (and
+    its study name) in error messages, so that a problem in the 37th table says so.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.report: ImportReport | None = None
+        self._prepared: list[Any] = []
+        self._open = True
+
+    def __repr__(self) -> str:
+        state = "open" if self._open else ("committed" if self.report is not None else "discarded")
+        return f"BulkImport({self.store!r}, {len(self._prepared)} studies prepared, {state})"
+
+    def __enter__(self) -> BulkImport:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+    def import_dataframe(self, frame: Any, **kwargs: Any) -> ImportReport:
+        """Prepare one study from a table (see :func:`import_dataframe`); it appears at the commit."""
+        kwargs.setdefault("source", self._position("DataFrame", kwargs.get("name")))
+        return import_dataframe(self, frame, **kwargs)
+
+    def import_csv(self, path: str | os.PathLike[str], **kwargs: Any) -> ImportReport:
+        """Prepare one study from a CSV file (see :func:`import_csv`); it appears at the commit."""
+        return import_csv(self, path, **kwargs)
+
+    def import_optuna(self, study: Any = None, **kwargs: Any) -> ImportReport:
+        """Prepare one study from an Optuna study (see :func:`import_optuna`); it appears at the commit."""
+        return import_optuna(self, study, **kwargs)
+
+    def _position(self, what: str, name: Any) -> str:
+        label = f"{what} #{len(self._prepared) + 1} of the bulk import"
+        return f"{label} ({name!r})" if name is not None else label
+
+    def _import_study_stream(
+        self, study: dict[str, Any], task: dict[str, Any] | None, trials: Any, source: str, problems: list[str]
+    ) -> ImportReport:
+        """What the importers call: check and write the study to a temporary log, keep it for the commit."""
+        if not self._open:
+            raise RuntimeError("this bulk import has ended; start another with store.bulk_import().")
+        # A bad study raises here with nothing of it left behind; the error ends the ``with``
+        # block, which discards the rest (unless the caller catches it to go on without that study).
+        prepared = self.store._prepare_study_stream(study, task, trials, source, problems)
+        self._prepared.append(prepared)
+        return ImportReport(source, 0, 1, 0, prepared.n_trials, 0, (study["id"],))
+
+    def commit(self) -> ImportReport:
+        """Make every prepared study visible at once (one index rewrite); returns the combined report."""
+        if not self._open:
+            raise RuntimeError("this bulk import has already ended.")
+        self._open = False
+        if not self._prepared:
+            self.report = ImportReport("a bulk import", 0, 0, 0, 0, 0, ())
+            return self.report
+        source = f"a bulk import of {len(self._prepared)} studies"
+        try:
+            self.report = self.store._commit_imports(self._prepared, source)
+        finally:
+            self._prepared = []
+        return self.report
+
+    def discard(self) -> None:
+        """Drop every prepared study (their temporary logs are removed); nothing was imported."""
+        self._open = False
+        for prepared in self._prepared:
+            prepared.temp.unlink(missing_ok=True)
+        self._prepared = []

@@ -47,6 +47,7 @@ class StoreLayout:
     ``trials/ID.jsonl``     one append-only log per study: a header line, then one line per trial
     ``trials/ID.jsonl.bad`` the log's damaged lines, moved out byte for byte
     ``trials/ID.claims``    the trial numbers that running processes claimed (shared budget)
+    ``trials/ID.model.json`` a disposable cache of what a sampler fitted on the study (its GP's hyperparameters)
     ``summaries.json``     a disposable cache of per-study summaries, rebuilt from the logs
     ``.lock``              the inter-process lock every writer holds
 
@@ -71,9 +72,12 @@ class StoreLayout:
     def claims(self, study_id: str) -> Path:
         return self.trials_dir / f"{checked_id(study_id)}.claims"
 
-    def study_files(self, study_id: str) -> tuple[Path, Path, Path]:
-        """Every file of one study: its log, its claims, its quarantined lines."""
-        return self.trial_log(study_id), self.claims(study_id), self.quarantine(study_id)
+    def model_state(self, study_id: str) -> Path:
+        return self.trials_dir / f"{checked_id(study_id)}.model.json"
+
+    def study_files(self, study_id: str) -> tuple[Path, ...]:
+        """Every file of one study: its log, its claims, its quarantined lines, its model cache."""
+        return self.trial_log(study_id), self.claims(study_id), self.quarantine(study_id), self.model_state(study_id)
 
 
 def checked_id(study_id: object) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..space import SearchSpace
 from ..trial import Direction, FrozenTrial, TrialState
+from .summaries import best_pairs
 
 __all__ = ["TaskRecord", "StudyRecord", "TrialRecord", "StudySummary", "TaskInfo", "as_task_info"]
 
@@ -244,19 +245,20 @@ class StudySummary:
     then costs little more than parsing the files.
     """
 
-    __slots__ = ("_study_doc", "_task_doc", "_entry", "_load_study", "_study", "_task", "_best")
+    __slots__ = ("_study_doc", "_task_doc", "_entry", "_shared", "_study", "_task", "_best")
 
     def __init__(
         self,
         study_doc: Mapping[str, Any],
         task_doc: Mapping[str, Any] | None,
         entry: Mapping[str, Any],
-        load_study: Any = None,
+        shared: Mapping[str, Any] | None = None,
     ):
-        """``study_doc`` holds at least the light fields; ``load_study(id)`` gives the full one."""
+        """``study_doc`` is the study's index entry, ``entry`` its summaries cache entry, and
+        ``shared`` the cache's ``spaces`` and ``sources`` that entries point to (``store/summaries.py``)."""
         init = object.__setattr__  # bypass the frozen __setattr__ (thousands are built per load)
         init(self, "_study_doc", study_doc)
-        init(self, "_load_study", load_study)
+        init(self, "_shared", shared or {})
         init(self, "_task_doc", task_doc)
         init(self, "_entry", entry)
         init(self, "_study", None)
@@ -275,8 +277,7 @@ class StudySummary:
     @property
     def study(self) -> StudyRecord:
         if self._study is None:
-            full = self._study_doc if "space" in self._study_doc or self._load_study is None else self._load_study(self.study_id)
-            object.__setattr__(self, "_study", StudyRecord.from_dict(full))
+            object.__setattr__(self, "_study", StudyRecord.from_dict(self._study_doc))
         return self._study
 
     @property
@@ -307,7 +308,8 @@ class StudySummary:
 
     @property
     def signature(self) -> str:
-        signature = self._study_doc.get("signature")
+        facts = self._entry.get("facts")
+        signature = self._study_doc.get("signature") or (facts or {}).get("signature")
         return signature if signature else self.study.signature
 
     @property
@@ -325,7 +327,7 @@ class StudySummary:
     @property
     def best(self) -> tuple[tuple[Mapping[str, Any], float], ...]:
         if self._best is None:
-            best = tuple((MappingProxyType(dict(c)), float(v)) for c, v in self._entry["best"])
+            best = tuple((MappingProxyType(dict(c)), float(v)) for c, v in best_pairs(self._entry))
             object.__setattr__(self, "_best", best)
         return self._best
 
@@ -340,6 +342,23 @@ class StudySummary:
         return None if self.task is None else self.task.meta_features
 
     @property
+    def parameters(self) -> tuple[tuple[str, str], ...]:
+        """The space's ``(name, kind)`` pairs, from the cached facts (no space is built)."""
+        facts = self._entry.get("facts") or {}
+        params = self._shared.get("spaces", {}).get(facts.get("signature"))
+        if params is None:
+            return tuple((name, p.kind) for name, p in self.study.space.items())
+        return tuple((name, kind) for name, kind in params)
+
+    @property
+    def source_facts(self) -> Mapping[str, Any] | None:
+        """The objective's source ``format``, ``fingerprint``, ``families`` and ``sketch`` (``None``
+        when not recorded); see :func:`~jupyter_metahpo.store.summaries.study_facts`."""
+        key = (self._entry.get("facts") or {}).get("source")
+        source = None if key is None else self._shared.get("sources", {}).get(key)
+        return None if source is None else _deep_freeze(source)
+
+    @property
     def best_value(self) -> float | None:
-        best = self._entry["best"]
-        return float(best[0][1]) if best else None
+        value = self._entry.get("best_value")
+        return None if value is None else float(value)

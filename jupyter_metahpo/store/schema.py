@@ -9,7 +9,6 @@ a list of problems, each prefixed by the location of the bad field
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -30,6 +29,8 @@ __all__ = [
     "check_index_study",
     "check_claim_line",
     "is_safe_id",
+    "index_settings",
+    "LOG_ONLY_SETTINGS",
 ]
 
 #: The version of the layout this package writes. Bump it with a migration below.
@@ -48,6 +49,19 @@ MAX_NAME = 1_000
 MAX_ITEMS = 10_000
 _STATES = ("complete", "failed")
 _DIRECTIONS = ("minimize", "maximize")
+
+
+#: Study settings kept in the study log's header but not in the index: the objective's
+#: source description is a few kB per study, which the index (read and rewritten whole at
+#: every study's start) would carry for every study; its readers read the log anyway.
+LOG_ONLY_SETTINGS = ("objective_source",)
+
+
+def index_settings(settings: Any) -> Any:
+    """A study's settings as the index keeps them: without :data:`LOG_ONLY_SETTINGS`."""
+    if not isinstance(settings, dict) or not any(key in settings for key in LOG_ONLY_SETTINGS):
+        return settings
+    return {key: value for key, value in settings.items() if key not in LOG_ONLY_SETTINGS}
 
 
 def is_safe_id(value: Any) -> bool:
@@ -268,6 +282,8 @@ def _check_fields(
 
 
 def check_task(record: Any, where: str = "task") -> list[str]:
+    if _task_ok(record):
+        return []
     return _check_fields(record, _TASK_FIELDS, where)
 
 
@@ -488,15 +504,90 @@ _INDEX_STUDY_FIELDS: dict[str, tuple[bool, Callable[[Any], str | None]]] = {
 _GOOD_SPACES: set[str] = set()
 
 
+_NUMBER_TYPES = {float, int}
+
+
+def _is_text(value: Any, limit: int = MAX_NAME) -> bool:
+    return type(value) is str and len(value) <= limit
+
+
+def _is_optional_text(value: Any) -> bool:
+    return value is None or (type(value) is str and len(value) <= MAX_NAME)
+
+
+def _is_finite_number(value: Any) -> bool:
+    kind = type(value)
+    return (kind is float and _isfinite(value)) or (kind is int and -_LARGEST <= value <= _LARGEST)
+
+
+def _is_optional_id(value: Any) -> bool:
+    return value is None or (type(value) is str and _SAFE_ID.match(value) is not None)
+
+
+def _index_study_fields_ok(record: Any) -> bool:
+    """The usual case of :func:`check_index_study`'s field checks, in one quick pass (an index of
+    thousands of studies is checked at every fresh read). False is no verdict: the full check runs."""
+    if type(record) is not dict:
+        return False
+    identifier = record.get("id")
+    if type(identifier) is not str or _SAFE_ID.match(identifier) is None:
+        return False
+    if type(record.get("space")) is not dict or record.get("direction") not in _DIRECTIONS:
+        return False
+    if not _is_text(record.get("status")) or not _is_finite_number(record.get("started_at")):
+        return False
+    ended = record.get("ended_at")
+    if ended is not None and not _is_finite_number(ended):
+        return False
+    if not _is_optional_id(record.get("task_id")):
+        return False
+    for name in ("name", "objective", "metric", "signature"):
+        if not _is_optional_text(record.get(name)):
+            return False
+    for name in ("settings", "versions"):
+        value = record.get(name)
+        if value is not None and type(value) is not dict:
+            return False
+    if "owners" not in record:
+        return True
+    owners = record["owners"]
+    return type(owners) is list and not _owners(owners)
+
+
+def _task_ok(record: Any) -> bool:
+    """The usual case of :func:`check_task`, in one quick pass; False is no verdict (run the full check)."""
+    if type(record) is not dict:
+        return False
+    identifier = record.get("id")
+    if type(identifier) is not str or _SAFE_ID.match(identifier) is None:
+        return False
+    if not _is_text(record.get("name")) or not _is_finite_number(record.get("created_at")):
+        return False
+    if not _is_optional_text(record.get("meta_feature_set")) or not _is_optional_text(record.get("data_fingerprint")):
+        return False
+    features = record.get("meta_features")
+    if features is None:
+        return True
+    if type(features) is not dict or len(features) > MAX_ITEMS:
+        return False
+    values = features.values()
+    if not set(map(type, values)) <= _NUMBER_TYPES:  # in C: a task has tens of meta-features
+        return False
+    try:
+        return _isfinite(sum(values))  # finite exactly when every value is (an overflow only sends it to the full check)
+    except OverflowError:
+        return False
+
+
 def check_index_study(record: Any, where: str = "study") -> list[str]:
     """The problems of a study entry of the index: its fields, and a space that builds."""
-    problems = _check_fields(record, _INDEX_STUDY_FIELDS, where)
-    if problems:
-        return problems
-    try:
-        key = json.dumps(record["space"], sort_keys=True)
-    except (TypeError, ValueError) as error:
-        return [f"{where}.space: is not JSON data ({error})"]
+    if not _index_study_fields_ok(record):
+        problems = _check_fields(record, _INDEX_STUDY_FIELDS, where)
+        if problems:
+            return problems
+    # repr is an exact key for JSON data (and cheaper than json.dumps): the memo only skips rebuilding
+    # a space whose very structure has built before.
+    key = repr(record["space"])
     if key not in _GOOD_SPACES:
         try:
             SearchSpace.from_json(record["space"])

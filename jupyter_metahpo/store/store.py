@@ -17,6 +17,7 @@ import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from .claims import ClaimLedger
 from .errors import ImportValidationError, StoreError, StoreWriteError, StudyMismatchError, UnknownStudyError
 from .exchange import ImportReport, export_payload, import_file
 from .identity import new_id, package_versions, task_id_for
+from .index_file import IndexText, encode_index, read_line_texts
 from .owners import is_alive, new_owner
 from .paths import StoreLayout, resolve_store_path
 from .records import StudyRecord, StudySummary, TaskInfo, TaskRecord, TrialRecord, as_task_info
@@ -40,6 +42,7 @@ from .schema import (
     check_task,
     check_trial,
     check_version,
+    index_settings,
     is_safe_id,
     migrate_index,
 )
@@ -54,13 +57,15 @@ from .storage import (
     prepare_atomic,
     prepare_atomic_stream,
     quarantine_lines,
-    read_json_file,
+    read_json_text,
     read_log,
     remove_stale_temps,
     scan_log,
+    sync_files,
+    sync_folder,
     write_errors_as,
 )
-from .summaries import SAVE_AFTER_BYTES, SummaryCache
+from .summaries import FACTS_WORK, SAVE_AFTER_BYTES, SummaryCache, study_facts
 
 filelock = LazyImport("filelock")
 tinydb = LazyImport("tinydb")
@@ -78,7 +83,7 @@ STALE_TEMP_AFTER = 3600.0
 _TABLES = ("_meta", "tasks", "studies")
 #: The files of the store folder and of trials/ that the store writes through temporary files.
 _ROOT_TEMP_TARGETS = ("index.json", "summaries.json")
-_TRIALS_TEMP_TARGET = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(jsonl|claims)$")
+_TRIALS_TEMP_TARGET = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(jsonl|claims|model\.json)$")
 #: Problems listed by a streamed import before the rest are only counted (a million bad rows must not fill memory).
 MAX_LISTED_PROBLEMS = 1000
 #: Trial lines written to disk at a time by a streamed import.
@@ -114,15 +119,20 @@ def _trial_line(study_id: str, trial: FrozenTrial) -> dict[str, Any]:
     return data
 
 
-_LIGHT_FIELDS = ("id", "name", "task_id", "signature", "direction", "status", "started_at", "ended_at", "owners")
+#: Signatures of spaces computed in this process, by their JSON text (only studies stored
+#: by old versions lack the field; most of them share a few spaces).
+_SIGNATURES: dict[str, str] = {}
 
 
-def _light_doc(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a study a summary needs (the cache keeps only these)."""
-    light = {k: doc.get(k) for k in _LIGHT_FIELDS}
-    if not light["signature"]:
-        light["signature"] = SearchSpace.from_json(doc["space"]).signature
-    return light
+def _signature_of(doc: Mapping[str, Any]) -> str:
+    """A study entry's space signature: its field, or computed from its space when missing."""
+    signature = doc.get("signature")
+    if signature:
+        return signature
+    key = json.dumps(doc["space"], sort_keys=True)
+    if key not in _SIGNATURES:
+        _SIGNATURES[key] = SearchSpace.from_json(doc["space"]).signature
+    return _SIGNATURES[key]
 
 
 def _invalid_entries(data: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -136,8 +146,34 @@ def _invalid_entries(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     return bad
 
 
+def _copy_tables(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The index's tables with each document copied at its top level (see ``_memory_index``)."""
+    return {table: {key: dict(doc) for key, doc in docs.items()} for table, docs in data.items()}
+
+
+def _same_tables(after: Mapping[str, Any], before: Mapping[str, Any]) -> bool:
+    """Whether a transaction left the index's tasks and studies as they were (``_meta`` is rewritten anyway)."""
+    return all(after.get(table, {}) == before.get(table, {}) for table in ("tasks", "studies"))
+
+
 def _study_from_log_line(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in ("type", "task", "schema_version")}
+    """A header line as an index entry (its settings as the index keeps them)."""
+    study = {k: v for k, v in record.items() if k not in ("type", "task", "schema_version")}
+    if "settings" in study:
+        study["settings"] = index_settings(study["settings"])
+    return study
+
+
+@dataclass(frozen=True)
+class PreparedImport:
+    """A study checked and written to a temporary log, waiting for the commit that makes it visible."""
+
+    study: dict[str, Any]
+    task: dict[str, Any] | None
+    temp: Path
+    log: Path
+    source: str
+    n_trials: int
 
 
 class StudySession:
@@ -235,8 +271,9 @@ class ExperienceStore:
         # The last index read, reused while the file is unchanged (read-only: callers copy).
         self._index_key: tuple[int, int, int] | None = None
         self._index_memo: dict[str, Any] = {}
-        self._by_id: dict[str, Any] = {}
-        self._by_id_for: Any = None
+        # Each document's text in the file last read or written (index_file.py), for cheap rewrites.
+        self._index_texts: IndexText | None = None
+        self._prepared_texts: IndexText | None = None
         self._recovered = False  # the clean-up after crashes runs once per object (_recover_once)
 
     def __repr__(self) -> str:
@@ -288,18 +325,24 @@ class ExperienceStore:
         return data
 
     def _load_index_file(self) -> dict[str, Any] | None:
-        """The index file parsed, its version checked and migrated; None when there is none."""
-        data = read_json_file(self._layout.index, "store index")
-        if data is None:
+        """The index file parsed, its version checked and migrated; None when there is none.
+
+        Keeps each document's text when the file has one per line (``index_file.py``),
+        so that the next rewrite re-encodes only what changed.
+        """
+        found = read_json_text(self._layout.index, "store index")
+        if found is None:
             return None
+        data, text = found
         if not isinstance(data, dict) or not all(isinstance(data.get(t, {}), dict) for t in _TABLES):
             raise corrupt_file(self._layout.index, "it is not a TinyDB document of tables _meta, tasks, studies")
         meta = next(iter(data.get("_meta", {}).values()), {"schema_version": schema.SCHEMA_VERSION})
         version = check_version(meta.get("schema_version"), f"the experience store {self._layout.index}")
         if version < schema.SCHEMA_VERSION:
-            data = migrate_index(data, version)
+            data = migrate_index(data, version)  # (a migration may change documents: no texts kept)
         for table in _TABLES:
             data.setdefault(table, {})
+        self._index_texts = read_line_texts(text, data) if version == schema.SCHEMA_VERSION else None
         return data
 
     def _quarantine_entries(
@@ -344,20 +387,49 @@ class ExperienceStore:
             return data, key
 
     def _write_index(self, data: dict[str, Any]) -> None:
+        """Replace the index by ``data`` (the caller holds the lock); ``data`` becomes the read memo."""
+        text, texts = self._encode_index(data)
+        atomic_write(self._layout.index, text.encode("utf-8"), what="the store index", durable=self.durable)
+        self._remember_index(data, texts)
+
+    def _encode_index(self, data: dict[str, Any]) -> tuple[str, IndexText]:
+        """The index's text, re-encoding only the documents that changed since the last read or write."""
         data["_meta"] = {"1": {"schema_version": schema.SCHEMA_VERSION}}
-        atomic_write(self._layout.index, json.dumps(data).encode("utf-8"), what="the store index", durable=self.durable)
+        return encode_index({table: data[table] for table in (*_TABLES, *(t for t in data if t not in _TABLES))},
+                            self._index_texts)
 
     def _prepare_index(self, data: dict[str, Any]) -> Path:
-        """Write the index to a temporary file (not yet renamed) for a multi-file commit."""
-        data["_meta"] = {"1": {"schema_version": schema.SCHEMA_VERSION}}
+        """Write the index to a temporary file (not yet renamed) for a multi-file commit (:meth:`_commit_index`)."""
+        text, self._prepared_texts = self._encode_index(data)
         with write_errors_as("the store index", self._layout.index):
-            return prepare_atomic(self._layout.index, json.dumps(data).encode("utf-8"), durable=self.durable)
+            return prepare_atomic(self._layout.index, text.encode("utf-8"), durable=self.durable)
+
+    def _commit_index(self, temp: Path, data: dict[str, Any]) -> None:
+        """Rename an index prepared by :meth:`_prepare_index` from ``data`` into place (the caller holds the lock)."""
+        with write_errors_as("the store index", self.index_path):
+            commit_atomic(temp, self.index_path, durable=self.durable)
+        self._remember_index(data, self._prepared_texts)
+
+    def _remember_index(self, data: dict[str, Any], texts: IndexText | None) -> None:
+        """Keep the index just written as the read memo: the next read need not parse it back.
+
+        Called under the lock, right after the rename, so the file's identity is this
+        write's. Every entry came from the index as read (validated) or from the store's
+        own writers, which build valid entries.
+        """
+        self._index_key, self._index_memo, self._index_texts = self._index_file_key(), data, texts
 
     def _memory_index(self) -> Any:
-        """A TinyDB over an in-memory copy of the index (the caller holds the lock)."""
+        """A TinyDB over a private copy of the index (the caller holds the lock).
+
+        TinyDB edits its memory in place, and the read memo must not change; its updates
+        replace a document's top-level fields (``doc.update(fields)``), so a copy of
+        each document's top level suffices, and the nested values (spaces, settings,
+        meta-features) are shared. A full deep copy of an index of thousands of studies
+        cost a large share of opening a study.
+        """
         db = tinydb.TinyDB(storage=tinydb_storages.MemoryStorage)
-        # A private copy: TinyDB edits its memory in place, and the read memo must not change.
-        db.storage.memory = json.loads(json.dumps(self._read_index()))
+        db.storage.memory = _copy_tables(self._read_index())
         return db
 
     @contextmanager
@@ -366,13 +438,16 @@ class ExperienceStore:
 
         The caller holds the lock. TinyDB's own JSONStorage rewrites the file in place
         (a crash mid-write leaves half a file), so TinyDB works on a memory copy and
-        this commits it with :func:`atomic_write`.
+        this commits it with :func:`atomic_write`. Whether anything changed is an
+        equality test against the index as read: unchanged documents share their
+        nested values with it, so the test costs little even for thousands.
         """
-        db = self._memory_index()
-        before = json.dumps(db.storage.read(), sort_keys=True)
+        before = self._read_index()
+        db = tinydb.TinyDB(storage=tinydb_storages.MemoryStorage)
+        db.storage.memory = _copy_tables(before)
         yield db
         after = db.storage.read()
-        if json.dumps(after, sort_keys=True) != before or not self._layout.index.exists():
+        if not _same_tables(after, before) or not self._layout.index.exists():
             self._write_index(after)
 
     def _rebuild_index(self) -> dict[str, Any]:
@@ -386,7 +461,9 @@ class ExperienceStore:
                 if not isinstance(record, Mapping):
                     continue
                 if record.get("type") == "study":
-                    study = _study_from_log_line(record)
+                    # A later header is a resumption: its fields win, but the first header's settings are the study's.
+                    line = _study_from_log_line(record)
+                    study = line if study is None else {**study, **line, "settings": study.get("settings", line.get("settings"))}
                     if isinstance(record.get("task"), Mapping):
                         tasks[record["task"]["id"]] = dict(record["task"])
                 elif record.get("type") == "end" and study is not None:
@@ -578,69 +655,93 @@ class ExperienceStore:
                 stacklevel=3,
             )
 
-    def _complete_trials(self, study_id: str) -> tuple[list[dict[str, Any]], list[float]]:
-        """``(configs, values)`` of a study's complete trials, straight from its log.
+    def _complete_trials(self, study_id: str) -> tuple[list[dict[str, Any]], list[float], Any]:
+        """``(configs, values, objective source)`` of a study's complete trials, straight from its log.
 
         The fast path of :meth:`past_studies`: no ``FrozenTrial`` per line, since a warm
-        start may read tens of thousands of trials.
+        start may read tens of thousands of trials. The objective source is the first
+        header's (``None`` when it recorded none).
         """
         configs, values = [], []
+        source = None
         for _, record in self._log_records(study_id):
             # Checked when read: a complete trial line has a config and a finite value.
             if record["type"] == "trial" and record["state"] == "complete":
                 configs.append(record["config"])
                 values.append(float(record["value"]))
-        return configs, values
+            elif record["type"] == "study" and source is None and isinstance(record.get("settings"), dict):
+                source = record["settings"].get("objective_source")
+        return configs, values, source
 
     def summaries(self) -> tuple[StudySummary, ...]:
-        """Every study with its task, space signature, counts and best trials (fast).
+        """Every study with its task, space signature, counts, best trials and facts (fast).
 
-        While the index is unchanged this parses only the summaries cache and stats
-        each log; logs that grew are read from where the cache left off.
+        Reads the index (parsed once per process while it is unchanged) and the
+        summaries cache, and stats each log; logs that grew are read from where the
+        cache left off. Time and memory grow with the number of studies, not of trials.
         """
+        index = self._read_index()
+        tasks = {d["id"]: d for d in index["tasks"].values()}
         cache = self._summaries.load()
-        index_key = self._index_file_key()
-        cached = cache["studies"]
-        if index_key is not None and cache.get("index_key") == list(index_key) and all(map(is_safe_id, cached)):
-            if self._recover_once(entry["doc"] for entry in cached.values()):
-                return self.summaries()  # a dead run's study was marked interrupted: the index changed
-            pairs = [(entry["doc"], entry.get("task"), entry) for entry in cached.values()]
-        else:
-            index = self._read_index()
-            tasks = {d["id"]: d for d in index["tasks"].values()}
-            pairs = [
-                (_light_doc(doc), tasks.get(doc.get("task_id")), cached.get(doc["id"]))
-                for doc in index["studies"].values()
-            ]
+        cached, spaces, sources = cache["studies"], cache["spaces"], cache["sources"]
+        new_spaces: dict[str, Any] = {}
+        new_sources: dict[str, Any] = {}
         fresh: dict[str, dict[str, Any]] = {}
         trials_dir = os.path.join(self._layout.trials_dir, "")
-        # Rewrite the cache file when the index changed, a study came or went, a log was
-        # replaced, or enough new lines piled up; otherwise keep the update in memory.
-        must_save = index_key is None or cache.get("index_key") != list(index_key)
-        new_bytes = 0
-        out = []
+        # Rewrite the cache file when what it spares the next read is worth it: enough log
+        # bytes were read (new lines, or whole logs of new studies) or facts computed.
+        # Otherwise keep the update in memory: a study's start adds one small log, and
+        # rewriting the whole cache for it would cost more than reading it again.
+        work = 0
+        pairs = []
         damaged = []
-        for doc, task, old in pairs:
+        for doc in index["studies"].values():
             sid = doc["id"]
             # A plain string path: building a Path per study is a visible share of this loop.
-            # (sid is a safe id: checked in the cache above, or validated with the index.)
-            entry, folded, bad = self._summaries.refresh(old, f"{trials_dir}{sid}.jsonl", doc["direction"] == "maximize")
+            # (sid is a safe id: validated with the index.)
+            entry, folded, bad = self._summaries.refresh(cached.get(sid), f"{trials_dir}{sid}.jsonl", doc["direction"] == "maximize")
             if bad:
                 damaged.append(sid)
-            if entry.get("doc") is not doc or entry.get("task") is not task:
-                entry = dict(entry, doc=doc, task=task)
-            must_save = must_save or folded < 0
-            new_bytes += max(folded, 0)
+            work += entry["offset"] if folded < 0 else folded
+            signature = _signature_of(doc)
+            facts = entry.get("facts")
+            if not (
+                isinstance(facts, dict) and facts.get("signature") == signature and signature in spaces
+                and (facts.get("source") is None or facts["source"] in sources)
+            ):
+                facts, params, source = study_facts(doc, signature, self._recorded_source(doc))  # once per study
+                entry = dict(entry, facts=facts)
+                new_spaces[signature] = params
+                if source is not None:
+                    new_sources[facts["source"]] = source
+                work += FACTS_WORK
             fresh[sid] = entry
-            out.append(StudySummary(doc, task, entry, self._full_study_doc))
-        must_save = must_save or set(cached) != set(fresh) or new_bytes >= SAVE_AFTER_BYTES
-        if index_key is not None and must_save:
-            self._summaries.save(list(index_key), fresh)
-        elif new_bytes:
-            self._summaries.remember({**cache, "studies": fresh})
+            pairs.append((doc, entry))
+        shared = {**cache, "spaces": {**spaces, **new_spaces}, "sources": {**sources, **new_sources}}
+        out = [StudySummary(doc, tasks.get(doc.get("task_id")), entry, shared) for doc, entry in pairs]
+        if work >= SAVE_AFTER_BYTES or (fresh and not cached):  # (no usable cache file at all: write one)
+            self._summaries.save({**shared, "studies": fresh})
+        elif work:
+            self._summaries.remember({**shared, "studies": fresh})
         for sid in damaged:  # the summaries above skipped the damaged lines; now move them aside
             self._quarantine_log(sid)
         return tuple(sorted(out, key=lambda s: s.started_at))
+
+    def _recorded_source(self, doc: Mapping[str, Any]) -> Any:
+        """The objective source recorded for a study: in its log's first line (the header), where
+        this version keeps it (``schema.index_settings``), or in its index entry (older versions)."""
+        source = (doc.get("settings") or {}).get("objective_source")
+        if source is not None:
+            return source
+        try:
+            with open(self.log_path(doc["id"]), "rb") as handle:
+                first = handle.readline()
+            header = json.loads(first)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(header, dict) or header.get("type") != "study" or not isinstance(header.get("settings"), dict):
+            return None
+        return header["settings"].get("objective_source")
 
     def _index_file_key(self) -> tuple[int, int, int] | None:
         try:
@@ -648,16 +749,6 @@ class ExperienceStore:
         except FileNotFoundError:
             return None
         return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
-
-    def _full_study_doc(self, study_id: str) -> dict[str, Any]:
-        index = self._read_index()
-        if self._by_id_for is not index:
-            self._by_id = {d["id"]: d for d in index["studies"].values()}
-            self._by_id_for = index
-        try:
-            return self._by_id[study_id]
-        except KeyError:
-            raise UnknownStudyError(f"the study {study_id!r} is no longer in the store (forgotten?).") from None
 
     def past_studies(
         self,
@@ -670,15 +761,27 @@ class ExperienceStore:
 
         ``signature`` keeps only studies over compatible spaces; ``exclude`` drops
         study ids (the running study itself). Studies of any status count: a stopped or
-        crashed study's finished trials are real results.
+        crashed study's finished trials are real results. This reads every trial of
+        every study kept; a warm start reads only the studies it chose from the
+        summaries (:meth:`load_past_studies`).
+        """
+        chosen = [
+            s for s in self.summaries()
+            if s.study_id not in exclude and s.n_complete >= min_complete
+            and (signature is None or s.signature == signature)
+        ]
+        return self.load_past_studies(chosen)
+
+    def load_past_studies(self, summaries: Iterable[StudySummary]) -> list[PastStudy]:
+        """The complete trials of the studies of these summaries (from :meth:`summaries`), in that order.
+
+        Only their logs are read. A study's ``extra`` holds its name, status, recorded
+        objective source and ``model_state``: what a sampler saved for it with
+        :meth:`save_model_state` while its trials were the same (``{}`` otherwise).
         """
         out = []
-        for summary in self.summaries():
-            if summary.study_id in exclude or summary.n_complete < min_complete:
-                continue
-            if signature is not None and summary.signature != signature:
-                continue
-            configs, values = self._complete_trials(summary.study_id)
+        for summary in summaries:
+            configs, values, source = self._complete_trials(summary.study_id)
             task = summary.task
             out.append(
                 PastStudy(
@@ -695,12 +798,49 @@ class ExperienceStore:
                     extra={
                         "name": summary.name,
                         "status": summary.status,
-                        # how a later study tells whether this one ran related code (meta.relatedness)
-                        "objective_source": summary.study.settings.get("objective_source"),
+                        # how a later study tells whether this one ran related code (meta.relatedness); in
+                        # the log's header since this version, in the index before (schema.index_settings)
+                        "objective_source": source if source is not None else summary.study.settings.get("objective_source"),
+                        "model_state": self._model_state(summary.study_id, len(values)),
                     },
                 )
             )
         return out
+
+    # What samplers fitted on a past study (a disposable cache beside its log) ----------------
+    def save_model_state(self, study_id: str, state: Mapping[str, Any], *, n_complete: int) -> None:
+        """Keep what a sampler fitted on a past study (a GP's hyperparameters, as plain JSON data).
+
+        ``n_complete`` is the number of complete trials it was fitted on (``len(past.values)``):
+        the state is handed back in ``PastStudy.extra["model_state"]`` by
+        :meth:`load_past_studies` only while the study has that many, so a study that gained
+        trials since is refitted. Written beside the study's log (``trials/ID.model.json``)
+        without fsync: it is derived data, and a failure to write it only warns.
+        """
+        full = self.resolve_id(study_id)
+        if not isinstance(n_complete, int) or isinstance(n_complete, bool) or n_complete < 0:
+            raise ValueError(f"n_complete must be the number of complete trials fitted on, but got {n_complete!r}.")
+        try:
+            payload = dumps({"version": 1, "n_complete": n_complete, "state": dict(state)})
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"a model state must be JSON data of finite numbers, strings, lists and dicts ({error}); "
+                "convert arrays with .tolist()."
+            ) from None
+        try:
+            atomic_write(self._layout.model_state(full), payload.encode("utf-8"), what="the model state", durable=False)
+        except OSError as error:  # StoreWriteError is an OSError: a read-only store still runs
+            warnings.warn(f"could not keep the model state of study {full}: {error}", RuntimeWarning, stacklevel=2)
+
+    def _model_state(self, study_id: str, n_complete: int) -> dict[str, Any]:
+        """The saved model state of a study fitted on ``n_complete`` trials; ``{}`` when none or stale."""
+        try:
+            data = json.loads(self._layout.model_state(study_id).read_bytes())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("n_complete") != n_complete or not isinstance(data.get("state"), dict):
+            return {}
+        return data["state"]
 
     def stats(self) -> dict[str, Any]:
         """Counts and sizes for ``metahpo stats``."""
@@ -810,6 +950,7 @@ class ExperienceStore:
                         header = {"type": "study", "schema_version": schema.SCHEMA_VERSION, **doc, "task": task_doc}
                         append_record(self.log_path(doc["id"]), header, what="the study header", durable=self.durable)
                     else:
+                        recorded = _jsonable(dict(settings or {}))
                         doc = {
                             "id": new_id(),
                             "name": name,
@@ -819,14 +960,18 @@ class ExperienceStore:
                             "objective": objective,
                             "metric": metric,
                             "direction": direction.value,
-                            "settings": _jsonable(dict(settings or {})),
+                            "settings": index_settings(recorded),
                             "versions": package_versions(),
                             "status": "running",
                             "started_at": time.time(),
                             "ended_at": None,
                             "owners": [owner],
                         }
-                        header = {"type": "study", "schema_version": schema.SCHEMA_VERSION, **doc, "task": task_doc}
+                        # The header keeps every setting; the index leaves out the bulky ones (schema.py).
+                        header = {
+                            "type": "study", "schema_version": schema.SCHEMA_VERSION, **doc, "settings": recorded,
+                            "task": task_doc,
+                        }
                         # The log exists before the index names it: a crash in between leaves an
                         # orphan log (rebuildable), never an index entry without its log.
                         created_log = self.log_path(doc["id"])
@@ -981,14 +1126,27 @@ class ExperienceStore:
         source: str,
         problems: list[str],
     ) -> ImportReport:
-        """Add one new study whose trials arrive one by one (a large CSV), all or nothing.
+        """Add one new study whose trials arrive one by one (a large CSV), all or nothing
+        (:meth:`_prepare_study_stream`, then :meth:`_commit_imports`)."""
+        return self._commit_imports([self._prepare_study_stream(study, task, trials, source, problems)], source)
+
+    def _prepare_study_stream(
+        self,
+        study: dict[str, Any],
+        task: dict[str, Any] | None,
+        trials: Iterable[tuple[str, dict[str, Any]]],
+        source: str,
+        problems: list[str],
+    ) -> PreparedImport:
+        """Check one new study and write its log to a temporary file, not yet in the store.
 
         ``trials`` yields ``(location, trial)``; each trial is checked with the schema of
         import files, in the study's space, and written to a temporary log as it comes,
         so memory holds a few thousand trials, never the whole import. ``problems``
         collects what the producer of ``trials`` finds too (rows it could not convert);
         any problem discards the temporary log and raises :class:`ImportValidationError`.
-        The log is renamed into place before the index names it, as ``open_study`` does.
+        :meth:`_commit_imports` renames the log into place before the index names it, as
+        ``open_study`` does.
         """
         problems.extend(check_study(study, "study") + ([] if task is None else check_task(task, "task")))
         if problems:
@@ -1018,43 +1176,63 @@ class ExperienceStore:
 
         with write_errors_as(f"the trials of study {study['id']}", log):
             self._layout.trials_dir.mkdir(parents=True, exist_ok=True)
-            temp = prepare_atomic_stream(log, chunks(), durable=self.durable)
+            # Not synced here: the commit syncs every prepared log together (storage.sync_files).
+            temp = prepare_atomic_stream(log, chunks(), durable=False)
         if problems:
             temp.unlink(missing_ok=True)
             if count[1]:
                 problems.append(f"... and {count[1]} more problems, not listed")
             raise ImportValidationError(source, problems)
-        return self._commit_new_study(study, task, temp, log, source, count[0])
+        return PreparedImport(study, task, temp, log, source, count[0])
 
-    def _commit_new_study(
-        self, study: dict[str, Any], task: dict[str, Any] | None, temp: Path, log: Path, source: str, n_trials: int
-    ) -> ImportReport:
-        """Under the lock: rename a prepared log into place, then the index that names it."""
+    def _commit_imports(self, prepared: Sequence[PreparedImport], source: str) -> ImportReport:
+        """Under the lock, all or nothing: rename prepared logs into place, then the one index that names them.
+
+        One index rewrite for any number of studies: importing a hundred studies costs
+        one transaction, not a hundred. On any failure the temporary files and the logs
+        already renamed are removed (the index does not name them: nothing was imported).
+        """
         tasks_added = 0
         index_temp: Path | None = None
+        renamed: list[Path] = []
         try:
             with self._locked():
                 db = self._memory_index()
-                if task is not None and not db.table("tasks").contains(tinydb.Query().id == task["id"]):
-                    db.table("tasks").insert(dict(task))
-                    tasks_added = 1
-                doc = dict(study, signature=SearchSpace.from_json(study["space"]).signature)
-                db.table("studies").insert(doc)
-                index_temp = self._prepare_index(db.storage.read())
-                with write_errors_as(f"the trials of study {study['id']}", log):
-                    commit_atomic(temp, log, durable=self.durable)
-                try:
-                    with write_errors_as("the store index", self.index_path):
-                        commit_atomic(index_temp, self.index_path, durable=self.durable)
-                except BaseException:
-                    log.unlink(missing_ok=True)  # the index does not name it: nothing was imported
-                    raise
+                known = {doc["id"] for doc in db.storage.read()["tasks"].values()}
+                new_tasks: list[dict[str, Any]] = []
+                for item in prepared:
+                    if item.task is not None and item.task["id"] not in known:
+                        known.add(item.task["id"])
+                        new_tasks.append(dict(item.task))
+                db.table("tasks").insert_multiple(new_tasks)  # one table rewrite, not one per document
+                tasks_added = len(new_tasks)
+                db.table("studies").insert_multiple(
+                    dict(item.study, signature=SearchSpace.from_json(item.study["space"]).signature) for item in prepared
+                )
+                index_data = db.storage.read()
+                index_temp = self._prepare_index(index_data)
+                # Every byte on disk before anything is renamed; the renames made durable (one
+                # folder sync) before the index that names them is.
+                if self.durable:
+                    with write_errors_as("the imported trials", self._layout.trials_dir):
+                        sync_files([item.temp for item in prepared])
+                for item in prepared:
+                    with write_errors_as(f"the trials of study {item.study['id']}", item.log):
+                        commit_atomic(item.temp, item.log, durable=False)
+                    renamed.append(item.log)
+                if self.durable:
+                    sync_folder(self._layout.trials_dir)
+                self._commit_index(index_temp, index_data)
         except BaseException:
-            temp.unlink(missing_ok=True)
+            for log in renamed:
+                log.unlink(missing_ok=True)  # the index does not name it: nothing was imported
+            for item in prepared:
+                item.temp.unlink(missing_ok=True)
             if index_temp is not None:
                 index_temp.unlink(missing_ok=True)
             raise
-        return ImportReport(source, tasks_added, 1, 0, n_trials, 0, (study["id"],))
+        n_trials = sum(item.n_trials for item in prepared)
+        return ImportReport(source, tasks_added, len(prepared), 0, n_trials, 0, tuple(item.study["id"] for item in prepared))
 
     # Import / export (implemented in exchange.py, importers.py) --------------------------
     def export_json(self, path: str | os.PathLike[str], study_ids: Sequence[str] | None = None) -> int:
@@ -1073,6 +1251,15 @@ class ExperienceStore:
     def import_dataframe(self, frame: Any, **kwargs: Any) -> ImportReport:
         """Import past results from a DataFrame (see :func:`~jupyter_metahpo.store.importers.import_dataframe`)."""
         return importers.import_dataframe(self, frame, **kwargs)
+
+    def bulk_import(self) -> importers.BulkImport:
+        """Import many studies (DataFrames, CSV files, Optuna studies) in one transaction.
+
+        ``with store.bulk_import() as batch:`` then ``batch.import_dataframe(...)`` for each;
+        all appear together at the end of the block, or none does (see
+        :class:`~jupyter_metahpo.store.importers.BulkImport`); ``batch.report`` says what was added.
+        """
+        return importers.BulkImport(self)
 
     def import_csv(self, path: str | os.PathLike[str], **kwargs: Any) -> ImportReport:
         """Import past results from a CSV file of parameter columns and a value column."""
