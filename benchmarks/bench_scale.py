@@ -421,6 +421,11 @@ def _regrets(result: CellResult, attribute: str, problem: str) -> list[float]:
     return [v for (p, _), v in getattr(result, attribute).items() if p == problem]
 
 
+def _regret_text(values: list[float]) -> str:
+    """The median, or "-" for a cell that did not run this problem."""
+    return f"{_median(values):.4f}" if values else "-"
+
+
 def suggest_report(cells: Cells, sizes: Sequence[int], baseline: float) -> list[str]:
     names = [m.name for m in METHODS if any((m.name, s) in cells for s in sizes)]
     header = ["method", *(f"N = {size:,}" for size in sizes)]
@@ -461,7 +466,7 @@ def suggest_report(cells: Cells, sizes: Sequence[int], baseline: float) -> list[
                       "continued trial.", ""]
             rows = [["(history at N)", *(_start_regret(cells, size, problem) for size in sizes)]]
             rows += [
-                [name, *(_cell_text(cells, name, size, lambda r: f"{_median(_regrets(r, attribute, problem)):.4f}")
+                [name, *(_cell_text(cells, name, size, lambda r: _regret_text(_regrets(r, attribute, problem)))
                          for size in sizes)]
                 for name in names
             ]

@@ -15,7 +15,9 @@ Two searches live here, and both are kept on purpose:
   than :data:`MAX_ENUMERATED` values are treated as continuous and rounded at decoding
   (their bins are then narrower than 1/256 of the range, so rounding moves a point less
   than the optimiser's own tolerance). This follows what made Optuna's GPSampler and
-  BoTorch's ``optimize_acqf_mixed_alternating`` quick.
+  BoTorch's ``optimize_acqf_mixed_alternating`` quick. A domain confined to a box
+  (:meth:`MixedDomain.within`, the trust region of the GP sampler's ``"local"`` subset)
+  keeps every step inside it.
 * :func:`candidate_set` and :func:`best_candidates`, the transfer sampler's: score a
   fixed set of scrambled Sobol points and local perturbations of good points, snapped
   to valid configurations, and take the best ones a minimum distance apart. No

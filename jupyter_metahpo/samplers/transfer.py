@@ -107,7 +107,8 @@ class TransferSampler(Sampler):
         Studies within the budget are not affected.
     subset:
         How those trials are chosen, a name from :data:`~._subset.SUBSET_RULES`
-        (as :class:`~.gp.GPSampler`'s ``subset``).
+        (as :class:`~.gp.GPSampler`'s ``subset``; with ``"local"`` the candidate set is
+        not confined to the trust region).
 
     The defaults were chosen on held-out prior pools; the ablations behind each are
     listed in ``benchmarks/results/samplers_notes.md``.
