@@ -3,8 +3,14 @@
     python benchmarks/bench_scale.py --part suggest            # the full run (~25 min on 2 busy cores)
     python benchmarks/bench_scale.py --part suggest --quick    # a small run (~3 min)
     python benchmarks/bench_scale.py --part budget             # how the point budget was chosen (~8 min)
+    python benchmarks/bench_scale.py --part store              # store sizes 0 to 1M trials, import (~15 min)
 
 Parts (``--part``, several allowed; each writes its own results file; all parts by default):
+
+* ``store``: time to the first trial and peak memory with stores of 0 / 1k / 10k / 100k /
+  1M trials, ``metahpo list``, ``past_studies()`` and import throughput beside Optuna's
+  SQLite storage (``bench_scale_store.py``, which also runs alone). Results:
+  ``benchmarks/results/scale_store.md``.
 
 * ``suggest``: suggestion time (median, max), peak memory and the quality of continued
   optimisation at study sizes 100 / 500 / 2,000 / 5,000 trials, ours side by side with
@@ -574,9 +580,17 @@ def run_budget(args: argparse.Namespace) -> list[str]:
 # ================================================================ entry point
 
 #: Each part: (what it measures, the function that runs it, its results file).
+def run_store(args: argparse.Namespace) -> list[str]:
+    """Time to first trial and memory as the store grows, and import throughput (``bench_scale_store.py``)."""
+    from bench_scale_store import render, run
+
+    return render(run(quick=args.quick)).splitlines()
+
+
 PARTS: dict[str, tuple[str, Callable[[argparse.Namespace], list[str]], str]] = {
     "suggest": ("suggestion time, memory and quality as a study grows", run_suggest, "scale_suggest.md"),
     "budget": ("the point budget's trade of time for quality", run_budget, "scale_budget.md"),
+    "store": ("time to the first trial, memory and import as the store grows", run_store, "scale_store.md"),
 }
 
 
