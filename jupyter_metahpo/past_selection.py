@@ -16,7 +16,7 @@ nothing until a store is larger than that.
 
 The ranking only orders; the compatibility pass still decides, with the full
 evidence, which of the chosen studies inform the new one. It puts first what would
-certainly qualify (:func:`relevance`):
+certainly qualify (:func:`_relevance`):
 
 0. the same task (name or data fingerprint), or the same or similar objective code
    (the fingerprint, or a short sketch of the code's 3-grams);
@@ -49,7 +49,7 @@ from .space import SearchSpace
 from .store.records import StudySummary
 from .store.summaries import SKETCH_SIZE
 
-__all__ = ["STORE_STUDY_LIMIT", "StoreSelection", "Relevance", "relevance", "select_store_studies"]
+__all__ = ["STORE_STUDY_LIMIT", "StoreSelection", "select_store_studies"]
 
 #: The most stored studies a warm start reads. The transfer refinement models at most 16
 #: past studies and the portfolio spreads over 300 (with the bundled prior's); 100 keeps
@@ -69,7 +69,7 @@ class StoreSelection:
 
 
 @dataclass(frozen=True, order=True)
-class Relevance:
+class _Relevance:
     """How relevant a stored study looks from its summary; smaller sorts first.
 
     ``tier`` (see the module docstring), then the negated meta-feature similarity, code
@@ -137,7 +137,7 @@ class _NewStudy:
         return sum(1 for h in sample if h in ours and h in theirs) / len(sample)
 
 
-def relevance(summary: StudySummary, new: _NewStudy, feature_similarity: float = 0.0) -> Relevance | None:
+def _relevance(summary: StudySummary, new: _NewStudy, feature_similarity: float = 0.0) -> _Relevance | None:
     """How relevant ``summary``'s study looks to the new one; ``None`` when it shares no parameter."""
     linked, complete = new.shared(summary.parameters)
     if linked == 0:
@@ -169,10 +169,10 @@ def relevance(summary: StudySummary, new: _NewStudy, feature_similarity: float =
     else:
         tier = 3
     rank = (-feature_similarity, -code, -float(linked), -float(summary.n_complete), -float(summary.started_at))
-    return Relevance(tier, rank)
+    return _Relevance(tier, rank)
 
 
-def feature_similarities(summaries: Sequence[StudySummary], context: StudyContext) -> list[float]:
+def _feature_similarities(summaries: Sequence[StudySummary], context: StudyContext) -> list[float]:
     """Each past task's meta-feature similarity to the new task, ``exp(-rms distance)`` of z-scored features.
 
     As the nearest-task strategy measures it (``meta/similarity.py``), over the new
@@ -238,10 +238,10 @@ def select_store_studies(
     if limit is None or len(candidates) <= limit:
         return StoreSelection(tuple(candidates), len(candidates), 0)
     new = _NewStudy(space, context)
-    similarities = feature_similarities(candidates, context)
+    similarities = _feature_similarities(candidates, context)
     ranked = []
     for order, (summary, similarity) in enumerate(zip(candidates, similarities)):
-        found = relevance(summary, new, similarity)
+        found = _relevance(summary, new, similarity)
         if found is not None:
             ranked.append((found, order))
     keep = sorted(order for _, order in sorted(ranked)[:limit])

@@ -159,7 +159,7 @@ def sync_files(paths: Sequence[Path], threads: int = 16) -> None:
     ten times faster on ext4). An error from any of them propagates.
     """
     def sync(path: Path) -> None:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDWR)  # (Windows syncs only a file opened for writing)
         try:
             _datasync(fd)
         finally:

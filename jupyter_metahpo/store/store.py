@@ -43,7 +43,6 @@ from .schema import (
     check_trial,
     check_version,
     index_settings,
-    is_safe_id,
     migrate_index,
 )
 from .storage import (
@@ -481,13 +480,10 @@ class ExperienceStore:
         return data
 
     # Clean-up after crashes -------------------------------------------------------------
-    def _recover_once(self, studies: Iterable[Mapping[str, Any]] | None = None) -> bool:
+    def _recover_once(self) -> bool:
         """At the first read of this object: clean up after processes that were killed.
 
-        ``studies`` are the study entries at hand (the summaries cache's), so that a read
-        that needs no index does not read it for this. Returns whether a study changed.
-
-        Removes our temporary files that killed writes left (old enough that no write
+        Returns whether a study changed. Removes our temporary files that killed writes left (old enough that no write
         in progress owns them), and marks ``"interrupted"`` the running studies whose
         owners are dead (owners.py). Best effort: a store that cannot be written (read
         only, locked for long) is read as it is, and cleaned by a later open.
@@ -499,7 +495,7 @@ class ExperienceStore:
             return False
         try:
             self._remove_stale_temps()
-            return bool(self._mark_dead_studies(studies))
+            return bool(self._mark_dead_studies())
         except (OSError, StoreError):
             return False  # housekeeping must never fail a read
 
@@ -543,11 +539,9 @@ class ExperienceStore:
                 changed[doc["id"]] = live
         return changed
 
-    def _mark_dead_studies(self, studies: Iterable[Mapping[str, Any]] | None = None) -> list[str]:
+    def _mark_dead_studies(self) -> list[str]:
         """Drop dead owners; a running study left without a live one becomes ``"interrupted"``."""
-        if studies is None:
-            studies = self._read_index()["studies"].values()
-        if not self._dead_runs(studies):
+        if not self._dead_runs(self._read_index()["studies"].values()):
             return []  # the usual case: no lock taken, nothing written
         interrupted = []
         with self._locked(RECOVERY_LOCK_TIMEOUT):
