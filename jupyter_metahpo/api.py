@@ -17,6 +17,7 @@ from .pipeline import prepare_study
 from .progress import TextProgress
 from .result import TuningResult
 from .samplers.base import Sampler
+from .samplers.batch import for_parallel_trials
 from .space import SearchSpace, as_search_space
 from .study import Callback, StopSignal, Study, StudyInterrupted
 
@@ -124,16 +125,21 @@ def tune(
     """
     space = as_search_space(space)
     parallel = n_jobs != 1 or client is not None or resources is not None
+    slots = None
     if parallel:  # before the store opens the study: a refused objective leaves nothing behind
-        check_parallel_options(n_jobs, client, resources)
+        slots = check_parallel_options(n_jobs, client, resources)
         check_picklable(objective)
     settings = {"n_trials": n_trials, "timeout": timeout, "seed": seed}
     prepared = prepare_study(
         space, objective=objective, direction=direction, metric=metric, name=name, seed=seed, sampler=sampler,
         store=store, resume=resume, task=task, data=data, strategy=strategy, past=past,
         settings={**settings, "n_jobs": n_jobs} if parallel else settings,
+        warm_start_k=slots,  # the first trials start together: as many warm-start proposals as run at once
     )
-    study = Study(space, direction=prepared.direction, metric=metric, sampler=prepared.sampler, seed=seed, name=name,
+    study_sampler = prepared.sampler
+    if parallel and sampler is None:  # ours, not the user's: the GP refinement proposes with the running trials
+        study_sampler = for_parallel_trials(prepared.sampler, seed)
+    study = Study(space, direction=prepared.direction, metric=metric, sampler=study_sampler, seed=seed, name=name,
                   recorder=prepared.session, trials=prepared.resumed_trials, context=prepared.plan.context)
     observers = list(callbacks)
     if progress is True:

@@ -195,6 +195,8 @@ def test_trials_run_on_the_workers_and_the_kernel_records_each(client, tmp_path)
     stored = store.trials(record.id)
     assert sorted(t.trial.number for t in stored) == list(range(6))
     assert record.settings["n_jobs"] == 1  # with client=: every thread of the cluster
+    refined = [t.origin for t in result.trials if t.origin.source == "gp"]
+    assert refined and all(o.details["acquisition"] == "qlognei" and "BoTorch" in o.reason for o in refined)
 
 
 def test_the_sampler_sees_the_running_trials_as_pending(client):
