@@ -74,6 +74,12 @@ class MetatuneMagics(Magics):
     store = Unicode(None, allow_none=True, help="Default experience store path (None: the user's store).").tag(
         config=True
     )
+    jobs = Integer(1, help="Default trials at once (more than 1: on a Dask LocalCluster the study starts).").tag(
+        config=True
+    )
+    scheduler = Unicode(None, allow_none=True, help="Default Dask scheduler address (None: no cluster).").tag(
+        config=True
+    )
     display = CaselessStrEnum(
         ["auto", "widget", "text", "none"],
         "auto",
@@ -107,6 +113,9 @@ class MetatuneMagics(Magics):
     @argument("--quiet", "-q", action="store_true", help="no progress display")
     @argument("--space", default=None, metavar="NAME", help="variable holding the search space (default: `space`)")
     @argument("--objective", default=None, metavar="NAME", help="function to tune (default: the function the cell defines)")
+    @argument_group("parallel trials (Dask)")
+    @argument("--jobs", "-j", type=int, default=None, metavar="K", help="run K trials at once on a Dask LocalCluster")
+    @argument("--scheduler", default=None, metavar="ADDRESS", help="run the trials on the Dask cluster at this address")
     @cell_magic
     def metatune(self, line: str, cell: str):
         """Tune the function this cell defines over its search space.
@@ -154,6 +163,7 @@ class MetatuneMagics(Magics):
             "strategy": args.strategy or self.strategy,
             "store": args.store or self.store,
             "resume": args.resume,
+            "client": args.scheduler or self.scheduler,
         }
         return {
             "n_trials": trials,
@@ -162,6 +172,7 @@ class MetatuneMagics(Magics):
             "metric": args.metric,
             "seed": args.seed if args.seed is not None else self.seed,
             "name": args.name,
+            "n_jobs": args.jobs if args.jobs is not None else self.jobs,
             **{key: value for key, value in optional.items() if value is not None},
         }
 
@@ -213,6 +224,8 @@ def _check_line(args) -> None:
         raise UsageError(f"--trials must be a positive integer, but got --trials {args.trials}.")
     if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
         raise UsageError(f"--timeout must be a positive number of seconds, but got --timeout {args.timeout:g}.")
+    if args.jobs is not None and args.jobs < 1 and args.jobs != -1:
+        raise UsageError(f"--jobs must be a positive integer (or -1: one per CPU core), but got --jobs {args.jobs}.")
     if args.out is not None and not args.out.isidentifier():
         raise UsageError(f"--out must be a Python variable name, but got --out {args.out!r}.")
     if args.strategy is not None and args.strategy not in STRATEGY_CHOICES:
