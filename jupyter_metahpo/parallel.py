@@ -149,6 +149,15 @@ def check_picklable(objective: Callable[..., Any]) -> None:
         ) from problem
 
 
+def _pickled(call: Callable[..., Any], objective: Callable[..., Any]) -> bytes:
+    """``call`` (the bound objective) cloudpickled; when that fails, the error of :func:`check_picklable`."""
+    try:
+        return cloudpickle.dumps(call)
+    except Exception:  # noqa: BLE001 - see check_picklable, which says what holds the culprit
+        check_picklable(objective)
+        raise
+
+
 def _find_unpicklable(obj: Any, error: BaseException, depth: int = 3) -> tuple[str, Any, BaseException]:
     """The path to the innermost part of ``obj`` that cannot be pickled, that part and its error."""
     if depth == 0:
@@ -328,7 +337,7 @@ def optimize_parallel(
     timeout: float | None = None,
     callbacks: Sequence[Callback] = (),
     stop: StopSignal | None = None,
-    n_jobs: int = 2,
+    n_jobs: int = 1,
     client: Any = None,
     resources: Mapping[str, float] | None = None,
     max_initial_failures: int | None = DEFAULT_MAX_INITIAL_FAILURES,
@@ -338,12 +347,13 @@ def optimize_parallel(
     The budget, the statuses and the observers are those of :meth:`Study.optimize`;
     how faults end is in this module's docstring. ``n_jobs`` counts trials at once
     (``-1``: one per CPU core; with ``client`` and ``n_jobs=1``: every worker thread of
-    the cluster). ``resources`` are Dask resources each trial needs (``{"GPU": 1}``).
+    the cluster; without a client, a ``LocalCluster`` of ``n_jobs`` workers).
+    ``resources`` are Dask resources each trial needs (``{"GPU": 1}``). The objective
+    travels with each task (cloudpickled once here), so what it holds is sent that often.
     """
     _check_budget(n_trials, timeout)
     slots = check_parallel_options(n_jobs, client, resources)
-    check_picklable(objective)
-    payload = cloudpickle.dumps(bind_objective(objective, study.space))
+    payload = _pickled(bind_objective(objective, study.space), objective)
     run = _ParallelRun(study, payload, n_trials, timeout, callbacks, stop or StopSignal(), max_initial_failures,
                        resources)
     run.notify("start")
