@@ -26,6 +26,7 @@ from traitlets import Bool, CaselessStrEnum, Float, Integer, Unicode
 from ._imports import LazyImport
 from .api import tune
 from .cell import CELL_BUILTINS, read_cell
+from .parallel import UnpicklableObjectiveError
 from .pipeline import STRATEGY_CHOICES, check_name_is_free
 from .progress import TextProgress
 from .store import StoreError
@@ -143,7 +144,7 @@ class MetatuneMagics(Magics):
             result = tune(objective, space, callbacks=callbacks, stop=stop, **kwargs)
         except ObjectiveFailedError as failure:
             raise StudyFailed(str(failure)) from None
-        except StoreError as problem:  # the store's errors say what to do (--fresh, another --name, a path)
+        except (StoreError, UnpicklableObjectiveError) as problem:  # each says what to do (--fresh, a path, ...)
             raise StudyFailed(str(problem), kind=type(problem).__name__) from None
         except StudyInterrupted as interrupted:  # shown in one line; it stops "Run All" as an error does
             if args.out:

@@ -512,3 +512,19 @@ def test_jobs_runs_the_cells_function_on_dask_workers(ip):
     assert result.status == "finished" and len(result.trials) == 4
     pids = {int(t.output) for t in result.trials}
     assert os.getpid() not in pids  # the cell's function was sent to the workers by value
+
+
+def test_a_cell_whose_function_cannot_be_pickled_is_one_message_naming_it(ip):
+    body = cell(
+        """
+        import threading
+        lock = threading.Lock()
+        space = {"x": uniform(-2.0, 2.0)}
+        def f(x):
+            with lock:
+                return x ** 2
+        """
+    )
+    with pytest.raises(StudyFailed, match="the global 'lock'") as refused:
+        ip.run_cell_magic("metatune", "--trials 4 --jobs 2", body)
+    assert refused.value._render_traceback_()[0].startswith("UnpicklableObjectiveError: ")

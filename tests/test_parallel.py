@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import functools
 import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -322,3 +325,32 @@ def test_n_jobs_starts_a_cluster_and_closes_it(tmp_path):
     assert result.status == "finished" and len(result.trials) == 4
     assert str(os.getpid()) not in {t.output.split()[1] for t in result.trials}
     _wait_until(lambda: {p.pid for p in psutil.Process().children(recursive=True)} - before == set())
+
+
+# The GPU check script (benchmarks/gpu_check.py) ------------------------------------------------------
+
+GPU_CHECK = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_check.py"
+
+
+def _no_gpu() -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible: the check would run for real (run it by hand)")
+
+
+def test_the_gpu_check_says_there_is_no_gpu_and_exits_0():
+    _no_gpu()
+    done = subprocess.run([sys.executable, str(GPU_CHECK)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "no GPU is visible" in done.stdout
+
+
+@pytest.mark.slow
+def test_the_gpu_check_runs_its_path_on_cpu_workers():
+    _no_gpu()
+    done = subprocess.run(
+        [sys.executable, str(GPU_CHECK), "--cpu-workers", "2", "--trials-per-gpu", "1", "--epochs", "1"],
+        capture_output=True, text=True, timeout=170,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 trials in" in done.stdout and done.stdout.count("device=cpu") == 2
