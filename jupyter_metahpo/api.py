@@ -12,10 +12,12 @@ from typing import Any
 
 from .experience import PastStudy
 from .meta.strategies import WarmStartStrategy
+from .parallel import check_parallel_options, check_picklable, optimize_parallel
 from .pipeline import prepare_study
 from .progress import TextProgress
 from .result import TuningResult
 from .samplers.base import Sampler
+from .samplers.batch import for_parallel_trials
 from .space import SearchSpace, as_search_space
 from .study import Callback, StopSignal, Study, StudyInterrupted
 
@@ -42,6 +44,9 @@ def tune(
     data: Any = None,
     strategy: str | WarmStartStrategy = "default",
     past: Iterable[PastStudy] | None = None,
+    n_jobs: int = 1,
+    client: Any = None,
+    resources: Mapping[str, float] | None = None,
 ) -> TuningResult:
     """Tune ``objective`` over ``space`` and return a :class:`TuningResult`.
 
@@ -104,21 +109,48 @@ def tune(
     past:
         Past studies (:class:`~jupyter_metahpo.experience.PastStudy`) to learn from,
         in addition to the experience store and the bundled prior.
+    n_jobs:
+        Trials at once. ``1`` (default) runs them one after another in this process;
+        ``k > 1`` runs ``k`` at once on a Dask ``LocalCluster`` of ``k`` worker processes
+        that ``tune`` starts and closes (``-1``: one per CPU core). The objective must
+        then pickle (cloudpickle); see :mod:`jupyter_metahpo.parallel` for what happens
+        when a worker dies, on Stop and at the time budget.
+    client:
+        A ``dask.distributed.Client`` (or a scheduler's address) whose cluster runs the
+        trials, e.g. a SLURM cluster from dask-jobqueue; it is left running. With
+        ``n_jobs=1`` every worker thread of the cluster runs a trial.
+    resources:
+        Dask worker resources each trial needs, e.g. ``{"GPU": 1}``: a trial then runs
+        only on a worker that has them free.
     """
     space = as_search_space(space)
+    parallel = n_jobs != 1 or client is not None or resources is not None
+    slots = None
+    if parallel:  # before the store opens the study: a refused objective leaves nothing behind
+        slots = check_parallel_options(n_jobs, client, resources)
+        check_picklable(objective)
+    settings = {"n_trials": n_trials, "timeout": timeout, "seed": seed}
     prepared = prepare_study(
         space, objective=objective, direction=direction, metric=metric, name=name, seed=seed, sampler=sampler,
         store=store, resume=resume, task=task, data=data, strategy=strategy, past=past,
-        settings={"n_trials": n_trials, "timeout": timeout, "seed": seed},
+        settings={**settings, "n_jobs": n_jobs} if parallel else settings,
+        warm_start_k=slots,  # the first trials start together: as many warm-start proposals as run at once
     )
-    study = Study(space, direction=prepared.direction, metric=metric, sampler=prepared.sampler, seed=seed, name=name,
+    study_sampler = prepared.sampler
+    if parallel and sampler is None:  # ours, not the user's: the GP refinement proposes with the running trials
+        study_sampler = for_parallel_trials(prepared.sampler, seed)
+    study = Study(space, direction=prepared.direction, metric=metric, sampler=study_sampler, seed=seed, name=name,
                   recorder=prepared.session, trials=prepared.resumed_trials, context=prepared.plan.context)
     observers = list(callbacks)
     if progress is True:
         observers.append(TextProgress())
     elif callable(progress):
         observers.append(progress)
-    status = study.optimize(objective, n_trials, timeout=timeout, callbacks=observers, stop=stop)
+    if parallel:
+        status = optimize_parallel(study, objective, n_trials, timeout=timeout, callbacks=observers, stop=stop,
+                                   n_jobs=n_jobs, client=client, resources=resources)
+    else:
+        status = study.optimize(objective, n_trials, timeout=timeout, callbacks=observers, stop=stop)
     result = TuningResult(
         space=space,
         direction=study.direction,

@@ -26,6 +26,7 @@ from traitlets import Bool, CaselessStrEnum, Float, Integer, Unicode
 from ._imports import LazyImport
 from .api import tune
 from .cell import CELL_BUILTINS, read_cell
+from .parallel import UnpicklableObjectiveError
 from .pipeline import STRATEGY_CHOICES, check_name_is_free
 from .progress import TextProgress
 from .store import StoreError
@@ -74,6 +75,12 @@ class MetatuneMagics(Magics):
     store = Unicode(None, allow_none=True, help="Default experience store path (None: the user's store).").tag(
         config=True
     )
+    jobs = Integer(1, help="Default trials at once (more than 1: on a Dask LocalCluster the study starts).").tag(
+        config=True
+    )
+    scheduler = Unicode(None, allow_none=True, help="Default Dask scheduler address (None: no cluster).").tag(
+        config=True
+    )
     display = CaselessStrEnum(
         ["auto", "widget", "text", "none"],
         "auto",
@@ -107,6 +114,9 @@ class MetatuneMagics(Magics):
     @argument("--quiet", "-q", action="store_true", help="no progress display")
     @argument("--space", default=None, metavar="NAME", help="variable holding the search space (default: `space`)")
     @argument("--objective", default=None, metavar="NAME", help="function to tune (default: the function the cell defines)")
+    @argument_group("parallel trials (Dask)")
+    @argument("--jobs", "-j", type=int, default=None, metavar="K", help="run K trials at once on a Dask LocalCluster")
+    @argument("--scheduler", default=None, metavar="ADDRESS", help="run the trials on the Dask cluster at this address")
     @cell_magic
     def metatune(self, line: str, cell: str):
         """Tune the function this cell defines over its search space.
@@ -134,7 +144,7 @@ class MetatuneMagics(Magics):
             result = tune(objective, space, callbacks=callbacks, stop=stop, **kwargs)
         except ObjectiveFailedError as failure:
             raise StudyFailed(str(failure)) from None
-        except StoreError as problem:  # the store's errors say what to do (--fresh, another --name, a path)
+        except (StoreError, UnpicklableObjectiveError) as problem:  # each says what to do (--fresh, a path, ...)
             raise StudyFailed(str(problem), kind=type(problem).__name__) from None
         except StudyInterrupted as interrupted:  # shown in one line; it stops "Run All" as an error does
             if args.out:
@@ -154,6 +164,7 @@ class MetatuneMagics(Magics):
             "strategy": args.strategy or self.strategy,
             "store": args.store or self.store,
             "resume": args.resume,
+            "client": args.scheduler or self.scheduler,
         }
         return {
             "n_trials": trials,
@@ -162,6 +173,7 @@ class MetatuneMagics(Magics):
             "metric": args.metric,
             "seed": args.seed if args.seed is not None else self.seed,
             "name": args.name,
+            "n_jobs": args.jobs if args.jobs is not None else self.jobs,
             **{key: value for key, value in optional.items() if value is not None},
         }
 
@@ -213,6 +225,8 @@ def _check_line(args) -> None:
         raise UsageError(f"--trials must be a positive integer, but got --trials {args.trials}.")
     if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
         raise UsageError(f"--timeout must be a positive number of seconds, but got --timeout {args.timeout:g}.")
+    if args.jobs is not None and args.jobs < 1 and args.jobs != -1:
+        raise UsageError(f"--jobs must be a positive integer (or -1: one per CPU core), but got --jobs {args.jobs}.")
     if args.out is not None and not args.out.isidentifier():
         raise UsageError(f"--out must be a Python variable name, but got --out {args.out!r}.")
     if args.strategy is not None and args.strategy not in STRATEGY_CHOICES:

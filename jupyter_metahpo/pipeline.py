@@ -466,8 +466,12 @@ def prepare_study(
     strategy: str | WarmStartStrategy,
     past: Iterable[PastStudy] | None,
     settings: Mapping[str, Any],
+    warm_start_k: int | None = None,
 ) -> PreparedStudy:
-    """Steps 1-4 for one study: what ``tune`` runs before its first trial."""
+    """Steps 1-4 for one study: what ``tune`` runs before its first trial.
+
+    ``warm_start_k`` asks the warm start for at least that many proposals (trials that
+    start together in parallel); by default :func:`warm_start_size`."""
     # meta-features first: bad data fails before anything is stored
     plan = plan_task(name, task, data, strategy, objective, space)
     parsed = Direction.parse(direction)  # and a bad direction too
@@ -480,7 +484,8 @@ def prepare_study(
     if sampler is None and plan.strategy != "none":
         exclude = () if session is None else (session.study_id,)
         experience = Experience.gather(space, past, opened, context=plan.study_context(past), exclude=exclude)
-        sampler = build_sampler(plan, space, experience, seed)
+        k = None if warm_start_k is None else max(warm_start_size(space), warm_start_k)
+        sampler = build_sampler(plan, space, experience, seed, k=k)
     return PreparedStudy(space, parsed, plan, opened, session, sampler)
 
 

@@ -35,12 +35,18 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
+from ._imports import LazyImport
 from .api import tune
 from .builtin_spaces import get_builtin_space, space_for_estimator
+from .parallel import check_parallel_options, dask_client
+from .pipeline import prepare_study
 from .result import TuningResult
+from .samplers.batch import for_parallel_trials
 from .space import SearchSpace, as_search_space
-from .study import StopSignal
-from .trial import Direction, FrozenTrial
+from .study import StopSignal, Study, StudyInterrupted
+from .trial import Direction, FrozenTrial, TrialState
+
+joblib = LazyImport("joblib", install="pip install joblib")
 
 __all__ = ["MetaSearchCV"]
 
@@ -196,8 +202,15 @@ class MetaSearchCV(BaseSearchCV):
         Number of candidates (trials).
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score:
         As in ``RandomizedSearchCV``. The study maximises the mean test score (the
-        ``refit`` metric with several scorers). Folds are evaluated in parallel
-        with ``n_jobs``; candidates one after another, each informed by the last.
+        ``refit`` metric with several scorers). With ``n_jobs`` of ``None`` or 1 the
+        candidates run one after another, each informed by the last. With
+        ``n_jobs=k > 1`` (``-1``: one per CPU core) they run ``k`` at a time on a
+        Dask ``LocalCluster`` of ``k`` worker processes that the search starts and
+        closes: the study proposes ``k`` candidates at once (each pending for the
+        others, as ``tune(n_jobs=k)`` does), and scikit-learn's own evaluation fits
+        their folds on the cluster through joblib's Dask backend, so ``cv_results_``
+        is scikit-learn's. Each batch waits for its slowest fit (``tune(n_jobs=k)``
+        starts a new trial as soon as one ends).
     random_state:
         Seeds the study (an int, a ``RandomState`` or ``None``).
     strategy:
@@ -312,9 +325,7 @@ class MetaSearchCV(BaseSearchCV):
             state["key"] = state["key"] or _score_key(results, self.refit)
             return float(results[state["key"]][-1])  # NaN (error_score) fails the trial
 
-        result = tune(
-            objective,
-            plan.space,
+        options = dict(
             n_trials=self.n_iter,
             direction="maximize",
             seed=_seed(self.random_state),
@@ -323,9 +334,12 @@ class MetaSearchCV(BaseSearchCV):
             resume=False,  # every fit is a new search of n_iter candidates, as in scikit-learn
             strategy="none" if self.strategy is None else self.strategy,
             data=task_data(X, y),
-            callbacks=[note_origin],
-            stop=stop,
         )
+        if self.n_jobs in (None, 1):
+            result = tune(objective, plan.space, callbacks=[note_origin], stop=stop, **options)
+        else:
+            result = _search_in_batches(evaluate_candidates, objective, plan, self.n_jobs, self.refit, options, state,
+                                        raise_errors)
         if state["error"] is not None:
             raise state["error"]
         if state["evaluated"] == 0:
@@ -368,6 +382,73 @@ class MetaSearchCV(BaseSearchCV):
                 study_id=study["study_id"],
                 info=study["info"],
             )
+
+
+def _search_in_batches(evaluate_candidates: Callable, objective: Callable, plan: SearchPlan, n_jobs: int,
+                       refit: Any, options: dict[str, Any], state: dict[str, Any], raise_errors: bool) -> TuningResult:
+    """``n_jobs`` candidates at a time: proposed together, their folds fitted on a Dask cluster.
+
+    The study is prepared as ``tune`` prepares it (same pipeline, store and parallel
+    sampler); scikit-learn's ``evaluate_candidates`` runs each batch with joblib's Dask
+    backend, so every fold of every candidate of the batch is one task on the cluster.
+    """
+    jobs = check_parallel_options(n_jobs, None, None)
+    seed, n_iter = options["seed"], options["n_trials"]
+    prepared = prepare_study(
+        plan.space, objective=objective, direction="maximize", metric=None, name=options["name"], seed=seed,
+        sampler=None, store=options["store"], resume=False, task=None, data=options["data"],
+        strategy=options["strategy"], past=None, settings={"n_trials": n_iter, "seed": seed, "n_jobs": n_jobs},
+        warm_start_k=jobs,
+    )
+    study = Study(plan.space, direction="maximize", sampler=for_parallel_trials(prepared.sampler, seed), seed=seed,
+                  name=options["name"], recorder=prepared.session, context=prepared.plan.context)
+    status = "failed"
+    try:
+        with dask_client(jobs, None, None), joblib.parallel_config(backend="dask"):
+            while len(study.trials) < n_iter:
+                batch = study.ask_batch(min(jobs, n_iter - len(study.trials)))
+                _evaluate_batch(study, batch, evaluate_candidates, plan, refit, state, raise_errors)
+        status = "finished" if any(t.state is TrialState.COMPLETE for t in study.trials) else "failed"
+    except KeyboardInterrupt:
+        status = "interrupted"
+    finally:
+        for trial in study.trials:
+            if trial.state is TrialState.RUNNING:  # a batch that never ended: no result
+                study._discard_running(trial)
+        if study.recorder is not None:
+            study.recorder.finish(status)
+    result = TuningResult(space=plan.space, direction=study.direction, trials=study.trials, status=status,
+                          name=options["name"], metric=None, study_id=prepared.study_id, info=dict(study.context))
+    if status == "interrupted":
+        raise StudyInterrupted(result)
+    return result
+
+
+def _evaluate_batch(study: Study, trials: list[FrozenTrial], evaluate_candidates: Callable, plan: SearchPlan,
+                    refit: Any, state: dict[str, Any], raise_errors: bool) -> None:
+    """One batch through scikit-learn's evaluation; each candidate's mean score told to the study.
+
+    As in the sequential search, a batch whose evaluation raises (every fit failed) is a
+    batch of failed trials, and with ``error_score="raise"`` the error goes on up.
+    """
+    configs = [dict(t.config) for t in trials]
+    try:
+        results = evaluate_candidates(
+            [plan.to_params(c) for c in configs],
+            more_results={"config": configs, "origin": [t.origin.source for t in trials]},
+        )
+    except Exception as error:
+        state["last_error"] = error
+        for trial in trials:
+            study.tell(trial, error=error)
+        if raise_errors:
+            state["error"] = error
+            raise
+        return
+    state["evaluated"] += len(trials)
+    scores = results[_score_key(results, refit)][-len(trials):]
+    for trial, score in zip(trials, scores):
+        study.tell(trial, float(score))  # NaN (error_score) fails the trial
 
 
 def _plain(value: Any) -> Any:

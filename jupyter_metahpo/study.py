@@ -265,15 +265,19 @@ class Study(BestTrialMixin):
                 started.append(trial)
         return started
 
-    def enqueue(self, config: Mapping[str, Any], reason: str = "given by the user") -> FrozenTrial:
-        """Start a trial with a configuration chosen by hand (origin ``manual``)."""
+    def enqueue(
+        self, config: Mapping[str, Any], reason: str = "given by the user", *, origin: Origin | None = None,
+        number: int | None = None,
+    ) -> FrozenTrial:
+        """Start a trial with a configuration chosen by hand (origin ``manual``, or ``origin``:
+        a configuration tried again keeps the source that first chose it)."""
         config = self.space.validate_config(config)
         with self._lock:
             trial = FrozenTrial(
-                number=self._next_number(),
+                number=self._next_number() if number is None else number,
                 config=config,
                 state=TrialState.RUNNING,
-                origin=Origin("manual", reason),
+                origin=origin or Origin("manual", reason),
                 started_at=time.time(),
             )
             self._trials.append(trial)
@@ -342,8 +346,9 @@ class Study(BestTrialMixin):
     def _discard_running(self, trial: FrozenTrial) -> None:
         """Forget a trial that never finished (interrupted): it is not a result."""
         with self._lock:
-            if self._trials and self._trials[-1].number == trial.number and not self._trials[-1].state.is_finished:
-                self._trials.pop()
+            position = self._position(trial.number)
+            if position is not None and not self._trials[position].state.is_finished:
+                del self._trials[position]
 
     # One trial ----------------------------------------------------------------------------
     def run_trial(self, objective: Callable[..., Any]) -> FrozenTrial:

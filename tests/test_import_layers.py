@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("search_cv",),  # scikit-learn front end over tune()
     ("api", "racing", "suggestions", "pipeline", "past_selection"),  # one study pipeline and its callers
     ("widgets", "progress"),  # render the snapshots they are given
-    ("study",),  # the ask/tell loop
+    ("study", "parallel"),  # the ask/tell loop (parallel: its trials on Dask workers)
     ("samplers",),  # propose configurations
     ("meta",),  # meta-features, warm-start strategies
     ("store", "prior", "builtin_spaces", "torch_mlp"),  # where past studies come from
@@ -54,7 +54,9 @@ DEPRECATED_ALIASES = {("jupyter_metahpo.widgets", "jupyter_metahpo.racing")}
 
 #: Third-party modules that ``import jupyter_metahpo`` and ``%load_ext jupyter_metahpo``
 #: must not import (each costs from a tenth of a second to seconds).
-HEAVY_MODULES = ("torch", "botorch", "gpytorch", "sklearn", "ipywidgets", "pandas", "matplotlib")
+HEAVY_MODULES = (
+    "torch", "botorch", "gpytorch", "sklearn", "ipywidgets", "pandas", "matplotlib", "dask", "distributed", "cloudpickle",
+)
 
 
 # ---------------------------------------------------------------------------- the checker

@@ -6,6 +6,7 @@ Five trials or fewer stay in the Sobol initial design, so these tests never fit 
 from __future__ import annotations
 
 import inspect
+import os
 import subprocess
 import sys
 import textwrap
@@ -114,6 +115,7 @@ def test_space_and_objective_by_name_and_a_metric(ip):
         ("--bogus", "unrecognized arguments: --bogus"),
         ("--out 2bad", "--out must be a Python variable name"),
         ("--objective missing", "no variable named 'missing'"),
+        ("--jobs 0", "--jobs must be a positive integer"),
     ],
 )
 def test_a_bad_line_is_a_one_line_usage_error(ip, line, message):
@@ -189,7 +191,8 @@ def test_defaults_set_once_with_config(ip):
 def test_help_lists_every_option(ip):
     doc = ip.find_cell_magic("metatune").__doc__
     for option in ("--trials", "--timeout", "--maximize", "--minimize", "--metric", "--data", "--name", "--seed",
-                   "--strategy", "--store", "--resume", "--fresh", "--out", "--quiet", "--space", "--objective"):
+                   "--strategy", "--store", "--resume", "--fresh", "--out", "--quiet", "--space", "--objective",
+                   "--jobs", "--scheduler"):
         assert option in doc, option
 
 
@@ -476,3 +479,52 @@ def test_the_usage_line_names_the_cell_magic(ip):
     doc = ip.find_cell_magic("metatune").__doc__
     assert "%%metatune [--trials TRIALS]" in doc
     assert "  %metatune [" not in doc
+
+
+def test_jobs_and_scheduler_reach_tune_with_the_session_defaults(ip, monkeypatch):
+    import jupyter_metahpo.magics as magics
+
+    seen = []
+    monkeypatch.setattr(magics, "tune", lambda objective, space, **kwargs: seen.append(kwargs) or "result")
+    ip.run_cell_magic("metatune", "--trials 2", QUADRATIC)
+    ip.run_cell_magic("metatune", "--trials 2 --jobs 4 --scheduler tcp://10.0.0.5:8786", QUADRATIC)
+    ip.run_line_magic("config", "MetatuneMagics.jobs = 3")
+    ip.run_cell_magic("metatune", "--trials 2", QUADRATIC)
+    ip.run_line_magic("config", "MetatuneMagics.jobs = 1")
+    assert seen[0]["n_jobs"] == 1 and "client" not in seen[0]  # sequential, as before
+    assert seen[1]["n_jobs"] == 4 and seen[1]["client"] == "tcp://10.0.0.5:8786"
+    assert seen[2]["n_jobs"] == 3
+
+
+@pytest.mark.slow
+def test_jobs_runs_the_cells_function_on_dask_workers(ip):
+    pytest.importorskip("distributed")
+    body = cell(
+        """
+        import os
+        space = {"x": uniform(-2.0, 2.0), "kind": choice("a", "b")}
+        def f(x, kind):
+            print(os.getpid())
+            return (x - 0.5) ** 2 + (kind == "b")
+        """
+    )
+    result = ip.run_cell_magic("metatune", "--trials 4 --jobs 2", body)
+    assert result.status == "finished" and len(result.trials) == 4
+    pids = {int(t.output) for t in result.trials}
+    assert os.getpid() not in pids  # the cell's function was sent to the workers by value
+
+
+def test_a_cell_whose_function_cannot_be_pickled_is_one_message_naming_it(ip):
+    body = cell(
+        """
+        import threading
+        lock = threading.Lock()
+        space = {"x": uniform(-2.0, 2.0)}
+        def f(x):
+            with lock:
+                return x ** 2
+        """
+    )
+    with pytest.raises(StudyFailed, match="the global 'lock'") as refused:
+        ip.run_cell_magic("metatune", "--trials 4 --jobs 2", body)
+    assert refused.value._render_traceback_()[0].startswith("UnpicklableObjectiveError: ")

@@ -37,11 +37,18 @@ def _gp(seed):
     return GPSampler(seed=seed, n_raw_samples=256)
 
 
+def _qlognei(seed):
+    from jupyter_metahpo.samplers.batch import QLogNEISampler
+
+    return QLogNEISampler(seed=seed, raw_samples=64, num_restarts=2, mc_samples=32)
+
+
 FACTORIES = {
     "random": RandomSampler,
     "sobol": SobolSampler,
     "default": lambda seed: DefaultSampler(seed=seed, n_initial=4),
     "gp": _gp,
+    "qlognei": _qlognei,  # the parallel trials' GP proposals (samplers/batch.py)
 }
 
 

@@ -25,7 +25,7 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils import estimator_checks
 from sklearn.utils._param_validation import InvalidParameterError
 
-from jupyter_metahpo import MetaSearchCV
+from jupyter_metahpo import ExperienceStore, MetaSearchCV
 from jupyter_metahpo.builtin_spaces import get_builtin_space
 from jupyter_metahpo.search_cv import task_data
 from jupyter_metahpo.space import choice, intrange, loguniform
@@ -299,3 +299,29 @@ def test_package_import_does_not_import_scikit_learn():
     code = "import sys, jupyter_metahpo; assert 'sklearn' not in sys.modules; jupyter_metahpo.MetaSearchCV; print('ok')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"
+
+
+# ------------------------------------------------------------------ candidates in parallel (issue 21)
+
+
+def _pid_score(estimator, X, y):
+    """A scorer that reports which process fitted and scored the candidate."""
+    import os
+
+    return float(os.getpid())
+
+
+@pytest.mark.slow
+def test_n_jobs_runs_batches_of_candidates_on_dask_and_keeps_scikit_learns_results(classification, tmp_path):
+    import os
+
+    pytest.importorskip("distributed")
+    X, y = classification
+    search = tree_search(n_iter=5, n_jobs=2, scoring=_pid_score, store=tmp_path, name="par-cv").fit(X, y)
+    results = search.cv_results_
+    assert len(results["params"]) == 5 and len(search.study_.trials) == 5
+    assert os.getpid() not in set(results["split0_test_score"])  # every fit ran in a Dask worker
+    assert [t.config["max_depth"] for t in search.study_.trials] == [c["max_depth"] for c in results["config"]]
+    assert search.study_.status == "finished"
+    (record,) = ExperienceStore(tmp_path).studies("par-cv")
+    assert record.settings["n_jobs"] == 2

@@ -1,0 +1,365 @@
+"""Parallel trials on Dask (issue 21): wall-clock speed-up, the sampler's share of it, and regret.
+
+    nice -n 5 python benchmarks/bench_parallel.py                      # everything, ~15 min
+    python benchmarks/bench_parallel.py --parts speedup --jobs 1 2     # a quick look
+
+Two parts, each printed as a table and written to ``--out`` (benchmarks/results/parallel.md):
+
+speed-up
+    Sleep-bound objectives (``time.sleep(s)``, then Branin's value, so the sampler does
+    its real work on real values): wall seconds of ``tune`` at 1, 2, 4 and 8 trials at
+    once, side by side in the same run with Optuna's ``study.optimize(n_jobs=k)``
+    (threads, its default TPE sampler). Ours at k = 1 is the sequential path
+    (``n_jobs=1``, no Dask); at k > 1 the trials run on a ``LocalCluster`` of k worker
+    processes started before the clock starts (``client=``), and the cluster's own
+    start and close are timed apart (what ``tune(n_jobs=k)`` adds end to end). Speed-up
+    is wall(k=1) / wall(k) of the same library; the goal is >= 0.8 k for 5 s objectives.
+    The kriging believer's runs (``sampler=DefaultSampler(seed=...)``) are timed beside.
+    The sampler's share is the time the kernel spent in ``Study.ask_batch`` (every
+    proposal, GP fits included) over the wall clock; per batch, its median seconds.
+regret
+    Branin, Hartmann6 and the mixed space (benchmarks/_problems.py) at equal trial
+    counts: ``tune`` sequential (GP sampler, analytic LogEI) against ``tune`` with
+    ``--regret-jobs`` trials at once, each trial sleeping ``--regret-sleep`` seconds so
+    that trials overlap, over ``--seeds`` seeds, with both pending-point methods: tune's
+    default for parallel trials (qLogNEI with the running trials as ``X_pending``) and the
+    GP sampler's kriging believer (``sampler=DefaultSampler(seed=...)``); simple regret
+    median [25%, 75%] and paired wins per seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import math
+import os
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _command import command_line  # noqa: E402
+from _problems import PROBLEMS, optuna_params  # noqa: E402
+
+from jupyter_metahpo import tune  # noqa: E402
+from jupyter_metahpo.samplers import DefaultSampler  # noqa: E402
+from jupyter_metahpo.study import Study  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "parallel.md"
+
+
+class SleepyProblem:
+    """A test problem's objective that first sleeps ``seconds``: a trial bound by waiting, not CPU."""
+
+    def __init__(self, problem: str, seconds: float) -> None:
+        self.problem = problem
+        self.seconds = seconds
+
+    def __call__(self, **config: Any) -> float:
+        time.sleep(self.seconds)
+        return PROBLEMS[self.problem].objective(**config)
+
+
+# Timing the sampler ----------------------------------------------------------------------------------
+
+
+@dataclass
+class AskTimes:
+    """Seconds of every ``Study.ask_batch`` call (every proposal the kernel made) while installed."""
+
+    batches: list[tuple[int, float]] = field(default_factory=list)
+
+    def install(self) -> Callable[[], None]:
+        original = Study.ask_batch
+
+        @functools.wraps(original)
+        def timed(study, n, **kwargs):
+            began = time.perf_counter()
+            try:
+                return original(study, n, **kwargs)
+            finally:
+                self.batches.append((n, time.perf_counter() - began))
+
+        Study.ask_batch = timed
+        return lambda: setattr(Study, "ask_batch", original)
+
+    @property
+    def total(self) -> float:
+        return sum(seconds for _, seconds in self.batches)
+
+
+def warm_up() -> None:
+    """Import torch and BoTorch in the kernel before any clock starts (seconds, once per process)."""
+    from jupyter_metahpo.samplers.batch import QLogNEISampler
+
+    problem = PROBLEMS["branin"]
+    result = tune(problem.objective, problem.space, 7, seed=99, store=False, strategy="none")
+    history = Study(problem.space, trials=result.trials).history()
+    QLogNEISampler(seed=0).suggest(history, 1)
+
+
+def start_cluster(jobs: int) -> tuple[Any, Any]:
+    """A LocalCluster as ``tune(n_jobs=k)`` starts one, its workers up and their imports done."""
+    import distributed
+
+    cluster = distributed.LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                       silence_logs=40, scheduler_kwargs={"allowed_failures": 0})
+    client = distributed.Client(cluster)
+    client.wait_for_workers(jobs)
+    client.run(__import__, "jupyter_metahpo.parallel")
+    return cluster, client
+
+
+# The speed-up part -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpeedRun:
+    library: str
+    seconds_per_trial: float
+    jobs: int
+    trials: int
+    wall: float
+    sampler: float | None = None  # seconds in ask_batch
+    batches: tuple[float, ...] = ()  # seconds of each ask_batch call
+    cluster_start: float | None = None
+    cluster_close: float | None = None
+
+
+#: The parallel proposals measured: tune's default (qLogNEI with the running trials pending), and the
+#: GP sampler's own kriging believer (what a user gets with sampler=DefaultSampler(seed=...)).
+PENDING_METHODS = ("qlognei", "believer")
+
+
+def parallel_sampler(method: str, seed: int) -> DefaultSampler | None:
+    """``None``: tune's own choice for parallel trials (qLogNEI); ``"believer"``: the plain DefaultSampler,
+    which tune keeps as given, so its GP sampler handles the running trials (kriging believer)."""
+    return None if method == "qlognei" else DefaultSampler(seed=seed)
+
+
+def run_ours(seconds: float, jobs: int, trials: int, seed: int, client: Any, method: str = "qlognei") -> SpeedRun:
+    objective = SleepyProblem("branin", seconds)
+    times = AskTimes()
+    restore = times.install()
+    try:
+        began = time.perf_counter()
+        if jobs == 1:
+            result = tune(objective, PROBLEMS["branin"].space, trials, seed=seed, store=False, strategy="none")
+        else:
+            result = tune(objective, PROBLEMS["branin"].space, trials, seed=seed, store=False, strategy="none",
+                          n_jobs=jobs, client=client, sampler=parallel_sampler(method, seed))
+        wall = time.perf_counter() - began
+    finally:
+        restore()
+    assert result.status == "finished" and len(result.trials) == trials, result.status
+    library = "ours" if method == "qlognei" else "ours-kb"
+    return SpeedRun(library, seconds, jobs, trials, wall, times.total, tuple(s for _, s in times.batches))
+
+
+def run_optuna(seconds: float, jobs: int, trials: int, seed: int) -> SpeedRun:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = PROBLEMS["branin"].space
+    objective = SleepyProblem("branin", seconds)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+    began = time.perf_counter()
+    study.optimize(lambda trial: objective(**optuna_params(trial, space)), n_trials=trials, n_jobs=jobs)
+    return SpeedRun("optuna", seconds, jobs, trials, time.perf_counter() - began)
+
+
+def speedup_part(durations: Sequence[float], jobs_list: Sequence[int], trials_for: Callable[[float], int],
+                 seed: int) -> list[SpeedRun]:
+    runs: list[SpeedRun] = []
+    for jobs in jobs_list:
+        client = cluster = None
+        start = close = None
+        if jobs > 1:
+            began = time.perf_counter()
+            cluster, client = start_cluster(jobs)
+            start = time.perf_counter() - began
+        try:
+            for seconds in durations:
+                trials = trials_for(seconds)
+                ours = run_ours(seconds, jobs, trials, seed, client)
+                runs.append(dataclasses.replace(ours, cluster_start=start))
+                print(_speed_line(runs[-1]), flush=True)
+                if jobs > 1:
+                    runs.append(run_ours(seconds, jobs, trials, seed, client, method="believer"))
+                    print(_speed_line(runs[-1]), flush=True)
+                runs.append(run_optuna(seconds, jobs, trials, seed))
+                print(_speed_line(runs[-1]), flush=True)
+        finally:
+            if cluster is not None:
+                began = time.perf_counter()
+                client.close()
+                cluster.close()
+                close = time.perf_counter() - began
+                for i, run in enumerate(runs):
+                    if run.library == "ours" and run.jobs == jobs:
+                        runs[i] = dataclasses.replace(run, cluster_close=close)
+    return runs
+
+
+def _speed_line(run: SpeedRun) -> str:
+    share = "" if run.sampler is None else f"  sampler {run.sampler:.1f} s ({run.sampler / run.wall:.0%})"
+    return f"  {run.library:7s} {run.seconds_per_trial:>4g} s x {run.trials:2d} trials, k={run.jobs}: {run.wall:6.1f} s{share}"
+
+
+def speedup_table(runs: list[SpeedRun]) -> list[str]:
+    lines = [
+        "| objective | trials | k | ours wall s | ours speed-up | goal 0.8k | sampler share of wall | sampler s per batch (median, max) | cluster start + close s | believer: wall s, speed-up, sampler share | Optuna wall s | Optuna speed-up |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for seconds in sorted({r.seconds_per_trial for r in runs}):
+        base = {lib: next((r.wall for r in runs if r.library == lib and r.seconds_per_trial == seconds and r.jobs == 1),
+                          math.nan) for lib in ("ours", "optuna")}
+        for jobs in sorted({r.jobs for r in runs}):
+            ours = next((r for r in runs if r.library == "ours" and r.seconds_per_trial == seconds and r.jobs == jobs), None)
+            theirs = next((r for r in runs if r.library == "optuna" and r.seconds_per_trial == seconds and r.jobs == jobs), None)
+            kb = next((r for r in runs if r.library == "ours-kb" and r.seconds_per_trial == seconds and r.jobs == jobs), None)
+            if ours is None or theirs is None:
+                continue
+            believer = "-" if kb is None else f"{kb.wall:.1f}, {base['ours'] / kb.wall:.2f}, {kb.sampler / kb.wall:.1%}"
+            speed = base["ours"] / ours.wall
+            met = "yes" if speed >= 0.8 * jobs else "no"
+            batch = f"{statistics.median(ours.batches):.2f}, {max(ours.batches):.2f}" if ours.batches else "-"
+            cluster = "-" if ours.cluster_start is None else f"{ours.cluster_start:.1f} + {ours.cluster_close or math.nan:.1f}"
+            lines.append(
+                f"| {seconds:g} s | {ours.trials} | {jobs} | {ours.wall:.1f} | {speed:.2f} | {met} | "
+                f"{ours.sampler / ours.wall:.1%} | {batch} | {cluster} | {believer} | {theirs.wall:.1f} | "
+                f"{base['optuna'] / theirs.wall:.2f} |"
+            )
+    return lines
+
+
+# The regret part ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegretRun:
+    problem: str
+    mode: str  # "sequential" or "parallel k=K"
+    seed: int
+    regret: float
+    wall: float
+    sampler: float
+
+
+def regret_part(problems: Sequence[str], budgets: dict[str, int], seeds: Sequence[int], jobs: int,
+                sleep: float) -> list[RegretRun]:
+    cluster, client = start_cluster(jobs)
+    runs: list[RegretRun] = []
+    try:
+        for name in problems:
+            problem = PROBLEMS[name]
+            for seed in seeds:
+                for mode in ("sequential", *(f"parallel k={jobs} {method}" for method in PENDING_METHODS)):
+                    times = AskTimes()
+                    restore = times.install()
+                    began = time.perf_counter()
+                    try:
+                        if mode == "sequential":
+                            result = tune(problem.objective, problem.space, budgets[name], seed=seed, store=False,
+                                          strategy="none")
+                        else:
+                            result = tune(SleepyProblem(name, sleep), problem.space, budgets[name], seed=seed,
+                                          store=False, strategy="none", n_jobs=jobs, client=client,
+                                          sampler=parallel_sampler(mode.split()[-1], seed))
+                    finally:
+                        restore()
+                    run = RegretRun(name, mode, seed, problem.regret(result.best_value), time.perf_counter() - began,
+                                    times.total)
+                    runs.append(run)
+                    print(f"  {name:10s} {mode:24s} seed {seed}: regret {run.regret:.3g} ({run.wall:.1f} s, "
+                          f"sampler {run.sampler:.1f} s)", flush=True)
+    finally:
+        client.close()
+        cluster.close()
+    return runs
+
+
+def regret_table(runs: list[RegretRun], budgets: dict[str, int]) -> list[str]:
+    lines = [
+        "| problem | trials | mode | seeds | regret median [25%, 75%] | wall s (median) | sampler s (median) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    paired: list[str] = []
+    for name in dict.fromkeys(r.problem for r in runs):
+        modes = list(dict.fromkeys(r.mode for r in runs if r.problem == name))
+        for mode in modes:
+            chosen = [r for r in runs if r.problem == name and r.mode == mode]
+            regrets = np.array([r.regret for r in chosen])
+            q1, med, q3 = np.percentile(regrets, [25, 50, 75])
+            lines.append(
+                f"| {name} | {budgets[name]} | {mode} | {len(chosen)} | {med:.3g} [{q1:.3g}, {q3:.3g}] | "
+                f"{statistics.median(r.wall for r in chosen):.1f} | {statistics.median(r.sampler for r in chosen):.1f} |"
+            )
+        by_seed = {(r.mode, r.seed): r.regret for r in runs if r.problem == name}
+        seeds = sorted({s for (_, s) in by_seed})
+        for mode in modes[1:]:
+            lower = sum(by_seed[(mode, s)] < by_seed[(modes[0], s)] for s in seeds)
+            higher = sum(by_seed[(mode, s)] > by_seed[(modes[0], s)] for s in seeds)
+            paired.append(f"- {name}: {mode} lower regret than {modes[0]} on {lower} of {len(seeds)} seeds, "
+                          f"higher on {higher}")
+    return lines + [""] + paired
+
+
+# Main ------------------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--parts", nargs="+", choices=("speedup", "regret"), default=["speedup", "regret"])
+    parser.add_argument("--durations", nargs="+", type=float, default=[0.5, 5.0], help="seconds per trial")
+    parser.add_argument("--jobs", nargs="+", type=int, default=[1, 2, 4, 8], help="trials at once (1 comes first)")
+    parser.add_argument("--trials-short", type=int, default=32, help="trials of objectives under 1 s")
+    parser.add_argument("--trials-long", type=int, default=16, help="trials of objectives of 1 s or more")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the speed-up runs")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds of the regret runs")
+    parser.add_argument("--regret-jobs", type=int, default=4)
+    parser.add_argument("--regret-sleep", type=float, default=0.2)
+    parser.add_argument("--problems", nargs="+", default=["branin", "hartmann6", "mixed"], choices=list(PROBLEMS))
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    budgets = {"branin": 20, "hartmann6": 30, "mixed": 30}
+    header = [
+        "# Parallel trials on Dask: speed-up, the sampler's share, regret",
+        "",
+        f"command: `{command_line(__file__, argv)}`",
+        f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {os.cpu_count()} cores shared with "
+        f"other jobs (load average at start {os.getloadavg()[0]:.1f})",
+        "",
+    ]
+    body: list[str] = []
+    warm_up()
+    if "speedup" in args.parts:
+        print("speed-up:", flush=True)
+        trials_for = lambda s: args.trials_short if s < 1 else args.trials_long  # noqa: E731
+        runs = speedup_part(args.durations, sorted(args.jobs), trials_for, args.seed)
+        table = speedup_table(runs)
+        print("\n".join(table), flush=True)
+        body += ["## Wall-clock speed-up (Branin, sleep-bound objectives)", "", *table, ""]
+    if "regret" in args.parts:
+        print("regret:", flush=True)
+        runs = regret_part(args.problems, budgets, list(range(args.seeds)), args.regret_jobs, args.regret_sleep)
+        table = regret_table(runs, budgets)
+        print("\n".join(table), flush=True)
+        body += [f"## Regret at equal trial counts ({args.seeds} seeds)", "", *table, ""]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(header + body) + "\n")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

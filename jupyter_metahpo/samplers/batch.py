@@ -1,0 +1,313 @@
+"""Proposals for trials that run in parallel: BoTorch's qLogNEI on the GP, with the running trials pending.
+
+When trials run at once (``tune(n_jobs=k)``, :mod:`jupyter_metahpo.parallel`), the
+study asks for configurations while others are still running; the sampler sees them
+as ``history.pending``. :class:`QLogNEISampler` fits the GP sampler's GP on the
+finished trials (:func:`~._gp.fit_gp`, the same model and priors as
+:class:`~.gp.GPSampler`), hands it to BoTorch as a model (:class:`~.botorch_model.GPModel`)
+and maximises BoTorch's ``qLogNoisyExpectedImprovement`` with the running trials as
+``X_pending``: the Monte-Carlo expectation over the joint posterior of the proposal
+*and* the pending points, so a proposal improves on what the running trials will
+probably give, not on what is known now. The search is BoTorch's: ``optimize_acqf`` on
+continuous spaces, ``optimize_acqf_mixed`` (one search per combination of categories,
+see :meth:`QLogNEISampler._category_combinations`) when the space has categories;
+integers are searched relaxed and snapped to their values (``post_processing_func``),
+after which BoTorch scores the snapped points again. Several proposals at once are
+chosen greedily, each one pending for the next (what ``optimize_acqf(sequential=True)``
+does, and what BoTorch recommends over a joint search for batches).
+
+Why qLogNEI for parallel trials, when :class:`~.gp.GPSampler` keeps analytic LogEI with
+the kriging believer for its own batches: LogEI has no notion of pending points; the
+believer fakes them as observed at the GP's predicted mean. qLogNEI integrates over
+their unknown outcomes instead. ``benchmarks/results/acquisition.txt`` measured
+batches of 4 as about as good either way, at 2-3.5x the CPU for qLogNEI; parallel
+trials hide that cost behind the running ones (``benchmarks/results/parallel.md``).
+
+Without BoTorch (an optional extra) the sampler falls back to the kriging believer,
+that is :class:`~.gp.GPSampler` with the pending trials, and every such proposal's
+origin says so (``details["pending_method"]``, and its reason).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import itertools
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .._imports import LazyImport
+from .._threads import limit_threads
+from ..space import SearchSpace
+from ..trial import Direction, Origin
+from ._gp import ExactGP, GPParams, fit_gp
+from .base import History, Sampler, Suggestion
+from .default import DefaultSampler
+from .gp import GPSampler
+from .models import standardize
+from .optimize import MixedDomain
+
+_INSTALL = 'pip install "jupyter-metahpo[botorch]"'
+torch = LazyImport("torch")
+botorch_model = LazyImport("jupyter_metahpo.samplers.botorch_model", install=_INSTALL)
+logei = LazyImport("botorch.acquisition.logei", install=_INSTALL)
+optim = LazyImport("botorch.optim.optimize", install=_INSTALL)
+normal = LazyImport("botorch.sampling.normal", install=_INSTALL)
+
+__all__ = ["QLogNEISampler", "botorch_available", "for_parallel_trials", "PENDING_FALLBACK"]
+
+#: What the fallback does with the running trials when BoTorch is missing.
+PENDING_FALLBACK = "kriging believer"
+
+
+def botorch_available() -> bool:
+    """Whether BoTorch can be imported (without importing it)."""
+    return importlib.util.find_spec("botorch") is not None
+
+
+def for_parallel_trials(sampler: Sampler | None, seed: int | None = None) -> Sampler:
+    """The sampler a study uses when its trials run in parallel.
+
+    A :class:`~.default.DefaultSampler` whose refinement is the plain GP sampler gets a
+    :class:`QLogNEISampler` instead (the same GP, pending-aware proposals); its warm
+    start and initial design stay as they are. Any other sampler (the transfer
+    refinement, a sampler the user gave) is kept: it sees the running trials as
+    ``history.pending`` and handles them its own way.
+    """
+    if sampler is None:
+        sampler = DefaultSampler(seed=seed)
+    if isinstance(sampler, DefaultSampler) and type(sampler.refiner) is GPSampler:
+        return DefaultSampler(seed=sampler.seed, n_initial=sampler.n_initial, warm_start=sampler.warm_start,
+                              refiner=QLogNEISampler(seed=sampler.seed))
+    return sampler
+
+
+def _check_positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer, but got {name}={value!r}.")
+    return int(value)
+
+
+class QLogNEISampler(Sampler):
+    """GP proposals by BoTorch's qLogNEI, with the running trials as ``X_pending``.
+
+    Parameters
+    ----------
+    seed:
+        Seeds the Monte-Carlo samples and the search's starting points.
+    num_restarts, raw_samples, maxiter:
+        BoTorch's search: points scored to pick the starts, local searches (L-BFGS-B),
+        and the iteration cap of each.
+    mc_samples:
+        Quasi-Monte-Carlo samples of the joint posterior (BoTorch's default is 512;
+        fewer keep a proposal quick while other trials wait for it).
+    max_category_combinations:
+        How many combinations of categorical values ``optimize_acqf_mixed`` searches,
+        one local search each: all of them when there are at most this many, else
+        those of the best trials, then random ones.
+    torch_threads:
+        torch and BLAS threads during a proposal (one: faster for these small matrices).
+    """
+
+    name = "gp"
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        *,
+        num_restarts: int = 4,
+        raw_samples: int = 256,
+        maxiter: int = 50,
+        mc_samples: int = 128,
+        max_category_combinations: int = 6,
+        torch_threads: int | None = 1,
+    ) -> None:
+        self.seed = seed
+        self.num_restarts = _check_positive_int("num_restarts", num_restarts)
+        self.raw_samples = _check_positive_int("raw_samples", raw_samples)
+        self.maxiter = _check_positive_int("maxiter", maxiter)
+        self.mc_samples = _check_positive_int("mc_samples", mc_samples)
+        self.max_category_combinations = _check_positive_int("max_category_combinations", max_category_combinations)
+        self.torch_threads = None if torch_threads is None else _check_positive_int("torch_threads", torch_threads)
+        self._rng = np.random.default_rng(seed)
+        self._believer = GPSampler(seed=seed, torch_threads=torch_threads)
+        self._last_params: tuple[str, GPParams] | None = None
+
+    def __repr__(self) -> str:
+        return f"QLogNEISampler(seed={self.seed!r})"
+
+    def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
+        n = _check_positive_int("n", n)
+        if len(history.complete) < 2:
+            return self._believer.suggest(history, n)  # nothing to model yet: its random draws say so
+        if not botorch_available():
+            return self._believed(history, n)
+        with limit_threads(self.torch_threads, torch=True), warnings.catch_warnings():
+            # BoTorch's Cholesky adds jitter where rounding leaves a joint covariance not quite
+            # positive definite (pending points near tried ones), and warns each time: noise in a notebook.
+            warnings.filterwarnings("ignore", message=".*not p.d., added jitter.*")
+            return self._qlognei(history, n)
+
+    # Without BoTorch -------------------------------------------------------------------
+    def _believed(self, history: History, n: int) -> list[Suggestion]:
+        """The GP sampler's proposals, its kriging believer handling the running trials; the origin says why."""
+        out = []
+        for suggestion in self._believer.suggest(history, n):
+            origin = suggestion.origin
+            reason = (
+                f"{origin.reason}; the {len(history.pending)} running trials count as observed at the GP's prediction "
+                f"({PENDING_FALLBACK}): BoTorch is not installed, so qLogNEI could not run ({_INSTALL})"
+            )
+            details = {**origin.details, "pending_method": PENDING_FALLBACK}
+            out.append(dataclasses.replace(suggestion, origin=Origin(origin.source, reason, details)))
+        return out
+
+    # With BoTorch ------------------------------------------------------------------------
+    def _qlognei(self, history: History, n: int) -> list[Suggestion]:
+        space = history.space
+        domain = MixedDomain.from_space(space)
+        X, y, y_mean, y_std = _training_data(history)
+        gp = self._fit(space, X, y, domain)
+        pending = space.encode([dict(c) for c in history.pending]) if history.pending else np.empty((0, len(space)))
+        seen = {_config_key(space, c) for c in history.seen_configs()}
+        seed = int(self._rng.integers(2**31))
+        acqf = logei.qLogNoisyExpectedImprovement(
+            botorch_model.GPModel(gp),
+            X_baseline=torch.from_numpy(X),
+            sampler=normal.SobolQMCNormalSampler(sample_shape=torch.Size([self.mc_samples]), seed=seed),
+            # cache_root needs a gpytorch model: GPModel's joint posterior is computed afresh instead.
+            cache_root=False,
+            prune_baseline=True,
+        )
+        fixed = self._category_combinations(space, domain, history)
+        out: list[Suggestion] = []
+        chosen = np.empty((0, len(space)))
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            for _ in range(n):  # greedy: each proposal is pending for the next
+                both = np.vstack([pending, chosen])
+                acqf.set_X_pending(torch.from_numpy(both) if len(both) else None)
+                x, value = self._best_unseen(acqf, space, fixed, seen)
+                if x is None:  # every start ended on a tried configuration (a small discrete space)
+                    current = dataclasses.replace(history, pending=history.pending + tuple(
+                        space.decode(chosen) if len(chosen) else ()))
+                    suggestion = self._believed(current, 1)[0]
+                    x = space.encode([dict(suggestion.config)])[0]
+                else:
+                    suggestion = Suggestion(
+                        space.decode(x[None, :])[0],
+                        self._origin(gp, x, value, y_mean, y_std, history, n_pending=len(both), batch=n),
+                    )
+                seen.add(_config_key(space, suggestion.config))
+                chosen = np.vstack([chosen, x[None, :]])
+                out.append(suggestion)
+        return out
+
+    def _fit(self, space: SearchSpace, X: np.ndarray, y: np.ndarray, domain: MixedDomain) -> ExactGP:
+        """The GP sampler's model and fit: warm-started from the last call's hyperparameters, refitted cold too."""
+        key = space.to_json_string()
+        start = self._last_params[1] if self._last_params is not None and self._last_params[0] == key else None
+        gp = fit_gp(X, y, domain.categorical, start=start, maxiter=50 if start is not None else 200,
+                    refit_cold=True, cold_maxiter=200, learn_mean=True)
+        self._last_params = (key, gp.params)
+        return gp
+
+    def _best_unseen(
+        self, acqf: Any, space: SearchSpace, fixed: list[dict[int, float]], seen: set[tuple]
+    ) -> tuple[np.ndarray | None, float]:
+        """BoTorch's search for one point; the best of its starts whose configuration is new."""
+        dim = len(space)
+        bounds = torch.stack([torch.zeros(dim, dtype=torch.float64), torch.ones(dim, dtype=torch.float64)])
+        common = dict(
+            acq_function=acqf, bounds=bounds, q=1, num_restarts=self.num_restarts, raw_samples=self.raw_samples,
+            options={"maxiter": self.maxiter}, post_processing_func=_snapper(space), return_best_only=False,
+        )
+        if fixed:
+            candidates, values = optim.optimize_acqf_mixed(fixed_features_list=fixed, **common)
+        else:
+            candidates, values = optim.optimize_acqf(**common)
+        candidates = candidates.detach().reshape(-1, dim).numpy()
+        values = values.detach().reshape(-1).numpy()
+        for i in np.argsort(-values):
+            if _config_key(space, space.decode(candidates[i : i + 1])[0]) not in seen:
+                return candidates[i], float(values[i])
+        return None, float("nan")
+
+    def _category_combinations(self, space: SearchSpace, domain: MixedDomain, history: History) -> list[dict[int, float]]:
+        """Fixed values of the categorical columns, one ``optimize_acqf`` search each.
+
+        Every combination when there are at most ``max_category_combinations``; else
+        the combinations of the best trials first (where the GP expects improvement
+        most), then random others, up to that many.
+        """
+        columns = [j for j in range(len(space)) if domain.categorical[j]]
+        if not columns:
+            return []
+        grids = [domain.grids[list(domain.discrete).index(j)] for j in columns]
+        total = int(np.prod([len(g) for g in grids]))
+        if total <= self.max_category_combinations:
+            return [dict(zip(columns, map(float, values))) for values in itertools.product(*grids)]
+        ranked = sorted(history.complete, key=lambda t: t.value, reverse=history.direction is Direction.MAXIMIZE)
+        combos: list[tuple[float, ...]] = []
+        for trial in ranked:
+            unit = space.encode([dict(trial.config)])[0]
+            combo = tuple(float(unit[j]) for j in columns)
+            if combo not in combos:
+                combos.append(combo)
+            if len(combos) >= (self.max_category_combinations + 1) // 2:
+                break
+        while len(combos) < self.max_category_combinations:
+            combo = tuple(float(g[self._rng.integers(len(g))]) for g in grids)
+            if combo not in combos:
+                combos.append(combo)
+        return [dict(zip(columns, combo)) for combo in combos]
+
+    def _origin(self, gp: ExactGP, x: np.ndarray, value: float, y_mean: float, y_std: float, history: History,
+                *, n_pending: int, batch: int) -> Origin:
+        n_complete, n_failed = len(history.complete), len(history.failed)
+        posterior = gp.posterior_np(x[None, :])
+        sign = 1.0 if history.direction is Direction.MAXIMIZE else -1.0  # back to the objective's units and sign
+        fitted = f"a GP fitted on {n_complete} trials" + (f" and {n_failed} failed ones" if n_failed else "")
+        pending = f", with {n_pending} running trial{'s' * (n_pending != 1)} pending" if n_pending else ""
+        details = {
+            "acquisition": "qlognei",
+            "value": value,
+            "predicted_value": sign * (float(posterior.mean[0]) * y_std + y_mean),
+            "predicted_std": float(np.sqrt(posterior.var[0])) * y_std,
+            "n_trials": n_complete,
+            "n_failed": n_failed,
+            "n_pending": n_pending,
+            "batch": batch,
+            "pending_method": "qLogNEI X_pending",
+            "lengthscales": dict(zip(history.space.names, (float(v) for v in gp.lengthscales))),
+        }
+        return Origin(self.name, f"highest qLogNEI (BoTorch) under {fitted}{pending}", details)
+
+
+def _training_data(history: History) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Unit-cube inputs and standardised scores (higher is better), failed trials at the worst score,
+    as the GP sampler models them."""
+    space = history.space
+    scores = history.scores(history.complete)
+    X = space.encode([dict(t.config) for t in history.complete] + [dict(t.config) for t in history.failed])
+    raw = np.concatenate([scores, np.full(len(history.failed), float(scores.min()))])
+    y, y_mean, y_std = standardize(raw)
+    return X, y, y_mean, y_std
+
+
+def _snapper(space: SearchSpace):
+    """BoTorch's ``post_processing_func``: unit-cube points moved to the valid configurations nearest them."""
+
+    def snap(X: Any) -> Any:
+        flat = X.detach().reshape(-1, X.shape[-1]).numpy()
+        snapped = space.encode(space.decode(np.clip(flat, 0.0, 1.0)))
+        return torch.from_numpy(np.asarray(snapped, dtype=np.float64)).reshape(X.shape).to(X)
+
+    return snap
+
+
+def _config_key(space: SearchSpace, config: Mapping[str, Any]) -> tuple:
+    return tuple((name, repr(config[name])) for name in space.names)

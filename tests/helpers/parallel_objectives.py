@@ -1,0 +1,66 @@
+"""Objectives that the parallel tests send to Dask workers.
+
+They live in an importable module (``helpers.parallel_objectives``: the workers inherit
+the test process's ``sys.path``), so that cloudpickle sends them by reference.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import warnings
+from pathlib import Path
+
+
+def bowl(x: float, y: float) -> float:
+    """A smooth bowl with its minimum 0 at (0.3, 0.7)."""
+    return (x - 0.3) ** 2 + (y - 0.7) ** 2
+
+
+def chatty_bowl(x: float, y: float) -> float:
+    """``bowl`` that prints and warns, and says which process ran it."""
+    print(f"pid {os.getpid()}")
+    warnings.warn("a warning from the worker", UserWarning)
+    return bowl(x, y)
+
+
+def sleepy_bowl(x: float, y: float, seconds: float = 0.5) -> float:
+    time.sleep(seconds)
+    return bowl(x, y)
+
+
+def several_metrics(x: float, y: float) -> dict[str, float]:
+    return {"loss": bowl(x, y), "other": 1.0}
+
+
+def always_fails(x: float, y: float) -> float:
+    raise ValueError(f"no good at x={x:.3f}")
+
+
+def dies_once(x: float, y: float, marker: str = "") -> float:
+    """Kills the worker process running it, the first time only (``marker`` records that it did)."""
+    path = Path(marker)
+    try:
+        path.touch(exist_ok=False)
+    except FileExistsError:
+        return bowl(x, y)
+    time.sleep(0.2)
+    os.kill(os.getpid(), signal.SIGKILL)
+    return bowl(x, y)  # never reached
+
+
+def quick_then_waits(x: float, y: float, folder: str = "", quick: int = 2) -> float:
+    """The first ``quick`` calls (counted across processes in ``folder``) return at once; later
+    calls wait until the file ``folder/release`` exists."""
+    path = Path(folder)
+    index = 0
+    while True:  # claim the next call number: exclusive creation is atomic across processes
+        try:
+            (path / f"call-{index}").touch(exist_ok=False)
+            break
+        except FileExistsError:
+            index += 1
+    while index >= quick and not (path / "release").exists():
+        time.sleep(0.05)
+    return bowl(x, y)
