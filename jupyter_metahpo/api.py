@@ -15,6 +15,7 @@ from .meta.strategies import WarmStartStrategy
 from .pipeline import prepare_study
 from .progress import TextProgress
 from .result import TuningResult
+from .pruners import Pruner, as_pruner
 from .samplers.base import Sampler
 from .space import SearchSpace, as_search_space
 from .study import Callback, StopSignal, Study, StudyInterrupted
@@ -42,6 +43,7 @@ def tune(
     data: Any = None,
     strategy: str | WarmStartStrategy = "default",
     past: Iterable[PastStudy] | None = None,
+    pruner: Pruner | str | None = None,
 ) -> TuningResult:
     """Tune ``objective`` over ``space`` and return a :class:`TuningResult`.
 
@@ -104,15 +106,23 @@ def tune(
     past:
         Past studies (:class:`~jupyter_metahpo.experience.PastStudy`) to learn from,
         in addition to the experience store and the bundled prior.
+    pruner:
+        Stops unpromising trials early, for an objective with a ``trial`` parameter that
+        reports its learning curve (``trial.report(value, step)``) and asks
+        ``trial.should_prune()``: ``"median"``, ``"halving"`` (asynchronous successive
+        halving), ``"meta"`` (predicted from past learning curves), a
+        :class:`~jupyter_metahpo.pruners.Pruner`, or ``None`` (default) to never prune.
     """
     space = as_search_space(space)
+    pruner = as_pruner(pruner)  # a bad name fails before the store opens the study
     prepared = prepare_study(
         space, objective=objective, direction=direction, metric=metric, name=name, seed=seed, sampler=sampler,
         store=store, resume=resume, task=task, data=data, strategy=strategy, past=past,
         settings={"n_trials": n_trials, "timeout": timeout, "seed": seed},
     )
     study = Study(space, direction=prepared.direction, metric=metric, sampler=prepared.sampler, seed=seed, name=name,
-                  recorder=prepared.session, trials=prepared.resumed_trials, context=prepared.plan.context)
+                  recorder=prepared.session, trials=prepared.resumed_trials, context=prepared.plan.context,
+                  pruner=pruner)
     observers = list(callbacks)
     if progress is True:
         observers.append(TextProgress())

@@ -38,8 +38,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("search_cv",),  # scikit-learn front end over tune()
     ("api", "racing", "suggestions", "pipeline"),  # one study pipeline and its callers
     ("widgets", "progress"),  # render the snapshots they are given
-    ("study",),  # the ask/tell loop
-    ("samplers",),  # propose configurations
+    ("study", "reporting"),  # the ask/tell loop; what a running trial reports (the `trial` handle)
+    ("samplers", "pruners"),  # propose configurations; stop trials early from their learning curves
     ("meta",),  # meta-features, warm-start strategies
     ("store", "prior", "builtin_spaces", "torch_mlp"),  # where past studies come from
     (  # shapes and helpers
