@@ -16,7 +16,7 @@ from .space import SearchSpace, choice, intrange, loguniform, uniform
 from .store import ExperienceStore
 from .study import ObjectiveFailedError, StopSignal, Study, StudyInterrupted, StudySnapshot
 from .suggestions import suggest
-from .pruners import MedianPruner, NopPruner, Pruner, SuccessiveHalvingPruner
+from .pruners import MedianPruner, MetaLearnedPruner, NopPruner, Pruner, SuccessiveHalvingPruner
 from .reporting import Trial
 from .trial import FrozenTrial, Origin, TrialPruned, TrialState
 
@@ -43,6 +43,7 @@ __all__ = [
     "NopPruner",
     "MedianPruner",
     "SuccessiveHalvingPruner",
+    "MetaLearnedPruner",
     "Sampler",
     "DefaultSampler",
     "GPSampler",

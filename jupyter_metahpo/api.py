@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from .curve_sources import with_past_curves
 from .experience import PastStudy
 from .meta.strategies import WarmStartStrategy
 from .pipeline import prepare_study
@@ -110,8 +111,10 @@ def tune(
         Stops unpromising trials early, for an objective with a ``trial`` parameter that
         reports its learning curve (``trial.report(value, step)``) and asks
         ``trial.should_prune()``: ``"median"``, ``"halving"`` (asynchronous successive
-        halving), ``"meta"`` (predicted from past learning curves), a
-        :class:`~jupyter_metahpo.pruners.Pruner`, or ``None`` (default) to never prune.
+        halving), ``"meta"`` (the final value predicted from past learning curves of
+        related studies: the store's, the bundled prior's, and this study's own;
+        :mod:`jupyter_metahpo.curve_sources`), a :class:`~jupyter_metahpo.pruners.Pruner`,
+        or ``None`` (default) to never prune.
     """
     space = as_search_space(space)
     pruner = as_pruner(pruner)  # a bad name fails before the store opens the study
@@ -120,6 +123,7 @@ def tune(
         store=store, resume=resume, task=task, data=data, strategy=strategy, past=past,
         settings={"n_trials": n_trials, "timeout": timeout, "seed": seed},
     )
+    pruner = with_past_curves(pruner, prepared.experience, prepared.store, prepared.direction)
     study = Study(space, direction=prepared.direction, metric=metric, sampler=prepared.sampler, seed=seed, name=name,
                   recorder=prepared.session, trials=prepared.resumed_trials, context=prepared.plan.context,
                   pruner=pruner)

@@ -391,6 +391,7 @@ class PreparedStudy:
     store: ExperienceStore | None
     session: StudySession | None
     sampler: Sampler | None
+    experience: Experience | None = None  # the related past, when it was gathered (for the meta-learned pruner)
 
     @property
     def resumed_trials(self) -> tuple:
@@ -428,11 +429,12 @@ def prepare_study(
         opened, name, space, parsed, metric=metric, objective=objective, task=plan.store_task, resume=resume,
         settings={**settings, "sampler": sampler, **source_setting(plan)},
     )
+    experience = None
     if sampler is None and plan.strategy != "none":
         exclude = () if session is None else (session.study_id,)
         experience = Experience.gather(space, past, opened, context=plan.study_context(past), exclude=exclude)
         sampler = build_sampler(plan, space, experience, seed)
-    return PreparedStudy(space, parsed, plan, opened, session, sampler)
+    return PreparedStudy(space, parsed, plan, opened, session, sampler, experience)
 
 
 def source_setting(plan: TaskPlan) -> dict[str, Any]:

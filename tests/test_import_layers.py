@@ -36,7 +36,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / PACKAGE
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("magics", "cell", "cli", "demo", "server"),  # entry points (cell: how the magic reads a cell)
     ("search_cv",),  # scikit-learn front end over tune()
-    ("api", "racing", "suggestions", "pipeline"),  # one study pipeline and its callers
+    ("api", "racing", "suggestions", "pipeline", "curve_sources"),  # one study pipeline and its callers
     ("widgets", "progress"),  # render the snapshots they are given
     ("study", "reporting"),  # the ask/tell loop; what a running trial reports (the `trial` handle)
     ("samplers", "pruners"),  # propose configurations; stop trials early from their learning curves

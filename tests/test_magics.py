@@ -114,7 +114,7 @@ def test_space_and_objective_by_name_and_a_metric(ip):
         ("--bogus", "unrecognized arguments: --bogus"),
         ("--out 2bad", "--out must be a Python variable name"),
         ("--objective missing", "no variable named 'missing'"),
-        ("--pruner medain", "--pruner must be one of none, median, halving"),
+        ("--pruner medain", "--pruner must be one of none, median, halving, meta"),
     ],
 )
 def test_a_bad_line_is_a_one_line_usage_error(ip, line, message):

@@ -15,8 +15,10 @@ An objective reports its curve (``trial.report(value, step)``) and asks
 from __future__ import annotations
 
 from .base import KEEP, NopPruner, PruneDecision, Pruner
+from .curves import CurveLibrary, LearningCurve
 from .halving import SuccessiveHalvingPruner
 from .median import MedianPruner
+from .meta import MetaLearnedPruner
 
 __all__ = [
     "Pruner",
@@ -25,6 +27,9 @@ __all__ = [
     "NopPruner",
     "MedianPruner",
     "SuccessiveHalvingPruner",
+    "MetaLearnedPruner",
+    "LearningCurve",
+    "CurveLibrary",
     "PRUNERS",
     "PRUNER_NAMES",
     "resolve_name",
@@ -36,8 +41,9 @@ PRUNERS: dict[str, type[Pruner]] = {
     "none": NopPruner,
     "median": MedianPruner,
     "halving": SuccessiveHalvingPruner,
+    "meta": MetaLearnedPruner,
 }
-_ALIASES = {"nop": "none", "successive-halving": "halving", "successive_halving": "halving", "asha": "halving"}
+_ALIASES = {"meta-learned": "meta", "metalearned": "meta", "nop": "none", "successive-halving": "halving", "successive_halving": "halving", "asha": "halving"}
 #: The pruners' names, as error messages list them (``as_pruner`` also takes a few aliases: ``"asha"``).
 PRUNER_NAMES = tuple(PRUNERS)
 
