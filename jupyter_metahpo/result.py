@@ -25,7 +25,8 @@ def trials_to_dataframe(trials: Sequence[FrozenTrial], space: SearchSpace):
 
     ``number`` counts from 1, as every display does (``FrozenTrial.number + 1``); ``error``
     is the line of a failed trial's error that says what went wrong; ``warnings`` and
-    ``output`` are what the objective warned and printed during the trial.
+    ``output`` are what the objective warned and printed during the trial; ``steps`` how
+    many values it reported (``trial.report``) and ``prune_reason`` why it was pruned.
     """
     rows = []
     for t in trials:
@@ -43,13 +44,16 @@ def trials_to_dataframe(trials: Sequence[FrozenTrial], space: SearchSpace):
         row["error"] = t.error.strip().splitlines()[-1] if t.error else None
         row["warnings"] = "\n".join(t.warnings) or None
         row["output"] = t.output
+        row["steps"] = len(t.intermediate_values)
+        row["prune_reason"] = t.prune_reason
         rows.append(row)
     columns = ["number", "state", "value", *space.names]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(
             columns=columns
-            + ["duration", "suggest_seconds", "origin", "reason", *PROVENANCE_COLUMNS, "error", "warnings", "output"]
+            + ["duration", "suggest_seconds", "origin", "reason", *PROVENANCE_COLUMNS, "error", "warnings", "output",
+               "steps", "prune_reason"]
         )
     return keep_values_exactly(frame, rows, _choices_with_none(space))
 

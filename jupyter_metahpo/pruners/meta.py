@@ -72,7 +72,7 @@ class MetaLearnedPruner(Pruner):
 
     def __init__(
         self,
-        p: float = 0.9,
+        p: float = 0.8,
         past: Iterable[LearningCurve] | CurveLibrary = (),
         *,
         model: str | Any = "regression",
