@@ -16,7 +16,9 @@ from .space import SearchSpace, choice, intrange, loguniform, uniform
 from .store import ExperienceStore
 from .study import ObjectiveFailedError, StopSignal, Study, StudyInterrupted, StudySnapshot
 from .suggestions import suggest
-from .trial import FrozenTrial, Origin, TrialState
+from .pruners import MedianPruner, MetaLearnedPruner, NopPruner, Pruner, SuccessiveHalvingPruner
+from .reporting import Trial
+from .trial import FrozenTrial, Origin, TrialPruned, TrialState
 
 __all__ = [
     "__version__",
@@ -35,6 +37,13 @@ __all__ = [
     "FrozenTrial",
     "Origin",
     "TrialState",
+    "Trial",
+    "TrialPruned",
+    "Pruner",
+    "NopPruner",
+    "MedianPruner",
+    "SuccessiveHalvingPruner",
+    "MetaLearnedPruner",
     "Sampler",
     "DefaultSampler",
     "GPSampler",

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from .curve_sources import with_past_curves
 from .experience import PastStudy
 from .meta.strategies import WarmStartStrategy
 from .parallel import check_parallel_options, check_picklable, optimize_parallel
 from .pipeline import prepare_study
 from .progress import TextProgress
 from .result import TuningResult
+from .pruners import Pruner, as_pruner
 from .samplers.base import Sampler
 from .samplers.batch import for_parallel_trials
 from .space import SearchSpace, as_search_space
@@ -47,6 +49,7 @@ def tune(
     n_jobs: int = 1,
     client: Any = None,
     resources: Mapping[str, float] | None = None,
+    pruner: Pruner | str | None = None,
 ) -> TuningResult:
     """Tune ``objective`` over ``space`` and return a :class:`TuningResult`.
 
@@ -122,8 +125,17 @@ def tune(
     resources:
         Dask worker resources each trial needs, e.g. ``{"GPU": 1}``: a trial then runs
         only on a worker that has them free.
+    pruner:
+        Stops unpromising trials early, for an objective with a ``trial`` parameter that
+        reports its learning curve (``trial.report(value, step)``) and asks
+        ``trial.should_prune()``: ``"median"``, ``"halving"`` (asynchronous successive
+        halving), ``"meta"`` (the final value predicted from past learning curves of
+        related studies: the store's, the bundled prior's, and this study's own;
+        :mod:`jupyter_metahpo.curve_sources`), a :class:`~jupyter_metahpo.pruners.Pruner`,
+        or ``None`` (default) to never prune.
     """
     space = as_search_space(space)
+    pruner = as_pruner(pruner)  # a bad name fails before the store opens the study
     parallel = n_jobs != 1 or client is not None or resources is not None
     slots = None
     if parallel:  # before the store opens the study: a refused objective leaves nothing behind
@@ -139,8 +151,10 @@ def tune(
     study_sampler = prepared.sampler
     if parallel and sampler is None:  # ours, not the user's: the GP refinement proposes with the running trials
         study_sampler = for_parallel_trials(prepared.sampler, seed)
+    pruner = with_past_curves(pruner, prepared.experience, prepared.store, prepared.direction)
     study = Study(space, direction=prepared.direction, metric=metric, sampler=study_sampler, seed=seed, name=name,
-                  recorder=prepared.session, trials=prepared.resumed_trials, context=prepared.plan.context)
+                  recorder=prepared.session, trials=prepared.resumed_trials, context=prepared.plan.context,
+                  pruner=pruner)
     observers = list(callbacks)
     if progress is True:
         observers.append(TextProgress())

@@ -138,14 +138,47 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     line("trials", f"{len(trials)}" + (f" (last {len(shown)} shown)" if len(shown) < len(trials) else ""))
     if shown:
         names = study.space.names
+        curves = any(t.trial.intermediate_values for t in shown)
         rows = [
             # Trials are counted from 1 wherever a person reads a number (the widget, the plot);
             # the store keeps its own numbers, from 0, and --json prints those.
-            (t.trial.number + 1, t.state.value, _number(t.value), *(_cell(t.config.get(n)) for n in names), t.trial.origin.source)
+            (t.trial.number + 1, t.state.value, _number(t.value), *(_cell(t.config.get(n)) for n in names),
+             t.trial.origin.source, *((_steps(t.trial), sparkline(t.trial.intermediate_values)) if curves else ()))
             for t in shown
         ]
-        print(format_table(("#", "state", "value", *names, "origin"), rows), file=out)
+        print(format_table(("#", "state", "value", *names, "origin", *(("steps", "curve") if curves else ())), rows),
+              file=out)
+        for t in shown:
+            if t.trial.prune_reason:
+                print(printable(f"trial {t.trial.number + 1} pruned: {t.trial.prune_reason}"), file=out)
     return 0
+
+
+def _steps(trial: Any) -> str:
+    """How many steps a trial reported, and its last step when they were not 0, 1, 2, ..."""
+    curve = trial.intermediate_values
+    if not curve:
+        return "-"
+    return f"{len(curve)}" if trial.last_step == len(curve) - 1 else f"{len(curve)} (to {trial.last_step})"
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(curve: Any, width: int = 16) -> str:
+    """A learning curve in ``width`` characters or fewer, its own range from ▁ to █ (NaN as ``?``)."""
+    values = list(curve.values())
+    if not values:
+        return "-"
+    if len(values) > width:  # evenly spaced points, the last one kept
+        values = [values[round(i * (len(values) - 1) / (width - 1))] for i in range(width)]
+    finite = [v for v in values if v == v]
+    low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+    span = high - low
+    return "".join(
+        "?" if v != v else _BARS[0 if span == 0 else min(int((v - low) / span * len(_BARS)), len(_BARS) - 1)]
+        for v in values
+    )
 
 
 def _cell(value: Any) -> str:

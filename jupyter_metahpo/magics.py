@@ -29,6 +29,7 @@ from .cell import CELL_BUILTINS, read_cell
 from .parallel import UnpicklableObjectiveError
 from .pipeline import STRATEGY_CHOICES, check_name_is_free
 from .progress import TextProgress
+from .pruners import PRUNER_NAMES, resolve_name
 from .store import StoreError
 from .study import ObjectiveFailedError, StopSignal, StudyInterrupted
 
@@ -81,6 +82,9 @@ class MetatuneMagics(Magics):
     scheduler = Unicode(None, allow_none=True, help="Default Dask scheduler address (None: no cluster).").tag(
         config=True
     )
+    pruner = Unicode(None, allow_none=True, help="Default pruner: median, halving, meta (None: never prune).").tag(
+        config=True
+    )
     display = CaselessStrEnum(
         ["auto", "widget", "text", "none"],
         "auto",
@@ -107,6 +111,7 @@ class MetatuneMagics(Magics):
     @argument("--name", default=None, help="study name: the same name resumes the stored study")
     @argument("--seed", type=int, default=None, help="random seed, for a reproducible study")
     @argument("--strategy", default=None, help="warm-start strategy, or 'none' for a cold start")
+    @argument("--pruner", default=None, metavar="NAME", help="stop trials early from the curves they report: median, halving, meta")
     @argument("--store", default=None, help="path of the experience store (default: the user's store)")
     @argument("--resume", dest="resume", action="store_const", const=True, default=None, help="continue the stored study of this name")
     @argument("--fresh", dest="resume", action="store_const", const=False, help="start over even if a study of this name exists")
@@ -162,6 +167,7 @@ class MetatuneMagics(Magics):
         optional = {
             "data": _data(args.data, self.shell.user_ns) if args.data else None,
             "strategy": args.strategy or self.strategy,
+            "pruner": args.pruner or self.pruner,
             "store": args.store or self.store,
             "resume": args.resume,
             "client": args.scheduler or self.scheduler,
@@ -233,6 +239,8 @@ def _check_line(args) -> None:
         raise UsageError(
             f"--strategy must be one of {', '.join(STRATEGY_CHOICES)}, but got --strategy {args.strategy!r}."
         )
+    if args.pruner is not None and resolve_name(args.pruner) is None:
+        raise UsageError(f"--pruner must be one of {', '.join(PRUNER_NAMES)}, but got --pruner {args.pruner!r}.")
 
 
 def _data(names: list[str], namespace: Mapping[str, Any]) -> tuple[Any, Any]:

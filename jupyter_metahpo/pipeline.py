@@ -440,6 +440,7 @@ class PreparedStudy:
     store: ExperienceStore | None
     session: StudySession | None
     sampler: Sampler | None
+    experience: Experience | None = None  # the related past, when it was gathered (for the meta-learned pruner)
 
     @property
     def resumed_trials(self) -> tuple:
@@ -481,12 +482,13 @@ def prepare_study(
         opened, name, space, parsed, metric=metric, objective=objective, task=plan.store_task, resume=resume,
         settings={**settings, "sampler": sampler, **source_setting(plan)},
     )
+    experience = None
     if sampler is None and plan.strategy != "none":
         exclude = () if session is None else (session.study_id,)
         experience = Experience.gather(space, past, opened, context=plan.study_context(past), exclude=exclude)
         k = None if warm_start_k is None else max(warm_start_size(space), warm_start_k)
         sampler = build_sampler(plan, space, experience, seed, k=k)
-    return PreparedStudy(space, parsed, plan, opened, session, sampler)
+    return PreparedStudy(space, parsed, plan, opened, session, sampler, experience)
 
 
 def source_setting(plan: TaskPlan) -> dict[str, Any]:

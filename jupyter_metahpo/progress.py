@@ -40,17 +40,19 @@ class TextProgress:
         elif snap.event == "trial_end" and snap.current is not None:
             t = snap.current
             total = f"/{snap.n_trials}" if snap.n_trials else ""
-            outcome = _fmt(t.value) if t.state is TrialState.COMPLETE else f"failed: {_last_line(t.error)}"
             best = snap.best_trial.value if snap.best_trial else None
             self._print(
-                f"[{t.number + 1:>3}{total}] {outcome:<14} best {_fmt(best):<10} "
-                f"{t.origin.source:<10} {t.duration or 0:5.1f}s{_noise(t)}"
+                f"[{t.number + 1:>3}{total}] {_outcome(t):<14} best {_fmt(best):<10} "
+                f"{t.origin.source:<10} {t.duration or 0:5.1f}s{_noise(t)}{_pruned(t)}"
             )
         elif snap.event == "end":
             best = snap.best_trial
             self._print(f"Done ({snap.status}) after {snap.elapsed:.1f}s: best value {_fmt(best.value if best else None)}")
             if best is not None:
                 self._print(f"Best configuration: {dict(best.config)}")
+            n_pruned = sum(t.state is TrialState.PRUNED for t in snap.trials)
+            if n_pruned:
+                self._print(f"{n_pruned} of {len(snap.trials)} trials were pruned{_steps_saved(snap.trials)}")
             failed = snap.latest_failure
             if failed is not None:
                 n_failed = sum(t.state is TrialState.FAILED for t in snap.trials)
@@ -61,6 +63,28 @@ class TextProgress:
 
     def _print(self, line: str) -> None:
         print(line, file=self.stream, flush=True)
+
+
+def _outcome(trial: FrozenTrial) -> str:
+    if trial.state is TrialState.COMPLETE:
+        return _fmt(trial.value)
+    if trial.state is TrialState.PRUNED:
+        return f"pruned @{trial.last_step}" if trial.last_step is not None else "pruned"
+    return f"failed: {_last_line(trial.error)}"
+
+
+def _pruned(trial: FrozenTrial) -> str:
+    """Why a pruned trial was stopped, e.g. `` · predicted final 0.81 ± 0.02 < best 0.93, from 14 past curves``."""
+    return f" · {trial.prune_reason}" if trial.state is TrialState.PRUNED and trial.prune_reason else ""
+
+
+def _steps_saved(trials) -> str:
+    """How many steps the trials ran, against the longest curve times the number of trials."""
+    lengths = [len(t.intermediate_values) for t in trials if t.intermediate_values]
+    longest = max((len(t.intermediate_values) for t in trials if t.state is TrialState.COMPLETE), default=0)
+    if not lengths or not longest:
+        return ""
+    return f" ({sum(lengths)} steps run, where {longest * len(lengths)} would run every trial to {longest} steps)"
 
 
 def _last_line(text: str | None) -> str:

@@ -25,7 +25,8 @@ def trials_to_dataframe(trials: Sequence[FrozenTrial], space: SearchSpace):
 
     ``number`` counts from 1, as every display does (``FrozenTrial.number + 1``); ``error``
     is the line of a failed trial's error that says what went wrong; ``warnings`` and
-    ``output`` are what the objective warned and printed during the trial.
+    ``output`` are what the objective warned and printed during the trial; ``steps`` how
+    many values it reported (``trial.report``) and ``prune_reason`` why it was pruned.
     """
     rows = []
     for t in trials:
@@ -43,13 +44,16 @@ def trials_to_dataframe(trials: Sequence[FrozenTrial], space: SearchSpace):
         row["error"] = t.error.strip().splitlines()[-1] if t.error else None
         row["warnings"] = "\n".join(t.warnings) or None
         row["output"] = t.output
+        row["steps"] = len(t.intermediate_values)
+        row["prune_reason"] = t.prune_reason
         rows.append(row)
     columns = ["number", "state", "value", *space.names]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(
             columns=columns
-            + ["duration", "suggest_seconds", "origin", "reason", *PROVENANCE_COLUMNS, "error", "warnings", "output"]
+            + ["duration", "suggest_seconds", "origin", "reason", *PROVENANCE_COLUMNS, "error", "warnings", "output",
+               "steps", "prune_reason"]
         )
     return keep_values_exactly(frame, rows, _choices_with_none(space))
 
@@ -97,6 +101,19 @@ def best_so_far(trials: Sequence[FrozenTrial], direction: Direction) -> list[flo
             best = t.value
         out.append(best)
     return out
+
+
+#: The trials whose curves ``plot_curves`` draws (a failed trial's curve ends in an error, not a verdict).
+CURVE_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def _origin_colours(sources: Iterable[str]) -> dict[str, Any]:
+    """One colour of matplotlib's cycle per origin source, in order of first appearance."""
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours: dict[str, Any] = {}
+    for source in sources:
+        colours.setdefault(source, cycle[len(colours) % len(cycle)])
+    return colours
 
 
 @dataclass(frozen=True)
@@ -176,6 +193,48 @@ class TuningResult(BestTrialMixin):
         ax.legend(loc="best", fontsize="small")
         return fig if own else None
 
+    @property
+    def n_pruned(self) -> int:
+        return sum(t.state is TrialState.PRUNED for t in self.trials)
+
+    def plot_curves(self, ax=None):
+        """Every trial's learning curve (what it reported with ``trial.report(value, step)``).
+
+        Complete trials are drawn in a colour per origin, pruned trials in grey (each ends
+        where it was stopped), the best trial in black. Returns the figure as :meth:`plot`
+        does (``None`` with ``ax=``). Raises ``ValueError`` when no trial reported a curve.
+        """
+        drawn = [t for t in self.trials if t.intermediate_values and t.state in CURVE_STATES]
+        if not drawn:
+            raise ValueError(
+                "no trial reported a learning curve: give the objective a `trial` parameter and call "
+                "trial.report(value, step) after each epoch."
+            )
+        own = ax is None
+        if own:
+            fig, ax = plt.subplots(figsize=(6, 3.5), FigureClass=figures.PyplotFigure)
+        best = self.best_trial
+        labelled: set[str] = set()
+        n_pruned = sum(t.state is TrialState.PRUNED for t in drawn)
+        colours = _origin_colours(t.origin.source for t in drawn if t.state is TrialState.COMPLETE)
+        for t in drawn:
+            if t is best:
+                continue
+            pruned = t.state is TrialState.PRUNED
+            label = f"pruned ({n_pruned})" if pruned else t.origin.source
+            steps, values = zip(*t.intermediate_values.items())
+            ax.plot(steps, values, color="0.72" if pruned else colours[t.origin.source], lw=0.9,
+                    alpha=0.8 if pruned else 0.7, zorder=1 if pruned else 2, label=None if label in labelled else label)
+            labelled.add(label)
+        if best is not None and best.intermediate_values:
+            steps, values = zip(*best.intermediate_values.items())
+            ax.plot(steps, values, color="black", lw=2, zorder=3, label=f"best (trial {best.number + 1})")
+        ax.set_xlabel("step")
+        ax.set_ylabel(self.metric or "value")
+        ax.set_title(f"{self.name or 'study'}: learning curves ({self.direction.value})")
+        ax.legend(loc="best", fontsize="small")
+        return fig if own else None
+
     def __repr__(self) -> str:
         text = (
             f"TuningResult(name={self.name!r}, status={self.status!r}, trials={len(self.trials)}, "
@@ -191,7 +250,8 @@ class TuningResult(BestTrialMixin):
         )
         return (
             f"<b>{html.escape(self.name or 'study')}</b>: {html.escape(self.status)}, "
-            f"{self.n_complete} complete / {self.n_failed} failed trials, best {self.direction.value[:3]} "
+            f"{self.n_complete} complete / {self.n_failed} failed"
+            f"{f' / {self.n_pruned} pruned' if self.n_pruned else ''} trials, best {self.direction.value[:3]} "
             f"value <b>{self.best_value!r}</b><table>{rows}</table>"
             f"{self.warm_start._repr_html_() if self.warm_start is not None else ''}"
         )

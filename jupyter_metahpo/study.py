@@ -22,11 +22,13 @@ from typing import Any, Protocol
 
 from ._capture import CapturedOutput
 from ._deadline import TrialDeadline, TrialTimeout
+from .pruners import Pruner, as_pruner
+from .reporting import Trial, observations_for_sampler, pruned_trial
 from .result import trials_to_dataframe
 from .samplers.base import History, Sampler
 from .samplers.default import DefaultSampler
 from .space import SearchSpace, as_search_space
-from .trial import BestTrialMixin, Direction, FrozenTrial, Origin, TrialState
+from .trial import BestTrialMixin, Direction, FrozenTrial, Origin, TrialPruned, TrialState
 
 __all__ = [
     "Study",
@@ -109,7 +111,8 @@ class StudySnapshot:
     """The state of a study at one moment, for observers.
 
     ``event`` says what just happened: ``"start"``, ``"trial_start"``,
-    ``"trial_end"`` or ``"end"``. ``status`` is ``"running"`` until the end, then
+    ``"trial_report"`` (the running trial, ``current``, reported a step of its
+    learning curve), ``"trial_end"`` or ``"end"``. ``status`` is ``"running"`` until the end, then
     ``"finished"``, ``"stopped"``, ``"timeout"``, ``"interrupted"`` or ``"failed"``.
     """
 
@@ -178,6 +181,9 @@ class Study(BestTrialMixin):
         Receives every finished trial before the next one starts (the store).
     trials:
         Finished trials of an earlier run of this study, when resuming.
+    pruner:
+        Answers ``trial.should_prune()`` (:mod:`jupyter_metahpo.pruners`): a pruner or
+        its name (``"median"``, ``"halving"``, ``"meta"``); ``None`` never prunes.
     """
 
     def __init__(
@@ -192,6 +198,7 @@ class Study(BestTrialMixin):
         recorder: TrialRecorder | None = None,
         trials: Iterable[FrozenTrial] = (),
         context: Mapping[str, Any] | None = None,
+        pruner: Pruner | str | None = None,
     ) -> None:
         self.space = as_search_space(space)
         self.direction = Direction.parse(direction)
@@ -203,6 +210,7 @@ class Study(BestTrialMixin):
         elif not isinstance(sampler, Sampler):
             raise TypeError(f"`sampler` must be a jupyter_metahpo Sampler, but got {sampler!r}.")
         self.sampler = sampler
+        self.pruner = as_pruner(pruner)
         self.seed = seed
         self.name = name
         self.recorder = recorder
@@ -225,7 +233,7 @@ class Study(BestTrialMixin):
         return History(
             space=self.space,
             direction=self.direction,
-            trials=tuple(t for t in trials if t.state.is_finished),
+            trials=observations_for_sampler([t for t in trials if t.state.is_finished]),
             pending=tuple(t.config for t in trials if t.state is TrialState.RUNNING),
             context=self.context,
         )
@@ -291,12 +299,16 @@ class Study(BestTrialMixin):
         error: BaseException | str | None = None,
         output: str | None = None,
         warnings: Sequence[str] = (),
+        state: TrialState | str | None = None,
+        prune_reason: str | None = None,
     ) -> FrozenTrial:
         """Finish a running trial with its result, or with the error that ended it.
 
         A value that is not a finite number (NaN, inf, a string) fails the trial with
         the reason kept in ``error``. ``output`` and ``warnings`` are what the objective
-        printed and warned (kept with the trial). Returns the finished snapshot.
+        printed and warned (kept with the trial). ``state="pruned"`` ends it as pruned,
+        with its last reported value (``value`` is then ignored, as in Optuna) and
+        ``prune_reason`` unless the pruner gave one. Returns the finished snapshot.
         """
         number = trial.number if isinstance(trial, FrozenTrial) else trial
         with self._lock:
@@ -307,7 +319,9 @@ class Study(BestTrialMixin):
             if current.state.is_finished:
                 raise ValueError(f"trial {number} is already {current.state.value}; each trial is told once.")
             current = current.finish(output=output or None, warnings=tuple(warnings))
-            if error is not None:
+            if state is not None and TrialState(state) is TrialState.PRUNED:
+                finished = pruned_trial(current, prune_reason, time.time())
+            elif error is not None:
                 finished = current.finish(
                     state=TrialState.FAILED, error=_format_error(error), finished_at=time.time()
                 )
@@ -324,7 +338,45 @@ class Study(BestTrialMixin):
             score, metrics = _parse_result(value, self.metric)
         except ValueError as problem:
             return trial.finish(state=TrialState.FAILED, error=str(problem), finished_at=now)
-        return trial.finish(state=TrialState.COMPLETE, value=score, metrics=metrics, finished_at=now)
+        # A trial the pruner would have stopped but that ran to its end is complete: no verdict stays on it.
+        return trial.finish(state=TrialState.COMPLETE, value=score, metrics=metrics, finished_at=now, prune_reason=None)
+
+    # Learning curves and pruning (the ``trial`` handle calls these) -------------------------------
+    def report(self, trial: FrozenTrial | int, value: float, step: int) -> FrozenTrial | None:
+        """Record a point of a running trial's learning curve; returns the updated snapshot.
+
+        ``None`` when that step was reported already (its first value stays). The
+        objective's ``trial.report(value, step)`` calls this.
+        """
+        number = trial.number if isinstance(trial, FrozenTrial) else trial
+        with self._lock:
+            position = self._running_position(number)
+            current = self._trials[position]
+            if step in current.intermediate_values:
+                return None
+            updated = current.finish(intermediate_values={**current.intermediate_values, step: value})
+            self._trials[position] = updated
+        return updated
+
+    def should_prune(self, trial: FrozenTrial | int) -> bool:
+        """Whether the pruner stops this running trial now; its reason is kept on the trial."""
+        number = trial.number if isinstance(trial, FrozenTrial) else trial
+        with self._lock:
+            trials = tuple(self._trials)
+            current = trials[self._running_position(number)]
+        decision = self.pruner.decide(current, trials, self.direction)
+        if decision:
+            with self._lock:
+                position = self._running_position(number)
+                self._trials[position] = self._trials[position].finish(prune_reason=decision.reason or None)
+        return bool(decision)
+
+    def _running_position(self, number: Any) -> int:
+        position = self._position(number)
+        if position is None or self._trials[position].state.is_finished:
+            state = "not in this study" if position is None else f"already {self._trials[position].state.value}"
+            raise ValueError(f"trial {number!r} is {state}; only a running trial reports or asks to be pruned.")
+        return position
 
     def _next_number(self) -> int:
         # One past the last: numbers are in order, with gaps where a shared study's other processes ran trials.
@@ -392,12 +444,17 @@ class Study(BestTrialMixin):
         captured = CapturedOutput()
         began = time.monotonic()
         error: BaseException | None = None
+        outcome: Any = None
+        handle = Trial(trial.number, trial.config, self, lambda updated: notify("trial_report", current=updated))
         try:
             with captured:
-                outcome = guard.run(call, dict(trial.config)) if guard is not None else call(dict(trial.config))
+                config = dict(trial.config)
+                outcome = guard.run(call, config, handle) if guard is not None else call(config, handle)
         except KeyboardInterrupt:
             self._discard_running(trial)
             raise
+        except TrialPruned as stopped:
+            finished = self._tell_captured(trial, captured, state=TrialState.PRUNED, prune_reason=str(stopped) or None)
         except TrialTimeout as stopped:
             reason = guard.message(time.monotonic() - began, timeout) if guard is not None else "timed out"
             finished, error = self._tell_captured(trial, captured, error=reason), stopped
@@ -413,7 +470,7 @@ class Study(BestTrialMixin):
 
     def _tell_captured(self, trial: FrozenTrial, captured: CapturedOutput, **result: Any) -> FrozenTrial:
         return self.tell(trial, result.get("value"), error=result.get("error"), output=captured.output,
-                         warnings=captured.warnings)
+                         warnings=captured.warnings, state=result.get("state"), prune_reason=result.get("prune_reason"))
 
     # The loop ---------------------------------------------------------------------------
     def optimize(
@@ -553,6 +610,8 @@ class _InitialFailures:
         self.in_a_row = 0
 
     def too_many(self, trial: FrozenTrial) -> bool:
+        if trial.state is TrialState.PRUNED:
+            return False  # stopped on purpose: not a sign that the objective is broken
         if trial.state is TrialState.COMPLETE:
             self.ever_completed = True
             self.in_a_row = 0
@@ -639,28 +698,54 @@ def _is_number(value: Any) -> bool:
     return False
 
 
-def bind_objective(objective: Callable[..., Any], space: SearchSpace) -> Callable[[dict[str, Any]], Any]:
-    """Decide how to call ``objective`` with a configuration.
+def bind_objective(objective: Callable[..., Any], space: SearchSpace) -> Callable[..., Any]:
+    """Decide how to call ``objective`` with a configuration: returns ``call(config, trial=None)``.
 
     An objective whose parameters are named like the space's (or that takes
     ``**kwargs``) is called with keyword arguments; an objective with a single
-    parameter that is not a space name receives the configuration as one dict.
+    parameter that is not a space name receives the configuration as one dict. A
+    parameter named ``trial`` (not a space name) receives the trial's handle
+    (:class:`~jupyter_metahpo.reporting.Trial`: ``report``, ``should_prune``,
+    ``params``), so ``def objective(trial)`` alone reads its configuration from
+    ``trial.params``. Called without a handle (a worker that cannot reach the study),
+    such an objective gets one that keeps its curve and never prunes.
     """
     if not callable(objective):
         raise TypeError(f"the objective must be a function, but got {objective!r} ({type(objective).__name__}).")
     try:
-        signature = inspect.signature(objective)
+        params = dict(inspect.signature(objective).parameters)
     except (TypeError, ValueError):  # builtins without a signature: pass keywords
-        return lambda config: objective(**config)
-    params = signature.parameters
+        return lambda config, trial=None: objective(**config)
+    trial_param = params.get("trial")
+    if trial_param is None or "trial" in space.names or trial_param.kind in _NOT_BY_NAME:
+        call = _bind_config(objective, space, params)
+        return lambda config, trial=None: call(config)
+    del params["trial"]
+    call = _bind_config(objective, space, params, alone_ok=True)
+    return lambda config, trial=None: call(config, trial=trial if trial is not None else Trial(None, config))
+
+
+#: Parameter kinds that cannot receive the trial's handle by name.
+_NOT_BY_NAME = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+def _bind_config(
+    objective: Callable[..., Any], space: SearchSpace, params: Mapping[str, inspect.Parameter], alone_ok: bool = False
+) -> Callable[..., Any]:
+    """``call(config, **extra)`` for the objective's parameters other than ``trial`` (see :func:`bind_objective`).
+
+    ``alone_ok``: with no parameter left (``def objective(trial)``), the objective gets the extra keywords only.
+    """
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return lambda config: objective(**config)
+        return lambda config, **extra: objective(**config, **extra)
+    if alone_ok and not params:
+        return lambda config, **extra: objective(**extra)
     names = set(space.names)
     positional = [
         p for p in params.values() if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
     if len(params) == 1 and positional and positional[0].name not in names:
-        return lambda config: objective(config)
+        return lambda config, **extra: objective(config, **extra)
     accepted = {n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL}
     missing = sorted(names - accepted)
     if missing:
@@ -681,4 +766,4 @@ def bind_objective(objective: Callable[..., Any], space: SearchSpace) -> Callabl
             f"the objective {getattr(objective, '__name__', objective)!r} requires {required}, which are not "
             "parameters of the search space; give them defaults or add them to the space."
         )
-    return lambda config: objective(**config)
+    return lambda config, **extra: objective(**config, **extra)

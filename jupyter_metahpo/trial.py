@@ -13,13 +13,34 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["TrialState", "Origin", "FrozenTrial", "Direction", "best_trial", "BestTrialMixin"]
+__all__ = ["TrialState", "Origin", "FrozenTrial", "Direction", "TrialPruned", "best_trial", "BestTrialMixin"]
+
+
+class TrialPruned(Exception):
+    """Raise it inside an objective to end the trial early, as pruned (Optuna's name).
+
+    The trial keeps the values it reported (``trial.report(value, step)``) and ends with
+    state ``"pruned"`` and its last reported value. The usual pattern::
+
+        def train(lr, trial):
+            for epoch in range(30):
+                score = fit_one_epoch(lr)
+                trial.report(score, epoch)
+                if trial.should_prune():
+                    raise TrialPruned()
+            return score
+
+    A message given here is kept as the trial's ``prune_reason`` when no pruner gave one.
+    """
 
 
 class TrialState(str, enum.Enum):
     RUNNING = "running"
     COMPLETE = "complete"
     FAILED = "failed"
+    #: Stopped early (``raise TrialPruned()``): its value is the last one it reported,
+    #: a partial result, so it is never the best trial and never a past study's result.
+    PRUNED = "pruned"
 
     def __str__(self) -> str:
         return self.value
@@ -98,6 +119,12 @@ class FrozenTrial:
     ``output`` is what the objective printed (stdout and stderr, its end when long) and
     ``warnings`` the distinct warnings it raised (``"Category: message"``), kept here
     rather than shown in the notebook, where they would bury the progress display.
+
+    ``intermediate_values`` is the trial's learning curve, step to value, as the
+    objective reported it (``trial.report(value, step)``; Optuna's name); a value that
+    was not finite (a diverged loss) is kept as NaN. ``prune_reason`` says why a pruned
+    trial was stopped (the pruner's verdict, e.g. ``"predicted final 0.81 ± 0.02 < best
+    0.93, from 14 past curves"``).
     """
 
     number: int
@@ -112,14 +139,23 @@ class FrozenTrial:
     suggest_seconds: float | None = None
     output: str | None = None
     warnings: tuple[str, ...] = ()
+    intermediate_values: Mapping[int, float] = field(default_factory=dict)
+    prune_reason: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "config", _frozen_mapping(self.config))
         object.__setattr__(self, "warnings", tuple(self.warnings))
         object.__setattr__(self, "metrics", _frozen_mapping(self.metrics))
         object.__setattr__(self, "state", TrialState(self.state))
+        if not isinstance(self.intermediate_values, MappingProxyType):
+            object.__setattr__(self, "intermediate_values", _curve(self.intermediate_values))
         if self.state is TrialState.COMPLETE and (self.value is None or not math.isfinite(self.value)):
             raise ValueError(f"a complete trial needs a finite value, but trial {self.number} has {self.value!r}.")
+
+    @property
+    def last_step(self) -> int | None:
+        """The last step the trial reported (``None`` before its first report)."""
+        return max(self.intermediate_values) if self.intermediate_values else None
 
     @property
     def duration(self) -> float | None:
@@ -146,6 +182,8 @@ class FrozenTrial:
             # Written only when there is something to keep, so that quiet trials are stored as before.
             **({"output": self.output} if self.output else {}),
             **({"warnings": list(self.warnings)} if self.warnings else {}),
+            **({"intermediate_values": curve_to_json(self.intermediate_values)} if self.intermediate_values else {}),
+            **({"prune_reason": self.prune_reason} if self.prune_reason else {}),
         }
 
     @classmethod
@@ -163,7 +201,39 @@ class FrozenTrial:
             suggest_seconds=data.get("suggest_seconds"),
             output=data.get("output") if isinstance(data.get("output"), str) else None,
             warnings=_texts(data.get("warnings")),
+            intermediate_values=curve_from_json(data.get("intermediate_values")),
+            prune_reason=data.get("prune_reason") if isinstance(data.get("prune_reason"), str) else None,
         )
+
+
+def _curve(values: Mapping[int, float] | None) -> Mapping[int, float]:
+    """A learning curve as a read-only mapping in step order: int steps, float values (NaN kept)."""
+    pairs = sorted((int(step), float(value)) for step, value in dict(values or {}).items())
+    return MappingProxyType(dict(pairs))
+
+
+def curve_to_json(curve: Mapping[int, float]) -> list[list[Any]]:
+    """A learning curve as JSON: ``[[step, value], ...]`` in step order, a non-finite value as ``null``
+    (JSON has no NaN; object keys would have to be strings)."""
+    return [[step, value if math.isfinite(value) else None] for step, value in curve.items()]
+
+
+def curve_from_json(data: Any) -> dict[int, float]:
+    """The inverse of :func:`curve_to_json` (``null`` back to NaN); anything malformed reads as no curve."""
+    if not isinstance(data, list):
+        return {}
+    curve: dict[int, float] = {}
+    for pair in data:
+        if not (isinstance(pair, list) and len(pair) == 2 and type(pair[0]) is int):
+            return {}
+        value = pair[1]
+        if value is None:
+            curve[pair[0]] = math.nan
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            curve[pair[0]] = float(value)
+        else:
+            return {}
+    return curve
 
 
 def _texts(value: Any) -> tuple[str, ...]:

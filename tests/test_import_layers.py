@@ -36,10 +36,10 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / PACKAGE
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("magics", "cell", "cli", "demo", "server"),  # entry points (cell: how the magic reads a cell)
     ("search_cv",),  # scikit-learn front end over tune()
-    ("api", "racing", "suggestions", "pipeline", "past_selection"),  # one study pipeline and its callers
+    ("api", "racing", "suggestions", "pipeline", "past_selection", "curve_sources"),  # one study pipeline and its callers
     ("widgets", "progress"),  # render the snapshots they are given
-    ("study", "parallel"),  # the ask/tell loop (parallel: its trials on Dask workers)
-    ("samplers",),  # propose configurations
+    ("study", "parallel", "reporting"),  # the ask/tell loop (parallel: on Dask workers); a running trial's `trial` handle
+    ("samplers", "pruners"),  # propose configurations; stop trials early from their learning curves
     ("meta",),  # meta-features, warm-start strategies
     ("store", "prior", "builtin_spaces", "torch_mlp"),  # where past studies come from
     (  # shapes and helpers

@@ -116,6 +116,7 @@ def test_space_and_objective_by_name_and_a_metric(ip):
         ("--out 2bad", "--out must be a Python variable name"),
         ("--objective missing", "no variable named 'missing'"),
         ("--jobs 0", "--jobs must be a positive integer"),
+        ("--pruner medain", "--pruner must be one of none, median, halving, meta"),
     ],
 )
 def test_a_bad_line_is_a_one_line_usage_error(ip, line, message):
@@ -232,6 +233,29 @@ def test_data_and_strategy_reach_tune(ip, tmp_path):
     assert {t.origin.source for t in result.trials} == {"sobol"}  # --strategy none: a cold start
     with pytest.raises(UsageError, match="--strategy must be one of .*none, but got --strategy 'bogus'"):
         ip.run_cell_magic("metatune", "--trials 2 --strategy bogus", QUADRATIC)
+
+
+def test_the_pruner_reaches_tune_from_the_line_or_the_config(ip):
+    body = cell(
+        """
+        space = {"x": uniform(0.0, 1.0)}
+        def train(x, trial):
+            for epoch in range(4):
+                trial.report(x * (epoch + 1), epoch)
+                if trial.should_prune():
+                    raise TrialPruned()
+            return x
+        """
+    )
+    ip.user_ns["TrialPruned"] = __import__("jupyter_metahpo").TrialPruned
+    result = ip.run_cell_magic("metatune", "--trials 5 --maximize --seed 0 --pruner halving", body)
+    assert {t.state.value for t in result.trials} == {"complete", "pruned"}
+    ip.run_line_magic("config", "MetatuneMagics.pruner = 'none'")
+    try:
+        result = ip.run_cell_magic("metatune", "--trials 5 --maximize --seed 0", body)
+    finally:
+        ip.run_line_magic("config", "MetatuneMagics.pruner = None")
+    assert {t.state.value for t in result.trials} == {"complete"}
 
 
 @pytest.mark.skipif("store" not in TUNE_PARAMETERS, reason="tune() does not record into the experience store yet")

@@ -29,6 +29,9 @@ MUST_SHOW = {
         # the colleague's loop (lr, bs) warms from both earlier studies, matched by alias
         "- digits-cnn, on lr (their learning_rate), bs (their batch_size)",
         "- noisy-digits-cnn, on lr (their learning_rate), bs (their batch_size)",
+        # the lesson's pruning part: every study's epochs, pruned trials and best accuracy
+        "meta-learned:",
+        "epochs run of",
     ],
     "04-class-shared-experience.ipynb": ["already present", "class-of-2026.json", "warm-start"],
     "05-bring-your-history.ipynb": ["wine-svm-grid", "imported from Optuna study", "warm-start"],

@@ -205,20 +205,21 @@ def test_migrations_run_in_order_from_an_older_version(store, monkeypatch):
     run(store, n=1)
     seen = []
 
-    def v1_to_v2(doc):  # what a future schema change will look like
+    def next_version(doc):  # what a future schema change will look like
         seen.append(sorted(doc))
         for study in doc["studies"].values():
             study["tags"] = []
         return doc
 
-    monkeypatch.setattr(schema_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(schema_module.MIGRATIONS, 1, v1_to_v2)
+    current = SCHEMA_VERSION
+    monkeypatch.setattr(schema_module, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(schema_module.MIGRATIONS, current, next_version)
     store = ExperienceStore(store.path)  # a newer version opening the store (the old object keeps what it wrote)
     assert [s.name for s in store.studies()] == ["demo"]
     assert seen == [["_meta", "studies", "tasks"]]
     store.record_task("t")  # the next write stores the migrated index under the new version
     data = json.loads(store.index_path.read_text())
-    assert data["_meta"]["1"]["schema_version"] == 2
+    assert data["_meta"]["1"]["schema_version"] == current + 1
     assert all(s["tags"] == [] for s in data["studies"].values())
 
 

@@ -122,7 +122,7 @@ def test_all_problems_are_reported_at_once(source, tmp_path):
         ExperienceStore(tmp_path / "mine").import_json(path)
     assert info.value.problems == [
         "studies[0].trials[0].value: must be a number, but got 'high' (str)",
-        "studies[1].trials[2].state: must be one of ['complete', 'failed'], but got 'weird'",
+        "studies[1].trials[2].state: must be one of ['complete', 'failed', 'pruned'], but got 'weird'",
     ]
 
 
@@ -265,7 +265,34 @@ def test_optuna_import(tmp_path):
     assert summary.best_value == study.best_value
     assert summary.study.space["x"] == loguniform(1e-3, 1.0)
     pruned = sum(t.state.name == "PRUNED" for t in study.trials)
-    assert summary.n_failed == pruned
+    assert pruned and summary.n_pruned == pruned and summary.n_failed == 0
+
+
+def test_optuna_import_keeps_learning_curves_and_pruned_trials(tmp_path):
+    optuna = pytest.importorskip("optuna")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0.0, 1.0)
+        for step in range(5):
+            trial.report(x * (step + 1) if step != 3 or x < 0.9 else float("nan"), step)
+            if x > 0.6 and step == 2:
+                raise optuna.TrialPruned()
+        return x * 5
+
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=1))
+    study.optimize(objective, n_trials=10)
+    store = ExperienceStore(tmp_path / "store")
+    store.import_optuna(study, name="curves")
+    (summary,) = store.summaries()
+    stored = {t.trial.origin.details["optuna_trial"]: t.trial for t in store.trials(summary.study_id)}
+    for original in study.trials:
+        mine = stored[original.number]
+        assert mine.state.value == original.state.name.lower().replace("fail", "failed")
+        assert dict(mine.intermediate_values) == pytest.approx(original.intermediate_values, nan_ok=True)
+        if original.state.name == "PRUNED":
+            assert mine.value == original.intermediate_values[2] and mine.prune_reason == "pruned by Optuna"
+    assert any(t.state.value == "pruned" for t in stored.values())
 
 
 def test_optuna_storage_import_without_optuna_says_how_to_install(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""``python -m jupyter_metahpo.prior build|status|assemble`` — see :mod:`.build`.
+"""``python -m jupyter_metahpo.prior build|status|assemble|pack-curves`` — see :mod:`.build` and :mod:`.curves`.
 
 Every command reads (and ``build`` writes) the raw runs in ``prior-build/runs/`` of a
 clone of the repository, or the folder given by ``--runs DIR`` or
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..builtin_spaces import BUILTIN_SPACES, FAMILIES
 from .assemble import assemble
+from .curves import pack_curves
 from .protocol import records_curves
 from .build import DEFAULT_FAMILY_ORDER, BuildSettings, run_build
 from .runs import RUNS_ENV_VAR, RunFileBusyError, RunMismatchError, RunsDirNotFoundError, resolve_runs_dir
@@ -63,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
         "--meta-features", default="auto",
         help="'module:function' computing meta-features from (X, y); 'auto' tries the project's; 'none' skips",
     )
+
+    curves_cmd = sub.add_parser(
+        "pack-curves", help="pack the recorded learning curves (complete datasets) into the package data",
+    )
+    _add_runs_option(curves_cmd)
+    curves_cmd.add_argument("--out-dir", type=Path, help="default: jupyter_metahpo/prior/data (writes curves/<space>.json.gz)")
     return parser
 
 
@@ -94,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         if curves:
             print()
             print(format_curve_status(curves))
+        return 0
+    if args.command == "pack-curves":
+        for space in _curve_spaces():
+            path, n_tasks = pack_curves(args.runs_dir, space, args.out_dir)
+            print(f"{path}: {n_tasks} datasets")
         return 0
     written = assemble(args.runs_dir, args.out_dir, include_partial=args.include_partial, meta_features=args.meta_features)
     for path, n_tasks in written.items():

@@ -261,6 +261,14 @@ _TRIAL_KEYS = (
     "id", "number", "config", "state", "origin", "value", "metrics", "error",
     "started_at", "finished_at", "suggest_seconds", "recorded_at",
 )
+#: Written only when present, as the store writes them: a trial without a curve stays as before.
+_OPTIONAL_TRIAL_KEYS = ("intermediate_values", "prune_reason")
+
+
+def _trial_line(trial: Mapping[str, Any]) -> dict[str, Any]:
+    """An imported trial as a line of the study's log (checked before: ``check_trial``)."""
+    optional = {k: trial[k] for k in _OPTIONAL_TRIAL_KEYS if trial.get(k) is not None}
+    return {"type": "trial", **{k: trial.get(k) for k in _TRIAL_KEYS}, **optional}
 
 
 def _conflicts_with_store(store: Any, payload: Mapping[str, Any]) -> list[str]:
@@ -318,7 +326,7 @@ def _write_payload(store: Any, payload: Mapping[str, Any], source: str) -> Impor
                 doc["signature"] = SearchSpace.from_json(doc["space"]).signature  # never trusted from the file
                 doc["settings"] = doc["settings"] or {}
                 doc["versions"] = doc["versions"] or {}
-                lines = [{"type": "trial", **{k: t.get(k) for k in _TRIAL_KEYS}} for t in study.get("trials", [])]
+                lines = [_trial_line(t) for t in study.get("trials", [])]
                 log = store.log_path(doc["id"])
                 if doc["id"] not in known_studies:
                     header = {"type": "study", "schema_version": SCHEMA_VERSION, **doc, "task": file_tasks.get(doc["task_id"])}

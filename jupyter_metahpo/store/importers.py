@@ -363,8 +363,9 @@ def import_optuna(
 ) -> ImportReport:
     """Import a single-objective Optuna study: an ``optuna.Study``, or ``storage`` + ``study_name``.
 
-    Complete trials keep their values; failed and pruned trials are stored as failed;
-    running and waiting trials are skipped. Trials of a dynamic space that lack some
+    Complete trials keep their values; pruned trials stay pruned, with their last
+    intermediate value; failed trials are stored as failed; running and waiting trials
+    are skipped. Every trial keeps its intermediate values (its learning curve). Trials of a dynamic space that lack some
     parameter are skipped (the report's ``notes`` say how many).
     """
     if study is None:
@@ -394,17 +395,14 @@ def import_optuna(
         if state not in ("COMPLETE", "FAIL", "PRUNED") or set(trial.params) != set(space.names):
             skipped += 1
             continue
-        complete = state == "COMPLETE" and trial.value is not None and math.isfinite(trial.value)
-        error = None if complete else ("pruned by Optuna" if state == "PRUNED" else f"{state.lower()} in Optuna")
         start = trial.datetime_start.timestamp() if trial.datetime_start else None
         end = trial.datetime_complete.timestamp() if trial.datetime_complete else None
         trials.append({
             "id": new_id(), "number": len(trials), "config": {k: _plain(v) for k, v in trial.params.items()},
-            "state": "complete" if complete else "failed",
+            **_optuna_outcome(trial, state),
             "origin": {"source": "imported", "reason": f"imported from Optuna study {study.study_name!r}",
                        "details": {"optuna_trial": trial.number}},
-            "value": float(trial.value) if complete else None, "metrics": {}, "error": error,
-            "started_at": start, "finished_at": end, "suggest_seconds": None, "recorded_at": now,
+            "metrics": {}, "started_at": start, "finished_at": end, "suggest_seconds": None, "recorded_at": now,
         })
     if skipped:
         notes.append(f"{skipped} trial(s) skipped (running, waiting, or without every parameter)")
@@ -415,6 +413,27 @@ def import_optuna(
         store, space, direction, located, name or study.study_name, task, f"Optuna study {study.study_name!r}",
         settings, started, [],
     )
+
+
+def _optuna_outcome(trial: Any, state: str) -> dict[str, Any]:
+    """State, value, error and learning curve of an Optuna trial, as the store keeps them.
+
+    A pruned trial's value is its last intermediate value when finite, as Optuna's
+    ``tell`` sets it (and as a pruned trial of ours ends); its curve comes along as
+    ``intermediate_values``.
+    """
+    curve = sorted((int(step), float(value)) for step, value in (trial.intermediate_values or {}).items())
+    stored = [[step, value if math.isfinite(value) else None] for step, value in curve]
+    outcome: dict[str, Any] = {"intermediate_values": stored} if stored else {}
+    value = trial.value
+    if state == "COMPLETE" and value is not None and math.isfinite(value):
+        return {**outcome, "state": "complete", "value": float(value), "error": None}
+    if state == "PRUNED":
+        last = curve[-1][1] if curve and math.isfinite(curve[-1][1]) else None
+        if value is not None and math.isfinite(value):
+            last = float(value)
+        return {**outcome, "state": "pruned", "value": last, "error": None, "prune_reason": "pruned by Optuna"}
+    return {**outcome, "state": "failed", "value": None, "error": f"{state.lower()} in Optuna"}
 
 
 def _import_one_study(

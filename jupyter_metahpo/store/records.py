@@ -325,6 +325,10 @@ class StudySummary:
         return self._entry["n_failed"]
 
     @property
+    def n_pruned(self) -> int:
+        return self._entry.get("n_pruned", 0)
+
+    @property
     def best(self) -> tuple[tuple[Mapping[str, Any], float], ...]:
         if self._best is None:
             best = tuple((MappingProxyType(dict(c)), float(v)) for c, v in best_pairs(self._entry))

@@ -34,12 +34,20 @@ __all__ = [
 ]
 
 #: The version of the layout this package writes. Bump it with a migration below.
-SCHEMA_VERSION = 1
+#: 2: trials may be ``"pruned"`` and carry their learning curve (``intermediate_values``)
+#: and ``prune_reason``. The index did not change, but a version-1 reader would take a
+#: pruned trial's line for damage and move it out of the log: the new version makes it
+#: refuse the store ("upgrade") instead, so no trial is lost to an older package.
+SCHEMA_VERSION = 2
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds to trial lines only (read by both versions' code alike): the index stays as it is."""
+    return data
+
 
 #: ``MIGRATIONS[v]`` upgrades an index document from version ``v`` to ``v + 1``.
-#: Version 1 is the first released layout, so there is nothing to upgrade yet; a
-#: future version 2 adds ``MIGRATIONS[1] = _v1_to_v2`` and the loop below applies it.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 
 #: Ids become file names (``trials/ID.jsonl``): letters, digits, ``-`` and ``_`` only.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -47,7 +55,9 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_TEXT = 100_000
 MAX_NAME = 1_000
 MAX_ITEMS = 10_000
-_STATES = ("complete", "failed")
+#: The most points a stored learning curve keeps (a longer one is thinned when written: ``store.curve_for_store``).
+MAX_CURVE_POINTS = 100_000
+_STATES = ("complete", "failed", "pruned")
 _DIRECTIONS = ("minimize", "maximize")
 
 
@@ -152,6 +162,25 @@ def _number_map(value: Any) -> str | None:
     return None
 
 
+def _curve(value: Any) -> str | None:
+    """A learning curve: a list of ``[step, value]`` pairs, steps integers >= 0 rising, values finite or null."""
+    if type(value) is not list:
+        return f"must be a list of [step, value] pairs, but got {_short(value)} ({type(value).__name__})"
+    if len(value) > MAX_CURVE_POINTS:
+        return f"has {len(value)} points; at most {MAX_CURVE_POINTS} are allowed"
+    previous = -1
+    for i, pair in enumerate(value):
+        if type(pair) is not list or len(pair) != 2:
+            return f"[{i}] must be a [step, value] pair, but got {_short(pair)}"
+        step, number = pair
+        if type(step) is not int or step <= previous:
+            return f"[{i}] step must be an integer above the one before ({previous}), but got {_short(step)}"
+        previous = step
+        if number is not None and (type(number) not in (float, int) or not _is_finite(number)):
+            return f"[{i}] value must be a finite number or null, but got {_short(number)}"
+    return None
+
+
 def _json_object(value: Any) -> str | None:
     if not isinstance(value, Mapping):
         return f"must be a JSON object, but got {_short(value)} ({type(value).__name__})"
@@ -233,6 +262,8 @@ _TRIAL_FIELDS: dict[str, tuple[bool, Callable[[Any], str | None]]] = {
     "finished_at": (False, _optional_finite),
     "suggest_seconds": (False, _optional_finite),
     "recorded_at": (False, _optional_finite),
+    "intermediate_values": (False, _optional(_curve)),
+    "prune_reason": (False, _optional(_text(MAX_TEXT))),
 }
 
 
@@ -355,6 +386,7 @@ def _scalar_map(value: Any) -> str | None:
 
 
 _TRIAL_KEY_CHECKS = (("number", _non_negative_int), ("state", _one_of(_STATES)))
+_CURVE_FIELD_CHECKS = (("intermediate_values", _curve), ("prune_reason", _text(MAX_TEXT)))
 
 
 def _trial_line_problem(record: dict[str, Any]) -> str | None:
@@ -391,6 +423,11 @@ def _trial_line_problem(record: dict[str, Any]) -> str | None:
     error = record.get("error")
     if error is not None and type(error) is not str:
         return f"trial.error: must be a string, but got {_short(error)}"
+    for name, check in _CURVE_FIELD_CHECKS:
+        item = record.get(name)
+        problem = None if item is None else check(item)
+        if problem:
+            return f"trial.{name}: {problem}"
     for name in ("started_at", "finished_at", "suggest_seconds", "recorded_at"):
         item = record.get(name)
         if item is not None and (type(item) is not float or not math.isfinite(item)):
@@ -426,7 +463,10 @@ def _trial_line_ok(record: dict[str, Any]) -> bool:
     if state == "complete":
         if type(value) is not float or not _isfinite(value):
             return False
-    elif state != "failed" or (value is not None and (type(value) is not float or not _isfinite(value))):
+    elif state not in ("failed", "pruned") or (value is not None and (type(value) is not float or not _isfinite(value))):
+        return False
+    curve, reason = record.get("intermediate_values"), record.get("prune_reason")
+    if (curve is not None and _curve(curve) is not None) or (reason is not None and type(reason) is not str):
         return False
     details, metrics, error = origin.get("details"), record.get("metrics"), record.get("error")
     if (details is not None and type(details) is not dict) or (error is not None and type(error) is not str):

@@ -104,6 +104,13 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     return repr(value)
 
 
+def thinned_curve(curve: list[list[Any]], limit: int) -> list[list[Any]]:
+    """At most ``limit`` points of a stored curve, evenly spread, its first and last kept: a
+    trial that reported every iteration of a long run is still stored (and read back)."""
+    keep = {round(i * (len(curve) - 1) / (limit - 1)) for i in range(limit)}
+    return [pair for i, pair in enumerate(curve) if i in keep]
+
+
 def _trial_line(study_id: str, trial: FrozenTrial) -> dict[str, Any]:
     if not trial.state.is_finished:
         raise ValueError(f"only finished trials are stored, but trial {trial.number + 1} is still {trial.state.value}.")
@@ -112,6 +119,10 @@ def _trial_line(study_id: str, trial: FrozenTrial) -> dict[str, Any]:
     if data["error"] is not None and len(data["error"]) > MAX_TEXT:
         data["error"] = "...(cut)\n" + data["error"][-(MAX_TEXT - 10):]  # the end of a traceback says most
     data["origin"]["details"] = _jsonable(data["origin"]["details"])
+    if len(data.get("intermediate_values", ())) > schema.MAX_CURVE_POINTS:
+        data["intermediate_values"] = thinned_curve(data["intermediate_values"], schema.MAX_CURVE_POINTS)
+    if data.get("prune_reason") and len(data["prune_reason"]) > MAX_TEXT:
+        data["prune_reason"] = data["prune_reason"][: MAX_TEXT - 10] + "...(cut)"
     data["type"] = "trial"
     data["id"] = new_id()
     data["recorded_at"] = time.time()

@@ -112,9 +112,12 @@ def fold_trials(entry: dict[str, Any], records: list[tuple[int, Any]], maximize:
         if not isinstance(record, Mapping) or record.get("type") != "trial":
             continue
         entry["n_trials"] += 1
-        if record.get("state") == "complete":
+        state = record.get("state")
+        if state == "complete":
             entry["n_complete"] += 1
             best.append([record.get("config"), record.get("value")])
+        elif state == "pruned":  # counted apart (caches from before pruning have no count: none were pruned)
+            entry["n_pruned"] = entry.get("n_pruned", 0) + 1
         else:
             entry["n_failed"] += 1
     best.sort(key=lambda pair: -pair[1] if maximize else pair[1])

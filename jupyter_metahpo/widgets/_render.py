@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..result import best_so_far
 from ..study import last_error_line
 from ..trial import Direction, FrozenTrial, TrialState
@@ -36,6 +38,8 @@ __all__ = [
     "top_trials_html",
     "origins_html",
     "best_so_far_svg",
+    "learning_curves_svg",
+    "pruned_html",
     "curves_svg",
     "parallel_coordinates_svg",
     "configs_side_by_side_html",
@@ -118,11 +122,14 @@ def status_line(
     seconds_left: float | None,
     latency: float | None,
     status: str,
+    n_pruned: int = 0,
 ) -> str:
     total = f"/{n_total}" if n_total else ""
     parts = [f"<b>{n_done}{total}</b> trials", f"{esc(format_seconds(elapsed))} elapsed"]
     if status == "running":
         parts.append(f"~{esc(format_seconds(seconds_left))} left")
+    if n_pruned:
+        parts.append(f"{n_pruned} pruned")
     if n_failed:
         parts.append(f"{n_failed} failed")
     if latency is not None:
@@ -153,6 +160,19 @@ def trouble_html(trials: Sequence[FrozenTrial]) -> str:
             f"latest error (trial {failed.number + 1}): {esc(line)}</div>"
         )
     return f"<div style='{TEXT_STYLE};font-size:90%'>{''.join(lines)}</div>" if lines else ""
+
+
+def pruned_html(trials: Sequence[FrozenTrial]) -> str:
+    """Why the latest pruned trial was stopped, under the status line (its whole reason on hover)."""
+    pruned = next((t for t in reversed(trials) if t.state is TrialState.PRUNED), None)
+    if pruned is None:
+        return ""
+    where = "" if pruned.last_step is None else f" at step {pruned.last_step}"
+    reason = pruned.prune_reason or "pruned"
+    return (
+        f"<div class='metahpo-pruned' style='{TEXT_STYLE};font-size:90%;color:#555' title='{esc(reason)}'>"
+        f"trial {pruned.number + 1} pruned{esc(where)}: {esc(shorten(reason, 160))}</div>"
+    )
 
 
 def _noise_counts(trials: Sequence[FrozenTrial]) -> tuple[int, int]:
@@ -416,6 +436,95 @@ def best_so_far_svg(
     points = [(i + 1.0, v) for i, v in enumerate(curve) if v is not None]
     path = f"<path d='{_steps(points, frame)}' fill='none' stroke='black' stroke-width='1.5'/>"
     return _svg(width, height, frame.axes("trial", metric or "value") + dots + path, "metahpo-plot")
+
+
+#: Learning curves drawn at most (the best, the running ones and the most recent others) and
+#: points per curve (evenly spaced, the last kept): the SVG stays a few kilobytes.
+MAX_CURVES = 60
+MAX_CURVE_POINTS = 120
+#: How each kind of curve is drawn: colour (None: the origin's), width, opacity.
+PRUNED_COLOUR = "#b5b5b5"
+RUNNING_COLOUR = "#ff7f0e"
+
+
+def learning_curves_svg(
+    trials: Sequence[FrozenTrial],
+    direction: Direction,
+    *,
+    metric: str | None = None,
+    width: int = 460,
+    height: int = 200,
+) -> str:
+    """Every trial's reported learning curve: complete ones in their origin's colour, pruned ones
+    grey, the best in black and a running one in orange; ``""`` while no trial reported one."""
+    with_curves = [t for t in trials if t.intermediate_values and t.state is not TrialState.FAILED]
+    if not with_curves:
+        return ""
+    best = next(iter(ranked(trials, direction)), None)
+    running = [t for t in with_curves if t.state is TrialState.RUNNING]
+    others = [t for t in with_curves if t is not best and t.state is not TrialState.RUNNING]
+    shown = others[-(MAX_CURVES - 1 - len(running)):] + ([best] if best is not None and best.intermediate_values else [])
+    shown += running
+    bulk = _bulk_values(shown)
+    if not len(bulk):
+        return ""
+    lo, hi = float(np.min(bulk)), float(np.max(bulk))
+    steps = [s for t in shown for s in t.intermediate_values]
+    frame = _Frame(width, height, (float(min(steps)), float(max(max(steps), min(steps) + 1))), _padded(lo, hi), top=24)
+    y_lo, y_hi = frame.y_range
+    lines = []
+    for t in shown:
+        colour, stroke, opacity = _curve_style(t, best)
+        points = _thinned(list(t.intermediate_values.items()), MAX_CURVE_POINTS)
+        path = " ".join(
+            f"{frame.x(s):.1f},{frame.y(min(max(v, y_lo), y_hi)):.1f}" for s, v in points if math.isfinite(v)
+        )
+        title = f"trial {t.number + 1} ({t.state.value}): {format_value(list(t.intermediate_values.values())[-1])} at step {t.last_step}"
+        if t.prune_reason and t.state is TrialState.PRUNED:
+            title += f"; {t.prune_reason}"
+        lines.append(
+            f"<polyline class='metahpo-curve-{t.state.value}' points='{path}' fill='none' stroke='{colour}' "
+            f"stroke-width='{stroke}' stroke-opacity='{opacity}'><title>{esc(title)}</title></polyline>"
+        )
+    n_pruned = sum(t.state is TrialState.PRUNED for t in trials)
+    keys = [("black", "best")] if best is not None and best.intermediate_values else []
+    keys += [(RUNNING_COLOUR, "running")] if running else []
+    keys += [("#888", f"pruned ({n_pruned})")] if n_pruned else []
+    legend = f"<text x='{width - 12}' y='12' text-anchor='end'>" + "".join(
+        f"<tspan fill='{colour}'> — {esc(label)}</tspan>" for colour, label in keys
+    ) + "</text>"
+    return _svg(width, height, frame.axes("step", metric or "value") + "".join(lines) + legend, "metahpo-curves")
+
+
+def _bulk_values(trials: Sequence[FrozenTrial]) -> np.ndarray:
+    """The finite values of the curves that are not far off the others: a diverged curve (a loss
+    of 1e9) must not flatten every other one. A curve is far off when its median lies more than
+    ten median deviations from the median of all curves' medians; it is then drawn clipped."""
+    curves = [np.array([v for v in t.intermediate_values.values() if math.isfinite(v)]) for t in trials]
+    curves = [c for c in curves if len(c)]
+    if not curves:
+        return np.empty(0)
+    levels = np.array([np.median(c) for c in curves])
+    centre = np.median(levels)
+    spread = np.median(np.abs(np.concatenate(curves) - centre)) or 1e-12
+    kept = [c for c, level in zip(curves, levels) if abs(level - centre) <= 10 * spread]
+    return np.concatenate(kept or curves)
+
+
+def _curve_style(trial: FrozenTrial, best: FrozenTrial | None) -> tuple[str, float, float]:
+    if trial.state is TrialState.RUNNING:
+        return RUNNING_COLOUR, 2.0, 1.0
+    if trial is best:
+        return "black", 2.0, 1.0
+    if trial.state is TrialState.PRUNED:
+        return PRUNED_COLOUR, 1.0, 0.8
+    return origin_colour(trial.origin.source), 1.0, 0.6
+
+
+def _thinned(points: list[tuple[int, float]], limit: int) -> list[tuple[int, float]]:
+    if len(points) <= limit:
+        return points
+    return [points[round(i * (len(points) - 1) / (limit - 1))] for i in range(limit)]
 
 
 @dataclass(frozen=True)

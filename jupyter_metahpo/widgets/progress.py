@@ -95,6 +95,7 @@ class ProgressWidget:
         self.stats = W.HTML()
         self.best = W.HTML()
         self.plot = W.HTML()
+        self.curves = W.HTML()  # learning curves, once a trial reports one (pruned trials grey)
         self.table = W.HTML()
         self.origins = W.HTML()
         self.warm = W.HTML()
@@ -113,7 +114,7 @@ class ProgressWidget:
         self.stop_button.on_click(self._on_stop_clicked)
         header = W.HBox([self.bar, self.stop_button])
         left = W.VBox([self.stats, self.best, self.origins], layout=W.Layout(width="380px", margin="0 12px 0 0"))
-        right = W.VBox([self.plot], layout=W.Layout(min_width="470px"))
+        right = W.VBox([self.plot, self.curves], layout=W.Layout(min_width="470px"))
         middle = W.HBox([left, right])
         self._containers = (header, left, right, middle)
         self.widget = W.VBox([self.title, self.warm, header, middle, self.table, self.output_box])
@@ -122,8 +123,8 @@ class ProgressWidget:
     def close(self) -> None:
         """Close the view and every part of it (each part is a widget with its own comm)."""
         parts = (
-            self.title, self.warm, self.bar, self.stats, self.best, self.plot, self.table, self.origins, self.output,
-            self.output_box, self.stop_button,
+            self.title, self.warm, self.bar, self.stats, self.best, self.plot, self.curves, self.table, self.origins,
+            self.output, self.output_box, self.stop_button,
         )
         for part in (*parts, *self._containers):
             part.close()
@@ -165,8 +166,8 @@ class ProgressWidget:
         parts = self.render_parts(snap)
         # Not the Stop button: its click handler may run at the same time in a subshell thread.
         held = (
-            self.widget, self.title, self.warm, self.bar, self.stats, self.best, self.plot, self.table, self.origins,
-            self.output, self.output_box,
+            self.widget, self.title, self.warm, self.bar, self.stats, self.best, self.plot, self.curves, self.table,
+            self.origins, self.output, self.output_box,
         )
         with contextlib.ExitStack() as stack:
             for widget in held:
@@ -178,6 +179,7 @@ class ProgressWidget:
             self.stats.value = parts["stats"]
             self.best.value = parts["best"]
             self.plot.value = parts["plot"]
+            self.curves.value = parts["curves"]
             self.table.value = parts["table"]
             self.origins.value = parts["origins"]
             self.warm.value = parts["warm"]
@@ -226,10 +228,13 @@ class ProgressWidget:
                 seconds_left=R.estimate_seconds_left(done, snap.n_trials, elapsed, snap.timeout),
                 latency=R.median_latency(trials),
                 status=snap.status,
+                n_pruned=sum(t.state is TrialState.PRUNED for t in trials),
             )
+            + R.pruned_html(finished)
             + R.trouble_html(finished),
             "best": R.best_html(snap.best_trial, snap.metric, snap.direction, running=running),
             "plot": R.best_so_far_svg(trials, snap.direction, n_total=snap.n_trials, metric=snap.metric),
+            "curves": R.learning_curves_svg(trials, snap.direction, metric=snap.metric),
             "table": R.top_trials_html(trials, snap.direction, snap.space.names, k=self.top_k),
             "origins": R.origins_html(finished),
             "warm": _warm_html(snap),
@@ -245,7 +250,7 @@ class ProgressWidget:
         return (
             f"<div class='metahpo-progress metahpo-static'><div>{p['title']}</div>{p['warm']}"
             f"<div style='display:flex;flex-wrap:wrap;gap:12px'>"
-            f"<div style='width:380px'>{p['stats']}{p['best']}{p['origins']}</div><div>{p['plot']}</div></div>"
+            f"<div style='width:380px'>{p['stats']}{p['best']}{p['origins']}</div><div>{p['plot']}{p['curves']}</div></div>"
             f"{p['table']}{p['output']}</div>"
         )
 

@@ -1,0 +1,394 @@
+"""Pruning on recorded learning curves: epochs spent against regret, leave one task out.
+
+    python benchmarks/bench_pruning.py                      # every dataset with curves, seeds 0-4
+    python benchmarks/bench_pruning.py --quick              # 6 datasets per space, 2 seeds
+    python benchmarks/bench_pruning.py --part predict       # how well each curve model predicts finals
+    python benchmarks/bench_pruning.py --part sweep         # the meta-learned pruner's p, model and schedule
+
+The tasks are the torch MLP spaces' datasets whose per-epoch curves the prior build
+recorded (``prior-build/runs/<space>/curves/``, or ``--runs DIR``; see
+``jupyter_metahpo/prior/curves.py`` for what a curve is: the mean over the 3 CV folds
+of the held-out score after each epoch, ending at the configuration's score). Each
+held-out dataset is a replay: a seeded random order of its 64 pool configurations is
+tried one after another, each trial "training" by reporting its recorded curve one
+epoch at a time and asking the pruner after every epoch; a pruned trial has spent the
+epochs it reported. Every method sees the same datasets, orders and curves:
+
+- no pruning; our median, successive halving (ASHA) and meta-learned pruners, each
+  through the real API (a ``Study``, an objective with a ``trial`` parameter,
+  ``trial.report`` / ``trial.should_prune`` / ``TrialPruned``);
+- Optuna's ``MedianPruner`` and ``HyperbandPruner`` (defaults), fed the same curves
+  through ask/tell and ``trial.report`` / ``trial.should_prune``.
+
+The meta-learned pruner's past is the other datasets of the same space (the held-out
+one is never in it) plus the study's own finished curves, as in a real study.
+
+Reported: the normalised regret ``(best - incumbent) / (best - worst)`` over the pool
+after 32 trials and the epochs they took; the regret at fixed epoch budgets (the
+order continues up to 64 trials while epochs remain); the epochs each method needs to
+reach the regret no pruning has after 32 trials; and how often the configuration that
+is best among the first 32 was pruned. Medians over datasets and seeds; the machine
+is noisy but nothing here is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+
+from benchmarks._command import command_line  # noqa: E402
+from jupyter_metahpo import Study, TrialPruned, intrange  # noqa: E402
+from jupyter_metahpo.prior.curves import TaskCurves, read_curve_runs  # noqa: E402
+from jupyter_metahpo.prior.runs import resolve_runs_dir  # noqa: E402
+from jupyter_metahpo.pruners import MedianPruner, MetaLearnedPruner, NopPruner, SuccessiveHalvingPruner  # noqa: E402
+from jupyter_metahpo.pruners.curves import PREDICTORS, CurveLibrary, LearningCurve  # noqa: E402
+from jupyter_metahpo.samplers.base import Sampler, Suggestion  # noqa: E402
+from jupyter_metahpo.trial import Origin, TrialState  # noqa: E402
+
+SPACES = ("torch_mlp_classifier", "torch_mlp_regressor")
+TRIALS = 32  # trials of the "final regret" comparison; the replay goes on to the whole pool
+BUDGETS = (0.25, 0.5, 0.75, 1.0)  # epoch budgets, as shares of no pruning's epochs over TRIALS trials
+
+
+# The tasks ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReplayTask:
+    space: str
+    curves: TaskCurves
+
+    @property
+    def name(self) -> str:
+        return self.curves.task
+
+    @property
+    def finals(self) -> np.ndarray:
+        return np.asarray(self.curves.finals)
+
+    def order(self, seed: int) -> np.ndarray:
+        """The seeded order in which the pool's configurations are tried (the same for every method)."""
+        rng = np.random.default_rng([seed, zlib.crc32(f"{self.space}/{self.name}".encode())])
+        return rng.permutation(len(self.curves))
+
+
+def load_tasks(runs_dir: Path, spaces: Sequence[str], per_space: int | None) -> list[ReplayTask]:
+    tasks = []
+    for space in spaces:
+        found = [ReplayTask(space, t) for t in read_curve_runs(runs_dir, space)]
+        found = [t for t in found if np.ptp(t.finals) > 1e-9]  # a pool scoring one value everywhere has no regret
+        tasks += found[:per_space] if per_space else found
+    return tasks
+
+
+def past_curves(tasks: Sequence[ReplayTask], held_out: ReplayTask) -> list[LearningCurve]:
+    """Every curve of the held-out task's space, the held-out task's own left out."""
+    return [
+        LearningCurve(tuple(range(len(c))), tuple(c), f, task=t.name)
+        for t in tasks if t.space == held_out.space and t.name != held_out.name
+        for c, f in zip(t.curves.curves, t.curves.finals)
+    ]
+
+
+# One replay -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Replay:
+    """One method on one task and order: per trial, the pool index, the epochs it ran and whether it completed."""
+
+    indices: tuple[int, ...]
+    epochs: tuple[int, ...]
+    complete: tuple[bool, ...]
+
+
+class FixedOrder(Sampler):
+    """Proposes the pool indices in the replay's order (the sampler is not what is compared here)."""
+
+    name = "replay"
+
+    def __init__(self, order: Sequence[int]) -> None:
+        self.order = [int(i) for i in order]
+
+    def suggest(self, history, n=1):
+        start = history.n_taken
+        return [Suggestion({"config": self.order[start + i]}, Origin("manual", "replay order")) for i in range(n)]
+
+
+def replay_ours(task: ReplayTask, order: Sequence[int], pruner) -> Replay:
+    """Our pruner through the real API: a Study, an objective that reports each epoch and asks."""
+    curves = task.curves.curves
+
+    def train(config, trial):
+        curve = curves[config]
+        for epoch, value in enumerate(curve):
+            trial.report(float(value), epoch)
+            if trial.should_prune():
+                raise TrialPruned()
+        return float(task.curves.finals[config])
+
+    study = Study({"config": intrange(0, len(curves) - 1)}, direction="maximize", sampler=FixedOrder(order),
+                  pruner=pruner)
+    for _ in order:
+        study.run_trial(train)
+    trials = study.trials
+    return Replay(
+        tuple(t.config["config"] for t in trials),
+        tuple(len(t.intermediate_values) for t in trials),
+        tuple(t.state is TrialState.COMPLETE for t in trials),
+    )
+
+
+def replay_optuna(task: ReplayTask, order: Sequence[int], make_pruner: Callable[[], object]) -> Replay:
+    """An Optuna pruner, fed the same curves through ask/tell and trial.report / trial.should_prune."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(),
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    epochs, complete = [], []
+    for index in order:
+        trial = study.ask()
+        curve = task.curves.curves[index]
+        pruned = False
+        for epoch, value in enumerate(curve):
+            trial.report(float(value), epoch)
+            if trial.should_prune():
+                pruned = True
+                break
+        epochs.append(epoch + 1)
+        if pruned:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            study.tell(trial, float(task.curves.finals[index]))
+        complete.append(not pruned)
+    return Replay(tuple(int(i) for i in order), tuple(epochs), tuple(complete))
+
+
+def methods(meta_settings: dict[str, dict]) -> dict[str, Callable]:
+    """Method name -> ``run(task, order, past)``."""
+    import optuna
+
+    table: dict[str, Callable] = {
+        "no pruning": lambda task, order, past: replay_ours(task, order, NopPruner()),
+        "median": lambda task, order, past: replay_ours(task, order, MedianPruner()),
+        "successive halving": lambda task, order, past: replay_ours(task, order, SuccessiveHalvingPruner()),
+    }
+    for label, settings in meta_settings.items():
+        table[label] = lambda task, order, past, s=settings: replay_ours(task, order, MetaLearnedPruner(past=past, **s))
+    table["Optuna MedianPruner"] = lambda task, order, past: replay_optuna(task, order, optuna.pruners.MedianPruner)
+    table["Optuna HyperbandPruner"] = lambda task, order, past: replay_optuna(task, order, optuna.pruners.HyperbandPruner)
+    return table
+
+
+# Scores of one replay ------------------------------------------------------------------------
+def regret_after(task: ReplayTask, replay: Replay, n_trials: int | None = None, epoch_budget: float | None = None) -> float:
+    """Normalised regret of the best complete trial within the first ``n_trials`` / within ``epoch_budget`` epochs."""
+    finals = task.finals
+    best, worst = finals.max(), finals.min()
+    spent, incumbent = 0, -np.inf
+    for k, (index, epochs, complete) in enumerate(zip(replay.indices, replay.epochs, replay.complete)):
+        if n_trials is not None and k >= n_trials:
+            break
+        spent += epochs
+        if epoch_budget is not None and spent > epoch_budget:
+            break
+        if complete:
+            incumbent = max(incumbent, finals[index])
+    return 1.0 if incumbent == -np.inf else float((best - incumbent) / (best - worst))
+
+
+def epochs_within(replay: Replay, n_trials: int) -> int:
+    return int(sum(replay.epochs[:n_trials]))
+
+
+def epochs_to_reach(task: ReplayTask, replay: Replay, target: float) -> float:
+    """Epochs until the regret first falls to ``target`` (inf if it never does within the pool)."""
+    finals = task.finals
+    best, worst = finals.max(), finals.min()
+    spent, incumbent = 0, -np.inf
+    for index, epochs, complete in zip(replay.indices, replay.epochs, replay.complete):
+        spent += epochs
+        if complete:
+            incumbent = max(incumbent, finals[index])
+            if (best - incumbent) / (best - worst) <= target + 1e-12:
+                return float(spent)
+    return float("inf")
+
+
+def best_was_pruned(task: ReplayTask, replay: Replay, n_trials: int) -> bool:
+    """Whether the best configuration among the first ``n_trials`` of the order was pruned."""
+    indices = replay.indices[:n_trials]
+    position = int(np.argmax(task.finals[list(indices)]))
+    return not replay.complete[position]
+
+
+# The comparison ------------------------------------------------------------------------------
+def compare(tasks: Sequence[ReplayTask], seeds: Sequence[int], table: dict[str, Callable]) -> dict:
+    rows: dict[str, list[dict]] = defaultdict(list)
+    seconds: dict[str, float] = defaultdict(float)
+    for n, task in enumerate(tasks, 1):
+        past = past_curves(tasks, task)
+        for seed in seeds:
+            order = task.order(seed)
+            replays = {}
+            for name, run in table.items():
+                began = time.process_time()
+                replays[name] = run(task, order, past)
+                seconds[name] += time.process_time() - began
+            reference = replays["no pruning"]
+            base_epochs = epochs_within(reference, TRIALS)
+            target = regret_after(task, reference, TRIALS)
+            base_reach = epochs_to_reach(task, reference, target)
+            for name, replay in replays.items():
+                reach = epochs_to_reach(task, replay, target)
+                rows[name].append({
+                    "task": task.name, "space": task.space, "seed": seed,
+                    "regret": regret_after(task, replay, TRIALS),
+                    "epochs": epochs_within(replay, TRIALS) / base_epochs,
+                    "to_target": reach / base_epochs,
+                    "reach_ratio": reach / base_reach,
+                    "best_pruned": best_was_pruned(task, replay, TRIALS),
+                    "n_pruned": TRIALS - sum(replay.complete[:TRIALS]),
+                    **{f"regret@{b:g}": regret_after(task, replay, epoch_budget=b * base_epochs) for b in BUDGETS},
+                })
+        print(f"  {n}/{len(tasks)} {task.space}/{task.name}", file=sys.stderr, flush=True)
+    return {"rows": dict(rows), "cpu_seconds": dict(seconds)}
+
+
+COLUMNS = f"""Columns (medians over datasets and seeds unless said): normalised regret after {TRIALS} trials; epochs
+those {TRIALS} trials ran, as a share of no pruning's; epochs until the regret first reaches the one no pruning has
+after {TRIALS} trials (the order goes on to the whole pool), as a share of no pruning's {TRIALS}-trial epochs, and how
+often it is reached at all; the same epochs divided by the epochs no pruning needed to reach it, run by run; the mean
+regret within an epoch budget of 0.25 to 1 times no pruning's {TRIALS}-trial epochs; how often the best of the first
+{TRIALS} configurations was pruned (mean); the share of the {TRIALS} trials pruned; CPU seconds of the whole method."""
+
+
+def summary_table(result: dict, space: str | None = None) -> str:
+    header = ("method", f"regret@{TRIALS} (median / mean)", f"epochs@{TRIALS}", "epochs to no-pruning's regret",
+              "... / no pruning's",
+              *(f"regret @{b:g}x epochs" for b in BUDGETS), "best pruned", "pruned / trial", "CPU s")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, rows in result["rows"].items():
+        rows = [r for r in rows if space is None or r["space"] == space]
+        if not rows:
+            continue
+        reach = np.array([r["to_target"] for r in rows])
+        reached = np.isfinite(reach)
+        regret = np.array([r["regret"] for r in rows])
+        cells = [
+            name,
+            f"{np.median(regret):.3f} / {regret.mean():.3f}",
+            f"{np.median([r['epochs'] for r in rows]):.2f}",
+            f"{np.median(np.where(reached, reach, np.inf)):.2f} ({reached.mean():.0%} reach it)",
+            f"{np.median([r['reach_ratio'] for r in rows]):.2f}",
+            *(f"{np.mean([r[f'regret@{b:g}'] for r in rows]):.3f}" for b in BUDGETS),
+            f"{np.mean([r['best_pruned'] for r in rows]):.0%}",
+            f"{np.mean([r['n_pruned'] for r in rows]) / TRIALS:.2f}",
+            f"{result['cpu_seconds'].get(name, 0.0):.0f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# How well the curve models predict finals ----------------------------------------------------------
+def predict_part(tasks: Sequence[ReplayTask], steps: Sequence[int] = (1, 2, 4, 8, 16)) -> str:
+    """Leave one task out: each model predicts each curve's final from its first epochs.
+
+    Error in units of the held-out task's spread of finals (90th minus 10th percentile, or the whole
+    range where most of the pool scores the same);
+    coverage: how often the final falls inside the predicted 90% interval.
+    """
+    lines = [
+        "| space | model | " + " | ".join(f"epoch {s + 1}: median error, 90% coverage" for s in steps) + " |",
+        "|---|---|" + "---|" * len(steps),
+    ]
+    for space in SPACES:
+        space_tasks = [t for t in tasks if t.space == space]
+        if not space_tasks:
+            continue
+        errors: dict[str, dict[int, list]] = {name: defaultdict(list) for name in PREDICTORS}
+        for task in space_tasks:
+            library = CurveLibrary(past_curves(space_tasks, task))
+            fitted = {name: cls().fit(library) for name, cls in PREDICTORS.items()}
+            finals = task.finals
+            # Most of a pool can score the same (balanced accuracy 0.5: a network that learnt nothing).
+            spread = (np.percentile(finals, 90) - np.percentile(finals, 10)) or np.ptp(finals)
+            for curve, final in zip(task.curves.curves, finals):
+                for step in steps:
+                    if step >= len(curve) - 1:  # the curve's end: its final is known
+                        break
+                    for name, model in fitted.items():
+                        p = model.predict(list(range(step + 1)), list(curve[: step + 1]))
+                        if p is not None:
+                            inside = abs(final - p.mean) <= 1.645 * p.sd
+                            errors[name][step].append((abs(final - p.mean) / spread, inside))
+        for name, by_step in errors.items():
+            cells = []
+            for step in steps:
+                found = np.array(by_step[step]) if by_step[step] else np.empty((0, 2))
+                cells.append(f"{np.median(found[:, 0]):.3f}, {found[:, 1].mean():.0%}" if len(found) else "-")
+            lines.append(f"| {space} | {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=Path, default=None, help="the prior's runs folder (default: prior-build/runs)")
+    parser.add_argument("--spaces", nargs="+", default=list(SPACES), choices=SPACES)
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    parser.add_argument("--quick", action="store_true", help="6 datasets per space, 2 seeds")
+    parser.add_argument("--part", choices=("compare", "predict", "sweep"), default="compare")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="the tables' file (default: results/pruning.md, pruning_sweep.md, pruning_predict.md by part)")
+    parser.add_argument("--json", type=Path, default=None, help="also write every run's scores here")
+    args = parser.parse_args(argv)
+    runs_dir = resolve_runs_dir(args.runs)
+    tasks = load_tasks(runs_dir, args.spaces, 6 if args.quick else None)
+    seeds = range(2 if args.quick else args.seeds)
+    counts = {s: sum(t.space == s for t in tasks) for s in args.spaces}
+    print(f"{len(tasks)} datasets with curves ({counts}), seeds {list(seeds)}", file=sys.stderr)
+    out = args.out or ROOT / "results" / {"compare": "pruning.md", "sweep": "pruning_sweep.md",
+                                           "predict": "pruning_predict.md"}[args.part]
+    header = [
+        f"Command: `{command_line(__file__, argv)}`",
+        f"{len(tasks)} datasets ({', '.join(f'{s}: {n}' for s, n in counts.items())}), seeds {list(seeds)}",
+        "",
+    ]
+    if args.part == "predict":
+        text = header + [(predict_part.__doc__ or "").strip().splitlines()[0], "", predict_part(tasks)]
+        print("\n".join(text))
+        if not args.quick:
+            out.write_text("\n".join(text) + "\n")
+        return 0
+    if args.part == "sweep":  # the p, model and schedule of ours (chosen: regression, doubling, p = 0.8)
+        meta = {
+            f"meta p={p:g} {model} {schedule}": {"p": p, "model": model, "schedule": schedule}
+            for model in PREDICTORS for schedule in ("doubling", "every") for p in (0.8, 0.9, 0.95, 0.99)
+        }
+        table = {"no pruning": methods({})["no pruning"], **{k: v for k, v in methods(meta).items() if k in meta}}
+    else:
+        table = methods({"ours: meta-learned": {}})
+    began = time.time()
+    result = compare(tasks, list(seeds), table)
+    text = header[:-1] + [f"{time.time() - began:.0f} s of wall time", "", COLUMNS, "", summary_table(result)]
+    for space in args.spaces:
+        text += ["", f"{space}:", "", summary_table(result, space)]
+    print("\n".join(text))
+    if not args.quick:
+        out.write_text("\n".join(text) + "\n")
+    if args.json:
+        args.json.write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""What an objective reports while it runs: the ``trial`` handle, and pruned trials.
+
+An objective with a parameter named ``trial`` receives a :class:`Trial` (Optuna's
+names): ``trial.report(value, step)`` records a point of its learning curve,
+``trial.should_prune()`` asks the study's pruner whether to stop, and
+``raise TrialPruned()`` stops it. The study keeps the curve on the running
+:class:`~jupyter_metahpo.trial.FrozenTrial` (``intermediate_values``), so observers see
+it grow, and ends a pruned trial with its last reported value (:func:`pruned_trial`).
+
+How pruned trials count for the sampler (:func:`observations_for_sampler`): at their
+last reported value, kept within the range of the complete trials' values. Optuna's
+TPE ranks pruned trials behind the complete ones by step and value, while its GP
+sampler leaves them out. Here they stay in: a GP that never saw a pruned trial would
+propose its neighbourhood again, spending the epochs the pruner just saved. Kept
+within the complete trials' range, a trial pruned after one epoch (whose value is
+far below any finished one) does not stretch the GP's scale as an outlier would;
+it counts like the worst complete trial, as a failed trial does.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from .trial import FrozenTrial, TrialPruned, TrialState
+
+__all__ = ["Trial", "TrialPruned", "Reporter", "pruned_trial", "observations_for_sampler", "reported_value", "reported_step"]
+
+
+class Reporter(Protocol):
+    """Where a :class:`Trial` handle sends its reports: the study running the trial."""
+
+    def report(self, trial: int, value: float, step: int) -> FrozenTrial | None: ...
+
+    def should_prune(self, trial: int) -> bool: ...
+
+
+class Trial:
+    """The handle an objective receives when it has a parameter named ``trial``.
+
+    ``params`` is the configuration being tried (``trial.params["lr"]``), ``number``
+    the trial's number (from 0, as stored). A handle made outside a study (a trial run
+    by hand, or on a worker that cannot reach the study) keeps its curve itself and
+    never prunes.
+    """
+
+    def __init__(
+        self,
+        number: int | None,
+        params: Mapping[str, Any],
+        reporter: Reporter | None = None,
+        on_report: Callable[[FrozenTrial], None] | None = None,
+    ) -> None:
+        self.number = number
+        self.params = dict(params)
+        self._reporter = reporter
+        self._on_report = on_report
+        self._curve: dict[int, float] = {}
+
+    @property
+    def intermediate_values(self) -> dict[int, float]:
+        """The values reported so far, by step."""
+        return dict(self._curve)
+
+    def report(self, value: float, step: int) -> None:
+        """Record ``value`` (the metric after ``step``: an epoch, an iteration) on the trial's curve.
+
+        ``step`` is an integer >= 0; a step reported twice keeps its first value (with
+        a warning), as in Optuna. A value that is not finite (a diverged loss) is kept
+        as NaN: pruners count it as the worst value.
+        """
+        step = reported_step(step)
+        value = reported_value(value)
+        if step in self._curve:
+            which = "this trial" if self.number is None else f"trial {self.number + 1}"
+            warnings.warn(
+                f"{which} already reported step {step}; the value {value!r} is ignored "
+                "(report each step once).",
+                UserWarning,
+                stacklevel=2,
+            )
+            return
+        self._curve[step] = value
+        if self._reporter is None or self.number is None:
+            return
+        updated = self._reporter.report(self.number, value, step)
+        if updated is not None and self._on_report is not None:
+            self._on_report(updated)
+
+    def should_prune(self) -> bool:
+        """Whether the study's pruner says to stop now (then ``raise TrialPruned()``); never before a report."""
+        if self._reporter is None or self.number is None or not self._curve:
+            return False
+        return bool(self._reporter.should_prune(self.number))
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self.number}, params={self.params!r}, reported={len(self._curve)})"
+
+
+def reported_step(step: Any) -> int:
+    """``step`` as an int >= 0, or a TypeError / ValueError that says what was given."""
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+        raise TypeError(f"`step` must be an integer (the epoch or iteration), but got step={step!r} ({type(step).__name__}).")
+    if step < 0:
+        raise ValueError(f"`step` must be >= 0, but got step={step!r}.")
+    return int(step)
+
+
+def reported_value(value: Any) -> float:
+    """``value`` as a float (numpy scalars and one-element tensors too); NaN when not finite."""
+    number = value
+    item = getattr(value, "item", None)
+    if not isinstance(value, numbers.Real) and callable(item):
+        try:
+            number = item()
+        except (ValueError, RuntimeError, TypeError):
+            number = value
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        raise TypeError(f"trial.report() needs a number, but got {value!r} ({type(value).__name__}).")
+    number = float(number)
+    return number if math.isfinite(number) else math.nan
+
+
+def pruned_trial(trial: FrozenTrial, reason: str | None, finished_at: float) -> FrozenTrial:
+    """``trial`` ended as pruned: its last reported value (when finite) and its curve kept.
+
+    ``reason`` is the pruner's verdict; without one, the text given to ``TrialPruned``,
+    else a plain "pruned by the objective".
+    """
+    step = trial.last_step
+    last = None if step is None else trial.intermediate_values[step]
+    where = "" if step is None else f" at step {step}"
+    return trial.finish(
+        state=TrialState.PRUNED,
+        value=last if last is not None and math.isfinite(last) else None,
+        prune_reason=trial.prune_reason or reason or f"pruned by the objective{where}",
+        finished_at=finished_at,
+    )
+
+
+def observations_for_sampler(trials: Sequence[FrozenTrial]) -> tuple[FrozenTrial, ...]:
+    """The finished trials as a sampler should see them: a pruned trial as complete at its last
+    value held within the complete trials' range, or as failed when it has no value or no
+    trial has completed (see the module's docstring for why)."""
+    complete = [t.value for t in trials if t.state is TrialState.COMPLETE]
+    low, high = (min(complete), max(complete)) if complete else (None, None)
+    seen = []
+    for trial in trials:
+        if trial.state is not TrialState.PRUNED:
+            seen.append(trial)
+        elif trial.value is None or low is None:
+            seen.append(trial.finish(state=TrialState.FAILED, error=trial.prune_reason))
+        else:
+            seen.append(trial.finish(state=TrialState.COMPLETE, value=min(max(trial.value, low), high)))
+    return tuple(seen)
