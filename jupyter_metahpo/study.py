@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from ._capture import CapturedOutput
 from ._deadline import TrialDeadline, TrialTimeout
 from .pruners import Pruner, as_pruner
-from .reporting import Trial, observations_for_sampler, pruned_trial
+from .reporting import Trial, observations_for_sampler, pruned_trial, reported_step, reported_value
 from .result import trials_to_dataframe
 from .samplers.base import History, Sampler
 from .samplers.default import DefaultSampler
@@ -349,6 +349,7 @@ class Study(BestTrialMixin):
         objective's ``trial.report(value, step)`` calls this.
         """
         number = trial.number if isinstance(trial, FrozenTrial) else trial
+        step, value = reported_step(step), reported_value(value)
         with self._lock:
             position = self._running_position(number)
             current = self._trials[position]

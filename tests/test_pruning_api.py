@@ -190,6 +190,8 @@ def test_ask_tell_users_prune_through_tell():
     with pytest.raises(ValueError, match="only a running trial reports"):
         study.report(trial, 0.8, 2)
     running = study.trials[1]
+    with pytest.raises(TypeError, match="`step` must be an integer"):
+        study.report(running, 0.3, "first")  # ask/tell users get the handle's checks too
     study.report(running, 0.3, 0)
     assert study.should_prune(running) is True  # x = 0.9: the fake prunes it, and its reason stays
     assert study.trials[1].prune_reason == "x=0.90 is over 0.5"

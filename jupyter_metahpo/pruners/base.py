@@ -10,7 +10,6 @@ in parallel). A pruner never stops anything itself: it returns a
 from __future__ import annotations
 
 import abc
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ import numpy as np
 
 from ..trial import Direction, FrozenTrial, TrialState
 
-__all__ = ["Pruner", "PruneDecision", "NopPruner", "KEEP", "finite_curve", "last_value", "value_at_or_before"]
+__all__ = ["Pruner", "PruneDecision", "NopPruner", "KEEP", "completed", "as_higher_is_better"]
 
 
 @dataclass(frozen=True)
@@ -67,23 +66,6 @@ class NopPruner(Pruner):
 
 
 # Helpers shared by the pruners ------------------------------------------------------------
-def finite_curve(trial: FrozenTrial) -> dict[int, float]:
-    """The trial's reported values that are finite numbers, by step."""
-    return {step: value for step, value in trial.intermediate_values.items() if math.isfinite(value)}
-
-
-def last_value(trial: FrozenTrial) -> float | None:
-    """The value the trial reported last (NaN when it was not finite), or ``None`` before any report."""
-    step = trial.last_step
-    return None if step is None else trial.intermediate_values[step]
-
-
-def value_at_or_before(trial: FrozenTrial, step: int) -> float | None:
-    """The value the trial reported at ``step``, or at the latest step before it; ``None`` if none."""
-    steps = [s for s in trial.intermediate_values if s <= step]
-    return trial.intermediate_values[max(steps)] if steps else None
-
-
 def completed(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
     return [t for t in trials if t.state is TrialState.COMPLETE]
 
