@@ -126,29 +126,11 @@ def run_random(space_name, dataset, budget, seed):
 
 
 def run_tpe(space_name, dataset, budget, seed):
-    import optuna
-
-    from benchmarks._loo.methods import optuna_distributions
+    from benchmarks._loo.methods import tpe_maximise
     from jupyter_metahpo.builtin_spaces import get_builtin_space
 
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    space = get_builtin_space(space_name).space
-    distributions = optuna_distributions(space)
     objective = make_objective(space_name, dataset)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    values, seconds = [], []
-    for _ in range(budget):
-        began = time.perf_counter()
-        trial = study.ask(distributions)
-        seconds.append(time.perf_counter() - began)
-        try:
-            value = objective(trial.params)
-        except RuntimeError:
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            values.append(None)
-            continue
-        study.tell(trial, value)
-        values.append(value)
+    values, seconds = tpe_maximise(objective, get_builtin_space(space_name).space, budget, seed, (RuntimeError,))
     return values, seconds, {}
 
 

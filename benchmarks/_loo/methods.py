@@ -503,3 +503,32 @@ def _map_flaml_config(task: PoolTask, learner: str, hyper: Mapping[str, Any]) ->
 
 def flaml_start_points(task: PoolTask) -> list[dict[str, Any]]:
     return flaml_zero_shot_configs(task)
+
+
+def tpe_maximise(score, space, budget: int, seed: int, failures: tuple[type[BaseException], ...] = (Exception,)):
+    """Optuna TPE maximising ``score(config)`` for ``budget`` trials by ask/tell, on real evaluations.
+
+    Returns each trial's value (``None`` where ``score`` raised one of ``failures``: the
+    trial is told as failed) and the seconds each ``ask`` took.
+    """
+    import time
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    distributions = optuna_distributions(space)
+    values, seconds = [], []
+    for _ in range(budget):
+        began = time.perf_counter()
+        trial = study.ask(distributions)
+        seconds.append(time.perf_counter() - began)
+        try:
+            value = score(trial.params)
+        except failures:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            values.append(None)
+            continue
+        study.tell(trial, value)
+        values.append(value)
+    return values, seconds

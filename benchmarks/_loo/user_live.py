@@ -68,27 +68,10 @@ def _run_random(train, space, X, y, budget, seed, strategy=None):
 
 
 def _run_tpe(train, space, X, y, budget, seed, strategy=None):
-    import optuna
+    from .methods import tpe_maximise
 
-    from .methods import optuna_distributions
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    distributions = optuna_distributions(space)
-    values, seconds = [], []
-    for _ in range(budget):
-        began = time.perf_counter()
-        trial = study.ask(distributions)
-        seconds.append(time.perf_counter() - began)
-        try:
-            value = float(train(**trial.params))
-        except Exception:  # noqa: BLE001
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            values.append(None)
-            continue
-        study.tell(trial, value)
-        values.append(value)
-    return values, seconds
+    # Exception: a failed fit is a failed trial, as in tune
+    return tpe_maximise(lambda config: float(train(**config)), space, budget, seed, (Exception,))
 
 
 #: name in the tables -> (runner, tune strategy, on the exact space?)
