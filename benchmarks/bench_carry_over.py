@@ -24,6 +24,7 @@ and prints the medians and the added time, ``carry_over + describe - name only``
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -99,13 +100,16 @@ def store_studies(n: int, trials: int, seed: int = 0) -> list[PastStudy]:
     return out
 
 
-def median_seconds(function, repeats: int) -> float:
-    times = []
+def median_seconds(function, repeats: int) -> tuple[float, float]:
+    """Median wall-clock and CPU seconds of ``function()``: the CPU time is what the pass itself
+    costs when other jobs share the cores (the wall clock then also counts their turns)."""
+    walls, cpus = [], []
     for _ in range(repeats):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         function()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - began)
+        cpus.append(time.process_time() - began_cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -116,6 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     past = load_prior() + store_studies(args.store_studies, args.trials)
     print(f"{command_line(__file__, argv)}\n{len(past)} past studies (the prior and {args.store_studies} of a store)\n")
+    print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores); wall s, CPU s in brackets\n")
     print("| user space | name only (s) | carry_over (s) | describe (s) | added (s) | sources |")
     print("|---|---|---|---|---|---|")
     for label, (cell, space) in USER_SPACES.items():
@@ -125,8 +130,9 @@ def main(argv: list[str] | None = None) -> None:
         carried = median_seconds(lambda: carry_over(past, space, context), args.repeats)
         describe = median_seconds(lambda: describe_objective(cell, space.names), args.repeats)
         usable, _ = carry_over(past, space, context)
-        added = carried + describe - name_only
-        print(f"| {label} | {name_only:.3f} | {carried:.3f} | {describe:.3f} | {added:.3f} | {len(usable)} |")
+        added = [c + d - n for c, d, n in zip(carried, describe, name_only)]
+        cells = [f"{wall:.3f} [{cpu:.3f}]" for wall, cpu in (name_only, carried, describe, added)]
+        print(f"| {label} | {' | '.join(cells)} | {len(usable)} |")
 
 
 if __name__ == "__main__":
