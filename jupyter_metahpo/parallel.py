@@ -58,6 +58,7 @@ from ._imports import LazyImport
 from .study import (
     DEFAULT_MAX_INITIAL_FAILURES,
     Callback,
+    ClusterView,
     ObjectiveFailedError,
     StopSignal,
     Study,
@@ -85,6 +86,8 @@ __all__ = [
 
 #: Seconds the kernel waits for a future before it looks at the Stop signal and the clock again.
 POLL_SECONDS = 0.1
+#: Seconds between two reads of which worker runs which trial (for the live view).
+PLACEMENT_READ_SECONDS = 1.0
 #: Seconds past the study's deadline at which a worker stops the objective itself. The kernel
 #: cancels the trial at the deadline; this only frees the worker's thread, and never races the kernel.
 WORKER_GRACE_SECONDS = 1.0
@@ -387,6 +390,10 @@ class _ParallelRun:
         self.status = "running"
         self.client: Any = None
         self._threads, self._threads_read_at = 0, -math.inf
+        self._workers: tuple[str, ...] = ()
+        self._placement: dict[int, str] = {}
+        self._placement_read_at = -math.inf
+        self._dashboard: str | None = None
         self.running: dict[Any, _Running] = {}
         self.retries: deque[FrozenTrial] = deque()  # trials whose worker died: their configurations go again
         self.budget_spent = False  # a shared recorder gave no more numbers
@@ -398,12 +405,37 @@ class _ParallelRun:
         )
 
     def notify(self, event: str, current: FrozenTrial | None = None, status: str = "running") -> None:
-        self._notify(event, status=status, current=current)
+        self._notify(event, status=status, current=current, cluster=self._cluster_view())
+
+    def _cluster_view(self) -> ClusterView | None:
+        """Which worker runs which trial, as last read (:meth:`_watch_placement`); ``None`` before the cluster."""
+        if self.client is None:
+            return None
+        running = {r.trial.number for r in self.running.values()}
+        placement = {number: worker for number, worker in self._placement.items() if number in running}
+        return ClusterView(self._workers, placement, self._dashboard)
+
+    def _watch_placement(self) -> None:
+        """Read from the scheduler, at most once a second, which worker runs which trial; tell the
+        observers (event ``"workers"``) when that changed. A trial is placed after it is submitted,
+        so without this the live view would wait for the next trial's end to show where it runs."""
+        now = time.monotonic()
+        if now - self._placement_read_at < PLACEMENT_READ_SECONDS:
+            return
+        self._placement_read_at = now
+        try:
+            workers, placement = _placement(self.client, self.running)
+        except Exception:  # noqa: BLE001 - a scheduler that does not answer now leaves the last view
+            return
+        if (workers, placement) != (self._workers, self._placement):
+            self._workers, self._placement = workers, placement
+            self.notify("workers")
 
     # The loop -------------------------------------------------------------------------------
     def go(self, client: Any, n_jobs: int | None) -> None:
         """Keep ``n_jobs`` trials on the cluster (``None``: one per worker thread, counted as workers come and go)."""
         self.client = client
+        self._dashboard = _dashboard_link(client)
         while self.status == "running":
             if self.stop.is_set() or (self.deadline is not None and time.time() >= self.deadline):
                 for future in [f for f in self.running if f.done()]:
@@ -416,6 +448,7 @@ class _ParallelRun:
                 return
             for future in self._wait():
                 self._settle(future)
+            self._watch_placement()
 
     def _cluster_threads(self) -> int:
         """The cluster's worker threads, read at most once a second (a batch system starts workers late)."""
@@ -561,6 +594,22 @@ class _ParallelRun:
             "while this trial ran; its Dask task was cancelled.",
         )
         self.notify("trial_end", current=finished)
+
+
+def _placement(client: Any, running: Mapping[Any, _Running]) -> tuple[tuple[str, ...], dict[int, str]]:
+    """The cluster's workers, and the worker each running trial's task is on (the scheduler's ``processing``)."""
+    numbers = {future.key: r.trial.number for future, r in running.items()}
+    processing = client.processing()
+    placement = {numbers[key]: worker for worker, keys in processing.items() for key in keys if key in numbers}
+    return tuple(processing), placement
+
+
+def _dashboard_link(client: Any) -> str | None:
+    """The Dask dashboard's address, when the cluster serves one (it needs bokeh)."""
+    with contextlib.suppress(Exception):
+        link = client.dashboard_link
+        return str(link) if link else None
+    return None
 
 
 def _one_line(error: BaseException | None) -> str:

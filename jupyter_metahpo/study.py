@@ -33,6 +33,7 @@ from .trial import BestTrialMixin, Direction, FrozenTrial, Origin, TrialPruned, 
 __all__ = [
     "Study",
     "StudySnapshot",
+    "ClusterView",
     "StopSignal",
     "ObjectiveFailedError",
     "StudyInterrupted",
@@ -107,12 +108,28 @@ class TrialRecorder(Protocol):
 
 
 @dataclass(frozen=True)
+class ClusterView:
+    """Where a parallel study's trials run, for observers (:mod:`jupyter_metahpo.parallel`).
+
+    ``workers`` are the cluster's worker addresses (the order Dask lists them);
+    ``placement`` maps each running trial's number to the worker running it, as last read
+    from the scheduler (a trial just submitted has none yet); ``dashboard`` is the link to
+    the Dask dashboard, when the cluster serves one.
+    """
+
+    workers: tuple[str, ...]
+    placement: Mapping[int, str]
+    dashboard: str | None = None
+
+
+@dataclass(frozen=True)
 class StudySnapshot:
     """The state of a study at one moment, for observers.
 
     ``event`` says what just happened: ``"start"``, ``"trial_start"``,
     ``"trial_report"`` (the running trial, ``current``, reported a step of its
-    learning curve), ``"trial_end"`` or ``"end"``. ``status`` is ``"running"`` until the end, then
+    learning curve), ``"trial_end"``, ``"workers"`` (trials on Dask: which worker runs which
+    changed, see ``cluster``) or ``"end"``. ``status`` is ``"running"`` until the end, then
     ``"finished"``, ``"stopped"``, ``"timeout"``, ``"interrupted"`` or ``"failed"``.
     """
 
@@ -130,6 +147,7 @@ class StudySnapshot:
     best_trial: FrozenTrial | None
     current: FrozenTrial | None = None
     info: Mapping[str, Any] = field(default_factory=dict)
+    cluster: ClusterView | None = None  # trials running on Dask: which worker runs which
 
     @property
     def elapsed(self) -> float:
@@ -558,6 +576,7 @@ class Study(BestTrialMixin):
         timeout: float | None = None,
         started_at: float | None = None,
         current: FrozenTrial | None = None,
+        cluster: ClusterView | None = None,
     ) -> StudySnapshot:
         now = time.time()
         return StudySnapshot(
@@ -575,14 +594,16 @@ class Study(BestTrialMixin):
             best_trial=self.best_trial,
             current=current,
             info=self.context,
+            cluster=cluster,
         )
 
     def _notify(
-        self, callbacks: Sequence[Callback], event: str, status: str, n_trials, timeout, started_at, current=None
+        self, callbacks: Sequence[Callback], event: str, status: str, n_trials, timeout, started_at, current=None,
+        cluster: ClusterView | None = None,
     ) -> None:
         if not callbacks:
             return
-        snap = self.snapshot(event, status, n_trials, timeout, started_at, current)
+        snap = self.snapshot(event, status, n_trials, timeout, started_at, current, cluster)
         for callback in callbacks:
             callback(snap)
 

@@ -363,3 +363,30 @@ def test_the_gpu_check_runs_its_path_on_cpu_workers():
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 trials in" in done.stdout and done.stdout.count("device=cpu") == 2
+
+
+def test_observers_see_which_worker_runs_which_trial_and_the_dashboard(client, tmp_path):
+    # Both slots hold a trial that waits for the release file; the test releases them once
+    # the observers were told where both run.
+    snapshots = []
+
+    def observe(snap):
+        snapshots.append(snap)
+        if snap.cluster is not None and len(snap.cluster.placement) == 2:
+            (tmp_path / "release").touch()
+
+    objective = functools.partial(objectives.quick_then_waits, folder=str(tmp_path), quick=0)
+    try:
+        result = tune(objective, SPACE, n_trials=4, client=client, store=False, seed=0, callbacks=[observe])
+    finally:
+        (tmp_path / "release").touch()
+    assert result.status == "finished"
+    told = [s for s in snapshots if s.event == "workers"]
+    assert told, "no snapshot said where the trials run"
+    both = next(s.cluster for s in told if len(s.cluster.placement) == 2)
+    assert set(both.workers) == set(client.nthreads())
+    assert set(both.placement.values()) == set(client.nthreads())  # one trial on each worker
+    running = {t.number for t in next(s for s in told if s.cluster is both).trials if t.state is TrialState.RUNNING}
+    assert set(both.placement) == running
+    assert snapshots[-1].event == "end" and snapshots[-1].cluster.placement == {}
+    assert both.dashboard == client.dashboard_link

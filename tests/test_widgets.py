@@ -12,6 +12,7 @@ from jupyter_metahpo import RandomSampler, StopSignal, Study, choice, intrange, 
 from jupyter_metahpo.trial import Direction, FrozenTrial, Origin, TrialState
 from jupyter_metahpo.widgets import _render as R
 from jupyter_metahpo.racing import RaceInterrupted, race
+from jupyter_metahpo.study import ClusterView
 from jupyter_metahpo.widgets.compare import CompareWidget
 from jupyter_metahpo.widgets.progress import ProgressWidget
 
@@ -103,6 +104,31 @@ def test_progress_counts_failures_and_shows_the_estimate_while_running():
     assert f"{failed} failed" in view.stats.value
     running = study.snapshot("trial_end", "running", n_trials=20, started_at=study.trials[0].started_at)
     assert "left" in view.render_parts(running)["stats"]
+
+
+def test_a_parallel_study_shows_each_worker_its_trials_and_the_dashboard_link():
+    study = Study(SPACE, sampler=RandomSampler(0), name="par")
+    first, second, third = study.ask_batch(3)
+    study.tell(first, 0.5)
+    cluster = ClusterView(
+        workers=("tcp://127.0.0.1:4001", "tcp://127.0.0.1:4002", "tcp://127.0.0.1:4003"),
+        placement={second.number: "tcp://127.0.0.1:4001"},
+        dashboard="http://127.0.0.1:8787/status",
+    )
+    snap = study.snapshot("trial_end", "running", n_trials=10, current=first, cluster=cluster)
+    view = ProgressWidget(min_interval=0.0)
+    view(snap)
+    workers = view.workers.value
+    assert "Dask: 3 workers, 2 trials running" in workers
+    assert "href='http://127.0.0.1:8787/status'" in workers
+    rows = re.findall(r"<tr><td[^>]*>([^<]*)</td><td>([^<]*)</td></tr>", workers)
+    assert rows[0][0] == "127.0.0.1:4001" and rows[0][1].startswith(f"trial {second.number + 1} (")
+    assert rows[1] == ("127.0.0.1:4002", "idle") and rows[2] == ("127.0.0.1:4003", "idle")
+    assert rows[3] == ("not yet placed", f"trial {third.number + 1}")  # submitted, not yet on a worker
+    assert "metahpo-workers" in view.static_html()
+    # A sequential study (no cluster) and a finished one show no worker view.
+    assert view.render_parts(study.snapshot("trial_end", "running"))["workers"] == ""
+    assert view.render_parts(study.snapshot("end", "finished", cluster=cluster))["workers"] == ""
 
 
 def test_estimate_of_time_left_uses_mean_trial_time_and_the_timeout():

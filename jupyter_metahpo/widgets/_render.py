@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..result import best_so_far
-from ..study import last_error_line
+from ..study import ClusterView, last_error_line
 from ..trial import Direction, FrozenTrial, TrialState
 
 __all__ = [
@@ -173,6 +173,42 @@ def pruned_html(trials: Sequence[FrozenTrial]) -> str:
         f"<div class='metahpo-pruned' style='{TEXT_STYLE};font-size:90%;color:#555' title='{esc(reason)}'>"
         f"trial {pruned.number + 1} pruned{esc(where)}: {esc(shorten(reason, 160))}</div>"
     )
+
+
+def cluster_html(cluster: ClusterView | None, trials: Sequence[FrozenTrial], now: float) -> str:
+    """A parallel study's workers: which trial each runs and for how long, and the Dask dashboard's link."""
+    if cluster is None:
+        return ""
+    running = {t.number: t for t in trials if t.state is TrialState.RUNNING}
+    by_worker: dict[str, list[FrozenTrial]] = {worker: [] for worker in cluster.workers}
+    for number, worker in sorted(cluster.placement.items()):
+        if number in running:
+            by_worker.setdefault(worker, []).append(running[number])
+    waiting = sorted(set(running) - set(cluster.placement))
+    n_workers = len(by_worker)
+    head = f"Dask: {n_workers} worker{'s' * (n_workers != 1)}, {len(running)} trial{'s' * (len(running) != 1)} running"
+    link = (
+        f" · <a href='{esc(cluster.dashboard)}' target='_blank' rel='noopener' class='metahpo-dashboard'>dashboard</a>"
+        if cluster.dashboard else ""
+    )
+    rows = []
+    for worker, held in by_worker.items():
+        doing = ", ".join(
+            f"trial {t.number + 1} ({format_seconds(max(now - t.started_at, 0.0) if t.started_at else None)})"
+            for t in held
+        ) or "idle"
+        rows.append(f"<tr><td style='padding-right:8px'>{esc(_short_address(worker))}</td><td>{esc(doing)}</td></tr>")
+    if waiting:
+        numbers = number_ranges([n + 1 for n in waiting])
+        label = "trial" if len(waiting) == 1 else "trials"
+        rows.append(f"<tr><td style='padding-right:8px'>not yet placed</td><td>{label} {esc(numbers)}</td></tr>")
+    table = f"<table style='font-size:90%;border-collapse:collapse'>{''.join(rows)}</table>" if rows else ""
+    return f"<div class='metahpo-workers' style='{TEXT_STYLE};margin-top:4px'>{esc(head)}{link}{table}</div>"
+
+
+def _short_address(address: str) -> str:
+    """``tcp://127.0.0.1:40123`` as ``127.0.0.1:40123``: the protocol says nothing to a reader."""
+    return address.split("://", 1)[-1]
 
 
 def _noise_counts(trials: Sequence[FrozenTrial]) -> tuple[int, int]:

@@ -93,6 +93,7 @@ class ProgressWidget:
         self.title = W.HTML(value="<b>metatune</b>: starting…")
         self.bar = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="420px"))
         self.stats = W.HTML()
+        self.workers = W.HTML()  # a parallel study's Dask workers and what each runs
         self.best = W.HTML()
         self.plot = W.HTML()
         self.curves = W.HTML()  # learning curves, once a trial reports one (pruned trials grey)
@@ -113,7 +114,7 @@ class ProgressWidget:
         self.stop_button.add_class("metahpo-stop")
         self.stop_button.on_click(self._on_stop_clicked)
         header = W.HBox([self.bar, self.stop_button])
-        left = W.VBox([self.stats, self.best, self.origins], layout=W.Layout(width="380px", margin="0 12px 0 0"))
+        left = W.VBox([self.stats, self.workers, self.best, self.origins], layout=W.Layout(width="380px", margin="0 12px 0 0"))
         right = W.VBox([self.plot, self.curves], layout=W.Layout(min_width="470px"))
         middle = W.HBox([left, right])
         self._containers = (header, left, right, middle)
@@ -123,7 +124,7 @@ class ProgressWidget:
     def close(self) -> None:
         """Close the view and every part of it (each part is a widget with its own comm)."""
         parts = (
-            self.title, self.warm, self.bar, self.stats, self.best, self.plot, self.curves, self.table, self.origins,
+            self.title, self.warm, self.bar, self.stats, self.workers, self.best, self.plot, self.curves, self.table, self.origins,
             self.output, self.output_box, self.stop_button,
         )
         for part in (*parts, *self._containers):
@@ -135,7 +136,7 @@ class ProgressWidget:
         self.last_snapshot = snap
         self._budget_note = snap.budget_already_spent() or self._budget_note
         now = self._clock()
-        if snap.event in ("start", "end") or self._due(now):
+        if snap.event in ("start", "end", "workers") or self._due(now):  # "workers": at most once a second
             self._render(snap, now)
         elif snap.event == "trial_start" and self._pending is not None and self._trials_are_slow(snap):
             # The next redraw would wait for the end of a slow trial: show the last result now.
@@ -166,7 +167,7 @@ class ProgressWidget:
         parts = self.render_parts(snap)
         # Not the Stop button: its click handler may run at the same time in a subshell thread.
         held = (
-            self.widget, self.title, self.warm, self.bar, self.stats, self.best, self.plot, self.curves, self.table,
+            self.widget, self.title, self.warm, self.bar, self.stats, self.workers, self.best, self.plot, self.curves, self.table,
             self.origins, self.output, self.output_box,
         )
         with contextlib.ExitStack() as stack:
@@ -177,6 +178,7 @@ class ProgressWidget:
             self.bar.value = min(parts["done"], self.bar.max)
             self.bar.bar_style = parts["bar_style"]
             self.stats.value = parts["stats"]
+            self.workers.value = parts["workers"]
             self.best.value = parts["best"]
             self.plot.value = parts["plot"]
             self.curves.value = parts["curves"]
@@ -232,6 +234,7 @@ class ProgressWidget:
             )
             + R.pruned_html(finished)
             + R.trouble_html(finished),
+            "workers": R.cluster_html(snap.cluster, trials, snap.now) if running else "",
             "best": R.best_html(snap.best_trial, snap.metric, snap.direction, running=running),
             "plot": R.best_so_far_svg(trials, snap.direction, n_total=snap.n_trials, metric=snap.metric),
             "curves": R.learning_curves_svg(trials, snap.direction, metric=snap.metric),
@@ -250,7 +253,7 @@ class ProgressWidget:
         return (
             f"<div class='metahpo-progress metahpo-static'><div>{p['title']}</div>{p['warm']}"
             f"<div style='display:flex;flex-wrap:wrap;gap:12px'>"
-            f"<div style='width:380px'>{p['stats']}{p['best']}{p['origins']}</div><div>{p['plot']}{p['curves']}</div></div>"
+            f"<div style='width:380px'>{p['stats']}{p['workers']}{p['best']}{p['origins']}</div><div>{p['plot']}{p['curves']}</div></div>"
             f"{p['table']}{p['output']}</div>"
         )
 
