@@ -14,17 +14,19 @@ speed-up
     processes started before the clock starts (``client=``), and the cluster's own
     start and close are timed apart (what ``tune(n_jobs=k)`` adds end to end). Speed-up
     is wall(k=1) / wall(k) of the same library; the goal is >= 0.8 k for 5 s objectives.
-    The kriging believer's runs (``sampler=DefaultSampler(seed=...)``) are timed beside.
+    Ours is tune's default for parallel trials (the GP sampler's kriging believer); BoTorch's
+    qLogNEI (``DefaultSampler(refiner=QLogNEISampler(...))``) is timed beside.
     The sampler's share is the time the kernel spent in ``Study.ask_batch`` (every
     proposal, GP fits included) over the wall clock; per batch, its median seconds.
 regret
     Branin, Hartmann6 and the mixed space (benchmarks/_problems.py) at equal trial
-    counts: ``tune`` sequential (GP sampler, analytic LogEI) against ``tune`` with
-    ``--regret-jobs`` trials at once, each trial sleeping ``--regret-sleep`` seconds so
-    that trials overlap, over ``--seeds`` seeds, with both pending-point methods: tune's
-    default for parallel trials (qLogNEI with the running trials as ``X_pending``) and the
-    GP sampler's kriging believer (``sampler=DefaultSampler(seed=...)``); simple regret
-    median [25%, 75%] and paired wins per seed.
+    counts, read at half and at the whole budget (40, 60, 60 trials): ``tune`` sequential
+    (GP sampler, analytic LogEI) against ``tune`` with ``--regret-jobs`` trials at once,
+    each trial sleeping ``--regret-sleep`` seconds so that trials overlap, over
+    ``--seeds`` seeds, with both ways of proposing while trials run: the kriging
+    believer (tune's default) and BoTorch's qLogNEI with the running trials as
+    ``X_pending``; simple regret median [25%, 75%], mean, per-seed wins against the
+    sequential study and a paired Wilcoxon test.
 """
 
 from __future__ import annotations
@@ -135,18 +137,23 @@ class SpeedRun:
     cluster_close: float | None = None
 
 
-#: The parallel proposals measured: tune's default (qLogNEI with the running trials pending), and the
-#: GP sampler's own kriging believer (what a user gets with sampler=DefaultSampler(seed=...)).
-PENDING_METHODS = ("qlognei", "believer")
+#: The parallel proposals measured: the GP sampler's kriging believer (tune's default for parallel trials)
+#: and BoTorch's qLogNEI with the running trials as ``X_pending`` (``QLogNEISampler`` as the refiner).
+PENDING_METHODS = ("believer", "qlognei")
 
 
-def parallel_sampler(method: str, seed: int) -> DefaultSampler | None:
-    """``None``: tune's own choice for parallel trials (qLogNEI); ``"believer"``: the plain DefaultSampler,
-    which tune keeps as given, so its GP sampler handles the running trials (kriging believer)."""
-    return None if method == "qlognei" else DefaultSampler(seed=seed)
+def parallel_sampler(method: str, seed: int) -> DefaultSampler:
+    """The default sampler with the named way of proposing while trials run, given to tune explicitly."""
+    from jupyter_metahpo.samplers.batch import QLogNEISampler
+
+    if method == "qlognei":
+        return DefaultSampler(seed=seed, refiner=QLogNEISampler(seed=seed))
+    if method == "believer":
+        return DefaultSampler(seed=seed)
+    raise ValueError(f"unknown pending method {method!r}; choose from {PENDING_METHODS}")
 
 
-def run_ours(seconds: float, jobs: int, trials: int, seed: int, client: Any, method: str = "qlognei") -> SpeedRun:
+def run_ours(seconds: float, jobs: int, trials: int, seed: int, client: Any, method: str = "believer") -> SpeedRun:
     objective = SleepyProblem("branin", seconds)
     times = AskTimes()
     restore = times.install()
@@ -161,7 +168,7 @@ def run_ours(seconds: float, jobs: int, trials: int, seed: int, client: Any, met
     finally:
         restore()
     assert result.status == "finished" and len(result.trials) == trials, result.status
-    library = "ours" if method == "qlognei" else "ours-kb"
+    library = "ours" if method == "believer" else "ours-qlognei"
     return SpeedRun(library, seconds, jobs, trials, wall, times.total, tuple(s for _, s in times.batches))
 
 
@@ -194,7 +201,7 @@ def speedup_part(durations: Sequence[float], jobs_list: Sequence[int], trials_fo
                 runs.append(dataclasses.replace(ours, cluster_start=start))
                 print(_speed_line(runs[-1]), flush=True)
                 if jobs > 1:
-                    runs.append(run_ours(seconds, jobs, trials, seed, client, method="believer"))
+                    runs.append(run_ours(seconds, jobs, trials, seed, client, method="qlognei"))
                     print(_speed_line(runs[-1]), flush=True)
                 runs.append(run_optuna(seconds, jobs, trials, seed))
                 print(_speed_line(runs[-1]), flush=True)
@@ -217,7 +224,7 @@ def _speed_line(run: SpeedRun) -> str:
 
 def speedup_table(runs: list[SpeedRun]) -> list[str]:
     lines = [
-        "| objective | trials | k | ours wall s | ours speed-up | goal 0.8k | sampler share of wall | sampler s per batch (median, max) | cluster start + close s | believer: wall s, speed-up, sampler share | Optuna wall s | Optuna speed-up |",
+        "| objective | trials | k | ours wall s | ours speed-up | goal 0.8k | sampler share of wall | sampler s per batch (median, max) | cluster start + close s | qLogNEI: wall s, speed-up, sampler share | Optuna wall s | Optuna speed-up |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for seconds in sorted({r.seconds_per_trial for r in runs}):
@@ -226,17 +233,17 @@ def speedup_table(runs: list[SpeedRun]) -> list[str]:
         for jobs in sorted({r.jobs for r in runs}):
             ours = next((r for r in runs if r.library == "ours" and r.seconds_per_trial == seconds and r.jobs == jobs), None)
             theirs = next((r for r in runs if r.library == "optuna" and r.seconds_per_trial == seconds and r.jobs == jobs), None)
-            kb = next((r for r in runs if r.library == "ours-kb" and r.seconds_per_trial == seconds and r.jobs == jobs), None)
+            kb = next((r for r in runs if r.library == "ours-qlognei" and r.seconds_per_trial == seconds and r.jobs == jobs), None)
             if ours is None or theirs is None:
                 continue
-            believer = "-" if kb is None else f"{kb.wall:.1f}, {base['ours'] / kb.wall:.2f}, {kb.sampler / kb.wall:.1%}"
+            other = "-" if kb is None else f"{kb.wall:.1f}, {base['ours'] / kb.wall:.2f}, {kb.sampler / kb.wall:.1%}"
             speed = base["ours"] / ours.wall
             met = "yes" if speed >= 0.8 * jobs else "no"
             batch = f"{statistics.median(ours.batches):.2f}, {max(ours.batches):.2f}" if ours.batches else "-"
             cluster = "-" if ours.cluster_start is None else f"{ours.cluster_start:.1f} + {ours.cluster_close or math.nan:.1f}"
             lines.append(
                 f"| {seconds:g} s | {ours.trials} | {jobs} | {ours.wall:.1f} | {speed:.2f} | {met} | "
-                f"{ours.sampler / ours.wall:.1%} | {batch} | {cluster} | {believer} | {theirs.wall:.1f} | "
+                f"{ours.sampler / ours.wall:.1%} | {batch} | {cluster} | {other} | {theirs.wall:.1f} | "
                 f"{base['optuna'] / theirs.wall:.2f} |"
             )
     return lines
@@ -248,22 +255,28 @@ def speedup_table(runs: list[SpeedRun]) -> list[str]:
 @dataclass(frozen=True)
 class RegretRun:
     problem: str
-    mode: str  # "sequential" or "parallel k=K"
+    mode: str  # "sequential" or "parallel k=K <method>"
     seed: int
-    regret: float
+    regrets: dict[int, float]  # simple regret after the first n trials (by trial number), per checkpoint
     wall: float
     sampler: float
 
 
+def checkpoints(budget: int) -> tuple[int, int]:
+    """Regret is read at half the budget and at the whole budget: small budgets are where waiting for
+    running trials costs most (the proposals of the last k - 1 trials never see each other's results)."""
+    return budget // 2, budget
+
+
 def regret_part(problems: Sequence[str], budgets: dict[str, int], seeds: Sequence[int], jobs: int,
-                sleep: float) -> list[RegretRun]:
+                sleep: float, methods: Sequence[str]) -> list[RegretRun]:
     cluster, client = start_cluster(jobs)
     runs: list[RegretRun] = []
     try:
         for name in problems:
             problem = PROBLEMS[name]
             for seed in seeds:
-                for mode in ("sequential", *(f"parallel k={jobs} {method}" for method in PENDING_METHODS)):
+                for mode in ("sequential", *(f"parallel k={jobs} {method}" for method in methods)):
                     times = AskTimes()
                     restore = times.install()
                     began = time.perf_counter()
@@ -277,41 +290,62 @@ def regret_part(problems: Sequence[str], budgets: dict[str, int], seeds: Sequenc
                                           sampler=parallel_sampler(mode.split()[-1], seed))
                     finally:
                         restore()
-                    run = RegretRun(name, mode, seed, problem.regret(result.best_value), time.perf_counter() - began,
-                                    times.total)
+                    values = [t.value for t in sorted(result.trials, key=lambda t: t.number)]
+                    regrets = {n: problem.regret(min(v for v in values[:n] if v is not None))
+                               for n in checkpoints(budgets[name])}
+                    run = RegretRun(name, mode, seed, regrets, time.perf_counter() - began, times.total)
                     runs.append(run)
-                    print(f"  {name:10s} {mode:24s} seed {seed}: regret {run.regret:.3g} ({run.wall:.1f} s, "
-                          f"sampler {run.sampler:.1f} s)", flush=True)
+                    print(f"  {name:10s} {mode:24s} seed {seed}: regret "
+                          + " / ".join(f"{r:.3g} at {n}" for n, r in regrets.items())
+                          + f" ({run.wall:.1f} s, sampler {run.sampler:.1f} s)", flush=True)
     finally:
         client.close()
         cluster.close()
     return runs
 
 
+def paired_p_value(ours: Sequence[float], theirs: Sequence[float]) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of the per-seed differences (1 when all are equal)."""
+    from scipy.stats import wilcoxon
+
+    differences = np.asarray(ours) - np.asarray(theirs)
+    if not np.any(differences):
+        return 1.0
+    return float(wilcoxon(differences, zero_method="zsplit").pvalue)
+
+
 def regret_table(runs: list[RegretRun], budgets: dict[str, int]) -> list[str]:
+    """Per problem, checkpoint and mode: regret median [quartiles], mean, paired comparison with sequential.
+
+    "no worse beyond noise" holds where the parallel median is not above sequential's, or the
+    paired Wilcoxon test does not tell them apart (p >= 0.05)."""
     lines = [
-        "| problem | trials | mode | seeds | regret median [25%, 75%] | wall s (median) | sampler s (median) |",
-        "|---|---|---|---|---|---|---|",
+        "| problem | trials | mode | seeds | regret median [25%, 75%] | mean | lower / higher than sequential "
+        "(seeds) | Wilcoxon p | no worse beyond noise | wall s (median) | sampler s (median) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    paired: list[str] = []
     for name in dict.fromkeys(r.problem for r in runs):
         modes = list(dict.fromkeys(r.mode for r in runs if r.problem == name))
-        for mode in modes:
-            chosen = [r for r in runs if r.problem == name and r.mode == mode]
-            regrets = np.array([r.regret for r in chosen])
-            q1, med, q3 = np.percentile(regrets, [25, 50, 75])
-            lines.append(
-                f"| {name} | {budgets[name]} | {mode} | {len(chosen)} | {med:.3g} [{q1:.3g}, {q3:.3g}] | "
-                f"{statistics.median(r.wall for r in chosen):.1f} | {statistics.median(r.sampler for r in chosen):.1f} |"
-            )
-        by_seed = {(r.mode, r.seed): r.regret for r in runs if r.problem == name}
-        seeds = sorted({s for (_, s) in by_seed})
-        for mode in modes[1:]:
-            lower = sum(by_seed[(mode, s)] < by_seed[(modes[0], s)] for s in seeds)
-            higher = sum(by_seed[(mode, s)] > by_seed[(modes[0], s)] for s in seeds)
-            paired.append(f"- {name}: {mode} lower regret than {modes[0]} on {lower} of {len(seeds)} seeds, "
-                          f"higher on {higher}")
-    return lines + [""] + paired
+        for n in checkpoints(budgets[name]):
+            base = {r.seed: r.regrets[n] for r in runs if r.problem == name and r.mode == "sequential"}
+            for mode in modes:
+                chosen = sorted((r for r in runs if r.problem == name and r.mode == mode), key=lambda r: r.seed)
+                regrets = np.array([r.regrets[n] for r in chosen])
+                q1, med, q3 = np.percentile(regrets, [25, 50, 75])
+                if mode == "sequential":
+                    paired = p_text = verdict = "-"
+                else:
+                    seq = np.array([base[r.seed] for r in chosen])
+                    p = paired_p_value(regrets, seq)
+                    paired = f"{int(np.sum(regrets < seq))} / {int(np.sum(regrets > seq))}"
+                    p_text = f"{p:.3f}"
+                    verdict = "yes" if med <= np.median(seq) or p >= 0.05 else "**no**"
+                lines.append(
+                    f"| {name} | {n} | {mode} | {len(chosen)} | {med:.3g} [{q1:.3g}, {q3:.3g}] | {regrets.mean():.3g} | "
+                    f"{paired} | {p_text} | {verdict} | {statistics.median(r.wall for r in chosen):.1f} | "
+                    f"{statistics.median(r.sampler for r in chosen):.1f} |"
+                )
+    return lines
 
 
 # Main ------------------------------------------------------------------------------------------------------
@@ -325,14 +359,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--trials-short", type=int, default=32, help="trials of objectives under 1 s")
     parser.add_argument("--trials-long", type=int, default=16, help="trials of objectives of 1 s or more")
     parser.add_argument("--seed", type=int, default=0, help="seed of the speed-up runs")
-    parser.add_argument("--seeds", type=int, default=5, help="seeds of the regret runs")
+    parser.add_argument("--seeds", type=int, default=10, help="seeds of the regret runs")
+    parser.add_argument("--pending-methods", nargs="+", choices=PENDING_METHODS, default=list(PENDING_METHODS),
+                        help="how parallel proposals treat the running trials, in the regret part")
     parser.add_argument("--regret-jobs", type=int, default=4)
     parser.add_argument("--regret-sleep", type=float, default=0.2)
     parser.add_argument("--problems", nargs="+", default=["branin", "hartmann6", "mixed"], choices=list(PROBLEMS))
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
-    budgets = {"branin": 20, "hartmann6": 30, "mixed": 30}
+    budgets = {"branin": 40, "hartmann6": 60, "mixed": 60}  # regret read at half and at the whole budget
     header = [
         "# Parallel trials on Dask: speed-up, the sampler's share, regret",
         "",
@@ -352,7 +388,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         body += ["## Wall-clock speed-up (Branin, sleep-bound objectives)", "", *table, ""]
     if "regret" in args.parts:
         print("regret:", flush=True)
-        runs = regret_part(args.problems, budgets, list(range(args.seeds)), args.regret_jobs, args.regret_sleep)
+        runs = regret_part(args.problems, budgets, list(range(args.seeds)), args.regret_jobs, args.regret_sleep,
+                           args.pending_methods)
         table = regret_table(runs, budgets)
         print("\n".join(table), flush=True)
         body += [f"## Regret at equal trial counts ({args.seeds} seeds)", "", *table, ""]

@@ -94,18 +94,33 @@ def test_many_categories_search_the_best_trials_combinations_first():
     assert combos[0] == {1: float(unit[1]), 2: float(unit[2])}
 
 
-def test_for_parallel_trials_swaps_only_the_plain_gp_refinement():
-    swapped = for_parallel_trials(None, seed=3)
+def test_for_parallel_trials_keeps_the_believer_by_default_and_swaps_only_the_plain_gp_for_qlognei():
+    default = for_parallel_trials(None, seed=3)
+    assert isinstance(default, DefaultSampler) and isinstance(default.refiner, GPSampler)  # the kriging believer
+    assert default.seed == 3
+    swapped = for_parallel_trials(None, seed=3, proposals="qlognei")
     assert isinstance(swapped, DefaultSampler) and isinstance(swapped.refiner, QLogNEISampler)
-    assert swapped.seed == 3
     mine = RandomSampler(seed=0)
-    assert for_parallel_trials(mine) is mine  # a sampler the user gave is theirs
+    assert for_parallel_trials(mine, proposals="qlognei") is mine  # a sampler the user gave is theirs
     tasks = make_family("related", 5, seed=0)
     past = [past_study(t, seed=0) for t in tasks[1:]]
     plan = plan_task(None, None, None, "default", tasks[0].objective, synthetic_space())
     experience = Experience.of(synthetic_space(), past)
     warm = build_sampler(plan, synthetic_space(), experience, seed=0)
     assert isinstance(warm.refiner, TransferSampler)
-    assert for_parallel_trials(warm) is warm  # the transfer refinement handles pending trials its own way
+    assert for_parallel_trials(warm, proposals="qlognei") is warm  # the transfer refinement handles them its own way
     plain = DefaultSampler(seed=1, refiner=GPSampler(seed=1))
-    assert isinstance(for_parallel_trials(plain).refiner, QLogNEISampler)
+    assert for_parallel_trials(plain) is plain
+    assert isinstance(for_parallel_trials(plain, proposals="qlognei").refiner, QLogNEISampler)
+    with pytest.raises(ValueError, match="`proposals` must be one of"):
+        for_parallel_trials(None, proposals="thompson")
+
+
+def test_the_believer_says_how_it_counted_the_running_trials():
+    configs = [{"x": v} for v in (0.1, 0.4, 0.7, 0.9, 0.2)]
+    (suggestion,) = GPSampler(seed=0).suggest(_history(LINE, configs, _valley, pending=[{"x": 0.6}, {"x": 0.3}]), 1)
+    origin = suggestion.origin
+    assert "with 2 running trials counted as observed at the GP's prediction (kriging believer)" in origin.reason
+    assert origin.details["pending_method"] == "kriging believer" and origin.details["n_pending"] == 2
+    (alone,) = GPSampler(seed=0).suggest(_history(LINE, configs, _valley), 1)
+    assert "running" not in alone.origin.reason and "pending_method" not in alone.origin.details

@@ -16,12 +16,12 @@ after which BoTorch scores the snapped points again. Several proposals at once a
 chosen greedily, each one pending for the next (what ``optimize_acqf(sequential=True)``
 does, and what BoTorch recommends over a joint search for batches).
 
-Why qLogNEI for parallel trials, when :class:`~.gp.GPSampler` keeps analytic LogEI with
-the kriging believer for its own batches: LogEI has no notion of pending points; the
-believer fakes them as observed at the GP's predicted mean. qLogNEI integrates over
-their unknown outcomes instead. ``benchmarks/results/acquisition.txt`` measured
-batches of 4 as about as good either way, at 2-3.5x the CPU for qLogNEI; parallel
-trials hide that cost behind the running ones (``benchmarks/results/parallel.md``).
+Which one a parallel study uses: the GP sampler's kriging believer by default, which
+fakes each running trial as observed at the GP's predicted mean; qLogNEI integrates over
+their unknown outcomes instead, and is chosen by ``for_parallel_trials(proposals="qlognei")``
+or ``sampler=DefaultSampler(refiner=QLogNEISampler())``. Measured with 4 trials at once
+(``benchmarks/results/parallel.md``), qLogNEI explored more and ended with higher regret at
+equal trials, at several times the CPU per proposal: see :func:`for_parallel_trials`.
 
 Without BoTorch (an optional extra) the sampler falls back to the kriging believer,
 that is :class:`~.gp.GPSampler` with the pending trials, and every such proposal's
@@ -57,7 +57,7 @@ logei = LazyImport("botorch.acquisition.logei", install=_INSTALL)
 optim = LazyImport("botorch.optim.optimize", install=_INSTALL)
 normal = LazyImport("botorch.sampling.normal", install=_INSTALL)
 
-__all__ = ["QLogNEISampler", "botorch_available", "for_parallel_trials", "PENDING_FALLBACK"]
+__all__ = ["QLogNEISampler", "botorch_available", "for_parallel_trials", "PARALLEL_PROPOSALS", "PENDING_FALLBACK"]
 
 #: What the fallback does with the running trials when BoTorch is missing.
 PENDING_FALLBACK = "kriging believer"
@@ -68,18 +68,34 @@ def botorch_available() -> bool:
     return importlib.util.find_spec("botorch") is not None
 
 
-def for_parallel_trials(sampler: Sampler | None, seed: int | None = None) -> Sampler:
+#: How a study proposes while trials run, when the sampler is tune's own: ``"believer"`` (the GP
+#: sampler's kriging believer) or ``"qlognei"`` (:class:`QLogNEISampler`).
+PARALLEL_PROPOSALS = ("believer", "qlognei")
+
+
+def for_parallel_trials(sampler: Sampler | None, seed: int | None = None, proposals: str = "believer") -> Sampler:
     """The sampler a study uses when its trials run in parallel.
 
-    A :class:`~.default.DefaultSampler` whose refinement is the plain GP sampler gets a
-    :class:`QLogNEISampler` instead (the same GP, pending-aware proposals); its warm
-    start and initial design stay as they are. Any other sampler (the transfer
-    refinement, a sampler the user gave) is kept: it sees the running trials as
-    ``history.pending`` and handles them its own way.
+    By default (``proposals="believer"``) the sampler is kept as it is: the GP sampler
+    conditions its GP on each running trial at its own prediction (the kriging believer)
+    and proposes the next point by analytic LogEI. ``proposals="qlognei"`` gives a
+    :class:`~.default.DefaultSampler` whose refinement is the plain GP sampler a
+    :class:`QLogNEISampler` instead (the same GP; BoTorch's qLogNEI with the running
+    trials as ``X_pending``); its warm start and initial design stay as they are. Any
+    other sampler (the transfer refinement, a sampler the user gave) is always kept: it
+    sees the running trials as ``history.pending`` and handles them its own way.
+
+    Why the believer by default, measured (``benchmarks/bench_parallel.py``, results in
+    ``benchmarks/results/parallel.md``): with 4 trials at once, qLogNEI ended with higher
+    regret than the believer at equal trials on Branin, Hartmann6 and the mixed space, and
+    its proposals cost 0.1-1 s against the believer's 0.02-0.1 s, which for 0.5 s trials
+    made the kernel the bottleneck (speed-up 1.2-1.6 at k = 2-8 against 1.9-7.0).
     """
+    if proposals not in PARALLEL_PROPOSALS:
+        raise ValueError(f"`proposals` must be one of {PARALLEL_PROPOSALS}, but got proposals={proposals!r}.")
     if sampler is None:
         sampler = DefaultSampler(seed=seed)
-    if isinstance(sampler, DefaultSampler) and type(sampler.refiner) is GPSampler:
+    if proposals == "qlognei" and isinstance(sampler, DefaultSampler) and type(sampler.refiner) is GPSampler:
         return DefaultSampler(seed=sampler.seed, n_initial=sampler.n_initial, warm_start=sampler.warm_start,
                               refiner=QLogNEISampler(seed=sampler.seed))
     return sampler
@@ -157,10 +173,7 @@ class QLogNEISampler(Sampler):
         out = []
         for suggestion in self._believer.suggest(history, n):
             origin = suggestion.origin
-            reason = (
-                f"{origin.reason}; the {len(history.pending)} running trials count as observed at the GP's prediction "
-                f"({PENDING_FALLBACK}): BoTorch is not installed, so qLogNEI could not run ({_INSTALL})"
-            )
+            reason = f"{origin.reason}; BoTorch is not installed, so qLogNEI could not run ({_INSTALL})"
             details = {**origin.details, "pending_method": PENDING_FALLBACK}
             out.append(dataclasses.replace(suggestion, origin=Origin(origin.source, reason, details)))
         return out

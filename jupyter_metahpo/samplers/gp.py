@@ -282,6 +282,11 @@ class GPSampler(Sampler):
             "n_modelled": n_modelled,
             "lengthscales": dict(zip(history.space.names, (float(v) for v in model.lengthscales))),
         }
+        n_pending = details["n_pending"]
+        if n_pending:  # trials still running (parallel trials, or earlier members of this batch)
+            details["pending_method"] = "kriging believer"
+            fitted += (f", with {n_pending} running trial{'s' * (n_pending != 1)} counted as observed at the GP's "
+                       "prediction (kriging believer)")
         return Origin(self.name, f"{phrase} under {fitted}", details)
 
 
