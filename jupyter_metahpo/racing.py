@@ -10,6 +10,7 @@ the past gathered and carried into the space once, before any racer's study open
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ from IPython import get_ipython
 from IPython.display import display as show
 
 from .meta.strategies import STRATEGIES, WarmStartStrategy
+from .parallel import check_parallel_options, check_picklable, dask_client, optimize_parallel
 from .pipeline import Experience, build_sampler, check_past, open_store, plan_task, source_setting, strategy_label
 from .result import TuningResult
 from .samplers import DefaultSampler, RandomSampler, Sampler, SobolSampler
@@ -67,6 +69,8 @@ def race(
     past: Any = None,
     display: bool = True,
     min_interval: float = 0.25,
+    n_jobs: int = 1,
+    client: Any = None,
 ) -> dict[str, TuningResult]:
     """Run ``objective`` under several strategies with the same budget and seed, drawn live.
 
@@ -112,6 +116,12 @@ def race(
         describes it instead; ``past`` adds past studies to learn from. All racers share
         the task (they ran the same objective); its name is the race's name unless
         ``task`` names it.
+    n_jobs, client:
+        Trials at once *per racer*, on Dask (as in :func:`~jupyter_metahpo.tune`): with
+        ``n_jobs=k`` the race starts one ``LocalCluster`` of k workers per racer, which
+        they share, and each racer keeps k trials running on it; ``client=`` uses a
+        cluster you started instead (each racer still runs ``n_jobs`` trials at once).
+        Racers still never see each other's trials.
 
     Returns each strategy's :class:`TuningResult`, by strategy; its ``name`` is the
     study's name (``"<name>/<strategy>"``), ``study_id`` its id in the store and
@@ -120,6 +130,11 @@ def race(
     specs = _race_specs(strategies)
     if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
         raise ValueError(f"`n_trials` must be a positive integer, but got n_trials={n_trials!r}.")
+    parallel = None
+    if n_jobs != 1 or client is not None:
+        slots = check_parallel_options(n_jobs, client, None) or 1  # with client= and n_jobs=1: one trial at a time
+        check_picklable(objective)  # before any racer's study opens
+        parallel = _Parallel(slots, client)
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"`name` must be a non-empty string naming the race, but got name={name!r}.")
     space = as_search_space(space)
@@ -141,7 +156,7 @@ def race(
             )
             for label, racer in racers.items()
         }
-        status = _show_and_run(objective, studies, n_trials, seed, display, min_interval)
+        status = _show_and_run(objective, studies, n_trials, seed, display, min_interval, parallel)
     finally:
         if sessions is not None:
             for session in sessions.values():
@@ -174,10 +189,13 @@ class RaceInterrupted(KeyboardInterrupt):
         return [f"{type(self).__name__}: {self}"]
 
 
-def _show_and_run(objective, studies: Mapping[str, Study], n_trials: int, seed, display: bool, min_interval: float):
+def _show_and_run(objective, studies: Mapping[str, Study], n_trials: int, seed, display: bool, min_interval: float,
+                  parallel: _Parallel | None = None):
     """The live view with its Stop button, around the race itself; returns how the race ended."""
     stop = StopSignal()
-    view = RaceView(list(studies.values()), stop, title=f"Race: {', '.join(studies)} · {n_trials} trials, seed {seed}")
+    at_once = "" if parallel is None else f", {parallel.slots} at once each"
+    view = RaceView(list(studies.values()), stop,
+                    title=f"Race: {', '.join(studies)} · {n_trials} trials{at_once}, seed {seed}")
     view.show_starts(race_starts(studies))
     pump = handle = None
     status = "failed"  # what the view says if something unexpected escapes the race
@@ -185,7 +203,10 @@ def _show_and_run(objective, studies: Mapping[str, Study], n_trials: int, seed, 
         if display:
             handle = show(view, display_id=True)
             pump = comm_pump_for(get_ipython())
-        status = _run_race(objective, studies, n_trials, stop, pump, view, min_interval)
+        if parallel is None:
+            status = _run_race(objective, studies, n_trials, stop, pump, view, min_interval)
+        else:
+            status = _run_race_parallel(objective, studies, n_trials, stop, pump, view, min_interval, parallel)
         return status
     finally:
         view.show_studies(studies)
@@ -224,6 +245,68 @@ def _run_race(objective, studies: Mapping[str, Study], n_trials: int, stop: Stop
         if now - last_draw >= min_interval:
             last_draw = now
             view.show_studies(studies)
+    return "stopped" if stop.is_set() else "finished"
+
+
+@dataclass(frozen=True)
+class _Parallel:
+    """A race on Dask: ``slots`` trials at once per racer, on ``client`` (``None``: a cluster the race starts)."""
+
+    slots: int
+    client: Any
+
+
+class _TrialsOnly:
+    """A racer's store session as its parallel run's recorder: trials are written as they end; the
+    race marks every racer's end itself, once, with the race's status."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def record_trial(self, trial) -> None:
+        self.session.record_trial(trial)
+
+    def finish(self, status: str) -> None:
+        pass
+
+
+def _run_race_parallel(objective, studies: Mapping[str, Study], n_trials: int, stop: StopSignal, pump, view,
+                       min_interval: float, parallel: _Parallel) -> str:
+    """Every racer keeps ``parallel.slots`` trials running at once on one cluster, each racer from its own
+    thread of the kernel (ask and tell stay in the kernel); the view is redrawn from this thread."""
+    errors: dict[str, BaseException] = {}
+    with dask_client(parallel.slots * len(studies), parallel.client, None) as connected:
+
+        def run(label: str, study: Study) -> None:
+            recorder = study.recorder
+            if recorder is not None:
+                study.recorder = _TrialsOnly(recorder)
+            try:
+                optimize_parallel(study, objective, n_trials, stop=stop, n_jobs=parallel.slots, client=connected)
+            except BaseException as error:  # noqa: BLE001 - raised again in the kernel's main thread below
+                errors[label] = error
+                stop.set()  # one racer's failure ends the race, as it does one trial at a time
+            finally:
+                study.recorder = recorder
+
+        threads = [threading.Thread(target=run, args=item, name=f"race-{item[0]}", daemon=True)
+                   for item in studies.items()]
+        for thread in threads:
+            thread.start()
+        try:
+            while any(thread.is_alive() for thread in threads):
+                for thread in threads:
+                    thread.join(timeout=min_interval / len(threads))
+                if pump is not None:
+                    pump.pump()
+                view.show_studies(studies)
+        except KeyboardInterrupt:  # Ctrl-C / interrupt the kernel: every racer stops, their trials are kept
+            stop.set()
+            for thread in threads:
+                thread.join()
+            return "interrupted"
+    if errors:
+        raise next(iter(errors.values()))
     return "stopped" if stop.is_set() else "finished"
 
 

@@ -400,3 +400,35 @@ def test_qlognei_proposals_run_on_the_cluster_when_chosen(client):
     result = tune(objectives.bowl, SPACE, n_trials=7, client=client, sampler=sampler, store=False, seed=0)
     refined = [t.origin for t in result.trials if t.origin.source == "gp"]
     assert refined and all(o.details["acquisition"] == "qlognei" and "BoTorch" in o.reason for o in refined)
+
+
+def test_a_race_runs_each_racer_n_jobs_at_a_time_on_the_cluster(client, tmp_path):
+    from jupyter_metahpo.racing import race
+
+    objective = functools.partial(objectives.sleepy_bowl, seconds=0.3)
+    results = race(objective, SPACE, ["none", "random"], n_trials=4, n_jobs=2, client=client, store=tmp_path,
+                   display=False, name="prace")
+    assert set(results) == {"none", "random"}
+    for label, result in results.items():
+        assert result.status == "finished" and len(result.trials) == 4
+        assert all(t.state is TrialState.COMPLETE for t in result.trials)
+        first, second = sorted(result.trials, key=lambda t: t.number)[:2]
+        assert second.started_at < first.finished_at  # two of this racer's trials ran at once
+    store = ExperienceStore(tmp_path)
+    for label in ("none", "random"):
+        (record,) = store.studies(f"prace/{label}")
+        assert record.status == "finished" and len(store.trials(record.id)) == 4
+
+
+def test_a_race_refuses_an_unpicklable_objective_before_any_racer_opens(client, tmp_path):
+    from jupyter_metahpo.racing import race
+
+    lock = threading.Lock()
+
+    def holds_a_lock(x, y):
+        with lock:
+            return x + y
+
+    with pytest.raises(UnpicklableObjectiveError):
+        race(holds_a_lock, SPACE, ["none", "random"], n_trials=2, n_jobs=2, client=client, store=tmp_path, display=False)
+    assert not ExperienceStore(tmp_path).studies()
