@@ -104,7 +104,8 @@ class ListQuery:
     def parse(cls, arguments: Mapping[str, Sequence[str]]) -> ListQuery:
         """From decoded query arguments (name -> list of values), as Tornado gives them."""
         known = {"q", "status", "sort", "order", "offset", "limit", "id", "sparkline"}
-        unknown = sorted(set(arguments) - known)
+        # A bare number is the cache-busting key JupyterLab's ServerConnection adds to GETs.
+        unknown = sorted(k for k in set(arguments) - known if not k.isdigit())
         if unknown:
             raise BadRequest(f"unknown argument(s) {unknown}; the list accepts {sorted(known)}.")
         q = (_one(arguments, "q") or "").strip()

@@ -60,10 +60,10 @@ export interface ISeries {
 /** Several step series on shared axes (best so far: constant until the next improvement). */
 export function stepChart(
   series: ISeries[],
-  options: { xLabel: string; yLabel: string; width?: number; height?: number; xFormat?: (x: number) => string }
+  options: { xLabel: string; yLabel: string; width?: number; height?: number; xMax?: number; xFormat?: (x: number) => string }
 ): SVGSVGElement {
   const width = options.width ?? 520;
-  const height = options.height ?? 220;
+  const height = options.height ?? 200;
   const margin = { left: 64, right: 16, top: 10, bottom: 34 };
   const root = svg('svg', {
     viewBox: `0 0 ${width} ${height}`,
@@ -79,7 +79,8 @@ export function stepChart(
   }
   const xs = all.map(p => p[0]);
   const ys = all.map(p => p[1]);
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const x0 = Math.min(...xs);
+  const x1 = Math.max(...xs, options.xMax ?? -Infinity);
   const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
   const xSpan = x1 - x0 || 1;
   const ySpan = y1 - y0 || Math.abs(y0) || 1;

@@ -49,12 +49,20 @@ export function seconds(x: number): string {
 }
 
 /** The best-so-far points by trial number, and by seconds since the study's first trial began. */
-export function curves(detail: IStudyDetail): { byTrial: [number, number][]; byTime: [number, number][] } {
+export function curves(detail: IStudyDetail): {
+  byTrial: [number, number][];
+  byTime: [number, number][];
+  lastTrial: number;
+  lastTime: number;
+} {
   const starts = detail.trials.map(t => t.started_at).filter((t): t is number => t !== null);
+  const ends = detail.trials.map(t => t.finished_at).filter((t): t is number => t !== null);
   const origin = starts.length ? Math.min(...starts) : detail.study.started_at;
   return {
     byTrial: detail.best_so_far.map(([n, v]) => [n, v]),
-    byTime: detail.best_so_far.filter(p => p[2] !== null).map(([, v, t]) => [(t as number) - origin, v])
+    byTime: detail.best_so_far.filter(p => p[2] !== null).map(([, v, t]) => [(t as number) - origin, v]),
+    lastTrial: detail.study.n_trials,
+    lastTime: ends.length ? Math.max(...ends) - origin : 0
   };
 }
 
@@ -143,13 +151,13 @@ export class StudyView extends Widget {
         element('td', '', formatConfigValue(value), tr);
       }
     }
-    const { byTrial, byTime } = curves(detail);
+    const { byTrial, byTime, lastTrial, lastTime } = curves(detail);
     const charts = section(root, 'Best so far');
     const pair = element('div', 'jp-MetaHPO-chart-pair', '', charts);
     const left = element('div', 'jp-MetaHPO-chart-box jp-MetaHPO-by-trial', '', pair);
-    left.appendChild(stepChart([{ label: 'best', points: byTrial }], { xLabel: 'trial', yLabel: maximize ? 'best (max)' : 'best (min)' }));
+    left.appendChild(stepChart([{ label: 'best', points: byTrial }], { xLabel: 'trial', yLabel: maximize ? 'best (max)' : 'best (min)', xMax: lastTrial }));
     const right = element('div', 'jp-MetaHPO-chart-box jp-MetaHPO-by-time', '', pair);
-    right.appendChild(stepChart([{ label: 'best', points: byTime }], { xLabel: 'time since the first trial', yLabel: maximize ? 'best (max)' : 'best (min)', xFormat: seconds }));
+    right.appendChild(stepChart([{ label: 'best', points: byTime }], { xLabel: 'time since the first trial', yLabel: maximize ? 'best (max)' : 'best (min)', xMax: lastTime, xFormat: seconds }));
     const origins = section(root, 'Where the configurations came from');
     const originTable = element('table', 'jp-MetaHPO-table jp-MetaHPO-origins', '', origins);
     const oh = element('tr', '', '', element('thead', '', '', originTable));
@@ -239,7 +247,7 @@ export class CompareView extends Widget {
     const charts = section(root, 'Best so far');
     const pair = element('div', 'jp-MetaHPO-chart-pair', '', charts);
     const byTrial = element('div', 'jp-MetaHPO-chart-box jp-MetaHPO-by-trial', '', pair);
-    byTrial.appendChild(stepChart(details.map(d => ({ label: label(d), points: curves(d).byTrial })), { xLabel: 'trial', yLabel: 'best so far' }));
+    byTrial.appendChild(stepChart(details.map(d => ({ label: label(d), points: curves(d).byTrial })), { xLabel: 'trial', yLabel: 'best so far', xMax: Math.max(...details.map(d => d.study.n_trials)) }));
     const byTime = element('div', 'jp-MetaHPO-chart-box jp-MetaHPO-by-time', '', pair);
     byTime.appendChild(stepChart(details.map(d => ({ label: label(d), points: curves(d).byTime })), { xLabel: 'time since the first trial', yLabel: 'best so far', xFormat: seconds }));
     const summary = section(root, 'Summary');
