@@ -40,16 +40,22 @@ def _log_mtime(path: str) -> float:
 def study_rows(store: Any) -> list[dict[str, Any]]:
     """One plain dict per study (:data:`STUDY_ROW_FIELDS`), oldest first.
 
-    ``updated_at`` is the latest of the study's start, its end and the last write to
-    its trial log: a running study's row moves as its trials finish, in any process.
+    ``updated_at`` is when the study last changed: for a study that is running (or has no
+    end time) the last write to its trial log, so that its row moves as trials finish in
+    any process; for an ended study its end time (its log's last line is the end line),
+    which spares one ``stat`` per ended study.
     """
+    trials_dir = os.path.join(store._layout.trials_dir, "")  # ids come from the validated index
     rows = []
     for summary in store.summaries():
         doc = summary._study_doc  # the index entry: reading it avoids building a StudyRecord per study
         sid = doc["id"]
         started = float(doc["started_at"])
         ended = doc.get("ended_at")
-        updated = max(started, float(ended) if ended is not None else 0.0, _log_mtime(str(store.log_path(sid))))
+        if doc["status"] == "running" or ended is None:
+            updated = max(started, _log_mtime(f"{trials_dir}{sid}.jsonl"))
+        else:
+            updated = max(started, float(ended))
         task = summary._task_doc
         rows.append({
             "id": sid,
