@@ -156,7 +156,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       tab.title.closable = true;
       tabs.set(key, tab);
       tab.disposed.connect(() => tabs.delete(key));
-      shell.add(tab, 'main');
+      // Notebook 7 shows one document in its main area: its study and comparison views go to
+      // the right side panel instead.
+      shell.add(tab, app.name === 'Jupyter Notebook' ? 'right' : 'main', { rank: 1000 });
       shell.activateById(tab.id);
       return tab;
     };
