@@ -219,3 +219,10 @@ def notebook7(tmp_path):
         yield server
     finally:
         stop_jupyter(process)
+
+
+@pytest.fixture(scope="module")
+def jupyter_starter():
+    """``(start_jupyter, stop_jupyter)``, for tests that start a server with more settings
+    (tests/browser/lab_server.py: this checkout's lab and server extensions)."""
+    return start_jupyter, stop_jupyter
