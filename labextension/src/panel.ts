@@ -35,7 +35,8 @@ export function relativeTime(seconds: number): string {
   return new Date(seconds * 1000).toLocaleDateString();
 }
 
-function element<K extends keyof HTMLElementTagNameMap>(
+/** A new element with a class, text and parent, each optional (the views build their DOM with it). */
+export function element<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   className = '',
   text = '',

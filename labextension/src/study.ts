@@ -7,26 +7,9 @@
 import { Widget } from '@lumino/widgets';
 import { APIError, IStudyDetail, ITrial, api } from './api';
 import { formatNumber, parallelCoordinates, stepChart } from './charts';
-import { relativeTime, statusBadge } from './panel';
+import { element, relativeTime, statusBadge } from './panel';
 
 const TABLE_ROWS = 500;
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className = '',
-  text = '',
-  parent?: HTMLElement
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) {
-    node.className = className;
-  }
-  if (text) {
-    node.textContent = text;
-  }
-  parent?.appendChild(node);
-  return node;
-}
 
 function section(parent: HTMLElement, title: string): HTMLElement {
   const box = element('section', 'jp-MetaHPO-section', '', parent);
