@@ -15,7 +15,9 @@ Who does what:
   future ends. Only the kernel writes the experience store, one trial as it ends;
 - **a worker** runs the objective on one configuration (:func:`run_on_worker`) and
   returns a :class:`TrialOutcome`: the result as plain numbers or the error's text,
-  and what the objective printed and warned. It never sees the study or the store.
+  and what the objective printed and warned. It never sees the study or the store: an
+  objective's ``trial.report`` and ``trial.should_prune`` go to the kernel, which records
+  the curve and asks its pruner (:mod:`jupyter_metahpo.parallel_reports`).
 
 Faults, and what happens:
 

@@ -10,13 +10,12 @@ only place the pruner runs:
   and ``trial.should_prune()`` puts ``["prune?", number, step]``. A put returns once the
   scheduler holds the message, so a trial's messages are in the queue, in order, before
   its task ends;
-- **the kernel drains the queue** in its wait loop (:meth:`ReportChannel.wait`: it blocks
-  on the queue at most :data:`~jupyter_metahpo.parallel.POLL_SECONDS`, so it answers at
-  once): a report goes to :meth:`Study.report <jupyter_metahpo.study.Study.report>`
-  (the running trial's curve, seen by the widget and the text progress as a
-  ``"trial_report"``), a question to :meth:`Study.should_prune
-  <jupyter_metahpo.study.Study.should_prune>`, whose pruner judges with every trial of
-  the study, the other running ones included;
+- **the kernel handles them in its wait loop** (:class:`ReportChannel`: a reader thread
+  blocks on the queue and hands each message to the loop, which wakes at once): a
+  report goes to :meth:`Study.report <jupyter_metahpo.study.Study.report>` (the running
+  trial's curve, seen by the widget and the text progress as a ``"trial_report"``), a
+  question to :meth:`Study.should_prune <jupyter_metahpo.study.Study.should_prune>`,
+  whose pruner judges with every trial of the study, the other running ones included;
 - **the verdict comes down a variable** (``distributed.Variable``, one per trial):
   ``{"step": s, "prune": bool}``. The worker waits for the verdict on the step it asked
   about at most :data:`PRUNE_WAIT_SECONDS`; when the kernel is busy (a sampler fitting
@@ -54,7 +53,7 @@ __all__ = ["PRUNE_WAIT_SECONDS", "ChannelNames", "ReportChannel", "WorkerReporte
 #: Seconds a worker's ``should_prune()`` waits for the kernel's verdict on the step it asked about.
 PRUNE_WAIT_SECONDS = 0.5
 #: Seconds between two reads of the verdict while the worker waits for it.
-_VERDICT_POLL_SECONDS = 0.005
+_VERDICT_POLL_SECONDS = 0.002
 #: Seconds the kernel waits for the messages in flight when a trial ends (they are already queued: milliseconds).
 _CATCH_UP_SECONDS = 5.0
 

@@ -708,8 +708,8 @@ def bind_objective(objective: Callable[..., Any], space: SearchSpace) -> Callabl
     parameter named ``trial`` (not a space name) receives the trial's handle
     (:class:`~jupyter_metahpo.reporting.Trial`: ``report``, ``should_prune``,
     ``params``), so ``def objective(trial)`` alone reads its configuration from
-    ``trial.params``. Called without a handle (a worker that cannot reach the study),
-    such an objective gets one that keeps its curve and never prunes.
+    ``trial.params``. Called without a handle, such an objective gets one that keeps
+    its curve and never prunes (a Dask worker passes its own: :func:`takes_trial_handle`).
     """
     if not callable(objective):
         raise TypeError(f"the objective must be a function, but got {objective!r} ({type(objective).__name__}).")
