@@ -4,7 +4,7 @@
     python benchmarks/bench_pruning.py --quick              # 6 datasets per space, 2 seeds
     python benchmarks/bench_pruning.py --part predict       # how well each curve model predicts finals
     python benchmarks/bench_pruning.py --part sweep         # the meta-learned pruner's p, model and schedule
-    nice -n 5 python benchmarks/bench_pruning.py --live --seeds 2   # notebook 3's CNN, trained here (CPU)
+    nice -n 5 python benchmarks/bench_pruning.py --live --seeds 3   # notebook 3's CNN, trained here (CPU)
     python benchmarks/bench_pruning.py --source lcdb --seeds 3      # LCDB's curves (pip install lcdb)
 
 The tasks are the torch MLP spaces' datasets whose per-epoch curves the prior build
@@ -536,20 +536,61 @@ def lcdb_part(args, argv) -> int:
     return 0
 
 
+# Choosing the meta-learned pruner's settings on held-out datasets ------------------------------------
+#: The candidates of ``--part select``: p and the weight of the task calibration (0: off, the old pruner).
+SELECT_CANDIDATES = {f"meta p={p:g} calibration={c:g}": {"p": p, "calibration": c}
+                     for p in (0.8, 0.9) for c in (0, 3, 10)}
+#: How much more mean regret after TRIALS trials than no pruning a candidate may have to be chosen.
+SELECT_REGRET_SLACK = 0.003
+
+
+def split_for_selection(tasks: Sequence[ReplayTask]) -> tuple[list[ReplayTask], list[ReplayTask]]:
+    """Half the datasets to choose settings on, half to test them on (by a hash of the name: fixed, unbiased)."""
+    choose = [t for t in tasks if zlib.crc32(f"select/{t.space}/{t.name}".encode()) % 2 == 0]
+    return choose, [t for t in tasks if t not in choose]
+
+
+def chosen_setting(result: dict, slack: float = SELECT_REGRET_SLACK) -> str:
+    """The candidate with the fewest epochs for TRIALS trials among those whose mean regret is within
+    ``slack`` of no pruning's (the rule is fixed before looking at the test half)."""
+    rows = result["rows"]
+    limit = np.mean([r["regret"] for r in rows["no pruning"]]) + slack
+    fine = [name for name in SELECT_CANDIDATES if np.mean([r["regret"] for r in rows[name]]) <= limit]
+    return min(fine or SELECT_CANDIDATES, key=lambda name: np.median([r["epochs"] for r in rows[name]]))
+
+
+def select_part(tasks: Sequence[ReplayTask], seeds: Sequence[int], argv) -> list[str]:
+    """Choose among SELECT_CANDIDATES on half the datasets; compare the choice on the other half."""
+    choose, test = split_for_selection(tasks)
+    base = methods({})
+    candidates = {k: v for k, v in methods(SELECT_CANDIDATES).items() if k in SELECT_CANDIDATES}
+    on_choose = compare(choose, seeds, {"no pruning": base["no pruning"], **candidates})
+    chosen = chosen_setting(on_choose)
+    finalists = {"ours: meta-learned (before)": {}, f"ours: chosen, {chosen}": SELECT_CANDIDATES[chosen]}
+    on_test = compare(test, seeds, methods(finalists), n_trials=TRIALS)
+    return [
+        f"Selection half ({len(choose)} datasets, seeds {list(seeds)}): every candidate; rule: fewest epochs for "
+        f"{TRIALS} trials among those within {SELECT_REGRET_SLACK} mean regret of no pruning. Chosen: **{chosen}**.",
+        "", summary_table(on_choose), "",
+        f"Test half ({len(test)} other datasets, same seeds): the choice beside the pruner before and the peers.",
+        "", summary_table(on_test),
+    ]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=Path, default=None, help="the prior's runs folder (default: prior-build/runs)")
     parser.add_argument("--spaces", nargs="+", default=list(SPACES), choices=SPACES)
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     parser.add_argument("--quick", action="store_true", help="6 datasets per space, 2 seeds")
-    parser.add_argument("--part", choices=("compare", "predict", "sweep", "live"), default="compare")
+    parser.add_argument("--part", choices=("compare", "predict", "sweep", "live", "select"), default="compare")
     parser.add_argument("--source", choices=("prior", "lcdb"), default="prior",
                         help="compare on the prior's recorded curves (default) or on LCDB's (pip install lcdb)")
     parser.add_argument("--lcdb-datasets", type=int, default=40, help="lcdb: datasets compared (default 40)")
     parser.add_argument("--live", action="store_true", help="the live part: notebook 3's CNN (same as --part live)")
-    parser.add_argument("--live-pool", type=int, default=24, help="live: configurations trained per task")
+    parser.add_argument("--live-pool", type=int, default=32, help="live: configurations trained per task")
     parser.add_argument("--live-trials", type=int, default=16, help="live: trials compared per seed")
-    parser.add_argument("--live-epochs", type=int, default=6, help="live: epochs per training")
+    parser.add_argument("--live-epochs", type=int, default=10, help="live: epochs per training (the notebook's)")
     parser.add_argument("--live-cache", type=Path, default=ROOT / "results" / "pruning_live_curves.json",
                         help="live: the recorded curves (read when they match, else trained and written)")
     parser.add_argument("--out", type=Path, default=None,
@@ -577,6 +618,11 @@ def main(argv=None) -> int:
         print("\n".join(text))
         if not args.quick:
             out.write_text("\n".join(text) + "\n")
+        return 0
+    if args.part == "select":
+        text = header[:-1] + [""] + select_part(tasks, list(seeds), argv)
+        print("\n".join(text))
+        (args.out or ROOT / "results" / "pruning_select.md").write_text("\n".join(text) + "\n")
         return 0
     if args.part == "sweep":  # the p, model and schedule of ours (chosen: regression, doubling, p = 0.8)
         meta = {
