@@ -182,6 +182,10 @@ def replay_optuna(task: ReplayTask, order: Sequence[int], make_pruner: Callable[
     return Replay(tuple(int(i) for i in order), tuple(epochs), tuple(complete))
 
 
+#: Ours as the package has it, and as it was before the task calibration (chosen by ``--part select``).
+OURS = {"ours: meta-learned": {}, "ours: meta-learned, no calibration (before)": {"calibration": 0}}
+
+
 def methods(meta_settings: dict[str, dict]) -> dict[str, Callable]:
     """Method name -> ``run(task, order, past)``."""
     import optuna
@@ -434,7 +438,7 @@ def live_part(args, argv) -> int:
     tasks = record_live_curves(pool, args.live_epochs, args.live_cache)
     trained = time.time() - began
     seeds = list(range(args.seeds))
-    table = methods({"ours: meta-learned": {}})
+    table = methods(OURS)
     result = compare(tasks, seeds, table, n_trials=args.live_trials)
     check = live_check(tasks[1], 0, args.live_epochs, past_curves(tasks, tasks[1]), args.live_trials)
     text = [
@@ -516,7 +520,7 @@ def lcdb_part(args, argv) -> int:
     began = time.time()
     tasks = load_lcdb_tasks(args.lcdb_datasets)
     seeds = list(range(args.seeds))
-    result = compare(tasks, seeds, methods({"ours: meta-learned": {}}), n_trials=LCDB_TRIALS)
+    result = compare(tasks, seeds, methods(OURS), n_trials=LCDB_TRIALS)
     text = [
         f"Command: `{command_line(__file__, argv)}`",
         f"LCDB (the lcdb package's database-accuracy.csv, read offline): {len(tasks)} datasets with at least "
@@ -566,7 +570,8 @@ def select_part(tasks: Sequence[ReplayTask], seeds: Sequence[int], argv) -> list
     candidates = {k: v for k, v in methods(SELECT_CANDIDATES).items() if k in SELECT_CANDIDATES}
     on_choose = compare(choose, seeds, {"no pruning": base["no pruning"], **candidates})
     chosen = chosen_setting(on_choose)
-    finalists = {"ours: meta-learned (before)": {}, f"ours: chosen, {chosen}": SELECT_CANDIDATES[chosen]}
+    finalists = {"ours: meta-learned (before)": {"p": 0.8, "calibration": 0},
+                 f"ours: chosen, {chosen}": SELECT_CANDIDATES[chosen]}
     on_test = compare(test, seeds, methods(finalists), n_trials=TRIALS)
     return [
         f"Selection half ({len(choose)} datasets, seeds {list(seeds)}): every candidate; rule: fewest epochs for "
@@ -607,7 +612,7 @@ def main(argv=None) -> int:
     counts = {s: sum(t.space == s for t in tasks) for s in args.spaces}
     print(f"{len(tasks)} datasets with curves ({counts}), seeds {list(seeds)}", file=sys.stderr)
     out = args.out or ROOT / "results" / {"compare": "pruning.md", "sweep": "pruning_sweep.md",
-                                           "predict": "pruning_predict.md"}[args.part]
+                                           "predict": "pruning_predict.md", "select": "pruning_select.md"}[args.part]
     header = [
         f"Command: `{command_line(__file__, argv)}`",
         f"{len(tasks)} datasets ({', '.join(f'{s}: {n}' for s, n in counts.items())}), seeds {list(seeds)}",
@@ -622,7 +627,7 @@ def main(argv=None) -> int:
     if args.part == "select":
         text = header[:-1] + [""] + select_part(tasks, list(seeds), argv)
         print("\n".join(text))
-        (args.out or ROOT / "results" / "pruning_select.md").write_text("\n".join(text) + "\n")
+        out.write_text("\n".join(text) + "\n")
         return 0
     if args.part == "sweep":  # the p, model and schedule of ours (chosen: regression, doubling, p = 0.8)
         meta = {
@@ -631,7 +636,7 @@ def main(argv=None) -> int:
         }
         table = {"no pruning": methods({})["no pruning"], **{k: v for k, v in methods(meta).items() if k in meta}}
     else:
-        table = methods({"ours: meta-learned": {}})
+        table = methods(OURS)
     began = time.time()
     result = compare(tasks, list(seeds), table)
     text = header[:-1] + [f"{time.time() - began:.0f} s of wall time", "", COLUMNS, "", summary_table(result)]
