@@ -43,12 +43,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._imports import LazyImport
-from .study import Study
+from .study import Study, _format_error
 from .trial import FrozenTrial
 
 distributed = LazyImport("distributed", install='pip install "jupyter-metahpo[dask]"')
 
-__all__ = ["PRUNE_WAIT_SECONDS", "ChannelNames", "ReportChannel", "WorkerReporter", "record_curve"]
+__all__ = ["PRUNE_WAIT_SECONDS", "ChannelNames", "PrunerFailedError", "ReportChannel", "WorkerReporter", "record_curve"]
 
 #: Seconds a worker's ``should_prune()`` waits for the kernel's verdict on the step it asked about.
 PRUNE_WAIT_SECONDS = 0.5
@@ -56,6 +56,14 @@ PRUNE_WAIT_SECONDS = 0.5
 _VERDICT_POLL_SECONDS = 0.002
 #: Seconds the kernel waits for the messages in flight when a trial ends (they are already queued: milliseconds).
 _CATCH_UP_SECONDS = 5.0
+
+
+#: The verdict when none came in time.
+_GO_ON: dict[str, Any] = {"prune": False}
+
+
+class PrunerFailedError(RuntimeError):
+    """The study's pruner raised an error while judging a trial on a worker (the trial fails with it)."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,10 @@ class WorkerReporter:
         step = self._last_step
         if step is None or not self._send(["prune?", trial, step]):
             return False
-        return self._verdict_on(step)
+        verdict = self._verdict_on(step)
+        if verdict.get("error"):  # the pruner failed in the kernel: this trial fails with its error, as it would there
+            raise PrunerFailedError(f"the study's pruner failed on this trial's curve:\n{verdict['error']}")
+        return bool(verdict.get("prune"))
 
     def close(self) -> None:
         """Let go of the queue (the scheduler counts who holds it)."""
@@ -116,8 +127,8 @@ class WorkerReporter:
             return False
         return True
 
-    def _verdict_on(self, step: int) -> bool:
-        """Whether the kernel says to stop: waits for its verdict on ``step`` at most PRUNE_WAIT_SECONDS.
+    def _verdict_on(self, step: int) -> dict[str, Any]:
+        """The kernel's verdict: waits for the one on ``step`` at most PRUNE_WAIT_SECONDS (then "go on").
 
         A verdict to stop on an earlier step (which came too late for that step's
         question) stops the trial too.
@@ -126,22 +137,17 @@ class WorkerReporter:
         try:
             if self._variable is None:
                 self._variable = distributed.Variable(self.names.verdict)
-            while True:
-                left = end - time.monotonic()
-                if left <= 0:
-                    return False
+            while (left := end - time.monotonic()) > 0:
                 try:
                     verdict = self._variable.get(timeout=left)
                 except (TimeoutError, distributed.TimeoutError):
-                    return False
-                if verdict.get("prune"):
-                    return True
-                if verdict.get("step", -1) >= step:
-                    return False
+                    break
+                if verdict.get("prune") or verdict.get("error") or verdict.get("step", -1) >= step:
+                    return verdict
                 time.sleep(min(_VERDICT_POLL_SECONDS, max(end - time.monotonic(), 0.0)))
         except Exception as problem:  # noqa: BLE001 - see _send
             self._break(problem)
-            return False
+        return _GO_ON
 
     def _break(self, problem: BaseException) -> None:
         self._broken = True
@@ -263,6 +269,10 @@ class ReportChannel:
             self._answer(number, step)
         # "ended" (a future ended: the loop looks at the futures) and stale markers need nothing here
 
+    def _is_running(self, number: int) -> bool:
+        position = self.study._position(number)
+        return position is not None and not self.study.trials[position].state.is_finished
+
     def _record(self, number: int, step: int, value: float) -> None:
         try:
             updated = self.study.report(number, value, step)
@@ -275,12 +285,14 @@ class ReportChannel:
         variable = self._verdicts.get(number)
         if variable is None:
             return
-        try:
-            prune = self.study.should_prune(number)
-        except ValueError:  # no longer running here: its task is being cancelled
-            prune = False
+        verdict: dict[str, Any] = {"step": step, "prune": False}
+        if self._is_running(number):  # else its task is being cancelled: go on, it is stopped anyway
+            try:
+                verdict["prune"] = bool(self.study.should_prune(number))
+            except Exception as problem:  # noqa: BLE001 - a failing pruner fails the trial, as in a sequential study
+                verdict["error"] = _format_error(problem)
         with contextlib.suppress(Exception):  # the verdict is advice: a failed set lets the trial go on
-            variable.set({"step": step, "prune": bool(prune)})
+            variable.set(verdict)
 
 
 def record_curve(study: Study, trial: FrozenTrial, curve: dict[int, float]) -> None:

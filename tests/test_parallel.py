@@ -415,6 +415,21 @@ def test_a_dead_workers_trial_keeps_its_reports_and_its_configuration_runs_again
     assert retry.state is TrialState.COMPLETE and sorted(retry.intermediate_values) == [0, 1]
 
 
+def test_a_pruner_that_fails_in_the_kernel_fails_the_trial_on_the_worker(client):
+    from jupyter_metahpo.pruners import Pruner
+
+    class Broken(Pruner):
+        def decide(self, trial, trials, direction):
+            raise ArithmeticError("no rule for this curve")
+
+    result = tune(objectives.reporting_bowl, SPACE, n_trials=2, client=client, pruner=Broken(), store=False,
+                  sampler=RandomSampler(seed=0))
+    assert [t.state for t in result.trials] == [TrialState.FAILED] * 2
+    assert all("PrunerFailedError" in t.error and "ArithmeticError: no rule for this curve" in t.error
+               for t in result.trials)
+    assert all(sorted(t.intermediate_values) == [0] for t in result.trials)  # its first report was kept
+
+
 # The GPU check script (benchmarks/gpu_check.py) ------------------------------------------------------
 
 GPU_CHECK = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_check.py"
