@@ -17,7 +17,8 @@ only place the pruner runs:
   question to :meth:`Study.should_prune <jupyter_metahpo.study.Study.should_prune>`,
   whose pruner judges with every trial of the study, the other running ones included;
 - **the verdict comes down a variable** (``distributed.Variable``, one per trial):
-  ``{"step": s, "prune": bool}``. The worker waits for the verdict on the step it asked
+  ``{"step": s, "prune": bool}`` (or the pruner's ``"error"``, which fails the trial as
+  it would in a sequential study). The worker waits for the verdict on the step it asked
   about at most :data:`PRUNE_WAIT_SECONDS`; when the kernel is busy (a sampler fitting
   its model) it goes on training and acts on the verdict at its next
   ``should_prune()``: pruning is asynchronous, never a stall.
@@ -38,8 +39,8 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable
-from queue import Empty, SimpleQueue
 from dataclasses import dataclass
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from ._imports import LazyImport
@@ -95,7 +96,7 @@ class WorkerReporter:
 
     def report(self, trial: int, value: float, step: int) -> FrozenTrial | None:
         self._last_step = step if self._last_step is None else max(step, self._last_step)
-        # msgpack carries NaN; None keeps the message plain even where a value is not a float.
+        # A diverged value (NaN) travels as None, which every encoder of Dask's messages keeps.
         self._send(["report", trial, step, value if not math.isnan(value) else None])
         return None  # the kernel holds the study's snapshot, and tells the observers itself
 
