@@ -360,6 +360,21 @@ def test_a_worker_sends_back_the_curve_and_a_pruned_trial_as_pruned():
     assert finished.state is None and finished.value == pytest.approx(0.0) and len(finished.curve) == 6
 
 
+def test_a_channel_that_cannot_reach_the_kernel_warns_once_and_the_curve_comes_back():
+    import cloudpickle
+
+    from jupyter_metahpo.parallel_reports import ChannelNames
+    from jupyter_metahpo.study import bind_objective
+
+    # No Dask client in this process: the handle's first report cannot reach any queue.
+    call = bind_objective(objectives.reporting_bowl, as_search_space(SPACE))
+    outcome = run_on_worker(cloudpickle.dumps(call), {"x": 0.3, "y": 0.7}, None, None, None, 4,
+                            ChannelNames("nowhere-reports", "nowhere-verdict"))
+    assert outcome.error is None and outcome.state is None and sorted(outcome.curve) == list(range(6))
+    (warning,) = outcome.warnings  # once, not at every report
+    assert warning.startswith("RuntimeWarning: this trial's reports could not reach the study")
+
+
 def _reports_in_order(events: list[tuple[int, int]]) -> bool:
     """Each trial's "trial_report" events came with its steps in increasing order."""
     by_trial: dict[int, list[int]] = {}
