@@ -4,6 +4,8 @@
     python benchmarks/bench_pruning.py --quick              # 6 datasets per space, 2 seeds
     python benchmarks/bench_pruning.py --part predict       # how well each curve model predicts finals
     python benchmarks/bench_pruning.py --part sweep         # the meta-learned pruner's p, model and schedule
+    nice -n 5 python benchmarks/bench_pruning.py --live --seeds 3   # notebook 3's CNN, trained here (CPU)
+    python benchmarks/bench_pruning.py --source lcdb --seeds 3      # LCDB's curves (pip install lcdb)
 
 The tasks are the torch MLP spaces' datasets whose per-epoch curves the prior build
 recorded (``prior-build/runs/<space>/curves/``, or ``--runs DIR``; see
@@ -22,6 +24,13 @@ epochs it reported. Every method sees the same datasets, orders and curves:
 
 The meta-learned pruner's past is the other datasets of the same space (the held-out
 one is never in it) plus the study's own finished curves, as in a real study.
+
+The live part (``--live``) trains notebook 3's digits CNN instead (``_digits_cnn.py``):
+a seeded pool of configurations, each trained on the clean, noisy and noisier digits,
+its validation accuracy recorded after every epoch; then every method above is replayed
+on those curves, 16 trials per seed, leaving one task out for the meta-learned pruner.
+Training is deterministic, so the replay is what a live run does; the part also runs the
+meta-learned pruner live on one task and seed and says whether it matched its replay.
 
 Reported: the normalised regret ``(best - incumbent) / (best - worst)`` over the pool
 after 32 trials and the epochs they took; the regret at fixed epoch budgets (the
@@ -173,6 +182,10 @@ def replay_optuna(task: ReplayTask, order: Sequence[int], make_pruner: Callable[
     return Replay(tuple(int(i) for i in order), tuple(epochs), tuple(complete))
 
 
+#: Ours as the package has it, and as it was before the task calibration (chosen by ``--part select``).
+OURS = {"ours: meta-learned": {}, "ours: meta-learned, no calibration (before)": {"calibration": 0}}
+
+
 def methods(meta_settings: dict[str, dict]) -> dict[str, Callable]:
     """Method name -> ``run(task, order, past)``."""
     import optuna
@@ -232,7 +245,8 @@ def best_was_pruned(task: ReplayTask, replay: Replay, n_trials: int) -> bool:
 
 
 # The comparison ------------------------------------------------------------------------------
-def compare(tasks: Sequence[ReplayTask], seeds: Sequence[int], table: dict[str, Callable]) -> dict:
+def compare(tasks: Sequence[ReplayTask], seeds: Sequence[int], table: dict[str, Callable],
+            n_trials: int = TRIALS) -> dict:
     rows: dict[str, list[dict]] = defaultdict(list)
     seconds: dict[str, float] = defaultdict(float)
     for n, task in enumerate(tasks, 1):
@@ -245,35 +259,41 @@ def compare(tasks: Sequence[ReplayTask], seeds: Sequence[int], table: dict[str, 
                 replays[name] = run(task, order, past)
                 seconds[name] += time.process_time() - began
             reference = replays["no pruning"]
-            base_epochs = epochs_within(reference, TRIALS)
-            target = regret_after(task, reference, TRIALS)
+            base_epochs = epochs_within(reference, n_trials)
+            target = regret_after(task, reference, n_trials)
             base_reach = epochs_to_reach(task, reference, target)
             for name, replay in replays.items():
                 reach = epochs_to_reach(task, replay, target)
                 rows[name].append({
                     "task": task.name, "space": task.space, "seed": seed,
-                    "regret": regret_after(task, replay, TRIALS),
-                    "epochs": epochs_within(replay, TRIALS) / base_epochs,
+                    "regret": regret_after(task, replay, n_trials),
+                    "epochs": epochs_within(replay, n_trials) / base_epochs,
                     "to_target": reach / base_epochs,
                     "reach_ratio": reach / base_reach,
-                    "best_pruned": best_was_pruned(task, replay, TRIALS),
-                    "n_pruned": TRIALS - sum(replay.complete[:TRIALS]),
+                    "best_pruned": best_was_pruned(task, replay, n_trials),
+                    "n_pruned": n_trials - sum(replay.complete[:n_trials]),
                     **{f"regret@{b:g}": regret_after(task, replay, epoch_budget=b * base_epochs) for b in BUDGETS},
                 })
         print(f"  {n}/{len(tasks)} {task.space}/{task.name}", file=sys.stderr, flush=True)
-    return {"rows": dict(rows), "cpu_seconds": dict(seconds)}
+    return {"rows": dict(rows), "cpu_seconds": dict(seconds), "n_trials": n_trials}
 
 
-COLUMNS = f"""Columns (medians over datasets and seeds unless said): normalised regret after {TRIALS} trials; epochs
-those {TRIALS} trials ran, as a share of no pruning's; epochs until the regret first reaches the one no pruning has
-after {TRIALS} trials (the order goes on to the whole pool), as a share of no pruning's {TRIALS}-trial epochs, and how
+def columns(n_trials: int = TRIALS) -> str:
+    """What the table's columns mean."""
+    return f"""Columns (medians over datasets and seeds unless said): normalised regret after {n_trials} trials; epochs
+those {n_trials} trials ran, as a share of no pruning's; epochs until the regret first reaches the one no pruning has
+after {n_trials} trials (the order goes on to the whole pool), as a share of no pruning's {n_trials}-trial epochs, and how
 often it is reached at all; the same epochs divided by the epochs no pruning needed to reach it, run by run; the mean
-regret within an epoch budget of 0.25 to 1 times no pruning's {TRIALS}-trial epochs; how often the best of the first
-{TRIALS} configurations was pruned (mean); the share of the {TRIALS} trials pruned; CPU seconds of the whole method."""
+regret within an epoch budget of 0.25 to 1 times no pruning's {n_trials}-trial epochs; how often the best of the first
+{n_trials} configurations was pruned (mean); the share of the {n_trials} trials pruned; CPU seconds of the whole method."""
+
+
+COLUMNS = columns()
 
 
 def summary_table(result: dict, space: str | None = None) -> str:
-    header = ("method", f"regret@{TRIALS} (median / mean)", f"epochs@{TRIALS}", "epochs to no-pruning's regret",
+    n_trials = result.get("n_trials", TRIALS)
+    header = ("method", f"regret@{n_trials} (median / mean)", f"epochs@{n_trials}", "epochs to no-pruning's regret",
               "... / no pruning's",
               *(f"regret @{b:g}x epochs" for b in BUDGETS), "best pruned", "pruned / trial", "CPU s")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -292,7 +312,7 @@ def summary_table(result: dict, space: str | None = None) -> str:
             f"{np.median([r['reach_ratio'] for r in rows]):.2f}",
             *(f"{np.mean([r[f'regret@{b:g}'] for r in rows]):.3f}" for b in BUDGETS),
             f"{np.mean([r['best_pruned'] for r in rows]):.0%}",
-            f"{np.mean([r['n_pruned'] for r in rows]) / TRIALS:.2f}",
+            f"{np.mean([r['n_pruned'] for r in rows]) / n_trials:.2f}",
             f"{result['cpu_seconds'].get(name, 0.0):.0f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -340,24 +360,259 @@ def predict_part(tasks: Sequence[ReplayTask], steps: Sequence[int] = (1, 2, 4, 8
     return "\n".join(lines)
 
 
+# Live runs of notebook 3's digits CNN ----------------------------------------------------------------
+LIVE_SPACE = "digits_cnn"
+
+
+def live_pool(size: int, seed: int = 0) -> list[dict]:
+    """The configurations every live task trains: drawn once from the notebook's space (seeded)."""
+    from benchmarks._digits_cnn import space
+    from jupyter_metahpo.space import as_search_space
+
+    drawn = as_search_space(space()).sample(np.random.default_rng(seed), n=size)
+    return [{k: v.item() if hasattr(v, "item") else v for k, v in c.items()} for c in drawn]  # plain, for JSON
+
+
+def record_live_curves(pool: Sequence[dict], epochs: int, cache: Path | None) -> list[ReplayTask]:
+    """Every pool configuration trained on every digits task, its validation accuracy after each epoch.
+
+    Training is deterministic (one thread, ``torch.manual_seed``), so a pruned trial's
+    curve is the first epochs of its full curve: each method replayed on these curves
+    runs what it would have run live (``live_check`` runs one method live and compares).
+    Curves already in ``cache`` (same pool, epochs) are read instead of trained again.
+    """
+    from benchmarks._digits_cnn import TASKS, train
+
+    stored = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
+    key = json.dumps({"pool": pool, "epochs": epochs}, sort_keys=True)
+    curves_by_task = stored.get(key, {})
+    tasks = []
+    for name in TASKS:
+        if name not in curves_by_task:
+            began = time.time()
+            curves_by_task[name] = [train(name, config, epochs) for config in pool]
+            print(f"  trained {len(pool)} CNNs on {name} ({epochs} epochs) in {time.time() - began:.0f} s",
+                  file=sys.stderr, flush=True)
+            if cache is not None:
+                cache.write_text(json.dumps({key: curves_by_task}))
+        curves = tuple(np.asarray(c, dtype=float) for c in curves_by_task[name])
+        tasks.append(ReplayTask(LIVE_SPACE, TaskCurves(
+            space=LIVE_SPACE, task=name, task_type="classification", metric="accuracy",
+            indices=tuple(range(len(pool))), configs=tuple(pool), curves=curves,
+            finals=tuple(float(c[-1]) for c in curves),
+        )))
+    return tasks
+
+
+def live_check(task: ReplayTask, seed: int, epochs: int, past: list[LearningCurve], n_trials: int) -> str:
+    """Run the meta-learned pruner live (really training, through a Study) and compare with its replay."""
+    from benchmarks._digits_cnn import train as train_cnn
+
+    order = task.order(seed)[:n_trials]
+    replay = replay_ours(task, order, MetaLearnedPruner(past=past))
+
+    def objective(config, trial):
+        def on_epoch(epoch, accuracy):
+            trial.report(accuracy, epoch)
+            if trial.should_prune():
+                raise TrialPruned()
+        return train_cnn(task.name, task.curves.configs[config], epochs, on_epoch=on_epoch)[-1]
+
+    study = Study({"config": intrange(0, len(task.curves) - 1)}, direction="maximize", sampler=FixedOrder(order),
+                  pruner=MetaLearnedPruner(past=past))
+    for _ in order:
+        study.run_trial(objective)
+    live_epochs = tuple(len(t.intermediate_values) for t in study.trials)
+    live_complete = tuple(t.state is TrialState.COMPLETE for t in study.trials)
+    same = live_epochs == replay.epochs and live_complete == replay.complete
+    return (f"Live check ({task.name}, seed {seed}, {n_trials} trials, the meta-learned pruner really training): "
+            f"{sum(live_epochs)} epochs, {live_complete.count(False)} pruned; its replay on the recorded curves: "
+            f"{sum(replay.epochs)} epochs, {replay.complete.count(False)} pruned; "
+            + ("the same trial by trial." if same else "DIFFERENT (training is not deterministic here)."))
+
+
+def live_part(args, argv) -> int:
+    """Notebook 3's CNN on three digits tasks, each pruner replayed on the same live-recorded curves."""
+    pool = live_pool(args.live_pool)
+    began = time.time()
+    tasks = record_live_curves(pool, args.live_epochs, args.live_cache)
+    trained = time.time() - began
+    seeds = list(range(args.seeds))
+    table = methods(OURS)
+    result = compare(tasks, seeds, table, n_trials=args.live_trials)
+    check = live_check(tasks[1], 0, args.live_epochs, past_curves(tasks, tasks[1]), args.live_trials)
+    text = [
+        f"Command: `{command_line(__file__, argv)}`",
+        f"Notebook 3's digits CNN (benchmarks/_digits_cnn.py) on {', '.join(t.name for t in tasks)}: a pool of "
+        f"{len(pool)} configurations drawn from its space, each trained {args.live_epochs} epochs on each task "
+        f"({trained:.0f} s, one thread, CPU); seeds {seeds}: per seed a random order of the pool, the same for "
+        f"every method, {args.live_trials} trials compared. Leave one task out: the meta-learned pruner's past is "
+        "the other two tasks' curves (and the study's own). Optuna's pruners are fed the same curves.",
+        "",
+        check,
+        "",
+        columns(args.live_trials),
+        "",
+        summary_table(result),
+    ]
+    for task in tasks:
+        text += ["", f"{task.name} (pool best {max(task.finals):.3f}, worst {min(task.finals):.3f}):", "",
+                 summary_table({**result, "rows": {k: [r for r in v if r["task"] == task.name]
+                                                   for k, v in result["rows"].items()}})]
+    print("\n".join(text))
+    out = args.out or ROOT / "results" / "pruning_live.md"
+    out.write_text("\n".join(text) + "\n")
+    return 0
+
+
+# LCDB: learning curves over training set sizes, shipped in a PyPI package ---------------------------
+LCDB_SPACE = "lcdb"
+LCDB_TRIALS = 12  # of a pool of 12-20 learners per dataset
+
+
+def lcdb_csv(metric: str = "accuracy") -> Path:
+    """The curve table the ``lcdb`` package ships (``pip install lcdb``), found without importing it:
+    its ``__init__`` imports ``openml``, which reading the table does not need."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("lcdb")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("--source lcdb needs the lcdb package: pip install lcdb (it ships its curves: ~460 MB).")
+    path = Path(next(iter(spec.submodule_search_locations))) / f"database-{metric}.csv"
+    if not path.exists():
+        raise SystemExit(f"the lcdb package has no {path.name} at {path.parent}; reinstall it: pip install lcdb")
+    return path
+
+
+def load_lcdb_tasks(n_datasets: int | None, min_learners: int = LCDB_TRIALS) -> list[ReplayTask]:
+    """LCDB's datasets as replay tasks: the "configurations" are its learners (scikit-learn's defaults),
+    a "step" is the next training set size (16, 23, 32, ... samples: LCDB's anchors), the value the
+    validation accuracy there, averaged over LCDB's splits. Only learners with a value at every anchor of
+    their dataset are kept, and datasets with at least ``min_learners`` such learners (the first
+    ``n_datasets`` by OpenML id)."""
+    import pandas as pd
+
+    table = pd.read_csv(lcdb_csv(), usecols=["openmlid", "learner", "size_train", "score_valid"])
+    means = table.groupby(["openmlid", "learner", "size_train"], sort=True)["score_valid"].mean()
+    tasks = []
+    for openmlid, per_dataset in means.groupby(level="openmlid", sort=True):
+        anchors = sorted(per_dataset.index.get_level_values("size_train").unique())
+        curves, learners = [], []
+        for learner, per_learner in per_dataset.groupby(level="learner", sort=True):
+            values = per_learner.droplevel(["openmlid", "learner"]).reindex(anchors).to_numpy(dtype=float)
+            if len(anchors) >= 3 and np.isfinite(values).all():
+                curves.append(values)
+                learners.append({"learner": str(learner)})
+        if len(curves) < min_learners or np.ptp([c[-1] for c in curves]) <= 1e-9:
+            continue
+        tasks.append(ReplayTask(LCDB_SPACE, TaskCurves(
+            space=LCDB_SPACE, task=f"openml-{openmlid}", task_type="classification", metric="accuracy",
+            indices=tuple(range(len(curves))), configs=tuple(learners), curves=tuple(curves),
+            finals=tuple(float(c[-1]) for c in curves),
+        )))
+        if n_datasets is not None and len(tasks) >= n_datasets:
+            break
+    return tasks
+
+
+def lcdb_part(args, argv) -> int:
+    """Every method on LCDB's curves (leave one dataset out), as the prior's curves are compared."""
+    began = time.time()
+    tasks = load_lcdb_tasks(args.lcdb_datasets)
+    seeds = list(range(args.seeds))
+    result = compare(tasks, seeds, methods(OURS), n_trials=LCDB_TRIALS)
+    text = [
+        f"Command: `{command_line(__file__, argv)}`",
+        f"LCDB (the lcdb package's database-accuracy.csv, read offline): {len(tasks)} datasets with at least "
+        f"{LCDB_TRIALS} learners whose curve reaches the dataset's largest training set, seeds {seeds}; "
+        f"{time.time() - began:.0f} s of wall time. A configuration is a learner, a step the next training set "
+        "size (16, 23, 32, ... samples), so \"epochs\" below count training set sizes tried, not compute "
+        "(a step costs about its size). Leave one dataset out: the meta-learned pruner's past is the other "
+        "datasets' curves.",
+        "",
+        columns(LCDB_TRIALS),
+        "",
+        summary_table(result),
+    ]
+    print("\n".join(text))
+    out = args.out or ROOT / "results" / "pruning_lcdb.md"
+    out.write_text("\n".join(text) + "\n")
+    return 0
+
+
+# Choosing the meta-learned pruner's settings on held-out datasets ------------------------------------
+#: The candidates of ``--part select``: p and the weight of the task calibration (0: off, the old pruner).
+SELECT_CANDIDATES = {f"meta p={p:g} calibration={c:g}": {"p": p, "calibration": c}
+                     for p in (0.8, 0.9) for c in (0, 3, 10)}
+#: How much more mean regret after TRIALS trials than no pruning a candidate may have to be chosen.
+SELECT_REGRET_SLACK = 0.003
+
+
+def split_for_selection(tasks: Sequence[ReplayTask]) -> tuple[list[ReplayTask], list[ReplayTask]]:
+    """Half the datasets to choose settings on, half to test them on (by a hash of the name: fixed, unbiased)."""
+    choose = [t for t in tasks if zlib.crc32(f"select/{t.space}/{t.name}".encode()) % 2 == 0]
+    return choose, [t for t in tasks if t not in choose]
+
+
+def chosen_setting(result: dict, slack: float = SELECT_REGRET_SLACK) -> str:
+    """The candidate with the fewest epochs for TRIALS trials among those whose mean regret is within
+    ``slack`` of no pruning's (the rule is fixed before looking at the test half)."""
+    rows = result["rows"]
+    limit = np.mean([r["regret"] for r in rows["no pruning"]]) + slack
+    fine = [name for name in SELECT_CANDIDATES if np.mean([r["regret"] for r in rows[name]]) <= limit]
+    return min(fine or SELECT_CANDIDATES, key=lambda name: np.median([r["epochs"] for r in rows[name]]))
+
+
+def select_part(tasks: Sequence[ReplayTask], seeds: Sequence[int], argv) -> list[str]:
+    """Choose among SELECT_CANDIDATES on half the datasets; compare the choice on the other half."""
+    choose, test = split_for_selection(tasks)
+    base = methods({})
+    candidates = {k: v for k, v in methods(SELECT_CANDIDATES).items() if k in SELECT_CANDIDATES}
+    on_choose = compare(choose, seeds, {"no pruning": base["no pruning"], **candidates})
+    chosen = chosen_setting(on_choose)
+    finalists = {"ours: meta-learned (before)": {"p": 0.8, "calibration": 0},
+                 f"ours: chosen, {chosen}": SELECT_CANDIDATES[chosen]}
+    on_test = compare(test, seeds, methods(finalists), n_trials=TRIALS)
+    return [
+        f"Selection half ({len(choose)} datasets, seeds {list(seeds)}): every candidate; rule: fewest epochs for "
+        f"{TRIALS} trials among those within {SELECT_REGRET_SLACK} mean regret of no pruning. Chosen: **{chosen}**.",
+        "", summary_table(on_choose), "",
+        f"Test half ({len(test)} other datasets, same seeds): the choice beside the pruner before and the peers.",
+        "", summary_table(on_test),
+    ]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=Path, default=None, help="the prior's runs folder (default: prior-build/runs)")
     parser.add_argument("--spaces", nargs="+", default=list(SPACES), choices=SPACES)
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     parser.add_argument("--quick", action="store_true", help="6 datasets per space, 2 seeds")
-    parser.add_argument("--part", choices=("compare", "predict", "sweep"), default="compare")
+    parser.add_argument("--part", choices=("compare", "predict", "sweep", "live", "select"), default="compare")
+    parser.add_argument("--source", choices=("prior", "lcdb"), default="prior",
+                        help="compare on the prior's recorded curves (default) or on LCDB's (pip install lcdb)")
+    parser.add_argument("--lcdb-datasets", type=int, default=40, help="lcdb: datasets compared (default 40)")
+    parser.add_argument("--live", action="store_true", help="the live part: notebook 3's CNN (same as --part live)")
+    parser.add_argument("--live-pool", type=int, default=32, help="live: configurations trained per task")
+    parser.add_argument("--live-trials", type=int, default=16, help="live: trials compared per seed")
+    parser.add_argument("--live-epochs", type=int, default=10, help="live: epochs per training (the notebook's)")
+    parser.add_argument("--live-cache", type=Path, default=ROOT / "results" / "pruning_live_curves.json",
+                        help="live: the recorded curves (read when they match, else trained and written)")
     parser.add_argument("--out", type=Path, default=None,
                         help="the tables' file (default: results/pruning.md, pruning_sweep.md, pruning_predict.md by part)")
     parser.add_argument("--json", type=Path, default=None, help="also write every run's scores here")
     args = parser.parse_args(argv)
+    if args.live or args.part == "live":
+        return live_part(args, argv)
+    if args.source == "lcdb":
+        return lcdb_part(args, argv)
     runs_dir = resolve_runs_dir(args.runs)
     tasks = load_tasks(runs_dir, args.spaces, 6 if args.quick else None)
     seeds = range(2 if args.quick else args.seeds)
     counts = {s: sum(t.space == s for t in tasks) for s in args.spaces}
     print(f"{len(tasks)} datasets with curves ({counts}), seeds {list(seeds)}", file=sys.stderr)
     out = args.out or ROOT / "results" / {"compare": "pruning.md", "sweep": "pruning_sweep.md",
-                                           "predict": "pruning_predict.md"}[args.part]
+                                           "predict": "pruning_predict.md", "select": "pruning_select.md"}[args.part]
     header = [
         f"Command: `{command_line(__file__, argv)}`",
         f"{len(tasks)} datasets ({', '.join(f'{s}: {n}' for s, n in counts.items())}), seeds {list(seeds)}",
@@ -369,6 +624,11 @@ def main(argv=None) -> int:
         if not args.quick:
             out.write_text("\n".join(text) + "\n")
         return 0
+    if args.part == "select":
+        text = header[:-1] + [""] + select_part(tasks, list(seeds), argv)
+        print("\n".join(text))
+        out.write_text("\n".join(text) + "\n")
+        return 0
     if args.part == "sweep":  # the p, model and schedule of ours (chosen: regression, doubling, p = 0.8)
         meta = {
             f"meta p={p:g} {model} {schedule}": {"p": p, "model": model, "schedule": schedule}
@@ -376,7 +636,7 @@ def main(argv=None) -> int:
         }
         table = {"no pruning": methods({})["no pruning"], **{k: v for k, v in methods(meta).items() if k in meta}}
     else:
-        table = methods({"ours: meta-learned": {}})
+        table = methods(OURS)
     began = time.time()
     result = compare(tasks, list(seeds), table)
     text = header[:-1] + [f"{time.time() - began:.0f} s of wall time", "", COLUMNS, "", summary_table(result)]

@@ -15,7 +15,9 @@ Who does what:
   future ends. Only the kernel writes the experience store, one trial as it ends;
 - **a worker** runs the objective on one configuration (:func:`run_on_worker`) and
   returns a :class:`TrialOutcome`: the result as plain numbers or the error's text,
-  and what the objective printed and warned. It never sees the study or the store.
+  and what the objective printed and warned. It never sees the study or the store: an
+  objective's ``trial.report`` and ``trial.should_prune`` go to the kernel, which records
+  the curve and asks its pruner (:mod:`jupyter_metahpo.parallel_reports`).
 
 Faults, and what happens:
 
@@ -49,12 +51,14 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._capture import CapturedOutput
 from ._deadline import TrialDeadline, TrialTimeout
 from ._imports import LazyImport
+from .parallel_reports import ChannelNames, ReportChannel, WorkerReporter, record_curve
+from .reporting import Trial
 from .study import (
     DEFAULT_MAX_INITIAL_FAILURES,
     Callback,
@@ -67,8 +71,9 @@ from .study import (
     _InitialFailures,
     _parse_result,
     bind_objective,
+    takes_trial_handle,
 )
-from .trial import FrozenTrial, Origin, TrialState
+from .trial import FrozenTrial, Origin, TrialPruned, TrialState
 
 _INSTALL = 'pip install "jupyter-metahpo[dask]"'
 distributed = LazyImport("distributed", install=_INSTALL)
@@ -258,6 +263,9 @@ class TrialOutcome:
     ``value`` is the result as a float, or a dict of floats (the numeric entries of a dict
     result); ``error`` the text that fails the trial; ``metric_unnamed`` that the result was
     a dict of several numbers and no ``metric`` says which to optimise.
+    ``state`` is ``"pruned"`` when the objective raised ``TrialPruned`` (``value`` is
+    then its last reported value, ``prune_reason`` the text it gave); ``curve`` is what
+    the trial reported, by step.
     """
 
     value: float | dict[str, float] | None
@@ -267,38 +275,68 @@ class TrialOutcome:
     worker: str
     seconds: float
     metric_unnamed: bool = False
+    state: str | None = None
+    curve: dict[int, float] = field(default_factory=dict)
+    prune_reason: str | None = None
 
 
 def run_on_worker(payload: bytes, config: dict[str, Any], metric: str | None, deadline: float | None,
-                  timeout: float | None) -> TrialOutcome:
+                  timeout: float | None, number: int | None = None,
+                  channel: ChannelNames | None = None) -> TrialOutcome:
     """Run one trial on a Dask worker: the objective (``payload``, cloudpickled) on ``config``.
 
     ``deadline`` is the study's end as ``time.time()`` seconds: the objective is stopped
     there (a worker's task runs outside the main thread, so by an asynchronous
     exception: Python code stops at once, a blocking call when it returns).
+    With the trial's ``number``, ``payload`` is a bound objective
+    (:func:`~jupyter_metahpo.study.bind_objective`) given the ``trial`` handle, whose
+    curve comes back with the outcome; with a ``channel`` too, the handle sends its
+    reports to the kernel and asks it whether to stop
+    (:mod:`jupyter_metahpo.parallel_reports`), without one it never prunes.
     """
     worker = _worker_address()
     began = time.monotonic()
     captured = CapturedOutput()
     guard = None if deadline is None else TrialDeadline(began + (deadline - time.time()))
+    reporter = None if channel is None else WorkerReporter(channel)
+    handle = None if number is None else Trial(number, config, reporter)
+    arguments = (config,) if handle is None else (config, handle)
     try:
         call = cloudpickle.loads(payload)
         with captured:
-            result = guard.run(call, config) if guard is not None else call(config)
+            result = guard.run(call, *arguments) if guard is not None else call(*arguments)
+    except TrialPruned as stopped:
+        return _pruned_outcome(handle, str(stopped) or None, captured, worker, began)
     except TrialTimeout:
-        return _outcome(None, guard.message(time.monotonic() - began, timeout), captured, worker, began)
+        return _outcome(None, guard.message(time.monotonic() - began, timeout), captured, worker, began, handle)
     except Exception as exc:  # noqa: BLE001 - any error of the user's code fails only this trial
-        return _outcome(None, _format_error(exc), captured, worker, began)
+        return _outcome(None, _format_error(exc), captured, worker, began, handle)
+    finally:
+        if reporter is not None:
+            reporter.close()
     try:
         _parse_result(result, metric)
     except ValueError as problem:
         unnamed = metric is None and isinstance(result, Mapping) and len(result) != 1
-        return dataclasses.replace(_outcome(None, str(problem), captured, worker, began), metric_unnamed=unnamed)
-    return _outcome(_plain_result(result), None, captured, worker, began)
+        return dataclasses.replace(_outcome(None, str(problem), captured, worker, began, handle), metric_unnamed=unnamed)
+    return _outcome(_plain_result(result), None, captured, worker, began, handle)
 
 
-def _outcome(value: Any, error: str | None, captured: CapturedOutput, worker: str, began: float) -> TrialOutcome:
-    return TrialOutcome(value, error, captured.output, tuple(captured.warnings), worker, time.monotonic() - began)
+def _outcome(value: Any, error: str | None, captured: CapturedOutput, worker: str, began: float,
+             handle: Trial | None = None) -> TrialOutcome:
+    curve = {} if handle is None else handle.intermediate_values
+    return TrialOutcome(value, error, captured.output, tuple(captured.warnings), worker, time.monotonic() - began,
+                        curve=curve)
+
+
+def _pruned_outcome(handle: Trial | None, reason: str | None, captured: CapturedOutput, worker: str,
+                    began: float) -> TrialOutcome:
+    """The objective raised ``TrialPruned``: its last reported value (when finite) and its curve."""
+    curve = {} if handle is None else handle.intermediate_values
+    last = curve[max(curve)] if curve else None
+    value = last if last is not None and math.isfinite(last) else None
+    return dataclasses.replace(_outcome(value, None, captured, worker, began, handle), state="pruned",
+                               prune_reason=reason)
 
 
 def _plain_result(result: Any) -> float | dict[str, float]:
@@ -359,6 +397,7 @@ def optimize_parallel(
     payload = _pickled(bind_objective(objective, study.space), objective)
     run = _ParallelRun(study, payload, n_trials, timeout, callbacks, stop or StopSignal(), max_initial_failures,
                        resources)
+    run.reports_wanted = takes_trial_handle(objective, study.space)
     run.notify("start")
     try:
         with dask_client(slots, client, resources) as connected:
@@ -366,6 +405,7 @@ def optimize_parallel(
                 run.go(connected, slots)
             finally:
                 run.cancel_running()  # before the cluster closes
+                run.close_reports()
     except KeyboardInterrupt:
         run.status = "interrupted"
     finally:
@@ -395,6 +435,8 @@ class _ParallelRun:
         self._placement_read_at = -math.inf
         self._dashboard: str | None = None
         self.running: dict[Any, _Running] = {}
+        self.reports_wanted = False  # the objective takes a `trial` handle: its reports reach the study
+        self.reports: ReportChannel | None = None
         self.retries: deque[FrozenTrial] = deque()  # trials whose worker died: their configurations go again
         self.budget_spent = False  # a shared recorder gave no more numbers
         self.failures = _InitialFailures(
@@ -436,6 +478,7 @@ class _ParallelRun:
         """Keep ``n_jobs`` trials on the cluster (``None``: one per worker thread, counted as workers come and go)."""
         self.client = client
         self._dashboard = _dashboard_link(client)
+        self._open_reports()
         while self.status == "running":
             if self.stop.is_set() or (self.deadline is not None and time.time() >= self.deadline):
                 for future in [f for f in self.running if f.done()]:
@@ -509,6 +552,7 @@ class _ParallelRun:
         future = self.client.submit(
             run_on_worker, self.payload, dict(trial.config), self.study.metric,
             None if self.deadline is None else self.deadline + WORKER_GRACE_SECONDS, self.timeout,
+            trial.number, self._report_names(trial),
             key=f"metahpo-trial-{trial.number}-{os.urandom(4).hex()}", pure=False, resources=self.resources,
         )
         self.running[future] = _Running(trial, is_retry)
@@ -519,6 +563,8 @@ class _ParallelRun:
         if not self.running:  # waiting for the cluster's first workers
             time.sleep(seconds)
             return []
+        if self.reports is not None:
+            return self._wait_reporting(seconds)
         try:
             done, _ = distributed.wait(list(self.running), timeout=seconds, return_when="FIRST_COMPLETED")
         except (TimeoutError, distributed.TimeoutError):
@@ -531,8 +577,7 @@ class _ParallelRun:
         if future.status == "finished":
             outcome: TrialOutcome = future.result()
             future.release()  # the cluster may forget it now, even while a traceback still holds the future
-            finished = self.study.tell(running.trial, outcome.value, error=outcome.error, output=outcome.output,
-                                       warnings=outcome.warnings)
+            finished = self._tell_outcome(running.trial, outcome)
             self.notify("trial_end", current=finished)
             if outcome.metric_unnamed:
                 raise ObjectiveFailedError(finished.error)
@@ -560,6 +605,41 @@ class _ParallelRun:
         finished = self.study.tell(running.trial, error=reason)
         self.notify("trial_end", current=finished)
         return finished
+
+    # Learning curves and pruning on the workers (parallel_reports) ---------------------------------
+    def _open_reports(self) -> None:
+        """The channel the workers' ``trial`` handles report through, when the objective takes one."""
+        if self.reports_wanted and self.reports is None:
+            self.reports = ReportChannel(self.client, self.study, self.notify)
+
+    def _report_names(self, trial: FrozenTrial) -> ChannelNames | None:
+        return None if self.reports is None else self.reports.names_for(trial)
+
+    def _wait_reporting(self, seconds: float) -> list[Any]:
+        """:meth:`_wait` while the workers report: blocks on their messages (a question is answered at
+        once), then takes the futures that ended, after the messages their trials sent before ending."""
+        self.reports.wait(self.running, seconds)
+        done = [future for future in self.running if future.done()]
+        if done:
+            self.reports.catch_up()  # a trial's messages are all queued before its task ends
+        return done
+
+    def _tell_outcome(self, trial: FrozenTrial, outcome: TrialOutcome) -> FrozenTrial:
+        """Tell the study a worker's outcome: its curve first (points lost on the way), then the result."""
+        record_curve(self.study, trial, outcome.curve)
+        if self.reports is not None:
+            self.reports.forget(trial)
+        if outcome.state == "pruned":
+            return self.study.tell(trial, state="pruned", prune_reason=outcome.prune_reason, output=outcome.output,
+                                   warnings=outcome.warnings)
+        return self.study.tell(trial, outcome.value, error=outcome.error, output=outcome.output,
+                               warnings=outcome.warnings)
+
+    def close_reports(self) -> None:
+        """Release the channel's queue and variables (before the cluster closes)."""
+        if self.reports is not None:
+            self.reports.close()
+            self.reports = None
 
     # The end -----------------------------------------------------------------------------------
     def cancel_running(self) -> None:

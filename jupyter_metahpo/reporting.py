@@ -43,8 +43,8 @@ class Trial:
 
     ``params`` is the configuration being tried (``trial.params["lr"]``), ``number``
     the trial's number (from 0, as stored). A handle made outside a study (a trial run
-    by hand, or on a worker that cannot reach the study) keeps its curve itself and
-    never prunes.
+    by hand) keeps its curve itself and never prunes; on a Dask worker its reporter
+    sends the curve to the kernel (:mod:`jupyter_metahpo.parallel_reports`).
     """
 
     def __init__(

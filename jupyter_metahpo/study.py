@@ -729,8 +729,8 @@ def bind_objective(objective: Callable[..., Any], space: SearchSpace) -> Callabl
     parameter named ``trial`` (not a space name) receives the trial's handle
     (:class:`~jupyter_metahpo.reporting.Trial`: ``report``, ``should_prune``,
     ``params``), so ``def objective(trial)`` alone reads its configuration from
-    ``trial.params``. Called without a handle (a worker that cannot reach the study),
-    such an objective gets one that keeps its curve and never prunes.
+    ``trial.params``. Called without a handle, such an objective gets one that keeps
+    its curve and never prunes (a Dask worker passes its own: :func:`takes_trial_handle`).
     """
     if not callable(objective):
         raise TypeError(f"the objective must be a function, but got {objective!r} ({type(objective).__name__}).")
@@ -738,13 +738,26 @@ def bind_objective(objective: Callable[..., Any], space: SearchSpace) -> Callabl
         params = dict(inspect.signature(objective).parameters)
     except (TypeError, ValueError):  # builtins without a signature: pass keywords
         return lambda config, trial=None: objective(**config)
-    trial_param = params.get("trial")
-    if trial_param is None or "trial" in space.names or trial_param.kind in _NOT_BY_NAME:
+    if not _takes_trial(params, space):
         call = _bind_config(objective, space, params)
         return lambda config, trial=None: call(config)
     del params["trial"]
     call = _bind_config(objective, space, params, alone_ok=True)
     return lambda config, trial=None: call(config, trial=trial if trial is not None else Trial(None, config))
+
+
+def takes_trial_handle(objective: Callable[..., Any], space: SearchSpace) -> bool:
+    """Whether :func:`bind_objective` gives ``objective`` the trial's handle (a parameter named ``trial``)."""
+    try:
+        params = dict(inspect.signature(objective).parameters)
+    except (TypeError, ValueError):
+        return False
+    return _takes_trial(params, space)
+
+
+def _takes_trial(params: Mapping[str, inspect.Parameter], space: SearchSpace) -> bool:
+    trial_param = params.get("trial")
+    return trial_param is not None and "trial" not in space.names and trial_param.kind not in _NOT_BY_NAME
 
 
 #: Parameter kinds that cannot receive the trial's handle by name.

@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("search_cv",),  # scikit-learn front end over tune()
     ("api", "racing", "suggestions", "pipeline", "past_selection", "curve_sources"),  # one study pipeline and its callers
     ("widgets", "progress"),  # render the snapshots they are given
-    ("study", "parallel", "reporting"),  # the ask/tell loop (parallel: on Dask workers); a running trial's `trial` handle
+    ("study", "parallel", "parallel_reports", "reporting"),  # the ask/tell loop (parallel: on Dask workers; parallel_reports: their curves and pruning); a running trial's `trial` handle
     ("samplers", "pruners"),  # propose configurations; stop trials early from their learning curves
     ("meta",),  # meta-features, warm-start strategies
     ("store", "prior", "builtin_spaces", "torch_mlp"),  # where past studies come from

@@ -538,6 +538,28 @@ def test_jobs_runs_the_cells_function_on_dask_workers(ip):
     assert os.getpid() not in pids  # the cell's function was sent to the workers by value
 
 
+@pytest.mark.slow
+def test_jobs_and_pruner_stop_trials_on_the_workers(ip):
+    pytest.importorskip("distributed")
+    body = cell(
+        """
+        space = {"x": uniform(0.0, 1.0)}
+        def train(x, trial):
+            for epoch in range(4):
+                trial.report(x * (epoch + 1), epoch)
+                if trial.should_prune():
+                    raise TrialPruned()
+            return 4 * x
+        """
+    )
+    ip.user_ns["TrialPruned"] = __import__("jupyter_metahpo").TrialPruned
+    result = ip.run_cell_magic("metatune", "--trials 8 --maximize --seed 0 --jobs 2 --pruner halving", body)
+    assert result.status == "finished" and len(result.trials) == 8
+    pruned = [t for t in result.trials if t.state.value == "pruned"]
+    assert pruned and all(len(t.intermediate_values) < 4 and t.prune_reason for t in pruned)
+    assert result.best_trial.state.value == "complete" and len(result.best_trial.intermediate_values) == 4
+
+
 def test_a_cell_whose_function_cannot_be_pickled_is_one_message_naming_it(ip):
     body = cell(
         """

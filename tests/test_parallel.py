@@ -21,6 +21,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from jupyter_metahpo import ExperienceStore, ObjectiveFailedError, StopSignal, tune, uniform  # noqa: E402
+from jupyter_metahpo.space import as_search_space  # noqa: E402
 from jupyter_metahpo.meta.synthetic import make_family, past_study, synthetic_space  # noqa: E402
 from jupyter_metahpo.parallel import (  # noqa: E402
     UnpicklableObjectiveError,
@@ -335,6 +336,114 @@ def test_n_jobs_starts_a_cluster_and_closes_it(tmp_path):
     assert result.status == "finished" and len(result.trials) == 4
     assert str(os.getpid()) not in {t.output.split()[1] for t in result.trials}
     _wait_until(lambda: {p.pid for p in psutil.Process().children(recursive=True)} - before == set())
+
+
+# Learning curves and pruning on the workers (parallel_reports) ------------------------------------
+
+
+def test_a_worker_sends_back_the_curve_and_a_pruned_trial_as_pruned():
+    import cloudpickle
+
+    from jupyter_metahpo import TrialPruned
+    from jupyter_metahpo.study import bind_objective
+
+    def stops_itself(x, trial):
+        for step in range(3):
+            trial.report(x + step, step)
+        raise TrialPruned("enough")
+
+    call = bind_objective(stops_itself, as_search_space({"x": uniform(0.0, 1.0)}))
+    outcome = run_on_worker(cloudpickle.dumps(call), {"x": 0.5}, None, None, None, 0)
+    assert outcome.state == "pruned" and outcome.error is None and outcome.prune_reason == "enough"
+    assert outcome.curve == {0: 0.5, 1: 1.5, 2: 2.5} and outcome.value == 2.5
+    finished = run_on_worker(cloudpickle.dumps(bind_objective(objectives.reporting_bowl, as_search_space(SPACE))),
+                             {"x": 0.3, "y": 0.7}, None, None, None, 1)  # no channel: it keeps its curve, never prunes
+    assert finished.state is None and finished.value == pytest.approx(0.0) and len(finished.curve) == 6
+
+
+def test_a_channel_that_cannot_reach_the_kernel_warns_once_and_the_curve_comes_back():
+    import cloudpickle
+
+    from jupyter_metahpo.parallel_reports import ChannelNames
+    from jupyter_metahpo.study import bind_objective
+
+    # No Dask client in this process: the handle's first report cannot reach any queue.
+    call = bind_objective(objectives.reporting_bowl, as_search_space(SPACE))
+    outcome = run_on_worker(cloudpickle.dumps(call), {"x": 0.3, "y": 0.7}, None, None, None, 4,
+                            ChannelNames("nowhere-reports", "nowhere-verdict"))
+    assert outcome.error is None and outcome.state is None and sorted(outcome.curve) == list(range(6))
+    (warning,) = outcome.warnings  # once, not at every report
+    assert warning.startswith("RuntimeWarning: this trial's reports could not reach the study")
+
+
+def _reports_in_order(events: list[tuple[int, int]]) -> bool:
+    """Each trial's "trial_report" events came with its steps in increasing order."""
+    by_trial: dict[int, list[int]] = {}
+    for number, step in events:
+        by_trial.setdefault(number, []).append(step)
+    return all(steps == sorted(steps) and len(set(steps)) == len(steps) for steps in by_trial.values())
+
+
+def test_workers_report_to_the_kernel_whose_pruner_stops_the_bad_trials(client, tmp_path):
+    events: list[tuple[int, int]] = []
+
+    def on_report(snapshot):
+        if snapshot.event == "trial_report":
+            events.append((snapshot.current.number, snapshot.current.last_step))
+
+    result = tune(objectives.reporting_bowl, SPACE, n_trials=14, client=client, pruner="median",
+                  sampler=RandomSampler(seed=3), store=tmp_path, name="pruned-on-workers", callbacks=[on_report])
+    assert result.status == "finished" and len(result.trials) == 14
+    pruned = [t for t in result.trials if t.state is TrialState.PRUNED]
+    assert pruned, "the median pruner stopped no trial"
+    for trial in pruned:  # stopped early, by the kernel's pruner, with the curve and the last value kept
+        assert 1 <= len(trial.intermediate_values) < 6
+        assert trial.value == trial.intermediate_values[trial.last_step]
+        assert "median" in trial.prune_reason
+    best_config = min(result.trials, key=lambda t: objectives.bowl(**t.config))
+    assert best_config.state is TrialState.COMPLETE and best_config is result.best_trial
+    assert all(len(t.intermediate_values) == 6 for t in result.trials if t.state is TrialState.COMPLETE)
+    # Every point reached the kernel while its trial ran, in order.
+    assert len(events) == sum(len(t.intermediate_values) for t in result.trials)
+    assert _reports_in_order(events)
+    store = ExperienceStore(tmp_path)
+    (record,) = store.studies("pruned-on-workers")
+    stored = {t.trial.number: t.trial for t in store.trials(record.id)}
+    assert {n for n, t in stored.items() if t.state is TrialState.PRUNED} == {t.number for t in pruned}
+    assert all(stored[t.number].intermediate_values == t.intermediate_values for t in result.trials)
+
+
+def test_without_a_pruner_the_workers_curves_are_kept_and_nothing_is_pruned(client):
+    result = tune(objectives.reporting_bowl, SPACE, n_trials=6, client=client, sampler=RandomSampler(seed=3),
+                  store=False)
+    assert [t.state for t in result.trials] == [TrialState.COMPLETE] * 6
+    assert all(sorted(t.intermediate_values) == list(range(6)) for t in result.trials)
+
+
+def test_a_dead_workers_trial_keeps_its_reports_and_its_configuration_runs_again(client, tmp_path):
+    objective = functools.partial(objectives.reporting_dies_once, marker=str(tmp_path / "died"))
+    result = tune(objective, SPACE, n_trials=3, client=client, pruner="median", sampler=RandomSampler(seed=1),
+                  store=False)
+    (failed,) = [t for t in result.trials if t.state is TrialState.FAILED]
+    assert "Dask worker running this trial died" in failed.error
+    assert sorted(failed.intermediate_values) == [0, 1]  # reported before the worker died
+    (retry,) = [t for t in result.trials if t.origin.details.get("retry_of") == failed.number]
+    assert retry.state is TrialState.COMPLETE and sorted(retry.intermediate_values) == [0, 1]
+
+
+def test_a_pruner_that_fails_in_the_kernel_fails_the_trial_on_the_worker(client):
+    from jupyter_metahpo.pruners import Pruner
+
+    class Broken(Pruner):
+        def decide(self, trial, trials, direction):
+            raise ArithmeticError("no rule for this curve")
+
+    result = tune(objectives.reporting_bowl, SPACE, n_trials=2, client=client, pruner=Broken(), store=False,
+                  sampler=RandomSampler(seed=0))
+    assert [t.state for t in result.trials] == [TrialState.FAILED] * 2
+    assert all("PrunerFailedError" in t.error and "ArithmeticError: no rule for this curve" in t.error
+               for t in result.trials)
+    assert all(sorted(t.intermediate_values) == [0] for t in result.trials)  # its first report was kept
 
 
 # The GPU check script (benchmarks/gpu_check.py) ------------------------------------------------------

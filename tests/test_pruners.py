@@ -302,3 +302,43 @@ def test_tune_gives_the_meta_learned_pruner_the_curves_of_related_studies(tmp_pa
     assert reasons  # the earlier study's 25 curves let it prune from the first trials on
     assert all(int(r.rsplit("from ", 1)[1].split()[0]) >= 25 for r in reasons)
     assert math.isfinite(later.best_value)
+
+
+# The meta-learned pruner's calibration to the task ----------------------------------------------
+
+
+class _OffByConstant:
+    """Predicts the final as the current value plus 0.1, with sd 0.1 (a fake model)."""
+
+    def predict(self, steps, values):
+        from jupyter_metahpo.pruners.curves import FinalPrediction
+
+        return FinalPrediction(values[-1] + 0.1, 0.1, 50)
+
+
+def test_task_calibration_corrects_the_bias_and_spread_the_own_curves_show():
+    from jupyter_metahpo.pruners.curves import LearningCurve
+    from jupyter_metahpo.pruners.meta import task_calibration
+    from jupyter_metahpo.trial import Direction
+
+    # Each own curve gains 0.3 after step 1 (the model says 0.1): errors 0.2, standardised 2.
+    own = [LearningCurve((0, 1, 2), (x, x, x + 0.3), x + 0.3) for x in (0.1, 0.2, 0.3, 0.4)]
+    bias, scale = task_calibration(_OffByConstant(), own, 1, Direction.MAXIMIZE, weight=4.0)
+    assert bias == pytest.approx(4 * 0.2 / 8) and scale == pytest.approx(((4 * 4 + 4) / 8) ** 0.5)
+    assert task_calibration(_OffByConstant(), own, 2, Direction.MAXIMIZE, 4.0) == (0.0, 1.0)  # nothing left after step 2
+    # Curves the model predicts exactly: narrower than the past says, by the weight of the evidence.
+    exact = [LearningCurve((0, 1, 2), (x, x, x + 0.1), x + 0.1) for x in (0.1, 0.2, 0.3, 0.4)]
+    bias, scale = task_calibration(_OffByConstant(), exact, 1, Direction.MAXIMIZE, weight=4.0)
+    assert bias == pytest.approx(0.0, abs=1e-12) and scale == pytest.approx(0.5**0.5)
+    # Minimising: values and finals are turned so that higher is better before the model sees them.
+    losses = [LearningCurve((0, 1, 2), (-x, -x, -x - 0.3), -x - 0.3, Direction.MINIMIZE) for x in (0.1, 0.2)]
+    bias, _ = task_calibration(_OffByConstant(), losses, 1, Direction.MINIMIZE, weight=0.0)
+    assert bias == pytest.approx(0.2)
+
+
+def test_calibration_is_checked_and_kept_by_with_past():
+    from jupyter_metahpo.pruners import MetaLearnedPruner
+
+    with pytest.raises(ValueError, match="calibration"):
+        MetaLearnedPruner(calibration=-1)
+    assert MetaLearnedPruner(calibration=3).with_past([]).calibration == 3.0

@@ -492,7 +492,11 @@ def learning_curves_svg(
     height: int = 200,
 ) -> str:
     """Every trial's reported learning curve: complete ones in their origin's colour, pruned ones
-    grey, the best in black and a running one in orange; ``""`` while no trial reported one."""
+    grey, the best in black and a running one in orange; ``""`` while no trial reported one.
+
+    Each curve is a ``polyline`` of class ``metahpo-curve-<state>`` (``running``, ``complete``,
+    ``pruned``), the best's with ``metahpo-curve-best`` too, in an ``svg.metahpo-learning-curves``.
+    """
     with_curves = [t for t in trials if t.intermediate_values and t.state is not TrialState.FAILED]
     if not with_curves:
         return ""
@@ -518,8 +522,9 @@ def learning_curves_svg(
         title = f"trial {t.number + 1} ({t.state.value}): {format_value(list(t.intermediate_values.values())[-1])} at step {t.last_step}"
         if t.prune_reason and t.state is TrialState.PRUNED:
             title += f"; {t.prune_reason}"
+        best_class = " metahpo-curve-best" if t is best else ""
         lines.append(
-            f"<polyline class='metahpo-curve-{t.state.value}' points='{path}' fill='none' stroke='{colour}' "
+            f"<polyline class='metahpo-curve-{t.state.value}{best_class}' points='{path}' fill='none' stroke='{colour}' "
             f"stroke-width='{stroke}' stroke-opacity='{opacity}'><title>{esc(title)}</title></polyline>"
         )
     n_pruned = sum(t.state is TrialState.PRUNED for t in trials)
@@ -529,7 +534,9 @@ def learning_curves_svg(
     legend = f"<text x='{width - 12}' y='12' text-anchor='end'>" + "".join(
         f"<tspan fill='{colour}'> — {esc(label)}</tspan>" for colour, label in keys
     ) + "</text>"
-    return _svg(width, height, frame.axes("step", metric or "value") + "".join(lines) + legend, "metahpo-curves")
+    # Two classes: "metahpo-curves" styles it as the other plots; "metahpo-learning-curves" finds it (front-end tests).
+    return _svg(width, height, frame.axes("step", metric or "value") + "".join(lines) + legend,
+                "metahpo-curves metahpo-learning-curves")
 
 
 def _bulk_values(trials: Sequence[FrozenTrial]) -> np.ndarray:

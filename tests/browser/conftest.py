@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = os.environ.get("METAHPO_CHROMIUM", "/usr/bin/chromium")
+REPO_ROOT = Path(__file__).resolve().parents[2]
 LAUNCH_ARGS = [
     "--disable-gpu",
     "--disable-quic",
@@ -145,6 +146,9 @@ def start_jupyter(base: Path, frontend: str = "lab", settings_overrides: dict[st
         "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTER_METAHPO_HOME": str(store),
+        # The kernel imports this checkout's package, whatever copy is installed (an editable
+        # install may point at another worktree).
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p),
     }
     command = [
         sys.executable, "-m", *_FRONTENDS[frontend](base), "--no-browser",

@@ -64,3 +64,24 @@ def quick_then_waits(x: float, y: float, folder: str = "", quick: int = 2) -> fl
     while index >= quick and not (path / "release").exists():
         time.sleep(0.05)
     return bowl(x, y)
+
+
+def reporting_bowl(x: float, y: float, trial, steps: int = 6, seconds: float = 0.02) -> float:
+    """``bowl`` with a learning curve that falls towards it, ranked as the final values at every step;
+    it asks ``should_prune()`` after each report, as the usual training loop does."""
+    from jupyter_metahpo import TrialPruned
+
+    final = bowl(x, y)
+    for step in range(steps):
+        trial.report(final + 0.5 / (step + 1), step)
+        if trial.should_prune():
+            raise TrialPruned()
+        time.sleep(seconds)
+    return final
+
+
+def reporting_dies_once(x: float, y: float, trial, marker: str = "") -> float:
+    """Reports two steps, then kills its worker process the first time (see ``dies_once``)."""
+    trial.report(bowl(x, y) + 1.0, 0)
+    trial.report(bowl(x, y) + 0.5, 1)
+    return dies_once(x, y, marker=marker)
