@@ -361,13 +361,22 @@ def test_a_worker_sends_back_the_curve_and_a_pruned_trial_as_pruned():
     assert finished.state is None and finished.value == pytest.approx(0.0) and len(finished.curve) == 6
 
 
-def test_a_channel_that_cannot_reach_the_kernel_warns_once_and_the_curve_comes_back():
+def test_a_channel_that_cannot_reach_the_kernel_warns_once_and_the_curve_comes_back(monkeypatch):
     import cloudpickle
 
     from jupyter_metahpo.parallel_reports import ChannelNames
     from jupyter_metahpo.study import bind_objective
 
-    # No Dask client in this process: the handle's first report cannot reach any queue.
+    # As on a process with no Dask client (other tests of this module keep one open here): the
+    # handle's first report cannot reach any queue.
+    def no_client(*args, **kwargs):
+        raise ValueError("No global client found and no address provided")
+
+    from jupyter_metahpo import parallel_reports
+
+    # On the module's lazy import of Dask (its first use copies the module's names: patching
+    # ``distributed`` itself before that would leave the fake behind for later tests).
+    monkeypatch.setattr(parallel_reports.distributed, "Queue", no_client)
     call = bind_objective(objectives.reporting_bowl, as_search_space(SPACE))
     outcome = run_on_worker(cloudpickle.dumps(call), {"x": 0.3, "y": 0.7}, None, None, None, 4,
                             ChannelNames("nowhere-reports", "nowhere-verdict"))
