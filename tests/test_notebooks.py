@@ -22,7 +22,11 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 #: What each lesson must visibly show once run, beyond running without an error.
 MUST_SHOW = {
     "01-quickstart.ipynb": ["warm-start", "breast-cancer-hgb"],
-    "02-meta-learning-explained.ipynb": ["similarity to the new task", "portfolio pick", "best balanced accuracy"],
+    "02-meta-learning-explained.ipynb": [
+        "similarity to the new task", "portfolio pick", "best balanced accuracy",
+        # the section on the two kinds: the race's learned steps, with their reasons
+        "step from the incumbent predicted by the meta-optimiser",
+    ],
     "03-your-own-training-loop.ipynb": [
         "warm-start",
         "digits-cnn",
