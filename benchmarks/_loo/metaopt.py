@@ -15,7 +15,11 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from jupyter_metahpo.experience import PastStudy
+from jupyter_metahpo.samplers.base import Sampler, Suggestion
+from jupyter_metahpo.trial import Origin
 
 from .methods import task_description
 from .pool import PoolTask
@@ -28,7 +32,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours: meta-optimizer, 2 rollout rounds": {"rollouts": 2},
     "ours: meta-optimizer, temperature 0.03": {"temperature": 0.03},
     "ours: meta-optimizer, temperature 0.3": {"temperature": 0.3},
+    "ours: meta-optimizer, mode objective": {"objective": "mode"},
+    "ours: meta-optimizer, mode objective, no rollouts": {"objective": "mode", "rollouts": 0},
 }
+
+
+#: Controls: the same warm start, then steps that were not learned (does learning the rule help?).
+CONTROLS = ("ours: default warm start, then random search", "ours: default warm start, then fixed Gaussian steps")
 
 
 def fold_of(group: str, folds: int) -> int:
@@ -71,6 +81,44 @@ def metaopt_sampler(
     return DefaultSampler(seed=seed, n_initial=max(k, 2), warm_start=warm, refiner=refiner)
 
 
+class FixedSteps(Sampler):
+    """A control: ``incumbent + N(0, scale^2)`` in the unit cube, redrawn until untried (a hand-set local search)."""
+
+    name = "fixed-steps"
+
+    def __init__(self, seed: int, scale: float = 0.1) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.scale = scale
+
+    def suggest(self, history, n: int = 1):
+        space = history.space
+        complete = history.complete
+        incumbent = space.encode([complete[int(np.argmax(history.scores(complete)))].config])[0]
+        seen = space.encode(history.seen_configs())
+        for _ in range(256):
+            point = np.clip(incumbent + self.scale * self.rng.standard_normal(len(incumbent)), 0, 1)
+            config = space.decode(point[None, :])[0]
+            if not np.any(np.max(np.abs(seen - space.encode([config])[0]), axis=1) < 1e-9):
+                break
+        return [Suggestion(config, Origin("fixed-steps", f"incumbent + N(0, {self.scale}^2)"))]
+
+
+def control_sampler(kind: str, task: PoolTask, past: Sequence[PastStudy], seed: int, context):
+    """The default's warm start (as the meta-optimiser has it), then random search or fixed Gaussian steps."""
+    from jupyter_metahpo.meta.strategies import DefaultStrategy
+    from jupyter_metahpo.pipeline import Experience, warm_start_size
+    from jupyter_metahpo.samplers.default import DefaultSampler
+    from jupyter_metahpo.samplers.random import RandomSampler
+    from jupyter_metahpo.samplers.warm_start import WarmStartSampler
+
+    experience = Experience.of(task.space, past, context(task))
+    k = warm_start_size(task.space)
+    warm = WarmStartSampler(DefaultStrategy(seed=0), list(experience.usable), task_description(task), k, seed,
+                            report=experience.report, defaults=experience.defaults)
+    refiner = RandomSampler(seed) if kind == "random" else FixedSteps(seed)
+    return DefaultSampler(seed=seed, n_initial=max(k, 2), warm_start=warm, refiner=refiner)
+
+
 def metaopt_methods(
     include: set[str] | None, context: Callable[[PoolTask], Any], versions: Mapping[str, int], folds: int = 5
 ) -> list:
@@ -90,4 +138,7 @@ def metaopt_methods(
         strategy.cache_size = 64  # one fit per space and fold, reused by the fold's held-out tasks
         make = functools.partial(metaopt_sampler, context=context, folds=folds)
         out.append(OursWarm(name, make, strategy, version=versions.get(name, 1)))
+    for name, kind in zip(CONTROLS, ("random", "fixed")):
+        if include is not None and name in include:
+            out.append(OursWarm(name, functools.partial(control_sampler, context=context), kind))
     return out

@@ -61,6 +61,11 @@ torch = LazyImport("torch")
 
 __all__ = ["MetaOptimizer", "FittedMetaOptimizer", "NoPastTasksError", "StepState", "history_state"]
 
+#: How the improving steps train the Gaussian: "moments", the mean of their log-likelihood (it
+#: covers them all: the step is their weighted mean); "mode", the log of their mean likelihood
+#: (the mass it puts on them: it settles where better configurations are densest).
+OBJECTIVES = ("moments", "mode")
+
 #: Fewest trials a past study needs to train on (an incumbent, and something better than it).
 MIN_STUDY_TRIALS = 3
 
@@ -180,6 +185,7 @@ class MetaOptimizer(WarmStartStrategy):
         rollouts: int = 1,
         rollout_steps: int = 10,
         max_tasks: int = 300,
+        objective: str = "moments",
         seed: int = 0,
     ) -> None:
         for label, value, low in (("recent", recent, 1), ("hidden", hidden, 1), ("epochs", epochs, 1),
@@ -187,6 +193,8 @@ class MetaOptimizer(WarmStartStrategy):
                                   ("rollout_steps", rollout_steps, 1), ("max_tasks", max_tasks, 2)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"`{label}` must be an integer >= {low}, but got {label}={value!r}.")
+        if objective not in OBJECTIVES:
+            raise ValueError(f"`objective` must be one of {list(OBJECTIVES)}, but got objective={objective!r}.")
         if not temperature > 0:
             raise ValueError(f"`temperature` must be > 0, but got temperature={temperature!r}.")
         self.warm_start = warm_start
@@ -198,6 +206,7 @@ class MetaOptimizer(WarmStartStrategy):
         self.rollouts = rollouts
         self.rollout_steps = rollout_steps
         self.max_tasks = max_tasks
+        self.objective = objective
         self.seed = seed
         self.encoder_model = NeuralMetaModel(seed=seed)
         self._models: OrderedDict[tuple, FittedMetaOptimizer] = OrderedDict()
@@ -285,28 +294,25 @@ class MetaOptimizer(WarmStartStrategy):
         dim = self.encoder_model.embedding_dim if encoder is None else encoder.embeddings.shape[1]
         vectors = [embeddings.get(t.study.study_id, np.zeros(dim)) for t in training]
         rng = np.random.default_rng(self.seed)
-        states, means, variances = _random_states(training, vectors, self.histories_per_task, self.recent,
-                                                  self.temperature, rng)
+        examples = _random_states(training, vectors, self.histories_per_task, self.recent, self.temperature, rng)
         with limit_threads(1, native=None, torch=True), torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             if previous is not None:
                 network = _copy_network(previous.network)
                 rounds = [max(1, self.epochs // 3)]
             else:
-                network = _StepNetwork(len(states[0]), len(space), self.hidden)
+                network = _StepNetwork(len(examples[0][0]), len(space), self.hidden)
                 rounds = [self.epochs] + [max(1, self.epochs // 3)] * self.rollouts
             loss = float("nan")
             for r, epochs in enumerate(rounds):
                 if r > 0:  # unroll the rule fitted so far on every pool and learn from the states it reaches
-                    extra = _rollout_states(network, training, vectors, self.recent, self.rollout_steps,
-                                            self.temperature, rng)
-                    states, means, variances = (np.vstack([states, extra[0]]), np.vstack([means, extra[1]]),
-                                                np.vstack([variances, extra[2]]))
-                loss = _train(network, states, means, variances, epochs)
+                    examples += _rollout_states(network, training, vectors, self.recent, self.rollout_steps,
+                                                self.temperature, rng)
+                loss = _train(network, examples, epochs, self.objective)
         network.eval()
         return FittedMetaOptimizer(
             network=network, encoder=encoder, embedding_dim=dim, recent=self.recent, n_tasks=len(training),
-            n_states=len(states), fit_seconds=time.perf_counter() - began,
+            n_states=len(examples), fit_seconds=time.perf_counter() - began,
             fit_cpu_seconds=time.process_time() - cpu, final_loss=loss,
             task_embeddings={t.study.study_id: v for t, v in zip(training, vectors)},
         )
@@ -316,7 +322,7 @@ class MetaOptimizer(WarmStartStrategy):
 
 
 def _targets(normalised: np.ndarray, unit: np.ndarray, tried: np.ndarray, incumbent: int, temperature: float):
-    """Weighted mean and variance of the steps to the untried configurations better than the incumbent.
+    """Steps to the untried configurations better than the incumbent, and their weights (summing to 1).
 
     None when nothing untried is better (the incumbent is the pool's best).
     """
@@ -324,16 +330,12 @@ def _targets(normalised: np.ndarray, unit: np.ndarray, tried: np.ndarray, incumb
     if not better.any():
         return None
     weights = np.exp((normalised[better] - normalised[incumbent]) / temperature)
-    weights /= weights.sum()
-    steps = unit[better] - unit[incumbent]
-    mean = weights @ steps
-    variance = weights @ (steps - mean) ** 2
-    return mean, variance
+    return unit[better] - unit[incumbent], weights / weights.sum()
 
 
 def _random_states(training, vectors, per_task, recent, temperature, rng):
     """States from random histories: a few good configurations of the pool (a warm start's kind), then random ones."""
-    states, means, variances = [], [], []
+    examples = []
     for t, vector in zip(training, vectors):
         n = len(t.scores)
         normalised = t.normalised
@@ -343,22 +345,20 @@ def _random_states(training, vectors, per_task, recent, temperature, rng):
             warm = int(rng.integers(0, min(3, length) + 1))
             first = list(rng.choice(good, size=min(warm, len(good)), replace=False))
             rest = [int(i) for i in rng.permutation(n) if i not in first][: length - len(first)]
-            order = np.array(first + rest, dtype=int)
-            example = _example(t, normalised, order, vector, recent, temperature)
+            example = _example(t, normalised, np.array(first + rest, dtype=int), vector, recent, temperature)
             if example is not None:
-                states.append(example[0]), means.append(example[1]), variances.append(example[2])
-    return np.array(states), np.array(means), np.array(variances)
+                examples.append(example)
+    return examples
 
 
 def _example(t: TransferredStudy, normalised, order, vector, recent, temperature):
+    """(state features, steps to better configurations, their weights) for one history, or None."""
     state = history_state(t.unit[order], t.scores[order], vector, recent)
     tried = np.zeros(len(t.scores), dtype=bool)
     tried[order] = True
     incumbent = int(order[int(np.argmax(t.scores[order]))])
     target = _targets(normalised, t.unit, tried, incumbent, temperature)
-    if target is None:
-        return None
-    return state.features, target[0], target[1]
+    return None if target is None else (state.features, *target)
 
 
 def _rollout_states(network, training, vectors, recent, steps, temperature, rng):
@@ -368,7 +368,7 @@ def _rollout_states(network, training, vectors, recent, steps, temperature, rng)
         good = np.argsort(-t.normalised, kind="stable")[: max(3, int(0.3 * len(t.scores)))]
         start = [int(i) for i in rng.choice(good, size=min(3, len(good)), replace=False)]
         runs.append((t, vector, t.normalised, start))
-    states, means, variances = [], [], []
+    examples = []
     for _ in range(steps):
         live = [r for r in runs if len(r[3]) < len(r[0].scores)]
         if not live:
@@ -377,35 +377,48 @@ def _rollout_states(network, training, vectors, recent, steps, temperature, rng)
         with torch.no_grad():
             mu, _ = network(torch.as_tensor(np.array([s.features for s in batch]), dtype=torch.float32))
         proposals = np.clip(np.array([s.incumbent for s in batch]) + mu.numpy(), 0.0, 1.0)
-        for (t, vector, normalised, order), state, point in zip(live, batch, proposals):
+        for (t, vector, normalised, order), point in zip(live, proposals):
             example = _example(t, normalised, np.array(order), vector, recent, temperature)
             if example is not None:
-                states.append(example[0]), means.append(example[1]), variances.append(example[2])
+                examples.append(example)
             distance = ((t.unit - point) ** 2).sum(axis=1)
             distance[order] = np.inf
             order.append(int(np.argmin(distance)))  # the nearest untried configuration of the pool
-    d = training[0].unit.shape[1]
-    if not states:
-        return np.empty((0, len(runs[0][1]) + d + 2 + recent * (d + 2))), np.empty((0, d)), np.empty((0, d))
-    return np.array(states), np.array(means), np.array(variances)
+    return examples
 
 
 # ------------------------------------------------------------------ the network
 
 
-def _train(network, states, means, variances, epochs) -> float:
-    """Full-batch Adam on the weighted Gaussian likelihood of the improving steps (from their mean and variance)."""
-    x = torch.as_tensor(states, dtype=torch.float32)
-    m = torch.as_tensor(means, dtype=torch.float32)
-    v = torch.as_tensor(variances, dtype=torch.float32)
+def _train(network, examples, epochs, objective) -> float:
+    """Full-batch Adam on the improving steps' likelihood under the rule's Gaussian (see ``objective``)."""
+    x = torch.as_tensor(np.array([e[0] for e in examples]), dtype=torch.float32)
+    if objective == "moments":
+        # E_w[log N(s)] needs only the weighted mean and variance of the steps: cheap.
+        means = np.array([w @ s for _, s, w in examples])
+        variances = np.array([w @ (s - m) ** 2 for (_, s, w), m in zip(examples, means)])
+        m, v = torch.as_tensor(means, dtype=torch.float32), torch.as_tensor(variances, dtype=torch.float32)
+    else:
+        # log E_w[N(s)]: the mass the Gaussian puts on better configurations, padded to the largest pool.
+        width = max(len(e[2]) for e in examples)
+        steps = np.zeros((len(examples), width, examples[0][1].shape[1]))
+        log_w = np.full((len(examples), width), -np.inf)
+        for i, (_, s, w) in enumerate(examples):
+            steps[i, : len(w)] = s
+            log_w[i, : len(w)] = np.log(w)
+        s_t, log_w_t = torch.as_tensor(steps, dtype=torch.float32), torch.as_tensor(log_w, dtype=torch.float32)
     optimiser = torch.optim.Adam(network.parameters(), lr=3e-3, weight_decay=1e-5)
     network.train()
     loss = torch.tensor(0.0)
     for _ in range(epochs):
         optimiser.zero_grad()
         mu, log_sigma = network(x)
-        # E_w[(s - mu)^2] = var + (mean - mu)^2: the targets enter only through their weighted moments.
-        loss = torch.mean(0.5 * (v + (m - mu) ** 2) * torch.exp(-2.0 * log_sigma) + log_sigma)
+        if objective == "moments":
+            loss = torch.mean(torch.sum(0.5 * (v + (m - mu) ** 2) * torch.exp(-2.0 * log_sigma) + log_sigma, dim=1))
+        else:
+            z = (s_t - mu[:, None, :]) * torch.exp(-log_sigma)[:, None, :]
+            log_density = torch.sum(-0.5 * z**2 - log_sigma[:, None, :], dim=2)
+            loss = -torch.mean(torch.logsumexp(log_w_t + log_density, dim=1))
         loss.backward()
         optimiser.step()
     network.eval()
