@@ -26,10 +26,10 @@ hundreds of past tasks takes seconds.
 over meta-features), fitted on the same past studies; without meta-features the
 embedding is zero and the rule is the same for every task.
 
-**Updating**: fitted models are cached by the ids and sizes of the studies they were
-fitted on, so a new finished study (in the store) triggers a refit, as for the neural
-strategy; :meth:`MetaOptimizer.fit_from` with ``update=True`` instead continues the
-previous fit's network on the grown past (fewer epochs).
+**Updating**: as for the neural strategy, fits are cached by the ids and sizes of the
+studies they were fitted on, so a study finished (and stored) since the last fit triggers
+a refit that learns from it; :meth:`MetaOptimizer.fit_from` with ``update=True`` instead
+continues an earlier fit's network on the grown past (a third of the epochs).
 
 The proposals themselves come from
 :class:`~jupyter_metahpo.samplers.metaopt.MetaOptimizerSampler`, which the study
@@ -171,7 +171,7 @@ class MetaOptimizer(WarmStartStrategy):
 
     name = "meta-optimizer"
 
-    #: Fitted models kept per process, by what they were fitted on (several spaces in one session).
+    #: Fitted models this object keeps, by what they were fitted on (a benchmark reuses one object).
     cache_size = 8
 
     def __init__(
