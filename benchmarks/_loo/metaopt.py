@@ -34,6 +34,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours: meta-optimizer, temperature 0.3": {"temperature": 0.3},
     "ours: meta-optimizer, mode objective": {"objective": "mode"},
     "ours: meta-optimizer, mode objective, no rollouts": {"objective": "mode", "rollouts": 0},
+    "ours: meta-optimizer, drawn steps": {"proposal": "sample"},
+    "ours: meta-optimizer, mode objective, drawn steps": {"objective": "mode", "proposal": "sample"},
 }
 
 

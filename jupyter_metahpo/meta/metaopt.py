@@ -66,6 +66,10 @@ __all__ = ["MetaOptimizer", "FittedMetaOptimizer", "NoPastTasksError", "StepStat
 #: (the mass it puts on them: it settles where better configurations are densest).
 OBJECTIVES = ("moments", "mode")
 
+#: What a step proposes: "mean", ``incumbent + mu`` (a draw from the Gaussian only when that was
+#: tried); "sample", always a draw from ``N(incumbent + mu, sigma^2)``.
+PROPOSALS = ("mean", "sample")
+
 #: Fewest trials a past study needs to train on (an incumbent, and something better than it).
 MIN_STUDY_TRIALS = 3
 
@@ -165,6 +169,10 @@ class MetaOptimizer(WarmStartStrategy):
         Steps of each unrolled search.
     max_tasks:
         More past studies than this and an even spread of them is used.
+    objective:
+        How the improving steps train the Gaussian (:data:`OBJECTIVES`).
+    proposal:
+        Whether a step proposes the Gaussian's mean or a draw from it (:data:`PROPOSALS`).
     seed:
         Seeds the histories and the network; fits are reproducible.
     """
@@ -186,6 +194,7 @@ class MetaOptimizer(WarmStartStrategy):
         rollout_steps: int = 10,
         max_tasks: int = 300,
         objective: str = "moments",
+        proposal: str = "mean",
         seed: int = 0,
     ) -> None:
         for label, value, low in (("recent", recent, 1), ("hidden", hidden, 1), ("epochs", epochs, 1),
@@ -195,6 +204,8 @@ class MetaOptimizer(WarmStartStrategy):
                 raise ValueError(f"`{label}` must be an integer >= {low}, but got {label}={value!r}.")
         if objective not in OBJECTIVES:
             raise ValueError(f"`objective` must be one of {list(OBJECTIVES)}, but got objective={objective!r}.")
+        if proposal not in PROPOSALS:
+            raise ValueError(f"`proposal` must be one of {list(PROPOSALS)}, but got proposal={proposal!r}.")
         if not temperature > 0:
             raise ValueError(f"`temperature` must be > 0, but got temperature={temperature!r}.")
         self.warm_start = warm_start
@@ -207,6 +218,7 @@ class MetaOptimizer(WarmStartStrategy):
         self.rollout_steps = rollout_steps
         self.max_tasks = max_tasks
         self.objective = objective
+        self.proposal = proposal
         self.seed = seed
         self.encoder_model = NeuralMetaModel(seed=seed)
         self._models: OrderedDict[tuple, FittedMetaOptimizer] = OrderedDict()

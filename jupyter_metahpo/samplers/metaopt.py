@@ -105,6 +105,8 @@ class MetaOptimizerSampler(Sampler):
         seen = space.encode(history.seen_configs())
         target = np.clip(state.incumbent + mu, 0.0, 1.0)
         point, draws = target, 0
+        if self.strategy.proposal == "sample":
+            draws, point = 1, np.clip(target + sigma * self.rng.standard_normal(len(target)), 0.0, 1.0)
         while _is_seen(space, point, seen) and draws < MAX_DRAWS:
             draws += 1
             point = np.clip(target + sigma * self.rng.standard_normal(len(target)), 0.0, 1.0)
@@ -113,7 +115,7 @@ class MetaOptimizerSampler(Sampler):
         config = space.decode(point[None, :])[0]
         size = float(np.sqrt(np.mean(mu**2)))
         scale = float(np.mean(sigma))
-        drawn = "" if draws == 0 else f"; the step itself was tried, so drawn from its learned spread ({draws} draws)"
+        drawn = "" if draws == 0 else f"; drawn from its learned spread ({draws} draws)"
         reason = (
             f"step from the incumbent predicted by the meta-optimiser trained on {model.n_tasks} past tasks "
             f"(step size {size:.2f}, learned scale {scale:.2f} in the unit cube{drawn})"
