@@ -85,6 +85,22 @@ def test_the_learned_step_points_towards_better_configurations_on_the_past_tasks
     assert np.mean(after) < 0.8 * np.mean(before)
 
 
+def test_the_mode_objective_and_drawn_steps_fit_and_propose_new_configurations():
+    new, past = _family(seed=6)
+    studies = prepare(SPACE, past)
+    strategy = MetaOptimizer(seed=0, objective="mode", proposal="sample", **SMALL)
+    model = strategy.fit_from(_task(new), SPACE, studies)
+    mu, sigma = model.step(_states(model, studies, _task(new)))
+    assert mu.shape == sigma.shape == (len(studies), len(SPACE)) and np.isfinite(model.final_loss)
+    sampler = MetaOptimizerSampler(strategy, studies, _task(new), seed=0)
+    study = Study(SPACE, sampler=sampler)
+    for config in SPACE.sample(1, 3):
+        study.tell(study.enqueue(config), new.objective(dict(config)))
+    step = sampler.suggest(study.history(), 1)[0]
+    assert step.origin.details["draws"] >= 1  # always a draw from the learned Gaussian
+    assert "drawn from its learned spread" in step.origin.reason
+
+
 def test_without_past_tasks_the_error_says_why_and_how_to_fix_it():
     new, past = _family()
     with pytest.raises(NoPastTasksError, match="needs 2.*Tune a few tasks in this space first.*past="):
@@ -100,6 +116,10 @@ def test_bad_settings_are_refused_by_name():
         MetaOptimizer(recent=0)
     with pytest.raises(ValueError, match="`temperature` must be > 0"):
         MetaOptimizer(temperature=0.0)
+    with pytest.raises(ValueError, match=r"`objective` must be one of \['moments', 'mode'\]"):
+        MetaOptimizer(objective="best")
+    with pytest.raises(ValueError, match=r"`proposal` must be one of \['mean', 'sample'\]"):
+        MetaOptimizer(proposal="greedy")
     with pytest.raises(TypeError, match="must be a MetaOptimizer"):
         MetaOptimizerSampler(DefaultStrategy(), [])
 
