@@ -150,7 +150,8 @@ class MetaOptimizer(WarmStartStrategy):
     ----------
     warm_start:
         The strategy whose proposals start a study (``propose``); the default strategy
-        when built by name.
+        when built by name. ``None``: no warm start (the study's initial design is then
+        a Sobol design of the same size).
     recent:
         How many of the latest trials the rule sees.
     hidden:
@@ -307,6 +308,11 @@ class MetaOptimizer(WarmStartStrategy):
         vectors = [embeddings.get(t.study.study_id, np.zeros(dim)) for t in training]
         rng = np.random.default_rng(self.seed)
         examples = _random_states(training, vectors, self.histories_per_task, self.recent, self.temperature, rng)
+        if not examples:  # every history drawn already held its study's best: nothing to step towards
+            raise NoPastTasksError(
+                "strategy='meta-optimizer' found no configuration better than an incumbent in the "
+                f"{len(training)} past studies it drew histories from; tune a few more tasks in this space first."
+            )
         with limit_threads(1, native=None, torch=True), torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             if previous is not None:
