@@ -12,6 +12,7 @@ Time per notebook on the small budget: ``python -m pytest tests/test_notebooks.p
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,9 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch, _isolated_stor
         pytest.importorskip("optuna", reason="notebook 5 imports an Optuna study (pip install optuna)")
 
     monkeypatch.setenv("METAHPO_NOTEBOOK_BUDGET", "small")
+    # The kernel imports the package from this checkout, not from wherever it is installed
+    # (as tests/test_real_kernel.py does): a worktree's notebook runs against its own code.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(NOTEBOOK_DIR.parent), os.environ.get("PYTHONPATH")) if p))
     # One OpenMP thread per process: on a busy 2-core CI machine, scikit-learn's
     # HistGradientBoosting with a thread per core runs many times slower, not faster.
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
