@@ -120,6 +120,8 @@ def test_bad_settings_are_refused_by_name():
         MetaOptimizer(objective="best")
     with pytest.raises(ValueError, match=r"`proposal` must be one of \['mean', 'sample'\]"):
         MetaOptimizer(proposal="greedy")
+    with pytest.raises(ValueError, match="`locality` must be > 0 or None"):
+        MetaOptimizer(locality=0.0)
     with pytest.raises(TypeError, match="must be a MetaOptimizer"):
         MetaOptimizerSampler(DefaultStrategy(), [])
 

@@ -35,6 +35,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours: meta-optimizer, mode objective": {"objective": "mode"},
     "ours: meta-optimizer, mode objective, no rollouts": {"objective": "mode", "rollouts": 0},
     "ours: meta-optimizer, drawn steps": {"proposal": "sample"},
+    "ours: meta-optimizer, local targets 0.2": {"locality": 0.2},
+    "ours: meta-optimizer, local targets 0.1": {"locality": 0.1},
     "ours: meta-optimizer, mode objective, drawn steps": {"objective": "mode", "proposal": "sample"},
 }
 

@@ -174,6 +174,9 @@ class MetaOptimizer(WarmStartStrategy):
         How the improving steps train the Gaussian (:data:`OBJECTIVES`).
     proposal:
         Whether a step proposes the Gaussian's mean or a draw from it (:data:`PROPOSALS`).
+    locality:
+        When given, nearer better configurations weigh more as targets (a Gaussian
+        weight of this width in the unit cube); None: by improvement alone.
     seed:
         Seeds the histories and the network; fits are reproducible.
     """
@@ -196,6 +199,7 @@ class MetaOptimizer(WarmStartStrategy):
         max_tasks: int = 300,
         objective: str = "moments",
         proposal: str = "mean",
+        locality: float | None = None,
         seed: int = 0,
     ) -> None:
         for label, value, low in (("recent", recent, 1), ("hidden", hidden, 1), ("epochs", epochs, 1),
@@ -207,6 +211,8 @@ class MetaOptimizer(WarmStartStrategy):
             raise ValueError(f"`objective` must be one of {list(OBJECTIVES)}, but got objective={objective!r}.")
         if proposal not in PROPOSALS:
             raise ValueError(f"`proposal` must be one of {list(PROPOSALS)}, but got proposal={proposal!r}.")
+        if locality is not None and not locality > 0:
+            raise ValueError(f"`locality` must be > 0 or None, but got locality={locality!r}.")
         if not temperature > 0:
             raise ValueError(f"`temperature` must be > 0, but got temperature={temperature!r}.")
         self.warm_start = warm_start
@@ -220,6 +226,7 @@ class MetaOptimizer(WarmStartStrategy):
         self.max_tasks = max_tasks
         self.objective = objective
         self.proposal = proposal
+        self.locality = None if locality is None else float(locality)
         self.seed = seed
         self.encoder_model = NeuralMetaModel(seed=seed)
         self._models: OrderedDict[tuple, FittedMetaOptimizer] = OrderedDict()
@@ -307,7 +314,8 @@ class MetaOptimizer(WarmStartStrategy):
         dim = self.encoder_model.embedding_dim if encoder is None else encoder.embeddings.shape[1]
         vectors = [embeddings.get(t.study.study_id, np.zeros(dim)) for t in training]
         rng = np.random.default_rng(self.seed)
-        examples = _random_states(training, vectors, self.histories_per_task, self.recent, self.temperature, rng)
+        examples = _random_states(training, vectors, self.histories_per_task, self.recent, self.temperature, rng,
+                                  self.locality)
         if not examples:  # every history drawn already held its study's best: nothing to step towards
             raise NoPastTasksError(
                 "strategy='meta-optimizer' found no configuration better than an incumbent in the "
@@ -325,7 +333,7 @@ class MetaOptimizer(WarmStartStrategy):
             for r, epochs in enumerate(rounds):
                 if r > 0:  # unroll the rule fitted so far on every pool and learn from the states it reaches
                     examples += _rollout_states(network, training, vectors, self.recent, self.rollout_steps,
-                                                self.temperature, rng)
+                                                self.temperature, rng, self.locality)
                 loss = _train(network, examples, epochs, self.objective)
         network.eval()
         return FittedMetaOptimizer(
@@ -339,19 +347,27 @@ class MetaOptimizer(WarmStartStrategy):
 # ------------------------------------------------------------------ training states
 
 
-def _targets(normalised: np.ndarray, unit: np.ndarray, tried: np.ndarray, incumbent: int, temperature: float):
+def _targets(normalised: np.ndarray, unit: np.ndarray, tried: np.ndarray, incumbent: int, temperature: float,
+             locality: float | None = None):
     """Steps to the untried configurations better than the incumbent, and their weights (summing to 1).
 
-    None when nothing untried is better (the incumbent is the pool's best).
+    ``locality``: also weight each by ``exp(-|step|^2 / (2 locality^2))`` (nearer improvements
+    count more). None when nothing untried is better (the incumbent is the pool's best).
     """
     better = (normalised > normalised[incumbent] + 1e-9) & ~tried
     if not better.any():
         return None
-    weights = np.exp((normalised[better] - normalised[incumbent]) / temperature)
-    return unit[better] - unit[incumbent], weights / weights.sum()
+    steps = unit[better] - unit[incumbent]
+    gain = (normalised[better] - normalised[incumbent]) / temperature  # at most 1 / temperature: exp is safe
+    if locality is None:
+        weights = np.exp(gain)
+    else:
+        log_w = gain - (steps**2).sum(axis=1) / (2.0 * locality**2)
+        weights = np.exp(log_w - log_w.max())
+    return steps, weights / weights.sum()
 
 
-def _random_states(training, vectors, per_task, recent, temperature, rng):
+def _random_states(training, vectors, per_task, recent, temperature, rng, locality=None):
     """States from random histories: a few good configurations of the pool (a warm start's kind), then random ones."""
     examples = []
     for t, vector in zip(training, vectors):
@@ -363,23 +379,23 @@ def _random_states(training, vectors, per_task, recent, temperature, rng):
             warm = int(rng.integers(0, min(3, length) + 1))
             first = list(rng.choice(good, size=min(warm, len(good)), replace=False))
             rest = [int(i) for i in rng.permutation(n) if i not in first][: length - len(first)]
-            example = _example(t, normalised, np.array(first + rest, dtype=int), vector, recent, temperature)
+            example = _example(t, normalised, np.array(first + rest, dtype=int), vector, recent, temperature, locality)
             if example is not None:
                 examples.append(example)
     return examples
 
 
-def _example(t: TransferredStudy, normalised, order, vector, recent, temperature):
+def _example(t: TransferredStudy, normalised, order, vector, recent, temperature, locality=None):
     """(state features, steps to better configurations, their weights) for one history, or None."""
     state = history_state(t.unit[order], t.scores[order], vector, recent)
     tried = np.zeros(len(t.scores), dtype=bool)
     tried[order] = True
     incumbent = int(order[int(np.argmax(t.scores[order]))])
-    target = _targets(normalised, t.unit, tried, incumbent, temperature)
+    target = _targets(normalised, t.unit, tried, incumbent, temperature, locality)
     return None if target is None else (state.features, *target)
 
 
-def _rollout_states(network, training, vectors, recent, steps, temperature, rng):
+def _rollout_states(network, training, vectors, recent, steps, temperature, rng, locality=None):
     """Unroll the rule on every past pool (from 3 of its good configurations) and label the states reached."""
     runs = []
     for t, vector in zip(training, vectors):
@@ -396,7 +412,7 @@ def _rollout_states(network, training, vectors, recent, steps, temperature, rng)
             mu, _ = network(torch.as_tensor(np.array([s.features for s in batch]), dtype=torch.float32))
         proposals = np.clip(np.array([s.incumbent for s in batch]) + mu.numpy(), 0.0, 1.0)
         for (t, vector, normalised, order), point in zip(live, proposals):
-            example = _example(t, normalised, np.array(order), vector, recent, temperature)
+            example = _example(t, normalised, np.array(order), vector, recent, temperature, locality)
             if example is not None:
                 examples.append(example)
             distance = ((t.unit - point) ** 2).sum(axis=1)
