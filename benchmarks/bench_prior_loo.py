@@ -50,6 +50,7 @@ from benchmarks._loo.methods import (  # noqa: E402
     greedy_portfolio_list,
 )
 from benchmarks._loo.cache import RENAMED_METHODS, RunCache  # noqa: E402
+from benchmarks._loo.metaopt import metaopt_methods  # noqa: E402
 from benchmarks._loo.runner import run_benchmark  # noqa: E402
 
 STRATEGIES = ("default", "nearest", "portfolio", "neural")
@@ -63,6 +64,8 @@ META_FEATURE_CACHE = ROOT / "results" / "cache" / "prior_meta_features.json"
 #: 5 / 4: the current study is modelled on the residuals of the past models' mean (stacking).
 STRATEGY_VERSIONS = {"default": 5, "nearest": 4, "portfolio": 4, "neural": 4}
 PORTFOLIO_LIST_VERSION = 2
+#: Behaviour versions of the meta-optimiser's methods (benchmarks/_loo/metaopt.py).
+METAOPT_VERSIONS: dict[str, int] = {}
 
 
 def ours_sampler(strategy, task, past, seed, k=None):
@@ -143,6 +146,8 @@ def make_methods(strategies=STRATEGIES, include=None):
         ColdGP(),
     ]
     methods += [OursWarm(f"ours: {s}", ours_sampler, s, version=STRATEGY_VERSIONS.get(s, 1)) for s in strategies]
+    # The learned update rule, trained on grouped folds of the other datasets (_loo/metaopt.py says why).
+    methods += metaopt_methods(set(include) if include else None, user_context, METAOPT_VERSIONS)
     if include:
         # A former name still selects its method, so the commands in older results files still run.
         current = {old: new for new, old in RENAMED_METHODS.items()}

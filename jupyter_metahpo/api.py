@@ -108,7 +108,9 @@ def tune(
         How past studies choose the first trials: ``"default"``, ``"nearest"``,
         ``"neural"``, ``"portfolio"``, or ``"none"`` for a cold start. With compatible
         past studies, refinement also uses them (a ranking-weighted GP ensemble whose
-        weights show in each trial's origin). Ignored when ``sampler`` is given.
+        weights show in each trial's origin). ``"meta-optimizer"``: the default's warm
+        start, then steps from the incumbent by an update rule learned on the past
+        studies (:mod:`jupyter_metahpo.meta.metaopt`). Ignored when ``sampler`` is given.
     past:
         Past studies (:class:`~jupyter_metahpo.experience.PastStudy`) to learn from,
         in addition to the experience store and the bundled prior.

@@ -40,6 +40,7 @@ from .past_selection import STORE_STUDY_LIMIT, select_store_studies
 from .prior.load import load_prior
 from .samplers.base import Sampler
 from .samplers.default import DefaultSampler, default_n_initial
+from .samplers.metaopt import meta_optimizer_refiner
 from .samplers.transfer import TransferSampler
 from .samplers.warm_start import WarmStartSampler
 from .space import SearchSpace
@@ -415,11 +416,15 @@ def build_sampler(
     plan.context["n_past_studies"] = len(usable)
     plan.context["transfer_report"] = experience.report.to_dict()
     plan.context["warm_start"] = experience.summary()
+    # strategy="meta-optimizer": its learned steps refine from the warm start on (an error without past tasks)
+    learned = meta_optimizer_refiner(plan.strategy, usable, plan.description, seed)
     if not usable:
         return DefaultSampler(seed=seed)
     k = k or warm_start_size(space)
-    warm = WarmStartSampler(plan.strategy, usable, plan.description, k, seed, report=experience.report,
-                            defaults=experience.defaults)
+    warm = WarmStartSampler(plan.strategy if learned is None else learned.strategy, usable, plan.description, k,
+                            seed, report=experience.report, defaults=experience.defaults)
+    if learned is not None:
+        return DefaultSampler(seed=seed, n_initial=max(k, 2), warm_start=warm, refiner=learned)
     if not any(len(t.scores) >= 3 for t in usable):
         return DefaultSampler(seed=seed, warm_start=warm)
     refiner = TransferSampler(usable, plan.description, seed=seed)

@@ -233,5 +233,5 @@ def test_no_compatible_past_means_no_proposals():
 
 
 def test_unknown_strategy_name_lists_the_choices():
-    with pytest.raises(ValueError, match=r"one of \['default', 'nearest', 'neural', 'portfolio', 'none'\]"):
+    with pytest.raises(ValueError, match=r"one of \['default', 'meta-optimizer', 'nearest', 'neural', 'portfolio', 'none'\]"):
         make_strategy("closest")

@@ -12,6 +12,7 @@ Time per notebook on the small budget: ``python -m pytest tests/test_notebooks.p
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,11 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 #: What each lesson must visibly show once run, beyond running without an error.
 MUST_SHOW = {
     "01-quickstart.ipynb": ["warm-start", "breast-cancer-hgb"],
-    "02-meta-learning-explained.ipynb": ["similarity to the new task", "portfolio pick", "best balanced accuracy"],
+    "02-meta-learning-explained.ipynb": [
+        "similarity to the new task", "portfolio pick", "best balanced accuracy",
+        # the section on the two kinds: the race's learned steps, with their reasons
+        "step from the incumbent predicted by the meta-optimiser",
+    ],
     "03-your-own-training-loop.ipynb": [
         "warm-start",
         "digits-cnn",
@@ -81,6 +86,9 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch, _isolated_stor
         pytest.importorskip("optuna", reason="notebook 5 imports an Optuna study (pip install optuna)")
 
     monkeypatch.setenv("METAHPO_NOTEBOOK_BUDGET", "small")
+    # The kernel imports the package from this checkout, not from wherever it is installed
+    # (as tests/test_real_kernel.py does): a worktree's notebook runs against its own code.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(NOTEBOOK_DIR.parent), os.environ.get("PYTHONPATH")) if p))
     # One OpenMP thread per process: on a busy 2-core CI machine, scikit-learn's
     # HistGradientBoosting with a thread per core runs many times slower, not faster.
     monkeypatch.setenv("OMP_NUM_THREADS", "1")

@@ -26,11 +26,14 @@ The strategies, all importable from here, and :data:`STRATEGIES`, which names th
   config predictor (torch, imported when it is first fitted).
 - :class:`DefaultStrategy` (here): the similarity-weighted portfolio (its docstring
   says why).
+- :class:`MetaOptimizer` (:mod:`.metaopt`): the optimisation-based meta-learner, a
+  learned update rule (torch); as a warm-start strategy it serves the default's
+  proposals, and the study pipeline refines with its learned steps.
 
 The interface is in :mod:`.base` and the task similarities in :mod:`.similarity`;
 this module re-exports both, so that ``jupyter_metahpo.meta.strategies`` stays the one
 place to import a strategy from. Imports point one way: ``base`` <- ``similarity`` <-
-``nearest`` <- ``neural`` <- ``strategies``.
+``nearest`` <- ``neural`` <- ``metaopt`` <- ``strategies``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import numpy as np
 from ..space import SearchSpace
 from .base import Proposal, TaskDescription, WarmStartStrategy, is_new_point, prepare, source_details
 from .compat import TransferredStudy
+from .metaopt import MetaOptimizer
 from .nearest import NearestTasks
 from .neural import NeuralMetaModel
 from .similarity import (
@@ -62,6 +66,7 @@ __all__ = [
     "GreedyPortfolio",
     "DefaultStrategy",
     "NeuralMetaModel",
+    "MetaOptimizer",
     "STRATEGIES",
     "make_strategy",
     "prepare",
@@ -433,11 +438,16 @@ STRATEGIES = {
     "nearest": NearestTasks,
     "neural": NeuralMetaModel,
     "portfolio": GreedyPortfolio,
+    "meta-optimizer": MetaOptimizer,
 }
 
 
 def make_strategy(strategy: str | WarmStartStrategy, seed: int | None = None) -> WarmStartStrategy:
-    """A strategy by name (``"default"``, ``"nearest"``, ``"neural"``, ``"portfolio"``), or the one given."""
+    """A strategy by name (``"default"``, ``"nearest"``, ``"neural"``, ``"portfolio"``, ``"meta-optimizer"``), or the one given.
+
+    ``"meta-optimizer"`` (:mod:`.metaopt`) is warm-started by the default strategy; the
+    study pipeline refines with its learned steps (``samplers.metaopt``).
+    """
     if isinstance(strategy, WarmStartStrategy):
         return strategy
     if not isinstance(strategy, str) or strategy not in STRATEGIES:
@@ -445,6 +455,9 @@ def make_strategy(strategy: str | WarmStartStrategy, seed: int | None = None) ->
             f"`strategy` must be one of {sorted(STRATEGIES) + ['none']} or a WarmStartStrategy, "
             f"but got strategy={strategy!r}."
         )
+    if strategy == "meta-optimizer":
+        seed = 0 if seed is None else seed
+        return MetaOptimizer(warm_start=DefaultStrategy(seed=seed), seed=seed)
     if strategy in ("default", "neural"):
         return STRATEGIES[strategy](seed=0 if seed is None else seed)
     return STRATEGIES[strategy]()
