@@ -26,24 +26,15 @@ import torch  # noqa: E402
 
 from jupyter_metahpo import choice, intrange, loguniform, tune  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _digits_cnn import make_cnn  # noqa: E402  (notebook 3's network, as the pruning benchmark trains it)
+
 SPACE = {
     "learning_rate": loguniform(1e-4, 3e-2),
     "batch_size": choice(16, 32, 64, 128),
     "channels": intrange(4, 32, log=True),
     "hidden": intrange(16, 256, log=True),
 }
-
-
-def make_cnn(channels: int, hidden: int) -> torch.nn.Module:
-    """Notebook 3's network: two convolution blocks (8x8 -> 4x4 -> 2x2), a hidden layer, 10 outputs."""
-    nn = torch.nn
-    return nn.Sequential(
-        nn.Conv2d(1, channels, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(channels, 2 * channels, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(2 * channels * 2 * 2, hidden), nn.ReLU(),
-        nn.Linear(hidden, 10),
-    )
 
 
 def validation_accuracy(learning_rate: float, batch_size: int, channels: int, hidden: int, epochs: int = 10) -> float:
