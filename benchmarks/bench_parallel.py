@@ -54,6 +54,7 @@ from _problems import PROBLEMS, optuna_params  # noqa: E402
 
 from jupyter_metahpo import tune  # noqa: E402
 from jupyter_metahpo.samplers import DefaultSampler  # noqa: E402
+from jupyter_metahpo.samplers.batch import PARALLEL_PROPOSALS, for_parallel_trials  # noqa: E402
 from jupyter_metahpo.study import Study  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "parallel.md"
@@ -137,20 +138,14 @@ class SpeedRun:
     cluster_close: float | None = None
 
 
-#: The parallel proposals measured: the GP sampler's kriging believer (tune's default for parallel trials)
-#: and BoTorch's qLogNEI with the running trials as ``X_pending`` (``QLogNEISampler`` as the refiner).
-PENDING_METHODS = ("believer", "qlognei")
+#: The parallel proposals measured, by the names tune's own choice takes (``for_parallel_trials``):
+#: the GP sampler's kriging believer (the default) and BoTorch's qLogNEI with the running trials pending.
+PENDING_METHODS = PARALLEL_PROPOSALS
 
 
 def parallel_sampler(method: str, seed: int) -> DefaultSampler:
     """The default sampler with the named way of proposing while trials run, given to tune explicitly."""
-    from jupyter_metahpo.samplers.batch import QLogNEISampler
-
-    if method == "qlognei":
-        return DefaultSampler(seed=seed, refiner=QLogNEISampler(seed=seed))
-    if method == "believer":
-        return DefaultSampler(seed=seed)
-    raise ValueError(f"unknown pending method {method!r}; choose from {PENDING_METHODS}")
+    return for_parallel_trials(None, seed, proposals=method)
 
 
 def run_ours(seconds: float, jobs: int, trials: int, seed: int, client: Any, method: str = "believer") -> SpeedRun:
