@@ -442,6 +442,7 @@ class _ParallelRun:
         self.failures = _InitialFailures(
             max_initial_failures, any(t.state is TrialState.COMPLETE for t in study.trials)
         )
+        self._observed = bool(callbacks)  # without observers, where trials run is not read at all
         self._notify = functools.partial(
             study._notify, list(callbacks), n_trials=n_trials, timeout=timeout, started_at=self.started_at
         )
@@ -462,7 +463,7 @@ class _ParallelRun:
         observers (event ``"workers"``) when that changed. A trial is placed after it is submitted,
         so without this the live view would wait for the next trial's end to show where it runs."""
         now = time.monotonic()
-        if now - self._placement_read_at < PLACEMENT_READ_SECONDS:
+        if not self._observed or now - self._placement_read_at < PLACEMENT_READ_SECONDS:
             return
         self._placement_read_at = now
         try:
