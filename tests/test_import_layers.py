@@ -398,6 +398,38 @@ def test_importing_the_package_and_the_magics_imports_no_heavy_library():
     assert done.stdout.split() == [], f"`import jupyter_metahpo, jupyter_metahpo.magics` imported {done.stdout.strip()}"
 
 
+def test_importing_the_package_root_alone_loads_no_layer_below_it():
+    # A Jupyter server imports the package root before ``jupyter_metahpo.server``: the root
+    # must not import the samplers (scipy) or the pipeline to do so.
+    code = (
+        "import sys, jupyter_metahpo; "
+        "print(' '.join(m for m in sys.modules if m.startswith(('scipy', 'jupyter_metahpo.'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=PACKAGE_DIR.parent
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = [m for m in done.stdout.split() if m not in ("jupyter_metahpo._version",)]
+    assert loaded == [], f"`import jupyter_metahpo` imported {loaded}"
+
+
+def test_every_public_name_of_the_package_root_resolves_to_its_module():
+    import jupyter_metahpo
+
+    assert len(jupyter_metahpo.__all__) == len(set(jupyter_metahpo.__all__))
+    for name in jupyter_metahpo.__all__:
+        value = getattr(jupyter_metahpo, name)
+        if name != "__version__":
+            assert value.__module__.startswith("jupyter_metahpo."), (name, value.__module__)
+        assert name in dir(jupyter_metahpo)
+    from jupyter_metahpo import tune
+    from jupyter_metahpo.api import tune as tune_in_its_module
+
+    assert tune is tune_in_its_module
+    with pytest.raises(AttributeError, match="no attribute 'tuned'"):
+        jupyter_metahpo.tuned  # noqa: B018
+
+
 # ---------------------------------------------------------------------------- the checker can fail
 
 
