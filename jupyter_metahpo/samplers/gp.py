@@ -204,7 +204,7 @@ class GPSampler(Sampler):
         X, y, y_mean, y_std = _training_data(history)
         # Past the budget, trials are chosen in the metric of the previous fit (None before one).
         metric = self._metric(space)
-        keep = self._modelled(X, y, domain, metric)
+        keep = self._modelled(X, y, domain, metric, _trial_order(history))
         gp = self._fit(space, X[keep], y[keep], domain)
         search = self._search_domain(X, y, domain, metric)
         anchors = X[np.argsort(-y)[: min(5, len(y))]]
@@ -228,11 +228,15 @@ class GPSampler(Sampler):
     def _over_budget(self, X: np.ndarray) -> bool:
         return self.max_points is not None and len(X) > self.max_points
 
-    def _modelled(self, X: np.ndarray, y: np.ndarray, domain: MixedDomain, metric: np.ndarray | None) -> np.ndarray:
+    def _modelled(
+        self, X: np.ndarray, y: np.ndarray, domain: MixedDomain, metric: np.ndarray | None, order: np.ndarray
+    ) -> np.ndarray:
         """Indices of the trials the GP is fitted on: all of them within the point budget."""
         if not self._over_budget(X):
             return np.arange(len(X))
-        return choose_subset(X, y, self.max_points, self.subset, categorical=domain.categorical, lengthscales=metric)
+        return choose_subset(
+            X, y, self.max_points, self.subset, categorical=domain.categorical, lengthscales=metric, order=order
+        )
 
     def _search_domain(
         self, X: np.ndarray, y: np.ndarray, domain: MixedDomain, metric: np.ndarray | None
@@ -301,6 +305,11 @@ def _training_data(history: History) -> tuple[np.ndarray, np.ndarray, float, flo
     raw = np.concatenate([scores, np.full(len(history.failed), float(scores.min()))])
     y, y_mean, y_std = standardize(raw)
     return X, y, y_mean, y_std
+
+
+def _trial_order(history: History) -> np.ndarray:
+    """The trial numbers of the rows of :func:`_training_data` (complete trials, then failed ones)."""
+    return np.array([t.number for t in history.complete] + [t.number for t in history.failed], dtype=int)
 
 
 def believe_pending(gp: ExactGP, pending: np.ndarray, y: np.ndarray) -> tuple[ExactGP, float]:

@@ -246,8 +246,10 @@ class TransferSampler(Sampler):
         last = self._target_lengthscales
         lengthscales = last[1] if last is not None and last[0] == space.to_json_string() else None
         categorical = np.array([isinstance(p, Choice) for p in space.values()])
+        order = np.array([t.number for t in history.complete], dtype=int)  # the rows of the target, when tried
         keep = choose_subset(
-            target.x, target.raw, self.max_points, self.subset, categorical=categorical, lengthscales=lengthscales
+            target.x, target.raw, self.max_points, self.subset, categorical=categorical, lengthscales=lengthscales,
+            order=order,
         )
         return _Target(target.x[keep], target.raw[keep], best_raw=float(target.raw.max()), all_x=target.x)
 
