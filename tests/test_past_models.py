@@ -217,3 +217,13 @@ def test_a_warm_study_keeps_its_past_gps_in_the_store(tmp_path):
     cache = prepared.sampler.refiner.model_cache
     assert isinstance(cache, PastModelCache) and cache.store.path == store.path
     assert cache.cache_dir == default_cache_dir()
+
+
+def test_a_store_study_the_cache_store_does_not_hold_is_fitted_and_the_start_goes_on(tmp_path, fits):
+    elsewhere = _store(tmp_path / "a", n_studies=1)
+    other_store = ExperienceStore(tmp_path / "b" / "store")
+    cache = PastModelCache(other_store)
+    sampler = TransferSampler(elsewhere.past_studies(), seed=0, model_cache=cache)
+    with pytest.warns(RuntimeWarning, match="could not keep the GP hyperparameters of past study"):
+        assert len(sampler.suggest(History(SPACE, Direction.MINIMIZE, ()), 1)) == 1
+    assert len(fits) == 1

@@ -139,7 +139,11 @@ class PastModelCache:
             # The whole model state of the study: other samplers' entries stay as they were.
             state = dict(study.extra.get("model_state") or {})
             state[STATE_KEY] = self._fits[study_id]
-            self.store.save_model_state(study_id, state, n_complete=len(study.values))
+            try:
+                self.store.save_model_state(study_id, state, n_complete=len(study.values))
+            except (KeyError, OSError, RuntimeError) as error:  # a study of another store (given with past=)
+                warnings.warn(f"could not keep the GP hyperparameters of past study {study_id}: {error}",
+                              RuntimeWarning, stacklevel=2)
         self._stores_to_write.clear()
         for path in sorted(self._prior_files_to_write):
             self._write_prior_file(path)
