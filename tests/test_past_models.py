@@ -227,3 +227,16 @@ def test_a_store_study_the_cache_store_does_not_hold_is_fitted_and_the_start_goe
     with pytest.warns(RuntimeWarning, match="could not keep the GP hyperparameters of past study"):
         assert len(sampler.suggest(History(SPACE, Direction.MINIMIZE, ()), 1)) == 1
     assert len(fits) == 1
+
+
+def test_a_past_study_of_the_users_own_is_kept_in_memory_only(tmp_path, fits):
+    store = _store(tmp_path, n_studies=1)
+    (stored,) = store.past_studies()
+    given = PastStudy.from_arrays("mine", "my task", SPACE, "minimize", stored.configs, stored.values)
+    assert given.source == "store"  # the default source, though no store holds it
+    cache = PastModelCache(store)
+    history = History(SPACE, Direction.MINIMIZE, ())
+    TransferSampler([given], seed=0, model_cache=cache).suggest(history, 1)
+    TransferSampler([given], seed=0, model_cache=cache).suggest(history, 1)
+    assert len(fits) == 1 and cache.n_reused == 1
+    assert not list(store._layout.trials_dir.glob("*.model.json"))

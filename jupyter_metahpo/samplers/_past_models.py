@@ -13,7 +13,8 @@ and a later study that fits the same past study on the same points reads them ba
 * a study of the bundled prior (read-only package data) keeps them in a user cache file
   per prior space and version (the digest of its data file), in :func:`default_cache_dir`;
   a new prior version starts a new file and the old one is removed;
-* any other past study (given with ``past=``) is remembered for the life of the cache.
+* any other past study (given with ``past=``, without the ``model_state`` a store hands
+  the studies it reads) is remembered for the life of the cache.
 
 Everything here is disposable: a missing, damaged or foreign entry is refitted (the
 loaded hyperparameters are checked, :meth:`~._singletask_gp.SingleTaskGPNP.from_hyperparameters`),
@@ -108,7 +109,7 @@ class PastModelCache:
         return self._fits[study.study_id]
 
     def _read(self, study: PastStudy) -> dict[str, dict[str, Any]]:
-        if study.source == "store":
+        if _from_a_store(study):
             state = study.extra.get("model_state")
             return _entries(state.get(STATE_KEY) if isinstance(state, Mapping) else None)
         path = self._prior_file(study)
@@ -125,7 +126,7 @@ class PastModelCache:
         fits[key] = dict(hyperparameters)
         while len(fits) > MAX_FITS_PER_STUDY:
             fits.pop(next(iter(fits)))
-        if study.source == "store" and self.store is not None:
+        if _from_a_store(study) and self.store is not None:
             self._stores_to_write[study.study_id] = study
             return
         path = self._prior_file(study)
@@ -174,6 +175,12 @@ class PastModelCache:
                     old.unlink(missing_ok=True)
         except (OSError, ValueError) as error:
             warnings.warn(f"could not keep the prior's GP hyperparameters in {path}: {error}", RuntimeWarning, stacklevel=3)
+
+
+def _from_a_store(study: PastStudy) -> bool:
+    """Whether ``study`` was read from an experience store (which hands every study it reads a
+    ``model_state``); a study given as a ``PastStudy`` of the user's own is kept in memory only."""
+    return study.source == "store" and "model_state" in study.extra
 
 
 def _safe(name: object) -> bool:
