@@ -69,8 +69,8 @@ __all__ = ["GPSampler", "believe_pending", "MAX_POINTS"]
 
 #: The GP sampler's point budget: past this many trials (complete and failed), its GP is
 #: fitted on this many chosen ones (:mod:`._subset`). Continuing 2,000-trial studies, a
-#: suggestion took 0.27 s of CPU at 256 points (0.15 s at 192, 0.52 s at 384) and the
-#: mixed space's regret was 0.0004 (0.009 at 192, 0.0002 at 384); the smallest budget
+#: suggestion took 0.23 s of CPU at 256 points (0.14 s at 192, 0.50 s at 384) and the
+#: mixed space's regret was 0.0000 (0.007 at 192, 0.0002 at 384); the smallest budget
 #: that matched the larger one's regret. Uncapped, a suggestion took 0.8 s of CPU at 500
 #: trials and ~36 s at 2,000 (``benchmarks/results/scale_budget.md``, ``scale_suggest.md``).
 MAX_POINTS = 256

@@ -63,9 +63,9 @@ MIN_DISTANCE = 0.01
 #: GP of the stacked ensemble and the ranking weights see this many chosen ones
 #: (:mod:`._subset`). The ranking compares every pair of them under 256 posterior
 #: samples of each of up to 17 models, and both GPs are refitted from scratch at every
-#: call, so the cost grows quickly: continuing 2,000-trial studies took 0.17 s of CPU
-#: per suggestion (median) at 100 points, 0.29 s at 150 and 0.44 s at 200, with the
-#: same regret at 100 and 150 (``benchmarks/results/scale_budget.md``).
+#: call, so the cost grows quickly: continuing 2,000-trial studies took 0.16 s of CPU
+#: per suggestion (median) at 100 points, 0.26 s at 150 and 0.39 s at 200, with no
+#: better regret at 150 or 200 (``benchmarks/results/scale_budget.md``).
 MAX_TARGET_POINTS = 100
 
 
