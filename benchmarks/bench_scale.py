@@ -623,8 +623,8 @@ def _store_setting(folder: Path) -> WarmSetting:
         return opened.past_studies(), PastModelCache(opened) if cached else None
 
     start = study_history(problem, 5, seed=7)
-    return WarmSetting("store: 100 past studies of Hartmann6 tasks", past, problem.space, lambda c: problem.objective(**c),
-                       Direction.MINIMIZE, start)
+    return WarmSetting("store: 100 past studies of Hartmann6 tasks", past, problem.space,
+                       lambda c: problem.objective(**c), Direction.MINIMIZE, start)
 
 
 def _prior_setting(folder: Path) -> WarmSetting:
@@ -682,7 +682,9 @@ def _warm_study(setting: WarmSetting, cached: bool, seed: int, result: WarmResul
 
     (carried, cache), read = _timed(read_and_carry)
     sampler = TransferSampler(carried, seed=seed, model_cache=cache)
-    trials = [FrozenTrial(i, c, TrialState.COMPLETE, Origin("bench"), value=v) for i, (c, v) in enumerate(setting.start)]
+    trials = [
+        FrozenTrial(i, c, TrialState.COMPLETE, Origin("bench"), value=v) for i, (c, v) in enumerate(setting.start)
+    ]
     proposals = []
     for step in range(1 + WARM_CONTINUED):
         history = History(setting.space, setting.direction, tuple(trials))
@@ -690,7 +692,8 @@ def _warm_study(setting: WarmSetting, cached: bool, seed: int, result: WarmResul
         (result.first if step == 0 else result.later).append(seconds)
         config = dict(suggestion.config)
         proposals.append(config)
-        trials.append(FrozenTrial(len(trials), config, TrialState.COMPLETE, Origin("bench"), value=setting.objective(config)))
+        value = setting.objective(config)
+        trials.append(FrozenTrial(len(trials), config, TrialState.COMPLETE, Origin("bench"), value=value))
     result.read.append(read)
     result.fitted.append(-1 if cache is None else cache.n_fitted)
     result.proposals.append(proposals)
@@ -708,13 +711,14 @@ def run_warm(args: argparse.Namespace) -> list[str]:
     modes = ("no cache (fitted at every start)", "cache, first start (fitted and kept)", "cache, later start (read)")
     lines = [
         "## A warm study's start with ~100 past studies", "",
-        f"The transfer sampler (RGPE, at most 16 past GPs of at most 60 points each) after 5 warm-start trials: the "
-        f"seconds to read the past and carry it into the study's space (wall / CPU), of its first suggestion (the past GPs fitted or read) and of the "
-        f"{WARM_CONTINUED} after it; medians over {repeats} studies (seeds), the three kinds of start interleaved "
+        "The transfer sampler (RGPE, at most 16 past GPs of at most 60 points each) after 5 warm-start trials: the "
+        "seconds to read the past and carry it into the study's space (wall / CPU), of its first suggestion (the "
+        f"past GPs fitted or read) and of the {WARM_CONTINUED} after it; medians over {repeats} studies (seeds), the three kinds of start interleaved "
         "seed by seed. \"Same proposals\": every proposal of a study with the cache read equals that of the same "
         "seed without the cache.", "",
     ]
-    header = ["past", "start", "read past s", "first suggestion s", "later suggestions s", "GPs fitted", "same proposals"]
+    header = ["past", "start", "read past s", "first suggestion s", "later suggestions s", "GPs fitted",
+              "same proposals"]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for make in (_store_setting, _prior_setting):
@@ -728,8 +732,9 @@ def run_warm(args: argparse.Namespace) -> list[str]:
             for mode, result in results.items():
                 same = "-" if mode == modes[0] else (
                     "yes" if result.proposals == results[modes[0]].proposals else "NO")
+                fitted = "-" if mode == modes[0] else f"{np.median(result.fitted):.0f}"
                 rows.append([setting.name, mode, _wall_cpu(result.read), _wall_cpu(result.first),
-                             _wall_cpu(result.later), "-" if mode == modes[0] else f"{np.median(result.fitted):.0f}", same])
+                             _wall_cpu(result.later), fitted, same])
                 print(" | ".join(rows[-1]), flush=True)
     return lines + _table(header, rows)
 

@@ -498,7 +498,8 @@ def prepare_study(
         experience = Experience.gather(space, past, opened, context=plan.study_context(past), exclude=exclude)
         k = None if warm_start_k is None else max(warm_start_size(space), warm_start_k)
         # the past GPs' hyperparameters: in the store's model states, the prior's in the user cache
-        sampler = build_sampler(plan, space, experience, seed, k=k, model_cache=PastModelCache(opened, default_cache_dir()))
+        model_cache = PastModelCache(opened, default_cache_dir())
+        sampler = build_sampler(plan, space, experience, seed, k=k, model_cache=model_cache)
     return PreparedStudy(space, parsed, plan, opened, session, sampler, experience)
 
 

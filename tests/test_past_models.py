@@ -3,6 +3,7 @@ study's points are the same, refitted when it gained trials, and ignored when th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
@@ -166,8 +167,7 @@ def test_the_priors_past_gps_are_kept_in_the_user_cache_per_prior_version(tmp_pa
     assert len(fits) == n_first and cache.n_reused == n_first
     # Another version of the prior (another digest) does not read this one's file, and replaces it.
     other = [
-        PastStudy(**{**{f: getattr(p, f) for f in p.__dataclass_fields__}, "extra": {**p.extra, "prior_digest": "0" * 16}})
-        for p in load_prior(["svc"])[:20]
+        dataclasses.replace(p, extra={**p.extra, "prior_digest": "0" * 16}) for p in load_prior(["svc"])[:20]
     ]
     cache = PastModelCache(cache_dir=tmp_path)
     TransferSampler(other, seed=0, model_cache=cache).suggest(history, 1)

@@ -174,7 +174,8 @@ class PastModelCache:
                 if old != path:
                     old.unlink(missing_ok=True)
         except (OSError, ValueError) as error:
-            warnings.warn(f"could not keep the prior's GP hyperparameters in {path}: {error}", RuntimeWarning, stacklevel=3)
+            warnings.warn(f"could not keep the prior's GP hyperparameters in {path}: {error}", RuntimeWarning,
+                          stacklevel=3)
 
 
 def _from_a_store(study: PastStudy) -> bool:
