@@ -4,6 +4,7 @@
     python benchmarks/bench_scale.py --part suggest --quick    # a small run (~3 min)
     python benchmarks/bench_scale.py --part budget             # how the point budget was chosen (~8 min)
     python benchmarks/bench_scale.py --part store              # store sizes 0 to 1M trials, import (~15 min)
+    python benchmarks/bench_scale.py --part warm               # a warm start with ~100 past studies (~3 min)
 
 Parts (``--part``, several allowed; each writes its own results file; all parts by default):
 
@@ -39,6 +40,12 @@ Parts (``--part``, several allowed; each writes its own results file; all parts 
   Optuna's GPSampler takes seconds to minutes per suggestion past 1,000 trials, so from
   500 on it runs fewer seeds and continued trials (the tables say so), and at 5,000 it is
   stopped after ``OPTUNA_GP_LIMIT_S`` seconds if its one suggestion has not come.
+
+* ``warm``: a warm study's start with ~100 past studies (a store of 100 studies, and the
+  bundled prior's 97 SVC and SVR tasks): the transfer sampler's first suggestion and the
+  ones after it with the past GPs fitted at every start, and with their hyperparameters
+  kept between studies (``samplers/_past_models.py``), side by side in one process; and
+  whether the proposals are the same. Results: ``benchmarks/results/scale_warm.md``.
 
 * ``budget``: the point budget's trade of time for quality at 2,000 trials, our GP
   sampler at ``max_points`` 128 / 192 / 256 / 384 and the warm study's transfer sampler
@@ -577,6 +584,171 @@ def run_budget(args: argparse.Namespace) -> list[str]:
     return lines + _table(header, rows)
 
 
+# ================================================================ the warm part
+
+WARM_REPEATS = 5
+WARM_CONTINUED = 10
+
+
+@dataclass
+class WarmSetting:
+    """A warm study's past: where it comes from, and how a study of that setting is continued."""
+
+    name: str
+    #: () -> (past studies, read afresh as a new study reads them; the cache they are kept in)
+    past: Callable[[bool], tuple[list[PastStudy], Any]]
+    space: Any
+    objective: Callable[[dict], float]
+    direction: Direction
+    start: list[tuple[dict, float]]
+
+
+def _store_setting(folder: Path) -> WarmSetting:
+    """100 related past studies of Hartmann6 (100 trials each) in a store, their GPs' hyperparameters
+    kept in the store's model states."""
+    import pandas as pd
+
+    from jupyter_metahpo.samplers._past_models import PastModelCache
+    from jupyter_metahpo.store import ExperienceStore
+
+    problem = PROBLEMS["hartmann6"]
+    store = ExperienceStore(folder / "store")
+    with store.bulk_import() as batch:
+        for study in related_past_studies(problem, count=100, size=100):
+            frame = pd.DataFrame([dict(c, value=v) for c, v in zip(study.configs, study.values)])
+            batch.import_dataframe(frame, space=problem.space, name=study.study_id, task=study.task_name)
+
+    def past(cached: bool) -> tuple[list[PastStudy], Any]:
+        opened = ExperienceStore(store.path)  # as a new study opens it
+        return opened.past_studies(), PastModelCache(opened) if cached else None
+
+    start = study_history(problem, 5, seed=7)
+    return WarmSetting("store: 100 past studies of Hartmann6 tasks", past, problem.space,
+                       lambda c: problem.objective(**c), Direction.MINIMIZE, start)
+
+
+def _prior_setting(folder: Path) -> WarmSetting:
+    """The bundled prior's SVC and SVR tasks (97) for a held-out SVC task, the prior's GPs kept in a
+    user cache folder; the held-out task's objective is its score at the nearest pool configuration."""
+    from jupyter_metahpo.prior import load_prior, load_prior_table
+    from jupyter_metahpo.samplers._past_models import PastModelCache
+
+    table = load_prior_table("svc")
+    held_out = table.tasks[0].name
+    finished = np.flatnonzero(np.isfinite(table.scores[0]))
+    pool_unit = table.space.encode([table.pool[i] for i in finished])
+    pool_scores = table.scores[0, finished]
+
+    def objective(config: dict) -> float:
+        nearest = int(np.argmin(((pool_unit - table.space.encode([config])[0]) ** 2).sum(axis=1)))
+        return float(pool_scores[nearest])
+
+    def past(cached: bool) -> tuple[list[PastStudy], Any]:
+        studies = [p for p in load_prior(["svc", "svr"]) if p.task_name != held_out]
+        return studies, PastModelCache(cache_dir=folder / "cache") if cached else None
+
+    rng = np.random.default_rng(7)
+    start = [(dict(table.pool[i]), float(table.scores[0, i])) for i in rng.choice(finished, 5, replace=False)]
+    return WarmSetting(f"prior: {len(past(False)[0])} SVC and SVR tasks", past, table.space, objective,
+                       Direction.MAXIMIZE, start)
+
+
+@dataclass
+class WarmResult:
+    """Seconds (wall, CPU) of reading the past, of the first suggestion and of each later one; the proposals."""
+
+    read: list[tuple[float, float]] = field(default_factory=list)
+    first: list[tuple[float, float]] = field(default_factory=list)
+    later: list[tuple[float, float]] = field(default_factory=list)
+    fitted: list[int] = field(default_factory=list)
+    proposals: list[list[dict]] = field(default_factory=list)
+
+
+def _timed(function: Callable[[], Any]) -> tuple[Any, tuple[float, float]]:
+    began, began_cpu = time.perf_counter(), time.process_time()
+    out = function()
+    return out, (time.perf_counter() - began, time.process_time() - began_cpu)
+
+
+def _warm_study(setting: WarmSetting, cached: bool, seed: int, result: WarmResult) -> None:
+    """One warm study: read the past, then the transfer sampler's first suggestion and ``WARM_CONTINUED`` more."""
+    from jupyter_metahpo.meta.compat import transfer_studies
+    from jupyter_metahpo.samplers.transfer import TransferSampler
+
+    def read_and_carry() -> tuple[list[Any], Any]:
+        # As a study's start does: read the past, carry it into the space once (the sampler reuses that).
+        past, cache = setting.past(cached)
+        return transfer_studies(past, setting.space)[0], cache
+
+    (carried, cache), read = _timed(read_and_carry)
+    sampler = TransferSampler(carried, seed=seed, model_cache=cache)
+    trials = [
+        FrozenTrial(i, c, TrialState.COMPLETE, Origin("bench"), value=v) for i, (c, v) in enumerate(setting.start)
+    ]
+    proposals = []
+    for step in range(1 + WARM_CONTINUED):
+        history = History(setting.space, setting.direction, tuple(trials))
+        suggestion, seconds = _timed(lambda: sampler.suggest(history, 1)[0])
+        (result.first if step == 0 else result.later).append(seconds)
+        config = dict(suggestion.config)
+        proposals.append(config)
+        value = setting.objective(config)
+        trials.append(FrozenTrial(len(trials), config, TrialState.COMPLETE, Origin("bench"), value=value))
+    result.read.append(read)
+    result.fitted.append(-1 if cache is None else cache.n_fitted)
+    result.proposals.append(proposals)
+
+
+def run_warm(args: argparse.Namespace) -> list[str]:
+    """The warm part: a warm study's start with ~100 past studies, the past GPs fitted (before the
+    cache, or on its first use) or read back (after), side by side in this one process."""
+    import tempfile
+
+    warnings.filterwarnings("ignore")
+    import scipy.stats.qmc  # noqa: F401
+
+    repeats = 2 if args.quick else WARM_REPEATS
+    modes = ("no cache (fitted at every start)", "cache, first start (fitted and kept)", "cache, later start (read)")
+    lines = [
+        "## A warm study's start with ~100 past studies", "",
+        "The transfer sampler (RGPE, at most 16 past GPs of at most 60 points each) after 5 warm-start trials: the "
+        "seconds to read the past and carry it into the study's space (wall / CPU), of its first suggestion (the "
+        f"past GPs fitted or read) and of the {WARM_CONTINUED} after it; medians over {repeats} studies (seeds), the three kinds of start interleaved "
+        "seed by seed. \"Same proposals\": every proposal of a study with the cache read equals that of the same "
+        "seed without the cache.", "",
+    ]
+    header = ["past", "start", "read past s", "first suggestion s", "later suggestions s", "GPs fitted",
+              "same proposals"]
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for make in (_store_setting, _prior_setting):
+            setting = make(Path(folder))
+            results = {mode: WarmResult() for mode in modes}
+            for seed in range(repeats):
+                for mode in modes:
+                    if mode == modes[1]:  # each seed's first start with the cache finds it empty
+                        _clear_cache(Path(folder))
+                    _warm_study(setting, mode != modes[0], seed, results[mode])
+            for mode, result in results.items():
+                same = "-" if mode == modes[0] else (
+                    "yes" if result.proposals == results[modes[0]].proposals else "NO")
+                fitted = "-" if mode == modes[0] else f"{np.median(result.fitted):.0f}"
+                rows.append([setting.name, mode, _wall_cpu(result.read), _wall_cpu(result.first),
+                             _wall_cpu(result.later), fitted, same])
+                print(" | ".join(rows[-1]), flush=True)
+    return lines + _table(header, rows)
+
+
+def _clear_cache(folder: Path) -> None:
+    """Remove every kept past GP: the store's model states and the prior's cache files."""
+    for path in [*folder.glob("store/trials/*.model.json"), *folder.glob("cache/prior-models/*.json")]:
+        path.unlink()
+
+
+def _wall_cpu(pairs: Sequence[tuple[float, float]]) -> str:
+    return f"{_median([w for w, _ in pairs]):.3f} / {_median([c for _, c in pairs]):.3f}"
+
+
 # ================================================================ entry point
 
 #: Each part: (what it measures, the function that runs it, its results file).
@@ -591,6 +763,7 @@ PARTS: dict[str, tuple[str, Callable[[argparse.Namespace], list[str]], str]] = {
     "suggest": ("suggestion time, memory and quality as a study grows", run_suggest, "scale_suggest.md"),
     "budget": ("the point budget's trade of time for quality", run_budget, "scale_budget.md"),
     "store": ("time to the first trial, memory and import as the store grows", run_store, "scale_store.md"),
+    "warm": ("a warm study's start with ~100 past studies, the past GPs fitted or kept", run_warm, "scale_warm.md"),
 }
 
 

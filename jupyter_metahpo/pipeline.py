@@ -40,6 +40,7 @@ from .past_selection import STORE_STUDY_LIMIT, select_store_studies
 from .prior.load import load_prior
 from .samplers.base import Sampler
 from .samplers.default import DefaultSampler, default_n_initial
+from .samplers._past_models import PastModelCache, default_cache_dir
 from .samplers.metaopt import meta_optimizer_refiner
 from .samplers.transfer import TransferSampler
 from .samplers.warm_start import WarmStartSampler
@@ -397,8 +398,12 @@ def build_sampler(
     experience: Experience | None,
     seed: int | None,
     k: int | None = None,
+    model_cache: PastModelCache | None = None,
 ) -> Sampler | None:
     """A ``DefaultSampler`` whose warm start and refinement learn from ``experience``; None for "none".
+
+    ``model_cache`` keeps the transfer refinement's past GPs between studies (``None``:
+    they are fitted at each study's start, to the same proposals).
 
     The warm-start stage serves the strategy's proposals; refinement uses the RGPE
     transfer surrogate when some past study is usable with enough trials to fit a GP,
@@ -427,7 +432,7 @@ def build_sampler(
         return DefaultSampler(seed=seed, n_initial=max(k, 2), warm_start=warm, refiner=learned)
     if not any(len(t.scores) >= 3 for t in usable):
         return DefaultSampler(seed=seed, warm_start=warm)
-    refiner = TransferSampler(usable, plan.description, seed=seed)
+    refiner = TransferSampler(usable, plan.description, seed=seed, model_cache=model_cache)
     # At least 2 points for the new task's GP: a Sobol point fills in when the warm start has fewer.
     return DefaultSampler(seed=seed, n_initial=max(k, 2), warm_start=warm, refiner=refiner)
 
@@ -492,7 +497,9 @@ def prepare_study(
         exclude = () if session is None else (session.study_id,)
         experience = Experience.gather(space, past, opened, context=plan.study_context(past), exclude=exclude)
         k = None if warm_start_k is None else max(warm_start_size(space), warm_start_k)
-        sampler = build_sampler(plan, space, experience, seed, k=k)
+        # the past GPs' hyperparameters: in the store's model states, the prior's in the user cache
+        model_cache = PastModelCache(opened, default_cache_dir())
+        sampler = build_sampler(plan, space, experience, seed, k=k, model_cache=model_cache)
     return PreparedStudy(space, parsed, plan, opened, session, sampler, experience)
 
 

@@ -16,10 +16,11 @@ if str(Path(__file__).resolve().parent) not in sys.path:
 def _isolated_store(tmp_path_factory, monkeypatch):
     """Point the default experience store at a fresh temporary folder for each test.
 
-    Tests must never write into the user's real store.
+    Tests must never write into the user's real store, nor its cache (the prior's past GPs).
     """
     home = tmp_path_factory.mktemp("metahpo-home")
     monkeypatch.setenv("JUPYTER_METAHPO_HOME", str(home))
+    monkeypatch.setenv("JUPYTER_METAHPO_CACHE", str(tmp_path_factory.mktemp("metahpo-cache")))
     yield home
 
 

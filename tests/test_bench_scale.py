@@ -97,3 +97,18 @@ def test_a_tiny_run_prints_every_table(capsys):
                   "Regret on mixed", "Goals"):
         assert f"## {title}" in out
     assert "| optuna TPE |" in out and "written:" not in out
+
+
+def test_the_warm_part_reads_the_past_gps_back_and_proposes_the_same(monkeypatch):
+    import argparse
+
+    monkeypatch.setattr(bench, "WARM_CONTINUED", 1)
+    lines = bench.run_warm(argparse.Namespace(quick=True))
+    rows = [line.split(" | ") for line in lines if line.startswith("| store") or line.startswith("| prior")]
+    assert len(rows) == 6
+    for row in rows:
+        fitted, same = row[-2], row[-1].rstrip(" |")
+        if "later start" in row[1]:
+            assert (fitted, same) == ("0", "yes")  # read back, nothing fitted
+        elif "first start" in row[1]:
+            assert (fitted, same) == ("16", "yes")

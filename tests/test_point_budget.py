@@ -17,8 +17,11 @@ from jupyter_metahpo.samplers._subset import (
     check_max_points,
     check_subset_rule,
     choose_subset,
+    newest_count,
     trust_region,
 )
+from jupyter_metahpo.samplers import gp as gp_module
+from jupyter_metahpo.samplers.gp import GPSampler
 from jupyter_metahpo.samplers.base import History
 from jupyter_metahpo.samplers.optimize import MixedDomain, _distance_to_nearest
 from jupyter_metahpo.space import SearchSpace, choice, intrange, uniform
@@ -283,3 +286,42 @@ def test_transfer_point_budget_settings_are_checked():
         TransferSampler([], max_points=4)
     with pytest.raises(ValueError, match="`subset` must be one of"):
         TransferSampler([], subset="all")
+
+
+@pytest.mark.parametrize("rule", ["best-spread", "local"])
+def test_the_newest_trials_are_kept_even_when_poor_and_close_to_others(rule):
+    # A dense clump of poor trials: neither best, nor far, nor (for "local") near the incumbent.
+    rng = np.random.default_rng(9)
+    X = np.vstack([rng.random((300, 2)), 0.8 + 0.01 * rng.random((200, 2))])
+    y = np.concatenate([-((X[:300] - 0.2) ** 2).sum(axis=1), np.full(200, -5.0)])
+    newest = newest_count(64)
+    assert newest == 16
+    chosen = choose_subset(X, y, 64, rule)
+    assert set(range(500 - newest, 500)) <= set(chosen)
+    # ``order`` says which rows were tried last when the rows are not in that order.
+    order = np.arange(500)[::-1]
+    assert set(range(newest)) <= set(choose_subset(X, y, 64, rule, order=order))
+    assert newest_count(8) == 2 and newest_count(2) == 0
+
+
+def test_the_gp_sampler_keeps_its_newest_trials_failed_ones_included(monkeypatch):
+    # Trial 290 (among the 16 newest) and trial 50 failed: the model's rows are the complete
+    # trials, then the failed ones, so the newest are found by trial number, not by row.
+    configs = SPACE.sample(5, 300)
+    trials = tuple(
+        FrozenTrial(i, c, TrialState.FAILED, Origin("test"), error="boom") if i in (50, 290)
+        else FrozenTrial(i, c, TrialState.COMPLETE, Origin("test"), value=_objective(c))
+        for i, c in enumerate(configs)
+    )
+    history = History(SPACE, Direction.MINIMIZE, trials)
+    seen = {}
+
+    def recording(X, y, max_points, rule, **kwargs):
+        seen["order"], seen["keep"] = kwargs["order"], choose_subset(X, y, max_points, rule, **kwargs)
+        return seen["keep"]
+
+    monkeypatch.setattr(gp_module, "choose_subset", recording)
+    suggestion = GPSampler(seed=0, max_points=64).suggest(history, 1)[0]
+    assert suggestion.origin.details["n_modelled"] == 64
+    assert list(seen["order"]) == [n for n in range(300) if n not in (50, 290)] + [50, 290]
+    assert set(range(284, 300)) <= {int(seen["order"][i]) for i in seen["keep"]}

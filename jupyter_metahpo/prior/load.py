@@ -13,6 +13,7 @@ that does not parse is reported with its path, never executed.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -61,6 +62,9 @@ class PriorTable:
     tasks: tuple[PriorTask, ...]
     scores: np.ndarray
     cpu_time: np.ndarray
+    #: The first 16 hex digits of the data file's SHA-256: names this version of the prior
+    #: (the past GPs' hyperparameters are cached per version, ``samplers._past_models``).
+    digest: str = ""
 
     def task_index(self, name: str) -> int:
         for i, task in enumerate(self.tasks):
@@ -85,8 +89,8 @@ def _read(space_name: str, data_dir: str | Path | None) -> dict[str, Any]:
             f"no prior data for space {space_name!r} in {directory}; available: {available_prior_spaces(directory)}."
         )
     try:
-        with gzip.open(path, "rb") as f:
-            document = json.loads(f.read())
+        packed = path.read_bytes()
+        document = json.loads(gzip.decompress(packed))
     except (OSError, EOFError, json.JSONDecodeError) as error:
         raise PriorFormatError(f"{path} is not a readable prior file: {error}") from error
     if not isinstance(document, dict) or document.get("format") != FORMAT:
@@ -96,6 +100,7 @@ def _read(space_name: str, data_dir: str | Path | None) -> dict[str, Any]:
             f"{path} has format version {document.get('format_version')!r}; this version reads {FORMAT_VERSION}. "
             "Upgrade jupyter-metahpo or re-assemble the prior."
         )
+    document["_digest"] = hashlib.sha256(packed).hexdigest()[:16]
     return document
 
 
@@ -126,6 +131,7 @@ def load_prior_table(space_name: str, data_dir: str | Path | None = None) -> Pri
         tasks=tasks,
         scores=matrix("scores"),
         cpu_time=matrix("cpu_time"),
+        digest=document["_digest"],
     )
 
 
@@ -159,6 +165,7 @@ def load_prior(
                     source="prior",
                     extra={
                         "space_name": space_name,
+                        "prior_digest": table.digest,
                         "metric": table.metric,
                         "task_type": task.task_type,
                         "pool_indices": tuple(int(i) for i in finished),

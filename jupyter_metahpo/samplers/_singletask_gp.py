@@ -24,7 +24,10 @@ treated as continuous, as the gpytorch model did.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -33,7 +36,13 @@ import scipy.optimize
 from ._likelihood import pairwise_log_likelihood
 from .models import MIN_VARIANCE, PosteriorNP
 
-__all__ = ["SingleTaskGPNP", "fit_singletask_gp"]
+__all__ = ["SingleTaskGPNP", "fit_singletask_gp", "fit_key", "FIT_VERSION"]
+
+#: Names the model and its fit (priors, bounds, starting point, optimiser settings):
+#: change it whenever :func:`fit_singletask_gp` would fit other hyperparameters on the
+#: same points, so that hyperparameters kept from an earlier fit (:func:`fit_key`) are
+#: not reused.
+FIT_VERSION = "singletask-gp/1"
 
 MIN_NOISE = 1e-4  # BoTorch's MIN_INFERRED_NOISE_LEVEL
 LS_MIN = 0.025
@@ -59,6 +68,30 @@ class SingleTaskGPNP:
         L = np.linalg.cholesky(K)  # the noise (>= 1e-4) keeps it positive definite
         self._L_inv_T = scipy.linalg.solve_triangular(L, np.eye(len(L)), lower=True).T
         self._alpha = self._L_inv_T @ (self._L_inv_T.T @ (self.y - self.mean))
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The fitted hyperparameters as plain JSON data (for :meth:`from_hyperparameters`)."""
+        return {"lengthscales": [float(v) for v in self.lengthscales], "noise": self.noise, "mean": self.mean}
+
+    @classmethod
+    def from_hyperparameters(cls, X: np.ndarray, y: np.ndarray, state: Mapping[str, Any]) -> SingleTaskGPNP | None:
+        """The GP on ``X``, ``y`` with kept hyperparameters; ``None`` when ``state`` is not a
+        valid set of them for ``X`` (a damaged or foreign cache entry is refitted, not trusted)."""
+        try:
+            lengthscales = np.asarray(state["lengthscales"], dtype=float)
+            noise, mean = float(state["noise"]), float(state["mean"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        valid = (
+            lengthscales.shape == (np.shape(X)[1],) and np.all(np.isfinite(lengthscales)) and np.all(lengthscales > 0)
+            and math.isfinite(noise) and noise >= MIN_NOISE and math.isfinite(mean)
+        )
+        if not valid:
+            return None
+        try:
+            return cls(X, y, lengthscales, noise, mean)
+        except np.linalg.LinAlgError:
+            return None
 
     def kernel(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         """RBF covariance between ``A`` (m, d) and ``B`` (k, d): shape (m, k)."""
@@ -142,6 +175,23 @@ def _negative_log_posterior(
     grad[dim] = d_noise * excess_noise
     grad[dim + 1] = float(alpha.sum())
     return -(log_likelihood + log_prior) / n, -grad / n
+
+
+def fit_key(X: np.ndarray, y: np.ndarray) -> str:
+    """What determines the hyperparameters :func:`fit_singletask_gp` fits on ``X``, ``y``: a
+    digest of the exact points and targets, and of :data:`FIT_VERSION`.
+
+    The fit is deterministic, so hyperparameters kept under this key are the ones a new fit
+    on the same points would give; any change of the points (another subset, another
+    mapping into a new space, a trial more) changes the key.
+    """
+    X = np.ascontiguousarray(X, dtype=float)
+    y = np.ascontiguousarray(y, dtype=float)
+    digest = hashlib.sha256(FIT_VERSION.encode())
+    digest.update(np.array(X.shape, dtype=np.int64).tobytes())
+    digest.update(X.tobytes())
+    digest.update(y.tobytes())
+    return digest.hexdigest()[:32]
 
 
 def fit_singletask_gp(X: np.ndarray, y: np.ndarray) -> SingleTaskGPNP:

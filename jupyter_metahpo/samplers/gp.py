@@ -69,8 +69,8 @@ __all__ = ["GPSampler", "believe_pending", "MAX_POINTS"]
 
 #: The GP sampler's point budget: past this many trials (complete and failed), its GP is
 #: fitted on this many chosen ones (:mod:`._subset`). Continuing 2,000-trial studies, a
-#: suggestion took 0.27 s of CPU at 256 points (0.15 s at 192, 0.52 s at 384) and the
-#: mixed space's regret was 0.0004 (0.009 at 192, 0.0002 at 384); the smallest budget
+#: suggestion took 0.23 s of CPU at 256 points (0.14 s at 192, 0.50 s at 384) and the
+#: mixed space's regret was 0.0000 (0.007 at 192, 0.0002 at 384); the smallest budget
 #: that matched the larger one's regret. Uncapped, a suggestion took 0.8 s of CPU at 500
 #: trials and ~36 s at 2,000 (``benchmarks/results/scale_budget.md``, ``scale_suggest.md``).
 MAX_POINTS = 256
@@ -204,7 +204,7 @@ class GPSampler(Sampler):
         X, y, y_mean, y_std = _training_data(history)
         # Past the budget, trials are chosen in the metric of the previous fit (None before one).
         metric = self._metric(space)
-        keep = self._modelled(X, y, domain, metric)
+        keep = self._modelled(X, y, domain, metric, _trial_order(history))
         gp = self._fit(space, X[keep], y[keep], domain)
         search = self._search_domain(X, y, domain, metric)
         anchors = X[np.argsort(-y)[: min(5, len(y))]]
@@ -228,11 +228,15 @@ class GPSampler(Sampler):
     def _over_budget(self, X: np.ndarray) -> bool:
         return self.max_points is not None and len(X) > self.max_points
 
-    def _modelled(self, X: np.ndarray, y: np.ndarray, domain: MixedDomain, metric: np.ndarray | None) -> np.ndarray:
+    def _modelled(
+        self, X: np.ndarray, y: np.ndarray, domain: MixedDomain, metric: np.ndarray | None, order: np.ndarray
+    ) -> np.ndarray:
         """Indices of the trials the GP is fitted on: all of them within the point budget."""
         if not self._over_budget(X):
             return np.arange(len(X))
-        return choose_subset(X, y, self.max_points, self.subset, categorical=domain.categorical, lengthscales=metric)
+        return choose_subset(
+            X, y, self.max_points, self.subset, categorical=domain.categorical, lengthscales=metric, order=order
+        )
 
     def _search_domain(
         self, X: np.ndarray, y: np.ndarray, domain: MixedDomain, metric: np.ndarray | None
@@ -301,6 +305,11 @@ def _training_data(history: History) -> tuple[np.ndarray, np.ndarray, float, flo
     raw = np.concatenate([scores, np.full(len(history.failed), float(scores.min()))])
     y, y_mean, y_std = standardize(raw)
     return X, y, y_mean, y_std
+
+
+def _trial_order(history: History) -> np.ndarray:
+    """The trial numbers of the rows of :func:`_training_data` (complete trials, then failed ones)."""
+    return np.array([t.number for t in history.complete] + [t.number for t in history.failed], dtype=int)
 
 
 def believe_pending(gp: ExactGP, pending: np.ndarray, y: np.ndarray) -> tuple[ExactGP, float]:

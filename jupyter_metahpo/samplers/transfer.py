@@ -2,7 +2,8 @@
 
 Feurer, Letham, Hutter & Bakshy (2018), "Scalable meta-learning for Bayesian
 optimization using ranking-weighted Gaussian process ensembles". One GP is fitted
-per compatible past study (once, then cached) and one on the current study's trials;
+per compatible past study (once per study, and with a ``model_cache`` once across
+studies while the past study's points stay the same) and one on the current study's trials;
 :mod:`._rgpe` weighs them (a past task that misleads on this task ranks the new
 observations badly and loses its weight as evidence accumulates; past models much
 worse than the current one are dropped altogether) and combines their posteriors.
@@ -38,6 +39,7 @@ from ..meta.compat import TransferredStudy
 from ..meta.strategies import TaskDescription, name_and_space_similarities, prepare, task_similarities
 from ..space import Choice, SearchSpace
 from ..trial import Origin, TrialState
+from ._past_models import PastModelCache
 from ._rgpe import MEMBER_DDOF, StackedEnsemble, WeightedEnsemble, ranking_weights
 from ._singletask_gp import SingleTaskGPNP, fit_singletask_gp
 from ._subset import DEFAULT_SUBSET, check_max_points, check_subset_rule, choose_subset
@@ -61,9 +63,9 @@ MIN_DISTANCE = 0.01
 #: GP of the stacked ensemble and the ranking weights see this many chosen ones
 #: (:mod:`._subset`). The ranking compares every pair of them under 256 posterior
 #: samples of each of up to 17 models, and both GPs are refitted from scratch at every
-#: call, so the cost grows quickly: continuing 2,000-trial studies took 0.17 s of CPU
-#: per suggestion (median) at 100 points, 0.29 s at 150 and 0.44 s at 200, with the
-#: same regret at 100 and 150 (``benchmarks/results/scale_budget.md``).
+#: call, so the cost grows quickly: continuing 2,000-trial studies took 0.16 s of CPU
+#: per suggestion (median) at 100 points, 0.26 s at 150 and 0.39 s at 200, with no
+#: better regret at 150 or 200 (``benchmarks/results/scale_budget.md``).
 MAX_TARGET_POINTS = 100
 
 
@@ -109,6 +111,11 @@ class TransferSampler(Sampler):
         How those trials are chosen, a name from :data:`~._subset.SUBSET_RULES`
         (as :class:`~.gp.GPSampler`'s ``subset``; with ``"local"`` the candidate set is
         not confined to the trust region).
+    model_cache:
+        Where the past studies' GP hyperparameters are kept between studies
+        (:class:`~._past_models.PastModelCache`: the store's model state, a user cache
+        file for the prior); a past study fitted on the same points before is not
+        refitted. ``None``: every past GP is fitted here (the proposals are the same).
 
     The defaults were chosen on held-out prior pools; the ablations behind each are
     listed in ``benchmarks/results/samplers_notes.md``.
@@ -131,6 +138,7 @@ class TransferSampler(Sampler):
         acquisition: str = "logei",
         max_points: int | None = MAX_TARGET_POINTS,
         subset: str = DEFAULT_SUBSET,
+        model_cache: PastModelCache | None = None,
     ) -> None:
         for label, value, low in (
             ("max_past", max_past, 0),
@@ -142,6 +150,8 @@ class TransferSampler(Sampler):
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"`{label}` must be an integer >= {low}, but got {label}={value!r}.")
+        if model_cache is not None and not isinstance(model_cache, PastModelCache):
+            raise TypeError(f"`model_cache` must be a PastModelCache or None, but got {type(model_cache).__name__}.")
         if not isinstance(stacking, bool):
             raise ValueError(f"`stacking` must be True or False, but got stacking={stacking!r}.")
         self.past = list(past)
@@ -158,6 +168,7 @@ class TransferSampler(Sampler):
         # At least five: the ranking weights drop misleading past models from five results on.
         self.max_points = check_max_points(max_points, minimum=5)
         self.subset = check_subset_rule(subset)
+        self.model_cache = model_cache
         self._rng = np.random.default_rng(seed)
         # Length scales of the last fit of the current study's GP, by space: the metric
         # in which trials are chosen past the point budget.
@@ -183,7 +194,9 @@ class TransferSampler(Sampler):
             t = studies[int(i)]
             keep = self._subset(t)
             y, _, _ = standardize(t.scores[keep], ddof=MEMBER_DDOF)
-            self._base.append((label, t, _past_model(t, keep, y)))
+            self._base.append((label, t, _past_model(t, keep, y, self.model_cache)))
+        if self.model_cache is not None:
+            self.model_cache.flush()
         self._space_key = key
         return self._base
 
@@ -233,8 +246,10 @@ class TransferSampler(Sampler):
         last = self._target_lengthscales
         lengthscales = last[1] if last is not None and last[0] == space.to_json_string() else None
         categorical = np.array([isinstance(p, Choice) for p in space.values()])
+        order = np.array([t.number for t in history.complete], dtype=int)  # the rows of the target, when tried
         keep = choose_subset(
-            target.x, target.raw, self.max_points, self.subset, categorical=categorical, lengthscales=lengthscales
+            target.x, target.raw, self.max_points, self.subset, categorical=categorical, lengthscales=lengthscales,
+            order=order,
         )
         return _Target(target.x[keep], target.raw[keep], best_raw=float(target.raw.max()), all_x=target.x)
 
@@ -344,12 +359,14 @@ def _taken(history: History, target: _Target) -> np.ndarray:
     return np.vstack([target.all_x, history.space.encode([dict(c) for c in others])])
 
 
-def _past_model(t: TransferredStudy, keep: np.ndarray, y: np.ndarray) -> SingleTaskGPNP | SubspaceModel:
-    """A past study's GP: on every column, or on the columns it informs when it never saw some parameters."""
-    if not t.filled:
-        return fit_singletask_gp(t.unit[keep], y)
-    columns = t.columns
-    return SubspaceModel(fit_singletask_gp(t.unit[keep][:, columns], y), columns, len(t.space))
+def _past_model(
+    t: TransferredStudy, keep: np.ndarray, y: np.ndarray, cache: PastModelCache | None
+) -> SingleTaskGPNP | SubspaceModel:
+    """A past study's GP: on every column, or on the columns it informs when it never saw some
+    parameters; its hyperparameters from ``cache`` when it was fitted on the same points before."""
+    X = t.unit[keep] if not t.filled else t.unit[keep][:, t.columns]
+    gp = fit_singletask_gp(X, y) if cache is None else cache.fitted_gp(t.study, X, y)
+    return gp if not t.filled else SubspaceModel(gp, t.columns, len(t.space))
 
 
 def _unique_labels(studies: Sequence[TransferredStudy]) -> list[str]:
