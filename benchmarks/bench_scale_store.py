@@ -57,9 +57,14 @@ from benchmarks._command import command_line  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results"
 CACHE = RESULTS / "cache" / "scale_store"
 #: Bump when the built stores change (their layout or content); older cached stores are then rebuilt.
-STORE_FORMAT = 3
+#: 4: the index is a snapshot and a journal (schema 3), the newest studies' entries in the journal.
+STORE_FORMAT = 4
 TRIALS_PER_STUDY = 100
 STUDIES_PER_TASK = 3
+#: The share of a built store's studies whose index entries are in the journal (started, then ended:
+#: two changes each) rather than the snapshot: a store in use has a journal between empty and the
+#: size that triggers its compaction (1/8 of the snapshot); this is about half that.
+JOURNAL_SHARE = 0.05
 FULL_SIZES = (0, 1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (0, 1_000, 10_000)
 #: Stores from this size on are kept in CACHE between runs.
@@ -115,8 +120,10 @@ def build_store(root: Path, n_trials: int, seed: int = 0) -> None:
     from jupyter_metahpo.meta.features import compute_meta_features
     from jupyter_metahpo.meta.source import describe_objective
     from jupyter_metahpo.store.identity import package_versions
+    from jupyter_metahpo.store.identity import new_id
     from jupyter_metahpo.store.index_file import encode_index
-    from jupyter_metahpo.store.schema import index_settings
+    from jupyter_metahpo.store.journal import journal_header, snapshot_digest
+    from jupyter_metahpo.store.schema import SCHEMA_VERSION, index_settings
 
     rng = random.Random(seed)
     (root / "trials").mkdir(parents=True)
@@ -153,8 +160,25 @@ def build_store(root: Path, n_trials: int, seed: int = 0) -> None:
         lines += [_trial_line(rng, space, i, started) for i in range(TRIALS_PER_STUDY)]
         lines.append({"type": "end", "status": "finished", "ended_at": study["ended_at"]})
         (root / "trials" / f"{study['id']}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
-    index = {"_meta": {"1": {"schema_version": 1}}, "tasks": tasks, "studies": studies}
-    (root / "index.json").write_text(encode_index(index, None)[0])  # one document per line, as the store writes it
+    # The newest studies reach the index through its journal, as the store records them: a change when each
+    # started (its task too, when new), another when it ended.
+    in_journal = sorted(studies, key=int)[len(studies) - int(len(studies) * JOURNAL_SHARE):]
+    changes = []
+    for key in in_journal:
+        study = studies.pop(key)
+        number = int(key) - 1
+        started = [{"op": "put", "table": "studies", "key": key, "doc": dict(study, status="running", ended_at=None)}]
+        if number % STUDIES_PER_TASK == 0:  # the first study of its task brought the task
+            task_key = str(number // STUDIES_PER_TASK + 1)
+            started.insert(0, {"op": "put", "table": "tasks", "key": task_key, "doc": tasks.pop(task_key)})
+        changes.append({"type": "change", "ops": started})
+        changes.append({"type": "change", "ops": [{"op": "put", "table": "studies", "key": key, "doc": study}]})
+    generation = new_id()
+    index = {"_meta": {"1": {"schema_version": SCHEMA_VERSION, "journal": generation}}, "tasks": tasks, "studies": studies}
+    snapshot = encode_index(index, None)[0].encode("utf-8")  # one document per line, as the store writes it
+    (root / "index.json").write_bytes(snapshot)
+    journal = [journal_header(generation, SCHEMA_VERSION, snapshot_digest(snapshot)), *changes]
+    (root / "index.journal").write_text("".join(json.dumps(x) + "\n" for x in journal))
 
 
 def _trial_line(rng: random.Random, space: Any, number: int, started: float) -> dict[str, Any]:
@@ -203,8 +227,15 @@ def cached_store(n_trials: int, work: Path) -> Path:
 
 def linked_copy(source: Path, target: Path) -> Path:
     """A copy of a store whose files are hard links (instant, no space): safe because the store
-    replaces its index and caches by renaming, and the measured study writes only its own new log."""
-    shutil.copytree(source, target, copy_function=os.link, ignore=shutil.ignore_patterns("COMPLETE", ".lock"))
+    replaces its index and caches by renaming, and the measured study writes only its own new log,
+    except the index's journal, which the store appends to: that one is copied."""
+    def link_or_copy(src: str, dst: str) -> None:
+        if os.path.basename(src) == "index.journal":
+            shutil.copyfile(src, dst)
+        else:
+            os.link(src, dst)
+
+    shutil.copytree(source, target, copy_function=link_or_copy, ignore=shutil.ignore_patterns("COMPLETE", ".lock"))
     return target
 
 

@@ -245,7 +245,7 @@ class StudySummary:
     then costs little more than parsing the files.
     """
 
-    __slots__ = ("_study_doc", "_task_doc", "_entry", "_shared", "_study", "_task", "_best")
+    __slots__ = ("_study_doc", "_task_doc", "_entry", "_shared", "_study", "_task", "_best", "_task_records")
 
     def __init__(
         self,
@@ -253,12 +253,16 @@ class StudySummary:
         task_doc: Mapping[str, Any] | None,
         entry: Mapping[str, Any],
         shared: Mapping[str, Any] | None = None,
+        task_records: dict[str, TaskRecord] | None = None,
     ):
         """``study_doc`` is the study's index entry, ``entry`` its summaries cache entry, and
-        ``shared`` the cache's ``spaces`` and ``sources`` that entries point to (``store/summaries.py``)."""
+        ``shared`` the cache's ``spaces`` and ``sources`` that entries point to (``store/summaries.py``).
+        ``task_records``: task records by id, shared by the summaries of one load (built on first
+        use, once per task: a store's studies share their tasks)."""
         init = object.__setattr__  # bypass the frozen __setattr__ (thousands are built per load)
         init(self, "_study_doc", study_doc)
         init(self, "_shared", shared or {})
+        init(self, "_task_records", task_records if task_records is not None else {})
         init(self, "_task_doc", task_doc)
         init(self, "_entry", entry)
         init(self, "_study", None)
@@ -283,7 +287,10 @@ class StudySummary:
     @property
     def task(self) -> TaskRecord | None:
         if self._task is None and self._task_doc is not None:
-            object.__setattr__(self, "_task", TaskRecord.from_dict(self._task_doc))
+            record = self._task_records.get(self._task_doc["id"])
+            if record is None:
+                record = self._task_records[self._task_doc["id"]] = TaskRecord.from_dict(self._task_doc)
+            object.__setattr__(self, "_task", record)
         return self._task
 
     @property

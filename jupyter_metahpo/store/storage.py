@@ -40,11 +40,13 @@ __all__ = [
     "append_bytes",
     "read_log",
     "scan_log",
+    "scan_bytes",
     "BadLine",
     "quarantine_lines",
     "remove_stale_temps",
     "read_json_file",
     "read_json_text",
+    "parse_json_bytes",
     "move_aside",
     "dumps",
     "write_errors_as",
@@ -311,6 +313,13 @@ def scan_log(
         if start:
             handle.seek(start)
         data = handle.read()
+    return scan_bytes(data, start, check)
+
+
+def scan_bytes(
+    data: bytes, start: int = 0, check: Callable[[Any], str | None] = check_log_line
+) -> tuple[list[tuple[int, Any]], int, list[BadLine]]:
+    """:func:`scan_log` of bytes already read from a log at offset ``start``."""
     lines, end = _complete_lines(data)
     numbered = [(n, raw) for n, raw in enumerate(lines, start=1) if raw.strip()]
     records, bad = _judge_lines(numbered, check)
@@ -409,6 +418,11 @@ def read_json_text(path: Path, what: str) -> tuple[Any, str] | None:
         raw = path.read_bytes()
     except FileNotFoundError:
         return None
+    return parse_json_bytes(raw, path, what)
+
+
+def parse_json_bytes(raw: bytes, path: Path, what: str) -> tuple[Any, str]:
+    """:func:`read_json_text` of the bytes already read from ``path``: ``(data, text)``."""
     if not raw.strip():
         raise corrupt_file(path, f"the {what} is empty (a truncated write?)")
     try:
