@@ -18,6 +18,7 @@ lock, because a rename is atomic and a torn tail is ignored.
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 import json
 import os
 import re
@@ -49,6 +50,7 @@ __all__ = [
     "parse_json_bytes",
     "move_aside",
     "dumps",
+    "gc_paused",
     "write_errors_as",
     "sync_files",
     "sync_folder",
@@ -56,6 +58,23 @@ __all__ = [
 
 #: How far back to look for the end of the last complete line when repairing a torn log.
 _TAIL_CHUNK = 64 * 1024
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while a large JSON file is parsed.
+
+    A parse creates hundreds of thousands of objects, none of them garbage; each of the
+    collections they trigger walks every object alive, which cost a third of parsing a
+    10,000-study index. The collector's state is restored after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def dumps(data: Any) -> str:

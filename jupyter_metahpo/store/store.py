@@ -63,10 +63,11 @@ from .storage import (
     corrupt_file,
     create_log,
     dumps,
+    gc_paused,
+    parse_json_bytes,
     prepare_atomic,
     prepare_atomic_stream,
     quarantine_lines,
-    parse_json_bytes,
     read_log,
     remove_stale_temps,
     scan_log,
@@ -184,11 +185,6 @@ def _invalid_entries(data: Mapping[str, Any], only: Iterable[tuple[str, str]] | 
 def _copy_tables(data: Mapping[str, Any]) -> dict[str, Any]:
     """The index's tables with each document copied at its top level (see ``_memory_index``)."""
     return {table: {key: dict(doc) for key, doc in docs.items()} for table, docs in data.items()}
-
-
-def _same_tables(after: Mapping[str, Any], before: Mapping[str, Any]) -> bool:
-    """Whether a transaction left the index's tasks and studies as they were (``_meta`` is rewritten anyway)."""
-    return all(after.get(table, {}) == before.get(table, {}) for table in ("tasks", "studies"))
 
 
 def _study_from_log_line(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -539,7 +535,8 @@ class ExperienceStore:
             raw = self._layout.index.read_bytes()
         except FileNotFoundError:
             return None
-        data, text = parse_json_bytes(raw, self._layout.index, "store index")
+        with gc_paused():
+            data, text = parse_json_bytes(raw, self._layout.index, "store index")
         if not isinstance(data, dict) or not all(isinstance(data.get(t, {}), dict) for t in _TABLES):
             raise corrupt_file(self._layout.index, "it is not a TinyDB document of tables _meta, tasks, studies")
         meta = next(iter(data.get("_meta", {}).values()), {"schema_version": schema.SCHEMA_VERSION})
@@ -752,13 +749,12 @@ class ExperienceStore:
         self._index_key, self._index_memo = key, data
         self._journal_end = key[1][1] if key[1] is not None else 0
 
-    def _append_changes(self, before: dict[str, Any], after: dict[str, Any], *, at_start: bool) -> None:
-        """Record the change from ``before`` to ``after`` (the caller holds the lock): one journal line,
+    def _append_changes(self, ops: list[dict[str, Any]], after: dict[str, Any], *, at_start: bool) -> None:
+        """Record ``ops``, the change that made ``after`` (the caller holds the lock): one journal line,
         or a new snapshot when the journal is missing, stale or grown past its share (see :meth:`_compaction_due`).
 
         ``at_start``: a study's start, on the way to its first trial, compacts only a journal far past its share.
         """
-        ops = index_changes(before, after)
         snapshot_key = self._index_file_key()
         if snapshot_key is None or not self._journal_live() or (self._index_key or (None,))[0] != snapshot_key:
             self._write_index(after)
@@ -815,8 +811,9 @@ class ExperienceStore:
         db.storage.memory = _copy_tables(before)
         yield db
         after = db.storage.read()
-        if not _same_tables(after, before) or not self._layout.index.exists():
-            self._append_changes(before, after, at_start=at_start)
+        ops = index_changes(before, after)
+        if ops or not self._layout.index.exists():
+            self._append_changes(ops, after, at_start=at_start)
 
     def _rebuild_index(self) -> dict[str, Any]:
         """Rebuild a missing index from the study headers at the top of every log."""
@@ -1070,7 +1067,7 @@ class ExperienceStore:
             fresh[sid] = entry
             pairs.append((doc, entry))
         shared = {**cache, "spaces": {**spaces, **new_spaces}, "sources": {**sources, **new_sources}}
-        task_records: dict[str, TaskRecord] = {}
+        task_records: dict[Any, Any] = {}  # shared by this load's summaries (see StudySummary)
         out = [StudySummary(doc, tasks.get(doc.get("task_id")), entry, shared, task_records) for doc, entry in pairs]
         if work >= SAVE_AFTER_BYTES or (fresh and not cached):  # (no usable cache file at all: write one)
             self._summaries.save({**shared, "studies": fresh})
