@@ -1,10 +1,11 @@
 """``ExperienceStore``: every study and trial a user ran, kept durably on disk.
 
-Layout (see ARCHITECTURE.md): a small TinyDB index (``index.json``: schema version,
-tasks, studies) rewritten atomically under a file lock, and one append-only JSON-lines
-log per study (``trials/ID.jsonl``). Appending a trial touches only that study's log,
-so its cost does not grow with the store; TinyDB's whole-file rewrite is paid only
-when a study starts or ends.
+Layout (see ARCHITECTURE.md): a TinyDB index (``index.json``: schema version, tasks,
+studies) with an append-only journal of its changes (``index.journal``, journal.py),
+both written under a file lock, and one append-only JSON-lines log per study
+(``trials/ID.jsonl``). Appending a trial touches only that study's log, and a study's
+start or end appends one journal line, so neither cost grows with the store; the index
+is rewritten whole (atomically) only when the journal has grown past a share of it.
 """
 
 from __future__ import annotations
@@ -900,7 +901,7 @@ class ExperienceStore:
             return []  # the usual case: no lock taken, nothing written
         interrupted = []
         with self._locked(RECOVERY_LOCK_TIMEOUT):
-            with self._transaction() as db:
+            with self._transaction(at_start=True) as db:  # (the first read of a process: often a study's start)
                 table = db.table("studies")
                 changed = self._dead_runs(db.storage.read()["studies"].values())  # again, under the lock
                 for study_id, live in changed.items():
