@@ -291,3 +291,24 @@ def test_processes_starting_and_ending_studies_at_once_lose_no_index_entry(store
     assert len({s.id for s in studies}) == 61
     store.compact_index()
     assert len(json.loads(store.index_path.read_text())["studies"]) == 61
+
+
+# The journal's pieces ---------------------------------------------------------------------------
+def test_the_changes_of_a_transaction_replay_to_the_same_index():
+    from jupyter_metahpo.store.journal import apply_changes, check_journal_line, damaged_journal_lines, index_changes
+
+    space = {"version": 1, "parameters": {"x": {"type": "uniform", "low": 0.0, "high": 1.0}}}
+    before = {"tasks": {"1": {"id": "t"}}, "studies": {"1": {"id": "a", "space": space}, "2": {"id": "b", "space": space}}}
+    after = {"tasks": {"1": {"id": "t"}, "2": {"id": "u"}},
+             "studies": {"1": {"id": "a", "space": space, "status": "finished"}}}  # b forgotten, a ended, u added
+    ops = index_changes(before, after)
+    assert sorted((op["op"], op["table"], op["key"]) for op in ops) == [
+        ("del", "studies", "2"), ("put", "studies", "1"), ("put", "tasks", "2")]
+    assert check_journal_line({"type": "change", "ops": ops}) is None
+    replayed = {table: dict(docs) for table, docs in before.items()}
+    apply_changes(replayed, [{"type": "change", "ops": ops}])
+    apply_changes(replayed, [{"type": "change", "ops": ops}])  # idempotent: a snapshot that holds them reads the same
+    assert replayed == after and index_changes(after, after) == []
+    raw = (b'{"type": "journal", "schema_version": 3, "generation": "g"}\n{"type": "change", "ops": []}\n'
+           b'{"type": "journal", "schema_version": 3, "generation": "h"}\nnot json\n{"type": "change", "ops": [{"op"')
+    assert [number for number, _ in damaged_journal_lines(raw)] == [2, 3, 4]  # the torn tail is not damage

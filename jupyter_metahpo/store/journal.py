@@ -5,8 +5,9 @@ The index (``index.json``) holds every task and study; a large store's is megaby
 study's start in a large store. So the index is a *snapshot* plus a *journal*
 (``index.journal``, JSON lines) of the changes made since it was written:
 
-* the first line is a header, ``{"type": "journal", "schema_version": 3, "generation": G}``:
-  the journal applies to the snapshot whose ``_meta`` names the same generation ``G``;
+* the first line is a header, ``{"type": "journal", "schema_version": 3, "generation": G,
+  "snapshot_digest": D}``: the journal applies to the snapshot whose ``_meta`` names the same
+  generation ``G``, and ``D`` is the digest of that snapshot's bytes (:func:`snapshot_digest`);
 * each later line is one change, all or nothing: ``{"type": "change", "ops": [...]}``,
   each op ``{"op": "put", "table": T, "key": K, "doc": {...}}`` (the whole document, new
   or changed) or ``{"op": "del", "table": T, "key": K}``, ``T`` ``"tasks"`` or
@@ -26,6 +27,7 @@ its cost is amortised over many changes and mostly paid when a run ends.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,6 +40,7 @@ __all__ = [
     "journal_header",
     "snapshot_digest",
     "check_journal_line",
+    "damaged_journal_lines",
     "index_changes",
     "apply_changes",
     "change_documents",
@@ -110,6 +113,25 @@ def check_journal_line(record: Any) -> str | None:
         if problem is not None:
             return problem
     return None
+
+
+def damaged_journal_lines(raw: bytes) -> list[tuple[int, bytes]]:
+    """``(line number, bytes)`` of each damaged complete line of a journal's bytes: not JSON, not a
+    well-formed header or change, a first line that is not a header or a later one that is.
+    (A torn last line, without its newline, is not damaged: a writer was killed mid-append.)"""
+    lines = raw[: raw.rfind(b"\n") + 1].split(b"\n")[:-1]
+    damaged = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            damaged.append((number, line))
+            continue
+        if check_journal_line(record) is not None or (number == 1) != (record.get("type") == "journal"):
+            damaged.append((number, line))
+    return damaged
 
 
 def index_changes(before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -35,7 +35,7 @@ from .index_file import IndexText, encode_index, read_line_texts
 from .journal import (
     apply_changes,
     change_documents,
-    check_journal_line,
+    damaged_journal_lines,
     index_changes,
     journal_header,
     read_journal_lines,
@@ -634,18 +634,7 @@ class ExperienceStore:
             raw = path.read_bytes()
         except FileNotFoundError:
             return []
-        lines = raw[: raw.rfind(b"\n") + 1].split(b"\n")[:-1]
-        damaged = []
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                damaged.append((number, line))
-                continue
-            if check_journal_line(record) is not None or (number == 1) != (record.get("type") == "journal"):
-                damaged.append((number, line))
+        damaged = damaged_journal_lines(raw)
         if not damaged:
             return []
         target = self._layout.journal_quarantine
