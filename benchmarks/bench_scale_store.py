@@ -27,6 +27,11 @@ Every measurement runs in a fresh Python process (a new kernel), with the file c
   listing them with ``get_all_study_summaries``, against ``metahpo list`` on the store
   that holds them.
 
+``--against CHECKOUT`` measures only the time to first trial, side by side: the other
+checkout's code on a store in its layout (the commit before a change: ``git worktree add
+/tmp/before <commit>``) and this checkout's on its own, in alternating fresh processes
+(``results/scale_store_against.md``).
+
 Goals (issue 20): time to first trial at most 1 s above the empty store's with a
 1M-trial store; peak memory under 500 MB; importing 100 x 100 in under 3 s.
 Tables go to ``benchmarks/results/scale_store.md``; ``run()`` returns the rows (for
@@ -57,9 +62,14 @@ from benchmarks._command import command_line  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results"
 CACHE = RESULTS / "cache" / "scale_store"
 #: Bump when the built stores change (their layout or content); older cached stores are then rebuilt.
-STORE_FORMAT = 3
+#: 4: the index is a snapshot and a journal (schema 3), the newest studies' entries in the journal.
+STORE_FORMAT = 4
 TRIALS_PER_STUDY = 100
 STUDIES_PER_TASK = 3
+#: The share of a built store's studies whose index entries are in the journal (started, then ended:
+#: two changes each) rather than the snapshot: a store in use has a journal between empty and the
+#: size that triggers its compaction (1/8 of the snapshot); this is about half that.
+JOURNAL_SHARE = 0.05
 FULL_SIZES = (0, 1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (0, 1_000, 10_000)
 #: Stores from this size on are kept in CACHE between runs.
@@ -115,8 +125,10 @@ def build_store(root: Path, n_trials: int, seed: int = 0) -> None:
     from jupyter_metahpo.meta.features import compute_meta_features
     from jupyter_metahpo.meta.source import describe_objective
     from jupyter_metahpo.store.identity import package_versions
+    from jupyter_metahpo.store.identity import new_id
     from jupyter_metahpo.store.index_file import encode_index
-    from jupyter_metahpo.store.schema import index_settings
+    from jupyter_metahpo.store.journal import journal_header, snapshot_digest
+    from jupyter_metahpo.store.schema import SCHEMA_VERSION, index_settings
 
     rng = random.Random(seed)
     (root / "trials").mkdir(parents=True)
@@ -153,8 +165,25 @@ def build_store(root: Path, n_trials: int, seed: int = 0) -> None:
         lines += [_trial_line(rng, space, i, started) for i in range(TRIALS_PER_STUDY)]
         lines.append({"type": "end", "status": "finished", "ended_at": study["ended_at"]})
         (root / "trials" / f"{study['id']}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
-    index = {"_meta": {"1": {"schema_version": 1}}, "tasks": tasks, "studies": studies}
-    (root / "index.json").write_text(encode_index(index, None)[0])  # one document per line, as the store writes it
+    # The newest studies reach the index through its journal, as the store records them: a change when each
+    # started (its task too, when new), another when it ended.
+    in_journal = sorted(studies, key=int)[len(studies) - int(len(studies) * JOURNAL_SHARE):]
+    changes = []
+    for key in in_journal:
+        study = studies.pop(key)
+        number = int(key) - 1
+        started = [{"op": "put", "table": "studies", "key": key, "doc": dict(study, status="running", ended_at=None)}]
+        if number % STUDIES_PER_TASK == 0:  # the first study of its task brought the task
+            task_key = str(number // STUDIES_PER_TASK + 1)
+            started.insert(0, {"op": "put", "table": "tasks", "key": task_key, "doc": tasks.pop(task_key)})
+        changes.append({"type": "change", "ops": started})
+        changes.append({"type": "change", "ops": [{"op": "put", "table": "studies", "key": key, "doc": study}]})
+    generation = new_id()
+    index = {"_meta": {"1": {"schema_version": SCHEMA_VERSION, "journal": generation}}, "tasks": tasks, "studies": studies}
+    snapshot = encode_index(index, None)[0].encode("utf-8")  # one document per line, as the store writes it
+    (root / "index.json").write_bytes(snapshot)
+    journal = [journal_header(generation, SCHEMA_VERSION, snapshot_digest(snapshot)), *changes]
+    (root / "index.journal").write_text("".join(json.dumps(x) + "\n" for x in journal))
 
 
 def _trial_line(rng: random.Random, space: Any, number: int, started: float) -> dict[str, Any]:
@@ -203,16 +232,25 @@ def cached_store(n_trials: int, work: Path) -> Path:
 
 def linked_copy(source: Path, target: Path) -> Path:
     """A copy of a store whose files are hard links (instant, no space): safe because the store
-    replaces its index and caches by renaming, and the measured study writes only its own new log."""
-    shutil.copytree(source, target, copy_function=os.link, ignore=shutil.ignore_patterns("COMPLETE", ".lock"))
+    replaces its index and caches by renaming, and the measured study writes only its own new log,
+    except the index's journal, which the store appends to: that one is copied."""
+    def link_or_copy(src: str, dst: str) -> None:
+        if os.path.basename(src) == "index.journal":
+            shutil.copyfile(src, dst)
+        else:
+            os.link(src, dst)
+
+    shutil.copytree(source, target, copy_function=link_or_copy, ignore=shutil.ignore_patterns("COMPLETE", ".lock"))
     return target
 
 
 # Measurements, each in a fresh process --------------------------------------------------------
-def _child(mode: str, store: Path, *extra: str, timeout: float = 900.0, env: dict[str, str] | None = None) -> dict[str, Any]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--store", str(store), *extra]
+def _child(mode: str, store: Path, *extra: str, timeout: float = 900.0, env: dict[str, str] | None = None,
+           checkout: Path = ROOT) -> dict[str, Any]:
+    """One measurement in a fresh process, with the code of ``checkout`` (this one, or ``--against``'s)."""
+    command = [sys.executable, str(checkout / "benchmarks" / "bench_scale_store.py"), "--child", mode, "--store", str(store), *extra]
     began = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})})
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=checkout, env={**os.environ, **(env or {})})
     wall = time.perf_counter() - began
     if done.returncode != 0:
         raise RuntimeError(f"{mode} on {store} failed:\n{done.stderr[-3000:]}")
@@ -473,6 +511,80 @@ def run(quick: bool = False, sizes: tuple[int, ...] | None = None, repeats: int 
     return {"rows": rows, "imports": imports, "seconds": time.perf_counter() - began, "quick": quick, "repeats": repeats}
 
 
+# Side by side with another checkout (--against: the commit before a change) ----------------------
+_BUILD_IN = (
+    "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+    "from benchmarks import bench_scale_store as b; b.CACHE.mkdir(parents=True, exist_ok=True); "
+    "print(b.cached_store(int(sys.argv[2]), Path(sys.argv[3])))"
+)
+
+
+def _store_of(checkout: Path, n_trials: int, work: Path) -> Path:
+    """A store of ``n_trials`` built by ``checkout``'s code, in its layout (its cache, or ``work``)."""
+    work.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([sys.executable, "-c", _BUILD_IN, str(checkout), str(n_trials), str(work)],
+                          capture_output=True, text=True, cwd=checkout)
+    if done.returncode != 0:
+        raise RuntimeError(f"building a {n_trials}-trial store with {checkout} failed:\n{done.stderr[-3000:]}")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def run_against(other: Path, sizes: tuple[int, ...], repeats: int) -> dict[str, Any]:
+    """Time to first trial with ``other``'s code on its store layout and with this checkout's on its own,
+    in fresh processes that alternate (before, after, before, ...) so that the machine's load hits both alike."""
+    sizes = tuple(sorted({0, *sizes}))
+    checkouts = {"before": other.resolve(), "after": ROOT}
+    rows = []
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="against-") as tmp:
+        for n_trials in sizes:
+            bases = {label: _store_of(path, n_trials, Path(tmp) / label) for label, path in checkouts.items()}
+            row: dict[str, Any] = {"trials": n_trials}
+            for variant, flag in (("name", ()), ("data", ("--data",))):
+                runs: dict[str, list[dict[str, Any]]] = {label: [] for label in checkouts}
+                for r in range(repeats):
+                    for label, path in checkouts.items():
+                        # Beside its base: hard links need one file system.
+                        copy = linked_copy(bases[label], bases[label].parent / f".against-{variant}-{r}-{os.getpid()}")
+                        try:
+                            runs[label].append(_child("ttft", copy, *flag, checkout=path))
+                        finally:
+                            shutil.rmtree(copy, ignore_errors=True)
+                for label in checkouts:
+                    row[f"{variant}_{label}"] = {
+                        "wall": statistics.median(x["first_trial_s"] for x in runs[label]),
+                        "cpu": statistics.median(x["first_trial_cpu_s"] for x in runs[label]),
+                    }
+            rows.append(row)
+            print(f"measured {n_trials:,} trials", file=sys.stderr, flush=True)
+    return {"rows": rows, "other": str(other), "repeats": repeats, "seconds": time.perf_counter() - began}
+
+
+def render_against(result: dict[str, Any]) -> str:
+    rows = result["rows"]
+    empty = rows[0]
+    lines = [
+        f"Time to first trial, before (the code of {result['other']}, on its store layout) and after (this "
+        f"checkout), in alternating fresh processes; medians of {result['repeats']}; wall s (CPU s)",
+        "",
+        "| store trials | variant | before | after | before, above empty | after, above empty |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        for variant in ("name", "data"):
+            cells = []
+            for label in ("before", "after"):
+                x = r[f"{variant}_{label}"]
+                cells.append(f"{x['wall']:.2f} ({x['cpu']:.2f})")
+            for label in ("before", "after"):
+                x, e = r[f"{variant}_{label}"], empty[f"{variant}_{label}"]
+                cells.append(f"{x['wall'] - e['wall']:+.2f} ({x['cpu'] - e['cpu']:+.2f})")
+            lines.append(f"| {r['trials']:,} | {'data=' if variant == 'data' else 'name only'} | " + " | ".join(cells) + " |")
+    lines += ["", f"Run took {result['seconds'] / 60:.1f} min. Load average at the end: "
+              f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs (1 / 5 / 15 min)."]
+    return "\n".join(lines)
+
+
 def render(result: dict[str, Any]) -> str:
     rows, imports = result["rows"], result["imports"]
     empty = next((r for r in rows if r["trials"] == 0), rows[0])
@@ -570,6 +682,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", help="store sizes in trials (multiples of 100)")
     parser.add_argument("--repeats", type=int, help="fresh processes per measurement (default 3; 1 with --quick)")
     parser.add_argument("--out", type=Path, default=None, help="the tables' file (default results/scale_store.md)")
+    parser.add_argument("--against", type=Path, help="another checkout (the commit before a change): time to first "
+                        "trial only, its code and store layout against this checkout's, side by side")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--data", action="store_true", help=argparse.SUPPRESS)
@@ -579,6 +693,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.sizes and any(s % TRIALS_PER_STUDY for s in args.sizes):
         parser.error(f"--sizes must be multiples of {TRIALS_PER_STUDY} (trials per study).")
+    if args.against is not None:
+        if not (args.against / "benchmarks" / "bench_scale_store.py").exists():
+            parser.error(f"--against {args.against}: not a checkout of this project (no benchmarks/bench_scale_store.py).")
+        against = run_against(args.against, tuple(args.sizes or (1_000_000,)), args.repeats or 5)
+        text = render_against(against) + f"\n\nCommand: {command_line(__file__, argv)}\n"
+        print(text)
+        (args.out or RESULTS / "scale_store_against.md").write_text(text)
+        return 0
     result = run(args.quick, tuple(args.sizes) if args.sizes else None, args.repeats)
     text = render(result)
     print(text)

@@ -149,6 +149,7 @@ def test_each_studys_facts_are_computed_once_and_kept_in_the_summaries(tmp_path,
     (past,) = store.past_studies()
     assert past.extra["objective_source"] == expected.to_json()
     # An edited index (another space under the same id) makes the facts stale: computed again.
+    store.compact_index()
     index = json.loads(store.index_path.read_text())
     (doc,) = index["studies"].values()
     doc["space"] = HGB.to_json()

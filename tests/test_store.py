@@ -334,6 +334,7 @@ def test_the_index_has_one_document_per_line_and_a_rewrite_encodes_only_what_cha
     from jupyter_metahpo.store import index_file
 
     sessions = [store.open_study(f"s{i}", {"x": uniform(0, 1)}) for i in range(4)]
+    store.compact_index()
     text = store.index_path.read_text()
     data = json.loads(text)
     assert text.splitlines()[0] == "{" and sum(line.startswith('"') and line.endswith(("},", "}")) and ": {" in line
@@ -343,6 +344,7 @@ def test_the_index_has_one_document_per_line_and_a_rewrite_encodes_only_what_cha
     monkeypatch.setattr(index_file.json, "dumps", lambda value, **kw: (encoded.append(value), original(value, **kw))[1])
     fresh = ExperienceStore(store.path)  # a new kernel: the texts come from the file as read
     fresh.finish_study(sessions[2].study_id, "finished")
+    fresh.compact_index()
     # (json.dumps is the json module's: the log's end line is encoded through it too)
     documents = [value for value in encoded if isinstance(value, dict) and "space" in value]
     assert [d["name"] for d in documents] == ["s2"]  # the other studies kept their text
@@ -353,8 +355,11 @@ def test_the_index_has_one_document_per_line_and_a_rewrite_encodes_only_what_cha
 
 def test_an_index_in_another_layout_is_read_and_rewritten_in_lines(store):
     session = store.open_study("old", {"x": uniform(0, 1)})
+    store.compact_index()
     data = json.loads(store.index_path.read_text())
-    store.index_path.write_text(json.dumps(data))  # one line, as older versions wrote it
+    data["_meta"] = {"1": {"schema_version": 2}}
+    store.index_path.write_text(json.dumps(data))  # one line and no journal, as older versions wrote it
+    store._layout.index_journal.unlink()
     fresh = ExperienceStore(store.path)
     assert [s.name for s in fresh.studies()] == ["old"]
     fresh.finish_study(session.study_id, "stopped")

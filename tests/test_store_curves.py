@@ -66,7 +66,7 @@ def test_export_and_import_carry_curves(store, tmp_path):
     path = tmp_path / "export.json"
     store.export_json(path)
     payload = json.loads(path.read_text())
-    assert payload["schema_version"] == schema.SCHEMA_VERSION == 2
+    assert payload["schema_version"] == schema.SCHEMA_VERSION == 3
     exported = payload["studies"][0]["trials"]
     assert all("intermediate_values" in t for t in exported)
     assert any(t["state"] == "pruned" and t["prune_reason"].startswith("x=") for t in exported)
@@ -112,8 +112,9 @@ def test_a_damaged_curve_in_a_log_costs_only_that_trial(store):
 
 
 def test_a_store_written_before_curves_still_reads_and_is_upgraded(store):
-    """A version-1 store (no curves, no pruned trials) reads as it was; its next write stores version 2."""
+    """A version-1 store (no curves, no pruned trials) reads as it was; its next write stores the current version."""
     tune(lambda x: x, SPACE, 3, name="old", store=store, seed=0)
+    store.compact_index()  # every change in index.json, which is edited by hand next
     index = json.loads(store.index_path.read_text())
     index["_meta"]["1"]["schema_version"] = 1
     store.index_path.write_text(json.dumps(index))
@@ -121,7 +122,7 @@ def test_a_store_written_before_curves_still_reads_and_is_upgraded(store):
     (study,) = fresh.studies()
     assert [len(r.trial.intermediate_values) for r in fresh.trials(study.id)] == [0, 0, 0]
     run(fresh, n=2, name="new")
-    assert json.loads(store.index_path.read_text())["_meta"]["1"]["schema_version"] == 2
+    assert json.loads(store.index_path.read_text())["_meta"]["1"]["schema_version"] == schema.SCHEMA_VERSION
 
 
 def test_a_version_2_store_is_refused_by_a_version_1_reader(store, monkeypatch):

@@ -151,6 +151,7 @@ def test_the_next_open_removes_a_killed_writes_temp_files_and_marks_its_study_in
 def test_a_silent_owner_on_another_host_is_taken_for_dead_after_a_day(tmp_path):
     store = ExperienceStore(tmp_path / "store")
     quiet, busy, legacy = (store.open_study(name, SPACE).study_id for name in ("quiet", "busy", "legacy"))
+    store.compact_index()  # every change in index.json, which is edited by hand next
     index = json.loads(store.index_path.read_text())
     for doc in index["studies"].values():
         heartbeat = time.time() - (60 if doc["id"] == busy else STALE_AFTER + 60)

@@ -1,9 +1,9 @@
 """The index file's text: one document per line, so that a rewrite re-encodes only what changed.
 
-The index (``index.json``) is a TinyDB document, rewritten whole and atomically when a
-study starts or ends. Encoding thousands of studies again for each such change cost a
-visible share of a study's start in a large store. The store writes the file with one
-document per line::
+The index's snapshot (``index.json``) is a TinyDB document, rewritten whole and atomically
+when its journal is compacted (journal.py), an import commits or damage is repaired.
+Encoding thousands of studies again for each rewrite cost a visible share of it in a
+large store. The store writes the file with one document per line::
 
     {
     "_meta": {

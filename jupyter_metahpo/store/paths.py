@@ -42,8 +42,10 @@ def resolve_store_path(path: str | os.PathLike[str] | None) -> Path:
 class StoreLayout:
     """The files of one store folder (see ARCHITECTURE.md, "The experience store").
 
-    ``index.json``         TinyDB document: schema version, tasks, studies (small, rewritten atomically)
+    ``index.json``         the index's snapshot, a TinyDB document: schema version, journal generation, tasks, studies
+    ``index.journal``      the index's changes since its snapshot, one JSON line each (journal.py)
     ``index.json.bad``     index entries that failed validation, one JSON line each, moved out of the index
+    ``index.journal.bad``  the journal's damaged lines, moved out byte for byte
     ``trials/ID.jsonl``     one append-only log per study: a header line, then one line per trial
     ``trials/ID.jsonl.bad`` the log's damaged lines, moved out byte for byte
     ``trials/ID.claims``    the trial numbers that running processes claimed (shared budget)
@@ -59,6 +61,8 @@ class StoreLayout:
         self.root = root
         self.index = root / "index.json"
         self.index_quarantine = root / "index.json.bad"
+        self.index_journal = root / "index.journal"
+        self.journal_quarantine = root / "index.journal.bad"
         self.trials_dir = root / "trials"
         self.summaries = root / "summaries.json"
         self.lock = root / ".lock"

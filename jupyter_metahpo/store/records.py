@@ -245,7 +245,7 @@ class StudySummary:
     then costs little more than parsing the files.
     """
 
-    __slots__ = ("_study_doc", "_task_doc", "_entry", "_shared", "_study", "_task", "_best")
+    __slots__ = ("_study_doc", "_task_doc", "_entry", "_shared", "_study", "_task", "_best", "_task_records")
 
     def __init__(
         self,
@@ -253,12 +253,17 @@ class StudySummary:
         task_doc: Mapping[str, Any] | None,
         entry: Mapping[str, Any],
         shared: Mapping[str, Any] | None = None,
+        task_records: dict[Any, Any] | None = None,
     ):
         """``study_doc`` is the study's index entry, ``entry`` its summaries cache entry, and
-        ``shared`` the cache's ``spaces`` and ``sources`` that entries point to (``store/summaries.py``)."""
+        ``shared`` the cache's ``spaces`` and ``sources`` that entries point to (``store/summaries.py``).
+        ``task_records``: what the summaries of one load share, built on first use: task records
+        by task id (a store's studies share their tasks), parameters by space signature and
+        source facts by key (thousands of summaries are ranked at a study's start)."""
         init = object.__setattr__  # bypass the frozen __setattr__ (thousands are built per load)
         init(self, "_study_doc", study_doc)
         init(self, "_shared", shared or {})
+        init(self, "_task_records", task_records if task_records is not None else {})
         init(self, "_task_doc", task_doc)
         init(self, "_entry", entry)
         init(self, "_study", None)
@@ -283,7 +288,10 @@ class StudySummary:
     @property
     def task(self) -> TaskRecord | None:
         if self._task is None and self._task_doc is not None:
-            object.__setattr__(self, "_task", TaskRecord.from_dict(self._task_doc))
+            record = self._task_records.get(self._task_doc["id"])
+            if record is None:
+                record = self._task_records[self._task_doc["id"]] = TaskRecord.from_dict(self._task_doc)
+            object.__setattr__(self, "_task", record)
         return self._task
 
     @property
@@ -349,10 +357,15 @@ class StudySummary:
     def parameters(self) -> tuple[tuple[str, str], ...]:
         """The space's ``(name, kind)`` pairs, from the cached facts (no space is built)."""
         facts = self._entry.get("facts") or {}
-        params = self._shared.get("spaces", {}).get(facts.get("signature"))
+        signature = facts.get("signature")
+        memo = self._task_records.get(("parameters", signature)) if signature is not None else None
+        if memo is not None:
+            return memo
+        params = self._shared.get("spaces", {}).get(signature)
         if params is None:
             return tuple((name, p.kind) for name, p in self.study.space.items())
-        return tuple((name, kind) for name, kind in params)
+        found = self._task_records[("parameters", signature)] = tuple((name, kind) for name, kind in params)
+        return found
 
     @property
     def source_facts(self) -> Mapping[str, Any] | None:
@@ -360,7 +373,12 @@ class StudySummary:
         when not recorded); see :func:`~jupyter_metahpo.store.summaries.study_facts`."""
         key = (self._entry.get("facts") or {}).get("source")
         source = None if key is None else self._shared.get("sources", {}).get(key)
-        return None if source is None else _deep_freeze(source)
+        if source is None:
+            return None
+        frozen = self._task_records.get(("source", key))
+        if frozen is None:
+            frozen = self._task_records[("source", key)] = _deep_freeze(source)
+        return frozen
 
     @property
     def best_value(self) -> float | None:

@@ -38,7 +38,10 @@ __all__ = [
 #: and ``prune_reason``. The index did not change, but a version-1 reader would take a
 #: pruned trial's line for damage and move it out of the log: the new version makes it
 #: refuse the store ("upgrade") instead, so no trial is lost to an older package.
-SCHEMA_VERSION = 2
+#: 3: the index is a snapshot (``index.json``) and a journal of its changes (``index.journal``).
+#: A version-2 reader would read the snapshot alone, missing the journal's studies, and its
+#: rewrite of the snapshot would drop them: the new version makes it refuse the store.
+SCHEMA_VERSION = 3
 
 
 def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
@@ -46,8 +49,14 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 adds the journal beside the index; the snapshot's documents stay as they are (its
+    ``_meta`` names the journal's generation from the first write on)."""
+    return data
+
+
 #: ``MIGRATIONS[v]`` upgrades an index document from version ``v`` to ``v + 1``.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 #: Ids become file names (``trials/ID.jsonl``): letters, digits, ``-`` and ``_`` only.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -18,6 +18,7 @@ lock, because a rename is atomic and a torn tail is ignored.
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 import json
 import os
 import re
@@ -40,13 +41,16 @@ __all__ = [
     "append_bytes",
     "read_log",
     "scan_log",
+    "scan_bytes",
     "BadLine",
     "quarantine_lines",
     "remove_stale_temps",
     "read_json_file",
     "read_json_text",
+    "parse_json_bytes",
     "move_aside",
     "dumps",
+    "gc_paused",
     "write_errors_as",
     "sync_files",
     "sync_folder",
@@ -54,6 +58,23 @@ __all__ = [
 
 #: How far back to look for the end of the last complete line when repairing a torn log.
 _TAIL_CHUNK = 64 * 1024
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while a large JSON file is parsed.
+
+    A parse creates hundreds of thousands of objects, none of them garbage; each of the
+    collections they trigger walks every object alive, which cost a third of parsing a
+    10,000-study index. The collector's state is restored after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def dumps(data: Any) -> str:
@@ -311,6 +332,13 @@ def scan_log(
         if start:
             handle.seek(start)
         data = handle.read()
+    return scan_bytes(data, start, check)
+
+
+def scan_bytes(
+    data: bytes, start: int = 0, check: Callable[[Any], str | None] = check_log_line
+) -> tuple[list[tuple[int, Any]], int, list[BadLine]]:
+    """:func:`scan_log` of bytes already read from a log at offset ``start``."""
     lines, end = _complete_lines(data)
     numbered = [(n, raw) for n, raw in enumerate(lines, start=1) if raw.strip()]
     records, bad = _judge_lines(numbered, check)
@@ -409,6 +437,11 @@ def read_json_text(path: Path, what: str) -> tuple[Any, str] | None:
         raw = path.read_bytes()
     except FileNotFoundError:
         return None
+    return parse_json_bytes(raw, path, what)
+
+
+def parse_json_bytes(raw: bytes, path: Path, what: str) -> tuple[Any, str]:
+    """:func:`read_json_text` of the bytes already read from ``path``: ``(data, text)``."""
     if not raw.strip():
         raise corrupt_file(path, f"the {what} is empty (a truncated write?)")
     try:

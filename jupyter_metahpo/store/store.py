@@ -1,10 +1,11 @@
 """``ExperienceStore``: every study and trial a user ran, kept durably on disk.
 
-Layout (see ARCHITECTURE.md): a small TinyDB index (``index.json``: schema version,
-tasks, studies) rewritten atomically under a file lock, and one append-only JSON-lines
-log per study (``trials/ID.jsonl``). Appending a trial touches only that study's log,
-so its cost does not grow with the store; TinyDB's whole-file rewrite is paid only
-when a study starts or ends.
+Layout (see ARCHITECTURE.md): a TinyDB index (``index.json``: schema version, tasks,
+studies) with an append-only journal of its changes (``index.journal``, journal.py),
+both written under a file lock, and one append-only JSON-lines log per study
+(``trials/ID.jsonl``). Appending a trial touches only that study's log, and a study's
+start or end appends one journal line, so neither cost grows with the store; the index
+is rewritten whole (atomically) only when the journal has grown past a share of it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ from .errors import ImportValidationError, StoreError, StoreWriteError, StudyMis
 from .exchange import ImportReport, export_payload, import_file
 from .identity import new_id, package_versions, task_id_for
 from .index_file import IndexText, encode_index, read_line_texts
+from .journal import (
+    apply_changes,
+    change_documents,
+    damaged_journal_lines,
+    index_changes,
+    journal_header,
+    read_journal_lines,
+    snapshot_digest,
+)
 from .owners import is_alive, new_owner
 from .paths import StoreLayout, resolve_store_path
 from .records import StudyRecord, StudySummary, TaskInfo, TaskRecord, TrialRecord, as_task_info
@@ -46,6 +56,7 @@ from .schema import (
     migrate_index,
 )
 from .storage import (
+    BadLine,
     append_bytes,
     append_record,
     atomic_write,
@@ -53,10 +64,11 @@ from .storage import (
     corrupt_file,
     create_log,
     dumps,
+    gc_paused,
+    parse_json_bytes,
     prepare_atomic,
     prepare_atomic_stream,
     quarantine_lines,
-    read_json_text,
     read_log,
     remove_stale_temps,
     scan_log,
@@ -80,8 +92,15 @@ RECOVERY_LOCK_TIMEOUT = 2.0
 #: at the next open. Any write finishes well within it (the largest, an import, in seconds).
 STALE_TEMP_AFTER = 3600.0
 _TABLES = ("_meta", "tasks", "studies")
+#: The index's journal is folded into a new snapshot once it holds this share of the snapshot's
+#: bytes (and at least COMPACT_MIN_BYTES); at a study's start only past COMPACT_AT_START times that.
+COMPACT_SHARE = 1 / 8
+COMPACT_MIN_BYTES = 256 * 1024
+COMPACT_AT_START = 4
+#: Reads of the snapshot and its journal before giving up on a store rewritten continuously.
+_READ_ATTEMPTS = 5
 #: The files of the store folder and of trials/ that the store writes through temporary files.
-_ROOT_TEMP_TARGETS = ("index.json", "summaries.json")
+_ROOT_TEMP_TARGETS = ("index.json", "index.journal", "summaries.json")
 _TRIALS_TEMP_TARGET = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(jsonl|claims|model\.json)$")
 #: Problems listed by a streamed import before the rest are only counted (a million bad rows must not fill memory).
 MAX_LISTED_PROBLEMS = 1000
@@ -145,14 +164,22 @@ def _signature_of(doc: Mapping[str, Any]) -> str:
     return _SIGNATURES[key]
 
 
-def _invalid_entries(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The index entries that fail validation, each as ``{"table", "key", "problems", "entry"}``."""
+def _invalid_entries(data: Mapping[str, Any], only: Iterable[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+    """The index entries that fail validation, each as ``{"table", "key", "problems", "entry"}``.
+
+    ``only``: check just these ``(table, key)`` documents (those a journal replay put).
+    """
+    checks = {"tasks": check_task, "studies": check_index_study}
+    if only is None:
+        only = [(table, key) for table in checks for key in data[table]]
     bad = []
-    for table, check in (("tasks", check_task), ("studies", check_index_study)):
-        for key, doc in data[table].items():
-            problems = check(doc, f"{table}[{key!r}]")
-            if problems:
-                bad.append({"table": table, "key": key, "problems": problems, "entry": doc})
+    for table, key in only:
+        doc = data[table].get(key)
+        if doc is None:
+            continue
+        problems = checks[table](doc, f"{table}[{key!r}]")
+        if problems:
+            bad.append({"table": table, "key": key, "problems": problems, "entry": doc})
     return bad
 
 
@@ -161,17 +188,89 @@ def _copy_tables(data: Mapping[str, Any]) -> dict[str, Any]:
     return {table: {key: dict(doc) for key, doc in docs.items()} for table, docs in data.items()}
 
 
-def _same_tables(after: Mapping[str, Any], before: Mapping[str, Any]) -> bool:
-    """Whether a transaction left the index's tasks and studies as they were (``_meta`` is rewritten anyway)."""
-    return all(after.get(table, {}) == before.get(table, {}) for table in ("tasks", "studies"))
-
-
 def _study_from_log_line(record: Mapping[str, Any]) -> dict[str, Any]:
     """A header line as an index entry (its settings as the index keeps them)."""
     study = {k: v for k, v in record.items() if k not in ("type", "task", "schema_version")}
     if "settings" in study:
         study["settings"] = index_settings(study["settings"])
     return study
+
+
+def _study_from_log(log: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
+    """A study's index entry rebuilt from the headers and end lines of its log, and the tasks they name."""
+    records, _ = read_log(log)
+    tasks: dict[str, dict[str, Any]] = {}
+    study: dict[str, Any] | None = None
+    for _, record in records:
+        if not isinstance(record, Mapping):
+            continue
+        if record.get("type") == "study":
+            # A later header is a resumption: its fields win, but the first header's settings are the study's.
+            line = _study_from_log_line(record)
+            study = line if study is None else {**study, **line, "settings": study.get("settings", line.get("settings"))}
+            if isinstance(record.get("task"), Mapping):
+                tasks[record["task"]["id"]] = dict(record["task"])
+        elif record.get("type") == "end" and study is not None:
+            study["status"], study["ended_at"] = record.get("status"), record.get("ended_at")
+    return study, tasks
+
+
+def _next_key(table: Mapping[str, Any]) -> int:
+    """The next TinyDB document id of a table (one past the largest)."""
+    return max((int(key) for key in table if key.isdigit()), default=0) + 1
+
+
+#: A file's identity: inode, size and modification time (ns). A rewrite replaces the inode; an append changes the size.
+_FileKey = tuple[int, int, int]
+
+
+def _file_key(path: Path) -> _FileKey | None:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@dataclass
+class _Snapshot:
+    """The snapshot (``index.json``) as parsed: its identity, tables, text (for its lines, found when
+    compacting), its documents' lines once found, the journal generation it names, the digest of its
+    bytes, and whether an entry is invalid."""
+
+    key: _FileKey | None
+    data: dict[str, Any]
+    text: str | None
+    texts: IndexText | None
+    generation: str | None
+    digest: str | None
+    invalid: bool | None  #: None until checked (see ExperienceStore._snapshot_invalid)
+
+
+@dataclass(frozen=True)
+class _Journal:
+    """The journal as read: the generation and snapshot digest its header names, its changes, its identity, the offset
+    after its last complete line, its damaged lines, and whether its header is missing or repeated."""
+
+    generation: str | None
+    digest: str | None
+    changes: list[dict[str, Any]]
+    key: _FileKey | None
+    end: int
+    bad: list[BadLine]
+    bad_header: bool
+
+
+@dataclass(frozen=True)
+class _LoadedIndex:
+    """The index read from its files: the snapshot, the tables with the journal replayed, the journal's
+    identity and end (as replayed), and whether anything needs repair (:meth:`ExperienceStore._repair_index`)."""
+
+    snapshot: _Snapshot
+    data: dict[str, Any]
+    journal_key: _FileKey | None
+    journal_end: int
+    damaged: bool
 
 
 @dataclass(frozen=True)
@@ -278,12 +377,15 @@ class ExperienceStore:
         self._layout = StoreLayout(self.path)
         self._lock_object: Any = None
         self._summaries = SummaryCache(self._layout.summaries)
-        # The last index read, reused while the file is unchanged (read-only: callers copy).
-        self._index_key: tuple[int, int, int] | None = None
+        # The last index read (snapshot and journal replayed), reused while the files are unchanged
+        # (read-only: callers copy); its files' identities; the journal's bytes replayed into it.
+        self._index_key: tuple[_FileKey | None, _FileKey | None] | None = None
         self._index_memo: dict[str, Any] = {}
-        # Each document's text in the file last read or written (index_file.py), for cheap rewrites.
-        self._index_texts: IndexText | None = None
-        self._prepared_texts: IndexText | None = None
+        self._journal_end = 0
+        # The snapshot last read or written, and the generation of the journal that belongs to it.
+        self._snapshot: _Snapshot | None = None
+        self._journal_generation: str | None = None
+        self._prepared: tuple[IndexText, str, str] | None = None  # an index prepared for a multi-file commit
         self._recovered = False  # the clean-up after crashes runs once per object (_recover_once)
 
     def __repr__(self) -> str:
@@ -318,116 +420,357 @@ class ExperienceStore:
         finally:
             self._lock_object.release()
 
+    # The index: a snapshot (index.json) and its journal (index.journal; journal.py) -------------
     def _read_index(self) -> dict[str, Any]:
-        """The index as TinyDB's JSON document (tables of ``doc_id -> document``), every entry valid."""
+        """The index as TinyDB's JSON document (tables of ``doc_id -> document``), every entry valid.
+
+        The snapshot with the journal's changes replayed. Parsed once per process while
+        the files are unchanged; when only the journal grew (another process started or
+        ended a study), only its new lines are read and replayed.
+        """
         self._recover_once()
-        key = self._index_file_key()
-        if key is not None and key == self._index_key:
+        key = self._index_keys()
+        if key[0] is not None and key == self._index_key:
             return self._index_memo  # unchanged since the last read (rewrites replace the inode)
-        data = self._load_index_file()
-        if data is None:
+        grown = self._replay_grown_journal(key)
+        if grown is not None:
+            return grown
+        loaded = self._load_index()
+        if loaded is None:
             if self._layout.trials_dir.is_dir() and any(self._layout.trials_dir.glob("*.jsonl")):
                 return self._rebuild_index()
             return {table: {} for table in _TABLES}
-        if _invalid_entries(data):
-            data, key = self._quarantine_entries(data, key)
-        self._index_key, self._index_memo = key, data
+        if loaded.damaged:
+            return self._repair_index(loaded)
+        self._remember_loaded(loaded)
+        return loaded.data
+
+    def _index_keys(self) -> tuple[_FileKey | None, _FileKey | None]:
+        """The identity of the snapshot and of the journal (inode, size, mtime), ``None`` for a missing file."""
+        return _file_key(self._layout.index), _file_key(self._layout.index_journal)
+
+    def _index_file_key(self) -> _FileKey | None:
+        return _file_key(self._layout.index)
+
+    def _remember_loaded(self, loaded: _LoadedIndex) -> None:
+        self._snapshot = loaded.snapshot
+        self._index_key, self._index_memo = (loaded.snapshot.key, loaded.journal_key), loaded.data
+        self._journal_end = loaded.journal_end
+
+    def _replay_grown_journal(self, key: tuple[_FileKey | None, _FileKey | None]) -> dict[str, Any] | None:
+        """The memo with the journal's new lines replayed, when only the journal grew since the last
+        read; ``None`` when the snapshot changed (or anything else did): then the files are read anew."""
+        old = self._index_key
+        if old is None or key[0] is None or key[0] != old[0] or key[1] is None or old[1] is None:
+            return None
+        if key[1][0] != old[1][0] or key[1][1] < self._journal_end or self._snapshot is None or not self._journal_live():
+            return None  # another journal (a compaction), or one cut shorter: read everything again
+        try:
+            changes, end, bad, journal_key = read_journal_lines(self._layout.index_journal, self._journal_end)
+        except FileNotFoundError:
+            return None
+        if bad or journal_key is None or journal_key[0] != key[1][0] or any(c.get("type") != "change" for c in changes):
+            return None  # damage or a second header: the full read handles (and repairs) it
+        data = {table: dict(docs) for table, docs in self._index_memo.items()}
+        apply_changes(data, changes)
+        if _invalid_entries(data, change_documents(changes)):
+            return None
+        self._index_key, self._index_memo, self._journal_end = (key[0], journal_key), data, end
         return data
 
-    def _load_index_file(self) -> dict[str, Any] | None:
-        """The index file parsed, its version checked and migrated; None when there is none.
+    def _journal_live(self) -> bool:
+        """Whether the journal last read belongs to the snapshot last read (changes may be appended to it)."""
+        return self._snapshot is not None and self._snapshot.generation is not None and (
+            self._journal_generation == self._snapshot.generation
+        )
 
-        Keeps each document's text when the file has one per line (``index_file.py``),
-        so that the next rewrite re-encodes only what changed.
+    def _load_index(self) -> _LoadedIndex | None:
+        """The snapshot and the journal that belongs to it, replayed; ``None`` when there is no snapshot.
+
+        Readers take no lock: a compaction in another process may replace both files
+        while they are read. A journal that names another generation than the snapshot
+        just read is either stale (the snapshot already holds it: a compaction, or a
+        crash in the middle of one) or newer (the snapshot was replaced after it was
+        read): the snapshot's identity tells which, and a replaced one is read again.
         """
-        found = read_json_text(self._layout.index, "store index")
-        if found is None:
+        for _ in range(_READ_ATTEMPTS):
+            snapshot = self._load_snapshot()
+            if snapshot is None:
+                return None
+            journal = self._read_journal()
+            if journal is not None and journal.generation == snapshot.generation and snapshot.generation is not None:
+                self._journal_generation = journal.generation
+                data = {table: dict(docs) for table, docs in snapshot.data.items()} if journal.changes else snapshot.data
+                apply_changes(data, journal.changes)
+                invalid = self._snapshot_invalid(snapshot, journal.digest) or bool(
+                    _invalid_entries(data, change_documents(journal.changes))
+                )
+                return _LoadedIndex(snapshot, data, journal.key, journal.end, invalid or bool(journal.bad) or journal.bad_header)
+            if self._index_file_key() == snapshot.key:
+                # The journal is stale (or missing, or unreadable as a journal): the snapshot alone is the index.
+                self._journal_generation = None
+                damaged = self._snapshot_invalid(snapshot, None) or (journal is not None and journal.bad_header)
+                return _LoadedIndex(snapshot, snapshot.data, None if journal is None else journal.key, 0, damaged)
+        raise StoreError(
+            f"the experience store index {self._layout.index} kept changing while it was read "
+            f"({_READ_ATTEMPTS} attempts); another process is rewriting it continuously. Try again."
+        )
+
+    @staticmethod
+    def _snapshot_invalid(snapshot: _Snapshot, digest: str | None) -> bool:
+        """Whether the snapshot holds an invalid entry. Unless its bytes are those the store wrote (the
+        digest its journal's header keeps), every entry is checked, once per snapshot read."""
+        if snapshot.invalid is None:
+            trusted = digest is not None and digest == snapshot.digest
+            snapshot.invalid = False if trusted else bool(_invalid_entries(snapshot.data))
+        return snapshot.invalid
+
+    def _load_snapshot(self) -> _Snapshot | None:
+        """The snapshot file parsed, its version checked and migrated (memoised by the file's identity)."""
+        key = self._index_file_key()
+        if key is None:
             return None
-        data, text = found
+        if self._snapshot is not None and self._snapshot.key == key:
+            return self._snapshot
+        try:
+            raw = self._layout.index.read_bytes()
+        except FileNotFoundError:
+            return None
+        with gc_paused():
+            data, text = parse_json_bytes(raw, self._layout.index, "store index")
         if not isinstance(data, dict) or not all(isinstance(data.get(t, {}), dict) for t in _TABLES):
             raise corrupt_file(self._layout.index, "it is not a TinyDB document of tables _meta, tasks, studies")
         meta = next(iter(data.get("_meta", {}).values()), {"schema_version": schema.SCHEMA_VERSION})
+        meta = meta if isinstance(meta, dict) else {}
         version = check_version(meta.get("schema_version"), f"the experience store {self._layout.index}")
         if version < schema.SCHEMA_VERSION:
             data = migrate_index(data, version)  # (a migration may change documents: no texts kept)
         for table in _TABLES:
             data.setdefault(table, {})
-        self._index_texts = read_line_texts(text, data) if version == schema.SCHEMA_VERSION else None
-        return data
+        generation = meta.get("journal") if version == schema.SCHEMA_VERSION and isinstance(meta.get("journal"), str) else None
+        # The documents' lines (for a cheap compaction) are found from the text only when compacting.
+        return _Snapshot(key, data, text if version == schema.SCHEMA_VERSION else None, None, generation,
+                         snapshot_digest(raw), None)
 
-    def _quarantine_entries(
-        self, data: dict[str, Any], key: tuple[int, int, int] | None
-    ) -> tuple[dict[str, Any], tuple[int, int, int] | None]:
-        """Move invalid index entries to ``index.json.bad`` (one JSON line each) and out of the index.
+    def _read_journal(self) -> _Journal | None:
+        """The journal file's header and changes (``None`` when there is none)."""
+        try:
+            records, end, bad, key = read_journal_lines(self._layout.index_journal, 0)
+        except FileNotFoundError:
+            return None
+        if not records or records[0].get("type") != "journal":
+            # No header: the journal was damaged at its start, and no change in it can be tied to a snapshot.
+            return _Journal(None, None, [], key, end, bad, bad_header=bool(records or bad))
+        header = records[0]
+        check_version(header["schema_version"], f"the experience store journal {self._layout.index_journal}")
+        changes = [r for r in records[1:] if r.get("type") == "change"]
+        extra_headers = len(records) - 1 - len(changes)
+        return _Journal(header["generation"], header.get("snapshot_digest"), changes, key, end, bad,
+                        bad_header=extra_headers > 0)
 
-        Returns the index without them, and the identity of the index file it matches.
-        When the index cannot be rewritten (a read-only store), the entries are left
-        out of this read only, with a warning.
+    def _repair_index(self, loaded: _LoadedIndex) -> dict[str, Any]:
+        """Under the lock: move invalid entries to ``index.json.bad`` and damaged journal lines to
+        ``index.journal.bad``, adopt study logs the index lost with them, and write a clean snapshot.
+
+        When the store cannot be written (read only), the damage is left out of this read
+        only, with a warning.
         """
         try:
             with self._locked(RECOVERY_LOCK_TIMEOUT):
-                fresh = self._load_index_file()  # under the lock: another process may have fixed it
+                fresh = self._load_index()  # under the lock: another process may have repaired it
                 if fresh is None:
-                    return {table: {} for table in _TABLES}, None
-                bad = _invalid_entries(fresh)
-                if bad:
-                    lines = b"".join((dumps(entry) + "\n").encode("utf-8") for entry in bad)
-                    append_bytes(self._layout.index_quarantine, lines, what="the invalid index entries", durable=self.durable)
-                    for entry in bad:
-                        fresh[entry["table"]].pop(entry["key"], None)
-                    self._write_index(fresh)
+                    return {table: {} for table in _TABLES}
+                if not fresh.damaged:
+                    self._remember_loaded(fresh)
+                    return fresh.data
+                data = {table: dict(docs) for table, docs in fresh.data.items()}
+                messages = self._quarantine_journal()
+                if messages:
+                    # A damaged change may have added a study: its log still says what it was.
+                    adopted = self._adopt_orphan_logs(data)
+                    if adopted:
+                        messages.append(f"{adopted} stud{'y' if adopted == 1 else 'ies'} missing from the index "
+                                        "were read back from their logs")
+                messages += self._quarantine_entries(data)
+                self._write_index(data)
+                if messages:
                     warnings.warn(
-                        f"the experience store index {self._layout.index} had {len(bad)} invalid "
-                        f"entr{'y' if len(bad) == 1 else 'ies'} ({bad[0]['problems'][0]}); moved to "
-                        f"{self._layout.index_quarantine} and left out. Every other study is intact.",
+                        f"the experience store index {self._layout.index} was damaged: {'; '.join(messages)}. "
+                        "Every other study is intact.",
                         RuntimeWarning,
-                        stacklevel=3,
+                        stacklevel=4,
                     )
-                return fresh, self._index_file_key()
+                return data
         except (OSError, StoreError) as error:
+            data = {table: dict(docs) for table, docs in loaded.data.items()}
             bad = _invalid_entries(data)
             for entry in bad:
                 data[entry["table"]].pop(entry["key"], None)
             warnings.warn(
-                f"the experience store index {self._layout.index} has {len(bad)} invalid entries "
-                f"({bad[0]['problems'][0]}); they are left out of this read, but could not be moved aside: {error}",
+                f"the experience store index {self._layout.index} is damaged ({len(bad)} invalid entries, "
+                "or damaged lines in its journal); they are left out of this read, but could not be moved "
+                f"aside: {error}",
                 RuntimeWarning,
                 stacklevel=3,
             )
-            return data, key
+            return data
+
+    def _quarantine_entries(self, data: dict[str, Any]) -> list[str]:
+        """Move the invalid entries of ``data`` to ``index.json.bad`` (one JSON line each) and out of ``data``."""
+        bad = _invalid_entries(data)
+        if not bad:
+            return []
+        lines = b"".join((dumps(entry) + "\n").encode("utf-8") for entry in bad)
+        append_bytes(self._layout.index_quarantine, lines, what="the invalid index entries", durable=self.durable)
+        for entry in bad:
+            data[entry["table"]].pop(entry["key"], None)
+        return [f"{len(bad)} invalid entr{'y' if len(bad) == 1 else 'ies'} ({bad[0]['problems'][0]}) moved to "
+                f"{self._layout.index_quarantine} and left out"]
+
+    def _quarantine_journal(self) -> list[str]:
+        """Move the journal's damaged lines to ``index.journal.bad``, byte for byte (the caller compacts next)."""
+        path = self._layout.index_journal
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return []
+        damaged = damaged_journal_lines(raw)
+        if not damaged:
+            return []
+        target = self._layout.journal_quarantine
+        append_bytes(target, b"".join(line + b"\n" for _, line in damaged), what="the damaged journal lines",
+                     durable=self.durable)
+        return [f"the journal {path} had {len(damaged)} damaged line(s) (line {damaged[0][0]} first); "
+                f"moved to {target} byte for byte"]
+
+    def _adopt_orphan_logs(self, data: dict[str, Any]) -> int:
+        """Add to ``data`` every study whose log exists but which the index does not name (read from
+        its log's headers, as a rebuild would): what a damaged journal line may have held."""
+        known = {doc["id"] for doc in data["studies"].values()}
+        task_ids = {doc["id"] for doc in data["tasks"].values()}
+        adopted = 0
+        for log in sorted(self._layout.trials_dir.glob("*.jsonl")):
+            if log.stem in known:
+                continue
+            study, tasks = _study_from_log(log)
+            if study is None or check_index_study(study) or study["id"] != log.stem:
+                continue
+            for task in tasks.values():
+                if task["id"] not in task_ids and not check_task(task):
+                    data["tasks"][str(_next_key(data["tasks"]))] = task
+                    task_ids.add(task["id"])
+            data["studies"][str(_next_key(data["studies"]))] = study
+            known.add(study["id"])
+            adopted += 1
+        return adopted
+
+    def compact_index(self) -> None:
+        """Fold the index's journal into a new ``index.json`` (the store does this by itself as the
+        journal grows; call it before reading or editing ``index.json`` by hand)."""
+        with self._locked():
+            data = self._read_index()
+            self._write_index({table: dict(docs) for table, docs in data.items()})
 
     def _write_index(self, data: dict[str, Any]) -> None:
-        """Replace the index by ``data`` (the caller holds the lock); ``data`` becomes the read memo."""
-        text, texts = self._encode_index(data)
-        atomic_write(self._layout.index, text.encode("utf-8"), what="the store index", durable=self.durable)
-        self._remember_index(data, texts)
+        """Write ``data`` as a new snapshot with a fresh, empty journal (the caller holds the lock).
 
-    def _encode_index(self, data: dict[str, Any]) -> tuple[str, IndexText]:
-        """The index's text, re-encoding only the documents that changed since the last read or write."""
-        data["_meta"] = {"1": {"schema_version": schema.SCHEMA_VERSION}}
+        ``data`` becomes the read memo. A crash after the snapshot's rename and before the
+        new journal leaves the old journal, which names the old generation: readers ignore it.
+        """
+        generation = new_id()
+        text, texts = self._encode_index(data, generation)
+        raw = text.encode("utf-8")
+        atomic_write(self._layout.index, raw, what="the store index", durable=self.durable)
+        self._start_journal(generation, snapshot_digest(raw))
+        self._remember_index(data, texts, generation)
+
+    def _start_journal(self, generation: str, digest: str) -> None:
+        """A new journal for the snapshot of ``generation``; if it cannot be written, the old one stays,
+        stale (its generation is another), and the next change writes a snapshot again."""
+        try:
+            create_log(self._layout.index_journal, journal_header(generation, schema.SCHEMA_VERSION, digest),
+                       what="the store index's journal", durable=self.durable)
+        except OSError:
+            pass  # the snapshot just written holds every change: nothing is lost
+
+    def _encode_index(self, data: dict[str, Any], generation: str) -> tuple[str, IndexText]:
+        """The snapshot's text, re-encoding only the documents that changed since the snapshot last read or written."""
+        data["_meta"] = {"1": {"schema_version": schema.SCHEMA_VERSION, "journal": generation}}
         return encode_index({table: data[table] for table in (*_TABLES, *(t for t in data if t not in _TABLES))},
-                            self._index_texts)
+                            self._snapshot_texts())
+
+    def _snapshot_texts(self) -> IndexText | None:
+        """Each document's line in the snapshot last read or written (found from its text on first use)."""
+        snapshot = self._snapshot
+        if snapshot is None:
+            return None
+        if snapshot.texts is None and snapshot.text is not None:
+            snapshot.texts = read_line_texts(snapshot.text, snapshot.data)
+            snapshot.text = None
+        return snapshot.texts
 
     def _prepare_index(self, data: dict[str, Any]) -> Path:
         """Write the index to a temporary file (not yet renamed) for a multi-file commit (:meth:`_commit_index`)."""
-        text, self._prepared_texts = self._encode_index(data)
+        generation = new_id()
+        text, texts = self._encode_index(data, generation)
+        raw = text.encode("utf-8")
+        self._prepared = (texts, generation, snapshot_digest(raw))
         with write_errors_as("the store index", self._layout.index):
-            return prepare_atomic(self._layout.index, text.encode("utf-8"), durable=self.durable)
+            return prepare_atomic(self._layout.index, raw, durable=self.durable)
 
     def _commit_index(self, temp: Path, data: dict[str, Any]) -> None:
         """Rename an index prepared by :meth:`_prepare_index` from ``data`` into place (the caller holds the lock)."""
+        texts, generation, digest = self._prepared
         with write_errors_as("the store index", self.index_path):
             commit_atomic(temp, self.index_path, durable=self.durable)
-        self._remember_index(data, self._prepared_texts)
+        self._start_journal(generation, digest)
+        self._remember_index(data, texts, generation)
 
-    def _remember_index(self, data: dict[str, Any], texts: IndexText | None) -> None:
-        """Keep the index just written as the read memo: the next read need not parse it back.
+    def _remember_index(self, data: dict[str, Any], texts: IndexText | None, generation: str) -> None:
+        """Keep the snapshot just written as the read memo: the next read need not parse it back.
 
-        Called under the lock, right after the rename, so the file's identity is this
+        Called under the lock, right after the rename, so the files' identities are this
         write's. Every entry came from the index as read (validated) or from the store's
         own writers, which build valid entries.
         """
-        self._index_key, self._index_memo, self._index_texts = self._index_file_key(), data, texts
+        key = self._index_keys()
+        self._snapshot = _Snapshot(key[0], data, None, texts, generation, None, False)
+        self._journal_generation = generation if key[1] is not None else None
+        self._index_key, self._index_memo = key, data
+        self._journal_end = key[1][1] if key[1] is not None else 0
+
+    def _append_changes(self, ops: list[dict[str, Any]], after: dict[str, Any], *, at_start: bool) -> None:
+        """Record ``ops``, the change that made ``after`` (the caller holds the lock): one journal line,
+        or a new snapshot when the journal is missing, stale or grown past its share (see :meth:`_compaction_due`).
+
+        ``at_start``: a study's start, on the way to its first trial, compacts only a journal far past its share.
+        """
+        snapshot_key = self._index_file_key()
+        if snapshot_key is None or not self._journal_live() or (self._index_key or (None,))[0] != snapshot_key:
+            self._write_index(after)
+            return
+        if not ops:
+            return
+        append_record(self._layout.index_journal, {"type": "change", "ops": ops}, what="the store index's journal",
+                      durable=self.durable)
+        journal_key = _file_key(self._layout.index_journal)
+        self._index_key, self._index_memo = (snapshot_key, journal_key), after
+        self._journal_end = 0 if journal_key is None else journal_key[1]
+        if self._compaction_due(snapshot_key[1], self._journal_end, at_start=at_start):
+            self._write_index(after)
+
+    @staticmethod
+    def _compaction_due(snapshot_bytes: int, journal_bytes: int, *, at_start: bool) -> bool:
+        """Whether the journal has grown enough to fold it into a new snapshot.
+
+        Past :data:`COMPACT_SHARE` of the snapshot (at least :data:`COMPACT_MIN_BYTES`): each
+        compaction then rewrites the snapshot once per that many bytes of changes, so its
+        cost per change stays a small constant. At a study's start only past
+        :data:`COMPACT_AT_START` times that: those starts would pay it before their first trial,
+        while a run's end (where most compactions happen) pays it after the last.
+        """
+        limit = max(COMPACT_MIN_BYTES, int(snapshot_bytes * COMPACT_SHARE))
+        return journal_bytes > limit * (COMPACT_AT_START if at_start else 1)
 
     def _memory_index(self) -> Any:
         """A TinyDB over a private copy of the index (the caller holds the lock).
@@ -443,41 +786,32 @@ class ExperienceStore:
         return db
 
     @contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        """A TinyDB over the index in memory; written back atomically if it changed.
+    def _transaction(self, *, at_start: bool = False) -> Iterator[Any]:
+        """A TinyDB over the index in memory; its changes appended to the journal at the end.
 
         The caller holds the lock. TinyDB's own JSONStorage rewrites the file in place
-        (a crash mid-write leaves half a file), so TinyDB works on a memory copy and
-        this commits it with :func:`atomic_write`. Whether anything changed is an
-        equality test against the index as read: unchanged documents share their
-        nested values with it, so the test costs little even for thousands.
+        (a crash mid-write leaves half a file), so TinyDB works on a memory copy and the
+        store records what changed (:meth:`_append_changes`): one journal line, whatever
+        the size of the index. Finding what changed is an equality test against the index
+        as read: unchanged documents share their nested values with it, so the test costs
+        little even for thousands.
         """
         before = self._read_index()
         db = tinydb.TinyDB(storage=tinydb_storages.MemoryStorage)
         db.storage.memory = _copy_tables(before)
         yield db
         after = db.storage.read()
-        if not _same_tables(after, before) or not self._layout.index.exists():
-            self._write_index(after)
+        ops = index_changes(before, after)
+        if ops or not self._layout.index.exists():
+            self._append_changes(ops, after, at_start=at_start)
 
     def _rebuild_index(self) -> dict[str, Any]:
         """Rebuild a missing index from the study headers at the top of every log."""
         tasks: dict[str, dict[str, Any]] = {}
         studies: dict[str, dict[str, Any]] = {}
         for log in sorted(self._layout.trials_dir.glob("*.jsonl")):
-            records, _ = read_log(log)
-            study: dict[str, Any] | None = None
-            for _, record in records:
-                if not isinstance(record, Mapping):
-                    continue
-                if record.get("type") == "study":
-                    # A later header is a resumption: its fields win, but the first header's settings are the study's.
-                    line = _study_from_log_line(record)
-                    study = line if study is None else {**study, **line, "settings": study.get("settings", line.get("settings"))}
-                    if isinstance(record.get("task"), Mapping):
-                        tasks[record["task"]["id"]] = dict(record["task"])
-                elif record.get("type") == "end" and study is not None:
-                    study["status"], study["ended_at"] = record.get("status"), record.get("ended_at")
+            study, found = _study_from_log(log)
+            tasks.update(found)
             if study is not None:
                 studies[study["id"]] = study
         data = {
@@ -556,7 +890,7 @@ class ExperienceStore:
             return []  # the usual case: no lock taken, nothing written
         interrupted = []
         with self._locked(RECOVERY_LOCK_TIMEOUT):
-            with self._transaction() as db:
+            with self._transaction(at_start=True) as db:  # (the first read of a process: often a study's start)
                 table = db.table("studies")
                 changed = self._dead_runs(db.storage.read()["studies"].values())  # again, under the lock
                 for study_id, live in changed.items():
@@ -723,7 +1057,8 @@ class ExperienceStore:
             fresh[sid] = entry
             pairs.append((doc, entry))
         shared = {**cache, "spaces": {**spaces, **new_spaces}, "sources": {**sources, **new_sources}}
-        out = [StudySummary(doc, tasks.get(doc.get("task_id")), entry, shared) for doc, entry in pairs]
+        task_records: dict[Any, Any] = {}  # shared by this load's summaries (see StudySummary)
+        out = [StudySummary(doc, tasks.get(doc.get("task_id")), entry, shared, task_records) for doc, entry in pairs]
         if work >= SAVE_AFTER_BYTES or (fresh and not cached):  # (no usable cache file at all: write one)
             self._summaries.save({**shared, "studies": fresh})
         elif work:
@@ -747,13 +1082,6 @@ class ExperienceStore:
         if not isinstance(header, dict) or header.get("type") != "study" or not isinstance(header.get("settings"), dict):
             return None
         return header["settings"].get("objective_source")
-
-    def _index_file_key(self) -> tuple[int, int, int] | None:
-        try:
-            stat = os.stat(self._layout.index)
-        except FileNotFoundError:
-            return None
-        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
     def past_studies(
         self,
@@ -936,7 +1264,7 @@ class ExperienceStore:
         with self._locked():
             created_log: Path | None = None
             try:
-                with self._transaction() as db:
+                with self._transaction(at_start=True) as db:
                     task_doc = self._upsert_task(db, info) if info is not None else None
                     studies = db.table("studies")
                     previous = None

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .storage import atomic_write, dumps, scan_log
+from .storage import atomic_write, dumps, gc_paused, scan_log
 
 __all__ = ["SUMMARY_BEST_K", "SKETCH_SIZE", "SummaryCache", "fold_trials", "study_facts", "best_pairs"]
 
@@ -161,7 +161,8 @@ class SummaryCache:
     def _load(self) -> dict[str, Any]:
         empty: dict[str, Any] = {"studies": {}, "spaces": {}, "sources": {}}
         try:
-            data = json.loads(self.path.read_bytes())
+            with gc_paused():
+                data = json.loads(self.path.read_bytes())
         except (OSError, ValueError):
             return empty  # derived data: a missing or unreadable cache is rebuilt from the logs
         if not isinstance(data, dict) or data.get("version") != _CACHE_VERSION or not all(
