@@ -474,6 +474,71 @@ def predict_part(tasks: Sequence[ReplayTask], steps: Sequence[int] = (1, 2, 4, 8
     return "\n".join(lines)
 
 
+ORACLE = "oracle (knows the finals)"
+
+
+def tradeoff_part(tasks: Sequence[ReplayTask], seeds: Sequence[int], thresholds=(0.6, 0.7, 0.8, 0.9, 0.95),
+                  steps: Sequence[int] = (1, 2, 4, 8, 16), n_trials: int = TRIALS,
+                  groups: dict[str, Callable[[ReplayTask], bool]] | None = None) -> str:
+    """What each curve model could buy, without replaying a pruner: records stopped against others' epochs saved.
+
+    For every trial after the first of each seeded order (up to ``n_trials``), the incumbent
+    is no pruning's (the best final before it); the model, fitted on the other datasets of the
+    space (no task calibration, no own curves), gives the probability that the trial ends below
+    it at the steps the pruner judges (``steps``: its 2nd, 3rd, 5th, 9th, 17th report). A
+    threshold stops the trial at the first of those steps where the probability reaches it.
+    Shown: the share of records (trials that beat the incumbent) stopped, and the share of the
+    other trials' epochs saved. The oracle row knows the finals: it stops every other trial at
+    the first judged step and no record. A minute, not an hour: a quick screen of a model before the replays. One table
+    per group of datasets (``groups``: name -> which tasks; the past is every other dataset).
+    """
+    groups = groups or {"all datasets": lambda task: True}
+    # per group, model and threshold: [records, records stopped, others' epochs, others' epochs saved]
+    names = (*PREDICTORS, ORACLE)
+    counts = {(g, name, q): np.zeros(4) for g in groups for name in names for q in thresholds}
+    for task in tasks:
+        inside = [g for g, keep in groups.items() if keep(task)]
+        if not inside:
+            continue
+        library = CurveLibrary(past_curves(tasks, task))
+        fitted = {name: cls().fit(library) for name, cls in PREDICTORS.items()}
+        curves, finals = task.curves.curves, task.finals
+        for seed in seeds:
+            order = task.order(seed)[:n_trials]
+            for k in range(1, len(order)):
+                incumbent, index = finals[order[:k]].max(), order[k]
+                curve, record = curves[index], finals[index] > finals[order[:k]].max()
+                judged = [s for s in steps if s < len(curve) - 1]
+                for name in names:
+                    below = []
+                    for s in judged:
+                        if name == ORACLE:
+                            below.append(0.0 if record else 1.0)
+                            continue
+                        p = fitted[name].predict(list(range(s + 1)), list(curve[: s + 1]))
+                        below.append(0.0 if p is None else p.probability_below(incumbent))
+                    for q in thresholds:
+                        stop = next((s for s, b in zip(judged, below) if b >= q), None)
+                        for g in inside:
+                            c = counts[(g, name, q)]
+                            if record:
+                                c[0] += 1
+                                c[1] += stop is not None
+                            else:
+                                c[2] += len(curve)
+                                c[3] += 0 if stop is None else len(curve) - (stop + 1)
+    lines = []
+    for g in groups:
+        lines += [f"{g}:", "", "| model | " + " | ".join(f"p = {q:g}: records stopped, others' epochs saved"
+                                                     for q in thresholds) + " |", "|---|" + "---|" * len(thresholds)]
+        for name in names:
+            cells = [f"{c[1] / max(c[0], 1):.0%}, {c[3] / max(c[2], 1):.0%}"
+                     for c in (counts[(g, name, q)] for q in thresholds)]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
 # Live runs of notebook 3's digits CNN ----------------------------------------------------------------
 LIVE_SPACE = "digits_cnn"
 
@@ -714,7 +779,7 @@ def main(argv=None) -> int:
     parser.add_argument("--spaces", nargs="+", default=list(SPACES), choices=SPACES)
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     parser.add_argument("--quick", action="store_true", help="6 datasets per space, 2 seeds")
-    parser.add_argument("--part", choices=("compare", "predict", "sweep", "live", "select", "bounds"), default="compare")
+    parser.add_argument("--part", choices=("compare", "predict", "sweep", "live", "select", "bounds", "tradeoff"), default="compare")
     parser.add_argument("--source", choices=("prior", "lcdb"), default="prior",
                         help="compare on the prior's recorded curves (default) or on LCDB's (pip install lcdb)")
     parser.add_argument("--lcdb-datasets", type=int, default=40, help="lcdb: datasets compared (default 40)")
@@ -739,7 +804,7 @@ def main(argv=None) -> int:
     print(f"{len(tasks)} datasets with curves ({counts}), seeds {list(seeds)}", file=sys.stderr)
     out = args.out or ROOT / "results" / {"compare": "pruning.md", "sweep": "pruning_sweep.md",
                                            "predict": "pruning_predict.md", "select": "pruning_select.md",
-                                           "bounds": "pruning_bounds.md"}[args.part]
+                                           "bounds": "pruning_bounds.md", "tradeoff": "pruning_tradeoff.md"}[args.part]
     header = [
         f"Command: `{command_line(__file__, argv)}`",
         f"{len(tasks)} datasets ({', '.join(f'{s}: {n}' for s, n in counts.items())}), seeds {list(seeds)}",
@@ -747,6 +812,15 @@ def main(argv=None) -> int:
     ]
     if args.part == "predict":
         text = header + [(predict_part.__doc__ or "").strip().splitlines()[0], "", predict_part(tasks)]
+        print("\n".join(text))
+        if not args.quick:
+            out.write_text("\n".join(text) + "\n")
+        return 0
+    if args.part == "tradeoff":
+        groups = {"all datasets": lambda t: True,
+                  "development datasets": lambda t: is_development(t.space, t.name),
+                  "held-out datasets": lambda t: not is_development(t.space, t.name)}
+        text = header + [(tradeoff_part.__doc__ or "").strip().splitlines()[0], "", tradeoff_part(tasks, list(seeds), groups=groups)]
         print("\n".join(text))
         if not args.quick:
             out.write_text("\n".join(text) + "\n")

@@ -105,3 +105,13 @@ def test_the_development_datasets_are_named_per_space():
     assert set(bench.DEVELOPMENT_DATASETS) == set(bench.SPACES)
     assert bench.is_development("torch_mlp_regressor", "sk_diabetes")
     assert not bench.is_development("torch_mlp_classifier", "sk_diabetes")
+
+
+def test_the_tradeoff_screen_shows_the_oracle_stopping_no_record_and_saving_the_rest():
+    first = _task(TOY)
+    second = bench.ReplayTask("toy", first.curves.__class__(**{**first.curves.__dict__, "task": "other"}))
+    text = bench.tradeoff_part([first, second], [0], thresholds=(0.8,))
+    oracle = next(line for line in text.splitlines() if line.startswith(f"| {bench.ORACLE} |"))
+    # 4-epoch curves are judged at steps 1 and 2: a trial stopped at step 1 saves 2 of its 4 epochs
+    assert oracle == f"| {bench.ORACLE} | 0%, 50% |"
+    assert all(f"| {name} |" in text for name in bench.PREDICTORS)
