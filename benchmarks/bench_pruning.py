@@ -4,6 +4,9 @@
     python benchmarks/bench_pruning.py --quick              # 6 datasets per space, 2 seeds
     python benchmarks/bench_pruning.py --part predict       # how well each curve model predicts finals
     python benchmarks/bench_pruning.py --part sweep         # the meta-learned pruner's p, model and schedule
+    python benchmarks/bench_pruning.py --part select --seeds 3   # p and calibration, chosen on the development datasets
+    python benchmarks/bench_pruning.py --part bounds        # oracle pruners that know the finals, beside ours
+    python benchmarks/bench_pruning.py --part tradeoff      # per curve model: records stopped vs losers' epochs saved
     nice -n 5 python benchmarks/bench_pruning.py --live --seeds 3   # notebook 3's CNN, trained here (CPU)
     python benchmarks/bench_pruning.py --source lcdb --seeds 3      # LCDB's curves (pip install lcdb)
 
@@ -37,7 +40,9 @@ after 32 trials and the epochs they took; the regret at fixed epoch budgets (the
 order continues up to 64 trials while epochs remain); the epochs each method needs to
 reach the regret no pruning has after 32 trials; and how often the configuration that
 is best among the first 32 was pruned. Medians over datasets and seeds; the machine
-is noisy but nothing here is timed.
+is noisy but nothing here is timed. The datasets the meta-learned pruner's settings were
+chosen on (``DEVELOPMENT_DATASETS``) are reported apart from the others, and ``spending``
+says where each method's epochs went until it reached no pruning's regret.
 """
 
 from __future__ import annotations
