@@ -544,6 +544,97 @@ def tradeoff_part(tasks: Sequence[ReplayTask], seeds: Sequence[int], thresholds=
     return "\n".join(lines).rstrip()
 
 
+# An experiment outside the package: "will this trial beat the incumbent?" learnt from past pools --------------
+def incumbent_features(curve: Sequence[float], step: int, incumbent: float, incumbent_curve: Sequence[float]) -> list[float]:
+    """A running curve at ``step`` against the incumbent: its value and best so far minus the incumbent's final,
+    its slope over two steps, and its gap to the incumbent's own curve at the same step."""
+    curve, incumbent_curve = np.asarray(curve, dtype=float), np.asarray(incumbent_curve, dtype=float)
+    slope = curve[step] - curve[max(step - 2, 0)]
+    return [curve[step] - incumbent, curve[: step + 1].max() - incumbent, slope,
+            curve[step] - incumbent_curve[min(step, len(incumbent_curve) - 1)]]
+
+
+class IncumbentClassifier:
+    """Per step, a logistic regression (scikit-learn) of "ends above the incumbent" on ``incumbent_features``,
+    trained on pairs from past pools: in each, 4 incumbents drawn as the best of a random 1-31 of its
+    configurations, against every other configuration whose curve goes past the step."""
+
+    def __init__(self, past: Sequence[ReplayTask], draws: int = 4) -> None:
+        self.past, self.draws, self._models = past, draws, {}
+
+    def probability_beats(self, curve, step: int, incumbent: float, incumbent_curve) -> float | None:
+        if step not in self._models:
+            self._models[step] = self._fit(step)
+        model = self._models[step]
+        if model is None:
+            return None
+        return float(model.predict_proba([incumbent_features(curve, step, incumbent, incumbent_curve)])[0, 1])
+
+    def _fit(self, step: int):
+        from sklearn.linear_model import LogisticRegression
+
+        rng = np.random.default_rng(step)
+        X, y = [], []
+        for task in self.past:
+            curves, finals = task.curves.curves, task.finals
+            for _ in range(self.draws):
+                drawn = rng.choice(len(curves), rng.integers(1, TRIALS), replace=False)
+                best = drawn[np.argmax(finals[drawn])]
+                for i, curve in enumerate(curves):
+                    if i != best and len(curve) - 1 > step:
+                        X.append(incumbent_features(curve, step, finals[best], curves[best]))
+                        y.append(finals[i] > finals[best])
+        y = np.asarray(y)
+        if len(y) < 50 or y.all() or not y.any():
+            return None
+        return LogisticRegression(max_iter=500).fit(np.asarray(X), y)
+
+
+class ClassifierPruner(MetaLearnedPruner):
+    """Stops a trial, at the meta-learned pruner's steps, when the classifier gives it less than ``1 - p``
+    chance of beating the best complete trial (an experiment: not in the package)."""
+
+    def __init__(self, classifier: IncumbentClassifier, p: float) -> None:
+        super().__init__(p=p)
+        self.classifier = classifier
+
+    def decide(self, trial, trials, direction):
+        from jupyter_metahpo.pruners.base import KEEP, PruneDecision
+        from jupyter_metahpo.pruners.meta import SCHEDULES
+        from jupyter_metahpo.trial import best_trial
+
+        step = trial.last_step
+        if step is None or step < self.n_warmup_steps or not SCHEDULES[self.schedule](len(trial.intermediate_values)):
+            return KEEP
+        best = best_trial(trials, direction)
+        if best is None:
+            return KEEP
+        reference = list(best.intermediate_values.values()) or [best.value]
+        beats = self.classifier.probability_beats(list(trial.intermediate_values.values()), step, best.value, reference)
+        if beats is None or 1.0 - beats < self.p:
+            return KEEP
+        return PruneDecision(True, f"P(beats best {best.value:.3g}) = {beats:.2f}")
+
+
+#: The thresholds of ``--part classifier``.
+CLASSIFIER_P = (0.93, 0.95, 0.97)
+
+
+def classifier_part(tasks: Sequence[ReplayTask], seeds: Sequence[int]) -> list[str]:
+    """The incumbent classifier beside ours, no pruning and median pruning, development and held-out apart."""
+    table = {name: run for name, run in methods(OURS).items()
+             if name in ("no pruning", "median", "ours: meta-learned")}
+    for p in CLASSIFIER_P:
+        table[f"experiment: incumbent classifier, p={p:g}"] = (
+            lambda task, order, past, p=p: replay_ours(task, order, ClassifierPruner(IncumbentClassifier(
+                [t for t in tasks if t.space == task.space and t.name != task.name]), p)))
+    result = compare(tasks, seeds, table)
+    n_dev = sum(is_development(t.space, t.name) for t in tasks)
+    return [f"The {n_dev} development datasets:", "", summary_table(result, where=development), "",
+            f"The {len(tasks) - n_dev} held-out datasets:", "", summary_table(result, where=held_out), "",
+            "Where the epochs went (all datasets):", "", spending_table(result)]
+
+
 # Live runs of notebook 3's digits CNN ----------------------------------------------------------------
 LIVE_SPACE = "digits_cnn"
 
@@ -784,7 +875,7 @@ def main(argv=None) -> int:
     parser.add_argument("--spaces", nargs="+", default=list(SPACES), choices=SPACES)
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     parser.add_argument("--quick", action="store_true", help="6 datasets per space, 2 seeds")
-    parser.add_argument("--part", choices=("compare", "predict", "sweep", "live", "select", "bounds", "tradeoff"), default="compare")
+    parser.add_argument("--part", choices=("compare", "predict", "sweep", "live", "select", "bounds", "tradeoff", "classifier"), default="compare")
     parser.add_argument("--source", choices=("prior", "lcdb"), default="prior",
                         help="compare on the prior's recorded curves (default) or on LCDB's (pip install lcdb)")
     parser.add_argument("--lcdb-datasets", type=int, default=40, help="lcdb: datasets compared (default 40)")
@@ -809,7 +900,8 @@ def main(argv=None) -> int:
     print(f"{len(tasks)} datasets with curves ({counts}), seeds {list(seeds)}", file=sys.stderr)
     out = args.out or ROOT / "results" / {"compare": "pruning.md", "sweep": "pruning_sweep.md",
                                            "predict": "pruning_predict.md", "select": "pruning_select.md",
-                                           "bounds": "pruning_bounds.md", "tradeoff": "pruning_tradeoff.md"}[args.part]
+                                           "bounds": "pruning_bounds.md", "tradeoff": "pruning_tradeoff.md",
+                                           "classifier": "pruning_classifier.md"}[args.part]
     header = [
         f"Command: `{command_line(__file__, argv)}`",
         f"{len(tasks)} datasets ({', '.join(f'{s}: {n}' for s, n in counts.items())}), seeds {list(seeds)}",
@@ -817,6 +909,12 @@ def main(argv=None) -> int:
     ]
     if args.part == "predict":
         text = header + [(predict_part.__doc__ or "").strip().splitlines()[0], "", predict_part(tasks)]
+        print("\n".join(text))
+        if not args.quick:
+            out.write_text("\n".join(text) + "\n")
+        return 0
+    if args.part == "classifier":
+        text = header + classifier_part(tasks, list(seeds))
         print("\n".join(text))
         if not args.quick:
             out.write_text("\n".join(text) + "\n")
