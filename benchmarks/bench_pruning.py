@@ -578,7 +578,7 @@ class IncumbentClassifier:
         for task in self.past:
             curves, finals = task.curves.curves, task.finals
             for _ in range(self.draws):
-                drawn = rng.choice(len(curves), rng.integers(1, TRIALS), replace=False)
+                drawn = rng.choice(len(curves), min(int(rng.integers(1, TRIALS)), len(curves)), replace=False)
                 best = drawn[np.argmax(finals[drawn])]
                 for i, curve in enumerate(curves):
                     if i != best and len(curve) - 1 > step:
