@@ -624,10 +624,18 @@ def classifier_part(tasks: Sequence[ReplayTask], seeds: Sequence[int]) -> list[s
     """The incumbent classifier beside ours, no pruning and median pruning, development and held-out apart."""
     table = {name: run for name, run in methods(OURS).items()
              if name in ("no pruning", "median", "ours: meta-learned")}
+    classifiers: dict[tuple[str, str], IncumbentClassifier] = {}
+
+    def classifier_for(task: ReplayTask) -> IncumbentClassifier:  # one per held-out task, shared by seeds and p
+        key = (task.space, task.name)
+        if key not in classifiers:
+            classifiers.clear()
+            classifiers[key] = IncumbentClassifier([t for t in tasks if t.space == task.space and t.name != task.name])
+        return classifiers[key]
+
     for p in CLASSIFIER_P:
         table[f"experiment: incumbent classifier, p={p:g}"] = (
-            lambda task, order, past, p=p: replay_ours(task, order, ClassifierPruner(IncumbentClassifier(
-                [t for t in tasks if t.space == task.space and t.name != task.name]), p)))
+            lambda task, order, past, p=p: replay_ours(task, order, ClassifierPruner(classifier_for(task), p)))
     result = compare(tasks, seeds, table)
     n_dev = sum(is_development(t.space, t.name) for t in tasks)
     return [f"The {n_dev} development datasets:", "", summary_table(result, where=development), "",
