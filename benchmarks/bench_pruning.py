@@ -189,7 +189,9 @@ def replay_optuna(task: ReplayTask, order: Sequence[int], make_pruner: Callable[
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = optuna.create_study(direction="maximize", pruner=make_pruner(),
+    # A fixed name: Optuna's HyperbandPruner assigns brackets by a hash of the study's name and the
+    # trial's number, so a random name made its column move from run to run.
+    study = optuna.create_study(study_name="replay", direction="maximize", pruner=make_pruner(),
                                 sampler=optuna.samplers.RandomSampler(seed=0))
     epochs, complete = [], []
     for index in order:
