@@ -4,6 +4,9 @@
     python benchmarks/bench_pruning.py --quick              # 6 datasets per space, 2 seeds
     python benchmarks/bench_pruning.py --part predict       # how well each curve model predicts finals
     python benchmarks/bench_pruning.py --part sweep         # the meta-learned pruner's p, model and schedule
+    python benchmarks/bench_pruning.py --part select --seeds 3   # p and calibration, chosen on the development datasets
+    python benchmarks/bench_pruning.py --part bounds        # oracle pruners that know the finals, beside ours
+    python benchmarks/bench_pruning.py --part tradeoff      # per curve model: records stopped vs losers' epochs saved
     nice -n 5 python benchmarks/bench_pruning.py --live --seeds 3   # notebook 3's CNN, trained here (CPU)
     python benchmarks/bench_pruning.py --source lcdb --seeds 3      # LCDB's curves (pip install lcdb)
 
@@ -37,7 +40,9 @@ after 32 trials and the epochs they took; the regret at fixed epoch budgets (the
 order continues up to 64 trials while epochs remain); the epochs each method needs to
 reach the regret no pruning has after 32 trials; and how often the configuration that
 is best among the first 32 was pruned. Medians over datasets and seeds; the machine
-is noisy but nothing here is timed.
+is noisy but nothing here is timed. The datasets the meta-learned pruner's settings were
+chosen on (``DEVELOPMENT_DATASETS``) are reported apart from the others, and ``spending``
+says where each method's epochs went until it reached no pruning's regret.
 """
 
 from __future__ import annotations
@@ -69,6 +74,29 @@ from jupyter_metahpo.trial import Origin, TrialState  # noqa: E402
 SPACES = ("torch_mlp_classifier", "torch_mlp_regressor")
 TRIALS = 32  # trials of the "final regret" comparison; the replay goes on to the whole pool
 BUDGETS = (0.25, 0.5, 0.75, 1.0)  # epoch budgets, as shares of no pruning's epochs over TRIALS trials
+
+#: The datasets whose curves the prior build had recorded when the meta-learned pruner's settings were
+#: first chosen (``--part sweep`` and ``--part select``, 51 curve files): every later choice is made on
+#: these too, and the other datasets of the finished build (46) are reported apart as never chosen on.
+DEVELOPMENT_DATASETS = {
+    "torch_mlp_classifier": frozenset(
+        "keel_australian keel_bupa keel_contraceptive keel_crx keel_german keel_ionosphere keel_mammographic "
+        "keel_movement_libras keel_pima keel_tic-tac-toe keel_twonorm keel_vehicle keel_vowel rd_AER_CreditCard "
+        "rd_AER_HMDA rd_modeldata_attrition rd_modeldata_lending_club rd_modeldata_stackoverflow "
+        "rd_modeldata_wa_churn sk_breast_cancer".split()),
+    "torch_mlp_regressor": frozenset(
+        "islp_College islp_Wage rd_AER_CASchools rd_AER_CollegeDistance rd_AER_HousePrices rd_AER_NMES1988 "
+        "rd_AER_RecreationDemand rd_ISLR_Carseats rd_ISLR_Credit rd_MASS_Boston rd_MASS_nlschools "
+        "rd_carData_Salaries rd_datasets_quakes rd_modeldata_Sacramento rd_modeldata_biomass "
+        "rd_modeldata_car_prices rd_modeldata_check_times rd_modeldata_concrete rd_openintro_bdims "
+        "rd_openintro_births14 rd_openintro_yrbss rd_palmerpenguins_penguins sk_diabetes sm_fair wd_airfare "
+        "wd_catholic wd_expendshares wd_fertil2 wd_gpa2 wd_mlb1 wd_pntsprd".split()),
+}
+
+
+def is_development(space: str, task: str) -> bool:
+    """Whether a dataset is one the meta-learned pruner's settings were chosen on."""
+    return task in DEVELOPMENT_DATASETS.get(space, ())
 
 
 # The tasks ----------------------------------------------------------------------------------
@@ -161,7 +189,9 @@ def replay_optuna(task: ReplayTask, order: Sequence[int], make_pruner: Callable[
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = optuna.create_study(direction="maximize", pruner=make_pruner(),
+    # A fixed name: Optuna's HyperbandPruner assigns brackets by a hash of the study's name and the
+    # trial's number, so a random name made its column move from run to run.
+    study = optuna.create_study(study_name="replay", direction="maximize", pruner=make_pruner(),
                                 sampler=optuna.samplers.RandomSampler(seed=0))
     epochs, complete = [], []
     for index in order:
@@ -244,6 +274,67 @@ def best_was_pruned(task: ReplayTask, replay: Replay, n_trials: int) -> bool:
     return not replay.complete[position]
 
 
+def spending(task: ReplayTask, reference: Replay, replay: Replay, target: float) -> dict[str, float] | None:
+    """Where a method's epochs went until it reached ``target``, in epochs (``None`` if it never did).
+
+    A trial is a *record* when its final beats every earlier one of the order (no pruning's
+    incumbent would move); no pruning reaches ``target`` at a record, ``k``. Up to the trial
+    where the method reaches ``target``: records it completed (what even a perfect pruner pays),
+    records it pruned (a mistake), other trials it completed (kept too long), the first epoch
+    of other trials it pruned (what a pruner that judges after one epoch pays) and their later
+    epochs (pruned late), and every trial after ``k`` (spent because something was pruned wrongly).
+    """
+    finals = task.finals
+    best, worst = finals.max(), finals.min()
+    spent = dict.fromkeys(("records completed", "records pruned", "others completed", "others' first epoch",
+                           "others pruned later", "after no pruning's trial"), 0.0)
+    incumbent, record, reached_at = -np.inf, [], None
+    for k, index in enumerate(reference.indices):
+        record.append(finals[index] > incumbent)
+        incumbent = max(incumbent, finals[index])
+        if reached_at is None and (best - incumbent) / (best - worst) <= target + 1e-12:
+            reached_at = k
+    incumbent = -np.inf
+    for k, (index, epochs, complete) in enumerate(zip(replay.indices, replay.epochs, replay.complete)):
+        if k > reached_at:
+            spent["after no pruning's trial"] += epochs
+        elif record[k]:
+            spent["records completed" if complete else "records pruned"] += epochs
+        elif complete:
+            spent["others completed"] += epochs
+        else:
+            spent["others' first epoch"] += min(epochs, 1)
+            spent["others pruned later"] += epochs - min(epochs, 1)
+        if complete:
+            incumbent = max(incumbent, finals[index])
+            if (best - incumbent) / (best - worst) <= target + 1e-12:
+                return spent
+    return None
+
+
+def oracle_replay(task: ReplayTask, order: Sequence[int], after: int) -> Replay:
+    """A pruner that knows every final: it stops, after ``after`` epochs, each trial that will not beat the
+    best complete one, and completes the others (a bound, not a method: no real pruner knows the finals)."""
+    finals, curves = task.finals, task.curves.curves
+    incumbent, epochs, complete = -np.inf, [], []
+    for index in order:
+        length = len(curves[index])
+        improves = finals[index] > incumbent
+        epochs.append(length if improves else min(after, length))
+        complete.append(bool(improves))
+        incumbent = max(incumbent, finals[index]) if improves else incumbent
+    return Replay(tuple(int(i) for i in order), tuple(epochs), tuple(complete))
+
+
+#: The oracles of ``--part bounds``: how many epochs each runs of a trial it will stop.
+ORACLE_EPOCHS = (1, 2, 3, 5, 9)
+
+
+def oracles() -> dict[str, Callable]:
+    return {f"oracle, stops after {m} epoch{'s' if m > 1 else ''}": (lambda task, order, past, m=m: oracle_replay(task, order, m))
+            for m in ORACLE_EPOCHS}
+
+
 # The comparison ------------------------------------------------------------------------------
 def compare(tasks: Sequence[ReplayTask], seeds: Sequence[int], table: dict[str, Callable],
             n_trials: int = TRIALS) -> dict:
@@ -264,7 +355,9 @@ def compare(tasks: Sequence[ReplayTask], seeds: Sequence[int], table: dict[str, 
             base_reach = epochs_to_reach(task, reference, target)
             for name, replay in replays.items():
                 reach = epochs_to_reach(task, replay, target)
+                spent = spending(task, reference, replay, target)
                 rows[name].append({
+                    "spent": None if spent is None else {k: v / base_reach for k, v in spent.items()},
                     "task": task.name, "space": task.space, "seed": seed,
                     "regret": regret_after(task, replay, n_trials),
                     "epochs": epochs_within(replay, n_trials) / base_epochs,
@@ -283,7 +376,8 @@ def columns(n_trials: int = TRIALS) -> str:
     return f"""Columns (medians over datasets and seeds unless said): normalised regret after {n_trials} trials; epochs
 those {n_trials} trials ran, as a share of no pruning's; epochs until the regret first reaches the one no pruning has
 after {n_trials} trials (the order goes on to the whole pool), as a share of no pruning's {n_trials}-trial epochs, and how
-often it is reached at all; the same epochs divided by the epochs no pruning needed to reach it, run by run; the mean
+often it is reached at all (for no pruning itself this is where its best of {n_trials} came, about half way); the same
+epochs divided by the epochs no pruning needed to reach it, run by run (the goal's figure: 1.00 is no saving); the mean
 regret within an epoch budget of 0.25 to 1 times no pruning's {n_trials}-trial epochs; how often the best of the first
 {n_trials} configurations was pruned (mean); the share of the {n_trials} trials pruned; CPU seconds of the whole method."""
 
@@ -291,14 +385,16 @@ regret within an epoch budget of 0.25 to 1 times no pruning's {n_trials}-trial e
 COLUMNS = columns()
 
 
-def summary_table(result: dict, space: str | None = None) -> str:
+def summary_table(result: dict, space: str | None = None, where: Callable[[dict], bool] | None = None) -> str:
+    """One row per method: medians (means where said) over the runs of ``space`` (all when ``None``) that ``where`` keeps."""
     n_trials = result.get("n_trials", TRIALS)
-    header = ("method", f"regret@{n_trials} (median / mean)", f"epochs@{n_trials}", "epochs to no-pruning's regret",
-              "... / no pruning's",
+    header = ("method", f"regret@{n_trials} (median / mean)", f"epochs@{n_trials}",
+              f"epochs to no pruning's regret / its {n_trials}-trial epochs",
+              "... / its epochs to that regret (run by run)",
               *(f"regret @{b:g}x epochs" for b in BUDGETS), "best pruned", "pruned / trial", "CPU s")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, rows in result["rows"].items():
-        rows = [r for r in rows if space is None or r["space"] == space]
+        rows = [r for r in rows if (space is None or r["space"] == space) and (where is None or where(r))]
         if not rows:
             continue
         reach = np.array([r["to_target"] for r in rows])
@@ -317,6 +413,31 @@ def summary_table(result: dict, space: str | None = None) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def spending_table(result: dict, where: Callable[[dict], bool] | None = None) -> str:
+    """Where each method's epochs went until it reached no pruning's regret (``spending``): the means over
+    the runs that reached it, as shares of the epochs no pruning needed."""
+    parts = ("records completed", "records pruned", "others completed", "others' first epoch", "others pruned later",
+             "after no pruning's trial")
+    lines = ["| method | runs that reach it | " + " | ".join(parts) + " | total |", "|---|---|" + "---|" * (len(parts) + 1)]
+    for name, rows in result["rows"].items():
+        rows = [r for r in rows if where is None or where(r)]
+        spent = [r["spent"] for r in rows if r.get("spent") is not None]
+        if not spent:
+            continue
+        means = [np.mean([s[p] for s in spent]) for p in parts]
+        lines.append(f"| {name} | {len(spent) / len(rows):.0%} | " + " | ".join(f"{m:.3f}" for m in means)
+                     + f" | {sum(means):.3f} |")
+    return "\n".join(lines)
+
+
+def held_out(row: dict) -> bool:
+    return not is_development(row["space"], row["task"])
+
+
+def development(row: dict) -> bool:
+    return is_development(row["space"], row["task"])
 
 
 # How well the curve models predict finals ----------------------------------------------------------
@@ -358,6 +479,170 @@ def predict_part(tasks: Sequence[ReplayTask], steps: Sequence[int] = (1, 2, 4, 8
                 cells.append(f"{np.median(found[:, 0]):.3f}, {found[:, 1].mean():.0%}" if len(found) else "-")
             lines.append(f"| {space} | {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+ORACLE = "oracle (knows the finals)"
+
+
+def tradeoff_part(tasks: Sequence[ReplayTask], seeds: Sequence[int], thresholds=(0.6, 0.7, 0.8, 0.9, 0.95),
+                  steps: Sequence[int] = (1, 2, 4, 8, 16), n_trials: int = TRIALS,
+                  groups: dict[str, Callable[[ReplayTask], bool]] | None = None) -> str:
+    """What each curve model could buy, without replaying a pruner: records stopped against others' epochs saved.
+
+    For every trial after the first of each seeded order (up to ``n_trials``), the incumbent
+    is no pruning's (the best final before it); the model, fitted on the other datasets of the
+    space (no task calibration, no own curves), gives the probability that the trial ends below
+    it at the steps the pruner judges (``steps``: its 2nd, 3rd, 5th, 9th, 17th report). A
+    threshold stops the trial at the first of those steps where the probability reaches it.
+    Shown: the share of records (trials that beat the incumbent) stopped, and the share of the
+    other trials' epochs saved. The oracle row knows the finals: it stops every other trial at
+    the first judged step and no record. A minute, not an hour: a quick screen of a model before the replays. One table
+    per group of datasets (``groups``: name -> which tasks; the past is every other dataset).
+    """
+    groups = groups or {"all datasets": lambda task: True}
+    # per group, model and threshold: [records, records stopped, others' epochs, others' epochs saved]
+    names = (*PREDICTORS, ORACLE)
+    counts = {(g, name, q): np.zeros(4) for g in groups for name in names for q in thresholds}
+    for task in tasks:
+        inside = [g for g, keep in groups.items() if keep(task)]
+        if not inside:
+            continue
+        library = CurveLibrary(past_curves(tasks, task))
+        fitted = {name: cls().fit(library) for name, cls in PREDICTORS.items()}
+        curves, finals = task.curves.curves, task.finals
+        for seed in seeds:
+            order = task.order(seed)[:n_trials]
+            for k in range(1, len(order)):
+                incumbent, index = finals[order[:k]].max(), order[k]
+                curve, record = curves[index], finals[index] > finals[order[:k]].max()
+                judged = [s for s in steps if s < len(curve) - 1]
+                for name in names:
+                    below = []
+                    for s in judged:
+                        if name == ORACLE:
+                            below.append(0.0 if record else 1.0)
+                            continue
+                        p = fitted[name].predict(list(range(s + 1)), list(curve[: s + 1]))
+                        below.append(0.0 if p is None else p.probability_below(incumbent))
+                    for q in thresholds:
+                        stop = next((s for s, b in zip(judged, below) if b >= q), None)
+                        for g in inside:
+                            c = counts[(g, name, q)]
+                            if record:
+                                c[0] += 1
+                                c[1] += stop is not None
+                            else:
+                                c[2] += len(curve)
+                                c[3] += 0 if stop is None else len(curve) - (stop + 1)
+    lines = []
+    for g in groups:
+        lines += [f"{g}:", "", "| model | " + " | ".join(f"p = {q:g}: records stopped, others' epochs saved"
+                                                     for q in thresholds) + " |", "|---|" + "---|" * len(thresholds)]
+        for name in names:
+            cells = [f"{c[1] / max(c[0], 1):.0%}, {c[3] / max(c[2], 1):.0%}"
+                     for c in (counts[(g, name, q)] for q in thresholds)]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+# An experiment outside the package: "will this trial beat the incumbent?" learnt from past pools --------------
+def incumbent_features(curve: Sequence[float], step: int, incumbent: float, incumbent_curve: Sequence[float]) -> list[float]:
+    """A running curve at ``step`` against the incumbent: its value and best so far minus the incumbent's final,
+    its slope over two steps, and its gap to the incumbent's own curve at the same step."""
+    curve, incumbent_curve = np.asarray(curve, dtype=float), np.asarray(incumbent_curve, dtype=float)
+    slope = curve[step] - curve[max(step - 2, 0)]
+    return [curve[step] - incumbent, curve[: step + 1].max() - incumbent, slope,
+            curve[step] - incumbent_curve[min(step, len(incumbent_curve) - 1)]]
+
+
+class IncumbentClassifier:
+    """Per step, a logistic regression (scikit-learn) of "ends above the incumbent" on ``incumbent_features``,
+    trained on pairs from past pools: in each, 4 incumbents drawn as the best of a random 1-31 of its
+    configurations, against every other configuration whose curve goes past the step."""
+
+    def __init__(self, past: Sequence[ReplayTask], draws: int = 4) -> None:
+        self.past, self.draws, self._models = past, draws, {}
+
+    def probability_beats(self, curve, step: int, incumbent: float, incumbent_curve) -> float | None:
+        if step not in self._models:
+            self._models[step] = self._fit(step)
+        model = self._models[step]
+        if model is None:
+            return None
+        return float(model.predict_proba([incumbent_features(curve, step, incumbent, incumbent_curve)])[0, 1])
+
+    def _fit(self, step: int):
+        from sklearn.linear_model import LogisticRegression
+
+        rng = np.random.default_rng(step)
+        X, y = [], []
+        for task in self.past:
+            curves, finals = task.curves.curves, task.finals
+            for _ in range(self.draws):
+                drawn = rng.choice(len(curves), min(int(rng.integers(1, TRIALS)), len(curves)), replace=False)
+                best = drawn[np.argmax(finals[drawn])]
+                for i, curve in enumerate(curves):
+                    if i != best and len(curve) - 1 > step:
+                        X.append(incumbent_features(curve, step, finals[best], curves[best]))
+                        y.append(finals[i] > finals[best])
+        y = np.asarray(y)
+        if len(y) < 50 or y.all() or not y.any():
+            return None
+        return LogisticRegression(max_iter=500).fit(np.asarray(X), y)
+
+
+class ClassifierPruner(MetaLearnedPruner):
+    """Stops a trial, at the meta-learned pruner's steps, when the classifier gives it less than ``1 - p``
+    chance of beating the best complete trial (an experiment: not in the package)."""
+
+    def __init__(self, classifier: IncumbentClassifier, p: float) -> None:
+        super().__init__(p=p)
+        self.classifier = classifier
+
+    def decide(self, trial, trials, direction):
+        from jupyter_metahpo.pruners.base import KEEP, PruneDecision
+        from jupyter_metahpo.pruners.meta import SCHEDULES
+        from jupyter_metahpo.trial import best_trial
+
+        step = trial.last_step
+        if step is None or step < self.n_warmup_steps or not SCHEDULES[self.schedule](len(trial.intermediate_values)):
+            return KEEP
+        best = best_trial(trials, direction)
+        if best is None:
+            return KEEP
+        reference = list(best.intermediate_values.values()) or [best.value]
+        beats = self.classifier.probability_beats(list(trial.intermediate_values.values()), step, best.value, reference)
+        if beats is None or 1.0 - beats < self.p:
+            return KEEP
+        return PruneDecision(True, f"P(beats best {best.value:.3g}) = {beats:.2f}")
+
+
+#: The thresholds of ``--part classifier``.
+CLASSIFIER_P = (0.93, 0.95, 0.97)
+
+
+def classifier_part(tasks: Sequence[ReplayTask], seeds: Sequence[int]) -> list[str]:
+    """The incumbent classifier beside ours, no pruning and median pruning, development and held-out apart."""
+    table = {name: run for name, run in methods(OURS).items()
+             if name in ("no pruning", "median", "ours: meta-learned")}
+    classifiers: dict[tuple[str, str], IncumbentClassifier] = {}
+
+    def classifier_for(task: ReplayTask) -> IncumbentClassifier:  # one per held-out task, shared by seeds and p
+        key = (task.space, task.name)
+        if key not in classifiers:
+            classifiers.clear()
+            classifiers[key] = IncumbentClassifier([t for t in tasks if t.space == task.space and t.name != task.name])
+        return classifiers[key]
+
+    for p in CLASSIFIER_P:
+        table[f"experiment: incumbent classifier, p={p:g}"] = (
+            lambda task, order, past, p=p: replay_ours(task, order, ClassifierPruner(classifier_for(task), p)))
+    result = compare(tasks, seeds, table)
+    n_dev = sum(is_development(t.space, t.name) for t in tasks)
+    return [f"The {n_dev} development datasets:", "", summary_table(result, where=development), "",
+            f"The {len(tasks) - n_dev} held-out datasets:", "", summary_table(result, where=held_out), "",
+            "Where the epochs went (all datasets):", "", spending_table(result)]
 
 
 # Live runs of notebook 3's digits CNN ----------------------------------------------------------------
@@ -540,8 +825,8 @@ def lcdb_part(args, argv) -> int:
     return 0
 
 
-# Choosing the meta-learned pruner's settings on held-out datasets ------------------------------------
-#: The candidates of ``--part select``: p and the weight of the task calibration (0: off, the old pruner).
+# Choosing the meta-learned pruner's settings on the development datasets ------------------------------
+#: The candidates of ``--part select``: p and the weight of the task calibration (0: off).
 SELECT_CANDIDATES = {f"meta p={p:g} calibration={c:g}": {"p": p, "calibration": c}
                      for p in (0.8, 0.9) for c in (0, 3, 10)}
 #: How much more mean regret after TRIALS trials than no pruning a candidate may have to be chosen.
@@ -549,35 +834,47 @@ SELECT_REGRET_SLACK = 0.003
 
 
 def split_for_selection(tasks: Sequence[ReplayTask]) -> tuple[list[ReplayTask], list[ReplayTask]]:
-    """Half the datasets to choose settings on, half to test them on (by a hash of the name: fixed, unbiased)."""
-    choose = [t for t in tasks if zlib.crc32(f"select/{t.space}/{t.name}".encode()) % 2 == 0]
-    return choose, [t for t in tasks if t not in choose]
+    """The development datasets to choose settings on, and the others to test them on."""
+    choose = [t for t in tasks if is_development(t.space, t.name)]
+    return choose, [t for t in tasks if not is_development(t.space, t.name)]
+
+
+def goal_ratio(rows: Sequence[dict]) -> float:
+    """The goal's figure: the median, over runs, of the epochs to reach no pruning's regret over no pruning's own."""
+    return float(np.median([r["reach_ratio"] for r in rows]))
 
 
 def chosen_setting(result: dict, slack: float = SELECT_REGRET_SLACK) -> str:
-    """The candidate with the fewest epochs for TRIALS trials among those whose mean regret is within
-    ``slack`` of no pruning's (the rule is fixed before looking at the test half)."""
+    """The candidate with the lowest goal ratio (``goal_ratio``) among those whose mean regret after TRIALS
+    trials is within ``slack`` of no pruning's and that prune the best of TRIALS no more often than the
+    current default (the rule is fixed before looking at the test datasets)."""
     rows = result["rows"]
     limit = np.mean([r["regret"] for r in rows["no pruning"]]) + slack
-    fine = [name for name in SELECT_CANDIDATES if np.mean([r["regret"] for r in rows[name]]) <= limit]
-    return min(fine or SELECT_CANDIDATES, key=lambda name: np.median([r["epochs"] for r in rows[name]]))
+    default = next(name for name, s in SELECT_CANDIDATES.items() if s == {"p": 0.8, "calibration": 10})
+    pruned_limit = np.mean([r["best_pruned"] for r in rows[default]])
+    fine = [name for name in SELECT_CANDIDATES
+            if np.mean([r["regret"] for r in rows[name]]) <= limit
+            and np.mean([r["best_pruned"] for r in rows[name]]) <= pruned_limit]
+    return min(fine or [default], key=lambda name: goal_ratio(rows[name]))
 
 
 def select_part(tasks: Sequence[ReplayTask], seeds: Sequence[int], argv) -> list[str]:
-    """Choose among SELECT_CANDIDATES on half the datasets; compare the choice on the other half."""
+    """Choose among SELECT_CANDIDATES on the development datasets; compare the choice on the others."""
     choose, test = split_for_selection(tasks)
     base = methods({})
     candidates = {k: v for k, v in methods(SELECT_CANDIDATES).items() if k in SELECT_CANDIDATES}
     on_choose = compare(choose, seeds, {"no pruning": base["no pruning"], **candidates})
     chosen = chosen_setting(on_choose)
-    finalists = {"ours: meta-learned (before)": {"p": 0.8, "calibration": 0},
+    finalists = {"ours: meta-learned (p=0.8, calibration=10)": {"p": 0.8, "calibration": 10},
                  f"ours: chosen, {chosen}": SELECT_CANDIDATES[chosen]}
     on_test = compare(test, seeds, methods(finalists), n_trials=TRIALS)
     return [
-        f"Selection half ({len(choose)} datasets, seeds {list(seeds)}): every candidate; rule: fewest epochs for "
-        f"{TRIALS} trials among those within {SELECT_REGRET_SLACK} mean regret of no pruning. Chosen: **{chosen}**.",
+        f"Development datasets ({len(choose)}, seeds {list(seeds)}): every candidate; rule: the lowest median "
+        f"run-by-run ratio (epochs to no pruning's {TRIALS}-trial regret over no pruning's own) among those within "
+        f"{SELECT_REGRET_SLACK} mean regret of no pruning that prune the best of {TRIALS} no more often than "
+        f"p=0.8, calibration=10. Chosen: **{chosen}**.",
         "", summary_table(on_choose), "",
-        f"Test half ({len(test)} other datasets, same seeds): the choice beside the pruner before and the peers.",
+        f"Held-out datasets ({len(test)}, same seeds): the choice beside the default before and the peers.",
         "", summary_table(on_test),
     ]
 
@@ -588,7 +885,7 @@ def main(argv=None) -> int:
     parser.add_argument("--spaces", nargs="+", default=list(SPACES), choices=SPACES)
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     parser.add_argument("--quick", action="store_true", help="6 datasets per space, 2 seeds")
-    parser.add_argument("--part", choices=("compare", "predict", "sweep", "live", "select"), default="compare")
+    parser.add_argument("--part", choices=("compare", "predict", "sweep", "live", "select", "bounds", "tradeoff", "classifier"), default="compare")
     parser.add_argument("--source", choices=("prior", "lcdb"), default="prior",
                         help="compare on the prior's recorded curves (default) or on LCDB's (pip install lcdb)")
     parser.add_argument("--lcdb-datasets", type=int, default=40, help="lcdb: datasets compared (default 40)")
@@ -612,7 +909,9 @@ def main(argv=None) -> int:
     counts = {s: sum(t.space == s for t in tasks) for s in args.spaces}
     print(f"{len(tasks)} datasets with curves ({counts}), seeds {list(seeds)}", file=sys.stderr)
     out = args.out or ROOT / "results" / {"compare": "pruning.md", "sweep": "pruning_sweep.md",
-                                           "predict": "pruning_predict.md", "select": "pruning_select.md"}[args.part]
+                                           "predict": "pruning_predict.md", "select": "pruning_select.md",
+                                           "bounds": "pruning_bounds.md", "tradeoff": "pruning_tradeoff.md",
+                                           "classifier": "pruning_classifier.md"}[args.part]
     header = [
         f"Command: `{command_line(__file__, argv)}`",
         f"{len(tasks)} datasets ({', '.join(f'{s}: {n}' for s, n in counts.items())}), seeds {list(seeds)}",
@@ -620,6 +919,21 @@ def main(argv=None) -> int:
     ]
     if args.part == "predict":
         text = header + [(predict_part.__doc__ or "").strip().splitlines()[0], "", predict_part(tasks)]
+        print("\n".join(text))
+        if not args.quick:
+            out.write_text("\n".join(text) + "\n")
+        return 0
+    if args.part == "classifier":
+        text = header + classifier_part(tasks, list(seeds))
+        print("\n".join(text))
+        if not args.quick:
+            out.write_text("\n".join(text) + "\n")
+        return 0
+    if args.part == "tradeoff":
+        groups = {"all datasets": lambda t: True,
+                  "development datasets": lambda t: is_development(t.space, t.name),
+                  "held-out datasets": lambda t: not is_development(t.space, t.name)}
+        text = header + [(tradeoff_part.__doc__ or "").strip().splitlines()[0], "", tradeoff_part(tasks, list(seeds), groups=groups)]
         print("\n".join(text))
         if not args.quick:
             out.write_text("\n".join(text) + "\n")
@@ -635,6 +949,9 @@ def main(argv=None) -> int:
             for model in PREDICTORS for schedule in ("doubling", "every") for p in (0.8, 0.9, 0.95, 0.99)
         }
         table = {"no pruning": methods({})["no pruning"], **{k: v for k, v in methods(meta).items() if k in meta}}
+    elif args.part == "bounds":  # what a pruner that knew the finals would spend, beside the methods
+        every = methods({"ours: meta-learned": {}})
+        table = {name: every[name] for name in ("no pruning", "median", "ours: meta-learned")} | oracles()
     else:
         table = methods(OURS)
     began = time.time()
@@ -642,6 +959,15 @@ def main(argv=None) -> int:
     text = header[:-1] + [f"{time.time() - began:.0f} s of wall time", "", COLUMNS, "", summary_table(result)]
     for space in args.spaces:
         text += ["", f"{space}:", "", summary_table(result, space)]
+    if args.part != "sweep":
+        n_held = len({t.name for t in tasks if not is_development(t.space, t.name)})
+        text += ["", f"The {n_held} datasets no setting was chosen on (not in DEVELOPMENT_DATASETS):", "",
+                 summary_table(result, where=held_out),
+                 "", f"The {len(tasks) - n_held} datasets the settings were chosen on:", "",
+                 summary_table(result, where=development),
+                 "", "Where the epochs went until no pruning's regret was reached (`spending`; means over the runs "
+                 "that reach it, as shares of the epochs no pruning needed; all datasets):", "", spending_table(result),
+                 "", "The same on the held-out datasets:", "", spending_table(result, where=held_out)]
     print("\n".join(text))
     if not args.quick:
         out.write_text("\n".join(text) + "\n")

@@ -46,3 +46,85 @@ def test_lcdb_tasks_are_its_learners_curves_over_training_set_sizes():
         assert task.finals.tolist() == [float(c[-1]) for c in task.curves.curves]
         assert all(0.0 <= v <= 1.0 for c in task.curves.curves for v in c)
         assert np.ptp(task.finals) > 0
+
+
+def _task(curves):
+    from jupyter_metahpo.prior.curves import TaskCurves
+
+    curves = tuple(np.asarray(c, dtype=float) for c in curves)
+    return bench.ReplayTask("toy", TaskCurves(
+        space="toy", task="toy", task_type="classification", metric="accuracy", indices=tuple(range(len(curves))),
+        configs=tuple({} for _ in curves), curves=curves, finals=tuple(float(c[-1]) for c in curves)))
+
+
+# Four configurations of 4 epochs; tried in this order their finals are 0.5, 0.7, 0.6, 0.9: records at 0, 1 and 3.
+TOY = [[0.1, 0.3, 0.4, 0.5], [0.2, 0.4, 0.6, 0.7], [0.3, 0.4, 0.5, 0.6], [0.1, 0.5, 0.8, 0.9]]
+
+
+def test_the_oracle_completes_the_records_and_stops_the_others_after_its_epochs():
+    task = _task(TOY)
+    replay = bench.oracle_replay(task, [0, 1, 2, 3], after=2)
+    assert replay.complete == (True, True, False, True)
+    assert replay.epochs == (4, 4, 2, 4)
+
+
+def test_spending_splits_the_epochs_until_no_prunings_regret_by_what_they_bought():
+    task = _task(TOY)
+    order = [0, 1, 2, 3]
+    reference = bench.Replay(tuple(order), (4, 4, 4, 4), (True,) * 4)
+    target = bench.regret_after(task, reference, 4)  # 0: the best is the 4th trial
+    assert target == 0.0
+    pruner = bench.Replay(tuple(order), (4, 2, 3, 4), (True, False, False, True))  # a record (1) pruned, 2 pruned late
+    spent = bench.spending(task, reference, pruner, target)
+    assert spent == {"records completed": 8, "records pruned": 2, "others completed": 0, "others' first epoch": 1,
+                     "others pruned later": 2, "after no pruning's trial": 0}
+    assert sum(spent.values()) == bench.epochs_to_reach(task, pruner, target)
+    never = bench.Replay(tuple(order), (4, 4, 4, 1), (True, True, True, False))  # the best pruned: never reached
+    assert bench.spending(task, reference, never, target) is None
+
+
+def test_selection_takes_the_lowest_goal_ratio_within_the_regret_and_best_pruned_limits():
+    def rows(ratio, regret, best_pruned):
+        return [{"reach_ratio": ratio, "regret": regret, "best_pruned": best_pruned}] * 3
+
+    names = list(bench.SELECT_CANDIDATES)
+    default = next(n for n, s in bench.SELECT_CANDIDATES.items() if s == {"p": 0.8, "calibration": 10})
+    others = [n for n in names if n != default]
+    result = {"rows": {"no pruning": rows(1.0, 0.010, False), default: rows(0.8, 0.011, True),
+                       **{n: rows(0.9, 0.011, True) for n in others}}}
+    result["rows"][others[0]] = rows(0.5, 0.020, True)  # lowest ratio, but too much regret
+    result["rows"][others[1]] = rows(0.6, 0.011, True)  # lowest ratio within the limits
+    assert bench.chosen_setting(result) == others[1]
+    result["rows"][others[1]] = rows(0.6, 0.011, False)
+    result["rows"][default] = rows(0.8, 0.011, False)
+    result["rows"][others[2]] = rows(0.55, 0.011, True)  # prunes the best more often than the default
+    assert bench.chosen_setting(result) == others[1]
+
+
+def test_the_development_datasets_are_named_per_space():
+    assert set(bench.DEVELOPMENT_DATASETS) == set(bench.SPACES)
+    assert bench.is_development("torch_mlp_regressor", "sk_diabetes")
+    assert not bench.is_development("torch_mlp_classifier", "sk_diabetes")
+
+
+def test_the_tradeoff_screen_shows_the_oracle_stopping_no_record_and_saving_the_rest():
+    first = _task(TOY)
+    second = bench.ReplayTask("toy", first.curves.__class__(**{**first.curves.__dict__, "task": "other"}))
+    text = bench.tradeoff_part([first, second], [0], thresholds=(0.8,))
+    oracle = next(line for line in text.splitlines() if line.startswith(f"| {bench.ORACLE} |"))
+    # 4-epoch curves are judged at steps 1 and 2: a trial stopped at step 1 saves 2 of its 4 epochs
+    assert oracle == f"| {bench.ORACLE} | 0%, 50% |"
+    assert all(f"| {name} |" in text for name in bench.PREDICTORS)
+
+
+def test_the_incumbent_classifier_learns_that_a_curve_above_the_incumbent_beats_it():
+    pytest.importorskip("sklearn")
+    rates = np.linspace(0.02, 0.2, 20)
+    pool = [[r * (e + 1) for e in range(6)] for r in rates]  # a faster curve ends higher
+    past = [bench.ReplayTask("toy", _task(pool).curves.__class__(**{**_task(pool).curves.__dict__, "task": f"t{i}"}))
+            for i in range(3)]
+    classifier = bench.IncumbentClassifier(past)
+    incumbent_curve = pool[10]
+    above = classifier.probability_beats(pool[18], 2, incumbent_curve[-1], incumbent_curve)
+    below = classifier.probability_beats(pool[2], 2, incumbent_curve[-1], incumbent_curve)
+    assert above > 0.5 > below
