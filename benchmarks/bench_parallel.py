@@ -17,7 +17,11 @@ speed-up
     Ours is tune's default for parallel trials (the GP sampler's kriging believer); BoTorch's
     qLogNEI (``DefaultSampler(refiner=QLogNEISampler(...))``) is timed beside.
     The sampler's share is the time the kernel spent in ``Study.ask_batch`` (every
-    proposal, GP fits included) over the wall clock; per batch, its median seconds.
+    proposal, GP fits included) over the wall clock, twice: the wall seconds spent there,
+    and the CPU seconds of the kernel's thread there (``time.thread_time``: the sampler's
+    own time, which other jobs on a shared machine do not inflate; torch and BLAS run on
+    that thread, limited to one); per batch, its median seconds. The load average is read
+    before each run.
 regret
     Branin, Hartmann6 and the mixed space (benchmarks/_problems.py) at equal trial
     counts, read at half and at the whole budget (40, 60, 60 trials): ``tune`` sequential
@@ -77,20 +81,26 @@ class SleepyProblem:
 
 @dataclass
 class AskTimes:
-    """Seconds of every ``Study.ask_batch`` call (every proposal the kernel made) while installed."""
+    """Wall and CPU seconds of every ``Study.ask_batch`` call (every proposal the kernel made) while installed.
+
+    The CPU seconds are the calling thread's (``time.thread_time``): the kernel's thread, where the
+    sampler runs (its torch and BLAS pools limited to one thread), and not the Dask client's threads.
+    """
 
     batches: list[tuple[int, float]] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
 
     def install(self) -> Callable[[], None]:
         original = Study.ask_batch
 
         @functools.wraps(original)
         def timed(study, n, **kwargs):
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.thread_time()
             try:
                 return original(study, n, **kwargs)
             finally:
                 self.batches.append((n, time.perf_counter() - began))
+                self.cpu.append(time.thread_time() - cpu)
 
         Study.ask_batch = timed
         return lambda: setattr(Study, "ask_batch", original)
@@ -98,6 +108,10 @@ class AskTimes:
     @property
     def total(self) -> float:
         return sum(seconds for _, seconds in self.batches)
+
+    @property
+    def cpu_total(self) -> float:
+        return sum(self.cpu)
 
 
 def warm_up() -> None:
@@ -134,6 +148,9 @@ class SpeedRun:
     wall: float
     sampler: float | None = None  # seconds in ask_batch
     batches: tuple[float, ...] = ()  # seconds of each ask_batch call
+    sampler_cpu: float | None = None  # CPU seconds of the kernel's thread in ask_batch
+    batch_cpu: tuple[float, ...] = ()  # CPU seconds of each ask_batch call
+    load: float | None = None  # the 1-minute load average before the run
     cluster_start: float | None = None
     cluster_close: float | None = None
 
@@ -151,6 +168,7 @@ def parallel_sampler(method: str, seed: int) -> DefaultSampler:
 def run_ours(seconds: float, jobs: int, trials: int, seed: int, client: Any, method: str = "believer") -> SpeedRun:
     objective = SleepyProblem("branin", seconds)
     times = AskTimes()
+    load = os.getloadavg()[0]
     restore = times.install()
     try:
         began = time.perf_counter()
@@ -164,7 +182,8 @@ def run_ours(seconds: float, jobs: int, trials: int, seed: int, client: Any, met
         restore()
     assert result.status == "finished" and len(result.trials) == trials, result.status
     library = "ours" if method == "believer" else "ours-qlognei"
-    return SpeedRun(library, seconds, jobs, trials, wall, times.total, tuple(s for _, s in times.batches))
+    return SpeedRun(library, seconds, jobs, trials, wall, times.total, tuple(s for _, s in times.batches),
+                    sampler_cpu=times.cpu_total, batch_cpu=tuple(times.cpu), load=load)
 
 
 def run_optuna(seconds: float, jobs: int, trials: int, seed: int) -> SpeedRun:
@@ -213,14 +232,15 @@ def speedup_part(durations: Sequence[float], jobs_list: Sequence[int], trials_fo
 
 
 def _speed_line(run: SpeedRun) -> str:
-    share = "" if run.sampler is None else f"  sampler {run.sampler:.1f} s ({run.sampler / run.wall:.0%})"
+    share = "" if run.sampler is None else (f"  sampler {run.sampler:.2f} s ({run.sampler / run.wall:.1%}), "
+                                            f"CPU {run.sampler_cpu:.2f} s ({run.sampler_cpu / run.wall:.1%}), load {run.load:.1f}")
     return f"  {run.library:7s} {run.seconds_per_trial:>4g} s x {run.trials:2d} trials, k={run.jobs}: {run.wall:6.1f} s{share}"
 
 
 def speedup_table(runs: list[SpeedRun]) -> list[str]:
     lines = [
-        "| objective | trials | k | ours wall s | ours speed-up | goal 0.8k | sampler share of wall | sampler s per batch (median, max) | cluster start + close s | qLogNEI: wall s, speed-up, sampler share | Optuna wall s | Optuna speed-up |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| objective | trials | k | ours wall s | ours speed-up | goal 0.8k | sampler share of wall: wall s, CPU s | sampler s per batch (median, max) | sampler CPU s per batch (median) | load | cluster start + close s | qLogNEI: wall s, speed-up, sampler share (wall, CPU) | Optuna wall s | Optuna speed-up |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for seconds in sorted({r.seconds_per_trial for r in runs}):
         base = {lib: next((r.wall for r in runs if r.library == lib and r.seconds_per_trial == seconds and r.jobs == 1),
@@ -231,14 +251,16 @@ def speedup_table(runs: list[SpeedRun]) -> list[str]:
             kb = next((r for r in runs if r.library == "ours-qlognei" and r.seconds_per_trial == seconds and r.jobs == jobs), None)
             if ours is None or theirs is None:
                 continue
-            other = "-" if kb is None else f"{kb.wall:.1f}, {base['ours'] / kb.wall:.2f}, {kb.sampler / kb.wall:.1%}"
+            other = "-" if kb is None else (f"{kb.wall:.1f}, {base['ours'] / kb.wall:.2f}, {kb.sampler / kb.wall:.1%}, "
+                                            f"{kb.sampler_cpu / kb.wall:.1%}")
             speed = base["ours"] / ours.wall
             met = "yes" if speed >= 0.8 * jobs else "no"
-            batch = f"{statistics.median(ours.batches):.2f}, {max(ours.batches):.2f}" if ours.batches else "-"
+            batch = f"{statistics.median(ours.batches):.3f}, {max(ours.batches):.3f}" if ours.batches else "-"
             cluster = "-" if ours.cluster_start is None else f"{ours.cluster_start:.1f} + {ours.cluster_close or math.nan:.1f}"
             lines.append(
                 f"| {seconds:g} s | {ours.trials} | {jobs} | {ours.wall:.1f} | {speed:.2f} | {met} | "
-                f"{ours.sampler / ours.wall:.1%} | {batch} | {cluster} | {other} | {theirs.wall:.1f} | "
+                f"{ours.sampler / ours.wall:.1%}, {ours.sampler_cpu / ours.wall:.1%} | {batch} | "
+                f"{statistics.median(ours.batch_cpu):.3f} | {ours.load:.1f} | {cluster} | {other} | {theirs.wall:.1f} | "
                 f"{base['optuna'] / theirs.wall:.2f} |"
             )
     return lines
@@ -255,6 +277,7 @@ class RegretRun:
     regrets: dict[int, float]  # simple regret after the first n trials (by trial number), per checkpoint
     wall: float
     sampler: float
+    sampler_cpu: float
 
 
 def checkpoints(budget: int) -> tuple[int, int]:
@@ -288,7 +311,8 @@ def regret_part(problems: Sequence[str], budgets: dict[str, int], seeds: Sequenc
                     values = [t.value for t in sorted(result.trials, key=lambda t: t.number)]
                     regrets = {n: problem.regret(min(v for v in values[:n] if v is not None))
                                for n in checkpoints(budgets[name])}
-                    run = RegretRun(name, mode, seed, regrets, time.perf_counter() - began, times.total)
+                    run = RegretRun(name, mode, seed, regrets, time.perf_counter() - began, times.total,
+                                    times.cpu_total)
                     runs.append(run)
                     print(f"  {name:10s} {mode:24s} seed {seed}: regret "
                           + " / ".join(f"{r:.3g} at {n}" for n, r in regrets.items())
@@ -316,8 +340,9 @@ def regret_table(runs: list[RegretRun], budgets: dict[str, int]) -> list[str]:
     paired Wilcoxon test does not tell them apart (p >= 0.05)."""
     lines = [
         "| problem | trials | mode | seeds | regret median [25%, 75%] | mean | lower / higher than sequential "
-        "(seeds) | Wilcoxon p | no worse beyond noise | wall s (median) | sampler s (median) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "(seeds) | Wilcoxon p | no worse beyond noise | wall s (median) | sampler s (median) | "
+        "sampler CPU s (median) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in dict.fromkeys(r.problem for r in runs):
         modes = list(dict.fromkeys(r.mode for r in runs if r.problem == name))
@@ -338,7 +363,8 @@ def regret_table(runs: list[RegretRun], budgets: dict[str, int]) -> list[str]:
                 lines.append(
                     f"| {name} | {n} | {mode} | {len(chosen)} | {med:.3g} [{q1:.3g}, {q3:.3g}] | {regrets.mean():.3g} | "
                     f"{paired} | {p_text} | {verdict} | {statistics.median(r.wall for r in chosen):.1f} | "
-                    f"{statistics.median(r.sampler for r in chosen):.1f} |"
+                    f"{statistics.median(r.sampler for r in chosen):.1f} | "
+                    f"{statistics.median(r.sampler_cpu for r in chosen):.1f} |"
                 )
     return lines
 
