@@ -14,8 +14,10 @@ speed-up
     processes started before the clock starts (``client=``), and the cluster's own
     start and close are timed apart (what ``tune(n_jobs=k)`` adds end to end). Speed-up
     is wall(k=1) / wall(k) of the same library; the goal is >= 0.8 k for 5 s objectives.
-    Ours is tune's default for parallel trials (the GP sampler's kriging believer); BoTorch's
-    qLogNEI (``DefaultSampler(refiner=QLogNEISampler(...))``) is timed beside.
+    Ours is tune's default for parallel trials (the kriging believer, ``BelieverSampler``,
+    which refits the GP's hyperparameters once every 4 ended trials while trials run); timed
+    beside (``--speedup-methods``): the believer fitting them at every proposal (what the
+    default did before) and BoTorch's qLogNEI (``DefaultSampler(refiner=QLogNEISampler(...))``).
     The sampler's share is the time the kernel spent in ``Study.ask_batch`` (every
     proposal, GP fits included) over the wall clock, twice: the wall seconds spent there,
     and the CPU seconds of the kernel's thread there (``time.thread_time``: the sampler's
@@ -27,9 +29,9 @@ regret
     counts, read at half and at the whole budget (40, 60, 60 trials): ``tune`` sequential
     (GP sampler, analytic LogEI) against ``tune`` with ``--regret-jobs`` trials at once,
     each trial sleeping ``--regret-sleep`` seconds so that trials overlap, over
-    ``--seeds`` seeds, with both ways of proposing while trials run: the kriging
-    believer (tune's default) and BoTorch's qLogNEI with the running trials as
-    ``X_pending``; simple regret median [25%, 75%], mean, per-seed wins against the
+    ``--seeds`` seeds, with the ways of proposing while trials run (``--pending-methods``):
+    the kriging believer (tune's default), the believer fitting the hyperparameters at every
+    proposal, and BoTorch's qLogNEI with the running trials as ``X_pending``; simple regret median [25%, 75%], mean, per-seed wins against the
     sequential study and a paired Wilcoxon test.
 """
 
@@ -58,7 +60,7 @@ from _problems import PROBLEMS, optuna_params  # noqa: E402
 
 from jupyter_metahpo import tune  # noqa: E402
 from jupyter_metahpo.samplers import DefaultSampler  # noqa: E402
-from jupyter_metahpo.samplers.batch import PARALLEL_PROPOSALS, for_parallel_trials  # noqa: E402
+from jupyter_metahpo.samplers.batch import PARALLEL_PROPOSALS, BelieverSampler, for_parallel_trials  # noqa: E402
 from jupyter_metahpo.study import Study  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "parallel.md"
@@ -156,12 +158,17 @@ class SpeedRun:
 
 
 #: The parallel proposals measured, by the names tune's own choice takes (``for_parallel_trials``):
-#: the GP sampler's kriging believer (the default) and BoTorch's qLogNEI with the running trials pending.
-PENDING_METHODS = PARALLEL_PROPOSALS
+#: the kriging believer (the default) and BoTorch's qLogNEI with the running trials pending; and
+#: "believer-fit-each", the believer fitting the GP's hyperparameters at every proposal (``refit_after=1``:
+#: what tune's default did before it refitted once every ``REFIT_AFTER`` ended trials).
+PENDING_METHODS = (*PARALLEL_PROPOSALS, "believer-fit-each")
+METHOD_TITLES = {"qlognei": "qLogNEI", "believer-fit-each": "believer fitting at every proposal"}
 
 
 def parallel_sampler(method: str, seed: int) -> DefaultSampler:
     """The default sampler with the named way of proposing while trials run, given to tune explicitly."""
+    if method == "believer-fit-each":
+        return DefaultSampler(seed=seed, refiner=BelieverSampler(seed=seed, refit_after=1))
     return for_parallel_trials(None, seed, proposals=method)
 
 
@@ -181,7 +188,7 @@ def run_ours(seconds: float, jobs: int, trials: int, seed: int, client: Any, met
     finally:
         restore()
     assert result.status == "finished" and len(result.trials) == trials, result.status
-    library = "ours" if method == "believer" else "ours-qlognei"
+    library = "ours" if method == "believer" else f"ours-{method}"
     return SpeedRun(library, seconds, jobs, trials, wall, times.total, tuple(s for _, s in times.batches),
                     sampler_cpu=times.cpu_total, batch_cpu=tuple(times.cpu), load=load)
 
@@ -199,7 +206,7 @@ def run_optuna(seconds: float, jobs: int, trials: int, seed: int) -> SpeedRun:
 
 
 def speedup_part(durations: Sequence[float], jobs_list: Sequence[int], trials_for: Callable[[float], int],
-                 seed: int) -> list[SpeedRun]:
+                 seed: int, others: Sequence[str]) -> list[SpeedRun]:
     runs: list[SpeedRun] = []
     for jobs in jobs_list:
         client = cluster = None
@@ -214,8 +221,8 @@ def speedup_part(durations: Sequence[float], jobs_list: Sequence[int], trials_fo
                 ours = run_ours(seconds, jobs, trials, seed, client)
                 runs.append(dataclasses.replace(ours, cluster_start=start))
                 print(_speed_line(runs[-1]), flush=True)
-                if jobs > 1:
-                    runs.append(run_ours(seconds, jobs, trials, seed, client, method="qlognei"))
+                for method in others if jobs > 1 else ():
+                    runs.append(run_ours(seconds, jobs, trials, seed, client, method=method))
                     print(_speed_line(runs[-1]), flush=True)
                 runs.append(run_optuna(seconds, jobs, trials, seed))
                 print(_speed_line(runs[-1]), flush=True)
@@ -234,13 +241,16 @@ def speedup_part(durations: Sequence[float], jobs_list: Sequence[int], trials_fo
 def _speed_line(run: SpeedRun) -> str:
     share = "" if run.sampler is None else (f"  sampler {run.sampler:.2f} s ({run.sampler / run.wall:.1%}), "
                                             f"CPU {run.sampler_cpu:.2f} s ({run.sampler_cpu / run.wall:.1%}), load {run.load:.1f}")
-    return f"  {run.library:7s} {run.seconds_per_trial:>4g} s x {run.trials:2d} trials, k={run.jobs}: {run.wall:6.1f} s{share}"
+    return f"  {run.library:22s} {run.seconds_per_trial:>4g} s x {run.trials:2d} trials, k={run.jobs}: {run.wall:6.1f} s{share}"
 
 
-def speedup_table(runs: list[SpeedRun]) -> list[str]:
+def speedup_table(runs: list[SpeedRun], others: Sequence[str]) -> list[str]:
+    columns = [f"{METHOD_TITLES[m]}: wall s, speed-up, sampler share (wall, CPU)" for m in others]
     lines = [
-        "| objective | trials | k | ours wall s | ours speed-up | goal 0.8k | sampler share of wall: wall s, CPU s | sampler s per batch (median, max) | sampler CPU s per batch (median) | load | cluster start + close s | qLogNEI: wall s, speed-up, sampler share (wall, CPU) | Optuna wall s | Optuna speed-up |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| objective | trials | k | ours wall s | ours speed-up | goal 0.8k | sampler share of wall: wall s, CPU s | "
+        "sampler s per batch (median, max) | sampler CPU s per batch (median) | load | cluster start + close s | "
+        + "".join(f"{c} | " for c in columns) + "Optuna wall s | Optuna speed-up |",
+        "|" + "---|" * (13 + len(others)),
     ]
     for seconds in sorted({r.seconds_per_trial for r in runs}):
         base = {lib: next((r.wall for r in runs if r.library == lib and r.seconds_per_trial == seconds and r.jobs == 1),
@@ -248,11 +258,14 @@ def speedup_table(runs: list[SpeedRun]) -> list[str]:
         for jobs in sorted({r.jobs for r in runs}):
             ours = next((r for r in runs if r.library == "ours" and r.seconds_per_trial == seconds and r.jobs == jobs), None)
             theirs = next((r for r in runs if r.library == "optuna" and r.seconds_per_trial == seconds and r.jobs == jobs), None)
-            kb = next((r for r in runs if r.library == "ours-qlognei" and r.seconds_per_trial == seconds and r.jobs == jobs), None)
             if ours is None or theirs is None:
                 continue
-            other = "-" if kb is None else (f"{kb.wall:.1f}, {base['ours'] / kb.wall:.2f}, {kb.sampler / kb.wall:.1%}, "
-                                            f"{kb.sampler_cpu / kb.wall:.1%}")
+            other = ""
+            for method in others:
+                kb = next((r for r in runs if r.library == f"ours-{method}" and r.seconds_per_trial == seconds
+                           and r.jobs == jobs), None)
+                other += "- | " if kb is None else (f"{kb.wall:.1f}, {base['ours'] / kb.wall:.2f}, "
+                                                    f"{kb.sampler / kb.wall:.1%}, {kb.sampler_cpu / kb.wall:.1%} | ")
             speed = base["ours"] / ours.wall
             met = "yes" if speed >= 0.8 * jobs else "no"
             batch = f"{statistics.median(ours.batches):.3f}, {max(ours.batches):.3f}" if ours.batches else "-"
@@ -260,7 +273,7 @@ def speedup_table(runs: list[SpeedRun]) -> list[str]:
             lines.append(
                 f"| {seconds:g} s | {ours.trials} | {jobs} | {ours.wall:.1f} | {speed:.2f} | {met} | "
                 f"{ours.sampler / ours.wall:.1%}, {ours.sampler_cpu / ours.wall:.1%} | {batch} | "
-                f"{statistics.median(ours.batch_cpu):.3f} | {ours.load:.1f} | {cluster} | {other} | {theirs.wall:.1f} | "
+                f"{statistics.median(ours.batch_cpu):.3f} | {ours.load:.1f} | {cluster} | {other}{theirs.wall:.1f} | "
                 f"{base['optuna'] / theirs.wall:.2f} |"
             )
     return lines
@@ -383,6 +396,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=10, help="seeds of the regret runs")
     parser.add_argument("--pending-methods", nargs="+", choices=PENDING_METHODS, default=list(PENDING_METHODS),
                         help="how parallel proposals treat the running trials, in the regret part")
+    parser.add_argument("--speedup-methods", nargs="+", choices=[m for m in PENDING_METHODS if m != "believer"],
+                        default=["believer-fit-each", "qlognei"],
+                        help="parallel proposals timed beside tune's default, in the speed-up part")
     parser.add_argument("--regret-jobs", type=int, default=4)
     parser.add_argument("--regret-sleep", type=float, default=0.2)
     parser.add_argument("--problems", nargs="+", default=["branin", "hartmann6", "mixed"], choices=list(PROBLEMS))
@@ -403,8 +419,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "speedup" in args.parts:
         print("speed-up:", flush=True)
         trials_for = lambda s: args.trials_short if s < 1 else args.trials_long  # noqa: E731
-        runs = speedup_part(args.durations, sorted(args.jobs), trials_for, args.seed)
-        table = speedup_table(runs)
+        runs = speedup_part(args.durations, sorted(args.jobs), trials_for, args.seed, args.speedup_methods)
+        table = speedup_table(runs, args.speedup_methods)
         print("\n".join(table), flush=True)
         body += ["## Wall-clock speed-up (Branin, sleep-bound objectives)", "", *table, ""]
     if "regret" in args.parts:
