@@ -1,9 +1,9 @@
 """Parallel trials on Dask (issue 21): wall-clock speed-up, the sampler's share of it, and regret.
 
-    nice -n 5 python benchmarks/bench_parallel.py                      # everything, ~15 min
+    nice -n 5 python benchmarks/bench_parallel.py                      # everything, ~40 min
     python benchmarks/bench_parallel.py --parts speedup --jobs 1 2     # a quick look
 
-Two parts, each printed as a table and written to ``--out`` (benchmarks/results/parallel.md):
+Three parts, each printed as a table and written to ``--out`` (benchmarks/results/parallel.md):
 
 speed-up
     Sleep-bound objectives (``time.sleep(s)``, then Branin's value, so the sampler does
@@ -24,6 +24,12 @@ speed-up
     own time, which other jobs on a shared machine do not inflate; torch and BLAS run on
     that thread, limited to one); per batch, its median seconds. The load average is read
     before each run.
+share
+    The sampler's share alone, where it is largest (0.5 s trials at k = 4 and 8), over
+    ``--share-repeats`` runs of each of tune's default (the believer, refitting once every 4
+    ended trials) and the believer fitting at every proposal, alternating on one cluster:
+    medians and ranges of both shares, the ``ask_batch`` calls and the hyperparameter fits
+    (``fit_gp`` calls, counted).
 regret
     Branin, Hartmann6 and the mixed space (benchmarks/_problems.py) at equal trial
     counts, read at half and at the whole budget (40, 60, 60 trials): ``tune`` sequential
@@ -279,6 +285,100 @@ def speedup_table(runs: list[SpeedRun], others: Sequence[str]) -> list[str]:
     return lines
 
 
+# The share part: the sampler's own time at k = 4 and 8, repeated -----------------------------------------
+
+
+@dataclass
+class FitCount:
+    """Hyperparameter fits of the GP samplers (``fit_gp`` calls made by ``samplers.gp``) while installed."""
+
+    n: int = 0
+
+    def install(self) -> Callable[[], None]:
+        import jupyter_metahpo.samplers.gp as gp
+
+        original = gp.fit_gp
+
+        @functools.wraps(original)
+        def counted(*args, **kwargs):
+            self.n += 1
+            return original(*args, **kwargs)
+
+        gp.fit_gp = counted
+        return lambda: setattr(gp, "fit_gp", original)
+
+
+@dataclass(frozen=True)
+class ShareRun:
+    method: str
+    jobs: int
+    seed: int
+    wall: float
+    sampler: float
+    sampler_cpu: float
+    asks: int
+    fits: int
+    load: float
+
+
+def share_part(jobs_list: Sequence[int], seconds: float, trials: int, repeats: int, methods: Sequence[str]) -> list[ShareRun]:
+    """Each method ``repeats`` times per k on one cluster (seeds 0, 1, ...; the methods alternate which goes
+    first), so that the sampler's share is a median over runs, not one run on a noisy machine."""
+    runs: list[ShareRun] = []
+    for jobs in jobs_list:
+        cluster, client = start_cluster(jobs)
+        try:
+            for seed in range(repeats):
+                for method in (methods if seed % 2 == 0 else list(reversed(methods))):
+                    times, fits = AskTimes(), FitCount()
+                    load = os.getloadavg()[0]
+                    restore_times, restore_fits = times.install(), fits.install()
+                    began = time.perf_counter()
+                    try:
+                        result = tune(SleepyProblem("branin", seconds), PROBLEMS["branin"].space, trials, seed=seed,
+                                      store=False, strategy="none", n_jobs=jobs, client=client,
+                                      sampler=parallel_sampler(method, seed))
+                    finally:
+                        wall = time.perf_counter() - began
+                        restore_fits()
+                        restore_times()
+                    assert result.status == "finished" and len(result.trials) == trials, result.status
+                    run = ShareRun(method, jobs, seed, wall, times.total, times.cpu_total, len(times.batches), fits.n,
+                                   load)
+                    runs.append(run)
+                    print(f"  {method:18s} k={jobs} seed {seed}: {wall:.2f} s, sampler {run.sampler:.2f} s "
+                          f"({run.sampler / wall:.1%}), CPU {run.sampler_cpu:.2f} s ({run.sampler_cpu / wall:.1%}), "
+                          f"{run.asks} asks, {run.fits} fits, load {load:.1f}", flush=True)
+        finally:
+            client.close()
+            cluster.close()
+    return runs
+
+
+def share_table(runs: list[ShareRun]) -> list[str]:
+    lines = [
+        "| k | proposals | runs | wall s | sampler share of wall: wall s in ask_batch, median [min, max] | "
+        "CPU s in ask_batch / wall, median [min, max] | ask_batch calls | hyperparameter fits | CPU ms per "
+        "ask_batch call | load |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def spread(values: list[float]) -> str:
+        return f"{statistics.median(values):.1%} [{min(values):.1%}, {max(values):.1%}]"
+
+    for jobs in sorted({r.jobs for r in runs}):
+        for method in dict.fromkeys(r.method for r in runs):
+            chosen = [r for r in runs if r.jobs == jobs and r.method == method]
+            lines.append(
+                f"| {jobs} | {method} | {len(chosen)} | {statistics.median(r.wall for r in chosen):.2f} | "
+                f"{spread([r.sampler / r.wall for r in chosen])} | {spread([r.sampler_cpu / r.wall for r in chosen])} | "
+                f"{statistics.median(r.asks for r in chosen):g} | {statistics.median(r.fits for r in chosen):g} | "
+                f"{statistics.median(1e3 * r.sampler_cpu / r.asks for r in chosen):.1f} | "
+                f"{statistics.median(r.load for r in chosen):.1f} |"
+            )
+    return lines
+
+
 # The regret part ---------------------------------------------------------------------------------------
 
 
@@ -387,7 +487,8 @@ def regret_table(runs: list[RegretRun], budgets: dict[str, int]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--parts", nargs="+", choices=("speedup", "regret"), default=["speedup", "regret"])
+    parser.add_argument("--parts", nargs="+", choices=("speedup", "share", "regret"),
+                        default=["speedup", "share", "regret"])
     parser.add_argument("--durations", nargs="+", type=float, default=[0.5, 5.0], help="seconds per trial")
     parser.add_argument("--jobs", nargs="+", type=int, default=[1, 2, 4, 8], help="trials at once (1 comes first)")
     parser.add_argument("--trials-short", type=int, default=32, help="trials of objectives under 1 s")
@@ -399,6 +500,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--speedup-methods", nargs="+", choices=[m for m in PENDING_METHODS if m != "believer"],
                         default=["believer-fit-each", "qlognei"],
                         help="parallel proposals timed beside tune's default, in the speed-up part")
+    parser.add_argument("--share-repeats", type=int, default=10, help="runs per method and k, in the share part")
+    parser.add_argument("--share-jobs", nargs="+", type=int, default=[4, 8])
     parser.add_argument("--regret-jobs", type=int, default=4)
     parser.add_argument("--regret-sleep", type=float, default=0.2)
     parser.add_argument("--problems", nargs="+", default=["branin", "hartmann6", "mixed"], choices=list(PROBLEMS))
@@ -423,6 +526,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         table = speedup_table(runs, args.speedup_methods)
         print("\n".join(table), flush=True)
         body += ["## Wall-clock speed-up (Branin, sleep-bound objectives)", "", *table, ""]
+    if "share" in args.parts:
+        print("share:", flush=True)
+        runs = share_part(args.share_jobs, 0.5, args.trials_short, args.share_repeats, ["believer", "believer-fit-each"])
+        table = share_table(runs)
+        print("\n".join(table), flush=True)
+        body += [f"## The sampler's share at 0.5 s trials ({args.trials_short} Branin trials, {args.share_repeats} "
+                 "runs each)", "", *table, ""]
     if "regret" in args.parts:
         print("regret:", flush=True)
         runs = regret_part(args.problems, budgets, list(range(args.seeds)), args.regret_jobs, args.regret_sleep,
