@@ -93,10 +93,29 @@ def test_past_the_point_budget_the_ended_trials_not_the_modelled_ones_decide_the
     assert fits["n"] == 2
 
 
-def test_refit_after_must_be_a_positive_integer():
-    for bad in (0, -1, 2.5, True, "4"):
-        with pytest.raises(ValueError, match="`refit_after` must be a positive integer"):
-            BelieverSampler(refit_after=bad)
+def test_refit_after_and_the_running_search_must_be_positive_integers():
+    for name in ("refit_after", "running_raw_samples", "running_restarts"):
+        for bad in (0, -1, 2.5, True, "4"):
+            with pytest.raises(ValueError, match=f"`{name}` must be a positive integer"):
+                BelieverSampler(**{name: bad})
+
+
+def test_the_acquisition_search_is_smaller_only_while_trials_run(monkeypatch):
+    searched = []
+    real = gp_module.maximize_acquisition
+
+    def recording(*args, n_raw, n_starts, **kwargs):
+        searched.append((n_raw, n_starts))
+        return real(*args, n_raw=n_raw, n_starts=n_starts, **kwargs)
+
+    monkeypatch.setattr(gp_module, "maximize_acquisition", recording)
+    sampler = BelieverSampler(seed=0, n_raw_samples=300, n_restarts=6, running_raw_samples=100, running_restarts=2)
+    sampler.suggest(_history(8, 0), 2)  # a batch with nothing running: the GP sampler's search for each member
+    sampler.suggest(_history(8, 1), 2)
+    assert searched == [(300, 6), (300, 6), (100, 2), (100, 2)]
+    searched.clear()
+    BelieverSampler(seed=0, running_raw_samples=None, running_restarts=None).suggest(_history(8, 1), 1)
+    assert searched == [(1024, 8)]  # None: as many as with nothing running
 
 
 def test_for_parallel_trials_gives_our_default_the_believer_with_the_gp_samplers_settings():
