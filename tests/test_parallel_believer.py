@@ -48,28 +48,37 @@ def fits(monkeypatch):
 
 def test_while_trials_run_the_hyperparameters_are_fitted_once_every_refit_after_ended_trials(fits):
     sampler = BelieverSampler(seed=0, refit_after=4)
-    origins = [sampler.suggest(_history(n, 3), 1)[0].origin for n in range(6, 17)]  # one proposal per ended trial
-    assert fits["n"] == 3  # at 6, 10 and 14 ended trials
-    assert [o.details["hyperparameters"] for o in origins] == ["fitted", "kept", "kept", "kept"] * 2 + [
-        "fitted", "kept", "kept"]
-    assert [o.details.get("fitted_on") for o in origins[:5]] == [None, 6, 6, 6, None]
-    assert "its hyperparameters from the fit on 6 trials (refitted every 4)" in origins[1].reason
+    origins = [sampler.suggest(_history(n, 3), 1)[0].origin for n in range(16, 29)]  # one proposal per ended trial
+    assert fits["n"] == 4  # at 16, 20, 24 and 28 ended trials
+    assert [o.details["hyperparameters"] for o in origins] == ["fitted", "kept", "kept", "kept"] * 3 + ["fitted"]
+    assert [o.details.get("fitted_on") for o in origins[:5]] == [None, 16, 16, 16, None]
+    assert "its hyperparameters from the fit on 16 trials (refitted every 4)" in origins[1].reason
     assert "fit on" not in origins[0].reason
+
+
+def test_a_fit_on_few_trials_is_kept_for_at_most_a_quarter_of_them(fits):
+    sampler = BelieverSampler(seed=0, refit_after=4)
+    kinds = [sampler.suggest(_history(n, 3), 1)[0].origin.details["hyperparameters"] for n in range(3, 15)]
+    # fitted on 3 (kept for none), 4 (one: 5), 6 (one: 7), 8 (two: 9, 10), 11 (two: 12, 13), 14
+    assert kinds == ["fitted", "fitted", "kept", "fitted", "kept", "fitted", "kept", "kept", "fitted", "kept", "kept",
+                     "fitted"]
+    assert fits["n"] == 6
 
 
 def test_a_kept_fit_still_models_every_ended_trial_and_the_running_ones(fits):
     sampler = BelieverSampler(seed=0, refit_after=4)
-    fitted = sampler.suggest(_history(8, 2), 1)[0].origin.details
-    kept = sampler.suggest(_history(10, 2), 1)[0].origin.details
+    fitted = sampler.suggest(_history(12, 2), 1)[0].origin.details
+    kept = sampler.suggest(_history(14, 2), 1)[0].origin.details
     assert kept["hyperparameters"] == "kept" and kept["lengthscales"] == fitted["lengthscales"]
-    assert kept["n_modelled"] == 10 and kept["n_pending"] == 2  # the two trials that ended since are in the GP
+    assert kept["n_modelled"] == 14 and kept["n_pending"] == 2  # the two trials that ended since are in the GP
     assert kept["pending_method"] == "kriging believer"
 
 
 def test_failed_trials_count_as_ended_and_refit_after_one_fits_at_every_proposal(fits):
     sampler = BelieverSampler(seed=0, refit_after=2)
-    sampler.suggest(_history(6, 2), 1)
-    sampler.suggest(_history(8, 2, n_failed=2), 1)  # two more ended, both failed: fitted again
+    sampler.suggest(_history(12, 2), 1)
+    sampler.suggest(_history(13, 2), 1)  # kept
+    sampler.suggest(_history(14, 2, n_failed=1), 1)  # two more ended since the fit, one failed: fitted again
     assert fits["n"] == 2
     every = BelieverSampler(seed=0, refit_after=1)
     for n in range(6, 10):
@@ -87,7 +96,7 @@ def test_with_no_trial_running_it_fits_every_call_and_proposes_what_the_gp_sampl
 
 def test_past_the_point_budget_the_ended_trials_not_the_modelled_ones_decide_the_refit(fits):
     sampler = BelieverSampler(seed=0, refit_after=3, max_points=6)
-    details = [sampler.suggest(_history(n, 2), 1)[0].origin.details for n in range(10, 14)]
+    details = [sampler.suggest(_history(n, 2), 1)[0].origin.details for n in range(12, 16)]
     assert [d["n_modelled"] for d in details] == [6] * 4  # always 6 of them: the budget
     assert [d["hyperparameters"] for d in details] == ["fitted", "kept", "kept", "fitted"]
     assert fits["n"] == 2

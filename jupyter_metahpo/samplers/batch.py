@@ -115,14 +115,15 @@ def for_parallel_trials(sampler: Sampler | None, seed: int | None = None, propos
 
 
 #: Completed trials after which :class:`BelieverSampler` refits the GP's hyperparameters while trials run.
-#: Measured in an in-process replay of the parallel loop (10 seeds, Branin / Hartmann6 / mixed, 4 and 8
-#: trials at once): refitting once every 4 completed trials left the regret where refitting at every
-#: proposal had it (paired Wilcoxon p >= 0.16 at both budgets), at a quarter of the fits; refitting
-#: once the trials grew by 10% or 25% ended above it on Hartmann6 (p 0.01-0.02).
+#: Measured in an in-process replay of the parallel loop (Branin / Hartmann6 / mixed, 4 trials at once,
+#: 40 seeds; 8 at once, 10 seeds): at the whole budget (40 / 60 / 60 trials) the regret was where refitting
+#: at every proposal had it (paired Wilcoxon p >= 0.5); at half the budget it was higher on the mixed space
+#: (30 trials, p 0.04) and Branin (20 trials, p 0.16, not told apart). Refitting once the trials grew by
+#: 10% or 25% instead ended above at the whole budget on Hartmann6 (10 seeds, p 0.01-0.02).
 REFIT_AFTER = 4
 #: The acquisition search of :class:`BelieverSampler` while trials run: raw points, local searches.
-#: In the same replay, halving the GP sampler's (1,024, 8) left the regret where it was (p >= 0.11;
-#: lower on the mixed space at 30 trials with 4 at once, p 0.01) and cut a proposal's CPU by 10-30%.
+#: In the same replay (10 seeds), halving the GP sampler's (1,024, 8) left the regret where it was
+#: (p >= 0.11) and cut a proposal's CPU by 10-30% (the most on the mixed space).
 RUNNING_SEARCH = (512, 4)
 
 
@@ -136,7 +137,8 @@ class BelieverSampler(GPSampler):
     the last fit and from the priors' modes) was two thirds of a proposal's time; with
     trials of half a second and 8 at once, a proposal is due every 60 ms. So while trials
     run, the hyperparameters of the last fit are kept until ``refit_after`` more trials
-    have completed (or failed): the GP is rebuilt on every trial that has ended, with those
+    have completed (or failed), or more than a quarter of the trials that fit saw (a fit on
+    few trials moves most with each new one): the GP is rebuilt on every trial that has ended, with those
     hyperparameters fixed (one Cholesky factorisation), then conditioned on the running
     trials. The acquisition search is halved too while trials run (``running_raw_samples``
     and ``running_restarts``: 512 raw points and 4 local searches against 1,024 and 8), which
@@ -214,11 +216,14 @@ class BelieverSampler(GPSampler):
         return self.running_raw_samples or self.n_raw_samples, self.running_restarts or self.n_restarts
 
     def _keeps_hyperparameters(self, key: str) -> bool:
-        """Whether trials run and fewer than ``refit_after`` have ended since the last fit on this space."""
+        """Whether trials run and, since the last fit on this space, fewer than ``refit_after`` trials
+        have ended and at most a quarter as many as that fit had."""
         if not self._running or self._fitted_on is None or self._last_params is None:
             return False
         space_key, ended = self._fitted_on
-        return space_key == key == self._last_params[0] and 0 <= self._ended - ended < self.refit_after
+        new = self._ended - ended
+        # A fit on few trials moves most with each new one: it is kept for at most a quarter of its trials.
+        return space_key == key == self._last_params[0] and 0 <= new < self.refit_after and new <= ended // 4
 
     def _origin(self, model: ExactGP, *args: Any, **kwargs: Any) -> Origin:
         origin = super()._origin(model, *args, **kwargs)
