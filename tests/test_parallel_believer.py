@@ -148,3 +148,12 @@ def test_a_batch_asked_for_at_once_fits_once_and_spreads_out(fits):
     points = np.array([[s.config["x"], s.config["y"]] for s in suggestions])
     distances = np.linalg.norm(points[:, None] - points[None, :], axis=-1)
     assert distances[np.triu_indices(4, 1)].min() > 1e-3
+
+
+def test_with_its_defaults_it_proposes_what_the_gp_sampler_proposes_while_trials_run(fits):
+    believer, plain = BelieverSampler(seed=0), GPSampler(seed=0)
+    for n in range(6, 10):
+        ours, theirs = believer.suggest(_history(n, 3), 1), plain.suggest(_history(n, 3), 1)
+        assert [s.config for s in ours] == [s.config for s in theirs]
+        assert ours[0].origin.details["hyperparameters"] == "fitted"
+    assert fits["n"] == 2 * 4

@@ -17,9 +17,8 @@ chosen greedily, each one pending for the next (what ``optimize_acqf(sequential=
 does, and what BoTorch recommends over a joint search for batches).
 
 Which one a parallel study uses: the kriging believer by default (:class:`BelieverSampler`,
-the GP sampler that fakes each running trial as observed at the GP's predicted mean, and
-refits the GP's hyperparameters once every few completed trials rather than at every
-proposal); qLogNEI integrates over the running trials' unknown outcomes instead, and is
+the GP sampler that fakes each running trial as observed at the GP's predicted mean; it can
+also keep its hyperparameters for a few ended trials, an option that costs regret); qLogNEI integrates over the running trials' unknown outcomes instead, and is
 chosen by ``for_parallel_trials(proposals="qlognei")`` or
 ``sampler=DefaultSampler(refiner=QLogNEISampler())``. Measured with 4 trials at once
 (``benchmarks/results/parallel.md``), qLogNEI explored more and ended with higher regret at
@@ -90,8 +89,8 @@ def for_parallel_trials(sampler: Sampler | None, seed: int | None = None, propos
     By default (``proposals="believer"``), a :class:`~.default.DefaultSampler` whose
     refinement is the plain GP sampler gets a :class:`BelieverSampler` in its place (the
     same GP and settings: it conditions the GP on each running trial at its own
-    prediction, the kriging believer, and proposes by analytic LogEI; while trials run it
-    refits the GP's hyperparameters once every :data:`REFIT_AFTER` completed trials).
+    prediction, the kriging believer, and proposes by analytic LogEI, as the GP sampler
+    does; its cheaper options stay off, see :data:`REFIT_AFTER`).
     ``proposals="qlognei"`` puts a :class:`QLogNEISampler` there instead (the same GP;
     BoTorch's qLogNEI with the running trials as ``X_pending``). The warm start and the
     initial design stay as they are. Any other sampler (the transfer refinement, a sampler
@@ -114,17 +113,20 @@ def for_parallel_trials(sampler: Sampler | None, seed: int | None = None, propos
     return DefaultSampler(seed=sampler.seed, n_initial=sampler.n_initial, warm_start=sampler.warm_start, refiner=refiner)
 
 
-#: Completed trials after which :class:`BelieverSampler` refits the GP's hyperparameters while trials run.
-#: Measured in an in-process replay of the parallel loop (Branin / Hartmann6 / mixed, 4 trials at once,
-#: 40 seeds; 8 at once, 10 seeds): at the whole budget (40 / 60 / 60 trials) the regret was where refitting
-#: at every proposal had it (paired Wilcoxon p >= 0.5); at half the budget it was higher on the mixed space
-#: (30 trials, p 0.04) and Branin (20 trials, p 0.16, not told apart). Refitting once the trials grew by
-#: 10% or 25% instead ended above at the whole budget on Hartmann6 (10 seeds, p 0.01-0.02).
-REFIT_AFTER = 4
-#: The acquisition search of :class:`BelieverSampler` while trials run: raw points, local searches.
-#: In the same replay (10 seeds), halving the GP sampler's (1,024, 8) left the regret where it was
-#: (p >= 0.11) and cut a proposal's CPU by 10-30% (the most on the mixed space).
-RUNNING_SEARCH = (512, 4)
+#: Ended trials after which :class:`BelieverSampler` refits the GP's hyperparameters while trials run
+#: (1: at every proposal, as the GP sampler does). Keeping a fit for 4 ended trials (``refit_after=4``)
+#: cut the sampler's CPU share with 0.5 s trials from 7.0% to 4.2% at k = 4 and from 8.3% to 6.6% at
+#: k = 8, but in four Dask runs of the regret benchmark (10 seeds each, 4 trials at once) it ended above
+#: fitting at every proposal at half the budget (Branin 20 trials: median 0.31 vs 0.12; Hartmann6 30:
+#: 0.40 vs 0.31; mixed 30: 0.32 vs 0.20) and on the mixed space at 60 (0.0011 vs 0.0008), and an
+#: in-process replay (40 seeds) agreed on the mixed space at 30 trials (p 0.04). So the default fits at
+#: every proposal and the cheaper schedule is an option (``benchmarks/results/parallel.md``).
+REFIT_AFTER = 1
+#: The acquisition search of :class:`BelieverSampler` while trials run, ``(raw points, local searches)``;
+#: ``None``: the GP sampler's (1,024 and 8). Halving them (``(512, 4)``) cut a proposal's CPU by 10-30%
+#: and left the regret where it was in the replay (10 seeds, p >= 0.11), but in one Dask run it ended
+#: above the sequential study on Branin at 40 trials (p 0.04): not enough to make it the default.
+RUNNING_SEARCH: tuple[int | None, int | None] = (None, None)
 
 
 class BelieverSampler(GPSampler):
@@ -132,19 +134,20 @@ class BelieverSampler(GPSampler):
 
     A parallel study asks for one configuration each time a trial ends, with the others
     still running (``history.pending``): the GP is conditioned on them at its own predicted
-    mean, as :class:`~.gp.GPSampler` does with pending points. What differs is the fit.
-    One more trial barely moves the GP's hyperparameters, and fitting them (L-BFGS-B from
-    the last fit and from the priors' modes) was two thirds of a proposal's time; with
-    trials of half a second and 8 at once, a proposal is due every 60 ms. So while trials
-    run, the hyperparameters of the last fit are kept until ``refit_after`` more trials
-    have completed (or failed), or more than a quarter of the trials that fit saw (a fit on
-    few trials moves most with each new one): the GP is rebuilt on every trial that has ended, with those
-    hyperparameters fixed (one Cholesky factorisation), then conditioned on the running
-    trials. The acquisition search is halved too while trials run (``running_raw_samples``
-    and ``running_restarts``: 512 raw points and 4 local searches against 1,024 and 8), which
-    was most of what a proposal cost once the fits were kept. With no trial running, every
-    call fits and searches exactly as :class:`~.gp.GPSampler` does: a sequential study's
-    proposals are the GP sampler's.
+    mean, as :class:`~.gp.GPSampler` does with pending points. With its defaults it *is*
+    the GP sampler (it fits at every proposal, and searches as much), whose origins also say
+    which fit they used. Two options make a proposal cheaper while trials run, at a cost in
+    regret measured in ``benchmarks/results/parallel.md`` (see :data:`REFIT_AFTER`):
+
+    * ``refit_after=k``: the hyperparameters of the last fit are kept until ``k`` more
+      trials have completed (or failed), or more than a quarter of the trials that fit saw
+      (a fit on few trials moves most with each new one); the GP is rebuilt on every trial
+      that has ended with them fixed (one Cholesky factorisation instead of two L-BFGS-B
+      fits, which were two thirds of a proposal's CPU), then conditioned on the running ones;
+    * ``running_raw_samples``, ``running_restarts``: a smaller acquisition search.
+
+    With no trial running, every call fits and searches exactly as :class:`~.gp.GPSampler`
+    does, whatever the options: a sequential study's proposals are the GP sampler's.
 
     Parameters
     ----------
@@ -155,8 +158,8 @@ class BelieverSampler(GPSampler):
         while trials run; ``1`` fits at every proposal, as the GP sampler does.
     running_raw_samples, running_restarts:
         The acquisition search while trials run: raw points scored, and how many of the
-        best start a local search (``n_raw_samples`` and ``n_restarts`` otherwise). ``None``:
-        as many as otherwise.
+        best start a local search (``n_raw_samples`` and ``n_restarts`` otherwise). ``None``
+        (default): as many as otherwise.
     **options:
         The other settings of :class:`~.gp.GPSampler` (``acquisition``, ``n_restarts``, ...).
 
