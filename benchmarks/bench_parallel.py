@@ -1,9 +1,9 @@
 """Parallel trials on Dask (issue 21): wall-clock speed-up, the sampler's share of it, and regret.
 
-    nice -n 5 python benchmarks/bench_parallel.py                      # everything, ~15 min
+    nice -n 5 python benchmarks/bench_parallel.py                      # everything, ~40 min
     python benchmarks/bench_parallel.py --parts speedup --jobs 1 2     # a quick look
 
-Two parts, each printed as a table and written to ``--out`` (benchmarks/results/parallel.md):
+Three parts, each printed as a table and written to ``--out`` (benchmarks/results/parallel.md):
 
 speed-up
     Sleep-bound objectives (``time.sleep(s)``, then Branin's value, so the sampler does
@@ -14,18 +14,31 @@ speed-up
     processes started before the clock starts (``client=``), and the cluster's own
     start and close are timed apart (what ``tune(n_jobs=k)`` adds end to end). Speed-up
     is wall(k=1) / wall(k) of the same library; the goal is >= 0.8 k for 5 s objectives.
-    Ours is tune's default for parallel trials (the GP sampler's kriging believer); BoTorch's
-    qLogNEI (``DefaultSampler(refiner=QLogNEISampler(...))``) is timed beside.
+    Ours is tune's default for parallel trials (the kriging believer, ``BelieverSampler``
+    with its defaults: the GP sampler's proposals); timed beside (``--speedup-methods``):
+    the believer with its cheaper options on ("believer-cheap": hyperparameters kept for 4
+    ended trials, a halved acquisition search while trials run) and BoTorch's qLogNEI
+    (``DefaultSampler(refiner=QLogNEISampler(...))``).
     The sampler's share is the time the kernel spent in ``Study.ask_batch`` (every
-    proposal, GP fits included) over the wall clock; per batch, its median seconds.
+    proposal, GP fits included) over the wall clock, twice: the wall seconds spent there,
+    and the CPU seconds of the kernel's thread there (``time.thread_time``: the sampler's
+    own time, which other jobs on a shared machine do not inflate; torch and BLAS run on
+    that thread, limited to one); per batch, its median seconds. The load average is read
+    before each run.
+share
+    The sampler's share alone, where it is largest (0.5 s trials at k = 4 and 8), over
+    ``--share-repeats`` runs of each of tune's default (the believer, fitting at every
+    proposal) and "believer-cheap" (its cheaper options on), alternating on one cluster:
+    medians and ranges of both shares, the ``ask_batch`` calls and the hyperparameter fits
+    (``fit_gp`` calls, counted).
 regret
     Branin, Hartmann6 and the mixed space (benchmarks/_problems.py) at equal trial
     counts, read at half and at the whole budget (40, 60, 60 trials): ``tune`` sequential
     (GP sampler, analytic LogEI) against ``tune`` with ``--regret-jobs`` trials at once,
     each trial sleeping ``--regret-sleep`` seconds so that trials overlap, over
-    ``--seeds`` seeds, with both ways of proposing while trials run: the kriging
-    believer (tune's default) and BoTorch's qLogNEI with the running trials as
-    ``X_pending``; simple regret median [25%, 75%], mean, per-seed wins against the
+    ``--seeds`` seeds, with the ways of proposing while trials run (``--pending-methods``):
+    the kriging believer (tune's default), the believer with its cheaper options on, and
+    BoTorch's qLogNEI with the running trials as ``X_pending``; simple regret median [25%, 75%], mean, per-seed wins against the
     sequential study and a paired Wilcoxon test.
 """
 
@@ -54,7 +67,7 @@ from _problems import PROBLEMS, optuna_params  # noqa: E402
 
 from jupyter_metahpo import tune  # noqa: E402
 from jupyter_metahpo.samplers import DefaultSampler  # noqa: E402
-from jupyter_metahpo.samplers.batch import PARALLEL_PROPOSALS, for_parallel_trials  # noqa: E402
+from jupyter_metahpo.samplers.batch import PARALLEL_PROPOSALS, BelieverSampler, for_parallel_trials  # noqa: E402
 from jupyter_metahpo.study import Study  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "parallel.md"
@@ -77,20 +90,26 @@ class SleepyProblem:
 
 @dataclass
 class AskTimes:
-    """Seconds of every ``Study.ask_batch`` call (every proposal the kernel made) while installed."""
+    """Wall and CPU seconds of every ``Study.ask_batch`` call (every proposal the kernel made) while installed.
+
+    The CPU seconds are the calling thread's (``time.thread_time``): the kernel's thread, where the
+    sampler runs (its torch and BLAS pools limited to one thread), and not the Dask client's threads.
+    """
 
     batches: list[tuple[int, float]] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
 
     def install(self) -> Callable[[], None]:
         original = Study.ask_batch
 
         @functools.wraps(original)
         def timed(study, n, **kwargs):
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.thread_time()
             try:
                 return original(study, n, **kwargs)
             finally:
                 self.batches.append((n, time.perf_counter() - began))
+                self.cpu.append(time.thread_time() - cpu)
 
         Study.ask_batch = timed
         return lambda: setattr(Study, "ask_batch", original)
@@ -98,6 +117,10 @@ class AskTimes:
     @property
     def total(self) -> float:
         return sum(seconds for _, seconds in self.batches)
+
+    @property
+    def cpu_total(self) -> float:
+        return sum(self.cpu)
 
 
 def warm_up() -> None:
@@ -134,23 +157,33 @@ class SpeedRun:
     wall: float
     sampler: float | None = None  # seconds in ask_batch
     batches: tuple[float, ...] = ()  # seconds of each ask_batch call
+    sampler_cpu: float | None = None  # CPU seconds of the kernel's thread in ask_batch
+    batch_cpu: tuple[float, ...] = ()  # CPU seconds of each ask_batch call
+    load: float | None = None  # the 1-minute load average before the run
     cluster_start: float | None = None
     cluster_close: float | None = None
 
 
 #: The parallel proposals measured, by the names tune's own choice takes (``for_parallel_trials``):
-#: the GP sampler's kriging believer (the default) and BoTorch's qLogNEI with the running trials pending.
-PENDING_METHODS = PARALLEL_PROPOSALS
+#: the kriging believer (the default: the GP sampler's) and BoTorch's qLogNEI with the running trials
+#: pending; and "believer-cheap", the believer with its cheaper options on (hyperparameters kept for 4
+#: ended trials or a quarter of the fit's, the acquisition search halved while trials run).
+PENDING_METHODS = (*PARALLEL_PROPOSALS, "believer-cheap")
+METHOD_TITLES = {"qlognei": "qLogNEI", "believer-cheap": "believer, cheaper options"}
 
 
 def parallel_sampler(method: str, seed: int) -> DefaultSampler:
     """The default sampler with the named way of proposing while trials run, given to tune explicitly."""
+    if method == "believer-cheap":
+        return DefaultSampler(seed=seed, refiner=BelieverSampler(seed=seed, refit_after=4, running_raw_samples=512,
+                                                                 running_restarts=4))
     return for_parallel_trials(None, seed, proposals=method)
 
 
 def run_ours(seconds: float, jobs: int, trials: int, seed: int, client: Any, method: str = "believer") -> SpeedRun:
     objective = SleepyProblem("branin", seconds)
     times = AskTimes()
+    load = os.getloadavg()[0]
     restore = times.install()
     try:
         began = time.perf_counter()
@@ -163,8 +196,9 @@ def run_ours(seconds: float, jobs: int, trials: int, seed: int, client: Any, met
     finally:
         restore()
     assert result.status == "finished" and len(result.trials) == trials, result.status
-    library = "ours" if method == "believer" else "ours-qlognei"
-    return SpeedRun(library, seconds, jobs, trials, wall, times.total, tuple(s for _, s in times.batches))
+    library = "ours" if method == "believer" else f"ours-{method}"
+    return SpeedRun(library, seconds, jobs, trials, wall, times.total, tuple(s for _, s in times.batches),
+                    sampler_cpu=times.cpu_total, batch_cpu=tuple(times.cpu), load=load)
 
 
 def run_optuna(seconds: float, jobs: int, trials: int, seed: int) -> SpeedRun:
@@ -180,7 +214,7 @@ def run_optuna(seconds: float, jobs: int, trials: int, seed: int) -> SpeedRun:
 
 
 def speedup_part(durations: Sequence[float], jobs_list: Sequence[int], trials_for: Callable[[float], int],
-                 seed: int) -> list[SpeedRun]:
+                 seed: int, others: Sequence[str]) -> list[SpeedRun]:
     runs: list[SpeedRun] = []
     for jobs in jobs_list:
         client = cluster = None
@@ -195,8 +229,8 @@ def speedup_part(durations: Sequence[float], jobs_list: Sequence[int], trials_fo
                 ours = run_ours(seconds, jobs, trials, seed, client)
                 runs.append(dataclasses.replace(ours, cluster_start=start))
                 print(_speed_line(runs[-1]), flush=True)
-                if jobs > 1:
-                    runs.append(run_ours(seconds, jobs, trials, seed, client, method="qlognei"))
+                for method in others if jobs > 1 else ():
+                    runs.append(run_ours(seconds, jobs, trials, seed, client, method=method))
                     print(_speed_line(runs[-1]), flush=True)
                 runs.append(run_optuna(seconds, jobs, trials, seed))
                 print(_speed_line(runs[-1]), flush=True)
@@ -213,14 +247,18 @@ def speedup_part(durations: Sequence[float], jobs_list: Sequence[int], trials_fo
 
 
 def _speed_line(run: SpeedRun) -> str:
-    share = "" if run.sampler is None else f"  sampler {run.sampler:.1f} s ({run.sampler / run.wall:.0%})"
-    return f"  {run.library:7s} {run.seconds_per_trial:>4g} s x {run.trials:2d} trials, k={run.jobs}: {run.wall:6.1f} s{share}"
+    share = "" if run.sampler is None else (f"  sampler {run.sampler:.2f} s ({run.sampler / run.wall:.1%}), "
+                                            f"CPU {run.sampler_cpu:.2f} s ({run.sampler_cpu / run.wall:.1%}), load {run.load:.1f}")
+    return f"  {run.library:22s} {run.seconds_per_trial:>4g} s x {run.trials:2d} trials, k={run.jobs}: {run.wall:6.1f} s{share}"
 
 
-def speedup_table(runs: list[SpeedRun]) -> list[str]:
+def speedup_table(runs: list[SpeedRun], others: Sequence[str]) -> list[str]:
+    columns = [f"{METHOD_TITLES[m]}: wall s, speed-up, sampler share (wall, CPU)" for m in others]
     lines = [
-        "| objective | trials | k | ours wall s | ours speed-up | goal 0.8k | sampler share of wall | sampler s per batch (median, max) | cluster start + close s | qLogNEI: wall s, speed-up, sampler share | Optuna wall s | Optuna speed-up |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| objective | trials | k | ours wall s | ours speed-up | goal 0.8k | sampler share of wall: wall s, CPU s | "
+        "sampler s per batch (median, max) | sampler CPU s per batch (median) | load | cluster start + close s | "
+        + "".join(f"{c} | " for c in columns) + "Optuna wall s | Optuna speed-up |",
+        "|" + "---|" * (13 + len(others)),
     ]
     for seconds in sorted({r.seconds_per_trial for r in runs}):
         base = {lib: next((r.wall for r in runs if r.library == lib and r.seconds_per_trial == seconds and r.jobs == 1),
@@ -228,18 +266,117 @@ def speedup_table(runs: list[SpeedRun]) -> list[str]:
         for jobs in sorted({r.jobs for r in runs}):
             ours = next((r for r in runs if r.library == "ours" and r.seconds_per_trial == seconds and r.jobs == jobs), None)
             theirs = next((r for r in runs if r.library == "optuna" and r.seconds_per_trial == seconds and r.jobs == jobs), None)
-            kb = next((r for r in runs if r.library == "ours-qlognei" and r.seconds_per_trial == seconds and r.jobs == jobs), None)
             if ours is None or theirs is None:
                 continue
-            other = "-" if kb is None else f"{kb.wall:.1f}, {base['ours'] / kb.wall:.2f}, {kb.sampler / kb.wall:.1%}"
+            other = ""
+            for method in others:
+                kb = next((r for r in runs if r.library == f"ours-{method}" and r.seconds_per_trial == seconds
+                           and r.jobs == jobs), None)
+                other += "- | " if kb is None else (f"{kb.wall:.1f}, {base['ours'] / kb.wall:.2f}, "
+                                                    f"{kb.sampler / kb.wall:.1%}, {kb.sampler_cpu / kb.wall:.1%} | ")
             speed = base["ours"] / ours.wall
             met = "yes" if speed >= 0.8 * jobs else "no"
-            batch = f"{statistics.median(ours.batches):.2f}, {max(ours.batches):.2f}" if ours.batches else "-"
+            batch = f"{statistics.median(ours.batches):.3f}, {max(ours.batches):.3f}" if ours.batches else "-"
             cluster = "-" if ours.cluster_start is None else f"{ours.cluster_start:.1f} + {ours.cluster_close or math.nan:.1f}"
             lines.append(
                 f"| {seconds:g} s | {ours.trials} | {jobs} | {ours.wall:.1f} | {speed:.2f} | {met} | "
-                f"{ours.sampler / ours.wall:.1%} | {batch} | {cluster} | {other} | {theirs.wall:.1f} | "
+                f"{ours.sampler / ours.wall:.1%}, {ours.sampler_cpu / ours.wall:.1%} | {batch} | "
+                f"{statistics.median(ours.batch_cpu):.3f} | {ours.load:.1f} | {cluster} | {other}{theirs.wall:.1f} | "
                 f"{base['optuna'] / theirs.wall:.2f} |"
+            )
+    return lines
+
+
+# The share part: the sampler's own time at k = 4 and 8, repeated -----------------------------------------
+
+
+@dataclass
+class FitCount:
+    """Hyperparameter fits of the GP samplers (``fit_gp`` calls made by ``samplers.gp``) while installed."""
+
+    n: int = 0
+
+    def install(self) -> Callable[[], None]:
+        import jupyter_metahpo.samplers.gp as gp
+
+        original = gp.fit_gp
+
+        @functools.wraps(original)
+        def counted(*args, **kwargs):
+            self.n += 1
+            return original(*args, **kwargs)
+
+        gp.fit_gp = counted
+        return lambda: setattr(gp, "fit_gp", original)
+
+
+@dataclass(frozen=True)
+class ShareRun:
+    method: str
+    jobs: int
+    seed: int
+    wall: float
+    sampler: float
+    sampler_cpu: float
+    asks: int
+    fits: int
+    load: float
+
+
+def share_part(jobs_list: Sequence[int], seconds: float, trials: int, repeats: int, methods: Sequence[str]) -> list[ShareRun]:
+    """Each method ``repeats`` times per k on one cluster (seeds 0, 1, ...; the methods alternate which goes
+    first), so that the sampler's share is a median over runs, not one run on a noisy machine."""
+    runs: list[ShareRun] = []
+    for jobs in jobs_list:
+        cluster, client = start_cluster(jobs)
+        try:
+            for seed in range(repeats):
+                for method in (methods if seed % 2 == 0 else list(reversed(methods))):
+                    times, fits = AskTimes(), FitCount()
+                    load = os.getloadavg()[0]
+                    restore_times, restore_fits = times.install(), fits.install()
+                    began = time.perf_counter()
+                    try:
+                        result = tune(SleepyProblem("branin", seconds), PROBLEMS["branin"].space, trials, seed=seed,
+                                      store=False, strategy="none", n_jobs=jobs, client=client,
+                                      sampler=parallel_sampler(method, seed))
+                    finally:
+                        wall = time.perf_counter() - began
+                        restore_fits()
+                        restore_times()
+                    assert result.status == "finished" and len(result.trials) == trials, result.status
+                    run = ShareRun(method, jobs, seed, wall, times.total, times.cpu_total, len(times.batches), fits.n,
+                                   load)
+                    runs.append(run)
+                    print(f"  {method:18s} k={jobs} seed {seed}: {wall:.2f} s, sampler {run.sampler:.2f} s "
+                          f"({run.sampler / wall:.1%}), CPU {run.sampler_cpu:.2f} s ({run.sampler_cpu / wall:.1%}), "
+                          f"{run.asks} asks, {run.fits} fits, load {load:.1f}", flush=True)
+        finally:
+            client.close()
+            cluster.close()
+    return runs
+
+
+def share_table(runs: list[ShareRun]) -> list[str]:
+    lines = [
+        "| k | proposals | runs | wall s | sampler share of wall: wall s in ask_batch, median [min, max] | "
+        "CPU s in ask_batch / wall, median [min, max] | ask_batch calls | hyperparameter fits | CPU ms per "
+        "ask_batch call | load |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def spread(values: list[float]) -> str:
+        return f"{statistics.median(values):.1%} [{min(values):.1%}, {max(values):.1%}]"
+
+    for jobs in sorted({r.jobs for r in runs}):
+        for method in dict.fromkeys(r.method for r in runs):
+            chosen = [r for r in runs if r.jobs == jobs and r.method == method]
+            lines.append(
+                f"| {jobs} | {method} | {len(chosen)} | {statistics.median(r.wall for r in chosen):.2f} | "
+                f"{spread([r.sampler / r.wall for r in chosen])} | {spread([r.sampler_cpu / r.wall for r in chosen])} | "
+                f"{statistics.median(r.asks for r in chosen):g} | {statistics.median(r.fits for r in chosen):g} | "
+                f"{statistics.median(1e3 * r.sampler_cpu / r.asks for r in chosen):.1f} | "
+                f"{statistics.median(r.load for r in chosen):.1f} |"
             )
     return lines
 
@@ -255,6 +392,7 @@ class RegretRun:
     regrets: dict[int, float]  # simple regret after the first n trials (by trial number), per checkpoint
     wall: float
     sampler: float
+    sampler_cpu: float
 
 
 def checkpoints(budget: int) -> tuple[int, int]:
@@ -288,7 +426,8 @@ def regret_part(problems: Sequence[str], budgets: dict[str, int], seeds: Sequenc
                     values = [t.value for t in sorted(result.trials, key=lambda t: t.number)]
                     regrets = {n: problem.regret(min(v for v in values[:n] if v is not None))
                                for n in checkpoints(budgets[name])}
-                    run = RegretRun(name, mode, seed, regrets, time.perf_counter() - began, times.total)
+                    run = RegretRun(name, mode, seed, regrets, time.perf_counter() - began, times.total,
+                                    times.cpu_total)
                     runs.append(run)
                     print(f"  {name:10s} {mode:24s} seed {seed}: regret "
                           + " / ".join(f"{r:.3g} at {n}" for n, r in regrets.items())
@@ -316,8 +455,9 @@ def regret_table(runs: list[RegretRun], budgets: dict[str, int]) -> list[str]:
     paired Wilcoxon test does not tell them apart (p >= 0.05)."""
     lines = [
         "| problem | trials | mode | seeds | regret median [25%, 75%] | mean | lower / higher than sequential "
-        "(seeds) | Wilcoxon p | no worse beyond noise | wall s (median) | sampler s (median) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "(seeds) | Wilcoxon p | no worse beyond noise | wall s (median) | sampler s (median) | "
+        "sampler CPU s (median) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in dict.fromkeys(r.problem for r in runs):
         modes = list(dict.fromkeys(r.mode for r in runs if r.problem == name))
@@ -338,7 +478,8 @@ def regret_table(runs: list[RegretRun], budgets: dict[str, int]) -> list[str]:
                 lines.append(
                     f"| {name} | {n} | {mode} | {len(chosen)} | {med:.3g} [{q1:.3g}, {q3:.3g}] | {regrets.mean():.3g} | "
                     f"{paired} | {p_text} | {verdict} | {statistics.median(r.wall for r in chosen):.1f} | "
-                    f"{statistics.median(r.sampler for r in chosen):.1f} |"
+                    f"{statistics.median(r.sampler for r in chosen):.1f} | "
+                    f"{statistics.median(r.sampler_cpu for r in chosen):.1f} |"
                 )
     return lines
 
@@ -348,7 +489,8 @@ def regret_table(runs: list[RegretRun], budgets: dict[str, int]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--parts", nargs="+", choices=("speedup", "regret"), default=["speedup", "regret"])
+    parser.add_argument("--parts", nargs="+", choices=("speedup", "share", "regret"),
+                        default=["speedup", "share", "regret"])
     parser.add_argument("--durations", nargs="+", type=float, default=[0.5, 5.0], help="seconds per trial")
     parser.add_argument("--jobs", nargs="+", type=int, default=[1, 2, 4, 8], help="trials at once (1 comes first)")
     parser.add_argument("--trials-short", type=int, default=32, help="trials of objectives under 1 s")
@@ -357,6 +499,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=10, help="seeds of the regret runs")
     parser.add_argument("--pending-methods", nargs="+", choices=PENDING_METHODS, default=list(PENDING_METHODS),
                         help="how parallel proposals treat the running trials, in the regret part")
+    parser.add_argument("--speedup-methods", nargs="+", choices=[m for m in PENDING_METHODS if m != "believer"],
+                        default=["believer-cheap", "qlognei"],
+                        help="parallel proposals timed beside tune's default, in the speed-up part")
+    parser.add_argument("--share-repeats", type=int, default=10, help="runs per method and k, in the share part")
+    parser.add_argument("--share-jobs", nargs="+", type=int, default=[4, 8])
     parser.add_argument("--regret-jobs", type=int, default=4)
     parser.add_argument("--regret-sleep", type=float, default=0.2)
     parser.add_argument("--problems", nargs="+", default=["branin", "hartmann6", "mixed"], choices=list(PROBLEMS))
@@ -377,10 +524,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "speedup" in args.parts:
         print("speed-up:", flush=True)
         trials_for = lambda s: args.trials_short if s < 1 else args.trials_long  # noqa: E731
-        runs = speedup_part(args.durations, sorted(args.jobs), trials_for, args.seed)
-        table = speedup_table(runs)
+        runs = speedup_part(args.durations, sorted(args.jobs), trials_for, args.seed, args.speedup_methods)
+        table = speedup_table(runs, args.speedup_methods)
         print("\n".join(table), flush=True)
         body += ["## Wall-clock speed-up (Branin, sleep-bound objectives)", "", *table, ""]
+    if "share" in args.parts:
+        print("share:", flush=True)
+        runs = share_part(args.share_jobs, 0.5, args.trials_short, args.share_repeats, ["believer", "believer-cheap"])
+        table = share_table(runs)
+        print("\n".join(table), flush=True)
+        body += [f"## The sampler's share at 0.5 s trials ({args.trials_short} Branin trials, {args.share_repeats} "
+                 "runs each)", "", *table, ""]
     if "regret" in args.parts:
         print("regret:", flush=True)
         runs = regret_part(args.problems, budgets, list(range(args.seeds)), args.regret_jobs, args.regret_sleep,

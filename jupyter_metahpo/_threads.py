@@ -19,7 +19,7 @@ import importlib
 import sys
 from collections.abc import Iterator
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["limit_threads", "NATIVE_POOLS"]
 
@@ -55,8 +55,25 @@ def limit_threads(n: int | None = 1, *, native: str | None = "blas", torch: bool
     with contextlib.ExitStack() as stack:
         stack.enter_context(_torch_threads(n, load=torch))
         if native is not None:
-            stack.enter_context(threadpool_limits(limits=n, user_api=NATIVE_POOLS[native]))
+            stack.enter_context(_native_pools().limit(limits=n, user_api=NATIVE_POOLS[native]))
         yield
+
+
+#: threadpoolctl's view of the loaded native pools, and how many modules were imported when it was taken.
+_controller: tuple[int, ThreadpoolController] | None = None
+
+
+def _native_pools() -> ThreadpoolController:
+    """threadpoolctl's controller of the native thread pools, found again only after new imports.
+
+    Finding them walks every loaded shared library (~3 ms, as long as a whole GP proposal's
+    acquisition search), so the controller is kept while ``sys.modules`` does not grow: native
+    libraries load with the modules that need them (NumPy's BLAS, torch's OpenMP).
+    """
+    global _controller
+    if _controller is None or _controller[0] != len(sys.modules):
+        _controller = (len(sys.modules), ThreadpoolController())
+    return _controller[1]
 
 
 @contextlib.contextmanager

@@ -94,9 +94,9 @@ def test_many_categories_search_the_best_trials_combinations_first():
     assert combos[0] == {1: float(unit[1]), 2: float(unit[2])}
 
 
-def test_for_parallel_trials_keeps_the_believer_by_default_and_swaps_only_the_plain_gp_for_qlognei():
+def test_for_parallel_trials_gives_the_believer_by_default_and_swaps_only_the_plain_gp_for_qlognei():
     default = for_parallel_trials(None, seed=3)
-    assert isinstance(default, DefaultSampler) and isinstance(default.refiner, GPSampler)  # the kriging believer
+    assert isinstance(default, DefaultSampler) and isinstance(default.refiner, batch.BelieverSampler)
     assert default.seed == 3
     swapped = for_parallel_trials(None, seed=3, proposals="qlognei")
     assert isinstance(swapped, DefaultSampler) and isinstance(swapped.refiner, QLogNEISampler)
@@ -110,7 +110,8 @@ def test_for_parallel_trials_keeps_the_believer_by_default_and_swaps_only_the_pl
     assert isinstance(warm.refiner, TransferSampler)
     assert for_parallel_trials(warm, proposals="qlognei") is warm  # the transfer refinement handles them its own way
     plain = DefaultSampler(seed=1, refiner=GPSampler(seed=1))
-    assert for_parallel_trials(plain) is plain
+    assert isinstance(for_parallel_trials(plain).refiner, batch.BelieverSampler)
+    assert for_parallel_trials(warm) is warm
     assert isinstance(for_parallel_trials(plain, proposals="qlognei").refiner, QLogNEISampler)
     with pytest.raises(ValueError, match="`proposals` must be one of"):
         for_parallel_trials(None, proposals="thompson")

@@ -205,6 +205,8 @@ def test_trials_run_on_the_workers_and_the_kernel_records_each(client, tmp_path)
     refined = [t.origin for t in result.trials if t.origin.source == "gp"]
     # Proposed while the other slot's trial ran: the GP sampler counted it at its prediction.
     assert refined and any(o.details.get("pending_method") == "kriging believer" for o in refined)
+    # tune's own sampler for parallel trials: the believer that says which hyperparameter fit it used.
+    assert all(o.details.get("hyperparameters") in ("fitted", "kept") for o in refined)
 
 
 def test_the_sampler_sees_the_running_trials_as_pending(client, tmp_path):

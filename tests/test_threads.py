@@ -66,3 +66,28 @@ def test_it_does_not_import_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_native_pools_are_looked_up_again_only_after_new_imports(monkeypatch):
+    # Finding the pools walks every loaded library (milliseconds): once per import, not per block.
+    import types
+
+    from jupyter_metahpo import _threads
+
+    made = []
+    real = _threads.ThreadpoolController
+
+    def counting():
+        made.append(1)
+        return real()
+
+    monkeypatch.setattr(_threads, "ThreadpoolController", counting)
+    monkeypatch.setattr(_threads, "_controller", None)
+    for _ in range(3):
+        with limit_threads(1):
+            assert set(_native("blas")) == {1}
+    assert len(made) == 1
+    monkeypatch.setitem(sys.modules, "a_module_with_its_own_blas", types.ModuleType("a_module_with_its_own_blas"))
+    with limit_threads(1):
+        pass
+    assert len(made) == 2

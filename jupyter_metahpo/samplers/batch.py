@@ -16,10 +16,11 @@ after which BoTorch scores the snapped points again. Several proposals at once a
 chosen greedily, each one pending for the next (what ``optimize_acqf(sequential=True)``
 does, and what BoTorch recommends over a joint search for batches).
 
-Which one a parallel study uses: the GP sampler's kriging believer by default, which
-fakes each running trial as observed at the GP's predicted mean; qLogNEI integrates over
-their unknown outcomes instead, and is chosen by ``for_parallel_trials(proposals="qlognei")``
-or ``sampler=DefaultSampler(refiner=QLogNEISampler())``. Measured with 4 trials at once
+Which one a parallel study uses: the kriging believer by default (:class:`BelieverSampler`,
+the GP sampler that fakes each running trial as observed at the GP's predicted mean; it can
+also keep its hyperparameters for a few ended trials, an option that costs regret); qLogNEI integrates over the running trials' unknown outcomes instead, and is
+chosen by ``for_parallel_trials(proposals="qlognei")`` or
+``sampler=DefaultSampler(refiner=QLogNEISampler())``. Measured with 4 trials at once
 (``benchmarks/results/parallel.md``), qLogNEI explored more and ended with higher regret at
 equal trials, at several times the CPU per proposal: see :func:`for_parallel_trials`.
 
@@ -57,7 +58,16 @@ logei = LazyImport("botorch.acquisition.logei", install=_INSTALL)
 optim = LazyImport("botorch.optim.optimize", install=_INSTALL)
 normal = LazyImport("botorch.sampling.normal", install=_INSTALL)
 
-__all__ = ["QLogNEISampler", "botorch_available", "for_parallel_trials", "PARALLEL_PROPOSALS", "PENDING_FALLBACK"]
+__all__ = [
+    "BelieverSampler",
+    "QLogNEISampler",
+    "botorch_available",
+    "for_parallel_trials",
+    "PARALLEL_PROPOSALS",
+    "PENDING_FALLBACK",
+    "REFIT_AFTER",
+    "RUNNING_SEARCH",
+]
 
 #: What the fallback does with the running trials when BoTorch is missing.
 PENDING_FALLBACK = "kriging believer"
@@ -76,14 +86,16 @@ PARALLEL_PROPOSALS = ("believer", "qlognei")
 def for_parallel_trials(sampler: Sampler | None, seed: int | None = None, proposals: str = "believer") -> Sampler:
     """The sampler a study uses when its trials run in parallel.
 
-    By default (``proposals="believer"``) the sampler is kept as it is: the GP sampler
-    conditions its GP on each running trial at its own prediction (the kriging believer)
-    and proposes the next point by analytic LogEI. ``proposals="qlognei"`` gives a
-    :class:`~.default.DefaultSampler` whose refinement is the plain GP sampler a
-    :class:`QLogNEISampler` instead (the same GP; BoTorch's qLogNEI with the running
-    trials as ``X_pending``); its warm start and initial design stay as they are. Any
-    other sampler (the transfer refinement, a sampler the user gave) is always kept: it
-    sees the running trials as ``history.pending`` and handles them its own way.
+    By default (``proposals="believer"``), a :class:`~.default.DefaultSampler` whose
+    refinement is the plain GP sampler gets a :class:`BelieverSampler` in its place (the
+    same GP and settings: it conditions the GP on each running trial at its own
+    prediction, the kriging believer, and proposes by analytic LogEI, as the GP sampler
+    does; its cheaper options stay off, see :data:`REFIT_AFTER`).
+    ``proposals="qlognei"`` puts a :class:`QLogNEISampler` there instead (the same GP;
+    BoTorch's qLogNEI with the running trials as ``X_pending``). The warm start and the
+    initial design stay as they are. Any other sampler (the transfer refinement, a sampler
+    the user gave) is always kept: it sees the running trials as ``history.pending`` and
+    handles them its own way.
 
     Why the believer by default, measured (``benchmarks/bench_parallel.py``, results in
     ``benchmarks/results/parallel.md``): with 4 trials at once, qLogNEI ended with higher
@@ -95,10 +107,134 @@ def for_parallel_trials(sampler: Sampler | None, seed: int | None = None, propos
         raise ValueError(f"`proposals` must be one of {PARALLEL_PROPOSALS}, but got proposals={proposals!r}.")
     if sampler is None:
         sampler = DefaultSampler(seed=seed)
-    if proposals == "qlognei" and isinstance(sampler, DefaultSampler) and type(sampler.refiner) is GPSampler:
-        return DefaultSampler(seed=sampler.seed, n_initial=sampler.n_initial, warm_start=sampler.warm_start,
-                              refiner=QLogNEISampler(seed=sampler.seed))
-    return sampler
+    if not (isinstance(sampler, DefaultSampler) and type(sampler.refiner) is GPSampler):
+        return sampler
+    refiner = BelieverSampler.like(sampler.refiner) if proposals == "believer" else QLogNEISampler(seed=sampler.seed)
+    return DefaultSampler(seed=sampler.seed, n_initial=sampler.n_initial, warm_start=sampler.warm_start, refiner=refiner)
+
+
+#: Ended trials after which :class:`BelieverSampler` refits the GP's hyperparameters while trials run
+#: (1: at every proposal, as the GP sampler does). Keeping a fit for 4 ended trials (``refit_after=4``)
+#: cut the sampler's CPU share with 0.5 s trials from 7.0% to 4.2% at k = 4 and from 8.3% to 6.6% at
+#: k = 8, but in four Dask runs of the regret benchmark (10 seeds each, 4 trials at once) it ended above
+#: fitting at every proposal at half the budget (Branin 20 trials: median 0.31 vs 0.12; Hartmann6 30:
+#: 0.40 vs 0.31; mixed 30: 0.32 vs 0.20) and on the mixed space at 60 (0.0011 vs 0.0008), and an
+#: in-process replay (40 seeds) agreed on the mixed space at 30 trials (p 0.04). So the default fits at
+#: every proposal and the cheaper schedule is an option (``benchmarks/results/parallel.md``).
+REFIT_AFTER = 1
+#: The acquisition search of :class:`BelieverSampler` while trials run, ``(raw points, local searches)``;
+#: ``None``: the GP sampler's (1,024 and 8). Halving them (``(512, 4)``) cut a proposal's CPU by 10-30%
+#: and left the regret where it was in the replay (10 seeds, p >= 0.11), but in one Dask run it ended
+#: above the sequential study on Branin at 40 trials (p 0.04): not enough to make it the default.
+RUNNING_SEARCH: tuple[int | None, int | None] = (None, None)
+
+
+class BelieverSampler(GPSampler):
+    """The GP sampler for trials that run in parallel: the kriging believer, refitted every few trials.
+
+    A parallel study asks for one configuration each time a trial ends, with the others
+    still running (``history.pending``): the GP is conditioned on them at its own predicted
+    mean, as :class:`~.gp.GPSampler` does with pending points. With its defaults it *is*
+    the GP sampler (it fits at every proposal, and searches as much), whose origins also say
+    which fit they used. Two options make a proposal cheaper while trials run, at a cost in
+    regret measured in ``benchmarks/results/parallel.md`` (see :data:`REFIT_AFTER`):
+
+    * ``refit_after=k``: the hyperparameters of the last fit are kept until ``k`` more
+      trials have completed (or failed), or more than a quarter of the trials that fit saw
+      (a fit on few trials moves most with each new one); the GP is rebuilt on every trial
+      that has ended with them fixed (one Cholesky factorisation instead of two L-BFGS-B
+      fits, which were two thirds of a proposal's CPU), then conditioned on the running ones;
+    * ``running_raw_samples``, ``running_restarts``: a smaller acquisition search.
+
+    With no trial running, every call fits and searches exactly as :class:`~.gp.GPSampler`
+    does, whatever the options: a sequential study's proposals are the GP sampler's.
+
+    Parameters
+    ----------
+    seed:
+        As :class:`~.gp.GPSampler`'s.
+    refit_after:
+        Completed (or failed) trials after which the hyperparameters are fitted again
+        while trials run; ``1`` fits at every proposal, as the GP sampler does.
+    running_raw_samples, running_restarts:
+        The acquisition search while trials run: raw points scored, and how many of the
+        best start a local search (``n_raw_samples`` and ``n_restarts`` otherwise). ``None``
+        (default): as many as otherwise.
+    **options:
+        The other settings of :class:`~.gp.GPSampler` (``acquisition``, ``n_restarts``, ...).
+
+    The origin of each proposal says which fit it used (``details["hyperparameters"]``:
+    ``"fitted"``, or ``"kept"`` with ``details["fitted_on"]``, the trials of the fit).
+    """
+
+    def __init__(self, seed: int | None = None, *, refit_after: int = REFIT_AFTER,
+                 running_raw_samples: int | None = RUNNING_SEARCH[0], running_restarts: int | None = RUNNING_SEARCH[1],
+                 **options: Any) -> None:
+        super().__init__(seed, **options)
+        self.refit_after = _check_positive_int("refit_after", refit_after)
+        self.running_raw_samples = (
+            None if running_raw_samples is None else _check_positive_int("running_raw_samples", running_raw_samples))
+        self.running_restarts = (
+            None if running_restarts is None else _check_positive_int("running_restarts", running_restarts))
+        self._fitted_on: tuple[str, int] | None = None  # the space and the ended trials of the last fit
+        self._ended = 0  # trials ended (complete and failed) in the history of the current call
+        self._running = False  # whether trials run during the current call
+        self._kept = False  # whether the current call kept the last fit's hyperparameters
+
+    @classmethod
+    def like(cls, sampler: GPSampler, **believer: Any) -> BelieverSampler:
+        """A believer with ``sampler``'s settings (its seed, acquisition, search and fit options), and
+        ``believer``'s own (``refit_after``, ``running_raw_samples``, ``running_restarts``)."""
+        return cls(
+            sampler.seed, **believer, acquisition=sampler.acquisition,
+            n_raw_samples=sampler.n_raw_samples, n_restarts=sampler.n_restarts, fit_maxiter=sampler.fit_maxiter,
+            warm_fit_maxiter=sampler.warm_fit_maxiter, refit_cold=sampler.refit_cold,
+            acqf_maxiter=sampler.acqf_maxiter, torch_threads=sampler.torch_threads, learn_mean=sampler.learn_mean,
+            max_points=sampler.max_points, subset=sampler.subset,
+        )
+
+    def __repr__(self) -> str:
+        return f"BelieverSampler(seed={self.seed!r}, refit_after={self.refit_after!r})"
+
+    def _refine(self, history: History, n: int) -> list[Suggestion]:
+        # What _fit needs to decide, and cannot see: the trials ended so far (the GP may model a
+        # subset of them past its point budget) and whether any run now.
+        self._ended = len(history.complete) + len(history.failed)
+        self._running = bool(history.pending)
+        return super()._refine(history, n)
+
+    def _fit(self, space: SearchSpace, X: np.ndarray, y: np.ndarray, domain: MixedDomain) -> ExactGP:
+        self._kept = self._keeps_hyperparameters(space.to_json_string())
+        if self._kept:
+            return ExactGP(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64)),
+                           torch.from_numpy(np.ascontiguousarray(y, dtype=np.float64)),
+                           torch.from_numpy(np.asarray(domain.categorical, dtype=bool)), self._last_params[1])
+        gp = super()._fit(space, X, y, domain)
+        self._fitted_on = (space.to_json_string(), self._ended)
+        return gp
+
+    def _search_budget(self, history: History) -> tuple[int, int]:
+        if not history.pending:
+            return self.n_raw_samples, self.n_restarts
+        return self.running_raw_samples or self.n_raw_samples, self.running_restarts or self.n_restarts
+
+    def _keeps_hyperparameters(self, key: str) -> bool:
+        """Whether trials run and, since the last fit on this space, fewer than ``refit_after`` trials
+        have ended and at most a quarter as many as that fit had."""
+        if not self._running or self._fitted_on is None or self._last_params is None:
+            return False
+        space_key, ended = self._fitted_on
+        new = self._ended - ended
+        # A fit on few trials moves most with each new one: it is kept for at most a quarter of its trials.
+        return space_key == key == self._last_params[0] and 0 <= new < self.refit_after and new <= ended // 4
+
+    def _origin(self, model: ExactGP, *args: Any, **kwargs: Any) -> Origin:
+        origin = super()._origin(model, *args, **kwargs)
+        if not self._kept:
+            return Origin(origin.source, origin.reason, {**origin.details, "hyperparameters": "fitted"})
+        fitted_on = self._fitted_on[1]
+        reason = f"{origin.reason}; its hyperparameters from the fit on {fitted_on} trials (refitted every {self.refit_after})"
+        return Origin(origin.source, reason, {**origin.details, "hyperparameters": "kept", "fitted_on": fitted_on})
 
 
 def _check_positive_int(name: str, value: Any) -> int:

@@ -214,9 +214,10 @@ class GPSampler(Sampler):
         for _ in range(n):
             model, best_f = believe_pending(gp, pending, y)
             acqf = make_acquisition(self.acquisition, model, best_f)
+            n_raw, n_starts = self._search_budget(history)
             candidates, values = maximize_acquisition(
                 acqf, search, self._rng, gp.lengthscales, anchors,
-                n_raw=self.n_raw_samples, n_starts=self.n_restarts, maxiter=self.acqf_maxiter,
+                n_raw=n_raw, n_starts=n_starts, maxiter=self.acqf_maxiter,
             )
             x, value = _first_unseen(space, candidates, values, seen)
             config = space.decode(x[None, :])[0]
@@ -224,6 +225,10 @@ class GPSampler(Sampler):
             pending = np.vstack([pending, x[None, :]])
             out.append(Suggestion(config, self._origin(model, acqf, x, value, y_mean, y_std, history, len(keep))))
         return out
+
+    def _search_budget(self, history: History) -> tuple[int, int]:
+        """Raw points and local searches of the acquisition search (a subclass may spend less)."""
+        return self.n_raw_samples, self.n_restarts
 
     def _over_budget(self, X: np.ndarray) -> bool:
         return self.max_points is not None and len(X) > self.max_points
