@@ -211,10 +211,10 @@ class GPSampler(Sampler):
         seen = {_config_key(space, c) for c in history.seen_configs()}
         pending = space.encode(list(history.pending)) if history.pending else np.empty((0, len(space)))
         out: list[Suggestion] = []
+        n_raw, n_starts = self._search_budget(history)
         for _ in range(n):
             model, best_f = believe_pending(gp, pending, y)
             acqf = make_acquisition(self.acquisition, model, best_f)
-            n_raw, n_starts = self._search_budget(history)
             candidates, values = maximize_acquisition(
                 acqf, search, self._rng, gp.lengthscales, anchors,
                 n_raw=n_raw, n_starts=n_starts, maxiter=self.acqf_maxiter,

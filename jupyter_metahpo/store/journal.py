@@ -119,19 +119,13 @@ def damaged_journal_lines(raw: bytes) -> list[tuple[int, bytes]]:
     """``(line number, bytes)`` of each damaged complete line of a journal's bytes: not JSON, not a
     well-formed header or change, a first line that is not a header or a later one that is.
     (A torn last line, without its newline, is not damaged: a writer was killed mid-append.)"""
-    lines = raw[: raw.rfind(b"\n") + 1].split(b"\n")[:-1]
-    damaged = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):
-            damaged.append((number, line))
-            continue
-        if check_journal_line(record) is not None or (number == 1) != (record.get("type") == "journal"):
-            damaged.append((number, line))
-    return damaged
+    records, _, bad = scan_bytes(raw, 0, check_journal_line)
+    damaged = {line.number: line.raw for line in bad}
+    lines = raw.split(b"\n")
+    for number, record in records:
+        if (number == 1) != (record["type"] == "journal"):  # a header out of place, or none first
+            damaged[number] = lines[number - 1]
+    return sorted(damaged.items())
 
 
 def index_changes(before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
