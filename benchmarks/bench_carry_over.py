@@ -59,6 +59,16 @@ def train(lr, hidden, wd, bs, epochs):
             opt.zero_grad(); loss_fn(net(xb), yb).backward(); opt.step()
     return accuracy(net)
 """
+HGB_SUBSET_CELL = """
+def train(lr, leaves, leaf):
+    model = HistGradientBoostingClassifier(learning_rate=lr, max_leaf_nodes=leaves, min_samples_leaf=leaf,
+                                           max_iter=100)
+    return cross_val_score(model, X, y, cv=3).mean()
+"""
+SVC_SUBSET_CELL = """
+def train(C, gamma):
+    return cross_val_score(SVC(C=C, gamma=gamma, class_weight=None), X, y, cv=3).mean()
+"""
 ODD_CELL = """
 def score(alpha, beta):
     return simulate(alpha=alpha, beta=beta)
@@ -72,6 +82,13 @@ USER_SPACES = {
     "PyTorch loop": (TORCH_CELL, SearchSpace({
         "lr": loguniform(1e-4, 1e-1), "hidden": intrange(16, 512, log=True), "wd": loguniform(1e-6, 1e-2),
         "bs": choice(16, 32, 64, 128), "epochs": intrange(5, 50),
+    })),
+    # Subsets with fixed values: every past study is read at them (meta/slicing.py), the pass's costliest case.
+    "HGB subset, max_iter=100": (HGB_SUBSET_CELL, SearchSpace({
+        "lr": loguniform(1e-3, 1.0), "leaves": intrange(4, 256, log=True), "leaf": intrange(1, 100, log=True),
+    })),
+    "SVC subset, class_weight=None": (SVC_SUBSET_CELL, SearchSpace({
+        "C": loguniform(1e-2, 1e3), "gamma": loguniform(1e-4, 1.0),
     })),
     "no past match": (ODD_CELL, SearchSpace({"alpha": uniform(0, 1), "beta": loguniform(1e-3, 1.0)})),
 }

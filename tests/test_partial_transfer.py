@@ -12,6 +12,7 @@ import pytest
 from jupyter_metahpo import tune
 from jupyter_metahpo.experience import PastStudy
 from jupyter_metahpo.meta.carry import carry_over, explain_cold
+from jupyter_metahpo.meta.compat import TransferReport, transfer_study
 from jupyter_metahpo.meta.matching import NO_VALUE, canonical_name, convert_value, match_spaces
 from jupyter_metahpo.meta.relatedness import StudyContext
 from jupyter_metahpo.meta.source import describe_objective
@@ -376,11 +377,17 @@ def _svc_context(fixing: str) -> StudyContext:
     return StudyContext(source=describe_objective(cell, ["C", "gamma"]))
 
 
-def test_a_subset_keeps_only_the_past_trials_run_with_the_value_the_cell_fixes():
+def _without_a_model(past, space, context):
+    """The pass's fallback where a past study cannot be modelled (:mod:`.slicing`): the trials near the fixed values."""
+    match = match_spaces(space, past.space, context.roles(space))
+    report = TransferReport()
+    return transfer_study(past, space, report, match=match, fixed=context.fixed_settings()), report
+
+
+def test_without_a_model_a_subset_keeps_only_the_past_trials_run_with_the_value_the_cell_fixes():
     past = _svc_past()
     space = SearchSpace({"C": SVC_SPACE["C"], "gamma": SVC_SPACE["gamma"]})
-    usable, report = carry_over([past], space, _svc_context(", class_weight=None"))
-    (moved,) = usable
+    moved, report = _without_a_model(past, space, _svc_context(", class_weight=None"))
     n_none = sum(1 for c in past.configs if c["class_weight"] is None)
     assert len(moved.configs) == n_none < len(past.configs)
     balanced_best = max(v for c, v in zip(past.configs, past.values) if c["class_weight"] == "balanced")
@@ -403,7 +410,7 @@ def test_a_fixed_value_the_past_never_tried_keeps_every_trial():
     assert len(moved.configs) == 3
 
 
-def test_a_fixed_number_keeps_the_nearest_trials_when_few_match_it_exactly():
+def test_without_a_model_a_fixed_number_keeps_the_nearest_trials_when_few_match_it_exactly():
     space_past = {"learning_rate": loguniform(1e-3, 1.0), "max_leaf_nodes": intrange(4, 256, log=True),
                   "max_iter": intrange(10, 1000, log=True)}
     rng = np.random.default_rng(1)
@@ -414,7 +421,7 @@ def test_a_fixed_number_keeps_the_nearest_trials_when_few_match_it_exactly():
             "learning_rate=learning_rate, max_leaf_nodes=max_leaf_nodes, max_iter=100)\n")
     context = StudyContext(source=describe_objective(cell, ["learning_rate", "max_leaf_nodes"]))
     space = SearchSpace({k: space_past[k] for k in ("learning_rate", "max_leaf_nodes")})
-    (moved,), _ = carry_over([past], space, context)
+    moved, _ = _without_a_model(past, space, context)
     assert len(moved.configs) == 30  # half the study, nearest max_iter=100
     unit = SearchSpace(space_past)["max_iter"]
     distance = sorted(abs(unit.to_unit(c["max_iter"]) - unit.to_unit(100)) for c in configs)

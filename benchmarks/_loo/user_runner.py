@@ -197,7 +197,7 @@ class UserOurs(_SamplerMethod):
     uses_past = True
     # 2: past trials kept near the values the cell fixes (compat.near_fixed_settings); 3: also values clipped
     # within one range-width, estimator defaults for unseen parameters, the task-type rule on task-specific ones
-    version = 3
+    version = 5
 
     def sampler(self, task, past, seed):
         from jupyter_metahpo.pipeline import TaskPlan, build_sampler

@@ -23,6 +23,7 @@ from ..experience import PastStudy
 from ..space import SearchSpace
 from .compat import MIN_SHARED, TransferredStudy, TransferReport, transfer_study
 from .matching import SpaceMatch, match_spaces
+from .slicing import FixedSlicer
 from .relatedness import StudyContext, evidence_for, is_source
 
 __all__ = ["carry_over", "explain_cold", "source_label"]
@@ -37,6 +38,7 @@ def carry_over(
     fixed = context.fixed_settings()
     usable: list[TransferredStudy] = []
     closest: tuple[int, PastStudy, SpaceMatch] | None = None
+    sources: list[tuple[PastStudy, SpaceMatch, Any]] = []
     for study in past:
         match = match_spaces(space, study.space, roles)
         if closest is None or len(match.links) > closest[0]:
@@ -48,8 +50,16 @@ def carry_over(
             else:
                 report.incompatible[study.study_id] = "it shares none of your parameters"
             continue
+        sources.append((study, match, evidence))
+    # The sources' scores at the values the objective fixes come from models whose
+    # hyperparameters are chosen per past space, on several of its studies at once.
+    slicer = FixedSlicer(fixed) if fixed else None
+    if slicer is not None:
+        slicer.prepare([study for study, _, _ in sources])
+    for study, match, evidence in sources:
         moved = transfer_study(
-            study, space, report, match=match, n_features=context.n_features, evidence=evidence, fixed=fixed
+            study, space, report, match=match, n_features=context.n_features, evidence=evidence, fixed=fixed,
+            slicer=slicer,
         )
         if moved is not None:
             usable.append(moved)

@@ -7,9 +7,11 @@ space has fewer). Its values are converted; a value outside the new bounds is cl
 when it lies close to them (within ``CLIP_TOLERANCE`` of the new range, measured in the
 new parameter's own unit scale) and its trial is dropped otherwise; an option the new
 space does not offer drops the trial. A past parameter the new space does not tune
-but the new objective fixes (``SVC(class_weight=None)``, :mod:`.source`) keeps the past
-study's trials near that value only (:func:`near_fixed_settings`): a trial run with
-``class_weight="balanced"`` says little about a model without it. Parameters of the new space the past study never
+but the new objective fixes (``SVC(class_weight=None)``, :mod:`.source`) is where the
+past study is read: its trials' scores are predicted with that value set
+(:mod:`.slicing`), since a trial run with ``class_weight="balanced"`` says little about a
+model without it; a study too small to model keeps its trials near that value only
+(:func:`near_fixed_settings`). Parameters of the new space the past study never
 saw hold a placeholder (the middle of their range) in ``configs``: the warm start
 replaces it by the new space's own design, and the transfer refinement models the past
 study on the parameters it informs only (``TransferredStudy.columns``). Every decision
@@ -27,7 +29,9 @@ import numpy as np
 
 from ..experience import PastStudy
 from ..space import Choice, Parameter, SearchSpace
+from ..trial import Direction
 from .matching import NO_VALUE, SpaceMatch, canonical_name, convert_value, feature_count, match_spaces
+from .slicing import FixedSlicer
 
 __all__ = [
     "CLIP_TOLERANCE",
@@ -72,7 +76,9 @@ class TransferredStudy:
     encoding, ``scores`` their values turned so that higher is better, and
     ``normalised`` the same scores min-max scaled within the study (1 = its best).
     ``match`` says which of its parameters informs which new one; ``evidence`` why it
-    is believed related (:mod:`.relatedness`; empty when it was not asked).
+    is believed related (:mod:`.relatedness`; empty when it was not asked). When the new
+    objective fixes parameters the study varied, ``scores`` and ``values`` are its
+    model's predictions at those values (``predicted_at``), not what its trials measured.
     """
 
     study: PastStudy
@@ -86,6 +92,8 @@ class TransferredStudy:
     ignored_parameters: tuple[str, ...] = ()
     match: SpaceMatch | None = None
     evidence: tuple[Any, ...] = ()
+    #: The fixed values its scores were predicted at ("max_iter=100"), "" when they are its own.
+    predicted_at: str = ""
 
     @property
     def filled(self) -> tuple[str, ...]:
@@ -109,6 +117,12 @@ class TransferredStudy:
     def best_index(self) -> int:
         return int(np.argmax(self.scores))
 
+    def scored(self, i: int) -> str:
+        """How trial ``i``'s value reads in a reason: measured, or predicted at the values the new objective fixes."""
+        if self.predicted_at:
+            return f"is predicted to score {self.values[i]:.4g} with your {self.predicted_at}"
+        return f"scored {self.values[i]:.4g}"
+
     def ranked(self) -> list[int]:
         """Trial indices best first (stable for ties)."""
         return [int(i) for i in np.argsort(-self.scores, kind="stable")]
@@ -124,6 +138,8 @@ class TransferReport:
     dropped: Counter = field(default_factory=Counter)
     dropped_trials: int = 0
     clipped_trials: int = 0
+    #: fixed values ("max_iter=100, ...") -> studies whose scores were predicted there (:mod:`.slicing`)
+    sliced: Counter = field(default_factory=Counter)
     #: study id -> how it informs the new study (shared parameters, evidence, share of its trials outside)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: study id -> why a study that shares parameters was not used (no evidence of relatedness)
@@ -140,6 +156,9 @@ class TransferReport:
         if self.clipped_trials:
             detail = ", ".join(f"{name}: {count}" for name, count in sorted(self.clipped.items()))
             parts.append(f"{self.clipped_trials} trials clipped into the new bounds ({detail})")
+        if self.sliced:
+            detail = "; ".join(f"{settings}: {count}" for settings, count in sorted(self.sliced.items()))
+            parts.append(f"{sum(self.sliced.values())} studies' scores predicted at the values your objective fixes ({detail})")
         if self.dropped_trials:
             detail = ", ".join(f"{reason}: {count}" for reason, count in sorted(self.dropped.items()))
             parts.append(f"{self.dropped_trials} trials dropped ({detail})")
@@ -153,6 +172,7 @@ class TransferReport:
             "dropped": dict(self.dropped),
             "clipped_trials": self.clipped_trials,
             "dropped_trials": self.dropped_trials,
+            "sliced": dict(self.sliced),
             "sources": {key: dict(value) for key, value in self.sources.items()},
             "unrelated": dict(self.unrelated),
             "closest": None if self.closest is None else dict(self.closest),
@@ -179,6 +199,7 @@ def transfer_study(
     n_features: float | None = None,
     evidence: tuple[Any, ...] = (),
     fixed: Mapping[str, Any] | None = None,
+    slicer: FixedSlicer | None = None,
 ) -> TransferredStudy | None:
     """Express ``past`` in ``space``, or return ``None`` (with the reason in ``report``).
 
@@ -188,7 +209,10 @@ def transfer_study(
     partial match is used only where relatedness was checked. ``n_features`` is the new
     task's number of features, which converts a share of the features into options
     such as ``"sqrt"``. ``fixed`` maps a canonical parameter name to the value the new
-    objective fixes it at (:meth:`.source.ObjectiveSource.fixed`).
+    objective fixes it at (:meth:`.source.ObjectiveSource.fixed`). With a ``slicer``,
+    the past trials' scores are predicted at those values (:mod:`.slicing`) and every
+    trial is kept; without one (or where it cannot model the study), only the trials
+    near them are (:func:`near_fixed_settings`).
     """
     report = report if report is not None else TransferReport()
     reason = None
@@ -203,7 +227,12 @@ def transfer_study(
     configs: list[dict[str, Any]] = []
     kept: list[int] = []
     n_clipped = n_dropped = 0
-    near, far_because = near_fixed_settings(past, match, fixed or {})
+    fixed = fixed or {}
+    sliced = None
+    if slicer is not None:
+        past_fixed = {name: fixed[canonical_name(name)] for name in match.ignored if canonical_name(name) in fixed}
+        sliced = slicer.scores(past, past_fixed) if past_fixed else None
+    near, far_because = (None, "") if sliced is not None else near_fixed_settings(past, match, fixed)
     for i, config in enumerate(past.configs):
         if near is not None and i not in near:
             n_dropped += 1
@@ -226,8 +255,14 @@ def transfer_study(
         report.incompatible[past.study_id] = "none of its trials lies in (or near) the new space"
         return None
     report.used.append(past.study_id)
-    scores = past.scores()[kept]
-    values = np.asarray(past.values, dtype=float)[kept]
+    if sliced is not None:
+        predicted, cut = sliced
+        report.sliced[cut.described] += 1
+        scores = predicted[kept]
+        values = scores if past.direction is Direction.MAXIMIZE else -scores
+    else:
+        scores = past.scores()[kept]
+        values = np.asarray(past.values, dtype=float)[kept]
     return TransferredStudy(
         study=past,
         space=space,
@@ -240,6 +275,7 @@ def transfer_study(
         ignored_parameters=match.ignored,
         match=None if match.complete else match,
         evidence=tuple(evidence),
+        predicted_at=sliced[1].described if sliced is not None else "",
     )
 
 

@@ -62,7 +62,7 @@ class NearestTasks(WarmStartStrategy):
                 rank_text = "best" if depth == 0 else f"#{depth + 1}"
                 reason = (
                     f"{rank_text} config of {t.study.task_name!r}, the #{position + 1} most similar past task "
-                    f"by {how} (similarity {similarity[i]:.2f}); it scored {t.values[index]:.4g} there"
+                    f"by {how} (similarity {similarity[i]:.2f}); it {t.scored(index)} there"
                 )
                 details = {
                     "strategy": self.name,

@@ -204,7 +204,7 @@ class NeuralMetaModel(WarmStartStrategy):
                 Proposal(
                     t.configs[best],
                     f"best config of {t.study.task_name!r}, #{position + 1} nearest past task in the neural "
-                    f"meta-model's embedding (similarity {similarity[i]:.2f}); it scored {t.values[best]:.4g} there",
+                    f"meta-model's embedding (similarity {similarity[i]:.2f}); it {t.scored(best)} there",
                     {"strategy": self.name, "similarity": float(similarity[i]), **source_details(t, best)},
                 )
             )

@@ -244,7 +244,7 @@ class GreedyPortfolio(WarmStartStrategy):
             reason = (
                 f"portfolio pick #{len(proposals) + 1}{focus}: improves the portfolio on {len(helped)} of {len(studies)} "
                 f"past tasks ({mean_text} normalised regret {before:.2f} -> {covered @ weights:.2f}){closest}; from "
-                f"{t.study.task_name!r}, where it scored {t.values[i]:.4g}"
+                f"{t.study.task_name!r}, where it {t.scored(i)}"
             )
             details = {
                 "strategy": self.name,

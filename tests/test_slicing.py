@@ -1,0 +1,117 @@
+"""A past study's scores predicted at the values a new objective fixes (meta/slicing.py)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from jupyter_metahpo.experience import PastStudy
+from jupyter_metahpo.meta.carry import carry_over
+from jupyter_metahpo.meta.relatedness import StudyContext
+from jupyter_metahpo.meta.slicing import FixedSlicer, fixed_slice
+from jupyter_metahpo.meta.source import describe_objective
+from jupyter_metahpo.space import SearchSpace, choice, intrange, loguniform, uniform
+from jupyter_metahpo.trial import Direction
+
+SVC_SPACE = {"C": loguniform(1e-2, 1e3), "gamma": loguniform(1e-4, 1.0), "class_weight": choice(None, "balanced")}
+
+
+def _past(space, configs, values, study_id, direction=Direction.MAXIMIZE, space_name="svc"):
+    return PastStudy(
+        study_id=study_id, task_name=study_id, space=SearchSpace(space), configs=tuple(configs),
+        values=tuple(float(v) for v in values), direction=direction, meta_features={}, source="store",
+        extra={"space_name": space_name},
+    )
+
+
+def _interaction_study(seed=0, n=64, direction=Direction.MAXIMIZE):
+    """Its best x depends on z: score -(x - z)^2 (as a learning rate depends on the number of rounds)."""
+    space = {"x": uniform(0.0, 1.0), "y": uniform(0.0, 1.0), "z": uniform(0.0, 1.0)}
+    rng = np.random.default_rng(seed)
+    configs = [SearchSpace(space).sample(rng) for _ in range(n)]
+    scores = [-(c["x"] - c["z"]) ** 2 for c in configs]
+    values = scores if direction is Direction.MAXIMIZE else [-s for s in scores]
+    return _past(space, configs, values, f"interaction-{seed}", direction, space_name="toy")
+
+
+def test_the_cut_is_placed_at_the_fixed_values_and_skips_what_the_past_cannot_express():
+    space = SearchSpace({**SVC_SPACE, "max_iter": intrange(10, 1000, log=True)})
+    cut = fixed_slice(space, {"class_weight": None, "max_iter": 100, "kernel": "rbf"})
+    assert cut.columns == (2, 3)
+    assert cut.units[0] == space["class_weight"].to_unit(None)
+    assert math.isclose(cut.units[1], space["max_iter"].to_unit(100))
+    assert cut.described == "class_weight=None, max_iter=100"
+    # An option never offered, a string for a number, a value far outside: nothing to cut at.
+    assert fixed_slice(space, {"class_weight": {0: 1.0}, "max_iter": "auto"}) is None
+    assert fixed_slice(space, {"max_iter": 10**9}) is None
+    # Within one range-width beyond the edge: cut at the edge.
+    assert fixed_slice(space, {"max_iter": 2000}).units == (1.0,)
+
+
+def test_scores_are_predicted_where_the_fixed_parameter_is_set():
+    study = _interaction_study()
+    slicer = FixedSlicer({"z": 0.8})
+    slicer.prepare([study])
+    predicted, cut = slicer.scores(study, {"z": 0.8})
+    assert cut.described == "z=0.8"
+    truth = np.array([-(c["x"] - 0.8) ** 2 for c in study.configs])
+    assert np.corrcoef(predicted, truth)[0, 1] > 0.9
+    # The study's own best trials were best at their own z; at z = 0.8 the best lie near x = 0.8.
+    assert abs(study.configs[int(np.argmax(predicted))]["x"] - 0.8) < 0.15
+    assert np.corrcoef(study.scores(), truth)[0, 1] < 0.5
+
+
+def test_a_minimised_study_keeps_its_direction():
+    study = _interaction_study(direction=Direction.MINIMIZE)
+    slicer = FixedSlicer({"z": 0.2})
+    slicer.prepare([study])
+    predicted, _ = slicer.scores(study, {"z": 0.2})  # scores: higher is better
+    assert abs(study.configs[int(np.argmax(predicted))]["x"] - 0.2) < 0.15
+
+
+def test_too_few_trials_or_flat_scores_are_not_modelled():
+    study = _interaction_study(n=6)
+    assert FixedSlicer({"z": 0.5}).scores(study, {"z": 0.5}) is None
+    flat = _past(study.space, study.configs, [1.0] * len(study.configs), "flat", space_name="toy")
+    assert FixedSlicer({"z": 0.5}).scores(flat, {"z": 0.5}) is None
+
+
+def _svc_past(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    configs = [SearchSpace(SVC_SPACE).sample(rng) for _ in range(n)]
+    values = [math.log(c["C"]) + (5.0 if c["class_weight"] == "balanced" else 0.0) for c in configs]
+    return _past(SVC_SPACE, configs, values, "svc-past")
+
+
+def _svc_context(fixing: str) -> StudyContext:
+    cell = f"def train(C, gamma):\n    return cross_val_score(SVC(C=C, gamma=gamma{fixing}), X, y).mean()\n"
+    return StudyContext(source=describe_objective(cell, ["C", "gamma"]))
+
+
+def test_a_subset_carries_every_past_trial_scored_at_the_value_the_cell_fixes():
+    past = _svc_past()
+    space = SearchSpace({"C": SVC_SPACE["C"], "gamma": SVC_SPACE["gamma"]})
+    (moved,), report = carry_over([past], space, _svc_context(", class_weight=None"))
+    assert len(moved.configs) == len(past.configs) and moved.n_dropped == 0
+    assert moved.predicted_at == "class_weight=None"
+    assert report.sliced == {"class_weight=None": 1}
+    assert "1 studies' scores predicted at the values your objective fixes (class_weight=None: 1)" in report.summary()
+    # The "balanced" trials' +5 is gone: at class_weight=None they score about log(C).
+    balanced = [i for i, c in enumerate(past.configs) if c["class_weight"] == "balanced"]
+    errors = [abs(moved.values[i] - math.log(past.configs[i]["C"])) for i in balanced]
+    assert np.median(errors) < 1.0
+    assert "is predicted to score" in moved.scored(balanced[0]) and "with your class_weight=None" in moved.scored(0)
+    # Without a source to read (handed over by past=), nothing is fixed: the trials' own scores.
+    (plain,), _ = carry_over([past], space, StudyContext(explicit=frozenset({"svc-past"})))
+    assert plain.predicted_at == "" and plain.values.tolist() == list(past.values)
+
+
+def test_the_warm_start_says_its_pick_was_predicted_at_the_fixed_value():
+    from jupyter_metahpo.meta.strategies import TaskDescription, make_strategy
+
+    past = _svc_past()
+    space = SearchSpace({"C": SVC_SPACE["C"], "gamma": SVC_SPACE["gamma"]})
+    usable, _ = carry_over([past], space, _svc_context(", class_weight=None"))
+    (proposal, *_) = make_strategy("default", seed=0).propose_from(TaskDescription(None, None, None), space, usable, 2)
+    assert "is predicted to score" in proposal.reason and "with your class_weight=None" in proposal.reason
