@@ -226,6 +226,10 @@ class IntRange(Parameter):
         return f"intrange({self.low!r}, {self.high!r}{suffix})"
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 class Choice(Parameter):
     """One of a fixed list of options (str, int, float, bool or None)."""
 
@@ -262,6 +266,20 @@ class Choice(Parameter):
             if not isinstance(option, bool) and not isinstance(value, bool) and option == value:
                 return i
         raise ValueError(f"{value!r} is not one of the options {list(self.options)!r}.")
+
+    @property
+    def ordinal(self) -> bool:
+        """Whether the options are numbers in increasing (or decreasing) order: ``choice(16, 32, 64, 128)``.
+
+        The samplers' models then compare two options by how far apart they lie in the list
+        (a batch size of 32 is like 64, less like 512), as they compare integers, instead
+        of only as equal or not. Options out of order, or any that is not a number, keep
+        the choice categorical.
+        """
+        if len(self.options) < 3 or not all(_is_number(o) for o in self.options):
+            return False
+        steps = np.diff(np.asarray(self.options, dtype=float))
+        return bool(np.all(steps > 0) or np.all(steps < 0))
 
     def to_unit(self, value: Any) -> float:
         return (self.index(value) + 0.5) / len(self.options)

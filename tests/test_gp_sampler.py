@@ -283,3 +283,30 @@ def test_learned_mean_stops_expected_improvement_chasing_corners(dim, seed):
     assert np.linalg.norm(x_fixed - best) > 0.5
     assert np.sum((x_fixed < 1e-3) | (x_fixed > 1 - 1e-3)) >= 2
     assert np.linalg.norm(x_learned - best) < 0.2
+
+
+def test_a_choice_of_numbers_in_order_is_modelled_by_position():
+    # Batch sizes as a user writes them. The best (64) was never tried; a categorical model
+    # knows nothing of an untried option, an ordinal one sees 32 and 128 as its neighbours.
+    sizes = (8, 16, 32, 64, 128, 256, 512)
+    space = SearchSpace({"batch_size": choice(*sizes), "x": uniform(0.0, 1.0)})
+    assert space["batch_size"].ordinal
+    tried = [8, 32, 128, 512, 8, 32, 128, 512]
+    rng = np.random.default_rng(0)
+    configs = [{"batch_size": b, "x": float(x)} for b, x in zip(tried, rng.random(len(tried)))]
+    values = [(math.log2(c["batch_size"]) - 6) ** 2 + 0.1 * c["x"] for c in configs]
+    history = History(space, Direction.MINIMIZE, _trials(space, configs, values))
+    proposals = [GPSampler(seed=seed).suggest(history, 1)[0].config["batch_size"] for seed in range(3)]
+    assert all(32 <= b <= 128 for b in proposals), proposals
+    assert 64 in proposals
+
+
+def test_only_numbers_in_order_make_a_choice_ordinal():
+    from jupyter_metahpo.samplers.optimize import MixedDomain
+
+    assert choice(0.01, 0.1, 1.0, 10.0).ordinal and choice(128, 64, 32).ordinal
+    assert not choice(64, 16, 128).ordinal  # out of order: the positions mean nothing
+    assert not choice("sqrt", "log2", None).ordinal and not choice(True, False).ordinal
+    assert not choice(1, 2).ordinal  # two options: equal or not says it all
+    space = SearchSpace({"bs": choice(16, 32, 64), "act": choice("relu", "tanh"), "n": intrange(1, 4)})
+    assert MixedDomain.from_space(space).categorical.tolist() == [False, True, False]

@@ -196,8 +196,10 @@ class UserOurs(_SamplerMethod):
     name = "ours: default"
     uses_past = True
     # 2: past trials kept near the values the cell fixes (compat.near_fixed_settings); 3: also values clipped
-    # within one range-width, estimator defaults for unseen parameters, the task-type rule on task-specific ones
-    version = 5
+    # within one range-width, estimator defaults for unseen parameters, the task-type rule on task-specific ones;
+    # 4, 5: past scores predicted at the fixed values (meta/slicing.py; 5 with 48 trials per study choosing the
+    # model's hyperparameters); 6: a choice of numbers in order modelled by position (Choice.ordinal)
+    version = 6
 
     def sampler(self, task, past, seed):
         from jupyter_metahpo.pipeline import TaskPlan, build_sampler
@@ -211,6 +213,8 @@ class UserCold(_SamplerMethod):
     """Our default sampler with the warm start off (``strategy="none"``): a Sobol design, then the GP."""
 
     name = "ours: cold"
+    # 2: a choice of numbers in order modelled by position (Choice.ordinal)
+    version = 2
 
     def sampler(self, task, past, seed):
         from jupyter_metahpo.samplers.default import DefaultSampler

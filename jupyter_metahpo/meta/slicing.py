@@ -141,7 +141,7 @@ def _standardised(study: Any, at_most: int | None = None) -> tuple[np.ndarray, n
     if at_most is not None and len(scores) > at_most:
         keep = np.unique(np.linspace(0, len(scores) - 1, at_most).astype(int))
         unit, scores = unit[keep], scores[keep]
-    categorical = np.array([isinstance(p, Choice) for p in study.space.values()])
+    categorical = np.array([isinstance(p, Choice) and not p.ordinal for p in study.space.values()])
     centre, spread = float(scores.mean()), float(scores.std())
     y = (scores - centre) / spread if spread > 1e-12 else np.zeros_like(scores)
     return unit, y, categorical, centre, spread

@@ -57,7 +57,7 @@ class MixedDomain:
     continuous: np.ndarray  # indices of columns optimised by L-BFGS-B
     discrete: np.ndarray  # indices of columns searched value by value
     grids: tuple[np.ndarray, ...]  # for each discrete column, its valid unit-cube values
-    categorical: np.ndarray  # boolean (dim,): compared by Hamming distance in the kernel
+    categorical: np.ndarray  # boolean (dim,): compared by Hamming distance in the kernel (choices, unless ordinal)
     #: A box (lower (dim,), upper (dim,)) the search stays in (a trust region); None: the unit cube.
     box: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -65,7 +65,8 @@ class MixedDomain:
     def from_space(cls, space: SearchSpace) -> MixedDomain:
         continuous, discrete, grids, categorical = [], [], [], []
         for j, parameter in enumerate(space.values()):
-            categorical.append(isinstance(parameter, Choice))
+            # A choice of numbers in order is compared by position, as integers are (Choice.ordinal).
+            categorical.append(isinstance(parameter, Choice) and not parameter.ordinal)
             if isinstance(parameter, Choice):
                 values = list(parameter.options)
             elif isinstance(parameter, IntRange) and parameter.high - parameter.low + 1 <= MAX_ENUMERATED:

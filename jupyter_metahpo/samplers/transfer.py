@@ -245,7 +245,7 @@ class TransferSampler(Sampler):
         space = history.space
         last = self._target_lengthscales
         lengthscales = last[1] if last is not None and last[0] == space.to_json_string() else None
-        categorical = np.array([isinstance(p, Choice) for p in space.values()])
+        categorical = np.array([isinstance(p, Choice) and not p.ordinal for p in space.values()])
         order = np.array([t.number for t in history.complete], dtype=int)  # the rows of the target, when tried
         keep = choose_subset(
             target.x, target.raw, self.max_points, self.subset, categorical=categorical, lengthscales=lengthscales,
