@@ -6,10 +6,12 @@ on fixed seeds and fixed histories. A refactor must leave them unchanged; a deli
 change of results re-records them (``python tests/test_sampler_golden.py`` prints the
 current values) and says why in its commit message.
 
-Floats are compared to 12 significant digits rather than bit for bit, so that a BLAS
-that rounds the last bit differently does not fail the test; anything that changes the
-search (a different random draw, a different candidate, another L-BFGS-B path) moves
-the proposals by far more than that.
+Floats are compared to a relative 1e-5 rather than bit for bit: a BLAS that rounds the
+last bit differently, or a new SciPy whose L-BFGS-B ends a few ulps elsewhere, must not
+fail the test (SciPy 1.17.1 with NumPy 2.4.6 moved recorded proposals by 1e-12 to 5e-7
+relative, the most in the last of a batch of pending-aware proposals, where each step
+starts from the one before); anything that changes the search (a different random draw, a
+different candidate, another L-BFGS-B path) moves the proposals by far more than that.
 """
 
 from __future__ import annotations
@@ -365,7 +367,7 @@ def _assert_same(actual: Any, expected: Any, where: str) -> None:
             _assert_same(a, e, f"{where}[{i}]")
     elif isinstance(expected, float) and not isinstance(actual, bool):
         assert type(actual) is float, f"{where}: {actual!r} is not a float"
-        assert math.isclose(actual, expected, rel_tol=1e-12, abs_tol=1e-300), f"{where}: {actual!r} != {expected!r}"
+        assert math.isclose(actual, expected, rel_tol=1e-5, abs_tol=1e-300), f"{where}: {actual!r} != {expected!r}"
     else:
         assert type(actual) is type(expected) and actual == expected, f"{where}: {actual!r} != {expected!r}"
 
