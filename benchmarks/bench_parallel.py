@@ -2,7 +2,7 @@
 
     nice -n 5 python benchmarks/bench_parallel.py                      # everything, ~50 min
     python benchmarks/bench_parallel.py --parts speedup --jobs 1 2     # a quick look
-    nice -n 10 python benchmarks/bench_parallel.py --parts replay --pending-methods believer   # ~5 min, no Dask
+    nice -n 10 python benchmarks/bench_parallel.py --parts replay --pending-methods believer   # 5-10 min, no Dask
 
 Four parts, each printed as a table and written to ``--out`` (benchmarks/results/parallel.md):
 
