@@ -34,20 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_parallel as bench  # noqa: E402
 from _problems import PROBLEMS  # noqa: E402
 
+from jupyter_metahpo._imports import LazyImport  # noqa: E402
 from jupyter_metahpo.samplers import DefaultSampler  # noqa: E402
 from jupyter_metahpo.samplers.batch import BelieverSampler  # noqa: E402
 from jupyter_metahpo.samplers.base import History  # noqa: E402
 
-torch = None  # imported with the first variant that conditions the GP itself
-
-
-def _torch() -> Any:
-    global torch
-    if torch is None:
-        import torch as loaded
-
-        torch = loaded
-    return torch
+torch = LazyImport("torch")  # loaded by the first GP fit, as in the samplers
 
 
 class RealIncumbent(BelieverSampler):
@@ -68,7 +60,7 @@ class ConstantLiar(BelieverSampler):
         if not len(pending):
             return gp, float(y.max())
         lie = np.full(len(pending), float(np.quantile(y, self.quantile)))
-        return gp.condition_on(_torch().from_numpy(pending), _torch().from_numpy(lie)), float(y.max())
+        return gp.condition_on(torch.from_numpy(pending), torch.from_numpy(lie)), float(y.max())
 
 
 class NotConditioned(BelieverSampler):
@@ -86,7 +78,7 @@ class PosteriorDraw(BelieverSampler):
             return gp, float(y.max())
         posterior = gp.posterior_np(pending)
         draw = posterior.mean + np.sqrt(np.maximum(posterior.var, 0.0)) * self._rng.standard_normal(len(pending))
-        conditioned = gp.condition_on(_torch().from_numpy(pending), _torch().from_numpy(draw))
+        conditioned = gp.condition_on(torch.from_numpy(pending), torch.from_numpy(draw))
         return conditioned, max(float(y.max()), float(draw.max()))
 
 
