@@ -1,9 +1,10 @@
 """Parallel trials on Dask (issue 21): wall-clock speed-up, the sampler's share of it, and regret.
 
-    nice -n 5 python benchmarks/bench_parallel.py                      # everything, ~40 min
+    nice -n 5 python benchmarks/bench_parallel.py                      # everything, ~50 min
     python benchmarks/bench_parallel.py --parts speedup --jobs 1 2     # a quick look
+    nice -n 10 python benchmarks/bench_parallel.py --parts replay --pending-methods believer   # 5-10 min, no Dask
 
-Three parts, each printed as a table and written to ``--out`` (benchmarks/results/parallel.md):
+Four parts, each printed as a table and written to ``--out`` (benchmarks/results/parallel.md):
 
 speed-up
     Sleep-bound objectives (``time.sleep(s)``, then Branin's value, so the sampler does
@@ -39,7 +40,13 @@ regret
     ``--seeds`` seeds, with the ways of proposing while trials run (``--pending-methods``):
     the kriging believer (tune's default), the believer with its cheaper options on, and
     BoTorch's qLogNEI with the running trials as ``X_pending``; simple regret median [25%, 75%], mean, per-seed wins against the
-    sequential study and a paired Wilcoxon test.
+    sequential study and a paired Wilcoxon test; then every seed's regret (to pool runs later).
+replay
+    The regret part without Dask (``--replay-seeds``, ``--replay-jobs``): :func:`replay_study` runs the loop
+    a Dask study runs in the kernel, on a clock of its own (trial lengths drawn from the seed), so that it
+    is deterministic and quick (a few seconds a study); then how many trials each parallel mode is behind
+    the sequential study (:func:`lag_table`). ``benchmarks/parallel_variants.py`` screens other ways of
+    proposing on it.
 """
 
 from __future__ import annotations
@@ -438,6 +445,98 @@ def regret_part(problems: Sequence[str], budgets: dict[str, int], seeds: Sequenc
     return runs
 
 
+def replay_study(problem: str, sampler: Any, jobs: int, budget: int, seed: int,
+                 together: float = 0.02) -> tuple[Study, float, int]:
+    """The parallel loop replayed in the kernel, without Dask: the same asks and tells, on a clock of our own.
+
+    ``jobs`` slots; each trial lasts a time drawn from the seed (uniform in [0.8, 1.2] units), the trials
+    that end within ``together`` units of the first to end are told together, then the free slots are
+    asked for in one ``ask_batch`` call, as ``_ParallelRun`` fills them. Deterministic: two replays of one
+    seed give the same trials, so ways of proposing compare on equal schedules (a Dask run's pending
+    trials depend on the machine's timing). With ``jobs=1`` it is the sequential study. Returns the
+    study, the CPU seconds of its ``ask_batch`` calls and their count.
+    """
+    durations = np.random.default_rng(10_000 + seed)
+    objective = PROBLEMS[problem].objective
+    study = Study(PROBLEMS[problem].space, sampler=sampler, seed=seed)
+    running: list[tuple[float, Any]] = []  # (end, trial)
+    now, cpu, asks = 0.0, 0.0, 0
+    while len(study.trials) < budget or running:
+        free = min(jobs - len(running), budget - len(study.trials))
+        if free > 0:
+            began = time.thread_time()
+            started = study.ask_batch(free)
+            cpu += time.thread_time() - began
+            asks += 1
+            running += [(now + durations.uniform(0.8, 1.2), trial) for trial in started]
+        now = min(end for end, _ in running)
+        for _, trial in sorted((r for r in running if r[0] <= now + together), key=lambda r: r[0]):
+            study.tell(trial, objective(**trial.config))
+        running = [r for r in running if r[0] > now + together]
+    return study, cpu, asks
+
+
+def replay_part(problems: Sequence[str], budgets: dict[str, int], seeds: Sequence[int], jobs: int,
+                methods: Sequence[str]) -> list[RegretRun]:
+    """Regret at equal trials of the in-process replay (:func:`replay_study`): the sequential study and
+    ``jobs`` trials at once with each way of proposing, on the same seeds."""
+    runs: list[RegretRun] = []
+    for name in problems:
+        for seed in seeds:
+            for mode in ("sequential", *(f"replay k={jobs} {method}" for method in methods)):
+                sampler = DefaultSampler(seed=seed) if mode == "sequential" else parallel_sampler(mode.split()[-1], seed)
+                began = time.perf_counter()
+                study, cpu, _ = replay_study(name, sampler, 1 if mode == "sequential" else jobs, budgets[name], seed)
+                values = [t.value for t in sorted(study.trials, key=lambda t: t.number)]
+                # Every trial count, not only the checkpoints: lag_table reads the whole curve.
+                regrets = {n: PROBLEMS[name].regret(min(values[:n])) for n in range(1, budgets[name] + 1)}
+                runs.append(RegretRun(name, mode, seed, regrets, time.perf_counter() - began, cpu, cpu))
+                print(f"  {name:10s} {mode:28s} seed {seed}: regret "
+                      + " / ".join(f"{regrets[n]:.3g} at {n}" for n in checkpoints(budgets[name]))
+                      + f" (CPU {cpu:.1f} s)", flush=True)
+    return runs
+
+
+def seed_table(runs: list[RegretRun], budgets: dict[str, int]) -> list[str]:
+    """Every seed's regret, so that later runs can be pooled with this one (the tables above keep only summaries)."""
+    seeds = sorted({r.seed for r in runs})
+    lines = ["| problem | trials | mode | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+             "|---|---|---|" + "---|" * len(seeds)]
+    for name in dict.fromkeys(r.problem for r in runs):
+        for n in checkpoints(budgets[name]):
+            for mode in dict.fromkeys(r.mode for r in runs if r.problem == name):
+                by_seed = {r.seed: r.regrets[n] for r in runs if r.problem == name and r.mode == mode}
+                lines.append(f"| {name} | {n} | {mode} | "
+                             + " | ".join(f"{by_seed[s]:.3g}" if s in by_seed else "-" for s in seeds) + " |")
+    return lines
+
+
+def lag_table(runs: list[RegretRun], budgets: dict[str, int], every: int = 10) -> list[str]:
+    """How many trials behind the sequential study each parallel mode is: at trial count n, the first count m
+    at which the sequential study's regret (geometric mean over the seeds, so that no one seed rules) is at
+    most the parallel mode's at n; the lag is n - m (negative, or "ahead" where sequential never gets there
+    within the budget: the parallel study is ahead)."""
+    lines = ["| problem | mode | " + " | ".join(f"n = {n}" for n in range(every, max(budgets.values()) + 1, every))
+             + " |"]
+    lines.append("|---|---|" + "---|" * (len(lines[0].split("|")) - 4))
+    for name in dict.fromkeys(r.problem for r in runs):
+        budget = budgets[name]
+
+        def curve(mode: str) -> np.ndarray:
+            chosen = [r for r in runs if r.problem == name and r.mode == mode]
+            return np.mean([[math.log10(r.regrets[n] + 1e-12) for n in range(1, budget + 1)] for r in chosen], axis=0)
+
+        sequential = curve("sequential")
+        for mode in dict.fromkeys(r.mode for r in runs if r.problem == name and r.mode != "sequential"):
+            parallel = curve(mode)
+            cells = []
+            for n in range(every, max(budgets.values()) + 1, every):
+                reached = np.flatnonzero(sequential <= parallel[n - 1]) if n <= budget else np.array([])
+                cells.append("" if n > budget else ("ahead" if not len(reached) else f"{n - (reached[0] + 1)}"))
+            lines.append(f"| {name} | {mode} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def paired_p_value(ours: Sequence[float], theirs: Sequence[float]) -> float:
     """Two-sided Wilcoxon signed-rank p-value of the per-seed differences (1 when all are equal)."""
     from scipy.stats import wilcoxon
@@ -448,26 +547,27 @@ def paired_p_value(ours: Sequence[float], theirs: Sequence[float]) -> float:
     return float(wilcoxon(differences, zero_method="zsplit").pvalue)
 
 
-def regret_table(runs: list[RegretRun], budgets: dict[str, int]) -> list[str]:
-    """Per problem, checkpoint and mode: regret median [quartiles], mean, paired comparison with sequential.
+def regret_table(runs: list[RegretRun], budgets: dict[str, int], base_mode: str = "sequential") -> list[str]:
+    """Per problem, checkpoint and mode: regret median [quartiles], mean, paired comparison with sequential
+    (or with ``base_mode``).
 
     "no worse beyond noise" holds where the parallel median is not above sequential's, or the
     paired Wilcoxon test does not tell them apart (p >= 0.05)."""
     lines = [
-        "| problem | trials | mode | seeds | regret median [25%, 75%] | mean | lower / higher than sequential "
-        "(seeds) | Wilcoxon p | no worse beyond noise | wall s (median) | sampler s (median) | "
+        "| problem | trials | mode | seeds | regret median [25%, 75%] | mean | lower / higher than "
+        f"{base_mode} (seeds) | Wilcoxon p | no worse beyond noise | wall s (median) | sampler s (median) | "
         "sampler CPU s (median) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in dict.fromkeys(r.problem for r in runs):
         modes = list(dict.fromkeys(r.mode for r in runs if r.problem == name))
         for n in checkpoints(budgets[name]):
-            base = {r.seed: r.regrets[n] for r in runs if r.problem == name and r.mode == "sequential"}
+            base = {r.seed: r.regrets[n] for r in runs if r.problem == name and r.mode == base_mode}
             for mode in modes:
                 chosen = sorted((r for r in runs if r.problem == name and r.mode == mode), key=lambda r: r.seed)
                 regrets = np.array([r.regrets[n] for r in chosen])
                 q1, med, q3 = np.percentile(regrets, [25, 50, 75])
-                if mode == "sequential":
+                if mode == base_mode:
                     paired = p_text = verdict = "-"
                 else:
                     seq = np.array([base[r.seed] for r in chosen])
@@ -489,8 +589,8 @@ def regret_table(runs: list[RegretRun], budgets: dict[str, int]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--parts", nargs="+", choices=("speedup", "share", "regret"),
-                        default=["speedup", "share", "regret"])
+    parser.add_argument("--parts", nargs="+", choices=("speedup", "share", "regret", "replay"),
+                        default=["speedup", "share", "regret", "replay"])
     parser.add_argument("--durations", nargs="+", type=float, default=[0.5, 5.0], help="seconds per trial")
     parser.add_argument("--jobs", nargs="+", type=int, default=[1, 2, 4, 8], help="trials at once (1 comes first)")
     parser.add_argument("--trials-short", type=int, default=32, help="trials of objectives under 1 s")
@@ -506,6 +606,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--share-jobs", nargs="+", type=int, default=[4, 8])
     parser.add_argument("--regret-jobs", type=int, default=4)
     parser.add_argument("--regret-sleep", type=float, default=0.2)
+    parser.add_argument("--replay-seeds", type=int, default=30, help="seeds of the replay part (no Dask)")
+    parser.add_argument("--replay-jobs", type=int, default=4)
     parser.add_argument("--problems", nargs="+", default=["branin", "hartmann6", "mixed"], choices=list(PROBLEMS))
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -539,9 +641,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("regret:", flush=True)
         runs = regret_part(args.problems, budgets, list(range(args.seeds)), args.regret_jobs, args.regret_sleep,
                            args.pending_methods)
-        table = regret_table(runs, budgets)
+        table = regret_table(runs, budgets) + ["", "Each seed's regret:", ""] + seed_table(runs, budgets)
         print("\n".join(table), flush=True)
         body += [f"## Regret at equal trial counts ({args.seeds} seeds)", "", *table, ""]
+    if "replay" in args.parts:
+        print("replay:", flush=True)
+        runs = replay_part(args.problems, budgets, list(range(args.replay_seeds)), args.replay_jobs,
+                           args.pending_methods)
+        table = regret_table(runs, budgets) + ["", "Trials behind the sequential study (see `lag_table`):", ""] + lag_table(
+            runs, budgets)
+        print("\n".join(table), flush=True)
+        body += [f"## Regret at equal trial counts, in-process replay ({args.replay_seeds} seeds, "
+                 f"{args.replay_jobs} at once, no Dask)", "", *table, ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(header + body) + "\n")
     print(f"written to {args.out}")

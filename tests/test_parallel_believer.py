@@ -157,3 +157,22 @@ def test_with_its_defaults_it_proposes_what_the_gp_sampler_proposes_while_trials
         assert [s.config for s in ours] == [s.config for s in theirs]
         assert ours[0].origin.details["hyperparameters"] == "fitted"
     assert fits["n"] == 2 * 4
+
+
+def test_the_believer_hooks_see_the_running_trials_and_each_earlier_member_of_a_batch():
+    # _anchors and _believe are how other ways of proposing plug in (benchmarks/parallel_variants.py).
+    seen = {"anchors": [], "believe": []}
+
+    class Recording(BelieverSampler):
+        def _anchors(self, X, y, pending):
+            seen["anchors"].append(len(pending))
+            return super()._anchors(X, y, pending)
+
+        def _believe(self, gp, pending, y):
+            seen["believe"].append(len(pending))
+            return super()._believe(gp, pending, y)
+
+    history = _history(12, 3)
+    recorded = Recording(seed=0).suggest(history, 2)
+    assert seen == {"anchors": [3], "believe": [3, 4]}
+    assert [s.config for s in recorded] == [s.config for s in BelieverSampler(seed=0).suggest(history, 2)]

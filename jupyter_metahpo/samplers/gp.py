@@ -207,13 +207,13 @@ class GPSampler(Sampler):
         keep = self._modelled(X, y, domain, metric, _trial_order(history))
         gp = self._fit(space, X[keep], y[keep], domain)
         search = self._search_domain(X, y, domain, metric)
-        anchors = X[np.argsort(-y)[: min(5, len(y))]]
         seen = {_config_key(space, c) for c in history.seen_configs()}
         pending = space.encode(list(history.pending)) if history.pending else np.empty((0, len(space)))
+        anchors = self._anchors(X, y, pending)
         out: list[Suggestion] = []
         n_raw, n_starts = self._search_budget(history)
         for _ in range(n):
-            model, best_f = believe_pending(gp, pending, y)
+            model, best_f = self._believe(gp, pending, y)
             acqf = make_acquisition(self.acquisition, model, best_f)
             candidates, values = maximize_acquisition(
                 acqf, search, self._rng, gp.lengthscales, anchors,
@@ -225,6 +225,14 @@ class GPSampler(Sampler):
             pending = np.vstack([pending, x[None, :]])
             out.append(Suggestion(config, self._origin(model, acqf, x, value, y_mean, y_std, history, len(keep))))
         return out
+
+    def _anchors(self, X: np.ndarray, y: np.ndarray, pending: np.ndarray) -> np.ndarray:
+        """Points whose neighbourhoods seed a quarter of the acquisition search's raw points: the best trials."""
+        return X[np.argsort(-y)[: min(5, len(y))]]
+
+    def _believe(self, gp: ExactGP, pending: np.ndarray, y: np.ndarray) -> tuple[ExactGP, float]:
+        """The model the acquisition sees with ``pending`` points (unit cube) running, and its incumbent."""
+        return believe_pending(gp, pending, y)
 
     def _search_budget(self, history: History) -> tuple[int, int]:
         """Raw points and local searches of the acquisition search (a subclass may spend less)."""
