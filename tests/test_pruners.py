@@ -174,7 +174,7 @@ def test_the_meta_learned_pruner_stops_a_trial_headed_below_the_best_and_says_wh
 
 
 def test_the_classifier_is_the_default_model_at_its_own_p():
-    assert MetaLearnedPruner().model == "classifier" and MetaLearnedPruner().p == 0.95
+    assert MetaLearnedPruner().model == "classifier" and MetaLearnedPruner().p == 0.93
     assert MetaLearnedPruner(model="regression").p == 0.8 and MetaLearnedPruner(0.9, model="regression").p == 0.9
     assert MetaLearnedPruner(0.97).with_past([]).p == 0.97
     with pytest.raises(ValueError, match=r"unknown curve model 'gbm'; choose one of \['classifier', "):

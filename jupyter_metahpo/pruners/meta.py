@@ -57,10 +57,11 @@ SCHEDULES = {"doubling": _doubling, "every": lambda n_reports: True}
 #: The models by name: the classifier of "beats the best" (the default), and the final-value predictors.
 MODELS = {BeatsBestClassifier.name: BeatsBestClassifier, **PREDICTORS}
 
-#: ``p`` when none is given, per model: the classifier's chosen on the development datasets with the rule
-#: of ``--part select`` (the lowest epochs to no pruning's regret among the settings that prune the eventual
-#: best no more often than the regression did at 0.8: 0.95, not 0.93), the regression's by ``--part sweep``.
-DEFAULT_P = {BeatsBestClassifier.name: 0.95}
+#: ``p`` when none is given, per model: the classifier's chosen on the development datasets by the rule of
+#: ``--part select`` (among 0.93, 0.95, 0.97 within no pruning's regret, the lowest epochs to no pruning's
+#: regret of those that prune the eventual best no more often than the regression at 0.8: ``--part classifier``,
+#: ``pruning_classifier.md``), the regression's by ``--part sweep``.
+DEFAULT_P = {BeatsBestClassifier.name: 0.93}
 DEFAULT_P_FINAL_VALUE = 0.8
 
 
@@ -76,7 +77,7 @@ class MetaLearnedPruner(Pruner):
     p:
         How sure the model must be that the trial ends below the best trial
         (above it, when minimising) before the trial stops, in (0.5, 1). Default:
-        0.95 for the classifier, 0.8 for the final-value models (:data:`DEFAULT_P`).
+        0.93 for the classifier, 0.8 for the final-value models (:data:`DEFAULT_P`).
     past:
         Past learning curves (:class:`~jupyter_metahpo.pruners.curves.LearningCurve`
         or a :class:`~jupyter_metahpo.pruners.curves.CurveLibrary`). ``tune`` adds
