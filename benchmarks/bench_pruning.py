@@ -7,6 +7,7 @@
     python benchmarks/bench_pruning.py --part select --seeds 3   # p and calibration, chosen on the development datasets
     python benchmarks/bench_pruning.py --part bounds        # oracle pruners that know the finals, beside ours
     python benchmarks/bench_pruning.py --part tradeoff      # per curve model: records stopped vs losers' epochs saved
+    python benchmarks/bench_pruning.py --part classifier --seeds 3   # the classifier's p (development / held-out)
     nice -n 5 python benchmarks/bench_pruning.py --live --seeds 3   # notebook 3's CNN, trained here (CPU)
     python benchmarks/bench_pruning.py --source lcdb --seeds 3      # LCDB's curves (pip install lcdb)
 
@@ -26,7 +27,9 @@ epochs it reported. Every method sees the same datasets, orders and curves:
   through ask/tell and ``trial.report`` / ``trial.should_prune``.
 
 The meta-learned pruner's past is the other datasets of the same space (the held-out
-one is never in it) plus the study's own finished curves, as in a real study.
+one is never in it) plus the study's own finished curves, as in a real study. "ours:
+meta-learned" is the package's default (the classifier of "beats the best", p 0.93);
+"regression (before)" the final-value regression at p 0.8 it replaced.
 
 The live part (``--live``) trains notebook 3's digits CNN instead (``_digits_cnn.py``):
 a seeded pool of configurations, each trained on the clean, noisy and noisier digits,

@@ -15,10 +15,11 @@ Features of a running curve at a step (in the metric's units, higher is better):
 
 One logistic regression per step, fitted by Newton's method in numpy (a few thousand
 examples and four features need nothing heavier). Chosen by measurement on the development
-datasets (``benchmarks/bench_pruning.py --part classifier``): scaling the features by the
-study's spread of finals, or by how far the incumbent's curve rose, pruned the eventual best
-more often; the configuration's values as extra features changed the held-out log loss by
-1%; checking at every step instead of the doubling schedule did not lower the epochs.
+datasets (``benchmarks/bench_pruning.py --part classifier``; the variants in
+``benchmarks/results/pruning_findings.md``): scaling the features by the study's spread of
+finals, or by how far the incumbent's curve rose, pruned the eventual best more often; the
+configuration's values as extra features lowered the cross-validated log loss by 1-2%;
+checking at every step instead of the doubling schedule did not lower the epochs.
 """
 
 from __future__ import annotations
@@ -96,9 +97,9 @@ class BeatsBestClassifier:
     pool; ``probability_beats(steps, values, incumbent)`` answers, or gives ``None`` while
     fewer than ``min_examples`` examples, or none of either label, reached the step.
 
-    Each pool gives ``draws`` incumbents per step (the study's own pool ``own_draws``), each the best of a random 1 to ``max_study`` of its
-    curves (how far into a study the question comes), and weighs the same as every other
-    pool however many curves it has.
+    Each pool gives ``draws`` incumbents per step (the study's own pool ``own_draws``),
+    each the best of a random 1 to ``max_study`` of its curves (how far into a study the
+    question comes), and weighs the same as every other pool however many curves it has.
     """
 
     name = "classifier"
@@ -131,7 +132,8 @@ class BeatsBestClassifier:
             if len(rows) < 2 or step + 1 >= width:
                 continue
             # A curve that ends at the step has nothing left to decide.
-            going_on = rows[np.isfinite(library.values[rows, step]) & np.isfinite(library.values[rows, step + 1:]).any(axis=1)]
+            values = library.values[rows]
+            going_on = rows[np.isfinite(values[:, step]) & np.isfinite(values[:, step + 1:]).any(axis=1)]
             if not len(going_on):
                 continue
             for _ in range(draws):
