@@ -7,6 +7,7 @@
     python benchmarks/bench_pruning.py --part select --seeds 3   # p and calibration, chosen on the development datasets
     python benchmarks/bench_pruning.py --part bounds        # oracle pruners that know the finals, beside ours
     python benchmarks/bench_pruning.py --part tradeoff      # per curve model: records stopped vs losers' epochs saved
+    python benchmarks/bench_pruning.py --part classifier --seeds 3   # the classifier's p (development / held-out)
     nice -n 5 python benchmarks/bench_pruning.py --live --seeds 3   # notebook 3's CNN, trained here (CPU)
     python benchmarks/bench_pruning.py --source lcdb --seeds 3      # LCDB's curves (pip install lcdb)
 
@@ -26,7 +27,9 @@ epochs it reported. Every method sees the same datasets, orders and curves:
   through ask/tell and ``trial.report`` / ``trial.should_prune``.
 
 The meta-learned pruner's past is the other datasets of the same space (the held-out
-one is never in it) plus the study's own finished curves, as in a real study.
+one is never in it) plus the study's own finished curves, as in a real study. "ours:
+meta-learned" is the package's default (the classifier of "beats the best", p 0.93);
+"regression (before)" the final-value regression at p 0.8 it replaced.
 
 The live part (``--live``) trains notebook 3's digits CNN instead (``_digits_cnn.py``):
 a seeded pool of configurations, each trained on the clean, noisy and noisier digits,
@@ -212,8 +215,9 @@ def replay_optuna(task: ReplayTask, order: Sequence[int], make_pruner: Callable[
     return Replay(tuple(int(i) for i in order), tuple(epochs), tuple(complete))
 
 
-#: Ours as the package has it, and as it was before the task calibration (chosen by ``--part select``).
-OURS = {"ours: meta-learned": {}, "ours: meta-learned, no calibration (before)": {"calibration": 0}}
+#: Ours as the package has it (the classifier of "beats the best", p 0.93), and as it was before it: the
+#: final-value regression at p 0.8 with the task calibration (``--part select``).
+OURS = {"ours: meta-learned": {}, "ours: meta-learned, regression (before)": {"model": "regression"}}
 
 
 def methods(meta_settings: dict[str, dict]) -> dict[str, Callable]:
@@ -546,98 +550,18 @@ def tradeoff_part(tasks: Sequence[ReplayTask], seeds: Sequence[int], thresholds=
     return "\n".join(lines).rstrip()
 
 
-# An experiment outside the package: "will this trial beat the incumbent?" learnt from past pools --------------
-def incumbent_features(curve: Sequence[float], step: int, incumbent: float, incumbent_curve: Sequence[float]) -> list[float]:
-    """A running curve at ``step`` against the incumbent: its value and best so far minus the incumbent's final,
-    its slope over two steps, and its gap to the incumbent's own curve at the same step."""
-    curve, incumbent_curve = np.asarray(curve, dtype=float), np.asarray(incumbent_curve, dtype=float)
-    slope = curve[step] - curve[max(step - 2, 0)]
-    return [curve[step] - incumbent, curve[: step + 1].max() - incumbent, slope,
-            curve[step] - incumbent_curve[min(step, len(incumbent_curve) - 1)]]
-
-
-class IncumbentClassifier:
-    """Per step, a logistic regression (scikit-learn) of "ends above the incumbent" on ``incumbent_features``,
-    trained on pairs from past pools: in each, 4 incumbents drawn as the best of a random 1-31 of its
-    configurations, against every other configuration whose curve goes past the step."""
-
-    def __init__(self, past: Sequence[ReplayTask], draws: int = 4) -> None:
-        self.past, self.draws, self._models = past, draws, {}
-
-    def probability_beats(self, curve, step: int, incumbent: float, incumbent_curve) -> float | None:
-        if step not in self._models:
-            self._models[step] = self._fit(step)
-        model = self._models[step]
-        if model is None:
-            return None
-        return float(model.predict_proba([incumbent_features(curve, step, incumbent, incumbent_curve)])[0, 1])
-
-    def _fit(self, step: int):
-        from sklearn.linear_model import LogisticRegression
-
-        rng = np.random.default_rng(step)
-        X, y = [], []
-        for task in self.past:
-            curves, finals = task.curves.curves, task.finals
-            for _ in range(self.draws):
-                drawn = rng.choice(len(curves), min(int(rng.integers(1, TRIALS)), len(curves)), replace=False)
-                best = drawn[np.argmax(finals[drawn])]
-                for i, curve in enumerate(curves):
-                    if i != best and len(curve) - 1 > step:
-                        X.append(incumbent_features(curve, step, finals[best], curves[best]))
-                        y.append(finals[i] > finals[best])
-        y = np.asarray(y)
-        if len(y) < 50 or y.all() or not y.any():
-            return None
-        return LogisticRegression(max_iter=500).fit(np.asarray(X), y)
-
-
-class ClassifierPruner(MetaLearnedPruner):
-    """Stops a trial, at the meta-learned pruner's steps, when the classifier gives it less than ``1 - p``
-    chance of beating the best complete trial (an experiment: not in the package)."""
-
-    def __init__(self, classifier: IncumbentClassifier, p: float) -> None:
-        super().__init__(p=p)
-        self.classifier = classifier
-
-    def decide(self, trial, trials, direction):
-        from jupyter_metahpo.pruners.base import KEEP, PruneDecision
-        from jupyter_metahpo.pruners.meta import SCHEDULES
-        from jupyter_metahpo.trial import best_trial
-
-        step = trial.last_step
-        if step is None or step < self.n_warmup_steps or not SCHEDULES[self.schedule](len(trial.intermediate_values)):
-            return KEEP
-        best = best_trial(trials, direction)
-        if best is None:
-            return KEEP
-        reference = list(best.intermediate_values.values()) or [best.value]
-        beats = self.classifier.probability_beats(list(trial.intermediate_values.values()), step, best.value, reference)
-        if beats is None or 1.0 - beats < self.p:
-            return KEEP
-        return PruneDecision(True, f"P(beats best {best.value:.3g}) = {beats:.2f}")
-
-
+# The classifier of "will this trial beat the best?" (the package's default model): its p ----------------------
 #: The thresholds of ``--part classifier``.
 CLASSIFIER_P = (0.93, 0.95, 0.97)
 
 
 def classifier_part(tasks: Sequence[ReplayTask], seeds: Sequence[int]) -> list[str]:
-    """The incumbent classifier beside ours, no pruning and median pruning, development and held-out apart."""
-    table = {name: run for name, run in methods(OURS).items()
-             if name in ("no pruning", "median", "ours: meta-learned")}
-    classifiers: dict[tuple[str, str], IncumbentClassifier] = {}
-
-    def classifier_for(task: ReplayTask) -> IncumbentClassifier:  # one per held-out task, shared by seeds and p
-        key = (task.space, task.name)
-        if key not in classifiers:
-            classifiers.clear()
-            classifiers[key] = IncumbentClassifier([t for t in tasks if t.space == task.space and t.name != task.name])
-        return classifiers[key]
-
-    for p in CLASSIFIER_P:
-        table[f"experiment: incumbent classifier, p={p:g}"] = (
-            lambda task, order, past, p=p: replay_ours(task, order, ClassifierPruner(classifier_for(task), p)))
+    """The meta-learned pruner's classifier (``BeatsBestClassifier``) at several p, beside the regression it replaced,
+    no pruning and median pruning; development and held-out datasets apart (p is chosen on the development ones)."""
+    settings = {"ours: meta-learned, regression (before)": {"model": "regression"},
+                **{f"ours: classifier, p={p:g}": {"model": "classifier", "p": p} for p in CLASSIFIER_P}}
+    every = methods(settings)
+    table = {name: every[name] for name in ("no pruning", "median", *settings)}
     result = compare(tasks, seeds, table)
     n_dev = sum(is_development(t.space, t.name) for t in tasks)
     return [f"The {n_dev} development datasets:", "", summary_table(result, where=development), "",
@@ -826,8 +750,8 @@ def lcdb_part(args, argv) -> int:
 
 
 # Choosing the meta-learned pruner's settings on the development datasets ------------------------------
-#: The candidates of ``--part select``: p and the weight of the task calibration (0: off).
-SELECT_CANDIDATES = {f"meta p={p:g} calibration={c:g}": {"p": p, "calibration": c}
+#: The candidates of ``--part select``: the regression's p and the weight of its task calibration (0: off).
+SELECT_CANDIDATES = {f"meta p={p:g} calibration={c:g}": {"model": "regression", "p": p, "calibration": c}
                      for p in (0.8, 0.9) for c in (0, 3, 10)}
 #: How much more mean regret after TRIALS trials than no pruning a candidate may have to be chosen.
 SELECT_REGRET_SLACK = 0.003
@@ -850,7 +774,7 @@ def chosen_setting(result: dict, slack: float = SELECT_REGRET_SLACK) -> str:
     current default (the rule is fixed before looking at the test datasets)."""
     rows = result["rows"]
     limit = np.mean([r["regret"] for r in rows["no pruning"]]) + slack
-    default = next(name for name, s in SELECT_CANDIDATES.items() if s == {"p": 0.8, "calibration": 10})
+    default = next(name for name, s in SELECT_CANDIDATES.items() if s["p"] == 0.8 and s["calibration"] == 10)
     pruned_limit = np.mean([r["best_pruned"] for r in rows[default]])
     fine = [name for name in SELECT_CANDIDATES
             if np.mean([r["regret"] for r in rows[name]]) <= limit
@@ -865,7 +789,7 @@ def select_part(tasks: Sequence[ReplayTask], seeds: Sequence[int], argv) -> list
     candidates = {k: v for k, v in methods(SELECT_CANDIDATES).items() if k in SELECT_CANDIDATES}
     on_choose = compare(choose, seeds, {"no pruning": base["no pruning"], **candidates})
     chosen = chosen_setting(on_choose)
-    finalists = {"ours: meta-learned (p=0.8, calibration=10)": {"p": 0.8, "calibration": 10},
+    finalists = {"ours: meta-learned (p=0.8, calibration=10)": {"model": "regression", "p": 0.8, "calibration": 10},
                  f"ours: chosen, {chosen}": SELECT_CANDIDATES[chosen]}
     on_test = compare(test, seeds, methods(finalists), n_trials=TRIALS)
     return [

@@ -88,7 +88,7 @@ def test_selection_takes_the_lowest_goal_ratio_within_the_regret_and_best_pruned
         return [{"reach_ratio": ratio, "regret": regret, "best_pruned": best_pruned}] * 3
 
     names = list(bench.SELECT_CANDIDATES)
-    default = next(n for n, s in bench.SELECT_CANDIDATES.items() if s == {"p": 0.8, "calibration": 10})
+    default = next(n for n, s in bench.SELECT_CANDIDATES.items() if s == {"model": "regression", "p": 0.8, "calibration": 10})
     others = [n for n in names if n != default]
     result = {"rows": {"no pruning": rows(1.0, 0.010, False), default: rows(0.8, 0.011, True),
                        **{n: rows(0.9, 0.011, True) for n in others}}}
@@ -115,16 +115,3 @@ def test_the_tradeoff_screen_shows_the_oracle_stopping_no_record_and_saving_the_
     # 4-epoch curves are judged at steps 1 and 2: a trial stopped at step 1 saves 2 of its 4 epochs
     assert oracle == f"| {bench.ORACLE} | 0%, 50% |"
     assert all(f"| {name} |" in text for name in bench.PREDICTORS)
-
-
-def test_the_incumbent_classifier_learns_that_a_curve_above_the_incumbent_beats_it():
-    pytest.importorskip("sklearn")
-    rates = np.linspace(0.02, 0.2, 20)
-    pool = [[r * (e + 1) for e in range(6)] for r in rates]  # a faster curve ends higher
-    past = [bench.ReplayTask("toy", _task(pool).curves.__class__(**{**_task(pool).curves.__dict__, "task": f"t{i}"}))
-            for i in range(3)]
-    classifier = bench.IncumbentClassifier(past)
-    incumbent_curve = pool[10]
-    above = classifier.probability_beats(pool[18], 2, incumbent_curve[-1], incumbent_curve)
-    below = classifier.probability_beats(pool[2], 2, incumbent_curve[-1], incumbent_curve)
-    assert above > 0.5 > below

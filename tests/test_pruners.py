@@ -147,12 +147,22 @@ def past_tasks(n_tasks=6, per_task=30, seed=0) -> list[LearningCurve]:
     return curves
 
 
-def test_the_meta_learned_pruner_stops_a_trial_headed_below_the_best_and_says_why():
-    pruner = MetaLearnedPruner(past=past_tasks())
+#: What each model's verdict says, for the trial of `test_the_meta_learned_pruner_stops_...` (it ends at 0.598, the best
+#: at 0.898; 180 past curves and the study's own finished one).
+REASONS = {
+    "classifier": r"P\(beats best 0\.898\) < 0\.01, from 181 past curves at this step",
+    "regression": r"predicted final 0\.59\d ± 0\.0\d+ < best 0\.898, from 181 past curves",
+}
+
+
+@pytest.mark.parametrize("model", sorted(REASONS))
+def test_the_meta_learned_pruner_stops_a_trial_headed_below_the_best_and_says_why(model):
+    pruner = MetaLearnedPruner(past=past_tasks(), model=model)
     curves = [saturating(0.9, 0.5), saturating(0.6, 0.5), saturating(0.92, 0.5), saturating(0.7, 0.5)]
     outcome = ours(curves, pruner)
     assert outcome == [(12, False), (2, True), (12, False), (2, True)]  # judged at its 2nd report
-    study = Study({"i": intrange(0, 3)}, direction="maximize", sampler=InOrder(), pruner=MetaLearnedPruner(past=past_tasks()))
+    study = Study({"i": intrange(0, 3)}, direction="maximize", sampler=InOrder(),
+                  pruner=MetaLearnedPruner(past=past_tasks(), model=model))
     first = study.run_trial(lambda i, trial: float(curves[0][-1]) if [trial.report(v, s) for s, v in enumerate(curves[0])] else 0)
     assert first.state is TrialState.COMPLETE
     trial = study.ask()
@@ -160,45 +170,88 @@ def test_the_meta_learned_pruner_stops_a_trial_headed_below_the_best_and_says_wh
     study.report(trial, float(curves[1][1]), 1)
     assert study.should_prune(trial)
     reason = study.trials[-1].prune_reason
-    # The trial ends at 0.598, the best at 0.898; 180 past curves and the study's own finished one.
-    assert re.fullmatch(r"predicted final 0\.59\d ± 0\.0\d+ < best 0\.898, from 181 past curves", reason), reason
+    assert re.fullmatch(REASONS[model], reason), reason
 
 
-def test_minimising_the_pruner_reads_the_curves_the_other_way_round():
+def test_the_classifier_is_the_default_model_at_its_own_p():
+    assert MetaLearnedPruner().model == "classifier" and MetaLearnedPruner().p == 0.93
+    assert MetaLearnedPruner(model="regression").p == 0.8 and MetaLearnedPruner(0.9, model="regression").p == 0.9
+    assert MetaLearnedPruner(0.97).with_past([]).p == 0.97
+    with pytest.raises(ValueError, match=r"unknown curve model 'gbm'; choose one of \['classifier', "):
+        MetaLearnedPruner(model="gbm")
+
+
+@pytest.mark.parametrize("model", sorted(REASONS))
+def test_minimising_the_pruner_reads_the_curves_the_other_way_round(model):
     past = [LearningCurve(c.steps, tuple(1 - v for v in c.values), 1 - c.final, Direction.MINIMIZE, c.task)
             for c in past_tasks()]
     curves = [1 - saturating(0.9, 0.5), 1 - saturating(0.6, 0.5)]
-    assert ours(curves, MetaLearnedPruner(past=past), "minimize") == [(12, False), (2, True)]
-    study = Study({"i": intrange(0, 1)}, direction="minimize", sampler=InOrder(), pruner=MetaLearnedPruner(past=past))
+    assert ours(curves, MetaLearnedPruner(past=past, model=model), "minimize") == [(12, False), (2, True)]
+    study = Study({"i": intrange(0, 1)}, direction="minimize", sampler=InOrder(),
+                  pruner=MetaLearnedPruner(past=past, model=model))
     study.run_trial(lambda i, trial: [trial.report(float(v), s) for s, v in enumerate(curves[0])] and float(curves[0][-1]))
     trial = study.ask()
     for step in range(2):
         study.report(trial, float(curves[1][step]), step)
-    assert study.should_prune(trial) and "> best 0.1" in study.trials[-1].prune_reason
+    assert study.should_prune(trial)
+    assert {"classifier": "P(beats best 0.102)", "regression": "> best 0.1"}[model] in study.trials[-1].prune_reason
 
 
 def test_without_past_curves_the_meta_learned_pruner_waits_for_its_own():
     curves = [saturating(0.9, 0.5)] + [saturating(0.5, 0.5)] * 3
     assert all(not pruned for _, pruned in ours(curves, MetaLearnedPruner()))  # nothing to learn from
-    # With 20 of its own finished curves (the regression's minimum at a step) it prunes by itself.
+    # With 40 of its own finished curves it prunes by itself.
     rng = np.random.default_rng(1)
-    own = [saturating(f, 0.5) for f in rng.uniform(0.5, 0.95, 20)]
-    outcome = ours([*own, saturating(0.5, 0.5)], MetaLearnedPruner())
-    assert outcome[-1] == (2, True)
+    own = [saturating(f, 0.5) for f in rng.uniform(0.5, 0.95, 40)]
+    for model in REASONS:
+        epochs, pruned = ours([*own, saturating(0.5, 0.5)], MetaLearnedPruner(model=model))[-1]
+        assert pruned and epochs <= 5, model  # judged at its 2nd, 3rd and 5th reports
 
 
 def test_the_check_schedule_judges_at_the_doubling_reports():
     pruner = MetaLearnedPruner(past=past_tasks())
     seen = []
-    original = pruner._model_for
-    pruner._model_for = lambda trials, direction: seen.append(len(trials[-1].intermediate_values)) or original(trials, direction)
+    original = pruner._classify
+    pruner._classify = lambda trial, *rest: seen.append(len(trial.intermediate_values)) or original(trial, *rest)
     assert ours([saturating(0.9, 0.5, 40), saturating(0.95, 0.5, 40)], pruner) == [(40, False), (40, False)]
     assert sorted(set(seen)) == [2, 3, 5, 9, 17, 33]
     every = MetaLearnedPruner(past=past_tasks(), schedule="every")
     assert ours([saturating(0.9, 0.5), saturating(0.6, 0.5)], every)[-1] == (2, True)
 
 
-# The curve models --------------------------------------------------------------------------------------
+# The classifier of "beats the best" ------------------------------------------------------------------------
+def _pools(n_pools=3, rates=np.linspace(0.02, 0.2, 40), task=""):
+    """Pools of straight curves: a faster one ends higher, so a curve above the incumbent's beats it."""
+    return [LearningCurve(tuple(range(6)), tuple(r * (e + 1) for e in range(6)), 6 * r, task=f"{task}t{i}")
+            for i in range(n_pools) for r in rates]
+
+
+def test_the_classifier_learns_that_a_curve_above_the_incumbent_beats_it():
+    from jupyter_metahpo.pruners.beats import BeatsBestClassifier, Incumbent
+
+    classifier = BeatsBestClassifier().fit(CurveLibrary(_pools()))
+    incumbent = Incumbent(6 * 0.1, 0.1 * np.arange(1, 7))
+    above = classifier.probability_beats([0, 1, 2], 0.15 * np.arange(1, 4), incumbent)
+    below = classifier.probability_beats([0, 1, 2], 0.05 * np.arange(1, 4), incumbent)
+    assert above.probability > 0.9 and below.probability < 0.1
+    assert above.n_curves == 120  # every past curve reached step 2
+    # The last step: no curve goes on past it, so there is nothing to learn there.
+    assert classifier.probability_beats(list(range(6)), 0.15 * np.arange(1, 7), incumbent) is None
+    assert classifier.probability_beats([0, 1, 2], [0.1, 0.2, float("nan")], incumbent) is None
+
+
+def test_the_studys_own_curves_join_the_classifier_as_one_more_pool():
+    from jupyter_metahpo.pruners.beats import BeatsBestClassifier, Incumbent
+
+    # Alone, a past of 2 curves gives too few examples; the study's own 40 curves are enough.
+    classifier = BeatsBestClassifier().fit(CurveLibrary(_pools(1, rates=np.array([0.05, 0.1]))))
+    incumbent = Incumbent(0.6, 0.1 * np.arange(1, 7))
+    assert classifier.probability_beats([0, 1], [0.01, 0.02], incumbent) is None
+    classifier.with_own(CurveLibrary(_pools(1, task="own")))
+    answer = classifier.probability_beats([0, 1], [0.01, 0.02], incumbent)
+    assert answer.probability < 0.1 and answer.n_curves == 42
+
+
 def test_the_models_predict_the_final_of_a_curve_like_the_past_ones():
     library = CurveLibrary(past_tasks())
     curve = saturating(0.8, 0.5)

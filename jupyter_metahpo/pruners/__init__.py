@@ -7,14 +7,15 @@ An objective reports its curve (``trial.report(value, step)``) and asks
 - :class:`MedianPruner` (``"median"``): worse than the median of the complete trials
   at the same step (Optuna's rule);
 - :class:`SuccessiveHalvingPruner` (``"halving"``): asynchronous successive halving (ASHA);
-- :class:`MetaLearnedPruner` (``"meta"``): past learning curves of related tasks
-  predict the trial's final value; it stops when that is worse than the best trial
-  with probability ``p``.
+- :class:`MetaLearnedPruner` (``"meta"``): past learning curves of related tasks teach
+  a classifier (:class:`BeatsBestClassifier`) the chance that a curve like the running
+  one ends above the best trial; it stops when that chance is ``1 - p`` or less.
 """
 
 from __future__ import annotations
 
 from .base import KEEP, NopPruner, PruneDecision, Pruner
+from .beats import BeatsBestClassifier
 from .curves import CurveLibrary, LearningCurve
 from .halving import SuccessiveHalvingPruner
 from .median import MedianPruner
@@ -28,6 +29,7 @@ __all__ = [
     "MedianPruner",
     "SuccessiveHalvingPruner",
     "MetaLearnedPruner",
+    "BeatsBestClassifier",
     "LearningCurve",
     "CurveLibrary",
     "PRUNERS",

@@ -1,23 +1,24 @@
-"""The meta-learned pruner: past learning curves predict where a running trial will end.
+"""The meta-learned pruner: past learning curves say whether a running trial will beat the best.
 
 Past curves on related tasks (the experience store's related studies, the bundled
 prior's curves, and this study's own finished trials) form a
-:class:`~jupyter_metahpo.pruners.curves.CurveLibrary`. At each report the model
-(:class:`~jupyter_metahpo.pruners.curves.StepRegression` by default) predicts the
-running trial's final value, with a spread, from its curve so far; the trial stops
-when it ends worse than the best complete trial with probability ``p``. The verdict
-says so: ``"predicted final 0.81 ± 0.02 < best 0.93, from 1,240 past curves"``.
+:class:`~jupyter_metahpo.pruners.curves.CurveLibrary`. The default model,
+:class:`~jupyter_metahpo.pruners.beats.BeatsBestClassifier`, learns from them, per step,
+the chance that a curve like the running one ends above the best complete trial; the
+trial stops when it ends below with probability ``p``, and the verdict says so:
+``"P(beats best 0.93) = 0.04, from 1,240 past curves at this step"``.
 
-The model (a least-squares line per step, :class:`~jupyter_metahpo.pruners.curves.StepRegression`)
-and the checks at the 2nd, 3rd, 5th, 9th, 17th, ... report were chosen by measurement
-(``benchmarks/bench_pruning.py --part sweep``, ``benchmarks/results/pruning.md``): a
-trial asked at every step is tested dozens of times, and each test is a chance to
-prune the trial that would have been best.
+The final-value models of :mod:`.curves` (``model="regression"``, the default before the
+classifier, ``"nearest"``, ``"last"``) predict the running trial's final value with a
+spread instead; the trial stops when it ends worse than the best with probability ``p``:
+``"predicted final 0.81 ± 0.02 < best 0.93, from 1,240 past curves"``. The past's spread
+of errors is an average over its tasks; the study's own complete curves then calibrate it
+to this task (:func:`task_calibration`).
 
-The past's spread of errors is an average over its tasks; the study's own complete
-curves then calibrate it to this task (:func:`task_calibration`): a task whose curves
-the past predicts well gets sharper predictions and prunes sooner, one it predicts
-badly gets wider ones.
+Both were chosen by measurement (``benchmarks/bench_pruning.py``, ``--part classifier``
+and ``--part select``, ``benchmarks/results/pruning.md``), as were the checks at the 2nd,
+3rd, 5th, 9th, 17th, ... report: a trial asked at every step is tested dozens of times,
+and each test is a chance to prune the trial that would have been best.
 
 With no past curve at the trial's step (no related study reported one, and this
 study has finished none yet) the pruner never prunes: it needs curves to learn from.
@@ -29,11 +30,17 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
+
 from ..trial import Direction, FrozenTrial, TrialState, best_trial
 from .base import KEEP, PruneDecision, Pruner
+from .beats import BeatsBestClassifier, Incumbent
 from .curves import PREDICTORS, CurveLibrary, FinalPrediction, LearningCurve
 
 __all__ = ["MetaLearnedPruner", "own_curves", "task_calibration"]
+
+#: The longest curve the past keeps (``CurveLibrary``'s default); an incumbent's later steps are not read.
+MAX_STEPS = 2_000
 
 #: The task name this study's own finished curves carry in the library.
 OWN_TASK = "this study"
@@ -47,6 +54,20 @@ def _doubling(n_reports: int) -> bool:
 #: When a trial is judged, by how many values it has reported.
 SCHEDULES = {"doubling": _doubling, "every": lambda n_reports: True}
 
+#: The models by name: the classifier of "beats the best" (the default), and the final-value predictors.
+MODELS = {BeatsBestClassifier.name: BeatsBestClassifier, **PREDICTORS}
+
+#: ``p`` when none is given, per model: the classifier's chosen on the development datasets by the rule of
+#: ``--part select`` (among 0.93, 0.95, 0.97 within no pruning's regret, the lowest epochs to no pruning's
+#: regret of those that prune the eventual best no more often than the regression at 0.8: ``--part classifier``,
+#: ``pruning_classifier.md``), the regression's by ``--part sweep``.
+DEFAULT_P = {BeatsBestClassifier.name: 0.93}
+DEFAULT_P_FINAL_VALUE = 0.8
+
+
+def _is_classifier(model: Any) -> bool:
+    return model == BeatsBestClassifier.name if isinstance(model, str) else hasattr(model, "probability_beats")
+
 
 class MetaLearnedPruner(Pruner):
     """Prune when past curves predict the trial ends worse than the best one, with probability ``p``.
@@ -54,16 +75,20 @@ class MetaLearnedPruner(Pruner):
     Parameters
     ----------
     p:
-        How sure the prediction must be that the trial ends below the best trial
-        (above it, when minimising) before the trial stops, in (0.5, 1).
+        How sure the model must be that the trial ends below the best trial
+        (above it, when minimising) before the trial stops, in (0.5, 1). Default:
+        0.93 for the classifier, 0.8 for the final-value models (:data:`DEFAULT_P`).
     past:
         Past learning curves (:class:`~jupyter_metahpo.pruners.curves.LearningCurve`
         or a :class:`~jupyter_metahpo.pruners.curves.CurveLibrary`). ``tune`` adds
         those of related stored studies and of the bundled prior (:meth:`with_past`).
     model:
-        The predictor: ``"regression"`` (default), ``"nearest"`` or ``"last"``
-        (:data:`~jupyter_metahpo.pruners.curves.PREDICTORS`), or an object with
-        ``fit(library)`` and ``predict(steps, values)``.
+        ``"classifier"`` (default: :class:`~jupyter_metahpo.pruners.beats.BeatsBestClassifier`,
+        the chance of beating the best learnt from past pools, the study's own curves added as
+        they come), or a final-value predictor, ``"regression"``, ``"nearest"`` or ``"last"``
+        (:data:`~jupyter_metahpo.pruners.curves.PREDICTORS`); or an object with ``fit(library)``
+        and either ``probability_beats(steps, values, incumbent)`` (and ``with_own(library)``)
+        or ``predict(steps, values)``.
     schedule:
         When a trial is judged: ``"doubling"`` (default) at its 2nd, 3rd, 5th, 9th,
         17th, ... report (fewer tests, fewer wrong prunes), or ``"every"`` report.
@@ -72,7 +97,8 @@ class MetaLearnedPruner(Pruner):
     n_startup_trials:
         No trial stops before this many trials are complete (the best needs to mean something).
     calibration:
-        How many of this study's own complete curves weigh as much as the past in
+        For the final-value models only (the classifier learns from the study's own curves
+        directly). How many of this study's own complete curves weigh as much as the past in
         calibrating the prediction to this task (:func:`task_calibration`): the past's
         spread of errors is rescaled, and its bias corrected, by how well the model
         predicted this study's own curves from the same step, shrunk towards the past
@@ -85,19 +111,21 @@ class MetaLearnedPruner(Pruner):
 
     def __init__(
         self,
-        p: float = 0.8,
+        p: float | None = None,
         past: Iterable[LearningCurve] | CurveLibrary = (),
         *,
-        model: str | Any = "regression",
+        model: str | Any = "classifier",
         schedule: str = "doubling",
         n_warmup_steps: int = 1,
         n_startup_trials: int = 1,
         calibration: float = 10.0,
     ) -> None:
+        if isinstance(model, str) and model not in MODELS:
+            raise ValueError(f"unknown curve model {model!r}; choose one of {sorted(MODELS)}.")
+        if p is None:
+            p = DEFAULT_P.get(model, DEFAULT_P_FINAL_VALUE) if isinstance(model, str) else DEFAULT_P_FINAL_VALUE
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.5 < p < 1:
             raise ValueError(f"`p` of MetaLearnedPruner must be a probability in (0.5, 1), but got p={p!r}.")
-        if isinstance(model, str) and model not in PREDICTORS:
-            raise ValueError(f"unknown curve model {model!r}; choose one of {sorted(PREDICTORS)}.")
         if schedule not in SCHEDULES:
             raise ValueError(f"`schedule` of MetaLearnedPruner must be one of {list(SCHEDULES)}, but got {schedule!r}.")
         for label, value in (("n_warmup_steps", n_warmup_steps), ("n_startup_trials", n_startup_trials)):
@@ -118,6 +146,8 @@ class MetaLearnedPruner(Pruner):
         self._fitted_key: tuple | None = None
         self._fitted: Any = None
         self._past_library: CurveLibrary | None = None
+        self._classifier: Any = None
+        self._own_key: tuple | None = None
 
     def with_past(self, curves: Iterable[LearningCurve]) -> MetaLearnedPruner:
         """A pruner with the same settings whose past also holds ``curves``."""
@@ -138,6 +168,8 @@ class MetaLearnedPruner(Pruner):
         n_complete = sum(t.state is TrialState.COMPLETE for t in trials)
         if best is None or n_complete < self.n_startup_trials:
             return KEEP
+        if _is_classifier(self.model):
+            return self._classify(trial, trials, direction, best)
         model = self._model_for(trials, direction)
         sign = 1.0 if direction is Direction.MAXIMIZE else -1.0
         steps = list(trial.intermediate_values)
@@ -155,6 +187,33 @@ class MetaLearnedPruner(Pruner):
             f"predicted final {sign * prediction.mean:.3g} ± {prediction.sd:.2g} {worse} best {best.value:.3g}, "
             f"from {prediction.n_curves:,} past curves",
         )
+
+    def _classify(self, trial: FrozenTrial, trials: Sequence[FrozenTrial], direction: Direction,
+                  best: FrozenTrial) -> PruneDecision:
+        """The classifier's verdict: stop when the trial beats the best with probability ``1 - p`` or less."""
+        model = self._classifier_for(trials, direction)
+        sign = 1.0 if direction is Direction.MAXIMIZE else -1.0
+        incumbent = Incumbent(sign * best.value, _row(best.intermediate_values, sign))
+        steps = list(trial.intermediate_values)
+        answer = model.probability_beats(steps, [sign * v for v in trial.intermediate_values.values()], incumbent)
+        if answer is None or 1.0 - answer.probability < self.p:
+            return KEEP
+        chance = f"= {answer.probability:.2f}" if answer.probability >= 0.005 else "< 0.01"
+        return PruneDecision(
+            True, f"P(beats best {best.value:.3g}) {chance}, from {answer.n_curves:,} past curves at this step"
+        )
+
+    def _classifier_for(self, trials: Sequence[FrozenTrial], direction: Direction) -> Any:
+        """The classifier fitted on the past once, and told this study's complete curves when one more completes."""
+        if self._classifier is None or self._classifier[0] is not direction:
+            model = MODELS[self.model]() if isinstance(self.model, str) else self.model
+            self._classifier, self._own_key = (direction, model.fit(CurveLibrary(self.past))), None
+        model = self._classifier[1]
+        own = tuple((t.number, t.started_at) for t in trials if t.state is TrialState.COMPLETE and t.intermediate_values)
+        if own != self._own_key:
+            model.with_own(CurveLibrary(own_curves(trials, direction)))
+            self._own_key = own
+        return model
 
     def _model_for(self, trials: Sequence[FrozenTrial], direction: Direction) -> Any:
         """The model fitted on the past and this study's complete curves (refitted when one more completes)."""
@@ -183,6 +242,15 @@ class MetaLearnedPruner(Pruner):
             f"MetaLearnedPruner(p={self.p}, past={len(self.past)} curves from {self.n_past_tasks} tasks, "
             f"model={self.model!r}, schedule={self.schedule!r}, n_warmup_steps={self.n_warmup_steps})"
         )
+
+
+def _row(curve, sign: float) -> np.ndarray:
+    """A reported curve (step -> value) as a row indexed by step, higher is better, NaN where nothing was reported."""
+    kept = {s: v for s, v in curve.items() if 0 <= s < MAX_STEPS}  # the past has nothing further (CurveLibrary)
+    row = np.full(max(kept, default=-1) + 1, np.nan)
+    for step, value in kept.items():
+        row[step] = sign * value
+    return row
 
 
 def task_calibration(model: Any, own: Sequence[LearningCurve], step: int, direction: Direction,
