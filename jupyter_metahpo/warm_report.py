@@ -109,8 +109,11 @@ def _groups(sources: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Any
             "filled": [name for name in entry.get("filled") or [] if name not in defaults],
             "defaulted": [f"{name}={defaults[name]!r}" for name in entry.get("filled") or [] if name in defaults],
             "evidence": [],
+            "predicted_at": [],
         })
         group["count"] += 1
+        if entry.get("predicted_at") and entry["predicted_at"] not in group["predicted_at"]:
+            group["predicted_at"].append(entry["predicted_at"])
         for item in entry.get("evidence") or []:
             if item.get("detail") not in group["evidence"]:
                 group["evidence"].append(item.get("detail"))
@@ -125,6 +128,9 @@ def _describe_group(group: Mapping[str, Any]) -> str:
         text += f"; your {', '.join(group['defaulted'])} at the estimator's default (as they ran it)"
     if group["filled"]:
         text += f"; your {', '.join(group['filled'])} from the space's own design (they never varied it)"
+    if group.get("predicted_at"):
+        text += (f"; their scores predicted at your {' / '.join(group['predicted_at'])} (fixed in your objective; "
+                 "they varied it)")
     if group["evidence"]:
         text += f"; why: {', '.join(group['evidence'])}"
     return text

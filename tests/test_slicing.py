@@ -115,3 +115,15 @@ def test_the_warm_start_says_its_pick_was_predicted_at_the_fixed_value():
     usable, _ = carry_over([past], space, _svc_context(", class_weight=None"))
     (proposal, *_) = make_strategy("default", seed=0).propose_from(TaskDescription(None, None, None), space, usable, 2)
     assert "is predicted to score" in proposal.reason and "with your class_weight=None" in proposal.reason
+
+
+def test_the_warm_start_summary_says_where_the_past_was_read():
+    from jupyter_metahpo.pipeline import Experience
+    from jupyter_metahpo.warm_report import WarmStartSummary
+
+    space = SearchSpace({"C": SVC_SPACE["C"], "gamma": SVC_SPACE["gamma"]})
+    experience = Experience.of(space, [_svc_past()], _svc_context(", class_weight=None"))
+    summary = WarmStartSummary.from_info({"warm_start": experience.summary()})
+    assert "their scores predicted at your class_weight=None (fixed in your objective; they varied it)" in (
+        summary.headline()
+    )

@@ -101,6 +101,7 @@ def _source_entry(moved: TransferredStudy) -> dict[str, Any]:
         "filled": list(moved.filled),
         "evidence": [{"kind": e.kind, "detail": e.detail} for e in moved.evidence],
         "outside": round((moved.n_clipped + moved.n_dropped) / n, 4) if n else 0.0,
+        "predicted_at": moved.predicted_at,
     }
 
 
