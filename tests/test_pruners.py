@@ -173,11 +173,26 @@ def test_the_meta_learned_pruner_stops_a_trial_headed_below_the_best_and_says_wh
     assert re.fullmatch(REASONS[model], reason), reason
 
 
-def test_the_classifier_is_the_default_model_at_its_own_p():
-    assert MetaLearnedPruner().model == "classifier" and MetaLearnedPruner().p == 0.93
+def _tasks(n):
+    return [LearningCurve((0, 1, 2), (0.1 * t, 0.2, 0.3), 0.3, task=f"t{t}") for t in range(n)]
+
+
+def test_the_default_model_is_the_classifier_with_many_past_tasks_the_regression_with_few():
+    from jupyter_metahpo.pruners.meta import MIN_CLASSIFIER_TASKS
+
+    many = MetaLearnedPruner(past=_tasks(MIN_CLASSIFIER_TASKS))
+    assert many.model == "auto" and many.resolved_model == "classifier" and many.p == 0.93
+    # A user's own store often holds a few related studies: there the classifier pruned the best too often.
+    few = MetaLearnedPruner(past=_tasks(MIN_CLASSIFIER_TASKS - 1))
+    assert few.resolved_model == "regression" and few.p == 0.8
+    assert "model='auto' (regression)" in repr(few)
+    # Each copy with more past resolves again, at its model's own p unless one was given.
+    grown = few.with_past(_tasks(MIN_CLASSIFIER_TASKS + 2)[MIN_CLASSIFIER_TASKS - 1:])
+    assert grown.resolved_model == "classifier" and grown.p == 0.93
+    assert MetaLearnedPruner(0.97).with_past(_tasks(20)).p == 0.97
+    assert MetaLearnedPruner(model="classifier").p == 0.93 and MetaLearnedPruner(model="classifier").resolved_model == "classifier"
     assert MetaLearnedPruner(model="regression").p == 0.8 and MetaLearnedPruner(0.9, model="regression").p == 0.9
-    assert MetaLearnedPruner(0.97).with_past([]).p == 0.97
-    with pytest.raises(ValueError, match=r"unknown curve model 'gbm'; choose one of \['classifier', "):
+    with pytest.raises(ValueError, match=r"unknown curve model 'gbm'; choose one of \['auto', 'classifier', "):
         MetaLearnedPruner(model="gbm")
 
 
@@ -209,7 +224,7 @@ def test_without_past_curves_the_meta_learned_pruner_waits_for_its_own():
 
 
 def test_the_check_schedule_judges_at_the_doubling_reports():
-    pruner = MetaLearnedPruner(past=past_tasks())
+    pruner = MetaLearnedPruner(past=past_tasks(), model="classifier")
     seen = []
     original = pruner._classify
     pruner._classify = lambda trial, *rest: seen.append(len(trial.intermediate_values)) or original(trial, *rest)

@@ -37,7 +37,7 @@ from .base import KEEP, PruneDecision, Pruner
 from .beats import BeatsBestClassifier, Incumbent
 from .curves import PREDICTORS, CurveLibrary, FinalPrediction, LearningCurve
 
-__all__ = ["MetaLearnedPruner", "own_curves", "task_calibration"]
+__all__ = ["MIN_CLASSIFIER_TASKS", "MetaLearnedPruner", "own_curves", "resolve_model", "task_calibration"]
 
 #: The longest curve the past keeps (``CurveLibrary``'s default); an incumbent's later steps are not read.
 MAX_STEPS = 2_000
@@ -64,6 +64,22 @@ MODELS = {BeatsBestClassifier.name: BeatsBestClassifier, **PREDICTORS}
 DEFAULT_P = {BeatsBestClassifier.name: 0.93}
 DEFAULT_P_FINAL_VALUE = 0.8
 
+#: ``model="auto"`` (the default) uses the classifier when the past holds curves of at least this many tasks,
+#: the regression otherwise. With the prior's 96 other datasets (``bench_pruning.py``, 0.70 against 0.79) and
+#: LCDB's 39 (best pruned 21% against 30%) the classifier was better; on notebook 3's digits CNN, whose past is
+#: the two other digits tasks (``bench_pruning.py --live``), it pruned the eventual best in 3 of 9 runs where the
+#: regression pruned it in none: a classifier of "beats the best" needs many tasks' incumbents to learn from.
+#: Only 2 and 39+ tasks were measured; 10 lies between them.
+MIN_CLASSIFIER_TASKS = 10
+AUTO = "auto"
+
+
+def resolve_model(model: str | Any, n_past_tasks: int) -> str | Any:
+    """The model ``"auto"`` stands for with a past of ``n_past_tasks`` tasks (other models as given)."""
+    if model != AUTO:
+        return model
+    return BeatsBestClassifier.name if n_past_tasks >= MIN_CLASSIFIER_TASKS else "regression"
+
 
 def _is_classifier(model: Any) -> bool:
     return model == BeatsBestClassifier.name if isinstance(model, str) else hasattr(model, "probability_beats")
@@ -77,13 +93,16 @@ class MetaLearnedPruner(Pruner):
     p:
         How sure the model must be that the trial ends below the best trial
         (above it, when minimising) before the trial stops, in (0.5, 1). Default:
-        0.93 for the classifier, 0.8 for the final-value models (:data:`DEFAULT_P`).
+        0.93 for the classifier, 0.8 for the final-value models (:data:`DEFAULT_P`), for
+        the model ``"auto"`` resolves to.
     past:
         Past learning curves (:class:`~jupyter_metahpo.pruners.curves.LearningCurve`
         or a :class:`~jupyter_metahpo.pruners.curves.CurveLibrary`). ``tune`` adds
         those of related stored studies and of the bundled prior (:meth:`with_past`).
     model:
-        ``"classifier"`` (default: :class:`~jupyter_metahpo.pruners.beats.BeatsBestClassifier`,
+        ``"auto"`` (default): the classifier when the past holds curves of at least
+        :data:`MIN_CLASSIFIER_TASKS` tasks, the regression otherwise (a user's own store often
+        holds a few). ``"classifier"`` (:class:`~jupyter_metahpo.pruners.beats.BeatsBestClassifier`,
         the chance of beating the best learnt from past pools, the study's own curves added as
         they come), or a final-value predictor, ``"regression"``, ``"nearest"`` or ``"last"``
         (:data:`~jupyter_metahpo.pruners.curves.PREDICTORS`); or an object with ``fit(library)``
@@ -114,16 +133,22 @@ class MetaLearnedPruner(Pruner):
         p: float | None = None,
         past: Iterable[LearningCurve] | CurveLibrary = (),
         *,
-        model: str | Any = "classifier",
+        model: str | Any = AUTO,
         schedule: str = "doubling",
         n_warmup_steps: int = 1,
         n_startup_trials: int = 1,
         calibration: float = 10.0,
     ) -> None:
-        if isinstance(model, str) and model not in MODELS:
-            raise ValueError(f"unknown curve model {model!r}; choose one of {sorted(MODELS)}.")
+        if isinstance(model, str) and model != AUTO and model not in MODELS:
+            raise ValueError(f"unknown curve model {model!r}; choose one of {sorted([AUTO, *MODELS])}.")
+        self.past = past.curves if isinstance(past, CurveLibrary) else tuple(past)
+        self.model = model
+        #: The model that runs: ``"auto"`` resolved by the number of past tasks (known here: the past is fixed).
+        self.resolved_model = resolve_model(model, self.n_past_tasks)
+        self._p_given = p  # None: each model's default, also for the copies with_past() makes
         if p is None:
-            p = DEFAULT_P.get(model, DEFAULT_P_FINAL_VALUE) if isinstance(model, str) else DEFAULT_P_FINAL_VALUE
+            resolved = self.resolved_model
+            p = DEFAULT_P.get(resolved, DEFAULT_P_FINAL_VALUE) if isinstance(resolved, str) else DEFAULT_P_FINAL_VALUE
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.5 < p < 1:
             raise ValueError(f"`p` of MetaLearnedPruner must be a probability in (0.5, 1), but got p={p!r}.")
         if schedule not in SCHEDULES:
@@ -136,8 +161,6 @@ class MetaLearnedPruner(Pruner):
                 f"`calibration` of MetaLearnedPruner must be a number >= 0 (0: off), but got calibration={calibration!r}."
             )
         self.p = float(p)
-        self.past = past.curves if isinstance(past, CurveLibrary) else tuple(past)
-        self.model = model
         self.schedule = schedule
         self.n_warmup_steps = n_warmup_steps
         self.n_startup_trials = n_startup_trials
@@ -152,7 +175,7 @@ class MetaLearnedPruner(Pruner):
     def with_past(self, curves: Iterable[LearningCurve]) -> MetaLearnedPruner:
         """A pruner with the same settings whose past also holds ``curves``."""
         return MetaLearnedPruner(
-            self.p, (*self.past, *curves), model=self.model, schedule=self.schedule, n_warmup_steps=self.n_warmup_steps,
+            self._p_given, (*self.past, *curves), model=self.model, schedule=self.schedule, n_warmup_steps=self.n_warmup_steps,
             n_startup_trials=self.n_startup_trials, calibration=self.calibration,
         )
 
@@ -168,7 +191,7 @@ class MetaLearnedPruner(Pruner):
         n_complete = sum(t.state is TrialState.COMPLETE for t in trials)
         if best is None or n_complete < self.n_startup_trials:
             return KEEP
-        if _is_classifier(self.model):
+        if _is_classifier(self.resolved_model):
             return self._classify(trial, trials, direction, best)
         model = self._model_for(trials, direction)
         sign = 1.0 if direction is Direction.MAXIMIZE else -1.0
@@ -206,7 +229,8 @@ class MetaLearnedPruner(Pruner):
     def _classifier_for(self, trials: Sequence[FrozenTrial], direction: Direction) -> Any:
         """The classifier fitted on the past once, and told this study's complete curves when one more completes."""
         if self._classifier is None or self._classifier[0] is not direction:
-            model = MODELS[self.model]() if isinstance(self.model, str) else self.model
+            chosen = self.resolved_model
+            model = MODELS[chosen]() if isinstance(chosen, str) else chosen
             self._classifier, self._own_key = (direction, model.fit(CurveLibrary(self.past))), None
         model = self._classifier[1]
         own = tuple((t.number, t.started_at) for t in trials if t.state is TrialState.COMPLETE and t.intermediate_values)
@@ -223,7 +247,8 @@ class MetaLearnedPruner(Pruner):
             if self._past_library is None:
                 self._past_library = CurveLibrary(self.past)
             library = self._past_library.plus(own_curves(trials, direction))
-            model = PREDICTORS[self.model]() if isinstance(self.model, str) else self.model
+            chosen = self.resolved_model
+            model = PREDICTORS[chosen]() if isinstance(chosen, str) else chosen
             self._fitted, self._fitted_key = model.fit(library), key
             self._calibrations = {}
         return self._fitted
@@ -240,7 +265,7 @@ class MetaLearnedPruner(Pruner):
     def __repr__(self) -> str:
         return (
             f"MetaLearnedPruner(p={self.p}, past={len(self.past)} curves from {self.n_past_tasks} tasks, "
-            f"model={self.model!r}, schedule={self.schedule!r}, n_warmup_steps={self.n_warmup_steps})"
+            f"model={self.model!r}{'' if self.resolved_model == self.model else f' ({self.resolved_model})'}, schedule={self.schedule!r}, n_warmup_steps={self.n_warmup_steps})"
         )
 
 
