@@ -47,6 +47,10 @@ def test_the_cut_is_placed_at_the_fixed_values_and_skips_what_the_past_cannot_ex
     assert fixed_slice(space, {"max_iter": 10**9}) is None
     # Within one range-width beyond the edge: cut at the edge.
     assert fixed_slice(space, {"max_iter": 2000}).units == (1.0,)
+    # Zero on a log scale (sklearn's l2_regularization=0): the scale's low end, where the past ran "about none".
+    l2 = SearchSpace({"l2_regularization": loguniform(1e-6, 10.0), "C": loguniform(1e-2, 1e3)})
+    assert fixed_slice(l2, {"l2_regularization": 0.0}).units == (0.0,)
+    assert fixed_slice(l2, {"l2_regularization": -1.0}) is None
 
 
 def test_scores_are_predicted_where_the_fixed_parameter_is_set():

@@ -31,7 +31,7 @@ from ..experience import PastStudy
 from ..space import Choice, Parameter, SearchSpace
 from ..trial import Direction
 from .matching import NO_VALUE, SpaceMatch, canonical_name, convert_value, feature_count, match_spaces
-from .slicing import FixedSlicer
+from .slicing import FixedSlicer, fixed_position
 
 __all__ = [
     "CLIP_TOLERANCE",
@@ -316,9 +316,7 @@ def _fixed_distances(parameter: Parameter, values: list[Any], fixed: Any) -> np.
         if not any(_same_value(option, fixed) for option in parameter.options):
             return None  # the past never tried the fixed value: nothing to prefer
         return np.array([0.0 if _same_value(v, fixed) else 1.0 for v in values])
-    if isinstance(fixed, bool) or not isinstance(fixed, (int, float)):
-        return None
-    target = _unit_position(parameter, fixed)
+    target = fixed_position(parameter, fixed)
     if target is None:
         return None
     positions = [_unit_position(parameter, v) if v is not NO_VALUE else None for v in values]

@@ -29,9 +29,9 @@ import numpy as np
 import scipy.linalg
 
 from .._threads import limit_threads
-from ..space import Choice, SearchSpace
+from ..space import Choice, LogUniform, SearchSpace
 
-__all__ = ["FixedSlice", "FixedSlicer", "LENGTHSCALE_GRID", "NOISE_GRID", "POOLED_STUDIES", "fixed_slice"]
+__all__ = ["FixedSlice", "FixedSlicer", "fixed_position", "LENGTHSCALE_GRID", "NOISE_GRID", "POOLED_STUDIES", "fixed_slice"]
 
 #: Length scales (in the unit cube) tried for each parameter; the last one means "no effect".
 LENGTHSCALE_GRID = (0.15, 0.3, 0.6, 1.2, 5.0)
@@ -150,16 +150,31 @@ def _standardised(study: Any, at_most: int | None = None) -> tuple[np.ndarray, n
 def _unit(parameter: Any, value: Any) -> float | None:
     if isinstance(parameter, Choice):
         return float(parameter.to_unit(value)) if any(_same(option, value) for option in parameter.options) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        position = float(parameter.to_unit(value))
-    except (TypeError, ValueError):
+    position = fixed_position(parameter, value)
+    if position is None:
         return None
     # A value beyond the past's range: the model would extrapolate; clip to the edge within one range-width.
     if not np.isfinite(position) or not -1.0 <= position <= 2.0:
         return None
     return min(max(position, 0.0), 1.0)
+
+
+def fixed_position(parameter: Any, value: Any) -> float | None:
+    """Where a number an objective fixes lies on a past numeric parameter's unit scale (None: it cannot say).
+
+    Zero, which a log scale cannot hold, is read as the scale's low end: an objective that
+    leaves sklearn's ``l2_regularization=0`` (or writes ``weight_decay=0``) runs what the past's
+    smallest value approximates (the prior ran HGB's 0 as 1e-6).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if value == 0 and isinstance(parameter, LogUniform):
+        return 0.0
+    try:
+        position = float(parameter.to_unit(value))
+    except (TypeError, ValueError):
+        return None
+    return position if np.isfinite(position) else None
 
 
 def _same(a: Any, b: Any) -> bool:
