@@ -66,6 +66,18 @@ def test_scores_are_predicted_where_the_fixed_parameter_is_set():
     assert np.corrcoef(study.scores(), truth)[0, 1] < 0.5
 
 
+def test_a_long_study_is_modelled_on_a_spread_of_its_trials_and_every_trial_is_scored():
+    from jupyter_metahpo.meta import slicing
+
+    study = _interaction_study(n=3 * slicing.MODEL_POINTS)
+    slicer = FixedSlicer({"z": 0.8})
+    slicer.prepare([study])
+    predicted, _ = slicer.scores(study, {"z": 0.8})
+    assert len(predicted) == len(study.configs)
+    truth = np.array([-(c["x"] - 0.8) ** 2 for c in study.configs])
+    assert np.corrcoef(predicted, truth)[0, 1] > 0.9
+
+
 def test_a_minimised_study_keeps_its_direction():
     study = _interaction_study(direction=Direction.MINIMIZE)
     slicer = FixedSlicer({"z": 0.2})

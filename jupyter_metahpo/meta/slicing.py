@@ -45,6 +45,9 @@ POOLED_STUDIES = 4
 MIN_TRIALS = 8
 #: Trials per study that choose the hyperparameters (the grid search costs this cubed, per try).
 CHOICE_POINTS = 48
+#: Trials per study the model is fitted on (a long study of the store: its memory and time grow with the square
+#: and the cube of this); the prior's studies have 64 or 128.
+MODEL_POINTS = 256
 
 
 @dataclass(frozen=True)
@@ -115,11 +118,12 @@ class FixedSlicer:
                 modelled = [_standardised(s, CHOICE_POINTS) for s in picked if len(s.configs) >= MIN_TRIALS]
                 self._hyperparameters[key] = _choose_hyperparameters(modelled or [_standardised(study, CHOICE_POINTS)])
         lengthscales, noise = self._hyperparameters[key]
-        unit, y, categorical, centre, spread = _standardised(study)
+        query = np.asarray(study.space.encode(list(study.configs)), dtype=float)
+        query[:, list(cut.columns)] = cut.units
+        # The model is fitted on at most MODEL_POINTS trials (an even spread), and asked about every one.
+        unit, y, categorical, centre, spread = _standardised(study, MODEL_POINTS)
         if spread <= 1e-12:
             return None
-        query = unit.copy()
-        query[:, list(cut.columns)] = cut.units
         with limit_threads(1):
             K = _matern52(_scaled(_squared_differences(unit, unit, categorical), lengthscales)) + noise * np.eye(len(y))
             cross = _matern52(_scaled(_squared_differences(query, unit, categorical), lengthscales))
