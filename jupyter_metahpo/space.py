@@ -226,10 +226,6 @@ class IntRange(Parameter):
         return f"intrange({self.low!r}, {self.high!r}{suffix})"
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 class Choice(Parameter):
     """One of a fixed list of options (str, int, float, bool or None)."""
 
@@ -276,7 +272,7 @@ class Choice(Parameter):
         of only as equal or not. Options out of order, or any that is not a number, keep
         the choice categorical.
         """
-        if len(self.options) < 3 or not all(_is_number(o) for o in self.options):
+        if len(self.options) < 3 or not all(_is_real(o) for o in self.options):
             return False
         steps = np.diff(np.asarray(self.options, dtype=float))
         return bool(np.all(steps > 0) or np.all(steps < 0))
@@ -474,6 +470,11 @@ class SearchSpace(Mapping[str, Parameter]):
         count = 1 if n is None else n
         configs = self.decode(rng.random((count, len(self))))
         return configs[0] if n is None else configs
+
+    def categorical_mask(self) -> np.ndarray:
+        """Which columns a model compares only as equal or not: the choices, except choices of numbers in order
+        (:attr:`Choice.ordinal`), whose positions are compared as integers' are."""
+        return np.array([isinstance(p, Choice) and not p.ordinal for p in self._parameters.values()], dtype=bool)
 
     def encode(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Map configurations to an ``(n, d)`` array in the unit cube, columns in space order."""

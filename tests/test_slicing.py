@@ -55,8 +55,7 @@ def test_the_cut_is_placed_at_the_fixed_values_and_skips_what_the_past_cannot_ex
 
 def test_scores_are_predicted_where_the_fixed_parameter_is_set():
     study = _interaction_study()
-    slicer = FixedSlicer({"z": 0.8})
-    slicer.prepare([study])
+    slicer = FixedSlicer([study])
     predicted, cut = slicer.scores(study, {"z": 0.8})
     assert cut.described == "z=0.8"
     truth = np.array([-(c["x"] - 0.8) ** 2 for c in study.configs])
@@ -70,8 +69,7 @@ def test_a_long_study_is_modelled_on_a_spread_of_its_trials_and_every_trial_is_s
     from jupyter_metahpo.meta import slicing
 
     study = _interaction_study(n=3 * slicing.MODEL_POINTS)
-    slicer = FixedSlicer({"z": 0.8})
-    slicer.prepare([study])
+    slicer = FixedSlicer([study])
     predicted, _ = slicer.scores(study, {"z": 0.8})
     assert len(predicted) == len(study.configs)
     truth = np.array([-(c["x"] - 0.8) ** 2 for c in study.configs])
@@ -80,17 +78,16 @@ def test_a_long_study_is_modelled_on_a_spread_of_its_trials_and_every_trial_is_s
 
 def test_a_minimised_study_keeps_its_direction():
     study = _interaction_study(direction=Direction.MINIMIZE)
-    slicer = FixedSlicer({"z": 0.2})
-    slicer.prepare([study])
+    slicer = FixedSlicer([study])
     predicted, _ = slicer.scores(study, {"z": 0.2})  # scores: higher is better
     assert abs(study.configs[int(np.argmax(predicted))]["x"] - 0.2) < 0.15
 
 
 def test_too_few_trials_or_flat_scores_are_not_modelled():
     study = _interaction_study(n=6)
-    assert FixedSlicer({"z": 0.5}).scores(study, {"z": 0.5}) is None
+    assert FixedSlicer([study]).scores(study, {"z": 0.5}) is None
     flat = _past(study.space, study.configs, [1.0] * len(study.configs), "flat", space_name="toy")
-    assert FixedSlicer({"z": 0.5}).scores(flat, {"z": 0.5}) is None
+    assert FixedSlicer([flat]).scores(flat, {"z": 0.5}) is None
 
 
 def _svc_past(n=40, seed=0):

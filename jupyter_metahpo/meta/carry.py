@@ -53,9 +53,7 @@ def carry_over(
         sources.append((study, match, evidence))
     # The sources' scores at the values the objective fixes come from models whose
     # hyperparameters are chosen per past space, on several of its studies at once.
-    slicer = FixedSlicer(fixed) if fixed else None
-    if slicer is not None:
-        slicer.prepare([study for study, _, _ in sources])
+    slicer = FixedSlicer([study for study, _, _ in sources]) if fixed else None
     for study, match, evidence in sources:
         moved = transfer_study(
             study, space, report, match=match, n_features=context.n_features, evidence=evidence, fixed=fixed,

@@ -230,7 +230,7 @@ def transfer_study(
     fixed = fixed or {}
     sliced = None
     if slicer is not None:
-        past_fixed = {name: fixed[canonical_name(name)] for name in match.ignored if canonical_name(name) in fixed}
+        past_fixed = _past_fixed(match, fixed)
         sliced = slicer.scores(past, past_fixed) if past_fixed else None
     near, far_because = (None, "") if sliced is not None else near_fixed_settings(past, match, fixed)
     for i, config in enumerate(past.configs):
@@ -291,10 +291,9 @@ def near_fixed_settings(
     exactly, those are kept; otherwise the :data:`MIN_NEAR_FIXED` nearest (or half the
     study, if more), with ties. ``(None, "")`` when nothing applies.
     """
-    applying = [(name, fixed[canonical_name(name)]) for name in match.ignored if canonical_name(name) in fixed]
     distances = np.zeros(len(past.configs))
     compared = []
-    for name, value in applying:
+    for name, value in _past_fixed(match, fixed).items():
         column = _fixed_distances(past.space[name], [c.get(name, NO_VALUE) for c in past.configs], value)
         if column is not None:
             distances += column
@@ -310,10 +309,15 @@ def near_fixed_settings(
     return {int(i) for i in np.flatnonzero(distances <= threshold)}, reason
 
 
+def _past_fixed(match: SpaceMatch, fixed: Mapping[str, Any]) -> dict[str, Any]:
+    """The past parameters the new space does not tune but the new objective fixes, with the values it fixes."""
+    return {name: fixed[canonical_name(name)] for name in match.ignored if canonical_name(name) in fixed}
+
+
 def _fixed_distances(parameter: Parameter, values: list[Any], fixed: Any) -> np.ndarray | None:
     """Each past value's distance to the fixed one (None when they cannot be compared)."""
     if isinstance(parameter, Choice):
-        if not any(_same_value(option, fixed) for option in parameter.options):
+        if not parameter.contains(fixed):
             return None  # the past never tried the fixed value: nothing to prefer
         return np.array([0.0 if _same_value(v, fixed) else 1.0 for v in values])
     target = fixed_position(parameter, fixed)

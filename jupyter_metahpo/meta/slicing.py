@@ -89,19 +89,16 @@ def fixed_slice(past_space: SearchSpace, fixed: Mapping[str, Any]) -> FixedSlice
 class FixedSlicer:
     """Predicts past studies' scores at the values a new objective fixes.
 
-    The model's hyperparameters are chosen once per past search space, on up to
-    :data:`POOLED_STUDIES` of its studies together (the prior holds dozens of studies of
-    one space, with the same parameters behaving alike), and every study of that space
-    is then modelled with them: one Cholesky factorisation each.
+    ``studies`` are the past studies it will be asked about. The model's hyperparameters
+    are chosen once per past search space, on up to :data:`POOLED_STUDIES` of its studies
+    together (the prior holds dozens of studies of one space, with the same parameters
+    behaving alike), and every study of that space is then modelled with them: one
+    Cholesky factorisation each.
     """
 
-    def __init__(self, fixed: Mapping[str, Any]) -> None:
-        self.fixed = dict(fixed)  # canonical name -> value
+    def __init__(self, studies: Sequence[Any]) -> None:
         self._hyperparameters: dict[Any, tuple[np.ndarray, float]] = {}
         self._pools: dict[Any, list[Any]] = {}
-
-    def prepare(self, studies: Sequence[Any]) -> None:
-        """Tell the slicer which past studies it will be asked about (to choose hyperparameters on several)."""
         for study in studies:
             self._pools.setdefault(_space_key(study.space), []).append(study)
 
@@ -114,16 +111,19 @@ class FixedSlicer:
         if key not in self._hyperparameters:
             pool = self._pools.get(key) or [study]
             picked = [pool[int(i)] for i in np.unique(np.linspace(0, len(pool) - 1, min(len(pool), POOLED_STUDIES)).astype(int))]
+            modelled = [s for s in picked if len(s.configs) >= MIN_TRIALS] or [study]
             with limit_threads(1):
-                modelled = [_standardised(s, CHOICE_POINTS) for s in picked if len(s.configs) >= MIN_TRIALS]
-                self._hyperparameters[key] = _choose_hyperparameters(modelled or [_standardised(study, CHOICE_POINTS)])
+                self._hyperparameters[key] = _choose_hyperparameters(
+                    [_standardised(s, _encoded(s), CHOICE_POINTS) for s in modelled]
+                )
         lengthscales, noise = self._hyperparameters[key]
-        query = np.asarray(study.space.encode(list(study.configs)), dtype=float)
-        query[:, list(cut.columns)] = cut.units
+        encoded = _encoded(study)
         # The model is fitted on at most MODEL_POINTS trials (an even spread), and asked about every one.
-        unit, y, categorical, centre, spread = _standardised(study, MODEL_POINTS)
+        unit, y, categorical, centre, spread = _standardised(study, encoded, MODEL_POINTS)
         if spread <= 1e-12:
             return None
+        query = encoded.copy()
+        query[:, list(cut.columns)] = cut.units
         with limit_threads(1):
             K = _matern52(_scaled(_squared_differences(unit, unit, categorical), lengthscales)) + noise * np.eye(len(y))
             cross = _matern52(_scaled(_squared_differences(query, unit, categorical), lengthscales))
@@ -135,17 +135,21 @@ def _space_key(space: SearchSpace) -> Any:
     return tuple((name, repr(parameter)) for name, parameter in space.items())
 
 
-def _standardised(study: Any, at_most: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
-    """The study's trials in its unit cube, its scores standardised, which columns are choices, and the scaling.
+def _encoded(study: Any) -> np.ndarray:
+    """The study's trials in its own unit cube."""
+    return np.asarray(study.space.encode(list(study.configs)), dtype=float)
 
-    ``at_most`` keeps an even spread of that many trials (in the order they ran).
-    """
-    unit = np.asarray(study.space.encode(list(study.configs)), dtype=float)
+
+def _standardised(
+    study: Any, unit: np.ndarray, at_most: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """An even spread of at most ``at_most`` of the study's trials (``unit``: all of them encoded, in the order
+    they ran), their scores standardised, which columns are compared as equal or not, and the scaling."""
     scores = np.asarray(study.scores(), dtype=float)
-    if at_most is not None and len(scores) > at_most:
+    if len(scores) > at_most:
         keep = np.unique(np.linspace(0, len(scores) - 1, at_most).astype(int))
         unit, scores = unit[keep], scores[keep]
-    categorical = np.array([isinstance(p, Choice) and not p.ordinal for p in study.space.values()])
+    categorical = study.space.categorical_mask()
     centre, spread = float(scores.mean()), float(scores.std())
     y = (scores - centre) / spread if spread > 1e-12 else np.zeros_like(scores)
     return unit, y, categorical, centre, spread
@@ -153,12 +157,10 @@ def _standardised(study: Any, at_most: int | None = None) -> tuple[np.ndarray, n
 
 def _unit(parameter: Any, value: Any) -> float | None:
     if isinstance(parameter, Choice):
-        return float(parameter.to_unit(value)) if any(_same(option, value) for option in parameter.options) else None
+        return float(parameter.to_unit(value)) if parameter.contains(value) else None
     position = fixed_position(parameter, value)
-    if position is None:
-        return None
     # A value beyond the past's range: the model would extrapolate; clip to the edge within one range-width.
-    if not np.isfinite(position) or not -1.0 <= position <= 2.0:
+    if position is None or not -1.0 <= position <= 2.0:
         return None
     return min(max(position, 0.0), 1.0)
 
@@ -179,10 +181,6 @@ def fixed_position(parameter: Any, value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return position if np.isfinite(position) else None
-
-
-def _same(a: Any, b: Any) -> bool:
-    return isinstance(a, bool) == isinstance(b, bool) and a == b
 
 
 def _squared_differences(A: np.ndarray, B: np.ndarray, categorical: np.ndarray) -> np.ndarray:

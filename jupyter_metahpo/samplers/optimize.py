@@ -63,10 +63,8 @@ class MixedDomain:
 
     @classmethod
     def from_space(cls, space: SearchSpace) -> MixedDomain:
-        continuous, discrete, grids, categorical = [], [], [], []
+        continuous, discrete, grids = [], [], []
         for j, parameter in enumerate(space.values()):
-            # A choice of numbers in order is compared by position, as integers are (Choice.ordinal).
-            categorical.append(isinstance(parameter, Choice) and not parameter.ordinal)
             if isinstance(parameter, Choice):
                 values = list(parameter.options)
             elif isinstance(parameter, IntRange) and parameter.high - parameter.low + 1 <= MAX_ENUMERATED:
@@ -81,7 +79,7 @@ class MixedDomain:
             continuous=np.array(continuous, dtype=int),
             discrete=np.array(discrete, dtype=int),
             grids=tuple(grids),
-            categorical=np.array(categorical, dtype=bool),
+            categorical=space.categorical_mask(),
         )
 
     def within(self, lower: np.ndarray, upper: np.ndarray) -> MixedDomain:

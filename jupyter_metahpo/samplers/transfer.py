@@ -37,7 +37,7 @@ from .._threads import limit_threads
 from ..experience import PastStudy
 from ..meta.compat import TransferredStudy
 from ..meta.strategies import TaskDescription, name_and_space_similarities, prepare, task_similarities
-from ..space import Choice, SearchSpace
+from ..space import SearchSpace
 from ..trial import Origin, TrialState
 from ._past_models import PastModelCache
 from ._rgpe import MEMBER_DDOF, StackedEnsemble, WeightedEnsemble, ranking_weights
@@ -245,7 +245,7 @@ class TransferSampler(Sampler):
         space = history.space
         last = self._target_lengthscales
         lengthscales = last[1] if last is not None and last[0] == space.to_json_string() else None
-        categorical = np.array([isinstance(p, Choice) and not p.ordinal for p in space.values()])
+        categorical = space.categorical_mask()
         order = np.array([t.number for t in history.complete], dtype=int)  # the rows of the target, when tried
         keep = choose_subset(
             target.x, target.raw, self.max_points, self.subset, categorical=categorical, lengthscales=lengthscales,
