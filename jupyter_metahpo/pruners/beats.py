@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .curves import CurveLibrary
+from .curves import CurveLibrary, curve_state, fitted_at
 
 __all__ = ["BeatsBestClassifier", "BeatsBest", "Incumbent", "features"]
 
@@ -54,10 +54,7 @@ class Incumbent:
 
 def features(values: np.ndarray, step: int, incumbent: Incumbent) -> np.ndarray:
     """The features of running curves (rows of ``values``, higher is better, columns up to ``step``) at ``step``."""
-    current = values[:, step]
-    best_so_far = np.nanmax(values[:, : step + 1], axis=1)
-    before = values[:, step - 2] if step >= 2 else np.full(len(values), np.nan)
-    slope = np.where(np.isfinite(before), current - before, 0.0)
+    current, best_so_far, slope = curve_state(values, step)
     return np.column_stack([current - incumbent.final, best_so_far - incumbent.final, slope,
                             current - incumbent.at(step)])
 
@@ -181,9 +178,7 @@ class BeatsBestClassifier:
         if not len(s) or not math.isfinite(v[-1]):
             return None
         step = int(s[-1])
-        if step not in self._fits:
-            self._fits[step] = self._fit_step(step)
-        fitted = self._fits[step]
+        fitted = fitted_at(self._fits, step, self._fit_step)
         if fitted is None:
             return None
         coef, n_curves = fitted

@@ -21,8 +21,9 @@ predictors share one small interface, ``fit(library)`` then ``predict(steps, val
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,13 @@ __all__ = [
     "StepRegression",
     "LastValue",
     "PREDICTORS",
+    "MAX_STEPS",
+    "curve_state",
+    "fitted_at",
 ]
+
+#: The longest curve a library keeps (``CurveLibrary``'s default ``max_steps``).
+MAX_STEPS = 2_000
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ class CurveLibrary:
     unchanged), so one very long curve does not blow up the matrix.
     """
 
-    def __init__(self, curves: Iterable[LearningCurve], max_steps: int = 2_000) -> None:
+    def __init__(self, curves: Iterable[LearningCurve], max_steps: int = MAX_STEPS) -> None:
         kept = [c for c in curves if c.steps and math.isfinite(c.final)]
         self.curves: tuple[LearningCurve, ...] = tuple(kept)
         self.max_steps = max_steps
@@ -133,6 +140,26 @@ class CurveLibrary:
 
     def __repr__(self) -> str:
         return f"CurveLibrary({len(self)} curves from {self.n_tasks} tasks)"
+
+
+def recent_gain(current: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """The gain over the last two steps (0 where a curve has no value two steps back)."""
+    return np.where(np.isfinite(before), current - before, 0.0)
+
+
+def curve_state(values: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Curves (rows of ``values``, steps as columns) at ``step``: the value now, the best so far, the recent gain."""
+    current = values[:, step]
+    best = np.nanmax(values[:, : step + 1], axis=1)
+    before = values[:, step - 2] if step >= 2 else np.full(len(values), np.nan)
+    return current, best, recent_gain(current, before)
+
+
+def fitted_at(fits: dict, step: int, fit: Callable[[int], Any]) -> Any:
+    """A per-step model's fit at ``step``, made on first use and kept (``None`` too: too few curves there)."""
+    if step not in fits:
+        fits[step] = fit(step)
+    return fits[step]
 
 
 def _prefix(steps: Sequence[int], values: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -198,20 +225,16 @@ class StepRegression:
         return self
 
     @staticmethod
-    def _features(current: np.ndarray, best: np.ndarray, before: np.ndarray) -> np.ndarray:
-        slope = np.where(np.isfinite(before), current - before, 0.0)
-        return np.column_stack([np.ones_like(current), current, best - current, slope])
+    def _features(current: np.ndarray, best: np.ndarray, gain: np.ndarray) -> np.ndarray:
+        return np.column_stack([np.ones_like(current), current, best - current, gain])
 
     def _fit_step(self, step: int) -> tuple[np.ndarray, float, int] | None:
         library = self.library_
         rows = library.at_step(step)
         if len(rows) < self.min_curves:
             return None
-        history = library.values[rows, : step + 1]
-        current = history[:, -1]
-        best = np.nanmax(history, axis=1)
-        before = history[:, -3] if step >= 2 else np.full(len(rows), np.nan)
-        X = self._features(current, best, before)
+        current, best, gain = curve_state(library.values[rows], step)
+        X = self._features(current, best, gain)
         y = library.finals[rows] - current
         coef = np.linalg.solve(X.T @ X + self.ridge * np.eye(X.shape[1]), X.T @ y)
         residual = y - X @ coef
@@ -222,14 +245,13 @@ class StepRegression:
         if self.library_ is None or not len(s):
             return None
         step = int(s[-1])
-        if step not in self._fits:
-            self._fits[step] = self._fit_step(step)
-        fitted = self._fits[step]
+        fitted = fitted_at(self._fits, step, self._fit_step)
         if fitted is None:
             return None
         coef, sd, n = fitted
         before = v[-3] if len(v) >= 3 and s[-3] == step - 2 else np.nan
-        x = self._features(np.array([v[-1]]), np.array([v.max()]), np.array([before]))[0]
+        current = np.array([v[-1]])
+        x = self._features(current, np.array([v.max()]), recent_gain(current, np.array([before])))[0]
         return FinalPrediction(float(v[-1] + x @ coef), max(sd, self.min_sd), n)
 
 

@@ -35,12 +35,9 @@ import numpy as np
 from ..trial import Direction, FrozenTrial, TrialState, best_trial
 from .base import KEEP, PruneDecision, Pruner
 from .beats import BeatsBestClassifier, Incumbent
-from .curves import PREDICTORS, CurveLibrary, FinalPrediction, LearningCurve
+from .curves import MAX_STEPS, PREDICTORS, CurveLibrary, FinalPrediction, LearningCurve
 
 __all__ = ["MIN_CLASSIFIER_TASKS", "MetaLearnedPruner", "own_curves", "resolve_model", "task_calibration"]
-
-#: The longest curve the past keeps (``CurveLibrary``'s default); an incumbent's later steps are not read.
-MAX_STEPS = 2_000
 
 #: The task name this study's own finished curves carry in the library.
 OWN_TASK = "this study"
@@ -233,7 +230,7 @@ class MetaLearnedPruner(Pruner):
             model = MODELS[chosen]() if isinstance(chosen, str) else chosen
             self._classifier, self._own_key = (direction, model.fit(CurveLibrary(self.past))), None
         model = self._classifier[1]
-        own = tuple((t.number, t.started_at) for t in trials if t.state is TrialState.COMPLETE and t.intermediate_values)
+        own = _own_key(trials)
         if own != self._own_key:
             model.with_own(CurveLibrary(own_curves(trials, direction)))
             self._own_key = own
@@ -241,8 +238,7 @@ class MetaLearnedPruner(Pruner):
 
     def _model_for(self, trials: Sequence[FrozenTrial], direction: Direction) -> Any:
         """The model fitted on the past and this study's complete curves (refitted when one more completes)."""
-        own = [(t.number, t.started_at) for t in trials if t.state is TrialState.COMPLETE and t.intermediate_values]
-        key = (direction, tuple(own))
+        key = (direction, _own_key(trials))
         if key != self._fitted_key:
             if self._past_library is None:
                 self._past_library = CurveLibrary(self.past)
@@ -267,6 +263,11 @@ class MetaLearnedPruner(Pruner):
             f"MetaLearnedPruner(p={self.p}, past={len(self.past)} curves from {self.n_past_tasks} tasks, "
             f"model={self.model!r}{'' if self.resolved_model == self.model else f' ({self.resolved_model})'}, schedule={self.schedule!r}, n_warmup_steps={self.n_warmup_steps})"
         )
+
+
+def _own_key(trials: Sequence[FrozenTrial]) -> tuple:
+    """Which of the study's trials are complete with a curve: a model learns their curves again when it changes."""
+    return tuple((t.number, t.started_at) for t in trials if t.state is TrialState.COMPLETE and t.intermediate_values)
 
 
 def _row(curve, sign: float) -> np.ndarray:
