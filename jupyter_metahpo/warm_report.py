@@ -11,12 +11,17 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass
+from statistics import median
 from typing import Any
 
 __all__ = ["WarmStartSummary"]
 
 #: Sources listed one by one; the rest are counted.
 _LISTED = 3
+#: A fixed value is flagged when it costs a past study at least this share of its score range (by its model) ...
+COSTLY_SHARE = 0.10
+#: ... in at least this share (and two) of the sources that speak for the new task (the nearest by meta-features).
+COSTLY_STUDIES = 0.5
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,39 @@ class WarmStartSummary:
         out += [f"- {_describe_group(g)}" for g in self.groups]
         if self.n_unrelated:
             out.append(f"- left out: {self.n_unrelated} that share parameters but gave no evidence of being related")
+        out += [f"- note: {note}" for note in self.notes()]
+        return out
+
+    def notes(self) -> list[str]:
+        """Values the objective fixes that cost the past studies nearest its data a good part of their score.
+
+        A subset cell cannot do better than its fixed values allow; when the related past
+        studies of data like the user's (the nearest by meta-features, as the compatibility
+        pass marked them) did clearly better with another value, by their models, the user
+        should hear it, and can tune the parameter or fix that value.
+        """
+        costs: dict[str, list[tuple[float, str]]] = {}
+        nearest = False
+        for group in self.groups:
+            nearest = nearest or bool(group.get("costs_by_features"))
+            for setting, values in (group.get("costs") or {}).items():
+                costs.setdefault(setting, []).extend(values)
+        whose = "nearest your data (by meta-features)" if nearest else "that varied it"
+        out = []
+        for setting, values in costs.items():
+            costly = [(cost, best) for cost, best in values if cost >= COSTLY_SHARE]
+            if len(costly) < max(2, COSTLY_STUDIES * len(values)):
+                continue
+            name = setting.split("=", 1)[0]
+            bests = [best for _, best in costly]
+            usual = max(sorted(set(bests)), key=bests.count)
+            typical = median(cost for cost, _ in values)
+            out.append(
+                f"your fixed {setting} costs {len(costly)} of the {len(values)} related past studies {whose} "
+                f"{COSTLY_SHARE:.0%} or more of their score range, by their models (median {typical:.0%}); their "
+                f"best trials ran {name}={usual} ({bests.count(usual)} of {len(costly)}): add {name} to your space, "
+                f"or fix that value"
+            )
         return out
 
     def __repr__(self) -> str:
@@ -86,9 +124,10 @@ class WarmStartSummary:
             f"<div>left out: {self.n_unrelated} that share parameters but gave no evidence of being related</div>"
             if self.n_unrelated else ""
         )
+        notes = "".join(f"<div><b>note</b>: {html.escape(note)}</div>" for note in self.notes())
         return (
             f"<div class='metahpo-warm'><b>warm start</b> from {self.n_sources} of {self.n_past} past studies"
-            f"<ul>{items}</ul>{left}</div>"
+            f"<ul>{items}</ul>{left}{notes}</div>"
         )
 
 
@@ -110,8 +149,13 @@ def _groups(sources: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Any
             "defaulted": [f"{name}={defaults[name]!r}" for name in entry.get("filled") or [] if name in defaults],
             "evidence": [],
             "predicted_at": [],
+            "costs": {},
         })
         group["count"] += 1
+        if entry.get("fixed_costs"):
+            group["costs_by_features"] = entry.get("costs_by") == "meta-features"
+            for item in entry.get("fixed_costs") or []:
+                group["costs"].setdefault(item["setting"], []).append((float(item["cost"]), str(item["best"])))
         if entry.get("predicted_at") and entry["predicted_at"] not in group["predicted_at"]:
             group["predicted_at"].append(entry["predicted_at"])
         for item in entry.get("evidence") or []:

@@ -140,3 +140,64 @@ def test_the_warm_start_summary_says_where_the_past_was_read():
     assert "their scores predicted at your class_weight=None (fixed in your objective; they varied it)" in (
         summary.headline()
     )
+
+
+def test_a_fixed_value_the_study_did_worse_with_is_costed_and_its_best_value_named():
+    past = _svc_past()  # class_weight="balanced" adds 5 to every score; log(C) spans about 11.5
+    slicer = FixedSlicer([past])
+    (cost,) = slicer.costs(past, {"class_weight": None})
+    assert cost.setting == "class_weight=None" and cost.best == "'balanced'"
+    span = max(past.scores()) - min(past.scores())
+    assert abs(cost.cost - 5.0 / span) < 0.1  # the +5 it loses, as a share of the study's range
+    (free,) = slicer.costs(past, {"class_weight": "balanced"})
+    assert free.cost < 0.05  # its own best value costs nothing
+
+
+def test_an_interacting_fixed_value_costs_only_what_the_other_parameters_cannot_make_up():
+    study = _interaction_study()  # -(x - z)^2: any z is as good once x follows it
+    (cost,) = FixedSlicer([study]).costs(study, {"z": 0.8})
+    assert cost.cost < 0.1
+
+
+def _svc_study_of(name, imbalance, seed):
+    """An SVC study on data whose minority share is ``imbalance``: "balanced" helps in proportion to how rare it is."""
+    rng = np.random.default_rng(seed)
+    configs = [SearchSpace(SVC_SPACE).sample(rng) for _ in range(40)]
+    gain = 10.0 * (0.5 - imbalance)
+    values = [math.log(c["C"]) + (gain if c["class_weight"] == "balanced" else 0.0) for c in configs]
+    return PastStudy(
+        study_id=name, task_name=name, space=SearchSpace(SVC_SPACE), configs=tuple(configs),
+        values=tuple(values), direction=Direction.MAXIMIZE, source="store", extra={"space_name": "svc"},
+        meta_features={"minority_share": imbalance, "log_n_rows": 6.0}, meta_feature_set="toy-features",
+    )
+
+
+def _toy_task(minority_share):
+    from jupyter_metahpo.meta.base import TaskDescription
+
+    return TaskDescription("new", {"minority_share": minority_share, "log_n_rows": 6.0}, "toy-features")
+
+
+def test_the_summary_notes_a_fixed_value_that_costs_the_studies_of_data_like_the_users():
+    import dataclasses
+
+    from jupyter_metahpo.pipeline import Experience
+    from jupyter_metahpo.warm_report import WarmStartSummary
+
+    # Ten studies of imbalanced data (class_weight="balanced" helps much), ten of balanced data (it does nothing).
+    past = [_svc_study_of(f"rare-{i}", 0.05 + 0.01 * i, i) for i in range(10)]
+    past += [_svc_study_of(f"even-{i}", 0.5 - 0.002 * i, 100 + i) for i in range(10)]
+    space = SearchSpace({"C": SVC_SPACE["C"], "gamma": SVC_SPACE["gamma"]})
+
+    def notes(minority_share):
+        context = dataclasses.replace(_svc_context(", class_weight=None"), task=_toy_task(minority_share),
+                                      explicit=frozenset(s.study_id for s in past))
+        experience = Experience.of(space, past, context)
+        return WarmStartSummary.from_info({"warm_start": experience.summary()})
+
+    summary = notes(0.06)
+    (note,) = summary.notes()
+    assert f"- note: {note}" in summary.lines() and "<b>note</b>: your fixed class_weight=None" in summary._repr_html_()  # imbalanced like the first ten: their 8 nearest lose much at None
+    assert note.startswith("your fixed class_weight=None costs 8 of the 8 related past studies nearest your data")
+    assert "their best trials ran class_weight='balanced' (8 of 8): add class_weight to your space" in note
+    assert notes(0.5).notes() == []  # balanced data: the nearest studies lose nothing at None

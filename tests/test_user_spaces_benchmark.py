@@ -19,7 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._loo.cache import RunCache  # noqa: E402
 from benchmarks._loo.pool import PoolTask  # noqa: E402
 from benchmarks._loo.runner import RunResult  # noqa: E402
-from benchmarks._loo.user_report import goal_summary, goals_table, gain_rows, unrelated_rows  # noqa: E402
+from benchmarks._loo.user_report import (  # noqa: E402
+    gain_rows, goal_summary, goals_table, regret_table, unrelated_rows,
+)
 from benchmarks._loo.user_runner import UserTask, run_user_benchmark, user_tasks  # noqa: E402
 from benchmarks._loo.user_spaces import CASES, FAMILIES, family_cases, feature_share, toy_pool  # noqa: E402
 from jupyter_metahpo.builtin_spaces import get_builtin_space  # noqa: E402
@@ -186,6 +188,19 @@ def test_the_goal_table_computes_the_share_of_the_gain_kept_and_flags_a_miss():
     assert summary[0].endswith("met") and "missed at trial 1, 5, 10" in summary[1]
 
 
+def test_the_room_a_users_space_leaves_is_its_cold_start_minus_the_best_any_run_found():
+    # A subset whose best reachable regret is 0.3 (every run stops there): from a cold start at 0.5, at most 0.2 can be
+    # gained, below 0.75 of the exact space's 0.4: out of reach for any method.
+    runs = four_runs("c", "p1", [0.5] * 10, [0.3] * 10, [0.5] * 10, [0.1] * 10)
+    row = gain_rows(runs, "c")[0]
+    assert row["room"] == pytest.approx(0.2) and not row["in_reach"] and not row["met"]
+    assert "| +0.200 (**no**) |" in goals_table(runs, ["c"])
+    assert "| best any run found in the user's space | 1 | 0.300 |" in regret_table(runs, "c")
+    # Where a run of the user's space (the cold start's last trials here) reaches 0.0, the goal is in reach.
+    reachable = four_runs("c", "p1", [0.5] * 9 + [0.0], [0.3] * 10, [0.5] * 10, [0.1] * 10)
+    assert gain_rows(reachable, "c")[0]["in_reach"]
+
+
 def test_a_share_of_no_exact_gain_is_not_computed():
     runs = four_runs("c", "p1", [0.5] * 10, [0.3] * 10, [0.2] * 10, [0.2] * 10)
     row = gain_rows(runs, "c")[0]
@@ -275,3 +290,50 @@ def test_user_methods_snap_to_distinct_pool_points_within_the_budget(svc_pools):
     for method in user_methods():
         run = method.run(task, studies[1:], 6, seed=0)
         assert len(run.chosen) == 6 and len(set(run.chosen)) == 6, method.name
+
+
+def test_the_live_part_on_the_priors_datasets_trains_the_cells_and_resumes_from_its_fit_cache(svc_pools, tmp_path):
+    """``--live-loo``: each method's sampler proposes, the user's cell is trained on the held-out data, every fit is
+    stored as it ends, and a rerun reads the stored fits (same curves, nothing appended)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    from benchmarks._loo.user_live import LOO_METHODS, FitCache, run_live_loo
+
+    studies, tasks = svc_pools
+    X, y = make_classification(n_samples=80, n_features=4, n_informative=3, n_redundant=0, random_state=0)
+    frame = pd.DataFrame(X, columns=list("abcd")).assign(colour=np.where(X[:, 0] > 0, "red", "blue"))
+    loaded = []
+
+    def load(name):
+        loaded.append(name)
+        return SimpleNamespace(X=frame, y=y)
+
+    work = [(tasks[0], studies[1:])]
+    cache = FitCache(tmp_path / "fits.jsonl")
+    results = run_live_loo("svm", work, ["c"], [0], 3, cache, log=lambda line: None, load=load)
+    assert loaded == ["d0"]
+    assert {(r.task, r.method) for r in results} == {("c/d0", "ours: default"), ("c/d0", "ours: cold"),
+                                                    ("ref/d0", "exact space: ours default"),
+                                                    ("ref/d0", "exact space: ours cold")}
+    assert len(results) == len(LOO_METHODS)
+    curves = {r.method: r.curve for r in results}
+    assert all(len(c) == 3 and all(0.0 <= v <= 1.0 for v in c) for c in curves.values())
+    assert min(min(c) for c in curves.values()) == 0.0  # normalised by the best any run found
+    stored = (tmp_path / "fits.jsonl").read_text()
+    assert 0 < len(stored.splitlines()) <= 4 * 3 and "null" not in stored  # every fit scored (repeats read)
+    again = run_live_loo("svm", work, ["c"], [0], 3, FitCache(tmp_path / "fits.jsonl"), log=lambda line: None,
+                         load=load)
+    assert {r.method: r.curve for r in again} == curves
+    assert (tmp_path / "fits.jsonl").read_text() == stored
+
+
+def test_the_live_cells_get_categorical_columns_one_hot_encoded():
+    import pandas as pd
+
+    from benchmarks._loo.user_live import numeric_matrix
+
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "kind": ["a", "b", "a"]})
+    np.testing.assert_array_equal(numeric_matrix(frame), [[1.0, 1.0, 0.0], [2.0, 0.0, 1.0], [3.0, 1.0, 0.0]])

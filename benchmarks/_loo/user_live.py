@@ -129,3 +129,117 @@ def normalised_curves(raw, family: str, budget: int) -> list[RunResult]:
         out.append(RunResult(method, f"{case}/{name}", family, seed, tuple(curve), tuple(seconds),
                              trials_to_reach(np.array(curve)), 0))
     return out
+
+
+# Live fits on the prior's own datasets, leave one task out -------------------------------
+
+#: Every fit of a cell, by dataset, cell and configuration: fits are deterministic (``random_state=0``), so a
+#: rerun (or another seed proposing the same configuration) reads the score instead of fitting again.
+LOO_FIT_CACHE_NAME = "user_live_loo_fits.jsonl"
+
+#: Methods of the leave-one-task-out live part: name -> (method class in .user_runner, on the exact space?)
+LOO_METHODS = {
+    "ours: default": ("UserOurs", False),
+    "ours: cold": ("UserCold", False),
+    "exact space: ours default": ("UserOurs", True),
+    "exact space: ours cold": ("UserCold", True),
+}
+
+
+class FitCache:
+    """Scores of finished fits on disk (JSON Lines), appended as each fit ends, so a long run resumes."""
+
+    def __init__(self, path) -> None:
+        import json
+        from pathlib import Path
+
+        self.path = Path(path)
+        self.scores: dict[str, float | None] = {}
+        if self.path.exists():
+            for line in self.path.read_text().splitlines():
+                if line.strip():
+                    record = json.loads(line)
+                    self.scores[record["key"]] = record["score"]
+
+    @staticmethod
+    def key(dataset: str, cell: str, config: dict[str, Any]) -> str:
+        import hashlib
+        import json
+
+        payload = json.dumps([dataset, cell, config], sort_keys=True, default=repr)
+        return hashlib.sha1(payload.encode()).hexdigest()
+
+    def score(self, key: str, fit: Callable[[], float]) -> float | None:
+        import json
+
+        if key not in self.scores:
+            try:
+                value: float | None = float(fit())
+            except Exception:  # noqa: BLE001 - a failed fit is a failed trial, as in tune
+                value = None
+            self.scores[key] = value
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a") as handle:
+                handle.write(json.dumps({"key": key, "score": value}) + "\n")
+        return self.scores[key]
+
+
+def numeric_matrix(frame: Any) -> np.ndarray:
+    """The dataset's columns as floats, categorical ones one-hot encoded (the cells take a plain matrix)."""
+    import pandas as pd
+
+    return pd.get_dummies(frame, dtype=float).to_numpy(dtype=float)
+
+
+def run_live_loo(
+    family: str, work: Sequence[tuple[Any, Sequence[Any]]], cases: Sequence[str], seeds: Sequence[int], budget: int,
+    fit_cache: FitCache, log: Callable[[str], None] = print, load: Callable[[str], Any] | None = None,
+) -> list[RunResult]:
+    """The user's cells trained live on the prior's own datasets, each held out from the past in turn.
+
+    ``work`` pairs each held-out pool (:class:`.pool.PoolTask`) with the past studies of
+    every other dataset (:func:`.runner.leave_one_out_jobs`), as the pool part holds
+    tasks out. Each method's sampler is the one the pool part drives (``UserOurs``: the
+    warm start and transfer refinement ``tune`` builds for the cell, from that past;
+    ``UserCold``: the same sampler without it), but every configuration is scored by
+    training the cell on the held-out dataset, so what the cell fixes and its kinds act
+    on real fits, not on the nearest pool point. ``load`` reads a dataset by name (default:
+    the prior's own loader, :func:`jupyter_metahpo.prior.datasets.load_dataset`).
+    """
+    import warnings
+
+    from jupyter_metahpo.prior.datasets import load_dataset
+
+    from . import user_runner
+    from .user_runner import UserTask
+
+    user_cases = {c: family_cases(family)[c] for c in cases}
+    raw: dict[tuple[str, str, str, int], tuple[list, list]] = {}
+    for held_out, past in work:
+        dataset = (load or load_dataset)(held_out.dataset)
+        X, y = numeric_matrix(dataset.X), np.asarray(dataset.y)
+        name = held_out.dataset
+        for seed in seeds:
+            for method, (class_name, exact) in LOO_METHODS.items():
+                targets = [(REFERENCE, exact_case(family))] if exact else list(user_cases.items())
+                for case, user_case in targets:
+                    began = time.perf_counter()
+                    train = cell_function(user_case, X, y, f"{family}-{case}-{name}")
+                    task = UserTask(user_case, held_out, held_out)
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        ask, tell = getattr(user_runner, class_name)().start(task, past, seed)
+                        values, seconds = [], []
+                        for _ in range(budget):
+                            asked = time.perf_counter()
+                            config = dict(ask())
+                            seconds.append(time.perf_counter() - asked)
+                            key = FitCache.key(name, user_case.cell, config)
+                            value = fit_cache.score(key, lambda: train(**config))
+                            values.append(value)
+                            # A failed fit is told as the worst score so far (the sampler needs a number).
+                            told = value if value is not None else min([v for v in values if v is not None] or [0.0])
+                            tell(config, told)
+                    raw[(method, case, name, seed)] = (values, seconds)
+                    log(f"{name} seed {seed} {method} ({case}): {time.perf_counter() - began:.1f} s")
+    return normalised_curves(raw, family, budget)

@@ -16,13 +16,17 @@ study that starts cold the closest past study and why it did not qualify, so tha
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from ..experience import PastStudy
 from ..space import SearchSpace
-from .compat import MIN_SHARED, TransferredStudy, TransferReport, transfer_study
+from .compat import MIN_SHARED, TransferredStudy, TransferReport, past_fixed, transfer_study
 from .matching import SpaceMatch, match_spaces
+from .similarity import described_by_meta_features, task_similarities
 from .slicing import FixedSlicer
 from .relatedness import StudyContext, evidence_for, is_source
 
@@ -62,9 +66,45 @@ def carry_over(
         if moved is not None:
             usable.append(moved)
             report.sources[study.study_id] = _source_entry(moved)
+    if slicer is not None:
+        matches = {study.study_id: match for study, match, _ in sources}
+        usable = _with_fixed_costs(usable, report, context, slicer, matches)
     if closest is not None and not usable:
         report.closest = _closest_entry(*closest[1:], context, space)
     return usable, report
+
+
+#: What the objective's fixed values cost is judged on this many sources nearest the new task by meta-features.
+NEAREST_FOR_COSTS = 8
+
+
+def _with_fixed_costs(
+    usable: list[TransferredStudy], report: TransferReport, context: StudyContext, slicer: FixedSlicer,
+    matches: dict[str, SpaceMatch],
+) -> list[TransferredStudy]:
+    """``usable`` with what the fixed values cost the sources that speak for the new task, in the report too.
+
+    A fixed ``class_weight=None`` costs a study of imbalanced data much and one of
+    balanced data nothing, so only the sources nearest the new task by meta-features
+    are asked (all of them when the task has none): the warm-start summary's note reads
+    these. Only studies whose scores were predicted at the fixed values have a model.
+    """
+    sliced = [i for i, moved in enumerate(usable) if moved.predicted_at]
+    if not sliced:
+        return usable
+    similarity = task_similarities(context.task, [usable[i] for i in sliced])
+    by_features = described_by_meta_features(similarity)
+    order = np.argsort(-similarity, kind="stable")[:NEAREST_FOR_COSTS] if by_features else range(len(sliced))
+    fixed = context.fixed_settings()
+    out = list(usable)
+    for position in order:
+        moved = usable[sliced[int(position)]]
+        costs = slicer.costs(moved.study, past_fixed(matches[moved.study.study_id], fixed))
+        out[sliced[int(position)]] = dataclasses.replace(moved, fixed_costs=costs)
+        entry = report.sources[moved.study.study_id]
+        entry["fixed_costs"] = [{"setting": c.setting, "cost": round(c.cost, 4), "best": c.best} for c in costs]
+        entry["costs_by"] = "meta-features" if by_features else "all"
+    return out
 
 
 def _unrelated_reason(match: SpaceMatch, evidence, study: PastStudy, context: StudyContext) -> str:

@@ -94,6 +94,9 @@ class TransferredStudy:
     evidence: tuple[Any, ...] = ()
     #: The fixed values its scores were predicted at ("max_iter=100"), "" when they are its own.
     predicted_at: str = ""
+    #: What each fixed value costs this study by its model (:class:`.slicing.FixedCost`); computed by the
+    #: compatibility pass for the studies nearest the new task only (:func:`.carry.carry_over`).
+    fixed_costs: tuple[Any, ...] = ()
 
     @property
     def filled(self) -> tuple[str, ...]:
@@ -230,8 +233,8 @@ def transfer_study(
     fixed = fixed or {}
     sliced = None
     if slicer is not None:
-        past_fixed = _past_fixed(match, fixed)
-        sliced = slicer.scores(past, past_fixed) if past_fixed else None
+        at = past_fixed(match, fixed)
+        sliced = slicer.scores(past, at) if at else None
     near, far_because = (None, "") if sliced is not None else near_fixed_settings(past, match, fixed)
     for i, config in enumerate(past.configs):
         if near is not None and i not in near:
@@ -293,7 +296,7 @@ def near_fixed_settings(
     """
     distances = np.zeros(len(past.configs))
     compared = []
-    for name, value in _past_fixed(match, fixed).items():
+    for name, value in past_fixed(match, fixed).items():
         column = _fixed_distances(past.space[name], [c.get(name, NO_VALUE) for c in past.configs], value)
         if column is not None:
             distances += column
@@ -309,7 +312,7 @@ def near_fixed_settings(
     return {int(i) for i in np.flatnonzero(distances <= threshold)}, reason
 
 
-def _past_fixed(match: SpaceMatch, fixed: Mapping[str, Any]) -> dict[str, Any]:
+def past_fixed(match: SpaceMatch, fixed: Mapping[str, Any]) -> dict[str, Any]:
     """The past parameters the new space does not tune but the new objective fixes, with the values it fixes."""
     return {name: fixed[canonical_name(name)] for name in match.ignored if canonical_name(name) in fixed}
 

@@ -31,7 +31,10 @@ import scipy.linalg
 from .._threads import limit_threads
 from ..space import Choice, LogUniform, SearchSpace
 
-__all__ = ["FixedSlice", "FixedSlicer", "fixed_position", "LENGTHSCALE_GRID", "NOISE_GRID", "POOLED_STUDIES", "fixed_slice"]
+__all__ = [
+    "FixedCost", "FixedSlice", "FixedSlicer", "fixed_position", "LENGTHSCALE_GRID", "NOISE_GRID", "POOLED_STUDIES",
+    "fixed_slice",
+]
 
 #: Length scales (in the unit cube) tried for each parameter; the last one means "no effect".
 LENGTHSCALE_GRID = (0.15, 0.3, 0.6, 1.2, 5.0)
@@ -61,6 +64,22 @@ class FixedSlice:
     @property
     def described(self) -> str:
         return ", ".join(self.settings)
+
+
+@dataclass(frozen=True)
+class FixedCost:
+    """What one fixed value costs a past study, by its model: the best it could score with that value set.
+
+    ``cost`` is the drop from the model's best over the study's trials to its best with
+    the parameter at the fixed value (the other parameters as each trial ran them), as a
+    share of the range of the study's measured scores (0: the fixed value is as good as
+    the study's best; 0.3: a third of the way down to its worst). ``best`` is the value
+    the study's best trial (by the model) ran, as the report shows it.
+    """
+
+    setting: str  # "class_weight=None"
+    cost: float
+    best: str  # "'balanced'"
 
 
 def fixed_slice(past_space: SearchSpace, fixed: Mapping[str, Any]) -> FixedSlice | None:
@@ -99,14 +118,47 @@ class FixedSlicer:
     def __init__(self, studies: Sequence[Any]) -> None:
         self._hyperparameters: dict[Any, tuple[np.ndarray, float]] = {}
         self._pools: dict[Any, list[Any]] = {}
+        # id(study) -> (the study, kept alive so that its id stays its own; its model or None)
+        self._models: dict[int, tuple[Any, _StudyModel | None]] = {}
         for study in studies:
             self._pools.setdefault(_space_key(study.space), []).append(study)
 
     def scores(self, study: Any, fixed: Mapping[str, Any]) -> tuple[np.ndarray, FixedSlice] | None:
         """``study``'s scores (higher is better) predicted at ``fixed`` (its parameter name -> value), and the cut."""
         cut = fixed_slice(study.space, fixed)
-        if cut is None or len(study.configs) < MIN_TRIALS:
+        model = self._model(study) if cut is not None else None
+        if model is None:
             return None
+        query = model.encoded.copy()
+        query[:, list(cut.columns)] = cut.units
+        return model.predict(query), cut
+
+    def costs(self, study: Any, fixed: Mapping[str, Any]) -> tuple[FixedCost, ...]:
+        """What each of the values ``fixed`` sets costs ``study`` (:class:`FixedCost`), by the same model."""
+        cut = fixed_slice(study.space, fixed)
+        model = self._model(study) if cut is not None else None
+        if model is None:
+            return ()
+        measured = np.asarray(study.scores(), dtype=float)
+        span = float(measured.max() - measured.min())
+        own = model.predict(model.encoded)
+        best_trial = int(np.argmax(own))
+        out = []
+        for column, unit, setting in zip(cut.columns, cut.units, cut.settings):
+            query = model.encoded.copy()
+            query[:, column] = unit
+            drop = float(own.max() - model.predict(query).max())
+            name = study.space.names[column]
+            out.append(FixedCost(setting, min(max(drop / span, 0.0), 1.0) if span > 1e-12 else 0.0,
+                                 repr(study.configs[best_trial][name])))
+        return tuple(out)
+
+    def _model(self, study: Any) -> _StudyModel | None:
+        """The study's GP (hyperparameters chosen per past space), fitted once and kept for its other questions."""
+        if len(study.configs) < MIN_TRIALS:
+            return None
+        if id(study) in self._models:
+            return self._models[id(study)][1]
         key = _space_key(study.space)
         if key not in self._hyperparameters:
             pool = self._pools.get(key) or [study]
@@ -120,15 +172,32 @@ class FixedSlicer:
         encoded = _encoded(study)
         # The model is fitted on at most MODEL_POINTS trials (an even spread), and asked about every one.
         unit, y, categorical, centre, spread = _standardised(study, encoded, MODEL_POINTS)
-        if spread <= 1e-12:
-            return None
-        query = encoded.copy()
-        query[:, list(cut.columns)] = cut.units
+        model = None
+        if spread > 1e-12:
+            with limit_threads(1):
+                K = _matern52(_scaled(_squared_differences(unit, unit, categorical), lengthscales)) + noise * np.eye(len(y))
+                weights = scipy.linalg.cho_solve(scipy.linalg.cho_factor(K, lower=True), y)
+            model = _StudyModel(encoded, unit, weights, lengthscales, categorical, centre, spread)
+        self._models[id(study)] = (study, model)
+        return model
+
+
+@dataclass(frozen=True)
+class _StudyModel:
+    """One past study's fitted GP: its posterior mean at any configuration of its space (in its units)."""
+
+    encoded: np.ndarray  # every trial, in the study's unit cube
+    unit: np.ndarray  # the trials it was fitted on
+    weights: np.ndarray  # K^-1 y
+    lengthscales: np.ndarray
+    categorical: np.ndarray
+    centre: float
+    spread: float
+
+    def predict(self, query: np.ndarray) -> np.ndarray:
         with limit_threads(1):
-            K = _matern52(_scaled(_squared_differences(unit, unit, categorical), lengthscales)) + noise * np.eye(len(y))
-            cross = _matern52(_scaled(_squared_differences(query, unit, categorical), lengthscales))
-            mean = cross @ scipy.linalg.cho_solve(scipy.linalg.cho_factor(K, lower=True), y)
-        return centre + spread * mean, cut
+            cross = _matern52(_scaled(_squared_differences(query, self.unit, self.categorical), self.lengthscales))
+        return self.centre + self.spread * (cross @ self.weights)
 
 
 def _space_key(space: SearchSpace) -> Any:
