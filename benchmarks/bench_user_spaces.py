@@ -70,6 +70,13 @@ NOTES = """\
 - Gain = cold regret − warm regret: the user's gain is `ours: cold` − `ours: default` in the user's space,
   the exact gain the same on the built-in space (`exact space: ...`, what `bench_prior_loo.py` runs).
   Kept = user gain / exact gain (goal ≥ 75%); met when the paired margin user − 0.75·exact is ≥ 0.
+- Room = the user's cold start's regret minus the lowest regret any run in the user's space reached on that
+  pool (any method, seed or trial): the most any method could have gained there. Where it is below 0.75·exact
+  gain the goal is out of reach on these runs.
+- A subset (case c) is the case this pool measurement serves worst: with 2-4 parameters fixed, their columns
+  decide which pool point is nearest (on the HGB pools, the first proposals of every method land on one of
+  2-3 points whatever the tuned values). `--live-loo` measures it by training the cells
+  (`user_spaces_live_loo_<family>.md`).
 """
 
 
