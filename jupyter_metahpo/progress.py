@@ -34,6 +34,8 @@ class TextProgress:
             warm = WarmStartSummary.from_info(snap.info)
             if warm is not None:
                 self._print(warm.headline())
+                for note in warm.notes():
+                    self._print(f"note: {note}")
             spent = snap.budget_already_spent()
             if spent is not None:
                 self._print(spent)

@@ -201,3 +201,32 @@ def test_the_summary_notes_a_fixed_value_that_costs_the_studies_of_data_like_the
     assert note.startswith("your fixed class_weight=None costs 8 of the 8 related past studies nearest your data")
     assert "their best trials ran class_weight='balanced' (8 of 8): add class_weight to your space" in note
     assert notes(0.5).notes() == []  # balanced data: the nearest studies lose nothing at None
+
+
+def _subset_objective(C, gamma):
+    """A subset cell: the SVC's class_weight is fixed (None) in the code; the score is a stand-in."""
+    from sklearn.svm import SVC
+
+    SVC(C=C, gamma=gamma, class_weight=None)
+    return -abs(math.log10(C) - 1.0)
+
+
+def test_the_text_progress_and_the_widget_show_the_note_too(monkeypatch):
+    import io
+
+    import jupyter_metahpo.pipeline
+
+    from jupyter_metahpo import tune
+    from jupyter_metahpo.progress import TextProgress
+    from jupyter_metahpo.widgets.progress import ProgressWidget
+
+    past = [_svc_study_of(f"rare-{i}", 0.05 + 0.01 * i, i) for i in range(4)]  # "balanced" helps each of them
+    monkeypatch.setattr(jupyter_metahpo.pipeline, "load_prior", lambda *a, **k: [])  # these four are the whole past
+    lines, widget = io.StringIO(), ProgressWidget()
+    space = {"C": SVC_SPACE["C"], "gamma": SVC_SPACE["gamma"]}
+    result = tune(_subset_objective, space, 2, direction="maximize", seed=0, past=past, store=False,
+                  callbacks=[TextProgress(lines), widget])
+    (note,) = result.warm_start.notes()  # no data given: every source that varied it speaks
+    assert note.startswith("your fixed class_weight=None costs 4 of the 4 related past studies that varied it")
+    assert f"note: {note}" in lines.getvalue().splitlines()
+    assert "<b>note</b>: your fixed class_weight=None costs 4 of the 4" in widget.static_html()
