@@ -95,7 +95,8 @@ class WarmStartSummary:
             nearest = nearest or bool(group.get("costs_by_features"))
             for setting, values in (group.get("costs") or {}).items():
                 costs.setdefault(setting, []).extend(values)
-        whose = "nearest your data (by meta-features)" if nearest else "that varied it"
+        whose = "the {n} related past studies nearest your data (by meta-features)" if nearest else (
+            "{n} related past studies that varied it")
         out = []
         for setting, values in costs.items():
             costly = [(cost, best) for cost, best in values if cost >= COSTLY_SHARE]
@@ -106,7 +107,7 @@ class WarmStartSummary:
             usual = max(sorted(set(bests)), key=bests.count)
             typical = median(cost for cost, _ in values)
             out.append(
-                f"your fixed {setting} costs {len(costly)} of the {len(values)} related past studies {whose} "
+                f"your fixed {setting} costs {len(costly)} of {whose.format(n=len(values))} "
                 f"{COSTLY_SHARE:.0%} or more of their score range, by their models (median {typical:.0%}); their "
                 f"best trials ran {name}={usual} ({bests.count(usual)} of {len(costly)}): add {name} to your space, "
                 f"or fix that value"

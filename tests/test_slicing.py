@@ -227,6 +227,6 @@ def test_the_text_progress_and_the_widget_show_the_note_too(monkeypatch):
     result = tune(_subset_objective, space, 2, direction="maximize", seed=0, past=past, store=False,
                   callbacks=[TextProgress(lines), widget])
     (note,) = result.warm_start.notes()  # no data given: every source that varied it speaks
-    assert note.startswith("your fixed class_weight=None costs 4 of the 4 related past studies that varied it")
+    assert note.startswith("your fixed class_weight=None costs 4 of 4 related past studies that varied it")
     assert f"note: {note}" in lines.getvalue().splitlines()
-    assert "<b>note</b>: your fixed class_weight=None costs 4 of the 4" in widget.static_html()
+    assert "<b>note</b>: your fixed class_weight=None costs 4 of 4" in widget.static_html()

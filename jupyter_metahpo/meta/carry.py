@@ -74,8 +74,10 @@ def carry_over(
     return usable, report
 
 
-#: What the objective's fixed values cost is judged on this many sources nearest the new task by meta-features.
+#: What the objective's fixed values cost is judged on this many sources nearest the new task by meta-features ...
 NEAREST_FOR_COSTS = 8
+#: ... or, for a task without meta-features, on an even spread of at most this many (each costs a model query).
+SPREAD_FOR_COSTS = 16
 
 
 def _with_fixed_costs(
@@ -85,16 +87,20 @@ def _with_fixed_costs(
     """``usable`` with what the fixed values cost the sources that speak for the new task, in the report too.
 
     A fixed ``class_weight=None`` costs a study of imbalanced data much and one of
-    balanced data nothing, so only the sources nearest the new task by meta-features
-    are asked (all of them when the task has none): the warm-start summary's note reads
-    these. Only studies whose scores were predicted at the fixed values have a model.
+    balanced data nothing, so only the sources nearest the new task by meta-features are
+    asked (without meta-features, an even spread of at most :data:`SPREAD_FOR_COSTS`): the
+    warm-start summary's note reads these. Only studies whose scores were predicted at the
+    fixed values have a model.
     """
     sliced = [i for i, moved in enumerate(usable) if moved.predicted_at]
     if not sliced:
         return usable
     similarity = task_similarities(context.task, [usable[i] for i in sliced])
     by_features = described_by_meta_features(similarity)
-    order = np.argsort(-similarity, kind="stable")[:NEAREST_FOR_COSTS] if by_features else range(len(sliced))
+    if by_features:
+        order = np.argsort(-similarity, kind="stable")[:NEAREST_FOR_COSTS]
+    else:
+        order = np.unique(np.linspace(0, len(sliced) - 1, min(len(sliced), SPREAD_FOR_COSTS)).astype(int))
     fixed = context.fixed_settings()
     out = list(usable)
     for position in order:
