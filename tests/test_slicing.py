@@ -193,6 +193,8 @@ def test_the_summary_notes_a_fixed_value_that_costs_the_studies_of_data_like_the
         context = dataclasses.replace(_svc_context(", class_weight=None"), task=_toy_task(minority_share),
                                       explicit=frozenset(s.study_id for s in past))
         experience = Experience.of(space, past, context)
+        # Only the 8 sources nearest the task were asked (each study carries what it was told).
+        assert sum(bool(moved.fixed_costs) for moved in experience.usable) == 8
         return WarmStartSummary.from_info({"warm_start": experience.summary()})
 
     summary = notes(0.06)
