@@ -195,7 +195,7 @@ def main_live(args, argv) -> int:
 def main_live_loo(args, argv) -> int:
     """The cells of ``--live-family`` trained live on the prior's own datasets, each held out from the past."""
     from benchmarks._loo.runner import leave_one_out_jobs
-    from benchmarks._loo.user_live import LIVE_CASES, LOO_FIT_CACHE_NAME, FitCache, run_live_loo
+    from benchmarks._loo.user_live import LIVE_CASES, LOO_FIT_CACHE_NAME, run_live_loo
     from benchmarks.bench_prior_loo import pick_tasks
 
     family = args.live_family
@@ -204,9 +204,9 @@ def main_live_loo(args, argv) -> int:
     cases = [c for c in args.cases if c in LIVE_CASES]
     seeds = args.seeds[:1] if args.quick else args.seeds
     budget = 10 if args.budget == 25 else args.budget  # live fits: 10 trials unless told otherwise
-    fits = FitCache(args.cache.parent / LOO_FIT_CACHE_NAME)
+    fits = RunCache(args.cache.parent / LOO_FIT_CACHE_NAME)
     print(f"{len(held_out)} held-out datasets of {family}; cases {cases}; seeds {seeds}; budget {budget}; "
-          f"{len(fits.scores)} fits cached")
+          f"{len(fits)} fits cached")
     began = time.perf_counter()
     results = run_live_loo(family, leave_one_out_jobs(held_out, studies), cases, seeds, budget, fits)
     elapsed = time.perf_counter() - began

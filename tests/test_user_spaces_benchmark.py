@@ -300,7 +300,7 @@ def test_the_live_part_on_the_priors_datasets_trains_the_cells_and_resumes_from_
     import pandas as pd
     from sklearn.datasets import make_classification
 
-    from benchmarks._loo.user_live import LOO_METHODS, FitCache, run_live_loo
+    from benchmarks._loo.user_live import LOO_METHODS, run_live_loo
 
     studies, tasks = svc_pools
     X, y = make_classification(n_samples=80, n_features=4, n_informative=3, n_redundant=0, random_state=0)
@@ -312,7 +312,7 @@ def test_the_live_part_on_the_priors_datasets_trains_the_cells_and_resumes_from_
         return SimpleNamespace(X=frame, y=y)
 
     work = [(tasks[0], studies[1:])]
-    cache = FitCache(tmp_path / "fits.jsonl")
+    cache = RunCache(tmp_path / "fits.jsonl")
     results = run_live_loo("svm", work, ["c"], [0], 3, cache, log=lambda line: None, load=load)
     assert loaded == ["d0"]
     assert {(r.task, r.method) for r in results} == {("c/d0", "ours: default"), ("c/d0", "ours: cold"),
@@ -324,7 +324,7 @@ def test_the_live_part_on_the_priors_datasets_trains_the_cells_and_resumes_from_
     assert min(min(c) for c in curves.values()) == 0.0  # normalised by the best any run found
     stored = (tmp_path / "fits.jsonl").read_text()
     assert 0 < len(stored.splitlines()) <= 4 * 3 and "null" not in stored  # every fit scored (repeats read)
-    again = run_live_loo("svm", work, ["c"], [0], 3, FitCache(tmp_path / "fits.jsonl"), log=lambda line: None,
+    again = run_live_loo("svm", work, ["c"], [0], 3, RunCache(tmp_path / "fits.jsonl"), log=lambda line: None,
                          load=load)
     assert {r.method: r.curve for r in again} == curves
     assert (tmp_path / "fits.jsonl").read_text() == stored

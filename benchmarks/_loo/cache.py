@@ -160,10 +160,15 @@ class RunCache:
 
 
 def _compact(result: dict[str, Any]) -> dict[str, Any]:
-    """Rounded floats: the file grows by some 10^4 runs and six digits are plenty for regret and seconds."""
+    """Rounded floats: the file grows by some 10^4 runs and six digits are plenty for regret and seconds.
+
+    A result without a curve (one fit's score, :mod:`.user_live`) is stored as it is.
+    """
     out = dict(result)
-    out["curve"] = [round(float(x), 6) for x in result["curve"]]
-    out["suggest_seconds"] = [round(float(x), 5) for x in result["suggest_seconds"]]
+    if "curve" in result:
+        out["curve"] = [round(float(x), 6) for x in result["curve"]]
+    if "suggest_seconds" in result:
+        out["suggest_seconds"] = [round(float(x), 5) for x in result["suggest_seconds"]]
     return out
 
 

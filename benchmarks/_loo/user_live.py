@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .cache import RunCache
 from .pool import trials_to_reach
 from .runner import RunResult
 from .user_runner import REFERENCE
@@ -133,8 +134,9 @@ def normalised_curves(raw, family: str, budget: int) -> list[RunResult]:
 
 # Live fits on the prior's own datasets, leave one task out -------------------------------
 
-#: Every fit of a cell, by dataset, cell and configuration: fits are deterministic (``random_state=0``), so a
-#: rerun (or another seed proposing the same configuration) reads the score instead of fitting again.
+#: Every fit of a cell, by dataset, cell and configuration (:func:`fit_key`, a :class:`.cache.RunCache` file): fits
+#: are deterministic (``random_state=0``), so a rerun (or another seed proposing the same configuration) reads the
+#: score instead of fitting again.
 LOO_FIT_CACHE_NAME = "user_live_loo_fits.jsonl"
 
 #: Methods of the leave-one-task-out live part: name -> (method class in .user_runner, on the exact space?)
@@ -146,42 +148,26 @@ LOO_METHODS = {
 }
 
 
-class FitCache:
-    """Scores of finished fits on disk (JSON Lines), appended as each fit ends, so a long run resumes."""
+def fit_key(dataset: str, cell: str, config: dict[str, Any]) -> str:
+    """The key of one fit of ``cell`` at ``config`` on ``dataset`` in the fit cache (a :class:`.cache.RunCache`)."""
+    import hashlib
+    import json
 
-    def __init__(self, path) -> None:
-        import json
-        from pathlib import Path
+    payload = json.dumps([dataset, cell, config], sort_keys=True, default=repr)
+    return hashlib.sha1(payload.encode()).hexdigest()
 
-        self.path = Path(path)
-        self.scores: dict[str, float | None] = {}
-        if self.path.exists():
-            for line in self.path.read_text().splitlines():
-                if line.strip():
-                    record = json.loads(line)
-                    self.scores[record["key"]] = record["score"]
 
-    @staticmethod
-    def key(dataset: str, cell: str, config: dict[str, Any]) -> str:
-        import hashlib
-        import json
-
-        payload = json.dumps([dataset, cell, config], sort_keys=True, default=repr)
-        return hashlib.sha1(payload.encode()).hexdigest()
-
-    def score(self, key: str, fit: Callable[[], float]) -> float | None:
-        import json
-
-        if key not in self.scores:
-            try:
-                value: float | None = float(fit())
-            except Exception:  # noqa: BLE001 - a failed fit is a failed trial, as in tune
-                value = None
-            self.scores[key] = value
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a") as handle:
-                handle.write(json.dumps({"key": key, "score": value}) + "\n")
-        return self.scores[key]
+def cached_score(cache: RunCache, key: str, fit: Callable[[], float]) -> float | None:
+    """The stored score of the fit ``key`` (None: it failed), or ``fit()``'s, stored as soon as it ends."""
+    stored = cache.get(key)
+    if stored is not None:
+        return stored["score"]
+    try:
+        value: float | None = float(fit())
+    except Exception:  # noqa: BLE001 - a failed fit is a failed trial, as in tune
+        value = None
+    cache.add([(key, {"score": value})])
+    return value
 
 
 def numeric_matrix(frame: Any) -> np.ndarray:
@@ -193,7 +179,7 @@ def numeric_matrix(frame: Any) -> np.ndarray:
 
 def run_live_loo(
     family: str, work: Sequence[tuple[Any, Sequence[Any]]], cases: Sequence[str], seeds: Sequence[int], budget: int,
-    fit_cache: FitCache, log: Callable[[str], None] = print, load: Callable[[str], Any] | None = None,
+    fit_cache: RunCache, log: Callable[[str], None] = print, load: Callable[[str], Any] | None = None,
 ) -> list[RunResult]:
     """The user's cells trained live on the prior's own datasets, each held out from the past in turn.
 
@@ -234,8 +220,8 @@ def run_live_loo(
                             asked = time.perf_counter()
                             config = dict(ask())
                             seconds.append(time.perf_counter() - asked)
-                            key = FitCache.key(name, user_case.cell, config)
-                            value = fit_cache.score(key, lambda: train(**config))
+                            key = fit_key(name, user_case.cell, config)
+                            value = cached_score(fit_cache, key, lambda: train(**config))
                             values.append(value)
                             # A failed fit is told as the worst score so far (the sampler needs a number).
                             told = value if value is not None else min([v for v in values if v is not None] or [0.0])
