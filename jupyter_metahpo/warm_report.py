@@ -114,6 +114,10 @@ class WarmStartSummary:
             )
         return out
 
+    def notes_html(self) -> str:
+        """:meth:`notes` as HTML, one ``<div>`` each (the result's view and the live widget show them alike)."""
+        return "".join(f"<div><b>note</b>: {html.escape(note)}</div>" for note in self.notes())
+
     def __repr__(self) -> str:
         return "\n".join(self.lines())
 
@@ -125,10 +129,9 @@ class WarmStartSummary:
             f"<div>left out: {self.n_unrelated} that share parameters but gave no evidence of being related</div>"
             if self.n_unrelated else ""
         )
-        notes = "".join(f"<div><b>note</b>: {html.escape(note)}</div>" for note in self.notes())
         return (
             f"<div class='metahpo-warm'><b>warm start</b> from {self.n_sources} of {self.n_past} past studies"
-            f"<ul>{items}</ul>{left}{notes}</div>"
+            f"<ul>{items}</ul>{left}{self.notes_html()}</div>"
         )
 
 
@@ -155,7 +158,7 @@ def _groups(sources: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Any
         group["count"] += 1
         if entry.get("fixed_costs"):
             group["costs_by_features"] = entry.get("costs_by") == "meta-features"
-            for item in entry.get("fixed_costs") or []:
+            for item in entry["fixed_costs"]:
                 group["costs"].setdefault(item["setting"], []).append((float(item["cost"]), str(item["best"])))
         if entry.get("predicted_at") and entry["predicted_at"] not in group["predicted_at"]:
             group["predicted_at"].append(entry["predicted_at"])

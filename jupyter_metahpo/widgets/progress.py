@@ -292,5 +292,4 @@ def _warm_html(snap: StudySnapshot) -> str:
     if warm is None:
         return ""
     words = html.escape(warm.headline())
-    notes = "".join(f"<div><b>note</b>: {html.escape(note)}</div>" for note in warm.notes())
-    return f"<div class='metahpo-warm' style='font-size:90%;max-width:850px'>{words}{notes}</div>"
+    return f"<div class='metahpo-warm' style='font-size:90%;max-width:850px'>{words}{warm.notes_html()}</div>"
