@@ -2,18 +2,20 @@
 
 Past curves on related tasks (the experience store's related studies, the bundled
 prior's curves, and this study's own finished trials) form a
-:class:`~jupyter_metahpo.pruners.curves.CurveLibrary`. The default model,
+:class:`~jupyter_metahpo.pruners.curves.CurveLibrary`. The classifier,
 :class:`~jupyter_metahpo.pruners.beats.BeatsBestClassifier`, learns from them, per step,
 the chance that a curve like the running one ends above the best complete trial; the
 trial stops when it ends below with probability ``p``, and the verdict says so:
 ``"P(beats best 0.93) = 0.04, from 1,240 past curves at this step"``.
 
-The final-value models of :mod:`.curves` (``model="regression"``, the default before the
-classifier, ``"nearest"``, ``"last"``) predict the running trial's final value with a
-spread instead; the trial stops when it ends worse than the best with probability ``p``:
+The final-value models of :mod:`.curves` (``model="regression"``, ``"nearest"``, ``"last"``)
+predict the running trial's final value with a spread instead; the trial stops when it ends worse than the best with probability ``p``:
 ``"predicted final 0.81 ± 0.02 < best 0.93, from 1,240 past curves"``. The past's spread
 of errors is an average over its tasks; the study's own complete curves then calibrate it
-to this task (:func:`task_calibration`).
+to this task (:func:`task_calibration`). The default, ``model="auto"``, is the classifier
+when the past holds curves of at least :data:`MIN_CLASSIFIER_TASKS` tasks and the
+regression with fewer (a user's store of a few related studies), where the classifier
+pruned the eventual best more often (:func:`resolve_model`).
 
 Both were chosen by measurement (``benchmarks/bench_pruning.py``, ``--part classifier``
 and ``--part select``, ``benchmarks/results/pruning.md``), as were the checks at the 2nd,
