@@ -195,6 +195,12 @@ def test_the_room_a_users_space_leaves_is_its_cold_start_minus_the_best_any_run_
     row = gain_rows(runs, "c")[0]
     assert row["room"] == pytest.approx(0.2) and not row["in_reach"] and not row["met"]
     assert "| +0.200 (**no**) |" in goals_table(runs, ["c"])
+    # Of the exact gain (0.5 -> 0.1) the part below the subset's floor 0.3 is beyond it: reachable 0.2, all kept.
+    assert row["reachable_gain"] == pytest.approx(0.2) and row["kept_reachable"] == pytest.approx(1.0)
+    assert row["met_reachable"] and "| +0.200 (**no**) | 100% (yes) |" in goals_table(runs, ["c"])
+    # A warm start that gains half of the reachable part misses it too.
+    half = four_runs("c", "p1", [0.5] * 9 + [0.3], [0.4] * 10, [0.5] * 10, [0.1] * 10)
+    assert gain_rows(half, "c")[0]["kept_reachable"] == pytest.approx(0.5) and not gain_rows(half, "c")[0]["met_reachable"]
     assert "| best any run found in the user's space | 1 | 0.300 |" in regret_table(runs, "c")
     # Where a run of the user's space (the cold start's last trials here) reaches 0.0, the goal is in reach.
     reachable = four_runs("c", "p1", [0.5] * 9 + [0.0], [0.3] * 10, [0.5] * 10, [0.1] * 10)
