@@ -199,8 +199,8 @@ def test_the_room_a_users_space_leaves_is_its_cold_start_minus_the_best_any_run_
     assert row["reachable_gain"] == pytest.approx(0.2) and row["kept_reachable"] == pytest.approx(1.0)
     assert row["met_reachable"] and "| +0.200 (**no**) | 100% (yes) |" in goals_table(runs, ["c"])
     # A warm start that gains half of the reachable part misses it too.
-    half = four_runs("c", "p1", [0.5] * 9 + [0.3], [0.4] * 10, [0.5] * 10, [0.1] * 10)
-    assert gain_rows(half, "c")[0]["kept_reachable"] == pytest.approx(0.5) and not gain_rows(half, "c")[0]["met_reachable"]
+    half = gain_rows(four_runs("c", "p1", [0.5] * 9 + [0.3], [0.4] * 10, [0.5] * 10, [0.1] * 10), "c")[0]
+    assert half["kept_reachable"] == pytest.approx(0.5) and not half["met_reachable"]
     assert "| best any run found in the user's space | 1 | 0.300 |" in regret_table(runs, "c")
     # Where a run of the user's space (the cold start's last trials here) reaches 0.0, the goal is in reach.
     reachable = four_runs("c", "p1", [0.5] * 9 + [0.0], [0.3] * 10, [0.5] * 10, [0.1] * 10)
@@ -212,6 +212,9 @@ def test_a_share_of_no_exact_gain_is_not_computed():
     row = gain_rows(runs, "c")[0]
     assert row["kept"] is None and row["met"]  # 0.2 >= 0.75 * 0
     assert "n/a (gains: user +0.200, exact +0.000)" in goals_table(runs, ["c"])
+    # The reachable share says what it would have divided: the reachable gain, not the exact one.
+    assert row["kept_reachable"] is None
+    assert "n/a (gains: user +0.200, reachable +0.000) (yes)" in goals_table(runs, ["c"])
 
 
 def test_case_f_is_missed_when_ours_is_worse_than_cold_by_more_than_one_standard_error():

@@ -150,7 +150,7 @@ def gain_rows(results: Sequence[RunResult], case: str, family: str | None = None
         reachable = exact - beyond
         margin, se = mean_se(user - keep * exact)
         margin_reachable, _ = mean_se(user - keep * reachable)
-        exact_gain, user_gain = float(exact.mean()), float(user.mean())
+        exact_gain, user_gain, reachable_gain = float(exact.mean()), float(user.mean()), float(reachable.mean())
         positive = exact_gain > 1e-12
         rows.append({
             "trial": trial, "pools": len(pools), "exact_gain": exact_gain, "user_gain": user_gain,
@@ -158,8 +158,8 @@ def gain_rows(results: Sequence[RunResult], case: str, family: str | None = None
             "kept_vs_exact_cold": float(against_exact_cold.mean()) / exact_gain if positive else None,
             "margin": margin, "se": se, "met": margin >= -1e-12,
             "room": room, "in_reach": room >= keep * exact_gain - 1e-12,
-            "reachable_gain": float(reachable.mean()),
-            "kept_reachable": user_gain / float(reachable.mean()) if reachable.mean() > 1e-12 else None,
+            "reachable_gain": reachable_gain,
+            "kept_reachable": user_gain / reachable_gain if reachable_gain > 1e-12 else None,
             "met_reachable": margin_reachable >= -1e-12,
         })
     return rows
@@ -187,10 +187,11 @@ def _families(results: Sequence[RunResult]) -> list[str]:
     return sorted({r.family for r in results})
 
 
-def _kept(row: Mapping[str, Any], key: str = "kept") -> str:
+def _kept(row: Mapping[str, Any], key: str = "kept", gain: str = "exact_gain") -> str:
+    """The share ``row[key]``, or why there is none: the user's gain and the ``gain`` it would divide."""
     if row[key] is not None:
         return f"{row[key]:.0%}"
-    return f"n/a (gains: user {row['user_gain']:+.3f}, exact {row['exact_gain']:+.3f})"
+    return f"n/a (gains: user {row['user_gain']:+.3f}, {gain.removesuffix('_gain')} {row[gain]:+.3f})"
 
 
 def goals_table(results: Sequence[RunResult], cases: Sequence[str]) -> str:
@@ -209,7 +210,8 @@ def goals_table(results: Sequence[RunResult], cases: Sequence[str]) -> str:
                      _cell(row["margin"], row["se"]), "yes" if row["met"] else "**no**",
                      _kept(row, "kept_vs_exact_cold"),
                      f"{row['room']:+.3f} ({'yes' if row['in_reach'] else '**no**'})",
-                     f"{_kept(row, 'kept_reachable')} ({'yes' if row['met_reachable'] else '**no**'})"]
+                     f"{_kept(row, 'kept_reachable', 'reachable_gain')} "
+                     f"({'yes' if row['met_reachable'] else '**no**'})"]
             cells += [_kept(by_family[f][row["trial"]]) if row["trial"] in by_family[f] else "-" for f in families]
             lines.append("| " + " | ".join(cells) + " |")
     out = "\n".join(lines) if len(lines) > 2 else ""

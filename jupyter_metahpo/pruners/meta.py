@@ -9,7 +9,8 @@ trial stops when it ends below with probability ``p``, and the verdict says so:
 ``"P(beats best 0.93) = 0.04, from 1,240 past curves at this step"``.
 
 The final-value models of :mod:`.curves` (``model="regression"``, ``"nearest"``, ``"last"``)
-predict the running trial's final value with a spread instead; the trial stops when it ends worse than the best with probability ``p``:
+predict the running trial's final value with a spread instead; the trial stops when it
+ends worse than the best with probability ``p``:
 ``"predicted final 0.81 ± 0.02 < best 0.93, from 1,240 past curves"``. The past's spread
 of errors is an average over its tasks; the study's own complete curves then calibrate it
 to this task (:func:`task_calibration`). The default, ``model="auto"``, is the classifier
