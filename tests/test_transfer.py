@@ -235,3 +235,48 @@ def test_the_transfer_sampler_is_numpy_only_and_does_not_import_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_residual_scale_floor_keeps_uncertainty_where_the_past_fits_the_first_results():
+    rng = np.random.default_rng(6)
+    x_past = rng.random((30, 2))
+    past = _fit_gp(x_past, _z(-((x_past - 0.7) ** 2).sum(axis=1)))
+    x_new = rng.random((5, 2))
+    ensemble = WeightedEnsemble([past], np.array([1.0]))
+    # The current results are the past's own mean, up to a tiny wobble: the fitted residual scale is tiny.
+    y_new = ensemble.posterior_np(x_new).mean + 1e-3 * rng.standard_normal(5)
+    far = np.array([[0.05, 0.05], [0.95, 0.1]])
+    plain = StackedEnsemble.fit(ensemble, x_new, y_new)
+    floored = StackedEnsemble.fit(ensemble, x_new, y_new, min_scale=0.5)
+    assert plain.scale < 0.01 and floored.scale == 0.5
+    past_var = ensemble.posterior_np(far).var
+    own_var = floored.residual.posterior_np(far).var
+    np.testing.assert_allclose(floored.posterior_np(far).var, past_var + 0.25 * own_var, rtol=1e-6)
+    assert np.all(floored.posterior_np(far).var > plain.posterior_np(far).var + 0.01)
+    # A floor below the fitted scale changes nothing.
+    same = StackedEnsemble.fit(ensemble, x_new, y_new, min_scale=plain.scale / 2)
+    np.testing.assert_allclose(same.posterior_np(far).mean, plain.posterior_np(far).mean)
+    with pytest.raises(ValueError, match="min_scale"):
+        StackedEnsemble.fit(ensemble, x_new, y_new, min_scale=-1.0)
+
+
+def test_the_floor_applies_only_when_the_past_scores_were_predicted_at_fixed_values(monkeypatch):
+    import dataclasses
+
+    from jupyter_metahpo.meta.compat import transfer_studies
+    from jupyter_metahpo.samplers import transfer as transfer_module
+
+    task = make_family("related", 1, seed=5)[0]
+    (moved,), _ = transfer_studies([past_study(task, seed=1)], SPACE)
+    floors = []
+    real_fit = StackedEnsemble.fit
+
+    def spy(past, x, y, min_scale=0.0):
+        floors.append(min_scale)
+        return real_fit(past, x, y, min_scale=min_scale)
+
+    monkeypatch.setattr(transfer_module.StackedEnsemble, "fit", spy)
+    for study, expected in ((moved, 0.0), (dataclasses.replace(moved, predicted_at="z=0.8"), 0.5)):
+        floors.clear()
+        TransferSampler([study], seed=0, n_candidates=256).suggest(_study_with(task, SPACE.sample(4, 2)).history(), 1)
+        assert floors == [expected] and expected in (0.0, transfer_module.SLICED_MIN_RESIDUAL_SCALE)

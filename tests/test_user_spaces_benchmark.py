@@ -346,3 +346,14 @@ def test_the_live_cells_get_categorical_columns_one_hot_encoded():
 
     frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "kind": ["a", "b", "a"]})
     np.testing.assert_array_equal(numeric_matrix(frame), [[1.0, 1.0, 0.0], [2.0, 0.0, 1.0], [3.0, 1.0, 0.0]])
+
+
+def test_a_change_confined_to_some_cases_gives_only_their_runs_a_new_identity():
+    from benchmarks._loo.user_runner import UserCold, UserOurs
+
+    ours = UserOurs()
+    changed = {case for case in CASES if ours.identity_for(case) != ours.identity}
+    assert changed == set(ours.case_versions) and changed  # the subset case, for the floor on sliced pasts
+    for case, version in ours.case_versions.items():
+        assert ours.identity_for(case) == f"{ours.name}@{version}" and version > ours.version
+    assert UserCold().identity_for("c") == UserCold().identity  # methods without per-case versions

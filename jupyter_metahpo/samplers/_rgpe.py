@@ -88,11 +88,24 @@ class StackedEnsemble:
     scale: float
 
     @classmethod
-    def fit(cls, past: WeightedEnsemble, x_target: np.ndarray, y_target: np.ndarray) -> StackedEnsemble:
-        """Fit the residual GP on the current study's points ``x_target`` and standardised scores ``y_target``."""
+    def fit(
+        cls, past: WeightedEnsemble, x_target: np.ndarray, y_target: np.ndarray, min_scale: float = 0.0
+    ) -> StackedEnsemble:
+        """Fit the residual GP on the current study's points ``x_target`` and standardised scores ``y_target``.
+
+        ``min_scale`` is a least scale of the residual GP (in ``y_target``'s standardised
+        units): where the past mean happens to fit the first results closely, the fitted
+        scale, and with it the ensemble's uncertainty away from the past's optimum, is
+        tiny, and the study keeps following the past. With the floor, the residual GP's
+        mean and spread are both scaled up to it: a result the past mispredicted by a
+        little then moves the prediction near it as one it mispredicted by the floor
+        would, and the uncertainty elsewhere stays at least the floor's.
+        """
+        if not min_scale >= 0.0:
+            raise ValueError(f"`min_scale` must be a number >= 0, but got min_scale={min_scale!r}.")
         residual = y_target - past.moments(x_target)[0]
         z, centre, scale = standardize(residual, ddof=MEMBER_DDOF)
-        return cls(past, fit_singletask_gp(x_target, z), centre, scale)
+        return cls(past, fit_singletask_gp(x_target, z), centre, max(scale, min_scale))
 
     def posterior_np(self, x: np.ndarray, with_grad: bool = False) -> PosteriorNP:
         mean, variance, past_backward = self.past.moments(x, with_grad)

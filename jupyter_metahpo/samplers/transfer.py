@@ -48,7 +48,7 @@ from .base import History, Sampler, Suggestion
 from .models import SubspaceModel, SurrogateModel, standardize
 from .optimize import best_candidates, candidate_set
 
-__all__ = ["TransferSampler", "CURRENT", "MAX_TARGET_POINTS"]
+__all__ = ["TransferSampler", "CURRENT", "MAX_TARGET_POINTS", "SLICED_MIN_RESIDUAL_SCALE"]
 
 #: The label of the current study's own GP among the weights.
 CURRENT = "current study"
@@ -67,6 +67,18 @@ MIN_DISTANCE = 0.01
 #: per suggestion (median) at 100 points, 0.26 s at 150 and 0.39 s at 200, with no
 #: better regret at 150 or 200 (``benchmarks/results/scale_budget.md``).
 MAX_TARGET_POINTS = 100
+
+#: The stacked residual GP's least scale (standardised units) when past scores were
+#: predicted at values the objective fixes (:mod:`..meta.slicing`). A sliced past is a
+#: smooth model's mean, which fits a subset cell's first results so closely that the
+#: residual's fitted scale came out small and the study kept following one past model
+#: after another into the region they all favour. Measured on the subset cells trained
+#: live, 16 held-out datasets per family, 6 seeds (``benchmarks/results/user_spaces_findings.md``):
+#: regret at trials 5 / 10, HGB 0.087 / 0.061 -> 0.078 / 0.055, SVM 0.268 / 0.249 ->
+#: 0.267 / 0.245, random forest 0.125 / 0.100 -> 0.123 / 0.106 (each within one standard
+#: error; a floor of 1 helped HGB more and hurt the forest). Studies whose past was not
+#: sliced are unchanged.
+SLICED_MIN_RESIDUAL_SCALE = 0.5
 
 
 class TransferSampler(Sampler):
@@ -261,7 +273,11 @@ class TransferSampler(Sampler):
         if target_model is None:
             return WeightedEnsemble(past_models, weights)
         if self.stacking:
-            return StackedEnsemble.fit(WeightedEnsemble(past_models, weights[:-1]), target.x, target.y)
+            sliced = any(t.predicted_at for _, t, _ in base)
+            return StackedEnsemble.fit(
+                WeightedEnsemble(past_models, weights[:-1]), target.x, target.y,
+                min_scale=SLICED_MIN_RESIDUAL_SCALE if sliced else 0.0,
+            )
         return WeightedEnsemble([*past_models, target_model], weights)
 
     def _candidates(
