@@ -188,8 +188,19 @@ def main_live(args, argv) -> int:
              "`ours: default` is `tune(train, space, data=(X, y))` with the bundled prior, which never saw these "
              "datasets; `exact space` runs the same cell written with the built-in names and ranges. Means are "
              "over datasets (seeds averaged first)."]
-    name = args.out or ("user_spaces_live_quick" if args.quick else "user_spaces_live")
-    return write_live_report(intro, results, cases, args.live_family, name)
+    return write_live_report(intro, results, cases, args.live_family, args.out or live_table_name(args, cases))
+
+
+def live_table_name(args, cases) -> str:
+    """Where ``--live`` writes: the SVM cells of every case to ``user_spaces_live``, another family or a few
+    cases to their own table (``user_spaces_live_random_forest_c``), so that no run overwrites another's."""
+    from benchmarks._loo.user_live import LIVE_CASES
+
+    if args.quick:
+        return "user_spaces_live_quick"
+    if args.live_family == "svm" and set(cases) == set(LIVE_CASES):
+        return "user_spaces_live"
+    return f"user_spaces_live_{args.live_family}_{''.join(cases)}"
 
 
 def main_live_loo(args, argv) -> int:

@@ -24,6 +24,7 @@ from jupyter_metahpo.warm_report import WarmStartSummary
 from jupyter_metahpo.samplers._singletask_gp import fit_singletask_gp
 from jupyter_metahpo.samplers.models import SubspaceModel
 from jupyter_metahpo.space import SearchSpace, choice, intrange, loguniform, uniform
+from jupyter_metahpo.trial import Direction
 
 TORCH_PRIOR_SPACE = SearchSpace(
     {"learning_rate": loguniform(1e-4, 3e-2), "hidden_width": intrange(16, 256, log=True), "dropout": uniform(0.0, 0.5)}
@@ -98,6 +99,27 @@ def test_feature_shares_convert_to_and_from_sqrt_and_log2_with_the_number_of_fea
     user = SearchSpace({"max_features": options, "n_estimators": intrange(10, 100)})
     link = match_spaces(user, SearchSpace({"max_features": fraction, "n_estimators": intrange(10, 100)})).links[0]
     assert link.conversion == "their shares of the features as your options"
+
+
+def test_a_share_far_from_every_option_has_no_counterpart_and_its_trial_is_dropped():
+    fraction, options = uniform(0.05, 1.0), choice("sqrt", "log2", None)
+    # 57 columns: "sqrt" is 0.132 of them, "log2" 0.102, None all of them.
+    assert convert_value(0.12, fraction, options, n_features_new=57) == "sqrt"
+    assert convert_value(0.7, fraction, options, n_features_new=57) is None  # within 1.5 of all of them
+    assert convert_value(0.4, fraction, options, n_features_new=57) is NO_VALUE  # 3x "sqrt", 0.4x None
+    past = PastStudy(
+        study_id="forest", task_name="forest",
+        space=SearchSpace({"max_features": fraction, "n_estimators": intrange(10, 100)}),
+        configs=({"max_features": 0.12, "n_estimators": 50}, {"max_features": 0.4, "n_estimators": 60},
+                 {"max_features": 0.9, "n_estimators": 70}),
+        values=(0.8, 0.9, 0.7), direction=Direction.MAXIMIZE, meta_features={"log_n_columns": math.log(57)},
+        source="store", extra={},
+    )
+    user = SearchSpace({"max_features": options, "n_estimators": intrange(10, 100)})
+    report = TransferReport()
+    moved = transfer_study(past, user, report, match=match_spaces(user, past.space), n_features=57)
+    assert [c["max_features"] for c in moved.configs] == ["sqrt", None] and list(moved.values) == [0.8, 0.7]
+    assert report.dropped == {"max_features far from every option's share of the features": 1}
 
 
 def test_kinds_that_mean_different_things_are_refused_with_the_reason():

@@ -357,3 +357,17 @@ def test_a_change_confined_to_some_cases_gives_only_their_runs_a_new_identity():
     for case, version in ours.case_versions.items():
         assert ours.identity_for(case) == f"{ours.name}@{version}" and version > ours.version
     assert UserCold().identity_for("c") == UserCold().identity  # methods without per-case versions
+
+
+def test_live_tables_of_another_family_or_a_few_cases_do_not_overwrite_the_svm_table():
+    import argparse
+
+    from benchmarks.bench_user_spaces import live_table_name
+
+    def name(family, cases, quick=False):
+        return live_table_name(argparse.Namespace(quick=quick, live_family=family), cases)
+
+    assert name("svm", ["a", "b", "c", "d", "e"]) == "user_spaces_live"
+    assert name("random_forest", ["c"]) == "user_spaces_live_random_forest_c"
+    assert name("svm", ["c", "e"]) == "user_spaces_live_svm_ce"
+    assert name("svm", ["a"], quick=True) == "user_spaces_live_quick"

@@ -208,10 +208,12 @@ class UserOurs(_SamplerMethod):
     # 4, 5: past scores predicted at the fixed values (meta/slicing.py; 5 with 48 trials per study choosing the
     # model's hyperparameters); 6: a choice of numbers in order modelled by position (Choice.ordinal)
     version = 6
-    # 7 (case c only): a least residual scale for the transfer refinement when the past was sliced
-    # (transfer.SLICED_MIN_RESIDUAL_SCALE). The other cases' cells fix nothing the past varied, so their runs are
-    # the same (checked run by run: benchmarks/user_spaces_unchanged.py).
-    case_versions = {"c": 7}
+    # 7 on case c: a least residual scale for the transfer refinement when the past was sliced
+    # (transfer.SLICED_MIN_RESIDUAL_SCALE); 7 on case e: a past share of the features far from every option's share
+    # has no counterpart (matching.SHARE_OPTION_TOLERANCE). The other cases' cells fix nothing the past varied and
+    # turn no share into options, so their runs are the same (checked run by run:
+    # benchmarks/user_spaces_unchanged.py).
+    case_versions = {"c": 7, "e": 7}
 
     def sampler(self, task, past, seed):
         from jupyter_metahpo.pipeline import TaskPlan, build_sampler

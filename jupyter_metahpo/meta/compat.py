@@ -30,7 +30,9 @@ import numpy as np
 from ..experience import PastStudy
 from ..space import Choice, Parameter, SearchSpace
 from ..trial import Direction
-from .matching import NO_VALUE, SpaceMatch, canonical_name, convert_value, feature_count, match_spaces
+from .matching import (
+    NO_VALUE, SHARES_AS_OPTIONS, SpaceMatch, canonical_name, convert_value, feature_count, match_spaces,
+)
 from .slicing import FixedSlicer, fixed_position
 
 __all__ = [
@@ -387,6 +389,8 @@ class _Mover:
                 return None, clipped, f"{link.new} missing"
             value = convert_value(config[link.past], past_parameter, parameter, **self.n_features)
             if value is NO_VALUE:
+                if link.conversion == SHARES_AS_OPTIONS:
+                    return None, clipped, f"{link.new} far from every option's share of the features"
                 return None, clipped, f"{link.new}={config[link.past]!r} not an option"
             placed, was_clipped = _place(value, parameter)
             if placed is NO_VALUE:

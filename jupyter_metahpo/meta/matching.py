@@ -17,7 +17,9 @@ Kinds convert where the meaning is the same: any two numeric parameters (an inte
 range and a log-uniform float are both numbers), a range and a choice of numbers
 (``choice(16, 32, 64)``: to the nearest option), two choices with options in common,
 and the share of features per split (``max_features``) between a fraction and the
-options ``"sqrt"`` / ``"log2"`` / ``None`` when the number of features is known.
+options ``"sqrt"`` / ``"log2"`` / ``None`` when the number of features is known (a
+fraction more than :data:`SHARE_OPTION_TOLERANCE` times away from every option's share
+has no counterpart there).
 :func:`convert_value` turns one past value into the new parameter's terms; values
 outside the new range are clipped when near it and dropped otherwise (see
 :mod:`.compat`).
@@ -42,6 +44,8 @@ __all__ = [
     "convert_value",
     "FEATURE_SHARE_OPTIONS",
     "NO_VALUE",
+    "SHARE_OPTION_TOLERANCE",
+    "SHARES_AS_OPTIONS",
     "feature_count",
 ]
 
@@ -74,6 +78,19 @@ ALIAS_GROUPS: tuple[tuple[str, ...], ...] = (
 ALIASES: dict[str, str] = {
     alias: group[0] for group in ALIAS_GROUPS for alias in group
 }
+
+#: How a past share of the features (a fraction) converts into a new choice's options (``"sqrt"``, ...).
+SHARES_AS_OPTIONS = "their shares of the features as your options"
+
+#: A past share of the features becomes the option whose share is nearest it only when
+#: that option's share is within this factor of it (0.12 of 57 columns is "sqrt", 0.13;
+#: 0.4 is no option: "log2" is 0.10 and ``None`` all of them): a trial that ran far from
+#: every option says little about any of them, and the nearest one can be much worse
+#: than what it scored. Measured on the forest's kind case trained live (16 datasets held
+#: out in turn, 6 seeds; ``benchmarks/results/user_spaces_findings.md``, sixth update):
+#: regret at trials 1 / 5 / 10 0.246 / 0.103 / 0.080 with the nearest option whatever
+#: the distance, 0.249 / 0.099 / 0.070 with this factor (within one standard error).
+SHARE_OPTION_TOLERANCE = 1.5
 
 #: What the options of a feature-share choice mean as a fraction of ``n`` features.
 FEATURE_SHARE_OPTIONS: dict[Any, Any] = {
@@ -245,7 +262,7 @@ def conversion_between(past: Parameter, new: Parameter, name: str) -> str | bool
         if isinstance(past, Choice) and _is_numeric(new) and _share_options(past):
             return "their options as shares of the features"
         if _is_numeric(past) and isinstance(new, Choice) and _share_options(new):
-            return "their shares of the features as your options"
+            return SHARES_AS_OPTIONS
     return False
 
 
@@ -314,7 +331,11 @@ def _option_share(option: Any, n_features: float | None) -> float | None:
 
 
 def _nearest_share_option(share: float, choice: Choice, n_features: float | None) -> Any:
-    """The option of ``choice`` whose share of the features is nearest ``share`` (on a log scale)."""
+    """The option of ``choice`` whose share of the features is nearest ``share`` (on a log scale).
+
+    :data:`NO_VALUE` when that option's share is more than :data:`SHARE_OPTION_TOLERANCE`
+    times away from ``share``, or an option cannot be placed.
+    """
     best, best_distance = NO_VALUE, math.inf
     for option in choice.options:
         option_share = _option_share(option, n_features)
@@ -323,4 +344,4 @@ def _nearest_share_option(share: float, choice: Choice, n_features: float | None
         distance = abs(math.log(option_share) - math.log(max(share, 1e-12)))
         if distance < best_distance:
             best, best_distance = option, distance
-    return best
+    return best if best_distance <= math.log(SHARE_OPTION_TOLERANCE) else NO_VALUE
