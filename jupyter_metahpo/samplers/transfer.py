@@ -73,11 +73,11 @@ MAX_TARGET_POINTS = 100
 #: smooth model's mean, which fits a subset cell's first results so closely that the
 #: residual's fitted scale came out small and the study kept following one past model
 #: after another into the region they all favour. Measured on the subset cells trained
-#: live, 16 held-out datasets per family, 6 seeds (``benchmarks/results/user_spaces_findings.md``):
-#: regret at trials 5 / 10, HGB 0.087 / 0.061 -> 0.078 / 0.055, SVM 0.268 / 0.249 ->
-#: 0.267 / 0.245, random forest 0.125 / 0.100 -> 0.123 / 0.106 (each within one standard
-#: error; a floor of 1 helped HGB more and hurt the forest). Studies whose past was not
-#: sliced are unchanged.
+#: live, 16 held-out datasets per family, 6 seeds (``benchmarks/results/user_spaces_live_loo_*.md``,
+#: ``user_spaces_findings.md``): regret at trials 5 / 10, HGB 0.087 / 0.062 -> 0.079 / 0.056,
+#: SVM 0.269 / 0.250 -> 0.268 / 0.245, random forest 0.130 / 0.107 -> 0.128 / 0.112 (each
+#: within one standard error; a floor of 1 helped HGB more and hurt the forest more).
+#: Studies whose past was not sliced are unchanged.
 SLICED_MIN_RESIDUAL_SCALE = 0.5
 
 
