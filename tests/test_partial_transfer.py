@@ -107,6 +107,10 @@ def test_a_share_far_from_every_option_has_no_counterpart_and_its_trial_is_dropp
     assert convert_value(0.12, fraction, options, n_features_new=57) == "sqrt"
     assert convert_value(0.7, fraction, options, n_features_new=57) is None  # within 1.5 of all of them
     assert convert_value(0.4, fraction, options, n_features_new=57) is NO_VALUE  # 3x "sqrt", 0.4x None
+    # 1,000 columns: "sqrt" is 0.03, below what the past could run (0.05): its trials at 0.05-0.07 stand for it.
+    assert convert_value(0.05, fraction, options, n_features_new=1000) == "sqrt"
+    assert convert_value(0.07, fraction, options, n_features_new=1000) == "sqrt"
+    assert convert_value(0.1, fraction, options, n_features_new=1000) is NO_VALUE
     past = PastStudy(
         study_id="forest", task_name="forest",
         space=SearchSpace({"max_features": fraction, "n_estimators": intrange(10, 100)}),
