@@ -353,7 +353,7 @@ def test_a_change_confined_to_some_cases_gives_only_their_runs_a_new_identity():
 
     ours = UserOurs()
     changed = {case for case in CASES if ours.identity_for(case) != ours.identity}
-    assert changed == set(ours.case_versions) and changed  # the subset case, for the floor on sliced pasts
+    assert changed == set(ours.case_versions) and changed  # (c) and (e), this round's two changes
     for case, version in ours.case_versions.items():
         assert ours.identity_for(case) == f"{ours.name}@{version}" and version > ours.version
     assert UserCold().identity_for("c") == UserCold().identity  # methods without per-case versions

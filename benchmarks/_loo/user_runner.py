@@ -137,11 +137,13 @@ class UserMethod:
 
     @property
     def identity(self) -> str:
-        return self.name if self.version == 1 else f"{self.name}@{self.version}"
+        return self._identity(self.version)
 
     def identity_for(self, case: str) -> str:
         """The identity of this method's runs on ``case`` (its cache key's method part)."""
-        version = self.case_versions.get(case, self.version)
+        return self._identity(self.case_versions.get(case, self.version))
+
+    def _identity(self, version: int) -> str:
         return self.name if version == 1 else f"{self.name}@{version}"
 
     def start(self, task: UserTask, past: Sequence[PastStudy], seed: int) -> tuple[Ask, Tell]:

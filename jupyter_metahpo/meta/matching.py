@@ -304,7 +304,9 @@ def convert_value(
     if isinstance(past, Choice):  # a feature-share option -> a fraction
         share = _option_share(value, n_features_past)
         return NO_VALUE if share is None else share
-    return _nearest_share_option(float(value), new, n_features_new or n_features_past, _bounds(past))
+    # Only a numeric past parameter reaches here: the choices returned above.
+    past_range = (float(past.low), float(past.high))  # type: ignore[attr-defined]
+    return _nearest_share_option(float(value), new, n_features_new or n_features_past, past_range)
 
 
 def _nearest_number_option(value: float, choice: Choice) -> Any:
@@ -330,13 +332,8 @@ def _option_share(option: Any, n_features: float | None) -> float | None:
     return None
 
 
-def _bounds(parameter: Parameter) -> tuple[float, float] | None:
-    low, high = getattr(parameter, "low", None), getattr(parameter, "high", None)
-    return None if low is None or high is None else (float(low), float(high))
-
-
 def _nearest_share_option(
-    share: float, choice: Choice, n_features: float | None, past_range: tuple[float, float] | None = None
+    share: float, choice: Choice, n_features: float | None, past_range: tuple[float, float]
 ) -> Any:
     """The option of ``choice`` whose share of the features is nearest ``share`` (on a log scale).
 
@@ -346,18 +343,14 @@ def _nearest_share_option(
     1,000 columns ``"sqrt"`` is 0.03 of them, and a past that could not go below 0.05
     ran its nearest at 0.05.
     """
-    best, best_distance = NO_VALUE, math.inf
+    best, best_share, best_distance = NO_VALUE, 1.0, math.inf
     for option in choice.options:
         option_share = _option_share(option, n_features)
         if option_share is None:
             return NO_VALUE  # an option that cannot be placed: no honest nearest one
         distance = abs(math.log(option_share) - math.log(max(share, 1e-12)))
         if distance < best_distance:
-            best, best_distance = option, distance
-    if best is NO_VALUE:
-        return best
-    reachable = _option_share(best, n_features)
-    if past_range is not None:
-        reachable = min(max(reachable, past_range[0]), past_range[1])
+            best, best_share, best_distance = option, option_share, distance
+    reachable = min(max(best_share, past_range[0]), past_range[1])
     far = abs(math.log(max(reachable, 1e-12)) - math.log(max(share, 1e-12))) > math.log(SHARE_OPTION_TOLERANCE)
     return NO_VALUE if far else best
