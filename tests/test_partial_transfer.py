@@ -3,6 +3,7 @@ conversions, the relatedness guard, parameters the past never saw, and saying wh
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 
@@ -345,6 +346,123 @@ def test_a_toy_function_with_a_built_in_spaces_names_does_not_warm_from_that_pri
     experience = Experience.of(space, load_prior(), StudyContext(source=describe_objective(cell, space.names)))
     assert experience.usable == ()
     assert "nothing says their tasks are related" in experience.summary()["cold"]
+
+
+def _stored(space, cell, study_id, values_of, n=12, seed=0, **kwargs):
+    """A stored study of ``space`` whose objective was ``cell`` (its source recorded, as tune records it)."""
+    space = SearchSpace(space)
+    rng = np.random.default_rng(seed)
+    configs = [space.sample(rng) for _ in range(n)]
+    extra = {"objective_source": describe_objective(cell, space.names).to_json(), **kwargs.pop("extra", {})}
+    return _past(space, configs, [values_of(c) for c in configs], study_id, extra=extra, **kwargs)
+
+
+FOREST_CELL = ("def train(n_trees, depth, leaf):\n"
+               "    return score(RandomForestClassifier(n_estimators=n_trees, max_depth=depth, min_samples_leaf=leaf))\n")
+FOREST_SPACE = SearchSpace({"n_trees": intrange(10, 300, log=True), "depth": intrange(2, 20), "leaf": intrange(1, 20)})
+
+
+def test_the_same_names_set_in_another_estimator_are_not_the_same_hyperparameters():
+    # A gradient-boosting study on the same data (strong evidence of a related task) shares n_estimators and
+    # max_depth with a forest cell by alias and estimator argument; in a forest they mean other things.
+    boosting = _stored(
+        {"learning_rate": loguniform(0.01, 0.5), "n_estimators": intrange(20, 200), "max_depth": intrange(1, 6)},
+        "def train(learning_rate, n_estimators, max_depth):\n    return score(GradientBoostingClassifier("
+        "learning_rate=learning_rate, n_estimators=n_estimators, max_depth=max_depth))\n",
+        "boosting", lambda c: -c["max_depth"], data_fingerprint="same-data",
+    )
+    context = StudyContext(task=TaskDescription("new", data_fingerprint="same-data"),
+                           source=describe_objective(FOREST_CELL, FOREST_SPACE.names))
+    experience = Experience.of(FOREST_SPACE, [boosting], context)
+    assert experience.usable == ()
+    why = experience.report.incompatible["boosting"]
+    assert "it shares 0 of your parameters" in why
+    assert ("your depth is RandomForestClassifier's max_depth, their max_depth GradientBoostingClassifier's "
+            "max_depth: not the same hyperparameter") in why
+    # The same study with a forest's objective is a source: names are refused only across estimators.
+    forest = _stored({"n_estimators": intrange(10, 300, log=True), "max_depth": intrange(2, 20)},
+                     "def train(n_estimators, max_depth):\n    return score(RandomForestRegressor("
+                     "n_estimators=n_estimators, max_depth=max_depth))\n",
+                     "forest", lambda c: -c["max_depth"], data_fingerprint="same-data")
+    assert [t.study.study_id for t in Experience.of(FOREST_SPACE, [boosting, forest], context).usable] == ["forest"]
+
+
+def test_a_cell_of_a_built_in_estimator_under_its_own_names_still_matches_the_prior():
+    # The prior's studies set their built-in estimator's arguments: the same kind as the user's cell.
+    from jupyter_metahpo.prior.load import load_prior
+
+    prior = [s for s in load_prior() if s.extra.get("space_name") in ("hgb_classifier", "random_forest_classifier")]
+    features = dict(prior[0].meta_features)
+    context = StudyContext(task=TaskDescription("new", features, prior[0].meta_feature_set),
+                           source=describe_objective(FOREST_CELL, FOREST_SPACE.names), task_type="classification")
+    experience = Experience.of(FOREST_SPACE, prior, context)
+    spaces = {t.study.extra["space_name"] for t in experience.usable}
+    assert spaces == {"random_forest_classifier"}
+    assert {link.new for link in experience.usable[0].match.links} == {"n_trees", "leaf"}
+    boosting = SearchSpace({"eta": loguniform(0.01, 0.5), "leaves": intrange(8, 128, log=True)})
+    cell = "def train(eta, leaves):\n    return score(HistGradientBoostingClassifier(learning_rate=eta, max_leaf_nodes=leaves))\n"
+    context = dataclasses.replace(context, source=describe_objective(cell, boosting.names))
+    assert {t.study.extra["space_name"] for t in Experience.of(boosting, prior, context).usable} == {"hgb_classifier"}
+
+
+def test_estimator_kinds_join_a_familys_classes_and_tell_other_libraries_apart():
+    from jupyter_metahpo.meta.source import estimator_kind
+
+    assert estimator_kind("RandomForestClassifier") == estimator_kind("RandomForestRegressor")
+    assert estimator_kind("SVC") == estimator_kind("SVR") == "svm"
+    # Boosted trees of every library are one kind, forests and extremely randomised trees another.
+    boosting = {estimator_kind(name) for name in ("GradientBoostingClassifier", "HistGradientBoostingRegressor",
+                                                  "XGBClassifier", "LGBMRegressor", "CatBoostClassifier")}
+    forests = {estimator_kind(name) for name in ("RandomForestClassifier", "ExtraTreesRegressor", "XGBRFClassifier")}
+    assert len(boosting) == len(forests) == 1 and boosting != forests
+    assert len({estimator_kind(name) for name in ("SVC", "LogisticRegression", "KNeighborsClassifier", "Ridge",
+                                                  "DecisionTreeClassifier")}) == 5
+    assert estimator_kind("torch.optim.AdamW") is None and estimator_kind("training loop") is None
+
+
+def test_one_shared_name_needs_the_same_estimator_not_only_data_alike():
+    # A one-parameter logistic regression cell and a stored SVC study whose objective hides its estimator
+    # (built through a helper): both tune C, their data look alike, and that is all.
+    features = {"log_n_rows": 5.0, "log_n_columns": 2.0}
+    rng = np.random.default_rng(0)
+    svc_configs = [{"C": float(c)} for c in np.exp(rng.uniform(np.log(1e-3), np.log(1e3), 12))]
+    hidden = _past({"C": loguniform(1e-3, 1e3)}, svc_configs, [-abs(math.log(c["C"])) for c in svc_configs],
+                   "svc-demo", meta_features=features, meta_feature_set="mhpo-v1",
+                   extra={"objective_source": describe_objective(
+                       "def f(**config):\n    return score(make_model(config))\n", ["C"]).to_json()})
+    space = SearchSpace({"C": loguniform(1e-3, 1e3)})
+    cell = "def train(C):\n    return score(LogisticRegression(C=C))\n"
+    context = StudyContext(task=TaskDescription("new", features, "mhpo-v1"), source=describe_objective(cell, ["C"]))
+    experience = Experience.of(space, [hidden], context)
+    assert experience.usable == ()
+    assert "data alike is not enough for one shared name" in experience.report.unrelated["svc-demo"]
+    # A study of the same estimator is a source on that one name.
+    same = _stored({"C": loguniform(1e-3, 1e3)}, cell, "logreg", lambda c: -abs(math.log(c["C"])),
+                   meta_features=features, meta_feature_set="mhpo-v1")
+    assert [t.study.study_id for t in Experience.of(space, [hidden, same], context).usable] == ["logreg"]
+
+
+def test_the_cold_explanation_names_the_closest_study_of_the_same_estimator_and_a_refused_meaning():
+    from jupyter_metahpo.prior.load import load_prior
+
+    prior = load_prior()
+    # LogisticRegression(C=C, penalty=penalty): C is shared by the SVM and the logistic regression priors
+    # alike; the closest named is the logistic regression's, the estimator the cell builds.
+    space = SearchSpace({"C": loguniform(1e-3, 1e3), "penalty": choice("l1", "l2")})
+    cell = "def train(C, penalty):\n    return score(LogisticRegression(C=C, penalty=penalty, solver='liblinear'))\n"
+    svc_first = sorted(prior, key=lambda study: study.extra.get("space_name") != "svc")
+    experience = Experience.of(space, svc_first, StudyContext(source=describe_objective(cell, space.names)))
+    assert "the closest is" in experience.summary()["cold"]
+    assert "(built-in logistic_regression) (shares C)" in experience.summary()["cold"]
+    # A decision tree's cell shares max_depth and min_samples_leaf with the forest's prior only by name.
+    tree = SearchSpace({"max_depth": intrange(2, 20), "min_samples_leaf": intrange(1, 20)})
+    cell = ("def train(max_depth, min_samples_leaf):\n    return score(DecisionTreeClassifier("
+            "max_depth=max_depth, min_samples_leaf=min_samples_leaf))\n")
+    text = Experience.of(tree, prior, StudyContext(source=describe_objective(cell, tree.names))).summary()["cold"]
+    assert text.startswith("cold: none of")
+    assert "shares a parameter that means the same as yours" in text
+    assert "your min_samples_leaf is DecisionTreeClassifier's min_samples_leaf, their min_samples_leaf " in text
+    assert "not the same hyperparameter" in text
 
 
 def test_the_other_kind_of_task_counts_unless_it_lacks_a_parameter_of_the_users_kind():

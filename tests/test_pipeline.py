@@ -36,9 +36,9 @@ def counted(monkeypatch):
         counts["stores"] += 1
         original_init(self, *args, **kwargs)
 
-    def counting_match(space, past_space, roles=None):
+    def counting_match(space, past_space, roles=None, **arguments):
         counts["carried"].append(id(past_space))
-        return original_match(space, past_space, roles)
+        return original_match(space, past_space, roles, **arguments)
 
     def counting_pass(past, space, context):
         counts["passes"] += 1

@@ -28,7 +28,7 @@ from .compat import MIN_SHARED, TransferredStudy, TransferReport, past_fixed, tr
 from .matching import SpaceMatch, match_spaces
 from .similarity import described_by_meta_features, task_similarities
 from .slicing import FixedSlicer
-from .relatedness import StudyContext, evidence_for, is_source
+from .relatedness import StudyContext, evidence_for, is_source, past_arguments, past_source
 
 __all__ = ["carry_over", "explain_cold", "source_label"]
 
@@ -39,15 +39,19 @@ def carry_over(
     """The related past studies carried into ``space``, and the report of the whole pass."""
     report = TransferReport()
     roles = context.roles(space)
+    arguments = context.arguments(space)
     fixed = context.fixed_settings()
     usable: list[TransferredStudy] = []
-    closest: tuple[int, PastStudy, SpaceMatch] | None = None
+    closest: tuple[tuple[int, int, bool], PastStudy, SpaceMatch] | None = None
     sources: list[tuple[PastStudy, SpaceMatch, Any]] = []
     for study in past:
-        match = match_spaces(space, study.space, roles)
-        if closest is None or len(match.links) > closest[0]:
-            closest = (len(match.links), study, match)
-        evidence = evidence_for(study, match, context)
+        theirs = past_source(study)
+        match = match_spaces(space, study.space, roles, arguments=arguments,
+                             past_arguments=past_arguments(study, theirs))
+        evidence = evidence_for(study, match, context, theirs)
+        nearness = _nearness(match, evidence)
+        if closest is None or nearness > closest[0]:
+            closest = (nearness, study, match)
         if not is_source(evidence, match, study, context):
             if match.links:
                 report.unrelated[study.study_id] = _unrelated_reason(match, evidence, study, context)
@@ -72,6 +76,13 @@ def carry_over(
     if closest is not None and not usable:
         report.closest = _closest_entry(*closest[1:], context, space)
     return usable, report
+
+
+def _nearness(match: SpaceMatch, evidence) -> tuple[int, int, bool]:
+    """How close a past study that does not qualify came, for the cold explanation: the parameters it shares,
+    then those it shares only by name (refused: another kind or another estimator's), then whether it builds
+    the same estimator or is the same task."""
+    return len(match.links), len(match.refused), any(e.kind in ("estimator", "task") for e in evidence)
 
 
 #: What the objective's fixed values cost is judged on this many sources nearest the new task by meta-features ...
@@ -117,6 +128,8 @@ def _unrelated_reason(match: SpaceMatch, evidence, study: PastStudy, context: St
     shared = ", ".join(match.shared)
     if not evidence:
         return f"shares {shared} but nothing says the tasks are related"
+    if match.complete:  # one shared name, and data alike (is_source)
+        return f"shares only {shared}, and data alike is not enough for one shared name without the same estimator"
     if any(e.kind == "estimator" for e in evidence):
         return (
             f"shares only part of your space ({shared}; not {', '.join(match.unmatched)}) and is a "
@@ -181,6 +194,13 @@ def explain_cold(report: TransferReport, n_past: int) -> str:
     if n_past == 0:
         return "cold: there is no past study yet (your experience store is empty and no prior was loaded)."
     closest = report.closest
+    if closest and not closest["shared"] and closest["refused"]:
+        return (
+            f"cold: none of {n_past} past studies shares a parameter that means the same as yours; the closest is "
+            f"{closest['label']} ({'; '.join(closest['refused'].values())}). This study is the first of its "
+            "kind (the next one warms from it), or start from jupyter_metahpo.builtin_spaces, whose estimators "
+            "the prior covers."
+        )
     if not closest or not closest["shared"]:
         return (
             f"cold: none of {n_past} past studies shares a parameter with your space (by name, alias or the "

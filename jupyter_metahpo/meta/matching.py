@@ -13,6 +13,10 @@ they share, matched at three levels, in this order:
    ``eta``; ``hidden`` / ``hidden_units`` / ``hidden_size`` / ``width`` /
    ``hidden_width``; ...).
 
+Whatever the level, two parameters known to set arguments of estimators of different
+kinds are not matched (:class:`EstimatorArgument`): a gradient-boosting study's
+``max_depth`` says nothing about a random forest's, whose trees grow until pure.
+
 Kinds convert where the meaning is the same: any two numeric parameters (an integer
 range and a log-uniform float are both numbers), a range and a choice of numbers
 (``choice(16, 32, 64)``: to the nearest option), two choices with options in common,
@@ -37,6 +41,7 @@ from ..space import Choice, Parameter, SearchSpace
 __all__ = [
     "ALIAS_GROUPS",
     "ALIASES",
+    "EstimatorArgument",
     "canonical_name",
     "ParameterLink",
     "SpaceMatch",
@@ -139,6 +144,23 @@ class ParameterLink:
 
 
 @dataclass(frozen=True)
+class EstimatorArgument:
+    """The estimator argument a parameter sets, as its objective's source says.
+
+    ``kind`` is what the argument's meaning belongs to (:func:`.source.estimator_kind`:
+    the built-in family, or the class without ``Classifier`` / ``Regressor``); ``estimator``
+    and ``argument`` name it for a person (``"RandomForestClassifier"``, ``"max_depth"``).
+    """
+
+    kind: str
+    estimator: str
+    argument: str
+
+    def describe(self) -> str:
+        return f"{self.estimator}'s {self.argument}"
+
+
+@dataclass(frozen=True)
 class SpaceMatch:
     """How a past space informs a new one.
 
@@ -170,6 +192,9 @@ def match_spaces(
     space: SearchSpace,
     past_space: SearchSpace,
     roles: Mapping[str, str] | None = None,
+    *,
+    arguments: Mapping[str, EstimatorArgument] | None = None,
+    past_arguments: Mapping[str, EstimatorArgument] | None = None,
 ) -> SpaceMatch:
     """Match every parameter of ``space`` to at most one of ``past_space``.
 
@@ -177,8 +202,12 @@ def match_spaces(
     estimator argument it sets, e.g. ``{"depth": "max_depth"}``), when known. Each past
     parameter informs at most one new parameter; the levels are tried in order (name,
     estimator, alias), so a parameter matched by name is never taken by an alias.
+    ``arguments`` and ``past_arguments`` say which estimator argument a new and a past
+    parameter set, where known: a pair that sets arguments of estimators of different kinds
+    is refused, whatever the names.
     """
     roles = roles or {}
+    arguments, past_arguments = arguments or {}, past_arguments or {}
     free = {name: name for name in past_space.names}
     by_canonical: dict[str, str] = {}
     for name in past_space.names:
@@ -197,6 +226,11 @@ def match_spaces(
         if new not in chosen:
             continue
         past, how = chosen[new]
+        mine, theirs = arguments.get(new), past_arguments.get(past)
+        if mine is not None and theirs is not None and mine.kind != theirs.kind:
+            refused[new] = (f"your {new} is {mine.describe()}, their {past} {theirs.describe()}: "
+                            "not the same hyperparameter")
+            continue
         conversion = conversion_between(past_space[past], space[new], new)
         if conversion is False:
             refused[new] = _why_not(new, past, past_space[past], space[new])

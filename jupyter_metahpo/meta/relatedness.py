@@ -23,8 +23,10 @@ a source of the warm start and of the transfer refinement only with evidence
 Which evidence suffices depends on how well the spaces match (:func:`is_source`). The
 first three kinds always do. When every new parameter is in the past space under the
 same name and kind, any evidence does (this is how the built-in spaces and their prior
-have always been used). A partial match (other names, other kinds, parameters the past
-never saw) needs the same estimator family, and, when the kinds of task differ
+have always been used), except for a space of one parameter: one shared name (``C`` of a
+logistic regression and of a support vector machine) needs the same estimator family. A
+partial match (other names, other kinds, parameters the past never saw) needs the same
+estimator family, and, when the kinds of task differ
 (classification against regression), that the past study informs every new parameter
 that the family's built-in space for the user's kind of task has: data alike alone
 does not tie a logistic regression's ``C`` to a support vector machine's, and an SVR's
@@ -38,15 +40,16 @@ How much each source then counts is the strategies' and the refinement's busines
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 from ..builtin_spaces import BUILTIN_SPACES
 from ..experience import PastStudy
 from ..space import Choice, SearchSpace
 from .base import TaskDescription
-from .matching import SpaceMatch, canonical_name, feature_count
-from .source import NO_DEFAULT, ObjectiveSource, argument_default, source_similarity
+from .matching import EstimatorArgument, SpaceMatch, canonical_name, feature_count
+from .source import NO_DEFAULT, ObjectiveSource, argument_default, estimator_kind, source_similarity
 
 __all__ = [
     "SIMILAR_OBJECTIVE",
@@ -55,6 +58,7 @@ __all__ = [
     "StudyContext",
     "evidence_for",
     "is_source",
+    "past_arguments",
     "past_families",
     "past_source",
 ]
@@ -101,6 +105,10 @@ class StudyContext:
             if role.direct and role.parameter in space and role.parameter not in roles:
                 roles[role.parameter] = role.role
         return roles
+
+    def arguments(self, space: SearchSpace) -> dict[str, EstimatorArgument]:
+        """The estimator argument each parameter of ``space`` is passed to as it is, where the source says."""
+        return {} if self.source is None else _estimator_arguments(self.source, space.names)
 
     def source_roles(self) -> dict[str, str]:
         """The canonical role of each parameter the objective passes on as it is (any space)."""
@@ -151,9 +159,15 @@ def _holds(parameter: Any, value: Any) -> bool:
         return False
 
 
-def evidence_for(past: PastStudy, match: SpaceMatch, context: StudyContext) -> tuple[Evidence, ...]:
-    """Every piece of evidence that ``past`` is related to the new study (none: it is not a source)."""
-    theirs = past_source(past)  # parsed once: every kind below but two reads it
+def evidence_for(
+    past: PastStudy, match: SpaceMatch, context: StudyContext, theirs: ObjectiveSource | None | object = NO_DEFAULT,
+) -> tuple[Evidence, ...]:
+    """Every piece of evidence that ``past`` is related to the new study (none: it is not a source).
+
+    ``theirs`` is the past study's :func:`past_source` when the caller has read it already.
+    """
+    if theirs is NO_DEFAULT:
+        theirs = past_source(past)  # parsed once: every kind below but two reads it
     families = past_families(past, theirs)
     found = [
         *_explicit(past, context),
@@ -171,8 +185,10 @@ def is_source(evidence: tuple[Evidence, ...], match: SpaceMatch, past: PastStudy
     kinds = {e.kind for e in evidence}
     if kinds & STRONG_EVIDENCE:
         return True
-    if match.complete:
+    if match.complete and len(match.links) >= 2:
         return bool(kinds)
+    if match.complete:  # a one-parameter space: one shared name needs the same estimator, not data alike
+        return "estimator" in kinds
     if "estimator" not in kinds:
         return False
     return same_task_type(past, context) is not False or not _task_specific_unmatched(match, past, context)
@@ -264,6 +280,40 @@ def past_families(past: PastStudy, source: ObjectiveSource | None = None) -> tup
         return (builtin.family,)
     source = source if source is not None else past_source(past)
     return () if source is None else source.families
+
+
+def past_arguments(past: PastStudy, source: ObjectiveSource | None) -> dict[str, EstimatorArgument]:
+    """The estimator argument each of the past study's parameters set, where known.
+
+    The bundled prior's studies set their built-in space's estimator (every parameter is
+    that family's); a stored study's come from its recorded objective ``source``
+    (:func:`past_source`); a study without either tells nothing.
+    """
+    builtin = BUILTIN_SPACES.get(str(past.extra.get("space_name", "")))
+    if builtin is not None:
+        return dict(_builtin_arguments(builtin.name))
+    return {} if source is None else _estimator_arguments(source, past.space.names)
+
+
+@lru_cache(maxsize=None)
+def _builtin_arguments(space_name: str) -> tuple[tuple[str, EstimatorArgument], ...]:
+    builtin = BUILTIN_SPACES[space_name]
+    estimator = builtin.estimator_path.partition(":")[2]
+    kind = estimator_kind(estimator) or builtin.family
+    return tuple((name, EstimatorArgument(kind, estimator, name)) for name in builtin.space.names)
+
+
+def _estimator_arguments(source: ObjectiveSource, names) -> dict[str, EstimatorArgument]:
+    """For each of ``names`` passed as it is to an estimator's argument: that argument (the first one found)."""
+    wanted = set(names)
+    found: dict[str, EstimatorArgument] = {}
+    for role in source.roles:
+        if not role.direct or role.parameter not in wanted or role.parameter in found:
+            continue
+        kind = estimator_kind(role.target)
+        if kind is not None:
+            found[role.parameter] = EstimatorArgument(kind, role.target, role.argument)
+    return found
 
 
 def past_source(past: PastStudy) -> ObjectiveSource | None:

@@ -63,6 +63,7 @@ __all__ = [
     "ParameterRole",
     "argument_default",
     "describe_objective",
+    "estimator_kind",
     "source_similarity",
 ]
 
@@ -1040,6 +1041,41 @@ def _library_defaults(class_name: str) -> dict[str, Any]:
 
 #: :func:`argument_default` found no default.
 NO_DEFAULT = _NOT_LITERAL
+
+
+#: Estimators whose same-named hyperparameters mean the same thing, grouped under one kind (by built-in family
+#: or class name without ``Classifier`` / ``Regressor``): the boosted-tree libraries share learning rate, depth
+#: and leaf counts (``_ARGUMENT_ROLES`` maps their names), extremely randomised trees a forest's arguments.
+_KIND_GROUPS = {
+    "hgb": "gradient boosting", "GradientBoosting": "gradient boosting", "XGB": "gradient boosting",
+    "LGBM": "gradient boosting", "CatBoost": "gradient boosting",
+    "random_forest": "random forest", "ExtraTrees": "random forest", "XGBRF": "random forest",
+}
+
+
+def estimator_kind(target: str) -> str | None:
+    """What the hyperparameters of ``target`` (an estimator class the objective calls) belong to.
+
+    Same-named arguments of two estimators of one kind mean the same hyperparameter; of two
+    kinds they need not (``max_depth`` of a random forest lets each tree grow until pure,
+    of gradient boosting it bounds a shallow tree; ``C`` of a support vector machine and of a
+    logistic regression weigh different losses). The kind is the built-in family for a
+    built-in space's classes (a classifier and its regressor agree), another known
+    estimator's class name without ``Classifier`` / ``Regressor``, either joined by
+    :data:`_KIND_GROUPS`; ``None`` for any other call (a torch optimiser, a training loop),
+    which is not told apart.
+    """
+    estimator = _ESTIMATORS.get(target)
+    if estimator is None:
+        return None
+    kind = estimator.family
+    if kind is None:
+        kind = target
+        for suffix in ("Classifier", "Regressor"):
+            if target.endswith(suffix) and len(target) > len(suffix):
+                kind = target[: -len(suffix)]
+                break
+    return _KIND_GROUPS.get(kind, kind)
 
 
 def argument_default(target: str, argument: str) -> Any:
