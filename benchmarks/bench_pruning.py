@@ -317,14 +317,27 @@ def spending(task: ReplayTask, reference: Replay, replay: Replay, target: float)
     return None
 
 
-def oracle_replay(task: ReplayTask, order: Sequence[int], after: int) -> Replay:
+def oracle_replay(task: ReplayTask, order: Sequence[int], after: int, margin: float = 0.0,
+                  last_record_only: bool = False) -> Replay:
     """A pruner that knows every final: it stops, after ``after`` epochs, each trial that will not beat the
-    best complete one, and completes the others (a bound, not a method: no real pruner knows the finals)."""
+    best complete one, and completes the others (a bound, not a method: no real pruner knows the finals).
+
+    ``margin`` (a share of the pool's range of finals) completes only the trials that will beat the best
+    complete one by more than that; ``last_record_only`` completes only the first trial and the best of the
+    first :data:`TRIALS` (the order's last record among them): the intermediate records are stopped too.
+    """
     finals, curves = task.finals, task.curves.curves
+    spread = float(finals.max() - finals.min())
+    best_of_trials = max(finals[i] for i in order[:TRIALS])
     incumbent, epochs, complete = -np.inf, [], []
     for index in order:
         length = len(curves[index])
-        improves = finals[index] > incumbent
+        if incumbent == -np.inf:
+            improves = True
+        elif last_record_only:
+            improves = finals[index] >= best_of_trials and finals[index] > incumbent
+        else:
+            improves = finals[index] > incumbent + margin * spread
         epochs.append(length if improves else min(after, length))
         complete.append(bool(improves))
         incumbent = max(incumbent, finals[index]) if improves else incumbent
@@ -333,11 +346,21 @@ def oracle_replay(task: ReplayTask, order: Sequence[int], after: int) -> Replay:
 
 #: The oracles of ``--part bounds``: how many epochs each runs of a trial it will stop.
 ORACLE_EPOCHS = (1, 2, 3, 5, 9)
+#: ... and, stopping after 2 and 5 epochs, the records they complete: only those that beat the best by these
+#: shares of the pool's range, or only the last one (the best of the first TRIALS).
+ORACLE_MARGINS = (0.01, 0.02)
 
 
 def oracles() -> dict[str, Callable]:
-    return {f"oracle, stops after {m} epoch{'s' if m > 1 else ''}": (lambda task, order, past, m=m: oracle_replay(task, order, m))
-            for m in ORACLE_EPOCHS}
+    table = {f"oracle, stops after {m} epoch{'s' if m > 1 else ''}": (lambda task, order, past, m=m: oracle_replay(task, order, m))
+             for m in ORACLE_EPOCHS}
+    for m in (2, 5):
+        for margin in ORACLE_MARGINS:
+            table[f"oracle, stops after {m} epochs, completes records by > {margin:g} of the range"] = (
+                lambda task, order, past, m=m, margin=margin: oracle_replay(task, order, m, margin=margin))
+        table[f"oracle, stops after {m} epochs, completes only the last record"] = (
+            lambda task, order, past, m=m: oracle_replay(task, order, m, last_record_only=True))
+    return table
 
 
 # The comparison ------------------------------------------------------------------------------

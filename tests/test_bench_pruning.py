@@ -66,6 +66,11 @@ def test_the_oracle_completes_the_records_and_stops_the_others_after_its_epochs(
     replay = bench.oracle_replay(task, [0, 1, 2, 3], after=2)
     assert replay.complete == (True, True, False, True)
     assert replay.epochs == (4, 4, 2, 4)
+    # Finals 0.5, 0.7, 0.6, 0.9 (range 0.4): a margin of 0.6 of the range (0.24) stops the record 0.7 (+0.2),
+    # then 0.6, and completes 0.9 (+0.4); the last record alone also stops 0.7.
+    assert bench.oracle_replay(task, [0, 1, 2, 3], after=2, margin=0.6).complete == (True, False, False, True)
+    only_last = bench.oracle_replay(task, [0, 1, 2, 3], after=1, last_record_only=True)
+    assert only_last.complete == (True, False, False, True) and only_last.epochs == (4, 1, 1, 4)
 
 
 def test_spending_splits_the_epochs_until_no_prunings_regret_by_what_they_bought():
