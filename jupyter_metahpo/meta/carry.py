@@ -175,7 +175,7 @@ def _closest_entry(study: PastStudy, match: SpaceMatch, context: StudyContext, s
 
 def _advice(study: PastStudy, match: SpaceMatch, context: StudyContext) -> str:
     """What would make this past study a source: the missing evidence, in the user's terms."""
-    evidence = evidence_for(study, match, context)
+    evidence = evidence_for(study, match, context, past_source(study))
     if not evidence and not context.task.has_meta_features:
         return "give data=(X, y) so that tasks are compared by their data, or name the past studies with past="
     if context.source is None:

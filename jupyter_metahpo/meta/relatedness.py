@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from ..builtin_spaces import BUILTIN_SPACES
+from ..builtin_spaces import BUILTIN_SPACES, BuiltinSpace
 from ..experience import PastStudy
 from ..space import Choice, SearchSpace
 from .base import TaskDescription
@@ -160,14 +160,12 @@ def _holds(parameter: Any, value: Any) -> bool:
 
 
 def evidence_for(
-    past: PastStudy, match: SpaceMatch, context: StudyContext, theirs: ObjectiveSource | None | object = NO_DEFAULT,
+    past: PastStudy, match: SpaceMatch, context: StudyContext, theirs: ObjectiveSource | None
 ) -> tuple[Evidence, ...]:
     """Every piece of evidence that ``past`` is related to the new study (none: it is not a source).
 
-    ``theirs`` is the past study's :func:`past_source` when the caller has read it already.
+    ``theirs`` is the past study's :func:`past_source`, read once by the caller (matching reads it too).
     """
-    if theirs is NO_DEFAULT:
-        theirs = past_source(past)  # parsed once: every kind below but two reads it
     families = past_families(past, theirs)
     found = [
         *_explicit(past, context),
@@ -275,7 +273,7 @@ def past_families(past: PastStudy, source: ObjectiveSource | None = None) -> tup
 
     ``source`` is the study's :func:`past_source`, when the caller has already read it.
     """
-    builtin = BUILTIN_SPACES.get(str(past.extra.get("space_name", "")))
+    builtin = _builtin_space(past)
     if builtin is not None:
         return (builtin.family,)
     source = source if source is not None else past_source(past)
@@ -289,10 +287,15 @@ def past_arguments(past: PastStudy, source: ObjectiveSource | None) -> dict[str,
     that family's); a stored study's come from its recorded objective ``source``
     (:func:`past_source`); a study without either tells nothing.
     """
-    builtin = BUILTIN_SPACES.get(str(past.extra.get("space_name", "")))
+    builtin = _builtin_space(past)
     if builtin is not None:
         return dict(_builtin_arguments(builtin.name))
     return {} if source is None else _estimator_arguments(source, past.space.names)
+
+
+def _builtin_space(past: PastStudy) -> BuiltinSpace | None:
+    """The built-in space a bundled prior study ran (None for any other study)."""
+    return BUILTIN_SPACES.get(str(past.extra.get("space_name", "")))
 
 
 @lru_cache(maxsize=None)
