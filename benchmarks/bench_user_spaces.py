@@ -47,7 +47,9 @@ from benchmarks._command import command_line  # noqa: E402
 from benchmarks._loo import user_report  # noqa: E402
 from benchmarks._loo.cache import RunCache  # noqa: E402
 from benchmarks._loo.user_runner import run_user_benchmark  # noqa: E402
-from benchmarks._loo.user_spaces import CASE_TITLES, CASES, FAMILIES, family_cases  # noqa: E402
+from benchmarks._loo.user_spaces import (  # noqa: E402
+    CASE_TITLES, CASES, FAMILIES, LIVE_ONLY_CASES, POOL_FAMILIES, family_cases,
+)
 
 META_FEATURE_CACHE = ROOT / "results" / "cache" / "prior_meta_features.json"
 RUN_CACHE = ROOT / "results" / "cache" / "user_spaces_runs.jsonl"
@@ -114,8 +116,9 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2 held-out pools per family, 1 seed, no run cache")
-    parser.add_argument("--families", nargs="+", choices=sorted(FAMILIES), default=sorted(FAMILIES))
-    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    parser.add_argument("--families", nargs="+", choices=sorted(FAMILIES), default=sorted(POOL_FAMILIES))
+    parser.add_argument("--cases", nargs="+", choices=(*CASES, *LIVE_ONLY_CASES), default=list(CASES),
+                        help="the cases (default: a-f; g is trained live only, with --live or --live-loo)")
     parser.add_argument("--pools-per-family", type=int, help="held-out pools per family (default: all; quick: 2)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--budget", type=int, default=25)
@@ -130,9 +133,15 @@ def main(argv=None) -> int:
                         help="train the user's cells on held-out data instead of scoring pools")
     parser.add_argument("--live-loo", action="store_true",
                         help="train the user's cells live on the prior's own datasets, each held out in turn")
-    parser.add_argument("--live-family", default="svm", choices=("svm", "random_forest", "hgb"))
-    parser.add_argument("--live-datasets", nargs="+", default=None, help="held-out datasets (bench_live.py's names)")
+    parser.add_argument("--live-family", default="svm", choices=("svm", "random_forest", "hgb", "logistic_regression"),
+                        help="logistic_regression has only case e (a penalty choice)")
+    parser.add_argument("--live-datasets", nargs="+", default=None,
+                        help="held-out datasets (--live: bench_live.py's names; --live-loo: the prior's, to hold out)")
     args = parser.parse_args(argv)
+    live_only = sorted(set(args.cases) & set(LIVE_ONLY_CASES))
+    if live_only and not (args.live or args.live_loo):
+        parser.error(f"case {', '.join(live_only)} is trained live only (its estimator is not the built-in one, "
+                     "which the pools ran): add --live or --live-loo.")
     if args.live_loo:
         return main_live_loo(args, argv)
     if args.live:
@@ -198,7 +207,7 @@ def live_table_name(args, cases) -> str:
 
     if args.quick:
         return "user_spaces_live_quick"
-    if args.live_family == "svm" and set(cases) == set(LIVE_CASES):
+    if args.live_family == "svm" and set(cases) == set(LIVE_CASES) - set(LIVE_ONLY_CASES):
         return "user_spaces_live"
     return f"user_spaces_live_{args.live_family}_{''.join(cases)}"
 
@@ -211,6 +220,11 @@ def main_live_loo(args, argv) -> int:
 
     family = args.live_family
     studies, held_out = load_studies([family], args.meta_cache)
+    if args.live_datasets:  # e.g. the two-class datasets only, where a slow estimator's fits stay affordable
+        unknown = sorted(set(args.live_datasets) - {t.dataset for t in held_out})
+        if unknown:
+            raise SystemExit(f"--live-datasets {unknown}: not classifier pools of {family} in the prior.")
+        held_out = [t for t in held_out if t.dataset in args.live_datasets]
     held_out = pick_tasks(held_out, args.pools_per_family or (2 if args.quick else 8))
     cases = [c for c in args.cases if c in LIVE_CASES]
     seeds = args.seeds[:1] if args.quick else args.seeds

@@ -21,14 +21,14 @@ sys.path.insert(0, str(ROOT.parent))
 from benchmarks._loo.cache import RunCache  # noqa: E402
 from benchmarks._loo.runner import leave_one_out_jobs  # noqa: E402
 from benchmarks._loo.user_runner import UserOurs, _jobs_for, _run, user_tasks  # noqa: E402
-from benchmarks._loo.user_spaces import FAMILIES, family_cases  # noqa: E402
+from benchmarks._loo.user_spaces import POOL_FAMILIES, family_cases  # noqa: E402
 from benchmarks.bench_user_spaces import META_FEATURE_CACHE, RUN_CACHE, load_studies  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", nargs="+", default=["a", "b", "d", "e", "f"])
-    parser.add_argument("--families", nargs="+", default=list(FAMILIES))
+    parser.add_argument("--families", nargs="+", default=list(POOL_FAMILIES))
     parser.add_argument("--pools-per-family", type=int, default=2)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--budget", type=int, default=25)

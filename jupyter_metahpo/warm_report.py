@@ -173,9 +173,10 @@ def _describe_group(group: Mapping[str, Any]) -> str:
     who = f"{group['name']} ({count} datasets)" if count > 1 else str(group["name"])
     text = f"{who}, on {', '.join(group['shared'])}"
     if group.get("defaulted"):
-        text += f"; your {', '.join(group['defaulted'])} at the estimator's default (as they ran it)"
+        # The past never varied these: its configurations carry over at the value it ran, the estimator's default.
+        text += f"; their configurations at your {', '.join(group['defaulted'])} (the estimator's default, as they ran)"
     if group["filled"]:
-        text += f"; your {', '.join(group['filled'])} from the space's own design (they never varied it)"
+        text += f"; your {', '.join(group['filled'])} from the space's own design (not in their space)"
     if group.get("predicted_at"):
         text += (f"; their scores predicted at your {' / '.join(group['predicted_at'])} (fixed in your objective; "
                  "they varied it)")

@@ -127,6 +127,48 @@ def test_a_share_far_from_every_option_has_no_counterpart_and_its_trial_is_dropp
     assert report.dropped == {"max_features far from every option's share of the features": 1}
 
 
+LOGISTIC_PENALTY_CELL = ("def train(C, penalty):\n    return score(LogisticRegression(C=C, penalty=penalty, "
+                         "solver='liblinear'))\n")
+
+
+def test_a_penalty_choice_converts_to_and_from_the_elastic_net_mixing_ratio():
+    ratio, penalties = uniform(0.0, 1.0), choice("l1", "l2")
+    assert convert_value(0.97, ratio, penalties) == "l1" and convert_value(0.04, ratio, penalties) == "l2"
+    assert convert_value(0.5, ratio, penalties) is NO_VALUE  # a mix of both: no counterpart
+    assert convert_value(0.5, ratio, choice("l1", "l2", "elasticnet")) == "elasticnet"
+    assert convert_value(0.95, ratio, choice("l2", None)) is NO_VALUE  # near l1, which the user does not offer
+    assert convert_value("l1", penalties, ratio) == 1.0 and convert_value("l2", penalties, ratio) == 0.0
+    # The user's penalty is the prior's l1_ratio by the estimator argument it sets (not by name or alias).
+    space = SearchSpace({"C": loguniform(1e-3, 1e3), "penalty": penalties})
+    prior = SearchSpace({"C": loguniform(1e-4, 1e3), "l1_ratio": ratio, "class_weight": choice(None, "balanced")})
+    assert match_spaces(space, prior).shared == ("C",)
+    source = describe_objective(LOGISTIC_PENALTY_CELL, space.names)
+    match = match_spaces(space, prior, StudyContext(source=source).roles(space))
+    assert [(link.new, link.past, link.how, link.conversion) for link in match.links] == [
+        ("C", "C", "name", None), ("penalty", "l1_ratio", "estimator", "their l1_ratio near 1 / 0 as your 'l1' / 'l2'")
+    ]
+    # A penalty the objective fixes keeps its own role: "l2" is no value of l1_ratio.
+    fixed = describe_objective("def train(C):\n    return score(LogisticRegression(C=C, penalty='l2'))\n", ["C"])
+    assert [(f.role, f.value) for f in fixed.settings] == [("penalty", "l2")]
+
+
+def test_a_logistic_regression_cell_tuning_penalty_warms_from_the_prior_on_both_parameters():
+    # Before, the penalty choice matched nothing in the prior (its l1_ratio), one shared parameter of two: cold.
+    from jupyter_metahpo.prior.load import load_prior
+
+    prior = [s for s in load_prior() if s.extra.get("space_name") == "logistic_regression"]
+    space = SearchSpace({"C": loguniform(1e-3, 1e3), "penalty": choice("l1", "l2")})
+    context = StudyContext(task=TaskDescription("new", dict(prior[0].meta_features), prior[0].meta_feature_set),
+                           source=describe_objective(LOGISTIC_PENALTY_CELL, space.names), task_type="classification")
+    experience = Experience.of(space, prior, context)
+    assert len(experience.usable) == len(prior)
+    moved = experience.usable[0]
+    assert {c["penalty"] for c in moved.configs} == {"l1", "l2"}
+    assert set(experience.report.dropped) == {"penalty: their l1_ratio mixes the penalties"}
+    kept = [c for c in moved.study.configs if min(c["l1_ratio"], 1 - c["l1_ratio"]) <= 0.1]
+    assert len(moved.configs) == len(kept) > 0
+
+
 def test_kinds_that_mean_different_things_are_refused_with_the_reason():
     match = match_spaces(SearchSpace({"activation": choice("relu", "tanh"), "lr": loguniform(1e-3, 1.0)}),
                          SearchSpace({"activation": uniform(0, 1), "lr": loguniform(1e-3, 1.0)}))
@@ -257,7 +299,8 @@ def test_an_estimator_argument_the_past_never_saw_starts_at_the_estimators_defau
     assert all("tol=0.001, degree=3: the estimator's default, as the past study ran it" in p.reason
                for p in proposals)
     summary = WarmStartSummary.from_info({"warm_start": experience.summary()})
-    assert "your tol=0.001, degree=3 at the estimator's default" in summary.headline()
+    assert ("their configurations at your tol=0.001, degree=3 (the estimator's default, as they ran)"
+            in summary.headline())
 
     # A default outside the user's range is not used: the space's design fills in.
     narrow = SearchSpace({**space, "tol": loguniform(1e-2, 1e-1)})
@@ -420,6 +463,74 @@ def test_estimator_kinds_join_a_familys_classes_and_tell_other_libraries_apart()
     assert estimator_kind("torch.optim.AdamW") is None and estimator_kind("training loop") is None
 
 
+GRADIENT_BOOSTING_CELL = (
+    "def train(learning_rate, n_estimators, max_depth, subsample):\n"
+    "    return score(GradientBoostingClassifier(learning_rate=learning_rate, n_estimators=n_estimators,\n"
+    "                                            max_depth=max_depth, subsample=subsample))\n"
+)
+GRADIENT_BOOSTING_SPACE = SearchSpace({"learning_rate": loguniform(0.01, 0.5), "n_estimators": intrange(20, 300),
+                                       "max_depth": intrange(1, 6), "subsample": uniform(0.5, 1.0)})
+
+
+def test_a_boosting_librarys_rounds_are_the_hgb_spaces_max_iter_and_a_forests_trees_are_not():
+    roles = {
+        cell: dict((r.parameter, r.role) for r in describe_objective(cell, ["n", "lr"]).roles)
+        for cell in (
+            "def f(n, lr):\n    return score(GradientBoostingClassifier(n_estimators=n, learning_rate=lr))\n",
+            "def f(n, lr):\n    return score(XGBClassifier(n_estimators=n, eta=lr))\n",
+            "def f(n, lr):\n    return score(CatBoostRegressor(iterations=n, learning_rate=lr))\n",
+            "def f(n, lr):\n    return score(XGBRFClassifier(n_estimators=n, learning_rate=lr))\n",
+            "def f(n, lr):\n    return score(ExtraTreesClassifier(n_estimators=n))\n",
+        )
+    }
+    assert [r["n"] for r in roles.values()] == ["max_iter", "max_iter", "max_iter", "n_estimators", "n_estimators"]
+    assert all(r.get("lr", "learning_rate") == "learning_rate" for r in roles.values())
+
+
+def test_a_gradient_boosting_cell_of_another_class_warms_from_the_hgb_prior():
+    # scikit-learn's GradientBoostingClassifier is not a built-in family: before, it shared only learning_rate
+    # with the HGB prior (a partial match without the same family: cold). Its n_estimators are HGB's max_iter.
+    from jupyter_metahpo.prior.load import load_prior
+
+    prior = [s for s in load_prior() if s.extra.get("space_name") in ("hgb_classifier", "random_forest_classifier",
+                                                                      "svc")]
+    features = dict(prior[0].meta_features)
+    context = StudyContext(task=TaskDescription("new", features, prior[0].meta_feature_set),
+                           source=describe_objective(GRADIENT_BOOSTING_CELL, GRADIENT_BOOSTING_SPACE.names),
+                           task_type="classification")
+    experience = Experience.of(GRADIENT_BOOSTING_SPACE, prior, context)
+    assert {t.study.extra["space_name"] for t in experience.usable} == {"hgb_classifier"}
+    usable = experience.usable[0]
+    assert [(link.new, link.past, link.how) for link in usable.match.links] == [
+        ("learning_rate", "learning_rate", "name"), ("n_estimators", "max_iter", "estimator")
+    ]
+    assert usable.match.unmatched == ("max_depth", "subsample")
+    assert "the same kind of estimator (gradient boosting)" in [e.detail for e in usable.evidence]
+    # The forest's n_estimators and the SVC share nothing with it that means the same.
+    assert not any(t.study.extra["space_name"] != "hgb_classifier" for t in experience.usable)
+
+
+def test_data_alike_is_no_evidence_against_another_kind_of_estimator_outside_the_built_in_families():
+    # Two cells of estimators outside the built-in families tune the same preprocessing on data described
+    # alike: what suits a k-nearest-neighbours model says nothing about a ridge regression's, as between
+    # two built-in families (before, neither had a family, so data alike made the study a source, and the
+    # two-line cells, the same but for the estimator, counted as similar objective code: 0.79).
+    features = {"log_n_rows": 5.0, "log_n_columns": 2.0}
+    space = SearchSpace({"n_components": intrange(2, 30), "degree": intrange(1, 3)})
+    preprocessing = "make_pipeline(PolynomialFeatures(degree), PCA(n_components=n_components), {})"
+    knn = _stored(space, "def train(n_components, degree):\n    return score("
+                  + preprocessing.format("KNeighborsRegressor()") + ")\n", "knn", lambda c: -c["n_components"],
+                  meta_features=features, meta_feature_set="mhpo-v1")
+    ridge = "def train(n_components, degree):\n    return score(" + preprocessing.format("Ridge()") + ")\n"
+    context = StudyContext(task=TaskDescription("new", features, "mhpo-v1"),
+                           source=describe_objective(ridge, space.names))
+    experience = Experience.of(space, [knn], context)
+    assert experience.usable == () and "knn" in experience.report.unrelated
+    same = _stored(space, ridge, "ridge", lambda c: -c["n_components"], meta_features=features,
+                   meta_feature_set="mhpo-v1")
+    assert [t.study.study_id for t in Experience.of(space, [knn, same], context).usable] == ["ridge"]
+
+
 def test_one_shared_name_needs_the_same_estimator_not_only_data_alike():
     # A one-parameter logistic regression cell and a stored SVC study whose objective hides its estimator
     # (built through a helper): both tune C, their data look alike, and that is all.
@@ -446,10 +557,10 @@ def test_the_cold_explanation_names_the_closest_study_of_the_same_estimator_and_
     from jupyter_metahpo.prior.load import load_prior
 
     prior = load_prior()
-    # LogisticRegression(C=C, penalty=penalty): C is shared by the SVM and the logistic regression priors
-    # alike; the closest named is the logistic regression's, the estimator the cell builds.
-    space = SearchSpace({"C": loguniform(1e-3, 1e3), "penalty": choice("l1", "l2")})
-    cell = "def train(C, penalty):\n    return score(LogisticRegression(C=C, penalty=penalty, solver='liblinear'))\n"
+    # LogisticRegression(C=C, tol=tol): C is shared by the SVM and the logistic regression priors alike
+    # (tol by neither); the closest named is the logistic regression's, the estimator the cell builds.
+    space = SearchSpace({"C": loguniform(1e-3, 1e3), "tol": loguniform(1e-6, 1e-2)})
+    cell = "def train(C, tol):\n    return score(LogisticRegression(C=C, tol=tol, solver='liblinear'))\n"
     svc_first = sorted(prior, key=lambda study: study.extra.get("space_name") != "svc")
     experience = Experience.of(space, svc_first, StudyContext(source=describe_objective(cell, space.names)))
     assert "the closest is" in experience.summary()["cold"]

@@ -36,7 +36,7 @@ from .user_spaces import UserCase, exact_case, family_cases
 
 #: Live datasets used by default: held-out classification data small enough for a 2-core budget.
 LIVE_USER_DATASETS = ("sk_wine", "keel_sonar", "wd_mroz")
-LIVE_CASES = ("a", "b", "c", "d", "e")
+LIVE_CASES = ("a", "b", "c", "d", "e", "g")
 
 
 def cell_function(case: UserCase, X: Any, y: Any, tag: str) -> Callable[..., float]:
@@ -95,7 +95,7 @@ def run_live(
 
     from benchmarks.bench_live import load_live_dataset
 
-    user_cases = {c: family_cases(family)[c] for c in cases}
+    user_cases = {c: case for c, case in family_cases(family).items() if c in cases}
     raw: dict[tuple[str, str, str, int], tuple[list, list]] = {}
     for name in datasets:
         dataset = load_live_dataset(name)
@@ -199,7 +199,7 @@ def run_live_loo(
     from . import user_runner
     from .user_runner import UserTask
 
-    user_cases = {c: family_cases(family)[c] for c in cases}
+    user_cases = {c: case for c, case in family_cases(family).items() if c in cases}
     raw: dict[tuple[str, str, str, int], tuple[list, list]] = {}
     for held_out, past in work:
         dataset = (load or load_dataset)(held_out.dataset)

@@ -40,7 +40,9 @@ from .pool import PoolTask
 __all__ = [
     "CASES",
     "CASE_TITLES",
+    "LIVE_ONLY_CASES",
     "FAMILIES",
+    "POOL_FAMILIES",
     "CASES_VERSION",
     "Link",
     "UserCase",
@@ -55,7 +57,10 @@ FAMILIES: dict[str, str] = {
     "hgb": "hgb_classifier",
     "svm": "svc",
     "torch_mlp": "torch_mlp_classifier",
+    "logistic_regression": "logistic_regression",
 }
+#: The families of the pool part by default (the logistic regression has only the penalty cell, case e, trained live).
+POOL_FAMILIES: tuple[str, ...] = ("hgb", "random_forest", "svm", "torch_mlp")
 
 CASE_TITLES: dict[str, str] = {
     "a": "renamed (aliases, estimator arguments)",
@@ -64,8 +69,12 @@ CASE_TITLES: dict[str, str] = {
     "d": "a superset (1-2 parameters the prior never saw)",
     "e": "a kind that differs",
     "f": "an unrelated toy function sharing two names",
+    "g": "another class of the estimator's kind (scikit-learn's GradientBoostingClassifier against the HGB prior)",
 }
-CASES: tuple[str, ...] = tuple(CASE_TITLES)
+#: Cases trained live only: their estimator is not the built-in one, so a pool of it cannot score them.
+LIVE_ONLY_CASES: tuple[str, ...] = ("g",)
+#: The cases of the pool part (the issue's a-f).
+CASES: tuple[str, ...] = tuple(c for c in CASE_TITLES if c not in LIVE_ONLY_CASES)
 
 #: Bumped whenever a case's space, cell or transform changes, so that stored runs are not reused.
 CASES_VERSION = 1
@@ -211,6 +220,48 @@ def _hgb_cell(signature: Sequence[str], args: Mapping[str, str], extra: str = ""
         "    )\n"
     )
     return _sklearn_cell("from sklearn.ensemble import HistGradientBoostingClassifier", signature, body)
+
+
+def _logistic_cell(signature: Sequence[str], args: Mapping[str, str]) -> str:
+    # The prior's fixed solver and iterations (builtin_spaces.logistic_regression); the cell scales as the prior did.
+    mixing = f"penalty={args['penalty']}" if "penalty" in args else f"l1_ratio={args['l1_ratio']}"
+    body = (
+        "    model = make_pipeline(\n"
+        "        SimpleImputer(),\n"
+        "        StandardScaler(),\n"
+        f"        LogisticRegression(C={args['C']}, {mixing}, class_weight={args['class_weight']}, solver=\"saga\", "
+        "max_iter=500),\n"
+        "    )\n"
+    )
+    imports = (
+        "from sklearn.impute import SimpleImputer\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.pipeline import make_pipeline\n"
+        "from sklearn.preprocessing import StandardScaler"
+    )
+    return _sklearn_cell(imports, signature, body)
+
+
+def _gradient_boosting_cell(signature: Sequence[str]) -> str:
+    # GradientBoostingClassifier takes no missing values (HistGradientBoosting does): a user imputes them.
+    body = (
+        "    model = make_pipeline(\n"
+        "        SimpleImputer(),\n"
+        "        GradientBoostingClassifier(\n"
+        "            learning_rate=learning_rate,\n"
+        "            n_estimators=n_estimators,\n"
+        "            max_depth=max_depth,\n"
+        "            subsample=subsample,\n"
+        "            random_state=0,\n"
+        "        ),\n"
+        "    )\n"
+    )
+    imports = (
+        "from sklearn.ensemble import GradientBoostingClassifier\n"
+        "from sklearn.impute import SimpleImputer\n"
+        "from sklearn.pipeline import make_pipeline"
+    )
+    return _sklearn_cell(imports, signature, body)
 
 
 def _svm_cell(signature: Sequence[str], args: Mapping[str, str], extra: str = "") -> str:
@@ -406,6 +457,15 @@ def _hgb() -> dict[str, UserCase]:
             "max_iter a log-uniform float; max_leaf_nodes a choice of 7, 15, 31, 63, 127",
         ),
     }
+    gradient_boosting = SearchSpace({"learning_rate": loguniform(0.01, 0.5),
+                                     "n_estimators": intrange(20, 200, log=True),
+                                     "max_depth": intrange(1, 6), "subsample": uniform(0.5, 1.0)})
+    cases["g"] = UserCase(
+        "g", family, gradient_boosting, _gradient_boosting_cell(gradient_boosting.names),
+        {"learning_rate": Link("learning_rate"), "max_iter": Link("n_estimators")},
+        "scikit-learn's GradientBoostingClassifier, trained live only: learning_rate, n_estimators (HGB's "
+        "max_iter), and max_depth, subsample, which the prior never varied",
+    )
     toy = SearchSpace({"learning_rate": loguniform(1e-3, 1.0), "max_leaf_nodes": intrange(2, 256, log=True)})
     return {**cases, "f": _toy_case(family, toy)}
 
@@ -457,6 +517,24 @@ def _svm() -> dict[str, UserCase]:
     }
     toy = SearchSpace({"C": loguniform(1e-2, 1e3), "gamma": loguniform(1e-4, 1.0)})
     return {**cases, "f": _toy_case(family, toy)}
+
+
+def _logistic_regression() -> dict[str, UserCase]:
+    family = "logistic_regression"
+    builtin = get_builtin_space(FAMILIES[family])
+    space = SearchSpace({"C": builtin.space["C"], "penalty": choice("l1", "l2"),
+                         "class_weight": builtin.space["class_weight"]})
+    names = space.names
+    return {
+        "e": UserCase(
+            "e", family, space,
+            _logistic_cell(names, {n: n for n in names}),
+            {"C": Link("C"), "l1_ratio": Link("penalty", lambda penalty, n_features: {"l1": 1.0, "l2": 0.0}[penalty]),
+             "class_weight": Link("class_weight")},
+            "penalty a choice of 'l1' / 'l2' (the prior's l1_ratio 1 / 0; scikit-learn 1.8 deprecates penalty for "
+            "l1_ratio, but cells written before still use it)",
+        ),
+    }
 
 
 def _torch_mlp() -> dict[str, UserCase]:
@@ -534,6 +612,7 @@ _BUILDERS: dict[str, Callable[[], dict[str, UserCase]]] = {
     "hgb": _hgb,
     "svm": _svm,
     "torch_mlp": _torch_mlp,
+    "logistic_regression": _logistic_regression,
 }
 
 
@@ -573,7 +652,7 @@ def exact_case(family: str) -> UserCase:
 
     Only the scikit-learn families: the torch loop's cell needs tensors prepared for it.
     """
-    builders = {"random_forest": _rf_cell, "hgb": _hgb_cell, "svm": _svm_cell}
+    builders = {"random_forest": _rf_cell, "hgb": _hgb_cell, "svm": _svm_cell, "logistic_regression": _logistic_cell}
     if family not in builders:
         raise KeyError(f"no live cell for family {family!r}; choose one of {sorted(builders)}.")
     builtin = get_builtin_space(FAMILIES[family])

@@ -31,7 +31,8 @@ from ..experience import PastStudy
 from ..space import Choice, Parameter, SearchSpace
 from ..trial import Direction
 from .matching import (
-    NO_VALUE, SHARES_AS_OPTIONS, SpaceMatch, canonical_name, convert_value, feature_count, match_spaces,
+    NO_VALUE, PENALTIES_AS_OPTIONS, SHARES_AS_OPTIONS, SpaceMatch, canonical_name, convert_value, feature_count,
+    match_spaces,
 )
 from .slicing import FixedSlicer, fixed_position
 
@@ -391,6 +392,8 @@ class _Mover:
             if value is NO_VALUE:
                 if link.conversion == SHARES_AS_OPTIONS:
                     return None, clipped, f"{link.new} far from every option's share of the features"
+                if link.conversion == PENALTIES_AS_OPTIONS:
+                    return None, clipped, f"{link.new}: their {link.past} mixes the penalties"
                 return None, clipped, f"{link.new}={config[link.past]!r} not an option"
             placed, was_clipped = _place(value, parameter)
             if placed is NO_VALUE:

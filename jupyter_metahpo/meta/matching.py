@@ -23,7 +23,10 @@ range and a log-uniform float are both numbers), a range and a choice of numbers
 and the share of features per split (``max_features``) between a fraction and the
 options ``"sqrt"`` / ``"log2"`` / ``None`` when the number of features is known (a
 fraction more than :data:`SHARE_OPTION_TOLERANCE` times away from every option's share
-has no counterpart there).
+has no counterpart there), and a logistic regression's ``penalty`` choice (``"l1"`` /
+``"l2"``) and the elastic-net mixing ratio ``l1_ratio`` (1 / 0; a mix further than
+:data:`PENALTY_RATIO_TOLERANCE` from both has no counterpart unless ``"elasticnet"`` is an
+option).
 :func:`convert_value` turns one past value into the new parameter's terms; values
 outside the new range are clipped when near it and dropped otherwise (see
 :mod:`.compat`).
@@ -49,6 +52,7 @@ __all__ = [
     "convert_value",
     "FEATURE_SHARE_OPTIONS",
     "NO_VALUE",
+    "PENALTIES_AS_OPTIONS",
     "SHARE_OPTION_TOLERANCE",
     "SHARES_AS_OPTIONS",
     "feature_count",
@@ -96,6 +100,16 @@ SHARES_AS_OPTIONS = "their shares of the features as your options"
 #: regret at trials 1 / 5 / 10 0.246 / 0.103 / 0.080 with the nearest option whatever
 #: the distance, 0.249 / 0.099 / 0.070 with this factor (within one standard error).
 SHARE_OPTION_TOLERANCE = 1.5
+
+#: How a past elastic-net mixing ratio (``l1_ratio``) converts into a new choice of penalties (``"l1"``, ``"l2"``).
+PENALTIES_AS_OPTIONS = "their l1_ratio near 1 / 0 as your 'l1' / 'l2'"
+
+#: The elastic-net mixing ratio (scikit-learn's ``l1_ratio``) each penalty option means.
+PENALTY_L1_RATIOS: dict[Any, float] = {"l1": 1.0, "l2": 0.0}
+
+#: A past ``l1_ratio`` within this distance of 1 (or 0) counts as ``"l1"`` (or ``"l2"``); one further in
+#: mixes the two penalties, which only an ``"elasticnet"`` option can say (else it has no counterpart).
+PENALTY_RATIO_TOLERANCE = 0.1
 
 #: What the options of a feature-share choice mean as a fraction of ``n`` features.
 FEATURE_SHARE_OPTIONS: dict[Any, Any] = {
@@ -281,8 +295,28 @@ def _is_fraction(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 < float(value) <= 1.0
 
 
+def _penalty_options(parameter: Parameter) -> bool:
+    """A choice of regularisation penalties (``"l1"``, ``"l2"``, maybe ``"elasticnet"`` / ``None``)."""
+    if not isinstance(parameter, Choice):
+        return False
+    options = set(parameter.options)
+    return bool(options & set(PENALTY_L1_RATIOS)) and options <= {*PENALTY_L1_RATIOS, "elasticnet", None, "none"}
+
+
+def _is_ratio(parameter: Parameter) -> bool:
+    """A numeric parameter within [0, 1] (a mixing ratio can be one)."""
+    if not _is_numeric(parameter):
+        return False
+    return 0.0 <= float(parameter.low) and float(parameter.high) <= 1.0  # type: ignore[attr-defined]
+
+
 def conversion_between(past: Parameter, new: Parameter, name: str) -> str | bool:
     """How values of ``past`` become values of ``new``: "" (same kind), a label, or False (they cannot)."""
+    # A penalty choice and a mixing ratio: linked by the estimator argument (LogisticRegression's penalty).
+    if _is_ratio(past) and _penalty_options(new):
+        return PENALTIES_AS_OPTIONS
+    if _penalty_options(past) and _is_ratio(new):
+        return "their 'l1' / 'l2' as l1_ratio 1 / 0"
     if _is_numeric(past) and _is_numeric(new):
         return "" if past.kind == new.kind else f"{past.kind} values used as {new.kind}"
     if _is_numeric(past) and _number_options(new):
@@ -331,6 +365,10 @@ def convert_value(
         return float(value)
     if isinstance(past, Choice) and isinstance(new, Choice):
         return new.options[new.index(value)] if new.contains(value) else NO_VALUE
+    if _is_ratio(past) and _penalty_options(new):
+        return _nearest_penalty(float(value), new)
+    if _penalty_options(past) and _is_ratio(new):
+        return PENALTY_L1_RATIOS.get(value, NO_VALUE)
     if _is_numeric(past) and _number_options(new):
         return _nearest_number_option(float(value), new)
     if _number_options(past) and _is_numeric(new):
@@ -341,6 +379,14 @@ def convert_value(
     # Only a numeric past parameter reaches here: the choices returned above.
     past_range = (float(past.low), float(past.high))  # type: ignore[attr-defined]
     return _nearest_share_option(float(value), new, n_features_new or n_features_past, past_range)
+
+
+def _nearest_penalty(ratio: float, choice: Choice) -> Any:
+    """The penalty option a past ``l1_ratio`` ran as (:data:`PENALTY_RATIO_TOLERANCE`), or :data:`NO_VALUE`."""
+    for option, pure in PENALTY_L1_RATIOS.items():
+        if abs(ratio - pure) <= PENALTY_RATIO_TOLERANCE and choice.contains(option):
+            return option
+    return "elasticnet" if choice.contains("elasticnet") else NO_VALUE
 
 
 def _nearest_number_option(value: float, choice: Choice) -> Any:

@@ -8,11 +8,14 @@ a source of the warm start and of the transfer refinement only with evidence
 - ``explicit``: it was given by the user (``past=``);
 - ``task``: it is the same task (the same task name, or the same data fingerprint);
 - ``objective``: its objective is similar code (:func:`.source.source_similarity` at
-  least :data:`SIMILAR_OBJECTIVE`: the same training function up to names and formatting);
+  least :data:`SIMILAR_OBJECTIVE`: the same training function up to names and formatting)
+  that does not build another kind of estimator;
 - ``estimator``: its objective builds an estimator of the same family (the bundled
-  prior's studies are of their built-in space's family);
+  prior's studies are of their built-in space's family), or of the same kind
+  (:func:`.source.estimator_kind`: scikit-learn's ``GradientBoostingClassifier``,
+  XGBoost and LightGBM are gradient boosting, as the HGB prior is);
 - ``data``: both tasks are described by meta-features of the same set, and the new
-  objective does not name another estimator family than the past study's;
+  objective does not name another kind of estimator than the past study's;
 - ``space``: every parameter of the new space is in the past space under the same name
   and kind, there are at least two of them (more than a shared name), and the two
   cannot be compared by what they run: the new objective's source is unknown, or the
@@ -60,6 +63,7 @@ __all__ = [
     "is_source",
     "past_arguments",
     "past_families",
+    "past_kinds",
     "past_source",
 ]
 
@@ -167,12 +171,13 @@ def evidence_for(
     ``theirs`` is the past study's :func:`past_source`, read once by the caller (matching reads it too).
     """
     families = past_families(past, theirs)
+    kinds = past_kinds(past, theirs)
     found = [
         *_explicit(past, context),
         *_same_task(past, context),
-        *_objective(theirs, context),
-        *_estimator(families, context),
-        *_data(past, families, context),
+        *_objective(theirs, kinds, context),
+        *_estimator(families, kinds, context),
+        *_data(past, kinds, context),
         *_space(theirs is not None or bool(families), match, context),
     ]
     return tuple(found)
@@ -234,8 +239,13 @@ def _same_task(past: PastStudy, context: StudyContext) -> list[Evidence]:
     return []
 
 
-def _objective(theirs: ObjectiveSource | None, context: StudyContext) -> list[Evidence]:
+def _objective(theirs: ObjectiveSource | None, kinds: frozenset[str], context: StudyContext) -> list[Evidence]:
     if context.source is None or theirs is None:
+        return []
+    ours = context.source.kinds()
+    if ours and kinds and not ours & kinds:
+        # A short cell around another kind of estimator scores above the threshold (SVC against
+        # LogisticRegression in a two-line cell: 0.65): the same template, not the same objective.
         return []
     similarity = source_similarity(context.source, theirs)
     if similarity < SIMILAR_OBJECTIVE:
@@ -244,20 +254,24 @@ def _objective(theirs: ObjectiveSource | None, context: StudyContext) -> list[Ev
     return [Evidence("objective", what)]
 
 
-def _estimator(families: tuple[str, ...], context: StudyContext) -> list[Evidence]:
+def _estimator(families: tuple[str, ...], kinds: frozenset[str], context: StudyContext) -> list[Evidence]:
     if context.source is None:
         return []
     shared = [f for f in context.source.families if f in families]
-    return [Evidence("estimator", f"the same estimator family ({shared[0]})")] if shared else []
+    if shared:
+        return [Evidence("estimator", f"the same estimator family ({shared[0]})")]
+    # Another library's or class's estimator of the same kind (GradientBoostingClassifier and the HGB prior).
+    same_kind = sorted(context.source.kinds() & kinds)
+    return [Evidence("estimator", f"the same kind of estimator ({same_kind[0]})")] if same_kind else []
 
 
-def _data(past: PastStudy, families: tuple[str, ...], context: StudyContext) -> list[Evidence]:
+def _data(past: PastStudy, kinds: frozenset[str], context: StudyContext) -> list[Evidence]:
     task = context.task
     if not task.has_meta_features or past.meta_features is None or past.meta_feature_set != task.meta_feature_set:
         return []
-    ours = context.source.families if context.source is not None else ()
-    if ours and families and not set(ours) & set(families):
-        return []  # the objective names another estimator: data alike is not enough
+    ours = context.source.kinds() if context.source is not None else frozenset()
+    if ours and kinds and not ours & kinds:
+        return []  # the objective names another kind of estimator: data alike is not enough
     return [Evidence("data", "data described by the same meta-features")]
 
 
@@ -278,6 +292,14 @@ def past_families(past: PastStudy, source: ObjectiveSource | None = None) -> tup
         return (builtin.family,)
     source = source if source is not None else past_source(past)
     return () if source is None else source.families
+
+
+def past_kinds(past: PastStudy, source: ObjectiveSource | None) -> frozenset[str]:
+    """The kinds of estimator a past study built (:func:`.source.estimator_kind`), where known."""
+    builtin = _builtin_space(past)
+    if builtin is not None:
+        return frozenset((_builtin_kind(builtin.name),))
+    return frozenset() if source is None else source.kinds()
 
 
 def past_arguments(past: PastStudy, source: ObjectiveSource | None) -> dict[str, EstimatorArgument]:
@@ -302,8 +324,14 @@ def _builtin_space(past: PastStudy) -> BuiltinSpace | None:
 def _builtin_arguments(space_name: str) -> tuple[tuple[str, EstimatorArgument], ...]:
     builtin = BUILTIN_SPACES[space_name]
     estimator = builtin.estimator_path.partition(":")[2]
-    kind = estimator_kind(estimator) or builtin.family
+    kind = _builtin_kind(space_name)
     return tuple((name, EstimatorArgument(kind, estimator, name)) for name in builtin.space.names)
+
+
+@lru_cache(maxsize=None)
+def _builtin_kind(space_name: str) -> str:
+    builtin = BUILTIN_SPACES[space_name]
+    return estimator_kind(builtin.estimator_path.partition(":")[2]) or builtin.family
 
 
 def _estimator_arguments(source: ObjectiveSource, names) -> dict[str, EstimatorArgument]:

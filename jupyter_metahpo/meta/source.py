@@ -139,6 +139,11 @@ class ObjectiveSource:
         """The fixed settings by role."""
         return {setting.role: setting for setting in self.settings}
 
+    def kinds(self) -> frozenset[str]:
+        """The kinds of estimator the objective builds (:func:`estimator_kind`; a PyTorch MLP loop's family)."""
+        found = {estimator_kind(name) for name in self.estimators} | {_KIND_GROUPS.get(f, f) for f in self.families}
+        return frozenset(kind for kind in found if kind is not None)
+
     def to_json(self) -> dict[str, Any]:
         """A compact JSON-safe form (a few kB at most: the shingles are 8-character hashes)."""
         return {
@@ -596,7 +601,7 @@ _ARGUMENT_ROLES = {
     "num_leaves": "max_leaf_nodes",
     "max_leaves": "max_leaf_nodes",
     "min_child_samples": "min_samples_leaf",
-    "iterations": "n_estimators",
+    "iterations": "max_iter",  # CatBoost's boosting rounds
     "depth": "max_depth",
     "reg_lambda": "l2_regularization",
     "gamma": "min_split_loss",  # XGBoost's gamma is a split threshold, not an RBF kernel's width
@@ -604,6 +609,13 @@ _ARGUMENT_ROLES = {
 }
 #: Built-in estimators' arguments whose name would be confused with another meaning.
 _CLASS_ARGUMENT_ROLES = {("mlp", "learning_rate"): "learning_rate_schedule"}
+#: A tuned argument whose values another argument of the built-in space says (matching converts them): a logistic
+#: regression's ``penalty`` choice is the prior's ``l1_ratio`` at 1 (``"l1"``) or 0 (``"l2"``). A fixed ``penalty``
+#: keeps its own role: a fixed ``"l2"`` is not a fixed ``l1_ratio`` of ``"l2"``.
+_TUNED_ARGUMENT_ROLES = {("logistic_regression", "penalty"): "l1_ratio"}
+#: Arguments whose meaning depends on the kind of estimator (:func:`estimator_kind`): a boosting library's
+#: ``n_estimators`` counts boosting rounds, a histogram gradient boosting's ``max_iter``; a forest's counts trees.
+_KIND_ARGUMENT_ROLES = {("gradient boosting", "n_estimators"): "max_iter"}
 
 _TORCH_OPTIMIZERS = frozenset(
     ("Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop",
@@ -626,15 +638,39 @@ _CONFIG_NAMES = frozenset(("config", "cfg", "conf", "params", "hparams", "hp", "
 class _Estimator:
     family: str | None  # the built-in family, None for other libraries
     arguments: frozenset[str]  # known constructor arguments, for Estimator(**config)
+    kind: str  # what its hyperparameters belong to (estimator_kind)
 
 
 def _known_estimators() -> dict[str, _Estimator]:
-    known = {name: _Estimator(None, frozenset(args)) for name, args in _OTHER_ESTIMATORS.items()}
+    known = {name: _Estimator(None, frozenset(args), _kind_of(name, None)) for name, args in _OTHER_ESTIMATORS.items()}
     for space in BUILTIN_SPACES.values():
         class_name = space.estimator_path.partition(":")[2]
         own = set(space.space) - set(_NOT_ARGUMENTS.get(space.family, ()))
-        known[class_name] = _Estimator(space.family, frozenset(own | set(_EXTRA_ARGUMENTS.get(space.family, ()))))
+        arguments = frozenset(own | set(_EXTRA_ARGUMENTS.get(space.family, ())))
+        known[class_name] = _Estimator(space.family, arguments, _kind_of(class_name, space.family))
     return known
+
+
+#: Estimators whose same-named hyperparameters mean the same thing, grouped under one kind (by built-in family
+#: or class name without ``Classifier`` / ``Regressor``): the boosted-tree libraries share learning rate, depth
+#: and leaf counts (``_ARGUMENT_ROLES`` maps their names), extremely randomised trees a forest's arguments.
+_KIND_GROUPS = {
+    "hgb": "gradient boosting", "GradientBoosting": "gradient boosting", "XGB": "gradient boosting",
+    "LGBM": "gradient boosting", "CatBoost": "gradient boosting",
+    "random_forest": "random forest", "ExtraTrees": "random forest", "XGBRF": "random forest",
+}
+
+
+def _kind_of(class_name: str, family: str | None) -> str:
+    """The built-in family, or the class name without ``Classifier`` / ``Regressor``, joined by :data:`_KIND_GROUPS`."""
+    kind = family
+    if kind is None:
+        kind = class_name
+        for suffix in ("Classifier", "Regressor"):
+            if class_name.endswith(suffix) and len(class_name) > len(suffix):
+                kind = class_name[: -len(suffix)]
+                break
+    return _KIND_GROUPS.get(kind, kind)
 
 
 _ESTIMATORS = _known_estimators()
@@ -790,6 +826,8 @@ class _RoleReader:
     def _add(self, expression: ast.expr | None, target: str, argument: str, role: str) -> None:
         parameter = self._single_parameter(expression)
         if parameter is not None and expression is not None:
+            family = _ESTIMATORS[target].family if target in _ESTIMATORS else None
+            role = _TUNED_ARGUMENT_ROLES.get((family, argument), role)
             self._roles[ParameterRole(parameter, target, argument, role, self._is_direct(expression))] = None
         elif expression is not None and not self._parameters_in(expression):
             value = _literal(expression)
@@ -859,7 +897,7 @@ class _RoleReader:
     @staticmethod
     def _estimator_role(estimator: _Estimator, argument: str) -> str:
         if estimator.family is None:
-            return _ARGUMENT_ROLES.get(argument, argument)
+            return _KIND_ARGUMENT_ROLES.get((estimator.kind, argument)) or _ARGUMENT_ROLES.get(argument, argument)
         return _CLASS_ARGUMENT_ROLES.get((estimator.family, argument), argument)
 
     def _read_unpacked(self, value: ast.expr, name: str, estimator: _Estimator) -> None:
@@ -1043,16 +1081,6 @@ def _library_defaults(class_name: str) -> dict[str, Any]:
 NO_DEFAULT = _NOT_LITERAL
 
 
-#: Estimators whose same-named hyperparameters mean the same thing, grouped under one kind (by built-in family
-#: or class name without ``Classifier`` / ``Regressor``): the boosted-tree libraries share learning rate, depth
-#: and leaf counts (``_ARGUMENT_ROLES`` maps their names), extremely randomised trees a forest's arguments.
-_KIND_GROUPS = {
-    "hgb": "gradient boosting", "GradientBoosting": "gradient boosting", "XGB": "gradient boosting",
-    "LGBM": "gradient boosting", "CatBoost": "gradient boosting",
-    "random_forest": "random forest", "ExtraTrees": "random forest", "XGBRF": "random forest",
-}
-
-
 def estimator_kind(target: str) -> str | None:
     """What the hyperparameters of ``target`` (an estimator class the objective calls) belong to.
 
@@ -1066,16 +1094,7 @@ def estimator_kind(target: str) -> str | None:
     which is not told apart.
     """
     estimator = _ESTIMATORS.get(target)
-    if estimator is None:
-        return None
-    kind = estimator.family
-    if kind is None:
-        kind = target
-        for suffix in ("Classifier", "Regressor"):
-            if target.endswith(suffix) and len(target) > len(suffix):
-                kind = target[: -len(suffix)]
-                break
-    return _KIND_GROUPS.get(kind, kind)
+    return None if estimator is None else estimator.kind
 
 
 def argument_default(target: str, argument: str) -> Any:
