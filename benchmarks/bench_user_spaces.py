@@ -47,9 +47,7 @@ from benchmarks._command import command_line  # noqa: E402
 from benchmarks._loo import user_report  # noqa: E402
 from benchmarks._loo.cache import RunCache  # noqa: E402
 from benchmarks._loo.user_runner import run_user_benchmark  # noqa: E402
-from benchmarks._loo.user_spaces import (  # noqa: E402
-    CASE_TITLES, CASES, FAMILIES, LIVE_ONLY_CASES, POOL_FAMILIES, family_cases,
-)
+from benchmarks._loo.user_spaces import CASE_TITLES, CASES, FAMILIES, POOL_FAMILIES, family_cases  # noqa: E402
 
 META_FEATURE_CACHE = ROOT / "results" / "cache" / "prior_meta_features.json"
 RUN_CACHE = ROOT / "results" / "cache" / "user_spaces_runs.jsonl"
@@ -117,8 +115,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2 held-out pools per family, 1 seed, no run cache")
     parser.add_argument("--families", nargs="+", choices=sorted(FAMILIES), default=sorted(POOL_FAMILIES))
-    parser.add_argument("--cases", nargs="+", choices=(*CASES, *LIVE_ONLY_CASES), default=list(CASES),
-                        help="the cases (default: a-f; g is trained live only, with --live or --live-loo)")
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
     parser.add_argument("--pools-per-family", type=int, help="held-out pools per family (default: all; quick: 2)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--budget", type=int, default=25)
@@ -138,10 +135,6 @@ def main(argv=None) -> int:
     parser.add_argument("--live-datasets", nargs="+", default=None,
                         help="held-out datasets (--live: bench_live.py's names; --live-loo: the prior's, to hold out)")
     args = parser.parse_args(argv)
-    live_only = sorted(set(args.cases) & set(LIVE_ONLY_CASES))
-    if live_only and not (args.live or args.live_loo):
-        parser.error(f"case {', '.join(live_only)} is trained live only (its estimator is not the built-in one, "
-                     "which the pools ran): add --live or --live-loo.")
     if args.live_loo:
         return main_live_loo(args, argv)
     if args.live:
@@ -207,9 +200,18 @@ def live_table_name(args, cases) -> str:
 
     if args.quick:
         return "user_spaces_live_quick"
-    if args.live_family == "svm" and set(cases) == set(LIVE_CASES) - set(LIVE_ONLY_CASES):
+    if args.live_family == "svm" and set(cases) == set(LIVE_CASES):
         return "user_spaces_live"
     return f"user_spaces_live_{args.live_family}_{''.join(cases)}"
+
+
+def live_loo_table_name(args, cases) -> str:
+    """Where ``--live-loo`` writes: a family's subset and kind cells (c, e) to ``user_spaces_live_loo_<family>``,
+    other cases to their own table (``user_spaces_live_loo_logistic_regression_e``)."""
+    if args.quick:
+        return "user_spaces_live_loo_quick"
+    suffix = "" if set(cases) == {"c", "e"} else "_" + "".join(cases)
+    return f"user_spaces_live_loo_{args.live_family}{suffix}"
 
 
 def main_live_loo(args, argv) -> int:
@@ -251,7 +253,7 @@ def main_live_loo(args, argv) -> int:
              "categorical columns one-hot encoded; `cross_val_score(..., cv=5)`, balanced accuracy). Regret is "
              "normalised per dataset between the best and worst score any run found there. Means are over "
              "datasets (seeds averaged first)."]
-    name = args.out or ("user_spaces_live_loo_quick" if args.quick else f"user_spaces_live_loo_{family}")
+    name = args.out or live_loo_table_name(args, cases)
     return write_live_report(intro, results, cases, family, name)
 
 

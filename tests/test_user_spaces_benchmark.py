@@ -24,11 +24,11 @@ from benchmarks._loo.user_report import (  # noqa: E402
 )
 from benchmarks._loo.user_runner import UserTask, run_user_benchmark, user_tasks  # noqa: E402
 from benchmarks._loo.user_spaces import (  # noqa: E402
-    CASES, FAMILIES, LIVE_ONLY_CASES, POOL_FAMILIES, family_cases, feature_share, toy_pool,
+    CASES, FAMILIES, POOL_FAMILIES, family_cases, feature_share, toy_pool,
 )
 from jupyter_metahpo.builtin_spaces import get_builtin_space  # noqa: E402
 from jupyter_metahpo.experience import PastStudy  # noqa: E402
-from jupyter_metahpo.meta.source import describe_objective, estimator_kind  # noqa: E402
+from jupyter_metahpo.meta.source import describe_objective  # noqa: E402
 from jupyter_metahpo.space import Choice  # noqa: E402
 
 
@@ -122,7 +122,7 @@ def test_f_is_scored_by_its_own_cell_not_mapped_into_the_builtin_space():
 def test_each_case_is_the_departure_it_says(family):
     cases = family_cases(family)
     builtin = builtin_of(family).space
-    assert set(cases) - set(LIVE_ONLY_CASES) == set(CASES)
+    assert set(cases) == set(CASES)
     renamed = cases["a"].space
     assert len(renamed) == len(builtin) and len(set(renamed.names) - set(builtin.names)) >= len(builtin) // 2
     ranges = cases["b"].space
@@ -148,11 +148,7 @@ def test_the_cells_build_the_familys_estimator_and_pass_on_every_builtin_paramet
         if case.synthetic:
             assert source.families == ()
             continue
-        if letter in LIVE_ONLY_CASES:  # another class of the family's kind (GradientBoostingClassifier for hgb)
-            assert source.families == () and source.kinds() == {estimator_kind(builtin_of(family).estimator_path
-                                                                               .partition(":")[2])}, letter
-        else:
-            assert source.families == (family,), letter
+        assert source.families == (family,), letter
         set_by_the_cell = {role.parameter for role in source.roles}
         known = set(case.space.names) - set(case.extra_parameters)
         assert known <= set_by_the_cell, (letter, known - set_by_the_cell)
@@ -365,23 +361,14 @@ def test_a_change_confined_to_some_cases_gives_only_their_runs_a_new_identity():
     assert UserCold().identity_for("c") == UserCold().identity  # methods without per-case versions
 
 
-def test_the_live_only_cells_tie_their_parameters_to_the_builtin_ones_by_the_estimator_arguments():
-    # The GradientBoostingClassifier cell: its n_estimators are the HGB space's max_iter (boosting rounds).
-    boosting = family_cases("hgb")["g"]
-    roles = {r.parameter: r.role for r in describe_objective(boosting.cell, boosting.space.names).roles}
-    assert roles["n_estimators"] == "max_iter" and roles["learning_rate"] == "learning_rate"
-    assert {link.user for link in boosting.links.values()} == {"learning_rate", "n_estimators"}
-    # The logistic regression's penalty cell (case e): its penalty is the prior's l1_ratio, "l1" 1 and "l2" 0.
+def test_the_logistic_regressions_penalty_cell_ties_penalty_to_the_priors_l1_ratio():
+    # The logistic regression's penalty cell (case e, trained live): "l1" is l1_ratio 1, "l2" 0.
     penalty = family_cases("logistic_regression")["e"]
     roles = {r.parameter: r.role for r in describe_objective(penalty.cell, penalty.space.names).roles}
     assert roles["penalty"] == "l1_ratio"
     config = {"C": 2.0, "penalty": "l1", "class_weight": "balanced"}
     assert penalty.to_builtin(config, 10)["l1_ratio"] == 1.0
     assert penalty.to_builtin({**config, "penalty": "l2"}, 10)["l1_ratio"] == 0.0
-    with pytest.raises(SystemExit):  # the pool part cannot score another estimator's cell
-        from benchmarks.bench_user_spaces import main
-
-        main(["--cases", "g"])
 
 
 def test_live_tables_of_another_family_or_a_few_cases_do_not_overwrite_the_svm_table():
@@ -396,3 +383,12 @@ def test_live_tables_of_another_family_or_a_few_cases_do_not_overwrite_the_svm_t
     assert name("random_forest", ["c"]) == "user_spaces_live_random_forest_c"
     assert name("svm", ["c", "e"]) == "user_spaces_live_svm_ce"
     assert name("svm", ["a"], quick=True) == "user_spaces_live_quick"
+    # The live leave-one-task-out tables: the official subset and kind cells, and any other case apart.
+    from benchmarks.bench_user_spaces import live_loo_table_name
+
+    def loo(family, cases):
+        return live_loo_table_name(argparse.Namespace(quick=False, live_family=family), cases)
+
+    assert loo("hgb", ["c", "e"]) == "user_spaces_live_loo_hgb"
+    assert loo("svm", ["c"]) == "user_spaces_live_loo_svm_c"
+    assert loo("logistic_regression", ["e"]) == "user_spaces_live_loo_logistic_regression_e"

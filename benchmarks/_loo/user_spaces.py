@@ -40,7 +40,6 @@ from .pool import PoolTask
 __all__ = [
     "CASES",
     "CASE_TITLES",
-    "LIVE_ONLY_CASES",
     "FAMILIES",
     "POOL_FAMILIES",
     "CASES_VERSION",
@@ -69,12 +68,8 @@ CASE_TITLES: dict[str, str] = {
     "d": "a superset (1-2 parameters the prior never saw)",
     "e": "a kind that differs",
     "f": "an unrelated toy function sharing two names",
-    "g": "another class of the estimator's kind (scikit-learn's GradientBoostingClassifier against the HGB prior)",
 }
-#: Cases trained live only: their estimator is not the built-in one, so a pool of it cannot score them.
-LIVE_ONLY_CASES: tuple[str, ...] = ("g",)
-#: The cases of the pool part (the issue's a-f).
-CASES: tuple[str, ...] = tuple(c for c in CASE_TITLES if c not in LIVE_ONLY_CASES)
+CASES: tuple[str, ...] = tuple(CASE_TITLES)
 
 #: Bumped whenever a case's space, cell or transform changes, so that stored runs are not reused.
 CASES_VERSION = 1
@@ -238,28 +233,6 @@ def _logistic_cell(signature: Sequence[str], args: Mapping[str, str]) -> str:
         "from sklearn.linear_model import LogisticRegression\n"
         "from sklearn.pipeline import make_pipeline\n"
         "from sklearn.preprocessing import StandardScaler"
-    )
-    return _sklearn_cell(imports, signature, body)
-
-
-def _gradient_boosting_cell(signature: Sequence[str]) -> str:
-    # GradientBoostingClassifier takes no missing values (HistGradientBoosting does): a user imputes them.
-    body = (
-        "    model = make_pipeline(\n"
-        "        SimpleImputer(),\n"
-        "        GradientBoostingClassifier(\n"
-        "            learning_rate=learning_rate,\n"
-        "            n_estimators=n_estimators,\n"
-        "            max_depth=max_depth,\n"
-        "            subsample=subsample,\n"
-        "            random_state=0,\n"
-        "        ),\n"
-        "    )\n"
-    )
-    imports = (
-        "from sklearn.ensemble import GradientBoostingClassifier\n"
-        "from sklearn.impute import SimpleImputer\n"
-        "from sklearn.pipeline import make_pipeline"
     )
     return _sklearn_cell(imports, signature, body)
 
@@ -457,15 +430,6 @@ def _hgb() -> dict[str, UserCase]:
             "max_iter a log-uniform float; max_leaf_nodes a choice of 7, 15, 31, 63, 127",
         ),
     }
-    gradient_boosting = SearchSpace({"learning_rate": loguniform(0.01, 0.5),
-                                     "n_estimators": intrange(20, 200, log=True),
-                                     "max_depth": intrange(1, 6), "subsample": uniform(0.5, 1.0)})
-    cases["g"] = UserCase(
-        "g", family, gradient_boosting, _gradient_boosting_cell(gradient_boosting.names),
-        {"learning_rate": Link("learning_rate"), "max_iter": Link("n_estimators")},
-        "scikit-learn's GradientBoostingClassifier, trained live only: learning_rate, n_estimators (HGB's "
-        "max_iter), and max_depth, subsample, which the prior never varied",
-    )
     toy = SearchSpace({"learning_rate": loguniform(1e-3, 1.0), "max_leaf_nodes": intrange(2, 256, log=True)})
     return {**cases, "f": _toy_case(family, toy)}
 
