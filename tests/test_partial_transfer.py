@@ -149,7 +149,8 @@ def test_a_penalty_choice_converts_to_and_from_the_elastic_net_mixing_ratio():
     ]
     # A penalty the objective fixes keeps its own role: "l2" is no value of l1_ratio.
     fixed = describe_objective("def train(C):\n    return score(LogisticRegression(C=C, penalty='l2'))\n", ["C"])
-    assert [(f.role, f.value) for f in fixed.settings] == [("penalty", "l2")]
+    settings = {f.role: f.value for f in fixed.settings}  # (with scikit-learn imported, its left-out defaults too)
+    assert settings["penalty"] == "l2" and settings.get("l1_ratio") in (None, 0.0)
 
 
 def test_a_logistic_regression_cell_tuning_penalty_warms_from_the_prior_on_both_parameters():
