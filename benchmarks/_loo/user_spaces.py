@@ -33,6 +33,7 @@ import numpy as np
 
 from jupyter_metahpo.builtin_spaces import get_builtin_space
 from jupyter_metahpo.experience import PastStudy
+from jupyter_metahpo.meta.matching import PENALTY_L1_RATIOS
 from jupyter_metahpo.space import Choice, SearchSpace, choice, intrange, loguniform, uniform
 
 from .pool import PoolTask
@@ -493,7 +494,7 @@ def _logistic_regression() -> dict[str, UserCase]:
         "e": UserCase(
             "e", family, space,
             _logistic_cell(names, {n: n for n in names}),
-            {"C": Link("C"), "l1_ratio": Link("penalty", lambda penalty, n_features: {"l1": 1.0, "l2": 0.0}[penalty]),
+            {"C": Link("C"), "l1_ratio": Link("penalty", lambda penalty, n_features: PENALTY_L1_RATIOS[penalty]),
              "class_weight": Link("class_weight")},
             "penalty a choice of 'l1' / 'l2' (the prior's l1_ratio 1 / 0; scikit-learn 1.8 deprecates penalty for "
             "l1_ratio, but cells written before still use it)",

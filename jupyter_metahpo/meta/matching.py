@@ -53,6 +53,8 @@ __all__ = [
     "FEATURE_SHARE_OPTIONS",
     "NO_VALUE",
     "PENALTIES_AS_OPTIONS",
+    "PENALTY_L1_RATIOS",
+    "PENALTY_RATIO_TOLERANCE",
     "SHARE_OPTION_TOLERANCE",
     "SHARES_AS_OPTIONS",
     "feature_count",
