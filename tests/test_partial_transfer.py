@@ -261,6 +261,8 @@ def test_the_cold_explanation_names_the_closest_built_in_space_and_the_fix():
     text = explain_cold(experience.report, 1)
     assert text.startswith("cold: none of 1 past studies shares 2 or more of your parameters")
     assert "built-in torch_mlp_classifier" in text and "shares lr" in text
+    # What renaming could reach: what they tuned besides the shared parameter (momentum is none of it).
+    assert "their other parameters are hidden_width, dropout: rename yours where one means the same" in text
     assert "builtin_spaces.get_builtin_space('torch_mlp_classifier')" in text
     assert explain_cold(experience.report, 0).startswith("cold: there is no past study yet")
 

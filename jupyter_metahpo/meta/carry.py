@@ -168,6 +168,7 @@ def _closest_entry(study: PastStudy, match: SpaceMatch, context: StudyContext, s
         "space_name": study.extra.get("space_name"),
         "shared": list(match.shared),
         "refused": dict(match.refused),
+        "unused": list(match.ignored),
         "needed": min(MIN_SHARED, len(space)),
         "advice": _advice(study, match, context),
     }
@@ -223,7 +224,10 @@ def explain_cold(report: TransferReport, n_past: int) -> str:
 
 
 def _fix(closest: dict[str, Any]) -> str:
+    # Name what they tuned besides the shared ones: renaming helps only where one of yours means one of those.
+    unused = closest.get("unused") or []
+    rename = (f"their other parameters are {', '.join(unused)}: rename yours where one means the same"
+              if unused else "rename your parameters as theirs")
     if closest.get("space_name"):
-        name = closest["space_name"]
-        return f"rename your parameters as theirs, or use builtin_spaces.get_builtin_space({name!r}).space."
-    return "rename your parameters as theirs, or name the past studies to learn from with past=."
+        return f"{rename}, or use builtin_spaces.get_builtin_space({closest['space_name']!r}).space."
+    return f"{rename}, or name the past studies to learn from with past=."
