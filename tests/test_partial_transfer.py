@@ -507,6 +507,8 @@ def test_a_gradient_boosting_cell_of_another_class_shares_its_rounds_with_the_hg
     cold = experience.summary()["cold"]
     assert "(built-in hgb_classifier) (shares learning_rate, n_estimators)" in cold
     assert "a partial match needs the same estimator in your objective" in cold
+    assert ("(the prior's is HistGradientBoostingClassifier: builtin_spaces.get_builtin_space('hgb_classifier')"
+            ".space tunes it)") in cold
     # An HGB study on the same data (strong evidence) informs the cell's rounds through max_iter.
     same_data = _stored({"learning_rate": loguniform(0.01, 0.5), "max_iter": intrange(20, 200, log=True)},
                         "def train(learning_rate, max_iter):\n    return score(HistGradientBoostingClassifier("

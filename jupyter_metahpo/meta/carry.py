@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..builtin_spaces import BUILTIN_SPACES
 from ..experience import PastStudy
 from ..space import SearchSpace
 from .compat import MIN_SHARED, TransferredStudy, TransferReport, past_fixed, transfer_study
@@ -184,10 +185,14 @@ def _advice(study: PastStudy, match: SpaceMatch, context: StudyContext) -> str:
             "your objective's source could not be read, so the estimator it builds is unknown: define it in a "
             "cell or a file (not a lambda or exec), or name the past studies with past="
         )
-    return (
-        "a partial match needs the same estimator in your objective (or the same task, or past=); "
-        "data alike is not enough"
-    )
+    advice = ("a partial match needs the same estimator in your objective (or the same task, or past=); "
+              "data alike is not enough")
+    builtin = BUILTIN_SPACES.get(str(study.extra.get("space_name", "")))
+    if builtin is not None:  # the prior ran one estimator: name it, and the space that tunes it
+        estimator = builtin.estimator_path.partition(":")[2]
+        advice += (f" (the prior's is {estimator}: builtin_spaces.get_builtin_space({builtin.name!r}).space "
+                   "tunes it)")
+    return advice
 
 
 def explain_cold(report: TransferReport, n_past: int) -> str:
