@@ -22,14 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from ..builtin_spaces import BUILTIN_SPACES
 from ..experience import PastStudy
 from ..space import SearchSpace
 from .compat import MIN_SHARED, TransferredStudy, TransferReport, past_fixed, transfer_study
 from .matching import SpaceMatch, match_spaces
 from .similarity import described_by_meta_features, task_similarities
 from .slicing import FixedSlicer
-from .relatedness import StudyContext, evidence_for, is_source, past_arguments, past_source
+from .relatedness import StudyContext, builtin_space_of, evidence_for, is_source, past_arguments, past_source
 
 __all__ = ["carry_over", "explain_cold", "source_label"]
 
@@ -43,7 +42,7 @@ def carry_over(
     arguments = context.arguments(space)
     fixed = context.fixed_settings()
     usable: list[TransferredStudy] = []
-    closest: tuple[tuple[int, int, bool], PastStudy, SpaceMatch] | None = None
+    closest: tuple[tuple[int, int, bool], PastStudy, SpaceMatch, Any] | None = None
     sources: list[tuple[PastStudy, SpaceMatch, Any]] = []
     for study in past:
         theirs = past_source(study)
@@ -52,7 +51,7 @@ def carry_over(
         evidence = evidence_for(study, match, context, theirs)
         nearness = _nearness(match, evidence)
         if closest is None or nearness > closest[0]:
-            closest = (nearness, study, match)
+            closest = (nearness, study, match, evidence)
         if not is_source(evidence, match, study, context):
             if match.links:
                 report.unrelated[study.study_id] = _unrelated_reason(match, evidence, study, context)
@@ -163,7 +162,9 @@ def _source_entry(moved: TransferredStudy) -> dict[str, Any]:
     }
 
 
-def _closest_entry(study: PastStudy, match: SpaceMatch, context: StudyContext, space: SearchSpace) -> dict[str, Any]:
+def _closest_entry(
+    study: PastStudy, match: SpaceMatch, evidence, context: StudyContext, space: SearchSpace
+) -> dict[str, Any]:
     return {
         "label": source_label(study),
         "space_name": study.extra.get("space_name"),
@@ -171,13 +172,12 @@ def _closest_entry(study: PastStudy, match: SpaceMatch, context: StudyContext, s
         "refused": dict(match.refused),
         "unused": list(match.ignored),
         "needed": min(MIN_SHARED, len(space)),
-        "advice": _advice(study, match, context),
+        "advice": _advice(study, evidence, context),
     }
 
 
-def _advice(study: PastStudy, match: SpaceMatch, context: StudyContext) -> str:
-    """What would make this past study a source: the missing evidence, in the user's terms."""
-    evidence = evidence_for(study, match, context, past_source(study))
+def _advice(study: PastStudy, evidence, context: StudyContext) -> str:
+    """What would make this past study a source (``evidence``: what it has), in the user's terms."""
     if not evidence and not context.task.has_meta_features:
         return "give data=(X, y) so that tasks are compared by their data, or name the past studies with past="
     if context.source is None:
@@ -187,7 +187,7 @@ def _advice(study: PastStudy, match: SpaceMatch, context: StudyContext) -> str:
         )
     advice = ("a partial match needs the same estimator in your objective (or the same task, or past=); "
               "data alike is not enough")
-    builtin = BUILTIN_SPACES.get(str(study.extra.get("space_name", "")))
+    builtin = builtin_space_of(study)
     if builtin is not None:  # the prior ran one estimator: name it, and the space that tunes it
         estimator = builtin.estimator_path.partition(":")[2]
         advice += (f" (the prior's is {estimator}: builtin_spaces.get_builtin_space({builtin.name!r}).space "

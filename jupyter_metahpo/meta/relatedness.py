@@ -50,7 +50,7 @@ from ..experience import PastStudy
 from ..space import Choice, SearchSpace
 from .base import TaskDescription
 from .matching import EstimatorArgument, SpaceMatch, canonical_name, feature_count
-from .source import NO_DEFAULT, ObjectiveSource, argument_default, estimator_kind, source_similarity
+from .source import NO_DEFAULT, ObjectiveSource, argument_default, estimator_kind, family_kind, source_similarity
 
 __all__ = [
     "SIMILAR_OBJECTIVE",
@@ -59,6 +59,7 @@ __all__ = [
     "StudyContext",
     "evidence_for",
     "is_source",
+    "builtin_space_of",
     "past_arguments",
     "past_families",
     "past_kinds",
@@ -169,13 +170,13 @@ def evidence_for(
     ``theirs`` is the past study's :func:`past_source`, read once by the caller (matching reads it too).
     """
     families = past_families(past, theirs)
-    kinds = past_kinds(past, theirs)
+    other_kind = _builds_another_kind(past_kinds(past, theirs), context)
     found = [
         *_explicit(past, context),
         *_same_task(past, context),
-        *_objective(theirs, kinds, context),
+        *([] if other_kind else _objective(theirs, context)),
         *_estimator(families, context),
-        *_data(past, kinds, context),
+        *([] if other_kind else _data(past, context)),
         *_space(theirs is not None or bool(families), match, context),
     ]
     return tuple(found)
@@ -237,13 +238,16 @@ def _same_task(past: PastStudy, context: StudyContext) -> list[Evidence]:
     return []
 
 
-def _objective(theirs: ObjectiveSource | None, kinds: frozenset[str], context: StudyContext) -> list[Evidence]:
+def _builds_another_kind(kinds: frozenset[str], context: StudyContext) -> bool:
+    """Both objectives name estimators, and none of the same kind: then neither similar code (a short cell
+    around an SVC and the same around a LogisticRegression score 0.65: the same template, not the same
+    objective) nor data alike is evidence."""
+    ours = context.source.kinds() if context.source is not None else frozenset()
+    return bool(ours and kinds and not ours & kinds)
+
+
+def _objective(theirs: ObjectiveSource | None, context: StudyContext) -> list[Evidence]:
     if context.source is None or theirs is None:
-        return []
-    ours = context.source.kinds()
-    if ours and kinds and not ours & kinds:
-        # A short cell around another kind of estimator scores above the threshold (SVC against
-        # LogisticRegression in a two-line cell: 0.65): the same template, not the same objective.
         return []
     similarity = source_similarity(context.source, theirs)
     if similarity < SIMILAR_OBJECTIVE:
@@ -262,13 +266,10 @@ def _estimator(families: tuple[str, ...], context: StudyContext) -> list[Evidenc
     return [Evidence("estimator", f"the same estimator family ({shared[0]})")] if shared else []
 
 
-def _data(past: PastStudy, kinds: frozenset[str], context: StudyContext) -> list[Evidence]:
+def _data(past: PastStudy, context: StudyContext) -> list[Evidence]:
     task = context.task
     if not task.has_meta_features or past.meta_features is None or past.meta_feature_set != task.meta_feature_set:
         return []
-    ours = context.source.kinds() if context.source is not None else frozenset()
-    if ours and kinds and not ours & kinds:
-        return []  # the objective names another kind of estimator: data alike is not enough
     return [Evidence("data", "data described by the same meta-features")]
 
 
@@ -284,7 +285,7 @@ def past_families(past: PastStudy, source: ObjectiveSource | None = None) -> tup
 
     ``source`` is the study's :func:`past_source`, when the caller has already read it.
     """
-    builtin = _builtin_space(past)
+    builtin = builtin_space_of(past)
     if builtin is not None:
         return (builtin.family,)
     source = source if source is not None else past_source(past)
@@ -293,9 +294,9 @@ def past_families(past: PastStudy, source: ObjectiveSource | None = None) -> tup
 
 def past_kinds(past: PastStudy, source: ObjectiveSource | None) -> frozenset[str]:
     """The kinds of estimator a past study built (:func:`.source.estimator_kind`), where known."""
-    builtin = _builtin_space(past)
+    builtin = builtin_space_of(past)
     if builtin is not None:
-        return frozenset((_builtin_kind(builtin.name),))
+        return frozenset((family_kind(builtin.family),))
     return frozenset() if source is None else source.kinds()
 
 
@@ -306,13 +307,13 @@ def past_arguments(past: PastStudy, source: ObjectiveSource | None) -> dict[str,
     that family's); a stored study's come from its recorded objective ``source``
     (:func:`past_source`); a study without either tells nothing.
     """
-    builtin = _builtin_space(past)
+    builtin = builtin_space_of(past)
     if builtin is not None:
         return dict(_builtin_arguments(builtin.name))
     return {} if source is None else _estimator_arguments(source, past.space.names)
 
 
-def _builtin_space(past: PastStudy) -> BuiltinSpace | None:
+def builtin_space_of(past: PastStudy) -> BuiltinSpace | None:
     """The built-in space a bundled prior study ran (None for any other study)."""
     return BUILTIN_SPACES.get(str(past.extra.get("space_name", "")))
 
@@ -321,14 +322,8 @@ def _builtin_space(past: PastStudy) -> BuiltinSpace | None:
 def _builtin_arguments(space_name: str) -> tuple[tuple[str, EstimatorArgument], ...]:
     builtin = BUILTIN_SPACES[space_name]
     estimator = builtin.estimator_path.partition(":")[2]
-    kind = _builtin_kind(space_name)
+    kind = family_kind(builtin.family)
     return tuple((name, EstimatorArgument(kind, estimator, name)) for name in builtin.space.names)
-
-
-@lru_cache(maxsize=None)
-def _builtin_kind(space_name: str) -> str:
-    builtin = BUILTIN_SPACES[space_name]
-    return estimator_kind(builtin.estimator_path.partition(":")[2]) or builtin.family
 
 
 def _estimator_arguments(source: ObjectiveSource, names) -> dict[str, EstimatorArgument]:

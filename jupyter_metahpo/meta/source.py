@@ -64,6 +64,7 @@ __all__ = [
     "argument_default",
     "describe_objective",
     "estimator_kind",
+    "family_kind",
     "source_similarity",
 ]
 
@@ -141,7 +142,7 @@ class ObjectiveSource:
 
     def kinds(self) -> frozenset[str]:
         """The kinds of estimator the objective builds (:func:`estimator_kind`; a PyTorch MLP loop's family)."""
-        found = {estimator_kind(name) for name in self.estimators} | {_KIND_GROUPS.get(f, f) for f in self.families}
+        found = {estimator_kind(name) for name in self.estimators} | {family_kind(f) for f in self.families}
         return frozenset(kind for kind in found if kind is not None)
 
     def to_json(self) -> dict[str, Any]:
@@ -661,16 +662,21 @@ _KIND_GROUPS = {
 }
 
 
+def family_kind(family: str) -> str:
+    """The kind (:func:`estimator_kind`) of a built-in family's estimators: the family, joined by ``_KIND_GROUPS``."""
+    return _KIND_GROUPS.get(family, family)
+
+
 def _kind_of(class_name: str, family: str | None) -> str:
     """The built-in family, or the class name without ``Classifier`` / ``Regressor``, joined by :data:`_KIND_GROUPS`."""
-    kind = family
-    if kind is None:
-        kind = class_name
-        for suffix in ("Classifier", "Regressor"):
-            if class_name.endswith(suffix) and len(class_name) > len(suffix):
-                kind = class_name[: -len(suffix)]
-                break
-    return _KIND_GROUPS.get(kind, kind)
+    if family is not None:
+        return family_kind(family)
+    stem = class_name
+    for suffix in ("Classifier", "Regressor"):
+        if class_name.endswith(suffix) and len(class_name) > len(suffix):
+            stem = class_name[: -len(suffix)]
+            break
+    return _KIND_GROUPS.get(stem, stem)
 
 
 _ESTIMATORS = _known_estimators()
