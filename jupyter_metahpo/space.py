@@ -227,26 +227,24 @@ class IntRange(Parameter):
 
 
 class Choice(Parameter):
-    """One of a fixed list of options (str, int, float, bool or None)."""
+    """One of a fixed list of options: str, int, float, bool or None, or a tuple of those.
+
+    A tuple option is one value, as scikit-learn's ``hidden_layer_sizes=(64, 64)`` is: it is
+    stored as a JSON list and read back as the tuple (:meth:`index` takes either).
+    """
 
     kind = "categorical"
     type_name = "choice"
     __slots__ = ("options", "_frozen")
 
     def __init__(self, options: Sequence[Any]) -> None:
-        options = tuple(options)
+        options = tuple(_option(option) for option in options)
         if not options:
             raise ValueError("choice() needs at least one option, but got none.")
-        seen: set[tuple[type, Any]] = set()
+        seen: set[Any] = set()
         for option in options:
-            if not isinstance(option, _SCALAR_TYPES) or isinstance(option, np.generic):
-                raise TypeError(
-                    "choice() options must be str, int, float, bool or None so that they can be "
-                    f"stored as JSON, but got {option!r} ({type(option).__name__})."
-                )
-            if isinstance(option, float) and not math.isfinite(option):
-                raise ValueError(f"choice() options must be finite, but got {option!r}.")
-            key = (type(option), option)
+            # True == 1 in Python, also inside tuples: the types keep them distinct options.
+            key = tuple((type(o), o) for o in option) if isinstance(option, tuple) else (type(option), option)
             if key in seen:
                 raise ValueError(f"choice() options must be distinct, but got {option!r} twice.")
             seen.add(key)
@@ -254,12 +252,14 @@ class Choice(Parameter):
         self._freeze()
 
     def index(self, value: Any) -> int:
+        if isinstance(value, list):
+            value = tuple(value)  # a tuple option read back from JSON
         for i, option in enumerate(self.options):
-            if type(option) is type(value) and option == value:
+            if _same_option(option, value, exact=True):
                 return i
         # A value read back from JSON may have lost its exact type (1 vs 1.0).
         for i, option in enumerate(self.options):
-            if not isinstance(option, bool) and not isinstance(value, bool) and option == value:
+            if _same_option(option, value, exact=False):
                 return i
         raise ValueError(f"{value!r} is not one of the options {list(self.options)!r}.")
 
@@ -296,6 +296,38 @@ class Choice(Parameter):
 
     def __repr__(self) -> str:
         return "choice(" + ", ".join(repr(o) for o in self.options) + ")"
+
+
+def _is_scalar_option(value: Any) -> bool:
+    if not isinstance(value, _SCALAR_TYPES) or isinstance(value, np.generic):
+        return False
+    return not (isinstance(value, float) and not math.isfinite(value))
+
+
+def _option(option: Any) -> Any:
+    """A choice's option as kept: a scalar as given, a list or tuple of scalars as a tuple."""
+    if isinstance(option, (tuple, list)) and all(_is_scalar_option(item) for item in option):
+        return tuple(option)
+    if _is_scalar_option(option):
+        return option
+    if isinstance(option, float) or isinstance(option, (tuple, list)) and any(
+            isinstance(item, float) and not math.isfinite(item) for item in option):
+        raise ValueError(f"choice() options must be finite, but got {option!r}.")
+    raise TypeError(
+        "choice() options must be str, int, float, bool or None, or a tuple of those (such as a layer "
+        f"sizes tuple), so that they can be stored as JSON, but got {option!r} ({type(option).__name__})."
+    )
+
+
+def _same_option(option: Any, value: Any, exact: bool) -> bool:
+    """Whether ``value`` is ``option``: of the same type (``exact``), or equal as numbers (1 and 1.0),
+    a bool never equal to a number; tuples item by item."""
+    if isinstance(option, tuple):
+        return (isinstance(value, tuple) and len(value) == len(option)
+                and all(_same_option(o, v, exact) for o, v in zip(option, value)))
+    if exact:
+        return type(option) is type(value) and option == value
+    return not isinstance(option, (bool, tuple)) and not isinstance(value, (bool, tuple)) and option == value
 
 
 def _is_real(value: Any) -> bool:

@@ -190,7 +190,8 @@ class FrozenTrial:
     def from_dict(cls, data: Mapping[str, Any]) -> FrozenTrial:
         return cls(
             number=int(data["number"]),
-            config=data["config"],
+            # JSON has no tuples: a list in a stored config is a tuple option of a choice (layer sizes).
+            config={name: tuple(v) if isinstance(v, list) else v for name, v in data["config"].items()},
             state=TrialState(data["state"]),
             origin=Origin.from_dict(data["origin"]),
             value=None if data.get("value") is None else float(data["value"]),

@@ -90,6 +90,20 @@ def test_maximize_out_and_distributions_as_defaults(ip):
     assert res.best_value == max(t.value for t in res.trials)
 
 
+def test_a_choice_of_layer_sizes_hands_the_objective_tuples(ip):
+    body = cell(
+        """
+        seen = []
+        def fit(hidden_layer_sizes=choice((8,), (16,), (8, 8)), alpha=loguniform(1e-4, 1e-1)):
+            seen.append(hidden_layer_sizes)
+            return sum(hidden_layer_sizes) * alpha
+        """
+    )
+    result = ip.run_cell_magic("metatune", "--trials 4 --seed 0", body)
+    assert len(result.trials) == 4 and all(type(v) is tuple for v in ip.user_ns["seen"])
+    assert isinstance(result.best_config["hidden_layer_sizes"], tuple)
+
+
 def test_space_and_objective_by_name_and_a_metric(ip):
     body = cell(
         """

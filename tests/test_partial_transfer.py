@@ -14,7 +14,7 @@ from jupyter_metahpo import tune
 from jupyter_metahpo.experience import PastStudy
 from jupyter_metahpo.meta.carry import carry_over, explain_cold
 from jupyter_metahpo.meta.compat import TransferReport, transfer_study
-from jupyter_metahpo.meta.matching import NO_VALUE, canonical_name, convert_value, match_spaces
+from jupyter_metahpo.meta.matching import NO_VALUE, canonical_name, convert_value, match_spaces, nearest_layer_sizes
 from jupyter_metahpo.meta.relatedness import StudyContext
 from jupyter_metahpo.meta.source import describe_objective
 from jupyter_metahpo.meta.strategies import TaskDescription
@@ -168,6 +168,86 @@ def test_a_logistic_regression_cell_tuning_penalty_warms_from_the_prior_on_both_
     assert set(experience.report.dropped) == {"penalty: their l1_ratio mixes the penalties"}
     kept = [c for c in moved.study.configs if min(c["l1_ratio"], 1 - c["l1_ratio"]) <= 0.1]
     assert len(moved.configs) == len(kept) > 0
+
+
+MLP_LAYERS_CELL = ("def train(hidden_layer_sizes, alpha):\n    return score(MLPClassifier("
+                   "hidden_layer_sizes=hidden_layer_sizes, alpha=alpha))\n")
+LAYER_OPTIONS = choice((32,), (64,), (128,), (64, 64), (128, 128))
+
+
+def test_a_choice_of_layer_sizes_is_the_past_width_and_number_of_layers_together():
+    prior = SearchSpace({"hidden_layer_width": intrange(16, 256, log=True), "n_hidden_layers": intrange(1, 3),
+                         "alpha": loguniform(1e-6, 1e-1)})
+    space = SearchSpace({"hidden_layer_sizes": LAYER_OPTIONS, "alpha": loguniform(1e-6, 1e-1)})
+    roles = StudyContext(source=describe_objective(MLP_LAYERS_CELL, space.names)).roles(space)
+    assert roles["hidden_layer_sizes"] == "hidden_layer_sizes"
+    match = match_spaces(space, prior, roles)
+    layers = match.link("hidden_layer_sizes")
+    assert (layers.past, layers.also, layers.how) == ("hidden_layer_width", ("n_hidden_layers",), "estimator")
+    assert match.ignored == () and match.unmatched == ()
+    assert layers.describe() == ("hidden_layer_sizes (their hidden_layer_width and n_hidden_layers, by the estimator "
+                                 "argument it sets), their width and number of layers as your nearest layer sizes")
+    # Without the objective, a name that says layers does it too; a choice of numbers named so does not.
+    assert match_spaces(SearchSpace({"layers": LAYER_OPTIONS}), prior).link("layers").also == ("n_hidden_layers",)
+    assert match_spaces(SearchSpace({"layers": choice(1, 2)}), prior).link("layers").past == "n_hidden_layers"
+    # Nearest: doublings of the (geometric mean) width plus layers more or fewer, within one of them.
+    assert nearest_layer_sizes(70, 2, LAYER_OPTIONS) == (64, 64)
+    assert nearest_layer_sizes(100, 1, LAYER_OPTIONS) == (128,)  # log2: 0.36 from 128, 0.64 from 64
+    assert nearest_layer_sizes(128, 3, LAYER_OPTIONS) == (128, 128)  # one layer fewer, the same width
+    assert nearest_layer_sizes(40, 3, LAYER_OPTIONS) is NO_VALUE  # one layer and 0.68 doublings from (64, 64)
+    assert nearest_layer_sizes(16, 1, LAYER_OPTIONS) == (32,)  # one doubling below it
+    assert nearest_layer_sizes(16, 2, LAYER_OPTIONS) is NO_VALUE  # a layer and a doubling from (32,), 2 from (64, 64)
+    assert nearest_layer_sizes(90, 2, choice((128, 64), (32,))) == (128, 64)  # an uneven tuple: its mean width
+
+
+def test_past_trials_move_to_the_nearest_layer_sizes_and_the_far_ones_are_dropped():
+    prior = SearchSpace({"hidden_layer_width": intrange(16, 256, log=True), "n_hidden_layers": intrange(1, 3),
+                         "alpha": loguniform(1e-6, 1e-1)})
+    past = _past(prior, [{"hidden_layer_width": 60, "n_hidden_layers": 2, "alpha": 1e-4},
+                         {"hidden_layer_width": 140, "n_hidden_layers": 1, "alpha": 1e-3},
+                         {"hidden_layer_width": 20, "n_hidden_layers": 3, "alpha": 1e-2}], [0.9, 0.8, 0.7])
+    space = SearchSpace({"hidden_layer_sizes": LAYER_OPTIONS, "alpha": loguniform(1e-6, 1e-1)})
+    report = TransferReport()
+    moved = transfer_study(past, space, report, match=match_spaces(space, prior))
+    assert moved.configs == ({"hidden_layer_sizes": (64, 64), "alpha": 1e-4},
+                             {"hidden_layer_sizes": (128,), "alpha": 1e-3})
+    assert list(moved.values) == [0.9, 0.8]
+    assert report.dropped == {"hidden_layer_sizes far from every option's width and number of layers": 1}
+
+
+def test_an_mlp_cell_tuning_layer_sizes_as_a_choice_warms_from_the_prior_on_them():
+    # Before, tuples were no choice() options at all; with them, the layer sizes matched nothing in the prior.
+    from jupyter_metahpo.prior.load import load_prior
+
+    prior = [s for s in load_prior() if s.extra.get("space_name") == "mlp_classifier"]
+    space = SearchSpace({"hidden_layer_sizes": LAYER_OPTIONS, "alpha": loguniform(1e-6, 1e-1)})
+    context = StudyContext(task=TaskDescription("new", dict(prior[0].meta_features), prior[0].meta_feature_set),
+                           source=describe_objective(MLP_LAYERS_CELL, space.names), task_type="classification")
+    experience = Experience.of(space, prior, context)
+    assert len(experience.usable) == len(prior)
+    moved = experience.usable[0]
+    assert moved.match.link("hidden_layer_sizes") is not None
+    assert {c["hidden_layer_sizes"] for c in moved.configs} == set(LAYER_OPTIONS.options)
+
+
+def test_fixed_layer_sizes_are_the_width_and_number_of_layers_the_prior_is_predicted_at():
+    from jupyter_metahpo.prior.load import load_prior
+
+    def settings(layers):
+        cell = f"def train(alpha, w):\n    return score(MLPClassifier(hidden_layer_sizes={layers}, alpha=alpha))\n"
+        return {f.describe() for f in describe_objective(cell, ["alpha", "w"]).settings if "hidden" in f.role}
+
+    assert settings("(64, 64)") == settings("[64] * 2") == {"hidden_layer_width=64", "n_hidden_layers=2"}
+    assert settings("(w,) * 2") == {"n_hidden_layers=2"}  # before: shown as hidden_layer_sizes=2
+    assert settings("(64, 32)") == set()  # layers of two widths are no point of the prior's space
+    prior = [s for s in load_prior() if s.extra.get("space_name") == "mlp_classifier"]
+    space = SearchSpace({"alpha": loguniform(1e-6, 1e-1), "lr": loguniform(1e-4, 1e-1)})
+    cell = ("def train(alpha, lr):\n    return score(MLPClassifier(hidden_layer_sizes=(64, 64), alpha=alpha, "
+            "learning_rate_init=lr))\n")
+    context = StudyContext(task=TaskDescription("new", dict(prior[0].meta_features), prior[0].meta_feature_set),
+                           source=describe_objective(cell, space.names), task_type="classification")
+    experience = Experience.of(space, prior, context)
+    assert "hidden_layer_width=64, n_hidden_layers=2" in experience.usable[0].predicted_at
 
 
 def test_kinds_that_mean_different_things_are_refused_with_the_reason():

@@ -45,9 +45,14 @@ from jupyter_metahpo.space import (
         (lambda: choice(), ValueError, "choice() needs at least one option, but got none."),
         (lambda: choice("a", "a"), ValueError, "choice() options must be distinct, but got 'a' twice."),
         (lambda: choice(1.0, math.nan), ValueError, "choice() options must be finite, but got nan."),
-        (lambda: choice("a", [1, 2]), TypeError,
-         "choice() options must be str, int, float, bool or None so that they can be stored as JSON, "
-         "but got [1, 2] (list)."),
+        (lambda: choice("a", [1, [2]]), TypeError,
+         "choice() options must be str, int, float, bool or None, or a tuple of those (such as a layer sizes "
+         "tuple), so that they can be stored as JSON, but got [1, [2]] (list)."),
+        (lambda: choice("a", {"b": 1}), TypeError,
+         "choice() options must be str, int, float, bool or None, or a tuple of those (such as a layer sizes "
+         "tuple), so that they can be stored as JSON, but got {'b': 1} (dict)."),
+        (lambda: choice((64,), (1.0, math.inf)), ValueError, "choice() options must be finite, but got (1.0, inf)."),
+        (lambda: choice((64, 64), [64, 64]), ValueError, "choice() options must be distinct, but got (64, 64) twice."),
     ],
 )
 def test_parameter_validation_messages(build, error, message):
@@ -201,3 +206,20 @@ def test_sampling_is_reproducible():
     space = SearchSpace({"x": uniform(0, 1), "n": intrange(0, 100)})
     assert space.sample(42, n=5) == space.sample(42, n=5)
     assert space.sample(1, n=5) != space.sample(2, n=5)
+
+
+def test_choice_of_tuples_round_trips_through_json_as_tuples():
+    """scikit-learn's layer sizes as a choice: stored as JSON lists, read back (space and configs) as tuples."""
+    layers = choice((64,), (128,), (64, 64))
+    space = SearchSpace({"hidden_layer_sizes": layers, "alpha": loguniform(1e-5, 1e-1)})
+    again = SearchSpace.from_json(json.loads(space.to_json_string()))
+    assert again == space and again["hidden_layer_sizes"].options == ((64,), (128,), (64, 64))
+    stored = json.loads(json.dumps({"hidden_layer_sizes": (64, 64), "alpha": 0.01}))
+    assert stored["hidden_layer_sizes"] == [64, 64]
+    assert again.validate_config(stored) == {"hidden_layer_sizes": (64, 64), "alpha": 0.01}
+    assert layers.index([64.0, 64.0]) == 2 and layers.contains([64]) and not layers.contains([64, 128])
+    assert not layers.contains(64) and not choice(64, 128).contains([64])
+    assert choice((1,), (True,)).index((True,)) == 1  # a bool is not a number inside a tuple either
+    decoded = space.decode(space.encode([{"hidden_layer_sizes": (128,), "alpha": 0.01}]))
+    assert decoded[0]["hidden_layer_sizes"] == (128,)
+    assert repr(layers) == "choice((64,), (128,), (64, 64))" and not layers.ordinal

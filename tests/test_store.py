@@ -82,6 +82,27 @@ def test_same_name_resumes_and_the_budget_continues(store):
     assert len(store.studies("demo")) == 1
 
 
+def test_tuple_options_are_read_back_as_tuples_and_a_study_resumes_on_them(store):
+    """JSON stores a layer-sizes tuple as a list: the store's trials, a resumed study and the warm start from the
+    stored study all hand the objective the tuple again."""
+    seen = []
+
+    def train(layers, alpha):
+        seen.append(layers)
+        return sum(layers) * alpha
+
+    space = {"layers": choice((8,), (16,), (8, 8)), "alpha": uniform(0.1, 1.0)}
+    first = tune(train, space, 3, name="layers", sampler=RandomSampler(seed=0), store=store)
+    stored = [t.trial.config["layers"] for t in store.trials(first.study_id)]
+    assert stored == [t.config["layers"] for t in first.trials] and all(type(v) is tuple for v in stored)
+    again = tune(train, space, 5, name="layers", store=store)  # resumes: its GP reads the stored configs
+    assert again.study_id == first.study_id and len(again.trials) == 5
+    other = tune(train, space, 2, name="layers-too", store=store, task={"name": "layers"})
+    assert not other.warm_start.is_cold and "layers" in repr(other.warm_start)
+    assert other.trials[0].origin.source == "warm-start"
+    assert all(type(v) is tuple for v in seen) and len(seen) == 7
+
+
 def test_resume_false_starts_a_fresh_study_under_the_same_name(store):
     first = run(store, n=3)
     fresh = run(store, n=3, resume=False)

@@ -369,7 +369,8 @@ def diagnose(task: UserTask, past: Sequence[PastStudy]) -> dict[str, Any]:
         if moved.match is None:
             links["all by name"] += 1
         for link in moved.match.links if moved.match is not None else ():
-            links[f"{link.new}<-{link.past} ({link.how}{', ' + link.conversion if link.conversion else ''})"] += 1
+            conversion = f", {link.conversion}" if link.conversion else ""
+            links[f"{link.new}<-{'+'.join(link.pasts)} ({link.how}{conversion})"] += 1
     outside = [entry["outside"] for entry in report.sources.values()]
     space_of = {s.study_id: str(s.extra.get("space_name", "?")) for s in past}
     unrelated_spaces = Counter(space_of.get(sid, "?") for sid in report.unrelated)

@@ -58,8 +58,10 @@ FAMILIES: dict[str, str] = {
     "svm": "svc",
     "torch_mlp": "torch_mlp_classifier",
     "logistic_regression": "logistic_regression",
+    "mlp": "mlp_classifier",
 }
-#: The families of the pool part by default (the logistic regression has only the penalty cell, case e, trained live).
+#: The families of the pool part by default (the logistic regression has only the penalty cell, case e, trained live;
+#: scikit-learn's MLP only the layer sizes as a choice of tuples, case e, run on the pools with ``--families mlp``).
 POOL_FAMILIES: tuple[str, ...] = ("hgb", "random_forest", "svm", "torch_mlp")
 
 CASE_TITLES: dict[str, str] = {
@@ -502,6 +504,51 @@ def _logistic_regression() -> dict[str, UserCase]:
     }
 
 
+def _mlp_cell(signature: Sequence[str], args: Mapping[str, str]) -> str:
+    # The prior's fixed settings (builtin_spaces.mlp_classifier); the cell scales as the prior did.
+    body = (
+        "    model = make_pipeline(\n"
+        "        StandardScaler(),\n"
+        f"        MLPClassifier(hidden_layer_sizes={args['hidden_layer_sizes']}, activation={args['activation']}, "
+        f"alpha={args['alpha']}, learning_rate_init={args['learning_rate_init']}, batch_size={args['batch_size']}, "
+        "max_iter=200, early_stopping=True, n_iter_no_change=10),\n"
+        "    )\n"
+    )
+    imports = (
+        "from sklearn.neural_network import MLPClassifier\n"
+        "from sklearn.pipeline import make_pipeline\n"
+        "from sklearn.preprocessing import StandardScaler"
+    )
+    return _sklearn_cell(imports, signature, body)
+
+
+#: Case e's layer sizes, as scikit-learn users write them for ``hidden_layer_sizes``.
+MLP_LAYER_SIZES = ((32,), (64,), (128,), (256,), (64, 64), (128, 128), (128, 64), (64, 64, 64))
+
+
+def _mean_width(sizes: Sequence[int], n_features: float) -> float:
+    return math.exp(sum(math.log(w) for w in sizes) / len(sizes))
+
+
+def _mlp() -> dict[str, UserCase]:
+    family = "mlp"
+    builtin = get_builtin_space(FAMILIES[family])
+    layers = ("hidden_layer_width", "n_hidden_layers")
+    space = SearchSpace({"hidden_layer_sizes": choice(*MLP_LAYER_SIZES),
+                         **{n: p for n, p in builtin.space.items() if n not in layers}})
+    names = space.names
+    links = {"hidden_layer_width": Link("hidden_layer_sizes", _mean_width),
+             "n_hidden_layers": Link("hidden_layer_sizes", lambda sizes, n_features: len(sizes)),
+             **_identity_links([n for n in names if n != "hidden_layer_sizes"])}
+    return {
+        "e": UserCase(
+            "e", family, space, _mlp_cell(names, {n: n for n in names}), links,
+            "hidden_layer_sizes a choice of tuples (" + ", ".join(map(repr, MLP_LAYER_SIZES)) + ") for the prior's "
+            "width and number of equal layers (scored at the tuple's geometric mean width)",
+        ),
+    }
+
+
 def _torch_mlp() -> dict[str, UserCase]:
     family = "torch_mlp"
     builtin = get_builtin_space(FAMILIES[family])
@@ -578,6 +625,7 @@ _BUILDERS: dict[str, Callable[[], dict[str, UserCase]]] = {
     "svm": _svm,
     "torch_mlp": _torch_mlp,
     "logistic_regression": _logistic_regression,
+    "mlp": _mlp,
 }
 
 

@@ -31,7 +31,8 @@ from ..experience import PastStudy
 from ..space import Choice, Parameter, SearchSpace
 from ..trial import Direction
 from .matching import (
-    NO_VALUE, PENALTIES_AS_OPTIONS, SHARES_AS_OPTIONS, SpaceMatch, canonical_name, convert_value, feature_count,
+    LAYERS_AS_OPTIONS, NO_VALUE, PENALTIES_AS_OPTIONS, SHARES_AS_OPTIONS, SpaceMatch, canonical_name, convert_value,
+    feature_count, nearest_layer_sizes,
     match_spaces,
 )
 from .slicing import FixedSlicer, fixed_position
@@ -386,9 +387,14 @@ class _Mover:
         out: dict[str, Any] = dict(self.placeholders)
         clipped: list[str] = []
         for link, past_parameter, parameter in self.links:
-            if link.past not in config:
+            if any(past not in config for past in link.pasts):
                 return None, clipped, f"{link.new} missing"
-            value = convert_value(config[link.past], past_parameter, parameter, **self.n_features)
+            if link.conversion == LAYERS_AS_OPTIONS:
+                value = nearest_layer_sizes(float(config[link.past]), float(config[link.also[0]]), parameter)
+                if value is NO_VALUE:
+                    return None, clipped, f"{link.new} far from every option's width and number of layers"
+            else:
+                value = convert_value(config[link.past], past_parameter, parameter, **self.n_features)
             if value is NO_VALUE:
                 if link.conversion == SHARES_AS_OPTIONS:
                     return None, clipped, f"{link.new} far from every option's share of the features"

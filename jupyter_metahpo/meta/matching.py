@@ -26,7 +26,9 @@ fraction more than :data:`SHARE_OPTION_TOLERANCE` times away from every option's
 has no counterpart there), and a logistic regression's ``penalty`` choice (``"l1"`` /
 ``"l2"``) and the elastic-net mixing ratio ``l1_ratio`` (1 / 0; a mix further than
 :data:`PENALTY_RATIO_TOLERANCE` from both has no counterpart unless ``"elasticnet"`` is an
-option).
+option), and a choice of layer sizes (scikit-learn's ``hidden_layer_sizes``:
+``choice((64,), (64, 64))``) from a past width and number of hidden layers, which the one
+parameter informs together (:data:`LAYERS_AS_OPTIONS`).
 :func:`convert_value` turns one past value into the new parameter's terms; values
 outside the new range are clipped when near it and dropped otherwise (see
 :mod:`.compat`).
@@ -50,7 +52,10 @@ __all__ = [
     "SpaceMatch",
     "match_spaces",
     "convert_value",
+    "nearest_layer_sizes",
     "FEATURE_SHARE_OPTIONS",
+    "LAYERS_AS_OPTIONS",
+    "LAYER_OPTION_TOLERANCE",
     "NO_VALUE",
     "PENALTIES_AS_OPTIONS",
     "PENALTY_L1_RATIOS",
@@ -113,6 +118,18 @@ PENALTY_L1_RATIOS: dict[Any, float] = {"l1": 1.0, "l2": 0.0}
 #: mixes the two penalties, which only an ``"elasticnet"`` option can say (else it has no counterpart).
 PENALTY_RATIO_TOLERANCE = 0.1
 
+#: How a past width and number of hidden layers convert into a new choice of layer sizes.
+LAYERS_AS_OPTIONS = "their width and number of layers as your nearest layer sizes"
+
+#: Names (or estimator arguments) of a choice of layer sizes, by their canonical name.
+LAYER_SIZES_NAMES = frozenset({"hidden_layer_sizes", "layer_sizes", "hidden_sizes", "n_hidden_layers"})
+
+#: A past width and depth become the layer-sizes option nearest them only within this distance, counted
+#: as doublings of the width (of the option's geometric mean width) plus layers more or fewer: a factor 2
+#: in width at the same depth, or one layer more or fewer at the same width. A trial that ran further from
+#: every option says little about any of them (as for the feature shares, :data:`SHARE_OPTION_TOLERANCE`).
+LAYER_OPTION_TOLERANCE = 1.0
+
 #: What the options of a feature-share choice mean as a fraction of ``n`` features.
 FEATURE_SHARE_OPTIONS: dict[Any, Any] = {
     "sqrt": lambda n: 1.0 / math.sqrt(n),
@@ -141,21 +158,30 @@ class ParameterLink:
     """One parameter of the new space informed by one of the past study's.
 
     ``how`` is ``"name"``, ``"estimator"`` or ``"alias"``; ``conversion`` says how
-    values change kind (``None`` when both parameters are of the same kind).
+    values change kind (``None`` when both parameters are of the same kind). ``also`` names
+    further past parameters the value is read from: a choice of layer sizes is their width
+    (``past``) and their number of layers together.
     """
 
     new: str
     past: str
     how: str
     conversion: str | None = None
+    also: tuple[str, ...] = ()
+
+    @property
+    def pasts(self) -> tuple[str, ...]:
+        """Every past parameter this link reads."""
+        return (self.past, *self.also)
 
     def describe(self) -> str:
+        theirs = " and ".join(self.pasts)
         if self.how == "name":
-            text = self.new
+            text = self.new if not self.also else f"{self.new} (their {theirs})"
         elif self.how == "alias":
-            text = f"{self.new} (their {self.past})"
+            text = f"{self.new} (their {theirs})"
         else:
-            text = f"{self.new} (their {self.past}, by the estimator argument it sets)"
+            text = f"{self.new} (their {theirs}, by the estimator argument it sets)"
         return text if self.conversion is None else f"{text}, {self.conversion}"
 
 
@@ -229,6 +255,7 @@ def match_spaces(
     for name in past_space.names:
         by_canonical.setdefault(canonical_name(name), name)
     chosen: dict[str, tuple[str, str]] = {}
+    layer_links = _layer_sizes_links(space, past_space, roles, free)
     for level in ("name", "estimator", "alias"):
         for new in space.names:
             if new in chosen:
@@ -239,6 +266,16 @@ def match_spaces(
                 del free[past]
     links, refused = [], {}
     for new in space.names:
+        if new in layer_links:
+            link = layer_links[new]
+            mine = arguments.get(new)
+            theirs = [past_arguments[p] for p in link.pasts if p in past_arguments]
+            if mine is not None and any(t.kind != mine.kind for t in theirs):
+                refused[new] = (f"your {new} is {mine.describe()}, their {' and '.join(link.pasts)} set "
+                                f"{theirs[0].describe()}: not the same hyperparameter")
+            else:
+                links.append(link)
+            continue
         if new not in chosen:
             continue
         past, how = chosen[new]
@@ -253,7 +290,7 @@ def match_spaces(
             continue
         links.append(ParameterLink(new, past, how, conversion or None))
     linked = {link.new for link in links}
-    used = {link.past for link in links}
+    used = {past for link in links for past in link.pasts}
     return SpaceMatch(
         links=tuple(links),
         unmatched=tuple(n for n in space.names if n not in linked),
@@ -271,6 +308,55 @@ def _candidate(new: str, level: str, free, by_canonical, roles) -> str | None:
             return None
         return role if role in free else by_canonical.get(canonical_name(role))
     return by_canonical.get(canonical_name(new))
+
+
+def _layer_sizes_links(space: SearchSpace, past_space: SearchSpace, roles: Mapping[str, str],
+                       free: dict[str, str]) -> dict[str, ParameterLink]:
+    """New choices of layer sizes informed by a past width and number of hidden layers (both taken from ``free``).
+
+    A choice is one when its options are tuples of layer widths and its name, or the estimator
+    argument it sets, is one of :data:`LAYER_SIZES_NAMES` (``hidden_layer_sizes``).
+    """
+    by_canonical = {canonical_name(name): name for name in reversed(free)}
+    width, depth = by_canonical.get("hidden_width"), by_canonical.get("n_hidden_layers")
+    if width is None or depth is None or not _is_numeric(past_space[width]) or not _is_numeric(past_space[depth]):
+        return {}
+    links = {}
+    for new in space.names:
+        names = {canonical_name(new), *([canonical_name(roles[new])] if new in roles else [])}
+        if not names & LAYER_SIZES_NAMES or not _layer_options(space[new]):
+            continue
+        how = "estimator" if new in roles and canonical_name(roles[new]) in LAYER_SIZES_NAMES else "alias"
+        links[new] = ParameterLink(new, width, how, LAYERS_AS_OPTIONS, also=(depth,))
+        del free[width], free[depth]
+        break  # one width and depth inform one choice
+    return links
+
+
+def _layer_options(parameter: Parameter) -> bool:
+    """A choice of layer sizes: every option a tuple of positive widths, at least one of them not empty."""
+    return isinstance(parameter, Choice) and any(parameter.options) and all(
+        isinstance(option, tuple) and all(_is_real_positive(width) for width in option)
+        for option in parameter.options
+    )
+
+
+def _is_real_positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def nearest_layer_sizes(width: float, n_layers: float, choice: Choice) -> Any:
+    """The layer-sizes option of ``choice`` nearest ``n_layers`` layers of ``width`` units, or :data:`NO_VALUE`
+    when it is further than :data:`LAYER_OPTION_TOLERANCE` (doublings of the width plus layers apart)."""
+    def distance(option: tuple[float, ...]) -> float:
+        layers = abs(len(option) - float(n_layers))
+        if not option or width <= 0:
+            return layers
+        mean_width = math.exp(sum(math.log(w) for w in option) / len(option))
+        return layers + abs(math.log2(mean_width) - math.log2(width))
+
+    best = min(choice.options, key=distance)
+    return best if distance(best) <= LAYER_OPTION_TOLERANCE + 1e-9 else NO_VALUE
 
 
 def _is_numeric(parameter: Parameter) -> bool:

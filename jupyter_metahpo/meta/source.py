@@ -923,16 +923,29 @@ class _RoleReader:
                 self._roles[ParameterRole(parameter, name, parameter, role)] = None
 
     def _read_mlp_layers(self, value: ast.expr, name: str) -> None:
-        """``hidden_layer_sizes=(width,) * n_layers`` (or ``[width] * n``, ``(width, width)``)."""
+        """``hidden_layer_sizes=(width,) * n_layers`` (or ``[width] * n``, ``(width, width)``), or one parameter
+        tuned as a choice of layer sizes (``hidden_layer_sizes=layers``: matching reads width and depth from it)."""
         if isinstance(value, ast.Call) and _dotted(value.func) in ("tuple", "list") and len(value.args) == 1:
             value = value.args[0]
+        fixed = _equal_layers_literal(value)
+        if fixed is not None:  # hidden_layer_sizes=(64, 64): the prior's width 64 and 2 layers, fixed
+            for role, setting in zip(("hidden_layer_width", "n_hidden_layers"), fixed):
+                self._settings.setdefault(role, []).append(FixedSetting(name, role, role, setting))
+            return
         if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult):
             for sequence, count in ((value.left, value.right), (value.right, value.left)):
                 if isinstance(sequence, (ast.Tuple, ast.List)):
                     self._add_layer_width(sequence, name)
-                    self._add(count, name, _MLP_LAYERS, "n_hidden_layers")
+                    layers = _literal(count)
+                    if type(layers) is int:  # (width,) * 2: shown as the prior's n_hidden_layers=2, not as the tuple
+                        self._settings.setdefault("n_hidden_layers", []).append(
+                            FixedSetting(name, "n_hidden_layers", "n_hidden_layers", layers))
+                    else:
+                        self._add(count, name, _MLP_LAYERS, "n_hidden_layers")
         elif isinstance(value, (ast.Tuple, ast.List)):
             self._add_layer_width(value, name)
+        else:
+            self._add(value, name, _MLP_LAYERS, _MLP_LAYERS)
 
     def _add_layer_width(self, sequence: ast.Tuple | ast.List, name: str) -> None:
         widths = {self._single_parameter(e) for e in sequence.elts}
@@ -1038,6 +1051,25 @@ _NOT_LITERAL = object()
 
 def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _equal_layers_literal(expression: ast.expr) -> tuple[int, int] | None:
+    """``(width, n_layers)`` of literal layer sizes of one width: ``(64, 64)``, ``[64] * 2``; ``None`` otherwise."""
+    sequence, count = expression, 1
+    if isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.Mult):
+        sequence, times = expression.left, _literal(expression.right)
+        if not isinstance(sequence, (ast.Tuple, ast.List)):
+            sequence, times = expression.right, _literal(expression.left)
+        if type(times) is not int or times < 1:
+            return None
+        count = times
+    if not isinstance(sequence, (ast.Tuple, ast.List)) or not sequence.elts:
+        return None
+    widths = {_literal(element) for element in sequence.elts}
+    width = widths.pop() if len(widths) == 1 else None
+    if type(width) is not int or width < 1:
+        return None
+    return width, len(sequence.elts) * count
 
 
 def _literal(expression: ast.expr) -> Any:
