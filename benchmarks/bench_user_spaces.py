@@ -130,8 +130,9 @@ def main(argv=None) -> int:
                         help="train the user's cells on held-out data instead of scoring pools")
     parser.add_argument("--live-loo", action="store_true",
                         help="train the user's cells live on the prior's own datasets, each held out in turn")
-    parser.add_argument("--live-family", default="svm", choices=("svm", "random_forest", "hgb", "logistic_regression"),
-                        help="logistic_regression has only case e (a penalty choice)")
+    parser.add_argument("--live-family", default="svm",
+                        choices=("svm", "random_forest", "hgb", "logistic_regression", "mlp"),
+                        help="logistic_regression and mlp have only case e (a penalty choice; layer sizes as tuples)")
     parser.add_argument("--live-datasets", nargs="+", default=None,
                         help="held-out datasets (--live: bench_live.py's names; --live-loo: the prior's, to hold out)")
     args = parser.parse_args(argv)

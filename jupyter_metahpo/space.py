@@ -298,25 +298,18 @@ class Choice(Parameter):
         return "choice(" + ", ".join(repr(o) for o in self.options) + ")"
 
 
-def _is_scalar_option(value: Any) -> bool:
-    if not isinstance(value, _SCALAR_TYPES) or isinstance(value, np.generic):
-        return False
-    return not (isinstance(value, float) and not math.isfinite(value))
-
-
 def _option(option: Any) -> Any:
     """A choice's option as kept: a scalar as given, a list or tuple of scalars as a tuple."""
-    if isinstance(option, (tuple, list)) and all(_is_scalar_option(item) for item in option):
-        return tuple(option)
-    if _is_scalar_option(option):
-        return option
-    if isinstance(option, float) or isinstance(option, (tuple, list)) and any(
-            isinstance(item, float) and not math.isfinite(item) for item in option):
-        raise ValueError(f"choice() options must be finite, but got {option!r}.")
-    raise TypeError(
-        "choice() options must be str, int, float, bool or None, or a tuple of those (such as a layer "
-        f"sizes tuple), so that they can be stored as JSON, but got {option!r} ({type(option).__name__})."
-    )
+    items = option if isinstance(option, (tuple, list)) else (option,)
+    for item in items:
+        if not isinstance(item, _SCALAR_TYPES) or isinstance(item, np.generic):
+            raise TypeError(
+                "choice() options must be str, int, float, bool or None, or a tuple of those (such as a layer "
+                f"sizes tuple), so that they can be stored as JSON, but got {option!r} ({type(option).__name__})."
+            )
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"choice() options must be finite, but got {option!r}.")
+    return tuple(option) if isinstance(option, (tuple, list)) else option
 
 
 def _same_option(option: Any, value: Any, exact: bool) -> bool:

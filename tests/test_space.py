@@ -52,6 +52,9 @@ from jupyter_metahpo.space import (
          "choice() options must be str, int, float, bool or None, or a tuple of those (such as a layer sizes "
          "tuple), so that they can be stored as JSON, but got {'b': 1} (dict)."),
         (lambda: choice((64,), (1.0, math.inf)), ValueError, "choice() options must be finite, but got (1.0, inf)."),
+        (lambda: choice(1.0, np.float64(2.0)), TypeError,
+         "choice() options must be str, int, float, bool or None, or a tuple of those (such as a layer sizes "
+         "tuple), so that they can be stored as JSON, but got np.float64(2.0) (float64)."),
         (lambda: choice((64, 64), [64, 64]), ValueError, "choice() options must be distinct, but got (64, 64) twice."),
     ],
 )

@@ -102,6 +102,11 @@ def test_e_kind_conversions_land_on_the_builtin_kinds():
     assert (mapped["hidden_width"], mapped["batch_size"], mapped["max_epochs"]) == (256, 128, 60)
     svm = family_cases("svm")["e"].to_builtin({"C": 1000.0, "gamma": 1e-4, "class_weight": "balanced"}, 10)
     assert svm == {"C": 1000.0, "gamma": 1e-4, "class_weight": "balanced"}
+    mlp = family_cases("mlp")["e"]
+    config = {"hidden_layer_sizes": (128, 64), "activation": "tanh", "alpha": 1e-3, "learning_rate_init": 1e-2,
+              "batch_size": 64}
+    mapped = mlp.to_builtin(config, 10)  # layer sizes: their geometric mean width (90.5) and their number
+    assert (mapped["hidden_layer_width"], mapped["n_hidden_layers"], mapped["activation"]) == (91, 2, "tanh")
 
 
 def test_f_is_scored_by_its_own_cell_not_mapped_into_the_builtin_space():

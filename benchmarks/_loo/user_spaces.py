@@ -522,6 +522,11 @@ def _mlp_cell(signature: Sequence[str], args: Mapping[str, str]) -> str:
     return _sklearn_cell(imports, signature, body)
 
 
+def _exact_mlp_cell(signature: Sequence[str], args: Mapping[str, str]) -> str:
+    """The built-in space as a cell: equal layers of ``hidden_layer_width``, as the prior's ``to_params`` builds them."""
+    return _mlp_cell(signature, {**args, "hidden_layer_sizes": "(hidden_layer_width,) * n_hidden_layers"})
+
+
 #: Case e's layer sizes, as scikit-learn users write them for ``hidden_layer_sizes``.
 MLP_LAYER_SIZES = ((32,), (64,), (128,), (256,), (64, 64), (128, 128), (128, 64), (64, 64, 64))
 
@@ -665,7 +670,8 @@ def exact_case(family: str) -> UserCase:
 
     Only the scikit-learn families: the torch loop's cell needs tensors prepared for it.
     """
-    builders = {"random_forest": _rf_cell, "hgb": _hgb_cell, "svm": _svm_cell, "logistic_regression": _logistic_cell}
+    builders = {"random_forest": _rf_cell, "hgb": _hgb_cell, "svm": _svm_cell, "logistic_regression": _logistic_cell,
+                "mlp": _exact_mlp_cell}
     if family not in builders:
         raise KeyError(f"no live cell for family {family!r}; choose one of {sorted(builders)}.")
     builtin = get_builtin_space(FAMILIES[family])
