@@ -292,7 +292,8 @@ class Choice(Parameter):
         return True
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type_name, "options": list(self.options)}
+        # JSON data only (the store checks it): a tuple option as a list, read back as the tuple by __init__.
+        return {"type": self.type_name, "options": [list(o) if isinstance(o, tuple) else o for o in self.options]}
 
     def __repr__(self) -> str:
         return "choice(" + ", ".join(repr(o) for o in self.options) + ")"

@@ -268,6 +268,25 @@ def test_optuna_import(tmp_path):
     assert pruned and summary.n_pruned == pruned and summary.n_failed == 0
 
 
+
+@pytest.mark.filterwarnings("ignore:Choices for a categorical distribution")  # Optuna's, about its own storage
+def test_an_optuna_study_with_layer_size_tuples_imports_and_exports_with_its_tuples(tmp_path):
+    optuna = pytest.importorskip("optuna")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: sum(t.suggest_categorical("layers", [(8,), (16,), (8, 8)])), n_trials=6)
+    store = ExperienceStore(tmp_path / "store")
+    assert store.import_optuna(study, name="tuples").trials_added == 6  # was: "holds tuple, which is not JSON data"
+    (summary,) = store.summaries()
+    assert summary.study.space["layers"] == choice((8,), (16,), (8, 8))
+    exported = tmp_path / "tuples.json"
+    store.export_json(exported)
+    again = ExperienceStore(tmp_path / "again")
+    again.import_json(exported)
+    (copy,) = again.summaries()
+    configs = [t.trial.config["layers"] for t in again.trials(copy.study.id)]
+    assert configs == [t.params["layers"] for t in study.trials] and all(type(c) is tuple for c in configs)
+
 def test_optuna_import_keeps_learning_curves_and_pruned_trials(tmp_path):
     optuna = pytest.importorskip("optuna")
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -210,7 +210,7 @@ def _json_value(value: Any, depth: int) -> str | None:
             if problem:
                 return f"[{key!r}] {problem}"
         return None
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):  # json.dumps writes a tuple (a choice's tuple option) as an array
         if len(value) > MAX_ITEMS:
             return f"has more than {MAX_ITEMS} items"
         for i, item in enumerate(value):
