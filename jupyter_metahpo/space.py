@@ -252,10 +252,12 @@ class Choice(Parameter):
         self._freeze()
 
     def index(self, value: Any) -> int:
-        if isinstance(value, list):
+        if type(value) is list:
             value = tuple(value)  # a tuple option read back from JSON
+        # Inline for scalars: a warm start encodes every past trial's configuration through here.
         for i, option in enumerate(self.options):
-            if _same_option(option, value, exact=True):
+            if type(option) is type(value) and option == value and (
+                    type(value) is not tuple or _same_option(option, value, exact=True)):
                 return i
         # A value read back from JSON may have lost its exact type (1 vs 1.0).
         for i, option in enumerate(self.options):

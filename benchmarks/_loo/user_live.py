@@ -118,6 +118,10 @@ def normalised_curves(raw, family: str, budget: int) -> list[RunResult]:
     scores: dict[str, list[float]] = {}
     for (_, _, name, _), (values, _) in raw.items():
         scores.setdefault(name, []).extend(v for v in values if v is not None)
+    failed = sorted(name for name, found in scores.items() if not found)
+    if failed:
+        raise RuntimeError(f"no fit of any method scored on {failed}: the cell fails on that data (missing values, "
+                           "a class too small for 5 folds?); leave it out with --live-datasets, or fix the cell.")
     out = []
     for (method, case, name, seed), (values, seconds) in raw.items():
         best, worst = max(scores[name]), min(scores[name])

@@ -505,9 +505,11 @@ def _logistic_regression() -> dict[str, UserCase]:
 
 
 def _mlp_cell(signature: Sequence[str], args: Mapping[str, str]) -> str:
-    # The prior's fixed settings (builtin_spaces.mlp_classifier); the cell scales as the prior did.
+    # The prior's fixed settings (builtin_spaces.mlp_classifier); the cell imputes and scales as the prior did
+    # (prior/protocol.py: numeric columns median-imputed; some datasets have missing values).
     body = (
         "    model = make_pipeline(\n"
+        "        SimpleImputer(strategy=\"median\"),\n"
         "        StandardScaler(),\n"
         f"        MLPClassifier(hidden_layer_sizes={args['hidden_layer_sizes']}, activation={args['activation']}, "
         f"alpha={args['alpha']}, learning_rate_init={args['learning_rate_init']}, batch_size={args['batch_size']}, "
@@ -515,6 +517,7 @@ def _mlp_cell(signature: Sequence[str], args: Mapping[str, str]) -> str:
         "    )\n"
     )
     imports = (
+        "from sklearn.impute import SimpleImputer\n"
         "from sklearn.neural_network import MLPClassifier\n"
         "from sklearn.pipeline import make_pipeline\n"
         "from sklearn.preprocessing import StandardScaler"

@@ -31,7 +31,7 @@ from ..experience import PastStudy
 from ..space import Choice, Parameter, SearchSpace
 from ..trial import Direction
 from .matching import (
-    LAYERS_AS_OPTIONS, NO_VALUE, PENALTIES_AS_OPTIONS, SHARES_AS_OPTIONS, SpaceMatch, canonical_name, convert_value,
+    NO_VALUE, PENALTIES_AS_OPTIONS, SHARES_AS_OPTIONS, SpaceMatch, canonical_name, convert_value,
     feature_count, nearest_layer_sizes,
     match_spaces,
 )
@@ -387,9 +387,9 @@ class _Mover:
         out: dict[str, Any] = dict(self.placeholders)
         clipped: list[str] = []
         for link, past_parameter, parameter in self.links:
-            if any(past not in config for past in link.pasts):
+            if link.past not in config or link.also and any(past not in config for past in link.also):
                 return None, clipped, f"{link.new} missing"
-            if link.conversion == LAYERS_AS_OPTIONS:
+            if link.also:  # a choice of layer sizes: their width and number of layers (LAYERS_AS_OPTIONS)
                 value = nearest_layer_sizes(float(config[link.past]), float(config[link.also[0]]), parameter)
                 if value is NO_VALUE:
                     return None, clipped, f"{link.new} far from every option's width and number of layers"

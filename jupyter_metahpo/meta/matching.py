@@ -317,20 +317,18 @@ def _layer_sizes_links(space: SearchSpace, past_space: SearchSpace, roles: Mappi
     A choice is one when its options are tuples of layer widths and its name, or the estimator
     argument it sets, is one of :data:`LAYER_SIZES_NAMES` (``hidden_layer_sizes``).
     """
+    choices = [new for new in space.names if _layer_options(space[new])
+               and {canonical_name(new), canonical_name(roles.get(new, new))} & LAYER_SIZES_NAMES]
+    if not choices:  # most spaces: nothing to do for any past study
+        return {}
     by_canonical = {canonical_name(name): name for name in reversed(free)}
     width, depth = by_canonical.get("hidden_width"), by_canonical.get("n_hidden_layers")
     if width is None or depth is None or not _is_numeric(past_space[width]) or not _is_numeric(past_space[depth]):
         return {}
-    links = {}
-    for new in space.names:
-        names = {canonical_name(new), *([canonical_name(roles[new])] if new in roles else [])}
-        if not names & LAYER_SIZES_NAMES or not _layer_options(space[new]):
-            continue
-        how = "estimator" if new in roles and canonical_name(roles[new]) in LAYER_SIZES_NAMES else "alias"
-        links[new] = ParameterLink(new, width, how, LAYERS_AS_OPTIONS, also=(depth,))
-        del free[width], free[depth]
-        break  # one width and depth inform one choice
-    return links
+    new = choices[0]  # one width and depth inform one choice
+    how = "estimator" if canonical_name(roles.get(new, "")) in LAYER_SIZES_NAMES else "alias"
+    del free[width], free[depth]
+    return {new: ParameterLink(new, width, how, LAYERS_AS_OPTIONS, also=(depth,))}
 
 
 def _layer_options(parameter: Parameter) -> bool:
