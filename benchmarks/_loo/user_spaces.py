@@ -526,7 +526,7 @@ def _mlp_cell(signature: Sequence[str], args: Mapping[str, str]) -> str:
 
 
 def _exact_mlp_cell(signature: Sequence[str], args: Mapping[str, str]) -> str:
-    """The built-in space as a cell: equal layers of ``hidden_layer_width``, as the prior's ``to_params`` builds them."""
+    """The built-in space as a cell: equal layers of ``hidden_layer_width``, as the prior's ``to_params`` builds."""
     return _mlp_cell(signature, {**args, "hidden_layer_sizes": "(hidden_layer_width,) * n_hidden_layers"})
 
 
