@@ -31,7 +31,7 @@ from ..experience import PastStudy
 from ..space import Choice, Parameter, SearchSpace
 from ..trial import Direction
 from .matching import (
-    NO_VALUE, PENALTIES_AS_OPTIONS, SHARES_AS_OPTIONS, SpaceMatch, canonical_name, convert_value,
+    LAYERS_AS_OPTIONS, NO_VALUE, PENALTIES_AS_OPTIONS, SHARES_AS_OPTIONS, SpaceMatch, canonical_name, convert_value,
     feature_count, nearest_layer_sizes,
     match_spaces,
 )
@@ -389,13 +389,13 @@ class _Mover:
         for link, past_parameter, parameter in self.links:
             if link.past not in config or link.also and any(past not in config for past in link.also):
                 return None, clipped, f"{link.new} missing"
-            if link.also:  # a choice of layer sizes: their width and number of layers (LAYERS_AS_OPTIONS)
+            if link.also:  # a choice of layer sizes: their width and number of layers
                 value = nearest_layer_sizes(float(config[link.past]), float(config[link.also[0]]), parameter)
-                if value is NO_VALUE:
-                    return None, clipped, f"{link.new} far from every option's width and number of layers"
             else:
                 value = convert_value(config[link.past], past_parameter, parameter, **self.n_features)
             if value is NO_VALUE:
+                if link.conversion == LAYERS_AS_OPTIONS:
+                    return None, clipped, f"{link.new} far from every option's width and number of layers"
                 if link.conversion == SHARES_AS_OPTIONS:
                     return None, clipped, f"{link.new} far from every option's share of the features"
                 if link.conversion == PENALTIES_AS_OPTIONS:

@@ -334,13 +334,9 @@ def _layer_sizes_links(space: SearchSpace, past_space: SearchSpace, roles: Mappi
 def _layer_options(parameter: Parameter) -> bool:
     """A choice of layer sizes: every option a tuple of positive widths, at least one of them not empty."""
     return isinstance(parameter, Choice) and any(parameter.options) and all(
-        isinstance(option, tuple) and all(_is_real_positive(width) for width in option)
+        isinstance(option, tuple) and all(_is_number(width) and width > 0 for width in option)
         for option in parameter.options
     )
-
-
-def _is_real_positive(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
 def nearest_layer_sizes(width: float, n_layers: float, choice: Choice) -> Any:
@@ -363,8 +359,7 @@ def _is_numeric(parameter: Parameter) -> bool:
 
 def _number_options(parameter: Parameter) -> bool:
     """A choice whose options are all numbers (``choice(16, 32, 64)``): it converts to and from a range."""
-    return isinstance(parameter, Choice) and all(
-        isinstance(o, (int, float)) and not isinstance(o, bool) for o in parameter.options
+    return isinstance(parameter, Choice) and all(_is_number(o) for o in parameter.options
     )
 
 
@@ -377,8 +372,13 @@ def _share_options(parameter: Choice) -> bool:
     return all(option in FEATURE_SHARE_OPTIONS or _is_fraction(option) for option in parameter.options)
 
 
+def _is_number(value: Any) -> bool:
+    """An int or float, not a bool (``True`` is an int in Python)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _is_fraction(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 < float(value) <= 1.0
+    return _is_number(value) and 0.0 < float(value) <= 1.0
 
 
 def _penalty_options(parameter: Parameter) -> bool:

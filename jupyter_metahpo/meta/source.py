@@ -932,20 +932,21 @@ class _RoleReader:
             for role, setting in zip(("hidden_layer_width", "n_hidden_layers"), fixed):
                 self._settings.setdefault(role, []).append(FixedSetting(name, role, role, setting))
             return
-        if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult):
-            for sequence, count in ((value.left, value.right), (value.right, value.left)):
-                if isinstance(sequence, (ast.Tuple, ast.List)):
-                    self._add_layer_width(sequence, name)
-                    layers = _literal(count)
-                    if type(layers) is int:  # (width,) * 2: shown as the prior's n_hidden_layers=2, not as the tuple
-                        self._settings.setdefault("n_hidden_layers", []).append(
-                            FixedSetting(name, "n_hidden_layers", "n_hidden_layers", layers))
-                    else:
-                        self._add(count, name, _MLP_LAYERS, "n_hidden_layers")
-        elif isinstance(value, (ast.Tuple, ast.List)):
-            self._add_layer_width(value, name)
+        repeated = _repeated_sequence(value)
+        if repeated is None:
+            if not _is_product(value):  # a product without a literal sequence tells nothing
+                self._add(value, name, _MLP_LAYERS, _MLP_LAYERS)
+            return
+        sequence, count = repeated
+        self._add_layer_width(sequence, name)
+        if count is None:
+            return
+        layers = _literal(count)
+        if type(layers) is int:  # (width,) * 2: shown as the prior's n_hidden_layers=2, not as the tuple
+            self._settings.setdefault("n_hidden_layers", []).append(
+                FixedSetting(name, "n_hidden_layers", "n_hidden_layers", layers))
         else:
-            self._add(value, name, _MLP_LAYERS, _MLP_LAYERS)
+            self._add(count, name, _MLP_LAYERS, "n_hidden_layers")
 
     def _add_layer_width(self, sequence: ast.Tuple | ast.List, name: str) -> None:
         widths = {self._single_parameter(e) for e in sequence.elts}
@@ -1053,23 +1054,36 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
 
 
+def _is_product(expression: ast.expr) -> bool:
+    return isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.Mult)
+
+
+def _repeated_sequence(expression: ast.expr) -> tuple[ast.Tuple | ast.List, ast.expr | None] | None:
+    """``(sequence, count)`` of ``(a, b) * n`` or ``n * [a]`` (either order), ``(sequence, None)`` of a plain
+    tuple or list, ``None`` for anything else."""
+    if isinstance(expression, (ast.Tuple, ast.List)):
+        return expression, None
+    if _is_product(expression):
+        for sequence, count in ((expression.left, expression.right), (expression.right, expression.left)):
+            if isinstance(sequence, (ast.Tuple, ast.List)):
+                return sequence, count
+    return None
+
+
 def _equal_layers_literal(expression: ast.expr) -> tuple[int, int] | None:
     """``(width, n_layers)`` of literal layer sizes of one width: ``(64, 64)``, ``[64] * 2``; ``None`` otherwise."""
-    sequence, count = expression, 1
-    if isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.Mult):
-        sequence, times = expression.left, _literal(expression.right)
-        if not isinstance(sequence, (ast.Tuple, ast.List)):
-            sequence, times = expression.right, _literal(expression.left)
-        if type(times) is not int or times < 1:
-            return None
-        count = times
-    if not isinstance(sequence, (ast.Tuple, ast.List)) or not sequence.elts:
+    repeated = _repeated_sequence(expression)
+    if repeated is None:
+        return None
+    sequence, count = repeated
+    times = 1 if count is None else _literal(count)
+    if type(times) is not int or times < 1 or not sequence.elts:
         return None
     widths = {_literal(element) for element in sequence.elts}
     width = widths.pop() if len(widths) == 1 else None
     if type(width) is not int or width < 1:
         return None
-    return width, len(sequence.elts) * count
+    return width, len(sequence.elts) * times
 
 
 def _literal(expression: ast.expr) -> Any:
