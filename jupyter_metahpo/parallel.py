@@ -584,6 +584,9 @@ class _ParallelRun:
                 raise ObjectiveFailedError(finished.error)
         else:
             finished = self._tell_lost(running, future)
+            # A lost trial's future can sit in a reference cycle (seen after a worker died): without this the
+            # scheduler kept its task, and the user's cluster its error, until Python's cycle collector ran.
+            future.release()
         if self.failures.too_many(finished):
             raise ObjectiveFailedError(
                 f"the objective failed on all of the first {self.failures.in_a_row} trials, so the study "

@@ -8,6 +8,7 @@ starts itself does. The tests that start their own cluster through ``n_jobs`` ar
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import subprocess
 import sys
@@ -73,6 +74,18 @@ def _wait_until(condition, seconds=30.0):
     while not condition():
         assert time.monotonic() < end, "the condition did not hold in time"
         time.sleep(0.05)
+
+
+def _wait_for_no_trial_tasks(client, seconds=30.0):
+    """Until the scheduler holds no trial task; else fail naming each task left, its state and who holds it."""
+    def left(dask_scheduler):
+        return [(str(key), task.state, sorted(c.client_key for c in task.who_wants))
+                for key, task in dask_scheduler.tasks.items() if "metahpo-trial" in str(key)]
+
+    try:
+        _wait_until(lambda: _scheduler_tasks(client) == [], seconds)
+    except AssertionError:
+        raise AssertionError(f"trial tasks left on the scheduler: {client.run_on_scheduler(left)}") from None
 
 
 class RecordingSampler(Sampler):
@@ -242,8 +255,13 @@ def test_resources_go_with_each_trial(client):
 def test_a_worker_that_dies_fails_its_trial_and_its_configuration_runs_again(client, tmp_path):
     marker = tmp_path / "died"
     objective = functools.partial(objectives.dies_once, marker=str(marker))
-    result = tune(objective, SPACE, n_trials=5, client=client, sampler=RandomSampler(seed=1), store=tmp_path,
-                  name="killed")
+    gc.disable()  # the lost trial's task must leave the cluster without the cycle collector's help
+    try:
+        result = tune(objective, SPACE, n_trials=5, client=client, sampler=RandomSampler(seed=1), store=tmp_path,
+                      name="killed")
+        _wait_for_no_trial_tasks(client)
+    finally:
+        gc.enable()
     assert marker.exists()  # a worker process was killed
     failed = [t for t in result.trials if t.state is TrialState.FAILED]
     assert len(failed) == 1 and "Dask worker running this trial died" in failed[0].error
@@ -278,7 +296,7 @@ def test_stop_cancels_the_running_trials_and_keeps_the_finished_ones(client, tmp
     store = ExperienceStore(tmp_path / "store")
     (record,) = store.studies("stop")
     assert record.status == "stopped" and len(store.trials(record.id)) == 2
-    _wait_until(lambda: _scheduler_tasks(client) == [])  # the running tasks were cancelled
+    _wait_for_no_trial_tasks(client)  # the running tasks were cancelled
 
 
 def test_ctrl_c_cancels_the_running_trials_and_keeps_the_finished_ones(client, tmp_path):
@@ -295,7 +313,7 @@ def test_ctrl_c_cancels_the_running_trials_and_keeps_the_finished_ones(client, t
     store = ExperienceStore(tmp_path)
     (record,) = store.studies("ctrl-c")
     assert record.status == "interrupted" and len(store.trials(record.id)) == 2
-    _wait_until(lambda: _scheduler_tasks(client) == [])
+    _wait_for_no_trial_tasks(client)
 
 
 def test_the_time_budget_cancels_the_running_futures(client):
@@ -311,7 +329,7 @@ def test_the_time_budget_cancels_the_running_futures(client):
     # Cancelled by the kernel at the deadline (or, a second later, stopped by the worker itself).
     assert len(result.trials) == 2 and all("timed out after" in t.error for t in result.trials)
     assert all("timeout=1.5 s" in t.error for t in result.trials)
-    _wait_until(lambda: _scheduler_tasks(client) == [])
+    _wait_for_no_trial_tasks(client)
     # The workers stopped the loops at the deadline: both are free again long before the 120 s.
     assert client.submit(sum, [1, 2], pure=False).result(timeout=60) == 3
     assert time.monotonic() - began < 100
