@@ -351,6 +351,22 @@ def test_mlp_hidden_layer_sizes_give_the_built_in_width_and_depth():
     }
 
 
+def test_layers_of_one_tuned_width_fix_the_number_of_layers_they_write():
+    def read(layers):
+        cell = f"def f(h, n, alpha):\n    return MLPClassifier(hidden_layer_sizes={layers}, alpha=alpha)\n"
+        source = describe(cell, ["h", "n", "alpha"])
+        fixed = {role: setting.value for role, setting in source.fixed().items() if "hidden" in role}
+        return {p: r for p, r in roles(source).items() if p != "alpha"}, fixed
+
+    width = {"h": {"hidden_layer_width"}}
+    assert read("(h,)") == (width, {"n_hidden_layers": 1})  # one layer of a tuned width
+    assert read("[h, h]") == (width, {"n_hidden_layers": 2})
+    assert read("(h, h) * 2") == (width, {"n_hidden_layers": 4})  # not 2: the count repeats two layers
+    assert read("(h, h) * n") == (width, {})  # n is not the number of layers (2n are)
+    assert read("(h,) * n") == ({**width, "n": {"n_hidden_layers"}}, {})
+    assert read("[64] * n") == ({"n": {"n_hidden_layers"}}, {"hidden_layer_width": 64})
+
+
 def test_other_libraries_estimators_use_the_built_in_names_for_the_same_meaning():
     text = code(
         """
@@ -569,6 +585,35 @@ def test_left_out_arguments_take_the_library_default_only_when_its_module_is_imp
     assert before == ["n_jobs"]
     assert after["n_estimators"] == [100, True] and after["bootstrap"] == [True, True]
     assert after["n_jobs"] == [-1, False]
+
+
+def test_left_out_mlp_layer_sizes_are_the_library_default_width_and_depth():
+    left_out = "def f(alpha): return MLPClassifier(alpha=alpha, early_stopping=True)"
+    tuned = "def f(alpha, sizes): return MLPClassifier(alpha=alpha, hidden_layer_sizes=sizes)"
+    code = (
+        "import json\n"
+        "from jupyter_metahpo.meta.source import describe_objective\n"
+        f"before = describe_objective({left_out!r}, ['alpha']).fixed()\n"
+        "import sklearn.neural_network\n"
+        f"after = describe_objective({left_out!r}, ['alpha']).fixed()\n"
+        f"tuned = describe_objective({tuned!r}, ['alpha', 'sizes']).fixed()\n"
+        "print(json.dumps([sorted(before), {k: [v.value, v.default] for k, v in after.items()}, sorted(tuned)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    before, after, tuned = json.loads(out)
+    assert before == ["early_stopping"]  # scikit-learn not imported: no defaults read
+    # scikit-learn's hidden_layer_sizes=(100,) is the prior's width 100 and one layer.
+    assert after["hidden_layer_width"] == [100, True] and after["n_hidden_layers"] == [1, True]
+    assert "hidden_layer_width" not in tuned and "n_hidden_layers" not in tuned
+    # batch_size="auto" (left out here) runs min(200, n_samples): the prior's batch size 200, clipped as it ran.
+    assert after["batch_size"] == [200, True]
+
+
+def test_a_word_for_a_number_is_the_number_it_runs_for_that_estimator_only():
+    cell = "def f(alpha): return MLPClassifier(alpha=alpha, batch_size='auto', solver='adam')"
+    fixed = describe_objective(cell, ["alpha"]).fixed()
+    assert fixed["batch_size"].value == 200 and fixed["solver"].value == "adam"
+    assert describe_objective("def f(C): return SVC(C=C, gamma='auto')", ["C"]).fixed()["gamma"].value == "auto"
 
 
 def test_settings_survive_json_and_older_json_without_them_reads_as_none_fixed():

@@ -250,6 +250,20 @@ def test_fixed_layer_sizes_are_the_width_and_number_of_layers_the_prior_is_predi
     assert "hidden_layer_width=64, n_hidden_layers=2" in experience.usable[0].predicted_at
 
 
+def test_left_out_layer_sizes_are_scikit_learns_one_layer_of_100_the_prior_is_predicted_at():
+    import sklearn.neural_network  # noqa: F401 - the cell imported it (defaults are read only then)
+
+    from jupyter_metahpo.prior.load import load_prior
+
+    prior = [s for s in load_prior() if s.extra.get("space_name") == "mlp_classifier"]
+    space = SearchSpace({"alpha": loguniform(1e-6, 1e-1), "lr": loguniform(1e-4, 1e-1)})
+    cell = "def train(alpha, lr):\n    return score(MLPClassifier(alpha=alpha, learning_rate_init=lr))\n"
+    context = StudyContext(task=TaskDescription("new", dict(prior[0].meta_features), prior[0].meta_feature_set),
+                           source=describe_objective(cell, space.names), task_type="classification")
+    experience = Experience.of(space, prior, context)
+    assert "hidden_layer_width=100, n_hidden_layers=1" in experience.usable[0].predicted_at
+
+
 def test_kinds_that_mean_different_things_are_refused_with_the_reason():
     match = match_spaces(SearchSpace({"activation": choice("relu", "tanh"), "lr": loguniform(1e-3, 1.0)}),
                          SearchSpace({"activation": uniform(0, 1), "lr": loguniform(1e-3, 1.0)}))

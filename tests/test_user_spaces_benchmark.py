@@ -70,6 +70,21 @@ def test_c_the_parameters_a_subset_leaves_out_keep_the_builtin_defaults():
     assert svm == {"C": 3.0, "gamma": 0.2, "class_weight": None}
 
 
+def test_c_the_mlp_cell_leaves_out_what_the_pool_scores_at_the_builtin_defaults():
+    import sklearn.neural_network  # noqa: F401 - the cell's import, as run_cell_imports runs it
+
+    from jupyter_metahpo.meta.source import describe_objective
+
+    case = family_cases("mlp")["c"]
+    assert "hidden_layer_sizes" not in case.cell and "batch_size" not in case.cell
+    defaults = builtin_of("mlp").default_config
+    mapped = case.to_builtin({"activation": "tanh", "alpha": 1e-3, "learning_rate_init": 1e-2}, 10)
+    left_out = {n: v for n, v in mapped.items() if n not in case.space}
+    # What the source reader says the cell runs is what the pool scores it at (scikit-learn's own defaults).
+    fixed = {role: s.value for role, s in describe_objective(case.cell, case.space.names).fixed().items()}
+    assert left_out == {n: defaults[n] for n in left_out} == {n: fixed[n] for n in left_out}
+
+
 def test_d_the_parameters_the_prior_never_saw_do_not_change_the_builtin_config():
     case = family_cases("random_forest")["d"]
     base = {"n_estimators": 60, "max_features": 0.5, "min_samples_leaf": 4, "bootstrap": True}

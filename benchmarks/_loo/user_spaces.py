@@ -504,16 +504,19 @@ def _logistic_regression() -> dict[str, UserCase]:
     }
 
 
+#: The arguments of the MLP cells, in the order they are written; a cell leaves out those ``args`` lacks.
+_MLP_ARGUMENTS = ("hidden_layer_sizes", "activation", "alpha", "learning_rate_init", "batch_size")
+
+
 def _mlp_cell(signature: Sequence[str], args: Mapping[str, str]) -> str:
     # The prior's fixed settings (builtin_spaces.mlp_classifier); the cell imputes and scales as the prior did
     # (prior/protocol.py: numeric columns median-imputed; some datasets have missing values).
+    given = "".join(f"{name}={args[name]}, " for name in _MLP_ARGUMENTS if name in args)
     body = (
         "    model = make_pipeline(\n"
         "        SimpleImputer(strategy=\"median\"),\n"
         "        StandardScaler(),\n"
-        f"        MLPClassifier(hidden_layer_sizes={args['hidden_layer_sizes']}, activation={args['activation']}, "
-        f"alpha={args['alpha']}, learning_rate_init={args['learning_rate_init']}, batch_size={args['batch_size']}, "
-        "max_iter=200, early_stopping=True, n_iter_no_change=10),\n"
+        f"        MLPClassifier({given}max_iter=200, early_stopping=True, n_iter_no_change=10),\n"
         "    )\n"
     )
     imports = (
@@ -548,7 +551,14 @@ def _mlp() -> dict[str, UserCase]:
     links = {"hidden_layer_width": Link("hidden_layer_sizes", _mean_width),
              "n_hidden_layers": Link("hidden_layer_sizes", lambda sizes, n_features: len(sizes)),
              **_identity_links([n for n in names if n != "hidden_layer_sizes"])}
+    subset = ["activation", "alpha", "learning_rate_init"]
     return {
+        "c": UserCase(
+            "c", family, SearchSpace({n: builtin.space[n] for n in subset}),
+            _mlp_cell(subset, {n: n for n in subset}), _identity_links(subset),
+            "hidden_layer_sizes and batch_size left out (scikit-learn's (100,) and 'auto', the built-in defaults: "
+            "width 100, one layer, batch 200)",
+        ),
         "e": UserCase(
             "e", family, space, _mlp_cell(names, {n: n for n in names}), links,
             "hidden_layer_sizes a choice of tuples (" + ", ".join(map(repr, MLP_LAYER_SIZES)) + ") for the prior's "

@@ -838,6 +838,7 @@ class _RoleReader:
         elif expression is not None and not self._parameters_in(expression):
             value = _literal(expression)
             if value is not _NOT_LITERAL:
+                value = _number_it_runs(target, argument, value)
                 self._settings.setdefault(role, []).append(FixedSetting(target, argument, role, value))
 
     def settings(self) -> tuple[FixedSetting, ...]:
@@ -896,9 +897,12 @@ class _RoleReader:
         for argument in sorted(_SPACE_ARGUMENTS.get(name, ())):
             if argument not in given and argument in defaults:
                 role = self._estimator_role(estimator, argument)
-                self._settings.setdefault(role, []).append(
-                    FixedSetting(name, argument, role, defaults[argument], default=True)
-                )
+                value = _number_it_runs(name, argument, defaults[argument])
+                self._settings.setdefault(role, []).append(FixedSetting(name, argument, role, value, default=True))
+        layers = _library_default_layers(name) if estimator.family == "mlp" and _MLP_LAYERS not in given else None
+        if layers is not None:  # scikit-learn's (100,): the prior's width 100 and one layer
+            for role, setting in zip(("hidden_layer_width", "n_hidden_layers"), layers):
+                self._settings.setdefault(role, []).append(FixedSetting(name, role, role, setting, default=True))
 
     @staticmethod
     def _estimator_role(estimator: _Estimator, argument: str) -> str:
@@ -938,21 +942,30 @@ class _RoleReader:
                 self._add(value, name, _MLP_LAYERS, _MLP_LAYERS)
             return
         sequence, count = repeated
-        self._add_layer_width(sequence, name)
-        if count is None:
-            return
-        layers = _literal(count)
-        if type(layers) is int:  # (width,) * 2: shown as the prior's n_hidden_layers=2, not as the tuple
-            self._settings.setdefault("n_hidden_layers", []).append(
-                FixedSetting(name, "n_hidden_layers", "n_hidden_layers", layers))
-        else:
+        one_width = self._add_layer_width(sequence, name)
+        times = 1 if count is None else _literal(count)
+        if type(times) is int:  # (width,), (width, width), (width,) * 2: the prior's n_hidden_layers, fixed
+            if one_width and times >= 1:
+                layers = len(sequence.elts) * times
+                self._settings.setdefault("n_hidden_layers", []).append(
+                    FixedSetting(name, "n_hidden_layers", "n_hidden_layers", layers))
+        elif len(sequence.elts) == 1:  # (width,) * n_layers
             self._add(count, name, _MLP_LAYERS, "n_hidden_layers")
 
-    def _add_layer_width(self, sequence: ast.Tuple | ast.List, name: str) -> None:
+    def _add_layer_width(self, sequence: ast.Tuple | ast.List, name: str) -> bool:
+        """The width of layers that all have it: a parameter's role, or a literal fixed (``[64] * n``).
+        False for layers of several widths (no point of the prior's space)."""
         widths = {self._single_parameter(e) for e in sequence.elts}
         if len(widths) == 1 and None not in widths:
-            element = sequence.elts[0]
-            self._add(element, name, _MLP_LAYERS, "hidden_layer_width")
+            self._add(sequence.elts[0], name, _MLP_LAYERS, "hidden_layer_width")
+            return True
+        literals = {_literal(e) for e in sequence.elts}
+        width = literals.pop() if len(literals) == 1 else None
+        if type(width) is int and width >= 1:
+            self._settings.setdefault("hidden_layer_width", []).append(
+                FixedSetting(name, "hidden_layer_width", "hidden_layer_width", width))
+            return True
+        return False
 
     def _read_torch_call(self, call: ast.Call, path: str, name: str) -> None:
         parts = path.split(".")
@@ -1095,6 +1108,19 @@ def _literal(expression: ast.expr) -> Any:
     return value if _is_scalar(value) else _NOT_LITERAL
 
 
+#: Words a built-in estimator's argument takes for a number the prior's range holds, by (family, argument).
+#: scikit-learn's MLP runs ``batch_size="auto"`` as min(200, n_samples); the prior's batch sizes above a
+#: dataset's size ran clipped to it the same way, so 200 is what "auto" ran in every past study.
+_WORDS_FOR_NUMBERS = {("mlp", "batch_size"): {"auto": 200}}
+
+
+def _number_it_runs(target: str, argument: str, value: Any) -> Any:
+    """The number a word such as ``"auto"`` stands for (:data:`_WORDS_FOR_NUMBERS`); ``value`` otherwise."""
+    family = _ESTIMATORS[target].family if target in _ESTIMATORS else None
+    words = _WORDS_FOR_NUMBERS.get((family, argument))
+    return words.get(value, value) if words and isinstance(value, str) else value
+
+
 def _literal_key(value: Any) -> tuple[bool, Any]:
     """Equal for ``1`` and ``1.0``, different for ``True`` and ``1`` (Python's ``==`` says they are equal)."""
     return isinstance(value, bool), value
@@ -1110,15 +1136,19 @@ _MODULES = {space.estimator_path.partition(":")[2]: space.estimator_path.partiti
 
 
 @functools.lru_cache(maxsize=None)
-def _library_defaults_cached(module_name: str, class_name: str) -> dict[str, Any]:
+def _signature_defaults(module_name: str, class_name: str) -> dict[str, Any]:
     module = sys.modules.get(module_name)
     cls = getattr(module, class_name, None)
     try:
         parameters = inspect.signature(cls).parameters.values() if cls is not None else ()
     except (TypeError, ValueError):
         return {}
-    return {p.name: p.default for p in parameters
-            if p.default is not inspect.Parameter.empty and _is_scalar(p.default)}
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+
+
+@functools.lru_cache(maxsize=None)
+def _library_defaults_cached(module_name: str, class_name: str) -> dict[str, Any]:
+    return {name: value for name, value in _signature_defaults(module_name, class_name).items() if _is_scalar(value)}
 
 
 def _library_defaults(class_name: str) -> dict[str, Any]:
@@ -1127,6 +1157,18 @@ def _library_defaults(class_name: str) -> dict[str, Any]:
     if module_name is None or module_name not in sys.modules:
         return {}
     return _library_defaults_cached(module_name, class_name)
+
+
+def _library_default_layers(class_name: str) -> tuple[int, int] | None:
+    """``(width, n_layers)`` of a built-in MLP class's default ``hidden_layer_sizes`` (scikit-learn's ``(100,)``),
+    when its module is imported and the default is layers of one width; ``None`` otherwise."""
+    module_name = _MODULES.get(class_name)
+    if module_name is None or module_name not in sys.modules:
+        return None
+    sizes = _signature_defaults(module_name, class_name).get(_MLP_LAYERS)
+    if not isinstance(sizes, tuple) or not sizes or any(type(w) is not int or w < 1 for w in sizes):
+        return None
+    return (sizes[0], len(sizes)) if len(set(sizes)) == 1 else None
 
 
 #: :func:`argument_default` found no default.
