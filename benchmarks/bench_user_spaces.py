@@ -132,7 +132,8 @@ def main(argv=None) -> int:
                         help="train the user's cells live on the prior's own datasets, each held out in turn")
     parser.add_argument("--live-family", default="svm",
                         choices=("svm", "random_forest", "hgb", "logistic_regression", "mlp"),
-                        help="logistic_regression and mlp have only case e (a penalty choice; layer sizes as tuples)")
+                        help="logistic_regression has only case e (a penalty choice); mlp cases c and e (layer sizes "
+                             "left out; layer sizes as tuples)")
     parser.add_argument("--live-datasets", nargs="+", default=None,
                         help="held-out datasets (--live: bench_live.py's names; --live-loo: the prior's, to hold out)")
     args = parser.parse_args(argv)

@@ -61,7 +61,8 @@ FAMILIES: dict[str, str] = {
     "mlp": "mlp_classifier",
 }
 #: The families of the pool part by default (the logistic regression has only the penalty cell, case e, trained live;
-#: scikit-learn's MLP only the layer sizes as a choice of tuples, case e, run on the pools with ``--families mlp``).
+#: scikit-learn's MLP a cell leaving its layer sizes out, case c, and its layer sizes as a choice of tuples, case e,
+#: run on the pools with ``--families mlp``).
 POOL_FAMILIES: tuple[str, ...] = ("hgb", "random_forest", "svm", "torch_mlp")
 
 CASE_TITLES: dict[str, str] = {
