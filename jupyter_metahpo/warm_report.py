@@ -178,8 +178,8 @@ def _describe_group(group: Mapping[str, Any]) -> str:
     if group["filled"]:
         text += f"; your {', '.join(group['filled'])} from the space's own design (not in their space)"
     if group.get("predicted_at"):
-        text += (f"; their scores predicted at your {' / '.join(group['predicted_at'])} (fixed in your objective; "
-                 "they varied it)")
+        text += (f"; their scores predicted at your {' / '.join(group['predicted_at'])} (fixed in your objective "
+                 "or its estimator's default; they varied it)")
     if group["evidence"]:
         text += f"; why: {', '.join(group['evidence'])}"
     return text

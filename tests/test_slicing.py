@@ -137,9 +137,9 @@ def test_the_warm_start_summary_says_where_the_past_was_read():
     space = SearchSpace({"C": SVC_SPACE["C"], "gamma": SVC_SPACE["gamma"]})
     experience = Experience.of(space, [_svc_past()], _svc_context(", class_weight=None"))
     summary = WarmStartSummary.from_info({"warm_start": experience.summary()})
-    assert "their scores predicted at your class_weight=None (fixed in your objective; they varied it)" in (
-        summary.headline()
-    )
+    expected = ("their scores predicted at your class_weight=None (fixed in your objective or its estimator's "
+                "default; they varied it)")
+    assert expected in summary.headline()
 
 
 def test_a_fixed_value_the_study_did_worse_with_is_costed_and_its_best_value_named():
