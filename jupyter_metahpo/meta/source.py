@@ -927,15 +927,11 @@ class _RoleReader:
                 self._roles[ParameterRole(parameter, name, parameter, role)] = None
 
     def _read_mlp_layers(self, value: ast.expr, name: str) -> None:
-        """``hidden_layer_sizes=(width,) * n_layers`` (or ``[width] * n``, ``(width, width)``), or one parameter
-        tuned as a choice of layer sizes (``hidden_layer_sizes=layers``: matching reads width and depth from it)."""
+        """``hidden_layer_sizes=(width,) * n_layers`` (or ``[width] * n``, ``(width, width)``; a literal width such
+        as ``(64, 64)`` is fixed), or one parameter tuned as a choice of layer sizes (``hidden_layer_sizes=layers``:
+        matching reads width and depth from it)."""
         if isinstance(value, ast.Call) and _dotted(value.func) in ("tuple", "list") and len(value.args) == 1:
             value = value.args[0]
-        fixed = _equal_layers_literal(value)
-        if fixed is not None:  # hidden_layer_sizes=(64, 64): the prior's width 64 and 2 layers, fixed
-            for role, setting in zip(("hidden_layer_width", "n_hidden_layers"), fixed):
-                self._settings.setdefault(role, []).append(FixedSetting(name, role, role, setting))
-            return
         repeated = _repeated_sequence(value)
         if repeated is None:
             if not _is_product(value):  # a product without a literal sequence tells nothing
@@ -944,7 +940,7 @@ class _RoleReader:
         sequence, count = repeated
         one_width = self._add_layer_width(sequence, name)
         times = 1 if count is None else _literal(count)
-        if type(times) is int:  # (width,), (width, width), (width,) * 2: the prior's n_hidden_layers, fixed
+        if type(times) is int:  # (w,), (w, w), (w,) * 2, (64, 64): the prior's n_hidden_layers, fixed
             if one_width and times >= 1:
                 layers = len(sequence.elts) * times
                 self._settings.setdefault("n_hidden_layers", []).append(
@@ -1081,22 +1077,6 @@ def _repeated_sequence(expression: ast.expr) -> tuple[ast.Tuple | ast.List, ast.
             if isinstance(sequence, (ast.Tuple, ast.List)):
                 return sequence, count
     return None
-
-
-def _equal_layers_literal(expression: ast.expr) -> tuple[int, int] | None:
-    """``(width, n_layers)`` of literal layer sizes of one width: ``(64, 64)``, ``[64] * 2``; ``None`` otherwise."""
-    repeated = _repeated_sequence(expression)
-    if repeated is None:
-        return None
-    sequence, count = repeated
-    times = 1 if count is None else _literal(count)
-    if type(times) is not int or times < 1 or not sequence.elts:
-        return None
-    widths = {_literal(element) for element in sequence.elts}
-    width = widths.pop() if len(widths) == 1 else None
-    if type(width) is not int or width < 1:
-        return None
-    return width, len(sequence.elts) * times
 
 
 def _literal(expression: ast.expr) -> Any:
