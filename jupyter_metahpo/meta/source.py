@@ -831,15 +831,18 @@ class _RoleReader:
 
     def _add(self, expression: ast.expr | None, target: str, argument: str, role: str) -> None:
         parameter = self._single_parameter(expression)
+        family = _ESTIMATORS[target].family if target in _ESTIMATORS else None
         if parameter is not None and expression is not None:
-            family = _ESTIMATORS[target].family if target in _ESTIMATORS else None
             role = _TUNED_ARGUMENT_ROLES.get((family, argument), role)
             self._roles[ParameterRole(parameter, target, argument, role, self._is_direct(expression))] = None
         elif expression is not None and not self._parameters_in(expression):
             value = _literal(expression)
             if value is not _NOT_LITERAL:
-                value = _number_it_runs(target, argument, value)
-                self._settings.setdefault(role, []).append(FixedSetting(target, argument, role, value))
+                self._fix(FixedSetting(target, argument, role, _number_it_runs(family, argument, value)))
+
+    def _fix(self, setting: FixedSetting) -> None:
+        """Record one literal the objective gives a role (:meth:`settings` keeps the roles given one value)."""
+        self._settings.setdefault(setting.role, []).append(setting)
 
     def settings(self) -> tuple[FixedSetting, ...]:
         """The roles fixed to one value: none that a parameter also sets, none given two values."""
@@ -897,12 +900,12 @@ class _RoleReader:
         for argument in sorted(_SPACE_ARGUMENTS.get(name, ())):
             if argument not in given and argument in defaults:
                 role = self._estimator_role(estimator, argument)
-                value = _number_it_runs(name, argument, defaults[argument])
-                self._settings.setdefault(role, []).append(FixedSetting(name, argument, role, value, default=True))
+                value = _number_it_runs(estimator.family, argument, defaults[argument])
+                self._fix(FixedSetting(name, argument, role, value, default=True))
         layers = _library_default_layers(name) if estimator.family == "mlp" and _MLP_LAYERS not in given else None
         if layers is not None:  # scikit-learn's (100,): the prior's width 100 and one layer
             for role, setting in zip(("hidden_layer_width", "n_hidden_layers"), layers):
-                self._settings.setdefault(role, []).append(FixedSetting(name, role, role, setting, default=True))
+                self._fix(FixedSetting(name, role, role, setting, default=True))
 
     @staticmethod
     def _estimator_role(estimator: _Estimator, argument: str) -> str:
@@ -943,8 +946,7 @@ class _RoleReader:
         if type(times) is int:  # (w,), (w, w), (w,) * 2, (64, 64): the prior's n_hidden_layers, fixed
             if one_width and times >= 1:
                 layers = len(sequence.elts) * times
-                self._settings.setdefault("n_hidden_layers", []).append(
-                    FixedSetting(name, "n_hidden_layers", "n_hidden_layers", layers))
+                self._fix(FixedSetting(name, "n_hidden_layers", "n_hidden_layers", layers))
         elif len(sequence.elts) == 1:  # (width,) * n_layers
             self._add(count, name, _MLP_LAYERS, "n_hidden_layers")
 
@@ -958,8 +960,7 @@ class _RoleReader:
         literals = {_literal(e) for e in sequence.elts}
         width = literals.pop() if len(literals) == 1 else None
         if type(width) is int and width >= 1:
-            self._settings.setdefault("hidden_layer_width", []).append(
-                FixedSetting(name, "hidden_layer_width", "hidden_layer_width", width))
+            self._fix(FixedSetting(name, "hidden_layer_width", "hidden_layer_width", width))
             return True
         return False
 
@@ -1094,9 +1095,8 @@ def _literal(expression: ast.expr) -> Any:
 _WORDS_FOR_NUMBERS = {("mlp", "batch_size"): {"auto": 200}}
 
 
-def _number_it_runs(target: str, argument: str, value: Any) -> Any:
+def _number_it_runs(family: str | None, argument: str, value: Any) -> Any:
     """The number a word such as ``"auto"`` stands for (:data:`_WORDS_FOR_NUMBERS`); ``value`` otherwise."""
-    family = _ESTIMATORS[target].family if target in _ESTIMATORS else None
     words = _WORDS_FOR_NUMBERS.get((family, argument))
     return words.get(value, value) if words and isinstance(value, str) else value
 
@@ -1131,19 +1131,23 @@ def _library_defaults_cached(module_name: str, class_name: str) -> dict[str, Any
     return {name: value for name, value in _signature_defaults(module_name, class_name).items() if _is_scalar(value)}
 
 
+def _imported_module(class_name: str) -> str | None:
+    """The module of a built-in estimator class when the user's code imported it (reading never imports it)."""
+    module_name = _MODULES.get(class_name)
+    return module_name if module_name is not None and module_name in sys.modules else None
+
+
 def _library_defaults(class_name: str) -> dict[str, Any]:
     """The scalar constructor defaults of a built-in estimator, when its module is imported ({} otherwise)."""
-    module_name = _MODULES.get(class_name)
-    if module_name is None or module_name not in sys.modules:
-        return {}
-    return _library_defaults_cached(module_name, class_name)
+    module_name = _imported_module(class_name)
+    return {} if module_name is None else _library_defaults_cached(module_name, class_name)
 
 
 def _library_default_layers(class_name: str) -> tuple[int, int] | None:
     """``(width, n_layers)`` of a built-in MLP class's default ``hidden_layer_sizes`` (scikit-learn's ``(100,)``),
     when its module is imported and the default is layers of one width; ``None`` otherwise."""
-    module_name = _MODULES.get(class_name)
-    if module_name is None or module_name not in sys.modules:
+    module_name = _imported_module(class_name)
+    if module_name is None:
         return None
     sizes = _signature_defaults(module_name, class_name).get(_MLP_LAYERS)
     if not isinstance(sizes, tuple) or not sizes or any(type(w) is not int or w < 1 for w in sizes):
