@@ -23,7 +23,6 @@ from each configuration (for a pipeline, prefixed with the final step's name).
 
 from __future__ import annotations
 
-import inspect
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +37,8 @@ from sklearn.utils._param_validation import Interval
 from ._imports import LazyImport
 from .api import tune
 from .builtin_spaces import get_builtin_space, space_for_estimator
+from .meta.estimator_text import objective_code, user_set_parameters
+from .meta.source import SOURCE_ATTRIBUTE
 from .parallel import check_parallel_options, dask_client
 from .pipeline import prepare_study
 from .result import TuningResult
@@ -58,6 +59,9 @@ class SearchPlan:
     space: SearchSpace
     to_params: Callable[[Mapping[str, Any]], dict[str, Any]]
     builtin: str | None = None
+    #: The code of an objective that fits the estimator with the space's parameters set (an explicit space's);
+    #: the study reads it as the objective's source, to know which estimator each parameter belongs to.
+    source: str | None = None
 
 
 def final_estimator(estimator: Any) -> tuple[Any, str]:
@@ -70,25 +74,6 @@ def final_estimator(estimator: Any) -> tuple[Any, str]:
     return estimator, prefix
 
 
-def _user_set(estimator: Any) -> set[str]:
-    """Parameters of ``estimator`` that differ from its class's defaults: the user chose them."""
-    try:
-        signature = inspect.signature(type(estimator).__init__)
-    except (TypeError, ValueError):
-        return set()
-    current = estimator.get_params(deep=False)
-    chosen = set()
-    for name, parameter in signature.parameters.items():
-        if name in current and parameter.default is not inspect.Parameter.empty:
-            try:
-                same = bool(current[name] == parameter.default)
-            except (TypeError, ValueError):  # arrays and other values without a plain ==
-                same = current[name] is parameter.default
-            if not same:
-                chosen.add(name)
-    return chosen
-
-
 def builtin_plan(estimator: Any, name: str | None = None) -> SearchPlan:
     """Search in a built-in space: by ``name``, or the one for the (final) estimator's class.
 
@@ -99,7 +84,7 @@ def builtin_plan(estimator: Any, name: str | None = None) -> SearchPlan:
     final, prefix = final_estimator(estimator)
     builtin = get_builtin_space(name) if name is not None else space_for_estimator(final)
     valid = set(final.get_params(deep=False))
-    user_set = _user_set(final)
+    user_set = user_set_parameters(final)
     tuned_names = set(builtin.space.names)
 
     def to_params(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,7 +115,7 @@ def explicit_plan(estimator: Any, space: Mapping[str, Any] | SearchSpace) -> Sea
             f"`space` names {unknown}, which are not parameters of {type(estimator).__name__}; use the names of "
             f"estimator.get_params() (for a Pipeline 'step__param'), for example {hint}."
         )
-    return SearchPlan(space, lambda config: dict(config), None)
+    return SearchPlan(space, lambda config: dict(config), None, objective_code(estimator, space.names))
 
 
 def resolve_plan(estimator: Any, space: Any) -> SearchPlan:
@@ -324,6 +309,9 @@ class MetaSearchCV(BaseSearchCV):
             state["evaluated"] += 1
             state["key"] = state["key"] or _score_key(results, self.refit)
             return float(results[state["key"]][-1])  # NaN (error_score) fails the trial
+
+        if plan.source is not None:  # the estimator this objective fits, as code (``Pipeline(...SVC(C=svc__C))``)
+            setattr(objective, SOURCE_ATTRIBUTE, plan.source)
 
         options = dict(
             n_trials=self.n_iter,

@@ -21,6 +21,7 @@ from sklearn.model_selection import RandomizedSearchCV
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils import estimator_checks
 from sklearn.utils._param_validation import InvalidParameterError
@@ -145,6 +146,22 @@ def test_explicit_space_with_pipeline_step_names(classification):
     space = {"logisticregression__C": loguniform(1e-2, 1e2), "standardscaler__with_mean": choice(True, False)}
     search = MetaSearchCV(pipe, space, n_iter=3, cv=2, random_state=0, store=False).fit(X, y)
     assert set(search.best_params_) == set(space)
+
+
+def test_an_explicit_space_on_a_pipeline_warms_from_the_prior_of_the_step_it_tunes(classification):
+    # The objective MetaSearchCV runs builds no estimator in its own code; the pipeline object
+    # tells which estimator "svc__C" belongs to (before: a cold start, "nothing says their
+    # tasks are related").
+    X, y = classification
+    space = {"svc__C": loguniform(1e-2, 1e3), "svc__gamma": loguniform(1e-4, 1.0)}
+    search = MetaSearchCV(make_pipeline(StandardScaler(), SVC()), space, n_iter=2, cv=2, random_state=0,
+                          store=False).fit(X, y)
+    summary = search.study_.warm_start
+    assert not summary.is_cold, summary
+    assert search.cv_results_["origin"][0] == "warm-start"
+    text = repr(summary)
+    assert "the built-in svc prior" in text and "svc__C (their C, by the estimator argument it sets)" in text
+    assert "the same estimator family (svm)" in text
 
 
 def test_search_works_as_a_step_inside_a_pipeline(classification):

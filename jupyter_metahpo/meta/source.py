@@ -60,6 +60,7 @@ __all__ = [
     "FixedSetting",
     "NO_DEFAULT",
     "ObjectiveSource",
+    "SOURCE_ATTRIBUTE",
     "ParameterRole",
     "argument_default",
     "describe_objective",
@@ -75,6 +76,10 @@ MAX_SHINGLES = 400
 #: The normalisation's version; a change to the normalisation bumps it, since fingerprints and
 #: shingles of different versions cannot be compared.
 SOURCE_FORMAT = 1
+
+#: An objective that stands for code the user did not write as a function (``MetaSearchCV``'s, which fits the
+#: user's estimator object) carries that code as text in this attribute; it is read instead of the function.
+SOURCE_ATTRIBUTE = "__metahpo_source__"
 
 _FUNCTION = "_f"
 _NUMBER, _STRING, _BYTES = "_num", "_str", "_bytes"
@@ -200,6 +205,9 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     as the objective's body). ``parameter_names`` are the search space's names (a
     ``SearchSpace`` or a dict of parameters will do).
 
+    A function that carries its code as text in :data:`SOURCE_ATTRIBUTE` is read
+    from that text.
+
     Builtins, and functions or lambdas whose source is not available (defined by
     ``exec`` of a string that ``linecache`` does not hold), give ``None``, as does
     text that does not parse.
@@ -258,6 +266,9 @@ def _checked_names(parameter_names: Iterable[str]) -> tuple[str, ...]:
 
 
 def _objective_node(objective: Callable[..., Any] | str, names: Sequence[str]) -> _Objective | None:
+    carried = getattr(objective, SOURCE_ATTRIBUTE, None)
+    if isinstance(carried, str):
+        objective = carried
     if isinstance(objective, str):
         module = _parse_cell(objective)
         return None if module is None else _choose_function(module, names)

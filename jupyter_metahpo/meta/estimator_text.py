@@ -1,0 +1,135 @@
+"""Write a scikit-learn estimator object as the code that would build it.
+
+The source reader (:mod:`.source`) learns what a study tunes from code:
+``SVC(C=C, gamma=gamma)`` says the parameter ``C`` is a support vector machine's ``C``.
+Some studies have an estimator *object* instead of such code: ``MetaSearchCV(pipe,
+{"svc__C": ...})`` builds no estimator in an objective of its own, and a cell may tune a
+pipeline made in an earlier cell through ``pipe.set_params(svc__C=C)``. Writing the object
+as code, with the tuned parameters in their places, lets the one reader read both:
+
+>>> from sklearn.pipeline import make_pipeline
+>>> from sklearn.preprocessing import StandardScaler
+>>> from sklearn.svm import SVC
+>>> estimator_code(make_pipeline(StandardScaler(), SVC(kernel="poly")), {"svc__C": "C"})  # doctest: +SKIP
+"Pipeline(steps=[('standardscaler', StandardScaler()), ('svc', SVC(C=C, kernel='poly'))])"
+
+Only what the user chose is written: a constructor argument that differs from its class's
+default as a literal, a nested estimator as its own code; arguments left at their
+defaults are left out, as a user's call leaves them out, so the reader reads the
+library's defaults for them as it does for written code. Nothing here imports
+scikit-learn: estimators are read through ``get_params``, as scikit-learn's own
+``clone`` reads them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["estimator_code", "is_estimator", "objective_code", "user_set_parameters"]
+
+#: Constructor arguments holding ``(name, estimator, ...)`` tuples whose parameters scikit-learn names
+#: ``name__param`` (Pipeline, FeatureUnion, ColumnTransformer, the voting and stacking ensembles).
+_STEP_LISTS = ("steps", "transformer_list", "transformers", "estimators")
+
+
+def is_estimator(value: Any) -> bool:
+    """Whether ``value`` is an estimator object (it has ``get_params``), not a class."""
+    return not isinstance(value, type) and callable(getattr(value, "get_params", None))
+
+
+def user_set_parameters(estimator: Any) -> set[str]:
+    """Constructor arguments of ``estimator`` that differ from its class's defaults: the user chose them."""
+    try:
+        signature = inspect.signature(type(estimator).__init__)
+    except (TypeError, ValueError):
+        return set()
+    current = estimator.get_params(deep=False)
+    chosen = set()
+    for name, parameter in signature.parameters.items():
+        if name in current and parameter.default is not inspect.Parameter.empty:
+            try:
+                same = bool(current[name] == parameter.default)
+            except (TypeError, ValueError):  # arrays and other values without a plain ==
+                same = current[name] is parameter.default
+            if not same:
+                chosen.add(name)
+    return chosen
+
+
+def estimator_code(estimator: Any, tuned: Mapping[str, str]) -> str:
+    """``estimator`` as the expression that builds it, each of ``tuned``'s parameters set to its code.
+
+    ``tuned`` maps scikit-learn parameter names (``"C"``, ``"svc__C"`` in a Pipeline) to the
+    code that sets them (the user's parameter name). A tuned name that is not one of the
+    estimator's parameters is left out.
+    """
+    return _code(estimator, "", dict(tuned))
+
+
+def objective_code(estimator: Any, names: list[str] | tuple[str, ...]) -> str | None:
+    """The source of an objective that fits ``estimator`` with each of ``names`` (its parameters) tuned.
+
+    ``None`` when a name is not a Python identifier (it could not be a function's argument).
+    """
+    if not all(name.isidentifier() and not keyword.iskeyword(name) for name in names):
+        return None
+    arguments = ", ".join(names)
+    code = estimator_code(estimator, {name: name for name in names})
+    return f"def objective({arguments}):\n    return cross_val_score({code}, X, y).mean()\n"
+
+
+def _code(estimator: Any, prefix: str, tuned: dict[str, str]) -> str:
+    try:
+        params = estimator.get_params(deep=False)
+    except Exception:  # noqa: BLE001 - a third-party get_params may fail; then nothing is known about it
+        return f"{type(estimator).__name__}()"
+    chosen = user_set_parameters(estimator)
+    arguments = []
+    for name, value in params.items():
+        path = prefix + name
+        if path in tuned:
+            arguments.append(f"{name}={tuned[path]}")
+        elif name in _STEP_LISTS and _is_step_list(value):
+            arguments.append(f"{name}={_steps_code(value, prefix, tuned)}")
+        elif is_estimator(value):
+            arguments.append(f"{name}={_code(value, path + '__', tuned)}")
+        elif name in chosen and (literal := _literal_code(value)) is not None:
+            arguments.append(f"{name}={literal}")
+    return f"{type(estimator).__name__}({', '.join(arguments)})"
+
+
+def _is_step_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(step, tuple) and len(step) >= 2 and isinstance(step[0], str) for step in value
+    )
+
+
+def _steps_code(steps: Any, prefix: str, tuned: dict[str, str]) -> str:
+    written = []
+    for name, step, *_ in steps:
+        if is_estimator(step):
+            code = _code(step, f"{prefix}{name}__", tuned)
+        else:  # "drop", "passthrough" or None: no estimator to read
+            code = repr(step) if isinstance(step, str) or step is None else "None"
+        written.append(f"({name!r}, {code})")
+    return f"[{', '.join(written)}]"
+
+
+def _literal_code(value: Any) -> str | None:
+    """Python code for a plain value (a number, a string, a bool, ``None``, a tuple of them); None for others."""
+    if getattr(value, "shape", None) == () and callable(getattr(value, "item", None)):
+        value = value.item()  # a NumPy scalar
+    if value is None or isinstance(value, (bool, int, str)):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else None
+    if isinstance(value, tuple):
+        items = [_literal_code(item) for item in value]
+        if None in items:
+            return None
+        return f"({', '.join(items)},)" if len(items) == 1 else f"({', '.join(items)})"
+    return None

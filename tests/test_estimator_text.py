@@ -1,0 +1,64 @@
+"""An estimator object written as the code that builds it, and read by the source reader."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import BaggingClassifier, RandomForestClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from jupyter_metahpo.meta.estimator_text import estimator_code, objective_code, user_set_parameters
+from jupyter_metahpo.meta.source import describe_objective
+
+
+def test_the_tuned_parameters_go_to_their_step_and_only_the_users_choices_are_written():
+    pipe = make_pipeline(StandardScaler(with_mean=False), SVC(kernel="poly", C=np.float64(2.0), degree=np.int64(2)))
+    code = estimator_code(pipe, {"svc__C": "C", "svc__gamma": "g"})
+    assert code == (
+        "Pipeline(steps=[('standardscaler', StandardScaler(with_mean=False)), "
+        "('svc', SVC(C=C, degree=2, gamma=g, kernel='poly'))])"
+    )
+
+
+def test_nested_estimators_and_column_transformers_are_written_with_their_own_prefixes():
+    columns = ColumnTransformer([("scale", StandardScaler(), [0, 1])], remainder="passthrough")
+    pipe = Pipeline([("prep", columns), ("net", MLPClassifier(hidden_layer_sizes=(64, 64)))])
+    code = estimator_code(pipe, {"net__alpha": "alpha", "prep__scale__with_mean": "centre"})
+    assert "('scale', StandardScaler(with_mean=centre))" in code
+    assert "('net', MLPClassifier(alpha=alpha, hidden_layer_sizes=(64, 64)))" in code
+    bagged = estimator_code(BaggingClassifier(RandomForestClassifier(max_depth=3)), {"estimator__n_estimators": "t"})
+    assert bagged == "BaggingClassifier(estimator=RandomForestClassifier(max_depth=3, n_estimators=t))"
+
+
+def test_values_without_plain_code_are_left_out_and_names_that_are_not_identifiers_give_no_objective():
+    forest = RandomForestClassifier(class_weight={0: 1.0, 1: 2.0}, max_samples=float("nan"))
+    assert user_set_parameters(forest) == {"class_weight", "max_samples"}
+    assert estimator_code(forest, {}) == "RandomForestClassifier()"
+    assert objective_code(SVC(), ["C", "class"]) is None
+    assert objective_code(SVC(), ["C", "not a name"]) is None
+
+
+def test_the_reader_reads_each_parameters_estimator_and_the_settings_the_user_chose():
+    pipe = Pipeline([("scale", StandardScaler()), ("rf", RandomForestClassifier(bootstrap=False, n_estimators=50))])
+    names = ["rf__max_depth", "rf__min_samples_leaf"]
+    source = describe_objective(objective_code(pipe, names), names)
+    assert {(r.parameter, r.target, r.argument, r.role) for r in source.roles} == {
+        ("rf__max_depth", "RandomForestClassifier", "max_depth", "max_depth"),
+        ("rf__min_samples_leaf", "RandomForestClassifier", "min_samples_leaf", "min_samples_leaf"),
+    }
+    assert source.families == ("random_forest",)
+    fixed = source.fixed()
+    assert (fixed["bootstrap"].value, fixed["bootstrap"].default) == (False, False)
+    assert (fixed["n_estimators"].value, fixed["n_estimators"].default) == (50, False)
+    assert (fixed["max_features"].value, fixed["max_features"].default) == ("sqrt", True)  # scikit-learn's default
+
+
+def test_an_mlp_objects_layer_sizes_are_read_as_its_width_and_depth():
+    names = ["mlpclassifier__alpha"]
+    source = describe_objective(objective_code(make_pipeline(MLPClassifier(hidden_layer_sizes=(32, 32))), names), names)
+    fixed = source.fixed()
+    assert (fixed["hidden_layer_width"].value, fixed["n_hidden_layers"].value) == (32, 2)
+    assert fixed["batch_size"].value == 200  # "auto", as the prior's batch sizes ran
