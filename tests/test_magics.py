@@ -595,3 +595,48 @@ def test_a_cell_whose_function_cannot_be_pickled_is_one_message_naming_it(ip):
     with pytest.raises(StudyFailed, match="the global 'lock'") as refused:
         ip.run_cell_magic("metatune", "--trials 4 --jobs 2", body)
     assert refused.value._render_traceback_()[0].startswith("UnpicklableObjectiveError: ")
+
+
+def test_a_torch_loop_whose_model_class_is_defined_in_an_earlier_cell_warms_from_the_torch_mlp_prior(ip):
+    # What each parameter sets lies in Net's __init__, in another cell; before the helpers an objective
+    # calls were read, this cell started cold ("nothing says their tasks are related").
+    ip.run_cell(
+        cell(
+            """
+            import numpy as np
+            import torch
+            from torch import nn
+
+            rng = np.random.default_rng(0)
+            X = rng.normal(size=(120, 5)).astype("float32")
+            y = (X[:, 0] > 0).astype("int64")
+
+            class Net(nn.Module):
+                def __init__(self, width, p):
+                    super().__init__()
+                    self.body = nn.Sequential(nn.Linear(5, width), nn.ReLU(), nn.Dropout(p), nn.Linear(width, 2))
+
+                def forward(self, x):
+                    return self.body(x)
+            """
+        )
+    )
+    body = cell(
+        """
+        space = {"lr": loguniform(1e-4, 1e-1), "hidden": intrange(16, 256, log=True), "dropout": uniform(0.0, 0.5)}
+        def objective(lr, hidden, dropout):
+            model = Net(hidden, dropout)
+            optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+            for epoch in range(2):
+                optimiser.zero_grad()
+                loss = nn.functional.cross_entropy(model(torch.from_numpy(X)), torch.from_numpy(y))
+                loss.backward()
+                optimiser.step()
+            return float(loss)
+        """
+    )
+    result = ip.run_cell_magic("metatune", "--trials 1 --data X y", body)
+    text = repr(result.warm_start)
+    assert not result.warm_start.is_cold, text
+    assert "the built-in torch_mlp_classifier prior" in text and "hidden (their hidden_width" in text
+    assert result.trials[0].origin.source == "warm-start"

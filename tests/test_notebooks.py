@@ -31,9 +31,10 @@ MUST_SHOW = {
     "03-your-own-training-loop.ipynb": [
         "warm-start",
         "digits-cnn",
-        # the colleague's loop (lr, bs) warms from both earlier studies, matched by alias
-        "- digits-cnn, on lr (their learning_rate), bs (their batch_size)",
-        "- noisy-digits-cnn, on lr (their learning_rate), bs (their batch_size)",
+        # the colleague's loop (lr, bs) warms from both earlier studies, matched by what the names set in the
+        # helper train_and_score (Adam's lr, the batch loop's step)
+        "- digits-cnn, on lr (their learning_rate, by the estimator argument it sets), bs (their batch_size, by",
+        "- noisy-digits-cnn, on lr (their learning_rate, by the estimator argument it sets), bs (their batch_size, by",
         # the lesson's pruning part: every study's epochs, pruned trials and best accuracy
         "meta-learned:",
         "epochs run of",

@@ -28,8 +28,9 @@ random forest's ``max_depth`` whatever it is called.
   leaves out. A past study that varied that role is carried over through its trials
   near the fixed value only (:mod:`.compat`).
 
-Only the objective's own body is read: helpers it calls are not followed, so a
-parameter handed on positionally to ``train(...)`` gets no role.
+The helpers the objective calls by name are read with it (:mod:`.inlining`): the
+functions and classes of the same cell, or of the objective's own module, with their
+arguments bound to what the call passes. A library's functions are not read.
 
 >>> src = describe_objective("def f(depth): return RandomForestClassifier(max_depth=depth)", ["depth"])
 >>> src.estimators, src.families, [(r.parameter, r.role) for r in src.roles]
@@ -53,6 +54,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..builtin_spaces import BUILTIN_SPACES
+from .inlining import (
+    Finder,
+    argument_list,
+    bound_names,
+    function_node,
+    inline_helpers,
+    module_finder,
+    namespace_finder,
+    parse,
+)
 
 __all__ = [
     "MAX_SHINGLES",
@@ -208,16 +219,25 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     A function that carries its code as text in :data:`SOURCE_ATTRIBUTE` is read
     from that text.
 
+    The helpers the objective calls by name (functions and classes of the same cell
+    text, or of the objective's own module) are read with it (:mod:`.inlining`):
+    ``Net(hidden)`` gives ``hidden`` the role of the ``nn.Linear`` width in ``Net``'s
+    ``__init__``. Their normalised code is part of the fingerprint, so two objectives
+    that call different helpers are not the same code.
+
     Builtins, and functions or lambdas whose source is not available (defined by
     ``exec`` of a string that ``linecache`` does not hold), give ``None``, as does
     text that does not parse.
     """
     names = _checked_names(parameter_names)
-    node = _objective_node(objective, names)
-    if node is None:
+    found = _objective_node(objective, names)
+    if found is None:
         return None
-    normalised = _normalised_text(node, names)
-    reader = _RoleReader(node, names)
+    node, find = found
+    reading = _as_function(node, names)
+    helpers = inline_helpers(reading, lambda name: None if name in _ESTIMATORS else find(name))
+    normalised = "\n".join([_normalised_text(node, names), *(_normalised_helper(h) for h in helpers)])
+    reader = _RoleReader(reading, names)
     estimators, families, roles = reader.read()
     return ObjectiveSource(
         fingerprint=hashlib.sha256(f"{SOURCE_FORMAT}\n{normalised}".encode()).hexdigest()[:16],
@@ -265,13 +285,14 @@ def _checked_names(parameter_names: Iterable[str]) -> tuple[str, ...]:
     return names
 
 
-def _objective_node(objective: Callable[..., Any] | str, names: Sequence[str]) -> _Objective | None:
+def _objective_node(objective: Callable[..., Any] | str, names: Sequence[str]) -> tuple[_Objective, Finder] | None:
+    """The objective's syntax tree, and where the helpers it calls are found."""
     carried = getattr(objective, SOURCE_ATTRIBUTE, None)
     if isinstance(carried, str):
         objective = carried
     if isinstance(objective, str):
         module = _parse_cell(objective)
-        return None if module is None else _choose_function(module, names)
+        return None if module is None else (_choose_function(module, names), module_finder(module))
     if not callable(objective):
         raise TypeError(
             f"objective must be a function or its source text, got {type(objective).__name__}: {objective!r}."
@@ -279,9 +300,8 @@ def _objective_node(objective: Callable[..., Any] | str, names: Sequence[str]) -
     function = _plain_function(objective)
     if function is None:
         return None
-    if function.__name__ == "<lambda>":
-        return _lambda_node(function)
-    return _def_node(function)
+    node = _lambda_node(function) if function.__name__ == "<lambda>" else function_node(function)
+    return None if node is None else (node, namespace_finder(function))
 
 
 def _plain_function(objective: Callable[..., Any]) -> Any:
@@ -296,27 +316,13 @@ def _plain_function(objective: Callable[..., Any]) -> Any:
     return None if objective is None else inspect.unwrap(objective)
 
 
-def _def_node(function: Any) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    try:
-        text = inspect.getsource(function)
-    except (OSError, TypeError, SyntaxError, tokenize.TokenError):
-        return None
-    module = _parse(textwrap.dedent(text))
-    if module is None or not module.body:
-        return None
-    first = module.body[0]
-    if isinstance(first, (ast.FunctionDef, ast.AsyncFunctionDef)) and first.name == function.__name__:
-        return first
-    return None
-
-
 def _lambda_node(function: Any) -> ast.Lambda | None:
     """The lambda's node, found in its whole file (its own lines may not parse alone)."""
     try:
         lines, start = inspect.findsource(function)
     except (OSError, TypeError, IndexError):
         return None
-    module = _parse("".join(lines))
+    module = parse("".join(lines))
     if module is None:
         return None
     code = function.__code__
@@ -331,20 +337,13 @@ def _lambda_node(function: Any) -> ast.Lambda | None:
     return found[0] if len(found) == 1 else None
 
 
-def _parse(text: str) -> ast.Module | None:
-    try:
-        return ast.parse(text)
-    except (SyntaxError, ValueError):  # ValueError: null bytes in the text
-        return None
-
-
 def _parse_cell(text: str) -> ast.Module | None:
     """Parse source text; a cell's IPython lines (``%magic``, ``!shell``) are dropped if they stop it."""
     text = textwrap.dedent(text)
-    module = _parse(text)
+    module = parse(text)
     if module is None:
         python = [line for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))]
-        module = _parse("\n".join(python))
+        module = parse("\n".join(python))
     return module
 
 
@@ -357,15 +356,10 @@ def _choose_function(module: ast.Module, names: Sequence[str]) -> _Objective:
 
     def rank(item: tuple[int, ast.FunctionDef | ast.AsyncFunctionDef]) -> tuple[int, bool, int]:
         index, function = item
-        taken = {a.arg for a in _arguments(function.args)} & wanted
+        taken = {a.arg for a in argument_list(function.args)} & wanted
         return len(taken), function.name == "objective", index
 
     return max(enumerate(functions), key=rank)[1]
-
-
-def _arguments(arguments: ast.arguments) -> list[ast.arg]:
-    listed = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-    return listed + [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
 
 
 # Normalisation ---------------------------------------------------------------------
@@ -375,8 +369,8 @@ def _normalised_text(node: _Objective, names: Sequence[str]) -> str:
     """The objective as canonical code: placeholders for its own names and for literals."""
     function = _as_function(node, names)
     renamer = _Renamer(
-        parameters=[a.arg for a in _arguments(function.args)],
-        local_names=_bound_names(function.body),
+        parameters=[a.arg for a in argument_list(function.args)],
+        local_names=bound_names(function.body),
         function_name=function.name,
     )
     body = [renamer.visit(statement) for statement in function.body]
@@ -385,6 +379,13 @@ def _normalised_text(node: _Objective, names: Sequence[str]) -> str:
     function.name, function.decorator_list, function.returns = _FUNCTION, [], None
     _fill_empty_bodies(function)
     return ast.unparse(ast.fix_missing_locations(function))
+
+
+def _normalised_helper(helper: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> str:
+    """A helper's normalised code: a class's methods one after another, each with its own placeholders."""
+    methods = helper.body if isinstance(helper, ast.ClassDef) else [helper]
+    functions = [m for m in methods if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return "\n".join(_normalised_text(f, [a.arg for a in argument_list(f.args)]) for f in functions)
 
 
 def _as_function(node: _Objective, names: Sequence[str]) -> ast.FunctionDef | ast.AsyncFunctionDef:
@@ -401,25 +402,6 @@ def _as_function(node: _Objective, names: Sequence[str]) -> ast.FunctionDef | as
         function.args.args = [ast.arg(arg=name) for name in names if name in used]
         function.body = copy.deepcopy(node.body)
     return function
-
-
-def _bound_names(body: list[ast.stmt]) -> set[str]:
-    """Names the body binds (its local variables, nested functions and their arguments)."""
-    bound: set[str] = set()
-    declared: set[str] = set()
-    for statement in body:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-                bound.add(node.id)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                bound.add(node.name)
-            elif isinstance(node, ast.arg):
-                bound.add(node.arg)
-            elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
-                bound.add(node.name)
-            elif isinstance(node, (ast.Global, ast.Nonlocal)):
-                declared.update(node.names)
-    return bound - declared
 
 
 class _Renamer(ast.NodeTransformer):
@@ -740,7 +722,7 @@ class _RoleReader:
         self._node = node
         self._names = set(names)
         # The objective's arguments that are not parameters: ``config`` in ``def f(config)``.
-        arguments = _arguments(node.args) if not isinstance(node, ast.Module) else []
+        arguments = argument_list(node.args) if not isinstance(node, ast.Module) else []
         self._holders = {a.arg for a in arguments} - self._names
         self._calls = sorted(_calls_in([node]), key=lambda c: (c.lineno, c.col_offset))
         self._assignments = _assignments(node)
@@ -847,9 +829,15 @@ class _RoleReader:
             role = _TUNED_ARGUMENT_ROLES.get((family, argument), role)
             self._roles[ParameterRole(parameter, target, argument, role, self._is_direct(expression))] = None
         elif expression is not None and not self._parameters_in(expression):
-            value = _literal(expression)
+            value = self._literal_value(expression)
             if value is not _NOT_LITERAL:
                 self._fix(FixedSetting(target, argument, role, _number_it_runs(family, argument, value)))
+
+    def _literal_value(self, expression: ast.expr) -> Any:
+        """A literal's value, also through a local assigned one literal (``kernel = "rbf"``, a helper's default)."""
+        if isinstance(expression, ast.Name) and len(self._assignments.get(expression.id, ())) == 1:
+            expression = self._assignments[expression.id][0]
+        return _literal(expression)
 
     def _fix(self, setting: FixedSetting) -> None:
         """Record one literal the objective gives a role (:meth:`settings` keeps the roles given one value)."""
@@ -1035,14 +1023,25 @@ class _RoleReader:
 
 
 def _assignments(node: ast.AST) -> dict[str, list[ast.expr]]:
-    """Every value assigned to each plain name (``name = value``) in the objective."""
+    """Every value assigned to each plain name (``name = value``, ``a, b = x, y``) in the objective."""
     values: dict[str, list[ast.expr]] = {}
     for n in ast.walk(node):
         if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
             values.setdefault(n.targets[0].id, []).append(n.value)
+        elif isinstance(n, ast.Assign) and len(n.targets) == 1 and _same_length_tuples(n.targets[0], n.value):
+            for target, value in zip(n.targets[0].elts, n.value.elts):  # a, b = x, y
+                if isinstance(target, ast.Name):
+                    values.setdefault(target.id, []).append(value)
         elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None:
             values.setdefault(n.target.id, []).append(n.value)
     return values
+
+
+def _same_length_tuples(target: ast.expr, value: ast.expr) -> bool:
+    return (
+        isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))
+        and len(target.elts) == len(value.elts) and not any(isinstance(e, ast.Starred) for e in target.elts)
+    )
 
 
 def _dict_entries(expression: ast.expr) -> list[tuple[str, ast.expr]] | None:

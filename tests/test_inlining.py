@@ -1,0 +1,176 @@
+"""The helpers an objective calls are read with it: what a parameter sets in a helper is its role."""
+
+from __future__ import annotations
+
+import linecache
+import textwrap
+
+from jupyter_metahpo.meta import inlining
+from jupyter_metahpo.meta.source import describe_objective
+
+
+def roles(source):
+    return {(r.parameter, r.target, r.argument, r.role, r.direct) for r in source.roles}
+
+
+def code(text: str) -> str:
+    return textwrap.dedent(text).strip("\n")
+
+
+def test_a_helper_in_the_same_cell_gives_the_parameters_it_receives_their_roles():
+    cell = code(
+        """
+        def build(lr, leaves):
+            return HistGradientBoostingClassifier(learning_rate=lr, max_leaf_nodes=int(leaves))
+
+        def objective(step, leaf_count):
+            return cross_val_score(build(step, leaf_count), X, y).mean()
+        """
+    )
+    source = describe_objective(cell, ["step", "leaf_count"])
+    assert roles(source) == {
+        ("step", "HistGradientBoostingClassifier", "learning_rate", "learning_rate", True),
+        ("leaf_count", "HistGradientBoostingClassifier", "max_leaf_nodes", "max_leaf_nodes", True),
+    }
+    assert source.families == ("hgb",)
+
+
+def test_keywords_unpacked_config_and_defaults_bind_the_helpers_arguments():
+    cell = code(
+        """
+        def make_svm(C, gamma=0.1, kernel="linear"):
+            return SVC(C=C, gamma=gamma, kernel=kernel)
+
+        def make_forest(n_estimators, max_depth):
+            return RandomForestClassifier(n_estimators=n_estimators, max_depth=max_depth)
+
+        def objective(config):
+            svm = make_svm(C=10 ** config["log_c"])
+            forest = make_forest(**config)
+            return score(svm) + score(forest)
+        """
+    )
+    # Given as text, the cell's objective would be make_forest (the function taking most of the space's
+    # names); the magic and tune() hand over the objective itself.
+    objective = _define(cell, "<cell-config>")["objective"]
+    source = describe_objective(objective, ["log_c", "n_estimators", "max_depth"])
+    assert roles(source) == {
+        ("log_c", "SVC", "C", "C", False),  # a transform of the parameter: its range is not C's
+        ("n_estimators", "RandomForestClassifier", "n_estimators", "n_estimators", True),
+        ("max_depth", "RandomForestClassifier", "max_depth", "max_depth", True),
+    }
+    fixed = source.fixed()
+    assert fixed["kernel"].value == "linear" and not fixed["kernel"].default  # the helper's default, written
+    assert fixed["gamma"].value == 0.1
+
+
+def test_a_torch_module_class_connects_init_and_forward_through_self():
+    cell = code(
+        """
+        class Net(nn.Module):
+            def __init__(self, n_in, width, p):
+                super().__init__()
+                self.p = p
+                self.layers = nn.ModuleList([nn.Linear(n_in, width)] + [nn.Linear(width, width) for _ in range(2)])
+                self.out = nn.Linear(width, 1)
+
+            def forward(self, x):
+                for layer in self.layers:
+                    x = F.dropout(torch.relu(layer(x)), p=self.p, training=self.training)
+                return self.out(x)
+
+        def objective(hidden, drop, lr):
+            model = Net(10, hidden, p=drop)
+            opt = torch.optim.Adam(model.parameters(), lr=lr)
+            for epoch in range(20):
+                opt.zero_grad(); loss(model).backward(); opt.step()
+            return evaluate(model)
+        """
+    )
+    source = describe_objective(cell, ["hidden", "drop", "lr"])
+    assert {(r.parameter, r.role) for r in source.roles} == {
+        ("hidden", "hidden_width"), ("drop", "dropout"), ("lr", "learning_rate"),
+    }
+    assert source.families == ("torch_mlp",)
+    assert source.fixed()["max_epochs"].value == 20
+
+
+def test_helpers_of_helpers_are_followed_and_recursion_stops():
+    cell = code(
+        """
+        def model(depth):
+            return DecisionTreeClassifier(max_depth=depth) if depth < 0 else RandomForestClassifier(max_depth=depth)
+
+        def run(depth, tries):
+            return run(depth, tries - 1) if tries else score(model(depth))
+
+        def objective(max_depth):
+            return run(max_depth, 3)
+        """
+    )
+    source = describe_objective(cell, ["max_depth"])
+    assert ("max_depth", "RandomForestClassifier", "max_depth", "max_depth", True) in roles(source)
+
+
+def test_the_fingerprint_includes_the_helpers_and_is_unchanged_without_them():
+    def objective_calling(helper_body):
+        return code(
+            f"""
+            def evaluate(model):
+                {helper_body}
+
+            def objective(C, gamma):
+                return evaluate(SVC(C=C, gamma=gamma))
+            """
+        )
+
+    cross_validated = describe_objective(objective_calling("return cross_val_score(model, X, y).mean()"), ["C", "g"])
+    held_out = describe_objective(objective_calling("return model.fit(X, y).score(X_test, y_test)"), ["C", "g"])
+    assert cross_validated.fingerprint != held_out.fingerprint
+    # Without a helper to read, the fingerprint is the one earlier versions stored (computed by 402a67a).
+    plain = "def objective(C, gamma):\n    return evaluate(SVC(C=C, gamma=gamma))\n"
+    assert describe_objective(plain, ["C", "gamma"]).fingerprint == "d324843429e10355"
+    forest = code(
+        """
+        def objective(depth, leaf):
+            model = RandomForestClassifier(max_depth=depth, min_samples_leaf=leaf)
+            return cross_val_score(model, X, y).mean()
+        """
+    )
+    assert describe_objective(forest, ["depth", "leaf"]).fingerprint == "88830ba2fca65465"
+
+
+def _define(text: str, filename: str) -> dict:
+    """Run ``text`` as IPython runs a cell: a module named ``__main__`` without a file, its lines in linecache."""
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = {"__name__": "__main__"}
+    exec(compile(text, filename, "exec"), namespace)
+    return namespace
+
+
+def test_a_function_objective_follows_the_classes_and_functions_of_its_own_module_only():
+    helpers = _define(
+        code(
+            """
+            class Net:
+                def __init__(self, width, rate):
+                    self.width, self.rate = width, rate
+                    self.hidden = nn.Linear(8, self.width)
+
+                def forward(self, x):
+                    return nn.functional.dropout(self.hidden(x), p=self.rate)
+
+            def train(model, lr):
+                return torch.optim.SGD(model.parameters(), lr=lr)
+            """
+        ),
+        "<cell-1>",
+    )
+    cell = _define("def objective(h, r, lr, C):\n    return train(Net(h, r), lr), make_svc(C)\n", "<cell-2>")
+    objective = cell["objective"]
+    objective.__globals__.update(helpers)
+    objective.__globals__["make_svc"] = inlining.parse  # a library's function: never read
+    source = describe_objective(objective, ["h", "r", "lr", "C"])
+    assert {(r.parameter, r.role) for r in source.roles} == {
+        ("h", "hidden_width"), ("r", "dropout"), ("lr", "learning_rate"),
+    }
