@@ -62,3 +62,41 @@ def test_an_mlp_objects_layer_sizes_are_read_as_its_width_and_depth():
     fixed = source.fixed()
     assert (fixed["hidden_layer_width"].value, fixed["n_hidden_layers"].value) == (32, 2)
     assert fixed["batch_size"].value == 200  # "auto", as the prior's batch sizes ran
+
+
+def _objective(text: str, **namespace):
+    """A function defined from ``text`` with ``namespace`` as its globals, its source readable as a cell's."""
+    import linecache
+
+    filename = f"<estimator-text-{len(linecache.cache)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    scope = {"__name__": "__main__", **namespace}
+    exec(compile(text, filename, "exec"), scope)
+    return scope["objective"]
+
+
+def test_set_params_on_an_estimator_object_of_the_notebook_gives_each_keyword_its_step():
+    from sklearn.base import clone
+
+    pipe = Pipeline([("scale", StandardScaler()), ("rf", RandomForestClassifier(n_estimators=50))])
+    by_keyword = _objective(
+        "def objective(trees, leaf):\n"
+        "    pipe.set_params(rf__max_depth=trees, rf__min_samples_leaf=int(leaf), scale__with_mean=False)\n"
+        "    return score(pipe)\n",
+        pipe=pipe,
+    )
+    source = describe_objective(by_keyword, ["trees", "leaf"])
+    assert {(r.parameter, r.target, r.argument, r.direct) for r in source.roles} == {
+        ("trees", "RandomForestClassifier", "max_depth", True),
+        ("leaf", "RandomForestClassifier", "min_samples_leaf", True),
+    }
+    assert source.fixed()["n_estimators"].value == 50  # the object's own setting
+
+    names = ["rf__max_depth", "rf__bootstrap", "unrelated"]
+    unpacked = _objective("def objective(config):\n    return score(clone(pipe).set_params(**config))\n",
+                          pipe=pipe, clone=clone)
+    source = describe_objective(unpacked, names)
+    assert {(r.parameter, r.argument) for r in source.roles} == {("rf__max_depth", "max_depth"),
+                                                                  ("rf__bootstrap", "bootstrap")}
+    # Without the object (source text only) nothing says what the names set.
+    assert describe_objective("def objective(config):\n    return score(pipe.set_params(**config))\n", names).roles == ()

@@ -23,13 +23,15 @@ scikit-learn: estimators are read through ``get_params``, as scikit-learn's own
 
 from __future__ import annotations
 
+import ast
+import copy
 import inspect
 import keyword
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["estimator_code", "is_estimator", "objective_code", "user_set_parameters"]
+__all__ = ["configured_estimators", "estimator_code", "is_estimator", "objective_code", "user_set_parameters"]
 
 #: Constructor arguments holding ``(name, estimator, ...)`` tuples whose parameters scikit-learn names
 #: ``name__param`` (Pipeline, FeatureUnion, ColumnTransformer, the voting and stacking ensembles).
@@ -80,6 +82,65 @@ def objective_code(estimator: Any, names: list[str] | tuple[str, ...]) -> str | 
     arguments = ", ".join(names)
     code = estimator_code(estimator, {name: name for name in names})
     return f"def objective({arguments}):\n    return cross_val_score({code}, X, y).mean()\n"
+
+
+def configured_estimators(function: ast.AST, namespace: Mapping[str, Any], names: Iterable[str]) -> list[ast.expr]:
+    """The estimator objects ``function`` configures with ``set_params``, each as the expression that builds it so.
+
+    ``pipe.set_params(svc__C=C)`` or ``clone(pipe).set_params(**config)``, where ``pipe`` names an
+    estimator object in ``namespace`` (the objective's globals and closure), reads as
+    ``Pipeline(steps=[..., ('svc', SVC(C=C))])``: each keyword in its step, and ``**config`` as
+    ``config["svc__C"]`` for each of ``names`` (the space's) that is one of the estimator's parameters.
+    """
+    wanted = tuple(names)
+    found = []
+    for call in (n for n in ast.walk(function) if isinstance(n, ast.Call)):
+        if not (isinstance(call.func, ast.Attribute) and call.func.attr == "set_params"):
+            continue
+        estimator = _named_estimator(call.func.value, namespace)
+        try:
+            parameters = set(estimator.get_params(deep=True)) if estimator is not None else set()
+        except Exception:  # noqa: BLE001 - a third-party get_params may fail; then nothing is known about it
+            continue
+        values: dict[str, ast.expr] = {}
+        for keyword_ in call.keywords:
+            if keyword_.arg is None:  # **config
+                for name in (n for n in wanted if n in parameters):
+                    values[name] = ast.Subscript(value=copy.deepcopy(keyword_.value), slice=ast.Constant(name),
+                                                 ctx=ast.Load())
+            elif keyword_.arg in parameters:
+                values[keyword_.arg] = keyword_.value
+        if values:
+            try:
+                found.append(_built_with(estimator, values))
+            except SyntaxError:  # a class whose name is not Python code (made by type() at run time)
+                continue
+    return found
+
+
+#: Calls that return a copy of the estimator they are given: ``clone(pipe)``, ``copy.deepcopy(pipe)``.
+_COPIES = frozenset(("clone", "deepcopy"))
+
+
+def _named_estimator(node: ast.expr, namespace: Mapping[str, Any]) -> Any:
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+        callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        node = node.args[0] if callee in _COPIES else node
+    value = namespace.get(node.id) if isinstance(node, ast.Name) else None
+    return value if is_estimator(value) else None
+
+
+def _built_with(estimator: Any, values: Mapping[str, ast.expr]) -> ast.expr:
+    """The expression that builds ``estimator`` with each parameter path of ``values`` set to its expression."""
+    placeholders = {path: f"_set_params_{index}" for index, path in enumerate(values)}
+    expression = ast.parse(estimator_code(estimator, placeholders), mode="eval").body
+    by_placeholder = {placeholders[path]: value for path, value in values.items()}
+
+    class _Substitute(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.expr:
+            return copy.deepcopy(by_placeholder[node.id]) if node.id in by_placeholder else node
+
+    return _Substitute().visit(expression)
 
 
 def _code(estimator: Any, prefix: str, tuned: dict[str, str]) -> str:

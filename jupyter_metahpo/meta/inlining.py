@@ -38,6 +38,7 @@ __all__ = [
     "MAX_HELPERS",
     "argument_list",
     "bound_names",
+    "function_namespace",
     "function_node",
     "inline_helpers",
     "module_finder",
@@ -114,8 +115,8 @@ def module_finder(module: ast.Module) -> Finder:
     return defined.get
 
 
-def namespace_finder(function: Any) -> Finder:
-    """The functions and classes ``function`` can call by name that its own module defines."""
+def function_namespace(function: Any) -> dict[str, Any]:
+    """What ``function`` can name: its module's globals and its closure's variables."""
     namespace = dict(getattr(function, "__globals__", {}))
     closure = getattr(function, "__closure__", None) or ()
     for name, cell in zip(function.__code__.co_freevars, closure):
@@ -123,6 +124,12 @@ def namespace_finder(function: Any) -> Finder:
             namespace[name] = cell.cell_contents
         except ValueError:  # a closure variable not assigned yet
             continue
+    return namespace
+
+
+def namespace_finder(function: Any, namespace: dict[str, Any]) -> Finder:
+    """The functions and classes in ``namespace`` (:func:`function_namespace`) that ``function``'s own module
+    defines."""
     module = function.__module__
 
     def find(name: str) -> Helper | None:

@@ -54,10 +54,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..builtin_spaces import BUILTIN_SPACES
+from .estimator_text import configured_estimators
 from .inlining import (
     Finder,
     argument_list,
     bound_names,
+    function_namespace,
     function_node,
     inline_helpers,
     module_finder,
@@ -233,9 +235,10 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     found = _objective_node(objective, names)
     if found is None:
         return None
-    node, find = found
+    node, find, namespace = found
     reading = _as_function(node, names)
     helpers = inline_helpers(reading, lambda name: None if name in _ESTIMATORS else find(name))
+    reading.body.extend(ast.Expr(value=e) for e in configured_estimators(reading, namespace, names))
     normalised = "\n".join([_normalised_text(node, names), *(_normalised_helper(h) for h in helpers)])
     reader = _RoleReader(reading, names)
     estimators, families, roles = reader.read()
@@ -285,14 +288,17 @@ def _checked_names(parameter_names: Iterable[str]) -> tuple[str, ...]:
     return names
 
 
-def _objective_node(objective: Callable[..., Any] | str, names: Sequence[str]) -> tuple[_Objective, Finder] | None:
-    """The objective's syntax tree, and where the helpers it calls are found."""
+def _objective_node(
+    objective: Callable[..., Any] | str, names: Sequence[str]
+) -> tuple[_Objective, Finder, dict[str, Any]] | None:
+    """The objective's syntax tree, where the helpers it calls are found, and the objects it can name
+    (none for source text)."""
     carried = getattr(objective, SOURCE_ATTRIBUTE, None)
     if isinstance(carried, str):
         objective = carried
     if isinstance(objective, str):
         module = _parse_cell(objective)
-        return None if module is None else (_choose_function(module, names), module_finder(module))
+        return None if module is None else (_choose_function(module, names), module_finder(module), {})
     if not callable(objective):
         raise TypeError(
             f"objective must be a function or its source text, got {type(objective).__name__}: {objective!r}."
@@ -301,7 +307,10 @@ def _objective_node(objective: Callable[..., Any] | str, names: Sequence[str]) -
     if function is None:
         return None
     node = _lambda_node(function) if function.__name__ == "<lambda>" else function_node(function)
-    return None if node is None else (node, namespace_finder(function))
+    if node is None:
+        return None
+    namespace = function_namespace(function)
+    return node, namespace_finder(function, namespace), namespace
 
 
 def _plain_function(objective: Callable[..., Any]) -> Any:
