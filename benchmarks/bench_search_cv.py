@@ -1,0 +1,259 @@
+"""MetaSearchCV on a scikit-learn Pipeline, as users write it, against RandomizedSearchCV and Optuna TPE.
+
+    python benchmarks/bench_search_cv.py                       # 6 held-out datasets, 2 pipelines, 5 seeds
+    python benchmarks/bench_search_cv.py --datasets sk_wine --seeds 0 --estimators svm
+
+A user of scikit-learn tunes a pipeline: ``make_pipeline(preprocessing, SVC())`` with a
+space in the pipeline's parameter names (``{"svc__C": ..., "svc__gamma": ...}``), and
+swaps ``RandomizedSearchCV`` for ``MetaSearchCV``. Each method here searches that space
+on the same cross-validation splits, candidate by candidate:
+
+- ``MetaSearchCV``: the warm start from the bundled prior (``store=False``), then refinement;
+- ``MetaSearchCV, strategy=None``: the same search without the past (its cold start);
+- ``RandomizedSearchCV``: scikit-learn's, candidates drawn from the same space;
+- ``Optuna TPE``: ask/tell on ``cross_val_score`` of the same pipeline.
+
+Pipelines: ``svm`` (one-hot encoding of the categorical columns and scaling of the others,
+then ``SVC`` / ``SVR`` tuning ``C`` and ``gamma``) and ``random_forest`` (the same
+preprocessing, then a forest tuning ``n_estimators``, ``min_samples_leaf`` and
+``max_features`` as a fraction). The datasets are those of ``bench_live.py``, which the
+prior never saw. Regret is normalised per (dataset, pipeline) between the best and the
+worst mean cross-validation score any run found there (relative, as in ``bench_live.py``).
+
+``--methods`` and ``--label`` let a second checkout run one method under another name
+(the previous code's MetaSearchCV), and ``--merge`` adds those runs to the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+
+from benchmarks._command import command_line  # noqa: E402
+from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
+
+ESTIMATORS = ("svm", "random_forest")
+CHECKPOINTS = (1, 3, 5, 10, 15)
+
+
+def user_pipeline(family: str, dataset) -> tuple[Any, dict[str, Any]]:
+    """The pipeline and space a user writes for ``family`` on ``dataset`` (scikit-learn's own names)."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.svm import SVC, SVR
+
+    from jupyter_metahpo import intrange, loguniform, uniform
+
+    classification = dataset.task == "classification"
+    preprocessing = make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), list(dataset.categorical_columns)),
+        (StandardScaler(), list(dataset.numeric_columns)),
+    )
+    if family == "svm":
+        model = SVC() if classification else SVR()
+        step = type(model).__name__.lower()
+        space = {f"{step}__C": loguniform(1e-2, 1e3), f"{step}__gamma": loguniform(1e-4, 1e1)}
+    else:
+        model = RandomForestClassifier(n_jobs=1) if classification else RandomForestRegressor(n_jobs=1)
+        step = type(model).__name__.lower()
+        space = {f"{step}__n_estimators": intrange(10, 300, log=True), f"{step}__min_samples_leaf": intrange(1, 20),
+                 f"{step}__max_features": uniform(0.05, 1.0)}
+    return make_pipeline(preprocessing, model), space
+
+
+def _protocol(dataset) -> tuple[Any, str]:
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if dataset.task == "classification":
+        return StratifiedKFold(3, shuffle=True, random_state=0), "balanced_accuracy"
+    return KFold(3, shuffle=True, random_state=0), "r2"
+
+
+def run_meta_search(pipeline, space, dataset, budget: int, seed: int, strategy: Any = "default") -> list[float]:
+    from jupyter_metahpo import MetaSearchCV
+
+    cv, scoring = _protocol(dataset)
+    search = MetaSearchCV(pipeline, space, n_iter=budget, cv=cv, scoring=scoring, random_state=seed, store=False,
+                          strategy=strategy, refit=False)
+    search.fit(dataset.X, dataset.y)
+    return [float(v) for v in search.cv_results_["mean_test_score"]]
+
+
+def run_meta_search_cold(pipeline, space, dataset, budget: int, seed: int) -> list[float]:
+    return run_meta_search(pipeline, space, dataset, budget, seed, strategy=None)
+
+
+class _FromSpace:
+    """One parameter of our space as a scipy-style distribution, for RandomizedSearchCV."""
+
+    def __init__(self, name: str, space) -> None:
+        self.name, self.space = name, space
+
+    def rvs(self, random_state=None):
+        rng = np.random.default_rng(random_state.randint(2**31 - 1))
+        return self.space.sample(rng)[self.name]
+
+
+def run_randomized_search(pipeline, space, dataset, budget: int, seed: int) -> list[float]:
+    from sklearn.model_selection import RandomizedSearchCV
+
+    from jupyter_metahpo.space import as_search_space
+
+    searched = as_search_space(space)
+    cv, scoring = _protocol(dataset)
+    distributions = {name: _FromSpace(name, searched) for name in searched.names}
+    search = RandomizedSearchCV(pipeline, distributions, n_iter=budget, cv=cv, scoring=scoring, random_state=seed,
+                                refit=False)
+    search.fit(dataset.X, dataset.y)
+    return [float(v) for v in search.cv_results_["mean_test_score"]]
+
+
+def run_tpe(pipeline, space, dataset, budget: int, seed: int) -> list[float]:
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    from benchmarks._loo.methods import tpe_maximise
+    from jupyter_metahpo.space import as_search_space
+
+    cv, scoring = _protocol(dataset)
+
+    def score(config):
+        model = clone(pipeline).set_params(**config)
+        return float(cross_val_score(model, dataset.X, dataset.y, cv=cv, scoring=scoring).mean())
+
+    values, _ = tpe_maximise(score, as_search_space(space), budget, seed, (ValueError,))
+    return [float("nan") if v is None else v for v in values]
+
+
+METHODS = {
+    "MetaSearchCV": run_meta_search,
+    "MetaSearchCV, strategy=None (cold)": run_meta_search_cold,
+    "RandomizedSearchCV": run_randomized_search,
+    "Optuna TPE": run_tpe,
+}
+
+
+def regret_curves(runs: list[dict[str, Any]], budget: int) -> list[list[float]]:
+    """Each run's normalised regret after each candidate, between the best and worst score any run found on its
+    (dataset, pipeline)."""
+    scores: dict[tuple[str, str], list[float]] = {}
+    for run in runs:
+        scores.setdefault((run["dataset"], run["estimator"]), []).extend(v for v in run["values"] if np.isfinite(v))
+    out = []
+    for run in runs:
+        found = scores[(run["dataset"], run["estimator"])]
+        best, worst = max(found), min(found)
+        incumbent, curve = -np.inf, []
+        for value in run["values"][:budget]:
+            if np.isfinite(value):
+                incumbent = max(incumbent, value)
+            curve.append(1.0 if not np.isfinite(incumbent) else float((best - incumbent) / max(best - worst, 1e-12)))
+        out.append(curve + [curve[-1]] * (budget - len(curve)))
+    return out
+
+
+def regret_table(runs: list[dict[str, Any]], curves: list[list[float]], checkpoints: list[int],
+                 reference: str = "RandomizedSearchCV") -> str:
+    """Mean regret (± standard error over runs) at each checkpoint; how often each method is below ``reference``
+    on the same (dataset, pipeline, seed); the median wall seconds of a search."""
+    methods = list(dict.fromkeys(run["method"] for run in runs))
+    at = {m: {c: [] for c in checkpoints} for m in methods}
+    by_key: dict[tuple[str, Any], dict[int, float]] = {}
+    for run, curve in zip(runs, curves):
+        key = (run["dataset"], run["estimator"], run["seed"])
+        for c in checkpoints:
+            at[run["method"]][c].append(curve[c - 1])
+            by_key.setdefault((run["method"], key), {})[c] = curve[c - 1]
+    head = ["method", "runs", *(f"regret@{c}" for c in checkpoints)]
+    head += [f"lower / higher than {reference} at {c}" for c in checkpoints[-2:]] + ["wall s per search (median)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for method in methods:
+        cells = [method, str(len(at[method][checkpoints[0]]))]
+        for c in checkpoints:
+            values = np.array(at[method][c])
+            cells.append(f"{values.mean():.3f} ± {values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0:.3f}")
+        for c in checkpoints[-2:]:
+            pairs = [(v[c], by_key[(reference, key)][c]) for (m, key), v in by_key.items()
+                     if m == method and (reference, key) in by_key]
+            lower = sum(a < b - 1e-12 for a, b in pairs)
+            higher = sum(a > b + 1e-12 for a, b in pairs)
+            cells.append("-" if method == reference else f"{lower} / {higher}")
+        walls = [run["seconds"] for run in runs if run["method"] == method and "seconds" in run]
+        cells.append(f"{np.median(walls):.1f}" if walls else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", choices=sorted(LIVE_DATASETS), default=sorted(LIVE_DATASETS))
+    parser.add_argument("--estimators", nargs="+", choices=ESTIMATORS, default=list(ESTIMATORS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--budget", type=int, default=15)
+    parser.add_argument("--methods", nargs="+", choices=sorted(METHODS), default=list(METHODS))
+    parser.add_argument("--label", help="the name the (single) method's runs get in the table")
+    parser.add_argument("--merge", nargs="*", default=[], help="JSON files of other runs to add to the table")
+    parser.add_argument("--out", default="search_cv", help="results/<out>.md and .json")
+    args = parser.parse_args(argv)
+    if args.label and len(args.methods) != 1:
+        parser.error("--label names one method's runs: give one --methods")
+
+    runs: list[dict[str, Any]] = []
+    began = time.perf_counter()
+    for name in args.datasets:
+        dataset = load_live_dataset(name)
+        for family in args.estimators:
+            pipeline, space = user_pipeline(family, dataset)
+            for method in args.methods:
+                for seed in args.seeds:
+                    t0 = time.perf_counter()
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        values = METHODS[method](pipeline, space, dataset, args.budget, seed)
+                    label = args.label or method
+                    runs.append({"method": label, "dataset": name, "estimator": family, "seed": seed,
+                                 "values": values, "seconds": time.perf_counter() - t0})
+                    print(f"{name} ({dataset.n_rows} rows) {family} {label} seed {seed}: best {np.nanmax(values):.4f} "
+                          f"({time.perf_counter() - t0:.1f} s)", flush=True)
+    out = ROOT / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{args.out}.json").write_text(json.dumps(runs))
+    merged = [run for path in args.merge for run in json.loads(Path(path).read_text())]
+    keys = {(r["dataset"], r["estimator"], r["seed"]) for r in runs}
+    runs += [r for r in merged if (r["dataset"], r["estimator"], r["seed"]) in keys]
+    curves = regret_curves(runs, args.budget)
+    checkpoints = [c for c in CHECKPOINTS if c <= args.budget]
+    lines = [
+        "# MetaSearchCV on a Pipeline, as users write it", "",
+        f"Command: `{command_line(__file__, argv)}`  ",
+        f"Datasets (held out of the prior) {', '.join(args.datasets)}; pipelines {', '.join(args.estimators)}; "
+        f"seeds {args.seeds}; {args.budget} candidates; 3-fold CV (balanced accuracy, R^2); "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {time.perf_counter() - began:.0f} s.  ",
+        "Regret (mean ± standard error over runs) is normalised per (dataset, pipeline) between the best and worst "
+        "score any run found there; the lower / higher columns pair runs of the same dataset, pipeline and seed.",
+        "", regret_table(runs, curves, checkpoints), "",
+    ]
+    for family in args.estimators:
+        rows = [(r, c) for r, c in zip(runs, curves) if r["estimator"] == family]
+        lines += [f"{family}:", "", regret_table([r for r, _ in rows], [c for _, c in rows], checkpoints), ""]
+    text = "\n".join(lines)
+    print(text)
+    (out / f"{args.out}.md").write_text(text)
+    print(f"saved {out / (args.out + '.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
