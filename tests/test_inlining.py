@@ -174,3 +174,21 @@ def test_a_function_objective_follows_the_classes_and_functions_of_its_own_modul
     assert {(r.parameter, r.role) for r in source.roles} == {
         ("h", "hidden_width"), ("r", "dropout"), ("lr", "learning_rate"),
     }
+
+
+def test_objects_of_the_notebook_that_raise_when_asked_anything_do_not_stop_the_reading():
+    class Proxy:
+        def __getattr__(self, name):
+            raise RuntimeError(f"remote object: no {name}")
+
+        def __call__(self, *args, **kwargs):
+            raise RuntimeError("remote object")
+
+    cell = _define(
+        "def objective(C, x):\n    thing.set_params(svc__C=C)\n    thing(x)\n    return score(SVC(C=C))\n",
+        "<cell-proxy>",
+    )
+    objective = cell["objective"]
+    objective.__globals__["thing"] = Proxy()
+    source = describe_objective(objective, ["C", "x"])
+    assert roles(source) == {("C", "SVC", "C", "C", True)}

@@ -40,7 +40,10 @@ _STEP_LISTS = ("steps", "transformer_list", "transformers", "estimators")
 
 def is_estimator(value: Any) -> bool:
     """Whether ``value`` is an estimator object (it has ``get_params``), not a class."""
-    return not isinstance(value, type) and callable(getattr(value, "get_params", None))
+    try:
+        return not isinstance(value, type) and callable(getattr(value, "get_params", None))
+    except Exception:  # noqa: BLE001 - a notebook object whose attributes raise is no estimator to read
+        return False
 
 
 def user_set_parameters(estimator: Any) -> set[str]:

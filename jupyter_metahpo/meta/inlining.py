@@ -134,11 +134,10 @@ def namespace_finder(function: Any, namespace: dict[str, Any]) -> Finder:
 
     def find(name: str) -> Helper | None:
         value = namespace.get(name)
-        if getattr(value, "__module__", None) != module:
-            return None
-        if inspect.isfunction(value):
+        # Only plain functions and classes are asked anything: other objects of the user's may misbehave.
+        if inspect.isfunction(value) and value.__module__ == module:
             return function_node(inspect.unwrap(value))
-        if inspect.isclass(value):
+        if inspect.isclass(value) and value.__module__ == module:
             return _class_node(value)
         return None
 
