@@ -192,3 +192,21 @@ def test_objects_of_the_notebook_that_raise_when_asked_anything_do_not_stop_the_
     objective.__globals__["thing"] = Proxy()
     source = describe_objective(objective, ["C", "x"])
     assert roles(source) == {("C", "SVC", "C", "C", True)}
+
+
+def test_a_helper_reading_the_objectives_settings_object_by_attribute_reads_the_parameters():
+    cell = code(
+        """
+        def build_optimiser(model, args):
+            return torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+
+        def objective(args):
+            opts = args
+            model = nn.Sequential(nn.Linear(4, opts.width), nn.ReLU(), nn.Linear(opts.width, 1))
+            return train(model, build_optimiser(model, args))
+        """
+    )
+    source = describe_objective(cell, ["lr", "momentum", "width"])
+    assert {(r.parameter, r.role) for r in source.roles} == {
+        ("lr", "learning_rate"), ("momentum", "momentum"), ("width", "hidden_width"),
+    }

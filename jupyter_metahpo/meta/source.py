@@ -735,10 +735,26 @@ class _RoleReader:
         self._holders = {a.arg for a in arguments} - self._names
         self._calls = sorted(_calls_in([node]), key=lambda c: (c.lineno, c.col_offset))
         self._assignments = _assignments(node)
+        self._holders |= self._holder_aliases()
         self._aliases = self._local_aliases()
         self._dicts = self._local_dicts()
         self._roles: dict[ParameterRole, None] = {}  # ordered and without repeats
         self._settings: dict[str, list[FixedSetting]] = {}  # role -> every literal found for it
+
+    def _holder_aliases(self) -> set[str]:
+        """Locals that are the objective's ``config`` under another name (``cfg = config``; a helper's ``args``
+        bound to it)."""
+        aliases: set[str] = set()
+        for _ in range(len(self._assignments) + 1):
+            found = {
+                target for target, values in self._assignments.items()
+                if len(values) == 1 and isinstance(values[0], ast.Name)
+                and values[0].id in self._holders | aliases and target not in self._names
+            }
+            if found == aliases:
+                break
+            aliases = found
+        return aliases
 
     # Which parameters an expression uses -------------------------------------------
 
