@@ -365,6 +365,9 @@ def test_layers_of_one_tuned_width_fix_the_number_of_layers_they_write():
     assert read("(h, h) * n") == (width, {})  # n is not the number of layers (2n are)
     assert read("(h,) * n") == ({**width, "n": {"n_hidden_layers"}}, {})
     assert read("[64] * n") == ({"n": {"n_hidden_layers"}}, {"hidden_layer_width": 64})
+    # Layers of several widths: their geometric mean width, as matching reads a choice's option (128, 32).
+    assert read("(128, 32)") == ({}, {"hidden_layer_width": 64, "n_hidden_layers": 2})
+    assert read("(h, 32)") == ({}, {})  # a tuned width beside a literal one: neither is the prior's width
 
 
 def test_other_libraries_estimators_use_the_built_in_names_for_the_same_meaning():

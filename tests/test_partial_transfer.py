@@ -239,7 +239,8 @@ def test_fixed_layer_sizes_are_the_width_and_number_of_layers_the_prior_is_predi
 
     assert settings("(64, 64)") == settings("[64] * 2") == {"hidden_layer_width=64", "n_hidden_layers=2"}
     assert settings("(w,) * 2") == {"n_hidden_layers=2"}  # before: shown as hidden_layer_sizes=2
-    assert settings("(64, 32)") == set()  # layers of two widths are no point of the prior's space
+    # Layers of two widths are read at their geometric mean width, as a choice's option (64, 32) is matched.
+    assert settings("(64, 32)") == {"hidden_layer_width=45", "n_hidden_layers=2"}
     prior = [s for s in load_prior() if s.extra.get("space_name") == "mlp_classifier"]
     space = SearchSpace({"alpha": loguniform(1e-6, 1e-1), "lr": loguniform(1e-4, 1e-1)})
     cell = ("def train(alpha, lr):\n    return score(MLPClassifier(hidden_layer_sizes=(64, 64), alpha=alpha, "

@@ -46,6 +46,7 @@ import hashlib
 import heapq
 import inspect
 import io
+import math
 import sys
 import textwrap
 import tokenize
@@ -954,8 +955,8 @@ class _RoleReader:
                 self._roles[ParameterRole(parameter, name, parameter, role)] = None
 
     def _read_mlp_layers(self, value: ast.expr, name: str) -> None:
-        """``hidden_layer_sizes=(width,) * n_layers`` (or ``[width] * n``, ``(width, width)``; a literal width such
-        as ``(64, 64)`` is fixed), or one parameter tuned as a choice of layer sizes (``hidden_layer_sizes=layers``:
+        """``hidden_layer_sizes=(width,) * n_layers`` (or ``[width] * n``, ``(width, width)``; literal widths such
+        as ``(64, 64)`` or ``(128, 32)`` are fixed), or one parameter tuned as a choice of layer sizes (``hidden_layer_sizes=layers``:
         matching reads width and depth from it)."""
         if isinstance(value, ast.Call) and _dotted(value.func) in ("tuple", "list") and len(value.args) == 1:
             value = value.args[0]
@@ -965,25 +966,26 @@ class _RoleReader:
                 self._add(value, name, _MLP_LAYERS, _MLP_LAYERS)
             return
         sequence, count = repeated
-        one_width = self._add_layer_width(sequence, name)
+        width_read = self._add_layer_width(sequence, name)
         times = 1 if count is None else _literal(count)
         if type(times) is int:  # (w,), (w, w), (w,) * 2, (64, 64): the prior's n_hidden_layers, fixed
-            if one_width and times >= 1:
+            if width_read and times >= 1:
                 layers = len(sequence.elts) * times
                 self._fix(FixedSetting(name, "n_hidden_layers", "n_hidden_layers", layers))
         elif len(sequence.elts) == 1:  # (width,) * n_layers
             self._add(count, name, _MLP_LAYERS, "n_hidden_layers")
 
     def _add_layer_width(self, sequence: ast.Tuple | ast.List, name: str) -> bool:
-        """The width of layers that all have it: a parameter's role, or a literal fixed (``[64] * n``).
-        False for layers of several widths (no point of the prior's space)."""
+        """The width of the layers: a parameter's role when they all have it, or a literal fixed (``[64] * n``;
+        literal layers of several widths, ``(128, 64)``, at their geometric mean width, as matching reads a
+        choice of such layer sizes). False when no width can be read."""
         widths = {self._single_parameter(e) for e in sequence.elts}
         if len(widths) == 1 and None not in widths:
             self._add(sequence.elts[0], name, _MLP_LAYERS, "hidden_layer_width")
             return True
-        literals = {_literal(e) for e in sequence.elts}
-        width = literals.pop() if len(literals) == 1 else None
-        if type(width) is int and width >= 1:
+        literals = [_literal(e) for e in sequence.elts]
+        if literals and all(type(w) is int and w >= 1 for w in literals):
+            width = round(math.exp(sum(math.log(w) for w in literals) / len(literals)))
             self._fix(FixedSetting(name, "hidden_layer_width", "hidden_layer_width", width))
             return True
         return False
