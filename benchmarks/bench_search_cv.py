@@ -21,7 +21,8 @@ prior never saw. Regret is normalised per (dataset, pipeline) between the best a
 worst mean cross-validation score any run found there (relative, as in ``bench_live.py``).
 
 ``--methods`` and ``--label`` let a second checkout run one method under another name
-(the previous code's MetaSearchCV), and ``--merge`` adds those runs to the table.
+(the previous code's MetaSearchCV), and ``--merge`` adds those runs to the table;
+``--table-only`` writes the table again from the saved runs (``results/<out>.json``).
 """
 
 from __future__ import annotations
@@ -183,7 +184,8 @@ def regret_table(runs: list[dict[str, Any]], curves: list[list[float]], checkpoi
         cells = [method, str(len(at[method][checkpoints[0]]))]
         for c in checkpoints:
             values = np.array(at[method][c])
-            cells.append(f"{values.mean():.3f} ± {values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0:.3f}")
+            error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+            cells.append(f"{values.mean():.3f} ± {error:.3f}")
         for c in checkpoints[-2:]:
             pairs = [(v[c], by_key[(reference, key)][c]) for (m, key), v in by_key.items()
                      if m == method and (reference, key) in by_key]
@@ -196,22 +198,9 @@ def regret_table(runs: list[dict[str, Any]], curves: list[list[float]], checkpoi
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", nargs="+", choices=sorted(LIVE_DATASETS), default=sorted(LIVE_DATASETS))
-    parser.add_argument("--estimators", nargs="+", choices=ESTIMATORS, default=list(ESTIMATORS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--budget", type=int, default=15)
-    parser.add_argument("--methods", nargs="+", choices=sorted(METHODS), default=list(METHODS))
-    parser.add_argument("--label", help="the name the (single) method's runs get in the table")
-    parser.add_argument("--merge", nargs="*", default=[], help="JSON files of other runs to add to the table")
-    parser.add_argument("--out", default="search_cv", help="results/<out>.md and .json")
-    args = parser.parse_args(argv)
-    if args.label and len(args.methods) != 1:
-        parser.error("--label names one method's runs: give one --methods")
-
+def run_searches(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every (dataset, pipeline, method, seed) search: its candidates' mean CV scores and its wall seconds."""
     runs: list[dict[str, Any]] = []
-    began = time.perf_counter()
     for name in args.datasets:
         dataset = load_live_dataset(name)
         for family in args.estimators:
@@ -227,12 +216,38 @@ def main(argv: list[str] | None = None) -> int:
                                  "values": values, "seconds": time.perf_counter() - t0})
                     print(f"{name} ({dataset.n_rows} rows) {family} {label} seed {seed}: best {np.nanmax(values):.4f} "
                           f"({time.perf_counter() - t0:.1f} s)", flush=True)
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", choices=sorted(LIVE_DATASETS), default=sorted(LIVE_DATASETS))
+    parser.add_argument("--estimators", nargs="+", choices=ESTIMATORS, default=list(ESTIMATORS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--budget", type=int, default=15)
+    parser.add_argument("--methods", nargs="+", choices=sorted(METHODS), default=list(METHODS))
+    parser.add_argument("--label", help="the name the (single) method's runs get in the table")
+    parser.add_argument("--merge", nargs="*", default=[], help="JSON files of other runs to add to the table")
+    parser.add_argument("--out", default="search_cv", help="results/<out>.md and .json")
+    parser.add_argument("--table-only", action="store_true", help="write the table from results/<out>.json's runs")
+    args = parser.parse_args(argv)
+    if args.label and len(args.methods) != 1:
+        parser.error("--label names one method's runs: give one --methods")
+
     out = ROOT / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{args.out}.json").write_text(json.dumps(runs))
-    merged = [run for path in args.merge for run in json.loads(Path(path).read_text())]
+    if args.table_only:
+        runs = json.loads((out / f"{args.out}.json").read_text())
+    else:
+        runs = run_searches(args)
+        (out / f"{args.out}.json").write_text(json.dumps(runs))
     keys = {(r["dataset"], r["estimator"], r["seed"]) for r in runs}
-    runs += [r for r in merged if (r["dataset"], r["estimator"], r["seed"]) in keys]
+    provenance = []
+    for path in args.merge:
+        merged = [r for r in json.loads(Path(path).read_text()) if (r["dataset"], r["estimator"], r["seed"]) in keys]
+        runs += merged
+        labels = ", ".join(dict.fromkeys(r["method"] for r in merged))
+        provenance.append(f"Merged from `{path}`: {len(merged)} runs of {labels}.  ")
     curves = regret_curves(runs, args.budget)
     checkpoints = [c for c in CHECKPOINTS if c <= args.budget]
     lines = [
@@ -240,7 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `{command_line(__file__, argv)}`  ",
         f"Datasets (held out of the prior) {', '.join(args.datasets)}; pipelines {', '.join(args.estimators)}; "
         f"seeds {args.seeds}; {args.budget} candidates; 3-fold CV (balanced accuracy, R^2); "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {time.perf_counter() - began:.0f} s.  ",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {sum(r.get('seconds', 0.0) for r in runs):.0f} s of "
+        "searches.  ",
+        *provenance,
         "Regret (mean ± standard error over runs) is normalised per (dataset, pipeline) between the best and worst "
         "score any run found there; the lower / higher columns pair runs of the same dataset, pipeline and seed.",
         "", regret_table(runs, curves, checkpoints), "",

@@ -99,4 +99,5 @@ def test_set_params_on_an_estimator_object_of_the_notebook_gives_each_keyword_it
     assert {(r.parameter, r.argument) for r in source.roles} == {("rf__max_depth", "max_depth"),
                                                                   ("rf__bootstrap", "bootstrap")}
     # Without the object (source text only) nothing says what the names set.
-    assert describe_objective("def objective(config):\n    return score(pipe.set_params(**config))\n", names).roles == ()
+    text_only = "def objective(config):\n    return score(pipe.set_params(**config))\n"
+    assert describe_objective(text_only, names).roles == ()

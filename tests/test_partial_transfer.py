@@ -764,10 +764,12 @@ def test_a_fixed_value_the_past_never_tried_keeps_every_trial():
     space = SearchSpace({"C": SVC_SPACE["C"], "gamma": SVC_SPACE["gamma"]})
     (moved,), _ = carry_over([past], space, _svc_context(", class_weight={0: 1.0, 1: 3.0}"))  # not a scalar
     assert len(moved.configs) == len(past.configs)
-    past_two = _past({"C": SVC_SPACE["C"], "gamma": SVC_SPACE["gamma"], "kernel": choice("rbf", "poly")},
-                     [{"C": 1.0, "gamma": 0.1, "kernel": "rbf"}] * 3, [0.1, 0.2, 0.3], "k",
+    # (Not the kernel: an SVM with a kernel other than the prior's is another model, refused by matching.)
+    shapes = choice("ovr", "ovo")
+    past_two = _past({"C": SVC_SPACE["C"], "gamma": SVC_SPACE["gamma"], "decision_function_shape": shapes},
+                     [{"C": 1.0, "gamma": 0.1, "decision_function_shape": "ovr"}] * 3, [0.1, 0.2, 0.3], "k",
                      extra={"space_name": "svc"})
-    (moved,), _ = carry_over([past_two], space, _svc_context(', kernel="linear"'))
+    (moved,), _ = carry_over([past_two], space, _svc_context(', decision_function_shape="other"'))
     assert len(moved.configs) == 3
 
 
@@ -789,3 +791,29 @@ def test_without_a_model_a_fixed_number_keeps_the_nearest_trials_when_few_match_
     kept = {(c["learning_rate"], c["max_leaf_nodes"]) for c in moved.configs}
     far = [c for c in configs if abs(unit.to_unit(c["max_iter"]) - unit.to_unit(100)) > distance[29]]
     assert far and all((c["learning_rate"], c["max_leaf_nodes"]) not in kept for c in far)
+
+
+def test_an_svm_with_another_kernel_is_another_model_than_the_rbf_prior():
+    from jupyter_metahpo.prior.load import load_prior
+    from jupyter_metahpo.meta.source import estimator_kind
+
+    # The kind names a kernel other than the prior's RBF; written or left out, "rbf" is the prior's own.
+    def kinds(call):
+        return describe_objective(f"def train(C, gamma):\n    return score({call})\n", ["C", "gamma"]).kinds()
+
+    assert kinds("SVC(kernel='poly', C=C, gamma=gamma)") == {"svm (kernel='poly')"}
+    assert kinds("SVR(kernel='rbf', C=C, gamma=gamma)") == kinds("SVC(C=C, gamma=gamma)") == {"svm"}
+    assert estimator_kind("SVC") == "svm"
+    prior = [s for s in load_prior() if s.extra.get("space_name") in ("svc", "svr")]
+    space = SearchSpace({"C": loguniform(1e-2, 1e3), "gamma": loguniform(1e-4, 10.0)})
+    task = TaskDescription("new", dict(prior[0].meta_features), prior[0].meta_feature_set)
+
+    def experience(cell):
+        return Experience.of(space, prior, StudyContext(task=task, source=describe_objective(cell, space.names)))
+
+    rbf = experience("def train(C, gamma):\n    return score(SVC(C=C, gamma=gamma))\n")
+    assert len(rbf.usable) == len(prior)
+    poly = experience("def train(C, gamma):\n    return score(SVC(kernel='poly', C=C, gamma=gamma))\n")
+    assert poly.usable == ()
+    assert ("your C is SVC(kernel='poly')'s C, their C SVC's C: not the same hyperparameter"
+            in poly.summary()["cold"])

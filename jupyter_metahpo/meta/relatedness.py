@@ -50,7 +50,15 @@ from ..experience import PastStudy
 from ..space import Choice, SearchSpace
 from .base import TaskDescription
 from .matching import EstimatorArgument, SpaceMatch, canonical_name, feature_count
-from .source import NO_DEFAULT, ObjectiveSource, argument_default, estimator_kind, family_kind, source_similarity
+from .source import (
+    NO_DEFAULT,
+    ObjectiveSource,
+    argument_default,
+    estimator_kind,
+    family_kind,
+    model_variant,
+    source_similarity,
+)
 
 __all__ = [
     "SIMILAR_OBJECTIVE",
@@ -333,9 +341,11 @@ def _estimator_arguments(source: ObjectiveSource, names) -> dict[str, EstimatorA
     for role in source.roles:
         if not role.direct or role.parameter not in wanted or role.parameter in found:
             continue
-        kind = estimator_kind(role.target)
+        kind = estimator_kind(role.target, source.settings)
         if kind is not None:
-            found[role.parameter] = EstimatorArgument(kind, role.target, role.argument)
+            variant = model_variant(role.target, source.settings)  # SVC(kernel='poly') for a person
+            estimator = f"{role.target}({variant.strip(' ()')})" if variant else role.target
+            found[role.parameter] = EstimatorArgument(kind, estimator, role.argument)
     return found
 
 
