@@ -210,3 +210,16 @@ def test_a_helper_reading_the_objectives_settings_object_by_attribute_reads_the_
     assert {(r.parameter, r.role) for r in source.roles} == {
         ("lr", "learning_rate"), ("momentum", "momentum"), ("width", "hidden_width"),
     }
+
+
+def test_a_notebook_name_that_holds_an_estimator_class_is_that_estimator():
+    from sklearn.svm import SVC, SVR
+
+    cell = _define("def objective(C, gamma):\n    return score(Model(kernel='poly', C=C, gamma=gamma))\n", "<cell-m>")
+    objective = cell["objective"]
+    objective.__globals__["Model"] = SVR
+    source = describe_objective(objective, ["C", "gamma"])
+    assert source.estimators == ("SVR",) and source.kinds() == {"svm (kernel='poly')"}
+    assert ("C", "SVR", "C", "C", True) in roles(source)
+    objective.__globals__["Model"] = SVC
+    assert describe_objective(objective, ["C", "gamma"]).estimators == ("SVC",)

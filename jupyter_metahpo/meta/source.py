@@ -229,7 +229,10 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     text, or of the objective's own module) are read with it (:mod:`.inlining`):
     ``Net(hidden)`` gives ``hidden`` the role of the ``nn.Linear`` width in ``Net``'s
     ``__init__``. Their normalised code is part of the fingerprint, so two objectives
-    that call different helpers are not the same code.
+    that call different helpers are not the same code. A function's objects are read
+    too: a name holding a known estimator class (``Model = SVR``) is that class, and an
+    estimator object configured by ``set_params`` is the code that builds it so
+    (:func:`.estimator_text.configured_estimators`).
 
     Builtins, and functions or lambdas whose source is not available (defined by
     ``exec`` of a string that ``linecache`` does not hold), give ``None``, as does
@@ -243,6 +246,7 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     reading = _as_function(node, names)
     helpers = inline_helpers(reading, lambda name: None if name in _ESTIMATORS else find(name))
     reading.body.extend(ast.Expr(value=e) for e in configured_estimators(reading, namespace, names))
+    _name_estimator_classes(reading, namespace)
     normalised = "\n".join([_normalised_text(node, names), *(_normalised_helper(h) for h in helpers)])
     reader = _RoleReader(reading, names)
     estimators, families, roles = reader.read()
@@ -392,6 +396,15 @@ def _normalised_text(node: _Objective, names: Sequence[str]) -> str:
     function.name, function.decorator_list, function.returns = _FUNCTION, [], None
     _fill_empty_bodies(function)
     return ast.unparse(ast.fix_missing_locations(function))
+
+
+def _name_estimator_classes(function: ast.AST, namespace: Mapping[str, Any]) -> None:
+    """Calls of a name that holds a known estimator class (``Model = SVC``, in the notebook) call the class."""
+    for call in _calls_in([function]):
+        if isinstance(call.func, ast.Name) and call.func.id not in _ESTIMATORS:
+            value = namespace.get(call.func.id)
+            if inspect.isclass(value) and value.__name__ in _ESTIMATORS:
+                call.func = ast.copy_location(ast.Name(id=value.__name__, ctx=ast.Load()), call.func)
 
 
 def _normalised_helper(helper: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> str:
