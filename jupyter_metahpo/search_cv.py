@@ -101,7 +101,13 @@ def builtin_plan(estimator: Any, name: str | None = None) -> SearchPlan:
             if key in tuned_names or key not in user_set  # a fixed setting never overrides the user's
         }
 
-    return SearchPlan(builtin.space, to_params, builtin.name)
+    # The source says which estimator the space's names set, and what the user fixed on it (SVC(kernel="poly") is
+    # not the RBF SVM the prior ran); a built-in space whose names are not all the estimator's (the MLP's width
+    # and depth) has none.
+    paths = {name: prefix + name for name in builtin.space.names}
+    every = set(estimator.get_params(deep=True))
+    source = objective_code(estimator, builtin.space.names, paths) if set(paths.values()) <= every else None
+    return SearchPlan(builtin.space, to_params, builtin.name, source)
 
 
 def explicit_plan(estimator: Any, space: Mapping[str, Any] | SearchSpace) -> SearchPlan:

@@ -164,6 +164,18 @@ def test_an_explicit_space_on_a_pipeline_warms_from_the_prior_of_the_step_it_tun
     assert "the same estimator family (svm)" in text
 
 
+def test_an_svm_with_another_kernel_than_the_priors_does_not_warm_from_it_in_either_kind_of_space(classification):
+    X, y = classification
+    poly = make_pipeline(StandardScaler(), SVC(kernel="poly"))
+    explicit = {"svc__C": loguniform(1e-2, 1e3), "svc__gamma": loguniform(1e-4, 1.0)}
+    for space in (None, explicit):  # the built-in svc space, or the user's
+        search = MetaSearchCV(poly, space, n_iter=2, cv=2, random_state=0, store=False).fit(X, y)
+        summary = search.study_.warm_start
+        assert summary.is_cold and "SVC(kernel='poly')'s C" in repr(summary), summary
+    rbf = MetaSearchCV(make_pipeline(StandardScaler(), SVC()), n_iter=2, cv=2, random_state=0, store=False).fit(X, y)
+    assert "the same estimator family (svm)" in repr(rbf.study_.warm_start)
+
+
 def test_search_works_as_a_step_inside_a_pipeline(classification):
     X, y = classification
     pipe = make_pipeline(StandardScaler(), tree_search()).fit(X, y)

@@ -75,15 +75,19 @@ def estimator_code(estimator: Any, tuned: Mapping[str, str]) -> str:
     return _code(estimator, "", dict(tuned))
 
 
-def objective_code(estimator: Any, names: list[str] | tuple[str, ...]) -> str | None:
+def objective_code(
+    estimator: Any, names: list[str] | tuple[str, ...], paths: Mapping[str, str] | None = None
+) -> str | None:
     """The source of an objective that fits ``estimator`` with each of ``names`` (its parameters) tuned.
 
-    ``None`` when a name is not a Python identifier (it could not be a function's argument).
+    ``paths`` maps a name to the estimator parameter it sets when they differ (``{"C": "svc__C"}``; by default
+    each name is one). ``None`` when a name is not a Python identifier (it could not be a function's argument).
     """
     if not all(name.isidentifier() and not keyword.iskeyword(name) for name in names):
         return None
     arguments = ", ".join(names)
-    code = estimator_code(estimator, {name: name for name in names})
+    paths = paths or {}
+    code = estimator_code(estimator, {paths.get(name, name): name for name in names})
     return f"def objective({arguments}):\n    return cross_val_score({code}, X, y).mean()\n"
 
 
