@@ -1,0 +1,232 @@
+"""Cells whose model is built in a helper or a class of another cell: the warm start, live fits.
+
+    python benchmarks/bench_helper_cells.py                      # 3 held-out datasets, 2 cells, 5 seeds
+    python benchmarks/bench_helper_cells.py --cells torch --seeds 0
+
+Notebook users factor their code. Two cells as they write them, each defined from text
+registered as a notebook cell's (so ``tune`` reads its source as it reads a cell's), the
+helpers in a cell of their own:
+
+- ``torch``: ``class Net(nn.Module)`` (width, depth, dropout) and ``fit(model, lr, wd)`` (AdamW,
+  20 epochs of batches of 64) in one cell; the objective ``score(Net(n_in, hidden, layers,
+  dropout), lr, weight_decay)`` in another; balanced accuracy on a fixed stratified 25% hold-out;
+- ``hgb``: ``def build(lr, leaves, leaf, l2)`` returning a ``HistGradientBoostingClassifier``; the
+  objective ``cross_val_score(build(...), X, y, cv=3)``, balanced accuracy.
+
+Each is tuned with ``tune(train, space, data=(X, y))`` (the bundled prior as the past) and
+with ``strategy="none"`` (its cold start), 10 trials, on the classification datasets of
+``bench_live.py``, which the prior never saw; ``--label`` names the default run's rows when a
+second checkout (the previous code's) runs it, ``--merge`` adds such runs and ``--table-only``
+writes the table again from the saved runs (``results/<out>.json``). Regret is
+normalised per (dataset, cell) between the best and the worst score any run found there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import linecache
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+
+from benchmarks._command import command_line  # noqa: E402
+from benchmarks.bench_live import load_live_dataset  # noqa: E402
+from benchmarks.bench_search_cv import regret_curves, regret_table  # noqa: E402
+
+DATASETS = ("sk_wine", "keel_sonar", "wd_mroz")
+CHECKPOINTS = [1, 3, 5, 10]
+
+TORCH_HELPERS = '''
+import numpy as np
+import torch
+from torch import nn
+from sklearn.metrics import balanced_accuracy_score
+
+
+class Net(nn.Module):
+    def __init__(self, n_in, width, n_layers, p, n_out):
+        super().__init__()
+        layers, size = [], n_in
+        for _ in range(n_layers):
+            layers += [nn.Linear(size, width), nn.ReLU(), nn.Dropout(p)]
+            size = width
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(size, n_out)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def fit(model, lr, wd):
+    torch.manual_seed(0)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
+    for epoch in range(20):
+        model.train()
+        order = torch.randperm(len(X_train))
+        for start in range(0, len(X_train), 64):
+            batch = order[start:start + 64]
+            optimiser.zero_grad()
+            loss = nn.functional.cross_entropy(model(X_train[batch]), y_train[batch])
+            loss.backward()
+            optimiser.step()
+    model.eval()
+    with torch.no_grad():
+        predicted = model(X_valid).argmax(1).numpy()
+    return balanced_accuracy_score(y_valid.numpy(), predicted)
+'''
+
+TORCH_CELL = '''
+def train(lr, hidden, layers, dropout, weight_decay):
+    torch.manual_seed(1)
+    return fit(Net(X_train.shape[1], hidden, layers, dropout, n_classes), lr, weight_decay)
+'''
+
+HGB_HELPERS = '''
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import cross_val_score
+
+
+def build(lr, leaves, leaf, l2):
+    return HistGradientBoostingClassifier(learning_rate=lr, max_leaf_nodes=leaves, min_samples_leaf=leaf,
+                                          l2_regularization=l2, random_state=0)
+'''
+
+HGB_CELL = '''
+def train(lr, leaves, leaf, l2):
+    return cross_val_score(build(lr, leaves, leaf, l2), X, y, cv=3, scoring="balanced_accuracy").mean()
+'''
+
+
+def spaces() -> dict[str, Any]:
+    from jupyter_metahpo import intrange, loguniform, uniform
+
+    return {
+        "torch": {"lr": loguniform(1e-4, 3e-2), "hidden": intrange(16, 256, log=True), "layers": intrange(1, 3),
+                  "dropout": uniform(0.0, 0.5), "weight_decay": loguniform(1e-6, 1e-2)},
+        "hgb": {"lr": loguniform(0.01, 0.5), "leaves": intrange(4, 128, log=True),
+                "leaf": intrange(2, 100, log=True), "l2": loguniform(1e-6, 10.0)},
+    }
+
+
+def _run_cell(text: str, filename: str, namespace: dict[str, Any]) -> None:
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    exec(compile(text, filename, "exec"), namespace)  # noqa: S102 - the benchmark's own cell text
+
+
+def cell_objective(cell: str, dataset) -> Any:
+    """The cell's ``train``, its helpers defined in a cell before it, in one notebook namespace."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    if cell == "torch":
+        import torch
+        from sklearn.model_selection import train_test_split
+
+        prepare = make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore", sparse_output=False), list(dataset.categorical_columns)),
+            (StandardScaler(), list(dataset.numeric_columns)),
+        )
+        labels = np.unique(dataset.y, return_inverse=True)[1]
+        X_train, X_valid, y_train, y_valid = train_test_split(dataset.X, labels, test_size=0.25, stratify=labels,
+                                                              random_state=0)
+        namespace.update(
+            X_train=torch.tensor(prepare.fit_transform(X_train), dtype=torch.float32),
+            X_valid=torch.tensor(prepare.transform(X_valid), dtype=torch.float32),
+            y_train=torch.tensor(y_train), y_valid=torch.tensor(y_valid), n_classes=int(labels.max()) + 1,
+        )
+        _run_cell(TORCH_HELPERS, f"<helper-cell torch {dataset.name}>", namespace)
+        _run_cell(TORCH_CELL, f"<cell torch {dataset.name}>", namespace)
+    else:
+        namespace.update(X=dataset.X, y=dataset.y)
+        _run_cell(HGB_HELPERS, f"<helper-cell hgb {dataset.name}>", namespace)
+        _run_cell(HGB_CELL, f"<cell hgb {dataset.name}>", namespace)
+    return namespace["train"]
+
+
+def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every (dataset, cell, method, seed) study: its trials' values, its wall seconds, whether it started warm."""
+    from jupyter_metahpo import tune
+
+    strategies = {args.label: "default"} if args.label else {"ours": "default", "ours: cold": "none"}
+    runs: list[dict[str, Any]] = []
+    for name in args.datasets:
+        dataset = load_live_dataset(name)
+        for cell in args.cells:
+            train = cell_objective(cell, dataset)
+            for label, strategy in strategies.items():
+                for seed in args.seeds:
+                    began = time.perf_counter()
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        result = tune(train, spaces()[cell], n_trials=args.trials, direction="maximize", seed=seed,
+                                      store=False, data=(dataset.X, dataset.y), strategy=strategy, progress=False)
+                    values = [float("nan") if t.value is None else float(t.value) for t in result.trials]
+                    warm = result.warm_start is not None and not result.warm_start.is_cold
+                    runs.append({"method": label, "dataset": name, "estimator": cell, "seed": seed, "values": values,
+                                 "seconds": time.perf_counter() - began, "warm": warm})
+                    print(f"{name} {cell} {label} seed {seed}: best {np.nanmax(values):.4f} "
+                          f"({'warm' if warm else 'cold'}, {time.perf_counter() - began:.0f} s)", flush=True)
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    parser.add_argument("--cells", nargs="+", choices=("torch", "hgb"), default=["torch", "hgb"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--label", help="the default strategy's rows under this name (and no cold runs)")
+    parser.add_argument("--merge", nargs="*", default=[], help="JSON files of other runs to add to the table")
+    parser.add_argument("--out", default="helper_cells", help="results/<out>.md and .json")
+    parser.add_argument("--table-only", action="store_true", help="write the table from results/<out>.json's runs")
+    args = parser.parse_args(argv)
+
+    out = ROOT / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    if args.table_only:
+        runs = json.loads((out / f"{args.out}.json").read_text())
+    else:
+        runs = run_cells(args)
+        (out / f"{args.out}.json").write_text(json.dumps(runs))
+    provenance = []
+    for path in args.merge:
+        merged = json.loads(Path(path).read_text())
+        runs += merged
+        provenance.append(f"Merged from `{path}`: {len(merged)} runs of "
+                          f"{', '.join(dict.fromkeys(r['method'] for r in merged))}.  ")
+    curves = regret_curves(runs, args.trials)
+    checkpoints = [c for c in CHECKPOINTS if c <= args.trials]
+    warm = {m: sum(r["warm"] for r in runs if r["method"] == m) for m in dict.fromkeys(r["method"] for r in runs)}
+    lines = [
+        "# Cells whose model is built in a helper or a class of another cell", "",
+        f"Command: `{command_line(__file__, argv)}`  ",
+        f"Datasets (held out of the prior) {', '.join(args.datasets)}; cells {', '.join(args.cells)}; seeds "
+        f"{args.seeds}; {args.trials} trials; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.  ",
+        *provenance,
+        "Warm studies per method: " + ", ".join(f"{m} {n}" for m, n in warm.items()) + ".  ",
+        "Regret (mean ± standard error over runs) is normalised per (dataset, cell) between the best and worst "
+        "score any run found there; the lower / higher columns pair runs with the cold start's.",
+        "", regret_table(runs, curves, checkpoints, reference="ours: cold"), "",
+    ]
+    for cell in args.cells:
+        rows = [(r, c) for r, c in zip(runs, curves) if r["estimator"] == cell]
+        lines += [f"{cell}:", "", regret_table([r for r, _ in rows], [c for _, c in rows], checkpoints,
+                                               reference="ours: cold"), ""]
+    text = "\n".join(lines)
+    print(text)
+    (out / f"{args.out}.md").write_text(text)
+    print(f"saved {out / (args.out + '.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
