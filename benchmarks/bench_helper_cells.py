@@ -1,6 +1,6 @@
 """Cells whose model is built in a helper or a class of another cell: the warm start, live fits.
 
-    python benchmarks/bench_helper_cells.py                      # 3 held-out datasets, 2 cells, 5 seeds
+    python benchmarks/bench_helper_cells.py                      # 6 held-out datasets, 2 cells, 5 seeds
     python benchmarks/bench_helper_cells.py --cells torch --seeds 0
 
 Notebook users factor their code. Two cells as they write them, each defined from text
@@ -8,14 +8,15 @@ registered as a notebook cell's (so ``tune`` reads its source as it reads a cell
 helpers in a cell of their own:
 
 - ``torch``: ``class Net(nn.Module)`` (width, depth, dropout) and ``fit(model, lr, wd)`` (AdamW,
-  20 epochs of batches of 64) in one cell; the objective ``score(Net(n_in, hidden, layers,
-  dropout), lr, weight_decay)`` in another; balanced accuracy on a fixed stratified 25% hold-out;
-- ``hgb``: ``def build(lr, leaves, leaf, l2)`` returning a ``HistGradientBoostingClassifier``; the
-  objective ``cross_val_score(build(...), X, y, cv=3)``, balanced accuracy.
+  20 epochs of batches of 64) in one cell; the objective ``fit(Net(n_in, hidden, layers,
+  dropout, n_out), lr, weight_decay)`` in another; balanced accuracy (R^2 of the standardised
+  target, for regression) on a fixed 25% hold-out;
+- ``hgb``: ``def build(lr, leaves, leaf, l2)`` returning a ``HistGradientBoostingClassifier`` (or
+  ``...Regressor``); the objective ``cross_val_score(build(...), X, y, cv=3)``, balanced accuracy or R^2.
 
 Each is tuned with ``tune(train, space, data=(X, y))`` (the bundled prior as the past) and
-with ``strategy="none"`` (its cold start), 10 trials, on the classification datasets of
-``bench_live.py``, which the prior never saw; ``--label`` names the default run's rows when a
+with ``strategy="none"`` (its cold start), 10 trials, on the six datasets of ``bench_live.py``,
+which the prior never saw; ``--label`` names the default run's rows when a
 second checkout (the previous code's) runs it, ``--merge`` adds such runs and ``--table-only``
 writes the table again from the saved runs (``results/<out>.json``). Regret is
 normalised per (dataset, cell) between the best and the worst score any run found there.
@@ -41,14 +42,14 @@ from benchmarks._command import command_line  # noqa: E402
 from benchmarks.bench_live import load_live_dataset  # noqa: E402
 from benchmarks.bench_search_cv import regret_curves, regret_table  # noqa: E402
 
-DATASETS = ("sk_wine", "keel_sonar", "wd_mroz")
+DATASETS = ("sk_wine", "keel_sonar", "wd_mroz", "rd_ggplot2_diamonds", "rd_AER_CPS1988", "wd_wage1")
 CHECKPOINTS = [1, 3, 5, 10]
 
 TORCH_HELPERS = '''
 import numpy as np
 import torch
 from torch import nn
-from sklearn.metrics import balanced_accuracy_score
+from sklearn.metrics import {metric}
 
 
 class Net(nn.Module):
@@ -74,34 +75,34 @@ def fit(model, lr, wd):
         for start in range(0, len(X_train), 64):
             batch = order[start:start + 64]
             optimiser.zero_grad()
-            loss = nn.functional.cross_entropy(model(X_train[batch]), y_train[batch])
+            loss = nn.functional.{loss}(model(X_train[batch]), y_train[batch])
             loss.backward()
             optimiser.step()
     model.eval()
     with torch.no_grad():
-        predicted = model(X_valid).argmax(1).numpy()
-    return balanced_accuracy_score(y_valid.numpy(), predicted)
+        predicted = model(X_valid){predict}.numpy()
+    return {metric}(y_valid.numpy(), predicted)
 '''
 
 TORCH_CELL = '''
 def train(lr, hidden, layers, dropout, weight_decay):
     torch.manual_seed(1)
-    return fit(Net(X_train.shape[1], hidden, layers, dropout, n_classes), lr, weight_decay)
+    return fit(Net(X_train.shape[1], hidden, layers, dropout, n_outputs), lr, weight_decay)
 '''
 
 HGB_HELPERS = '''
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import {model}
 from sklearn.model_selection import cross_val_score
 
 
 def build(lr, leaves, leaf, l2):
-    return HistGradientBoostingClassifier(learning_rate=lr, max_leaf_nodes=leaves, min_samples_leaf=leaf,
-                                          l2_regularization=l2, random_state=0)
+    return {model}(learning_rate=lr, max_leaf_nodes=leaves, min_samples_leaf=leaf, l2_regularization=l2,
+                   random_state=0)
 '''
 
 HGB_CELL = '''
 def train(lr, leaves, leaf, l2):
-    return cross_val_score(build(lr, leaves, leaf, l2), X, y, cv=3, scoring="balanced_accuracy").mean()
+    return cross_val_score(build(lr, leaves, leaf, l2), X, y, cv=3, scoring="{metric}").mean()
 '''
 
 
@@ -127,6 +128,7 @@ def cell_objective(cell: str, dataset) -> Any:
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     namespace: dict[str, Any] = {"__name__": "__main__"}
+    classification = dataset.task == "classification"
     if cell == "torch":
         import torch
         from sklearn.model_selection import train_test_split
@@ -135,20 +137,32 @@ def cell_objective(cell: str, dataset) -> Any:
             (OneHotEncoder(handle_unknown="ignore", sparse_output=False), list(dataset.categorical_columns)),
             (StandardScaler(), list(dataset.numeric_columns)),
         )
-        labels = np.unique(dataset.y, return_inverse=True)[1]
-        X_train, X_valid, y_train, y_valid = train_test_split(dataset.X, labels, test_size=0.25, stratify=labels,
-                                                              random_state=0)
+        if classification:
+            target = np.unique(dataset.y, return_inverse=True)[1]
+        else:  # standardised, as the prior's torch MLP regressor trains
+            target = np.asarray(dataset.y, dtype="float32")
+            target = ((target - target.mean()) / target.std()).reshape(-1, 1)
+        X_train, X_valid, y_train, y_valid = train_test_split(
+            dataset.X, target, test_size=0.25, stratify=target if classification else None, random_state=0)
         namespace.update(
             X_train=torch.tensor(prepare.fit_transform(X_train), dtype=torch.float32),
             X_valid=torch.tensor(prepare.transform(X_valid), dtype=torch.float32),
-            y_train=torch.tensor(y_train), y_valid=torch.tensor(y_valid), n_classes=int(labels.max()) + 1,
+            y_train=torch.tensor(y_train), y_valid=torch.tensor(y_valid),
+            n_outputs=int(target.max()) + 1 if classification else 1,
         )
-        _run_cell(TORCH_HELPERS, f"<helper-cell torch {dataset.name}>", namespace)
+        helpers = TORCH_HELPERS.format(
+            metric="balanced_accuracy_score" if classification else "r2_score",
+            loss="cross_entropy" if classification else "mse_loss",
+            predict=".argmax(1)" if classification else "",
+        )
+        _run_cell(helpers, f"<helper-cell torch {dataset.name}>", namespace)
         _run_cell(TORCH_CELL, f"<cell torch {dataset.name}>", namespace)
     else:
         namespace.update(X=dataset.X, y=dataset.y)
-        _run_cell(HGB_HELPERS, f"<helper-cell hgb {dataset.name}>", namespace)
-        _run_cell(HGB_CELL, f"<cell hgb {dataset.name}>", namespace)
+        model = "HistGradientBoostingClassifier" if classification else "HistGradientBoostingRegressor"
+        _run_cell(HGB_HELPERS.format(model=model), f"<helper-cell hgb {dataset.name}>", namespace)
+        metric = "balanced_accuracy" if classification else "r2"
+        _run_cell(HGB_CELL.format(metric=metric), f"<cell hgb {dataset.name}>", namespace)
     return namespace["train"]
 
 
