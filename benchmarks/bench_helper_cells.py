@@ -12,7 +12,8 @@ helpers in a cell of their own:
   dropout, n_out), lr, weight_decay)`` in another; balanced accuracy (R^2 of the standardised
   target, for regression) on a fixed 25% hold-out;
 - ``hgb``: ``def build(lr, leaves, leaf, l2)`` returning a ``HistGradientBoostingClassifier`` (or
-  ``...Regressor``); the objective ``cross_val_score(build(...), X, y, cv=3)``, balanced accuracy or R^2.
+  ``...Regressor``); the objective ``cross_val_score(build(...), X, y, cv=folds)`` (3 shuffled folds:
+  some of the datasets come sorted by their target), balanced accuracy or R^2.
 
 Each is tuned with ``tune(train, space, data=(X, y))`` (the bundled prior as the past) and
 with ``strategy="none"`` (its cold start), 10 trials, on the six datasets of ``bench_live.py``,
@@ -40,7 +41,7 @@ sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks._command import command_line  # noqa: E402
 from benchmarks.bench_live import load_live_dataset  # noqa: E402
-from benchmarks.bench_search_cv import regret_curves, regret_table  # noqa: E402
+from benchmarks.bench_search_cv import _protocol, regret_curves, regret_table  # noqa: E402
 
 DATASETS = ("sk_wine", "keel_sonar", "wd_mroz", "rd_ggplot2_diamonds", "rd_AER_CPS1988", "wd_wage1")
 CHECKPOINTS = [1, 3, 5, 10]
@@ -102,7 +103,7 @@ def build(lr, leaves, leaf, l2):
 
 HGB_CELL = '''
 def train(lr, leaves, leaf, l2):
-    return cross_val_score(build(lr, leaves, leaf, l2), X, y, cv=3, scoring="{metric}").mean()
+    return cross_val_score(build(lr, leaves, leaf, l2), X, y, cv=folds, scoring="{metric}").mean()
 '''
 
 
@@ -158,7 +159,9 @@ def cell_objective(cell: str, dataset) -> Any:
         _run_cell(helpers, f"<helper-cell torch {dataset.name}>", namespace)
         _run_cell(TORCH_CELL, f"<cell torch {dataset.name}>", namespace)
     else:
-        namespace.update(X=dataset.X, y=dataset.y)
+        X = dataset.X.copy()  # text columns as pandas categories, which the boosted trees split on natively
+        X[list(dataset.categorical_columns)] = X[list(dataset.categorical_columns)].astype("category")
+        namespace.update(X=X, y=dataset.y, folds=_protocol(dataset)[0])  # shuffled: some datasets come sorted
         model = "HistGradientBoostingClassifier" if classification else "HistGradientBoostingRegressor"
         _run_cell(HGB_HELPERS.format(model=model), f"<helper-cell hgb {dataset.name}>", namespace)
         metric = "balanced_accuracy" if classification else "r2"

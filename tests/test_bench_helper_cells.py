@@ -27,7 +27,7 @@ ROLES = {
 def toy(task):
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40),
-                      "c": pd.Categorical(rng.choice(["u", "v"], size=40))})
+                      "c": rng.choice(["u", "v"], size=40)})
     y = np.array([0, 1] * 20) if task == "classification" else X["a"].to_numpy() * 2 + rng.normal(size=40)
     return SimpleNamespace(name="toy", task=task, X=X, y=y, categorical_columns=["c"], numeric_columns=["a", "b"])
 
