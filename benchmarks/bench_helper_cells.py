@@ -26,7 +26,6 @@ normalised per (dataset, cell) between the best and the worst score any run foun
 from __future__ import annotations
 
 import argparse
-import json
 import linecache
 import sys
 import time
@@ -41,7 +40,14 @@ sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks._command import command_line  # noqa: E402
 from benchmarks.bench_live import load_live_dataset  # noqa: E402
-from benchmarks.bench_search_cv import _protocol, regret_curves, regret_table  # noqa: E402
+from benchmarks._live_runs import (  # noqa: E402
+    RESULTS,
+    regret_curves,
+    saved_or_new_runs,
+    with_merged_runs,
+    write_tables,
+)
+from benchmarks.bench_search_cv import _protocol  # noqa: E402
 
 DATASETS = ("sk_wine", "keel_sonar", "wd_mroz", "rd_ggplot2_diamonds", "rd_AER_CPS1988", "wd_wage1")
 CHECKPOINTS = [1, 3, 5, 10]
@@ -207,23 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table-only", action="store_true", help="write the table from results/<out>.json's runs")
     args = parser.parse_args(argv)
 
-    out = ROOT / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    if args.table_only:
-        runs = json.loads((out / f"{args.out}.json").read_text())
-    else:
-        runs = run_cells(args)
-        (out / f"{args.out}.json").write_text(json.dumps(runs))
-    provenance = []
-    for path in args.merge:
-        merged = json.loads(Path(path).read_text())
-        runs += merged
-        provenance.append(f"Merged from `{path}`: {len(merged)} runs of "
-                          f"{', '.join(dict.fromkeys(r['method'] for r in merged))}.  ")
+    runs = saved_or_new_runs(RESULTS / f"{args.out}.json", args.table_only, lambda: run_cells(args))
+    runs, provenance = with_merged_runs(runs, args.merge)
     curves = regret_curves(runs, args.trials)
     checkpoints = [c for c in CHECKPOINTS if c <= args.trials]
     warm = {m: sum(r["warm"] for r in runs if r["method"] == m) for m in dict.fromkeys(r["method"] for r in runs)}
-    lines = [
+    header = [
         "# Cells whose model is built in a helper or a class of another cell", "",
         f"Command: `{command_line(__file__, argv)}`  ",
         f"Datasets (held out of the prior) {', '.join(args.datasets)}; cells {', '.join(args.cells)}; seeds "
@@ -232,16 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         "Warm studies per method: " + ", ".join(f"{m} {n}" for m, n in warm.items()) + ".  ",
         "Regret (mean ± standard error over runs) is normalised per (dataset, cell) between the best and worst "
         "score any run found there; the lower / higher columns pair runs with the cold start's.",
-        "", regret_table(runs, curves, checkpoints, reference="ours: cold"), "",
     ]
-    for cell in args.cells:
-        rows = [(r, c) for r, c in zip(runs, curves) if r["estimator"] == cell]
-        lines += [f"{cell}:", "", regret_table([r for r, _ in rows], [c for _, c in rows], checkpoints,
-                                               reference="ours: cold"), ""]
-    text = "\n".join(lines)
-    print(text)
-    (out / f"{args.out}.md").write_text(text)
-    print(f"saved {out / (args.out + '.md')}")
+    write_tables(RESULTS / f"{args.out}.md", header, runs, curves, checkpoints, "ours: cold")
     return 0
 
 

@@ -28,7 +28,6 @@ worst mean cross-validation score any run found there (relative, as in ``bench_l
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import warnings
@@ -41,6 +40,13 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks._command import command_line  # noqa: E402
+from benchmarks._live_runs import (  # noqa: E402
+    RESULTS,
+    regret_curves,
+    saved_or_new_runs,
+    with_merged_runs,
+    write_tables,
+)
 from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 
 ESTIMATORS = ("svm", "random_forest")
@@ -146,58 +152,6 @@ METHODS = {
 }
 
 
-def regret_curves(runs: list[dict[str, Any]], budget: int) -> list[list[float]]:
-    """Each run's normalised regret after each candidate, between the best and worst score any run found on its
-    (dataset, pipeline)."""
-    scores: dict[tuple[str, str], list[float]] = {}
-    for run in runs:
-        scores.setdefault((run["dataset"], run["estimator"]), []).extend(v for v in run["values"] if np.isfinite(v))
-    out = []
-    for run in runs:
-        found = scores[(run["dataset"], run["estimator"])]
-        best, worst = max(found), min(found)
-        incumbent, curve = -np.inf, []
-        for value in run["values"][:budget]:
-            if np.isfinite(value):
-                incumbent = max(incumbent, value)
-            curve.append(1.0 if not np.isfinite(incumbent) else float((best - incumbent) / max(best - worst, 1e-12)))
-        out.append(curve + [curve[-1]] * (budget - len(curve)))
-    return out
-
-
-def regret_table(runs: list[dict[str, Any]], curves: list[list[float]], checkpoints: list[int],
-                 reference: str = "RandomizedSearchCV") -> str:
-    """Mean regret (± standard error over runs) at each checkpoint; how often each method is below ``reference``
-    on the same (dataset, pipeline, seed); the median wall seconds of a search."""
-    methods = list(dict.fromkeys(run["method"] for run in runs))
-    at = {m: {c: [] for c in checkpoints} for m in methods}
-    by_key: dict[tuple[str, Any], dict[int, float]] = {}
-    for run, curve in zip(runs, curves):
-        key = (run["dataset"], run["estimator"], run["seed"])
-        for c in checkpoints:
-            at[run["method"]][c].append(curve[c - 1])
-            by_key.setdefault((run["method"], key), {})[c] = curve[c - 1]
-    head = ["method", "runs", *(f"regret@{c}" for c in checkpoints)]
-    head += [f"lower / higher than {reference} at {c}" for c in checkpoints[-2:]] + ["wall s per search (median)"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for method in methods:
-        cells = [method, str(len(at[method][checkpoints[0]]))]
-        for c in checkpoints:
-            values = np.array(at[method][c])
-            error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
-            cells.append(f"{values.mean():.3f} ± {error:.3f}")
-        for c in checkpoints[-2:]:
-            pairs = [(v[c], by_key[(reference, key)][c]) for (m, key), v in by_key.items()
-                     if m == method and (reference, key) in by_key]
-            lower = sum(a < b - 1e-12 for a, b in pairs)
-            higher = sum(a > b + 1e-12 for a, b in pairs)
-            cells.append("-" if method == reference else f"{lower} / {higher}")
-        walls = [run["seconds"] for run in runs if run["method"] == method and "seconds" in run]
-        cells.append(f"{np.median(walls):.1f}" if walls else "-")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def run_searches(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every (dataset, pipeline, method, seed) search: its candidates' mean CV scores and its wall seconds."""
     runs: list[dict[str, Any]] = []
@@ -234,23 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.label and len(args.methods) != 1:
         parser.error("--label names one method's runs: give one --methods")
 
-    out = ROOT / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    if args.table_only:
-        runs = json.loads((out / f"{args.out}.json").read_text())
-    else:
-        runs = run_searches(args)
-        (out / f"{args.out}.json").write_text(json.dumps(runs))
-    keys = {(r["dataset"], r["estimator"], r["seed"]) for r in runs}
-    provenance = []
-    for path in args.merge:
-        merged = [r for r in json.loads(Path(path).read_text()) if (r["dataset"], r["estimator"], r["seed"]) in keys]
-        runs += merged
-        labels = ", ".join(dict.fromkeys(r["method"] for r in merged))
-        provenance.append(f"Merged from `{path}`: {len(merged)} runs of {labels}.  ")
+    runs = saved_or_new_runs(RESULTS / f"{args.out}.json", args.table_only, lambda: run_searches(args))
+    runs, provenance = with_merged_runs(runs, args.merge)
     curves = regret_curves(runs, args.budget)
     checkpoints = [c for c in CHECKPOINTS if c <= args.budget]
-    lines = [
+    header = [
         "# MetaSearchCV on a Pipeline, as users write it", "",
         f"Command: `{command_line(__file__, argv)}`  ",
         f"Datasets (held out of the prior) {', '.join(args.datasets)}; pipelines {', '.join(args.estimators)}; "
@@ -260,15 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         *provenance,
         "Regret (mean ± standard error over runs) is normalised per (dataset, pipeline) between the best and worst "
         "score any run found there; the lower / higher columns pair runs of the same dataset, pipeline and seed.",
-        "", regret_table(runs, curves, checkpoints), "",
     ]
-    for family in args.estimators:
-        rows = [(r, c) for r, c in zip(runs, curves) if r["estimator"] == family]
-        lines += [f"{family}:", "", regret_table([r for r, _ in rows], [c for _, c in rows], checkpoints), ""]
-    text = "\n".join(lines)
-    print(text)
-    (out / f"{args.out}.md").write_text(text)
-    print(f"saved {out / (args.out + '.md')}")
+    write_tables(RESULTS / f"{args.out}.md", header, runs, curves, checkpoints, "RandomizedSearchCV")
     return 0
 
 

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import bench_search_cv as bench  # noqa: E402
+from benchmarks import _live_runs, bench_search_cv as bench  # noqa: E402
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
@@ -30,10 +30,10 @@ def test_regret_is_normalised_per_dataset_and_pipeline_and_follows_the_incumbent
         {"method": "b", "dataset": "d", "estimator": "svm", "seed": 0, "values": [float("nan"), 0.7, 0.6]},
         {"method": "a", "dataset": "d", "estimator": "random_forest", "seed": 0, "values": [0.1, 0.2]},
     ]
-    curves = bench.regret_curves(runs, 3)
+    curves = _live_runs.regret_curves(runs, 3)
     assert np.allclose(curves[0], [1.0, 1.0, 0.0])  # between the worst (0.5) and the best (0.9) of svm on d
     assert np.allclose(curves[1], [1.0, 0.5, 0.5])  # a failed first candidate counts as the worst
     assert np.allclose(curves[2], [1.0, 0.0, 0.0])  # a shorter run keeps its last regret
-    table = bench.regret_table(runs[:2], curves[:2], [1, 3], reference="b")
+    table = _live_runs.regret_table(runs[:2], curves[:2], [1, 3], reference="b")
     row = next(line for line in table.splitlines() if line.startswith("| a |"))
     assert "| 1 / 0 |" in row  # at trial 3, a (0.0) is below b (0.5) on the one shared run

@@ -1,0 +1,108 @@
+"""Live benchmark runs kept as JSON, and their regret tables (``bench_search_cv.py``, ``bench_helper_cells.py``).
+
+A run is a dict: ``method``, ``dataset``, ``estimator`` (the pipeline or cell), ``seed``,
+``values`` (each candidate's score, NaN for a failure), ``seconds`` (its wall clock).
+Regret is normalised per (dataset, estimator) between the best and the worst score any
+run found there, so it is relative, as in ``bench_live.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+Run = dict[str, Any]
+
+
+def saved_or_new_runs(path: Path, table_only: bool, run: Callable[[], list[Run]]) -> list[Run]:
+    """The runs saved at ``path`` (``table_only``), or new ones, saved there."""
+    if table_only:
+        return json.loads(path.read_text())
+    runs = run()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(runs))
+    return runs
+
+
+def with_merged_runs(runs: list[Run], paths: list[str]) -> tuple[list[Run], list[str]]:
+    """``runs`` and the runs of other files (a second checkout's) on the same (dataset, estimator, seed), and a
+    line per file saying what it added."""
+    keys = {(r["dataset"], r["estimator"], r["seed"]) for r in runs}
+    merged, provenance = list(runs), []
+    for path in paths:
+        added = [r for r in json.loads(Path(path).read_text()) if (r["dataset"], r["estimator"], r["seed"]) in keys]
+        merged += added
+        labels = ", ".join(dict.fromkeys(r["method"] for r in added))
+        provenance.append(f"Merged from `{path}`: {len(added)} runs of {labels}.  ")
+    return merged, provenance
+
+
+def regret_curves(runs: list[Run], budget: int) -> list[list[float]]:
+    """Each run's normalised regret after each candidate, between the best and worst score any run found on its
+    (dataset, estimator)."""
+    scores: dict[tuple[str, str], list[float]] = {}
+    for run in runs:
+        scores.setdefault((run["dataset"], run["estimator"]), []).extend(v for v in run["values"] if np.isfinite(v))
+    out = []
+    for run in runs:
+        found = scores[(run["dataset"], run["estimator"])]
+        best, worst = max(found), min(found)
+        incumbent, curve = -np.inf, []
+        for value in run["values"][:budget]:
+            if np.isfinite(value):
+                incumbent = max(incumbent, value)
+            curve.append(1.0 if not np.isfinite(incumbent) else float((best - incumbent) / max(best - worst, 1e-12)))
+        out.append(curve + [curve[-1]] * (budget - len(curve)))
+    return out
+
+
+def regret_table(runs: list[Run], curves: list[list[float]], checkpoints: list[int], reference: str) -> str:
+    """Mean regret (± standard error over runs) at each checkpoint; how often each method is below ``reference``
+    on the same (dataset, estimator, seed); the median wall seconds of a run."""
+    methods = list(dict.fromkeys(run["method"] for run in runs))
+    at = {m: {c: [] for c in checkpoints} for m in methods}
+    by_key: dict[tuple[str, Any], dict[int, float]] = {}
+    for run, curve in zip(runs, curves):
+        key = (run["dataset"], run["estimator"], run["seed"])
+        for c in checkpoints:
+            at[run["method"]][c].append(curve[c - 1])
+            by_key.setdefault((run["method"], key), {})[c] = curve[c - 1]
+    head = ["method", "runs", *(f"regret@{c}" for c in checkpoints)]
+    head += [f"lower / higher than {reference} at {c}" for c in checkpoints[-2:]] + ["wall s per search (median)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for method in methods:
+        cells = [method, str(len(at[method][checkpoints[0]]))]
+        for c in checkpoints:
+            values = np.array(at[method][c])
+            error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+            cells.append(f"{values.mean():.3f} ± {error:.3f}")
+        for c in checkpoints[-2:]:
+            pairs = [(v[c], by_key[(reference, key)][c]) for (m, key), v in by_key.items()
+                     if m == method and (reference, key) in by_key]
+            lower = sum(a < b - 1e-12 for a, b in pairs)
+            higher = sum(a > b + 1e-12 for a, b in pairs)
+            cells.append("-" if method == reference else f"{lower} / {higher}")
+        walls = [run["seconds"] for run in runs if run["method"] == method and "seconds" in run]
+        cells.append(f"{np.median(walls):.1f}" if walls else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_tables(path: Path, header: list[str], runs: list[Run], curves: list[list[float]], checkpoints: list[int],
+                 reference: str) -> None:
+    """``header``, the table of every run, then one per estimator; printed and written to ``path``."""
+    lines = [*header, "", regret_table(runs, curves, checkpoints, reference), ""]
+    for estimator in dict.fromkeys(r["estimator"] for r in runs):
+        rows = [(r, c) for r, c in zip(runs, curves) if r["estimator"] == estimator]
+        lines += [f"{estimator}:", "", regret_table([r for r, _ in rows], [c for _, c in rows], checkpoints,
+                                                    reference), ""]
+    text = "\n".join(lines)
+    print(text)
+    path.write_text(text)
+    print(f"saved {path}")
