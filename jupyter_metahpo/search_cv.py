@@ -59,8 +59,9 @@ class SearchPlan:
     space: SearchSpace
     to_params: Callable[[Mapping[str, Any]], dict[str, Any]]
     builtin: str | None = None
-    #: The code of an objective that fits the estimator with the space's parameters set (an explicit space's);
-    #: the study reads it as the objective's source, to know which estimator each parameter belongs to.
+    #: The code of an objective that fits the estimator with the space's parameters set (an explicit space's, or a
+    #: built-in space's whose names are all the estimator's parameters); the study reads it as the objective's
+    #: source, to know which estimator each parameter belongs to and what the user fixed on it.
     source: str | None = None
 
 

@@ -344,7 +344,7 @@ def _estimator_arguments(source: ObjectiveSource, names) -> dict[str, EstimatorA
         kind = estimator_kind(role.target, source.settings)
         if kind is not None:
             variant = model_variant(role.target, source.settings)  # SVC(kernel='poly') for a person
-            estimator = f"{role.target}({variant.strip(' ()')})" if variant else role.target
+            estimator = f"{role.target}({variant})" if variant else role.target
             found[role.parameter] = EstimatorArgument(kind, estimator, role.argument)
     return found
 

@@ -1237,18 +1237,19 @@ def estimator_kind(target: str, settings: Iterable[FixedSetting] = ()) -> str | 
     estimator = _ESTIMATORS.get(target)
     if estimator is None:
         return None
-    return estimator.kind + model_variant(target, settings)
+    variant = model_variant(target, settings)
+    return f"{estimator.kind} ({variant})" if variant else estimator.kind
 
 
 def model_variant(target: str, settings: Iterable[FixedSetting]) -> str:
-    """``" (kernel='poly')"`` when ``settings`` fix one of ``target``'s model-making arguments at a value other
-    than the prior's; ``""`` otherwise."""
+    """``"kernel='poly'"`` when ``settings`` fix one of ``target``'s model-making arguments at a value other than
+    the prior's; ``""`` otherwise."""
     estimator = _ESTIMATORS.get(target)
     arguments = _MODEL_SETTINGS.get(estimator.family, ()) if estimator is not None else ()
     for setting in settings:
         if setting.target == target and setting.argument in arguments:
             if _literal_key(setting.value) != _literal_key(argument_default(target, setting.argument)):
-                return f" ({setting.argument}={setting.value!r})"
+                return f"{setting.argument}={setting.value!r}"
     return ""
 
 
