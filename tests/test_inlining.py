@@ -223,3 +223,28 @@ def test_a_notebook_name_that_holds_an_estimator_class_is_that_estimator():
     assert ("C", "SVR", "C", "C", True) in roles(source)
     objective.__globals__["Model"] = SVC
     assert describe_objective(objective, ["C", "gamma"]).estimators == ("SVC",)
+
+
+def test_set_params_on_a_pipeline_the_objective_builds_gives_each_keyword_its_step():
+    import sklearn.ensemble  # noqa: F401 - the cell imported it: the left-out defaults are read (one value each)
+    import sklearn.svm  # noqa: F401
+
+    cell = code(
+        """
+        def objective(config, depth):
+            model = make_pipeline(StandardScaler(), SVC(class_weight="balanced"))
+            model.set_params(**config)
+            named = Pipeline([("scale", StandardScaler()), ("forest", RandomForestClassifier())])
+            named.set_params(forest__max_depth=depth, forest__n_estimators=50)
+            plain = SVR()
+            plain.set_params(C=config["svr_c"])
+            return score(model) + score(named) + score(plain)
+        """
+    )
+    source = describe_objective(cell, ["svc__C", "svc__gamma", "depth", "svr_c"])
+    assert {(r.parameter, r.target, r.argument) for r in source.roles} == {
+        ("svc__C", "SVC", "C"), ("svc__gamma", "SVC", "gamma"),
+        ("depth", "RandomForestClassifier", "max_depth"), ("svr_c", "SVR", "C"),
+    }
+    fixed = source.fixed()
+    assert fixed["class_weight"].value == "balanced" and fixed["n_estimators"].value == 50

@@ -15,7 +15,7 @@ from jupyter_metahpo.experience import PastStudy
 from jupyter_metahpo.meta.carry import carry_over, explain_cold
 from jupyter_metahpo.meta.compat import TransferReport, transfer_study
 from jupyter_metahpo.meta.matching import NO_VALUE, canonical_name, convert_value, match_spaces, nearest_layer_sizes
-from jupyter_metahpo.meta.relatedness import StudyContext
+from jupyter_metahpo.meta.relatedness import StudyContext, past_source
 from jupyter_metahpo.meta.source import describe_objective
 from jupyter_metahpo.meta.strategies import TaskDescription
 from jupyter_metahpo.pipeline import Experience
@@ -817,3 +817,22 @@ def test_an_svm_with_another_kernel_is_another_model_than_the_rbf_prior():
     assert poly.usable == ()
     assert ("your C is SVC(kernel='poly')'s C, their C SVC's C: not the same hyperparameter"
             in poly.summary()["cold"])
+
+
+def test_a_stored_rbf_svm_is_no_evidence_for_a_poly_kernel_cell_even_when_its_parameters_are_not_read():
+    # The stored study built an SVC, but hands C and gamma on through a helper this reading cannot follow
+    # (``fit`` is not in its text): nothing refuses its parameters, so the evidence decides. The same estimator
+    # family was evidence before; an SVC with another kernel is another kind of estimator.
+    space = {"C": loguniform(1e-2, 1e3), "gamma": loguniform(1e-4, 10.0)}
+    features = {"n_rows": 500.0, "n_features": 10.0}
+    rbf = _stored(space, "def train(C, gamma):\n    return fit(SVC(), C, gamma)\n", "rbf",
+                  lambda c: -abs(math.log(c["C"])), meta_features=features, meta_feature_set="mhpo-v1")
+    assert past_source(rbf).roles == () and past_source(rbf).families == ("svm",)
+    poly_cell = "def train(C, gamma):\n    return score(SVC(kernel='poly', C=C, gamma=gamma))\n"
+    context = StudyContext(task=TaskDescription("new", dict(features), "mhpo-v1"),
+                           source=describe_objective(poly_cell, list(space)))
+    assert Experience.of(SearchSpace(space), [rbf], context).usable == ()
+    rbf_cell = "def train(C, gamma):\n    return score(SVC(C=C, gamma=gamma))\n"
+    context = StudyContext(task=TaskDescription("new", dict(features), "mhpo-v1"),
+                           source=describe_objective(rbf_cell, list(space)))
+    assert [t.study.study_id for t in Experience.of(SearchSpace(space), [rbf], context).usable] == ["rbf"]

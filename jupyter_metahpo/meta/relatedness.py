@@ -183,7 +183,7 @@ def evidence_for(
         *_explicit(past, context),
         *_same_task(past, context),
         *([] if other_kind else _objective(theirs, context)),
-        *_estimator(families, context),
+        *([] if other_kind else _estimator(families, context)),  # an SVC(kernel='poly') is not the RBF SVM
         *([] if other_kind else _data(past, context)),
         *_space(theirs is not None or bool(families), match, context),
     ]
@@ -249,7 +249,8 @@ def _same_task(past: PastStudy, context: StudyContext) -> list[Evidence]:
 def _builds_another_kind(kinds: frozenset[str], context: StudyContext) -> bool:
     """Both objectives name estimators, and none of the same kind: then neither similar code (a short cell
     around an SVC and the same around a LogisticRegression score 0.65: the same template, not the same
-    objective) nor data alike is evidence."""
+    objective), nor data alike, nor the same family (an SVC with a polynomial kernel and one with the RBF
+    kernel: another kind, :func:`.source.model_variant`) is evidence."""
     ours = context.source.kinds() if context.source is not None else frozenset()
     return bool(ours and kinds and not ours & kinds)
 

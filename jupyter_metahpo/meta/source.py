@@ -247,6 +247,7 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     helpers = inline_helpers(reading, lambda name: None if name in _ESTIMATORS else find(name))
     reading.body.extend(ast.Expr(value=e) for e in configured_estimators(reading, namespace, names))
     _name_estimator_classes(reading, namespace)
+    _configure_locals(reading, names)
     normalised = "\n".join([_normalised_text(node, names), *(_normalised_helper(h) for h in helpers)])
     reader = _RoleReader(reading, names)
     estimators, families, roles = reader.read()
@@ -405,6 +406,57 @@ def _name_estimator_classes(function: ast.AST, namespace: Mapping[str, Any]) -> 
             value = namespace.get(call.func.id)
             if inspect.isclass(value) and value.__name__ in _ESTIMATORS:
                 call.func = ast.copy_location(ast.Name(id=value.__name__, ctx=ast.Load()), call.func)
+
+
+def _configure_locals(function: ast.AST, names: Sequence[str]) -> None:
+    """``model.set_params(svc__C=C)`` or ``model.set_params(**config)`` on an estimator or pipeline the objective
+    builds (``model = make_pipeline(StandardScaler(), SVC())``): each step's call gets the keywords it is set
+    (``SVC(C=config["svc__C"])``), in ``function``, a copy of the objective read for roles."""
+    assignments = _assignments(function)
+    for call in _calls_in([function]):
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "set_params" and isinstance(func.value, ast.Name)):
+            continue
+        built = assignments.get(func.value.id, [])
+        steps = _estimator_steps(built[0]) if len(built) == 1 else {}
+        given: dict[int, tuple[ast.Call, dict[str, ast.expr]]] = {}
+        for keyword in call.keywords:
+            if keyword.arg is None:  # **config: each of the space's names, looked up in it
+                pairs = [(n, ast.Subscript(value=keyword.value, slice=ast.Constant(n), ctx=ast.Load())) for n in names]
+            else:
+                pairs = [(keyword.arg, keyword.value)]
+            for path, value in pairs:
+                prefix, _, argument = path.rpartition("__")
+                if prefix in steps:
+                    given.setdefault(id(steps[prefix]), (steps[prefix], {}))[1][argument] = value
+        for step, arguments in given.values():
+            step.keywords = [k for k in step.keywords if k.arg not in arguments]
+            step.keywords += [ast.keyword(arg=a, value=copy.deepcopy(v)) for a, v in arguments.items()]
+
+
+def _estimator_steps(expression: ast.expr) -> dict[str, ast.Call]:
+    """The known estimators an expression builds, by their parameters' prefix: ``""`` for ``SVC(...)`` itself,
+    ``"svc"`` in ``make_pipeline(..., SVC(...))`` (scikit-learn names the step by the class), ``"clf"`` in
+    ``Pipeline([("clf", SVC(...))])``."""
+    def estimator_name(node: ast.expr) -> str | None:
+        name = (_dotted(node.func) or "").rpartition(".")[2] if isinstance(node, ast.Call) else None
+        return name if name in _ESTIMATORS else None
+
+    if not isinstance(expression, ast.Call):
+        return {}
+    if estimator_name(expression):
+        return {"": expression}
+    built = (_dotted(expression.func) or "").rpartition(".")[2]
+    if built == "make_pipeline":
+        return {name.lower(): step for step in expression.args if (name := estimator_name(step))}
+    steps = _argument(expression, "steps", 0) if built == "Pipeline" else None
+    found = {}
+    for element in steps.elts if isinstance(steps, (ast.List, ast.Tuple)) else ():
+        if isinstance(element, ast.Tuple) and len(element.elts) == 2 and estimator_name(element.elts[1]):
+            label = _literal(element.elts[0])
+            if isinstance(label, str):
+                found[label] = element.elts[1]
+    return found
 
 
 def _normalised_helper(helper: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> str:
