@@ -248,3 +248,14 @@ def test_set_params_on_a_pipeline_the_objective_builds_gives_each_keyword_its_st
     }
     fixed = source.fixed()
     assert fixed["class_weight"].value == "balanced" and fixed["n_estimators"].value == 50
+
+
+def test_a_local_is_read_as_its_literal_only_when_nothing_changes_it():
+    def fixed(body):
+        cell = f"def objective(C):\n{textwrap.indent(code(body), '    ')}\n"
+        # (scikit-learn's left-out defaults are read too once sklearn.svm is imported: not the point here)
+        return {s.role: s.value for s in describe_objective(cell, ["C"]).settings if s.role in ("kernel", "degree")}
+
+    assert fixed("kernel = 'poly'\nreturn SVC(C=C, kernel=kernel)") == {"kernel": "poly"}
+    assert fixed("degree = 2\ndegree += 1\nreturn SVC(C=C, kernel='poly', degree=degree)") == {"kernel": "poly"}
+    assert fixed("for kernel in ('rbf', 'poly'):\n    model = SVC(C=C, kernel=kernel)\nreturn model") == {}

@@ -796,14 +796,14 @@ def _calls_in(nodes: Iterable[ast.AST]) -> list[ast.Call]:
 class _RoleReader:
     """Reads which known calls the objective makes and what the user's parameters set in them."""
 
-    def __init__(self, node: _Objective, names: Sequence[str]) -> None:
+    def __init__(self, node: ast.FunctionDef | ast.AsyncFunctionDef, names: Sequence[str]) -> None:
         self._node = node
         self._names = set(names)
         # The objective's arguments that are not parameters: ``config`` in ``def f(config)``.
-        arguments = argument_list(node.args) if not isinstance(node, ast.Module) else []
-        self._holders = {a.arg for a in arguments} - self._names
+        self._holders = {a.arg for a in argument_list(node.args)} - self._names
         self._calls = sorted(_calls_in([node]), key=lambda c: (c.lineno, c.col_offset))
         self._assignments = _assignments(node)
+        self._changed = _changed_names(node)
         self._holders |= self._holder_aliases()
         self._aliases = self._local_aliases()
         self._dicts = self._local_dicts()
@@ -928,8 +928,11 @@ class _RoleReader:
                 self._fix(FixedSetting(target, argument, role, _number_it_runs(family, argument, value)))
 
     def _literal_value(self, expression: ast.expr) -> Any:
-        """A literal's value, also through a local assigned one literal (``kernel = "rbf"``, a helper's default)."""
+        """A literal's value, also through a local assigned one literal and never changed (``kernel = "rbf"``, a
+        helper's default; not a loop's variable or one that ``+=`` changes)."""
         if isinstance(expression, ast.Name) and len(self._assignments.get(expression.id, ())) == 1:
+            if expression.id in self._changed:
+                return _NOT_LITERAL
             expression = self._assignments[expression.id][0]
         return _literal(expression)
 
@@ -1130,6 +1133,19 @@ def _assignments(node: ast.AST) -> dict[str, list[ast.expr]]:
         elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None:
             values.setdefault(n.target.id, []).append(n.value)
     return values
+
+
+def _changed_names(node: ast.AST) -> set[str]:
+    """Names bound other than by a plain assignment: ``+=``, a loop's or a ``with``'s variable, ``:=``."""
+    changed: set[str] = set()
+    for n in ast.walk(node):
+        targets = (
+            [n.target] if isinstance(n, (ast.AugAssign, ast.For, ast.AsyncFor, ast.NamedExpr, ast.comprehension))
+            else [item.optional_vars for item in n.items] if isinstance(n, (ast.With, ast.AsyncWith)) else []
+        )
+        for target in (t for t in targets if t is not None):
+            changed.update(name.id for name in ast.walk(target) if isinstance(name, ast.Name))
+    return changed
 
 
 def _same_length_tuples(target: ast.expr, value: ast.expr) -> bool:
