@@ -259,3 +259,33 @@ def test_a_local_is_read_as_its_literal_only_when_nothing_changes_it():
     assert fixed("kernel = 'poly'\nreturn SVC(C=C, kernel=kernel)") == {"kernel": "poly"}
     assert fixed("degree = 2\ndegree += 1\nreturn SVC(C=C, kernel='poly', degree=degree)") == {"kernel": "poly"}
     assert fixed("for kernel in ('rbf', 'poly'):\n    model = SVC(C=C, kernel=kernel)\nreturn model") == {}
+
+
+def test_helpers_imported_from_the_users_own_files_are_read_in_their_own_modules(tmp_path, monkeypatch):
+    import importlib
+
+    (tmp_path / "train_utils_for_metahpo_test.py").write_text(code(
+        """
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+
+        def _model(rate, leaves):
+            return HistGradientBoostingClassifier(learning_rate=rate, max_leaf_nodes=leaves)
+
+
+        def build(lr, leaves):
+            return _model(lr, leaves)
+        """
+    ))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    utils = importlib.import_module("train_utils_for_metahpo_test")
+    cell = _define("def objective(step, count):\n    return score(build(step, count))\n", "<cell-utils>")
+    objective = cell["objective"]
+    objective.__globals__["build"] = utils.build  # from train_utils import build
+    source = describe_objective(objective, ["step", "count"])
+    assert {(r.parameter, r.role) for r in source.roles} == {("step", "learning_rate"), ("count", "max_leaf_nodes")}
+    # An installed library's function is never read as a helper, by name or through the user's module.
+    from sklearn.model_selection import cross_val_score
+
+    find = inlining.namespace_finder(objective, {"cross_val_score": cross_val_score, "build": utils.build})
+    assert find("cross_val_score") is None and find("build") is not None

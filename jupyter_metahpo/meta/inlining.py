@@ -10,13 +10,17 @@ clash with the objective's, and for a class every method's body with ``self.attr
 as one name, so that ``self.p = p`` in ``__init__`` and ``nn.Dropout(self.p)`` in
 ``forward`` connect.
 
-Which helpers are followed is a *finder*'s answer (a name -> the helper's syntax tree):
+Which helpers are followed is a *finder*'s answer (a name -> the helper's syntax tree, and
+the finder for the names in its body):
 
 - :func:`module_finder`: the functions and classes defined at the top of the same
   source text (a cell given as text);
 - :func:`namespace_finder`: the functions and classes that the objective's globals
   and closure hold and that were defined in the objective's own module (a notebook's
-  ``__main__``, a script): a library's functions (``cross_val_score``) are never read.
+  ``__main__``, a script) or in another file of the user's (``from train_utils import
+  build``: a file outside the Python installation's library folders and this package),
+  the names in their bodies looked up in their own modules. A library's functions
+  (``cross_val_score``) are never read.
 
 Helpers of helpers are followed too, up to :data:`MAX_DEPTH` calls deep and
 :data:`MAX_HELPERS` inlined calls in all; a helper is never inlined into itself.
@@ -28,6 +32,9 @@ import ast
 import copy
 import inspect
 import itertools
+import os
+import site
+import sysconfig
 import textwrap
 import tokenize
 from collections.abc import Callable, Iterator
@@ -52,7 +59,8 @@ MAX_DEPTH = 3
 MAX_HELPERS = 16
 
 Helper = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-Finder = Callable[[str], Helper | None]
+#: A name -> the helper it names and the finder for the names in that helper's body; None for no helper.
+Finder = Callable[[str], "tuple[Helper, Finder] | None"]
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 
@@ -112,7 +120,11 @@ def module_finder(module: ast.Module) -> Finder:
         node.name: node for node in module.body
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
     }
-    return defined.get
+
+    def find(name: str) -> tuple[Helper, Finder] | None:
+        return (defined[name], find) if name in defined else None
+
+    return find
 
 
 def function_namespace(function: Any) -> dict[str, Any]:
@@ -128,20 +140,55 @@ def function_namespace(function: Any) -> dict[str, Any]:
 
 
 def namespace_finder(function: Any, namespace: dict[str, Any]) -> Finder:
-    """The functions and classes in ``namespace`` (:func:`function_namespace`) that ``function``'s own module
-    defines."""
+    """The functions and classes in ``namespace`` (:func:`function_namespace`) that ``function``'s own module or
+    another file of the user's defines."""
     module = function.__module__
 
-    def find(name: str) -> Helper | None:
+    def find(name: str) -> tuple[Helper, Finder] | None:
         value = namespace.get(name)
         # Only plain functions and classes are asked anything: other objects of the user's may misbehave.
-        if inspect.isfunction(value) and value.__module__ == module:
-            return function_node(inspect.unwrap(value))
-        if inspect.isclass(value) and value.__module__ == module:
-            return _class_node(value)
-        return None
+        if not (inspect.isfunction(value) or inspect.isclass(value)):
+            return None
+        if value.__module__ != module and not _in_users_file(value):
+            return None
+        if inspect.isfunction(value):
+            value = inspect.unwrap(value)
+            node: Helper | None = function_node(value)
+            inner = namespace_finder(value, function_namespace(value)) if value.__module__ != module else find
+        else:
+            node = _class_node(value)
+            inner = find if value.__module__ == module else _class_finder(value)
+        return None if node is None else (node, inner)
 
     return find
+
+
+def _class_finder(cls: type) -> Finder:
+    """Names in a class's methods, looked up in its module (through any of its methods' globals)."""
+    methods = [m for m in vars(cls).values() if inspect.isfunction(m)]
+    return namespace_finder(methods[0], function_namespace(methods[0])) if methods else (lambda name: None)
+
+
+#: Folders of installed code: a function defined under one is a library's, never read as a helper.
+_LIBRARY_FOLDERS = tuple(
+    os.path.realpath(folder) + os.sep
+    for folder in {
+        *(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")),
+        *getattr(site, "getsitepackages", lambda: [])(), site.getusersitepackages(),
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),  # this package
+    }
+)
+
+
+def _in_users_file(value: Any) -> bool:
+    """Whether ``value`` was defined in a file of the user's (a module of theirs, not an installed library)."""
+    try:
+        path = inspect.getsourcefile(value)
+    except TypeError:  # built in
+        return False
+    if not path or not os.path.isfile(path):
+        return False
+    return not (os.path.realpath(path) + os.sep).startswith(_LIBRARY_FOLDERS)
 
 
 def _class_node(cls: type) -> ast.ClassDef | None:
@@ -166,28 +213,31 @@ def inline_helpers(function: _Function, find: Finder) -> list[Helper]:
     each once, in the order first called.
     """
     followed: dict[str, Helper] = {}
-    found: dict[str, Helper | None] = {}
+    found: dict[tuple[int, str], tuple[Helper, Finder] | None] = {}
     numbers = itertools.count(1)
-    pending: list[tuple[list[ast.stmt], int, frozenset[str]]] = [(function.body, 1, frozenset((function.name,)))]
+    pending: list[tuple[list[ast.stmt], int, frozenset[str], Finder]] = [
+        (function.body, 1, frozenset((function.name,)), find)
+    ]
     appended: list[ast.stmt] = []
     inlined = 0
     while pending and inlined < MAX_HELPERS:
-        statements, depth, stack = pending.pop(0)
+        statements, depth, stack, finder = pending.pop(0)
         for call in _calls(statements):
             name = call.func.id  # type: ignore[attr-defined]
             if name in stack:
                 continue
-            if name not in found:
-                found[name] = find(name)
-            helper = found[name]
-            if helper is None:
+            key = (id(finder), name)
+            if key not in found:
+                found[key] = finder(name)
+            if found[key] is None:
                 continue
+            helper, inner = found[key]  # type: ignore[misc]
             body = _inlined_call(call, helper, f"_h{next(numbers)}_")
             followed.setdefault(name, helper)
             appended.extend(body)
             inlined += 1
             if depth < MAX_DEPTH:
-                pending.append((body, depth + 1, stack | {name}))
+                pending.append((body, depth + 1, stack | {name}, inner))
             if inlined >= MAX_HELPERS:
                 break
     function.body = [*function.body, *appended]

@@ -29,8 +29,9 @@ random forest's ``max_depth`` whatever it is called.
   near the fixed value only (:mod:`.compat`).
 
 The helpers the objective calls by name are read with it (:mod:`.inlining`): the
-functions and classes of the same cell, or of the objective's own module, with their
-arguments bound to what the call passes. A library's functions are not read.
+functions and classes of the same cell, of the objective's own module or of the user's
+other files, with their arguments bound to what the call passes. A library's functions
+are not read.
 
 >>> src = describe_objective("def f(depth): return RandomForestClassifier(max_depth=depth)", ["depth"])
 >>> src.estimators, src.families, [(r.parameter, r.role) for r in src.roles]
@@ -226,7 +227,8 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     from that text.
 
     The helpers the objective calls by name (functions and classes of the same cell
-    text, or of the objective's own module) are read with it (:mod:`.inlining`):
+    text, of the objective's own module or of the user's other files) are read with it
+    (:mod:`.inlining`):
     ``Net(hidden)`` gives ``hidden`` the role of the ``nn.Linear`` width in ``Net``'s
     ``__init__``. Their normalised code is part of the fingerprint, so two objectives
     that call different helpers are not the same code. A function's objects are read
@@ -244,7 +246,7 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
         return None
     node, find, namespace = found
     reading = _as_function(node, names)
-    helpers = inline_helpers(reading, lambda name: None if name in _ESTIMATORS else find(name))
+    helpers = inline_helpers(reading, _without_estimators(find))
     reading.body.extend(ast.Expr(value=e) for e in configured_estimators(reading, namespace, names))
     _name_estimator_classes(reading, namespace)
     _configure_locals(reading, names)
@@ -397,6 +399,17 @@ def _normalised_text(node: _Objective, names: Sequence[str]) -> str:
     function.name, function.decorator_list, function.returns = _FUNCTION, [], None
     _fill_empty_bodies(function)
     return ast.unparse(ast.fix_missing_locations(function))
+
+
+def _without_estimators(find: Finder) -> Finder:
+    """``find``, except for the known estimators' names (a user's class named ``SVC`` is read as the SVC)."""
+    def found(name: str) -> Any:
+        if name in _ESTIMATORS:
+            return None
+        helper = find(name)
+        return None if helper is None else (helper[0], _without_estimators(helper[1]))
+
+    return found
 
 
 def _name_estimator_classes(function: ast.AST, namespace: Mapping[str, Any]) -> None:
