@@ -1,4 +1,5 @@
-"""Live benchmark runs kept as JSON, and their regret tables (``bench_search_cv.py``, ``bench_helper_cells.py``).
+"""Live benchmark runs kept as JSON, and their regret tables (``bench_search_cv.py``, ``bench_helper_cells.py``);
+the cross-validation and preprocessing those scripts' cells share.
 
 A run is a dict: ``method``, ``dataset``, ``estimator`` (the pipeline or cell), ``seed``,
 ``values`` (each candidate's score, NaN for a failure), ``seconds`` (its wall clock).
@@ -18,6 +19,27 @@ import numpy as np
 RESULTS = Path(__file__).resolve().parent / "results"
 
 Run = dict[str, Any]
+
+
+def cv_protocol(dataset) -> tuple[Any, str]:
+    """3 shuffled folds (stratified for classification; some datasets come sorted by their target) and the
+    score: balanced accuracy or R^2."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if dataset.task == "classification":
+        return StratifiedKFold(3, shuffle=True, random_state=0), "balanced_accuracy"
+    return KFold(3, shuffle=True, random_state=0), "r2"
+
+
+def preprocessing(dataset, dense: bool = False) -> Any:
+    """What a user puts before the model: the categorical columns one-hot encoded, the others scaled."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    return make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore", sparse_output=not dense), list(dataset.categorical_columns)),
+        (StandardScaler(), list(dataset.numeric_columns)),
+    )
 
 
 def saved_or_new_runs(path: Path, table_only: bool, run: Callable[[], list[Run]]) -> list[Run]:

@@ -26,7 +26,6 @@ normalised per (dataset, cell) between the best and the worst score any run foun
 from __future__ import annotations
 
 import argparse
-import linecache
 import sys
 import time
 import warnings
@@ -42,12 +41,14 @@ from benchmarks._command import command_line  # noqa: E402
 from benchmarks.bench_live import load_live_dataset  # noqa: E402
 from benchmarks._live_runs import (  # noqa: E402
     RESULTS,
+    cv_protocol,
+    preprocessing,
     regret_curves,
     saved_or_new_runs,
     with_merged_runs,
     write_tables,
 )
-from benchmarks.bench_search_cv import _protocol  # noqa: E402
+from benchmarks._loo.user_live import run_cell  # noqa: E402
 
 DATASETS = ("sk_wine", "keel_sonar", "wd_mroz", "rd_ggplot2_diamonds", "rd_AER_CPS1988", "wd_wage1")
 CHECKPOINTS = [1, 3, 5, 10]
@@ -124,26 +125,15 @@ def spaces() -> dict[str, Any]:
     }
 
 
-def _run_cell(text: str, filename: str, namespace: dict[str, Any]) -> None:
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    exec(compile(text, filename, "exec"), namespace)  # noqa: S102 - the benchmark's own cell text
-
-
 def cell_objective(cell: str, dataset) -> Any:
     """The cell's ``train``, its helpers defined in a cell before it, in one notebook namespace."""
-    from sklearn.compose import make_column_transformer
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
     namespace: dict[str, Any] = {"__name__": "__main__"}
     classification = dataset.task == "classification"
     if cell == "torch":
         import torch
         from sklearn.model_selection import train_test_split
 
-        prepare = make_column_transformer(
-            (OneHotEncoder(handle_unknown="ignore", sparse_output=False), list(dataset.categorical_columns)),
-            (StandardScaler(), list(dataset.numeric_columns)),
-        )
+        prepare = preprocessing(dataset, dense=True)
         if classification:
             target = np.unique(dataset.y, return_inverse=True)[1]
         else:  # standardised, as the prior's torch MLP regressor trains
@@ -162,16 +152,16 @@ def cell_objective(cell: str, dataset) -> Any:
             loss="cross_entropy" if classification else "mse_loss",
             predict=".argmax(1)" if classification else "",
         )
-        _run_cell(helpers, f"<helper-cell torch {dataset.name}>", namespace)
-        _run_cell(TORCH_CELL, f"<cell torch {dataset.name}>", namespace)
+        run_cell(helpers, f"<helper-cell torch {dataset.name}>", namespace)
+        run_cell(TORCH_CELL, f"<cell torch {dataset.name}>", namespace)
     else:
         X = dataset.X.copy()  # text columns as pandas categories, which the boosted trees split on natively
         X[list(dataset.categorical_columns)] = X[list(dataset.categorical_columns)].astype("category")
-        namespace.update(X=X, y=dataset.y, folds=_protocol(dataset)[0])  # shuffled: some datasets come sorted
+        namespace.update(X=X, y=dataset.y, folds=cv_protocol(dataset)[0])  # shuffled: some datasets come sorted
         model = "HistGradientBoostingClassifier" if classification else "HistGradientBoostingRegressor"
-        _run_cell(HGB_HELPERS.format(model=model), f"<helper-cell hgb {dataset.name}>", namespace)
+        run_cell(HGB_HELPERS.format(model=model), f"<helper-cell hgb {dataset.name}>", namespace)
         metric = "balanced_accuracy" if classification else "r2"
-        _run_cell(HGB_CELL.format(metric=metric), f"<cell hgb {dataset.name}>", namespace)
+        run_cell(HGB_CELL.format(metric=metric), f"<cell hgb {dataset.name}>", namespace)
     return namespace["train"]
 
 

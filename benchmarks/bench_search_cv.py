@@ -42,6 +42,8 @@ sys.path.insert(0, str(ROOT.parent))
 from benchmarks._command import command_line  # noqa: E402
 from benchmarks._live_runs import (  # noqa: E402
     RESULTS,
+    cv_protocol,
+    preprocessing,
     regret_curves,
     saved_or_new_runs,
     with_merged_runs,
@@ -55,19 +57,13 @@ CHECKPOINTS = (1, 3, 5, 10, 15)
 
 def user_pipeline(family: str, dataset) -> tuple[Any, dict[str, Any]]:
     """The pipeline and space a user writes for ``family`` on ``dataset`` (scikit-learn's own names)."""
-    from sklearn.compose import make_column_transformer
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
     from sklearn.svm import SVC, SVR
 
     from jupyter_metahpo import intrange, loguniform, uniform
 
     classification = dataset.task == "classification"
-    preprocessing = make_column_transformer(
-        (OneHotEncoder(handle_unknown="ignore"), list(dataset.categorical_columns)),
-        (StandardScaler(), list(dataset.numeric_columns)),
-    )
     if family == "svm":
         model = SVC() if classification else SVR()
         step = type(model).__name__.lower()
@@ -77,21 +73,13 @@ def user_pipeline(family: str, dataset) -> tuple[Any, dict[str, Any]]:
         step = type(model).__name__.lower()
         space = {f"{step}__n_estimators": intrange(10, 300, log=True), f"{step}__min_samples_leaf": intrange(1, 20),
                  f"{step}__max_features": uniform(0.05, 1.0)}
-    return make_pipeline(preprocessing, model), space
-
-
-def _protocol(dataset) -> tuple[Any, str]:
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    if dataset.task == "classification":
-        return StratifiedKFold(3, shuffle=True, random_state=0), "balanced_accuracy"
-    return KFold(3, shuffle=True, random_state=0), "r2"
+    return make_pipeline(preprocessing(dataset), model), space
 
 
 def run_meta_search(pipeline, space, dataset, budget: int, seed: int, strategy: Any = "default") -> list[float]:
     from jupyter_metahpo import MetaSearchCV
 
-    cv, scoring = _protocol(dataset)
+    cv, scoring = cv_protocol(dataset)
     search = MetaSearchCV(pipeline, space, n_iter=budget, cv=cv, scoring=scoring, random_state=seed, store=False,
                           strategy=strategy, refit=False)
     search.fit(dataset.X, dataset.y)
@@ -119,7 +107,7 @@ def run_randomized_search(pipeline, space, dataset, budget: int, seed: int) -> l
     from jupyter_metahpo.space import as_search_space
 
     searched = as_search_space(space)
-    cv, scoring = _protocol(dataset)
+    cv, scoring = cv_protocol(dataset)
     distributions = {name: _FromSpace(name, searched) for name in searched.names}
     search = RandomizedSearchCV(pipeline, distributions, n_iter=budget, cv=cv, scoring=scoring, random_state=seed,
                                 refit=False)
@@ -134,7 +122,7 @@ def run_tpe(pipeline, space, dataset, budget: int, seed: int) -> list[float]:
     from benchmarks._loo.methods import tpe_maximise
     from jupyter_metahpo.space import as_search_space
 
-    cv, scoring = _protocol(dataset)
+    cv, scoring = cv_protocol(dataset)
 
     def score(config):
         model = clone(pipeline).set_params(**config)

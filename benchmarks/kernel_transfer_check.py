@@ -17,7 +17,6 @@ from before the rule (0b1b369) it measures what the warm start from the RBF prio
 from __future__ import annotations
 
 import argparse
-import linecache
 import sys
 import warnings
 from pathlib import Path
@@ -28,7 +27,8 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
-from benchmarks.bench_search_cv import _protocol  # noqa: E402
+from benchmarks._live_runs import cv_protocol, preprocessing  # noqa: E402
+from benchmarks._loo.user_live import run_cell  # noqa: E402
 
 CELL = '''
 def train(C, gamma):
@@ -39,28 +39,18 @@ def train(C, gamma):
 
 def cell_objective(kernel: str, dataset, tag: str):
     """The cell's ``train``, its source registered as a notebook cell's (``tune`` reads it)."""
-    from sklearn.compose import make_column_transformer
     from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
     from sklearn.svm import SVC, SVR
 
-    cv, scoring = _protocol(dataset)
-    preprocessing = make_column_transformer(
-        (OneHotEncoder(handle_unknown="ignore"), list(dataset.categorical_columns)),
-        (StandardScaler(), list(dataset.numeric_columns)),
-    )
+    cv, scoring = cv_protocol(dataset)
     model = "SVC" if dataset.task == "classification" else "SVR"
-    text = CELL.format(model=model, kernel=kernel)
-    filename = f"<kernel-cell {tag}>"
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace = {
-        "__name__": "__main__", "make_pipeline": make_pipeline, "preprocessing": preprocessing,
+        "__name__": "__main__", "make_pipeline": make_pipeline, "preprocessing": preprocessing(dataset),
         "SVC": SVC, "SVR": SVR, "cross_val_score": cross_val_score,
         "X": dataset.X, "y": dataset.y, "cv": cv, "scoring": scoring,
     }
-    exec(compile(text, filename, "exec"), namespace)  # noqa: S102 - the script's own cell text
-    return namespace["train"]
+    return run_cell(CELL.format(model=model, kernel=kernel), f"<kernel-cell {tag}>", namespace)["train"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from helpers.cells import run_cell
 from jupyter_metahpo.meta.estimator_text import estimator_code, objective_code, user_set_parameters
 from jupyter_metahpo.meta.source import describe_objective
 
@@ -69,10 +70,7 @@ def _objective(text: str, **namespace):
     import linecache
 
     filename = f"<estimator-text-{len(linecache.cache)}>"
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    scope = {"__name__": "__main__", **namespace}
-    exec(compile(text, filename, "exec"), scope)
-    return scope["objective"]
+    return run_cell(text, filename, {"__name__": "__main__", **namespace})["objective"]
 
 
 def test_set_params_on_an_estimator_object_of_the_notebook_gives_each_keyword_its_step():

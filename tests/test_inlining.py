@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import linecache
 import textwrap
 
+from helpers.cells import run_cell
 from jupyter_metahpo.meta import inlining
 from jupyter_metahpo.meta.source import describe_objective
 
@@ -142,10 +142,7 @@ def test_the_fingerprint_includes_the_helpers_and_is_unchanged_without_them():
 
 def _define(text: str, filename: str) -> dict:
     """Run ``text`` as IPython runs a cell: a module named ``__main__`` without a file, its lines in linecache."""
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    namespace = {"__name__": "__main__"}
-    exec(compile(text, filename, "exec"), namespace)
-    return namespace
+    return run_cell(text, filename, {"__name__": "__main__"})
 
 
 def test_a_function_objective_follows_the_classes_and_functions_of_its_own_module_only():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import linecache
 import math
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import textwrap
 
 import pytest
 
+from helpers.cells import run_cell
 from jupyter_metahpo.meta.source import (
     MAX_SHINGLES,
     ObjectiveSource,
@@ -155,10 +155,7 @@ def describe(text: str, names: list[str]) -> ObjectiveSource:
 
 def function_from(text: str, filename: str, name: str):
     """Define ``name`` from ``text`` as IPython does: compiled under ``filename``, its lines in linecache."""
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    namespace: dict = {}
-    exec(compile(text, filename, "exec"), namespace)  # noqa: S102 - test code
-    return namespace[name]
+    return run_cell(text, filename, {})[name]
 
 
 # The random forest cell ------------------------------------------------------------

@@ -39,14 +39,18 @@ LIVE_USER_DATASETS = ("sk_wine", "keel_sonar", "wd_mroz")
 LIVE_CASES = ("a", "b", "c", "d", "e")
 
 
+def run_cell(text: str, filename: str, namespace: dict[str, Any]) -> dict[str, Any]:
+    """Run ``text`` in ``namespace`` as IPython runs a cell: compiled under ``filename``, its lines in
+    ``linecache``, so that ``inspect`` (and ``tune``) read the source of what it defines."""
+    linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
+    exec(compile(text, filename, "exec"), namespace)  # noqa: S102 - the benchmarks' own cell text
+    return namespace
+
+
 def cell_function(case: UserCase, X: Any, y: Any, tag: str) -> Callable[..., float]:
     """The cell's ``train`` function, its source readable by ``inspect`` (as for a notebook cell)."""
-    filename = f"<user-cell {tag}>"
-    lines = case.cell.splitlines(keepends=True)
-    linecache.cache[filename] = (len(case.cell), None, lines, filename)
-    namespace: dict[str, Any] = {"__name__": f"user_cell_{tag}", "X": X, "y": y}
-    exec(compile(case.cell, filename, "exec"), namespace)  # noqa: S102 - the benchmark's own cell text
-    return namespace["train"]
+    namespace = {"__name__": f"user_cell_{tag}", "X": X, "y": y}
+    return run_cell(case.cell, f"<user-cell {tag}>", namespace)["train"]
 
 
 def _run_tune(train, space, X, y, budget, seed, strategy) -> tuple[list[float | None], list[float]]:
