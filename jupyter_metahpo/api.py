@@ -20,7 +20,8 @@ from .result import TuningResult
 from .pruners import Pruner, as_pruner
 from .samplers.base import Sampler
 from .samplers.batch import for_parallel_trials
-from .space import SearchSpace, as_search_space
+from .space import SearchSpace
+from .meta.declared_space import given_or_declared_space
 from .study import Callback, StopSignal, Study, StudyInterrupted
 
 __all__ = ["tune"]
@@ -28,7 +29,7 @@ __all__ = ["tune"]
 
 def tune(
     objective: Callable[..., Any],
-    space: SearchSpace | Mapping[str, Any],
+    space: SearchSpace | Mapping[str, Any] | None = None,
     n_trials: int | None = 30,
     *,
     timeout: float | None = None,
@@ -68,7 +69,9 @@ def tune(
         that trial and the search goes on.
     space:
         A dict of distributions (``uniform``, ``loguniform``, ``intrange``, ``choice``)
-        or a :class:`SearchSpace`.
+        or a :class:`SearchSpace`. Left out, it is read from an Optuna-style objective's
+        ``trial.suggest_*`` calls (``def objective(trial): lr = trial.suggest_float("lr",
+        1e-4, 1e-1, log=True)``; :mod:`jupyter_metahpo.suggest_calls`), before any trial runs.
     n_trials, timeout:
         The budget: number of trials and/or wall-clock seconds (``None`` for no limit
         of that kind; at least one must be set). A trial still running when the time
@@ -136,7 +139,7 @@ def tune(
         :mod:`jupyter_metahpo.curve_sources`), a :class:`~jupyter_metahpo.pruners.Pruner`,
         or ``None`` (default) to never prune.
     """
-    space = as_search_space(space)
+    space = given_or_declared_space(space, objective, "tune")
     pruner = as_pruner(pruner)  # a bad name fails before the store opens the study
     parallel = n_jobs != 1 or client is not None or resources is not None
     slots = None

@@ -16,7 +16,10 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from . import space as _space
+from .meta.declared_space import space_from_suggest_calls
 from .space import Parameter, as_search_space
+from .suggest_calls import SuggestCallError
+from .trial import TrialPruned
 
 __all__ = [
     "CELL_BUILTINS",
@@ -29,12 +32,14 @@ __all__ = [
     "syntax_error",
 ]
 
-#: Names usable in a ``%%metatune`` cell without an import.
+#: Names usable in a ``%%metatune`` cell without an import: the distributions, and ``TrialPruned`` for the
+#: objective that reports its curve (``raise TrialPruned()``, as in Optuna's examples).
 CELL_BUILTINS = {
     "uniform": _space.uniform,
     "loguniform": _space.loguniform,
     "intrange": _space.intrange,
     "choice": _space.choice,
+    "TrialPruned": TrialPruned,
 }
 
 
@@ -121,7 +126,8 @@ def find_space(
     """The search space and where it was found, in this order of precedence:
 
     ``--space NAME``; a ``space`` the cell defines; distributions given as the
-    objective's parameter defaults; a ``space`` defined earlier in the notebook.
+    objective's parameter defaults; the objective's Optuna-style ``trial.suggest_*`` calls
+    (:mod:`jupyter_metahpo.suggest_calls`); a ``space`` defined earlier in the notebook.
     """
     if name is not None:
         if name not in namespace:
@@ -133,11 +139,18 @@ def find_space(
         from_defaults = _defaults_space(objective)
         if from_defaults:
             return "the objective's defaults", from_defaults
+        try:
+            from_calls = space_from_suggest_calls(objective)
+        except SuggestCallError as problem:
+            raise UsageError(f"the objective's suggest calls: {problem}") from None
+        if from_calls is not None:
+            return "the objective's trial.suggest_* calls", from_calls
     if "space" in namespace:
         return "space", namespace["space"]
     raise UsageError(
         "no search space found: define a dict named `space` in the cell (space = {'lr': loguniform(1e-4, 1e-1)}), "
-        "pass --space NAME, or give the objective distributions as defaults (def f(lr=loguniform(1e-4, 1e-1)))."
+        "pass --space NAME, give the objective distributions as defaults (def f(lr=loguniform(1e-4, 1e-1))), "
+        "or declare them Optuna's way (def f(trial): lr = trial.suggest_float('lr', 1e-4, 1e-1, log=True))."
     )
 
 

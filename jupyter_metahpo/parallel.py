@@ -73,7 +73,7 @@ from .study import (
     bind_objective,
     takes_trial_handle,
 )
-from .trial import FrozenTrial, Origin, TrialPruned, TrialState
+from .trial import FrozenTrial, Origin, TrialState, pruned_exceptions
 
 _INSTALL = 'pip install "jupyter-metahpo[dask]"'
 distributed = LazyImport("distributed", install=_INSTALL)
@@ -305,7 +305,7 @@ def run_on_worker(payload: bytes, config: dict[str, Any], metric: str | None, de
         call = cloudpickle.loads(payload)
         with captured:
             result = guard.run(call, *arguments) if guard is not None else call(*arguments)
-    except TrialPruned as stopped:
+    except pruned_exceptions() as stopped:
         return _pruned_outcome(handle, str(stopped) or None, captured, worker, began)
     except TrialTimeout:
         return _outcome(None, guard.message(time.monotonic() - began, timeout), captured, worker, began, handle)

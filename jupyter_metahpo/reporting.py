@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from .suggest_calls import declared_parameter
 from .trial import FrozenTrial, TrialPruned, TrialState
 
 __all__ = ["Trial", "TrialPruned", "Reporter", "pruned_trial", "observations_for_sampler", "reported_value", "reported_step"]
@@ -95,6 +96,52 @@ class Trial:
         if self._reporter is None or self.number is None or not self._curve:
             return False
         return bool(self._reporter.should_prune(self.number))
+
+    # Optuna's suggest methods: the space was read from these calls before the study started
+    # (jupyter_metahpo.suggest_calls), so each answers with the configuration being tried.
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
+                      log: bool = False) -> float:
+        """The value of ``name`` in this trial's configuration (Optuna's ``trial.suggest_float``)."""
+        return self._suggested("suggest_float", (name, low, high), {"step": step, "log": log})
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        """The value of ``name`` in this trial's configuration (Optuna's ``trial.suggest_int``)."""
+        return self._suggested("suggest_int", (name, low, high), {"step": step, "log": log})
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        """The value of ``name`` in this trial's configuration (Optuna's ``trial.suggest_categorical``)."""
+        return self._suggested("suggest_categorical", (name, choices), {})
+
+    def suggest_uniform(self, name: str, low: float, high: float) -> float:
+        """Optuna's older ``suggest_uniform``: ``suggest_float(name, low, high)``."""
+        return self._suggested("suggest_uniform", (name, low, high), {})
+
+    def suggest_loguniform(self, name: str, low: float, high: float) -> float:
+        """Optuna's older ``suggest_loguniform``: ``suggest_float(name, low, high, log=True)``."""
+        return self._suggested("suggest_loguniform", (name, low, high), {})
+
+    def suggest_discrete_uniform(self, name: str, low: float, high: float, q: float) -> float:
+        """Optuna's older ``suggest_discrete_uniform``: ``suggest_float(name, low, high, step=q)``."""
+        return self._suggested("suggest_discrete_uniform", (name, low, high, q), {})
+
+    def _suggested(self, method: str, args: tuple, kwargs: Mapping[str, Any]) -> Any:
+        """The configuration's value for the call's parameter, checked against what the call allows."""
+        name, parameter = declared_parameter(method, args, {k: v for k, v in kwargs.items() if v is not None})
+        if name not in self.params:
+            known = ", ".join(self.params) or "none"
+            raise ValueError(
+                f"trial.{method}({name!r}, ...): the study's search space has no parameter {name!r} (its parameters: "
+                f"{known}). Add {name!r}: {parameter!r} to the space, or leave the space out of tune() "
+                "(and out of the cell) so that it is read from the objective's suggest calls."
+            )
+        value = self.params[name]
+        if not parameter.contains(value):
+            raise ValueError(
+                f"trial.{method}({name!r}, ...) allows {parameter!r}, but the study's search space gave "
+                f"{name}={value!r}: the space passed to tune() and this call disagree. Make them agree, or "
+                "leave the space out so that it is read from the objective's suggest calls."
+            )
+        return value
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self.params!r}, reported={len(self._curve)})"

@@ -28,7 +28,7 @@ from .result import trials_to_dataframe
 from .samplers.base import History, Sampler
 from .samplers.default import DefaultSampler
 from .space import SearchSpace, as_search_space
-from .trial import BestTrialMixin, Direction, FrozenTrial, Origin, TrialPruned, TrialState
+from .trial import BestTrialMixin, Direction, FrozenTrial, Origin, TrialState, pruned_exceptions
 
 __all__ = [
     "Study",
@@ -472,7 +472,7 @@ class Study(BestTrialMixin):
         except KeyboardInterrupt:
             self._discard_running(trial)
             raise
-        except TrialPruned as stopped:
+        except pruned_exceptions() as stopped:
             finished = self._tell_captured(trial, captured, state=TrialState.PRUNED, prune_reason=str(stopped) or None)
         except TrialTimeout as stopped:
             reason = guard.message(time.monotonic() - began, timeout) if guard is not None else "timed out"

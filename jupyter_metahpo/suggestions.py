@@ -18,7 +18,8 @@ from .meta.features import MetaFeatures
 from .meta.strategies import Proposal, TaskDescription, WarmStartStrategy, make_strategy
 from .pipeline import Experience, check_past, open_store, plan_task
 from .result import keep_values_exactly
-from .space import SearchSpace, as_search_space
+from .space import SearchSpace
+from .meta.declared_space import given_or_declared_space
 
 pd = LazyImport("pandas")
 
@@ -88,7 +89,7 @@ class Suggestions:
 
 
 def suggest(
-    space: SearchSpace | Mapping[str, Any],
+    space: SearchSpace | Mapping[str, Any] | None = None,
     data: Any = None,
     k: int = 5,
     *,
@@ -107,14 +108,15 @@ def suggest(
     alone. Past studies come from ``past``, the experience store (``store=False``
     skips it) and the bundled prior (``prior=False`` skips it); as in ``tune``, only
     related ones are used (``objective=``, the training function, is read for evidence:
-    the estimator it builds, similar code in past studies).
+    the estimator it builds, similar code in past studies). Without ``space``, the space is
+    read from an Optuna-style ``objective``'s ``trial.suggest_*`` calls.
 
     >>> suggest(space, data=(X, y), k=3)          # doctest: +SKIP
     Suggestions(strategy='default', 3 configs from 42 past studies)
       1. {'learning_rate': 0.05, ...}
          why: best config of 'credit', the #1 most similar past task by meta-features ...
     """
-    space = as_search_space(space)
+    space = given_or_declared_space(space, objective, "suggest")
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"`k` must be a positive integer, but got k={k!r}.")
     chosen = make_strategy(strategy, seed=seed)

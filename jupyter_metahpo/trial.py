@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import enum
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["TrialState", "Origin", "FrozenTrial", "Direction", "TrialPruned", "best_trial", "BestTrialMixin"]
+__all__ = [
+    "TrialState", "Origin", "FrozenTrial", "Direction", "TrialPruned", "pruned_exceptions", "best_trial",
+    "BestTrialMixin",
+]
 
 
 class TrialPruned(Exception):
@@ -32,6 +36,14 @@ class TrialPruned(Exception):
 
     A message given here is kept as the trial's ``prune_reason`` when no pruner gave one.
     """
+
+
+def pruned_exceptions() -> tuple[type[BaseException], ...]:
+    """The exceptions that end a trial as pruned: :class:`TrialPruned`, and Optuna's own when Optuna is loaded
+    (an objective written for Optuna raises ``optuna.TrialPruned``; it is not imported here for that)."""
+    optuna = sys.modules.get("optuna")
+    theirs = getattr(getattr(optuna, "exceptions", None), "TrialPruned", None)
+    return (TrialPruned,) if theirs is None else (TrialPruned, theirs)
 
 
 class TrialState(str, enum.Enum):

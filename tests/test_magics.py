@@ -171,8 +171,8 @@ def test_a_space_entry_that_is_no_distribution_is_named(ip):
         ip.run_cell_magic("metatune", "--trials 2", body)
 
 
-def test_no_space_at_all_says_the_three_ways_to_give_one(ip):
-    with pytest.raises(UsageError, match="no search space found.*--space NAME.*defaults"):
+def test_no_space_at_all_says_the_ways_to_give_one(ip):
+    with pytest.raises(UsageError, match="no search space found.*--space NAME.*defaults.*trial.suggest_float"):
         ip.run_cell_magic("metatune", "--trials 2", "def f(x):\n    return x")
 
 

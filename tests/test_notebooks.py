@@ -33,8 +33,10 @@ MUST_SHOW = {
         "digits-cnn",
         # the colleague's loop (lr, bs) warms from both earlier studies, matched by what the names set in the
         # helper train_and_score (Adam's lr, the batch loop's step)
-        "- digits-cnn, on lr (their learning_rate, by the estimator argument it sets), bs (their batch_size, by",
-        "- noisy-digits-cnn, on lr (their learning_rate, by the estimator argument it sets), bs (their batch_size, by",
+        "- digits-cnn, on lr (their learning_rate: it sets torch.optim.Adam's lr), bs (their batch_size: it sets the "
+        "batch size your training loop steps by)",
+        "- noisy-digits-cnn, on lr (their learning_rate: it sets torch.optim.Adam's lr), bs (their batch_size: it sets the "
+        "batch size your training loop steps by)",
         # the lesson's pruning part: every study's epochs, pruned trials and best accuracy
         "meta-learned:",
         "epochs run of",

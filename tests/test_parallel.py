@@ -570,3 +570,12 @@ def test_a_race_refuses_an_unpicklable_objective_before_any_racer_opens(client, 
     with pytest.raises(UnpicklableObjectiveError):
         race(holds_a_lock, SPACE, ["none", "random"], n_trials=2, n_jobs=2, client=client, store=tmp_path, display=False)
     assert not ExperienceStore(tmp_path).studies()
+
+
+def test_an_optuna_style_objective_runs_on_workers_whose_handles_answer_its_suggest_calls(client):
+    result = tune(objectives.optuna_style_bowl, n_trials=4, client=client, sampler=RandomSampler(seed=3), store=False)
+    assert result.space == as_search_space(SPACE)  # read from the calls in the kernel, before any trial ran
+    assert [t.state for t in result.trials] == [TrialState.COMPLETE] * 4
+    for trial in result.trials:  # each worker's handle answered with the configuration the kernel chose
+        assert trial.value == pytest.approx(objectives.bowl(**trial.config))
+        assert trial.intermediate_values == {0: pytest.approx(trial.value + 1.0)}

@@ -138,7 +138,7 @@ def test_a_penalty_choice_converts_to_and_from_the_elastic_net_mixing_ratio():
     assert convert_value(0.5, ratio, choice("l1", "l2", "elasticnet")) == "elasticnet"
     assert convert_value(0.95, ratio, choice("l2", None)) is NO_VALUE  # near l1, which the user does not offer
     assert convert_value("l1", penalties, ratio) == 1.0 and convert_value("l2", penalties, ratio) == 0.0
-    # The user's penalty is the prior's l1_ratio by the estimator argument it sets (not by name or alias).
+    # The user's penalty is the prior's l1_ratio by what it sets in the estimator (not by name or alias).
     space = SearchSpace({"C": loguniform(1e-3, 1e3), "penalty": penalties})
     prior = SearchSpace({"C": loguniform(1e-4, 1e3), "l1_ratio": ratio, "class_weight": choice(None, "balanced")})
     assert match_spaces(space, prior).shared == ("C",)
@@ -185,8 +185,8 @@ def test_a_choice_of_layer_sizes_is_the_past_width_and_number_of_layers_together
     layers = match.link("hidden_layer_sizes")
     assert (layers.past, layers.also, layers.how) == ("hidden_layer_width", ("n_hidden_layers",), "estimator")
     assert match.ignored == () and match.unmatched == ()
-    assert layers.describe() == ("hidden_layer_sizes (their hidden_layer_width and n_hidden_layers, by the estimator "
-                                 "argument it sets), their width and number of layers as your nearest layer sizes")
+    assert layers.describe() == ("hidden_layer_sizes (their hidden_layer_width and n_hidden_layers, by what it sets "
+                                 "in your objective), their width and number of layers as your nearest layer sizes")
     # Without the objective, a name that says layers does it too; a choice of numbers named so does not.
     assert match_spaces(SearchSpace({"layers": LAYER_OPTIONS}), prior).link("layers").also == ("n_hidden_layers",)
     assert match_spaces(SearchSpace({"layers": choice(1, 2)}), prior).link("layers").past == "n_hidden_layers"

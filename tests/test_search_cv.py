@@ -160,7 +160,7 @@ def test_an_explicit_space_on_a_pipeline_warms_from_the_prior_of_the_step_it_tun
     assert not summary.is_cold, summary
     assert search.cv_results_["origin"][0] == "warm-start"
     text = repr(summary)
-    assert "the built-in svc prior" in text and "svc__C (their C, by the estimator argument it sets)" in text
+    assert "the built-in svc prior" in text and "svc__C (their C: it sets SVC's C)" in text
     assert "the same estimator family (svm)" in text
 
 

@@ -40,6 +40,7 @@ def carry_over(
     report = TransferReport()
     roles = context.roles(space)
     arguments = context.arguments(space)
+    setters = context.setters(space)
     fixed = context.fixed_settings()
     usable: list[TransferredStudy] = []
     closest: tuple[tuple[int, int, bool], PastStudy, SpaceMatch, Any] | None = None
@@ -47,7 +48,7 @@ def carry_over(
     for study in past:
         theirs = past_source(study)
         match = match_spaces(space, study.space, roles, arguments=arguments,
-                             past_arguments=past_arguments(study, theirs))
+                             past_arguments=past_arguments(study, theirs), setters=setters)
         evidence = evidence_for(study, match, context, theirs)
         nearness = _nearness(match, evidence)
         if closest is None or nearness > closest[0]:

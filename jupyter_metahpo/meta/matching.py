@@ -160,7 +160,8 @@ class ParameterLink:
     ``how`` is ``"name"``, ``"estimator"`` or ``"alias"``; ``conversion`` says how
     values change kind (``None`` when both parameters are of the same kind). ``also`` names
     further past parameters the value is read from: a choice of layer sizes is their width
-    (``past``) and their number of layers together.
+    (``past``) and their number of layers together. ``setter`` says, for a link made by
+    what the parameter sets, what that is (``"torch.optim.Adam's lr"``), where known.
     """
 
     new: str
@@ -168,6 +169,7 @@ class ParameterLink:
     how: str
     conversion: str | None = None
     also: tuple[str, ...] = ()
+    setter: str | None = None
 
     @property
     def pasts(self) -> tuple[str, ...]:
@@ -180,8 +182,10 @@ class ParameterLink:
             text = self.new if not self.also else f"{self.new} (their {theirs})"
         elif self.how == "alias":
             text = f"{self.new} (their {theirs})"
+        elif self.setter is not None:
+            text = f"{self.new} (their {theirs}: it sets {self.setter})"
         else:
-            text = f"{self.new} (their {theirs}, by the estimator argument it sets)"
+            text = f"{self.new} (their {theirs}, by what it sets in your objective)"
         return text if self.conversion is None else f"{text}, {self.conversion}"
 
 
@@ -237,6 +241,7 @@ def match_spaces(
     *,
     arguments: Mapping[str, EstimatorArgument] | None = None,
     past_arguments: Mapping[str, EstimatorArgument] | None = None,
+    setters: Mapping[str, str] | None = None,
 ) -> SpaceMatch:
     """Match every parameter of ``space`` to at most one of ``past_space``.
 
@@ -246,16 +251,17 @@ def match_spaces(
     estimator, alias), so a parameter matched by name is never taken by an alias.
     ``arguments`` and ``past_arguments`` say which estimator argument a new and a past
     parameter set, where known: a pair that sets arguments of estimators of different kinds
-    is refused, whatever the names.
+    is refused, whatever the names. ``setters`` say for a person what each new parameter
+    sets (``"SVC's C"``), for the links made by it.
     """
-    roles = roles or {}
+    roles, setters = roles or {}, setters or {}
     arguments, past_arguments = arguments or {}, past_arguments or {}
     free = {name: name for name in past_space.names}
     by_canonical: dict[str, str] = {}
     for name in past_space.names:
         by_canonical.setdefault(canonical_name(name), name)
     chosen: dict[str, tuple[str, str]] = {}
-    layer_links = _layer_sizes_links(space, past_space, roles, free)
+    layer_links = _layer_sizes_links(space, past_space, roles, free, setters)
     for level in ("name", "estimator", "alias"):
         for new in space.names:
             if new in chosen:
@@ -288,7 +294,8 @@ def match_spaces(
         if conversion is False:
             refused[new] = _why_not(new, past, past_space[past], space[new])
             continue
-        links.append(ParameterLink(new, past, how, conversion or None))
+        setter = setters.get(new) if how == "estimator" else None
+        links.append(ParameterLink(new, past, how, conversion or None, setter=setter))
     linked = {link.new for link in links}
     used = {past for link in links for past in link.pasts}
     return SpaceMatch(
@@ -311,7 +318,7 @@ def _candidate(new: str, level: str, free, by_canonical, roles) -> str | None:
 
 
 def _layer_sizes_links(space: SearchSpace, past_space: SearchSpace, roles: Mapping[str, str],
-                       free: dict[str, str]) -> dict[str, ParameterLink]:
+                       free: dict[str, str], setters: Mapping[str, str]) -> dict[str, ParameterLink]:
     """New choices of layer sizes informed by a past width and number of hidden layers (both taken from ``free``).
 
     A choice is one when its options are tuples of layer widths and its name, or the estimator
@@ -328,7 +335,8 @@ def _layer_sizes_links(space: SearchSpace, past_space: SearchSpace, roles: Mappi
     new = choices[0]  # one width and depth inform one choice
     how = "estimator" if canonical_name(roles.get(new, "")) in LAYER_SIZES_NAMES else "alias"
     del free[width], free[depth]
-    return {new: ParameterLink(new, width, how, LAYERS_AS_OPTIONS, also=(depth,))}
+    setter = setters.get(new) if how == "estimator" else None
+    return {new: ParameterLink(new, width, how, LAYERS_AS_OPTIONS, also=(depth,), setter=setter)}
 
 
 def _layer_options(parameter: Parameter) -> bool:

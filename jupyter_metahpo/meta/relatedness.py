@@ -121,6 +121,19 @@ class StudyContext:
         """The estimator argument each parameter of ``space`` is passed to as it is, where the source says."""
         return {} if self.source is None else _estimator_arguments(self.source, space.names)
 
+    def setters(self, space: SearchSpace) -> dict[str, str]:
+        """What each parameter of ``space`` passed on as it is sets, for a person: ``"SVC's C"``,
+        ``"torch.optim.Adam's lr"`` (where :meth:`roles` reads its role from; :attr:`ParameterRole.sets`)."""
+        if self.source is None:
+            return {}
+        arguments = self.arguments(space)
+        setters: dict[str, str] = {}
+        for role in self.source.roles:
+            if role.direct and role.parameter in space and role.parameter not in setters:
+                known = arguments.get(role.parameter)
+                setters[role.parameter] = known.describe() if known is not None else role.sets
+        return setters
+
     def source_roles(self) -> dict[str, str]:
         """The canonical role of each parameter the objective passes on as it is (any space)."""
         if self.source is None:

@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..builtin_spaces import BUILTIN_SPACES
+from ..suggest_calls import SUGGEST_METHODS, loop_names
 from .estimator_text import configured_estimators
 from .inlining import (
     Finder,
@@ -80,6 +81,7 @@ __all__ = [
     "argument_default",
     "describe_objective",
     "estimator_kind",
+    "objective_with_helpers",
     "family_kind",
     "model_variant",
     "source_similarity",
@@ -119,6 +121,23 @@ class ParameterRole:
     argument: str
     role: str
     direct: bool = True
+
+    @property
+    def sets(self) -> str:
+        """What the parameter sets, for a person: ``"torch.optim.Adam's lr"``, ``"the epochs of your training
+        loop"``."""
+        if self.target == f"torch.optim.{_ANY_OPTIMIZER}":
+            return f"the {self.argument} of the torch.optim optimiser your objective chooses"
+        return _LOOP_SETTINGS.get((self.target, self.argument), f"{self.target}'s {self.argument}")
+
+
+#: The roles that a loop of the objective gives (no call's argument), as :attr:`ParameterRole.sets` says them.
+_LOOP_SETTINGS = {
+    ("training loop", "range"): "the epochs of your training loop",
+    ("training loop", "range step"): "the batch size your training loop steps by",
+    ("layer loop", "range"): "the number of layers your loop builds",
+    ("layer loop", "*"): "the number of layers your objective repeats",
+}
 
 
 @dataclass(frozen=True)
@@ -245,10 +264,11 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     if found is None:
         return None
     node, find, namespace = found
-    reading = _as_function(node, names)
-    helpers = inline_helpers(reading, _without_estimators(find))
+    reading, helpers = _with_helpers(node, find, names)
     reading.body.extend(ast.Expr(value=e) for e in configured_estimators(reading, namespace, names))
     _name_estimator_classes(reading, namespace)
+    _name_chosen_optimizers(reading)
+    _name_loop_suggestions(reading, namespace)
     _configure_locals(reading, names)
     normalised = "\n".join([_normalised_text(node, names), *(_normalised_helper(h) for h in helpers)])
     reader = _RoleReader(reading, names)
@@ -261,6 +281,21 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
         roles=roles,
         settings=reader.settings(),
     )
+
+
+def objective_with_helpers(objective: Callable[..., Any]) -> tuple[_Function, dict[str, Any]] | None:
+    """A copy of ``objective``'s definition with the helpers it calls inlined (as :func:`describe_objective`
+    reads it), and the objects it can name; ``None`` when its source cannot be read."""
+    found = _objective_node(objective, ())
+    if found is None:
+        return None
+    node, find, namespace = found
+    return _with_helpers(node, find, ())[0], namespace
+
+
+def _with_helpers(node: _Objective, find: Finder, names: Sequence[str]) -> tuple[_Function, list]:
+    reading = _as_function(node, names)
+    return reading, inline_helpers(reading, _without_estimators(find))
 
 
 def source_similarity(a: ObjectiveSource, b: ObjectiveSource) -> float:
@@ -284,6 +319,7 @@ def source_similarity(a: ObjectiveSource, b: ObjectiveSource) -> float:
 # Finding the objective's syntax tree ------------------------------------------------
 
 _Objective = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.Module
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 
 def _checked_names(parameter_names: Iterable[str]) -> tuple[str, ...]:
@@ -419,6 +455,30 @@ def _name_estimator_classes(function: ast.AST, namespace: Mapping[str, Any]) -> 
             value = namespace.get(call.func.id)
             if inspect.isclass(value) and value.__name__ in _ESTIMATORS:
                 call.func = ast.copy_location(ast.Name(id=value.__name__, ctx=ast.Load()), call.func)
+
+
+def _name_chosen_optimizers(function: ast.AST) -> None:
+    """``getattr(optim, name)(params, lr=lr)`` (Optuna's PyTorch example) calls a ``torch.optim`` optimiser: the
+    one named, for a literal name, else ``torch.optim.Optimizer`` (one chosen when the trial runs)."""
+    for call in _calls_in([function]):
+        chooser = call.func
+        if not (isinstance(chooser, ast.Call) and _dotted(chooser.func) == "getattr" and len(chooser.args) == 2):
+            continue
+        module = _dotted(chooser.args[0]) or ""
+        if module.rpartition(".")[2] != "optim":
+            continue
+        named = _literal(chooser.args[1])
+        optimizer = named if named in _TORCH_OPTIMIZERS else _ANY_OPTIMIZER
+        call.func = ast.copy_location(ast.parse(f"torch.optim.{optimizer}", mode="eval").body, chooser)
+
+
+def _name_loop_suggestions(function: ast.AST, namespace: Mapping[str, Any]) -> None:
+    """A suggest call whose name a loop computes (``trial.suggest_int(f"n_units_l{i}", 4, 128)``) is read as its
+    first name's (``n_units_l0``): the first layer's width is what it sets in the layer it builds."""
+    computed = loop_names(function, namespace)
+    for call in _calls_in([function]):
+        if id(call) in computed:
+            call.args[0] = ast.copy_location(ast.Constant(computed[id(call)][0]), call.args[0])
 
 
 def _configure_locals(function: ast.AST, names: Sequence[str]) -> None:
@@ -704,8 +764,10 @@ _KIND_ARGUMENT_ROLES = {("gradient boosting", "n_estimators"): "max_iter"}
 
 _TORCH_OPTIMIZERS = frozenset(
     ("Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop",
-     "LBFGS", "SparseAdam", "Adafactor")
+     "LBFGS", "SparseAdam", "Adafactor", "Optimizer")
 )
+#: The optimiser a call chooses when the trial runs (``getattr(optim, name)(...)``): :func:`_name_chosen_optimizers`.
+_ANY_OPTIMIZER = "Optimizer"
 _OPTIMIZER_ROLES = {"lr": "learning_rate", "learning_rate": "learning_rate", "weight_decay": "weight_decay",
                     "momentum": "momentum"}
 _DROPOUT_LAYERS = frozenset(("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"))
@@ -893,7 +955,8 @@ class _RoleReader:
         return used
 
     def _looked_up_key(self, node: ast.AST) -> str | None:
-        """``name`` for ``config["name"]``, ``config.get("name")`` or ``args.name`` when it is a parameter.
+        """``name`` for ``config["name"]``, ``config.get("name")``, ``args.name`` or Optuna's
+        ``trial.suggest_float("name", ...)`` when it is a parameter.
 
         Attribute reads count only on the objective's own arguments or on a ``config``-like
         name (``wandb.config.lr``), so that ``X.T`` is not the parameter ``T``.
@@ -901,8 +964,9 @@ class _RoleReader:
         key: ast.AST | None = None
         if isinstance(node, ast.Subscript):
             key = node.slice
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
-            key = node.args[0] if node.args else None
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+                node.func.attr == "get" or node.func.attr in SUGGEST_METHODS):
+            key = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "name"), None)
         elif isinstance(node, ast.Attribute) and node.attr in self._names:
             holder = (_dotted(node.value) or "").rpartition(".")[2]
             return node.attr if holder in self._holders or holder in _CONFIG_NAMES else None
@@ -1179,10 +1243,13 @@ def _dict_entries(expression: ast.expr) -> list[tuple[str, ast.expr]] | None:
 
 
 def _is_arithmetic(expression: ast.expr) -> bool:
-    """Whether the only calls in ``expression`` are casts, ``math``/``numpy`` functions or ``.get`` lookups."""
+    """Whether the only calls in ``expression`` are casts, ``math``/``numpy`` functions, ``.get`` lookups or
+    Optuna's ``trial.suggest_*`` (each a lookup of the configuration here)."""
     for call in _calls_in([expression]):
         path = _dotted(call.func) or ""
-        if not (path in _CASTS or path.split(".")[0] in ("math", "np", "numpy") or path.endswith(".get")):
+        method = path.rpartition(".")[2]
+        if not (path in _CASTS or path.split(".")[0] in ("math", "np", "numpy") or path.endswith(".get")
+                or method in SUGGEST_METHODS):
             return False
     return True
 

@@ -1,0 +1,321 @@
+"""The search space an Optuna-style objective declares with its ``trial.suggest_*`` calls.
+
+Users coming from Optuna write their space inside the objective, one call per parameter::
+
+    def objective(trial):
+        C = trial.suggest_float("C", 1e-2, 1e3, log=True)
+        kernel = trial.suggest_categorical("kernel", ["rbf", "poly"])
+        ...
+
+Such an objective runs here as it is. Its space is read from the calls *before* any
+trial runs (:func:`declared_space`, on the objective's syntax tree with its helpers inlined:
+:func:`jupyter_metahpo.meta.declared_space.space_from_suggest_calls`), so that the warm start
+can ask the past about it, which Optuna's define-by-run cannot: the code is read, never
+run. The objective's ``trial`` handle then answers each call with the configuration being
+tried (:meth:`jupyter_metahpo.reporting.Trial.suggest_float` and the others), after checking
+that the value is one the call allows (:func:`declared_parameter`).
+
+What is read: calls of ``suggest_float``, ``suggest_int``, ``suggest_categorical`` and
+Optuna's older ``suggest_uniform``, ``suggest_loguniform`` and ``suggest_discrete_uniform``
+on any name, in the objective and in the helpers it calls (:mod:`.meta.inlining`), whose
+name and bounds are constants (literals, or names of the notebook holding a number, a
+string or a list of them). A call inside an ``if`` is read like any other: the parameter
+is in the space, and a trial whose branch skips the call leaves it unused. A name computed
+from the variable of a loop over a known range (Optuna's PyTorch example:
+``for i in range(n_layers): trial.suggest_int(f"n_units_l{i}", 4, 128)`` with ``n_layers``
+suggested between 1 and 3) is every name the loop can make, ``n_units_l0`` to
+``n_units_l2`` (:func:`loop_names`); a trial that builds fewer layers leaves the others
+unused. Any other computed name, or a bound read from data, cannot be known before the
+trial runs: the error names the call and says to pass the space instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import itertools
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .space import Parameter, SearchSpace, choice, intrange, loguniform, uniform
+
+__all__ = [
+    "SUGGEST_METHODS", "MAX_GRID", "SuggestCallError", "declared_parameter", "declared_space", "loop_names",
+]
+
+#: Optuna's ``Trial.suggest_*`` methods and their positional arguments after the name.
+SUGGEST_METHODS: Mapping[str, tuple[str, ...]] = {
+    "suggest_float": ("low", "high"),
+    "suggest_int": ("low", "high"),
+    "suggest_categorical": ("choices",),
+    "suggest_uniform": ("low", "high"),
+    "suggest_loguniform": ("low", "high"),
+    "suggest_discrete_uniform": ("low", "high", "q"),
+}
+#: Keyword-only arguments each method takes (Optuna's).
+_KEYWORD_ONLY = {"suggest_float": ("step", "log"), "suggest_int": ("step", "log")}
+#: A call with a ``step`` (or ``q``) is the choice of its grid's values, up to this many of them.
+MAX_GRID = 100
+
+
+class SuggestCallError(ValueError):
+    """A ``trial.suggest_*`` call whose parameter cannot be known before the trial runs, or that is malformed."""
+
+
+def declared_parameter(method: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[str, Parameter]:
+    """The parameter a ``trial.<method>(*args, **kwargs)`` call declares: its name and distribution.
+
+    Optuna's meaning, in this package's distributions: ``suggest_float(name, low, high)``
+    is ``uniform(low, high)``, with ``log=True`` ``loguniform``; ``suggest_int`` is
+    ``intrange`` (``log`` kept); ``suggest_categorical(name, choices)`` is ``choice(*choices)``;
+    a ``step`` (``q`` of ``suggest_discrete_uniform``) makes the choice of the grid's values
+    ``low, low + step, ...`` (at most :data:`MAX_GRID` of them), since these ranges have no step.
+    """
+    if method not in SUGGEST_METHODS:
+        known = ", ".join(SUGGEST_METHODS)
+        raise SuggestCallError(f"trial.{method}() is not one of Optuna's suggest methods ({known}).")
+    names = ("name", *SUGGEST_METHODS[method])
+    allowed = set(names) | set(_KEYWORD_ONLY.get(method, ()))
+    if len(args) > len(names):
+        raise SuggestCallError(f"trial.{method}() takes {len(names)} positional arguments ({', '.join(names)}), "
+                               f"but {len(args)} were given.")
+    given = dict(zip(names, args))
+    for key, value in kwargs.items():
+        if key not in allowed:
+            takes = ", ".join(sorted(allowed))
+            raise SuggestCallError(f"trial.{method}() got an unexpected argument {key!r}; it takes {takes}.")
+        if key in given:
+            raise SuggestCallError(f"trial.{method}() got {key!r} twice.")
+        given[key] = value
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise SuggestCallError(f"trial.{method}() is missing {', '.join(missing)}.")
+    name = given["name"]
+    if not isinstance(name, str) or not name:
+        raise SuggestCallError(
+            f"trial.{method}() needs the parameter's name as a non-empty string first, got {name!r}.")
+    try:
+        return name, _distribution(method, given)
+    except (TypeError, ValueError) as problem:
+        raise SuggestCallError(f"trial.{method}({name!r}, ...): {problem}") from None
+
+
+def _distribution(method: str, given: Mapping[str, Any]) -> Parameter:
+    if method == "suggest_categorical":
+        choices = given["choices"]
+        if isinstance(choices, (str, bytes)) or not isinstance(choices, Sequence) or not choices:
+            raise ValueError(f"`choices` must be a non-empty list or tuple of options, got {choices!r}.")
+        return choice(*choices)
+    low, high = given["low"], given["high"]
+    log = given.get("log", method == "suggest_loguniform")
+    if not isinstance(log, bool):
+        raise TypeError(f"`log` must be True or False, got {log!r}.")
+    step = given.get("q" if method == "suggest_discrete_uniform" else "step")
+    if method == "suggest_int":
+        step = 1 if step is None else step
+        if step == 1:
+            return intrange(low, high, log=log)
+    if step is None:
+        return loguniform(low, high) if log else uniform(low, high)
+    if log:
+        raise ValueError("`step` and `log=True` cannot be given together (as in Optuna).")
+    return _grid(low, high, step, integer=method == "suggest_int")
+
+
+def _grid(low: Any, high: Any, step: Any, integer: bool) -> Parameter:
+    """The choice of ``low, low + step, ...`` up to ``high``."""
+    for label, value in (("low", low), ("high", high), ("step", step)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise TypeError(f"`{label}` must be a finite number, got {value!r}.")
+    if step <= 0:
+        raise ValueError(f"`step` must be > 0, got {step!r}.")
+    count = math.floor((high - low) / step + 1e-9) + 1
+    if count < 2:
+        raise ValueError(f"the grid from {low!r} to {high!r} by {step!r} has fewer than 2 values.")
+    if count > MAX_GRID:
+        raise ValueError(
+            f"the grid from {low!r} to {high!r} by {step!r} has {count} values, more than {MAX_GRID}: "
+            f"leave the step out (a range) or pass a space with a choice of the values you want."
+        )
+    if integer:
+        return choice(*(int(low) + i * int(step) for i in range(count)))
+    return choice(*(round(low + i * step, 12) for i in range(count)))
+
+
+def declared_space(function: ast.FunctionDef | ast.AsyncFunctionDef,
+                   namespace: Mapping[str, Any]) -> SearchSpace | None:
+    """The space the ``suggest_*`` calls in a function's syntax tree declare (the objective with its helpers
+    inlined, ``namespace`` its globals): the function's own statements in the order written, then the inlined
+    helpers'. ``None`` without such calls. A call whose name or bounds are not constants, calls that give one
+    name two different distributions, or a malformed call raise :class:`SuggestCallError` naming the call.
+    """
+    in_loops = loop_names(function, namespace)
+    declared: dict[str, tuple[Parameter, str]] = {}
+    for call in _suggest_calls(function):
+        text = ast.unparse(call)
+        method = _suggest_method(call)
+        computed = in_loops.get(id(call))
+        try:
+            args = [None if computed and i == 0 else _constant(a, namespace) for i, a in enumerate(call.args)]
+            kwargs = {k.arg: _constant(k.value, namespace) for k in call.keywords}
+        except _NotConstant as problem:
+            raise SuggestCallError(
+                f"{text}: {problem} is not a constant, so the parameter cannot be known before a trial runs. "
+                "Write it as a literal, or pass the search space to tune() (or define `space` in the cell)."
+            ) from None
+        if any(k.arg is None for k in call.keywords):
+            raise SuggestCallError(f"{text}: arguments given as **mapping cannot be read; write them out.")
+        for each in computed or [args[0] if args else kwargs.get("name")]:
+            given = [each, *args[1:]] if args else args
+            name, parameter = declared_parameter(method, given, kwargs)  # type: ignore[arg-type]
+            if name in declared and declared[name][0] != parameter:
+                raise SuggestCallError(
+                    f"{declared[name][1]} and {text} give {name!r} two different distributions "
+                    f"({declared[name][0]!r} and {parameter!r}): one parameter needs one; give the other another name."
+                )
+            declared.setdefault(name, (parameter, text))
+    if not declared:
+        return None
+    return SearchSpace({name: parameter for name, (parameter, _) in declared.items()})
+
+
+def loop_names(function: ast.AST, namespace: Mapping[str, Any]) -> dict[int, list[str]]:
+    """The names of the suggest calls whose name is computed from the variables of ``for`` loops over a
+    ``range`` around them (Optuna's ``trial.suggest_int(f"n_units_l{i}", 4, 128)`` in ``for i in
+    range(n_layers)``), by the call's ``id``: every name it can take, for every value the loops can run.
+
+    A loop's range is known when its bounds are constants or a local suggested by ``suggest_int`` with
+    constant bounds (``n_layers = trial.suggest_int("n_layers", 1, 3)`` runs ``i`` up to 2). A name that
+    needs anything else stays unknown (the call is then an error of :func:`declared_space`).
+    """
+    assignments: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            assignments.setdefault(node.targets[0].id, []).append(node.value)
+    found: dict[int, list[str]] = {}
+
+    def visit(node: ast.AST, loops: dict[str, list[int]]) -> None:
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            values = _range_values(node.iter, assignments, namespace)
+            inner = {**loops, node.target.id: values} if values and isinstance(node.target, ast.Name) else loops
+            for child in node.body:
+                visit(child, inner)
+            for child in node.orelse:
+                visit(child, loops)
+            return
+        if isinstance(node, ast.Call) and _suggest_method(node) is not None and node.args and loops:
+            names = _names_for_loops(node.args[0], loops)
+            if names:
+                found[id(node)] = names
+        for child in ast.iter_child_nodes(node):
+            visit(child, loops)
+
+    visit(function, {})
+    return found
+
+
+def _range_values(iterated: ast.expr, assignments: Mapping[str, list[ast.expr]],
+                  namespace: Mapping[str, Any]) -> list[int] | None:
+    """Every value ``for ... in range(...)`` can take, as far as the code says (the largest range for a bound
+    suggested by ``suggest_int``); None when the range is not known."""
+    if not (isinstance(iterated, ast.Call) and isinstance(iterated.func, ast.Name) and iterated.func.id == "range"
+            and 1 <= len(iterated.args) <= 2 and not iterated.keywords):
+        return None
+
+    def bound(node: ast.expr, largest: bool) -> int | None:
+        try:
+            value = _constant(node, namespace)
+        except _NotConstant:
+            values = assignments.get(node.id, []) if isinstance(node, ast.Name) else []
+            call = values[0] if len(values) == 1 and isinstance(values[0], ast.Call) else None
+            if call is None or _suggest_method(call) != "suggest_int" or len(call.args) < 3:
+                return None
+            try:
+                value = _constant(call.args[2 if largest else 1], namespace)
+            except _NotConstant:
+                return None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    start = bound(iterated.args[0], largest=False) if len(iterated.args) == 2 else 0
+    stop = bound(iterated.args[-1], largest=True)
+    if start is None or stop is None or not 0 < stop - start <= MAX_GRID:
+        return None
+    return list(range(start, stop))
+
+
+#: What a computed name may call: ``str(i)``, ``"n_units_l{}".format(i)``.
+_NAME_BUILTINS = {"str": str, "int": int}
+
+
+def _names_for_loops(expression: ast.expr, loops: Mapping[str, list[int]]) -> list[str] | None:
+    """The names ``expression`` gives for every value of the loop variables it reads; None unless it reads only
+    loop variables (and ``str``, ``int``, a constant's ``.format``)."""
+    read = {n.id for n in ast.walk(expression) if isinstance(n, ast.Name)}
+    variables = sorted(read & set(loops))
+    if not variables or read - set(loops) - set(_NAME_BUILTINS):
+        return None
+    for node in ast.walk(expression):
+        if isinstance(node, ast.Attribute) and not (node.attr == "format" and isinstance(node.value, ast.Constant)):
+            return None
+    code = compile(ast.fix_missing_locations(ast.Expression(body=copy.deepcopy(expression))), "<name>", "eval")
+    names = []
+    for values in itertools.product(*(loops[v] for v in variables)):
+        try:
+            name = eval(code, {"__builtins__": _NAME_BUILTINS}, dict(zip(variables, values)))  # noqa: S307 - checked
+        except Exception:  # noqa: BLE001 - a name that does not compute is left to the caller's error
+            return None
+        if not isinstance(name, str):
+            return None
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _suggest_calls(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Call]:
+    """The suggest calls statement by statement (the objective's own, then each inlined helper's), each statement's
+    in the order written."""
+    calls = []
+    for statement in function.body:
+        found = [n for n in ast.walk(statement) if isinstance(n, ast.Call) and _suggest_method(n) is not None]
+        calls += sorted(found, key=lambda c: (getattr(c, "lineno", 0), getattr(c, "col_offset", 0)))
+    return calls
+
+
+def _suggest_method(call: ast.Call) -> str | None:
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr in SUGGEST_METHODS and isinstance(func.value, ast.Name):
+        return func.attr
+    return None
+
+
+class _NotConstant(Exception):
+    pass
+
+
+#: What a notebook name may hold to be read as a constant argument.
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _constant(node: ast.expr, namespace: Mapping[str, Any]) -> Any:
+    """A call argument's value: a literal, or a name of the objective's globals holding a plain value."""
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        pass
+    if isinstance(node, ast.Name) and node.id in namespace and _is_plain(namespace[node.id]):
+        return namespace[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        value = _constant(node.operand, namespace)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return -value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_constant(e, namespace) for e in node.elts]
+    raise _NotConstant(ast.unparse(node))
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    return isinstance(value, _PLAIN)

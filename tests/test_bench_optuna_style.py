@@ -1,0 +1,49 @@
+"""The Optuna-style benchmark (benchmarks/bench_optuna_style.py) hands the same objective to Optuna and to tune: its
+space must be read from the suggest calls and each parameter's role from what it sets, or it measures nothing."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import bench_optuna_style as bench  # noqa: E402
+from jupyter_metahpo.meta.declared_space import space_from_suggest_calls  # noqa: E402
+from jupyter_metahpo.meta.source import describe_objective  # noqa: E402
+from jupyter_metahpo.reporting import Trial  # noqa: E402
+
+ROLES = {
+    "torch": {"n_layers": "n_hidden_layers", "n_units": "hidden_width", "dropout": "dropout", "lr": "learning_rate"},
+    "hgb": {name: name for name in ("learning_rate", "max_leaf_nodes", "min_samples_leaf", "l2_regularization")},
+    "svm": {"C": "C", "gamma": "gamma"},
+}
+FAMILIES = {"torch": ("torch_mlp",), "hgb": ("hgb",), "svm": ("svm",)}
+
+
+def toy(task):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40),
+                      "c": rng.choice(["u", "v"], size=40)})
+    y = np.array([0, 1] * 20) if task == "classification" else X["a"].to_numpy() * 2 + rng.normal(size=40)
+    return SimpleNamespace(name="toy", task=task, X=X, y=y, categorical_columns=["c"], numeric_columns=["a", "b"])
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("cell", bench.CELLS)
+def test_the_benchmarks_cells_declare_their_space_and_each_parameter_has_its_role(cell, task):
+    objective = bench.cell_objective(cell, toy(task))
+    space = space_from_suggest_calls(objective)
+    expected = [*ROLES[cell], "optimizer"] if cell == "torch" else list(ROLES[cell])
+    assert sorted(space.names) == sorted(expected)
+    source = describe_objective(objective, space.names)
+    assert {r.parameter: r.role for r in source.roles if r.direct} == ROLES[cell]
+    assert source.families == FAMILIES[cell]
+    config = space.sample(np.random.default_rng(0))
+    score = objective(Trial(None, config))  # the handle answers the calls: the cell runs
+    assert np.isfinite(score) and score <= 1.0
