@@ -1,0 +1,246 @@
+"""Objectives written for Optuna (``trial.suggest_*``), run by Optuna and by ``tune`` as they are.
+
+    python benchmarks/bench_optuna_style.py                      # 6 held-out datasets, 3 cells, 5 seeds
+    python benchmarks/bench_optuna_style.py --cells hgb --seeds 0
+
+Users coming from Optuna bring objectives that declare their space inside, one
+``trial.suggest_*`` call per parameter. Three such cells, each defined from text registered
+as a notebook cell's (so that ``tune`` reads its source as it reads a cell's):
+
+- ``torch``: Optuna's PyTorch example as users adapt it to tabular data: ``define_model(trial)``
+  in a cell of its own suggests the number of layers, one width for them (``n_units``) and the
+  dropout; the objective suggests the optimiser (``getattr(optim, name)``: Adam, RMSprop or SGD)
+  and its learning rate, then trains 20 epochs of batches of 64 and scores balanced accuracy
+  (R^2 of the standardised target, for regression) on a fixed 25% hold-out;
+- ``hgb``: a ``HistGradientBoostingClassifier`` (or ``...Regressor``) of ``learning_rate``,
+  ``max_leaf_nodes``, ``min_samples_leaf`` and ``l2_regularization`` suggested in the call,
+  ``cross_val_score`` over 3 shuffled folds;
+- ``svm``: ``make_pipeline(<one-hot and scaling>, SVC(C=..., gamma=...))`` (``SVR`` for
+  regression), ``cross_val_score`` over the same folds.
+
+The very same function object is handed to ``optuna.create_study(...).optimize`` (TPE,
+Optuna's default sampler, and its random sampler) and to ``tune(objective, ...)`` without a
+space (read from the calls; the bundled prior as the past), and to ``tune(...,
+strategy="none")`` (its cold start); 10 trials each, on the six datasets of ``bench_live.py``,
+which the prior never saw. Regret is normalised per (dataset, cell) between the best and the
+worst score any run found there. ``--table-only`` writes the table again from the saved runs
+(``results/<out>.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+
+from benchmarks._command import command_line  # noqa: E402
+from benchmarks._live_runs import (  # noqa: E402
+    RESULTS,
+    cv_protocol,
+    preprocessing,
+    regret_curves,
+    saved_or_new_runs,
+    write_tables,
+)
+from benchmarks._loo.user_live import run_cell  # noqa: E402
+from benchmarks.bench_live import load_live_dataset  # noqa: E402
+
+DATASETS = ("sk_wine", "keel_sonar", "wd_mroz", "rd_ggplot2_diamonds", "rd_AER_CPS1988", "wd_wage1")
+CELLS = ("torch", "hgb", "svm")
+CHECKPOINTS = [1, 3, 5, 10]
+METHODS = ("ours", "ours: cold", "Optuna TPE", "Optuna random")
+#: Optuna's TPE starts with 10 random trials (its n_startup_trials), so at 10 trials its random sampler adds nothing.
+DEFAULT_METHODS = ("ours", "ours: cold", "Optuna TPE")
+
+TORCH_MODEL_CELL = '''
+import torch
+import torch.nn as nn
+import torch.optim as optim
+from sklearn.metrics import {metric}
+
+
+def define_model(trial):
+    n_layers = trial.suggest_int("n_layers", 1, 3)
+    n_units = trial.suggest_int("n_units", 4, 256, log=True)
+    layers, in_features = [], X_train.shape[1]
+    for i in range(n_layers):
+        layers.append(nn.Linear(in_features, n_units))
+        layers.append(nn.ReLU())
+        layers.append(nn.Dropout(trial.suggest_float("dropout", 0.0, 0.5)))
+        in_features = n_units
+    layers.append(nn.Linear(in_features, n_outputs))
+    return nn.Sequential(*layers)
+'''
+
+TORCH_CELL = '''
+def objective(trial):
+    torch.manual_seed(0)
+    model = define_model(trial)
+    optimizer_name = trial.suggest_categorical("optimizer", ["Adam", "RMSprop", "SGD"])
+    lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)
+    optimizer = getattr(optim, optimizer_name)(model.parameters(), lr=lr)
+    for epoch in range(20):
+        model.train()
+        order = torch.randperm(len(X_train))
+        for start in range(0, len(X_train), 64):
+            batch = order[start:start + 64]
+            optimizer.zero_grad()
+            nn.functional.{loss}(model(X_train[batch]), y_train[batch]).backward()
+            optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        predicted = model(X_valid){predict}.numpy()
+    return {metric}(y_valid.numpy(), predicted)
+'''
+
+HGB_CELL = '''
+from sklearn.ensemble import {model}
+from sklearn.model_selection import cross_val_score
+
+
+def objective(trial):
+    model = {model}(
+        learning_rate=trial.suggest_float("learning_rate", 0.01, 0.5, log=True),
+        max_leaf_nodes=trial.suggest_int("max_leaf_nodes", 4, 128, log=True),
+        min_samples_leaf=trial.suggest_int("min_samples_leaf", 2, 100, log=True),
+        l2_regularization=trial.suggest_float("l2_regularization", 1e-6, 10.0, log=True),
+        random_state=0,
+    )
+    return cross_val_score(model, X, y, cv=folds, scoring="{metric}").mean()
+'''
+
+SVM_CELL = '''
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import {model}
+
+
+def objective(trial):
+    C = trial.suggest_float("C", 1e-2, 1e3, log=True)
+    gamma = trial.suggest_float("gamma", 1e-4, 1.0, log=True)
+    return cross_val_score(make_pipeline(prepare, {model}(C=C, gamma=gamma)), X, y, cv=folds,
+                           scoring="{metric}").mean()
+'''
+
+
+def cell_objective(cell: str, dataset) -> Any:
+    """The cell's ``objective`` (and for torch its ``define_model`` in a cell before it), in one notebook namespace."""
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    classification = dataset.task == "classification"
+    folds, metric = cv_protocol(dataset)
+    if cell == "torch":
+        import torch
+        from sklearn.model_selection import train_test_split
+
+        prepare = preprocessing(dataset, dense=True)
+        if classification:
+            target = np.unique(dataset.y, return_inverse=True)[1]
+        else:  # standardised, as the prior's torch MLP regressor trains
+            target = np.asarray(dataset.y, dtype="float32")
+            target = ((target - target.mean()) / target.std()).reshape(-1, 1)
+        X_train, X_valid, y_train, y_valid = train_test_split(
+            dataset.X, target, test_size=0.25, stratify=target if classification else None, random_state=0)
+        namespace.update(
+            X_train=torch.tensor(prepare.fit_transform(X_train), dtype=torch.float32),
+            X_valid=torch.tensor(prepare.transform(X_valid), dtype=torch.float32),
+            y_train=torch.tensor(y_train), y_valid=torch.tensor(y_valid),
+            n_outputs=int(target.max()) + 1 if classification else 1,
+        )
+        score = "balanced_accuracy_score" if classification else "r2_score"
+        run_cell(TORCH_MODEL_CELL.format(metric=score), f"<optuna-model-cell {dataset.name}>", namespace)
+        text = TORCH_CELL.format(metric=score, loss="cross_entropy" if classification else "mse_loss",
+                                 predict=".argmax(1)" if classification else "")
+    elif cell == "hgb":
+        X = dataset.X.copy()  # text columns as pandas categories, which the boosted trees split on natively
+        X[list(dataset.categorical_columns)] = X[list(dataset.categorical_columns)].astype("category")
+        namespace.update(X=X, y=dataset.y, folds=folds)
+        model = "HistGradientBoostingClassifier" if classification else "HistGradientBoostingRegressor"
+        text = HGB_CELL.format(model=model, metric=metric)
+    else:
+        namespace.update(X=dataset.X, y=dataset.y, folds=folds, prepare=preprocessing(dataset))
+        text = SVM_CELL.format(model="SVC" if classification else "SVR", metric=metric)
+    run_cell(text, f"<optuna-cell {cell} {dataset.name}>", namespace)
+    return namespace["objective"]
+
+
+def run_optuna(objective: Any, sampler: str, seed: int, n_trials: int) -> list[float]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    chosen = optuna.samplers.TPESampler(seed=seed) if sampler == "tpe" else optuna.samplers.RandomSampler(seed=seed)
+    study = optuna.create_study(direction="maximize", sampler=chosen)
+    study.optimize(objective, n_trials=n_trials, catch=(Exception,))
+    return [float("nan") if t.value is None else float(t.value) for t in study.trials]
+
+
+def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every (dataset, cell, method, seed) study: its trials' values, its wall seconds, whether it started warm."""
+    from jupyter_metahpo import tune
+
+    runs: list[dict[str, Any]] = []
+    for name in args.datasets:
+        dataset = load_live_dataset(name)
+        for cell in args.cells:
+            objective = cell_objective(cell, dataset)
+            for method in args.methods:
+                for seed in args.seeds:
+                    began = time.perf_counter()
+                    warm = False
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        if method.startswith("Optuna"):
+                            values = run_optuna(objective, "tpe" if method == "Optuna TPE" else "random", seed,
+                                                args.trials)
+                        else:  # no space: read from the objective's suggest calls
+                            result = tune(objective, n_trials=args.trials, direction="maximize", seed=seed,
+                                          store=False, data=(dataset.X, dataset.y),
+                                          strategy="default" if method == "ours" else "none")
+                            values = [float("nan") if t.value is None else float(t.value) for t in result.trials]
+                            warm = result.warm_start is not None and not result.warm_start.is_cold
+                    seconds = time.perf_counter() - began
+                    runs.append({"method": method, "dataset": name, "estimator": cell, "seed": seed, "values": values,
+                                 "seconds": seconds, "warm": warm})
+                    print(f"{name} {cell} {method} seed {seed}: best {np.nanmax(values):.4f} "
+                          f"({'warm' if warm else 'cold'}, {seconds:.0f} s)", flush=True)
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(DEFAULT_METHODS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--out", default="optuna_style", help="results/<out>.md and .json")
+    parser.add_argument("--table-only", action="store_true", help="write the table from results/<out>.json's runs")
+    args = parser.parse_args(argv)
+
+    runs = saved_or_new_runs(RESULTS / f"{args.out}.json", args.table_only, lambda: run_cells(args))
+    curves = regret_curves(runs, args.trials)
+    checkpoints = [c for c in CHECKPOINTS if c <= args.trials]
+    warm = {m: sum(r["warm"] for r in runs if r["method"] == m) for m in dict.fromkeys(r["method"] for r in runs)}
+    header = [
+        "# Objectives written for Optuna, run by Optuna and by tune as they are", "",
+        f"Command: `{command_line(__file__, argv)}`  ",
+        f"Datasets (held out of the prior) {', '.join(args.datasets)}; cells {', '.join(args.cells)}; seeds "
+        f"{args.seeds}; {args.trials} trials; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.  ",
+        "Warm studies per method: " + ", ".join(f"{m} {n}" for m, n in warm.items()) + ".  ",
+        "Regret (mean ± standard error over runs) is normalised per (dataset, cell) between the best and worst "
+        "score any run found there; the lower / higher columns pair runs with Optuna TPE's (the same objective, "
+        "dataset and seed).",
+    ]
+    write_tables(RESULTS / f"{args.out}.md", header, runs, curves, checkpoints, "Optuna TPE")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
