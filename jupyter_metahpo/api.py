@@ -12,6 +12,7 @@ from typing import Any
 
 from .curve_sources import with_past_curves
 from .experience import PastStudy
+from .meta.declared_space import given_or_declared_space
 from .meta.strategies import WarmStartStrategy
 from .parallel import check_parallel_options, check_picklable, optimize_parallel
 from .pipeline import prepare_study
@@ -21,7 +22,6 @@ from .pruners import Pruner, as_pruner
 from .samplers.base import Sampler
 from .samplers.batch import for_parallel_trials
 from .space import SearchSpace
-from .meta.declared_space import given_or_declared_space
 from .study import Callback, StopSignal, Study, StudyInterrupted
 
 __all__ = ["tune"]

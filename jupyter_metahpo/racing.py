@@ -19,12 +19,13 @@ from typing import Any
 from IPython import get_ipython
 from IPython.display import display as show
 
+from .meta.declared_space import given_or_declared_space
 from .meta.strategies import STRATEGIES, WarmStartStrategy
 from .parallel import check_parallel_options, check_picklable, dask_client, optimize_parallel
 from .pipeline import Experience, build_sampler, check_past, open_store, plan_task, source_setting, strategy_label
 from .result import TuningResult
 from .samplers import DefaultSampler, RandomSampler, Sampler, SobolSampler
-from .space import SearchSpace, as_search_space
+from .space import SearchSpace
 from .study import StopSignal, Study
 from .trial import Direction
 from .warm_report import WarmStartSummary
@@ -55,7 +56,7 @@ DEFAULT_RACERS = ("default", "none", "random")
 
 def race(
     objective: Callable[..., Any],
-    space: SearchSpace | Mapping[str, Any],
+    space: SearchSpace | Mapping[str, Any] | None = None,
     strategies: Sequence[Any] | Mapping[str, Any] = DEFAULT_RACERS,
     *,
     n_trials: int = 20,
@@ -88,6 +89,9 @@ def race(
     (``{"warm start": "default", "cold": "none"}``), and may also map a name to a
     :class:`Sampler`, a :class:`~jupyter_metahpo.meta.strategies.WarmStartStrategy` or a
     function of the seed that returns a sampler.
+
+    Without ``space``, the space is read from an Optuna-style objective's ``trial.suggest_*``
+    calls, as ``tune`` reads it.
 
     Racers do not learn from each other: the past studies (``past``, the experience
     store, the bundled prior; as in ``tune``) are gathered once, before the race, and
@@ -137,7 +141,7 @@ def race(
         parallel = _Parallel(slots, client)
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"`name` must be a non-empty string naming the race, but got name={name!r}.")
-    space = as_search_space(space)
+    space = given_or_declared_space(space, objective, "race")
     # As in tune(): the task is described (meta-features first) before anything is stored.
     plan = plan_task(name, task, data, "none", objective, space)
     parsed_direction = Direction.parse(direction)

@@ -332,3 +332,12 @@ def test_names_a_loop_computes_are_every_name_it_can_make_and_the_first_layers_c
     handle = Trial(None, {name: parameter.from_unit(0.5) for name, parameter in space.items()} | {"n_layers": 2})
     asked = [handle.suggest_int(f"n_units_l{i}", 4, 128) for i in range(handle.suggest_int("n_layers", 1, 3))]
     assert len(asked) == 2
+
+
+def test_a_race_reads_the_space_from_the_suggest_calls_too():
+    from jupyter_metahpo import race
+
+    cell = define("def objective(trial):\n    return (trial.suggest_float('x', -2.0, 2.0) - 0.5) ** 2\n")
+    results = race(cell["objective"], strategies={"cold": "none", "random": "random"}, n_trials=3, store=False,
+                   display="none")
+    assert {label: list(result.space.names) for label, result in results.items()} == {"cold": ["x"], "random": ["x"]}

@@ -81,9 +81,9 @@ __all__ = [
     "argument_default",
     "describe_objective",
     "estimator_kind",
-    "objective_with_helpers",
     "family_kind",
     "model_variant",
+    "objective_with_helpers",
     "source_similarity",
 ]
 
