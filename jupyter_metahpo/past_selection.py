@@ -160,7 +160,7 @@ def _relevance(summary: StudySummary, new: _NewStudy, feature_similarity: float 
     unknown_code = context.source is None or source is None
     if same_task or code >= SIMILAR_OBJECTIVE:
         tier = 0
-    elif linked < new.min_shared:
+    elif linked < new.min_shared and not same_family:  # one shared parameter is enough of the same family's
         tier = 4
     elif same_family or (complete and (data_alike or (unknown_code and linked >= 2))):
         tier = 1

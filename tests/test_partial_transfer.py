@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from helpers.cells import run_cell
 from jupyter_metahpo import tune
 from jupyter_metahpo.experience import PastStudy
 from jupyter_metahpo.meta.carry import carry_over, explain_cold
@@ -659,18 +660,19 @@ def test_one_shared_name_needs_the_same_estimator_not_only_data_alike():
     assert [t.study.study_id for t in Experience.of(space, [hidden, same], context).usable] == ["logreg"]
 
 
-def test_the_cold_explanation_names_the_closest_study_of_the_same_estimator_and_a_refused_meaning():
+def test_one_shared_c_is_the_estimators_the_cell_builds_and_the_cold_explanation_names_a_refused_meaning():
     from jupyter_metahpo.prior.load import load_prior
 
     prior = load_prior()
     # LogisticRegression(C=C, tol=tol): C is shared by the SVM and the logistic regression priors alike
-    # (tol by neither); the closest named is the logistic regression's, the estimator the cell builds.
+    # (tol by neither); only the logistic regression's, the estimator the cell builds, informs it.
     space = SearchSpace({"C": loguniform(1e-3, 1e3), "tol": loguniform(1e-6, 1e-2)})
     cell = "def train(C, tol):\n    return score(LogisticRegression(C=C, tol=tol, solver='liblinear'))\n"
     svc_first = sorted(prior, key=lambda study: study.extra.get("space_name") != "svc")
     experience = Experience.of(space, svc_first, StudyContext(source=describe_objective(cell, space.names)))
-    assert "the closest is" in experience.summary()["cold"]
-    assert "(built-in logistic_regression) (shares C)" in experience.summary()["cold"]
+    assert experience.summary()["cold"] is None
+    assert {t.study.extra["space_name"] for t in experience.usable} == {"logistic_regression"}
+    assert all(t.filled == ("tol",) for t in experience.usable)
     # A decision tree's cell shares max_depth and min_samples_leaf with the forest's prior only by name.
     tree = SearchSpace({"max_depth": intrange(2, 20), "min_samples_leaf": intrange(1, 20)})
     cell = ("def train(max_depth, min_samples_leaf):\n    return score(DecisionTreeClassifier("
@@ -836,3 +838,57 @@ def test_a_stored_rbf_svm_is_no_evidence_for_a_poly_kernel_cell_even_when_its_pa
     context = StudyContext(task=TaskDescription("new", dict(features), "mhpo-v1"),
                            source=describe_objective(rbf_cell, list(space)))
     assert [t.study.study_id for t in Experience.of(SearchSpace(space), [rbf], context).usable] == ["rbf"]
+
+
+# One shared parameter of the same estimator -------------------------------------------------------
+
+
+def _logreg_history(study_id: str, estimator: str, **kwargs) -> PastStudy:
+    """A stored study of C and class_weight whose objective built ``estimator`` (read as a recorded source)."""
+    space = SearchSpace({"C": loguniform(1e-3, 1e2), "class_weight": choice(None, "balanced")})
+    code = f"def train(C, class_weight):\n    return fit({estimator}(C=C, class_weight=class_weight))\n"
+    source = describe_objective(code, space.names)
+    rng = np.random.default_rng(0)
+    configs = [{"C": float(c), "class_weight": None} for c in np.exp(rng.uniform(np.log(1e-3), np.log(1e2), 12))]
+    values = [-abs(math.log10(c["C"])) for c in configs]
+    extra = {"objective_source": source.to_json(), "task_type": "classification"}
+    return _past(space, configs, values, study_id, extra=extra, **kwargs)
+
+
+def test_one_shared_parameter_is_enough_when_the_past_built_an_estimator_of_the_same_family():
+    """LogisticRegression(C=C, solver=solver): the past logistic regression's C informs C; the solver (which it never
+    tuned) gets the space's own design. A past SVC's C does not (another estimator), nor does a study whose C is tied
+    to the cell by nothing but data alike."""
+    user = SearchSpace({"C": loguniform(1e-4, 1e2), "solver": choice("lbfgs", "liblinear")})
+    cell = "def train(C, solver):\n    return fit(LogisticRegression(C=C, solver=solver))\n"
+    features = {"log_n_rows": 5.0, "log_n_columns": 2.0}
+    task = TaskDescription("new", features, "mhpo-v1")
+    context = StudyContext(task=task, source=describe_objective(cell, user.names), task_type="classification")
+    same = _logreg_history("logreg", "LogisticRegression")
+    other = _logreg_history("svc", "SVC")
+    experience = Experience.of(user, [same, other], context)
+    assert [t.study.study_id for t in experience.usable] == ["logreg"]
+    assert experience.usable[0].filled == ("solver",)
+    assert "svc" in experience.report.incompatible  # another kind of estimator: its C is not this C
+    # Without the estimator (a toy function of the same names, data alike), one shared name is still too thin.
+    toy = StudyContext(task=task, source=describe_objective("def f(C, solver):\n    return C\n", user.names))
+    alike = _logreg_history("alike", "LogisticRegression", meta_features=features, meta_feature_set="mhpo-v1")
+    cold = Experience.of(user, [alike], toy)
+    assert cold.usable == ()
+    assert "is not enough for a partial match" in cold.report.unrelated["alike"]
+
+
+def test_a_logistic_regression_cell_of_c_and_the_solver_warms_from_the_prior_on_c():
+    from sklearn.datasets import load_breast_cancer
+
+    from jupyter_metahpo import suggest
+
+    X, y = load_breast_cancer(return_X_y=True)
+    cell = ("from sklearn.linear_model import LogisticRegression\n\n"
+            "def train(C, solver):\n    return LogisticRegression(C=C, solver=solver).fit(X, y).score(X, y)\n")
+    train = run_cell(cell, "<logistic-regression-cell>", {"X": X, "y": y})["train"]
+    space = SearchSpace({"C": loguniform(1e-4, 1e2), "solver": choice("lbfgs", "liblinear")})
+    proposals = suggest(space, data=(X, y), k=2, objective=train, store=False)
+    shared = {entry["space_name"]: entry["shared"] for entry in proposals.report.sources.values()}
+    assert shared.get("logistic_regression") == ["C"], proposals.report.summary()
+    assert len(proposals) == 2

@@ -116,6 +116,36 @@ def test_the_ranking_puts_the_same_code_and_family_before_data_alike_alone(tmp_p
     assert sorted(s.name for s in ranked[1]) == ["hgb far", "toy near"]  # then the nearest meta-features
 
 
+def test_one_shared_parameter_of_the_same_family_ranks_with_the_studies_that_can_be_carried(tmp_path):
+    """A study of the same estimator family sharing one parameter is carried (meta.compat.ONE_SHARED_EVIDENCE), so
+    it is read before a study sharing one name with nothing to say it means the same, whatever their data."""
+    from jupyter_metahpo.trial import FrozenTrial, Origin, TrialState
+
+    store = ExperienceStore(tmp_path / "store")
+    boosting = ("def objective(learning_rate, max_iter):\n"
+                "    model = make_pipeline(StandardScaler(), HistGradientBoostingClassifier(\n"
+                "        learning_rate=learning_rate, max_iter=max_iter, early_stopping=True))\n"
+                "    scores = cross_validate(model, X_train, y_train, cv=5, scoring='roc_auc')\n"
+                "    return scores['test_score'].mean()\n")
+    toy = "def objective(learning_rate, other):\n    return (learning_rate - 0.1) ** 2 + other\n"
+    near = TaskInfo("near", {"a": 1.0, "b": 2.0}, FEATURES)
+    far = TaskInfo("far", {"a": 9.0, "b": -7.0}, FEATURES)
+    for name, second, code, task in [("toy one", "other", toy, near), ("hgb one", "max_iter", boosting, far)]:
+        space = SearchSpace({"learning_rate": loguniform(1e-3, 0.5), second: intrange(2, 200)})
+        session = store.open_study(name, space, task=task,
+                                   settings={"objective_source": describe_objective(code, space.names).to_json()})
+        for i in range(3):
+            session.record_trial(FrozenTrial(i, space.sample(i), TrialState.COMPLETE, Origin("sobol"), value=float(i)))
+        session.finish("finished")
+    source = ("def objective(learning_rate, max_depth):\n"
+              "    return score(HistGradientBoostingClassifier(learning_rate=learning_rate, max_depth=max_depth))\n")
+    context = StudyContext(
+        task=TaskDescription("new", {"a": 1.1, "b": 2.1}, FEATURES), source=describe_objective(source, HGB.names),
+    )
+    chosen = select_store_studies(store.summaries(), HGB, context, limit=1).chosen
+    assert [s.name for s in chosen] == ["hgb one"]
+
+
 def test_the_limit_is_checked(tmp_path):
     store = _store_with(tmp_path, [("a", HGB, "t")])
     with pytest.raises(ValueError, match="positive integer or None"):

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..experience import PastStudy
 from ..space import SearchSpace
-from .compat import MIN_SHARED, TransferredStudy, TransferReport, past_fixed, transfer_study
+from .compat import TransferredStudy, TransferReport, past_fixed, shared_needed, transfer_study
 from .matching import SpaceMatch, match_spaces
 from .similarity import described_by_meta_features, task_similarities
 from .slicing import FixedSlicer
@@ -172,7 +172,7 @@ def _closest_entry(
         "shared": list(match.shared),
         "refused": dict(match.refused),
         "unused": list(match.ignored),
-        "needed": min(MIN_SHARED, len(space)),
+        "needed": shared_needed(space, evidence),
         "advice": _advice(study, evidence, context),
     }
 

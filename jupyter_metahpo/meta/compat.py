@@ -3,7 +3,7 @@
 :mod:`.matching` says which past parameter informs which new one (by name, estimator
 argument or alias) and how values convert between kinds. A past study is usable when it
 informs at least :data:`MIN_SHARED` parameters of the new space (all of them when the
-space has fewer). Its values are converted; a value outside the new bounds is clipped
+space has fewer; one when it built an estimator of the same family, :data:`ONE_SHARED_EVIDENCE`). Its values are converted; a value outside the new bounds is clipped
 when it lies close to them (within ``CLIP_TOLERANCE`` of the new range, measured in the
 new parameter's own unit scale) and its trial is dropped otherwise; an option the new
 space does not offer drops the trial. A past parameter the new space does not tune
@@ -42,12 +42,14 @@ __all__ = [
     "MIN_EXACTLY_FIXED",
     "MIN_NEAR_FIXED",
     "MIN_SHARED",
+    "ONE_SHARED_EVIDENCE",
     "TransferredStudy",
     "TransferReport",
     "transfer_study",
     "transfer_studies",
     "incompatibility",
     "near_fixed_settings",
+    "shared_needed",
 ]
 
 #: How far outside the new range (as a fraction of it) a value may be and still be clipped.
@@ -68,8 +70,12 @@ MIN_EXACTLY_FIXED = 8
 
 #: A past study informs a new space through at least this many shared parameters (or
 #: all of the new space's, when it has fewer): one shared name is too thin to carry a
-#: configuration over.
+#: configuration over, unless :data:`ONE_SHARED_EVIDENCE` says what it means.
 MIN_SHARED = 2
+#: Evidence that makes one shared parameter enough: the past study built an estimator of the same family
+#: (so the parameter is that estimator's argument in both: ``LogisticRegression(C=C, solver=solver)`` and the
+#: prior's ``C``), or the user handed it over. Measured: ``benchmarks/bench_one_shared.py``.
+ONE_SHARED_EVIDENCE = frozenset({"estimator", "explicit"})
 
 
 @dataclass(frozen=True)
@@ -186,9 +192,16 @@ class TransferReport:
         }
 
 
-def incompatibility(match: SpaceMatch, space: SearchSpace) -> str | None:
+def shared_needed(space: SearchSpace, evidence: Iterable[Any] = ()) -> int:
+    """How many parameters a past study must share with ``space``, given the evidence that it is related
+    (:class:`.relatedness.Evidence`, or their kinds)."""
+    kinds = {getattr(e, "kind", e) for e in evidence}
+    return 1 if kinds & ONE_SHARED_EVIDENCE else min(MIN_SHARED, len(space))
+
+
+def incompatibility(match: SpaceMatch, space: SearchSpace, evidence: Iterable[Any] = ()) -> str | None:
     """Why a past space matched this way cannot inform ``space`` (``None`` when it can)."""
-    needed = min(MIN_SHARED, len(space))
+    needed = shared_needed(space, evidence)
     if len(match.links) >= needed:
         return None
     shared = ", ".join(match.shared) or "none"
@@ -226,7 +239,7 @@ def transfer_study(
     if match is None:
         match = match_spaces(space, past.space)
         reason = None if match.complete else _not_complete(match, past.space, space)
-    reason = reason or incompatibility(match, space)
+    reason = reason or incompatibility(match, space, evidence)
     if reason is not None:
         report.incompatible[past.study_id] = reason
         return None
