@@ -1,5 +1,7 @@
-"""Live benchmark runs kept as JSON, and their regret tables (``bench_search_cv.py``, ``bench_helper_cells.py``);
-the cross-validation and preprocessing those scripts' cells share.
+"""Live benchmark runs kept as JSON, and their regret tables (``bench_search_cv.py``, ``bench_helper_cells.py``,
+``bench_optuna_style.py``, ``bench_one_shared.py``); the cross-validation, preprocessing and data those scripts'
+cells share (``native_categories`` for boosted trees, ``torch_split`` for a torch loop's hold-out), and how a run
+is recorded (``recorded_run``) and reported (``write_report``).
 
 A run is a dict: ``method``, ``dataset``, ``estimator`` (the pipeline or cell), ``seed``,
 ``values`` (each candidate's score, NaN for a failure), ``seconds`` (its wall clock).
@@ -10,6 +12,7 @@ run found there, so it is relative, as in ``bench_live.py``.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,68 @@ def preprocessing(dataset, dense: bool = False) -> Any:
         (OneHotEncoder(handle_unknown="ignore", sparse_output=not dense), list(dataset.categorical_columns)),
         (StandardScaler(), list(dataset.numeric_columns)),
     )
+
+
+def native_categories(dataset) -> Any:
+    """The dataset's features with the text columns as pandas categories, which boosted trees split on natively."""
+    X = dataset.X.copy()
+    X[list(dataset.categorical_columns)] = X[list(dataset.categorical_columns)].astype("category")
+    return X
+
+
+def torch_split(dataset) -> dict[str, Any]:
+    """A fixed 25% hold-out as float tensors (``X_train``, ``X_valid``, ``y_train``, ``y_valid``) and ``n_outputs``:
+    class indices for classification, the standardised target (as the prior's torch MLP regressor trains) else."""
+    import torch
+    from sklearn.model_selection import train_test_split
+
+    classification = dataset.task == "classification"
+    prepare = preprocessing(dataset, dense=True)
+    if classification:
+        target = np.unique(dataset.y, return_inverse=True)[1]
+    else:
+        target = np.asarray(dataset.y, dtype="float32")
+        target = ((target - target.mean()) / target.std()).reshape(-1, 1)
+    X_train, X_valid, y_train, y_valid = train_test_split(
+        dataset.X, target, test_size=0.25, stratify=target if classification else None, random_state=0)
+    return {
+        "X_train": torch.tensor(prepare.fit_transform(X_train), dtype=torch.float32),
+        "X_valid": torch.tensor(prepare.transform(X_valid), dtype=torch.float32),
+        "y_train": torch.tensor(y_train), "y_valid": torch.tensor(y_valid),
+        "n_outputs": int(target.max()) + 1 if classification else 1,
+    }
+
+
+def recorded_run(runs: list[Run], method: str, dataset: str, estimator: str, seed: int, values: list[float],
+                 began: float, warm: bool) -> None:
+    """Append one study's run (its wall seconds since ``began``, ``time.perf_counter``) and print a line on it."""
+    seconds = time.perf_counter() - began
+    runs.append({"method": method, "dataset": dataset, "estimator": estimator, "seed": seed, "values": values,
+                 "seconds": seconds, "warm": warm})
+    print(f"{dataset} {estimator} {method} seed {seed}: best {np.nanmax(values):.4f} "
+          f"({'warm' if warm else 'cold'}, {seconds:.0f} s)", flush=True)
+
+
+def study_values(trials) -> list[float]:
+    """Each trial's value, NaN for one without (failed)."""
+    return [float("nan") if t.value is None else float(t.value) for t in trials]
+
+
+def write_report(path: Path, title: str, command: str, settings: str, provenance: list[str], runs: list[Run],
+                 trials: int, checkpoints: list[int], reference: str, pairing: str) -> None:
+    """The runs' regret tables under a header: the title, the command, the settings line, what was merged, how
+    many studies of each method started warm, and how regret is normalised and what runs are paired with."""
+    warm = {m: sum(r["warm"] for r in runs if r["method"] == m) for m in dict.fromkeys(r["method"] for r in runs)}
+    header = [
+        f"# {title}", "",
+        f"Command: `{command}`  ",
+        f"{settings}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.  ",
+        *provenance,
+        "Warm studies per method: " + ", ".join(f"{m} {n}" for m, n in warm.items()) + ".  ",
+        "Regret (mean ± standard error over runs) is normalised per (dataset, cell) between the best and worst "
+        f"score any run found there; the lower / higher columns pair runs with {pairing}.",
+    ]
+    write_tables(path, header, runs, regret_curves(runs, trials), [c for c in checkpoints if c <= trials], reference)
 
 
 def saved_or_new_runs(path: Path, table_only: bool, run: Callable[[], list[Run]]) -> list[Run]:

@@ -32,8 +32,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
@@ -42,11 +40,13 @@ from benchmarks.bench_live import load_live_dataset  # noqa: E402
 from benchmarks._live_runs import (  # noqa: E402
     RESULTS,
     cv_protocol,
-    preprocessing,
-    regret_curves,
+    native_categories,
+    recorded_run,
     saved_or_new_runs,
+    study_values,
+    torch_split,
     with_merged_runs,
-    write_tables,
+    write_report,
 )
 from benchmarks._loo.user_live import run_cell  # noqa: E402
 
@@ -130,23 +130,7 @@ def cell_objective(cell: str, dataset) -> Any:
     namespace: dict[str, Any] = {"__name__": "__main__"}
     classification = dataset.task == "classification"
     if cell == "torch":
-        import torch
-        from sklearn.model_selection import train_test_split
-
-        prepare = preprocessing(dataset, dense=True)
-        if classification:
-            target = np.unique(dataset.y, return_inverse=True)[1]
-        else:  # standardised, as the prior's torch MLP regressor trains
-            target = np.asarray(dataset.y, dtype="float32")
-            target = ((target - target.mean()) / target.std()).reshape(-1, 1)
-        X_train, X_valid, y_train, y_valid = train_test_split(
-            dataset.X, target, test_size=0.25, stratify=target if classification else None, random_state=0)
-        namespace.update(
-            X_train=torch.tensor(prepare.fit_transform(X_train), dtype=torch.float32),
-            X_valid=torch.tensor(prepare.transform(X_valid), dtype=torch.float32),
-            y_train=torch.tensor(y_train), y_valid=torch.tensor(y_valid),
-            n_outputs=int(target.max()) + 1 if classification else 1,
-        )
+        namespace.update(torch_split(dataset))
         helpers = TORCH_HELPERS.format(
             metric="balanced_accuracy_score" if classification else "r2_score",
             loss="cross_entropy" if classification else "mse_loss",
@@ -155,9 +139,8 @@ def cell_objective(cell: str, dataset) -> Any:
         run_cell(helpers, f"<helper-cell torch {dataset.name}>", namespace)
         run_cell(TORCH_CELL, f"<cell torch {dataset.name}>", namespace)
     else:
-        X = dataset.X.copy()  # text columns as pandas categories, which the boosted trees split on natively
-        X[list(dataset.categorical_columns)] = X[list(dataset.categorical_columns)].astype("category")
-        namespace.update(X=X, y=dataset.y, folds=cv_protocol(dataset)[0])  # shuffled: some datasets come sorted
+        # shuffled folds: some datasets come sorted
+        namespace.update(X=native_categories(dataset), y=dataset.y, folds=cv_protocol(dataset)[0])
         model = "HistGradientBoostingClassifier" if classification else "HistGradientBoostingRegressor"
         run_cell(HGB_HELPERS.format(model=model), f"<helper-cell hgb {dataset.name}>", namespace)
         metric = "balanced_accuracy" if classification else "r2"
@@ -182,12 +165,8 @@ def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
                         warnings.simplefilter("ignore")
                         result = tune(train, spaces()[cell], n_trials=args.trials, direction="maximize", seed=seed,
                                       store=False, data=(dataset.X, dataset.y), strategy=strategy, progress=False)
-                    values = [float("nan") if t.value is None else float(t.value) for t in result.trials]
                     warm = result.warm_start is not None and not result.warm_start.is_cold
-                    runs.append({"method": label, "dataset": name, "estimator": cell, "seed": seed, "values": values,
-                                 "seconds": time.perf_counter() - began, "warm": warm})
-                    print(f"{name} {cell} {label} seed {seed}: best {np.nanmax(values):.4f} "
-                          f"({'warm' if warm else 'cold'}, {time.perf_counter() - began:.0f} s)", flush=True)
+                    recorded_run(runs, label, name, cell, seed, study_values(result.trials), began, warm)
     return runs
 
 
@@ -205,20 +184,11 @@ def main(argv: list[str] | None = None) -> int:
 
     runs = saved_or_new_runs(RESULTS / f"{args.out}.json", args.table_only, lambda: run_cells(args))
     runs, provenance = with_merged_runs(runs, args.merge)
-    curves = regret_curves(runs, args.trials)
-    checkpoints = [c for c in CHECKPOINTS if c <= args.trials]
-    warm = {m: sum(r["warm"] for r in runs if r["method"] == m) for m in dict.fromkeys(r["method"] for r in runs)}
-    header = [
-        "# Cells whose model is built in a helper or a class of another cell", "",
-        f"Command: `{command_line(__file__, argv)}`  ",
-        f"Datasets (held out of the prior) {', '.join(args.datasets)}; cells {', '.join(args.cells)}; seeds "
-        f"{args.seeds}; {args.trials} trials; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.  ",
-        *provenance,
-        "Warm studies per method: " + ", ".join(f"{m} {n}" for m, n in warm.items()) + ".  ",
-        "Regret (mean ± standard error over runs) is normalised per (dataset, cell) between the best and worst "
-        "score any run found there; the lower / higher columns pair runs with the cold start's.",
-    ]
-    write_tables(RESULTS / f"{args.out}.md", header, runs, curves, checkpoints, "ours: cold")
+    settings = (f"Datasets (held out of the prior) {', '.join(args.datasets)}; cells {', '.join(args.cells)}; seeds "
+                f"{args.seeds}; {args.trials} trials")
+    write_report(RESULTS / f"{args.out}.md", "Cells whose model is built in a helper or a class of another cell",
+                 command_line(__file__, argv), settings, provenance, runs, args.trials, CHECKPOINTS, "ours: cold",
+                 "the cold start's")
     return 0
 
 

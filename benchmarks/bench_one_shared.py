@@ -39,8 +39,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
@@ -48,11 +46,13 @@ from benchmarks._command import command_line  # noqa: E402
 from benchmarks._live_runs import (  # noqa: E402
     RESULTS,
     cv_protocol,
+    native_categories,
     preprocessing,
-    regret_curves,
+    recorded_run,
     saved_or_new_runs,
+    study_values,
     with_merged_runs,
-    write_tables,
+    write_report,
 )
 from benchmarks._loo.user_live import run_cell  # noqa: E402
 from benchmarks._problems import optuna_params  # noqa: E402
@@ -126,13 +126,11 @@ def cell_objective(cell: str, dataset) -> Any:
         namespace.update(X=dataset.X, prepare=preprocessing(dataset))
         svm = "SVC" if classification else "SVR"
         text = LOGREG_CELL.format(metric=metric) if cell == "logreg" else SVM_CELL.format(model=svm, metric=metric)
-    else:
-        X = dataset.X.copy()
-        if cell == "hgb":  # text columns as pandas categories, which the boosted trees split on natively
-            X[list(dataset.categorical_columns)] = X[list(dataset.categorical_columns)].astype("category")
-        else:  # a forest needs numbers: the text columns one-hot encoded
-            X = preprocessing(dataset, dense=True).fit_transform(X)
-        namespace["X"] = X
+    elif cell == "hgb":
+        namespace["X"] = native_categories(dataset)
+    else:  # a forest needs numbers: the text columns one-hot encoded
+        namespace["X"] = preprocessing(dataset, dense=True).fit_transform(dataset.X)
+    if cell in ("hgb", "rf"):
         kind = "Classifier" if classification else "Regressor"
         name = f"HistGradientBoosting{kind}" if cell == "hgb" else f"RandomForest{kind}"
         text = (HGB_CELL if cell == "hgb" else RF_CELL).format(model=name, metric=metric)
@@ -168,18 +166,14 @@ def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
                                                         sampler=optuna.samplers.TPESampler(seed=seed))
                             study.optimize(lambda trial: train(**optuna_params(trial, space)), n_trials=args.trials,
                                            catch=(Exception,))
-                            values = [float("nan") if t.value is None else float(t.value) for t in study.trials]
+                            values = study_values(study.trials)
                         else:
                             result = tune(train, space, n_trials=args.trials, direction="maximize", seed=seed,
                                           store=False, data=(dataset.X, dataset.y),
                                           strategy="none" if method == "ours: cold" else "default")
-                            values = [float("nan") if t.value is None else float(t.value) for t in result.trials]
+                            values = study_values(result.trials)
                             warm = result.warm_start is not None and not result.warm_start.is_cold
-                    seconds = time.perf_counter() - began
-                    runs.append({"method": label, "dataset": name, "estimator": cell, "seed": seed, "values": values,
-                                 "seconds": seconds, "warm": warm})
-                    print(f"{name} {cell} {label} seed {seed}: best {np.nanmax(values):.4f} "
-                          f"({'warm' if warm else 'cold'}, {seconds:.0f} s)", flush=True)
+                    recorded_run(runs, label, name, cell, seed, values, began, warm)
     return runs
 
 
@@ -198,21 +192,11 @@ def main(argv: list[str] | None = None) -> int:
 
     runs = saved_or_new_runs(RESULTS / f"{args.out}.json", args.table_only, lambda: run_cells(args))
     runs, provenance = with_merged_runs(runs, args.merge)
-    curves = regret_curves(runs, args.trials)
-    checkpoints = [c for c in CHECKPOINTS if c <= args.trials]
-    warm = {m: sum(r["warm"] for r in runs if r["method"] == m) for m in dict.fromkeys(r["method"] for r in runs)}
-    header = [
-        "# Cells that share one parameter with the prior", "",
-        f"Command: `{command_line(__file__, argv)}`  ",
-        f"Datasets (held out of the prior) {', '.join(args.datasets)}; cells {', '.join(args.cells)} (logreg on the "
-        f"classification datasets); seeds {args.seeds}; {args.trials} trials; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.  ",
-        *provenance,
-        "Warm studies per method: " + ", ".join(f"{m} {n}" for m, n in warm.items()) + ".  ",
-        "Regret (mean ± standard error over runs) is normalised per (dataset, cell) between the best and worst "
-        "score any run found there; the lower / higher columns pair runs with the cold start's.",
-    ]
-    write_tables(RESULTS / f"{args.out}.md", header, runs, curves, checkpoints, "ours: cold")
+    settings = (f"Datasets (held out of the prior) {', '.join(args.datasets)}; cells {', '.join(args.cells)} (logreg "
+                f"on the classification datasets); seeds {args.seeds}; {args.trials} trials")
+    write_report(RESULTS / f"{args.out}.md", "Cells that share one parameter with the prior",
+                 command_line(__file__, argv), settings, provenance, runs, args.trials, CHECKPOINTS, "ours: cold",
+                 "the cold start's")
     return 0
 
 

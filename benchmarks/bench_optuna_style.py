@@ -36,8 +36,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
@@ -45,10 +43,13 @@ from benchmarks._command import command_line  # noqa: E402
 from benchmarks._live_runs import (  # noqa: E402
     RESULTS,
     cv_protocol,
+    native_categories,
     preprocessing,
-    regret_curves,
+    recorded_run,
     saved_or_new_runs,
-    write_tables,
+    study_values,
+    torch_split,
+    write_report,
 )
 from benchmarks._loo.user_live import run_cell  # noqa: E402
 from benchmarks.bench_live import load_live_dataset  # noqa: E402
@@ -137,31 +138,13 @@ def cell_objective(cell: str, dataset) -> Any:
     classification = dataset.task == "classification"
     folds, metric = cv_protocol(dataset)
     if cell == "torch":
-        import torch
-        from sklearn.model_selection import train_test_split
-
-        prepare = preprocessing(dataset, dense=True)
-        if classification:
-            target = np.unique(dataset.y, return_inverse=True)[1]
-        else:  # standardised, as the prior's torch MLP regressor trains
-            target = np.asarray(dataset.y, dtype="float32")
-            target = ((target - target.mean()) / target.std()).reshape(-1, 1)
-        X_train, X_valid, y_train, y_valid = train_test_split(
-            dataset.X, target, test_size=0.25, stratify=target if classification else None, random_state=0)
-        namespace.update(
-            X_train=torch.tensor(prepare.fit_transform(X_train), dtype=torch.float32),
-            X_valid=torch.tensor(prepare.transform(X_valid), dtype=torch.float32),
-            y_train=torch.tensor(y_train), y_valid=torch.tensor(y_valid),
-            n_outputs=int(target.max()) + 1 if classification else 1,
-        )
+        namespace.update(torch_split(dataset))
         score = "balanced_accuracy_score" if classification else "r2_score"
         run_cell(TORCH_MODEL_CELL.format(metric=score), f"<optuna-model-cell {dataset.name}>", namespace)
         text = TORCH_CELL.format(metric=score, loss="cross_entropy" if classification else "mse_loss",
                                  predict=".argmax(1)" if classification else "")
     elif cell == "hgb":
-        X = dataset.X.copy()  # text columns as pandas categories, which the boosted trees split on natively
-        X[list(dataset.categorical_columns)] = X[list(dataset.categorical_columns)].astype("category")
-        namespace.update(X=X, y=dataset.y, folds=folds)
+        namespace.update(X=native_categories(dataset), y=dataset.y, folds=folds)
         model = "HistGradientBoostingClassifier" if classification else "HistGradientBoostingRegressor"
         text = HGB_CELL.format(model=model, metric=metric)
     else:
@@ -178,7 +161,7 @@ def run_optuna(objective: Any, sampler: str, seed: int, n_trials: int) -> list[f
     chosen = optuna.samplers.TPESampler(seed=seed) if sampler == "tpe" else optuna.samplers.RandomSampler(seed=seed)
     study = optuna.create_study(direction="maximize", sampler=chosen)
     study.optimize(objective, n_trials=n_trials, catch=(Exception,))
-    return [float("nan") if t.value is None else float(t.value) for t in study.trials]
+    return study_values(study.trials)
 
 
 def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -203,13 +186,9 @@ def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
                             result = tune(objective, n_trials=args.trials, direction="maximize", seed=seed,
                                           store=False, data=(dataset.X, dataset.y),
                                           strategy="default" if method == "ours" else "none")
-                            values = [float("nan") if t.value is None else float(t.value) for t in result.trials]
+                            values = study_values(result.trials)
                             warm = result.warm_start is not None and not result.warm_start.is_cold
-                    seconds = time.perf_counter() - began
-                    runs.append({"method": method, "dataset": name, "estimator": cell, "seed": seed, "values": values,
-                                 "seconds": seconds, "warm": warm})
-                    print(f"{name} {cell} {method} seed {seed}: best {np.nanmax(values):.4f} "
-                          f"({'warm' if warm else 'cold'}, {seconds:.0f} s)", flush=True)
+                    recorded_run(runs, method, name, cell, seed, values, began, warm)
     return runs
 
 
@@ -225,20 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     runs = saved_or_new_runs(RESULTS / f"{args.out}.json", args.table_only, lambda: run_cells(args))
-    curves = regret_curves(runs, args.trials)
-    checkpoints = [c for c in CHECKPOINTS if c <= args.trials]
-    warm = {m: sum(r["warm"] for r in runs if r["method"] == m) for m in dict.fromkeys(r["method"] for r in runs)}
-    header = [
-        "# Objectives written for Optuna, run by Optuna and by tune as they are", "",
-        f"Command: `{command_line(__file__, argv)}`  ",
-        f"Datasets (held out of the prior) {', '.join(args.datasets)}; cells {', '.join(args.cells)}; seeds "
-        f"{args.seeds}; {args.trials} trials; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.  ",
-        "Warm studies per method: " + ", ".join(f"{m} {n}" for m, n in warm.items()) + ".  ",
-        "Regret (mean ± standard error over runs) is normalised per (dataset, cell) between the best and worst "
-        "score any run found there; the lower / higher columns pair runs with Optuna TPE's (the same objective, "
-        "dataset and seed).",
-    ]
-    write_tables(RESULTS / f"{args.out}.md", header, runs, curves, checkpoints, "Optuna TPE")
+    settings = (f"Datasets (held out of the prior) {', '.join(args.datasets)}; cells {', '.join(args.cells)}; seeds "
+                f"{args.seeds}; {args.trials} trials")
+    write_report(RESULTS / f"{args.out}.md", "Objectives written for Optuna, run by Optuna and by tune as they are",
+                 command_line(__file__, argv), settings, [], runs, args.trials, CHECKPOINTS, "Optuna TPE",
+                 "Optuna TPE's (the same objective, dataset and seed)")
     return 0
 
 

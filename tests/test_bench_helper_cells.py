@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
-import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from helpers.toy_dataset import toy_dataset  # noqa: E402
 from benchmarks import bench_helper_cells as bench  # noqa: E402
 from jupyter_metahpo.meta.source import describe_objective  # noqa: E402
 from jupyter_metahpo.space import SearchSpace  # noqa: E402
@@ -24,18 +23,10 @@ ROLES = {
 }
 
 
-def toy(task):
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40),
-                      "c": rng.choice(["u", "v"], size=40)})
-    y = np.array([0, 1] * 20) if task == "classification" else X["a"].to_numpy() * 2 + rng.normal(size=40)
-    return SimpleNamespace(name="toy", task=task, X=X, y=y, categorical_columns=["c"], numeric_columns=["a", "b"])
-
-
 @pytest.mark.parametrize("task", ["classification", "regression"])
 @pytest.mark.parametrize("cell", ["torch", "hgb"])
 def test_every_parameter_of_the_benchmarks_cells_is_read_in_the_helpers(cell, task):
-    dataset = toy(task)
+    dataset = toy_dataset(task)
     train = bench.cell_objective(cell, dataset)
     source = describe_objective(train, list(bench.spaces()[cell]))
     assert {r.parameter: r.role for r in source.roles} == ROLES[cell]

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
-import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from helpers.toy_dataset import toy_dataset  # noqa: E402
 from benchmarks import bench_one_shared as bench  # noqa: E402
 from jupyter_metahpo import suggest  # noqa: E402
 from jupyter_metahpo.meta.source import describe_objective  # noqa: E402
@@ -28,19 +27,12 @@ ROLES = {
 SHARED = {"hgb": ["lr"], "rf": ["n_estimators"], "logreg": ["C"], "svm": ["C"]}
 
 
-def toy(task):
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60), "c": rng.choice(["u", "v"], size=60)})
-    y = np.array([0, 1] * 30) if task == "classification" else X["a"].to_numpy() * 2 + rng.normal(size=60)
-    return SimpleNamespace(name="toy", task=task, X=X, y=y, categorical_columns=["c"], numeric_columns=["a", "b"])
-
-
 @pytest.mark.parametrize("task", ["classification", "regression"])
 @pytest.mark.parametrize("cell", bench.CELLS)
 def test_each_cell_reads_both_parameters_and_warms_from_the_prior_on_the_one_it_tuned(cell, task):
     if cell == "logreg" and task == "regression":
         pytest.skip("the logistic regression cell runs on the classification datasets only")
-    dataset = toy(task)
+    dataset = toy_dataset(task, n_rows=60)
     train = bench.cell_objective(cell, dataset)
     space = SearchSpace(bench.spaces()[cell])
     source = describe_objective(train, space.names)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
-import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from helpers.toy_dataset import toy_dataset  # noqa: E402
 from benchmarks import bench_optuna_style as bench  # noqa: E402
 from jupyter_metahpo.meta.declared_space import space_from_suggest_calls  # noqa: E402
 from jupyter_metahpo.meta.source import describe_objective  # noqa: E402
@@ -26,18 +25,10 @@ ROLES = {
 FAMILIES = {"torch": ("torch_mlp",), "hgb": ("hgb",), "svm": ("svm",)}
 
 
-def toy(task):
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40),
-                      "c": rng.choice(["u", "v"], size=40)})
-    y = np.array([0, 1] * 20) if task == "classification" else X["a"].to_numpy() * 2 + rng.normal(size=40)
-    return SimpleNamespace(name="toy", task=task, X=X, y=y, categorical_columns=["c"], numeric_columns=["a", "b"])
-
-
 @pytest.mark.parametrize("task", ["classification", "regression"])
 @pytest.mark.parametrize("cell", bench.CELLS)
 def test_the_benchmarks_cells_declare_their_space_and_each_parameter_has_its_role(cell, task):
-    objective = bench.cell_objective(cell, toy(task))
+    objective = bench.cell_objective(cell, toy_dataset(task))
     space = space_from_suggest_calls(objective)
     expected = [*ROLES[cell], "optimizer"] if cell == "torch" else list(ROLES[cell])
     assert sorted(space.names) == sorted(expected)
