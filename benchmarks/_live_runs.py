@@ -85,6 +85,17 @@ def recorded_run(runs: list[Run], method: str, dataset: str, estimator: str, see
           f"({'warm' if warm else 'cold'}, {seconds:.0f} s)", flush=True)
 
 
+def tuned_values(objective: Callable[..., Any], space: Any, dataset, trials: int, seed: int,
+                 strategy: str) -> tuple[list[float], bool]:
+    """``tune`` on the held-out ``dataset`` (its meta-features described, nothing stored; ``space`` None: read from
+    the objective): each trial's value, and whether the study started warm."""
+    from jupyter_metahpo import tune
+
+    result = tune(objective, space, n_trials=trials, direction="maximize", seed=seed, store=False,
+                  data=(dataset.X, dataset.y), strategy=strategy, progress=False)
+    return study_values(result.trials), result.warm_start is not None and not result.warm_start.is_cold
+
+
 def study_values(trials) -> list[float]:
     """Each trial's value, NaN for one without (failed)."""
     return [float("nan") if t.value is None else float(t.value) for t in trials]

@@ -43,8 +43,8 @@ from benchmarks._live_runs import (  # noqa: E402
     native_categories,
     recorded_run,
     saved_or_new_runs,
-    study_values,
     torch_split,
+    tuned_values,
     with_merged_runs,
     write_report,
 )
@@ -150,8 +150,6 @@ def cell_objective(cell: str, dataset) -> Any:
 
 def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every (dataset, cell, method, seed) study: its trials' values, its wall seconds, whether it started warm."""
-    from jupyter_metahpo import tune
-
     strategies = {args.label: "default"} if args.label else {"ours": "default", "ours: cold": "none"}
     runs: list[dict[str, Any]] = []
     for name in args.datasets:
@@ -163,10 +161,8 @@ def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
                     began = time.perf_counter()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        result = tune(train, spaces()[cell], n_trials=args.trials, direction="maximize", seed=seed,
-                                      store=False, data=(dataset.X, dataset.y), strategy=strategy, progress=False)
-                    warm = result.warm_start is not None and not result.warm_start.is_cold
-                    recorded_run(runs, label, name, cell, seed, study_values(result.trials), began, warm)
+                        values, warm = tuned_values(train, spaces()[cell], dataset, args.trials, seed, strategy)
+                    recorded_run(runs, label, name, cell, seed, values, began, warm)
     return runs
 
 

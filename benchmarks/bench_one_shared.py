@@ -51,6 +51,7 @@ from benchmarks._live_runs import (  # noqa: E402
     recorded_run,
     saved_or_new_runs,
     study_values,
+    tuned_values,
     with_merged_runs,
     write_report,
 )
@@ -142,7 +143,6 @@ def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every (dataset, cell, method, seed) study: its trials' values, its wall seconds, whether it started warm."""
     import optuna
 
-    from jupyter_metahpo import tune
     from jupyter_metahpo.space import as_search_space
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -168,11 +168,8 @@ def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
                                            catch=(Exception,))
                             values = study_values(study.trials)
                         else:
-                            result = tune(train, space, n_trials=args.trials, direction="maximize", seed=seed,
-                                          store=False, data=(dataset.X, dataset.y),
-                                          strategy="none" if method == "ours: cold" else "default")
-                            values = study_values(result.trials)
-                            warm = result.warm_start is not None and not result.warm_start.is_cold
+                            strategy = "none" if method == "ours: cold" else "default"
+                            values, warm = tuned_values(train, space, dataset, args.trials, seed, strategy)
                     recorded_run(runs, label, name, cell, seed, values, began, warm)
     return runs
 

@@ -49,6 +49,7 @@ from benchmarks._live_runs import (  # noqa: E402
     saved_or_new_runs,
     study_values,
     torch_split,
+    tuned_values,
     write_report,
 )
 from benchmarks._loo.user_live import run_cell  # noqa: E402
@@ -166,8 +167,6 @@ def run_optuna(objective: Any, sampler: str, seed: int, n_trials: int) -> list[f
 
 def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every (dataset, cell, method, seed) study: its trials' values, its wall seconds, whether it started warm."""
-    from jupyter_metahpo import tune
-
     runs: list[dict[str, Any]] = []
     for name in args.datasets:
         dataset = load_live_dataset(name)
@@ -183,11 +182,8 @@ def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
                             values = run_optuna(objective, "tpe" if method == "Optuna TPE" else "random", seed,
                                                 args.trials)
                         else:  # no space: read from the objective's suggest calls
-                            result = tune(objective, n_trials=args.trials, direction="maximize", seed=seed,
-                                          store=False, data=(dataset.X, dataset.y),
-                                          strategy="default" if method == "ours" else "none")
-                            values = study_values(result.trials)
-                            warm = result.warm_start is not None and not result.warm_start.is_cold
+                            strategy = "default" if method == "ours" else "none"
+                            values, warm = tuned_values(objective, None, dataset, args.trials, seed, strategy)
                     recorded_run(runs, method, name, cell, seed, values, began, warm)
     return runs
 
