@@ -42,7 +42,13 @@ MUST_SHOW = {
         "epochs run of",
     ],
     "04-class-shared-experience.ipynb": ["already present", "class-of-2026.json", "warm-start"],
-    "05-bring-your-history.ipynb": ["wine-svm-grid", "imported from Optuna study", "warm-start"],
+    "05-bring-your-history.ipynb": [
+        "wine-svm-grid", "imported from Optuna study", "warm-start",
+        # the Optuna objective run as it is: its space read from its suggest calls, and a warm start
+        "the space, read from the suggest calls: SearchSpace({'C': loguniform(0.01, 1000.0), 'gamma': "
+        "loguniform(0.0001, 1.0)})",
+        "- breast-cancer-svm, on C, gamma; why: the same parameters (C, gamma)",
+    ],
 }
 
 
