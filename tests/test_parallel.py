@@ -579,3 +579,16 @@ def test_an_optuna_style_objective_runs_on_workers_whose_handles_answer_its_sugg
     for trial in result.trials:  # each worker's handle answered with the configuration the kernel chose
         assert trial.value == pytest.approx(objectives.bowl(**trial.config))
         assert trial.intermediate_values == {0: pytest.approx(trial.value + 1.0)}
+
+
+def test_optunas_trial_pruned_raised_on_a_worker_prunes_its_trial(client):
+    pytest.importorskip("optuna")
+    result = tune(objectives.optuna_pruned_bowl, n_trials=6, client=client, sampler=RandomSampler(seed=3), store=False)
+    states = {t.state for t in result.trials}
+    assert states <= {TrialState.COMPLETE, TrialState.PRUNED} and TrialState.PRUNED in states
+    for trial in result.trials:
+        if trial.state is TrialState.PRUNED:  # stopped by the objective, its curve and last value kept
+            assert trial.config["x"] > 0.5 and trial.prune_reason == "above the half"
+            assert trial.value == trial.intermediate_values[0]
+        else:
+            assert trial.config["x"] <= 0.5

@@ -93,3 +93,14 @@ def optuna_style_bowl(trial) -> float:
     y = trial.suggest_float("y", 0.0, 1.0)
     trial.report(bowl(x, y) + 1.0, 0)
     return bowl(x, y)
+
+
+def optuna_pruned_bowl(trial) -> float:
+    """Reports one point, then stops the way an objective written for Optuna does: ``raise optuna.TrialPruned()``."""
+    import optuna
+
+    x = trial.suggest_float("x", 0.0, 1.0)
+    trial.report(x, 0)
+    if x > 0.5:
+        raise optuna.TrialPruned("above the half")
+    return bowl(x, trial.suggest_float("y", 0.0, 1.0))
