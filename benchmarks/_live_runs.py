@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: Where the live cells' regret is reported: after the first trial, and after 3, 5 and 10.
+CHECKPOINTS = (1, 3, 5, 10)
 
 Run = dict[str, Any]
 
@@ -94,6 +96,18 @@ def tuned_values(objective: Callable[..., Any], space: Any, dataset, trials: int
     result = tune(objective, space, n_trials=trials, direction="maximize", seed=seed, store=False,
                   data=(dataset.X, dataset.y), strategy=strategy, progress=False)
     return study_values(result.trials), result.warm_start is not None and not result.warm_start.is_cold
+
+
+def optuna_values(objective: Callable[..., Any], seed: int, trials: int, sampler: str = "tpe") -> list[float]:
+    """Optuna maximising ``objective`` (a function of Optuna's ``trial``) with its TPE (its default) or random
+    sampler, a failing trial kept as a failure: each trial's value."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    chosen = optuna.samplers.TPESampler(seed=seed) if sampler == "tpe" else optuna.samplers.RandomSampler(seed=seed)
+    study = optuna.create_study(direction="maximize", sampler=chosen)
+    study.optimize(objective, n_trials=trials, catch=(Exception,))
+    return study_values(study.trials)
 
 
 def study_values(trials) -> list[float]:

@@ -36,8 +36,9 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks._command import command_line  # noqa: E402
-from benchmarks.bench_live import load_live_dataset  # noqa: E402
+from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 from benchmarks._live_runs import (  # noqa: E402
+    CHECKPOINTS,
     RESULTS,
     cv_protocol,
     native_categories,
@@ -50,8 +51,7 @@ from benchmarks._live_runs import (  # noqa: E402
 )
 from benchmarks._loo.user_live import run_cell  # noqa: E402
 
-DATASETS = ("sk_wine", "keel_sonar", "wd_mroz", "rd_ggplot2_diamonds", "rd_AER_CPS1988", "wd_wage1")
-CHECKPOINTS = [1, 3, 5, 10]
+DATASETS = tuple(LIVE_DATASETS)  # held out of the prior
 
 TORCH_HELPERS = '''
 import numpy as np

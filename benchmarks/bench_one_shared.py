@@ -44,25 +44,25 @@ sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks._command import command_line  # noqa: E402
 from benchmarks._live_runs import (  # noqa: E402
+    CHECKPOINTS,
     RESULTS,
     cv_protocol,
     native_categories,
+    optuna_values,
     preprocessing,
     recorded_run,
     saved_or_new_runs,
-    study_values,
     tuned_values,
     with_merged_runs,
     write_report,
 )
 from benchmarks._loo.user_live import run_cell  # noqa: E402
 from benchmarks._problems import optuna_params  # noqa: E402
-from benchmarks.bench_live import load_live_dataset  # noqa: E402
+from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 
-DATASETS = ("sk_wine", "keel_sonar", "wd_mroz", "rd_ggplot2_diamonds", "rd_AER_CPS1988", "wd_wage1")
+DATASETS = tuple(LIVE_DATASETS)  # held out of the prior
 CELLS = ("hgb", "rf", "logreg", "svm")
 DEFAULT_CELLS = ("hgb", "rf", "logreg")
-CHECKPOINTS = [1, 3, 5, 10]
 METHODS = ("ours", "ours: cold", "Optuna TPE")
 
 HGB_CELL = '''
@@ -141,11 +141,8 @@ def cell_objective(cell: str, dataset) -> Any:
 
 def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every (dataset, cell, method, seed) study: its trials' values, its wall seconds, whether it started warm."""
-    import optuna
-
     from jupyter_metahpo.space import as_search_space
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     methods = {args.label: "default"} if args.label else {m: m for m in args.methods}
     runs: list[dict[str, Any]] = []
     for name in args.datasets:
@@ -162,11 +159,8 @@ def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         if method == "Optuna TPE":
-                            study = optuna.create_study(direction="maximize",
-                                                        sampler=optuna.samplers.TPESampler(seed=seed))
-                            study.optimize(lambda trial: train(**optuna_params(trial, space)), n_trials=args.trials,
-                                           catch=(Exception,))
-                            values = study_values(study.trials)
+                            values = optuna_values(lambda trial: train(**optuna_params(trial, space)), seed,
+                                                   args.trials)
                         else:
                             strategy = "none" if method == "ours: cold" else "default"
                             values, warm = tuned_values(train, space, dataset, args.trials, seed, strategy)

@@ -41,23 +41,23 @@ sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks._command import command_line  # noqa: E402
 from benchmarks._live_runs import (  # noqa: E402
+    CHECKPOINTS,
     RESULTS,
     cv_protocol,
     native_categories,
+    optuna_values,
     preprocessing,
     recorded_run,
     saved_or_new_runs,
-    study_values,
     torch_split,
     tuned_values,
     write_report,
 )
 from benchmarks._loo.user_live import run_cell  # noqa: E402
-from benchmarks.bench_live import load_live_dataset  # noqa: E402
+from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 
-DATASETS = ("sk_wine", "keel_sonar", "wd_mroz", "rd_ggplot2_diamonds", "rd_AER_CPS1988", "wd_wage1")
+DATASETS = tuple(LIVE_DATASETS)  # held out of the prior
 CELLS = ("torch", "hgb", "svm")
-CHECKPOINTS = [1, 3, 5, 10]
 METHODS = ("ours", "ours: cold", "Optuna TPE", "Optuna random")
 #: Optuna's TPE starts with 10 random trials (its n_startup_trials), so at 10 trials its random sampler adds nothing.
 DEFAULT_METHODS = ("ours", "ours: cold", "Optuna TPE")
@@ -155,16 +155,6 @@ def cell_objective(cell: str, dataset) -> Any:
     return namespace["objective"]
 
 
-def run_optuna(objective: Any, sampler: str, seed: int, n_trials: int) -> list[float]:
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    chosen = optuna.samplers.TPESampler(seed=seed) if sampler == "tpe" else optuna.samplers.RandomSampler(seed=seed)
-    study = optuna.create_study(direction="maximize", sampler=chosen)
-    study.optimize(objective, n_trials=n_trials, catch=(Exception,))
-    return study_values(study.trials)
-
-
 def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every (dataset, cell, method, seed) study: its trials' values, its wall seconds, whether it started warm."""
     runs: list[dict[str, Any]] = []
@@ -179,8 +169,8 @@ def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         if method.startswith("Optuna"):
-                            values = run_optuna(objective, "tpe" if method == "Optuna TPE" else "random", seed,
-                                                args.trials)
+                            sampler = "tpe" if method == "Optuna TPE" else "random"
+                            values = optuna_values(objective, seed, args.trials, sampler)
                         else:  # no space: read from the objective's suggest calls
                             strategy = "default" if method == "ours" else "none"
                             values, warm = tuned_values(objective, None, dataset, args.trials, seed, strategy)
