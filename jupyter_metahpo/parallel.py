@@ -71,8 +71,9 @@ from .study import (
     _InitialFailures,
     _parse_result,
     bind_objective,
+    takes_trial_handle,
 )
-from .trial import FrozenTrial, Origin, TrialState, pruned_exceptions, takes_trial_handle
+from .trial import FrozenTrial, Origin, TrialState, pruned_exceptions
 
 _INSTALL = 'pip install "jupyter-metahpo[dask]"'
 distributed = LazyImport("distributed", install=_INSTALL)
@@ -396,7 +397,7 @@ def optimize_parallel(
     payload = _pickled(bind_objective(objective, study.space), objective)
     run = _ParallelRun(study, payload, n_trials, timeout, callbacks, stop or StopSignal(), max_initial_failures,
                        resources)
-    run.reports_wanted = takes_trial_handle(objective, study.space.names)
+    run.reports_wanted = takes_trial_handle(objective, study.space)
     run.notify("start")
     try:
         with dask_client(slots, client, resources) as connected:

@@ -28,9 +28,7 @@ from .result import trials_to_dataframe
 from .samplers.base import History, Sampler
 from .samplers.default import DefaultSampler
 from .space import SearchSpace, as_search_space
-from .trial import (
-    BestTrialMixin, Direction, FrozenTrial, Origin, TrialState, pruned_exceptions, takes_trial_handle,
-)
+from .trial import BestTrialMixin, Direction, FrozenTrial, Origin, TrialState, pruned_exceptions
 
 __all__ = [
     "Study",
@@ -732,7 +730,7 @@ def bind_objective(objective: Callable[..., Any], space: SearchSpace) -> Callabl
     (:class:`~jupyter_metahpo.reporting.Trial`: ``report``, ``should_prune``,
     ``params``), so ``def objective(trial)`` alone reads its configuration from
     ``trial.params``. Called without a handle, such an objective gets one that keeps
-    its curve and never prunes (a Dask worker passes its own: :func:`.trial.takes_trial_handle`).
+    its curve and never prunes (a Dask worker passes its own: :func:`takes_trial_handle`).
     """
     if not callable(objective):
         raise TypeError(f"the objective must be a function, but got {objective!r} ({type(objective).__name__}).")
@@ -740,12 +738,30 @@ def bind_objective(objective: Callable[..., Any], space: SearchSpace) -> Callabl
         params = dict(inspect.signature(objective).parameters)
     except (TypeError, ValueError):  # builtins without a signature: pass keywords
         return lambda config, trial=None: objective(**config)
-    if not takes_trial_handle(objective, space.names):
+    if not _takes_trial(params, space):
         call = _bind_config(objective, space, params)
         return lambda config, trial=None: call(config)
     del params["trial"]
     call = _bind_config(objective, space, params, alone_ok=True)
     return lambda config, trial=None: call(config, trial=trial if trial is not None else Trial(None, config))
+
+
+def takes_trial_handle(objective: Callable[..., Any], space: SearchSpace) -> bool:
+    """Whether :func:`bind_objective` gives ``objective`` the trial's handle (a parameter named ``trial``)."""
+    try:
+        params = dict(inspect.signature(objective).parameters)
+    except (TypeError, ValueError):
+        return False
+    return _takes_trial(params, space)
+
+
+def _takes_trial(params: Mapping[str, inspect.Parameter], space: SearchSpace) -> bool:
+    trial_param = params.get("trial")
+    return trial_param is not None and "trial" not in space.names and trial_param.kind not in _NOT_BY_NAME
+
+
+#: Parameter kinds that cannot receive the trial's handle by name.
+_NOT_BY_NAME = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
 def _bind_config(

@@ -7,17 +7,16 @@ by a finished one. Callbacks, widgets and the store only ever see these snapshot
 from __future__ import annotations
 
 import enum
-import inspect
 import math
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 __all__ = [
-    "TrialState", "Origin", "FrozenTrial", "Direction", "TrialPruned", "pruned_exceptions", "takes_trial_handle",
-    "best_trial", "BestTrialMixin",
+    "TrialState", "Origin", "FrozenTrial", "Direction", "TrialPruned", "pruned_exceptions", "best_trial",
+    "BestTrialMixin",
 ]
 
 
@@ -37,21 +36,6 @@ class TrialPruned(Exception):
 
     A message given here is kept as the trial's ``prune_reason`` when no pruner gave one.
     """
-
-
-#: Parameter kinds that cannot receive the trial's handle by name.
-_NOT_BY_NAME = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-
-
-def takes_trial_handle(objective: Any, space_names: Collection[str] = ()) -> bool:
-    """Whether ``objective`` receives the trial's handle: a parameter named ``trial`` that is not one of the
-    space's ``space_names`` and can be passed by name (what ``study.bind_objective`` passes it to)."""
-    try:
-        params = inspect.signature(objective).parameters
-    except (TypeError, ValueError):  # builtins without a signature
-        return False
-    trial = params.get("trial")
-    return trial is not None and "trial" not in space_names and trial.kind not in _NOT_BY_NAME
 
 
 def pruned_exceptions() -> tuple[type[BaseException], ...]:

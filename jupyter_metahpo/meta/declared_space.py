@@ -9,12 +9,12 @@ argument.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..space import SearchSpace, as_search_space
 from ..suggest_calls import declared_space
-from ..trial import takes_trial_handle
 from .source import objective_with_helpers
 
 __all__ = ["given_or_declared_space", "space_from_suggest_calls"]
@@ -28,7 +28,7 @@ def space_from_suggest_calls(objective: Callable[..., Any]) -> SearchSpace | Non
     give one name two different distributions, or a malformed call raise
     :class:`~jupyter_metahpo.suggest_calls.SuggestCallError` naming the call.
     """
-    if not takes_trial_handle(objective):
+    if not _takes_trial(objective):
         return None
     found = objective_with_helpers(objective)
     return None if found is None else declared_space(*found)
@@ -47,3 +47,10 @@ def given_or_declared_space(space: Mapping[str, Any] | SearchSpace | None, objec
             "1e-1, log=True))."
         )
     return declared
+
+
+def _takes_trial(objective: Callable[..., Any]) -> bool:
+    try:
+        return "trial" in inspect.signature(objective).parameters
+    except (TypeError, ValueError):
+        return False
