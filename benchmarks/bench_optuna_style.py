@@ -2,6 +2,7 @@
 
     python benchmarks/bench_optuna_style.py                      # 6 held-out datasets, 3 cells, 5 seeds
     python benchmarks/bench_optuna_style.py --cells hgb --seeds 0
+    python benchmarks/bench_optuna_style.py --cells branches --out optuna_style_branches
 
 Users coming from Optuna bring objectives that declare their space inside, one
 ``trial.suggest_*`` call per parameter. Three such cells, each defined from text registered
@@ -17,6 +18,17 @@ as a notebook cell's (so that ``tune`` reads its source as it reads a cell's):
   ``cross_val_score`` over 3 shuffled folds;
 - ``svm``: ``make_pipeline(<one-hot and scaling>, SVC(C=..., gamma=...))`` (``SVR`` for
   regression), ``cross_val_score`` over the same folds.
+
+and, in a run of its own (``--cells branches``), Optuna's first example (its README's and
+``sklearn_simple.py``) on these datasets: ``classifier = trial.suggest_categorical("classifier",
+["SVC", "RandomForest"])``, then in its branch either ``svc_c`` (1e-10 to 1e10, log) for
+``SVC(C=svc_c, gamma="auto")`` (with ``max_iter=100_000``: without a limit an SVR at C = 1e9 ran for
+more than ten minutes, and at 1e6 iterations a fit at C >= 1e4 took 20-40 s) or ``rf_max_depth``
+(2 to 32, log) for ``RandomForestClassifier(max_depth=rf_max_depth, n_estimators=10)``, both after the
+one-hot encoding and scaling (``SVR`` and ``RandomForestRegressor`` for regression, on the standardised
+target: SVR's ``epsilon=0.1`` is in the target's units, and Optuna's example is a classification one),
+scored over the same folds. ``--label`` names the rows of ``tune``'s default when a second checkout (the previous
+code's) runs the script, and ``--merge`` adds such runs to the table.
 
 The very same function object is handed to ``optuna.create_study(...).optimize`` (TPE,
 Optuna's default sampler, and its random sampler) and to ``tune(objective, ...)`` without a
@@ -36,6 +48,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
@@ -51,13 +65,15 @@ from benchmarks._live_runs import (  # noqa: E402
     saved_or_new_runs,
     torch_split,
     tuned_values,
+    with_merged_runs,
     write_report,
 )
 from benchmarks._loo.user_live import run_cell  # noqa: E402
 from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 
 DATASETS = tuple(LIVE_DATASETS)  # held out of the prior
-CELLS = ("torch", "hgb", "svm")
+CELLS = ("torch", "hgb", "svm", "branches")
+DEFAULT_CELLS = ("torch", "hgb", "svm")
 METHODS = ("ours", "ours: cold", "Optuna TPE", "Optuna random")
 #: Optuna's TPE starts with 10 random trials (its n_startup_trials), so at 10 trials its random sampler adds nothing.
 DEFAULT_METHODS = ("ours", "ours: cold", "Optuna TPE")
@@ -132,6 +148,24 @@ def objective(trial):
                            scoring="{metric}").mean()
 '''
 
+BRANCHES_CELL = '''
+from sklearn.ensemble import {forest}
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import {svm}
+
+
+def objective(trial):
+    classifier_name = trial.suggest_categorical("classifier", ["SVC", "RandomForest"])
+    if classifier_name == "SVC":
+        svc_c = trial.suggest_float("svc_c", 1e-10, 1e10, log=True)
+        classifier_obj = make_pipeline(prepare, {svm}(C=svc_c, gamma="auto", max_iter=100_000))
+    else:
+        rf_max_depth = trial.suggest_int("rf_max_depth", 2, 32, log=True)
+        classifier_obj = make_pipeline(prepare, {forest}(max_depth=rf_max_depth, n_estimators=10, random_state=0))
+    return cross_val_score(classifier_obj, X, y, cv=folds, scoring="{metric}").mean()
+'''
+
 
 def cell_objective(cell: str, dataset) -> Any:
     """The cell's ``objective`` (and for torch its ``define_model`` in a cell before it), in one notebook namespace."""
@@ -148,6 +182,12 @@ def cell_objective(cell: str, dataset) -> Any:
         namespace.update(X=native_categories(dataset), y=dataset.y, folds=folds)
         model = "HistGradientBoostingClassifier" if classification else "HistGradientBoostingRegressor"
         text = HGB_CELL.format(model=model, metric=metric)
+    elif cell == "branches":
+        target = np.asarray(dataset.y, dtype=float)
+        y = dataset.y if classification else (target - target.mean()) / target.std()
+        namespace.update(X=dataset.X, y=y, folds=folds, prepare=preprocessing(dataset))
+        text = BRANCHES_CELL.format(svm="SVC" if classification else "SVR", metric=metric,
+                                    forest="RandomForestClassifier" if classification else "RandomForestRegressor")
     else:
         namespace.update(X=dataset.X, y=dataset.y, folds=folds, prepare=preprocessing(dataset))
         text = SVM_CELL.format(model="SVC" if classification else "SVR", metric=metric)
@@ -158,11 +198,12 @@ def cell_objective(cell: str, dataset) -> Any:
 def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every (dataset, cell, method, seed) study: its trials' values, its wall seconds, whether it started warm."""
     runs: list[dict[str, Any]] = []
+    methods = {args.label: "ours"} if args.label else {m: m for m in args.methods}
     for name in args.datasets:
         dataset = load_live_dataset(name)
         for cell in args.cells:
             objective = cell_objective(cell, dataset)
-            for method in args.methods:
+            for label, method in methods.items():
                 for seed in args.seeds:
                     began = time.perf_counter()
                     warm = False
@@ -174,26 +215,29 @@ def run_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
                         else:  # no space: read from the objective's suggest calls
                             strategy = "default" if method == "ours" else "none"
                             values, warm = tuned_values(objective, None, dataset, args.trials, seed, strategy)
-                    recorded_run(runs, method, name, cell, seed, values, began, warm)
+                    recorded_run(runs, label, name, cell, seed, values, began, warm)
     return runs
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
-    parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
+    parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(DEFAULT_CELLS))
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(DEFAULT_METHODS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--label", help="the rows of tune's default under this name (and no other method)")
+    parser.add_argument("--merge", nargs="*", default=[], help="JSON files of other runs to add to the table")
     parser.add_argument("--out", default="optuna_style", help="results/<out>.md and .json")
     parser.add_argument("--table-only", action="store_true", help="write the table from results/<out>.json's runs")
     args = parser.parse_args(argv)
 
     runs = saved_or_new_runs(RESULTS / f"{args.out}.json", args.table_only, lambda: run_cells(args))
+    runs, provenance = with_merged_runs(runs, args.merge)
     settings = (f"Datasets (held out of the prior) {', '.join(args.datasets)}; cells {', '.join(args.cells)}; seeds "
                 f"{args.seeds}; {args.trials} trials")
     write_report(RESULTS / f"{args.out}.md", "Objectives written for Optuna, run by Optuna and by tune as they are",
-                 command_line(__file__, argv), settings, [], runs, args.trials, CHECKPOINTS, "Optuna TPE",
+                 command_line(__file__, argv), settings, provenance, runs, args.trials, CHECKPOINTS, "Optuna TPE",
                  "Optuna TPE's (the same objective, dataset and seed)")
     return 0
 

@@ -20,12 +20,15 @@ Optuna's older ``suggest_uniform``, ``suggest_loguniform`` and ``suggest_discret
 on any name, in the objective and in the helpers it calls (:mod:`.meta.inlining`), whose
 name and bounds are constants (literals, or names of the notebook holding a number, a
 string or a list of them). A call inside an ``if`` is read like any other: the parameter
-is in the space, and a trial whose branch skips the call leaves it unused. A name computed
+is in the space, and a trial whose branch skips the call leaves it unused (the warm start
+reads which branch uses it, :mod:`.meta.branches`, and runs a past study's configurations
+there: Optuna's ``if classifier == "SVC": svc_c = ...``). A name computed
 from the variable of a loop over a known range (Optuna's PyTorch example:
 ``for i in range(n_layers): trial.suggest_int(f"n_units_l{i}", 4, 128)`` with ``n_layers``
 suggested between 1 and 3) is every name the loop can make, ``n_units_l0`` to
 ``n_units_l2`` (:func:`loop_names`); a trial that builds fewer layers leaves the others
-unused. Any other computed name, or a bound read from data, cannot be known before the
+unused. A loop over a constant list of names (``for name in ("C", "gamma"):
+trial.suggest_float(name, 1e-3, 1e3, log=True)``) declares each. Any other computed name, or a bound read from data, cannot be known before the
 trial runs: the error names the call and says to pass the space instead.
 """
 
@@ -184,7 +187,8 @@ def declared_space(function: ast.FunctionDef | ast.AsyncFunctionDef,
 def loop_names(function: ast.AST, namespace: Mapping[str, Any]) -> dict[int, list[str]]:
     """The names of the suggest calls whose name is computed from the variables of ``for`` loops over a
     ``range`` around them (Optuna's ``trial.suggest_int(f"n_units_l{i}", 4, 128)`` in ``for i in
-    range(n_layers)``), by the call's ``id``: every name it can take, for every value the loops can run.
+    range(n_layers)``) or over a constant list (``for name in ("C", "gamma")``, a literal or a notebook
+    constant), by the call's ``id``: every name it can take, for every value the loops can run.
 
     A loop's range is known when its bounds are constants or a local suggested by ``suggest_int`` with
     constant bounds (``n_layers = trial.suggest_int("n_layers", 1, 3)`` runs ``i`` up to 2). A name that
@@ -198,7 +202,7 @@ def loop_names(function: ast.AST, namespace: Mapping[str, Any]) -> dict[int, lis
 
     def visit(node: ast.AST, loops: dict[str, list[int]]) -> None:
         if isinstance(node, (ast.For, ast.AsyncFor)):
-            values = _range_values(node.iter, assignments, namespace)
+            values = _range_values(node.iter, assignments, namespace) or _constant_values(node.iter, namespace)
             inner = {**loops, node.target.id: values} if values and isinstance(node.target, ast.Name) else loops
             for child in node.body:
                 visit(child, inner)
@@ -243,6 +247,19 @@ def _range_values(iterated: ast.expr, assignments: Mapping[str, list[ast.expr]],
     if start is None or stop is None or not 0 < stop - start <= MAX_GRID:
         return None
     return list(range(start, stop))
+
+
+def _constant_values(iterated: ast.expr, namespace: Mapping[str, Any]) -> list[Any] | None:
+    """The values of ``for name in ("C", "gamma")`` or of a notebook constant holding such a list or tuple of
+    strings and numbers (at most :data:`MAX_GRID`); None for anything else."""
+    try:
+        values = _constant(iterated, namespace)
+    except _NotConstant:
+        return None
+    if not isinstance(values, (list, tuple)) or not 0 < len(values) <= MAX_GRID:
+        return None
+    plain = all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values)
+    return list(values) if plain else None
 
 
 #: What a computed name may call: ``str(i)``, ``"n_units_l{}".format(i)``.

@@ -18,6 +18,7 @@ from .meta.features import MetaFeatures
 from .meta.strategies import Proposal, TaskDescription, WarmStartStrategy, make_strategy
 from .pipeline import Experience, check_past, open_store, plan_task
 from .result import keep_values_exactly
+from .samplers.warm_start import fill_unseen
 from .space import SearchSpace
 from .meta.declared_space import given_or_declared_space
 
@@ -124,7 +125,9 @@ def suggest(
     past = check_past(past)
     context = plan.study_context(past)
     experience = Experience.gather(space, past, open_store(store), context=context, prior=prior)
-    proposals = chosen.propose(plan.description, space, experience.usable, k)
+    # What tune() would try: a parameter the past never saw set as the warm start sets it, not the placeholder.
+    proposals = fill_unseen(chosen.propose(plan.description, space, experience.usable, k), experience.usable, space,
+                            seed, experience.defaults)
     return Suggestions(
         tuple(proposals), chosen.name, plan.description, experience.n_past, experience.report, plan.features
     )

@@ -139,18 +139,26 @@ def _groups(sources: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Any
     """Sources grouped: the prior's by built-in space, the store's one by one; biggest first.
 
     ``defaults`` are the parameters the past never saw that the warm start sets to their
-    estimator's default (the others come from the space's own design).
+    estimator's default; a source's ``branch`` the choices it sets to the branch of the
+    objective that uses what it informs (the others come from the space's own design).
     """
     groups: dict[str, dict[str, Any]] = {}
     for entry in sources.values():
         space_name = entry.get("space_name")
         key = f"prior:{space_name}" if space_name else f"study:{entry.get('label')}"
+        branch = {str(name): (value, list(used)) for name, value, used in entry.get("branch") or []}
+        unused = [str(name) for name in entry.get("unused_in_branch") or []]
         group = groups.setdefault(key, {
             "name": f"the built-in {space_name} prior" if space_name else str(entry.get("label")),
             "count": 0,
             "shared": list(entry.get("shared") or []),
-            "filled": [name for name in entry.get("filled") or [] if name not in defaults],
-            "defaulted": [f"{name}={defaults[name]!r}" for name in entry.get("filled") or [] if name in defaults],
+            "filled": [name for name in entry.get("filled") or []
+                       if name not in defaults and name not in branch and name not in unused],
+            "unused": unused,
+            "defaulted": [f"{name}={defaults[name]!r}" for name in entry.get("filled") or []
+                          if name in defaults and name not in branch],
+            "branched": [f"{name}={value!r} (where your {', '.join(used)} {'is' if len(used) == 1 else 'are'} used)"
+                         for name, (value, used) in branch.items()],
             "evidence": [],
             "predicted_at": [],
             "costs": {},
@@ -172,6 +180,11 @@ def _describe_group(group: Mapping[str, Any]) -> str:
     count = group["count"]
     who = f"{group['name']} ({count} datasets)" if count > 1 else str(group["name"])
     text = f"{who}, on {', '.join(group['shared'])}"
+    if group.get("branched"):
+        # The objective reads what they inform only in one branch of a choice: their configurations run there.
+        text += f"; their configurations in your {', '.join(group['branched'])}"
+    if group.get("unused"):
+        text += f"; your {', '.join(group['unused'])} not used there"
     if group.get("defaulted"):
         # The past never varied these: its configurations carry over at the value it ran, the estimator's default.
         text += f"; their configurations at your {', '.join(group['defaulted'])} (the estimator's default, as they ran)"

@@ -21,8 +21,11 @@ ROLES = {
     "torch": {"n_layers": "n_hidden_layers", "n_units": "hidden_width", "dropout": "dropout", "lr": "learning_rate"},
     "hgb": {name: name for name in ("learning_rate", "max_leaf_nodes", "min_samples_leaf", "l2_regularization")},
     "svm": {"C": "C", "gamma": "gamma"},
+    "branches": {"svc_c": "C", "rf_max_depth": "max_depth"},
 }
-FAMILIES = {"torch": ("torch_mlp",), "hgb": ("hgb",), "svm": ("svm",)}
+FAMILIES = {"torch": ("torch_mlp",), "hgb": ("hgb",), "svm": ("svm",), "branches": ("svm", "random_forest")}
+#: The parameters besides those with a role: the torch cell's optimiser, Optuna's example's choice of model.
+CHOICES = {"torch": ["optimizer"], "branches": ["classifier"]}
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
@@ -30,11 +33,13 @@ FAMILIES = {"torch": ("torch_mlp",), "hgb": ("hgb",), "svm": ("svm",)}
 def test_the_benchmarks_cells_declare_their_space_and_each_parameter_has_its_role(cell, task):
     objective = bench.cell_objective(cell, toy_dataset(task))
     space = space_from_suggest_calls(objective)
-    expected = [*ROLES[cell], "optimizer"] if cell == "torch" else list(ROLES[cell])
-    assert sorted(space.names) == sorted(expected)
+    assert sorted(space.names) == sorted([*ROLES[cell], *CHOICES.get(cell, [])])
     source = describe_objective(objective, space.names)
     assert {r.parameter: r.role for r in source.roles if r.direct} == ROLES[cell]
     assert source.families == FAMILIES[cell]
+    if cell == "branches":  # each model's parameter is used in its branch only
+        assert {(b.parameter, b.values) for b in source.branches} == {("svc_c", ("SVC",)),
+                                                                       ("rf_max_depth", ("RandomForest",))}
     config = space.sample(np.random.default_rng(0))
     score = objective(Trial(None, config))  # the handle answers the calls: the cell runs
     assert np.isfinite(score) and score <= 1.0

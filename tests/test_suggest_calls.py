@@ -102,14 +102,14 @@ def test_nothing_is_read_without_a_trial_parameter_or_without_calls():
     [
         ('for i in range(X.shape[1]):\n        trial.suggest_int(f"units_{i}", 4, 64)',
          r"trial.suggest_int\(f'units_\{i\}', 4, 64\): f'units_\{i\}' is not a constant.*pass the search space"),
-        ('for name in NAMES:\n        trial.suggest_int(name, 4, 64)', r"name is not a constant"),
+        ('for name in COLUMNS:\n        trial.suggest_int(name, 4, 64)', r"name is not a constant"),
         ('trial.suggest_int("k", 1, X.shape[1])', r"X.shape\[1\] is not a constant"),
         ('trial.suggest_float("x", 0.0, 1.0)\n    trial.suggest_float("x", 0.0, 2.0)',
          r"give 'x' two different distributions"),
     ],
 )
 def test_a_call_that_cannot_be_known_before_a_trial_runs_is_an_error_naming_it(body, message):
-    cell = define(f"def objective(trial):\n    {body}\n    return 0.0\n", X=np.zeros((3, 4)), NAMES=["a", "b"])
+    cell = define(f"def objective(trial):\n    {body}\n    return 0.0\n", X=np.zeros((3, 4)), COLUMNS=np.array(["a"]))
     with pytest.raises(SuggestCallError, match=message):
         space_from_suggest_calls(cell["objective"])
 
@@ -332,6 +332,31 @@ def test_names_a_loop_computes_are_every_name_it_can_make_and_the_first_layers_c
     handle = Trial(None, {name: parameter.from_unit(0.5) for name, parameter in space.items()} | {"n_layers": 2})
     asked = [handle.suggest_int(f"n_units_l{i}", 4, 128) for i in range(handle.suggest_int("n_layers", 1, 3))]
     assert len(asked) == 2
+
+
+def test_a_loop_over_a_constant_list_of_names_declares_each():
+    cell = define(
+        """
+        from sklearn.svm import SVC
+
+        def objective(trial):
+            params = {}
+            for name in ("C", "gamma"):
+                params[name] = trial.suggest_float(name, 1e-3, 1e3, log=True)
+            for name in INTEGERS:
+                params[name] = trial.suggest_int(name, 1, 9)
+            return SVC(**params)
+        """,
+        INTEGERS=["degree", "max_iter"],
+    )
+    space = space_from_suggest_calls(cell["objective"])
+    assert space == SearchSpace({"C": loguniform(1e-3, 1e3), "gamma": loguniform(1e-3, 1e3),
+                                 "degree": intrange(1, 9), "max_iter": intrange(1, 9)})
+    # the loop's call is not read as its first name's (that is for the layers of a range loop)
+    source = describe_objective(cell["objective"], space.names)
+    assert source.estimators == ("SVC",) and not [r for r in source.roles if r.parameter == "C"]
+    handle = Trial(None, {"C": 2.0, "gamma": 0.5, "degree": 3, "max_iter": 1})
+    assert cell["objective"](handle).get_params()["gamma"] == 0.5
 
 
 def test_a_race_reads_the_space_from_the_suggest_calls_too():

@@ -17,13 +17,14 @@ study that starts cold the closest past study and why it did not qualify, so tha
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from ..experience import PastStudy
-from ..space import SearchSpace
+from ..space import Choice, SearchSpace
+from .branches import Branch, branch_values
 from .compat import TransferredStudy, TransferReport, past_fixed, shared_needed, transfer_study
 from .matching import SpaceMatch, match_spaces
 from .similarity import described_by_meta_features, task_similarities
@@ -42,6 +43,7 @@ def carry_over(
     arguments = context.arguments(space)
     setters = context.setters(space)
     fixed = context.fixed_settings()
+    branches = context.branches(space)
     usable: list[TransferredStudy] = []
     closest: tuple[tuple[int, int, bool], PastStudy, SpaceMatch, Any] | None = None
     sources: list[tuple[PastStudy, SpaceMatch, Any]] = []
@@ -69,14 +71,25 @@ def carry_over(
             slicer=slicer,
         )
         if moved is not None:
+            moved = _in_its_branch(moved, branches, space)
             usable.append(moved)
-            report.sources[study.study_id] = _source_entry(moved)
+            report.sources[study.study_id] = _source_entry(moved, branches)
     if slicer is not None:
         matches = {study.study_id: match for study, match, _ in sources}
         usable = _with_fixed_costs(usable, report, context, slicer, matches)
     if closest is not None and not usable:
         report.closest = _closest_entry(*closest[1:], context, space)
     return usable, report
+
+
+def _in_its_branch(moved: TransferredStudy, branches, space: SearchSpace) -> TransferredStudy:
+    """``moved`` with the value of each choice it never saw under which the objective uses what it informs."""
+    if not branches or not moved.filled:
+        return moved
+    informed = [name for name in space.names if name not in moved.filled]
+    options = {name: space[name].options for name in moved.filled if isinstance(space[name], Choice)}
+    values = branch_values(informed, branches, moved.filled, options)
+    return dataclasses.replace(moved, branch=values) if values else moved
 
 
 def _nearness(match: SpaceMatch, evidence) -> tuple[int, int, bool]:
@@ -147,7 +160,7 @@ def source_label(study: PastStudy) -> str:
     return str(study.extra.get("name") or study.task_name or study.study_id)
 
 
-def _source_entry(moved: TransferredStudy) -> dict[str, Any]:
+def _source_entry(moved: TransferredStudy, branches: Mapping[str, list[Branch]]) -> dict[str, Any]:
     study = moved.study
     n = len(study.configs)
     links = moved.match.links if moved.match is not None else ()
@@ -157,10 +170,26 @@ def _source_entry(moved: TransferredStudy) -> dict[str, Any]:
         "space_name": study.extra.get("space_name"),
         "shared": [link.describe() for link in links] or list(moved.space.names),
         "filled": list(moved.filled),
+        # [choice, the value the warm start gives it, the parameters it informs that need that value]
+        "branch": [[name, value, _used_in(moved, name, branches)] for name, value in moved.branch.items()],
+        "unused_in_branch": _unused_in_branch(moved, branches),
         "evidence": [{"kind": e.kind, "detail": e.detail} for e in moved.evidence],
         "outside": round((moved.n_clipped + moved.n_dropped) / n, 4) if n else 0.0,
         "predicted_at": moved.predicted_at,
     }
+
+
+def _used_in(moved: TransferredStudy, chooser: str, branches: Mapping[str, list[Branch]]) -> list[str]:
+    """The parameters ``moved`` informs that the objective uses only in some branches of ``chooser``."""
+    return [name for name in moved.space.names if name not in moved.filled
+            and any(b.chooser == chooser for b in branches.get(name, ()))]
+
+
+def _unused_in_branch(moved: TransferredStudy, branches: Mapping[str, list[Branch]]) -> list[str]:
+    """The parameters ``moved`` never saw that its configurations' branch leaves unused (``rf_max_depth`` when they
+    run ``classifier="SVC"``)."""
+    return [name for name in moved.filled if any(
+        b.chooser in moved.branch and moved.branch[b.chooser] not in b.values for b in branches.get(name, ()))]
 
 
 def _closest_entry(

@@ -107,6 +107,10 @@ class TransferredStudy:
     #: What each fixed value costs this study by its model (:class:`.slicing.FixedCost`); computed by the
     #: compatibility pass for the studies nearest the new task only (:func:`.carry.carry_over`).
     fixed_costs: tuple[Any, ...] = ()
+    #: The value of each choice of the new space that this study never saw and under which the objective uses
+    #: the parameters it informs (``{"classifier": "SVC"}`` for an SVM study informing ``svc_c``, which the
+    #: objective reads only when ``classifier == "SVC"``: :mod:`.branches`); set by the compatibility pass.
+    branch: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def filled(self) -> tuple[str, ...]:

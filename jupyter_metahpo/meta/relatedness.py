@@ -49,6 +49,7 @@ from ..builtin_spaces import BUILTIN_SPACES, BuiltinSpace
 from ..experience import PastStudy
 from ..space import Choice, SearchSpace
 from .base import TaskDescription
+from .branches import Branch
 from .matching import EstimatorArgument, SpaceMatch, canonical_name, feature_count
 from .source import (
     NO_DEFAULT,
@@ -162,6 +163,19 @@ class StudyContext:
                 found[role.parameter] = value
         return found
 
+    def branches(self, space: SearchSpace) -> dict[str, list[Branch]]:
+        """Each parameter of ``space`` the objective uses only in some branch of a choice of ``space``: its
+        branches (:mod:`.branches`), whose values are options of that choice."""
+        if self.source is None:
+            return {}
+        found: dict[str, list[Branch]] = {}
+        for branch in self.source.branches:
+            chooser = space.get(branch.chooser)
+            if branch.parameter in space and isinstance(chooser, Choice) and all(
+                    any(_same_option(v, o) for o in chooser.options) for v in branch.values):
+                found.setdefault(branch.parameter, []).append(branch)
+        return found
+
     def fixed_settings(self) -> dict[str, Any]:
         """What the objective fixes instead of tuning, by canonical name: ``{"class_weight": None}``."""
         if self.source is None:
@@ -171,6 +185,12 @@ class StudyContext:
     @property
     def n_features(self) -> float | None:
         return feature_count(self.task.meta_features)
+
+
+def _same_option(value: Any, option: Any) -> bool:
+    """Whether a branch's value (read from the source, or from JSON, where tuples are lists) is this option."""
+    as_tuple = tuple(value) if isinstance(value, list) else value
+    return type(as_tuple) is type(option) and as_tuple == option
 
 
 def _holds(parameter: Any, value: Any) -> bool:

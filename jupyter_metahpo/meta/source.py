@@ -22,6 +22,9 @@ random forest's ``max_depth`` whatever it is called.
   builds linear layers and a ``torch.optim`` optimiser.
 - ``roles``: one :class:`ParameterRole` per (parameter, what it sets), read from the
   keyword arguments of known calls, the layer loops and the epoch loop.
+- ``branches``: one :class:`.branches.Branch` per parameter the objective uses only when a
+  choice takes some of its values (``svc_c`` under ``if classifier == "SVC":``), read by
+  :func:`.branches.parameter_branches`.
 - ``settings``: one :class:`FixedSetting` per role the objective fixes rather than
   tunes: a literal in the same places (``SVC(class_weight=None)``, ``range(20)``
   epochs), or the library's own default of a built-in estimator's argument the call
@@ -57,6 +60,7 @@ from typing import Any
 
 from ..builtin_spaces import BUILTIN_SPACES
 from ..suggest_calls import SUGGEST_METHODS, loop_names
+from .branches import Branch, parameter_branches
 from .estimator_text import configured_estimators
 from .inlining import (
     Finder,
@@ -171,6 +175,7 @@ class ObjectiveSource:
     families: tuple[str, ...] = ()
     roles: tuple[ParameterRole, ...] = ()
     settings: tuple[FixedSetting, ...] = ()
+    branches: tuple[Branch, ...] = ()
 
     def roles_of(self, parameter: str) -> tuple[str, ...]:
         """The distinct roles read for ``parameter``, in the order they were found."""
@@ -197,6 +202,7 @@ class ObjectiveSource:
             "families": list(self.families),
             "roles": [[r.parameter, r.target, r.argument, r.role, r.direct] for r in self.roles],
             "settings": [[f.target, f.argument, f.role, f.value, f.default] for f in self.settings],
+            "branches": [[b.parameter, b.chooser, list(b.values)] for b in self.branches],
         }
 
     @classmethod
@@ -216,6 +222,11 @@ class ObjectiveSource:
                 FixedSetting(str(t), str(a), str(r), v, bool(d)) for t, a, r, v, d in data.get("settings", ())
                 if _is_scalar(v)
             )
+            # Sources recorded before branches were read have none: every parameter counted in every trial.
+            branches = tuple(
+                Branch(str(p), str(c), tuple(tuple(v) if isinstance(v, list) else v for v in values))
+                for p, c, values in data.get("branches", ())
+            )
             return cls(
                 fingerprint=str(data["fingerprint"]),
                 shingles=frozenset(str(s) for s in data["shingles"]),
@@ -223,6 +234,7 @@ class ObjectiveSource:
                 families=tuple(str(f) for f in data["families"]),
                 roles=roles,
                 settings=settings,
+                branches=branches,
             )
         except (KeyError, TypeError, ValueError) as problem:
             raise ValueError(
@@ -240,7 +252,8 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     text (a function's, or a whole cell's: then the top-level function taking most
     of ``parameter_names`` is the objective, and code without any function is read
     as the objective's body). ``parameter_names`` are the search space's names (a
-    ``SearchSpace`` or a dict of parameters will do).
+    ``SearchSpace`` or a dict of parameters will do; their choices' options then help read
+    the branches an ``else`` takes).
 
     A function that carries its code as text in :data:`SOURCE_ATTRIBUTE` is read
     from that text.
@@ -260,6 +273,7 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     text that does not parse.
     """
     names = _checked_names(parameter_names)
+    options = _choice_options(parameter_names)
     found = _objective_node(objective, names)
     if found is None:
         return None
@@ -273,6 +287,7 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     normalised = "\n".join([_normalised_text(node, names), *(_normalised_helper(h) for h in helpers)])
     reader = _RoleReader(reading, names)
     estimators, families, roles = reader.read()
+    options = {**_categorical_options(reading, namespace), **options}
     return ObjectiveSource(
         fingerprint=hashlib.sha256(f"{SOURCE_FORMAT}\n{normalised}".encode()).hexdigest()[:16],
         shingles=_shingles(normalised),
@@ -280,7 +295,34 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
         families=families,
         roles=roles,
         settings=reader.settings(),
+        branches=parameter_branches(reading, reader.parameter_at, options),
     )
+
+
+def _choice_options(parameters: Iterable[str]) -> dict[str, tuple[Any, ...]]:
+    """The options of each choice of a search space (or dict of parameters) given as ``parameter_names``."""
+    if not isinstance(parameters, Mapping):
+        return {}
+    return {name: tuple(p.options) for name, p in parameters.items() if isinstance(getattr(p, "options", None), tuple)}
+
+
+def _categorical_options(function: ast.AST, namespace: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """The options of each ``trial.suggest_categorical(name, choices)`` whose name and choices are constants (literals
+    or names of the notebook holding them)."""
+    found: dict[str, tuple[Any, ...]] = {}
+    for call in _calls_in([function]):
+        if not (isinstance(call.func, ast.Attribute) and call.func.attr == "suggest_categorical"):
+            continue
+        given = dict(zip(("name", "choices"), call.args)) | {k.arg: k.value for k in call.keywords if k.arg}
+        name = _literal(given["name"]) if "name" in given else _NOT_LITERAL
+        choices = given.get("choices")
+        try:
+            options = ast.literal_eval(choices) if choices is not None else None
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            options = namespace.get(choices.id) if isinstance(choices, ast.Name) else None
+        if isinstance(name, str) and isinstance(options, (list, tuple)) and options:
+            found.setdefault(name, tuple(options))
+    return found
 
 
 def objective_with_helpers(objective: Callable[..., Any]) -> tuple[_Function, dict[str, Any]] | None:
@@ -477,7 +519,8 @@ def _name_loop_suggestions(function: ast.AST, namespace: Mapping[str, Any]) -> N
     first name's (``n_units_l0``): the first layer's width is what it sets in the layer it builds."""
     computed = loop_names(function, namespace)
     for call in _calls_in([function]):
-        if id(call) in computed:
+        # ``for name in ("C", "gamma"): trial.suggest_float(name, ...)`` names other parameters, not layers.
+        if id(call) in computed and not isinstance(call.args[0], ast.Name):
             call.args[0] = ast.copy_location(ast.Constant(computed[id(call)][0]), call.args[0])
 
 
@@ -973,6 +1016,15 @@ class _RoleReader:
         if isinstance(key, ast.Constant) and key.value in self._names:
             return key.value
         return None
+
+    def parameter_at(self, node: ast.AST) -> str | None:
+        """The parameter one node is, not looking inside it: a name being read (or a local holding the
+        parameter) or a lookup (``config["name"]``, a suggest call); else None."""
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                return None
+            return node.id if node.id in self._names else self._aliases.get(node.id)
+        return self._looked_up_key(node)
 
     def _single_parameter(self, expression: ast.AST | None) -> str | None:
         used = set() if expression is None else self._parameters_in(expression)

@@ -26,7 +26,7 @@ from .base import History, Sampler, Suggestion
 
 qmc = LazyImport("scipy.stats.qmc", install="pip install scipy")
 
-__all__ = ["WarmStartSampler"]
+__all__ = ["WarmStartSampler", "fill_unseen"]
 
 
 class WarmStartSampler(Sampler):
@@ -75,16 +75,19 @@ class WarmStartSampler(Sampler):
     def plan(self, space) -> list[Proposal]:
         """The strategy's proposals for ``space`` (computed once, then reused).
 
-        A parameter that a proposal's past study never saw holds a placeholder there;
-        it takes its estimator's default when ``defaults`` has one (the value the past
-        ran it at), and otherwise the value of the space's own scrambled Sobol design
-        (the i-th point for the i-th proposal), never a made-up one; the reason says so.
+        A parameter that a proposal's past study never saw holds a placeholder there.
+        A choice under which the objective uses the parameters the study informs takes
+        that value (``classifier="SVC"`` for an SVM study informing ``svc_c``:
+        :attr:`.TransferredStudy.branch`); another parameter takes its estimator's default
+        when ``defaults`` has one (the value the past ran it at), and otherwise the value
+        of the space's own scrambled Sobol design (the i-th point for the i-th proposal),
+        never a made-up one; the reason says so.
         """
         if self.proposals_ is None:
             carried, report = transfer_studies(self.past, space)
             self.report_ = self.report_ or report  # the study pipeline's report, when it handed one over
             proposals = self.strategy.propose(self.task, space, carried, self.k) if self.k else []
-            self.proposals_ = _fill_unseen(proposals, carried, space, self.seed, self.defaults)
+            self.proposals_ = fill_unseen(proposals, carried, space, self.seed, self.defaults)
         return self.proposals_
 
     def suggest(self, history: History, n: int = 1) -> list[Suggestion]:
@@ -105,14 +108,16 @@ class WarmStartSampler(Sampler):
         return f"WarmStartSampler(strategy={self.strategy!r}, past={len(self.past)} studies, k={self.k})"
 
 
-def _fill_unseen(
+def fill_unseen(
     proposals: Sequence[Proposal], carried: Sequence[TransferredStudy], space: SearchSpace, seed: int | None,
     defaults: Mapping[str, Any] | None = None,
 ) -> list[Proposal]:
-    """Each proposal with the parameters its past studies never saw set to their defaults or the Sobol design."""
+    """Each proposal with the parameters its past studies never saw set to the branch that uses what they
+    informed, their defaults or the Sobol design."""
     unseen = {t.study.study_id: t.filled for t in carried}
     if not any(unseen.values()):
         return list(proposals)
+    branches = {t.study.study_id: t.branch for t in carried}
     defaults = defaults or {}
     power = max(int(np.ceil(np.log2(max(len(proposals), 1)))), 0)  # Sobol points come in powers of 2
     design = space.decode(qmc.Sobol(d=len(space), scramble=True, seed=seed).random_base2(power)[: len(proposals)])
@@ -122,13 +127,18 @@ def _fill_unseen(
         if not filled:
             out.append(proposal)
             continue
-        at_default = [name for name in filled if name in defaults]
-        from_design = [name for name in filled if name not in defaults]
+        branch = {name: value for name, value in _branch_of(proposal, branches).items() if name in filled}
+        at_default = [name for name in filled if name in defaults and name not in branch]
+        from_design = [name for name in filled if name not in defaults and name not in branch]
         config = {
-            name: defaults[name] if name in at_default else design[i][name] if name in from_design else value
+            name: branch[name] if name in branch else defaults[name] if name in at_default
+            else design[i][name] if name in from_design else value
             for name, value in proposal.config.items()
         }
         reason = proposal.reason
+        if branch:
+            shown = ", ".join(f"{name}={value!r}" for name, value in branch.items())
+            reason += f"; {shown}: the branch of your objective that uses what the past study informs"
         if at_default:
             shown = ", ".join(f"{name}={defaults[name]!r}" for name in at_default)
             reason += f"; {shown}: the estimator's default, as the past study ran it"
@@ -136,6 +146,17 @@ def _fill_unseen(
             reason += f"; {', '.join(from_design)} from the space's Sobol design (not in the past study)"
         out.append(Proposal(config, reason, {**proposal.details, "filled": list(filled)}))
     return out
+
+
+def _branch_of(proposal: Proposal, branches: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The choices every past study behind the proposal sets to one branch, and that value (none for a
+    prediction from every study)."""
+    sources = proposal.details.get("source_study")
+    ids = [i for i in (sources if isinstance(sources, (list, tuple)) else [sources]) if i is not None]
+    if not ids:
+        return {}
+    found = [branches.get(i, {}) for i in ids]
+    return {name: value for name, value in found[0].items() if all(name in f and f[name] == value for f in found)}
 
 
 def _unseen_by(proposal: Proposal, unseen: Mapping[str, tuple[str, ...]]) -> list[str]:
