@@ -14,6 +14,7 @@ from jupyter_metahpo.samplers.default import default_n_initial
 from jupyter_metahpo.samplers._rgpe import StackedEnsemble, WeightedEnsemble, _misranked_pairs, ranking_weights
 from jupyter_metahpo.samplers._singletask_gp import fit_singletask_gp as _fit_gp
 from jupyter_metahpo.samplers.transfer import CURRENT, TransferSampler, _Target
+from jupyter_metahpo.space import SearchSpace, choice, loguniform
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 SPACE = synthetic_space()
@@ -280,3 +281,30 @@ def test_the_floor_applies_only_when_the_past_scores_were_predicted_at_fixed_val
         floors.clear()
         TransferSampler([study], seed=0, n_candidates=256).suggest(_study_with(task, SPACE.sample(4, 2)).history(), 1)
         assert floors == [expected] and expected in (0.0, transfer_module.SLICED_MIN_RESIDUAL_SCALE)
+
+
+def test_a_configuration_that_failed_here_is_not_proposed_again_and_again_where_the_past_recommends_it():
+    """A solver the new data does not allow (liblinear on multiclass) fails every trial; the past task found it best.
+    Failed trials count as the worst score seen, as in the GP sampler: before, the transfer refinement modelled the
+    complete trials only, and proposed the failing solver at every step."""
+    space = SearchSpace({"C": loguniform(1e-3, 1e2), "solver": choice("lbfgs", "liblinear")})
+
+    def score(config):
+        return 0.9 - 0.05 * np.log10(config["C"]) ** 2 + (0.02 if config["solver"] == "liblinear" else 0.0)
+
+    configs = space.sample(0, 40)
+    past = PastStudy.from_arrays("past", "past-task", space, "maximize", configs, [score(c) for c in configs])
+    study = Study(space, direction="maximize", sampler=TransferSampler([past], seed=0))
+    for c in (0.01, 0.1, 10.0):
+        study.tell(study.enqueue({"C": c, "solver": "lbfgs"}), score({"C": c, "solver": "lbfgs"}))
+    for c in (0.5, 1.0, 2.0):
+        study.tell(study.enqueue({"C": c, "solver": "liblinear"}), error="liblinear does not do multiclass")
+    solvers = []
+    for _ in range(5):
+        trial = study.ask()
+        solvers.append(trial.config["solver"])
+        if trial.config["solver"] == "liblinear":
+            study.tell(trial, error="liblinear does not do multiclass")
+        else:
+            study.tell(trial, score(trial.config))
+    assert solvers.count("liblinear") <= 1, solvers

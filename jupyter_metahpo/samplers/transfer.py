@@ -12,7 +12,9 @@ By default the current study is not one more member of the weighted sum but a GP
 its residuals (stacking, :class:`~._rgpe.StackedEnsemble`): the plain RGPE mean
 ignores the study's own results wherever the past models carry the weight, so a region
 they all recommend keeps being proposed after it has failed here; the stacked mean
-follows the observations near them. ``stacking=False`` gives plain RGPE.
+follows the observations near them. ``stacking=False`` gives plain RGPE. Failed trials
+count as the worst score seen, as in the GP sampler: the current study's GP, the residual
+and the ranking weights then steer away from a configuration that broke the objective.
 
 The next configurations maximise the acquisition (:mod:`.acquisition`, log expected
 improvement by default) under the ensemble, over a candidate set of Sobol points and
@@ -22,7 +24,7 @@ local perturbations of good points, snapped to valid configurations
 The weights are visible: ``sampler.weights_`` after each call, and in every
 suggestion's ``Origin("transfer", reason, {"weights": ..., ...})``.
 
-Past a point budget (``max_points``, :data:`MAX_TARGET_POINTS` complete trials) the
+Past a point budget (``max_points``, :data:`MAX_TARGET_POINTS` complete and failed trials) the
 current study's GP, the residual GP and the ranking weights see that many chosen
 trials (:mod:`._subset`); past studies are capped at ``max_points_per_task`` each.
 """
@@ -258,7 +260,7 @@ class TransferSampler(Sampler):
         last = self._target_lengthscales
         lengthscales = last[1] if last is not None and last[0] == space.to_json_string() else None
         categorical = space.categorical_mask()
-        order = np.array([t.number for t in history.complete], dtype=int)  # the rows of the target, when tried
+        order = _modelled_order(history)  # the rows of the target, when tried
         keep = choose_subset(
             target.x, target.raw, self.max_points, self.subset, categorical=categorical, lengthscales=lengthscales,
             order=order,
@@ -341,10 +343,16 @@ class _Target:
 
     @classmethod
     def of(cls, history: History) -> _Target:
+        """The complete trials, then the failed ones at the worst score seen (as the GP sampler counts them:
+        without them a configuration that crashed, say a solver the data does not allow, stayed where the
+        past models recommend it and was proposed again and again)."""
         complete = history.complete
         if not complete:
             return cls(np.empty((0, len(history.space))), np.empty(0))
-        return cls(history.space.encode([t.config for t in complete]), history.scores())
+        scores = history.scores()
+        failed = history.failed
+        raw = np.concatenate([scores, np.full(len(failed), float(scores.min()))])
+        return cls(history.space.encode([t.config for t in [*complete, *failed]]), raw)
 
     @property
     def can_model(self) -> bool:
@@ -366,10 +374,18 @@ class _Target:
         return -predicted if history.direction.value == "minimize" else predicted
 
 
+def _modelled_order(history: History) -> np.ndarray:
+    """The trial numbers of the target's rows (:meth:`_Target.of`: complete trials, then failed ones)."""
+    if not history.complete:
+        return np.empty(0, dtype=int)
+    return np.array([t.number for t in [*history.complete, *history.failed]], dtype=int)
+
+
 def _taken(history: History, target: _Target) -> np.ndarray:
-    """Unit-cube points (t, d) of every configuration tried or running; the complete trials'
-    come already encoded with the target (a long study's encoding is not repeated)."""
-    others = [t.config for t in history.trials if t.state is not TrialState.COMPLETE] + list(history.pending)
+    """Unit-cube points (t, d) of every configuration tried or running; the modelled trials' (complete and
+    failed) come already encoded with the target (a long study's encoding is not repeated)."""
+    modelled = (TrialState.COMPLETE, TrialState.FAILED) if history.complete else (TrialState.COMPLETE,)
+    others = [t.config for t in history.trials if t.state not in modelled] + list(history.pending)
     if not others:
         return target.all_x
     return np.vstack([target.all_x, history.space.encode([dict(c) for c in others])])
