@@ -156,7 +156,7 @@ def _groups(sources: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Any
                        if name not in defaults and name not in branch and name not in unused],
             "unused": unused,
             "defaulted": [f"{name}={defaults[name]!r}" for name in entry.get("filled") or []
-                          if name in defaults and name not in branch],
+                          if name in defaults and name not in branch and name not in unused],
             "branched": [f"{name}={value!r} (where your {', '.join(used)} {'is' if len(used) == 1 else 'are'} used)"
                          for name, (value, used) in branch.items()],
             "evidence": [],

@@ -184,3 +184,29 @@ def test_tune_says_which_branch_the_warm_start_ran_and_what_it_leaves_unused(skl
     assert "their configurations in your classifier='SVC' (where your svc_c is used)" in text
     assert "your rf_max_depth not used there" in text
     assert "classifier, rf_max_depth from the space's own design" not in text
+
+
+BOTH_BRANCHES = OPTUNA_SKLEARN_EXAMPLE.replace(
+    'rf_max_depth = trial.suggest_int("rf_max_depth", 2, 32, log=True)',
+    'rf_leaf = trial.suggest_int("rf_leaf", 1, 32, log=True)',
+).replace("max_depth=rf_max_depth, n_estimators=10", "min_samples_leaf=rf_leaf, n_estimators=100")
+
+
+def test_with_both_branches_informed_each_past_study_runs_in_its_own_and_leaves_the_others_parameter_unused():
+    from sklearn.datasets import load_breast_cancer
+
+    from jupyter_metahpo import suggest
+
+    X, y = load_breast_cancer(return_X_y=True)
+    objective = run_cell(BOTH_BRANCHES.strip("\n"), "<optuna-sklearn-both>", {"X": X, "y": y})["objective"]
+    proposals = suggest(data=(X, y), k=6, objective=objective, store=False)
+    chosen = {p.config["classifier"] for p in proposals}
+    assert chosen == {"SVC", "RandomForest"}, [dict(p.config) for p in proposals]
+    for proposal in proposals:
+        other = "rf_leaf" if proposal.config["classifier"] == "SVC" else "svc_c"
+        assert f"{other} not used in that branch" in proposal.reason, proposal.reason
+        # the other estimator's default is not what these past studies ran
+        assert f"{other}=" not in proposal.reason, proposal.reason
+    forest = [e for e in proposals.report.sources.values() if e["space_name"] == "random_forest_classifier"]
+    assert forest and forest[0]["branch"] == [["classifier", "RandomForest", ["rf_leaf"]]]
+    assert forest[0]["unused_in_branch"] == ["svc_c"]

@@ -89,7 +89,11 @@ def _in_its_branch(moved: TransferredStudy, branches, space: SearchSpace) -> Tra
     informed = [name for name in space.names if name not in moved.filled]
     options = {name: space[name].options for name in moved.filled if isinstance(space[name], Choice)}
     values = branch_values(informed, branches, moved.filled, options)
-    return dataclasses.replace(moved, branch=values) if values else moved
+    if not values:
+        return moved
+    unused = tuple(name for name in moved.filled if any(
+        b.chooser in values and values[b.chooser] not in b.values for b in branches.get(name, ())))
+    return dataclasses.replace(moved, branch=values, unused=unused)
 
 
 def _nearness(match: SpaceMatch, evidence) -> tuple[int, int, bool]:
@@ -172,7 +176,7 @@ def _source_entry(moved: TransferredStudy, branches: Mapping[str, list[Branch]])
         "filled": list(moved.filled),
         # [choice, the value the warm start gives it, the parameters it informs that need that value]
         "branch": [[name, value, _used_in(moved, name, branches)] for name, value in moved.branch.items()],
-        "unused_in_branch": _unused_in_branch(moved, branches),
+        "unused_in_branch": list(moved.unused),
         "evidence": [{"kind": e.kind, "detail": e.detail} for e in moved.evidence],
         "outside": round((moved.n_clipped + moved.n_dropped) / n, 4) if n else 0.0,
         "predicted_at": moved.predicted_at,
@@ -183,13 +187,6 @@ def _used_in(moved: TransferredStudy, chooser: str, branches: Mapping[str, list[
     """The parameters ``moved`` informs that the objective uses only in some branches of ``chooser``."""
     return [name for name in moved.space.names if name not in moved.filled
             and any(b.chooser == chooser for b in branches.get(name, ()))]
-
-
-def _unused_in_branch(moved: TransferredStudy, branches: Mapping[str, list[Branch]]) -> list[str]:
-    """The parameters ``moved`` never saw that its configurations' branch leaves unused (``rf_max_depth`` when they
-    run ``classifier="SVC"``)."""
-    return [name for name in moved.filled if any(
-        b.chooser in moved.branch and moved.branch[b.chooser] not in b.values for b in branches.get(name, ()))]
 
 
 def _closest_entry(

@@ -111,6 +111,9 @@ class TransferredStudy:
     #: the parameters it informs (``{"classifier": "SVC"}`` for an SVM study informing ``svc_c``, which the
     #: objective reads only when ``classifier == "SVC"``: :mod:`.branches`); set by the compatibility pass.
     branch: Mapping[str, Any] = field(default_factory=dict)
+    #: The parameters of the new space this study never saw that its branch leaves unused (``rf_max_depth`` when
+    #: its configurations run ``classifier="SVC"``).
+    unused: tuple[str, ...] = ()
 
     @property
     def filled(self) -> tuple[str, ...]:

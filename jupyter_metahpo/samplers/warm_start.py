@@ -118,6 +118,7 @@ def fill_unseen(
     if not any(unseen.values()):
         return list(proposals)
     branches = {t.study.study_id: t.branch for t in carried}
+    unused_by = {t.study.study_id: set(t.unused) for t in carried}
     defaults = defaults or {}
     power = max(int(np.ceil(np.log2(max(len(proposals), 1)))), 0)  # Sobol points come in powers of 2
     design = space.decode(qmc.Sobol(d=len(space), scramble=True, seed=seed).random_base2(power)[: len(proposals)])
@@ -128,17 +129,21 @@ def fill_unseen(
             out.append(proposal)
             continue
         branch = {name: value for name, value in _branch_of(proposal, branches).items() if name in filled}
-        at_default = [name for name in filled if name in defaults and name not in branch]
-        from_design = [name for name in filled if name not in defaults and name not in branch]
+        # Left unused by that branch: any valid value will do (the space's design), and it is not "as they ran".
+        unused = [name for name in filled if name not in branch and _unused_by_all(proposal, unused_by, name)]
+        at_default = [name for name in filled if name in defaults and name not in branch and name not in unused]
+        from_design = [name for name in filled if name not in defaults and name not in branch and name not in unused]
         config = {
             name: branch[name] if name in branch else defaults[name] if name in at_default
-            else design[i][name] if name in from_design else value
+            else design[i][name] if name in from_design or name in unused else value
             for name, value in proposal.config.items()
         }
         reason = proposal.reason
         if branch:
             shown = ", ".join(f"{name}={value!r}" for name, value in branch.items())
             reason += f"; {shown}: the branch of your objective that uses what the past study informs"
+        if unused:
+            reason += f"; {', '.join(unused)} not used in that branch (from the space's design)"
         if at_default:
             shown = ", ".join(f"{name}={defaults[name]!r}" for name in at_default)
             reason += f"; {shown}: the estimator's default, as the past study ran it"
@@ -157,6 +162,13 @@ def _branch_of(proposal: Proposal, branches: Mapping[str, Mapping[str, Any]]) ->
         return {}
     found = [branches.get(i, {}) for i in ids]
     return {name: value for name, value in found[0].items() if all(name in f and f[name] == value for f in found)}
+
+
+def _unused_by_all(proposal: Proposal, unused_by: Mapping[str, set[str]], name: str) -> bool:
+    """Whether every past study behind the proposal runs a branch that leaves ``name`` unused."""
+    sources = proposal.details.get("source_study")
+    ids = [i for i in (sources if isinstance(sources, (list, tuple)) else [sources]) if i is not None]
+    return bool(ids) and all(name in unused_by.get(i, ()) for i in ids)
 
 
 def _unseen_by(proposal: Proposal, unseen: Mapping[str, tuple[str, ...]]) -> list[str]:
