@@ -3,6 +3,7 @@
     python benchmarks/bench_optuna_style.py                      # 6 held-out datasets, 3 cells, 5 seeds
     python benchmarks/bench_optuna_style.py --cells hgb --seeds 0
     python benchmarks/bench_optuna_style.py --cells branches --out optuna_style_branches
+    python benchmarks/bench_optuna_style.py --cells layers --out optuna_style_layers
 
 Users coming from Optuna bring objectives that declare their space inside, one
 ``trial.suggest_*`` call per parameter. Three such cells, each defined from text registered
@@ -27,8 +28,11 @@ more than ten minutes, and at 1e6 iterations a fit at C >= 1e4 took 20-40 s) or 
 (2 to 32, log) for ``RandomForestClassifier(max_depth=rf_max_depth, n_estimators=10)``, both after the
 one-hot encoding and scaling (``SVR`` and ``RandomForestRegressor`` for regression, on the standardised
 target: SVR's ``epsilon=0.1`` is in the target's units, and Optuna's example is a classification one),
-scored over the same folds. ``--label`` names the rows of ``tune``'s default when a second checkout (the previous
-code's) runs the script, and ``--merge`` adds such runs to the table.
+scored over the same folds; and (``--cells layers``) Optuna's ``pytorch_simple.py`` model as it
+is, a width and a dropout per layer (``n_units_l{i}`` from 4 to 128, ``dropout_l{i}`` from 0.2 to
+0.5, for up to 3 layers), trained as the ``torch`` cell. ``--label`` names the rows of ``tune``'s
+default when a second checkout (the previous code's) runs the script, and ``--merge`` adds such runs
+to the table.
 
 The very same function object is handed to ``optuna.create_study(...).optimize`` (TPE,
 Optuna's default sampler, and its random sampler) and to ``tune(objective, ...)`` without a
@@ -72,7 +76,7 @@ from benchmarks._loo.user_live import run_cell  # noqa: E402
 from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 
 DATASETS = tuple(LIVE_DATASETS)  # held out of the prior
-CELLS = ("torch", "hgb", "svm", "branches")
+CELLS = ("torch", "hgb", "svm", "branches", "layers")
 DEFAULT_CELLS = ("torch", "hgb", "svm")
 METHODS = ("ours", "ours: cold", "Optuna TPE", "Optuna random")
 #: Optuna's TPE starts with 10 random trials (its n_startup_trials), so at 10 trials its random sampler adds nothing.
@@ -148,6 +152,29 @@ def objective(trial):
                            scoring="{metric}").mean()
 '''
 
+#: Optuna's pytorch_simple.py itself: a width and a dropout per layer (``n_units_l{i}``, ``dropout_l{i}``).
+LAYERS_MODEL_CELL = '''
+import torch
+import torch.nn as nn
+import torch.optim as optim
+from sklearn.metrics import {metric}
+
+
+def define_model(trial):
+    n_layers = trial.suggest_int("n_layers", 1, 3)
+    layers = []
+    in_features = X_train.shape[1]
+    for i in range(n_layers):
+        out_features = trial.suggest_int("n_units_l{{}}".format(i), 4, 128)
+        layers.append(nn.Linear(in_features, out_features))
+        layers.append(nn.ReLU())
+        p = trial.suggest_float("dropout_l{{}}".format(i), 0.2, 0.5)
+        layers.append(nn.Dropout(p))
+        in_features = out_features
+    layers.append(nn.Linear(in_features, n_outputs))
+    return nn.Sequential(*layers)
+'''
+
 BRANCHES_CELL = '''
 from sklearn.ensemble import {forest}
 from sklearn.model_selection import cross_val_score
@@ -172,10 +199,11 @@ def cell_objective(cell: str, dataset) -> Any:
     namespace: dict[str, Any] = {"__name__": "__main__"}
     classification = dataset.task == "classification"
     folds, metric = cv_protocol(dataset)
-    if cell == "torch":
+    if cell in ("torch", "layers"):
         namespace.update(torch_split(dataset))
         score = "balanced_accuracy_score" if classification else "r2_score"
-        run_cell(TORCH_MODEL_CELL.format(metric=score), f"<optuna-model-cell {dataset.name}>", namespace)
+        model_cell = TORCH_MODEL_CELL if cell == "torch" else LAYERS_MODEL_CELL
+        run_cell(model_cell.format(metric=score), f"<optuna-model-cell {cell} {dataset.name}>", namespace)
         text = TORCH_CELL.format(metric=score, loss="cross_entropy" if classification else "mse_loss",
                                  predict=".argmax(1)" if classification else "")
     elif cell == "hgb":

@@ -28,8 +28,9 @@ from the variable of a loop over a known range (Optuna's PyTorch example:
 suggested between 1 and 3) is every name the loop can make, ``n_units_l0`` to
 ``n_units_l2`` (:func:`loop_names`); a trial that builds fewer layers leaves the others
 unused. A loop over a constant list of names (``for name in ("C", "gamma"):
-trial.suggest_float(name, 1e-3, 1e3, log=True)``) declares each. Any other computed name, or a bound read from data, cannot be known before the
-trial runs: the error names the call and says to pass the space instead.
+trial.suggest_float(name, 1e-3, 1e3, log=True)``) declares each. Any other computed name, or a
+bound read from data, cannot be known before the trial runs: the error names the call and says to
+pass the space instead.
 """
 
 from __future__ import annotations

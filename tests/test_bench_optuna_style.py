@@ -22,10 +22,15 @@ ROLES = {
     "hgb": {name: name for name in ("learning_rate", "max_leaf_nodes", "min_samples_leaf", "l2_regularization")},
     "svm": {"C": "C", "gamma": "gamma"},
     "branches": {"svc_c": "C", "rf_max_depth": "max_depth"},
+    "layers": {"n_layers": "n_hidden_layers", "n_units_l0": "hidden_width", "dropout_l0": "dropout",
+               "lr": "learning_rate"},
 }
-FAMILIES = {"torch": ("torch_mlp",), "hgb": ("hgb",), "svm": ("svm",), "branches": ("svm", "random_forest")}
-#: The parameters besides those with a role: the torch cell's optimiser, Optuna's example's choice of model.
-CHOICES = {"torch": ["optimizer"], "branches": ["classifier"]}
+FAMILIES = {"torch": ("torch_mlp",), "hgb": ("hgb",), "svm": ("svm",), "branches": ("svm", "random_forest"),
+            "layers": ("torch_mlp",)}
+#: The parameters besides those with a role: the torch cells' optimiser, Optuna's example's choice of model, the
+#: later layers of Optuna's PyTorch example (which repeat the first layer's call).
+OTHERS = {"torch": ["optimizer"], "branches": ["classifier"],
+          "layers": ["optimizer", "n_units_l1", "n_units_l2", "dropout_l1", "dropout_l2"]}
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
@@ -33,7 +38,7 @@ CHOICES = {"torch": ["optimizer"], "branches": ["classifier"]}
 def test_the_benchmarks_cells_declare_their_space_and_each_parameter_has_its_role(cell, task):
     objective = bench.cell_objective(cell, toy_dataset(task))
     space = space_from_suggest_calls(objective)
-    assert sorted(space.names) == sorted([*ROLES[cell], *CHOICES.get(cell, [])])
+    assert sorted(space.names) == sorted([*ROLES[cell], *OTHERS.get(cell, [])])
     source = describe_objective(objective, space.names)
     assert {r.parameter: r.role for r in source.roles if r.direct} == ROLES[cell]
     assert source.families == FAMILIES[cell]

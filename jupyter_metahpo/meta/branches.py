@@ -47,16 +47,11 @@ class Branch:
     chooser: str
     values: tuple[Any, ...]
 
-    def describe(self) -> str:
-        """``classifier='SVC'``, ``model in ('svc', 'svr')``: the condition, for a person."""
-        if len(self.values) == 1:
-            return f"{self.chooser}={self.values[0]!r}"
-        return f"{self.chooser} in ({', '.join(repr(v) for v in self.values)})"
 
-
-#: A test read as "chooser takes one of these values" (``negated``: none of them).
 @dataclass(frozen=True)
 class _Test:
+    """A test read as "``chooser`` takes one of ``values``" (``negated``: none of them), or as its truth."""
+
     chooser: str
     values: tuple[Any, ...]
     negated: bool = False
@@ -113,7 +108,8 @@ def parameter_branches(
             values = _values_reaching(where, chooser, known)
             if values is None or (known is not None and set(_hashable(known)) <= values):
                 continue
-            ordered = [o for o in known if _hashable_one(o) in values] if known is not None else sorted(values, key=repr)
+            ordered = ([o for o in known if _hashable_one(o) in values] if known is not None
+                       else sorted(values, key=repr))
             found.append(Branch(parameter, chooser, tuple(ordered)))
     return tuple(found)
 
