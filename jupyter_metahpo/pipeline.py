@@ -25,6 +25,7 @@ why it started cold).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -371,12 +372,19 @@ class Experience:
             "n_sources": len(self.usable),
             "sources": {key: dict(value) for key, value in self.report.sources.items()},
             "n_unrelated": len(self.report.unrelated),
+            "unrelated_reason": _most_common(self.report.unrelated.values()),
             "defaults": {name: value for name, value in self.defaults.items()},
             "cold": None if self.usable else explain_cold(self.report, self.n_past),
         }
         if self.n_unread:
             out["n_unread"] = self.n_unread  # stored studies less relevant than the ones read
         return out
+
+
+def _most_common(reasons: Iterable[str]) -> list[Any] | None:
+    """The reason most studies were left out for, and how many (``None`` when none was)."""
+    counted = Counter(reasons).most_common(1)
+    return [counted[0][0], counted[0][1]] if counted else None
 
 
 # 4. The sampler --------------------------------------------------------------------------

@@ -40,6 +40,8 @@ class WarmStartSummary:
     groups: tuple[Mapping[str, Any], ...]
     cold: str | None
     strategy: str | None = None
+    #: The reason most of those left out were left out for, and how many (``None`` for an older study's summary).
+    unrelated_reason: tuple[str, int] | None = None
 
     @classmethod
     def from_info(cls, info: Mapping[str, Any]) -> WarmStartSummary | None:
@@ -54,6 +56,7 @@ class WarmStartSummary:
             groups=tuple(_groups(data.get("sources") or {}, data.get("defaults") or {})),
             cold=data.get("cold"),
             strategy=info.get("warm_start_strategy"),
+            unrelated_reason=_reason_and_count(data.get("unrelated_reason")),
         )
 
     @property
@@ -77,9 +80,17 @@ class WarmStartSummary:
         out = [f"warm start from {self.n_sources} of {self.n_past} past studies"]
         out += [f"- {_describe_group(g)}" for g in self.groups]
         if self.n_unrelated:
-            out.append(f"- left out: {self.n_unrelated} that share parameters but gave no evidence of being related")
+            out.append(f"- left out: {self._left_out()}")
         out += [f"- note: {note}" for note in self.notes()]
         return out
+
+    def _left_out(self) -> str:
+        """The studies that share parameters but were not used, and the reason most of them were left out for."""
+        text = f"{self.n_unrelated} that share parameters, without the evidence a transfer needs"
+        if self.unrelated_reason is not None:
+            reason, count = self.unrelated_reason
+            text += f" ({count} of them: {reason})" if count < self.n_unrelated else f" (each: {reason})"
+        return text
 
     def notes(self) -> list[str]:
         """Values the objective fixes that cost the past studies nearest its data a good part of their score.
@@ -126,13 +137,19 @@ class WarmStartSummary:
             return f"<div class='metahpo-warm'><b>cold start</b>: {html.escape(self.cold.removeprefix('cold: '))}</div>"
         items = "".join(f"<li>{html.escape(_describe_group(g))}</li>" for g in self.groups)
         left = (
-            f"<div>left out: {self.n_unrelated} that share parameters but gave no evidence of being related</div>"
+            f"<div>left out: {html.escape(self._left_out())}</div>"
             if self.n_unrelated else ""
         )
         return (
             f"<div class='metahpo-warm'><b>warm start</b> from {self.n_sources} of {self.n_past} past studies"
             f"<ul>{items}</ul>{left}{self.notes_html()}</div>"
         )
+
+
+def _reason_and_count(value: Any) -> tuple[str, int] | None:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return str(value[0]), int(value[1])
+    return None
 
 
 def _groups(sources: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Any]) -> list[dict[str, Any]]:

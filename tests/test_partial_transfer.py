@@ -892,3 +892,43 @@ def test_a_logistic_regression_cell_of_c_and_the_solver_warms_from_the_prior_on_
     shared = {entry["space_name"]: entry["shared"] for entry in proposals.report.sources.values()}
     assert shared.get("logistic_regression") == ["C"], proposals.report.summary()
     assert len(proposals) == 2
+
+
+def _one_parameter_history(study_id: str, estimator: str, parameter: str, task_type: str) -> PastStudy:
+    """A stored study of ``parameter`` and class_weight whose objective built ``estimator``, on a ``task_type`` task."""
+    space = SearchSpace({parameter: loguniform(1e-3, 1e2), "class_weight": choice(None, "balanced")})
+    code = f"def train({parameter}, class_weight):\n    return fit({estimator}({parameter}={parameter}))\n"
+    rng = np.random.default_rng(0)
+    configs = [{parameter: float(c), "class_weight": None} for c in np.exp(rng.uniform(np.log(1e-3), np.log(1e2), 12))]
+    values = [-abs(math.log10(c[parameter])) for c in configs]
+    extra = {"objective_source": describe_objective(code, space.names).to_json(), "task_type": task_type}
+    return _past(space, configs, values, study_id, extra=extra)
+
+
+def test_one_shared_parameter_that_scales_the_loss_needs_the_same_kind_of_task():
+    """An SVR cell's C and an SVC study's C scale different losses (epsilon-insensitive on the target, hinge on the
+    labels): with C all they share, the SVC study is left out of a regression study, saying why; an SVR study is a
+    source. A shared learning rate carries across the kinds of task as before."""
+    user = SearchSpace({"C": loguniform(1e-3, 1e3), "kernel": choice("rbf", "poly")})
+    cell = "def train(C, kernel):\n    return fit(SVR(C=C, kernel=kernel))\n"
+    task = TaskDescription("new", {"log_n_rows": 5.0}, "mhpo-v1")
+    regression = StudyContext(task=task, source=describe_objective(cell, user.names), task_type="regression")
+    svc = _one_parameter_history("svc", "SVC", "C", "classification")
+    svr = _one_parameter_history("svr", "SVR", "C", "regression")
+    experience = Experience.of(user, [svc, svr], regression)
+    assert [t.study.study_id for t in experience.usable] == ["svr"]
+    assert experience.report.unrelated["svc"] == (
+        "shares only C, which scales the loss, and is a classification task where yours is regression")
+    lines = WarmStartSummary.from_info({"warm_start": experience.summary()}).lines()
+    assert lines[-1] == ("- left out: 1 that share parameters, without the evidence a transfer needs (each: shares "
+                         "only C, which scales the loss, and is a classification task where yours is regression)")
+    # the task type unknown (no data): the SVC study informs C as before
+    unknown = StudyContext(task=task, source=describe_objective(cell, user.names))
+    assert {t.study.study_id for t in Experience.of(user, [svc, svr], unknown).usable} == {"svc", "svr"}
+    # a learning rate means the same for both kinds of task
+    hgb_user = SearchSpace({"learning_rate": loguniform(1e-3, 1.0), "max_depth": intrange(2, 12)})
+    hgb_cell = ("def train(learning_rate, max_depth):\n"
+                "    return fit(HistGradientBoostingRegressor(learning_rate=learning_rate, max_depth=max_depth))\n")
+    hgb_context = StudyContext(task=task, source=describe_objective(hgb_cell, hgb_user.names), task_type="regression")
+    classifier = _one_parameter_history("hgb", "HistGradientBoostingClassifier", "learning_rate", "classification")
+    assert [t.study.study_id for t in Experience.of(hgb_user, [classifier], hgb_context).usable] == ["hgb"]

@@ -29,7 +29,16 @@ from .compat import TransferredStudy, TransferReport, past_fixed, shared_needed,
 from .matching import SpaceMatch, match_spaces
 from .similarity import described_by_meta_features, task_similarities
 from .slicing import FixedSlicer
-from .relatedness import StudyContext, builtin_space_of, evidence_for, is_source, past_arguments, past_source
+from .relatedness import (
+    StudyContext,
+    builtin_space_of,
+    evidence_for,
+    is_source,
+    one_loss_scaled_link,
+    past_arguments,
+    past_source,
+    same_task_type,
+)
 
 __all__ = ["carry_over", "explain_cold", "source_label"]
 
@@ -146,6 +155,9 @@ def _unrelated_reason(match: SpaceMatch, evidence, study: PastStudy, context: St
     shared = ", ".join(match.shared)
     if not evidence:
         return f"shares {shared} but nothing says the tasks are related"
+    if one_loss_scaled_link(match) and same_task_type(study, context) is False:
+        return (f"shares only {shared}, which scales the loss, and is a {study.extra.get('task_type')} task where "
+                f"yours is {context.task_type}")
     if match.complete:  # one shared name, and data alike (is_source)
         return f"shares only {shared}, and data alike is not enough for one shared name without the same estimator"
     if any(e.kind == "estimator" for e in evidence):
