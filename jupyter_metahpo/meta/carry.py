@@ -91,7 +91,9 @@ def carry_over(
     return usable, report
 
 
-def _in_its_branch(moved: TransferredStudy, branches, space: SearchSpace) -> TransferredStudy:
+def _in_its_branch(
+    moved: TransferredStudy, branches: Mapping[str, list[Branch]], space: SearchSpace
+) -> TransferredStudy:
     """``moved`` with the value of each choice it never saw under which the objective uses what it informs."""
     if not branches or not moved.filled:
         return moved
