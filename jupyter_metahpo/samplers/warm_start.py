@@ -124,13 +124,15 @@ def fill_unseen(
     design = space.decode(qmc.Sobol(d=len(space), scramble=True, seed=seed).random_base2(power)[: len(proposals)])
     out = []
     for i, proposal in enumerate(proposals):
-        filled = _unseen_by(proposal, unseen)
+        ids = _source_ids(proposal)
+        filled = _unseen_by(ids, proposal.config, unseen)
         if not filled:
             out.append(proposal)
             continue
-        branch = {name: value for name, value in _branch_of(proposal, branches).items() if name in filled}
+        branch = {name: value for name, value in _branch_of(ids, branches).items() if name in filled}
         # Left unused by that branch: any valid value will do (the space's design), and it is not "as they ran".
-        unused = [name for name in filled if name not in branch and _unused_by_all(proposal, unused_by, name)]
+        unused = [name for name in filled
+                  if name not in branch and ids and all(name in unused_by.get(j, ()) for j in ids)]
         at_default = [name for name in filled if name in defaults and name not in branch and name not in unused]
         from_design = [name for name in filled if name not in defaults and name not in branch and name not in unused]
         config = {
@@ -153,33 +155,28 @@ def fill_unseen(
     return out
 
 
-def _branch_of(proposal: Proposal, branches: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The choices every past study behind the proposal sets to one branch, and that value (none for a
-    prediction from every study)."""
+def _source_ids(proposal: Proposal) -> list[str]:
+    """The past studies behind a proposal: one, several, or none for a prediction from every study."""
     sources = proposal.details.get("source_study")
-    ids = [i for i in (sources if isinstance(sources, (list, tuple)) else [sources]) if i is not None]
+    return [i for i in (sources if isinstance(sources, (list, tuple)) else [sources]) if i is not None]
+
+
+def _branch_of(ids: Sequence[str], branches: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The choices every one of the past studies ``ids`` sets to one branch, and that value (none for no study)."""
     if not ids:
         return {}
     found = [branches.get(i, {}) for i in ids]
     return {name: value for name, value in found[0].items() if all(name in f and f[name] == value for f in found)}
 
 
-def _unused_by_all(proposal: Proposal, unused_by: Mapping[str, set[str]], name: str) -> bool:
-    """Whether every past study behind the proposal runs a branch that leaves ``name`` unused."""
-    sources = proposal.details.get("source_study")
-    ids = [i for i in (sources if isinstance(sources, (list, tuple)) else [sources]) if i is not None]
-    return bool(ids) and all(name in unused_by.get(i, ()) for i in ids)
-
-
-def _unseen_by(proposal: Proposal, unseen: Mapping[str, tuple[str, ...]]) -> list[str]:
-    """The parameters no past study behind this proposal saw (one source, or every source of a prediction)."""
-    sources = proposal.details.get("source_study")
-    ids = sources if isinstance(sources, (list, tuple)) else [sources]
-    found = [set(unseen.get(i, ())) for i in ids if i is not None]
+def _unseen_by(ids: Sequence[str], config: Mapping[str, Any], unseen: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """The parameters of ``config`` none of the past studies ``ids`` saw (one source, or, with no ids, every
+    source of a prediction)."""
+    found = [set(unseen.get(i, ())) for i in ids]
     if not found:  # a prediction from every study (the neural model): what any of them lacked
         found = [set(names) for names in unseen.values()]
     names = set.union(*found) if found else set()
-    return [name for name in proposal.config if name in names]
+    return [name for name in config if name in names]
 
 
 def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
