@@ -1,7 +1,8 @@
 """Live benchmark runs kept as JSON, and their regret tables (``bench_search_cv.py``, ``bench_helper_cells.py``,
 ``bench_optuna_style.py``, ``bench_one_shared.py``); the cross-validation, preprocessing and data those scripts'
 cells share (``native_categories`` for boosted trees, ``torch_split`` for a torch loop's hold-out), and how a run
-is recorded (``recorded_run``) and reported (``write_report``).
+is recorded (``recorded_run``) and reported (``write_report``; ``add_run_options`` and ``report_live_runs`` are the
+options and the ending the cell scripts share).
 
 A run is a dict: ``method``, ``dataset``, ``estimator`` (the pipeline or cell), ``seed``,
 ``values`` (each candidate's score, NaN for a failure), ``seconds`` (its wall clock).
@@ -11,6 +12,7 @@ run found there, so it is relative, as in ``bench_live.py``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from collections.abc import Callable
@@ -130,6 +132,28 @@ def write_report(path: Path, title: str, command: str, settings: str, provenance
         f"score any run found there; the lower / higher columns pair runs with {pairing}.",
     ]
     write_tables(path, header, runs, regret_curves(runs, trials), [c for c in checkpoints if c <= trials], reference)
+
+
+def add_run_options(parser: argparse.ArgumentParser, out: str, label: str) -> None:
+    """The options the live-cell scripts share, after their own: seeds, trials, ``--label`` (what the rows of a
+    second checkout's run are called; ``label`` is its help), ``--merge``, ``--out`` (default ``out``) and
+    ``--table-only``."""
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--label", help=label)
+    parser.add_argument("--merge", nargs="*", default=[], help="JSON files of other runs to add to the table")
+    parser.add_argument("--out", default=out, help="results/<out>.md and .json")
+    parser.add_argument("--table-only", action="store_true", help="write the table from results/<out>.json's runs")
+
+
+def report_live_runs(args: argparse.Namespace, run: Callable[[argparse.Namespace], list[Run]], *, command: str,
+                     title: str, settings: str, reference: str, pairing: str) -> None:
+    """The runs of a script with :func:`add_run_options`: new (``run(args)``) or saved, with the ``--merge`` files'
+    added, written to ``results/<out>.md`` under ``title`` (``reference`` the method the others are paired with)."""
+    runs = saved_or_new_runs(RESULTS / f"{args.out}.json", args.table_only, lambda: run(args))
+    runs, provenance = with_merged_runs(runs, args.merge)
+    write_report(RESULTS / f"{args.out}.md", title, command, settings, provenance, runs, args.trials, CHECKPOINTS,
+                 reference, pairing)
 
 
 def saved_or_new_runs(path: Path, table_only: bool, run: Callable[[], list[Run]]) -> list[Run]:

@@ -38,16 +38,13 @@ sys.path.insert(0, str(ROOT.parent))
 from benchmarks._command import command_line  # noqa: E402
 from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 from benchmarks._live_runs import (  # noqa: E402
-    CHECKPOINTS,
-    RESULTS,
+    add_run_options,
     cv_protocol,
     native_categories,
     recorded_run,
-    saved_or_new_runs,
+    report_live_runs,
     torch_split,
     tuned_values,
-    with_merged_runs,
-    write_report,
 )
 from benchmarks._loo.user_live import run_cell  # noqa: E402
 
@@ -170,21 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
     parser.add_argument("--cells", nargs="+", choices=("torch", "hgb"), default=["torch", "hgb"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--trials", type=int, default=10)
-    parser.add_argument("--label", help="the default strategy's rows under this name (and no cold runs)")
-    parser.add_argument("--merge", nargs="*", default=[], help="JSON files of other runs to add to the table")
-    parser.add_argument("--out", default="helper_cells", help="results/<out>.md and .json")
-    parser.add_argument("--table-only", action="store_true", help="write the table from results/<out>.json's runs")
+    add_run_options(parser, "helper_cells", "the default strategy's rows under this name (and no cold runs)")
     args = parser.parse_args(argv)
 
-    runs = saved_or_new_runs(RESULTS / f"{args.out}.json", args.table_only, lambda: run_cells(args))
-    runs, provenance = with_merged_runs(runs, args.merge)
     settings = (f"Datasets (held out of the prior) {', '.join(args.datasets)}; cells {', '.join(args.cells)}; seeds "
                 f"{args.seeds}; {args.trials} trials")
-    write_report(RESULTS / f"{args.out}.md", "Cells whose model is built in a helper or a class of another cell",
-                 command_line(__file__, argv), settings, provenance, runs, args.trials, CHECKPOINTS, "ours: cold",
-                 "the cold start's")
+    report_live_runs(args, run_cells, command=command_line(__file__, argv),
+                     title="Cells whose model is built in a helper or a class of another cell", settings=settings,
+                     reference="ours: cold", pairing="the cold start's")
     return 0
 
 

@@ -44,17 +44,14 @@ sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks._command import command_line  # noqa: E402
 from benchmarks._live_runs import (  # noqa: E402
-    CHECKPOINTS,
-    RESULTS,
+    add_run_options,
     cv_protocol,
     native_categories,
     optuna_values,
     preprocessing,
     recorded_run,
-    saved_or_new_runs,
+    report_live_runs,
     tuned_values,
-    with_merged_runs,
-    write_report,
 )
 from benchmarks._loo.user_live import run_cell  # noqa: E402
 from benchmarks._problems import optuna_params  # noqa: E402
@@ -173,21 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(DEFAULT_CELLS))
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--trials", type=int, default=10)
-    parser.add_argument("--label", help="the default strategy's rows under this name (and no other method)")
-    parser.add_argument("--merge", nargs="*", default=[], help="JSON files of other runs to add to the table")
-    parser.add_argument("--out", default="one_shared", help="results/<out>.md and .json")
-    parser.add_argument("--table-only", action="store_true", help="write the table from results/<out>.json's runs")
+    add_run_options(parser, "one_shared", "the default strategy's rows under this name (and no other method)")
     args = parser.parse_args(argv)
 
-    runs = saved_or_new_runs(RESULTS / f"{args.out}.json", args.table_only, lambda: run_cells(args))
-    runs, provenance = with_merged_runs(runs, args.merge)
     settings = (f"Datasets (held out of the prior) {', '.join(args.datasets)}; cells {', '.join(args.cells)} (logreg "
                 f"on the classification datasets); seeds {args.seeds}; {args.trials} trials")
-    write_report(RESULTS / f"{args.out}.md", "Cells that share one parameter with the prior",
-                 command_line(__file__, argv), settings, provenance, runs, args.trials, CHECKPOINTS, "ours: cold",
-                 "the cold start's")
+    report_live_runs(args, run_cells, command=command_line(__file__, argv),
+                     title="Cells that share one parameter with the prior", settings=settings, reference="ours: cold",
+                     pairing="the cold start's")
     return 0
 
 

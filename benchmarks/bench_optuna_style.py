@@ -59,18 +59,15 @@ sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks._command import command_line  # noqa: E402
 from benchmarks._live_runs import (  # noqa: E402
-    CHECKPOINTS,
-    RESULTS,
+    add_run_options,
     cv_protocol,
     native_categories,
     optuna_values,
     preprocessing,
     recorded_run,
-    saved_or_new_runs,
+    report_live_runs,
     torch_split,
     tuned_values,
-    with_merged_runs,
-    write_report,
 )
 from benchmarks._loo.user_live import run_cell  # noqa: E402
 from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
@@ -252,21 +249,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(DEFAULT_CELLS))
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(DEFAULT_METHODS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--trials", type=int, default=10)
-    parser.add_argument("--label", help="the rows of tune's default under this name (and no other method)")
-    parser.add_argument("--merge", nargs="*", default=[], help="JSON files of other runs to add to the table")
-    parser.add_argument("--out", default="optuna_style", help="results/<out>.md and .json")
-    parser.add_argument("--table-only", action="store_true", help="write the table from results/<out>.json's runs")
+    add_run_options(parser, "optuna_style", "the rows of tune's default under this name (and no other method)")
     args = parser.parse_args(argv)
 
-    runs = saved_or_new_runs(RESULTS / f"{args.out}.json", args.table_only, lambda: run_cells(args))
-    runs, provenance = with_merged_runs(runs, args.merge)
     settings = (f"Datasets (held out of the prior) {', '.join(args.datasets)}; cells {', '.join(args.cells)}; seeds "
                 f"{args.seeds}; {args.trials} trials")
-    write_report(RESULTS / f"{args.out}.md", "Objectives written for Optuna, run by Optuna and by tune as they are",
-                 command_line(__file__, argv), settings, provenance, runs, args.trials, CHECKPOINTS, "Optuna TPE",
-                 "Optuna TPE's (the same objective, dataset and seed)")
+    report_live_runs(args, run_cells, command=command_line(__file__, argv),
+                     title="Objectives written for Optuna, run by Optuna and by tune as they are", settings=settings,
+                     reference="Optuna TPE", pairing="Optuna TPE's (the same objective, dataset and seed)")
     return 0
 
 
