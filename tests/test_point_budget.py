@@ -209,7 +209,7 @@ def test_gp_local_subset_searches_only_the_trust_region():
     from jupyter_metahpo.samplers.gp import GPSampler
 
     history = _history(60)
-    X, y, _, _ = gp_module._training_data(history)
+    X, y, _, _ = gp_module.training_data(history)
     domain = MixedDomain.from_space(SPACE)
     lower, upper = trust_region(X, y, 24, categorical=domain.categorical)
     assert np.any(upper - lower < 0.9)  # a real restriction, not the whole cube

@@ -57,6 +57,17 @@ class History:
         values = np.array([t.value for t in trials], dtype=float)
         return values if self.direction is Direction.MAXIMIZE else -values
 
+    def modelled(self) -> tuple[list[FrozenTrial], np.ndarray]:
+        """The trials a surrogate model is fitted on and their scores (higher is better): the complete ones, then
+        the failed ones at the worst score seen, so that the model steers away from where the objective broke.
+        None of either before a trial completes."""
+        complete = self.complete
+        if not complete:
+            return [], np.empty(0)
+        scores = self.scores(complete)
+        failed = self.failed
+        return [*complete, *failed], np.concatenate([scores, np.full(len(failed), float(scores.min()))])
+
     def seen_configs(self) -> list[Mapping[str, Any]]:
         return [t.config for t in self.trials] + list(self.pending)
 

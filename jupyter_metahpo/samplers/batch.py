@@ -47,8 +47,7 @@ from ..trial import Direction, Origin
 from ._gp import ExactGP, GPParams, fit_gp
 from .base import History, Sampler, Suggestion
 from .default import DefaultSampler
-from .gp import GPSampler
-from .models import standardize
+from .gp import GPSampler, training_data
 from .optimize import MixedDomain
 
 _INSTALL = 'pip install "jupyter-metahpo[botorch]"'
@@ -318,7 +317,7 @@ class QLogNEISampler(Sampler):
     def _qlognei(self, history: History, n: int) -> list[Suggestion]:
         space = history.space
         domain = MixedDomain.from_space(space)
-        X, y, y_mean, y_std = _training_data(history)
+        X, y, y_mean, y_std = training_data(history)
         gp = self._fit(space, X, y, domain)
         pending = space.encode([dict(c) for c in history.pending]) if history.pending else np.empty((0, len(space)))
         seen = {_config_key(space, c) for c in history.seen_configs()}
@@ -434,17 +433,6 @@ class QLogNEISampler(Sampler):
             "lengthscales": dict(zip(history.space.names, (float(v) for v in gp.lengthscales))),
         }
         return Origin(self.name, f"highest qLogNEI (BoTorch) under {fitted}{pending}", details)
-
-
-def _training_data(history: History) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Unit-cube inputs and standardised scores (higher is better), failed trials at the worst score,
-    as the GP sampler models them."""
-    space = history.space
-    scores = history.scores(history.complete)
-    X = space.encode([dict(t.config) for t in history.complete] + [dict(t.config) for t in history.failed])
-    raw = np.concatenate([scores, np.full(len(history.failed), float(scores.min()))])
-    y, y_mean, y_std = standardize(raw)
-    return X, y, y_mean, y_std
 
 
 def _snapper(space: SearchSpace):

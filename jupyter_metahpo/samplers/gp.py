@@ -65,7 +65,7 @@ from .optimize import MixedDomain, maximize_acquisition
 # torch loads when the first GP is fitted, so that importing the samplers stays quick.
 torch = LazyImport("torch")
 
-__all__ = ["GPSampler", "believe_pending", "MAX_POINTS"]
+__all__ = ["GPSampler", "believe_pending", "training_data", "MAX_POINTS"]
 
 #: The GP sampler's point budget: past this many trials (complete and failed), its GP is
 #: fitted on this many chosen ones (:mod:`._subset`). Continuing 2,000-trial studies, a
@@ -201,7 +201,7 @@ class GPSampler(Sampler):
     def _refine(self, history: History, n: int) -> list[Suggestion]:
         space = history.space
         domain = self._domain(space)
-        X, y, y_mean, y_std = _training_data(history)
+        X, y, y_mean, y_std = training_data(history)
         # Past the budget, trials are chosen in the metric of the previous fit (None before one).
         metric = self._metric(space)
         keep = self._modelled(X, y, domain, metric, _trial_order(history))
@@ -307,22 +307,20 @@ class GPSampler(Sampler):
         return Origin(self.name, f"{phrase} under {fitted}", details)
 
 
-def _training_data(history: History) -> tuple[np.ndarray, np.ndarray, float, float]:
+def training_data(history: History) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Unit-cube inputs, standardised scores (higher is better) and the mean and std used.
 
     Failed trials count as the worst score seen: the model then steers away from them.
     """
-    space = history.space
-    scores = history.scores(history.complete)
-    X = space.encode([t.config for t in history.complete] + [t.config for t in history.failed])
-    raw = np.concatenate([scores, np.full(len(history.failed), float(scores.min()))])
+    trials, raw = history.modelled()
+    X = history.space.encode([t.config for t in trials])
     y, y_mean, y_std = standardize(raw)
     return X, y, y_mean, y_std
 
 
 def _trial_order(history: History) -> np.ndarray:
-    """The trial numbers of the rows of :func:`_training_data` (complete trials, then failed ones)."""
-    return np.array([t.number for t in history.complete] + [t.number for t in history.failed], dtype=int)
+    """The trial numbers of the rows of :func:`training_data` (complete trials, then failed ones)."""
+    return np.array([t.number for t in history.modelled()[0]], dtype=int)
 
 
 def believe_pending(gp: ExactGP, pending: np.ndarray, y: np.ndarray) -> tuple[ExactGP, float]:

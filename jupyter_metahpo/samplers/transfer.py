@@ -260,7 +260,7 @@ class TransferSampler(Sampler):
         last = self._target_lengthscales
         lengthscales = last[1] if last is not None and last[0] == space.to_json_string() else None
         categorical = space.categorical_mask()
-        order = _modelled_order(history)  # the rows of the target, when tried
+        order = np.array([t.number for t in history.modelled()[0]], dtype=int)  # the rows of the target, when tried
         keep = choose_subset(
             target.x, target.raw, self.max_points, self.subset, categorical=categorical, lengthscales=lengthscales,
             order=order,
@@ -346,13 +346,10 @@ class _Target:
         """The complete trials, then the failed ones at the worst score seen (as the GP sampler counts them:
         without them a configuration that crashed, say a solver the data does not allow, stayed where the
         past models recommend it and was proposed again and again)."""
-        complete = history.complete
-        if not complete:
+        trials, raw = history.modelled()
+        if not trials:
             return cls(np.empty((0, len(history.space))), np.empty(0))
-        scores = history.scores()
-        failed = history.failed
-        raw = np.concatenate([scores, np.full(len(failed), float(scores.min()))])
-        return cls(history.space.encode([t.config for t in [*complete, *failed]]), raw)
+        return cls(history.space.encode([t.config for t in trials]), raw)
 
     @property
     def can_model(self) -> bool:
@@ -372,13 +369,6 @@ class _Target:
             return None
         predicted = float(mean * self.std + self.mean)
         return -predicted if history.direction.value == "minimize" else predicted
-
-
-def _modelled_order(history: History) -> np.ndarray:
-    """The trial numbers of the target's rows (:meth:`_Target.of`: complete trials, then failed ones)."""
-    if not history.complete:
-        return np.empty(0, dtype=int)
-    return np.array([t.number for t in [*history.complete, *history.failed]], dtype=int)
 
 
 def _taken(history: History, target: _Target) -> np.ndarray:
