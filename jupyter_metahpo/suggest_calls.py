@@ -46,7 +46,8 @@ from typing import Any
 from .space import Parameter, SearchSpace, choice, intrange, loguniform, uniform
 
 __all__ = [
-    "SUGGEST_METHODS", "MAX_GRID", "SuggestCallError", "declared_parameter", "declared_space", "loop_names",
+    "SUGGEST_METHODS", "MAX_GRID", "SuggestCallError", "categorical_options", "declared_parameter", "declared_space",
+    "loop_names",
 ]
 
 #: Optuna's ``Trial.suggest_*`` methods and their positional arguments after the name.
@@ -183,6 +184,25 @@ def declared_space(function: ast.FunctionDef | ast.AsyncFunctionDef,
     if not declared:
         return None
     return SearchSpace({name: parameter for name, (parameter, _) in declared.items()})
+
+
+def categorical_options(function: ast.FunctionDef | ast.AsyncFunctionDef,
+                        namespace: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """The options of each ``trial.suggest_categorical(name, choices)`` in a function's syntax tree whose name and
+    choices are constants (as :func:`declared_space` reads them); any other call is left out, not an error (the
+    source reader asks, to read the branches an ``else`` takes)."""
+    found: dict[str, tuple[Any, ...]] = {}
+    for call in _suggest_calls(function):
+        if _suggest_method(call) != "suggest_categorical" or any(k.arg is None for k in call.keywords):
+            continue
+        try:
+            args = [_constant(a, namespace) for a in call.args]
+            kwargs = {k.arg: _constant(k.value, namespace) for k in call.keywords}
+            name, parameter = declared_parameter("suggest_categorical", args, kwargs)  # type: ignore[arg-type]
+        except (_NotConstant, SuggestCallError):
+            continue
+        found.setdefault(name, tuple(parameter.options))  # type: ignore[attr-defined]
+    return found
 
 
 def loop_names(function: ast.AST, namespace: Mapping[str, Any]) -> dict[int, list[str]]:

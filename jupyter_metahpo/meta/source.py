@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..builtin_spaces import BUILTIN_SPACES
-from ..suggest_calls import SUGGEST_METHODS, loop_names
+from ..suggest_calls import SUGGEST_METHODS, categorical_options, loop_names
 from .branches import Branch, parameter_branches
 from .estimator_text import configured_estimators
 from .inlining import (
@@ -287,7 +287,7 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     normalised = "\n".join([_normalised_text(node, names), *(_normalised_helper(h) for h in helpers)])
     reader = _RoleReader(reading, names)
     estimators, families, roles = reader.read()
-    options = {**_categorical_options(reading, namespace), **options}
+    options = {**categorical_options(reading, namespace), **options}
     return ObjectiveSource(
         fingerprint=hashlib.sha256(f"{SOURCE_FORMAT}\n{normalised}".encode()).hexdigest()[:16],
         shingles=_shingles(normalised),
@@ -304,25 +304,6 @@ def _choice_options(parameters: Iterable[str]) -> dict[str, tuple[Any, ...]]:
     if not isinstance(parameters, Mapping):
         return {}
     return {name: tuple(p.options) for name, p in parameters.items() if isinstance(getattr(p, "options", None), tuple)}
-
-
-def _categorical_options(function: ast.AST, namespace: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
-    """The options of each ``trial.suggest_categorical(name, choices)`` whose name and choices are constants (literals
-    or names of the notebook holding them)."""
-    found: dict[str, tuple[Any, ...]] = {}
-    for call in _calls_in([function]):
-        if not (isinstance(call.func, ast.Attribute) and call.func.attr == "suggest_categorical"):
-            continue
-        given = dict(zip(("name", "choices"), call.args)) | {k.arg: k.value for k in call.keywords if k.arg}
-        name = _literal(given["name"]) if "name" in given else _NOT_LITERAL
-        choices = given.get("choices")
-        try:
-            options = ast.literal_eval(choices) if choices is not None else None
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            options = namespace.get(choices.id) if isinstance(choices, ast.Name) else None
-        if isinstance(name, str) and isinstance(options, (list, tuple)) and options:
-            found.setdefault(name, tuple(options))
-    return found
 
 
 def objective_with_helpers(objective: Callable[..., Any]) -> tuple[_Function, dict[str, Any]] | None:
