@@ -125,6 +125,109 @@ def test_truth_tests_not_and_inequalities_resolve_against_the_choices_options():
     }
 
 
+# Optuna's example as many write it: each branch returns, and the model after the ``if`` is the other one.
+EARLY_RETURN_EXAMPLE = '''
+def objective(trial):
+    classifier = trial.suggest_categorical("classifier", ["SVC", "RandomForest"])
+    if classifier == "SVC":
+        svc_c = trial.suggest_float("svc_c", 1e-10, 1e10, log=True)
+        model = sklearn.pipeline.make_pipeline(sklearn.preprocessing.StandardScaler(), sklearn.svm.SVC(C=svc_c))
+        return sklearn.model_selection.cross_val_score(model, X, y, cv=3).mean()
+    rf_max_depth = trial.suggest_int("rf_max_depth", 2, 32, log=True)
+    model = sklearn.ensemble.RandomForestClassifier(max_depth=rf_max_depth, n_estimators=10)
+    return sklearn.model_selection.cross_val_score(model, X, y, cv=3).mean()
+'''
+
+
+def test_what_follows_an_if_that_returns_is_the_other_branch():
+    assert branches_of(EARLY_RETURN_EXAMPLE, ["classifier", "svc_c", "rf_max_depth"]) == {
+        "svc_c": ("classifier", ("SVC",)),
+        "rf_max_depth": ("classifier", ("RandomForest",)),
+    }
+
+
+def test_raise_continue_and_an_else_that_leaves_count_as_leaving_and_a_test_on_data_does_not():
+    text = '''
+    def train(kind, alpha, beta, gamma, delta):
+        if kind not in ("a", "b"):
+            raise ValueError(kind)
+        for epoch in range(3):
+            if kind == "a":
+                continue
+            step(beta)                # only kind "b" gets here
+        if kind == "b":
+            pass
+        else:
+            return alpha              # kind "a": the rest of the function is kind "b" only
+        if X.shape[0] > 10:
+            return delta              # a test on data: what follows is not conditioned by it
+        return gamma + delta
+    '''
+    found = branches_of(text, {"kind": choice("a", "b", "c"), "alpha": uniform(0, 1), "beta": uniform(0, 1),
+                               "gamma": uniform(0, 1), "delta": uniform(0, 1)})
+    assert found == {"alpha": ("kind", ("a",)), "beta": ("kind", ("b",)), "gamma": ("kind", ("b",)),
+                     "delta": ("kind", ("b",))}
+
+
+def test_an_if_whose_body_does_not_always_leave_puts_nothing_after_it_in_a_branch():
+    text = '''
+    def train(kind, alpha, beta):
+        if kind == "a":
+            if X.shape[0] > 10:
+                return alpha          # only on large data: small data goes on below with kind "a"
+        return beta
+    '''
+    assert branches_of(text, {"kind": choice("a", "b"), "alpha": uniform(0, 1), "beta": uniform(0, 1)}) == {
+        "alpha": ("kind", ("a",)),
+    }
+
+
+def test_an_early_return_in_a_helper_leaves_the_helper_not_the_objective():
+    text = '''
+    def make(config):
+        if config["kind"] == "svc":
+            return SVC(C=config["c"])
+        return LogisticRegression()
+
+    def scaled(config):
+        return Scaler(config["depth"])
+
+    def train(config):
+        model = make(config)
+        return cross_val_score(scaled(config), model, X, y).mean()
+    '''
+    # The helpers' bodies are read after the objective's, one after another: make's return must not put
+    # scaled's (the only place depth is read) under kind != "svc".
+    found = branches_of(text, {"kind": choice("svc", "logreg"), "c": uniform(0, 1), "depth": intrange(1, 5)})
+    assert found == {"c": ("kind", ("svc",))}
+
+
+def test_match_cases_on_a_choice_give_branches_and_the_wildcard_takes_the_rest():
+    text = '''
+    def train(config):
+        match config["model"]:
+            case "svc" | "nusvc":
+                model = SVC(C=config["C"])
+            case "forest":
+                model = RandomForestClassifier(max_depth=config["depth"])
+            case _:
+                model = LogisticRegression(tol=config["tol"])
+        match config["scaler"]:
+            case "standard" if X.shape[0] > 10:
+                scale = config["with_mean"]
+            case _:
+                scale = config["quantiles"]   # after a guarded case: not read as "not standard"
+        return cross_val_score(model, X, y).mean()
+    '''
+    space = {"model": choice("svc", "nusvc", "forest", "logistic"), "C": loguniform(1e-2, 1e2),
+             "depth": intrange(2, 20), "tol": loguniform(1e-5, 1e-2), "scaler": choice("standard", "robust"),
+             "with_mean": choice(True, False), "quantiles": intrange(10, 100)}
+    assert branches_of(text, space) == {
+        "C": ("model", ("svc", "nusvc")), "depth": ("model", ("forest",)), "tol": ("model", ("logistic",)),
+        "with_mean": ("scaler", ("standard",)),
+    }
+
+
 def test_branches_survive_the_sources_json_and_older_json_has_none():
     source = describe_objective(OPTUNA_SKLEARN_EXAMPLE, ["classifier", "svc_c", "rf_max_depth"])
     again = ObjectiveSource.from_json(source.to_json())
@@ -169,6 +272,26 @@ def test_the_warm_start_runs_the_svm_priors_configurations_in_the_branch_that_us
     svm = [entry for entry in proposals.report.sources.values() if entry["space_name"] == "svc"]
     assert svm and svm[0]["branch"] == [["classifier", "SVC", ["svc_c"]]]
     assert svm[0]["unused_in_branch"] == ["rf_max_depth"]
+
+
+def test_the_warm_start_runs_the_forest_priors_configurations_after_the_svms_early_return():
+    from sklearn.datasets import load_breast_cancer
+
+    from jupyter_metahpo import suggest
+
+    X, y = load_breast_cancer(return_X_y=True)
+    header = OPTUNA_SKLEARN_EXAMPLE.split("def objective")[0]
+    cell = header + EARLY_RETURN_EXAMPLE.replace(
+        'rf_max_depth = trial.suggest_int("rf_max_depth", 2, 32, log=True)',
+        'rf_leaf = trial.suggest_int("rf_leaf", 1, 32, log=True)',
+    ).replace("max_depth=rf_max_depth, n_estimators=10", "min_samples_leaf=rf_leaf, n_estimators=100")
+    objective = run_cell(cell.strip("\n"), "<early-return>", {"X": X, "y": y})["objective"]
+    proposals = suggest(data=(X, y), k=6, objective=objective, store=False)
+    forest = [e for e in proposals.report.sources.values() if e["space_name"] == "random_forest_classifier"]
+    assert forest and forest[0]["branch"] == [["classifier", "RandomForest", ["rf_leaf"]]]
+    runs = {p.config["classifier"]: p for p in proposals}
+    assert set(runs) == {"SVC", "RandomForest"}, [dict(p.config) for p in proposals]
+    assert "svc_c not used in that branch" in runs["RandomForest"].reason
 
 
 def test_tune_says_which_branch_the_warm_start_ran_and_what_it_leaves_unused(sklearn_example, tmp_path):

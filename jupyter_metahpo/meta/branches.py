@@ -24,9 +24,15 @@ conditional expressions around it. A test counts when it compares one parameter 
 parameter alone (truthy) or ``not`` it, and ``and`` / ``or`` of such tests on one chooser; an
 ``else`` (or ``elif``) counts the negation of a test it can read whole. A parameter belongs
 to a branch of a chooser when every place it is read lies under a test of that chooser; the
-branch's values are the chooser's options that reach any of those places. Anything else
-(a test on data, an early ``return``, a loop's bound) leaves the parameter unconditional,
-which is what the warm start assumed before.
+branch's values are the chooser's options that reach any of those places.
+
+Two more forms say the same: an ``if`` whose body always leaves its block (``return``,
+``raise``, ``continue``, ``break``) puts the rest of the block under the test's negation, as an
+``else`` would (each branch of Optuna's example written with its own ``return``); and ``match``
+on a choice, whose ``case "a" | "b":`` tests constants and whose ``case _:`` takes what no
+earlier case did (when every earlier case was read whole, with no guard). Anything else (a test
+on data, a comparison of numbers, a loop's bound) leaves the parameter unconditional, which is
+what the warm start assumed before.
 """
 
 from __future__ import annotations
@@ -72,8 +78,12 @@ def parameter_branches(
     function: ast.AST,
     parameter_at: Callable[[ast.AST], str | None],
     options: Mapping[str, Sequence[Any]],
+    written: int | None = None,
 ) -> tuple[Branch, ...]:
     """The branches of the parameters of ``function`` (a syntax tree, its helpers inlined), by the rules above.
+
+    ``written``: how many of the function's statements are its own, as written; the rest (inlined helpers'
+    bodies, appended one after another) are each read alone. None: all of them.
 
     ``parameter_at(node)`` is the user's parameter one node is (a name or a local holding it, a lookup, a
     suggest call), else None; ``options`` are the choices' options where known (a ``suggest_categorical``
@@ -81,24 +91,85 @@ def parameter_branches(
     """
     sites: dict[str, list[tuple[_Test, ...]]] = {}
 
+    def visit_block(statements: Sequence[ast.stmt], tests: tuple[_Test, ...]) -> None:
+        # An ``if`` whose body always leaves the block (``return``, ``raise``, ``continue``, ``break``) puts the
+        # rest of the block under the test's negation, as an ``else`` would; one whose ``else`` leaves, under the test.
+        for statement in statements:
+            visit(statement, tests)
+            if isinstance(statement, ast.If):
+                taken, skipped = _under(statement.test, tests)
+                if _always_leaves(statement.body) and not _always_leaves(statement.orelse):
+                    tests = skipped
+                elif _always_leaves(statement.orelse) and not _always_leaves(statement.body):
+                    tests = taken
+
     def visit(node: ast.AST, tests: tuple[_Test, ...]) -> None:
         if isinstance(node, (ast.If, ast.IfExp)):
             visit(node.test, tests)
-            read = _read_test(node.test, parameter_at)
-            taken = tests + read if read else tests
-            skipped = tests + (_negated(read[0]),) if read is not None and len(read) == 1 else tests
-            for child in node.body if isinstance(node.body, list) else [node.body]:
-                visit(child, taken)
-            for child in node.orelse if isinstance(node.orelse, list) else [node.orelse]:
-                visit(child, skipped)
+            taken, skipped = _under(node.test, tests)
+            if isinstance(node, ast.If):
+                visit_block(node.body, taken)
+                visit_block(node.orelse, skipped)
+            else:
+                visit(node.body, taken)
+                visit(node.orelse, skipped)
+            return
+        if isinstance(node, ast.Match):
+            visit_match(node, tests)
             return
         parameter = parameter_at(node)
         if parameter is not None:
             sites.setdefault(parameter, []).append(tests)
+        blocks = [getattr(node, field) for field in ("body", "orelse", "finalbody")
+                  if isinstance(getattr(node, field, None), list)] if isinstance(node, ast.stmt) else []
         for child in ast.iter_child_nodes(node):
-            visit(child, tests)
+            if not any(child in block for block in blocks):
+                visit(child, tests)
+        for block in blocks:
+            visit_block(block, tests)
 
-    visit(function, ())
+    def visit_match(node: ast.Match, tests: tuple[_Test, ...]) -> None:
+        # ``case "svc":`` and ``case "svc" | "nusvc":`` test the subject against constants; ``case _:`` takes
+        # what no earlier case did, when every earlier case was read whole (no guard, no other pattern).
+        visit(node.subject, tests)
+        chooser = parameter_at(node.subject)
+        earlier: list[Any] | None = []
+        for case in node.cases:
+            if case.guard is not None:
+                visit(case.guard, tests)
+            values = _case_values(case.pattern) if chooser is not None else None
+            if values is not None:
+                here = tests + (_Test(chooser, values),)
+            elif _is_wildcard(case.pattern) and chooser is not None and earlier is not None:
+                here = tests + (_Test(chooser, tuple(earlier), negated=True),)
+            else:
+                here = tests
+            visit_block(case.body, here)
+            if values is None or case.guard is not None:
+                earlier = None
+            elif earlier is not None:
+                earlier.extend(values)
+
+    def _under(test: ast.expr, tests: tuple[_Test, ...]) -> tuple[tuple[_Test, ...], tuple[_Test, ...]]:
+        """The tests that hold where ``test`` is true, and where it is false."""
+        read = _read_test(test, parameter_at)
+        taken = tests + read if read else tests
+        skipped = tests + (_negated(read[0]),) if read is not None and len(read) == 1 else tests
+        return taken, skipped
+
+    # The helpers inlined after the function's own statements are blocks of their own: an early ``return`` in
+    # one leaves that helper, not the function, so the rule above reads the function's own statements only.
+    body = function.body if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    if body is None:
+        visit(function, ())
+    else:
+        own = len(body) if written is None else written
+        for default in (*function.args.defaults, *function.args.kw_defaults):
+            if default is not None:
+                visit(default, ())
+        visit_block(body[:own], ())
+        for statement in body[own:]:
+            visit(statement, ())
     found = []
     for parameter, where in sites.items():
         for chooser in _choosers(where):
@@ -181,6 +252,38 @@ def _read_test(test: ast.expr, parameter_at: Callable[[ast.AST], str | None]) ->
     if isinstance(op, (ast.In, ast.NotIn)) and isinstance(constant, (tuple, list, set, frozenset)):
         return (_Test(chooser, tuple(constant), negated=isinstance(op, ast.NotIn)),)
     return None
+
+
+def _always_leaves(statements: Sequence[ast.stmt]) -> bool:
+    """Whether running ``statements`` always leaves the block they are in (so what follows it is skipped)."""
+    if not statements:
+        return False
+    last = statements[-1]
+    if isinstance(last, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+        return True
+    if isinstance(last, ast.If):
+        return _always_leaves(last.body) and _always_leaves(last.orelse)
+    if isinstance(last, (ast.With, ast.AsyncWith)):
+        return _always_leaves(last.body)
+    return False
+
+
+def _case_values(pattern: ast.pattern) -> tuple[Any, ...] | None:
+    """The constants a ``case`` pattern matches (``"a"``, ``"a" | "b"``, ``None``); None for any other pattern."""
+    if isinstance(pattern, ast.MatchValue):
+        value = _constant(pattern.value)
+        return None if value is _NOT_CONSTANT else (value,)
+    if isinstance(pattern, ast.MatchSingleton):
+        return (pattern.value,)
+    if isinstance(pattern, ast.MatchOr):
+        parts = [_case_values(p) for p in pattern.patterns]
+        return None if any(p is None for p in parts) else tuple(v for p in parts for v in p)  # type: ignore[union-attr]
+    return None
+
+
+def _is_wildcard(pattern: ast.pattern) -> bool:
+    """``case _:`` or ``case other:`` (a capture pattern matches anything)."""
+    return isinstance(pattern, ast.MatchAs) and pattern.pattern is None
 
 
 #: Stands for a part of an ``and`` that was not read: it makes the test unfit for negation.

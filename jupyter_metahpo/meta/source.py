@@ -278,7 +278,7 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     if found is None:
         return None
     node, find, namespace = found
-    reading, helpers = _with_helpers(node, find, names)
+    reading, helpers, written = _with_helpers(node, find, names)
     reading.body.extend(ast.Expr(value=e) for e in configured_estimators(reading, namespace, names))
     _name_estimator_classes(reading, namespace)
     _name_chosen_optimizers(reading)
@@ -295,7 +295,7 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
         families=families,
         roles=roles,
         settings=reader.settings(),
-        branches=parameter_branches(reading, reader.parameter_at, options),
+        branches=parameter_branches(reading, reader.parameter_at, options, written=written),
     )
 
 
@@ -316,9 +316,12 @@ def objective_with_helpers(objective: Callable[..., Any]) -> tuple[_Function, di
     return _with_helpers(node, find, ())[0], namespace
 
 
-def _with_helpers(node: _Objective, find: Finder, names: Sequence[str]) -> tuple[_Function, list]:
+def _with_helpers(node: _Objective, find: Finder, names: Sequence[str]) -> tuple[_Function, list, int]:
+    """The objective as a function with its helpers' bodies appended, the helpers, and how many statements
+    of the body are the objective's own (the helpers' follow them)."""
     reading = _as_function(node, names)
-    return reading, inline_helpers(reading, _without_estimators(find))
+    written = len(reading.body)
+    return reading, inline_helpers(reading, _without_estimators(find)), written
 
 
 def source_similarity(a: ObjectiveSource, b: ObjectiveSource) -> float:
