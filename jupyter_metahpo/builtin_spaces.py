@@ -43,7 +43,9 @@ class BuiltinSpace:
     ``name`` identifies it (``"hgb_classifier"``), ``family`` groups the classifier
     and regressor of one model (``"hgb"``), ``task`` is ``"classification"`` or
     ``"regression"``. ``fixed`` holds settings passed to every estimator built, and
-    ``needs_scaling`` says whether features should be standardised first.
+    ``needs_scaling`` says whether features should be standardised first. ``optimizer``
+    names the gradient update the estimator runs as ``torch.optim`` names it (``"AdamW"``),
+    for a training loop that chooses its optimiser (:mod:`.meta.optimizers`).
     """
 
     name: str
@@ -56,6 +58,7 @@ class BuiltinSpace:
     fixed: Mapping[str, Any] = field(default_factory=dict)
     needs_scaling: bool = False
     to_params: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    optimizer: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "default_config", MappingProxyType(self.space.validate_config(self.default_config)))
@@ -260,26 +263,26 @@ def _make_spaces() -> dict[str, BuiltinSpace]:
             _mlp_space(), _MLP_DEFAULTS,
             "scikit-learn multi-layer perceptron: width and depth of equal hidden layers, "
             "activation, L2 penalty alpha, Adam's step size and the batch size.",
-            fixed=_MLP_FIXED, needs_scaling=True, to_params=_mlp_params,
+            fixed=_MLP_FIXED, needs_scaling=True, to_params=_mlp_params, optimizer="Adam",  # its default solver, "adam"
         ),
         BuiltinSpace(
             "mlp_regressor", "mlp", REGRESSION, "sklearn.neural_network:MLPRegressor",
             _mlp_space(), _MLP_DEFAULTS,
             "scikit-learn multi-layer perceptron for regression; the same space as mlp_classifier.",
-            fixed=_MLP_FIXED, needs_scaling=True, to_params=_mlp_params,
+            fixed=_MLP_FIXED, needs_scaling=True, to_params=_mlp_params, optimizer="Adam",  # its default solver, "adam"
         ),
         BuiltinSpace(
             "torch_mlp_classifier", "torch_mlp", CLASSIFICATION,
             "jupyter_metahpo.torch_mlp:TorchMLPClassifier", _torch_mlp_space(), _TORCH_MLP_DEFAULTS,
             "A small PyTorch MLP (ReLU, dropout, AdamW): width, depth, dropout, step size, "
             "weight decay, batch size and epochs (early stopping on a 10% split).",
-            needs_scaling=True,
+            needs_scaling=True, optimizer="AdamW",
         ),
         BuiltinSpace(
             "torch_mlp_regressor", "torch_mlp", REGRESSION,
             "jupyter_metahpo.torch_mlp:TorchMLPRegressor", _torch_mlp_space(), _TORCH_MLP_DEFAULTS,
             "The small PyTorch MLP for regression; the same space as torch_mlp_classifier.",
-            needs_scaling=True,
+            needs_scaling=True, optimizer="AdamW",
         ),
     ]
     return {space.name: space for space in spaces}

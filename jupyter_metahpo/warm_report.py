@@ -165,15 +165,19 @@ def _groups(sources: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Any
         key = f"prior:{space_name}" if space_name else f"study:{entry.get('label')}"
         branch = {str(name): (value, list(used)) for name, value, used in entry.get("branch") or []}
         unused = [str(name) for name in entry.get("unused_in_branch") or []]
+        ran_as = {str(name): (option, str(ran)) for name, option, ran in entry.get("ran_as") or []}
+        placed = {*branch, *unused, *ran_as}  # said apart: the branch, what it leaves unused, the optimiser they ran
         group = groups.setdefault(key, {
             "name": f"the built-in {space_name} prior" if space_name else str(entry.get("label")),
             "count": 0,
             "shared": list(entry.get("shared") or []),
-            "filled": [name for name in entry.get("filled") or []
-                       if name not in defaults and name not in branch and name not in unused],
+            "filled": [name for name in entry.get("filled") or [] if name not in defaults and name not in placed],
             "unused": unused,
             "defaulted": [f"{name}={defaults[name]!r}" for name in entry.get("filled") or []
-                          if name in defaults and name not in branch and name not in unused],
+                          if name in defaults and name not in placed],
+            "ran_as": [f"{name}={option!r}, " + ("the optimiser they ran" if str(option).lower() == ran.lower()
+                                                  else f"the nearest to the {ran} they ran")
+                       for name, (option, ran) in ran_as.items()],
             "branched": [f"{name}={value!r} (where your {', '.join(used)} {'is' if len(used) == 1 else 'are'} used)"
                          for name, (value, used) in branch.items()],
             "evidence": [],
@@ -202,6 +206,9 @@ def _describe_group(group: Mapping[str, Any]) -> str:
         text += f"; their configurations in your {', '.join(group['branched'])}"
     if group.get("unused"):
         text += f"; your {', '.join(group['unused'])} not used there"
+    if group.get("ran_as"):
+        # They never varied it, and the optimiser they ran (or its nearest kin) is one of your options.
+        text += f"; their configurations at your {'; '.join(group['ran_as'])}"
     if group.get("defaulted"):
         # The past never varied these: its configurations carry over at the value it ran, the estimator's default.
         text += f"; their configurations at your {', '.join(group['defaulted'])} (the estimator's default, as they ran)"

@@ -27,6 +27,8 @@ from ..space import Choice, SearchSpace
 from .branches import Branch, branch_values
 from .compat import TransferredStudy, TransferReport, past_fixed, shared_needed, transfer_study
 from .matching import SpaceMatch, match_spaces
+from .optimizers import nearest_option, past_optimizer
+from .source import ObjectiveSource
 from .similarity import described_by_meta_features, task_similarities
 from .slicing import FixedSlicer
 from .relatedness import (
@@ -53,9 +55,10 @@ def carry_over(
     setters = context.setters(space)
     fixed = context.fixed_settings()
     branches = context.branches(space)
+    optimizer_choices = context.optimizer_choices(space)
     usable: list[TransferredStudy] = []
     closest: tuple[tuple[int, int, bool], PastStudy, SpaceMatch, Any] | None = None
-    sources: list[tuple[PastStudy, SpaceMatch, Any]] = []
+    sources: list[tuple[PastStudy, SpaceMatch, Any, ObjectiveSource | None]] = []
     for study in past:
         theirs = past_source(study)
         match = match_spaces(space, study.space, roles, arguments=arguments,
@@ -70,21 +73,22 @@ def carry_over(
             else:
                 report.incompatible[study.study_id] = "it shares none of your parameters"
             continue
-        sources.append((study, match, evidence))
+        sources.append((study, match, evidence, theirs))
     # The sources' scores at the values the objective fixes come from models whose
     # hyperparameters are chosen per past space, on several of its studies at once.
-    slicer = FixedSlicer([study for study, _, _ in sources]) if fixed else None
-    for study, match, evidence in sources:
+    slicer = FixedSlicer([study for study, _, _, _ in sources]) if fixed else None
+    for study, match, evidence, theirs in sources:
         moved = transfer_study(
             study, space, report, match=match, n_features=context.n_features, evidence=evidence, fixed=fixed,
             slicer=slicer,
         )
         if moved is not None:
             moved = _in_its_branch(moved, branches, space)
+            moved = _as_it_ran(moved, optimizer_choices, space, theirs)
             usable.append(moved)
             report.sources[study.study_id] = _source_entry(moved, branches)
     if slicer is not None:
-        matches = {study.study_id: match for study, match, _ in sources}
+        matches = {study.study_id: match for study, match, _, _ in sources}
         usable = _with_fixed_costs(usable, report, context, slicer, matches)
     if closest is not None and not usable:
         report.closest = _closest_entry(*closest[1:], context, space)
@@ -105,6 +109,19 @@ def _in_its_branch(
     unused = tuple(name for name in moved.filled if any(
         b.chooser in values and values[b.chooser] not in b.values for b in branches.get(name, ())))
     return dataclasses.replace(moved, branch=values, unused=unused)
+
+
+def _as_it_ran(
+    moved: TransferredStudy, optimizer_choices: Iterable[str], space: SearchSpace, theirs: ObjectiveSource | None
+) -> TransferredStudy:
+    """``moved`` with each choice of optimiser it never saw set to the option that runs the optimiser it ran."""
+    wanted = [name for name in optimizer_choices if name in moved.filled and name not in moved.branch]
+    ran = past_optimizer(moved.study, theirs) if wanted else None
+    if ran is None:
+        return moved
+    found = {name: nearest_option(ran, space[name].options) for name in wanted}
+    ran_as = {name: option for name, option in found.items() if option is not None}
+    return dataclasses.replace(moved, ran_as=ran_as) if ran_as else moved
 
 
 def _nearness(match: SpaceMatch, evidence) -> tuple[int, int, bool]:
@@ -191,6 +208,8 @@ def _source_entry(moved: TransferredStudy, branches: Mapping[str, list[Branch]])
         # [choice, the value the warm start gives it, the parameters it informs that need that value]
         "branch": [[name, value, _used_in(moved, name, branches)] for name, value in moved.branch.items()],
         "unused_in_branch": list(moved.unused),
+        # [choice, the option the warm start gives it, what every trial of the study ran (its optimiser)]
+        "ran_as": [[name, found.option, found.ran] for name, found in moved.ran_as.items()],
         "evidence": [{"kind": e.kind, "detail": e.detail} for e in moved.evidence],
         "outside": round((moved.n_clipped + moved.n_dropped) / n, 4) if n else 0.0,
         "predicted_at": moved.predicted_at,

@@ -114,6 +114,10 @@ class TransferredStudy:
     #: The parameters of the new space this study never saw that its branch leaves unused (``rf_max_depth`` when
     #: its configurations run ``classifier="SVC"``).
     unused: tuple[str, ...] = ()
+    #: Each choice of the new space this study never saw that names what every one of its trials ran: the option
+    #: that runs it (:class:`.optimizers.AsItRan`; ``"Adam"`` for the built-in torch MLP, which ran AdamW, in a cell
+    #: choosing among Adam, RMSprop and SGD).
+    ran_as: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def filled(self) -> tuple[str, ...]:

@@ -53,6 +53,7 @@ from .branches import Branch
 from .matching import EstimatorArgument, SpaceMatch, canonical_name, feature_count
 from .source import (
     NO_DEFAULT,
+    OPTIMIZER_TARGET,
     ObjectiveSource,
     argument_default,
     estimator_kind,
@@ -165,6 +166,14 @@ class StudyContext:
             if value is not NO_DEFAULT and _holds(space[role.parameter], value):
                 found[role.parameter] = value
         return found
+
+    def optimizer_choices(self, space: SearchSpace) -> list[str]:
+        """The choices of ``space`` that name the ``torch.optim`` optimiser the objective runs
+        (``getattr(optim, optimizer_name)``), whose options are optimisers' names."""
+        if self.source is None:
+            return []
+        return [role.parameter for role in self.source.roles
+                if role.target == OPTIMIZER_TARGET and isinstance(space.get(role.parameter), Choice)]
 
     def branches(self, space: SearchSpace) -> dict[str, list[Branch]]:
         """Each parameter of ``space`` the objective uses only in some branch of a choice of ``space``: its

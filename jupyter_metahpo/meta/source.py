@@ -132,6 +132,8 @@ class ParameterRole:
         loop"``."""
         if self.target == f"torch.optim.{_ANY_OPTIMIZER}":
             return f"the {self.argument} of the torch.optim optimiser your objective chooses"
+        if self.target == OPTIMIZER_TARGET:
+            return "the torch.optim optimiser your objective runs"
         return _LOOP_SETTINGS.get((self.target, self.argument), f"{self.target}'s {self.argument}")
 
 
@@ -281,12 +283,13 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     reading, helpers, written = _with_helpers(node, find, names)
     reading.body.extend(ast.Expr(value=e) for e in configured_estimators(reading, namespace, names))
     _name_estimator_classes(reading, namespace)
-    _name_chosen_optimizers(reading)
+    optimizer_choosers = _name_chosen_optimizers(reading)
     _name_loop_suggestions(reading, namespace)
     _configure_locals(reading, names)
     normalised = "\n".join([_normalised_text(node, names), *(_normalised_helper(h) for h in helpers)])
     reader = _RoleReader(reading, names)
     estimators, families, roles = reader.read()
+    roles = (*roles, *_optimizer_roles(optimizer_choosers, reader, roles))
     options = {**categorical_options(reading, namespace), **options}
     return ObjectiveSource(
         fingerprint=hashlib.sha256(f"{SOURCE_FORMAT}\n{normalised}".encode()).hexdigest()[:16],
@@ -483,9 +486,11 @@ def _name_estimator_classes(function: ast.AST, namespace: Mapping[str, Any]) -> 
                 call.func = ast.copy_location(ast.Name(id=value.__name__, ctx=ast.Load()), call.func)
 
 
-def _name_chosen_optimizers(function: ast.AST) -> None:
+def _name_chosen_optimizers(function: ast.AST) -> list[ast.expr]:
     """``getattr(optim, name)(params, lr=lr)`` (Optuna's PyTorch example) calls a ``torch.optim`` optimiser: the
-    one named, for a literal name, else ``torch.optim.Optimizer`` (one chosen when the trial runs)."""
+    one named, for a literal name, else ``torch.optim.Optimizer`` (one chosen when the trial runs). Returns the
+    names of the chosen ones (``name`` above), for :func:`_optimizer_roles`."""
+    choosers = []
     for call in _calls_in([function]):
         chooser = call.func
         if not (isinstance(chooser, ast.Call) and _dotted(chooser.func) == "getattr" and len(chooser.args) == 2):
@@ -495,7 +500,25 @@ def _name_chosen_optimizers(function: ast.AST) -> None:
             continue
         named = _literal(chooser.args[1])
         optimizer = named if named in _TORCH_OPTIMIZERS else _ANY_OPTIMIZER
+        if optimizer == _ANY_OPTIMIZER:
+            choosers.append(chooser.args[1])
         call.func = ast.copy_location(ast.parse(f"torch.optim.{optimizer}", mode="eval").body, chooser)
+    return choosers
+
+
+def _optimizer_roles(
+    choosers: Sequence[ast.expr], reader: _RoleReader, roles: Sequence[ParameterRole]
+) -> list[ParameterRole]:
+    """The parameter that names the ``torch.optim`` optimiser a call runs (``getattr(optim, optimizer_name)``):
+    its role is ``"optimizer"`` (a past study that ran AdamW then runs in your ``"Adam"``: :mod:`.optimizers`)."""
+    known = {r.parameter for r in roles}
+    found = []
+    for chooser in choosers:
+        parameter = reader.parameter_at(chooser)
+        if parameter is not None and parameter not in known:
+            known.add(parameter)
+            found.append(ParameterRole(parameter, OPTIMIZER_TARGET, "class", "optimizer"))
+    return found
 
 
 def _name_loop_suggestions(function: ast.AST, namespace: Mapping[str, Any]) -> None:
@@ -795,6 +818,8 @@ _TORCH_OPTIMIZERS = frozenset(
 )
 #: The optimiser a call chooses when the trial runs (``getattr(optim, name)(...)``): :func:`_name_chosen_optimizers`.
 _ANY_OPTIMIZER = "Optimizer"
+#: The target of the role of a parameter that names the torch.optim optimiser to run (:func:`_optimizer_roles`).
+OPTIMIZER_TARGET = "torch.optim"
 _OPTIMIZER_ROLES = {"lr": "learning_rate", "learning_rate": "learning_rate", "weight_decay": "weight_decay",
                     "momentum": "momentum"}
 _DROPOUT_LAYERS = frozenset(("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"))

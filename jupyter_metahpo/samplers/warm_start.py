@@ -113,11 +113,12 @@ def fill_unseen(
     defaults: Mapping[str, Any] | None = None,
 ) -> list[Proposal]:
     """Each proposal with the parameters its past studies never saw set to the branch that uses what they
-    informed, their defaults or the Sobol design."""
+    informed, the optimiser they ran, their defaults or the Sobol design."""
     unseen = {t.study.study_id: t.filled for t in carried}
     if not any(unseen.values()):
         return list(proposals)
     branches = {t.study.study_id: t.branch for t in carried}
+    ran_as = {t.study.study_id: t.ran_as for t in carried}
     unused_by = {t.study.study_id: set(t.unused) for t in carried}
     defaults = defaults or {}
     power = max(int(np.ceil(np.log2(max(len(proposals), 1)))), 0)  # Sobol points come in powers of 2
@@ -129,14 +130,17 @@ def fill_unseen(
         if not filled:
             out.append(proposal)
             continue
-        branch = {name: value for name, value in _branch_of(ids, branches).items() if name in filled}
+        branch = {name: value for name, value in _agreed(ids, branches).items() if name in filled}
+        ran = {name: found for name, found in _agreed(ids, ran_as).items() if name in filled and name not in branch}
         # Left unused by that branch: any valid value will do (the space's design), and it is not "as they ran".
         unused = [name for name in filled
-                  if name not in branch and ids and all(name in unused_by.get(j, ()) for j in ids)]
-        at_default = [name for name in filled if name in defaults and name not in branch and name not in unused]
-        from_design = [name for name in filled if name not in defaults and name not in branch and name not in unused]
+                  if name not in branch and name not in ran and ids and all(name in unused_by.get(j, ()) for j in ids)]
+        rest = [name for name in filled if name not in branch and name not in ran and name not in unused]
+        at_default = [name for name in rest if name in defaults]
+        from_design = [name for name in rest if name not in defaults]
         config = {
-            name: branch[name] if name in branch else defaults[name] if name in at_default
+            name: branch[name] if name in branch else ran[name].option if name in ran
+            else defaults[name] if name in at_default
             else design[i][name] if name in from_design or name in unused else value
             for name, value in proposal.config.items()
         }
@@ -144,6 +148,8 @@ def fill_unseen(
         if branch:
             shown = ", ".join(f"{name}={value!r}" for name, value in branch.items())
             reason += f"; {shown}: the branch of your objective that uses what the past study informs"
+        for name, found in ran.items():
+            reason += f"; {found.describe(name)}"
         if unused:
             reason += f"; {', '.join(unused)} not used in that branch (from the space's design)"
         if at_default:
@@ -161,11 +167,12 @@ def _source_ids(proposal: Proposal) -> list[str]:
     return [i for i in (sources if isinstance(sources, (list, tuple)) else [sources]) if i is not None]
 
 
-def _branch_of(ids: Sequence[str], branches: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The choices every one of the past studies ``ids`` sets to one branch, and that value (none for no study)."""
+def _agreed(ids: Sequence[str], values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The choices every one of the past studies ``ids`` sets to one value (a branch, an optimiser), and that
+    value (none for no study)."""
     if not ids:
         return {}
-    found = [branches.get(i, {}) for i in ids]
+    found = [values.get(i, {}) for i in ids]
     return {name: value for name, value in found[0].items() if all(name in f and f[name] == value for f in found)}
 
 
