@@ -4,9 +4,10 @@ Optuna's PyTorch example chooses its optimiser (``getattr(optim, optimizer_name)
 ``optimizer_name`` one of ``"Adam"``, ``"RMSprop"``, ``"SGD"``); the bundled prior's torch
 MLP studies never varied theirs: every trial ran AdamW. Their learning rates are AdamW's,
 so their configurations are carried over in the option that runs that update, not in one
-drawn from the space's design (SGD at an Adam learning rate barely trains in 20 epochs;
-``benchmarks/results/user_spaces_findings.md``). :func:`past_optimizer` says what a past study
-ran; :func:`nearest_option` which option of the user's choice runs it, or its nearest kin.
+drawn from the space's design (SGD at a learning rate found for AdamW barely trains in 20
+epochs: ``benchmarks/results/optuna_style_optimizer.md``). :func:`past_optimizer` says what a
+past study ran; :func:`nearest_option` which option of the user's choice runs it, or its
+nearest kin.
 """
 
 from __future__ import annotations
