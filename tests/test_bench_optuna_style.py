@@ -18,19 +18,19 @@ from jupyter_metahpo.meta.source import describe_objective  # noqa: E402
 from jupyter_metahpo.reporting import Trial  # noqa: E402
 
 ROLES = {
-    "torch": {"n_layers": "n_hidden_layers", "n_units": "hidden_width", "dropout": "dropout", "lr": "learning_rate"},
+    "torch": {"n_layers": "n_hidden_layers", "n_units": "hidden_width", "dropout": "dropout", "lr": "learning_rate",
+              "optimizer": "optimizer"},
     "hgb": {name: name for name in ("learning_rate", "max_leaf_nodes", "min_samples_leaf", "l2_regularization")},
     "svm": {"C": "C", "gamma": "gamma"},
     "branches": {"svc_c": "C", "rf_max_depth": "max_depth"},
     "layers": {"n_layers": "n_hidden_layers", "n_units_l0": "hidden_width", "dropout_l0": "dropout",
-               "lr": "learning_rate"},
+               "lr": "learning_rate", "optimizer": "optimizer"},
 }
 FAMILIES = {"torch": ("torch_mlp",), "hgb": ("hgb",), "svm": ("svm",), "branches": ("svm", "random_forest"),
             "layers": ("torch_mlp",)}
-#: The parameters besides those with a role: the torch cells' optimiser, Optuna's example's choice of model, the
-#: later layers of Optuna's PyTorch example (which repeat the first layer's call).
-OTHERS = {"torch": ["optimizer"], "branches": ["classifier"],
-          "layers": ["optimizer", "n_units_l1", "n_units_l2", "dropout_l1", "dropout_l2"]}
+#: The parameters besides those with a role: Optuna's example's choice of model, the later layers of Optuna's
+#: PyTorch example (which repeat the first layer's call).
+OTHERS = {"branches": ["classifier"], "layers": ["n_units_l1", "n_units_l2", "dropout_l1", "dropout_l2"]}
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
