@@ -95,24 +95,31 @@ def parameter_branches(
         # An ``if`` whose body always leaves the block (``return``, ``raise``, ``continue``, ``break``) puts the
         # rest of the block under the test's negation, as an ``else`` would; one whose ``else`` leaves, under the test.
         for statement in statements:
-            visit(statement, tests)
-            if isinstance(statement, ast.If):
-                taken, skipped = _under(statement.test, tests)
-                if _always_leaves(statement.body) and not _always_leaves(statement.orelse):
-                    tests = skipped
-                elif _always_leaves(statement.orelse) and not _always_leaves(statement.body):
-                    tests = taken
+            if not isinstance(statement, ast.If):
+                visit(statement, tests)
+                continue
+            taken, skipped = visit_if(statement, tests)
+            if _always_leaves(statement.body) and not _always_leaves(statement.orelse):
+                tests = skipped
+            elif _always_leaves(statement.orelse) and not _always_leaves(statement.body):
+                tests = taken
+
+    def visit_if(node: ast.If | ast.IfExp, tests: tuple[_Test, ...]) -> tuple[tuple[_Test, ...], tuple[_Test, ...]]:
+        """Visit an ``if`` (or a conditional expression); returns the tests that hold where its test is true,
+        and where it is false."""
+        visit(node.test, tests)
+        taken, skipped = _under(node.test, tests)
+        if isinstance(node, ast.If):
+            visit_block(node.body, taken)
+            visit_block(node.orelse, skipped)
+        else:
+            visit(node.body, taken)
+            visit(node.orelse, skipped)
+        return taken, skipped
 
     def visit(node: ast.AST, tests: tuple[_Test, ...]) -> None:
         if isinstance(node, (ast.If, ast.IfExp)):
-            visit(node.test, tests)
-            taken, skipped = _under(node.test, tests)
-            if isinstance(node, ast.If):
-                visit_block(node.body, taken)
-                visit_block(node.orelse, skipped)
-            else:
-                visit(node.body, taken)
-                visit(node.orelse, skipped)
+            visit_if(node, tests)
             return
         if isinstance(node, ast.Match):
             visit_match(node, tests)
