@@ -165,7 +165,7 @@ def _groups(sources: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Any
         key = f"prior:{space_name}" if space_name else f"study:{entry.get('label')}"
         branch = {str(name): (value, list(used)) for name, value, used in entry.get("branch") or []}
         unused = [str(name) for name in entry.get("unused_in_branch") or []]
-        ran_as = {str(name): (option, str(ran)) for name, option, ran in entry.get("ran_as") or []}
+        ran_as = {str(name): (option, str(ran), bool(kin)) for name, option, ran, kin in entry.get("ran_as") or []}
         placed = {*branch, *unused, *ran_as}  # said apart: the branch, what it leaves unused, the optimiser they ran
         group = groups.setdefault(key, {
             "name": f"the built-in {space_name} prior" if space_name else str(entry.get("label")),
@@ -175,9 +175,9 @@ def _groups(sources: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Any
             "unused": unused,
             "defaulted": [f"{name}={defaults[name]!r}" for name in entry.get("filled") or []
                           if name in defaults and name not in placed],
-            "ran_as": [f"{name}={option!r}, " + ("the optimiser they ran" if str(option).lower() == ran.lower()
-                                                  else f"the nearest to the {ran} they ran")
-                       for name, (option, ran) in ran_as.items()],
+            "ran_as": [f"{name}={option!r}, the nearest to the {ran} they ran" if kin
+                       else f"{name}={option!r}, the optimiser they ran"
+                       for name, (option, ran, kin) in ran_as.items()],
             "branched": [f"{name}={value!r} (where your {', '.join(used)} {'is' if len(used) == 1 else 'are'} used)"
                          for name, (value, used) in branch.items()],
             "evidence": [],

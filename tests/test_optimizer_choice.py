@@ -96,7 +96,8 @@ def test_the_torch_priors_configurations_run_in_adam_the_nearest_to_the_adamw_th
         assert all("optimizer='Adam': the nearest to the AdamW the past study ran (Adam is AdamW's update without "
                    "its decoupled weight decay)" in p.reason for p in proposals)
     torch_sources = [e for e in proposals.report.sources.values() if e["space_name"] == "torch_mlp_classifier"]
-    assert torch_sources and torch_sources[0]["ran_as"] == [["optimizer", "Adam", "AdamW"]]
+    assert torch_sources and torch_sources[0]["ran_as"] == [
+        ["optimizer", "Adam", "AdamW", "Adam is AdamW's update without its decoupled weight decay"]]
 
 
 def test_with_adamw_among_the_options_they_run_as_they_ran_and_without_kin_the_design_chooses():

@@ -208,8 +208,9 @@ def _source_entry(moved: TransferredStudy, branches: Mapping[str, list[Branch]])
         # [choice, the value the warm start gives it, the parameters it informs that need that value]
         "branch": [[name, value, _used_in(moved, name, branches)] for name, value in moved.branch.items()],
         "unused_in_branch": list(moved.unused),
-        # [choice, the option the warm start gives it, what every trial of the study ran (its optimiser)]
-        "ran_as": [[name, found.option, found.ran] for name, found in moved.ran_as.items()],
+        # [choice, the option the warm start gives it, what every trial of the study ran (its optimiser), why that
+        # option is the nearest ("" for the very one)]
+        "ran_as": [[name, found.option, found.ran, found.kin] for name, found in moved.ran_as.items()],
         "evidence": [{"kind": e.kind, "detail": e.detail} for e in moved.evidence],
         "outside": round((moved.n_clipped + moved.n_dropped) / n, 4) if n else 0.0,
         "predicted_at": moved.predicted_at,
