@@ -3,9 +3,10 @@
 :mod:`.matching` says which past parameter informs which new one (by name, estimator
 argument or alias) and how values convert between kinds. A past study is usable when it
 informs at least :data:`MIN_SHARED` parameters of the new space (all of them when the
-space has fewer; one when it built an estimator of the same family, :data:`ONE_SHARED_EVIDENCE`). Its values are converted; a value outside the new bounds is clipped
-when it lies close to them (within ``CLIP_TOLERANCE`` of the new range, measured in the
-new parameter's own unit scale) and its trial is dropped otherwise; an option the new
+space has fewer; one when it built an estimator of the same family,
+:data:`ONE_SHARED_EVIDENCE`). Its values are converted; a value outside the new bounds is
+clipped when it lies close to them (within ``CLIP_TOLERANCE`` of the new range, measured in
+the new parameter's own unit scale) and its trial is dropped otherwise; an option the new
 space does not offer drops the trial. A past parameter the new space does not tune
 but the new objective fixes (``SVC(class_weight=None)``, :mod:`.source`) is where the
 past study is read: its trials' scores are predicted with that value set
