@@ -30,7 +30,12 @@ one-hot encoding and scaling (``SVR`` and ``RandomForestRegressor`` for regressi
 target: SVR's ``epsilon=0.1`` is in the target's units, and Optuna's example is a classification one),
 scored over the same folds; and (``--cells layers``) Optuna's ``pytorch_simple.py`` model as it
 is, a width and a dropout per layer (``n_units_l{i}`` from 4 to 128, ``dropout_l{i}`` from 0.2 to
-0.5, for up to 3 layers), trained as the ``torch`` cell. ``--label`` names the rows of ``tune``'s
+0.5, for up to 3 layers), trained as the ``torch`` cell; and (``--cells table``) the ``torch`` cell
+choosing its optimiser through a table, ``OPTIMIZERS = {"adam": optim.Adam, "rmsprop": optim.RMSprop,
+"sgd": optim.SGD}`` and ``OPTIMIZERS[optimizer_name](...)``, of ``"sgd"``, ``"rmsprop"`` and ``"adam"``;
+and (``--cells activation``) that cell choosing its activation through a table too, ``ACTIVATIONS =
+{"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}`` and ``ACTIVATIONS[activation]()`` in
+``define_model``, of ``"tanh"``, ``"sigmoid"`` and ``"relu"``. ``--label`` names the rows of ``tune``'s
 default when a second checkout (the previous code's) runs the script, and ``--merge`` adds such runs
 to the table.
 
@@ -73,7 +78,7 @@ from benchmarks._loo.user_live import run_cell  # noqa: E402
 from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 
 DATASETS = tuple(LIVE_DATASETS)  # held out of the prior
-CELLS = ("torch", "hgb", "svm", "branches", "layers")
+CELLS = ("torch", "hgb", "svm", "branches", "layers", "table", "activation")
 DEFAULT_CELLS = ("torch", "hgb", "svm")
 METHODS = ("ours", "ours: cold", "Optuna TPE", "Optuna random")
 #: Optuna's TPE starts with 10 random trials (its n_startup_trials), so at 10 trials its random sampler adds nothing.
@@ -119,6 +124,23 @@ def objective(trial):
         predicted = model(X_valid){predict}.numpy()
     return {metric}(y_valid.numpy(), predicted)
 '''
+
+#: The ``torch`` cell choosing its optimiser through a table with words of its own as keys, as cells often do.
+TABLE_CELL = TORCH_CELL.replace(
+    "def objective(trial):",
+    'OPTIMIZERS = {{"adam": optim.Adam, "rmsprop": optim.RMSprop, "sgd": optim.SGD}}\n\n\ndef objective(trial):',
+).replace('["Adam", "RMSprop", "SGD"]', '["sgd", "rmsprop", "adam"]').replace(
+    "getattr(optim, optimizer_name)", "OPTIMIZERS[optimizer_name]")
+
+#: The ``torch`` model choosing its activation through a table too (the prior's torch MLP ran ReLU).
+ACTIVATION_MODEL_CELL = TORCH_MODEL_CELL.replace(
+    "def define_model(trial):",
+    'ACTIVATIONS = {{"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}}\n\n\ndef define_model(trial):',
+).replace(
+    '    layers, in_features = [], X_train.shape[1]',
+    '    activation = trial.suggest_categorical("activation", ["tanh", "sigmoid", "relu"])\n'
+    '    layers, in_features = [], X_train.shape[1]',
+).replace("layers.append(nn.ReLU())", "layers.append(ACTIVATIONS[activation]())")
 
 HGB_CELL = '''
 from sklearn.ensemble import {model}
@@ -196,13 +218,14 @@ def cell_objective(cell: str, dataset) -> Any:
     namespace: dict[str, Any] = {"__name__": "__main__"}
     classification = dataset.task == "classification"
     folds, metric = cv_protocol(dataset)
-    if cell in ("torch", "layers"):
+    if cell in ("torch", "layers", "table", "activation"):
         namespace.update(torch_split(dataset))
         score = "balanced_accuracy_score" if classification else "r2_score"
-        model_cell = TORCH_MODEL_CELL if cell == "torch" else LAYERS_MODEL_CELL
+        model_cell = {"layers": LAYERS_MODEL_CELL, "activation": ACTIVATION_MODEL_CELL}.get(cell, TORCH_MODEL_CELL)
         run_cell(model_cell.format(metric=score), f"<optuna-model-cell {cell} {dataset.name}>", namespace)
-        text = TORCH_CELL.format(metric=score, loss="cross_entropy" if classification else "mse_loss",
-                                 predict=".argmax(1)" if classification else "")
+        text = (TABLE_CELL if cell in ("table", "activation") else TORCH_CELL).format(
+            metric=score, loss="cross_entropy" if classification else "mse_loss",
+            predict=".argmax(1)" if classification else "")
     elif cell == "hgb":
         namespace.update(X=native_categories(dataset), y=dataset.y, folds=folds)
         model = "HistGradientBoostingClassifier" if classification else "HistGradientBoostingRegressor"

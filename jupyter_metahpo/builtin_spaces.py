@@ -45,7 +45,8 @@ class BuiltinSpace:
     ``"regression"``. ``fixed`` holds settings passed to every estimator built, and
     ``needs_scaling`` says whether features should be standardised first. ``optimizer``
     names the gradient update the estimator runs as ``torch.optim`` names it (``"AdamW"``),
-    for a training loop that chooses its optimiser (:mod:`.meta.optimizers`).
+    and ``activation`` the activation it fixes as ``torch.nn`` names it (``"ReLU"``), for a
+    training loop that chooses them (:mod:`.meta.as_it_ran`).
     """
 
     name: str
@@ -59,6 +60,7 @@ class BuiltinSpace:
     needs_scaling: bool = False
     to_params: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
     optimizer: str | None = None
+    activation: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "default_config", MappingProxyType(self.space.validate_config(self.default_config)))
@@ -276,13 +278,13 @@ def _make_spaces() -> dict[str, BuiltinSpace]:
             "jupyter_metahpo.torch_mlp:TorchMLPClassifier", _torch_mlp_space(), _TORCH_MLP_DEFAULTS,
             "A small PyTorch MLP (ReLU, dropout, AdamW): width, depth, dropout, step size, "
             "weight decay, batch size and epochs (early stopping on a 10% split).",
-            needs_scaling=True, optimizer="AdamW",
+            needs_scaling=True, optimizer="AdamW", activation="ReLU",
         ),
         BuiltinSpace(
             "torch_mlp_regressor", "torch_mlp", REGRESSION,
             "jupyter_metahpo.torch_mlp:TorchMLPRegressor", _torch_mlp_space(), _TORCH_MLP_DEFAULTS,
             "The small PyTorch MLP for regression; the same space as torch_mlp_classifier.",
-            needs_scaling=True, optimizer="AdamW",
+            needs_scaling=True, optimizer="AdamW", activation="ReLU",
         ),
     ]
     return {space.name: space for space in spaces}

@@ -166,7 +166,7 @@ def _groups(sources: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Any
         branch = {str(name): (value, list(used)) for name, value, used in entry.get("branch") or []}
         unused = [str(name) for name in entry.get("unused_in_branch") or []]
         ran_as = {str(name): (option, str(ran), bool(kin)) for name, option, ran, kin in entry.get("ran_as") or []}
-        placed = {*branch, *unused, *ran_as}  # said apart: the branch, what it leaves unused, the optimiser they ran
+        placed = {*branch, *unused, *ran_as}  # said apart: the branch, what it leaves unused, the class they ran
         group = groups.setdefault(key, {
             "name": f"the built-in {space_name} prior" if space_name else str(entry.get("label")),
             "count": 0,
@@ -176,7 +176,7 @@ def _groups(sources: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Any
             "defaulted": [f"{name}={defaults[name]!r}" for name in entry.get("filled") or []
                           if name in defaults and name not in placed],
             "ran_as": [f"{name}={option!r}, the nearest to the {ran} they ran" if kin
-                       else f"{name}={option!r}, the optimiser they ran"
+                       else f"{name}={option!r}, the {ran} they ran"
                        for name, (option, ran, kin) in ran_as.items()],
             "branched": [f"{name}={value!r} (where your {', '.join(used)} {'is' if len(used) == 1 else 'are'} used)"
                          for name, (value, used) in branch.items()],
@@ -207,7 +207,7 @@ def _describe_group(group: Mapping[str, Any]) -> str:
     if group.get("unused"):
         text += f"; your {', '.join(group['unused'])} not used there"
     if group.get("ran_as"):
-        # They never varied it, and the optimiser they ran (or its nearest kin) is one of your options.
+        # They never varied it, and the optimiser or activation they ran (or its nearest kin) is one of your options.
         text += f"; their configurations at your {'; '.join(group['ran_as'])}"
     if group.get("defaulted"):
         # The past never varied these: its configurations carry over at the value it ran, the estimator's default.

@@ -26,8 +26,10 @@ ROLES = {
     "layers": {"n_layers": "n_hidden_layers", "n_units_l0": "hidden_width", "dropout_l0": "dropout",
                "lr": "learning_rate", "optimizer": "optimizer"},
 }
+ROLES["table"] = ROLES["torch"]  # the optimiser chosen through a table: the same roles
+ROLES["activation"] = {**ROLES["torch"], "activation": "activation"}
 FAMILIES = {"torch": ("torch_mlp",), "hgb": ("hgb",), "svm": ("svm",), "branches": ("svm", "random_forest"),
-            "layers": ("torch_mlp",)}
+            "layers": ("torch_mlp",), "table": ("torch_mlp",), "activation": ("torch_mlp",)}
 #: The parameters besides those with a role: Optuna's example's choice of model, the later layers of Optuna's
 #: PyTorch example (which repeat the first layer's call).
 OTHERS = {"branches": ["classifier"], "layers": ["n_units_l1", "n_units_l2", "dropout_l1", "dropout_l2"]}
@@ -42,6 +44,13 @@ def test_the_benchmarks_cells_declare_their_space_and_each_parameter_has_its_rol
     source = describe_objective(objective, space.names)
     assert {r.parameter: r.role for r in source.roles if r.direct} == ROLES[cell]
     assert source.families == FAMILIES[cell]
+    if cell in ("table", "activation"):  # each key runs its class
+        runs = {o.option: o.runs for o in source.chosen_options}
+        assert {key: runs[key] for key in ("adam", "rmsprop", "sgd")} == {
+            "adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
+        if cell == "activation":
+            assert {key: runs[key] for key in ("relu", "tanh", "sigmoid")} == {
+                "relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
     if cell == "branches":  # each model's parameter is used in its branch only
         assert {(b.parameter, b.values) for b in source.branches} == {("svc_c", ("SVC",)),
                                                                        ("rf_max_depth", ("RandomForest",))}

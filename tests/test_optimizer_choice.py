@@ -8,9 +8,9 @@ import pytest
 
 from helpers.cells import run_cell
 from jupyter_metahpo.experience import PastStudy
-from jupyter_metahpo.meta.optimizers import AsItRan, nearest_option, past_optimizer
+from jupyter_metahpo.meta.as_it_ran import AsItRan, nearest_option, past_class
 from jupyter_metahpo.meta.source import ObjectiveSource, ParameterRole, describe_objective
-from jupyter_metahpo.space import SearchSpace, loguniform
+from jupyter_metahpo.space import SearchSpace, choice, intrange, loguniform
 
 # Optuna's PyTorch example (pytorch_simple.py), on tabular data: it chooses among three optimisers.
 OPTUNA_TORCH_CELL = '''
@@ -64,15 +64,16 @@ def _study(space_name: str | None = None) -> PastStudy:
 
 
 def test_what_a_past_study_ran_comes_from_its_built_in_space_or_the_one_optimiser_its_source_calls():
-    assert past_optimizer(_study("torch_mlp_classifier"), None) == "AdamW"
-    assert past_optimizer(_study("mlp_regressor"), None) == "Adam"  # scikit-learn's solver="adam"
-    assert past_optimizer(_study("svc"), None) is None
-    one = ObjectiveSource("f", frozenset(), estimators=("torch.nn.Linear", "torch.optim.SGD"))
-    assert past_optimizer(_study(), one) == "SGD"
-    two = ObjectiveSource("f", frozenset(), estimators=("torch.optim.SGD", "torch.optim.Adam"))
-    chosen = ObjectiveSource("f", frozenset(), estimators=("torch.optim.Optimizer",))
-    assert past_optimizer(_study(), two) is None and past_optimizer(_study(), chosen) is None
-    assert past_optimizer(_study(), None) is None
+    assert past_class(_study("torch_mlp_classifier"), None) == "AdamW"
+    assert past_class(_study("mlp_regressor"), None) == "Adam"  # scikit-learn's solver="adam"
+    assert past_class(_study("svc"), None) is None
+    one = describe_objective(
+        "def f(lr):\n    opt = optim.SGD(model.parameters(), lr=lr)\n    return nn.functional.relu(opt)", ["lr"])
+    assert past_class(_study(), one) == "SGD"
+    two = describe_objective("def f(lr, a):\n    return optim.SGD(p, lr=lr) if a else optim.Adam(p, lr=lr)", ["lr"])
+    chosen = describe_objective("def f(lr, name):\n    return getattr(optim, name)(p, lr=lr)", ["lr", "name"])
+    assert past_class(_study(), two) is None and past_class(_study(), chosen) is None
+    assert past_class(_study(), None) is None
 
 
 def test_the_parameter_that_names_the_optimiser_has_the_optimizer_role_and_a_literal_name_has_none():
@@ -124,3 +125,167 @@ def test_tune_says_the_optimiser_the_past_ran_and_runs_the_warm_start_in_it(tmp_
     text = "\n".join(result.warm_start.lines())
     assert "their configurations at your optimizer='Adam', the nearest to the AdamW they ran" in text
     assert "your optimizer from the space's own design" not in text
+
+
+# The same loop choosing its optimiser through a table and in branches, as cells often do.
+TABLE_CHOICE = ('{"adam": optim.Adam, "rmsprop": optim.RMSprop, "sgd": optim.SGD}[optimizer_name]'
+                '(model.parameters(), lr=lr)')
+BRANCH_CHOICE = '''(optim.SGD(model.parameters(), lr=lr, momentum=0.9) if optimizer_name == "sgd"
+                 else optim.Adam(model.parameters(), lr=lr) if optimizer_name == "adam"
+                 else optim.RMSprop(model.parameters(), lr=lr))'''
+
+
+def _roles_and_runs(text: str, names=("n_units", "dropout", "optimizer", "lr"), namespace=None):
+    if namespace is not None:
+        source = describe_objective(run_cell(text, "<optimizer-table>", dict(namespace))["objective"], list(names))
+    else:
+        source = describe_objective(text, list(names))
+    chosen = [r for r in source.roles if r.parameter == "optimizer"]
+    return chosen, {(o.parameter, o.option): o.runs for o in source.chosen_options}
+
+
+def test_a_table_of_optimisers_gives_the_role_and_what_each_key_runs():
+    text = textwrap.dedent(OPTUNA_TORCH_CELL).replace("OPTIONS", repr(["adam", "rmsprop", "sgd"]))
+    written = text.replace("getattr(optim, optimizer_name)(model.parameters(), lr=lr)", TABLE_CHOICE)
+    role = ParameterRole("optimizer", "torch.optim", "class", "optimizer")
+    runs = {("optimizer", "adam"): "Adam", ("optimizer", "rmsprop"): "RMSprop", ("optimizer", "sgd"): "SGD"}
+    assert _roles_and_runs(written) == ([role], runs)
+    # The table in a local, the lookup through a local: the same.
+    local = written.replace(
+        f"    optimizer = {TABLE_CHOICE}",
+        '    table = {"adam": optim.Adam, "rmsprop": optim.RMSprop, "sgd": optim.SGD}\n'
+        "    optimizer_class = table[optimizer_name]\n"
+        "    optimizer = optimizer_class(model.parameters(), lr=lr)")
+    assert local != written and _roles_and_runs(local) == ([role], runs)
+    # A constant of the notebook, its keys other words than the classes' names.
+    torch = pytest.importorskip("torch")
+    constant = written.replace(TABLE_CHOICE, "OPTIMIZERS[optimizer_name](model.parameters(), lr=lr)").replace(
+        '"adam", "rmsprop", "sgd"', '"safe", "fast"')
+    namespace = {"OPTIMIZERS": {"safe": torch.optim.AdamW, "fast": torch.optim.SGD}}
+    assert _roles_and_runs(constant.replace("\n\n\ndef", "\n\ndef"), namespace=namespace) == (
+        [role], {("optimizer", "safe"): "AdamW", ("optimizer", "fast"): "SGD"})
+    # A table of something else (models, factories) chooses no optimiser.
+    factories = written.replace("optim.RMSprop", "lambda p, lr: optim.RMSprop(p, lr=lr, alpha=0.9)")
+    assert _roles_and_runs(factories) == ([], {})
+
+
+def test_optimisers_called_in_branches_of_the_choice_give_the_role_and_what_each_option_runs():
+    text = textwrap.dedent(OPTUNA_TORCH_CELL).replace("OPTIONS", repr(["adam", "rmsprop", "sgd"]))
+    written = text.replace("getattr(optim, optimizer_name)(model.parameters(), lr=lr)", BRANCH_CHOICE)
+    role = ParameterRole("optimizer", "torch.optim", "class", "optimizer")
+    runs = {("optimizer", "adam"): "Adam", ("optimizer", "rmsprop"): "RMSprop", ("optimizer", "sgd"): "SGD"}
+    assert _roles_and_runs(written) == ([role], runs)
+    statements = text.replace(
+        "    optimizer = getattr(optim, optimizer_name)(model.parameters(), lr=lr)\n",
+        '    match optimizer_name:\n'
+        '        case "sgd":\n            optimizer = optim.SGD(model.parameters(), lr=lr, momentum=0.9)\n'
+        '        case "adam":\n            optimizer = optim.Adam(model.parameters(), lr=lr)\n'
+        '        case _:\n            optimizer = optim.RMSprop(model.parameters(), lr=lr)\n')
+    assert statements != text and _roles_and_runs(statements) == ([role], runs)
+    # One optimiser for every option is no choice of it, nor is one class under a flag.
+    both = written.replace("optim.RMSprop", "optim.Adam").replace("optim.SGD(", "optim.Adam(")
+    assert _roles_and_runs(both) == ([], {})
+    flag = text.replace("nn.ReLU(),", "*([nn.ReLU()] if residual else []),")
+    flagged = SearchSpace({"n_units": intrange(4, 128), "residual": choice(True, False)})
+    assert flag != text and [r for r in describe_objective(flag, flagged).roles if r.parameter == "residual"] == []
+
+
+def test_what_an_option_runs_decides_the_nearest_option():
+    assert nearest_option("AdamW", ["fast", "safe"], {"fast": "SGD", "safe": "AdamW"}) == AsItRan("safe", "AdamW")
+    assert nearest_option("AdamW", ["sgd", "adam"], {"sgd": "SGD", "adam": "Adam"}).option == "adam"
+    # A key that reads like an optimiser runs what the table says.
+    assert nearest_option("AdamW", ["adamw", "sgd"], {"adamw": "SGD", "sgd": "Adam"}).option == "sgd"
+
+
+def test_the_source_json_carries_what_each_option_runs_and_reads_sources_recorded_before():
+    text = textwrap.dedent(OPTUNA_TORCH_CELL).replace("OPTIONS", repr(["adam", "sgd"])).replace(
+        "getattr(optim, optimizer_name)(model.parameters(), lr=lr)", TABLE_CHOICE)
+    source = describe_objective(text, ["n_units", "dropout", "optimizer", "lr"])
+    assert source.chosen_options and ObjectiveSource.from_json(source.to_json()) == source
+    older = {k: v for k, v in source.to_json().items() if k not in ("chosen_options", "torch_classes")}
+    assert ObjectiveSource.from_json(older).chosen_options == () == ObjectiveSource.from_json(older).torch_classes
+
+
+@pytest.mark.parametrize("written", [TABLE_CHOICE, BRANCH_CHOICE], ids=["table", "branches"])
+def test_a_cell_choosing_through_a_table_or_branches_warms_in_the_option_that_runs_adam(written):
+    torch = pytest.importorskip("torch")
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    from jupyter_metahpo import suggest
+
+    X, y = load_breast_cancer(return_X_y=True)
+    namespace = {"X": torch.tensor(StandardScaler().fit_transform(X), dtype=torch.float32), "y": torch.tensor(y)}
+    text = OPTUNA_TORCH_CELL.strip("\n").replace("OPTIONS", repr(["sgd", "rmsprop", "adam"])).replace(
+        "getattr(optim, optimizer_name)(model.parameters(), lr=lr)", written)
+    objective = run_cell(text, "<optimizer-choice-cell>", namespace)["objective"]
+    proposals = suggest(data=(X, y), k=4, objective=objective, store=False, seed=0)
+    assert [p.config["optimizer"] for p in proposals] == ["adam"] * 4, [dict(p.config) for p in proposals]
+    assert all("optimizer='adam': the nearest to the AdamW the past study ran" in p.reason for p in proposals)
+
+
+# A loop choosing its activation too: the prior's torch MLP ran ReLU in every trial.
+ACTIVATION_CELL = OPTUNA_TORCH_CELL.replace(
+    '    model = nn.Sequential(nn.Linear(X.shape[1], n_units), nn.ReLU(),',
+    '    activation = trial.suggest_categorical("activation", ACTIVATIONS)\n'
+    '    model = nn.Sequential(nn.Linear(X.shape[1], n_units), CHOSEN,')
+
+
+def _activation_cell(chosen: str, activations: list[str]) -> str:
+    text = ACTIVATION_CELL.replace("CHOSEN", chosen).replace("ACTIVATIONS", repr(activations))
+    return textwrap.dedent(text).replace("OPTIONS", repr(["Adam", "SGD"]))
+
+
+@pytest.mark.parametrize(("chosen", "activations", "runs"), [
+    ("getattr(nn, activation)()", ["Tanh", "ReLU"], {}),
+    ('{"relu": nn.ReLU(), "tanh": nn.Tanh()}[activation]', ["relu", "tanh"], {"relu": "ReLU", "tanh": "Tanh"}),
+    ('nn.ReLU() if activation == "relu" else nn.Tanh()', ["relu", "tanh"], {"relu": "ReLU", "tanh": "Tanh"}),
+    ('nn.Tanh() if activation != "gelu" else nn.GELU()', ["tanh", "gelu"], {"tanh": "Tanh", "gelu": "GELU"}),
+], ids=["by-name", "table", "branches", "negated"])
+def test_the_parameter_that_chooses_the_activation_has_the_activation_role(chosen, activations, runs):
+    source = describe_objective(_activation_cell(chosen, activations),
+                                ["n_units", "dropout", "optimizer", "lr", "activation"])
+    assert ParameterRole("activation", "torch.nn activation", "class", "activation") in source.roles
+    assert ParameterRole("optimizer", "torch.optim", "class", "optimizer") in source.roles
+    assert {o.option: o.runs for o in source.chosen_options if o.parameter == "activation"} == runs
+
+
+def test_a_functions_name_runs_its_class_and_one_named_activation_is_what_a_study_ran():
+    text = ("def f(lr, act):\n    h = getattr(F, act)(layer(x))\n"
+            "    return optim.AdamW(model.parameters(), lr=lr), torch.relu(h)")
+    source = describe_objective(text, ["lr", "act"])
+    assert ParameterRole("act", "torch.nn activation", "class", "activation") in source.roles
+    assert nearest_option("ReLU", ["tanh", "relu"], {"relu": "ReLU", "tanh": "Tanh"}) == AsItRan("relu", "ReLU")
+    from jupyter_metahpo.meta.torch_choices import ACTIVATION
+
+    assert past_class(_study("torch_mlp_regressor"), None, ACTIVATION) == "ReLU"
+    assert past_class(_study("mlp_classifier"), None, ACTIVATION) is None  # it tunes its activation
+    fixed = describe_objective("def f(lr):\n    return nn.Sequential(nn.Linear(4, 8), nn.GELU()), optim.SGD(p, lr=lr)",
+                               ["lr"])
+    assert fixed.torch_classes == ("torch.nn.GELU", "torch.optim.SGD")
+    assert past_class(_study(), fixed, ACTIVATION) == "GELU"
+    assert past_class(_study(), source, ACTIVATION) is None  # it chose its activation
+
+
+def test_the_torch_priors_configurations_run_in_the_relu_they_ran(tmp_path):
+    torch = pytest.importorskip("torch")
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    from jupyter_metahpo import suggest
+
+    X, y = load_breast_cancer(return_X_y=True)
+    namespace = {"X": torch.tensor(StandardScaler().fit_transform(X), dtype=torch.float32), "y": torch.tensor(y)}
+    text = _activation_cell('{"tanh": nn.Tanh(), "sigmoid": nn.Sigmoid(), "relu": nn.ReLU()}[activation]',
+                            ["tanh", "sigmoid", "relu"])
+    objective = run_cell(text, "<activation-choice-cell>", namespace)["objective"]
+    proposals = suggest(data=(X, y), k=4, objective=objective, store=False, seed=0)
+    assert [p.config["activation"] for p in proposals] == ["relu"] * 4, [dict(p.config) for p in proposals]
+    assert all("activation='relu': as the past study ran it" in p.reason for p in proposals)
+    assert all(p.config["optimizer"] == "Adam" for p in proposals)
+    from jupyter_metahpo import tune
+
+    result = tune(objective, n_trials=1, data=(X, y), direction="maximize", seed=0, store=tmp_path / "store.json")
+    assert result.trials[0].config["activation"] == "relu"
+    assert ("their configurations at your optimizer='Adam', the nearest to the AdamW they ran; activation='relu', "
+            "the ReLU they ran") in "\n".join(result.warm_start.lines())

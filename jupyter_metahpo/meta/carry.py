@@ -24,11 +24,12 @@ import numpy as np
 
 from ..experience import PastStudy
 from ..space import Choice, SearchSpace
+from .as_it_ran import nearest_option, past_class
 from .branches import Branch, branch_values
 from .compat import TransferredStudy, TransferReport, past_fixed, shared_needed, transfer_study
 from .matching import SpaceMatch, match_spaces
-from .optimizers import nearest_option, past_optimizer
 from .source import ObjectiveSource
+from .torch_choices import ChoiceKind
 from .similarity import described_by_meta_features, task_similarities
 from .slicing import FixedSlicer
 from .relatedness import (
@@ -55,7 +56,7 @@ def carry_over(
     setters = context.setters(space)
     fixed = context.fixed_settings()
     branches = context.branches(space)
-    optimizer_choices = context.optimizer_choices(space)
+    class_choices = context.class_choices(space)
     usable: list[TransferredStudy] = []
     closest: tuple[tuple[int, int, bool], PastStudy, SpaceMatch, Any] | None = None
     sources: list[tuple[PastStudy, SpaceMatch, Any, ObjectiveSource | None]] = []
@@ -84,7 +85,7 @@ def carry_over(
         )
         if moved is not None:
             moved = _in_its_branch(moved, branches, space)
-            moved = _as_it_ran(moved, optimizer_choices, space, theirs)
+            moved = _as_it_ran(moved, class_choices, space, theirs)
             usable.append(moved)
             report.sources[study.study_id] = _source_entry(moved, branches)
     if slicer is not None:
@@ -112,15 +113,18 @@ def _in_its_branch(
 
 
 def _as_it_ran(
-    moved: TransferredStudy, optimizer_choices: Iterable[str], space: SearchSpace, theirs: ObjectiveSource | None
+    moved: TransferredStudy, class_choices: Mapping[str, tuple[ChoiceKind, Mapping[Any, str]]], space: SearchSpace,
+    theirs: ObjectiveSource | None,
 ) -> TransferredStudy:
-    """``moved`` with each choice of optimiser it never saw set to the option that runs the optimiser it ran."""
-    wanted = [name for name in optimizer_choices if name in moved.filled and name not in moved.branch]
-    ran = past_optimizer(moved.study, theirs) if wanted else None
-    if ran is None:
-        return moved
-    found = {name: nearest_option(ran, space[name].options) for name in wanted}
-    ran_as = {name: option for name, option in found.items() if option is not None}
+    """``moved`` with each choice of optimiser or activation it never saw set to the option that runs the class
+    it ran."""
+    ran_as = {}
+    for name, (kind, runs) in class_choices.items():
+        if name in moved.filled and name not in moved.branch:
+            ran = past_class(moved.study, theirs, kind)
+            found = nearest_option(ran, space[name].options, runs) if ran is not None else None
+            if found is not None:
+                ran_as[name] = found
     return dataclasses.replace(moved, ran_as=ran_as) if ran_as else moved
 
 

@@ -116,7 +116,7 @@ class TransferredStudy:
     #: its configurations run ``classifier="SVC"``).
     unused: tuple[str, ...] = ()
     #: Each choice of the new space this study never saw that names what every one of its trials ran: the option
-    #: that runs it (:class:`.optimizers.AsItRan`; ``"Adam"`` for the built-in torch MLP, which ran AdamW, in a cell
+    #: that runs it (:class:`.as_it_ran.AsItRan`; ``"Adam"`` for the built-in torch MLP, which ran AdamW, in a cell
     #: choosing among Adam, RMSprop and SGD).
     ran_as: Mapping[str, Any] = field(default_factory=dict)
 

@@ -53,7 +53,6 @@ from .branches import Branch
 from .matching import EstimatorArgument, SpaceMatch, canonical_name, feature_count
 from .source import (
     NO_DEFAULT,
-    OPTIMIZER_TARGET,
     ObjectiveSource,
     argument_default,
     estimator_kind,
@@ -61,6 +60,7 @@ from .source import (
     model_variant,
     source_similarity,
 )
+from .torch_choices import KINDS, ChoiceKind
 
 __all__ = [
     "SIMILAR_OBJECTIVE",
@@ -167,13 +167,21 @@ class StudyContext:
                 found[role.parameter] = value
         return found
 
-    def optimizer_choices(self, space: SearchSpace) -> list[str]:
-        """The choices of ``space`` that name the ``torch.optim`` optimiser the objective runs
-        (``getattr(optim, optimizer_name)``), whose options are optimisers' names."""
+    def class_choices(self, space: SearchSpace) -> dict[str, tuple[ChoiceKind, dict[Any, str]]]:
+        """The choices of ``space`` that choose the ``torch.optim`` optimiser or the activation the objective
+        runs (:mod:`.torch_choices`): each one's kind, and the class its options run where the objective says
+        (``{"adam": "Adam"}`` for a table or branches; none for ``getattr(optim, name)``, whose options are
+        the classes' names)."""
         if self.source is None:
-            return []
-        return [role.parameter for role in self.source.roles
-                if role.target == OPTIMIZER_TARGET and isinstance(space.get(role.parameter), Choice)]
+            return {}
+        kinds = {kind.target: kind for kind in KINDS}
+        found: dict[str, tuple[ChoiceKind, dict[Any, str]]] = {
+            role.parameter: (kinds[role.target], {}) for role in self.source.roles
+            if role.target in kinds and isinstance(space.get(role.parameter), Choice)}
+        for one in self.source.chosen_options:
+            if one.parameter in found and any(_same_option(one.option, o) for o in space[one.parameter].options):
+                found[one.parameter][1][one.option] = one.runs
+        return found
 
     def branches(self, space: SearchSpace) -> dict[str, list[Branch]]:
         """Each parameter of ``space`` the objective uses only in some branch of a choice of ``space``: its

@@ -25,6 +25,14 @@ random forest's ``max_depth`` whatever it is called.
 - ``branches``: one :class:`.branches.Branch` per parameter the objective uses only when a
   choice takes some of its values (``svc_c`` under ``if classifier == "SVC":``), read by
   :func:`.branches.parameter_branches`.
+- ``chosen_options``: one :class:`.torch_choices.OptionRuns` per option of a choice of
+  the ``torch.optim`` optimiser or the activation that the objective runs through a table
+  (``{"adam": optim.Adam, ...}[name]``), in a branch (``if name == "adam":
+  optim.Adam(...)``) or by a function's name (``getattr(F, name)``), with the class it runs
+  (:mod:`.torch_choices`); an option of ``getattr(optim, name)`` is the class's own name
+  and needs none.
+- ``torch_classes``: the torch optimisers and activations the objective names
+  (``torch.optim.AdamW``, ``torch.nn.ReLU``): what a study that never chose them ran.
 - ``settings``: one :class:`FixedSetting` per role the objective fixes rather than
   tunes: a literal in the same places (``SVC(class_weight=None)``, ``range(20)``
   epochs), or the library's own default of a built-in estimator's argument the call
@@ -60,6 +68,12 @@ from typing import Any
 
 from ..builtin_spaces import BUILTIN_SPACES
 from ..suggest_calls import SUGGEST_METHODS, categorical_options, loop_names
+from ._syntax import NOT_LITERAL as _NOT_LITERAL
+from ._syntax import assignments as _assignments
+from ._syntax import calls_in as _calls_in
+from ._syntax import dotted as _dotted
+from ._syntax import is_scalar as _is_scalar
+from ._syntax import literal as _literal
 from .branches import Branch, parameter_branches
 from .estimator_text import configured_estimators
 from .inlining import (
@@ -72,6 +86,17 @@ from .inlining import (
     module_finder,
     namespace_finder,
     parse,
+)
+from .torch_choices import (
+    ACTIVATION,
+    ANY_OPTIMIZER,
+    OPTIMIZER_TARGET,
+    TORCH_OPTIMIZERS,
+    ChoiceKind,
+    OptionRuns,
+    branch_chosen,
+    name_chosen,
+    named_classes,
 )
 
 __all__ = [
@@ -130,10 +155,12 @@ class ParameterRole:
     def sets(self) -> str:
         """What the parameter sets, for a person: ``"torch.optim.Adam's lr"``, ``"the epochs of your training
         loop"``."""
-        if self.target == f"torch.optim.{_ANY_OPTIMIZER}":
+        if self.target == f"torch.optim.{ANY_OPTIMIZER}":
             return f"the {self.argument} of the torch.optim optimiser your objective chooses"
         if self.target == OPTIMIZER_TARGET:
             return "the torch.optim optimiser your objective runs"
+        if self.target == ACTIVATION.target:
+            return "the activation function your objective runs"
         return _LOOP_SETTINGS.get((self.target, self.argument), f"{self.target}'s {self.argument}")
 
 
@@ -178,6 +205,8 @@ class ObjectiveSource:
     roles: tuple[ParameterRole, ...] = ()
     settings: tuple[FixedSetting, ...] = ()
     branches: tuple[Branch, ...] = ()
+    chosen_options: tuple[OptionRuns, ...] = ()
+    torch_classes: tuple[str, ...] = ()
 
     def roles_of(self, parameter: str) -> tuple[str, ...]:
         """The distinct roles read for ``parameter``, in the order they were found."""
@@ -205,6 +234,8 @@ class ObjectiveSource:
             "roles": [[r.parameter, r.target, r.argument, r.role, r.direct] for r in self.roles],
             "settings": [[f.target, f.argument, f.role, f.value, f.default] for f in self.settings],
             "branches": [[b.parameter, b.chooser, list(b.values)] for b in self.branches],
+            "chosen_options": [[o.parameter, o.option, o.runs] for o in self.chosen_options],
+            "torch_classes": list(self.torch_classes),
         }
 
     @classmethod
@@ -229,6 +260,11 @@ class ObjectiveSource:
                 Branch(str(p), str(c), tuple(tuple(v) if isinstance(v, list) else v for v in values))
                 for p, c, values in data.get("branches", ())
             )
+            # Sources recorded before tables and branches of torch classes were read: each option is its name.
+            chosen_options = tuple(
+                OptionRuns(str(p), option, str(name)) for p, option, name in data.get("chosen_options", ())
+                if _is_scalar(option)
+            )
             return cls(
                 fingerprint=str(data["fingerprint"]),
                 shingles=frozenset(str(s) for s in data["shingles"]),
@@ -237,6 +273,8 @@ class ObjectiveSource:
                 roles=roles,
                 settings=settings,
                 branches=branches,
+                chosen_options=chosen_options,
+                torch_classes=tuple(str(c) for c in data.get("torch_classes", ())),
             )
         except (KeyError, TypeError, ValueError) as problem:
             raise ValueError(
@@ -283,14 +321,17 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     reading, helpers, written = _with_helpers(node, find, names)
     reading.body.extend(ast.Expr(value=e) for e in configured_estimators(reading, namespace, names))
     _name_estimator_classes(reading, namespace)
-    optimizer_choosers = _name_chosen_optimizers(reading)
+    classes = named_classes(reading, namespace)
+    chosen = name_chosen(reading, namespace)
     _name_loop_suggestions(reading, namespace)
     _configure_locals(reading, names)
     normalised = "\n".join([_normalised_text(node, names), *(_normalised_helper(h) for h in helpers)])
     reader = _RoleReader(reading, names)
     estimators, families, roles = reader.read()
-    roles = (*roles, *_optimizer_roles(optimizer_choosers, reader, roles))
     options = {**categorical_options(reading, namespace), **options}
+    in_branches = branch_chosen(reading, reader.parameter_at, options, written=written)
+    choice_roles, option_runs = _chosen_class_roles(chosen, in_branches, reader, roles)
+    roles = (*roles, *choice_roles)
     return ObjectiveSource(
         fingerprint=hashlib.sha256(f"{SOURCE_FORMAT}\n{normalised}".encode()).hexdigest()[:16],
         shingles=_shingles(normalised),
@@ -299,6 +340,8 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
         roles=roles,
         settings=reader.settings(),
         branches=parameter_branches(reading, reader.parameter_at, options, written=written),
+        chosen_options=option_runs,
+        torch_classes=classes,
     )
 
 
@@ -486,39 +529,25 @@ def _name_estimator_classes(function: ast.AST, namespace: Mapping[str, Any]) -> 
                 call.func = ast.copy_location(ast.Name(id=value.__name__, ctx=ast.Load()), call.func)
 
 
-def _name_chosen_optimizers(function: ast.AST) -> list[ast.expr]:
-    """``getattr(optim, name)(params, lr=lr)`` (Optuna's PyTorch example) calls a ``torch.optim`` optimiser: the
-    one named, for a literal name, else ``torch.optim.Optimizer`` (one chosen when the trial runs). Returns the
-    names of the chosen ones (``name`` above), for :func:`_optimizer_roles`."""
-    choosers = []
-    for call in _calls_in([function]):
-        chooser = call.func
-        if not (isinstance(chooser, ast.Call) and _dotted(chooser.func) == "getattr" and len(chooser.args) == 2):
-            continue
-        module = _dotted(chooser.args[0]) or ""
-        if module.rpartition(".")[2] != "optim":
-            continue
-        named = _literal(chooser.args[1])
-        optimizer = named if named in _TORCH_OPTIMIZERS else _ANY_OPTIMIZER
-        if optimizer == _ANY_OPTIMIZER:
-            choosers.append(chooser.args[1])
-        call.func = ast.copy_location(ast.parse(f"torch.optim.{optimizer}", mode="eval").body, chooser)
-    return choosers
-
-
-def _optimizer_roles(
-    choosers: Sequence[ast.expr], reader: _RoleReader, roles: Sequence[ParameterRole]
-) -> list[ParameterRole]:
-    """The parameter that names the ``torch.optim`` optimiser a call runs (``getattr(optim, optimizer_name)``):
-    its role is ``"optimizer"`` (a past study that ran AdamW then runs in your ``"Adam"``: :mod:`.optimizers`)."""
-    known = {r.parameter for r in roles}
-    found = []
-    for chooser in choosers:
-        parameter = reader.parameter_at(chooser)
-        if parameter is not None and parameter not in known:
-            known.add(parameter)
-            found.append(ParameterRole(parameter, OPTIMIZER_TARGET, "class", "optimizer"))
-    return found
+def _chosen_class_roles(
+    chosen: Sequence[tuple[ChoiceKind, ast.expr, Mapping[Any, str]]],
+    in_branches: Sequence[tuple[ChoiceKind, OptionRuns]], reader: _RoleReader, roles: Sequence[ParameterRole],
+) -> tuple[list[ParameterRole], tuple[OptionRuns, ...]]:
+    """The parameters that choose the ``torch.optim`` optimiser or the activation the objective runs
+    (:mod:`.torch_choices`): their role is ``"optimizer"`` or ``"activation"`` (a past study that ran AdamW then
+    runs in your ``"Adam"``: :mod:`.as_it_ran`); and what each option of theirs runs, where the objective
+    says it (a table's keys, the branches, a function's name)."""
+    others = {r.parameter for r in roles}  # a parameter that sets something else does not choose a class
+    choosers: dict[tuple[str, ChoiceKind], None] = {}
+    runs: list[OptionRuns] = []
+    tables = [(kind, reader.parameter_at(chooser), table) for kind, chooser, table in chosen]
+    tables += [(kind, one.parameter, {one.option: one.runs}) for kind, one in in_branches]
+    for kind, parameter, table in tables:
+        if parameter is not None and parameter not in others:
+            choosers[parameter, kind] = None
+            runs.extend(OptionRuns(parameter, option, name) for option, name in table.items())
+    found = [ParameterRole(parameter, kind.target, "class", kind.role) for parameter, kind in choosers]
+    return found, tuple(dict.fromkeys(runs))
 
 
 def _name_loop_suggestions(function: ast.AST, namespace: Mapping[str, Any]) -> None:
@@ -812,14 +841,6 @@ _TUNED_ARGUMENT_ROLES = {("logistic_regression", "penalty"): "l1_ratio"}
 #: ``n_estimators`` counts boosting rounds, a histogram gradient boosting's ``max_iter``; a forest's counts trees.
 _KIND_ARGUMENT_ROLES = {("gradient boosting", "n_estimators"): "max_iter"}
 
-_TORCH_OPTIMIZERS = frozenset(
-    ("Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop",
-     "LBFGS", "SparseAdam", "Adafactor", "Optimizer")
-)
-#: The optimiser a call chooses when the trial runs (``getattr(optim, name)(...)``): :func:`_name_chosen_optimizers`.
-_ANY_OPTIMIZER = "Optimizer"
-#: The target of the role of a parameter that names the torch.optim optimiser to run (:func:`_optimizer_roles`).
-OPTIMIZER_TARGET = "torch.optim"
 _OPTIMIZER_ROLES = {"lr": "learning_rate", "learning_rate": "learning_rate", "weight_decay": "weight_decay",
                     "momentum": "momentum"}
 _DROPOUT_LAYERS = frozenset(("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"))
@@ -880,17 +901,6 @@ def _kind_of(class_name: str, family: str | None) -> str:
 _ESTIMATORS = _known_estimators()
 
 
-def _dotted(node: ast.expr) -> str | None:
-    """``torch.optim.Adam`` for the callee ``torch.optim.Adam``; None for a computed callee."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    return ".".join([node.id, *reversed(parts)])
-
-
 def _argument(call: ast.Call, keyword: str, position: int | None) -> ast.expr | None:
     for kw in call.keywords:
         if kw.arg == keyword:
@@ -914,10 +924,6 @@ def _is_torch_layer(path: str) -> bool:
         return False
     imported = ("Linear", "LazyLinear", *_DROPOUT_LAYERS, *_NOT_MLP_LAYERS)  # from torch.nn import Linear
     return "nn" in parts[:-1] or (len(parts) == 1 and name in imported)
-
-
-def _calls_in(nodes: Iterable[ast.AST]) -> list[ast.Call]:
-    return [n for node in nodes for n in ast.walk(node) if isinstance(n, ast.Call)]
 
 
 class _RoleReader:
@@ -1201,7 +1207,7 @@ class _RoleReader:
 
     def _read_torch_call(self, call: ast.Call, path: str, name: str) -> None:
         parts = path.split(".")
-        if name in _TORCH_OPTIMIZERS and (len(parts) == 1 or "optim" in parts):
+        if name in TORCH_OPTIMIZERS and (len(parts) == 1 or "optim" in parts):
             target = f"torch.optim.{name}"
             self._add(_argument(call, "lr", 1), target, "lr", "learning_rate")
             for kw in call.keywords:
@@ -1252,25 +1258,10 @@ class _RoleReader:
         paths = [_dotted(c.func) or "" for c in self._calls]
         layers = [p.rpartition(".")[2] for p in paths if _is_torch_layer(p)]
         optimiser = any(
-            p.rpartition(".")[2] in _TORCH_OPTIMIZERS and ("optim" in p.split(".") or "." not in p) for p in paths
+            p.rpartition(".")[2] in TORCH_OPTIMIZERS and ("optim" in p.split(".") or "." not in p) for p in paths
         )
         linear = {"Linear", "LazyLinear"} & set(layers)
         return optimiser and bool(linear) and not set(layers) & _NOT_MLP_LAYERS
-
-
-def _assignments(node: ast.AST) -> dict[str, list[ast.expr]]:
-    """Every value assigned to each plain name (``name = value``, ``a, b = x, y``) in the objective."""
-    values: dict[str, list[ast.expr]] = {}
-    for n in ast.walk(node):
-        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
-            values.setdefault(n.targets[0].id, []).append(n.value)
-        elif isinstance(n, ast.Assign) and len(n.targets) == 1 and _same_length_tuples(n.targets[0], n.value):
-            for target, value in zip(n.targets[0].elts, n.value.elts):  # a, b = x, y
-                if isinstance(target, ast.Name):
-                    values.setdefault(target.id, []).append(value)
-        elif isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None:
-            values.setdefault(n.target.id, []).append(n.value)
-    return values
 
 
 def _changed_names(node: ast.AST) -> set[str]:
@@ -1284,13 +1275,6 @@ def _changed_names(node: ast.AST) -> set[str]:
         for target in (t for t in targets if t is not None):
             changed.update(name.id for name in ast.walk(target) if isinstance(name, ast.Name))
     return changed
-
-
-def _same_length_tuples(target: ast.expr, value: ast.expr) -> bool:
-    return (
-        isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))
-        and len(target.elts) == len(value.elts) and not any(isinstance(e, ast.Starred) for e in target.elts)
-    )
 
 
 def _dict_entries(expression: ast.expr) -> list[tuple[str, ast.expr]] | None:
@@ -1319,13 +1303,6 @@ def _loop_variable(target: ast.expr) -> str:
     return target.id if isinstance(target, ast.Name) else ""
 
 
-_NOT_LITERAL = object()
-
-
-def _is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str))
-
-
 def _is_product(expression: ast.expr) -> bool:
     return isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.Mult)
 
@@ -1340,15 +1317,6 @@ def _repeated_sequence(expression: ast.expr) -> tuple[ast.Tuple | ast.List, ast.
             if isinstance(sequence, (ast.Tuple, ast.List)):
                 return sequence, count
     return None
-
-
-def _literal(expression: ast.expr) -> Any:
-    """The value of a literal number, string, bool or ``None`` (``-1`` too); ``_NOT_LITERAL`` otherwise."""
-    try:
-        value = ast.literal_eval(expression)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return _NOT_LITERAL
-    return value if _is_scalar(value) else _NOT_LITERAL
 
 
 #: Words a built-in estimator's argument takes for a number the prior's range holds, by (family, argument).

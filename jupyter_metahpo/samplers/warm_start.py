@@ -113,7 +113,7 @@ def fill_unseen(
     defaults: Mapping[str, Any] | None = None,
 ) -> list[Proposal]:
     """Each proposal with the parameters its past studies never saw set to the branch that uses what they
-    informed, the optimiser they ran, their defaults or the Sobol design."""
+    informed, the optimiser and activation they ran, their defaults or the Sobol design."""
     unseen = {t.study.study_id: t.filled for t in carried}
     if not any(unseen.values()):
         return list(proposals)
