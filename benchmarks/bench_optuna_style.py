@@ -35,9 +35,12 @@ choosing its optimiser through a table, ``OPTIMIZERS = {"adam": optim.Adam, "rms
 "sgd": optim.SGD}`` and ``OPTIMIZERS[optimizer_name](...)``, of ``"sgd"``, ``"rmsprop"`` and ``"adam"``;
 and (``--cells activation``) that cell choosing its activation through a table too, ``ACTIVATIONS =
 {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}`` and ``ACTIVATIONS[activation]()`` in
-``define_model``, of ``"tanh"``, ``"sigmoid"`` and ``"relu"``. ``--label`` names the rows of ``tune``'s
-default when a second checkout (the previous code's) runs the script, and ``--merge`` adds such runs
-to the table.
+``define_model``, of ``"tanh"``, ``"sigmoid"`` and ``"relu"``; and (``--cells skorch``) Optuna's skorch
+example (``skorch_simple.py``) on these datasets: the module's ``__init__`` suggests its layers as
+``pytorch_simple.py``'s model does, and ``skorch.NeuralNetClassifier(ClassifierModule(trial), max_epochs=20,
+lr=0.1)`` trains it (skorch's default optimiser, SGD; ``NeuralNetRegressor`` for regression). ``--label``
+names the rows of ``tune``'s default when a second checkout (the previous code's) runs the script, and
+``--merge`` adds such runs to the table.
 
 The very same function object is handed to ``optuna.create_study(...).optimize`` (TPE,
 Optuna's default sampler, and its random sampler) and to ``tune(objective, ...)`` without a
@@ -78,7 +81,7 @@ from benchmarks._loo.user_live import run_cell  # noqa: E402
 from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 
 DATASETS = tuple(LIVE_DATASETS)  # held out of the prior
-CELLS = ("torch", "hgb", "svm", "branches", "layers", "table", "activation")
+CELLS = ("torch", "hgb", "svm", "branches", "layers", "table", "activation", "skorch")
 DEFAULT_CELLS = ("torch", "hgb", "svm")
 METHODS = ("ours", "ours: cold", "Optuna TPE", "Optuna random")
 #: Optuna's TPE starts with 10 random trials (its n_startup_trials), so at 10 trials its random sampler adds nothing.
@@ -141,6 +144,43 @@ ACTIVATION_MODEL_CELL = TORCH_MODEL_CELL.replace(
     '    activation = trial.suggest_categorical("activation", ["tanh", "sigmoid", "relu"])\n'
     '    layers, in_features = [], X_train.shape[1]',
 ).replace("layers.append(nn.ReLU())", "layers.append(ACTIVATIONS[activation]())")
+
+#: Optuna's skorch example (skorch_simple.py) on tabular data: the module suggests its layers, skorch trains it
+#: (SGD at lr 0.1, 20 epochs, as there; ``verbose=0`` and the hold-out's metric added).
+SKORCH_CELL = '''
+import skorch
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from sklearn.metrics import {metric}
+
+
+class ClassifierModule(nn.Module):
+    def __init__(self, trial):
+        super().__init__()
+        layers = []
+        n_layers = trial.suggest_int("n_layers", 1, 3)
+        dropout = trial.suggest_float("dropout", 0.2, 0.5)
+        input_dim = X_train.shape[1]
+        for i in range(n_layers):
+            output_dim = trial.suggest_int("n_units_l{{}}".format(i), 4, 128, log=True)
+            layers.append(nn.Linear(input_dim, output_dim))
+            layers.append(nn.Dropout(dropout))
+            layers.append(nn.ReLU())
+            input_dim = output_dim
+        layers.append(nn.Linear(input_dim, n_outputs))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return {output}
+
+
+def objective(trial):
+    torch.manual_seed(0)
+    net = skorch.{net}(ClassifierModule(trial), max_epochs=20, lr=0.1, device="cpu", verbose=0)
+    net.fit(X_train, y_train)
+    return {metric}(y_valid.numpy(), net.predict(X_valid))
+'''
 
 HGB_CELL = '''
 from sklearn.ensemble import {model}
@@ -218,7 +258,13 @@ def cell_objective(cell: str, dataset) -> Any:
     namespace: dict[str, Any] = {"__name__": "__main__"}
     classification = dataset.task == "classification"
     folds, metric = cv_protocol(dataset)
-    if cell in ("torch", "layers", "table", "activation"):
+    if cell == "skorch":
+        namespace.update(torch_split(dataset))
+        text = SKORCH_CELL.format(
+            metric="balanced_accuracy_score" if classification else "r2_score",
+            net="NeuralNetClassifier" if classification else "NeuralNetRegressor",
+            output="F.softmax(self.model(x), dim=-1)" if classification else "self.model(x)")
+    elif cell in ("torch", "layers", "table", "activation"):
         namespace.update(torch_split(dataset))
         score = "balanced_accuracy_score" if classification else "r2_score"
         model_cell = {"layers": LAYERS_MODEL_CELL, "activation": ACTIVATION_MODEL_CELL}.get(cell, TORCH_MODEL_CELL)

@@ -87,6 +87,7 @@ from .inlining import (
     namespace_finder,
     parse,
 )
+from .skorch_nets import SKORCH_ROLES, is_skorch_net, what_skorch_runs
 from .torch_choices import (
     ACTIVATION,
     ANY_OPTIMIZER,
@@ -318,7 +319,7 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     if found is None:
         return None
     node, find, namespace = found
-    reading, helpers, written = _with_helpers(node, find, names)
+    reading, helpers, written = _with_helpers(node, find, names, desugar=True)
     reading.body.extend(ast.Expr(value=e) for e in configured_estimators(reading, namespace, names))
     _name_estimator_classes(reading, namespace)
     classes = named_classes(reading, namespace)
@@ -362,10 +363,15 @@ def objective_with_helpers(objective: Callable[..., Any]) -> tuple[_Function, di
     return _with_helpers(node, find, ())[0], namespace
 
 
-def _with_helpers(node: _Objective, find: Finder, names: Sequence[str]) -> tuple[_Function, list, int]:
+def _with_helpers(
+    node: _Objective, find: Finder, names: Sequence[str], desugar: bool = False
+) -> tuple[_Function, list, int]:
     """The objective as a function with its helpers' bodies appended, the helpers, and how many statements
-    of the body are the objective's own (the helpers' follow them)."""
+    of the body are the objective's own (the helpers' follow them). ``desugar``: with what a skorch net runs
+    written out as the objective's own statements (:mod:`.skorch_nets`), its module's class inlined too."""
     reading = _as_function(node, names)
+    if desugar:
+        reading.body.extend(what_skorch_runs(reading))
     written = len(reading.body)
     return reading, inline_helpers(reading, _without_estimators(find)), written
 
@@ -1207,7 +1213,11 @@ class _RoleReader:
 
     def _read_torch_call(self, call: ast.Call, path: str, name: str) -> None:
         parts = path.split(".")
-        if name in TORCH_OPTIMIZERS and (len(parts) == 1 or "optim" in parts):
+        if is_skorch_net(path):  # the module and the optimiser it runs are read from :func:`what_skorch_runs`
+            for kw in call.keywords:
+                if kw.arg in SKORCH_ROLES:
+                    self._add(kw.value, f"skorch.{name}", kw.arg, SKORCH_ROLES[kw.arg])
+        elif name in TORCH_OPTIMIZERS and (len(parts) == 1 or "optim" in parts):
             target = f"torch.optim.{name}"
             self._add(_argument(call, "lr", 1), target, "lr", "learning_rate")
             for kw in call.keywords:

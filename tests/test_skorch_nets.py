@@ -1,0 +1,111 @@
+"""A skorch net is read as the PyTorch training loop it runs: its module's layers, its optimiser, its epochs."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.cells import run_cell
+from jupyter_metahpo.meta.source import FixedSetting, ParameterRole, describe_objective
+
+# Optuna's skorch example (skorch_simple.py), on tabular data: the module suggests its layers, skorch trains it.
+OPTUNA_SKORCH_CELL = '''
+import skorch
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ClassifierModule(nn.Module):
+    def __init__(self, trial):
+        super().__init__()
+        layers = []
+        n_layers = trial.suggest_int("n_layers", 1, 3)
+        dropout = trial.suggest_float("dropout", 0.2, 0.5)
+        input_dim = X.shape[1]
+        for i in range(n_layers):
+            output_dim = trial.suggest_int("n_units_l{}".format(i), 4, 128, log=True)
+            layers.append(nn.Linear(input_dim, output_dim))
+            layers.append(nn.Dropout(dropout))
+            layers.append(nn.ReLU())
+            input_dim = output_dim
+        layers.append(nn.Linear(input_dim, 2))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return F.softmax(self.model(x), dim=-1)
+
+
+def objective(trial):
+    net = skorch.NeuralNetClassifier(ClassifierModule(trial), max_epochs=20, lr=0.1, verbose=0)
+    net.fit(X, y)
+    return float((net.predict(X) == y.numpy()).mean())
+'''
+
+# The module passed as a class, its arguments and the optimiser's through skorch's prefixed arguments.
+PREFIXED_CELL = '''
+from skorch import NeuralNetClassifier
+import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    def __init__(self, hidden=64, dropout=0.1):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(30, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 2))
+
+    def forward(self, x):
+        return torch.softmax(self.net(x), dim=-1)
+
+
+def objective(hidden, lr, dropout, epochs, wd, optimizer):
+    net = NeuralNetClassifier(MLP, module__hidden=hidden, module__dropout=dropout, lr=lr, max_epochs=epochs,
+                              optimizer={"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[optimizer],
+                              optimizer__weight_decay=wd, batch_size=64, verbose=0)
+    net.fit(X, y)
+    return float((net.predict(X) == y.numpy()).mean())
+'''
+
+
+def test_optunas_skorch_example_reads_as_a_torch_mlp_trained_by_sgd():
+    names = ["n_layers", "dropout", "n_units_l0", "n_units_l1", "n_units_l2"]
+    source = describe_objective(OPTUNA_SKORCH_CELL, names)
+    assert source.families == ("torch_mlp",)
+    assert {(r.parameter, r.role) for r in source.roles} == {
+        ("n_layers", "n_hidden_layers"), ("n_units_l0", "hidden_width"), ("dropout", "dropout")}
+    assert set(source.settings) == {FixedSetting("torch.optim.SGD", "lr", "learning_rate", 0.1),  # skorch's default
+                                    FixedSetting("skorch.NeuralNetClassifier", "max_epochs", "max_epochs", 20)}
+    assert "torch.optim.SGD" in source.torch_classes
+
+
+def test_a_modules_and_an_optimisers_prefixed_arguments_set_their_roles():
+    source = describe_objective(PREFIXED_CELL, ["hidden", "lr", "dropout", "epochs", "wd", "optimizer"])
+    assert source.families == ("torch_mlp",)
+    assert {(r.parameter, r.role) for r in source.roles} == {
+        ("hidden", "hidden_width"), ("dropout", "dropout"), ("lr", "learning_rate"), ("wd", "weight_decay"),
+        ("epochs", "max_epochs"), ("optimizer", "optimizer")}
+    assert ParameterRole("epochs", "skorch.NeuralNetClassifier", "max_epochs", "max_epochs") in source.roles
+    assert {o.option: o.runs for o in source.chosen_options} == {"adam": "Adam", "sgd": "SGD"}
+    assert FixedSetting("skorch.NeuralNetClassifier", "batch_size", "batch_size", 64) in source.settings
+
+
+def test_a_skorch_cell_warms_from_the_torch_prior_in_the_optimiser_it_ran():
+    pytest.importorskip("skorch")
+    torch = pytest.importorskip("torch")
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    from jupyter_metahpo import suggest
+    from jupyter_metahpo.space import SearchSpace, choice, intrange, loguniform, uniform
+
+    X, y = load_breast_cancer(return_X_y=True)
+    namespace = {"__name__": "__main__",  # as a notebook's: the module's class is read from the cell
+                 "X": torch.tensor(StandardScaler().fit_transform(X), dtype=torch.float32), "y": torch.tensor(y)}
+    objective = run_cell(PREFIXED_CELL, "<skorch-cell>", namespace)["objective"]
+    space = SearchSpace({"hidden": intrange(8, 256, log=True), "lr": loguniform(1e-4, 1e-1),
+                         "dropout": uniform(0.0, 0.5), "epochs": intrange(5, 50), "wd": loguniform(1e-6, 1e-2),
+                         "optimizer": choice("sgd", "adam")})
+    proposals = suggest(space, data=(X, y), k=3, objective=objective, store=False, seed=0)
+    torch_sources = [e for e in proposals.report.sources.values() if str(e["space_name"]).startswith("torch_mlp")]
+    assert torch_sources, proposals.report.sources
+    assert [p.config["optimizer"] for p in proposals] == ["adam"] * 3, [p.reason for p in proposals]
+    assert all("optimizer='adam': the nearest to the AdamW the past study ran" in p.reason for p in proposals)
