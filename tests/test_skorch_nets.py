@@ -109,3 +109,36 @@ def test_a_skorch_cell_warms_from_the_torch_prior_in_the_optimiser_it_ran():
     assert torch_sources, proposals.report.sources
     assert [p.config["optimizer"] for p in proposals] == ["adam"] * 3, [p.reason for p in proposals]
     assert all("optimizer='adam': the nearest to the AdamW the past study ran" in p.reason for p in proposals)
+
+
+def _report_entries(text: str):
+    """The torch MLP prior's entries in the transfer report of ``text``'s objective, on the breast cancer data."""
+    torch = pytest.importorskip("torch")
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    from jupyter_metahpo import suggest
+
+    X, y = load_breast_cancer(return_X_y=True)
+    namespace = {"__name__": "__main__",
+                 "X": torch.tensor(StandardScaler().fit_transform(X), dtype=torch.float32), "y": torch.tensor(y)}
+    objective = run_cell(text, f"<cell {abs(hash(text))}>", namespace)["objective"]
+    proposals = suggest(data=(X, y), k=2, objective=objective, store=False, seed=0)
+    return [e for e in proposals.report.sources.values() if str(e["space_name"]).startswith("torch_mlp")]
+
+
+def test_a_learning_rate_fixed_for_sgd_is_not_read_as_the_adamw_priors():
+    pytest.importorskip("skorch")
+    entries = _report_entries(OPTUNA_SKORCH_CELL)
+    assert entries and all(e["not_theirs"] == [["learning_rate", 0.1, "SGD", "AdamW"]] for e in entries)
+    assert all("learning_rate" not in (e["predicted_at"] or "") for e in entries)
+    assert all("max_epochs=20" in e["predicted_at"] for e in entries)
+
+
+def test_a_learning_rate_fixed_for_adam_is_read_as_the_adamw_priors():
+    pytest.importorskip("skorch")
+    adam = OPTUNA_SKORCH_CELL.replace("lr=0.1, verbose=0", "lr=0.001, optimizer=torch.optim.Adam, verbose=0")
+    assert adam != OPTUNA_SKORCH_CELL
+    entries = _report_entries(adam)
+    assert entries and all("not_theirs" not in e for e in entries)
+    assert all("learning_rate=0.001" in e["predicted_at"] for e in entries)
