@@ -208,8 +208,9 @@ def categorical_options(function: ast.FunctionDef | ast.AsyncFunctionDef,
 def loop_names(function: ast.AST, namespace: Mapping[str, Any]) -> dict[int, list[str]]:
     """The names of the suggest calls whose name is computed from the variables of ``for`` loops over a
     ``range`` around them (Optuna's ``trial.suggest_int(f"n_units_l{i}", 4, 128)`` in ``for i in
-    range(n_layers)``) or over a constant list (``for name in ("C", "gamma")``, a literal or a notebook
-    constant), by the call's ``id``: every name it can take, for every value the loops can run.
+    range(n_layers)``, or in a list comprehension ``[... for i in range(n_layers)]``) or over a constant list
+    (``for name in ("C", "gamma")``, a literal or a notebook constant), by the call's ``id``: every name it
+    can take, for every value the loops can run.
 
     A loop's range is known when its bounds are constants or a local suggested by ``suggest_int`` with
     constant bounds (``n_layers = trial.suggest_int("n_layers", 1, 3)`` runs ``i`` up to 2). A name that
@@ -229,6 +230,16 @@ def loop_names(function: ast.AST, namespace: Mapping[str, Any]) -> dict[int, lis
                 visit(child, inner)
             for child in node.orelse:
                 visit(child, loops)
+            return
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp)) and len(node.generators) == 1:
+            # [trial.suggest_int(f"n_units_l{i}", 4, 128) for i in range(n_layers)]: Optuna's Lightning example
+            generator = node.generators[0]
+            values = (_range_values(generator.iter, assignments, namespace)
+                      or _constant_values(generator.iter, namespace))
+            known = values and isinstance(generator.target, ast.Name) and not generator.ifs
+            inner = {**loops, generator.target.id: values} if known else loops
+            visit(generator.iter, loops)
+            visit(node.elt, inner)
             return
         if isinstance(node, ast.Call) and _suggest_method(node) is not None and node.args and loops:
             names = _names_for_loops(node.args[0], loops)

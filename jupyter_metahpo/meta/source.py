@@ -325,6 +325,7 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     classes = named_classes(reading, namespace)
     chosen = name_chosen(reading, namespace)
     _name_loop_suggestions(reading, namespace)
+    _iterate_built_lists(reading)
     _configure_locals(reading, names)
     normalised = "\n".join([_normalised_text(node, names), *(_normalised_helper(h) for h in helpers)])
     reader = _RoleReader(reading, names)
@@ -564,6 +565,35 @@ def _name_loop_suggestions(function: ast.AST, namespace: Mapping[str, Any]) -> N
         # ``for name in ("C", "gamma"): trial.suggest_float(name, ...)`` names other parameters, not layers.
         if id(call) in computed and not isinstance(call.args[0], ast.Name):
             call.args[0] = ast.copy_location(ast.Constant(computed[id(call)][0]), call.args[0])
+
+
+def _iterate_built_lists(function: ast.AST) -> None:
+    """A loop over a list that a comprehension over a range built, ``for w in widths:`` with ``widths =
+    [trial.suggest_int(f"n_units_l{i}", ...) for i in range(n_layers)]`` (Optuna's PyTorch Lightning example,
+    the list handed to a model's class), is read as the loop over that range with each element assigned
+    (``for i in range(n_layers): w = trial.suggest_int("n_units_l0", ...)``): the layers it builds are
+    ``n_layers`` deep and ``n_units_l0`` wide."""
+    assigned = _assignments(function)
+    loops = []
+    for node in ast.walk(function):
+        if not isinstance(node, ast.For) or not isinstance(node.target, ast.Name):
+            continue
+        built, hops = node.iter, 0
+        while isinstance(built, ast.Name) and len(assigned.get(built.id, ())) == 1 and hops < _MAX_HOPS:
+            built, hops = assigned[built.id][0], hops + 1  # through the helpers' bound arguments
+        if (isinstance(built, ast.ListComp) and len(built.generators) == 1 and not built.generators[0].ifs
+                and _range_call(built.generators[0].iter) and isinstance(built.generators[0].target, ast.Name)):
+            loops.append((node, built))
+    for loop, built in loops:
+        element = ast.Assign(targets=[ast.Name(id=loop.target.id, ctx=ast.Store())], value=copy.deepcopy(built.elt))
+        loop.target = copy.deepcopy(built.generators[0].target)
+        loop.iter = copy.deepcopy(built.generators[0].iter)
+        loop.body.insert(0, ast.fix_missing_locations(ast.copy_location(element, loop)))
+
+
+#: How many assignments :func:`_iterate_built_lists` follows back from a loop's list (a helper's argument bound to
+#: the caller's, bound to a local).
+_MAX_HOPS = 8
 
 
 def _configure_locals(function: ast.AST, names: Sequence[str]) -> None:
@@ -1213,7 +1243,9 @@ class _RoleReader:
 
     def _read_torch_call(self, call: ast.Call, path: str, name: str) -> None:
         parts = path.split(".")
-        if is_skorch_net(path):  # the module and the optimiser it runs are read from :func:`what_skorch_runs`
+        if name == "Trainer" and {"pl", "lightning", "pytorch_lightning"} & set(parts[:-1]):
+            self._add(_argument(call, "max_epochs", None), f"{path}", "max_epochs", "max_epochs")
+        elif is_skorch_net(path):  # the module and the optimiser it runs are read from :func:`what_skorch_runs`
             for kw in call.keywords:
                 if kw.arg in SKORCH_ROLES:
                     self._add(kw.value, f"skorch.{name}", kw.arg, SKORCH_ROLES[kw.arg])

@@ -1,4 +1,5 @@
-"""A skorch net is read as the PyTorch training loop it runs: its module's layers, its optimiser, its epochs."""
+"""Loops that skorch and PyTorch Lightning run for the objective are read as the PyTorch training loops they are:
+the module's layers, the optimiser, the epochs."""
 
 from __future__ import annotations
 
@@ -142,3 +143,77 @@ def test_a_learning_rate_fixed_for_adam_is_read_as_the_adamw_priors():
     entries = _report_entries(adam)
     assert entries and all("not_theirs" not in e for e in entries)
     assert all("learning_rate=0.001" in e["predicted_at"] for e in entries)
+
+
+# Optuna's PyTorch Lightning example (pytorch_lightning_simple.py), its data module left out: the widths are a list
+# built by a comprehension, handed through two classes to the loop that builds the layers.
+OPTUNA_LIGHTNING_CELL = '''
+import lightning.pytorch as pl
+from torch import nn
+from torch import optim
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self, dropout, output_dims):
+        super().__init__()
+        layers = []
+        input_dim = 28 * 28
+        for output_dim in output_dims:
+            layers.append(nn.Linear(input_dim, output_dim))
+            layers.append(nn.ReLU())
+            layers.append(nn.Dropout(dropout))
+            input_dim = output_dim
+        layers.append(nn.Linear(input_dim, CLASSES))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, data):
+        return F.log_softmax(self.layers(data), dim=1)
+
+
+class LightningNet(pl.LightningModule):
+    def __init__(self, dropout, output_dims):
+        super().__init__()
+        self.model = Net(dropout, output_dims)
+
+    def forward(self, data):
+        return self.model(data.view(-1, 28 * 28))
+
+    def training_step(self, batch, batch_idx):
+        data, target = batch
+        return F.nll_loss(self(data), target)
+
+    def configure_optimizers(self):
+        return optim.Adam(self.model.parameters())
+
+
+def objective(trial):
+    n_layers = trial.suggest_int("n_layers", 1, 3)
+    dropout = trial.suggest_float("dropout", 0.2, 0.5)
+    output_dims = [trial.suggest_int("n_units_l{}".format(i), 4, 128, log=True) for i in range(n_layers)]
+    model = LightningNet(dropout, output_dims)
+    trainer = pl.Trainer(max_epochs=EPOCHS, enable_checkpointing=False)
+    trainer.fit(model, datamodule=datamodule)
+    return trainer.callback_metrics["val_acc"].item()
+'''
+
+
+def test_optunas_lightning_example_declares_its_space_and_reads_as_a_torch_mlp():
+    from jupyter_metahpo.meta.declared_space import space_from_suggest_calls
+    from jupyter_metahpo.space import SearchSpace, intrange, uniform
+
+    runnable = OPTUNA_LIGHTNING_CELL.replace("import lightning.pytorch as pl\n", "").replace(
+        "pl.LightningModule", "nn.Module")  # lightning need not be installed to read the cell
+    objective = run_cell(runnable, "<lightning-cell>", {"__name__": "__main__"})["objective"]
+    assert space_from_suggest_calls(objective) == SearchSpace({
+        "n_layers": intrange(1, 3), "dropout": uniform(0.2, 0.5), "n_units_l0": intrange(4, 128, log=True),
+        "n_units_l1": intrange(4, 128, log=True), "n_units_l2": intrange(4, 128, log=True)})
+    source = describe_objective(OPTUNA_LIGHTNING_CELL, ["n_layers", "dropout", "n_units_l0", "n_units_l1",
+                                                        "n_units_l2"])
+    assert source.families == ("torch_mlp",)
+    assert {(r.parameter, r.role) for r in source.roles} == {
+        ("n_layers", "n_hidden_layers"), ("n_units_l0", "hidden_width"), ("dropout", "dropout")}
+    assert source.torch_classes == ("torch.nn.ReLU", "torch.optim.Adam")
+    epochs = describe_objective(OPTUNA_LIGHTNING_CELL.replace("max_epochs=EPOCHS", "max_epochs=epochs").replace(
+        "def objective(trial):", "def objective(trial, epochs):"), ["n_layers", "epochs"])
+    assert ParameterRole("epochs", "pl.Trainer", "max_epochs", "max_epochs") in epochs.roles
