@@ -217,3 +217,12 @@ def test_optunas_lightning_example_declares_its_space_and_reads_as_a_torch_mlp()
     epochs = describe_objective(OPTUNA_LIGHTNING_CELL.replace("max_epochs=EPOCHS", "max_epochs=epochs").replace(
         "def objective(trial):", "def objective(trial, epochs):"), ["n_layers", "epochs"])
     assert ParameterRole("epochs", "pl.Trainer", "max_epochs", "max_epochs") in epochs.roles
+
+
+def test_a_loop_over_a_built_list_of_what_is_not_tuned_is_no_loop_over_a_range():
+    text = ("def f(lr):\n    folds = [split(i) for i in range(5)]\n    for fold in folds:\n"
+            "        optimizer = optim.SGD(model.parameters(), lr=lr)\n        optimizer.step()\n    return 1.0")
+    source = describe_objective(text, ["lr"])
+    assert not [s for s in source.settings if s.role == "max_epochs"]
+    tuned = describe_objective(text.replace("split(i)", "lr * i"), ["lr"])  # a list of what is tuned: read as the range
+    assert [s.value for s in tuned.settings if s.role == "max_epochs"] == [5]

@@ -325,7 +325,7 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     classes = named_classes(reading, namespace)
     chosen = name_chosen(reading, namespace)
     _name_loop_suggestions(reading, namespace)
-    _iterate_built_lists(reading)
+    _iterate_built_lists(reading, names)
     _configure_locals(reading, names)
     normalised = "\n".join([_normalised_text(node, names), *(_normalised_helper(h) for h in helpers)])
     reader = _RoleReader(reading, names)
@@ -567,12 +567,13 @@ def _name_loop_suggestions(function: ast.AST, namespace: Mapping[str, Any]) -> N
             call.args[0] = ast.copy_location(ast.Constant(computed[id(call)][0]), call.args[0])
 
 
-def _iterate_built_lists(function: ast.AST) -> None:
+def _iterate_built_lists(function: ast.AST, names: Sequence[str]) -> None:
     """A loop over a list that a comprehension over a range built, ``for w in widths:`` with ``widths =
     [trial.suggest_int(f"n_units_l{i}", ...) for i in range(n_layers)]`` (Optuna's PyTorch Lightning example,
     the list handed to a model's class), is read as the loop over that range with each element assigned
     (``for i in range(n_layers): w = trial.suggest_int("n_units_l0", ...)``): the layers it builds are
-    ``n_layers`` deep and ``n_units_l0`` wide."""
+    ``n_layers`` deep and ``n_units_l0`` wide. Only lists of what the user tunes (an element that reads a
+    parameter or suggests one): a loop over folds or batches built so is no loop over layers or epochs."""
     assigned = _assignments(function)
     loops = []
     for node in ast.walk(function):
@@ -582,13 +583,23 @@ def _iterate_built_lists(function: ast.AST) -> None:
         while isinstance(built, ast.Name) and len(assigned.get(built.id, ())) == 1 and hops < _MAX_HOPS:
             built, hops = assigned[built.id][0], hops + 1  # through the helpers' bound arguments
         if (isinstance(built, ast.ListComp) and len(built.generators) == 1 and not built.generators[0].ifs
-                and _range_call(built.generators[0].iter) and isinstance(built.generators[0].target, ast.Name)):
+                and _range_call(built.generators[0].iter) and isinstance(built.generators[0].target, ast.Name)
+                and _reads_parameters(built.elt, names)):
             loops.append((node, built))
     for loop, built in loops:
         element = ast.Assign(targets=[ast.Name(id=loop.target.id, ctx=ast.Store())], value=copy.deepcopy(built.elt))
         loop.target = copy.deepcopy(built.generators[0].target)
         loop.iter = copy.deepcopy(built.generators[0].iter)
         loop.body.insert(0, ast.fix_missing_locations(ast.copy_location(element, loop)))
+
+
+def _reads_parameters(expression: ast.expr, names: Sequence[str]) -> bool:
+    """Whether ``expression`` names one of the parameters or suggests one (``trial.suggest_int(...)``)."""
+    return any(
+        (isinstance(n, ast.Name) and n.id in names)
+        or (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in SUGGEST_METHODS)
+        for n in ast.walk(expression)
+    )
 
 
 #: How many assignments :func:`_iterate_built_lists` follows back from a loop's list (a helper's argument bound to
