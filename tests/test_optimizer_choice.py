@@ -35,17 +35,19 @@ def objective(trial):
 '''
 
 
-def torch_cell(options: list[str]):
+def cell_on_breast_cancer(text: str, filename: str):
+    """``text``'s objective, its ``X`` and ``y`` the scaled breast cancer data as tensors; and that data."""
     torch = pytest.importorskip("torch")
     from sklearn.datasets import load_breast_cancer
     from sklearn.preprocessing import StandardScaler
 
     X, y = load_breast_cancer(return_X_y=True)
-    data = (X, y)
-    namespace = {"X": torch.tensor(StandardScaler().fit_transform(X), dtype=torch.float32),
-                 "y": torch.tensor(y), "OPTIONS": options}
-    cell = run_cell(OPTUNA_TORCH_CELL.strip("\n").replace("OPTIONS", repr(options)), "<optuna-torch-cell>", namespace)
-    return cell["objective"], data
+    namespace = {"X": torch.tensor(StandardScaler().fit_transform(X), dtype=torch.float32), "y": torch.tensor(y)}
+    return run_cell(text, filename, namespace)["objective"], (X, y)
+
+
+def torch_cell(options: list[str]):
+    return cell_on_breast_cancer(OPTUNA_TORCH_CELL.strip("\n").replace("OPTIONS", repr(options)), "<optuna-torch-cell>")
 
 
 def test_the_nearest_option_is_the_optimiser_itself_else_its_kin_else_none():
@@ -144,11 +146,20 @@ def _roles_and_runs(text: str, names=("n_units", "dropout", "optimizer", "lr"), 
     return chosen, {(o.parameter, o.option): o.runs for o in source.chosen_options}
 
 
-def test_a_table_of_optimisers_gives_the_role_and_what_each_key_runs():
+#: The optimizer parameter's role, and what each of its options runs, in the cells of the two tests below.
+CHOOSER = ParameterRole("optimizer", "torch.optim", "class", "optimizer")
+EACH_RUNS = {("optimizer", "adam"): "Adam", ("optimizer", "rmsprop"): "RMSprop", ("optimizer", "sgd"): "SGD"}
+
+
+def _written(choice: str) -> tuple[str, str]:
+    """The Optuna cell with lower-case options, and the same choosing its optimiser by ``choice``."""
     text = textwrap.dedent(OPTUNA_TORCH_CELL).replace("OPTIONS", repr(["adam", "rmsprop", "sgd"]))
-    written = text.replace("getattr(optim, optimizer_name)(model.parameters(), lr=lr)", TABLE_CHOICE)
-    role = ParameterRole("optimizer", "torch.optim", "class", "optimizer")
-    runs = {("optimizer", "adam"): "Adam", ("optimizer", "rmsprop"): "RMSprop", ("optimizer", "sgd"): "SGD"}
+    return text, text.replace("getattr(optim, optimizer_name)(model.parameters(), lr=lr)", choice)
+
+
+def test_a_table_of_optimisers_gives_the_role_and_what_each_key_runs():
+    _, written = _written(TABLE_CHOICE)
+    role, runs = CHOOSER, EACH_RUNS
     assert _roles_and_runs(written) == ([role], runs)
     # The table in a local, the lookup through a local: the same.
     local = written.replace(
@@ -170,10 +181,8 @@ def test_a_table_of_optimisers_gives_the_role_and_what_each_key_runs():
 
 
 def test_optimisers_called_in_branches_of_the_choice_give_the_role_and_what_each_option_runs():
-    text = textwrap.dedent(OPTUNA_TORCH_CELL).replace("OPTIONS", repr(["adam", "rmsprop", "sgd"]))
-    written = text.replace("getattr(optim, optimizer_name)(model.parameters(), lr=lr)", BRANCH_CHOICE)
-    role = ParameterRole("optimizer", "torch.optim", "class", "optimizer")
-    runs = {("optimizer", "adam"): "Adam", ("optimizer", "rmsprop"): "RMSprop", ("optimizer", "sgd"): "SGD"}
+    text, written = _written(BRANCH_CHOICE)
+    role, runs = CHOOSER, EACH_RUNS
     assert _roles_and_runs(written) == ([role], runs)
     statements = text.replace(
         "    optimizer = getattr(optim, optimizer_name)(model.parameters(), lr=lr)\n",
@@ -208,17 +217,11 @@ def test_the_source_json_carries_what_each_option_runs_and_reads_sources_recorde
 
 @pytest.mark.parametrize("written", [TABLE_CHOICE, BRANCH_CHOICE], ids=["table", "branches"])
 def test_a_cell_choosing_through_a_table_or_branches_warms_in_the_option_that_runs_adam(written):
-    torch = pytest.importorskip("torch")
-    from sklearn.datasets import load_breast_cancer
-    from sklearn.preprocessing import StandardScaler
-
     from jupyter_metahpo import suggest
 
-    X, y = load_breast_cancer(return_X_y=True)
-    namespace = {"X": torch.tensor(StandardScaler().fit_transform(X), dtype=torch.float32), "y": torch.tensor(y)}
     text = OPTUNA_TORCH_CELL.strip("\n").replace("OPTIONS", repr(["sgd", "rmsprop", "adam"])).replace(
         "getattr(optim, optimizer_name)(model.parameters(), lr=lr)", written)
-    objective = run_cell(text, "<optimizer-choice-cell>", namespace)["objective"]
+    objective, (X, y) = cell_on_breast_cancer(text, "<optimizer-choice-cell>")
     proposals = suggest(data=(X, y), k=4, objective=objective, store=False, seed=0)
     assert [p.config["optimizer"] for p in proposals] == ["adam"] * 4, [dict(p.config) for p in proposals]
     assert all("optimizer='adam': the nearest to the AdamW the past study ran" in p.reason for p in proposals)
@@ -268,17 +271,11 @@ def test_a_functions_name_runs_its_class_and_one_named_activation_is_what_a_stud
 
 
 def test_the_torch_priors_configurations_run_in_the_relu_they_ran(tmp_path):
-    torch = pytest.importorskip("torch")
-    from sklearn.datasets import load_breast_cancer
-    from sklearn.preprocessing import StandardScaler
-
     from jupyter_metahpo import suggest
 
-    X, y = load_breast_cancer(return_X_y=True)
-    namespace = {"X": torch.tensor(StandardScaler().fit_transform(X), dtype=torch.float32), "y": torch.tensor(y)}
     text = _activation_cell('{"tanh": nn.Tanh(), "sigmoid": nn.Sigmoid(), "relu": nn.ReLU()}[activation]',
                             ["tanh", "sigmoid", "relu"])
-    objective = run_cell(text, "<activation-choice-cell>", namespace)["objective"]
+    objective, (X, y) = cell_on_breast_cancer(text, "<activation-choice-cell>")
     proposals = suggest(data=(X, y), k=4, objective=objective, store=False, seed=0)
     assert [p.config["activation"] for p in proposals] == ["relu"] * 4, [dict(p.config) for p in proposals]
     assert all("activation='relu': as the past study ran it" in p.reason for p in proposals)
