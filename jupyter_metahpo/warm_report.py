@@ -180,8 +180,6 @@ def _groups(sources: Mapping[str, Mapping[str, Any]], defaults: Mapping[str, Any
                        for name, (option, ran, kin) in ran_as.items()],
             "branched": [f"{name}={value!r} (where your {', '.join(used)} {'is' if len(used) == 1 else 'are'} used)"
                          for name, (value, used) in branch.items()],
-            # [setting, value, your optimiser, theirs]: a fixed setting of your optimiser, not read for theirs
-            "not_theirs": [list(item) for item in entry.get("not_theirs") or []],
             "evidence": [],
             "predicted_at": [],
             "costs": {},
@@ -219,12 +217,6 @@ def _describe_group(group: Mapping[str, Any]) -> str:
     if group.get("predicted_at"):
         text += (f"; their scores predicted at your {' / '.join(group['predicted_at'])} (fixed in your objective "
                  "or its estimator's default; they varied it)")
-    if group.get("not_theirs"):
-        # An SGD learning rate says nothing of where AdamW's were good: their own settings of it stand.
-        settings = ", ".join(f"{name}={value!r}" for name, value, _, _ in group["not_theirs"])
-        _, _, yours, theirs = group["not_theirs"][0]
-        names = ", ".join(name for name, _, _, _ in group["not_theirs"])
-        text += f"; your {settings} is for {yours}, and they ran {theirs}: read at their own {names}"
     if group["evidence"]:
         text += f"; why: {', '.join(group['evidence'])}"
     return text

@@ -286,12 +286,3 @@ def test_the_torch_priors_configurations_run_in_the_relu_they_ran(tmp_path):
     assert result.trials[0].config["activation"] == "relu"
     assert ("their configurations at your optimizer='Adam', the nearest to the AdamW they ran; activation='relu', "
             "the ReLU they ran") in "\n".join(result.warm_start.lines())
-
-
-def test_two_optimisers_run_the_same_update_when_one_is_the_other_or_its_kin():
-    from jupyter_metahpo.meta.as_it_ran import class_run, same_update
-
-    assert same_update("AdamW", "Adam") and same_update("adam", "AdamW") and same_update("SGD", "sgd")
-    assert not same_update("AdamW", "SGD") and not same_update("RMSprop", "Adam")
-    one = describe_objective("def f(lr):\n    return optim.SGD(p, lr=lr), nn.ReLU()", ["lr"])
-    assert class_run(one) == "SGD" and class_run(None) is None

@@ -128,21 +128,14 @@ def _report_entries(text: str):
     return [e for e in proposals.report.sources.values() if str(e["space_name"]).startswith("torch_mlp")]
 
 
-def test_a_learning_rate_fixed_for_sgd_is_not_read_as_the_adamw_priors():
+def test_a_learning_rate_fixed_for_sgd_is_read_where_the_adamw_prior_ran_that_rate():
+    # Measured: reading the AdamW prior at its own learning rates instead lost at trial 1 on Optuna's skorch example
+    # (0.372 against 0.108, benchmarks/results/optuna_style_skorch.md): the architectures that do well with AdamW at
+    # a high rate do well with SGD at 0.1.
     pytest.importorskip("skorch")
     entries = _report_entries(OPTUNA_SKORCH_CELL)
-    assert entries and all(e["not_theirs"] == [["learning_rate", 0.1, "SGD", "AdamW"]] for e in entries)
-    assert all("learning_rate" not in (e["predicted_at"] or "") for e in entries)
-    assert all("max_epochs=20" in e["predicted_at"] for e in entries)
-
-
-def test_a_learning_rate_fixed_for_adam_is_read_as_the_adamw_priors():
-    pytest.importorskip("skorch")
-    adam = OPTUNA_SKORCH_CELL.replace("lr=0.1, verbose=0", "lr=0.001, optimizer=torch.optim.Adam, verbose=0")
-    assert adam != OPTUNA_SKORCH_CELL
-    entries = _report_entries(adam)
-    assert entries and all("not_theirs" not in e for e in entries)
-    assert all("learning_rate=0.001" in e["predicted_at"] for e in entries)
+    assert entries and all("learning_rate=0.1" in e["predicted_at"] and "max_epochs=20" in e["predicted_at"]
+                           for e in entries)
 
 
 # Optuna's PyTorch Lightning example (pytorch_lightning_simple.py), its data module left out: the widths are a list

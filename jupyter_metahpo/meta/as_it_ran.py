@@ -20,7 +20,7 @@ from ..experience import PastStudy
 from .source import ObjectiveSource
 from .torch_choices import ANY_OPTIMIZER, OPTIMIZER, ChoiceKind
 
-__all__ = ["AsItRan", "class_run", "nearest_option", "past_class", "same_update"]
+__all__ = ["AsItRan", "nearest_option", "past_class"]
 
 #: Optimisers whose update is another's up to its weight decay: AdamW is Adam with the decay decoupled from
 #: the gradient's moments (Loshchilov & Hutter), and the two are the same update without decay.
@@ -56,23 +56,11 @@ def past_class(past: PastStudy, theirs: ObjectiveSource | None, kind: ChoiceKind
     builtin = BUILTIN_SPACES.get(str(past.extra.get("space_name", "")))
     if builtin is not None:
         return getattr(builtin, kind.role)
-    return class_run(theirs, kind)
-
-
-def class_run(source: ObjectiveSource | None, kind: ChoiceKind = OPTIMIZER) -> str | None:
-    """The one torch class of ``kind`` an objective runs in every trial: the one it names, when it names exactly
-    one and chooses none; None otherwise."""
-    if source is None or any(role.target == kind.target for role in source.roles):
+    if theirs is None or any(role.target == kind.target for role in theirs.roles):
         return None
-    named = {path.rpartition(".")[2] for path in source.torch_classes if path.rpartition(".")[0] == kind.module}
+    named = {path.rpartition(".")[2] for path in theirs.torch_classes if path.rpartition(".")[0] == kind.module}
     named.discard(ANY_OPTIMIZER)  # chosen when a trial ran: not one for every trial
     return named.pop() if len(named) == 1 else None
-
-
-def same_update(a: str, b: str) -> bool:
-    """Whether the optimisers ``a`` and ``b`` run the same update (the same one, or kin: Adam and AdamW), so that
-    a learning rate or a weight decay of one means the same for the other."""
-    return a.lower() == b.lower() or _KIN.get(a.lower(), ("",))[0].lower() == b.lower()
 
 
 def nearest_option(ran: str, options: Sequence[Any], runs: Mapping[Any, str] | None = None) -> AsItRan | None:

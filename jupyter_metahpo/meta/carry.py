@@ -24,12 +24,12 @@ import numpy as np
 
 from ..experience import PastStudy
 from ..space import Choice, SearchSpace
-from .as_it_ran import class_run, nearest_option, past_class, same_update
+from .as_it_ran import nearest_option, past_class
 from .branches import Branch, branch_values
 from .compat import TransferredStudy, TransferReport, past_fixed, shared_needed, transfer_study
 from .matching import SpaceMatch, match_spaces
 from .source import ObjectiveSource
-from .torch_choices import OPTIMIZER, ChoiceKind
+from .torch_choices import ChoiceKind
 from .similarity import described_by_meta_features, task_similarities
 from .slicing import FixedSlicer
 from .relatedness import (
@@ -75,15 +75,12 @@ def carry_over(
                 report.incompatible[study.study_id] = "it shares none of your parameters"
             continue
         sources.append((study, match, evidence, theirs))
-    ours = class_run(context.source, OPTIMIZER)
-    fixed_for = {study.study_id: _fixed_for(study, theirs, fixed, ours) for study, _, _, theirs in sources}
     # The sources' scores at the values the objective fixes come from models whose
     # hyperparameters are chosen per past space, on several of its studies at once.
-    slicer = FixedSlicer([study for study, _, _, _ in sources]) if any(f for f, _ in fixed_for.values()) else None
+    slicer = FixedSlicer([study for study, _, _, _ in sources]) if fixed else None
     for study, match, evidence, theirs in sources:
-        study_fixed, not_theirs = fixed_for[study.study_id]
         moved = transfer_study(
-            study, space, report, match=match, n_features=context.n_features, evidence=evidence, fixed=study_fixed,
+            study, space, report, match=match, n_features=context.n_features, evidence=evidence, fixed=fixed,
             slicer=slicer,
         )
         if moved is not None:
@@ -91,34 +88,12 @@ def carry_over(
             moved = _as_it_ran(moved, class_choices, space, theirs)
             usable.append(moved)
             report.sources[study.study_id] = _source_entry(moved, branches)
-            if not_theirs:
-                report.sources[study.study_id]["not_theirs"] = not_theirs
     if slicer is not None:
         matches = {study.study_id: match for study, match, _, _ in sources}
-        usable = _with_fixed_costs(usable, report, context, slicer, matches,
-                                   {i: f for i, (f, _) in fixed_for.items()})
+        usable = _with_fixed_costs(usable, report, context, slicer, matches)
     if closest is not None and not usable:
         report.closest = _closest_entry(*closest[1:], context, space)
     return usable, report
-
-
-#: The settings of an optimiser (canonical names): what one of them fixed means for another optimiser only when
-#: the two run the same update (:func:`.as_it_ran.same_update`).
-OPTIMIZER_SETTINGS = frozenset(("learning_rate", "weight_decay", "momentum"))
-
-
-def _fixed_for(
-    study: PastStudy, theirs: ObjectiveSource | None, fixed: Mapping[str, Any], ours: str | None
-) -> tuple[dict[str, Any], list[Any]]:
-    """The values the objective fixes that ``study`` is read at, and those it is not: the optimiser's settings
-    when the study ran another update (an SGD learning rate of 0.1 says nothing of where AdamW's were good), as
-    ``[setting, value, your optimiser, theirs]``."""
-    settings = [name for name in fixed if name in OPTIMIZER_SETTINGS]
-    ran = past_class(study, theirs, OPTIMIZER) if settings and ours is not None else None
-    if ran is None or same_update(ran, ours):
-        return dict(fixed), []
-    return ({name: value for name, value in fixed.items() if name not in settings},
-            [[name, fixed[name], ours, ran] for name in settings])
 
 
 def _in_its_branch(
@@ -168,7 +143,7 @@ SPREAD_FOR_COSTS = 16
 
 def _with_fixed_costs(
     usable: list[TransferredStudy], report: TransferReport, context: StudyContext, slicer: FixedSlicer,
-    matches: dict[str, SpaceMatch], fixed: Mapping[str, Mapping[str, Any]],
+    matches: dict[str, SpaceMatch],
 ) -> list[TransferredStudy]:
     """``usable`` with what the fixed values cost the sources that speak for the new task, in the report too.
 
@@ -187,13 +162,13 @@ def _with_fixed_costs(
         order = np.argsort(-similarity, kind="stable")[:NEAREST_FOR_COSTS]
     else:
         order = np.unique(np.linspace(0, len(sliced) - 1, min(len(sliced), SPREAD_FOR_COSTS)).astype(int))
+    fixed = context.fixed_settings()
     out = list(usable)
     for position in order:
         moved = usable[sliced[int(position)]]
-        study_id = moved.study.study_id
-        costs = slicer.costs(moved.study, past_fixed(matches[study_id], fixed[study_id]))
+        costs = slicer.costs(moved.study, past_fixed(matches[moved.study.study_id], fixed))
         out[sliced[int(position)]] = dataclasses.replace(moved, fixed_costs=costs)
-        entry = report.sources[study_id]
+        entry = report.sources[moved.study.study_id]
         entry["fixed_costs"] = [{"setting": c.setting, "cost": round(c.cost, 4), "best": c.best} for c in costs]
         entry["costs_by"] = "meta-features" if by_features else "all"
     return out
