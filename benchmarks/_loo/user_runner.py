@@ -139,9 +139,11 @@ class UserMethod:
     def identity(self) -> str:
         return self._identity(self.version)
 
-    def identity_for(self, case: str) -> str:
-        """The identity of this method's runs on ``case`` (its cache key's method part)."""
-        return self._identity(self.case_versions.get(case, self.version))
+    def identity_for(self, case: str, family: str | None = None) -> str:
+        """The identity of this method's runs on ``case`` of ``family`` (its cache key's method part): a version
+        given to ``"case/family"`` (one family's cell changed), else to ``case``, else the method's."""
+        version = self.case_versions.get(f"{case}/{family}", self.case_versions.get(case, self.version))
+        return self._identity(version)
 
     def _identity(self, version: int) -> str:
         return self.name if version == 1 else f"{self.name}@{version}"
@@ -214,8 +216,9 @@ class UserOurs(_SamplerMethod):
     # (transfer.SLICED_MIN_RESIDUAL_SCALE); 7 on case e: a past share of the features far from every option's share
     # has no counterpart (matching.SHARE_OPTION_TOLERANCE). The other cases' cells fix nothing the past varied and
     # turn no share into options, so their runs are the same (checked run by run:
-    # benchmarks/user_spaces_unchanged.py).
-    case_versions = {"c": 7, "e": 7}
+    # benchmarks/user_spaces_unchanged.py). 7 on case d of the torch MLP: its cell chooses its activation through a
+    # table, now read (meta/torch_choices.py), and the prior's configurations run in "relu", as the prior ran them.
+    case_versions = {"c": 7, "e": 7, "d/torch_mlp": 7}
 
     def sampler(self, task, past, seed):
         from jupyter_metahpo.pipeline import TaskPlan, build_sampler
@@ -341,7 +344,8 @@ def _jobs_for(held_out: PoolTask, past: Sequence[PastStudy], cases: Mapping[str,
         pool_hash, case_hash = task_digest(task.pool), _digest([task.case.space.to_json(), task.case.cell])
         for method in user_methods():
             for seed in seeds:
-                key = run_key(task.case.case, method.identity_for(task.case.case), task.key, seed, budget, pool_hash,
+                identity = method.identity_for(task.case.case, task.case.family)
+                key = run_key(task.case.case, identity, task.key, seed, budget, pool_hash,
                               past_hash if method.uses_past else "no-past", case_hash)
                 jobs.append(_Job(task.case.case, method.name, task.key, seed, key))
     if references:
