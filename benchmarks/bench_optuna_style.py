@@ -38,7 +38,10 @@ and (``--cells activation``) that cell choosing its activation through a table t
 ``define_model``, of ``"tanh"``, ``"sigmoid"`` and ``"relu"``; and (``--cells skorch``) Optuna's skorch
 example (``skorch_simple.py``) on these datasets: the module's ``__init__`` suggests its layers as
 ``pytorch_simple.py``'s model does, and ``skorch.NeuralNetClassifier(ClassifierModule(trial), max_epochs=20,
-lr=0.1)`` trains it (skorch's default optimiser, SGD; ``NeuralNetRegressor`` for regression). ``--label``
+lr=0.1)`` trains it (skorch's default optimiser, SGD; ``NeuralNetRegressor`` for regression); and
+(``--cells lightgbm``) Optuna's LightGBM example (``lightgbm_simple.py``): ``lgb.train(param, dtrain)`` with
+``lambda_l1``, ``lambda_l2``, ``num_leaves``, ``feature_fraction``, ``bagging_fraction``, ``bagging_freq`` and
+``min_child_samples`` suggested in the dict, on the same hold-out as the torch cells. ``--label``
 names the rows of ``tune``'s default when a second checkout (the previous code's) runs the script, and
 ``--merge`` adds such runs to the table.
 
@@ -81,7 +84,7 @@ from benchmarks._loo.user_live import run_cell  # noqa: E402
 from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 
 DATASETS = tuple(LIVE_DATASETS)  # held out of the prior
-CELLS = ("torch", "hgb", "svm", "branches", "layers", "table", "activation", "skorch")
+CELLS = ("torch", "hgb", "svm", "branches", "layers", "table", "activation", "skorch", "lightgbm")
 DEFAULT_CELLS = ("torch", "hgb", "svm")
 METHODS = ("ours", "ours: cold", "Optuna TPE", "Optuna random")
 #: Optuna's TPE starts with 10 random trials (its n_startup_trials), so at 10 trials its random sampler adds nothing.
@@ -182,6 +185,33 @@ def objective(trial):
     return {metric}(y_valid.numpy(), net.predict(X_valid))
 '''
 
+#: Optuna's LightGBM example (lightgbm_simple.py) on these datasets: LightGBM's own API, the parameters in a dict
+#: (the objective for the task and ``num_class`` added; the hold-out's metric as the other cells').
+LIGHTGBM_CELL = '''
+import lightgbm as lgb
+import numpy as np
+from sklearn.metrics import {metric}
+
+
+def objective(trial):
+    dtrain = lgb.Dataset(X_train, label=y_train)
+    param = {{
+        "objective": "{objective}",{num_class}
+        "verbosity": -1,
+        "boosting_type": "gbdt",
+        "lambda_l1": trial.suggest_float("lambda_l1", 1e-8, 10.0, log=True),
+        "lambda_l2": trial.suggest_float("lambda_l2", 1e-8, 10.0, log=True),
+        "num_leaves": trial.suggest_int("num_leaves", 2, 256),
+        "feature_fraction": trial.suggest_float("feature_fraction", 0.4, 1.0),
+        "bagging_fraction": trial.suggest_float("bagging_fraction", 0.4, 1.0),
+        "bagging_freq": trial.suggest_int("bagging_freq", 1, 7),
+        "min_child_samples": trial.suggest_int("min_child_samples", 5, 100),
+    }}
+    gbm = lgb.train(param, dtrain)
+    preds = gbm.predict(X_valid)
+    return {metric}(y_valid, {predict})
+'''
+
 HGB_CELL = '''
 from sklearn.ensemble import {model}
 from sklearn.model_selection import cross_val_score
@@ -258,7 +288,17 @@ def cell_objective(cell: str, dataset) -> Any:
     namespace: dict[str, Any] = {"__name__": "__main__"}
     classification = dataset.task == "classification"
     folds, metric = cv_protocol(dataset)
-    if cell == "skorch":
+    if cell == "lightgbm":
+        split = torch_split(dataset)
+        n_classes = split["n_outputs"]
+        namespace.update({name: split[name].numpy().squeeze() if name.startswith("y") else split[name].numpy()
+                          for name in ("X_train", "X_valid", "y_train", "y_valid")})
+        objective = "regression" if not classification else "binary" if n_classes == 2 else "multiclass"
+        text = LIGHTGBM_CELL.format(
+            metric="balanced_accuracy_score" if classification else "r2_score", objective=objective,
+            num_class=f'\n        "num_class": {n_classes},' if objective == "multiclass" else "",
+            predict={"binary": "np.rint(preds)", "multiclass": "preds.argmax(axis=1)"}.get(objective, "preds"))
+    elif cell == "skorch":
         namespace.update(torch_split(dataset))
         text = SKORCH_CELL.format(
             metric="balanced_accuracy_score" if classification else "r2_score",

@@ -87,6 +87,7 @@ from .inlining import (
     namespace_finder,
     parse,
 )
+from .native_boosting import ROUNDS, what_native_boosting_runs
 from .skorch_nets import SKORCH_ROLES, is_skorch_net, what_skorch_runs
 from .torch_choices import (
     ACTIVATION,
@@ -369,10 +370,11 @@ def _with_helpers(
 ) -> tuple[_Function, list, int]:
     """The objective as a function with its helpers' bodies appended, the helpers, and how many statements
     of the body are the objective's own (the helpers' follow them). ``desugar``: with what a skorch net runs
-    written out as the objective's own statements (:mod:`.skorch_nets`), its module's class inlined too."""
+    (:mod:`.skorch_nets`; its module's class inlined too) and the estimator LightGBM's or XGBoost's own
+    training call amounts to (:mod:`.native_boosting`) written out as the objective's own statements."""
     reading = _as_function(node, names)
     if desugar:
-        reading.body.extend(what_skorch_runs(reading))
+        reading.body.extend([*what_skorch_runs(reading), *what_native_boosting_runs(reading)])
     written = len(reading.body)
     return reading, inline_helpers(reading, _without_estimators(find)), written
 
@@ -869,6 +871,13 @@ _OTHER_ESTIMATORS = {
 #: Arguments of other libraries that mean a built-in space's parameter (or would be confused with one).
 _ARGUMENT_ROLES = {
     "eta": "learning_rate",
+    # The libraries' own parameter names (lgb.train, xgb.train: :mod:`.native_boosting`).
+    "lambda_l2": "l2_regularization",
+    "lambda": "l2_regularization",
+    "min_data_in_leaf": "min_samples_leaf",
+    "feature_fraction_bynode": "max_features",  # a share of the features for each split, as HGB's max_features
+    "colsample_bynode": "max_features",
+    **dict.fromkeys(ROUNDS - {"n_estimators"}, "max_iter"),  # boosting rounds (n_estimators: by kind, below)
     "num_leaves": "max_leaf_nodes",
     "max_leaves": "max_leaf_nodes",
     "min_child_samples": "min_samples_leaf",
@@ -926,6 +935,13 @@ _KIND_GROUPS = {
     "LGBM": "gradient boosting", "CatBoost": "gradient boosting",
     "random_forest": "random forest", "ExtraTrees": "random forest", "XGBRF": "random forest",
 }
+
+
+#: Estimators of other libraries that run a built-in family's algorithm, and that family: scikit-learn's
+#: histogram gradient boosting follows LightGBM (histograms of the features, trees grown leaf by leaf, the same
+#: leaf count, leaf size, L2 penalty, learning rate and rounds). Their arguments keep their own names
+#: (``_ARGUMENT_ROLES`` maps them); the family is evidence that the HGB prior is about the same model.
+_SAME_ALGORITHM = {"LGBMClassifier": "hgb", "LGBMRegressor": "hgb"}
 
 
 def family_kind(family: str) -> str:
@@ -1153,8 +1169,9 @@ class _RoleReader:
             name = path.rpartition(".")[2]
             if name in _ESTIMATORS:
                 estimators[name] = None
-                if _ESTIMATORS[name].family is not None:
-                    families[_ESTIMATORS[name].family] = None
+                family = _ESTIMATORS[name].family or _SAME_ALGORITHM.get(name)
+                if family is not None:
+                    families[family] = None
                 self._read_estimator(call, name)
             else:
                 self._read_torch_call(call, path, name)
