@@ -171,7 +171,8 @@ def test_a_table_of_optimisers_gives_the_role_and_what_each_key_runs():
     # A constant of the notebook, its keys other words than the classes' names.
     torch = pytest.importorskip("torch")
     constant = written.replace(TABLE_CHOICE, "OPTIMIZERS[optimizer_name](model.parameters(), lr=lr)").replace(
-        '"adam", "rmsprop", "sgd"', '"safe", "fast"')
+        repr(["adam", "rmsprop", "sgd"]), repr(["safe", "fast"]))
+    assert "['safe', 'fast']" in constant
     namespace = {"OPTIMIZERS": {"safe": torch.optim.AdamW, "fast": torch.optim.SGD}}
     assert _roles_and_runs(constant.replace("\n\n\ndef", "\n\ndef"), namespace=namespace) == (
         [role], {("optimizer", "safe"): "AdamW", ("optimizer", "fast"): "SGD"})
@@ -286,3 +287,11 @@ def test_the_torch_priors_configurations_run_in_the_relu_they_ran(tmp_path):
     assert result.trials[0].config["activation"] == "relu"
     assert ("their configurations at your optimizer='Adam', the nearest to the AdamW they ran; activation='relu', "
             "the ReLU they ran") in "\n".join(result.warm_start.lines())
+
+
+def test_a_choice_by_name_of_other_torch_classes_chooses_no_activation():
+    text = "def f(norm, act):\n    return nn.Sequential(getattr(nn, norm)(8), getattr(F, act)(x))\n"
+    space = SearchSpace({"norm": choice("BatchNorm1d", "LayerNorm"), "act": choice("relu", "tanh")})
+    source = describe_objective(text, space)
+    assert [(r.parameter, r.role) for r in source.roles] == [("act", "activation")]
+    assert {o.option: o.runs for o in source.chosen_options} == {"relu": "ReLU", "tanh": "Tanh"}  # its options only

@@ -333,7 +333,7 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     estimators, families, roles = reader.read()
     options = {**categorical_options(reading, namespace), **options}
     in_branches = branch_chosen(reading, reader.parameter_at, options, written=written)
-    choice_roles, option_runs = _chosen_class_roles(chosen, in_branches, reader, roles)
+    choice_roles, option_runs = _chosen_class_roles(chosen, in_branches, reader, roles, options)
     roles = (*roles, *choice_roles)
     return ObjectiveSource(
         fingerprint=hashlib.sha256(f"{SOURCE_FORMAT}\n{normalised}".encode()).hexdigest()[:16],
@@ -541,20 +541,27 @@ def _name_estimator_classes(function: ast.AST, namespace: Mapping[str, Any]) -> 
 def _chosen_class_roles(
     chosen: Sequence[tuple[ChoiceKind, ast.expr, Mapping[Any, str]]],
     in_branches: Sequence[tuple[ChoiceKind, OptionRuns]], reader: _RoleReader, roles: Sequence[ParameterRole],
+    options: Mapping[str, Sequence[Any]],
 ) -> tuple[list[ParameterRole], tuple[OptionRuns, ...]]:
     """The parameters that choose the ``torch.optim`` optimiser or the activation the objective runs
     (:mod:`.torch_choices`): their role is ``"optimizer"`` or ``"activation"`` (a past study that ran AdamW then
-    runs in your ``"Adam"``: :mod:`.as_it_ran`); and what each option of theirs runs, where the objective
-    says it (a table's keys, the branches, a function's name)."""
+    runs in your ``"Adam"``: :mod:`.as_it_ran`); and what each of their options runs, where the objective
+    says it (a table's keys, the branches, a function's name). Where the options are known, some must run a
+    class of that kind: ``getattr(nn, norm)`` of ``"BatchNorm1d"`` and ``"LayerNorm"`` chooses no activation."""
     others = {r.parameter for r in roles}  # a parameter that sets something else does not choose a class
     choosers: dict[tuple[str, ChoiceKind], None] = {}
     runs: list[OptionRuns] = []
     tables = [(kind, reader.parameter_at(chooser), table) for kind, chooser, table in chosen]
     tables += [(kind, one.parameter, {one.option: one.runs}) for kind, one in in_branches]
     for kind, parameter, table in tables:
-        if parameter is not None and parameter not in others:
-            choosers[parameter, kind] = None
-            runs.extend(OptionRuns(parameter, option, name) for option, name in table.items())
+        if parameter is None or parameter in others:
+            continue
+        known = [o for o in options.get(parameter, table) if _is_scalar(o)]
+        ran = {o: table.get(o, o) for o in known}
+        if parameter in options and not any(name in kind.classes for name in ran.values()):
+            continue
+        choosers[parameter, kind] = None
+        runs.extend(OptionRuns(parameter, option, table[option]) for option in known if option in table)
     found = [ParameterRole(parameter, kind.target, "class", kind.role) for parameter, kind in choosers]
     return found, tuple(dict.fromkeys(runs))
 
