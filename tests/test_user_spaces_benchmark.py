@@ -374,10 +374,15 @@ def test_a_change_confined_to_some_cases_gives_only_their_runs_a_new_identity():
     from benchmarks._loo.user_runner import UserCold, UserOurs
 
     ours = UserOurs()
-    changed = {case for case in CASES if ours.identity_for(case) != ours.identity}
-    assert changed == set(ours.case_versions) and changed  # (c) and (e), this round's two changes
-    for case, version in ours.case_versions.items():
-        assert ours.identity_for(case) == f"{ours.name}@{version}" and version > ours.version
+    changed = {(case, family) for case in CASES for family in POOL_FAMILIES
+               if ours.identity_for(case, family) != ours.identity}
+    versioned = {(case, family) for case in CASES for family in POOL_FAMILIES
+                 if case in ours.case_versions or f"{case}/{family}" in ours.case_versions}
+    assert changed == versioned and changed  # (c), (e) and the torch MLP's (d): this round's changes
+    assert ("d", "torch_mlp") in changed and ("d", "hgb") not in changed  # one family's cell changed
+    for key, version in ours.case_versions.items():
+        case, _, family = key.partition("/")
+        assert ours.identity_for(case, family or None) == f"{ours.name}@{version}" and version > ours.version
     assert UserCold().identity_for("c") == UserCold().identity  # methods without per-case versions
 
 
