@@ -219,3 +219,24 @@ def test_a_loop_over_a_built_list_of_what_is_not_tuned_is_no_loop_over_a_range()
     assert not [s for s in source.settings if s.role == "max_epochs"]
     tuned = describe_objective(text.replace("split(i)", "lr * i"), ["lr"])  # a list of what is tuned: read as the range
     assert [s.value for s in tuned.settings if s.role == "max_epochs"] == [5]
+
+
+def test_what_a_net_built_in_a_branch_runs_is_read_in_that_branch():
+    from jupyter_metahpo.meta.branches import Branch
+    from jupyter_metahpo.space import SearchSpace, choice, intrange, loguniform
+
+    text = PREFIXED_CELL[:PREFIXED_CELL.index("def objective")] + (
+        "def objective(model, hidden, lr, depth):\n"
+        "    if model == 'forest':\n"
+        "        estimator = RandomForestClassifier(max_depth=depth)\n"
+        "    else:\n"
+        "        estimator = NeuralNetClassifier(MLP, module__hidden=hidden, lr=lr, max_epochs=10, verbose=0)\n"
+        "    return cross_val_score(estimator, X, y).mean()\n")
+    space = SearchSpace({"model": choice("net", "forest"), "hidden": intrange(8, 256), "lr": loguniform(1e-4, 0.1),
+                         "depth": intrange(2, 32)})
+    source = describe_objective(text, space)
+    assert {(r.parameter, r.role) for r in source.roles} >= {
+        ("hidden", "hidden_width"), ("lr", "learning_rate"), ("depth", "max_depth")}
+    # The SGD call the net runs is read where the net is built: lr is used in the net's branch only. (The module's
+    # own arguments are bound where its class is read, after the objective's statements, as any helper's.)
+    assert {Branch("lr", "model", ("net",)), Branch("depth", "model", ("forest",))} <= set(source.branches)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["NOT_LITERAL", "assignments", "calls_in", "dotted", "is_scalar", "literal"]
+__all__ = ["NOT_LITERAL", "assignments", "calls_in", "dotted", "insert_after_calls", "is_scalar", "literal"]
 
 #: What :func:`literal` returns for an expression that is not a literal scalar.
 NOT_LITERAL = object()
@@ -61,3 +61,32 @@ def literal(expression: ast.expr) -> Any:
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return NOT_LITERAL
     return value if is_scalar(value) else NOT_LITERAL
+
+
+def insert_after_calls(function: ast.AST, statements_for: Callable[[ast.Call], list[ast.stmt]]) -> None:
+    """After each statement of ``function``, in whatever block it stands (an ``if``'s branch, a loop), the
+    statements ``statements_for`` gives for the calls it makes itself (not those of the statements nested in
+    its own blocks): what a library call runs, written out where the call is, so that it is read under the same
+    branches."""
+    for node in ast.walk(function):  # a node's children are queued before it is changed: no inserted one is read
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt):
+                continue
+            written: list[ast.stmt] = []
+            for statement in block:
+                written.append(statement)
+                for call in _own_calls(statement):
+                    written.extend(statements_for(call))
+            setattr(node, field, written)
+
+
+def _own_calls(statement: ast.stmt) -> list[ast.Call]:
+    """The calls in ``statement`` outside the blocks of statements it holds."""
+    own = []
+    for _, value in ast.iter_fields(statement):
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, (ast.stmt, ast.excepthandler, ast.match_case)) for v in values):
+            continue  # a block: its statements are visited as statements
+        own.extend(calls_in(v for v in values if isinstance(v, ast.AST)))
+    return own

@@ -4,7 +4,8 @@ Optuna's LightGBM and XGBoost examples, and many notebooks, train with the libra
 API rather than their scikit-learn classes: ``lgb.train(param, dtrain)`` or
 ``xgb.train(param, dtrain, num_boost_round=n)``, the parameters in a dict. The source
 reader knows ``LGBMClassifier`` and ``XGBClassifier``; :func:`what_native_boosting_runs`
-writes each such call out as the class called with that dict, its boosting rounds and, when
+writes each such call out (after the statement that makes it, under the same branches) as the
+class called with that dict, its boosting rounds and, when
 the dict is written out and sets none, the library's own learning rate
 (``LGBMClassifier(**param, n_estimators=100, learning_rate=0.1)``; ``...Regressor`` when the
 dict's ``objective`` is a regression one), so that the dict's keys take their roles
@@ -18,7 +19,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from ._syntax import calls_in, dotted, literal
+from ._syntax import dotted, literal
 
 __all__ = ["NATIVE_ROUNDS", "ROUNDS", "what_native_boosting_runs"]
 
@@ -36,30 +37,28 @@ _ALIASES = {"lgb": "lightgbm", "lightgbm": "lightgbm", "xgb": "xgboost", "xgboos
 _TRAINING = ("train", "cv")
 
 
-def what_native_boosting_runs(function: ast.AST) -> list[ast.stmt]:
-    """For each ``lgb.train`` / ``lgb.cv`` / ``xgb.train`` / ``xgb.cv`` call of ``function``, the estimator it
-    amounts to, as a statement (see the module's docstring)."""
-    statements: list[ast.stmt] = []
-    for call in calls_in([function]):
-        parts = (dotted(call.func) or "").split(".")
-        library = _ALIASES.get(parts[0]) if len(parts) == 2 and parts[1] in _TRAINING else None
-        params = call.args[0] if call.args else _keyword(call, "params")
-        if library is None or params is None:
-            continue
-        classifier, regressor, default_rounds, default_rate = NATIVE_ROUNDS[library]
-        rounds = call.args[2] if len(call.args) > 2 else _keyword(call, "num_boost_round")
-        written = _written_dict(params, function)
-        keys = {literal(k) for k in written.keys} if written is not None and None not in written.keys else None
-        keywords = [ast.keyword(arg=None, value=copy.deepcopy(params))]
-        if not (keys and keys & ROUNDS):  # a key for the rounds overrides the argument
-            keywords.append(ast.keyword(arg="n_estimators", value=copy.deepcopy(rounds) if rounds is not None
-                                        else ast.Constant(default_rounds)))
-        if keys is not None and not keys & _RATES:
-            keywords.append(ast.keyword(arg="learning_rate", value=ast.Constant(default_rate)))  # the library's own
-        estimator = regressor if _regression(written) else classifier
-        statement = ast.Expr(value=ast.Call(func=ast.Name(id=estimator, ctx=ast.Load()), args=[], keywords=keywords))
-        statements.append(ast.fix_missing_locations(statement))
-    return statements
+def what_native_boosting_runs(call: ast.Call, function: ast.AST) -> list[ast.stmt]:
+    """When ``call`` (of ``function``, where its dict may be assigned) is ``lgb.train`` / ``lgb.cv`` /
+    ``xgb.train`` / ``xgb.cv``, the estimator it amounts to, as a statement (see the module's docstring); else
+    none."""
+    parts = (dotted(call.func) or "").split(".")
+    library = _ALIASES.get(parts[0]) if len(parts) == 2 and parts[1] in _TRAINING else None
+    params = call.args[0] if call.args else _keyword(call, "params")
+    if library is None or params is None:
+        return []
+    classifier, regressor, default_rounds, default_rate = NATIVE_ROUNDS[library]
+    rounds = call.args[2] if len(call.args) > 2 else _keyword(call, "num_boost_round")
+    written = _written_dict(params, function)
+    keys = {literal(k) for k in written.keys} if written is not None and None not in written.keys else None
+    keywords = [ast.keyword(arg=None, value=copy.deepcopy(params))]
+    if not (keys and keys & ROUNDS):  # a key for the rounds overrides the argument
+        keywords.append(ast.keyword(arg="n_estimators", value=copy.deepcopy(rounds) if rounds is not None
+                                    else ast.Constant(default_rounds)))
+    if keys is not None and not keys & _RATES:
+        keywords.append(ast.keyword(arg="learning_rate", value=ast.Constant(default_rate)))  # the library's own
+    estimator = regressor if _regression(written) else classifier
+    statement = ast.Expr(value=ast.Call(func=ast.Name(id=estimator, ctx=ast.Load()), args=[], keywords=keywords))
+    return [ast.fix_missing_locations(statement)]
 
 
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:

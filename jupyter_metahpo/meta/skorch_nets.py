@@ -5,7 +5,8 @@ skorch wraps a ``torch.nn.Module`` in a scikit-learn estimator that trains it:
 optimizer=torch.optim.Adam, optimizer__weight_decay=wd)``. The module is built, and the
 optimiser called, inside skorch, so the objective's source holds neither call and the
 source reader would not see a training loop. :func:`what_skorch_runs` writes them out as
-statements the reader understands, appended to (a copy of) the objective:
+statements the reader understands, which the reader puts after the statement that builds the
+net, in (a copy of) the objective, so that they stand under the same branches:
 
 - the module built with the ``module__`` arguments (``MLP(hidden=hidden)``; a module
   passed already built, ``ClassifierModule(trial)`` in Optuna's skorch example, is a call
@@ -21,7 +22,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from ._syntax import calls_in, dotted
+from ._syntax import dotted
 
 __all__ = ["SKORCH_NETS", "SKORCH_ROLES", "is_skorch_net", "what_skorch_runs"]
 
@@ -39,26 +40,25 @@ def is_skorch_net(path: str) -> bool:
     return parts[-1] in SKORCH_NETS and (len(parts) == 1 or "skorch" in parts[:-1])
 
 
-def what_skorch_runs(function: ast.AST) -> list[ast.stmt]:
-    """For each skorch net ``function`` builds, the module's construction and the optimiser's call it runs, as
-    statements (see the module's docstring)."""
+def what_skorch_runs(call: ast.Call) -> list[ast.stmt]:
+    """When ``call`` builds a skorch net, the module's construction and the optimiser's call it runs, as
+    statements (see the module's docstring); else none."""
+    if not is_skorch_net(dotted(call.func) or ""):
+        return []
     statements: list[ast.stmt] = []
-    for call in calls_in([function]):
-        if not is_skorch_net(dotted(call.func) or ""):
-            continue
-        module = call.args[0] if call.args else _keyword(call, "module")
-        prefixed = {"module": {}, "optimizer": {}}
-        for kw in call.keywords:
-            prefix, _, argument = (kw.arg or "").partition("__")
-            if argument and prefix in prefixed:
-                prefixed[prefix][argument] = kw.value
-        if module is not None and not isinstance(module, ast.Call) and prefixed["module"]:
-            statements.append(_called(module, None, prefixed["module"]))
-        learning_rate = _keyword(call, "lr")
-        if learning_rate is not None:
-            prefixed["optimizer"].setdefault("lr", learning_rate)
-        optimizer = _keyword(call, "optimizer") or ast.parse(_DEFAULT_OPTIMIZER, mode="eval").body
-        statements.append(_called(optimizer, ast.Constant(None), prefixed["optimizer"]))
+    module = call.args[0] if call.args else _keyword(call, "module")
+    prefixed: dict[str, dict[str, ast.expr]] = {"module": {}, "optimizer": {}}
+    for kw in call.keywords:
+        prefix, _, argument = (kw.arg or "").partition("__")
+        if argument and prefix in prefixed:
+            prefixed[prefix][argument] = kw.value
+    if module is not None and not isinstance(module, ast.Call) and prefixed["module"]:
+        statements.append(_called(module, None, prefixed["module"]))
+    learning_rate = _keyword(call, "lr")
+    if learning_rate is not None:
+        prefixed["optimizer"].setdefault("lr", learning_rate)
+    optimizer = _keyword(call, "optimizer") or ast.parse(_DEFAULT_OPTIMIZER, mode="eval").body
+    statements.append(_called(optimizer, ast.Constant(None), prefixed["optimizer"]))
     return statements
 
 

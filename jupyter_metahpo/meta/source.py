@@ -72,6 +72,7 @@ from ._syntax import NOT_LITERAL as _NOT_LITERAL
 from ._syntax import assignments as _assignments
 from ._syntax import calls_in as _calls_in
 from ._syntax import dotted as _dotted
+from ._syntax import insert_after_calls
 from ._syntax import is_scalar as _is_scalar
 from ._syntax import literal as _literal
 from .branches import Branch, parameter_branches
@@ -374,7 +375,7 @@ def _with_helpers(
     training call amounts to (:mod:`.native_boosting`) written out as the objective's own statements."""
     reading = _as_function(node, names)
     if desugar:
-        reading.body.extend([*what_skorch_runs(reading), *what_native_boosting_runs(reading)])
+        insert_after_calls(reading, lambda call: [*what_skorch_runs(call), *what_native_boosting_runs(call, reading)])
     written = len(reading.body)
     return reading, inline_helpers(reading, _without_estimators(find)), written
 
