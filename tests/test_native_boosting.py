@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from helpers.cells import run_cell
-from jupyter_metahpo.meta.source import FixedSetting, describe_objective
-from jupyter_metahpo.reporting import Trial
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# Optuna's LightGBM example (lightgbm_simple.py), its data a hold-out made in an earlier cell.
-OPTUNA_LIGHTGBM_CELL = '''
-import lightgbm as lgb
-import numpy as np
-import sklearn.metrics
+from benchmarks import bench_optuna_style as bench  # noqa: E402
+from helpers.cells import run_cell  # noqa: E402
+from jupyter_metahpo.meta.source import FixedSetting, describe_objective  # noqa: E402
+from jupyter_metahpo.reporting import Trial  # noqa: E402
 
-
-def objective(trial):
-    dtrain = lgb.Dataset(X_train, label=y_train)
-    param = {
-        "objective": "binary",
-        "metric": "binary_logloss",
-        "verbosity": -1,
-        "boosting_type": "gbdt",
-        "lambda_l1": trial.suggest_float("lambda_l1", 1e-8, 10.0, log=True),
-        "lambda_l2": trial.suggest_float("lambda_l2", 1e-8, 10.0, log=True),
-        "num_leaves": trial.suggest_int("num_leaves", 2, 256),
-        "feature_fraction": trial.suggest_float("feature_fraction", 0.4, 1.0),
-        "bagging_fraction": trial.suggest_float("bagging_fraction", 0.4, 1.0),
-        "bagging_freq": trial.suggest_int("bagging_freq", 1, 7),
-        "min_child_samples": trial.suggest_int("min_child_samples", 5, 100),
-    }
-    gbm = lgb.train(param, dtrain)
-    preds = gbm.predict(X_valid)
-    return sklearn.metrics.accuracy_score(y_valid, np.rint(preds))
-'''
+# Optuna's LightGBM example (lightgbm_simple.py) as the benchmark runs it, on a binary task.
+OPTUNA_LIGHTGBM_CELL = bench.LIGHTGBM_CELL.format(
+    metric="balanced_accuracy_score", objective="binary", num_class="", predict="np.rint(preds)")
 NAMES = ["lambda_l1", "lambda_l2", "num_leaves", "feature_fraction", "bagging_fraction", "bagging_freq",
          "min_child_samples"]
 

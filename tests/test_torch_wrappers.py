@@ -3,44 +3,21 @@ the module's layers, the optimiser, the epochs."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from helpers.cells import run_cell
-from jupyter_metahpo.meta.source import FixedSetting, ParameterRole, describe_objective
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# Optuna's skorch example (skorch_simple.py), on tabular data: the module suggests its layers, skorch trains it.
-OPTUNA_SKORCH_CELL = '''
-import skorch
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+from benchmarks import bench_optuna_style as bench  # noqa: E402
+from helpers.cells import run_cell  # noqa: E402
+from jupyter_metahpo.meta.source import FixedSetting, ParameterRole, describe_objective  # noqa: E402
 
-
-class ClassifierModule(nn.Module):
-    def __init__(self, trial):
-        super().__init__()
-        layers = []
-        n_layers = trial.suggest_int("n_layers", 1, 3)
-        dropout = trial.suggest_float("dropout", 0.2, 0.5)
-        input_dim = X.shape[1]
-        for i in range(n_layers):
-            output_dim = trial.suggest_int("n_units_l{}".format(i), 4, 128, log=True)
-            layers.append(nn.Linear(input_dim, output_dim))
-            layers.append(nn.Dropout(dropout))
-            layers.append(nn.ReLU())
-            input_dim = output_dim
-        layers.append(nn.Linear(input_dim, 2))
-        self.model = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return F.softmax(self.model(x), dim=-1)
-
-
-def objective(trial):
-    net = skorch.NeuralNetClassifier(ClassifierModule(trial), max_epochs=20, lr=0.1, verbose=0)
-    net.fit(X, y)
-    return float((net.predict(X) == y.numpy()).mean())
-'''
+# Optuna's skorch example (skorch_simple.py) as the benchmark runs it: the module suggests its layers, skorch trains
+# them (its data X_train, y_train, X_valid, y_valid and n_outputs from an earlier cell).
+OPTUNA_SKORCH_CELL = bench.SKORCH_CELL.format(
+    metric="balanced_accuracy_score", net="NeuralNetClassifier", output="F.softmax(self.model(x), dim=-1)")
 
 # The module passed as a class, its arguments and the optimiser's through skorch's prefixed arguments.
 PREFIXED_CELL = '''
@@ -121,8 +98,9 @@ def _report_entries(text: str):
     from jupyter_metahpo import suggest
 
     X, y = load_breast_cancer(return_X_y=True)
-    namespace = {"__name__": "__main__",
-                 "X": torch.tensor(StandardScaler().fit_transform(X), dtype=torch.float32), "y": torch.tensor(y)}
+    features, labels = torch.tensor(StandardScaler().fit_transform(X), dtype=torch.float32), torch.tensor(y)
+    namespace = {"__name__": "__main__", "X": features, "y": labels, "X_train": features, "y_train": labels,
+                 "X_valid": features, "y_valid": labels, "n_outputs": 2}
     objective = run_cell(text, f"<cell {abs(hash(text))}>", namespace)["objective"]
     proposals = suggest(data=(X, y), k=2, objective=objective, store=False, seed=0)
     return [e for e in proposals.report.sources.values() if str(e["space_name"]).startswith("torch_mlp")]
