@@ -218,3 +218,43 @@ def test_what_a_net_built_in_a_branch_runs_is_read_in_that_branch():
     # The SGD call the net runs is read where the net is built: lr is used in the net's branch only. (The module's
     # own arguments are bound where its class is read, after the objective's statements, as any helper's.)
     assert {Branch("lr", "model", ("net",)), Branch("depth", "model", ("forest",))} <= set(source.branches)
+
+
+# Optuna's Lightning example run for real on tabular data: its model as there (the widths a comprehension builds,
+# handed through two classes), a few epochs on the breast cancer data instead of FashionMNIST.
+RUNNABLE_LIGHTNING_CELL = OPTUNA_LIGHTNING_CELL.replace(
+    "        input_dim = 28 * 28\n", "        input_dim = N_FEATURES\n").replace(
+    "        return self.model(data.view(-1, 28 * 28))\n", "        return self.model(data)\n").replace(
+    "    def configure_optimizers(self):\n",
+    "    def validation_step(self, batch, batch_idx):\n"
+    "        data, target = batch\n"
+    "        self.log('val_acc', (self(data).argmax(dim=1) == target).float().mean())\n\n"
+    "    def configure_optimizers(self):\n").replace(
+    "    trainer = pl.Trainer(max_epochs=EPOCHS, enable_checkpointing=False)\n"
+    "    trainer.fit(model, datamodule=datamodule)\n",
+    "    trainer = pl.Trainer(max_epochs=EPOCHS, enable_checkpointing=False, logger=False, enable_progress_bar=False,\n"
+    "                         enable_model_summary=False, accelerator='cpu')\n"
+    "    trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=valid_loader)\n")
+
+
+def test_optunas_lightning_example_runs_warm_from_the_torch_prior(tmp_path):
+    pytest.importorskip("lightning")
+    torch = pytest.importorskip("torch")
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from jupyter_metahpo import tune
+
+    assert RUNNABLE_LIGHTNING_CELL.count("N_FEATURES") == 1 and "valid_loader" in RUNNABLE_LIGHTNING_CELL
+    X, y = load_breast_cancer(return_X_y=True)
+    features, labels = torch.tensor(StandardScaler().fit_transform(X), dtype=torch.float32), torch.tensor(y)
+    data = TensorDataset(features, labels)
+    namespace = {"__name__": "__main__", "N_FEATURES": X.shape[1], "CLASSES": 2, "EPOCHS": 2,
+                 "train_loader": DataLoader(data, batch_size=64, shuffle=True),
+                 "valid_loader": DataLoader(data, batch_size=256)}
+    objective = run_cell(RUNNABLE_LIGHTNING_CELL, "<lightning-cell>", namespace)["objective"]
+    result = tune(objective, n_trials=2, data=(X, y), direction="maximize", seed=0, store=tmp_path / "store.json")
+    assert [t.origin.source for t in result.trials][0] == "warm-start"
+    assert "the built-in torch_mlp" in "\n".join(result.warm_start.lines())
+    assert all(0.0 <= t.value <= 1.0 for t in result.trials)
