@@ -41,7 +41,10 @@ example (``skorch_simple.py``) on these datasets: the module's ``__init__`` sugg
 lr=0.1)`` trains it (skorch's default optimiser, SGD; ``NeuralNetRegressor`` for regression); and
 (``--cells lightgbm``) Optuna's LightGBM example (``lightgbm_simple.py``): ``lgb.train(param, dtrain)`` with
 ``lambda_l1``, ``lambda_l2``, ``num_leaves``, ``feature_fraction``, ``bagging_fraction``, ``bagging_freq`` and
-``min_child_samples`` suggested in the dict, on the same hold-out as the torch cells. ``--label``
+``min_child_samples`` suggested in the dict, on the same hold-out as the torch cells; and (``--cells lightning``)
+Optuna's PyTorch Lightning example (``pytorch_lightning_simple.py``): its model's two classes and its objective,
+the widths a list comprehension builds, Adam at its default rate, 10 epochs, on the torch cells' hold-out.
+``--label``
 names the rows of ``tune``'s default when a second checkout (the previous code's) runs the script, and
 ``--merge`` adds such runs to the table.
 
@@ -84,7 +87,7 @@ from benchmarks._loo.user_live import run_cell  # noqa: E402
 from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 
 DATASETS = tuple(LIVE_DATASETS)  # held out of the prior
-CELLS = ("torch", "hgb", "svm", "branches", "layers", "table", "activation", "skorch", "lightgbm")
+CELLS = ("torch", "hgb", "svm", "branches", "layers", "table", "activation", "skorch", "lightgbm", "lightning")
 DEFAULT_CELLS = ("torch", "hgb", "svm")
 METHODS = ("ours", "ours: cold", "Optuna TPE", "Optuna random")
 #: Optuna's TPE starts with 10 random trials (its n_startup_trials), so at 10 trials its random sampler adds nothing.
@@ -212,6 +215,67 @@ def objective(trial):
     return {metric}(y_valid, {predict})
 '''
 
+#: Optuna's PyTorch Lightning example (pytorch_lightning_simple.py) on these datasets: its two classes and its
+#: objective as there (the widths a comprehension builds, Adam at its default rate, 10 epochs of batches of 128), the
+#: hold-out's tensors instead of FashionMNIST, a regression head and loss for regression, the trainer's output off.
+LIGHTNING_CELL = '''
+import lightning.pytorch as pl
+import torch
+from torch import nn
+from torch import optim
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+from sklearn.metrics import {metric}
+
+
+class Net(nn.Module):
+    def __init__(self, dropout, output_dims):
+        super().__init__()
+        layers = []
+        input_dim = X_train.shape[1]
+        for output_dim in output_dims:
+            layers.append(nn.Linear(input_dim, output_dim))
+            layers.append(nn.ReLU())
+            layers.append(nn.Dropout(dropout))
+            input_dim = output_dim
+        layers.append(nn.Linear(input_dim, n_outputs))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, data):
+        return {forward}
+
+
+class LightningNet(pl.LightningModule):
+    def __init__(self, dropout, output_dims):
+        super().__init__()
+        self.model = Net(dropout, output_dims)
+
+    def forward(self, data):
+        return self.model(data)
+
+    def training_step(self, batch, batch_idx):
+        data, target = batch
+        return {loss}(self(data), target)
+
+    def configure_optimizers(self):
+        return optim.Adam(self.model.parameters())
+
+
+def objective(trial):
+    torch.manual_seed(0)
+    n_layers = trial.suggest_int("n_layers", 1, 3)
+    dropout = trial.suggest_float("dropout", 0.2, 0.5)
+    output_dims = [trial.suggest_int("n_units_l{{}}".format(i), 4, 128, log=True) for i in range(n_layers)]
+    model = LightningNet(dropout, output_dims)
+    trainer = pl.Trainer(max_epochs=10, enable_checkpointing=False, logger=False, enable_progress_bar=False,
+                         enable_model_summary=False, accelerator="cpu")
+    trainer.fit(model, train_dataloaders=DataLoader(TensorDataset(X_train, y_train), batch_size=128, shuffle=True))
+    model.eval()
+    with torch.no_grad():
+        predicted = model(X_valid){predict}.numpy()
+    return {metric}(y_valid.numpy(), predicted)
+'''
+
 HGB_CELL = '''
 from sklearn.ensemble import {model}
 from sklearn.model_selection import cross_val_score
@@ -288,7 +352,16 @@ def cell_objective(cell: str, dataset) -> Any:
     namespace: dict[str, Any] = {"__name__": "__main__"}
     classification = dataset.task == "classification"
     folds, metric = cv_protocol(dataset)
-    if cell == "lightgbm":
+    if cell == "lightning":
+        import logging
+
+        logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)  # its notes on every fit
+        namespace.update(torch_split(dataset))
+        text = LIGHTNING_CELL.format(
+            metric="balanced_accuracy_score" if classification else "r2_score",
+            forward="F.log_softmax(self.layers(data), dim=1)" if classification else "self.layers(data)",
+            loss="F.nll_loss" if classification else "F.mse_loss", predict=".argmax(1)" if classification else "")
+    elif cell == "lightgbm":
         split = torch_split(dataset)
         n_classes = split["n_outputs"]
         namespace.update({name: split[name].numpy().squeeze() if name.startswith("y") else split[name].numpy()

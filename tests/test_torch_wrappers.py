@@ -116,57 +116,11 @@ def test_a_learning_rate_fixed_for_sgd_is_read_where_the_adamw_prior_ran_that_ra
                            for e in entries)
 
 
-# Optuna's PyTorch Lightning example (pytorch_lightning_simple.py), its data module left out: the widths are a list
+# Optuna's PyTorch Lightning example (pytorch_lightning_simple.py) as the benchmark runs it: the widths are a list
 # built by a comprehension, handed through two classes to the loop that builds the layers.
-OPTUNA_LIGHTNING_CELL = '''
-import lightning.pytorch as pl
-from torch import nn
-from torch import optim
-import torch.nn.functional as F
-
-
-class Net(nn.Module):
-    def __init__(self, dropout, output_dims):
-        super().__init__()
-        layers = []
-        input_dim = 28 * 28
-        for output_dim in output_dims:
-            layers.append(nn.Linear(input_dim, output_dim))
-            layers.append(nn.ReLU())
-            layers.append(nn.Dropout(dropout))
-            input_dim = output_dim
-        layers.append(nn.Linear(input_dim, CLASSES))
-        self.layers = nn.Sequential(*layers)
-
-    def forward(self, data):
-        return F.log_softmax(self.layers(data), dim=1)
-
-
-class LightningNet(pl.LightningModule):
-    def __init__(self, dropout, output_dims):
-        super().__init__()
-        self.model = Net(dropout, output_dims)
-
-    def forward(self, data):
-        return self.model(data.view(-1, 28 * 28))
-
-    def training_step(self, batch, batch_idx):
-        data, target = batch
-        return F.nll_loss(self(data), target)
-
-    def configure_optimizers(self):
-        return optim.Adam(self.model.parameters())
-
-
-def objective(trial):
-    n_layers = trial.suggest_int("n_layers", 1, 3)
-    dropout = trial.suggest_float("dropout", 0.2, 0.5)
-    output_dims = [trial.suggest_int("n_units_l{}".format(i), 4, 128, log=True) for i in range(n_layers)]
-    model = LightningNet(dropout, output_dims)
-    trainer = pl.Trainer(max_epochs=EPOCHS, enable_checkpointing=False)
-    trainer.fit(model, datamodule=datamodule)
-    return trainer.callback_metrics["val_acc"].item()
-'''
+OPTUNA_LIGHTNING_CELL = bench.LIGHTNING_CELL.format(
+    metric="balanced_accuracy_score", forward="F.log_softmax(self.layers(data), dim=1)", loss="F.nll_loss",
+    predict=".argmax(1)")
 
 
 def test_optunas_lightning_example_declares_its_space_and_reads_as_a_torch_mlp():
@@ -185,7 +139,7 @@ def test_optunas_lightning_example_declares_its_space_and_reads_as_a_torch_mlp()
     assert {(r.parameter, r.role) for r in source.roles} == {
         ("n_layers", "n_hidden_layers"), ("n_units_l0", "hidden_width"), ("dropout", "dropout")}
     assert source.torch_classes == ("torch.nn.ReLU", "torch.optim.Adam")
-    epochs = describe_objective(OPTUNA_LIGHTNING_CELL.replace("max_epochs=EPOCHS", "max_epochs=epochs").replace(
+    epochs = describe_objective(OPTUNA_LIGHTNING_CELL.replace("max_epochs=10", "max_epochs=epochs").replace(
         "def objective(trial):", "def objective(trial, epochs):"), ["n_layers", "epochs"])
     assert ParameterRole("epochs", "pl.Trainer", "max_epochs", "max_epochs") in epochs.roles
 
@@ -220,40 +174,19 @@ def test_what_a_net_built_in_a_branch_runs_is_read_in_that_branch():
     assert {Branch("lr", "model", ("net",)), Branch("depth", "model", ("forest",))} <= set(source.branches)
 
 
-# Optuna's Lightning example run for real on tabular data: its model as there (the widths a comprehension builds,
-# handed through two classes), a few epochs on the breast cancer data instead of FashionMNIST.
-RUNNABLE_LIGHTNING_CELL = OPTUNA_LIGHTNING_CELL.replace(
-    "        input_dim = 28 * 28\n", "        input_dim = N_FEATURES\n").replace(
-    "        return self.model(data.view(-1, 28 * 28))\n", "        return self.model(data)\n").replace(
-    "    def configure_optimizers(self):\n",
-    "    def validation_step(self, batch, batch_idx):\n"
-    "        data, target = batch\n"
-    "        self.log('val_acc', (self(data).argmax(dim=1) == target).float().mean())\n\n"
-    "    def configure_optimizers(self):\n").replace(
-    "    trainer = pl.Trainer(max_epochs=EPOCHS, enable_checkpointing=False)\n"
-    "    trainer.fit(model, datamodule=datamodule)\n",
-    "    trainer = pl.Trainer(max_epochs=EPOCHS, enable_checkpointing=False, logger=False, enable_progress_bar=False,\n"
-    "                         enable_model_summary=False, accelerator='cpu')\n"
-    "    trainer.fit(model, train_dataloaders=train_loader, val_dataloaders=valid_loader)\n")
-
-
 def test_optunas_lightning_example_runs_warm_from_the_torch_prior(tmp_path):
     pytest.importorskip("lightning")
     torch = pytest.importorskip("torch")
     from sklearn.datasets import load_breast_cancer
     from sklearn.preprocessing import StandardScaler
-    from torch.utils.data import DataLoader, TensorDataset
 
     from jupyter_metahpo import tune
 
-    assert RUNNABLE_LIGHTNING_CELL.count("N_FEATURES") == 1 and "valid_loader" in RUNNABLE_LIGHTNING_CELL
     X, y = load_breast_cancer(return_X_y=True)
     features, labels = torch.tensor(StandardScaler().fit_transform(X), dtype=torch.float32), torch.tensor(y)
-    data = TensorDataset(features, labels)
-    namespace = {"__name__": "__main__", "N_FEATURES": X.shape[1], "CLASSES": 2, "EPOCHS": 2,
-                 "train_loader": DataLoader(data, batch_size=64, shuffle=True),
-                 "valid_loader": DataLoader(data, batch_size=256)}
-    objective = run_cell(RUNNABLE_LIGHTNING_CELL, "<lightning-cell>", namespace)["objective"]
+    namespace = {"__name__": "__main__", "X_train": features, "y_train": labels, "X_valid": features,
+                 "y_valid": labels, "n_outputs": 2}
+    objective = run_cell(OPTUNA_LIGHTNING_CELL, "<lightning-cell>", namespace)["objective"]
     result = tune(objective, n_trials=2, data=(X, y), direction="maximize", seed=0, store=tmp_path / "store.json")
     assert [t.origin.source for t in result.trials][0] == "warm-start"
     assert "the built-in torch_mlp" in "\n".join(result.warm_start.lines())
