@@ -43,8 +43,9 @@ lr=0.1)`` trains it (skorch's default optimiser, SGD; ``NeuralNetRegressor`` for
 ``lambda_l1``, ``lambda_l2``, ``num_leaves``, ``feature_fraction``, ``bagging_fraction``, ``bagging_freq`` and
 ``min_child_samples`` suggested in the dict, on the same hold-out as the torch cells; and (``--cells lightning``)
 Optuna's PyTorch Lightning example (``pytorch_lightning_simple.py``): its model's two classes and its objective,
-the widths a list comprehension builds, Adam at its default rate, 10 epochs, on the torch cells' hold-out.
-``--label``
+the widths a list comprehension builds, Adam at its default rate, 10 epochs, on the torch cells' hold-out; and
+(``--cells xgboost``) an ``XGBClassifier`` (``XGBRegressor``) of seven suggested arguments over the HGB cell's
+folds. ``--label``
 names the rows of ``tune``'s default when a second checkout (the previous code's) runs the script, and
 ``--merge`` adds such runs to the table.
 
@@ -87,7 +88,9 @@ from benchmarks._loo.user_live import run_cell  # noqa: E402
 from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 
 DATASETS = tuple(LIVE_DATASETS)  # held out of the prior
-CELLS = ("torch", "hgb", "svm", "branches", "layers", "table", "activation", "skorch", "lightgbm", "lightning")
+CELLS = (
+    "torch", "hgb", "svm", "branches", "layers", "table", "activation", "skorch", "lightgbm", "lightning", "xgboost",
+)
 DEFAULT_CELLS = ("torch", "hgb", "svm")
 METHODS = ("ours", "ours: cold", "Optuna TPE", "Optuna random")
 #: Optuna's TPE starts with 10 random trials (its n_startup_trials), so at 10 trials its random sampler adds nothing.
@@ -276,6 +279,26 @@ def objective(trial):
     return {metric}(y_valid.numpy(), predicted)
 '''
 
+#: An XGBoost cell as users write one with its scikit-learn class, over the same folds as the HGB and SVM cells.
+XGBOOST_CELL = '''
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from xgboost import {model}
+
+
+def objective(trial):
+    model = {model}(
+        learning_rate=trial.suggest_float("learning_rate", 1e-3, 0.3, log=True),
+        max_depth=trial.suggest_int("max_depth", 2, 10),
+        min_child_weight=trial.suggest_float("min_child_weight", 1e-2, 10.0, log=True),
+        subsample=trial.suggest_float("subsample", 0.5, 1.0),
+        colsample_bytree=trial.suggest_float("colsample_bytree", 0.5, 1.0),
+        reg_lambda=trial.suggest_float("reg_lambda", 1e-8, 10.0, log=True),
+        n_estimators=trial.suggest_int("n_estimators", 20, 300, log=True),
+        verbosity=0, n_jobs=1)
+    return cross_val_score(make_pipeline(prepare, model), X, y, cv=folds, scoring="{metric}").mean()
+'''
+
 HGB_CELL = '''
 from sklearn.ensemble import {model}
 from sklearn.model_selection import cross_val_score
@@ -352,7 +375,11 @@ def cell_objective(cell: str, dataset) -> Any:
     namespace: dict[str, Any] = {"__name__": "__main__"}
     classification = dataset.task == "classification"
     folds, metric = cv_protocol(dataset)
-    if cell == "lightning":
+    if cell == "xgboost":
+        labels = np.unique(dataset.y, return_inverse=True)[1] if classification else dataset.y  # XGBoost's classes
+        namespace.update(X=dataset.X, y=labels, folds=folds, prepare=preprocessing(dataset))
+        text = XGBOOST_CELL.format(model="XGBClassifier" if classification else "XGBRegressor", metric=metric)
+    elif cell == "lightning":
         import logging
 
         logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)  # its notes on every fit

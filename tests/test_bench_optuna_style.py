@@ -30,13 +30,16 @@ ROLES["table"] = ROLES["torch"]  # the optimiser chosen through a table: the sam
 ROLES["activation"] = {**ROLES["torch"], "activation": "activation"}
 ROLES["skorch"] = {"n_layers": "n_hidden_layers", "n_units_l0": "hidden_width", "dropout": "dropout"}
 ROLES["lightning"] = ROLES["skorch"]  # Optuna's Lightning example tunes the same layers
+ROLES["xgboost"] = {"learning_rate": "learning_rate", "max_depth": "max_depth", "reg_lambda": "l2_regularization",
+                    "n_estimators": "max_iter",
+                    **{name: name for name in ("min_child_weight", "subsample", "colsample_bytree")}}
 # LightGBM's own names: those HGB has mapped to its names, the others read as themselves.
 ROLES["lightgbm"] = {"lambda_l2": "l2_regularization", "num_leaves": "max_leaf_nodes",
                      "min_child_samples": "min_samples_leaf",
                      **{name: name for name in ("lambda_l1", "feature_fraction", "bagging_fraction", "bagging_freq")}}
 FAMILIES = {"torch": ("torch_mlp",), "hgb": ("hgb",), "svm": ("svm",), "branches": ("svm", "random_forest"),
             "layers": ("torch_mlp",), "table": ("torch_mlp",), "activation": ("torch_mlp",), "skorch": ("torch_mlp",),
-            "lightgbm": ("hgb",), "lightning": ("torch_mlp",)}
+            "lightgbm": ("hgb",), "lightning": ("torch_mlp",), "xgboost": ("hgb",)}
 #: The parameters besides those with a role: Optuna's example's choice of model, the later layers of Optuna's
 #: PyTorch example (which repeat the first layer's call).
 OTHERS = {"branches": ["classifier"], "layers": ["n_units_l1", "n_units_l2", "dropout_l1", "dropout_l2"],
@@ -46,7 +49,7 @@ OTHERS = {"branches": ["classifier"], "layers": ["n_units_l1", "n_units_l2", "dr
 @pytest.mark.parametrize("task", ["classification", "regression"])
 @pytest.mark.parametrize("cell", bench.CELLS)
 def test_the_benchmarks_cells_declare_their_space_and_each_parameter_has_its_role(cell, task):
-    if cell in ("skorch", "lightgbm", "lightning"):
+    if cell in ("skorch", "lightgbm", "lightning", "xgboost"):
         pytest.importorskip(cell)
     objective = bench.cell_objective(cell, toy_dataset(task))
     space = space_from_suggest_calls(objective)

@@ -378,7 +378,7 @@ def test_other_libraries_estimators_use_the_built_in_names_for_the_same_meaning(
     )
     source = describe(text, ["eta", "leaves", "split"])
     assert source.estimators == ("XGBClassifier", "LGBMClassifier")
-    assert source.families == ("hgb",)  # LightGBM runs HGB's algorithm (source._SAME_ALGORITHM); XGBoost is another
+    assert source.families == ("hgb",)  # LightGBM and XGBoost count as HGB's algorithm (source._SAME_ALGORITHM)
     assert roles(source) == {"eta": {"learning_rate"}, "leaves": {"max_leaf_nodes"}, "split": {"min_split_loss"}}
 
 

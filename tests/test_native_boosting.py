@@ -36,7 +36,7 @@ def test_xgboosts_own_names_rounds_and_a_regression_objective():
             "    params = {'eta': eta, 'max_depth': depth, 'lambda': lam, 'objective': 'reg:squarederror'}\n"
             "    return xgb.train(params, dtrain, num_boost_round=rounds)\n")
     source = describe_objective(text, ["eta", "depth", "lam", "rounds"])
-    assert source.estimators == ("XGBRegressor",) and source.families == ()  # another algorithm than HGB's
+    assert source.estimators == ("XGBRegressor",) and source.families == ("hgb",)
     assert {r.parameter: r.role for r in source.roles} == {
         "eta": "learning_rate", "depth": "max_depth", "lam": "l2_regularization", "rounds": "max_iter"}
     # A rounds key in the dict is what runs, not the call's default; a rate left out is the library's.
