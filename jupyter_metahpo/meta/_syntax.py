@@ -6,7 +6,9 @@ import ast
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["NOT_LITERAL", "assignments", "calls_in", "dotted", "insert_after_calls", "is_scalar", "literal"]
+__all__ = [
+    "NOT_LITERAL", "argument", "assignments", "calls_in", "dotted", "insert_after_calls", "is_scalar", "literal",
+]
 
 #: What :func:`literal` returns for an expression that is not a literal scalar.
 NOT_LITERAL = object()
@@ -21,6 +23,18 @@ def dotted(node: ast.expr) -> str | None:
     if not isinstance(node, ast.Name):
         return None
     return ".".join([node.id, *reversed(parts)])
+
+
+def argument(call: ast.Call, keyword: str, position: int | None = None) -> ast.expr | None:
+    """The expression ``call`` passes as ``keyword``, or at ``position`` (none after a ``*args``); None if neither."""
+    for kw in call.keywords:
+        if kw.arg == keyword:
+            return kw.value
+    if position is not None and position < len(call.args) and not any(
+        isinstance(a, ast.Starred) for a in call.args[: position + 1]
+    ):
+        return call.args[position]
+    return None
 
 
 def calls_in(nodes: Iterable[ast.AST]) -> list[ast.Call]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from ._syntax import dotted, literal
+from ._syntax import argument, assignments, dotted, literal
 
 __all__ = ["NATIVE_ROUNDS", "ROUNDS", "what_native_boosting_runs"]
 
@@ -43,11 +43,11 @@ def what_native_boosting_runs(call: ast.Call, function: ast.AST) -> list[ast.stm
     none."""
     parts = (dotted(call.func) or "").split(".")
     library = _ALIASES.get(parts[0]) if len(parts) == 2 and parts[1] in _TRAINING else None
-    params = call.args[0] if call.args else _keyword(call, "params")
+    params = argument(call, "params", 0)
     if library is None or params is None:
         return []
     classifier, regressor, default_rounds, default_rate = NATIVE_ROUNDS[library]
-    rounds = call.args[2] if len(call.args) > 2 else _keyword(call, "num_boost_round")
+    rounds = argument(call, "num_boost_round", 2)
     written = _written_dict(params, function)
     keys = {literal(k) for k in written.keys} if written is not None and None not in written.keys else None
     keywords = [ast.keyword(arg=None, value=copy.deepcopy(params))]
@@ -61,15 +61,10 @@ def what_native_boosting_runs(call: ast.Call, function: ast.AST) -> list[ast.stm
     return [ast.fix_missing_locations(statement)]
 
 
-def _keyword(call: ast.Call, name: str) -> ast.expr | None:
-    return next((kw.value for kw in call.keywords if kw.arg == name), None)
-
-
 def _written_dict(params: ast.expr, function: ast.AST) -> ast.Dict | None:
     """The dict literal ``params`` is: written there, or the one dict a local of that name is assigned."""
     if isinstance(params, ast.Name):
-        assigned = [n.value for n in ast.walk(function) if isinstance(n, ast.Assign) and len(n.targets) == 1
-                    and isinstance(n.targets[0], ast.Name) and n.targets[0].id == params.id]
+        assigned = assignments(function).get(params.id, [])
         params = assigned[0] if len(assigned) == 1 else params
     return params if isinstance(params, ast.Dict) else None
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from ._syntax import dotted
+from ._syntax import argument, dotted
 
 __all__ = ["SKORCH_NETS", "SKORCH_ROLES", "is_skorch_net", "what_skorch_runs"]
 
@@ -46,24 +46,20 @@ def what_skorch_runs(call: ast.Call) -> list[ast.stmt]:
     if not is_skorch_net(dotted(call.func) or ""):
         return []
     statements: list[ast.stmt] = []
-    module = call.args[0] if call.args else _keyword(call, "module")
+    module = argument(call, "module", 0)
     prefixed: dict[str, dict[str, ast.expr]] = {"module": {}, "optimizer": {}}
     for kw in call.keywords:
-        prefix, _, argument = (kw.arg or "").partition("__")
-        if argument and prefix in prefixed:
-            prefixed[prefix][argument] = kw.value
+        prefix, _, name = (kw.arg or "").partition("__")
+        if name and prefix in prefixed:
+            prefixed[prefix][name] = kw.value
     if module is not None and not isinstance(module, ast.Call) and prefixed["module"]:
         statements.append(_called(module, None, prefixed["module"]))
-    learning_rate = _keyword(call, "lr")
+    learning_rate = argument(call, "lr")
     if learning_rate is not None:
         prefixed["optimizer"].setdefault("lr", learning_rate)
-    optimizer = _keyword(call, "optimizer") or ast.parse(_DEFAULT_OPTIMIZER, mode="eval").body
+    optimizer = argument(call, "optimizer") or ast.parse(_DEFAULT_OPTIMIZER, mode="eval").body
     statements.append(_called(optimizer, ast.Constant(None), prefixed["optimizer"]))
     return statements
-
-
-def _keyword(call: ast.Call, name: str) -> ast.expr | None:
-    return next((kw.value for kw in call.keywords if kw.arg == name), None)
 
 
 def _called(callee: ast.expr, first: ast.expr | None, keywords: dict[str, ast.expr]) -> ast.stmt:

@@ -69,6 +69,7 @@ from typing import Any
 from ..builtin_spaces import BUILTIN_SPACES
 from ..suggest_calls import SUGGEST_METHODS, categorical_options, loop_names
 from ._syntax import NOT_LITERAL as _NOT_LITERAL
+from ._syntax import argument as _argument
 from ._syntax import assignments as _assignments
 from ._syntax import calls_in as _calls_in
 from ._syntax import dotted as _dotted
@@ -977,17 +978,6 @@ def _kind_of(class_name: str, family: str | None) -> str:
 _ESTIMATORS = _known_estimators()
 
 
-def _argument(call: ast.Call, keyword: str, position: int | None) -> ast.expr | None:
-    for kw in call.keywords:
-        if kw.arg == keyword:
-            return kw.value
-    if position is not None and position < len(call.args) and not any(
-        isinstance(a, ast.Starred) for a in call.args[: position + 1]
-    ):
-        return call.args[position]
-    return None
-
-
 def _range_call(node: ast.expr) -> ast.Call | None:
     return node if isinstance(node, ast.Call) and _dotted(node.func) == "range" else None
 
@@ -1285,7 +1275,7 @@ class _RoleReader:
     def _read_torch_call(self, call: ast.Call, path: str, name: str) -> None:
         parts = path.split(".")
         if name == "Trainer" and {"pl", "lightning", "pytorch_lightning"} & set(parts[:-1]):
-            self._add(_argument(call, "max_epochs", None), f"{path}", "max_epochs", "max_epochs")
+            self._add(_argument(call, "max_epochs"), path, "max_epochs", "max_epochs")
         elif is_skorch_net(path):  # the module and the optimiser it runs are read from :func:`what_skorch_runs`
             for kw in call.keywords:
                 if kw.arg in SKORCH_ROLES:
