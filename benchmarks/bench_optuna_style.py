@@ -375,6 +375,7 @@ def cell_objective(cell: str, dataset) -> Any:
     namespace: dict[str, Any] = {"__name__": "__main__"}
     classification = dataset.task == "classification"
     folds, metric = cv_protocol(dataset)
+    score = "balanced_accuracy_score" if classification else "r2_score"  # the hold-out cells' metric
     if cell == "xgboost":
         labels = np.unique(dataset.y, return_inverse=True)[1] if classification else dataset.y  # XGBoost's classes
         namespace.update(X=dataset.X, y=labels, folds=folds, prepare=preprocessing(dataset))
@@ -385,8 +386,7 @@ def cell_objective(cell: str, dataset) -> Any:
         logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)  # its notes on every fit
         namespace.update(torch_split(dataset))
         text = LIGHTNING_CELL.format(
-            metric="balanced_accuracy_score" if classification else "r2_score",
-            forward="F.log_softmax(self.layers(data), dim=1)" if classification else "self.layers(data)",
+            metric=score, forward="F.log_softmax(self.layers(data), dim=1)" if classification else "self.layers(data)",
             loss="F.nll_loss" if classification else "F.mse_loss", predict=".argmax(1)" if classification else "")
     elif cell == "lightgbm":
         split = torch_split(dataset)
@@ -395,18 +395,16 @@ def cell_objective(cell: str, dataset) -> Any:
                           for name in ("X_train", "X_valid", "y_train", "y_valid")})
         objective = "regression" if not classification else "binary" if n_classes == 2 else "multiclass"
         text = LIGHTGBM_CELL.format(
-            metric="balanced_accuracy_score" if classification else "r2_score", objective=objective,
+            metric=score, objective=objective,
             num_class=f'\n        "num_class": {n_classes},' if objective == "multiclass" else "",
             predict={"binary": "np.rint(preds)", "multiclass": "preds.argmax(axis=1)"}.get(objective, "preds"))
     elif cell == "skorch":
         namespace.update(torch_split(dataset))
         text = SKORCH_CELL.format(
-            metric="balanced_accuracy_score" if classification else "r2_score",
-            net="NeuralNetClassifier" if classification else "NeuralNetRegressor",
+            metric=score, net="NeuralNetClassifier" if classification else "NeuralNetRegressor",
             output="F.softmax(self.model(x), dim=-1)" if classification else "self.model(x)")
     elif cell in ("torch", "layers", "table", "activation"):
         namespace.update(torch_split(dataset))
-        score = "balanced_accuracy_score" if classification else "r2_score"
         model_cell = {"layers": LAYERS_MODEL_CELL, "activation": ACTIVATION_MODEL_CELL}.get(cell, TORCH_MODEL_CELL)
         run_cell(model_cell.format(metric=score), f"<optuna-model-cell {cell} {dataset.name}>", namespace)
         text = (TABLE_CELL if cell in ("table", "activation") else TORCH_CELL).format(
