@@ -39,6 +39,7 @@ from .relatedness import (
     is_source,
     one_loss_scaled_link,
     past_arguments,
+    past_scales,
     past_source,
     same_task_type,
 )
@@ -54,6 +55,7 @@ def carry_over(
     roles = context.roles(space)
     arguments = context.arguments(space)
     setters = context.setters(space)
+    scales = context.scales(space)
     fixed = context.fixed_settings()
     branches = context.branches(space)
     class_choices = context.class_choices(space)
@@ -63,7 +65,8 @@ def carry_over(
     for study in past:
         theirs = past_source(study)
         match = match_spaces(space, study.space, roles, arguments=arguments,
-                             past_arguments=past_arguments(study, theirs), setters=setters)
+                             past_arguments=past_arguments(study, theirs), setters=setters, scales=scales,
+                             past_scales=past_scales(study, theirs))
         evidence = evidence_for(study, match, context, theirs)
         nearness = _nearness(match, evidence)
         if closest is None or nearness > closest[0]:

@@ -34,8 +34,9 @@ from ..trial import Direction
 from .matching import (
     LAYERS_AS_OPTIONS, NO_VALUE, PENALTIES_AS_OPTIONS, SHARES_AS_OPTIONS, SpaceMatch, canonical_name, convert_value,
     feature_count, nearest_layer_sizes,
-    match_spaces,
+    match_spaces, on_argument_scale,
 )
+from .powers import exponent, power
 from .slicing import FixedSlicer, fixed_position
 
 __all__ = [
@@ -402,7 +403,9 @@ class _Mover:
         self, match: SpaceMatch, past_space: SearchSpace, space: SearchSpace,
         n_features_past: float | None, n_features_new: float | None,
     ) -> None:
-        self.links = [(link, past_space[link.past], space[link.new]) for link in match.links]
+        # A link that changes scale (SVC(C=10 ** log_c) and the prior's C) converts on the argument's scale.
+        self.links = [(link, *on_argument_scale(link, past_space[link.past], space[link.new]), space[link.new])
+                      for link in match.links]
         self.placeholders = {name: space[name].from_unit(0.5) for name in match.unmatched}
         self.order = space.names
         self.n_features = {"n_features_past": n_features_past, "n_features_new": n_features_new}
@@ -411,11 +414,16 @@ class _Mover:
         """The config in the new space, the parameters that were clipped, or None and why it was dropped."""
         out: dict[str, Any] = dict(self.placeholders)
         clipped: list[str] = []
-        for link, past_parameter, parameter in self.links:
+        for link, past_parameter, argument, parameter in self.links:
             if link.past not in config or link.also and any(past not in config for past in link.also):
                 return None, clipped, f"{link.new} missing"
             if link.also:  # a choice of layer sizes: their width and number of layers
                 value = nearest_layer_sizes(float(config[link.past]), float(config[link.also[0]]), parameter)
+            elif link.rescaled:  # their value as the argument it ran, then as your exponent of it
+                past_value = config[link.past] if link.past_base is None else power(config[link.past], link.past_base)
+                value = convert_value(past_value, past_parameter, argument, **self.n_features)
+                if value is not NO_VALUE and link.base is not None:
+                    value = exponent(value, link.base, parameter, argument)
             else:
                 value = convert_value(config[link.past], past_parameter, parameter, **self.n_features)
             if value is NO_VALUE:

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..space import Choice, Parameter, SearchSpace
+from .powers import raised, scale_label
 
 __all__ = [
     "ALIAS_GROUPS",
@@ -51,6 +52,7 @@ __all__ = [
     "ParameterLink",
     "SpaceMatch",
     "match_spaces",
+    "on_argument_scale",
     "convert_value",
     "nearest_layer_sizes",
     "FEATURE_SHARE_OPTIONS",
@@ -170,6 +172,16 @@ class ParameterLink:
     conversion: str | None = None
     also: tuple[str, ...] = ()
     setter: str | None = None
+    #: The base the new objective raises to the new parameter (``10.0`` for ``SVC(C=10 ** log_c)``) when the past
+    #: values are on another scale, and the one the past objective raised to its parameter (``None``: the past
+    #: parameter is the argument itself): each past value is taken to the argument, then to the new exponent.
+    base: float | None = None
+    past_base: float | None = None
+
+    @property
+    def rescaled(self) -> bool:
+        """Whether values change scale on this link (:mod:`.powers`)."""
+        return self.base != self.past_base
 
     @property
     def pasts(self) -> tuple[str, ...]:
@@ -242,6 +254,8 @@ def match_spaces(
     arguments: Mapping[str, EstimatorArgument] | None = None,
     past_arguments: Mapping[str, EstimatorArgument] | None = None,
     setters: Mapping[str, str] | None = None,
+    scales: Mapping[str, float] | None = None,
+    past_scales: Mapping[str, float | None] | None = None,
 ) -> SpaceMatch:
     """Match every parameter of ``space`` to at most one of ``past_space``.
 
@@ -252,9 +266,13 @@ def match_spaces(
     ``arguments`` and ``past_arguments`` say which estimator argument a new and a past
     parameter set, where known: a pair that sets arguments of estimators of different kinds
     is refused, whatever the names. ``setters`` say for a person what each new parameter
-    sets (``"SVC's C"``), for the links made by it.
+    sets (``"SVC's C"``), for the links made by it. ``scales`` gives the base of each new parameter the objective
+    raises a base to (``log_c`` of ``SVC(C=10 ** log_c)``), ``past_scales`` how each past parameter reached its
+    argument where known (``None``: as it is; a base); a past parameter of unknown scale is on the new one's when
+    matched by name, and is the argument itself when matched by the argument's or an alias's name.
     """
     roles, setters = roles or {}, setters or {}
+    scales, past_scales = scales or {}, past_scales or {}
     arguments, past_arguments = arguments or {}, past_arguments or {}
     free = {name: name for name in past_space.names}
     by_canonical: dict[str, str] = {}
@@ -290,12 +308,20 @@ def match_spaces(
             refused[new] = (f"your {new} is {mine.describe()}, their {past} {theirs.describe()}: "
                             "not the same hyperparameter")
             continue
-        conversion = conversion_between(past_space[past], space[new], new)
-        if conversion is False:
-            refused[new] = _why_not(new, past, past_space[past], space[new])
+        base = scales.get(new)
+        past_base = past_scales[past] if past in past_scales else base if how == "name" else None
+        past_parameter, parameter = _on_argument_scale(past_space[past], past_base, space[new], base)
+        if past_parameter is None or parameter is None:
+            refused[new] = f"your {new} and their {past} cannot be put on one scale"
             continue
+        conversion = conversion_between(past_parameter, parameter, new)
+        if conversion is False:
+            refused[new] = _why_not(new, past, past_parameter, parameter)
+            continue
+        if base != past_base:
+            conversion = ", ".join(filter(None, (scale_label(base, past_base, past), conversion)))
         setter = setters.get(new) if how == "estimator" else None
-        links.append(ParameterLink(new, past, how, conversion or None, setter=setter))
+        links.append(ParameterLink(new, past, how, conversion or None, setter=setter, base=base, past_base=past_base))
     linked = {link.new for link in links}
     used = {past for link in links for past in link.pasts}
     return SpaceMatch(
@@ -304,6 +330,23 @@ def match_spaces(
         ignored=tuple(n for n in past_space.names if n not in used),
         refused=refused,
     )
+
+
+def _on_argument_scale(
+    past: Parameter, past_base: float | None, new: Parameter, base: float | None
+) -> tuple[Parameter | None, Parameter | None]:
+    """Both parameters as ranges of the argument they set when their scales differ (:func:`.powers.raised`),
+    as they are when they do not; ``None`` for one that has no such range."""
+    if base == past_base:
+        return past, new
+    return (past if past_base is None else raised(past, past_base)), (new if base is None else raised(new, base))
+
+
+def on_argument_scale(link: ParameterLink, past: Parameter, new: Parameter) -> tuple[Parameter, Parameter]:
+    """The two parameters of ``link`` as the mover converts between them (:func:`_on_argument_scale`)."""
+    past_parameter, parameter = _on_argument_scale(past, link.past_base, new, link.base)
+    assert past_parameter is not None and parameter is not None  # match_spaces refuses such a link
+    return past_parameter, parameter
 
 
 def _candidate(new: str, level: str, free, by_canonical, roles) -> str | None:

@@ -40,9 +40,11 @@ How much each source then counts is the strategies' and the refinement's busines
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+import math
 from typing import Any
 
 from ..builtin_spaces import BUILTIN_SPACES, BuiltinSpace
@@ -51,9 +53,11 @@ from ..space import Choice, SearchSpace
 from .base import TaskDescription
 from .branches import Branch
 from .matching import EstimatorArgument, SpaceMatch, canonical_name, feature_count
+from .powers import scales
 from .source import (
     NO_DEFAULT,
     ObjectiveSource,
+    ParameterRole,
     argument_default,
     estimator_kind,
     family_kind,
@@ -75,6 +79,7 @@ __all__ = [
     "past_arguments",
     "past_families",
     "past_kinds",
+    "past_scales",
     "past_source",
     "same_task_type",
 ]
@@ -113,41 +118,43 @@ class StudyContext:
     explicit: frozenset[str] = frozenset()
 
     def roles(self, space: SearchSpace) -> dict[str, str]:
-        """The role of each parameter the objective passes on as it is (no transform) to a known argument."""
+        """The role of each parameter the objective passes on to a known argument as it is (no transform) or as
+        an exponent (``10 ** log_c``: :meth:`scales`)."""
         if self.source is None:
             return {}
-        roles: dict[str, str] = {}
-        for role in self.source.roles:
-            if role.direct and role.parameter in space and role.parameter not in roles:
-                roles[role.parameter] = role.role
-        return roles
+        return {role.parameter: role.role for role in _argument_roles(self.source, space.names)}
+
+    def scales(self, space: SearchSpace) -> dict[str, float]:
+        """The base of each parameter of ``space`` that the objective raises a base to (``{"log_c": 10.0}`` for
+        ``SVC(C=10 ** log_c)``), its argument being on a log scale (:mod:`.powers`)."""
+        if self.source is None:
+            return {}
+        return {name: base for name, base in scales(self.source.roles, space.names).items() if base is not None}
 
     def arguments(self, space: SearchSpace) -> dict[str, EstimatorArgument]:
-        """The estimator argument each parameter of ``space`` is passed to as it is, where the source says."""
+        """The estimator argument each parameter of ``space`` sets, as it is or as an exponent, where the source
+        says."""
         return {} if self.source is None else _estimator_arguments(self.source, space.names)
 
     def setters(self, space: SearchSpace) -> dict[str, str]:
-        """What each parameter of ``space`` passed on as it is sets, for a person: ``"SVC's C"``,
-        ``"torch.optim.Adam's lr"`` (where :meth:`roles` reads its role from; :attr:`ParameterRole.sets`)."""
+        """What each parameter of ``space`` passed on sets, for a person: ``"SVC's C"``, ``"torch.optim.Adam's
+        lr"``, ``"SVC's C as 10 ** log_c"`` (where :meth:`roles` reads its role from; :attr:`ParameterRole.sets`)."""
         if self.source is None:
             return {}
         arguments = self.arguments(space)
         setters: dict[str, str] = {}
-        for role in self.source.roles:
-            if role.direct and role.parameter in space and role.parameter not in setters:
-                known = arguments.get(role.parameter)
-                setters[role.parameter] = known.describe() if known is not None else role.sets
+        for role in _argument_roles(self.source, space.names):
+            known = arguments.get(role.parameter)
+            text = known.describe() if known is not None else role.sets
+            setters[role.parameter] = f"{text} as {role.transform}" if role.transform else text
         return setters
 
     def source_roles(self) -> dict[str, str]:
-        """The canonical role of each parameter the objective passes on as it is (any space)."""
+        """The canonical role of each parameter the objective passes on as it is or as an exponent (any space)."""
         if self.source is None:
             return {}
-        roles: dict[str, str] = {}
-        for role in self.source.roles:
-            if role.direct:
-                roles.setdefault(role.parameter, canonical_name(role.role))
-        return roles
+        names = {role.parameter for role in self.source.roles}
+        return {role.parameter: canonical_name(role.role) for role in _argument_roles(self.source, names)}
 
     def filler_defaults(self, space: SearchSpace) -> dict[str, Any]:
         """For each parameter passed as it is to a built-in estimator: that argument's default, if in ``space``.
@@ -159,10 +166,12 @@ class StudyContext:
         if self.source is None:
             return {}
         found: dict[str, Any] = {}
-        for role in self.source.roles:
-            if not role.direct or role.parameter not in space or role.parameter in found:
+        for role in _passing_roles(self.source, space.names):
+            if role.parameter in found:
                 continue
             value = argument_default(role.target, role.argument)
+            if value is not NO_DEFAULT and role.base is not None:  # SVC(C=10 ** log_c): C=1.0 is log_c=0
+                value = _exponent_of(value, role.base)
             if value is not NO_DEFAULT and _holds(space[role.parameter], value):
                 found[role.parameter] = value
         return found
@@ -393,6 +402,15 @@ def past_arguments(past: PastStudy, source: ObjectiveSource | None) -> dict[str,
     return {} if source is None else _estimator_arguments(source, past.space.names)
 
 
+def past_scales(past: PastStudy, source: ObjectiveSource | None) -> dict[str, float | None]:
+    """On which scale each of the past study's parameters reached its argument, where known: ``None`` as it is
+    (every parameter of a bundled prior study: its space's names are its estimator's arguments), a base when
+    its objective raised that base to it (:func:`.powers.scales`)."""
+    if builtin_space_of(past) is not None:
+        return {name: None for name in past.space.names}
+    return {} if source is None else scales(source.roles, past.space.names)
+
+
 def builtin_space_of(past: PastStudy) -> BuiltinSpace | None:
     """The built-in space a bundled prior study ran (None for any other study)."""
     return BUILTIN_SPACES.get(str(past.extra.get("space_name", "")))
@@ -406,15 +424,39 @@ def _builtin_arguments(space_name: str) -> tuple[tuple[str, EstimatorArgument], 
     return tuple((name, EstimatorArgument(kind, estimator, name)) for name in builtin.space.names)
 
 
+def _passing_roles(source: ObjectiveSource, names) -> list[ParameterRole]:
+    """The roles that pass one of ``names`` on to an argument, in the source's order: as it is, or, for a
+    parameter never passed as it is, as the exponent of its base (:func:`.powers.scales`). Roles of other
+    transforms (``2 * width``) are left out."""
+    scale = scales(source.roles, names)
+    return [role for role in source.roles if role.parameter in scale and (
+        role.direct if scale[role.parameter] is None else role.base == scale[role.parameter])]
+
+
+def _argument_roles(source: ObjectiveSource, names) -> list[ParameterRole]:
+    """The role that says what each of ``names`` sets: the first of :func:`_passing_roles` for it."""
+    found: dict[str, ParameterRole] = {}
+    for role in _passing_roles(source, names):
+        found.setdefault(role.parameter, role)
+    return list(found.values())
+
+
+def _exponent_of(value: Any, base: float) -> Any:
+    """The exponent that gives an argument's default ``value`` (``NO_DEFAULT`` for a value that is not a positive
+    number), an integer when it is one within rounding (``2 ** 7`` is 128)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return NO_DEFAULT
+    found = math.log(value) / math.log(base)
+    return int(round(found)) if math.isclose(found, round(found), abs_tol=1e-9) else found
+
+
 def _estimator_arguments(source: ObjectiveSource, names) -> dict[str, EstimatorArgument]:
-    """For each of ``names`` passed as it is to an estimator's argument: that argument (the first one found)."""
-    wanted = set(names)
+    """For each of ``names`` passed as it is or as an exponent to an estimator's argument: that argument (the
+    first one found)."""
     found: dict[str, EstimatorArgument] = {}
-    for role in source.roles:
-        if not role.direct or role.parameter not in wanted or role.parameter in found:
-            continue
+    for role in _passing_roles(source, names):
         kind = estimator_kind(role.target, source.settings)
-        if kind is not None:
+        if kind is not None and role.parameter not in found:
             variant = model_variant(role.target, source.settings)  # SVC(kernel='poly') for a person
             estimator = f"{role.target}({variant})" if variant else role.target
             found[role.parameter] = EstimatorArgument(kind, estimator, role.argument)

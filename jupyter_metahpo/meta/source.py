@@ -89,6 +89,7 @@ from .inlining import (
     namespace_finder,
     parse,
 )
+from .powers import power_text
 from .native_boosting import ROUNDS, what_native_boosting_runs
 from .skorch_nets import SKORCH_ROLES, is_skorch_net, what_skorch_runs
 from .torch_choices import (
@@ -146,7 +147,10 @@ class ParameterRole:
     ``role`` its canonical name: the built-in spaces' parameter name where one exists
     (``"max_depth"``, ``"learning_rate"``, ``"max_epochs"``). ``direct`` is False when
     the value passed is a transform of the parameter (``10 ** log_lr``, ``2 * width``),
-    so that its range is not the argument's range.
+    so that its range is not the argument's range. ``base`` is set when that transform is a
+    power, the argument being ``base ** parameter`` (``10 ** log_c``, ``2 ** k``,
+    ``math.exp(log_lr)``): the parameter is the argument on a log scale, and the warm start
+    reads it so (:mod:`.exponents`).
     """
 
     parameter: str
@@ -154,6 +158,13 @@ class ParameterRole:
     argument: str
     role: str
     direct: bool = True
+    base: float | None = None
+
+    @property
+    def transform(self) -> str:
+        """How the argument is computed from the parameter, for a person: ``"10 ** log_c"``; "" when passed as
+        it is (or by a transform other than a power)."""
+        return "" if self.base is None else power_text(self.base, self.parameter)
 
     @property
     def sets(self) -> str:
@@ -235,7 +246,8 @@ class ObjectiveSource:
             "shingles": sorted(self.shingles),
             "estimators": list(self.estimators),
             "families": list(self.families),
-            "roles": [[r.parameter, r.target, r.argument, r.role, r.direct] for r in self.roles],
+            "roles": [[r.parameter, r.target, r.argument, r.role, r.direct, *([r.base] if r.base else [])]
+                      for r in self.roles],
             "settings": [[f.target, f.argument, f.role, f.value, f.default] for f in self.settings],
             "branches": [[b.parameter, b.chooser, list(b.values)] for b in self.branches],
             "chosen_options": [[o.parameter, o.option, o.runs] for o in self.chosen_options],
@@ -253,7 +265,11 @@ class ObjectiveSource:
                 "describe the objective again with describe_objective()."
             )
         try:
-            roles = tuple(ParameterRole(str(p), str(t), str(a), str(r), bool(d)) for p, t, a, r, d in data["roles"])
+            # Sources recorded before powers were read have five entries a role: no base.
+            roles = tuple(
+                ParameterRole(str(p), str(t), str(a), str(r), bool(d), float(base[0]) if base else None)
+                for p, t, a, r, d, *base in data["roles"]
+            )
             # Sources recorded before settings were read have none: nothing was known fixed.
             settings = tuple(
                 FixedSetting(str(t), str(a), str(r), v, bool(d)) for t, a, r, v, d in data.get("settings", ())
@@ -284,7 +300,7 @@ class ObjectiveSource:
             raise ValueError(
                 f"not an objective source's JSON ({problem!r}); it needs the keys format, fingerprint, "
                 "shingles, estimators, families and roles (each role a [parameter, target, argument, role, "
-                "direct] list), as ObjectiveSource.to_json() writes them."
+                "direct] list, and the base of a power), as ObjectiveSource.to_json() writes them."
             ) from None
 
 
@@ -915,6 +931,31 @@ _NOT_MLP_LAYERS = frozenset(
      "MultiheadAttention", "Embedding")
 )
 _CASTS = frozenset(("int", "float", "round", "bool"))
+#: Functions that raise e to their argument, and those that raise their first argument to their second.
+_EXP_FUNCTIONS = frozenset(("exp", "math.exp", "np.exp", "numpy.exp", "torch.exp"))
+_POWER_FUNCTIONS = frozenset(("pow", "math.pow", "np.power", "numpy.power", "np.float_power", "numpy.float_power"))
+
+
+def _power_parts(expression: ast.expr) -> tuple[float | None, ast.expr | None]:
+    """``(base, exponent)`` of ``base ** exponent``, ``exp(exponent)`` or ``np.power(base, exponent)`` with a
+    literal base above 1; ``(None, None)`` for anything else."""
+    if isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.Pow):
+        left = expression.left
+        base = math.e if _dotted(left) in ("math.e", "np.e", "numpy.e") else _literal(left)
+        exponent = expression.right
+    elif isinstance(expression, ast.Call) and not expression.keywords:
+        function = _dotted(expression.func)
+        if function in _EXP_FUNCTIONS and len(expression.args) == 1:
+            base, exponent = math.e, expression.args[0]
+        elif function in _POWER_FUNCTIONS and len(expression.args) == 2:
+            base, exponent = _literal(expression.args[0]), expression.args[1]
+        else:
+            return None, None
+    else:
+        return None, None
+    if isinstance(base, bool) or not isinstance(base, (int, float)) or not 1 < base < math.inf:
+        return None, None
+    return float(base), exponent
 #: Names of objects that hold a study's settings as attributes (``args.lr``, ``wandb.config.lr``).
 _CONFIG_NAMES = frozenset(("config", "cfg", "conf", "params", "hparams", "hp", "args", "settings"))
 
@@ -1126,12 +1167,34 @@ class _RoleReader:
             return len(values) == 1 and self._is_direct(values[0], seen | {name})
         return self._looked_up_key(expression) is not None
 
+    def _power_base(self, expression: ast.expr, seen: frozenset[str] = frozenset()) -> float | None:
+        """The base ``b`` when the value is ``b ** parameter`` with the parameter as it is (:meth:`_is_direct`):
+        ``10 ** log_c``, ``2 ** k``, ``math.exp(log_lr)``, ``np.power(10, x)``, cast or held by a local; else None.
+
+        Only bases above 1, so that a larger parameter is a larger argument, as on a log scale."""
+        if isinstance(expression, ast.Call) and _dotted(expression.func) in _CASTS and len(expression.args) == 1:
+            return self._power_base(expression.args[0], seen)
+        if isinstance(expression, ast.Name):
+            name = expression.id
+            if name in seen or not (name in self._names or name in self._aliases) or name not in self._assignments:
+                return None
+            values = self._assignments[name]
+            return self._power_base(values[0], seen | {name}) if len(values) == 1 else None
+        base, exponent = _power_parts(expression)
+        if base is None or exponent is None:
+            return None
+        if isinstance(exponent, ast.Name) and exponent.id in seen:
+            return base  # the parameter inside its own rebinding: C = 10 ** C
+        return base if self._is_direct(exponent, seen) else None
+
     def _add(self, expression: ast.expr | None, target: str, argument: str, role: str) -> None:
         parameter = self._single_parameter(expression)
         family = _ESTIMATORS[target].family if target in _ESTIMATORS else None
         if parameter is not None and expression is not None:
             role = _TUNED_ARGUMENT_ROLES.get((family, argument), role)
-            self._roles[ParameterRole(parameter, target, argument, role, self._is_direct(expression))] = None
+            direct = self._is_direct(expression)
+            base = None if direct else self._power_base(expression)
+            self._roles[ParameterRole(parameter, target, argument, role, direct, base)] = None
         elif expression is not None and not self._parameters_in(expression):
             value = self._literal_value(expression)
             if value is not _NOT_LITERAL:
