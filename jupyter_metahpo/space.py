@@ -309,10 +309,26 @@ def _option(option: Any) -> Any:
             raise TypeError(
                 "choice() options must be str, int, float, bool or None, or a tuple of those (such as a layer "
                 f"sizes tuple), so that they can be stored as JSON, but got {option!r} ({type(option).__name__})."
+                + _by_name_hint(item)
             )
         if isinstance(item, float) and not math.isfinite(item):
             raise ValueError(f"choice() options must be finite, but got {option!r}.")
     return tuple(option) if isinstance(option, (tuple, list)) else option
+
+
+def _by_name_hint(item: Any) -> str:
+    """For a class or function offered as an option (``torch.optim.Adam``, ``nn.ReLU``): how to offer it by name."""
+    name = getattr(item, "__name__", None)
+    if not callable(item) or not isinstance(name, str):
+        return ""
+    module = (getattr(item, "__module__", None) or "").split(".")
+    torch_classes = module[:2] in (["torch", "optim"], ["torch", "nn"])
+    public = ".".join(module[:2]) if torch_classes else ".".join(
+        part for part in module[:next((i for i, p in enumerate(module) if p.startswith("_")), len(module))])
+    hint = (f" Offer its name instead, choice({name!r}, ...), and look it up in your objective: "
+            f"getattr({public or 'its module'}, name), or a table, {{{name!r}: {name}, ...}}[name]")
+    return hint + (" (the warm start reads either as the optimiser or activation the objective runs)." if torch_classes
+                   else ".")
 
 
 def _same_option(option: Any, value: Any, exact: bool) -> bool:

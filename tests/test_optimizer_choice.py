@@ -295,3 +295,13 @@ def test_a_choice_by_name_of_other_torch_classes_chooses_no_activation():
     source = describe_objective(text, space)
     assert [(r.parameter, r.role) for r in source.roles] == [("act", "activation")]
     assert {o.option: o.runs for o in source.chosen_options} == {"relu": "ReLU", "tanh": "Tanh"}  # its options only
+
+
+def test_a_choice_of_torch_classes_is_refused_saying_how_to_choose_them_by_name():
+    optim = pytest.importorskip("torch.optim")
+    with pytest.raises(TypeError) as info:
+        choice(optim.Adam, optim.SGD)
+    assert str(info.value).endswith(
+        "Offer its name instead, choice('Adam', ...), and look it up in your objective: getattr(torch.optim, name), "
+        "or a table, {'Adam': Adam, ...}[name] (the warm start reads either as the optimiser or activation the "
+        "objective runs).")

@@ -56,6 +56,11 @@ from jupyter_metahpo.space import (
          "choice() options must be str, int, float, bool or None, or a tuple of those (such as a layer sizes "
          "tuple), so that they can be stored as JSON, but got np.float64(2.0) (float64)."),
         (lambda: choice((64, 64), [64, 64]), ValueError, "choice() options must be distinct, but got (64, 64) twice."),
+        (lambda: choice(math.sqrt, math.log), TypeError,
+         "choice() options must be str, int, float, bool or None, or a tuple of those (such as a layer sizes "
+         "tuple), so that they can be stored as JSON, but got <built-in function sqrt> (builtin_function_or_method). "
+         "Offer its name instead, choice('sqrt', ...), and look it up in your objective: getattr(math, name), or a "
+         "table, {'sqrt': sqrt, ...}[name]."),
     ],
 )
 def test_parameter_validation_messages(build, error, message):
