@@ -172,9 +172,9 @@ class ParameterLink:
     conversion: str | None = None
     also: tuple[str, ...] = ()
     setter: str | None = None
-    #: The base the new objective raises to the new parameter (``10.0`` for ``SVC(C=10 ** log_c)``) when the past
-    #: values are on another scale, and the one the past objective raised to its parameter (``None``: the past
-    #: parameter is the argument itself): each past value is taken to the argument, then to the new exponent.
+    #: The base the new objective raises to the new parameter (``10.0`` for ``SVC(C=10 ** log_c)``; ``None``: it is
+    #: the argument itself), and the same of the past parameter. Where they differ (:attr:`rescaled`), each past
+    #: value is taken to the argument, then to the new exponent.
     base: float | None = None
     past_base: float | None = None
 

@@ -44,7 +44,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-import math
 from typing import Any
 
 from ..builtin_spaces import BUILTIN_SPACES, BuiltinSpace
