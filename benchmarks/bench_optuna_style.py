@@ -90,6 +90,7 @@ from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 DATASETS = tuple(LIVE_DATASETS)  # held out of the prior
 CELLS = (
     "torch", "hgb", "svm", "branches", "layers", "table", "activation", "skorch", "lightgbm", "lightning", "xgboost",
+    "powers_svm", "powers_torch", "catboost",
 )
 DEFAULT_CELLS = ("torch", "hgb", "svm")
 METHODS = ("ours", "ours: cold", "Optuna TPE", "Optuna random")
@@ -279,25 +280,46 @@ def objective(trial):
     return {metric}(y_valid.numpy(), predicted)
 '''
 
-#: An XGBoost cell as users write one with its scikit-learn class, over the same folds as the HGB and SVM cells.
-XGBOOST_CELL = '''
-from sklearn.model_selection import cross_val_score
-from sklearn.pipeline import make_pipeline
-from xgboost import {model}
+#: A boosting library's scikit-learn-style class as users write one, over the one-hot encoding and scaling and the
+#: HGB and SVM cells' folds; the imports in alphabetical order, the arguments one per line.
+_BOOSTING_CELL = '''
+{imports}
 
 
 def objective(trial):
-    model = {model}(
-        learning_rate=trial.suggest_float("learning_rate", 1e-3, 0.3, log=True),
-        max_depth=trial.suggest_int("max_depth", 2, 10),
-        min_child_weight=trial.suggest_float("min_child_weight", 1e-2, 10.0, log=True),
-        subsample=trial.suggest_float("subsample", 0.5, 1.0),
-        colsample_bytree=trial.suggest_float("colsample_bytree", 0.5, 1.0),
-        reg_lambda=trial.suggest_float("reg_lambda", 1e-8, 10.0, log=True),
-        n_estimators=trial.suggest_int("n_estimators", 20, 300, log=True),
-        verbosity=0, n_jobs=1)
-    return cross_val_score(make_pipeline(prepare, model), X, y, cv=folds, scoring="{metric}").mean()
+    model = {{model}}(
+{arguments})
+    return cross_val_score(make_pipeline(prepare, model), X, y, cv=folds, scoring="{{metric}}").mean()
 '''
+
+
+def _boosting_cell(library: str, arguments: list[str]) -> str:
+    imports = sorted(["from sklearn.model_selection import cross_val_score",
+                      "from sklearn.pipeline import make_pipeline", f"from {library} import {{model}}"],
+                     key=lambda line: line.split()[1])
+    return _BOOSTING_CELL.format(imports="\n".join(imports), arguments=",\n".join(" " * 8 + a for a in arguments))
+
+
+#: An XGBoost cell with its scikit-learn class.
+XGBOOST_CELL = _boosting_cell("xgboost", [
+    'learning_rate=trial.suggest_float("learning_rate", 1e-3, 0.3, log=True)',
+    'max_depth=trial.suggest_int("max_depth", 2, 10)',
+    'min_child_weight=trial.suggest_float("min_child_weight", 1e-2, 10.0, log=True)',
+    'subsample=trial.suggest_float("subsample", 0.5, 1.0)',
+    'colsample_bytree=trial.suggest_float("colsample_bytree", 0.5, 1.0)',
+    'reg_lambda=trial.suggest_float("reg_lambda", 1e-8, 10.0, log=True)',
+    'n_estimators=trial.suggest_int("n_estimators", 20, 300, log=True)',
+    "verbosity=0, n_jobs=1",
+])
+
+#: A CatBoost cell with its scikit-learn-style class (one thread, seeded, writing no files).
+CATBOOST_CELL = _boosting_cell("catboost", [
+    'learning_rate=trial.suggest_float("learning_rate", 1e-3, 0.3, log=True)',
+    'depth=trial.suggest_int("depth", 2, 8)',
+    'l2_leaf_reg=trial.suggest_float("l2_leaf_reg", 1e-3, 30.0, log=True)',
+    'iterations=trial.suggest_int("iterations", 20, 300, log=True)',
+    "verbose=0, thread_count=1, random_seed=0, allow_writing_files=False",
+])
 
 HGB_CELL = '''
 from sklearn.ensemble import {model}
@@ -327,6 +349,19 @@ def objective(trial):
     return cross_val_score(make_pipeline(prepare, {model}(C=C, gamma=gamma)), X, y, cv=folds,
                            scoring="{metric}").mean()
 '''
+
+#: The SVM cell tuning the exponents of its C and gamma, as many cells tune on a log scale by hand (the same ranges).
+POWERS_SVM_CELL = SVM_CELL.replace(
+    'C = trial.suggest_float("C", 1e-2, 1e3, log=True)', 'C = 10 ** trial.suggest_float("log_c", -2, 3)').replace(
+    'gamma = trial.suggest_float("gamma", 1e-4, 1.0, log=True)',
+    'gamma = 10 ** trial.suggest_float("log_gamma", -4, 0)')
+
+#: The ``torch`` cell with its learning rate as a power of 10 and its width as a power of 2 (widths 4 to 256, as
+#: there, in powers of 2 only).
+POWERS_TORCH_MODEL_CELL = TORCH_MODEL_CELL.replace(
+    'n_units = trial.suggest_int("n_units", 4, 256, log=True)', 'n_units = 2 ** trial.suggest_int("log_units", 2, 8)')
+POWERS_TORCH_CELL = TORCH_CELL.replace(
+    'lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)', 'lr = 10 ** trial.suggest_float("log_lr", -5, -1)')
 
 #: Optuna's pytorch_simple.py itself: a width and a dropout per layer (``n_units_l{i}``, ``dropout_l{i}``).
 LAYERS_MODEL_CELL = '''
@@ -376,7 +411,11 @@ def cell_objective(cell: str, dataset) -> Any:
     classification = dataset.task == "classification"
     folds, metric = cv_protocol(dataset)
     score = "balanced_accuracy_score" if classification else "r2_score"  # the hold-out cells' metric
-    if cell == "xgboost":
+    if cell == "catboost":
+        namespace.update(X=dataset.X, y=dataset.y, folds=folds, prepare=preprocessing(dataset))
+        text = CATBOOST_CELL.format(model="CatBoostClassifier" if classification else "CatBoostRegressor",
+                                    metric=metric)
+    elif cell == "xgboost":
         labels = np.unique(dataset.y, return_inverse=True)[1] if classification else dataset.y  # XGBoost's classes
         namespace.update(X=dataset.X, y=labels, folds=folds, prepare=preprocessing(dataset))
         text = XGBOOST_CELL.format(model="XGBClassifier" if classification else "XGBRegressor", metric=metric)
@@ -403,11 +442,13 @@ def cell_objective(cell: str, dataset) -> Any:
         text = SKORCH_CELL.format(
             metric=score, net="NeuralNetClassifier" if classification else "NeuralNetRegressor",
             output="F.softmax(self.model(x), dim=-1)" if classification else "self.model(x)")
-    elif cell in ("torch", "layers", "table", "activation"):
+    elif cell in ("torch", "layers", "table", "activation", "powers_torch"):
         namespace.update(torch_split(dataset))
-        model_cell = {"layers": LAYERS_MODEL_CELL, "activation": ACTIVATION_MODEL_CELL}.get(cell, TORCH_MODEL_CELL)
+        model_cell = {"layers": LAYERS_MODEL_CELL, "activation": ACTIVATION_MODEL_CELL,
+                      "powers_torch": POWERS_TORCH_MODEL_CELL}.get(cell, TORCH_MODEL_CELL)
         run_cell(model_cell.format(metric=score), f"<optuna-model-cell {cell} {dataset.name}>", namespace)
-        text = (TABLE_CELL if cell in ("table", "activation") else TORCH_CELL).format(
+        loop = {"table": TABLE_CELL, "activation": TABLE_CELL, "powers_torch": POWERS_TORCH_CELL}.get(cell, TORCH_CELL)
+        text = loop.format(
             metric=score, loss="cross_entropy" if classification else "mse_loss",
             predict=".argmax(1)" if classification else "")
     elif cell == "hgb":
@@ -422,7 +463,8 @@ def cell_objective(cell: str, dataset) -> Any:
                                     forest="RandomForestClassifier" if classification else "RandomForestRegressor")
     else:
         namespace.update(X=dataset.X, y=dataset.y, folds=folds, prepare=preprocessing(dataset))
-        text = SVM_CELL.format(model="SVC" if classification else "SVR", metric=metric)
+        text = (POWERS_SVM_CELL if cell == "powers_svm" else SVM_CELL).format(
+            model="SVC" if classification else "SVR", metric=metric)
     run_cell(text, f"<optuna-cell {cell} {dataset.name}>", namespace)
     return namespace["objective"]
 

@@ -33,13 +33,21 @@ ROLES["lightning"] = ROLES["skorch"]  # Optuna's Lightning example tunes the sam
 ROLES["xgboost"] = {"learning_rate": "learning_rate", "max_depth": "max_depth", "reg_lambda": "l2_regularization",
                     "n_estimators": "max_iter",
                     **{name: name for name in ("min_child_weight", "subsample", "colsample_bytree")}}
+ROLES["catboost"] = {"learning_rate": "learning_rate", "depth": "max_depth", "l2_leaf_reg": "l2_regularization",
+                     "iterations": "max_iter"}
+# Exponents: each sets its argument as a power (10 ** log_c, 2 ** log_units).
+ROLES["powers_svm"] = {"log_c": "C", "log_gamma": "gamma"}
+ROLES["powers_torch"] = {**ROLES["torch"], "log_units": "hidden_width", "log_lr": "learning_rate"}
+del ROLES["powers_torch"]["n_units"], ROLES["powers_torch"]["lr"]
 # LightGBM's own names: those HGB has mapped to its names, the others read as themselves.
 ROLES["lightgbm"] = {"lambda_l2": "l2_regularization", "num_leaves": "max_leaf_nodes",
                      "min_child_samples": "min_samples_leaf",
                      **{name: name for name in ("lambda_l1", "feature_fraction", "bagging_fraction", "bagging_freq")}}
 FAMILIES = {"torch": ("torch_mlp",), "hgb": ("hgb",), "svm": ("svm",), "branches": ("svm", "random_forest"),
             "layers": ("torch_mlp",), "table": ("torch_mlp",), "activation": ("torch_mlp",), "skorch": ("torch_mlp",),
-            "lightgbm": ("hgb",), "lightning": ("torch_mlp",), "xgboost": ("hgb",)}
+            "lightgbm": ("hgb",), "lightning": ("torch_mlp",), "xgboost": ("hgb",), "powers_svm": ("svm",),
+            "powers_torch": ("torch_mlp",), "catboost": ("hgb",)}
+BASES = {"powers_svm": {"log_c": 10.0, "log_gamma": 10.0}, "powers_torch": {"log_units": 2.0, "log_lr": 10.0}}
 #: The parameters besides those with a role: Optuna's example's choice of model, the later layers of Optuna's
 #: PyTorch example (which repeat the first layer's call).
 OTHERS = {"branches": ["classifier"], "layers": ["n_units_l1", "n_units_l2", "dropout_l1", "dropout_l2"],
@@ -49,13 +57,14 @@ OTHERS = {"branches": ["classifier"], "layers": ["n_units_l1", "n_units_l2", "dr
 @pytest.mark.parametrize("task", ["classification", "regression"])
 @pytest.mark.parametrize("cell", bench.CELLS)
 def test_the_benchmarks_cells_declare_their_space_and_each_parameter_has_its_role(cell, task):
-    if cell in ("skorch", "lightgbm", "lightning", "xgboost"):
+    if cell in ("skorch", "lightgbm", "lightning", "xgboost", "catboost"):
         pytest.importorskip(cell)
     objective = bench.cell_objective(cell, toy_dataset(task))
     space = space_from_suggest_calls(objective)
     assert sorted(space.names) == sorted([*ROLES[cell], *OTHERS.get(cell, [])])
     source = describe_objective(objective, space.names)
-    assert {r.parameter: r.role for r in source.roles if r.direct} == ROLES[cell]
+    assert {r.parameter: r.role for r in source.roles if r.direct or r.base} == ROLES[cell]
+    assert {r.parameter: r.base for r in source.roles if r.base} == BASES.get(cell, {})
     assert source.families == FAMILIES[cell]
     if cell in ("table", "activation"):  # each key runs its class
         runs = {o.option: o.runs for o in source.chosen_options}

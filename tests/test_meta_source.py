@@ -382,6 +382,19 @@ def test_other_libraries_estimators_use_the_built_in_names_for_the_same_meaning(
     assert roles(source) == {"eta": {"learning_rate"}, "leaves": {"max_leaf_nodes"}, "split": {"min_split_loss"}}
 
 
+def test_catboost_counts_as_the_hgb_family_and_its_leaf_l2_is_hgbs_l2_regularization():
+    # Measured before it shipped: bench_optuna_style.py --cells catboost (README, "Objectives written for Optuna").
+    source = describe(code(
+        """
+        def objective(lr, depth, l2, rounds):
+            return score(CatBoostRegressor(learning_rate=lr, depth=depth, l2_leaf_reg=l2, iterations=rounds))
+        """
+    ), ["lr", "depth", "l2", "rounds"])
+    assert source.families == ("hgb",)
+    assert roles(source) == {"lr": {"learning_rate"}, "depth": {"max_depth"}, "l2": {"l2_regularization"},
+                             "rounds": {"max_iter"}}
+
+
 def test_an_estimator_inside_a_pipeline_and_under_a_module_prefix_is_found():
     text = "def f(C, g):\n    return make_pipeline(StandardScaler(), svm.SVC(C=C, gamma=float(g)))\n"
     source = describe(text, ["C", "g"])

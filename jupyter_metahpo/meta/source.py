@@ -907,6 +907,7 @@ _ARGUMENT_ROLES = {
     "max_leaves": "max_leaf_nodes",
     "min_child_samples": "min_samples_leaf",
     "iterations": "max_iter",  # CatBoost's boosting rounds
+    "l2_leaf_reg": "l2_regularization",  # CatBoost's L2 term on the leaf values, as HGB's
     "depth": "max_depth",
     "reg_lambda": "l2_regularization",
     "gamma": "min_split_loss",  # XGBoost's gamma is a split threshold, not an RBF kernel's width
@@ -989,14 +990,16 @@ _KIND_GROUPS = {
 
 #: Estimators of other libraries that run a built-in family's algorithm, and that family: scikit-learn's
 #: histogram gradient boosting follows LightGBM (histograms of the features, trees grown leaf by leaf, the same
-#: leaf count, leaf size, L2 penalty, learning rate and rounds), and XGBoost's default ``tree_method="hist"`` bins
-#: the features the same way (its trees grow depth-wise). Their arguments keep their own names
-#: (``_ARGUMENT_ROLES`` maps them); the family is evidence that the HGB prior is about the same model. Measured on
-#: the six held-out datasets (``bench_optuna_style.py --cells lightgbm`` / ``xgboost``, 60 runs each): warm from
-#: the HGB prior, Optuna's LightGBM example 0.191 / 0.072 at trials 1 / 10 against its cold start's 0.395 / 0.108,
-#: an XGBoost cell 0.089 / 0.027 against 0.136 / 0.052. scikit-learn's ``GradientBoostingClassifier`` (exact
-#: splits, no histograms) lost to its own cold start by trial 5 when warmed so, and is not listed.
-_SAME_ALGORITHM = {"LGBMClassifier": "hgb", "LGBMRegressor": "hgb", "XGBClassifier": "hgb", "XGBRegressor": "hgb"}
+#: leaf count, leaf size, L2 penalty, learning rate and rounds), and XGBoost's default ``tree_method="hist"`` and
+#: CatBoost's borders bin the features the same way (their trees grow depth-wise, CatBoost's symmetric). Their
+#: arguments keep their own names (``_ARGUMENT_ROLES`` maps them); the family is evidence that the HGB prior is
+#: about the same model. Measured on the six held-out datasets (``bench_optuna_style.py --cells lightgbm`` /
+#: ``xgboost`` / ``catboost``, 60 runs each): warm from the HGB prior, Optuna's LightGBM example 0.191 / 0.072 at
+#: trials 1 / 10 against its cold start's 0.395 / 0.108, an XGBoost cell 0.089 / 0.027 against 0.136 / 0.052, a
+#: CatBoost cell 0.225 / 0.076 against 0.359 / 0.118. scikit-learn's ``GradientBoostingClassifier`` (exact splits,
+#: no histograms) lost to its own cold start by trial 5 when warmed so, and is not listed.
+_SAME_ALGORITHM = {"LGBMClassifier": "hgb", "LGBMRegressor": "hgb", "XGBClassifier": "hgb", "XGBRegressor": "hgb",
+                   "CatBoostClassifier": "hgb", "CatBoostRegressor": "hgb"}
 
 
 def family_kind(family: str) -> str:
