@@ -39,6 +39,7 @@ from .relatedness import (
     is_source,
     one_loss_scaled_link,
     past_arguments,
+    past_roles,
     past_scales,
     past_source,
     same_task_type,
@@ -66,7 +67,7 @@ def carry_over(
         theirs = past_source(study)
         match = match_spaces(space, study.space, roles, arguments=arguments,
                              past_arguments=past_arguments(study, theirs), setters=setters, scales=scales,
-                             past_scales=past_scales(study, theirs))
+                             past_scales=past_scales(study, theirs), past_roles=past_roles(study, theirs))
         evidence = evidence_for(study, match, context, theirs)
         nearness = _nearness(match, evidence)
         if closest is None or nearness > closest[0]:

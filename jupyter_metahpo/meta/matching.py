@@ -256,6 +256,7 @@ def match_spaces(
     setters: Mapping[str, str] | None = None,
     scales: Mapping[str, float] | None = None,
     past_scales: Mapping[str, float | None] | None = None,
+    past_roles: Mapping[str, str] | None = None,
 ) -> SpaceMatch:
     """Match every parameter of ``space`` to at most one of ``past_space``.
 
@@ -269,7 +270,10 @@ def match_spaces(
     sets (``"SVC's C"``), for the links made by it. ``scales`` gives the base of each new parameter the objective
     raises a base to (``log_c`` of ``SVC(C=10 ** log_c)``), ``past_scales`` how each past parameter reached its
     argument where known (``None``: as it is; a base); a past parameter of unknown scale is on the new one's when
-    matched by name, and is the argument itself when matched by the argument's or an alias's name.
+    matched by name, and is the argument itself when matched by the argument's or an alias's name. ``past_roles``
+    gives the role of each past parameter its objective's source read, so that the estimator level also links a
+    new parameter to a past one of another name that set the same argument (your ``c_value`` and your past
+    study's ``reg``, both ``SVC``'s ``C``).
     """
     roles, setters = roles or {}, setters or {}
     scales, past_scales = scales or {}, past_scales or {}
@@ -278,13 +282,17 @@ def match_spaces(
     by_canonical: dict[str, str] = {}
     for name in past_space.names:
         by_canonical.setdefault(canonical_name(name), name)
+    by_role: dict[str, str] = {}
+    for name, role in (past_roles or {}).items():
+        if name in past_space:
+            by_role.setdefault(canonical_name(role), name)
     chosen: dict[str, tuple[str, str]] = {}
     layer_links = _layer_sizes_links(space, past_space, roles, free, setters)
     for level in ("name", "estimator", "alias"):
         for new in space.names:
             if new in chosen:
                 continue
-            past = _candidate(new, level, free, by_canonical, roles)
+            past = _candidate(new, level, free, by_canonical, roles, by_role)
             if past is not None and past in free:
                 chosen[new] = (past, level)
                 del free[past]
@@ -349,14 +357,17 @@ def on_argument_scale(link: ParameterLink, past: Parameter, new: Parameter) -> t
     return past_parameter, parameter
 
 
-def _candidate(new: str, level: str, free, by_canonical, roles) -> str | None:
+def _candidate(new: str, level: str, free, by_canonical, roles, by_role) -> str | None:
     if level == "name":
         return new if new in free else None
     if level == "estimator":
         role = roles.get(new)
         if role is None:
             return None
-        return role if role in free else by_canonical.get(canonical_name(role))
+        if role in free:
+            return role
+        named = by_canonical.get(canonical_name(role))  # a past parameter named as the argument
+        return named if named in free else by_role.get(canonical_name(role), named)
     return by_canonical.get(canonical_name(new))
 
 

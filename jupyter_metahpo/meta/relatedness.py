@@ -78,6 +78,7 @@ __all__ = [
     "past_arguments",
     "past_families",
     "past_kinds",
+    "past_roles",
     "past_scales",
     "past_source",
     "same_task_type",
@@ -399,6 +400,14 @@ def past_arguments(past: PastStudy, source: ObjectiveSource | None) -> dict[str,
     if builtin is not None:
         return dict(_builtin_arguments(builtin.name))
     return {} if source is None else _estimator_arguments(source, past.space.names)
+
+
+def past_roles(past: PastStudy, source: ObjectiveSource | None) -> dict[str, str]:
+    """The role of each of the past study's parameters that its recorded objective source read (passed on as it is
+    or as an exponent); none for a study without one (a bundled prior study's names are its roles already)."""
+    if source is None or builtin_space_of(past) is not None:
+        return {}
+    return {role.parameter: role.role for role in _argument_roles(source, past.space.names)}
 
 
 def past_scales(past: PastStudy, source: ObjectiveSource | None) -> dict[str, float | None]:
