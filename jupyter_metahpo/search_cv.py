@@ -43,6 +43,7 @@ from .parallel import check_parallel_options, dask_client
 from .pipeline import prepare_study
 from .result import TuningResult
 from .samplers.batch import for_parallel_trials
+from .param_distributions import from_param_distributions
 from .space import SearchSpace, as_search_space
 from .study import StopSignal, Study, StudyInterrupted
 from .trial import Direction, FrozenTrial, TrialState
@@ -112,8 +113,10 @@ def builtin_plan(estimator: Any, name: str | None = None) -> SearchPlan:
 
 
 def explicit_plan(estimator: Any, space: Mapping[str, Any] | SearchSpace) -> SearchPlan:
-    """Search in the user's space; its names are the estimator's parameters (``step__param`` in a Pipeline)."""
-    space = as_search_space(space)
+    """Search in the user's space; its names are the estimator's parameters (``step__param`` in a Pipeline). As
+    ``RandomizedSearchCV``'s ``param_distributions``, it may give ``scipy.stats`` distributions and lists of values
+    (:mod:`.param_distributions`)."""
+    space = as_search_space(from_param_distributions(space))
     valid = set(estimator.get_params(deep=True))
     unknown = [name for name in space.names if name not in valid]
     if unknown:

@@ -43,7 +43,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("meta",),  # meta-features, warm-start strategies
     ("store", "prior", "builtin_spaces", "torch_mlp"),  # where past studies come from
     (  # shapes and helpers
-        "result", "warm_report", "experience", "trial", "space", "suggest_calls", "_imports", "_threads", "_version",
+        "result", "warm_report", "experience", "trial", "space", "suggest_calls", "param_distributions", "_imports",
+        "_threads", "_version",
         "_text", "_capture", "_deadline", "_figures",
     ),
 )
