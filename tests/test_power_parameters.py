@@ -230,3 +230,21 @@ def test_tune_says_how_the_exponent_is_read(tmp_path):
     assert "log_c (their C: it sets SVC's C as 10 ** log_c), log10 of their C" in text
     assert "log_gamma (their gamma: it sets SVC's gamma as exp(log_gamma)), ln of their gamma" in text
     assert all(t.origin.source == "warm-start" for t in result.trials)
+
+
+def test_a_cold_start_says_which_parameters_set_an_argument_through_a_transform_it_does_not_read():
+    space = SearchSpace({"d": intrange(1, 10), "t": intrange(2, 30)})
+    text = "def train(d, t):\n    return score(RandomForestClassifier(max_depth=2 * d, n_estimators=t * 10))\n"
+    context = StudyContext(source=describe_objective(text, space.names))
+    assert context.transformed(space) == {"d": "RandomForestClassifier's max_depth",
+                                          "t": "RandomForestClassifier's n_estimators"}
+    forest = SearchSpace({"max_depth": intrange(2, 32), "n_estimators": intrange(20, 200)})
+    past = PastStudy("rf", "task", forest, "maximize", [{"max_depth": 4, "n_estimators": 50}], [0.5],
+                     extra={"space_name": "random_forest_classifier"})
+    cold = Experience.of(space, [past], context).summary()["cold"]
+    assert cold.endswith(
+        "(your d sets RandomForestClassifier's max_depth, your t sets RandomForestClassifier's n_estimators only "
+        "through a transform, which matching does not read: a parameter is linked to what it sets when passed as "
+        "it is or as a power such as 10 ** x; pass it so.)")
+    powered = describe_objective(text.replace("2 * d", "2 ** d"), space.names)
+    assert StudyContext(source=powered).transformed(space) == {"t": "RandomForestClassifier's n_estimators"}

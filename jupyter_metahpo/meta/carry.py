@@ -242,6 +242,7 @@ def _closest_entry(
         "unused": list(match.ignored),
         "needed": shared_needed(space, evidence),
         "advice": _advice(study, evidence, context),
+        "transformed": context.transformed(space),
     }
 
 
@@ -266,6 +267,16 @@ def _advice(study: PastStudy, evidence, context: StudyContext) -> str:
 
 def explain_cold(report: TransferReport, n_past: int) -> str:
     """One paragraph on why no past study informs the new one, and what to do about it."""
+    text = _why_cold(report, n_past)
+    transformed = (report.closest or {}).get("transformed") or {}
+    if transformed:  # say why a parameter that sets a known argument did not link to it
+        each = ", ".join(f"your {name} sets {sets}" for name, sets in transformed.items())
+        text += (f" ({each} only through a transform, which matching does not read: a parameter is linked to what "
+                 "it sets when passed as it is or as a power such as 10 ** x; pass it so.)")
+    return text
+
+
+def _why_cold(report: TransferReport, n_past: int) -> str:
     if n_past == 0:
         return "cold: there is no past study yet (your experience store is empty and no prior was loaded)."
     closest = report.closest

@@ -131,6 +131,19 @@ class StudyContext:
             return {}
         return {name: base for name, base in scales(self.source.roles, space.names).items() if base is not None}
 
+    def transformed(self, space: SearchSpace) -> dict[str, str]:
+        """What each parameter of ``space`` sets only through a transform the matching does not read (``2 * d``,
+        ``10 ** (x / 2)``), for a person: ``{"d": "RandomForestClassifier's max_depth"}``. Such a parameter is
+        matched by its name alone, which the cold-start explanation says."""
+        if self.source is None:
+            return {}
+        passed = scales(self.source.roles, space.names)
+        found: dict[str, str] = {}
+        for role in self.source.roles:
+            if role.parameter in space and role.parameter not in passed:
+                found.setdefault(role.parameter, role.sets)
+        return found
+
     def arguments(self, space: SearchSpace) -> dict[str, EstimatorArgument]:
         """The estimator argument each parameter of ``space`` sets, as it is or as an exponent, where the source
         says."""
