@@ -4,11 +4,11 @@ Many cells tune an argument on a log scale by hand: the space holds its exponent
 (``"log_c": uniform(-2, 3)``) and the objective raises a base to it. The source reader
 (:class:`.source.ParameterRole`, its ``base``) says which parameters do so; this module
 says, for each parameter, on which scale it reaches its argument (:func:`scales`), and
-moves values and parameters between the two scales: ``raised`` gives the argument's range
+moves values and parameters between the two scales: :func:`raised` gives the argument's range
 (``log_c`` in [-2, 3] is a ``C`` in [0.01, 1000], log-uniform), :func:`exponent` takes an
 argument's value back to the user's parameter (``C = 0.5`` is ``log_c = -0.30``). The
-matching (:mod:`.matching`) links such a parameter to a past study's argument of that
-name and converts each past value this way, so that the prior's ``C`` informs ``log_c``.
+matching (:mod:`.matching`) links such a parameter to the past parameter that set the same
+argument and converts each past value this way, so that the prior's ``C`` informs ``log_c``.
 """
 
 from __future__ import annotations

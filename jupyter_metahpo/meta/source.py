@@ -89,8 +89,8 @@ from .inlining import (
     namespace_finder,
     parse,
 )
-from .powers import power_text
 from .native_boosting import ROUNDS, what_native_boosting_runs
+from .powers import power_text
 from .skorch_nets import SKORCH_ROLES, is_skorch_net, what_skorch_runs
 from .torch_choices import (
     ACTIVATION,
@@ -150,7 +150,7 @@ class ParameterRole:
     so that its range is not the argument's range. ``base`` is set when that transform is a
     power, the argument being ``base ** parameter`` (``10 ** log_c``, ``2 ** k``,
     ``math.exp(log_lr)``): the parameter is the argument on a log scale, and the warm start
-    reads it so (:mod:`.exponents`).
+    reads it so (:mod:`.powers`).
     """
 
     parameter: str
@@ -957,6 +957,8 @@ def _power_parts(expression: ast.expr) -> tuple[float | None, ast.expr | None]:
     if isinstance(base, bool) or not isinstance(base, (int, float)) or not 1 < base < math.inf:
         return None, None
     return float(base), exponent
+
+
 #: Names of objects that hold a study's settings as attributes (``args.lr``, ``wandb.config.lr``).
 _CONFIG_NAMES = frozenset(("config", "cfg", "conf", "params", "hparams", "hp", "args", "settings"))
 
