@@ -640,3 +640,26 @@ def test_a_torch_loop_whose_model_class_is_defined_in_an_earlier_cell_warms_from
     assert not result.warm_start.is_cold, text
     assert "the built-in torch_mlp_classifier prior" in text and "hidden (their hidden_width" in text
     assert result.trials[0].origin.source == "warm-start"
+
+
+def test_a_cell_tuning_exponents_warms_from_the_arguments_past(ip, tmp_path):
+    # The cell's text is what the reader reads (no inspect): 10 ** log_c is the SVM's C on a log scale.
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_wine(return_X_y=True)
+    ip.user_ns.update(X=StandardScaler().fit_transform(X), y=y)
+    body = cell(
+        """
+        from sklearn.model_selection import cross_val_score
+        from sklearn.svm import SVC
+        space = {"log_c": uniform(-2, 3), "log_gamma": uniform(-4, 0)}
+        def train(log_c, log_gamma):
+            return cross_val_score(SVC(C=10 ** log_c, gamma=10 ** log_gamma), X, y, cv=3).mean()
+        """
+    )
+    result = ip.run_cell_magic("metatune", f"--trials 2 --maximize --data X y --seed 0 --store {tmp_path / 's.json'}",
+                               body)
+    text = "\n".join(result.warm_start.lines())
+    assert "log_c (their C: it sets SVC's C as 10 ** log_c), log10 of their C" in text
+    assert [t.origin.source for t in result.trials] == ["warm-start", "warm-start"]
