@@ -40,10 +40,10 @@ from .builtin_spaces import get_builtin_space, space_for_estimator
 from .meta.estimator_text import objective_code, user_set_parameters
 from .meta.source import SOURCE_ATTRIBUTE
 from .parallel import check_parallel_options, dask_client
+from .param_distributions import from_param_distributions
 from .pipeline import prepare_study
 from .result import TuningResult
 from .samplers.batch import for_parallel_trials
-from .param_distributions import from_param_distributions
 from .space import SearchSpace, as_search_space
 from .study import StopSignal, Study, StudyInterrupted
 from .trial import Direction, FrozenTrial, TrialState

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..space import Choice, IntRange, LogUniform, Parameter, Uniform
 
-__all__ = ["exponent", "power", "power_text", "raised", "scale_label", "scales"]
+__all__ = ["exponent", "exponent_of", "power", "power_text", "raised", "scale_label", "scales"]
 
 
 def scales(roles: Iterable[Any], names: Iterable[str]) -> dict[str, float | None]:
@@ -81,6 +81,15 @@ def exponent(value: Any, base: float, parameter: Parameter, raised_parameter: Pa
         assert isinstance(raised_parameter, Choice)
         return parameter.options[raised_parameter.index(value)]
     return math.log(float(value)) / math.log(base) if float(value) > 0 else -math.inf
+
+
+def exponent_of(value: Any, base: float) -> float | int | None:
+    """The exponent that gives ``value`` (an argument's default: ``C=1.0`` is ``log_c=0``), an integer when it is
+    one within rounding (``2 ** 7`` is 128); ``None`` for a value that is not a positive number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return None
+    found = math.log(value) / math.log(base)
+    return int(round(found)) if math.isclose(found, round(found), abs_tol=1e-9) else found
 
 
 def scale_label(new_base: float | None, past_base: float | None, past: str) -> str:

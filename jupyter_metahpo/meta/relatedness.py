@@ -40,7 +40,6 @@ How much each source then counts is the strategies' and the refinement's busines
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -52,7 +51,7 @@ from ..space import Choice, SearchSpace
 from .base import TaskDescription
 from .branches import Branch
 from .matching import EstimatorArgument, SpaceMatch, canonical_name, feature_count
-from .powers import scales
+from .powers import exponent_of, scales
 from .source import (
     NO_DEFAULT,
     ObjectiveSource,
@@ -184,7 +183,8 @@ class StudyContext:
                 continue
             value = argument_default(role.target, role.argument)
             if value is not NO_DEFAULT and role.base is not None:  # SVC(C=10 ** log_c): C=1.0 is log_c=0
-                value = _exponent_of(value, role.base)
+                value = exponent_of(value, role.base)
+                value = NO_DEFAULT if value is None else value
             if value is not NO_DEFAULT and _holds(space[role.parameter], value):
                 found[role.parameter] = value
         return found
@@ -460,15 +460,6 @@ def _argument_roles(source: ObjectiveSource, names) -> list[ParameterRole]:
     for role in _passing_roles(source, names):
         found.setdefault(role.parameter, role)
     return list(found.values())
-
-
-def _exponent_of(value: Any, base: float) -> Any:
-    """The exponent that gives an argument's default ``value`` (``NO_DEFAULT`` for a value that is not a positive
-    number), an integer when it is one within rounding (``2 ** 7`` is 128)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        return NO_DEFAULT
-    found = math.log(value) / math.log(base)
-    return int(round(found)) if math.isclose(found, round(found), abs_tol=1e-9) else found
 
 
 def _estimator_arguments(source: ObjectiveSource, names) -> dict[str, EstimatorArgument]:
