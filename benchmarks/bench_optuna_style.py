@@ -45,7 +45,9 @@ lr=0.1)`` trains it (skorch's default optimiser, SGD; ``NeuralNetRegressor`` for
 Optuna's PyTorch Lightning example (``pytorch_lightning_simple.py``): its model's two classes and its objective,
 the widths a list comprehension builds, Adam at its default rate, 10 epochs, on the torch cells' hold-out; and
 (``--cells xgboost``) an ``XGBClassifier`` (``XGBRegressor``) of seven suggested arguments over the HGB cell's
-folds. ``--label``
+folds; and (``--cells keras``) the ``torch`` cell written with Keras 3 on its torch backend
+(``getattr(keras.optimizers, optimizer_name)(learning_rate=lr)``, ``model.fit(..., epochs=20, batch_size=64)``).
+``--label``
 names the rows of ``tune``'s default when a second checkout (the previous code's) runs the script, and
 ``--merge`` adds such runs to the table.
 
@@ -61,6 +63,7 @@ worst score any run found there. ``--table-only`` writes the table again from th
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -90,7 +93,7 @@ from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 DATASETS = tuple(LIVE_DATASETS)  # held out of the prior
 CELLS = (
     "torch", "hgb", "svm", "branches", "layers", "table", "activation", "skorch", "lightgbm", "lightning", "xgboost",
-    "powers_svm", "powers_torch", "catboost",
+    "powers_svm", "powers_torch", "catboost", "keras",
 )
 DEFAULT_CELLS = ("torch", "hgb", "svm")
 METHODS = ("ours", "ours: cold", "Optuna TPE", "Optuna random")
@@ -154,6 +157,36 @@ ACTIVATION_MODEL_CELL = TORCH_MODEL_CELL.replace(
     '    activation = trial.suggest_categorical("activation", ["tanh", "sigmoid", "relu"])\n'
     '    layers, in_features = [], X_train.shape[1]',
 ).replace("layers.append(nn.ReLU())", "layers.append(ACTIVATIONS[activation]())")
+
+#: The ``torch`` cell written with Keras 3 (run here on its torch backend): the same model, choice of optimiser by
+#: name (``getattr(keras.optimizers, name)``), epochs and batches, and the same hold-out and metric.
+KERAS_CELL = '''
+import keras
+from keras import layers
+from sklearn.metrics import {metric}
+
+
+def define_model(trial):
+    n_layers = trial.suggest_int("n_layers", 1, 3)
+    n_units = trial.suggest_int("n_units", 4, 256, log=True)
+    model = keras.Sequential([keras.Input((X_train.shape[1],))])
+    for i in range(n_layers):
+        model.add(layers.Dense(n_units, activation="relu"))
+        model.add(layers.Dropout(trial.suggest_float("dropout", 0.0, 0.5)))
+    model.add(layers.Dense(n_outputs{output}))
+    return model
+
+
+def objective(trial):
+    keras.utils.set_random_seed(0)
+    model = define_model(trial)
+    optimizer_name = trial.suggest_categorical("optimizer", ["Adam", "RMSprop", "SGD"])
+    lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)
+    model.compile(optimizer=getattr(keras.optimizers, optimizer_name)(learning_rate=lr), loss="{loss}")
+    model.fit(X_train, y_train, epochs=20, batch_size=64, shuffle=True, verbose=0)
+    predicted = model.predict(X_valid, verbose=0){predict}
+    return {metric}(y_valid, predicted)
+'''
 
 #: Optuna's skorch example (skorch_simple.py) on tabular data: the module suggests its layers, skorch trains it
 #: (SGD at lr 0.1, 20 epochs, as there; ``verbose=0`` and the hold-out's metric added).
@@ -411,7 +444,15 @@ def cell_objective(cell: str, dataset) -> Any:
     classification = dataset.task == "classification"
     folds, metric = cv_protocol(dataset)
     score = "balanced_accuracy_score" if classification else "r2_score"  # the hold-out cells' metric
-    if cell == "catboost":
+    if cell == "keras":
+        os.environ.setdefault("KERAS_BACKEND", "torch")  # Keras 3 without TensorFlow
+        namespace.update({name: value.numpy() if hasattr(value, "numpy") else value
+                          for name, value in torch_split(dataset).items()})
+        text = KERAS_CELL.format(
+            metric=score, output=', activation="softmax"' if classification else "",
+            loss="sparse_categorical_crossentropy" if classification else "mse",
+            predict=".argmax(1)" if classification else "")
+    elif cell == "catboost":
         namespace.update(X=dataset.X, y=dataset.y, folds=folds, prepare=preprocessing(dataset))
         text = CATBOOST_CELL.format(model="CatBoostClassifier" if classification else "CatBoostRegressor",
                                     metric=metric)

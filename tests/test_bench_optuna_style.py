@@ -27,6 +27,7 @@ ROLES = {
                "lr": "learning_rate", "optimizer": "optimizer"},
 }
 ROLES["table"] = ROLES["torch"]  # the optimiser chosen through a table: the same roles
+ROLES["keras"] = ROLES["torch"]  # the same model written with Keras
 ROLES["activation"] = {**ROLES["torch"], "activation": "activation"}
 ROLES["skorch"] = {"n_layers": "n_hidden_layers", "n_units_l0": "hidden_width", "dropout": "dropout"}
 ROLES["lightning"] = ROLES["skorch"]  # Optuna's Lightning example tunes the same layers
@@ -46,7 +47,7 @@ ROLES["lightgbm"] = {"lambda_l2": "l2_regularization", "num_leaves": "max_leaf_n
 FAMILIES = {"torch": ("torch_mlp",), "hgb": ("hgb",), "svm": ("svm",), "branches": ("svm", "random_forest"),
             "layers": ("torch_mlp",), "table": ("torch_mlp",), "activation": ("torch_mlp",), "skorch": ("torch_mlp",),
             "lightgbm": ("hgb",), "lightning": ("torch_mlp",), "xgboost": ("hgb",), "powers_svm": ("svm",),
-            "powers_torch": ("torch_mlp",), "catboost": ("hgb",)}
+            "powers_torch": ("torch_mlp",), "catboost": ("hgb",), "keras": ("torch_mlp",)}
 BASES = {"powers_svm": {"log_c": 10.0, "log_gamma": 10.0}, "powers_torch": {"log_units": 2.0, "log_lr": 10.0}}
 #: The parameters besides those with a role: Optuna's example's choice of model, the later layers of Optuna's
 #: PyTorch example (which repeat the first layer's call).
@@ -56,8 +57,10 @@ OTHERS = {"branches": ["classifier"], "layers": ["n_units_l1", "n_units_l2", "dr
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
 @pytest.mark.parametrize("cell", bench.CELLS)
-def test_the_benchmarks_cells_declare_their_space_and_each_parameter_has_its_role(cell, task):
-    if cell in ("skorch", "lightgbm", "lightning", "xgboost", "catboost"):
+def test_the_benchmarks_cells_declare_their_space_and_each_parameter_has_its_role(cell, task, monkeypatch):
+    if cell in ("skorch", "lightgbm", "lightning", "xgboost", "catboost", "keras"):
+        if cell == "keras":
+            monkeypatch.setenv("KERAS_BACKEND", "torch")  # before keras is first imported: Keras 3 without TensorFlow
         pytest.importorskip(cell)
     objective = bench.cell_objective(cell, toy_dataset(task))
     space = space_from_suggest_calls(objective)
@@ -66,6 +69,9 @@ def test_the_benchmarks_cells_declare_their_space_and_each_parameter_has_its_rol
     assert {r.parameter: r.role for r in source.roles if r.direct or r.base} == ROLES[cell]
     assert {r.parameter: r.base for r in source.roles if r.base} == BASES.get(cell, {})
     assert source.families == FAMILIES[cell]
+    if cell == "keras":  # getattr(keras.optimizers, optimizer_name): each option is the class's own name
+        assert {r.parameter: r.target for r in source.roles if r.role in ("optimizer", "learning_rate")} == {
+            "optimizer": "keras.optimizers", "lr": "keras.optimizers.Optimizer"}
     if cell in ("table", "activation"):  # each key runs its class
         runs = {o.option: o.runs for o in source.chosen_options}
         assert {key: runs[key] for key in ("adam", "rmsprop", "sgd")} == {

@@ -17,6 +17,7 @@ study that starts cold the closest past study and why it did not qualify, so tha
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -82,11 +83,15 @@ def carry_over(
     # The sources' scores at the values the objective fixes come from models whose
     # hyperparameters are chosen per past space, on several of its studies at once.
     slicer = FixedSlicer([study for study, _, _, _ in sources]) if fixed else None
+    outside: list[tuple[PastStudy, SpaceMatch, Any, Counter]] = []  # related, but no trial in (or near) the space
     for study, match, evidence, theirs in sources:
+        dropped_before = Counter(report.dropped)
         moved = transfer_study(
             study, space, report, match=match, n_features=context.n_features, evidence=evidence, fixed=fixed,
             slicer=slicer,
         )
+        if moved is None and report.dropped != dropped_before:
+            outside.append((study, match, evidence, report.dropped - dropped_before))
         if moved is not None:
             moved = _in_its_branch(moved, branches, space)
             moved = _as_it_ran(moved, class_choices, space, theirs)
@@ -95,9 +100,30 @@ def carry_over(
     if slicer is not None:
         matches = {study.study_id: match for study, match, _, _ in sources}
         usable = _with_fixed_costs(usable, report, context, slicer, matches)
-    if closest is not None and not usable:
+    if outside and not usable:  # the related studies' trials all lie outside the space: say where
+        study, match, evidence, dropped = outside[0]
+        report.closest = _closest_entry(study, match, evidence, context, space)
+        report.closest["outside"] = _outside(study, dropped, match, space)
+        report.closest["n_outside"] = len(outside)
+    elif closest is not None and not usable:
         report.closest = _closest_entry(*closest[1:], context, space)
     return usable, report
+
+
+def _outside(study: PastStudy, dropped: Counter, match: SpaceMatch, space: SearchSpace) -> str:
+    """Why a related study's trials were all dropped, and for a parameter out of range what each side tried:
+    ``"epochs outside the new bounds in 64 trials: their max_epochs 10 to 60, your epochs 2 to 5"``."""
+    past_names = {link.new: link.past for link in match.links}
+    parts = []
+    for reason, count in dropped.most_common():
+        text = f"{reason} in {count} trials"
+        name = reason.removesuffix(" outside the new bounds")
+        theirs = study.space.get(past_names.get(name, "")) if name != reason else None
+        if theirs is not None and hasattr(theirs, "low") and hasattr(space[name], "low"):
+            text += (f": their {past_names[name]} {theirs.low:g} to {theirs.high:g}, your {name} "
+                     f"{space[name].low:g} to {space[name].high:g}")
+        parts.append(text)
+    return "; ".join(parts)
 
 
 def _in_its_branch(
@@ -280,6 +306,12 @@ def _why_cold(report: TransferReport, n_past: int) -> str:
     if n_past == 0:
         return "cold: there is no past study yet (your experience store is empty and no prior was loaded)."
     closest = report.closest
+    if closest and closest.get("outside"):
+        return (
+            f"cold: {closest['n_outside']} related past studies share your parameters, but none of their trials "
+            f"lies in or near your space; the closest is {closest['label']} ({closest['outside']}). Widen your "
+            "ranges to overlap what they tried, or name the past studies to learn from with past=."
+        )
     if closest and not closest["shared"] and closest["refused"]:
         return (
             f"cold: none of {n_past} past studies shares a parameter that means the same as yours; the closest is "

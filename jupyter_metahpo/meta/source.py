@@ -19,7 +19,8 @@ random forest's ``max_depth`` whatever it is called.
   estimates the Jaccard similarity of any two objectives from a few kB of JSON.
 - ``estimators`` and ``families``: the known estimator classes the objective builds
   and the built-in families they belong to; ``"torch_mlp"`` for a PyTorch loop that
-  builds linear layers and a ``torch.optim`` optimiser.
+  builds linear layers and a ``torch.optim`` optimiser, and for a Keras MLP
+  (:mod:`.keras_models`).
 - ``roles``: one :class:`ParameterRole` per (parameter, what it sets), read from the
   keyword arguments of known calls, the layer loops and the epoch loop.
 - ``branches``: one :class:`.branches.Branch` per parameter the objective uses only when a
@@ -89,12 +90,15 @@ from .inlining import (
     namespace_finder,
     parse,
 )
+from .keras_models import KerasArgument, is_keras_layer, is_keras_mlp, keras_arguments, keras_chosen, uses_keras
 from .native_boosting import ROUNDS, what_native_boosting_runs
 from .powers import power_text
 from .skorch_nets import SKORCH_ROLES, is_skorch_net, what_skorch_runs
 from .torch_choices import (
     ACTIVATION,
     ANY_OPTIMIZER,
+    KERAS_ACTIVATION,
+    KERAS_OPTIMIZER,
     OPTIMIZER_TARGET,
     TORCH_OPTIMIZERS,
     ChoiceKind,
@@ -172,9 +176,13 @@ class ParameterRole:
         loop"``."""
         if self.target == f"torch.optim.{ANY_OPTIMIZER}":
             return f"the {self.argument} of the torch.optim optimiser your objective chooses"
+        if self.target == f"{KERAS_OPTIMIZER.module}.{ANY_OPTIMIZER}":
+            return f"the {self.argument} of the Keras optimiser your objective chooses"
         if self.target == OPTIMIZER_TARGET:
             return "the torch.optim optimiser your objective runs"
-        if self.target == ACTIVATION.target:
+        if self.target == KERAS_OPTIMIZER.target:
+            return "the Keras optimiser your objective runs"
+        if self.target in (ACTIVATION.target, KERAS_ACTIVATION.target):
             return "the activation function your objective runs"
         return _LOOP_SETTINGS.get((self.target, self.argument), f"{self.target}'s {self.argument}")
 
@@ -342,7 +350,7 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     reading.body.extend(ast.Expr(value=e) for e in configured_estimators(reading, namespace, names))
     _name_estimator_classes(reading, namespace)
     classes = named_classes(reading, namespace)
-    chosen = name_chosen(reading, namespace)
+    chosen = [*name_chosen(reading, namespace), *keras_chosen(reading)]
     _name_loop_suggestions(reading, namespace)
     _iterate_built_lists(reading, names)
     _configure_locals(reading, names)
@@ -1047,6 +1055,8 @@ class _RoleReader:
         # The objective's arguments that are not parameters: ``config`` in ``def f(config)``.
         self._holders = {a.arg for a in argument_list(node.args)} - self._names
         self._calls = sorted(_calls_in([node]), key=lambda c: (c.lineno, c.col_offset))
+        self._paths = [_dotted(c.func) or "" for c in self._calls]
+        self._keras = uses_keras(self._paths)  # a Keras model: its calls are read by :mod:`.keras_models`
         self._assignments = _assignments(node)
         self._changed = _changed_names(node)
         self._holders |= self._holder_aliases()
@@ -1244,11 +1254,11 @@ class _RoleReader:
                 if family is not None:
                     families[family] = None
                 self._read_estimator(call, name)
-            else:
+            elif not (self._keras and self._read_keras_call(call, path)):
                 self._read_torch_call(call, path, name)
         self._read_loops()
-        if self._is_torch_mlp():
-            families["torch_mlp"] = None
+        if self._is_torch_mlp() or self._keras and is_keras_mlp(self._paths):
+            families["torch_mlp"] = None  # a Keras MLP is the model of the prior's torch MLP studies
         return tuple(estimators), tuple(families), tuple(self._roles)
 
     def _read_estimator(self, call: ast.Call, name: str) -> None:
@@ -1340,6 +1350,17 @@ class _RoleReader:
             return True
         return False
 
+    def _read_keras_call(self, call: ast.Call, path: str) -> bool:
+        """What a call of a Keras objective sets (:mod:`.keras_models`), or what Keras runs where it leaves the
+        argument out; False when the call is none of Keras's read there."""
+        found: list[KerasArgument] | None = keras_arguments(call, path)
+        for target, argument, role, expression, default in found or ():
+            if expression is not None:
+                self._add(expression, target, argument, role)
+            elif default is not None:
+                self._fix(FixedSetting(target, argument, role, default, default=True))
+        return found is not None
+
     def _read_torch_call(self, call: ast.Call, path: str, name: str) -> None:
         parts = path.split(".")
         if name == "Trainer" and {"pl", "lightning", "pytorch_lightning"} & set(parts[:-1]):
@@ -1383,20 +1404,21 @@ class _RoleReader:
         if any(path.rpartition(".")[2] in ("backward", "step") for path in calls) or "epoch" in variable:
             self._add(stop, "training loop", "range", "max_epochs")
             self._add(step, "training loop", "range step", "batch_size")
-        elif any(_is_torch_layer(path) for path in calls):
+        elif any(_is_torch_layer(path) or self._keras and is_keras_layer(path) for path in calls):
             self._add(stop, "layer loop", "range", "n_hidden_layers")
 
     def _read_repeated_layers(self, node: ast.BinOp) -> None:
         """``[nn.Linear(h, h), nn.ReLU()] * n_layers``."""
         for sequence, count in ((node.left, node.right), (node.right, node.left)):
             layers = isinstance(sequence, ast.List) and any(
-                _is_torch_layer(_dotted(c.func) or "") for c in _calls_in([sequence])
+                _is_torch_layer(path) or self._keras and is_keras_layer(path)
+                for path in (_dotted(c.func) or "" for c in _calls_in([sequence]))
             )
             if layers:
                 self._add(count, "layer loop", "*", "n_hidden_layers")
 
     def _is_torch_mlp(self) -> bool:
-        paths = [_dotted(c.func) or "" for c in self._calls]
+        paths = self._paths
         layers = [p.rpartition(".")[2] for p in paths if _is_torch_layer(p)]
         optimiser = any(
             p.rpartition(".")[2] in TORCH_OPTIMIZERS and ("optim" in p.split(".") or "." not in p) for p in paths

@@ -18,7 +18,9 @@ A training loop chooses its optimiser or its activation function in one of three
 ``torch.optim.Optimizer``, one chosen when the trial runs), :func:`branch_chosen` the third;
 :func:`named_classes` lists the classes an objective names, so that a past study that never
 chose says what it ran. With them the warm start runs a past study's configurations in the
-option that runs the optimiser and the activation it ran (:mod:`.as_it_ran`).
+option that runs the optimiser and the activation it ran (:mod:`.as_it_ran`). A Keras model's choices
+(:data:`KERAS_OPTIMIZER`, :data:`KERAS_ACTIVATION`) are read by :mod:`.keras_models`, and
+``getattr(keras.optimizers, name)`` here.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from ._syntax import NOT_LITERAL, assignments, calls_in, dotted, literal
 from .branches import parameter_branches
 
 __all__ = [
-    "ACTIVATION", "ANY_OPTIMIZER", "KINDS", "OPTIMIZER", "OPTIMIZER_TARGET", "TORCH_OPTIMIZERS", "ChoiceKind",
-    "OptionRuns", "branch_chosen", "name_chosen", "named_classes",
+    "ACTIVATION", "ACTIVATION_NAMES", "ANY_OPTIMIZER", "KERAS_ACTIVATION", "KERAS_OPTIMIZER", "KINDS", "OPTIMIZER",
+    "OPTIMIZER_TARGET", "TORCH_OPTIMIZERS", "ChoiceKind", "OptionRuns", "branch_chosen", "name_chosen", "named_classes",
 ]
 
 TORCH_OPTIMIZERS = frozenset(
@@ -52,6 +54,10 @@ _ACTIVATIONS = {
     "sigmoid": "Sigmoid", "softplus": "Softplus", "softsign": "Softsign", "hardtanh": "Hardtanh",
     "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid", "logsigmoid": "LogSigmoid", "tanhshrink": "Tanhshrink",
 }
+#: An activation's name (torch's function or Keras's string, ``"relu"``, ``"swish"``) to the ``torch.nn`` class of
+#: that function: what an option of that name runs.
+ACTIVATION_NAMES = {**_ACTIVATIONS, "swish": "SiLU", "hard_sigmoid": "Hardsigmoid", "hard_silu": "Hardswish",
+                    "hard_swish": "Hardswish"}
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,14 @@ class ChoiceKind:
 
 OPTIMIZER = ChoiceKind("optimizer", OPTIMIZER_TARGET, "torch.optim", TORCH_OPTIMIZERS - {ANY_OPTIMIZER})
 ACTIVATION = ChoiceKind("activation", "torch.nn activation", "torch.nn", frozenset(_ACTIVATIONS.values()))
-KINDS = (OPTIMIZER, ACTIVATION)
+#: A Keras model's optimiser and activation chosen by name (:mod:`.keras_models`): options run the class of the same
+#: name (an activation's, as torch names it: ``"relu"`` runs ``ReLU``).
+KERAS_OPTIMIZER = ChoiceKind("optimizer", "keras.optimizers", "keras.optimizers", frozenset(
+    ("Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl", "Lion", "Lamb", "Adafactor",
+     "Muon")))
+KERAS_ACTIVATION = ChoiceKind("activation", "keras activation", "keras.activations", ACTIVATION.classes)
+_TORCH_KINDS = (OPTIMIZER, ACTIVATION)
+KINDS = (*_TORCH_KINDS, KERAS_OPTIMIZER, KERAS_ACTIVATION)
 #: What a place naming a class is, for the branch reader: this prefix, the kind's role, ``"\0"`` and the class's
 #: name (no parameter's name holds ``"\0"``).
 _NAMED = "\0"
@@ -142,7 +155,8 @@ def name_chosen(
     """Each class chosen by name or through a table: its kind, the expression that chooses (``optimizer_name``)
     and what each option runs (empty for a class's own name; a function's name, ``"relu"``, runs its class).
     A call of an optimiser so chosen becomes a call of ``torch.optim.Optimizer`` (a literal name,
-    ``getattr(optim, "Adam")``, a call of ``torch.optim.Adam``), whose arguments are read as any optimiser's."""
+    ``getattr(optim, "Adam")``, a call of ``torch.optim.Adam``), whose arguments are read as any optimiser's;
+    ``getattr(keras.optimizers, name)`` the same, as ``keras.optimizers.Optimizer``."""
     assigned = assignments(function)
     found = []
     for call in calls_in([function]):
@@ -150,7 +164,7 @@ def name_chosen(
         if isinstance(callee, ast.Name) and len(assigned.get(callee.id, ())) == 1:
             callee = assigned[callee.id][0]  # optimizer_class = OPTIMIZERS[name]; optimizer_class(...)
         chosen = _chosen_by(callee, assigned, namespace)
-        if chosen is None or chosen[0] is not OPTIMIZER:
+        if chosen is None or chosen[0].role != OPTIMIZER.role:
             continue
         kind, chooser, runs = chosen
         if isinstance(chooser, str):
@@ -158,7 +172,7 @@ def name_chosen(
         else:
             optimizer = ANY_OPTIMIZER
             found.append((kind, chooser, runs))
-        call.func = ast.copy_location(ast.parse(f"torch.optim.{optimizer}", mode="eval").body, call.func)
+        call.func = ast.copy_location(ast.parse(f"{kind.module}.{optimizer}", mode="eval").body, call.func)
     # A lookup need not be called: {"relu": nn.ReLU()}[name], a table of optimisers built for the trial.
     seen = {id(chooser) for _, chooser, _ in found}
     for node in ast.walk(function):
@@ -203,7 +217,7 @@ def branch_chosen(
     classes: dict[tuple[str, str], set[str]] = {}
     for (role, chooser, _), name in alone.items():
         classes.setdefault((role, chooser), set()).add(name)
-    kinds = {kind.role: kind for kind in KINDS}
+    kinds = {kind.role: kind for kind in _TORCH_KINDS}
     return [(kinds[role], OptionRuns(chooser, option, name)) for (role, chooser, option), name in alone.items()
             if len(classes[role, chooser]) > 1]
 
@@ -215,19 +229,21 @@ def _chosen_by(
 
 
 def _by_name(node: ast.expr) -> tuple[ChoiceKind, ast.expr | str, dict[Any, str]] | None:
-    """``getattr(optim, name)``, ``getattr(nn, name)``, ``getattr(F, name)``: the kind and the name's expression,
-    or the class's name for a literal name."""
+    """``getattr(optim, name)``, ``getattr(nn, name)``, ``getattr(F, name)``, ``getattr(keras.optimizers, name)``:
+    the kind and the name's expression, or the class's name for a literal name."""
     if not (isinstance(node, ast.Call) and dotted(node.func) == "getattr" and len(node.args) == 2):
         return None
     module = (dotted(node.args[0]) or "").split(".")
     if module[-1] in ("optim", "nn"):
         kind, runs = (OPTIMIZER if module[-1] == "optim" else ACTIVATION), {}
+    elif module[-1] == "optimizers":  # keras.optimizers
+        kind, runs = KERAS_OPTIMIZER, {}
     elif module[-1] in ("F", "functional") or module == ["torch"]:
         kind, runs = ACTIVATION, dict(_ACTIVATIONS)  # an option is a function's name: it runs that function's class
     else:
         return None
     named = literal(node.args[1])
-    if kind is OPTIMIZER and named in TORCH_OPTIMIZERS:
+    if kind.role == OPTIMIZER.role and named in kind.classes | {ANY_OPTIMIZER}:
         return kind, named, {}
     return kind, node.args[1], runs
 
