@@ -29,6 +29,7 @@ __all__ = [
     "loguniform",
     "intrange",
     "choice",
+    "from_scipy_distribution",
 ]
 
 #: The kinds a parameter can have; compatibility between spaces is judged by name and kind.
@@ -419,9 +420,12 @@ class SearchSpace(Mapping[str, Parameter]):
             if not isinstance(name, str) or not name:
                 raise TypeError(f"parameter names must be non-empty strings, but got {name!r}.")
             if not isinstance(parameter, Parameter):
+                parameter = from_scipy_distribution(name, parameter)
+            if not isinstance(parameter, Parameter):
                 raise TypeError(
                     f"space[{name!r}] must be a distribution such as uniform(0, 1), loguniform(1e-4, 1e-1), "
-                    f"intrange(1, 10) or choice('a', 'b'), but got {parameter!r} ({type(parameter).__name__})."
+                    f"intrange(1, 10) or choice('a', 'b'), but got {parameter!r} ({type(parameter).__name__})"
+                    f"{_written_as(parameter)}."
                 )
             checked[name] = parameter
         self._parameters = checked
@@ -544,6 +548,51 @@ def _plain(parameter: Parameter, value: Any) -> Any:
         return float(value)
     assert isinstance(parameter, Choice)
     return parameter.options[parameter.index(value)]
+
+
+#: scipy.stats distributions read as ours, by their ``dist.name``: they say bounds and a scale.
+_SCIPY_CONTINUOUS = {"uniform": "uniform", "loguniform": "loguniform", "reciprocal": "loguniform"}
+_SCIPY_DISCRETE = frozenset(("randint",))
+
+
+def from_scipy_distribution(name: Any, value: Any, *, lists: bool = False) -> Any:
+    """A frozen ``scipy.stats`` distribution as ours, or ``value`` as it is when it is none.
+
+    As ``RandomizedSearchCV`` users write them: ``loguniform(a, b)`` (or ``reciprocal``) is
+    ``loguniform(a, b)``, ``uniform(loc, scale)`` is ``uniform(loc, loc + scale)``, ``randint(low,
+    high)`` is ``intrange(low, high - 1)`` (its ``high`` is left out), each over its support (``loc``
+    and ``scale`` applied). Any other (``norm``, ``expon`` ...) has no bounds or scale a search can model
+    and is refused, naming the parameter ``name`` and what to write (``lists``: where a list of values
+    is taken too). Nothing is imported: a distribution is recognised by its ``dist.name``.
+    """
+    dist = getattr(value, "dist", None)
+    if dist is None or not hasattr(value, "support") or not hasattr(value, "rvs"):
+        return value
+    dist_name = str(getattr(dist, "name", type(dist).__name__))
+    low, high = (float(bound) for bound in value.support())
+    if dist_name in _SCIPY_CONTINUOUS:
+        return (uniform if _SCIPY_CONTINUOUS[dist_name] == "uniform" else loguniform)(low, high)
+    if dist_name in _SCIPY_DISCRETE:
+        return intrange(int(low), int(high))
+    raise TypeError(
+        f"space[{name!r}] is scipy.stats.{dist_name}, which has no bounds or scale a search can model; use "
+        f"scipy.stats.uniform, loguniform or randint, {'a list of values, ' if lists else ''}or jupyter_metahpo's "
+        "uniform(low, high), loguniform(low, high), intrange(low, high) or choice(...)."
+    )
+
+
+def _written_as(value: Any) -> str:
+    """For a value that is no distribution, what to write where it is a common way of giving one."""
+    if isinstance(value, (list, tuple)) and value:
+        if isinstance(value, tuple) and len(value) == 2 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            low, high = value
+            ranges = f"uniform({low!r}, {high!r}), loguniform({low!r}, {high!r})"
+            if isinstance(low, int) and isinstance(high, int):
+                ranges += f" or intrange({low!r}, {high!r})"
+            return f": for a range write {ranges}; for these two values, choice({low!r}, {high!r})"
+        return f": for these values write choice({', '.join(repr(v) for v in value)})"
+    return ""
 
 
 def as_search_space(space: Mapping[str, Parameter] | SearchSpace) -> SearchSpace:

@@ -1,4 +1,5 @@
-"""MetaSearchCV takes RandomizedSearchCV's param_distributions: frozen scipy.stats distributions and lists."""
+"""MetaSearchCV takes RandomizedSearchCV's param_distributions: frozen scipy.stats distributions and lists; every search
+space (tune's too) takes the distributions."""
 
 from __future__ import annotations
 
@@ -61,3 +62,28 @@ def test_a_randomized_search_cv_space_searches_as_its_equivalent_of_ours_and_war
     assert theirs.search_space_ == SearchSpace(ours)
     assert list(theirs.cv_results_["params"]) == list(same.cv_results_["params"])
     assert not theirs.study_.warm_start.is_cold and theirs.cv_results_["origin"][0] == "warm-start"
+
+
+def test_tune_and_every_search_space_take_scipy_distributions(tmp_path):
+    from jupyter_metahpo import tune
+
+    space = SearchSpace({"C": stats.loguniform(1e-2, 1e3), "k": stats.randint(1, 4), "u": stats.uniform(0.1, 0.5)})
+    assert space == SearchSpace({"C": loguniform(1e-2, 1e3), "k": intrange(1, 3), "u": uniform(0.1, 0.6)})
+    result = tune(lambda C, k: abs(np.log10(C) - 1) + k, {"C": stats.loguniform(1e-2, 1e3), "k": stats.randint(1, 4)},
+                  n_trials=3, store=tmp_path / "store.json", seed=0, strategy="none", progress=False)
+    assert [sorted(t.config) for t in result.trials] == [["C", "k"]] * 3
+    assert all(1e-2 <= t.config["C"] <= 1e3 and t.config["k"] in (1, 2, 3) for t in result.trials)
+    with pytest.raises(TypeError, match=r"space\['C'\] is scipy.stats.norm, which has no bounds or scale a search can "
+                                        r"model; use scipy.stats.uniform, loguniform or randint, or jupyter_metahpo's"):
+        SearchSpace({"C": stats.norm(0, 1)})
+
+
+def test_a_list_or_a_pair_of_numbers_in_a_search_space_is_refused_saying_what_to_write():
+    # A list could mean options, a pair of numbers a range as well: tune's spaces ask (MetaSearchCV's take lists).
+    with pytest.raises(TypeError, match=r"but got \[0.1, 1, 10\] \(list\): for these values write choice\(0.1, 1, 10\)"):
+        SearchSpace({"C": [0.1, 1, 10]})
+    with pytest.raises(TypeError, match=r"\(tuple\): for a range write uniform\(2, 8\), loguniform\(2, 8\) or "
+                                        r"intrange\(2, 8\); for these two values, choice\(2, 8\)\.$"):
+        SearchSpace({"depth": (2, 8)})
+    with pytest.raises(TypeError, match=r"for a range write uniform\(0.1, 10\), loguniform\(0.1, 10\); for these"):
+        SearchSpace({"C": (0.1, 10)})
