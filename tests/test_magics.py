@@ -663,3 +663,37 @@ def test_a_cell_tuning_exponents_warms_from_the_arguments_past(ip, tmp_path):
     text = "\n".join(result.warm_start.lines())
     assert "log_c (their C: it sets SVC's C as 10 ** log_c), log10 of their C" in text
     assert [t.origin.source for t in result.trials] == ["warm-start", "warm-start"]
+
+
+def test_a_keras_cell_warms_from_the_torch_mlp_prior(ip, tmp_path, monkeypatch):
+    # Keras 3 on its torch backend: the magic reads the cell's Dense, Dropout, optimiser and fit as the torch MLP's.
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip(f"keras was imported earlier on its {keras.backend.backend()} backend")
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_wine(return_X_y=True)
+    ip.user_ns.update(X=StandardScaler().fit_transform(X).astype("float32"), y=y)
+    body = cell(
+        """
+        import keras
+        from keras import layers
+        space = {"units": intrange(16, 256, log=True), "lr": loguniform(1e-4, 1e-1), "drop": uniform(0.0, 0.5)}
+        def train(units, lr, drop):
+            model = keras.Sequential([keras.Input((13,)), layers.Dense(units, activation="relu"),
+                                      layers.Dropout(drop), layers.Dense(3, activation="softmax")])
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss="sparse_categorical_crossentropy",
+                          metrics=["accuracy"])
+            history = model.fit(X, y, epochs=10, batch_size=32, validation_split=0.3, verbose=0)
+            return history.history["val_accuracy"][-1]
+        """
+    )
+    result = ip.run_cell_magic("metatune", f"--trials 1 --maximize --data X y --seed 0 --store {tmp_path / 's.json'}",
+                               body)
+    text = "\n".join(result.warm_start.lines())
+    assert "the built-in torch_mlp_classifier prior" in text, text
+    assert "units (their hidden_width: it sets keras.layers.Dense's units)" in text
+    assert "lr (their learning_rate: it sets keras.optimizers.Adam's learning_rate)" in text
+    assert result.trials[0].origin.source == "warm-start"
