@@ -15,8 +15,9 @@ other than the running one), every one is read, exactly as before: the limit cha
 nothing until a store is larger than that.
 
 The ranking only orders; the compatibility pass still decides, with the full
-evidence, which of the chosen studies inform the new one. It puts first what would
-certainly qualify (:func:`_relevance`):
+evidence, which of the chosen studies inform the new one. A past parameter counts as shared
+by its name, its canonical name or the role its objective gave it (``SVC(C=reg)``: ``C``),
+as matching links them. It puts first what would certainly qualify (:func:`_relevance`):
 
 0. the same task (name or data fingerprint), or the same or similar objective code
    (the fingerprint, or a short sketch of the code's 3-grams);
@@ -102,15 +103,17 @@ class _NewStudy:
         self._shared_memo: dict[tuple[tuple[str, str], ...], tuple[int, bool]] = {}
         self._code_memo: dict[str, float] = {}
 
-    def shared(self, parameters: tuple[tuple[str, str], ...]) -> tuple[int, bool]:
-        """How many new parameters a past space can inform, and whether all under their own name and kind."""
-        found = self._shared_memo.get(parameters)
+    def shared(self, parameters: tuple[tuple[str, str], ...], roles: tuple[str, ...] = ()) -> tuple[int, bool]:
+        """How many new parameters a past space can inform (by name, or by what ``roles`` its objective's
+        parameters set: a renamed ``SVC(C=reg)``), and whether all under their own name and kind."""
+        key = (parameters, roles)
+        found = self._shared_memo.get(key)
         if found is None:
             past_kinds = dict(parameters)
-            past_keys = set(past_kinds) | {canonical_name(name) for name in past_kinds}
+            past_keys = set(past_kinds) | {canonical_name(name) for name in past_kinds} | set(roles)
             linked = sum(1 for name in self.names if self.keys[name] & past_keys)
             complete = all(past_kinds.get(name) == kind for name, kind in self.kinds.items())
-            found = self._shared_memo[parameters] = (linked, complete)
+            found = self._shared_memo[key] = (linked, complete)
         return found
 
     def code_similarity(self, facts: Mapping[str, Any] | None) -> float:
@@ -139,12 +142,12 @@ class _NewStudy:
 
 def _relevance(summary: StudySummary, new: _NewStudy, feature_similarity: float = 0.0) -> _Relevance | None:
     """How relevant ``summary``'s study looks to the new one; ``None`` when it shares no parameter."""
-    linked, complete = new.shared(summary.parameters)
+    source = summary.source_facts
+    linked, complete = new.shared(summary.parameters, tuple(source.get("roles") or ()) if source is not None else ())
     if linked == 0:
         return None
     context = new.context
     task = summary.task
-    source = summary.source_facts
     code = new.code_similarity(source)
     same_data = task is not None and context.task.data_fingerprint is not None and (
         task.data_fingerprint == context.task.data_fingerprint

@@ -231,3 +231,30 @@ def test_a_choice_space_gets_its_kinds(tmp_path):
     (summary,) = store.summaries()
     assert summary.parameters == (("kernel", "categorical"), ("C", "float"))
     assert summary.source_facts is None  # imported: no objective source
+
+
+def test_past_the_limit_a_study_whose_parameters_have_other_names_is_chosen_for_what_they_set(tmp_path):
+    """A stored SVC(C=reg, gamma=width) study shares no name with a new SVC(C=c_value, gamma=g_value) cell: the
+    facts keep the roles its parameters set, so it ranks by them (before, it was never read past the limit, while a
+    toy study sharing one name was)."""
+    from jupyter_metahpo.trial import FrozenTrial, Origin, TrialState
+
+    store = ExperienceStore(tmp_path / "store")
+    svc = "def objective({a}, {b}):\n    return cross_val_score(SVC(C={a}, gamma={b}), X, y, cv=3).mean()\n"
+    toy = "def objective(c_value, other):\n    return (c_value - 0.1) ** 2 + other\n"
+    task = TaskInfo("some", {"a": 1.0, "b": 2.0}, FEATURES)
+    for name, names, code in [("svc renamed", ("reg", "width"), svc.format(a="reg", b="width")),
+                              ("toy", ("c_value", "other"), toy)]:
+        space = SearchSpace({names[0]: loguniform(1e-3, 1e3), names[1]: loguniform(1e-4, 1.0)})
+        session = store.open_study(name, space, task=task,
+                                   settings={"objective_source": describe_objective(code, space.names).to_json()})
+        for i in range(3):
+            session.record_trial(FrozenTrial(i, space.sample(i), TrialState.COMPLETE, Origin("sobol"), value=float(i)))
+        session.finish("finished")
+    new = SearchSpace({"c_value": loguniform(1e-2, 1e2), "g_value": loguniform(1e-3, 1.0)})
+    context = StudyContext(task=TaskDescription("new", {"a": 5.0, "b": -3.0}, FEATURES),
+                           source=describe_objective(svc.format(a="c_value", b="g_value"), new.names))
+    chosen = select_store_studies(store.summaries(), new, context, limit=1).chosen
+    assert [s.name for s in chosen] == ["svc renamed"]
+    renamed = next(s for s in store.summaries() if s.name == "svc renamed")
+    assert tuple(renamed.source_facts["roles"]) == ("C", "gamma")

@@ -46,7 +46,9 @@ SUMMARY_BEST_K = 5
 #: Shingle hashes of an objective's source kept in the facts (the smallest ones: a bottom-k
 #: sketch of the stored one, enough to rank past studies by code similarity).
 SKETCH_SIZE = 32
-_CACHE_VERSION = 4  # 3: a study's light fields hold its owners; 4: no index fields, facts, compact layout
+# 3: a study's light fields hold its owners; 4: no index fields, facts, compact layout; 5: the source facts hold
+# the roles its parameters set
+_CACHE_VERSION = 5
 #: What a parameter of each JSON type is to matching (``Parameter.kind``).
 _KINDS = {"uniform": "float", "loguniform": "float", "intrange": "int", "choice": "categorical"}
 #: Entry fields that describe the study rather than its log: kept when the log is re-read.
@@ -76,8 +78,11 @@ def study_facts(doc: Mapping[str, Any], signature: str, source: Any) -> tuple[di
     Returns the entry's facts (``{"signature", "source"}``: ``source`` is the key of the
     source facts, or ``None``), the parameters ``[[name, kind], ...]`` in the space's
     order (``kind`` as ``Parameter.kind``), and the source facts: ``format``,
-    ``fingerprint``, ``families`` and ``sketch`` (the :data:`SKETCH_SIZE` smallest
-    shingle hashes, concatenated: each has 8 characters).
+    ``fingerprint``, ``families``, ``sketch`` (the :data:`SKETCH_SIZE` smallest
+    shingle hashes, concatenated: each has 8 characters) and ``roles`` (what its
+    parameters set, by the role's name: ``C``, ``hidden_width``; only those passed as they
+    are or as a power, which a match reads), so that a study whose parameters have other
+    names than a new one's is chosen for the arguments they set.
     """
     parameters = doc["space"].get("parameters")
     parameters = parameters if isinstance(parameters, Mapping) else {}  # the index was validated: defensive only
@@ -98,7 +103,17 @@ def _source_facts(source: Any) -> dict[str, Any] | None:
         "fingerprint": source["fingerprint"],
         "families": [f for f in families if isinstance(f, str)] if isinstance(families, list) else [],
         "sketch": "".join(shingles[:SKETCH_SIZE]),
+        "roles": _role_names(source.get("roles")),
     }
+
+
+def _role_names(roles: Any) -> list[str]:
+    """The roles of a recorded source's ``roles`` (``[parameter, target, argument, role, direct, base]`` lists)
+    that pass a parameter on as it is or as a power, sorted; none for anything unreadable."""
+    if not isinstance(roles, list):
+        return []
+    return sorted({r[3] for r in roles if isinstance(r, list) and len(r) >= 5 and isinstance(r[3], str)
+                   and (r[4] is True or (len(r) > 5 and isinstance(r[5], (int, float))))})
 
 
 def fold_trials(entry: dict[str, Any], records: list[tuple[int, Any]], maximize: bool) -> dict[str, Any]:
