@@ -36,11 +36,8 @@ __all__ = [
     "keras_arguments", "keras_chosen", "uses_keras",
 ]
 
-#: Keras's default learning rate of each optimiser (Keras 3: ``SGD`` 0.01, the others 0.001).
-DEFAULT_LEARNING_RATES = {
-    "Adam": 1e-3, "AdamW": 1e-3, "SGD": 1e-2, "RMSprop": 1e-3, "Adagrad": 1e-3, "Adadelta": 1e-3, "Adamax": 1e-3,
-    "Nadam": 1e-3, "Ftrl": 1e-3, "Lion": 1e-3, "Lamb": 1e-3, "Adafactor": 1e-3, "Muon": 1e-3,
-}
+#: Keras's default learning rate of each of its optimisers (Keras 3: ``SGD`` 0.01, the others 0.001).
+DEFAULT_LEARNING_RATES = {name: 1e-2 if name == "SGD" else 1e-3 for name in sorted(KERAS_OPTIMIZER.classes)}
 #: The optimisers ``compile`` takes by name, by that name.
 _OPTIMIZER_STRINGS = {name.lower(): name for name in DEFAULT_LEARNING_RATES}
 #: ``model.fit``'s batch size when the call leaves it out.
