@@ -46,8 +46,9 @@ Optuna's PyTorch Lightning example (``pytorch_lightning_simple.py``): its model'
 the widths a list comprehension builds, Adam at its default rate, 10 epochs, on the torch cells' hold-out; and
 (``--cells xgboost``) an ``XGBClassifier`` (``XGBRegressor``) of seven suggested arguments over the HGB cell's
 folds; and (``--cells keras``) the ``torch`` cell written with Keras 3 on its torch backend
-(``getattr(keras.optimizers, optimizer_name)(learning_rate=lr)``, ``model.fit(..., epochs=20, batch_size=64)``).
-``--label``
+(``getattr(keras.optimizers, optimizer_name)(learning_rate=lr)``, ``model.fit(..., epochs=20, batch_size=64)``);
+and (``--cells extra_trees``) an ``ExtraTreesClassifier`` (``...Regressor``) of ``n_estimators``, ``max_depth``,
+``min_samples_leaf`` and ``max_features`` over the same folds. ``--label``
 names the rows of ``tune``'s default when a second checkout (the previous code's) runs the script, and
 ``--merge`` adds such runs to the table.
 
@@ -93,7 +94,7 @@ from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 DATASETS = tuple(LIVE_DATASETS)  # held out of the prior
 CELLS = (
     "torch", "hgb", "svm", "branches", "layers", "table", "activation", "skorch", "lightgbm", "lightning", "xgboost",
-    "powers_svm", "powers_torch", "catboost", "keras",
+    "powers_svm", "powers_torch", "catboost", "keras", "extra_trees",
 )
 DEFAULT_CELLS = ("torch", "hgb", "svm")
 METHODS = ("ours", "ours: cold", "Optuna TPE", "Optuna random")
@@ -313,9 +314,9 @@ def objective(trial):
     return {metric}(y_valid.numpy(), predicted)
 '''
 
-#: A boosting library's scikit-learn-style class as users write one, over the one-hot encoding and scaling and the
+#: A library's scikit-learn-style estimator class as users write one, over the one-hot encoding and scaling and the
 #: HGB and SVM cells' folds; the imports in alphabetical order, the arguments one per line.
-_BOOSTING_CELL = '''
+_ESTIMATOR_CELL = '''
 {imports}
 
 
@@ -326,15 +327,15 @@ def objective(trial):
 '''
 
 
-def _boosting_cell(library: str, arguments: list[str]) -> str:
+def _estimator_cell(library: str, arguments: list[str]) -> str:
     imports = sorted(["from sklearn.model_selection import cross_val_score",
                       "from sklearn.pipeline import make_pipeline", f"from {library} import {{model}}"],
                      key=lambda line: line.split()[1])
-    return _BOOSTING_CELL.format(imports="\n".join(imports), arguments=",\n".join(" " * 8 + a for a in arguments))
+    return _ESTIMATOR_CELL.format(imports="\n".join(imports), arguments=",\n".join(" " * 8 + a for a in arguments))
 
 
 #: An XGBoost cell with its scikit-learn class.
-XGBOOST_CELL = _boosting_cell("xgboost", [
+XGBOOST_CELL = _estimator_cell("xgboost", [
     'learning_rate=trial.suggest_float("learning_rate", 1e-3, 0.3, log=True)',
     'max_depth=trial.suggest_int("max_depth", 2, 10)',
     'min_child_weight=trial.suggest_float("min_child_weight", 1e-2, 10.0, log=True)',
@@ -346,12 +347,21 @@ XGBOOST_CELL = _boosting_cell("xgboost", [
 ])
 
 #: A CatBoost cell with its scikit-learn-style class (one thread, seeded, writing no files).
-CATBOOST_CELL = _boosting_cell("catboost", [
+CATBOOST_CELL = _estimator_cell("catboost", [
     'learning_rate=trial.suggest_float("learning_rate", 1e-3, 0.3, log=True)',
     'depth=trial.suggest_int("depth", 2, 8)',
     'l2_leaf_reg=trial.suggest_float("l2_leaf_reg", 1e-3, 30.0, log=True)',
     'iterations=trial.suggest_int("iterations", 20, 300, log=True)',
     "verbose=0, thread_count=1, random_seed=0, allow_writing_files=False",
+])
+
+#: scikit-learn's extremely randomised trees as forest cells are written (``bootstrap`` left at its default, False).
+EXTRA_TREES_CELL = _estimator_cell("sklearn.ensemble", [
+    'n_estimators=trial.suggest_int("n_estimators", 20, 200, log=True)',
+    'max_depth=trial.suggest_int("max_depth", 2, 32, log=True)',
+    'min_samples_leaf=trial.suggest_int("min_samples_leaf", 1, 20, log=True)',
+    'max_features=trial.suggest_float("max_features", 0.1, 1.0)',
+    "random_state=0",
 ])
 
 HGB_CELL = '''
@@ -452,6 +462,10 @@ def cell_objective(cell: str, dataset) -> Any:
             metric=score, output=', activation="softmax"' if classification else "",
             loss="sparse_categorical_crossentropy" if classification else "mse",
             predict=".argmax(1)" if classification else "")
+    elif cell == "extra_trees":
+        namespace.update(X=dataset.X, y=dataset.y, folds=folds, prepare=preprocessing(dataset))
+        text = EXTRA_TREES_CELL.format(
+            model="ExtraTreesClassifier" if classification else "ExtraTreesRegressor", metric=metric)
     elif cell == "catboost":
         namespace.update(X=dataset.X, y=dataset.y, folds=folds, prepare=preprocessing(dataset))
         text = CATBOOST_CELL.format(model="CatBoostClassifier" if classification else "CatBoostRegressor",

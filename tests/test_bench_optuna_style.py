@@ -28,6 +28,7 @@ ROLES = {
 }
 ROLES["table"] = ROLES["torch"]  # the optimiser chosen through a table: the same roles
 ROLES["keras"] = ROLES["torch"]  # the same model written with Keras
+ROLES["extra_trees"] = {name: name for name in ("n_estimators", "max_depth", "min_samples_leaf", "max_features")}
 ROLES["activation"] = {**ROLES["torch"], "activation": "activation"}
 ROLES["skorch"] = {"n_layers": "n_hidden_layers", "n_units_l0": "hidden_width", "dropout": "dropout"}
 ROLES["lightning"] = ROLES["skorch"]  # Optuna's Lightning example tunes the same layers
@@ -47,7 +48,8 @@ ROLES["lightgbm"] = {"lambda_l2": "l2_regularization", "num_leaves": "max_leaf_n
 FAMILIES = {"torch": ("torch_mlp",), "hgb": ("hgb",), "svm": ("svm",), "branches": ("svm", "random_forest"),
             "layers": ("torch_mlp",), "table": ("torch_mlp",), "activation": ("torch_mlp",), "skorch": ("torch_mlp",),
             "lightgbm": ("hgb",), "lightning": ("torch_mlp",), "xgboost": ("hgb",), "powers_svm": ("svm",),
-            "powers_torch": ("torch_mlp",), "catboost": ("hgb",), "keras": ("torch_mlp",)}
+            "powers_torch": ("torch_mlp",), "catboost": ("hgb",), "keras": ("torch_mlp",),
+            "extra_trees": ("random_forest",)}
 BASES = {"powers_svm": {"log_c": 10.0, "log_gamma": 10.0}, "powers_torch": {"log_units": 2.0, "log_lr": 10.0}}
 #: The parameters besides those with a role: Optuna's example's choice of model, the later layers of Optuna's
 #: PyTorch example (which repeat the first layer's call).

@@ -14,6 +14,7 @@ import pytest
 from helpers.cells import run_cell
 from jupyter_metahpo.meta.source import (
     MAX_SHINGLES,
+    FixedSetting,
     ObjectiveSource,
     ParameterRole,
     describe_objective,
@@ -393,6 +394,21 @@ def test_catboost_counts_as_the_hgb_family_and_its_leaf_l2_is_hgbs_l2_regulariza
     assert source.families == ("hgb",)
     assert roles(source) == {"lr": {"learning_rate"}, "depth": {"max_depth"}, "l2": {"l2_regularization"},
                              "rounds": {"max_iter"}}
+
+
+def test_extra_trees_count_as_the_random_forest_family_and_run_without_bootstrap():
+    # Measured before it shipped: bench_optuna_style.py --cells extra_trees (README, "Objectives written for Optuna").
+    pytest.importorskip("sklearn.ensemble")  # the left-out defaults are read from the imported class
+    source = describe(code(
+        """
+        def objective(trees, leaf, features):
+            return score(ExtraTreesClassifier(n_estimators=trees, min_samples_leaf=leaf, max_features=features))
+        """
+    ), ["trees", "leaf", "features"])
+    assert source.families == ("random_forest",)
+    assert roles(source) == {"trees": {"n_estimators"}, "leaf": {"min_samples_leaf"}, "features": {"max_features"}}
+    # Its default: extremely randomised trees draw no bootstrap sample (the forest's prior varied it).
+    assert FixedSetting("ExtraTreesClassifier", "bootstrap", "bootstrap", False, default=True) in source.settings
 
 
 def test_an_estimator_inside_a_pipeline_and_under_a_module_prefix_is_found():
