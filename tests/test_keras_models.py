@@ -4,6 +4,8 @@ prior as a PyTorch loop does."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from helpers.cells import run_cell
@@ -182,7 +184,7 @@ def test_a_cold_start_whose_related_studies_lie_outside_the_space_says_so_and_wh
     proposals = suggest(space, data=(X, y), k=1, objective=train, store=False, seed=0)
     assert not proposals.report.used
     text = explain_cold(proposals.report, proposals.n_past)
-    assert text.startswith("cold: 80 related past studies share your parameters, but none of their trials lies in "
-                           "or near your space"), text
+    assert re.match(r"cold: \d+ related past studies share your parameters, but none of their trials lies in or near "
+                    r"your space; the closest is \S+ \(built-in torch_mlp_classifier\)", text), text
     assert "their max_epochs 10 to 60, your epochs 2 to 5" in text
     assert "needs the same estimator" not in text
