@@ -46,7 +46,9 @@ Optuna's PyTorch Lightning example (``pytorch_lightning_simple.py``): its model'
 the widths a list comprehension builds, Adam at its default rate, 10 epochs, on the torch cells' hold-out; and
 (``--cells xgboost``) an ``XGBClassifier`` (``XGBRegressor``) of seven suggested arguments over the HGB cell's
 folds; and (``--cells keras``) the ``torch`` cell written with Keras 3 on its torch backend
-(``getattr(keras.optimizers, optimizer_name)(learning_rate=lr)``, ``model.fit(..., epochs=20, batch_size=64)``);
+(``getattr(keras.optimizers, optimizer_name)(learning_rate=lr)``, ``model.fit(..., epochs=20, batch_size=64)``), and
+(``--cells keras_fit``) a Keras cell of one hidden layer's ``units`` and ``dropout``, Adam by name
+(``compile(optimizer="adam")``), the ``epochs`` and ``batch_size`` tuned in ``fit``;
 and (``--cells extra_trees``) an ``ExtraTreesClassifier`` (``...Regressor``) of ``n_estimators``, ``max_depth``,
 ``min_samples_leaf`` and ``max_features`` over the same folds. ``--label``
 names the rows of ``tune``'s default when a second checkout (the previous code's) runs the script, and
@@ -94,7 +96,7 @@ from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 DATASETS = tuple(LIVE_DATASETS)  # held out of the prior
 CELLS = (
     "torch", "hgb", "svm", "branches", "layers", "table", "activation", "skorch", "lightgbm", "lightning", "xgboost",
-    "powers_svm", "powers_torch", "catboost", "keras", "extra_trees",
+    "powers_svm", "powers_torch", "catboost", "keras", "keras_fit", "extra_trees",
 )
 DEFAULT_CELLS = ("torch", "hgb", "svm")
 METHODS = ("ours", "ours: cold", "Optuna TPE", "Optuna random")
@@ -185,6 +187,31 @@ def objective(trial):
     lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)
     model.compile(optimizer=getattr(keras.optimizers, optimizer_name)(learning_rate=lr), loss="{loss}")
     model.fit(X_train, y_train, epochs=20, batch_size=64, shuffle=True, verbose=0)
+    predicted = model.predict(X_valid, verbose=0){predict}
+    return {metric}(y_valid, predicted)
+'''
+
+#: A Keras cell as Keras users write one: Adam by name at its default rate, the epochs and the batch size tuned in
+#: ``fit``, one hidden layer's width and its dropout.
+KERAS_FIT_CELL = '''
+import keras
+from keras import layers
+from sklearn.metrics import {metric}
+
+
+def objective(trial):
+    keras.utils.set_random_seed(0)
+    units = trial.suggest_int("units", 16, 256, log=True)
+    dropout = trial.suggest_float("dropout", 0.0, 0.5)
+    model = keras.Sequential([
+        keras.Input((X_train.shape[1],)),
+        layers.Dense(units, activation="relu"),
+        layers.Dropout(dropout),
+        layers.Dense(n_outputs{output}),
+    ])
+    model.compile(optimizer="adam", loss="{loss}")
+    model.fit(X_train, y_train, epochs=trial.suggest_int("epochs", 5, 40),
+              batch_size=trial.suggest_int("batch_size", 32, 256, log=True), verbose=0)
     predicted = model.predict(X_valid, verbose=0){predict}
     return {metric}(y_valid, predicted)
 '''
@@ -454,11 +481,11 @@ def cell_objective(cell: str, dataset) -> Any:
     classification = dataset.task == "classification"
     folds, metric = cv_protocol(dataset)
     score = "balanced_accuracy_score" if classification else "r2_score"  # the hold-out cells' metric
-    if cell == "keras":
+    if cell in ("keras", "keras_fit"):
         os.environ.setdefault("KERAS_BACKEND", "torch")  # Keras 3 without TensorFlow
         namespace.update({name: value.numpy() if hasattr(value, "numpy") else value
                           for name, value in torch_split(dataset).items()})
-        text = KERAS_CELL.format(
+        text = (KERAS_FIT_CELL if cell == "keras_fit" else KERAS_CELL).format(
             metric=score, output=', activation="softmax"' if classification else "",
             loss="sparse_categorical_crossentropy" if classification else "mse",
             predict=".argmax(1)" if classification else "")
