@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("search_cv",),  # scikit-learn front end over tune()
     ("api", "racing", "suggestions", "pipeline", "past_selection", "curve_sources"),  # one study pipeline and its callers
     ("widgets", "progress"),  # render the snapshots they are given
-    ("study", "parallel", "parallel_reports", "reporting", "keras_pruning"),  # the ask/tell loop (parallel: on Dask workers; parallel_reports: their curves and pruning); a running trial's `trial` handle (keras_pruning: reported from Keras's fit)
+    ("study", "parallel", "parallel_reports", "reporting", "keras_pruning", "lightning_pruning"),  # the ask/tell loop (parallel: on Dask workers; parallel_reports: their curves and pruning); a running trial's `trial` handle (keras_pruning, lightning_pruning: reported from Keras's and Lightning's fit)
     ("samplers", "pruners"),  # propose configurations; stop trials early from their learning curves
     ("meta",),  # meta-features, warm-start strategies
     ("store", "prior", "builtin_spaces", "torch_mlp"),  # where past studies come from
@@ -57,7 +57,7 @@ DEPRECATED_ALIASES = {("jupyter_metahpo.widgets", "jupyter_metahpo.racing")}
 #: must not import (each costs from a tenth of a second to seconds).
 HEAVY_MODULES = (
     "torch", "botorch", "gpytorch", "sklearn", "ipywidgets", "pandas", "matplotlib", "dask", "distributed", "cloudpickle",
-    "keras",
+    "keras", "lightning", "pytorch_lightning",
 )
 
 
