@@ -31,7 +31,7 @@ from typing import Any
 
 import keras
 
-from .trial import TrialPruned
+from .trial import check_callback_arguments, report_epoch
 
 __all__ = ["KerasPruningCallback"]
 
@@ -47,13 +47,7 @@ class KerasPruningCallback(keras.callbacks.Callback):
 
     def __init__(self, trial: Any, monitor: str = "val_loss") -> None:
         super().__init__()
-        if not (callable(getattr(trial, "report", None)) and callable(getattr(trial, "should_prune", None))):
-            raise TypeError(
-                f"KerasPruningCallback needs the trial handle (an objective's parameter named trial), but got "
-                f"{trial!r} ({type(trial).__name__}): write def train(..., trial) and pass that trial."
-            )
-        if not isinstance(monitor, str) or not monitor:
-            raise TypeError(f"monitor must be the name of a metric fit logs, such as 'val_loss', but got {monitor!r}.")
+        check_callback_arguments("KerasPruningCallback", trial, monitor)
         self.trial = trial
         self.monitor = monitor
 
@@ -67,6 +61,4 @@ class KerasPruningCallback(keras.callbacks.Callback):
                 f"{', '.join(sorted(logs)) or 'nothing'}{hint}. Pass one of those as monitor."
             )
         value = float(logs[self.monitor])
-        self.trial.report(value, epoch)
-        if self.trial.should_prune():
-            raise TrialPruned(f"pruned after epoch {epoch} ({self.monitor}={value:.4g})")
+        report_epoch(self.trial, self.monitor, value, epoch)

@@ -30,7 +30,7 @@ try:
 except ImportError:  # Lightning before 2.0 ships as pytorch_lightning only
     from pytorch_lightning import Callback
 
-from .trial import TrialPruned
+from .trial import check_callback_arguments, report_epoch
 
 __all__ = ["LightningPruningCallback"]
 
@@ -47,13 +47,7 @@ class LightningPruningCallback(Callback):
 
     def __init__(self, trial: Any, monitor: str = "val_loss") -> None:
         super().__init__()
-        if not (callable(getattr(trial, "report", None)) and callable(getattr(trial, "should_prune", None))):
-            raise TypeError(
-                f"LightningPruningCallback needs the trial handle (an objective's parameter named trial), but got "
-                f"{trial!r} ({type(trial).__name__}): write def train(..., trial) and pass that trial."
-            )
-        if not isinstance(monitor, str) or not monitor:
-            raise TypeError(f"monitor must be the name of a logged metric, such as 'val_loss', but got {monitor!r}.")
+        check_callback_arguments("LightningPruningCallback", trial, monitor)
         self.trial = trial
         self.monitor = monitor
 
@@ -69,6 +63,4 @@ class LightningPruningCallback(Callback):
             )
         epoch = int(trainer.current_epoch)
         value = float(metrics[self.monitor])
-        self.trial.report(value, epoch)
-        if self.trial.should_prune():
-            raise TrialPruned(f"pruned after epoch {epoch} ({self.monitor}={value:.4g})")
+        report_epoch(self.trial, self.monitor, value, epoch)

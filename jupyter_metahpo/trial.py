@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = [
     "TrialState", "Origin", "FrozenTrial", "Direction", "TrialPruned", "pruned_exceptions", "best_trial",
-    "BestTrialMixin",
+    "BestTrialMixin", "check_callback_arguments", "report_epoch",
 ]
 
 
@@ -36,6 +36,26 @@ class TrialPruned(Exception):
 
     A message given here is kept as the trial's ``prune_reason`` when no pruner gave one.
     """
+
+
+def check_callback_arguments(callback: str, trial: Any, monitor: Any) -> None:
+    """For a library's pruning callback (``KerasPruningCallback``, ``LightningPruningCallback``): ``trial`` must be
+    the handle an objective gets (``report`` and ``should_prune``), ``monitor`` a metric's name."""
+    if not (callable(getattr(trial, "report", None)) and callable(getattr(trial, "should_prune", None))):
+        raise TypeError(
+            f"{callback} needs the trial handle (an objective's parameter named trial), but got {trial!r} "
+            f"({type(trial).__name__}): write def train(..., trial) and pass that trial."
+        )
+    if not isinstance(monitor, str) or not monitor:
+        raise TypeError(f"monitor must be the name of a logged metric, such as 'val_loss', but got {monitor!r}.")
+
+
+def report_epoch(trial: Any, monitor: str, value: float, epoch: int) -> None:
+    """Report a callback's ``monitor`` after ``epoch`` to ``trial``, and raise :class:`TrialPruned` when the study's
+    pruner says to stop there."""
+    trial.report(value, epoch)
+    if trial.should_prune():
+        raise TrialPruned(f"pruned after epoch {epoch} ({monitor}={value:.4g})")
 
 
 def pruned_exceptions() -> tuple[type[BaseException], ...]:

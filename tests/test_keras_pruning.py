@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers.pruning_callbacks import RecordingTrial, run_study_with_a_trial_that_cannot_learn
+
 
 @pytest.fixture()
 def keras(monkeypatch):
@@ -31,31 +33,17 @@ def _model(keras, lr: float = 1e-2):
     return model
 
 
-class _Trial:
-    """The two calls the callback makes, recorded; pruned from ``prune_at`` on."""
-
-    def __init__(self, prune_at: int | None = None) -> None:
-        self.reports: list[tuple[int, float]] = []
-        self.prune_at = prune_at
-
-    def report(self, value: float, step: int) -> None:
-        self.reports.append((step, value))
-
-    def should_prune(self) -> bool:
-        return self.prune_at is not None and self.reports[-1][0] >= self.prune_at
-
-
 def test_each_epoch_is_reported_and_a_pruned_trial_stops_fit_there(keras):
     from jupyter_metahpo import TrialPruned
     from jupyter_metahpo.keras_pruning import KerasPruningCallback
 
     X, y = _data()
-    trial = _Trial()
+    trial = RecordingTrial()
     history = _model(keras).fit(X, y, epochs=4, validation_split=0.25, verbose=0,
                                 callbacks=[KerasPruningCallback(trial, "val_accuracy")])
     assert [step for step, _ in trial.reports] == [0, 1, 2, 3]
     assert [value for _, value in trial.reports] == pytest.approx(history.history["val_accuracy"])
-    pruned = _Trial(prune_at=1)
+    pruned = RecordingTrial(prune_at=1)
     with pytest.raises(TrialPruned, match=r"pruned after epoch 1 \(val_loss="):
         _model(keras).fit(X, y, epochs=6, validation_split=0.25, verbose=0,
                           callbacks=[KerasPruningCallback(pruned, "val_loss")])
@@ -68,18 +56,13 @@ def test_a_metric_fit_does_not_log_is_an_error_naming_those_it_does(keras):
     X, y = _data()
     with pytest.raises(ValueError, match=r"fit logged no 'val_accuracy' after epoch 0; it logged accuracy, loss \(a "
                                          r"'val_' metric needs validation_split= or validation_data= in fit\)"):
-        _model(keras).fit(X, y, epochs=2, verbose=0, callbacks=[KerasPruningCallback(_Trial(), "val_accuracy")])
+        _model(keras).fit(X, y, epochs=2, verbose=0, callbacks=[KerasPruningCallback(RecordingTrial(), "val_accuracy")])
     with pytest.raises(TypeError, match="needs the trial handle"):
         KerasPruningCallback(None, "val_loss")
 
 
-def test_a_study_keeps_each_keras_trials_curve_and_prunes_a_trial_that_cannot_learn(keras, tmp_path):
-    from jupyter_metahpo import tune
+def test_a_study_keeps_each_keras_trials_curve_and_prunes_a_trial_that_cannot_learn(keras):
     from jupyter_metahpo.keras_pruning import KerasPruningCallback
-    from jupyter_metahpo.pruners import MedianPruner
-    from jupyter_metahpo.samplers.base import Sampler, Suggestion
-    from jupyter_metahpo.space import SearchSpace, choice
-    from jupyter_metahpo.trial import Origin
 
     X, y = _data()
 
@@ -89,21 +72,4 @@ def test_a_study_keeps_each_keras_trials_curve_and_prunes_a_trial_that_cannot_le
                                         callbacks=[KerasPruningCallback(trial, "val_accuracy")])
         return history.history["val_accuracy"][-1]
 
-    class Scripted(Sampler):
-        """Two trials that learn, then one whose rate is too small to learn in 5 epochs."""
-
-        name = "scripted"
-
-        def suggest(self, history, n=1):
-            rates = (3e-2, 3e-2, 1e-7)
-            return [Suggestion({"lr": rates[history.n_taken + k]}, Origin("manual")) for k in range(n)]
-
-    # The median pruner (after 2 complete trials, from epoch 1) stops the third at its first chance.
-    result = tune(train, SearchSpace({"lr": choice(3e-2, 1e-7)}), n_trials=3, direction="maximize",
-                  sampler=Scripted(), pruner=MedianPruner(n_startup_trials=2, n_warmup_steps=1), store=False,
-                  progress=False)
-    complete = [t for t in result.trials if t.state == "complete"]
-    assert [sorted(t.intermediate_values) for t in complete] == [[0, 1, 2, 3, 4]] * 2
-    last = result.trials[-1]
-    assert last.state == "pruned", (last.state, last.intermediate_values)
-    assert sorted(last.intermediate_values) == [0, 1]
+    run_study_with_a_trial_that_cannot_learn(train)

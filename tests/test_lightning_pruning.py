@@ -12,6 +12,7 @@ import lightning.pytorch as pl  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
+from helpers.pruning_callbacks import RecordingTrial, run_study_with_a_trial_that_cannot_learn  # noqa: E402
 from jupyter_metahpo import TrialPruned  # noqa: E402
 from jupyter_metahpo.lightning_pruning import LightningPruningCallback  # noqa: E402
 
@@ -46,26 +47,14 @@ def _trainer(callback, epochs: int):
                       enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=1)
 
 
-class _Trial:
-    def __init__(self, prune_at: int | None = None) -> None:
-        self.reports: list[tuple[int, float]] = []
-        self.prune_at = prune_at
-
-    def report(self, value: float, step: int) -> None:
-        self.reports.append((step, value))
-
-    def should_prune(self) -> bool:
-        return self.prune_at is not None and self.reports[-1][0] >= self.prune_at
-
-
 def test_each_validation_is_reported_and_a_pruned_trial_stops_fit_there():
     train, valid = _loaders()
-    trial = _Trial()
+    trial = RecordingTrial()
     trainer = _trainer(LightningPruningCallback(trial, "val_acc"), epochs=3)
     trainer.fit(Classifier(), train, valid)
     assert [step for step, _ in trial.reports] == [0, 1, 2]  # the sanity check before training is not reported
     assert trial.reports[-1][1] == pytest.approx(float(trainer.callback_metrics["val_acc"]))
-    pruned = _Trial(prune_at=1)
+    pruned = RecordingTrial(prune_at=1)
     with pytest.raises(TrialPruned, match=r"pruned after epoch 1 \(val_acc="):
         _trainer(LightningPruningCallback(pruned, "val_acc"), epochs=5).fit(Classifier(), train, valid)
     assert [step for step, _ in pruned.reports] == [0, 1]
@@ -75,18 +64,12 @@ def test_a_metric_that_was_not_logged_is_an_error_naming_those_that_were():
     train, valid = _loaders()
     with pytest.raises(ValueError, match=r"no 'val_loss' was logged by epoch 0; logged: val_acc \(log it with "
                                          r"self.log\('val_loss', value\) in validation_step\)"):
-        _trainer(LightningPruningCallback(_Trial(), "val_loss"), epochs=2).fit(Classifier(), train, valid)
+        _trainer(LightningPruningCallback(RecordingTrial(), "val_loss"), epochs=2).fit(Classifier(), train, valid)
     with pytest.raises(TypeError, match="needs the trial handle"):
         LightningPruningCallback("trial", "val_acc")
 
 
 def test_a_study_keeps_each_lightning_trials_curve_and_prunes_a_trial_that_cannot_learn():
-    from jupyter_metahpo import tune
-    from jupyter_metahpo.pruners import MedianPruner
-    from jupyter_metahpo.samplers.base import Sampler, Suggestion
-    from jupyter_metahpo.space import SearchSpace, choice
-    from jupyter_metahpo.trial import Origin
-
     train_loader, valid_loader = _loaders()
 
     def train(lr, trial):
@@ -95,20 +78,4 @@ def test_a_study_keeps_each_lightning_trials_curve_and_prunes_a_trial_that_canno
         trainer.fit(Classifier(lr), train_loader, valid_loader)
         return float(trainer.callback_metrics["val_acc"])
 
-    class Scripted(Sampler):
-        """Two trials that learn, then one whose rate is too small to learn in 5 epochs."""
-
-        name = "scripted"
-
-        def suggest(self, history, n=1):
-            rates = (3e-2, 3e-2, 1e-7)
-            return [Suggestion({"lr": rates[history.n_taken + k]}, Origin("manual")) for k in range(n)]
-
-    result = tune(train, SearchSpace({"lr": choice(3e-2, 1e-7)}), n_trials=3, direction="maximize",
-                  sampler=Scripted(), pruner=MedianPruner(n_startup_trials=2, n_warmup_steps=1), store=False,
-                  progress=False)
-    complete = [t for t in result.trials if t.state == "complete"]
-    assert [sorted(t.intermediate_values) for t in complete] == [[0, 1, 2, 3, 4]] * 2
-    last = result.trials[-1]
-    assert last.state == "pruned", (last.state, last.intermediate_values)
-    assert sorted(last.intermediate_values) == [0, 1]
+    run_study_with_a_trial_that_cannot_learn(train)
