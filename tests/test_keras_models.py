@@ -111,6 +111,18 @@ def test_the_optimiser_and_the_activation_chosen_by_keras_names_run_their_classe
         "sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "relu": "ReLU", "tanh": "Tanh"}
 
 
+def test_arguments_unpacked_from_a_dict_the_objective_builds_are_read():
+    source = describe_objective(
+        "def f(units, epochs, lr):\n    layer = dict(units=units, activation='relu')\n"
+        "    fit_args = {'epochs': epochs, 'batch_size': 64}\n"
+        "    model = keras.Sequential([layers.Dense(**layer), layers.Dense(1)])\n"
+        "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss='mse')\n"
+        "    model.fit(X, y, verbose=0, **fit_args)\n", ["units", "epochs", "lr"])
+    assert {r.parameter: r.role for r in source.roles} == {
+        "units": "hidden_width", "epochs": "max_epochs", "lr": "learning_rate"}
+    assert FixedSetting("keras.Model.fit", "batch_size", "batch_size", 64) in source.settings
+
+
 def test_keras_2s_names_and_tf_keras_paths_are_read():
     source = describe_objective(
         "def f(lr, u):\n    model = tf.keras.models.Sequential([tf.keras.layers.Dense(u, activation='relu')])\n"

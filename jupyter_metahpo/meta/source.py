@@ -1356,14 +1356,33 @@ class _RoleReader:
 
     def _read_keras_call(self, call: ast.Call, path: str) -> bool:
         """What a call of a Keras objective sets (:mod:`.keras_models`), or what Keras runs where it leaves the
-        argument out; False when the call is none of Keras's read there."""
-        found: list[KerasArgument] | None = keras_arguments(call, path)
+        argument out; False when the call is none of Keras's read there. Keyword arguments unpacked from a dict the
+        objective builds (``layers.Dense(**layer)`` with ``layer = {"units": units}``) are read as written out."""
+        found: list[KerasArgument] | None = keras_arguments(self._unpacked(call), path)
         for target, argument, role, expression, default in found or ():
             if expression is not None:
                 self._add(expression, target, argument, role)
             elif default is not None:
                 self._fix(FixedSetting(target, argument, role, default, default=True))
         return found is not None
+
+    def _unpacked(self, call: ast.Call) -> ast.Call:
+        """``call`` with each ``**d`` whose entries are known (a dict written there or built in the objective) written
+        out as keyword arguments; ``call`` itself when it unpacks none."""
+        if all(kw.arg is not None for kw in call.keywords):
+            return call
+        keywords: list[ast.keyword] = []
+        for kw in call.keywords:
+            entries = None
+            if kw.arg is None:
+                entries = _dict_entries(kw.value)
+                if entries is None and isinstance(kw.value, ast.Name):
+                    entries = self._dicts.get(kw.value.id)
+            if entries is None:
+                keywords.append(kw)
+            else:
+                keywords.extend(ast.keyword(arg=key, value=value) for key, value in entries)
+        return ast.Call(func=call.func, args=call.args, keywords=keywords)
 
     def _read_torch_call(self, call: ast.Call, path: str, name: str) -> None:
         parts = path.split(".")
