@@ -123,6 +123,26 @@ def test_arguments_unpacked_from_a_dict_the_objective_builds_are_read():
     assert FixedSetting("keras.Model.fit", "batch_size", "batch_size", 64) in source.settings
 
 
+def test_what_a_keras_study_ran_informs_a_later_choice_of_optimiser_or_activation_in_either_library():
+    from jupyter_metahpo.experience import PastStudy
+    from jupyter_metahpo.meta.as_it_ran import past_class
+    from jupyter_metahpo.meta.torch_choices import ACTIVATION, KERAS_ACTIVATION, KERAS_OPTIMIZER, OPTIMIZER
+    from jupyter_metahpo.space import SearchSpace, loguniform
+
+    past = PastStudy("s", "task", SearchSpace({"lr": loguniform(1e-4, 1e-1)}), "maximize", ({"lr": 1e-3},), (0.5,))
+    keras_study = describe_objective(LOOP_CELL, ["units", "lr", "dropout", "epochs", "n_layers"])
+    assert keras_study.torch_classes == ("keras.activations.ReLU", "keras.optimizers.Adam")
+    assert [past_class(past, keras_study, kind) for kind in (KERAS_OPTIMIZER, KERAS_ACTIVATION)] == ["Adam", "ReLU"]
+    assert [past_class(past, keras_study, kind) for kind in (OPTIMIZER, ACTIVATION)] == ["Adam", "ReLU"]  # torch's
+    by_name = describe_objective(NAMED_CELL.replace('trial.suggest_categorical("opt", ["sgd", "rmsprop", "adam"])',
+                                                    '"rmsprop"'), ["width", "act", "drop"])
+    assert "keras.optimizers.RMSprop" in by_name.torch_classes
+    assert past_class(past, by_name, KERAS_ACTIVATION) is None  # it chose its activation
+    torch_study = describe_objective("def f(lr):\n    return nn.Sequential(nn.Linear(4, 8), nn.GELU()), "
+                                     "optim.SGD(p, lr=lr)", ["lr"])
+    assert past_class(past, torch_study, KERAS_OPTIMIZER) == "SGD"
+
+
 def test_keras_2s_names_and_tf_keras_paths_are_read():
     source = describe_objective(
         "def f(lr, u):\n    model = tf.keras.models.Sequential([tf.keras.layers.Dense(u, activation='relu')])\n"

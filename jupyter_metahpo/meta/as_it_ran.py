@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from ..builtin_spaces import BUILTIN_SPACES
 from ..experience import PastStudy
 from .source import ObjectiveSource
-from .torch_choices import ANY_OPTIMIZER, OPTIMIZER, ChoiceKind
+from .torch_choices import ANY_OPTIMIZER, KINDS, OPTIMIZER, ChoiceKind
 
 __all__ = ["AsItRan", "nearest_option", "past_class"]
 
@@ -46,19 +46,22 @@ class AsItRan(NamedTuple):
 
 
 def past_class(past: PastStudy, theirs: ObjectiveSource | None, kind: ChoiceKind = OPTIMIZER) -> str | None:
-    """The torch class of ``kind`` (the optimiser, the activation) every trial of ``past`` ran, as torch names it;
-    None when not known.
+    """The class of ``kind``'s role (the optimiser, the activation) every trial of ``past`` ran, as its library names
+    it (an activation as torch names its class); None when not known.
 
     A built-in space says it (:attr:`.BuiltinSpace.optimizer`, :attr:`.BuiltinSpace.activation`); another
-    study's recorded source when it names exactly one class of that kind and chose none (a study that chose
-    one has it as a parameter, and is not asked).
+    study's recorded source when it names exactly one class of that role and chose none (a study that chose
+    one has it as a parameter, and is not asked), in either library: a PyTorch study's ``AdamW`` informs a
+    Keras cell's choice of optimiser, a Keras study's ``Adam`` a PyTorch cell's.
     """
     builtin = BUILTIN_SPACES.get(str(past.extra.get("space_name", "")))
     if builtin is not None:
         return getattr(builtin, kind.role)
-    if theirs is None or any(role.target == kind.target for role in theirs.roles):
+    kinds = [k for k in KINDS if k.role == kind.role]  # torch's and Keras's
+    if theirs is None or any(role.target in {k.target for k in kinds} for role in theirs.roles):
         return None
-    named = {path.rpartition(".")[2] for path in theirs.torch_classes if path.rpartition(".")[0] == kind.module}
+    modules = {k.module for k in kinds}
+    named = {path.rpartition(".")[2] for path in theirs.torch_classes if path.rpartition(".")[0] in modules}
     named.discard(ANY_OPTIMIZER)  # chosen when a trial ran: not one for every trial
     return named.pop() if len(named) == 1 else None
 

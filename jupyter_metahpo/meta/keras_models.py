@@ -36,7 +36,7 @@ from .torch_choices import ACTIVATION_NAMES, KERAS_ACTIVATION, KERAS_OPTIMIZER, 
 
 __all__ = [
     "DEFAULT_BATCH_SIZE", "FIT_TARGET", "KerasArgument", "is_keras_layer", "is_keras_mlp",
-    "keras_arguments", "keras_chosen", "uses_keras",
+    "keras_arguments", "keras_chosen", "keras_named_classes", "uses_keras",
 ]
 
 #: The optimisers ``compile`` takes by name, by that name.
@@ -166,3 +166,30 @@ def keras_chosen(function: ast.AST) -> list[tuple[ChoiceKind, ast.expr, dict[Any
         if chosen is not None and not isinstance(chosen, ast.Constant):  # which are parameters: the caller reads
             found.append((kind, chosen, runs))
     return found
+
+
+def keras_named_classes(function: ast.AST) -> tuple[str, ...]:
+    """The Keras optimisers and activations ``function`` runs by name, as ``keras.optimizers.Adam`` and
+    ``keras.activations.ReLU`` (an activation as torch names its class), sorted: what a study that never chose them
+    ran (:func:`.as_it_ran.past_class`). An optimiser called (``keras.optimizers.Adam(...)``) or named in ``compile``
+    (``"adam"``); an activation named in a ``Dense`` or an ``Activation`` layer (``activation="relu"``)."""
+    calls = calls_in([function])
+    if not uses_keras(dotted(call.func) or "" for call in calls):
+        return ()
+    found: set[str] = set()
+    for call in calls:
+        path = dotted(call.func) or ""
+        name = path.rpartition(".")[2]
+        optimizer = _optimizer_name(path)
+        if optimizer is not None and optimizer != "Optimizer":
+            found.add(f"{KERAS_OPTIMIZER.module}.{optimizer}")
+        elif name == "compile" and "." in path and not is_keras_layer(path):
+            named = _OPTIMIZER_STRINGS.get(str(literal(argument(call, "optimizer", 0) or ast.Constant(None))).lower())
+            if named is not None:
+                found.add(f"{KERAS_OPTIMIZER.module}.{named}")
+        elif is_keras_layer(path) and name in ("Dense", "Activation"):
+            activation = argument(call, "activation", 1 if name == "Dense" else 0)
+            runs = ACTIVATION_NAMES.get(str(literal(activation))) if activation is not None else None
+            if runs is not None:
+                found.add(f"{KERAS_ACTIVATION.module}.{runs}")
+    return tuple(sorted(found))

@@ -33,7 +33,8 @@ random forest's ``max_depth`` whatever it is called.
   (:mod:`.torch_choices`); an option of ``getattr(optim, name)`` is the class's own name
   and needs none.
 - ``torch_classes``: the torch optimisers and activations the objective names
-  (``torch.optim.AdamW``, ``torch.nn.ReLU``): what a study that never chose them ran.
+  (``torch.optim.AdamW``, ``torch.nn.ReLU``), and a Keras model's (``keras.optimizers.Adam``,
+  ``keras.activations.ReLU``): what a study that never chose them ran.
 - ``settings``: one :class:`FixedSetting` per role the objective fixes rather than
   tunes: a literal in the same places (``SVC(class_weight=None)``, ``range(20)``
   epochs), or the library's own default of a built-in estimator's argument the call
@@ -90,7 +91,15 @@ from .inlining import (
     namespace_finder,
     parse,
 )
-from .keras_models import KerasArgument, is_keras_layer, is_keras_mlp, keras_arguments, keras_chosen, uses_keras
+from .keras_models import (
+    KerasArgument,
+    is_keras_layer,
+    is_keras_mlp,
+    keras_arguments,
+    keras_chosen,
+    keras_named_classes,
+    uses_keras,
+)
 from .native_boosting import ROUNDS, what_native_boosting_runs
 from .powers import power_text
 from .skorch_nets import SKORCH_ROLES, is_skorch_net, what_skorch_runs
@@ -349,7 +358,7 @@ def describe_objective(objective: Callable[..., Any] | str, parameter_names: Ite
     reading, helpers, written = _with_helpers(node, find, names, desugar=True)
     reading.body.extend(ast.Expr(value=e) for e in configured_estimators(reading, namespace, names))
     _name_estimator_classes(reading, namespace)
-    classes = named_classes(reading, namespace)
+    classes = tuple(sorted({*named_classes(reading, namespace), *keras_named_classes(reading)}))
     chosen = [*name_chosen(reading, namespace), *keras_chosen(reading)]
     _name_loop_suggestions(reading, namespace)
     _iterate_built_lists(reading, names)
