@@ -22,6 +22,7 @@ from .space import Parameter, SearchSpace, choice, from_scipy_distribution
 
 __all__ = ["from_param_distributions"]
 
+
 def from_param_distributions(distributions: Mapping[str, Any] | SearchSpace) -> SearchSpace | Mapping[str, Any]:
     """``distributions`` with each frozen ``scipy.stats`` distribution and each list of values turned into ours
     (see the module docstring); a ``SearchSpace``, or a dict of our distributions, as it is."""

@@ -100,7 +100,7 @@ class _NewStudy:
         self.families = frozenset(source.families) if source is not None else frozenset()
         self.sketch = tuple(sorted(source.shingles)[:SKETCH_SIZE]) if source is not None else ()
         self.exact_sketch = source is not None and len(source.shingles) <= SKETCH_SIZE
-        self._shared_memo: dict[tuple[tuple[str, str], ...], tuple[int, bool]] = {}
+        self._shared_memo: dict[tuple[tuple[tuple[str, str], ...], tuple[str, ...]], tuple[int, bool]] = {}
         self._code_memo: dict[str, float] = {}
 
     def shared(self, parameters: tuple[tuple[str, str], ...], roles: tuple[str, ...] = ()) -> tuple[int, bool]:

@@ -551,7 +551,7 @@ def _plain(parameter: Parameter, value: Any) -> Any:
 
 
 #: scipy.stats distributions read as ours, by their ``dist.name``: they say bounds and a scale.
-_SCIPY_CONTINUOUS = {"uniform": "uniform", "loguniform": "loguniform", "reciprocal": "loguniform"}
+_SCIPY_CONTINUOUS = {"uniform": uniform, "loguniform": loguniform, "reciprocal": loguniform}
 _SCIPY_DISCRETE = frozenset(("randint",))
 
 
@@ -571,7 +571,7 @@ def from_scipy_distribution(name: Any, value: Any, *, lists: bool = False) -> An
     dist_name = str(getattr(dist, "name", type(dist).__name__))
     low, high = (float(bound) for bound in value.support())
     if dist_name in _SCIPY_CONTINUOUS:
-        return (uniform if _SCIPY_CONTINUOUS[dist_name] == "uniform" else loguniform)(low, high)
+        return _SCIPY_CONTINUOUS[dist_name](low, high)
     if dist_name in _SCIPY_DISCRETE:
         return intrange(int(low), int(high))
     raise TypeError(

@@ -27,7 +27,7 @@ from ..experience import PastStudy
 from ..space import Choice, SearchSpace
 from .as_it_ran import nearest_option, past_class
 from .branches import Branch, branch_values
-from .compat import TransferredStudy, TransferReport, past_fixed, shared_needed, transfer_study
+from .compat import OUTSIDE_BOUNDS, TransferredStudy, TransferReport, past_fixed, shared_needed, transfer_study
 from .matching import SpaceMatch, match_spaces
 from .source import ObjectiveSource
 from .torch_choices import ChoiceKind
@@ -117,7 +117,7 @@ def _outside(study: PastStudy, dropped: Counter, match: SpaceMatch, space: Searc
     parts = []
     for reason, count in dropped.most_common():
         text = f"{reason} in {count} trials"
-        name = reason.removesuffix(" outside the new bounds")
+        name = reason.removesuffix(OUTSIDE_BOUNDS)
         theirs = study.space.get(past_names.get(name, "")) if name != reason else None
         if theirs is not None and hasattr(theirs, "low") and hasattr(space[name], "low"):
             text += (f": their {past_names[name]} {theirs.low:g} to {theirs.high:g}, your {name} "

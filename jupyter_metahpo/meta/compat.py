@@ -45,6 +45,7 @@ __all__ = [
     "MIN_NEAR_FIXED",
     "MIN_SHARED",
     "ONE_SHARED_EVIDENCE",
+    "OUTSIDE_BOUNDS",
     "TransferredStudy",
     "TransferReport",
     "transfer_study",
@@ -64,6 +65,9 @@ __all__ = [
 #: 0.174/0.101/0.067. A past beyond one range-width is still dropped: a range moved
 #: far away is not the same region with its edge cut.
 CLIP_TOLERANCE = 1.0
+#: The report's reason for a trial dropped so, after the new parameter's name (``"epochs outside the new bounds"``);
+#: the cold explanation reads the name back from it.
+OUTSIDE_BOUNDS = " outside the new bounds"
 
 #: Trials kept at least, nearest the values the new objective fixes (when fewer match them exactly).
 MIN_NEAR_FIXED = 16
@@ -436,7 +440,7 @@ class _Mover:
                 return None, clipped, f"{link.new}={config[link.past]!r} not an option"
             placed, was_clipped = _place(value, parameter)
             if placed is NO_VALUE:
-                return None, clipped, f"{link.new} outside the new bounds"
+                return None, clipped, f"{link.new}{OUTSIDE_BOUNDS}"
             out[link.new] = placed
             if was_clipped:
                 clipped.append(link.new)

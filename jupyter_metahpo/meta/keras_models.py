@@ -28,7 +28,7 @@ recurrent, embedding and attention layers make another model: not an MLP.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from ._syntax import argument, calls_in, dotted, literal
@@ -147,25 +147,9 @@ def _is_keras_fit(call: ast.Call) -> bool:
 def keras_chosen(function: ast.AST) -> list[tuple[ChoiceKind, ast.expr, dict[Any, str]]]:
     """Each expression that chooses the Keras optimiser or an activation by its name (``compile(optimizer=name)``,
     ``Dense(units, activation=activation)``, ``Activation(activation)``): its kind, the expression and what each
-    name runs (``"adam"`` runs ``Adam``, ``"relu"`` runs ``ReLU``)."""
-    found: list[tuple[ChoiceKind, ast.expr, dict[Any, str]]] = []
-    calls = calls_in([function])
-    if not uses_keras(dotted(call.func) or "" for call in calls):
-        return found  # ``re.compile(pattern)`` is no Keras model's
-    for call in calls:
-        path = dotted(call.func) or ""
-        name = path.rpartition(".")[2]
-        if name == "compile" and "." in path and not is_keras_layer(path):
-            kind, chosen = KERAS_OPTIMIZER, argument(call, "optimizer", 0)
-            runs: dict[Any, str] = dict(_OPTIMIZER_STRINGS)
-        elif is_keras_layer(path) and name in ("Dense", "Activation"):
-            kind, chosen = KERAS_ACTIVATION, argument(call, "activation", 1 if name == "Dense" else 0)
-            runs = dict(ACTIVATION_NAMES)
-        else:
-            continue
-        if chosen is not None and not isinstance(chosen, ast.Constant):  # which are parameters: the caller reads
-            found.append((kind, chosen, runs))
-    return found
+    name runs (``"adam"`` runs ``Adam``, ``"relu"`` runs ``ReLU``). Which are parameters, the caller reads."""
+    return [(kind, expression, dict(runs)) for kind, expression, runs in _named_by_string(_keras_calls(function))
+            if not isinstance(expression, ast.Constant)]
 
 
 def keras_named_classes(function: ast.AST) -> tuple[str, ...]:
@@ -173,23 +157,38 @@ def keras_named_classes(function: ast.AST) -> tuple[str, ...]:
     ``keras.activations.ReLU`` (an activation as torch names its class), sorted: what a study that never chose them
     ran (:func:`.as_it_ran.past_class`). An optimiser called (``keras.optimizers.Adam(...)``) or named in ``compile``
     (``"adam"``); an activation named in a ``Dense`` or an ``Activation`` layer (``activation="relu"``)."""
+    calls = _keras_calls(function)
+    called = (_optimizer_name(dotted(call.func) or "") for call in calls)
+    found = {f"{KERAS_OPTIMIZER.module}.{name}" for name in called if name not in (None, "Optimizer")}
+    for kind, expression, runs in _named_by_string(calls):
+        name = str(literal(expression))
+        named = runs.get(name.lower() if kind is KERAS_OPTIMIZER else name)
+        if named is not None:
+            found.add(f"{kind.module}.{named}")
+    return tuple(sorted(found))
+
+
+def _keras_calls(function: ast.AST) -> list[ast.Call]:
+    """The calls of ``function`` when it builds a Keras model; none otherwise (``re.compile(pattern)`` is no Keras
+    model's)."""
     calls = calls_in([function])
-    if not uses_keras(dotted(call.func) or "" for call in calls):
-        return ()
-    found: set[str] = set()
+    return calls if uses_keras(dotted(call.func) or "" for call in calls) else []
+
+
+def _named_by_string(calls: list[ast.Call]) -> list[tuple[ChoiceKind, ast.expr, Mapping[str, str]]]:
+    """Where Keras takes a class by its name: ``compile``'s optimiser (``"adam"``), a ``Dense``'s or an
+    ``Activation`` layer's activation (``"relu"``): the kind, the expression passed and what each name runs."""
+    found: list[tuple[ChoiceKind, ast.expr, Mapping[str, str]]] = []
     for call in calls:
         path = dotted(call.func) or ""
         name = path.rpartition(".")[2]
-        optimizer = _optimizer_name(path)
-        if optimizer is not None and optimizer != "Optimizer":
-            found.add(f"{KERAS_OPTIMIZER.module}.{optimizer}")
-        elif name == "compile" and "." in path and not is_keras_layer(path):
-            named = _OPTIMIZER_STRINGS.get(str(literal(argument(call, "optimizer", 0) or ast.Constant(None))).lower())
-            if named is not None:
-                found.add(f"{KERAS_OPTIMIZER.module}.{named}")
+        if name == "compile" and "." in path and not is_keras_layer(path):
+            kind, expression, runs = KERAS_OPTIMIZER, argument(call, "optimizer", 0), _OPTIMIZER_STRINGS
         elif is_keras_layer(path) and name in ("Dense", "Activation"):
-            activation = argument(call, "activation", 1 if name == "Dense" else 0)
-            runs = ACTIVATION_NAMES.get(str(literal(activation))) if activation is not None else None
-            if runs is not None:
-                found.add(f"{KERAS_ACTIVATION.module}.{runs}")
-    return tuple(sorted(found))
+            kind, runs = KERAS_ACTIVATION, ACTIVATION_NAMES
+            expression = argument(call, "activation", 1 if name == "Dense" else 0)
+        else:
+            continue
+        if expression is not None:
+            found.append((kind, expression, runs))
+    return found

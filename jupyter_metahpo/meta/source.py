@@ -1317,15 +1317,20 @@ class _RoleReader:
         For the objective's own ``config`` argument, every parameter named as one of the
         estimator's arguments; a global dict of fixed settings tells nothing.
         """
-        entries = _dict_entries(value)
-        if entries is None and isinstance(value, ast.Name):
-            entries = self._dicts.get(value.id)
+        entries = self._unpacked_entries(value)
         for key, expression in entries or []:
             self._add(expression, name, key, self._estimator_role(estimator, key))
         if entries is None and isinstance(value, ast.Name) and value.id in self._holders:
             for parameter in sorted(self._names & estimator.arguments):
                 role = self._estimator_role(estimator, parameter)
                 self._roles[ParameterRole(parameter, name, parameter, role)] = None
+
+    def _unpacked_entries(self, value: ast.expr) -> list[tuple[str, ast.expr]] | None:
+        """The entries of the dict ``**value`` unpacks, when known: written there, or built in the objective."""
+        entries = _dict_entries(value)
+        if entries is None and isinstance(value, ast.Name):
+            entries = self._dicts.get(value.id)
+        return entries
 
     def _read_mlp_layers(self, value: ast.expr, name: str) -> None:
         """``hidden_layer_sizes=(width,) * n_layers`` (or ``[width] * n``, ``(width, width)``; literal widths such
@@ -1382,11 +1387,7 @@ class _RoleReader:
             return call
         keywords: list[ast.keyword] = []
         for kw in call.keywords:
-            entries = None
-            if kw.arg is None:
-                entries = _dict_entries(kw.value)
-                if entries is None and isinstance(kw.value, ast.Name):
-                    entries = self._dicts.get(kw.value.id)
+            entries = self._unpacked_entries(kw.value) if kw.arg is None else None
             if entries is None:
                 keywords.append(kw)
             else:
@@ -1436,18 +1437,21 @@ class _RoleReader:
         if any(path.rpartition(".")[2] in ("backward", "step") for path in calls) or "epoch" in variable:
             self._add(stop, "training loop", "range", "max_epochs")
             self._add(step, "training loop", "range step", "batch_size")
-        elif any(_is_torch_layer(path) or self._keras and is_keras_layer(path) for path in calls):
+        elif any(self._is_layer(path) for path in calls):
             self._add(stop, "layer loop", "range", "n_hidden_layers")
 
     def _read_repeated_layers(self, node: ast.BinOp) -> None:
         """``[nn.Linear(h, h), nn.ReLU()] * n_layers``."""
         for sequence, count in ((node.left, node.right), (node.right, node.left)):
             layers = isinstance(sequence, ast.List) and any(
-                _is_torch_layer(path) or self._keras and is_keras_layer(path)
-                for path in (_dotted(c.func) or "" for c in _calls_in([sequence]))
+                self._is_layer(_dotted(c.func) or "") for c in _calls_in([sequence])
             )
             if layers:
                 self._add(count, "layer loop", "*", "n_hidden_layers")
+
+    def _is_layer(self, path: str) -> bool:
+        """Whether ``path`` names a torch layer, or in a Keras objective a Keras one."""
+        return _is_torch_layer(path) or self._keras and is_keras_layer(path)
 
     def _is_torch_mlp(self) -> bool:
         paths = self._paths
