@@ -144,14 +144,25 @@ def find_space(
         except SuggestCallError as problem:
             raise UsageError(f"the objective's suggest calls: {problem}") from None
         if from_calls is not None:
-            return "the objective's trial.suggest_* calls", from_calls
+            return f"the objective's {_declaring_calls(objective)}", from_calls
     if "space" in namespace:
         return "space", namespace["space"]
     raise UsageError(
         "no search space found: define a dict named `space` in the cell (space = {'lr': loguniform(1e-4, 1e-1)}), "
         "pass --space NAME, give the objective distributions as defaults (def f(lr=loguniform(1e-4, 1e-1))), "
-        "or declare them Optuna's way (def f(trial): lr = trial.suggest_float('lr', 1e-4, 1e-1, log=True))."
+        "or declare them Optuna's way (def f(trial): lr = trial.suggest_float('lr', 1e-4, 1e-1, log=True)) or "
+        "KerasTuner's (def f(hp): lr = hp.Float('lr', 1e-4, 1e-1, sampling='log'))."
     )
+
+
+def _declaring_calls(objective: Callable[..., Any]) -> str:
+    """What declared the objective's space, for a person: Optuna's calls on ``trial``, or KerasTuner's on ``hp``."""
+    try:
+        parameters = inspect.signature(objective).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    return "hp.Int / hp.Float / hp.Choice calls" if "hp" in parameters and "trial" not in parameters else (
+        "trial.suggest_* calls")
 
 
 def _candidate_space_names(namespace: Mapping[str, Any], defined: CellDefinitions, name: str | None) -> list[str] | None:

@@ -19,13 +19,14 @@ it counts like the worst complete trial, as a failed trial does.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from .suggest_calls import declared_parameter
+from .suggest_calls import KERAS_TUNER_METHODS, declared_parameter
 from .trial import FrozenTrial, TrialPruned, TrialState
 
 __all__ = ["Trial", "TrialPruned", "Reporter", "pruned_trial", "observations_for_sampler", "reported_value", "reported_step"]
@@ -40,7 +41,7 @@ class Reporter(Protocol):
 
 
 class Trial:
-    """The handle an objective receives when it has a parameter named ``trial``.
+    """The handle an objective receives when it has a parameter named ``trial`` (or ``hp``).
 
     ``params`` is the configuration being tried (``trial.params["lr"]``), ``number``
     the trial's number (from 0, as stored). A handle made outside a study (a trial run
@@ -124,20 +125,64 @@ class Trial:
         """Optuna's older ``suggest_discrete_uniform``: ``suggest_float(name, low, high, step=q)``."""
         return self._suggested("suggest_discrete_uniform", (name, low, high, q), {})
 
+    # KerasTuner's HyperParameters methods, for a ``build_model(hp)`` handed this handle: read the same way.
+    def Int(self, name: str, min_value: int, max_value: int, step: int | None = None, sampling: str = "linear",
+            default: int | None = None, parent_name: str | None = None, parent_values: Any = None) -> int:  # noqa: N802
+        """The value of ``name`` in this trial's configuration (KerasTuner's ``hp.Int``)."""
+        return self._suggested("Int", (name, min_value, max_value), {"step": step, "sampling": sampling})
+
+    def Float(self, name: str, min_value: float, max_value: float, step: float | None = None,  # noqa: N802
+              sampling: str = "linear", default: float | None = None, parent_name: str | None = None,
+              parent_values: Any = None) -> float:
+        """The value of ``name`` in this trial's configuration (KerasTuner's ``hp.Float``)."""
+        return self._suggested("Float", (name, min_value, max_value), {"step": step, "sampling": sampling})
+
+    def Choice(self, name: str, values: Sequence[Any], ordered: bool | None = None, default: Any = None,  # noqa: N802
+               parent_name: str | None = None, parent_values: Any = None) -> Any:
+        """The value of ``name`` in this trial's configuration (KerasTuner's ``hp.Choice``)."""
+        return self._suggested("Choice", (name, values), {})
+
+    def Boolean(self, name: str, default: bool = False, parent_name: str | None = None,  # noqa: N802
+                parent_values: Any = None) -> bool:
+        """The value of ``name`` in this trial's configuration (KerasTuner's ``hp.Boolean``)."""
+        return self._suggested("Boolean", (name,), {})
+
+    def Fixed(self, name: str, value: Any, parent_name: str | None = None, parent_values: Any = None) -> Any:  # noqa: N802
+        """``value``: KerasTuner's fixed, untuned hyperparameter (not in the search space)."""
+        return value
+
+    def conditional_scope(self, parent_name: str, parent_values: Any) -> contextlib.AbstractContextManager[None]:
+        """KerasTuner's scope for parameters active under some of ``parent_name``'s values: here every parameter is
+        in the space, and a trial that does not use one leaves it unused, so the scope changes nothing."""
+        return contextlib.nullcontext()
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The configuration being tried (KerasTuner's ``hp.values``; :attr:`params`)."""
+        return dict(self.params)
+
+    def get(self, name: str) -> Any:
+        """The configuration's value of ``name`` (KerasTuner's ``hp.get``)."""
+        if name not in self.params:
+            known = ", ".join(self.params) or "none"
+            raise KeyError(f"the study's search space has no parameter {name!r} (its parameters: {known}).")
+        return self.params[name]
+
     def _suggested(self, method: str, args: tuple, kwargs: Mapping[str, Any]) -> Any:
         """The configuration's value for the call's parameter, checked against what the call allows."""
         name, parameter = declared_parameter(method, args, {k: v for k, v in kwargs.items() if v is not None})
+        shown = f"{'hp' if method in KERAS_TUNER_METHODS else 'trial'}.{method}({name!r}, ...)"
         if name not in self.params:
             known = ", ".join(self.params) or "none"
             raise ValueError(
-                f"trial.{method}({name!r}, ...): the study's search space has no parameter {name!r} (its parameters: "
+                f"{shown}: the study's search space has no parameter {name!r} (its parameters: "
                 f"{known}). Add {name!r}: {parameter!r} to the space, or leave the space out of tune() "
                 "(and out of the cell) so that it is read from the objective's suggest calls."
             )
         value = self.params[name]
         if not parameter.contains(value):
             raise ValueError(
-                f"trial.{method}({name!r}, ...) allows {parameter!r}, but the study's search space gave "
+                f"{shown} allows {parameter!r}, but the study's search space gave "
                 f"{name}={value!r}: the space passed to tune() and this call disagree. Make them agree, or "
                 "leave the space out so that it is read from the objective's suggest calls."
             )

@@ -28,6 +28,7 @@ from .result import trials_to_dataframe
 from .samplers.base import History, Sampler
 from .samplers.default import DefaultSampler
 from .space import SearchSpace, as_search_space
+from .suggest_calls import HANDLE_PARAMETERS
 from .trial import BestTrialMixin, Direction, FrozenTrial, Origin, TrialState, pruned_exceptions
 
 __all__ = [
@@ -726,7 +727,7 @@ def bind_objective(objective: Callable[..., Any], space: SearchSpace) -> Callabl
     An objective whose parameters are named like the space's (or that takes
     ``**kwargs``) is called with keyword arguments; an objective with a single
     parameter that is not a space name receives the configuration as one dict. A
-    parameter named ``trial`` (not a space name) receives the trial's handle
+    parameter named ``trial`` (or KerasTuner's ``hp``; not a space name) receives the trial's handle
     (:class:`~jupyter_metahpo.reporting.Trial`: ``report``, ``should_prune``,
     ``params``), so ``def objective(trial)`` alone reads its configuration from
     ``trial.params``. Called without a handle, such an objective gets one that keeps
@@ -738,26 +739,32 @@ def bind_objective(objective: Callable[..., Any], space: SearchSpace) -> Callabl
         params = dict(inspect.signature(objective).parameters)
     except (TypeError, ValueError):  # builtins without a signature: pass keywords
         return lambda config, trial=None: objective(**config)
-    if not _takes_trial(params, space):
+    handle = _handle_parameter(params, space)
+    if handle is None:
         call = _bind_config(objective, space, params)
         return lambda config, trial=None: call(config)
-    del params["trial"]
+    del params[handle]
     call = _bind_config(objective, space, params, alone_ok=True)
-    return lambda config, trial=None: call(config, trial=trial if trial is not None else Trial(None, config))
+    return lambda config, trial=None: call(config, **{handle: trial if trial is not None else Trial(None, config)})
 
 
 def takes_trial_handle(objective: Callable[..., Any], space: SearchSpace) -> bool:
-    """Whether :func:`bind_objective` gives ``objective`` the trial's handle (a parameter named ``trial``)."""
+    """Whether :func:`bind_objective` gives ``objective`` the trial's handle (a parameter named ``trial`` or ``hp``)."""
     try:
         params = dict(inspect.signature(objective).parameters)
     except (TypeError, ValueError):
         return False
-    return _takes_trial(params, space)
+    return _handle_parameter(params, space) is not None
 
 
-def _takes_trial(params: Mapping[str, inspect.Parameter], space: SearchSpace) -> bool:
-    trial_param = params.get("trial")
-    return trial_param is not None and "trial" not in space.names and trial_param.kind not in _NOT_BY_NAME
+def _handle_parameter(params: Mapping[str, inspect.Parameter], space: SearchSpace) -> str | None:
+    """The objective's parameter that receives the handle: the first of :data:`HANDLE_PARAMETERS` it takes by name
+    that is not a space parameter; None when it takes none."""
+    for name in HANDLE_PARAMETERS:
+        param = params.get(name)
+        if param is not None and name not in space.names and param.kind not in _NOT_BY_NAME:
+            return name
+    return None
 
 
 #: Parameter kinds that cannot receive the trial's handle by name.

@@ -31,6 +31,20 @@ unused. A loop over a constant list of names (``for name in ("C", "gamma"):
 trial.suggest_float(name, 1e-3, 1e3, log=True)``) declares each. Any other computed name, or a
 bound read from data, cannot be known before the trial runs: the error names the call and says to
 pass the space instead.
+
+Users coming from KerasTuner bring a ``build_model(hp)`` that declares its space with
+``hp.Int``, ``hp.Float``, ``hp.Choice`` and ``hp.Boolean`` (:data:`KERAS_TUNER_METHODS`), read
+the same way and answered by the same handle (``hp.Fixed`` declares nothing: it is its value).
+Their meaning here (:func:`declared_parameter`): ``Int(name, min_value, max_value)`` is
+``intrange`` (``sampling="log"``: ``log=True``), ``Float`` ``uniform`` (``loguniform``);
+with a ``step``, the choice of the grid's values, whose step multiplies under
+``sampling="log"`` as in KerasTuner (``hp.Int("units", 32, 512, step=2, sampling="log")`` is
+32, 64, ..., 512); ``"reverse_log"`` keeps the range (its values with a step), searched as
+this package searches any range. ``Choice(name, values)`` is ``choice(*values)``,
+``Boolean(name)`` ``choice(False, True)``. A parameter under ``parent_name`` /
+``parent_values`` (or in ``with hp.conditional_scope(...)``) is in the space like one in an
+``if``. These are read on a handle called ``hp`` or ``trial`` (also once a helper's
+argument: ``build_model(hp)``), so that another library's ``Int`` or ``Float`` is not.
 """
 
 from __future__ import annotations
@@ -40,14 +54,15 @@ import copy
 import itertools
 import math
 import numbers
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .space import Parameter, SearchSpace, choice, intrange, loguniform, uniform
 
 __all__ = [
-    "SUGGEST_METHODS", "MAX_GRID", "SuggestCallError", "categorical_options", "declared_parameter", "declared_space",
-    "loop_names",
+    "SUGGEST_METHODS", "KERAS_TUNER_METHODS", "HANDLE_PARAMETERS", "MAX_GRID", "SuggestCallError", "categorical_options",
+    "declared_parameter", "declared_space", "is_handle_name", "loop_names", "suggest_method",
 ]
 
 #: Optuna's ``Trial.suggest_*`` methods and their positional arguments after the name.
@@ -61,6 +76,23 @@ SUGGEST_METHODS: Mapping[str, tuple[str, ...]] = {
 }
 #: Keyword-only arguments each method takes (Optuna's).
 _KEYWORD_ONLY = {"suggest_float": ("step", "log"), "suggest_int": ("step", "log")}
+#: KerasTuner's ``HyperParameters`` methods that declare a parameter, their arguments after the name in order, and
+#: how many of those a call must give.
+KERAS_TUNER_METHODS: Mapping[str, tuple[str, ...]] = {
+    "Int": ("min_value", "max_value", "step", "sampling", "default"),
+    "Float": ("min_value", "max_value", "step", "sampling", "default"),
+    "Choice": ("values", "ordered", "default"),
+    "Boolean": ("default",),
+}
+_KERAS_TUNER_REQUIRED = {"Int": 2, "Float": 2, "Choice": 1, "Boolean": 0}
+#: KerasTuner's keyword arguments for a parameter active only under another's values: the parameter is in the space
+#: regardless (a trial that does not use it leaves it unused), as one suggested inside an ``if``.
+_KERAS_TUNER_CONDITIONS = ("parent_name", "parent_values")
+_SAMPLINGS = ("linear", "log", "reverse_log")
+#: The names of an objective's parameter that receives the trial's handle: Optuna's ``trial``, KerasTuner's ``hp``.
+HANDLE_PARAMETERS = ("trial", "hp")
+#: A handle's name, as written or once a helper's argument is inlined (``_h1_hp``: :mod:`.meta.inlining`).
+_HANDLE_NAME = re.compile(r"(?:_h\d+_)*(?:hp|trial)")
 #: A call with a ``step`` (or ``q``) is the choice of its grid's values, up to this many of them.
 MAX_GRID = 100
 
@@ -78,6 +110,8 @@ def declared_parameter(method: str, args: Sequence[Any], kwargs: Mapping[str, An
     a ``step`` (``q`` of ``suggest_discrete_uniform``) makes the choice of the grid's values
     ``low, low + step, ...`` (at most :data:`MAX_GRID` of them), since these ranges have no step.
     """
+    if method in KERAS_TUNER_METHODS:
+        return _keras_tuner_parameter(method, args, kwargs)
     if method not in SUGGEST_METHODS:
         known = ", ".join(SUGGEST_METHODS)
         raise SuggestCallError(f"trial.{method}() is not one of Optuna's suggest methods ({known}).")
@@ -129,24 +163,86 @@ def _distribution(method: str, given: Mapping[str, Any]) -> Parameter:
     return _grid(low, high, step, integer=method == "suggest_int")
 
 
-def _grid(low: Any, high: Any, step: Any, integer: bool) -> Parameter:
-    """The choice of ``low, low + step, ...`` up to ``high``."""
+def _grid(low: Any, high: Any, step: Any, integer: bool, multiply: bool = False) -> Parameter:
+    """The choice of ``low, low + step, ...`` up to ``high`` (``multiply``: ``low, low * step, ...``)."""
     for label, value in (("low", low), ("high", high), ("step", step)):
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
             raise TypeError(f"`{label}` must be a finite number, got {value!r}.")
-    if step <= 0:
-        raise ValueError(f"`step` must be > 0, got {step!r}.")
-    count = math.floor((high - low) / step + 1e-9) + 1
+    if step <= (1 if multiply else 0):
+        raise ValueError(f"`step` must be > {1 if multiply else 0}, got {step!r}.")
+    if multiply:
+        count = math.floor(math.log(high / low) / math.log(step) + 1e-9) + 1
+        values = [low * step**i for i in range(min(count, MAX_GRID + 1))]
+    else:
+        count = math.floor((high - low) / step + 1e-9) + 1
+        values = [low + i * step for i in range(min(count, MAX_GRID + 1))]
+    by = f"times {step!r}" if multiply else f"by {step!r}"
     if count < 2:
-        raise ValueError(f"the grid from {low!r} to {high!r} by {step!r} has fewer than 2 values.")
+        raise ValueError(f"the grid from {low!r} to {high!r} {by} has fewer than 2 values.")
     if count > MAX_GRID:
         raise ValueError(
-            f"the grid from {low!r} to {high!r} by {step!r} has {count} values, more than {MAX_GRID}: "
+            f"the grid from {low!r} to {high!r} {by} has {count} values, more than {MAX_GRID}: "
             f"leave the step out (a range) or pass a space with a choice of the values you want."
         )
     if integer:
-        return choice(*(int(low) + i * int(step) for i in range(count)))
-    return choice(*(round(low + i * step, 12) for i in range(count)))
+        return choice(*(int(round(v)) for v in values))
+    return choice(*(round(v, 12) for v in values))
+
+
+def _keras_tuner_parameter(method: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[str, Parameter]:
+    """The parameter ``hp.<method>(*args, **kwargs)`` declares, in KerasTuner's meaning (see the module's docstring)."""
+    shown = f"hp.{method}()"
+    names = ("name", *KERAS_TUNER_METHODS[method])
+    if len(args) > len(names):
+        raise SuggestCallError(f"{shown} takes at most {len(names)} positional arguments ({', '.join(names)}), "
+                               f"but {len(args)} were given.")
+    given = dict(zip(names, args))
+    for key, value in kwargs.items():
+        if key not in names and key not in _KERAS_TUNER_CONDITIONS:
+            takes = ", ".join((*names, *_KERAS_TUNER_CONDITIONS))
+            raise SuggestCallError(f"{shown} got an unexpected argument {key!r}; it takes {takes}.")
+        if key in given:
+            raise SuggestCallError(f"{shown} got {key!r} twice.")
+        given[key] = value
+    missing = [n for n in names[: 1 + _KERAS_TUNER_REQUIRED[method]] if n not in given]
+    if missing:
+        raise SuggestCallError(f"{shown} is missing {', '.join(missing)}.")
+    name = given["name"]
+    if not isinstance(name, str) or not name:
+        raise SuggestCallError(f"{shown} needs the parameter's name as a non-empty string first, got {name!r}.")
+    try:
+        return name, _keras_tuner_distribution(method, given)
+    except (TypeError, ValueError) as problem:
+        raise SuggestCallError(f"hp.{method}({name!r}, ...): {problem}") from None
+
+
+def _keras_tuner_distribution(method: str, given: Mapping[str, Any]) -> Parameter:
+    if method == "Boolean":
+        return choice(False, True)
+    if method == "Choice":
+        values = given["values"]
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            raise ValueError(f"`values` must be a non-empty list of options, got {values!r}.")
+        return choice(*values)
+    low, high, step = given["min_value"], given["max_value"], given.get("step")
+    sampling = given.get("sampling") or "linear"
+    if not isinstance(sampling, str) or sampling.lower() not in _SAMPLINGS:
+        raise ValueError(f"`sampling` must be one of {', '.join(map(repr, _SAMPLINGS))}, got {sampling!r}.")
+    sampling = sampling.lower()
+    integer = method == "Int"
+    for label, value in (("min_value", low), ("max_value", high)):
+        if integer and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+            raise TypeError(f"`{label}` must be an integer, got {value!r}.")
+    if sampling != "linear" and not (isinstance(low, numbers.Real) and low > 0):
+        raise ValueError(f"sampling={sampling!r} needs min_value > 0, got {low!r}.")
+    if step is None or (integer and sampling == "linear" and step == 1):
+        if integer:
+            return intrange(low, high, log=sampling == "log")
+        return loguniform(low, high) if sampling == "log" else uniform(low, high)
+    if sampling == "reverse_log":  # KerasTuner's grid mirrored: max + min - min * step ** i
+        mirrored = _grid(low, high, step, integer, multiply=True)
+        return choice(*sorted(high + low - v for v in mirrored.options))  # type: ignore[attr-defined]
+    return _grid(low, high, step, integer, multiply=sampling == "log")
 
 
 def declared_space(function: ast.FunctionDef | ast.AsyncFunctionDef,
@@ -160,7 +256,7 @@ def declared_space(function: ast.FunctionDef | ast.AsyncFunctionDef,
     declared: dict[str, tuple[Parameter, str]] = {}
     for call in _suggest_calls(function):
         text = ast.unparse(call)
-        method = _suggest_method(call)
+        method = suggest_method(call)
         computed = in_loops.get(id(call))
         try:
             args = [None if computed and i == 0 else _constant(a, namespace) for i, a in enumerate(call.args)]
@@ -186,6 +282,10 @@ def declared_space(function: ast.FunctionDef | ast.AsyncFunctionDef,
     return SearchSpace({name: parameter for name, (parameter, _) in declared.items()})
 
 
+#: The methods that declare a choice of options.
+_CATEGORICAL = ("suggest_categorical", "Choice", "Boolean")
+
+
 def categorical_options(function: ast.FunctionDef | ast.AsyncFunctionDef,
                         namespace: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
     """The options of each ``trial.suggest_categorical(name, choices)`` in a function's syntax tree whose name and
@@ -193,12 +293,13 @@ def categorical_options(function: ast.FunctionDef | ast.AsyncFunctionDef,
     source reader asks, to read the branches an ``else`` takes)."""
     found: dict[str, tuple[Any, ...]] = {}
     for call in _suggest_calls(function):
-        if _suggest_method(call) != "suggest_categorical" or any(k.arg is None for k in call.keywords):
+        method = suggest_method(call)
+        if method not in _CATEGORICAL or any(k.arg is None for k in call.keywords):
             continue
         try:
             args = [_constant(a, namespace) for a in call.args]
             kwargs = {k.arg: _constant(k.value, namespace) for k in call.keywords}
-            name, parameter = declared_parameter("suggest_categorical", args, kwargs)  # type: ignore[arg-type]
+            name, parameter = declared_parameter(method, args, kwargs)  # type: ignore[arg-type]
         except (_NotConstant, SuggestCallError):
             continue
         found.setdefault(name, tuple(parameter.options))  # type: ignore[attr-defined]
@@ -241,7 +342,7 @@ def loop_names(function: ast.AST, namespace: Mapping[str, Any]) -> dict[int, lis
             visit(generator.iter, loops)
             visit(node.elt, inner)
             return
-        if isinstance(node, ast.Call) and _suggest_method(node) is not None and node.args and loops:
+        if isinstance(node, ast.Call) and suggest_method(node) is not None and node.args and loops:
             names = _names_for_loops(node.args[0], loops)
             if names:
                 found[id(node)] = names
@@ -264,14 +365,9 @@ def _range_values(iterated: ast.expr, assignments: Mapping[str, list[ast.expr]],
         try:
             value = _constant(node, namespace)
         except _NotConstant:
-            values = assignments.get(node.id, []) if isinstance(node, ast.Name) else []
+            values = assignments.get(node.id, []) if isinstance(node, ast.Name) else [node]
             call = values[0] if len(values) == 1 and isinstance(values[0], ast.Call) else None
-            if call is None or _suggest_method(call) != "suggest_int" or len(call.args) < 3:
-                return None
-            try:
-                value = _constant(call.args[2 if largest else 1], namespace)
-            except _NotConstant:
-                return None
+            value = _integer_bound(call, namespace, largest) if call is not None else None
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     start = bound(iterated.args[0], largest=False) if len(iterated.args) == 2 else 0
@@ -279,6 +375,25 @@ def _range_values(iterated: ast.expr, assignments: Mapping[str, list[ast.expr]],
     if start is None or stop is None or not 0 < stop - start <= MAX_GRID:
         return None
     return list(range(start, stop))
+
+
+def _integer_bound(call: ast.Call, namespace: Mapping[str, Any], largest: bool) -> int | None:
+    """The largest (smallest) integer an integer parameter's suggest call can give (``trial.suggest_int("n", 1, 3)``,
+    ``hp.Int("n", 1, 3)``, or a choice of integers), when its arguments are constants; else None."""
+    method = suggest_method(call)
+    if method not in ("suggest_int", "Int", "suggest_categorical", "Choice") or any(k.arg is None for k in call.keywords):
+        return None
+    try:
+        args = [_constant(a, namespace) for a in call.args]
+        kwargs = {k.arg: _constant(k.value, namespace) for k in call.keywords}
+        _, parameter = declared_parameter(method, args, kwargs)  # type: ignore[arg-type]
+    except (_NotConstant, SuggestCallError):
+        return None
+    options = getattr(parameter, "options", None)
+    values = list(options) if options is not None else [parameter.low, parameter.high]  # type: ignore[attr-defined]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return None
+    return max(values) if largest else min(values)
 
 
 def _constant_values(iterated: ast.expr, namespace: Mapping[str, Any]) -> list[Any] | None:
@@ -327,16 +442,26 @@ def _suggest_calls(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast
     in the order written."""
     calls = []
     for statement in function.body:
-        found = [n for n in ast.walk(statement) if isinstance(n, ast.Call) and _suggest_method(n) is not None]
+        found = [n for n in ast.walk(statement) if isinstance(n, ast.Call) and suggest_method(n) is not None]
         calls += sorted(found, key=lambda c: (getattr(c, "lineno", 0), getattr(c, "col_offset", 0)))
     return calls
 
 
-def _suggest_method(call: ast.Call) -> str | None:
+def suggest_method(call: ast.Call) -> str | None:
+    """The method of a call that declares a parameter: Optuna's ``<any name>.suggest_*``, or KerasTuner's
+    ``hp.Int`` (and :data:`KERAS_TUNER_METHODS`) on a handle's name (:func:`is_handle_name`); else None."""
     func = call.func
-    if isinstance(func, ast.Attribute) and func.attr in SUGGEST_METHODS and isinstance(func.value, ast.Name):
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+        return None
+    if func.attr in SUGGEST_METHODS or func.attr in KERAS_TUNER_METHODS and is_handle_name(func.value.id):
         return func.attr
     return None
+
+
+def is_handle_name(name: str) -> bool:
+    """Whether ``name`` is a trial handle's, as KerasTuner's methods are read on: ``hp`` or ``trial``, or either once
+    inlined from a helper's arguments (``_h1_hp``)."""
+    return _HANDLE_NAME.fullmatch(name) is not None
 
 
 class _NotConstant(Exception):

@@ -697,3 +697,40 @@ def test_a_keras_cell_warms_from_the_torch_mlp_prior(ip, tmp_path, monkeypatch):
     assert "units (their hidden_width: it sets keras.layers.Dense's units)" in text
     assert "lr (their learning_rate: it sets keras.optimizers.Adam's learning_rate)" in text
     assert result.trials[0].origin.source == "warm-start"
+
+
+def test_a_keras_tuner_cell_tunes_its_build_model_and_warms_from_the_torch_mlp_prior(ip, tmp_path, monkeypatch):
+    # A KerasTuner user's cell as it is: build_model(hp) declares the space, the objective trains what it builds.
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip(f"keras was imported earlier on its {keras.backend.backend()} backend")
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_wine(return_X_y=True)
+    ip.user_ns.update(X=StandardScaler().fit_transform(X).astype("float32"), y=y)
+    body = cell(
+        """
+        import keras
+        from keras import layers
+        def build_model(hp):
+            model = keras.Sequential([keras.Input((13,))])
+            for i in range(hp.Int("num_layers", 1, 2)):
+                model.add(layers.Dense(hp.Int(f"units_{i}", 32, 256, step=32), activation="relu"))
+            model.add(layers.Dense(3, activation="softmax"))
+            model.compile(optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-4, 1e-2, sampling="log")),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            return model
+        def objective(hp):
+            history = build_model(hp).fit(X, y, epochs=5, batch_size=32, validation_split=0.3, verbose=0)
+            return history.history["val_accuracy"][-1]
+        """
+    )
+    result = ip.run_cell_magic("metatune", f"--trials 2 --maximize --data X y --seed 0 --store {tmp_path / 's.json'}",
+                               body)
+    assert list(result.space.names) == ["num_layers", "units_0", "units_1", "lr"]
+    text = "\n".join(result.warm_start.lines())
+    assert "the built-in torch_mlp_classifier prior" in text, text
+    assert "units_0 (their hidden_width: it sets keras.layers.Dense's units)" in text
+    assert [t.origin.source for t in result.trials] == ["warm-start", "warm-start"]

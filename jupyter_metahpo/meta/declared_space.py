@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..space import SearchSpace, as_search_space
-from ..suggest_calls import declared_space
+from ..suggest_calls import HANDLE_PARAMETERS, declared_space
 from .source import objective_with_helpers
 
 __all__ = ["given_or_declared_space", "space_from_suggest_calls"]
@@ -23,7 +23,7 @@ __all__ = ["given_or_declared_space", "space_from_suggest_calls"]
 def space_from_suggest_calls(objective: Callable[..., Any]) -> SearchSpace | None:
     """The space ``objective``'s ``trial.suggest_*`` calls declare: its own in the order written, then its helpers'.
 
-    ``None`` when the objective takes no ``trial`` parameter, its source cannot be read
+    ``None`` when the objective takes no ``trial`` (or ``hp``) parameter, its source cannot be read
     or it makes no such call. A call whose name or bounds are not constants, calls that
     give one name two different distributions, or a malformed call raise
     :class:`~jupyter_metahpo.suggest_calls.SuggestCallError` naming the call.
@@ -44,13 +44,14 @@ def given_or_declared_space(space: Mapping[str, Any] | SearchSpace | None, objec
         raise TypeError(
             f"{caller}() needs a search space: pass one ({caller}(..., space={{'lr': loguniform(1e-4, 1e-1)}})), or "
             "an objective that declares it Optuna's way (def objective(trial): lr = trial.suggest_float('lr', 1e-4, "
-            "1e-1, log=True))."
+            "1e-1, log=True)) or KerasTuner's (def objective(hp): lr = hp.Float('lr', 1e-4, 1e-1, sampling='log'))."
         )
     return declared
 
 
 def _takes_trial(objective: Callable[..., Any]) -> bool:
     try:
-        return "trial" in inspect.signature(objective).parameters
+        parameters = inspect.signature(objective).parameters
     except (TypeError, ValueError):
         return False
+    return any(name in parameters for name in HANDLE_PARAMETERS)

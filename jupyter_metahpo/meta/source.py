@@ -69,7 +69,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..builtin_spaces import BUILTIN_SPACES
-from ..suggest_calls import SUGGEST_METHODS, categorical_options, loop_names
+from ..suggest_calls import categorical_options, loop_names, suggest_method
 from ._syntax import NOT_LITERAL as _NOT_LITERAL
 from ._syntax import argument as _argument
 from ._syntax import assignments as _assignments
@@ -641,7 +641,7 @@ def _reads_parameters(expression: ast.expr, names: Sequence[str]) -> bool:
     """Whether ``expression`` names one of the parameters or suggests one (``trial.suggest_int(...)``)."""
     return any(
         (isinstance(n, ast.Name) and n.id in names)
-        or (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in SUGGEST_METHODS)
+        or (isinstance(n, ast.Call) and suggest_method(n) is not None)
         for n in ast.walk(expression)
     )
 
@@ -1077,6 +1077,24 @@ class _RoleReader:
         self._dicts = self._local_dicts()
         self._roles: dict[ParameterRole, None] = {}  # ordered and without repeats
         self._settings: dict[str, list[FixedSetting]] = {}  # role -> every literal found for it
+        self._gated = self._gated_nodes()
+        self._gated_roles: set[str] = set()  # roles given a literal only under a parameter's switch
+
+    def _gated_nodes(self) -> set[int]:
+        """The ids of the nodes under ``if <parameter>:`` (or ``if not ...``): KerasTuner's ``if hp.Boolean("dropout"):
+        model.add(layers.Dropout(0.25))`` runs the layer in some trials only, so its literal is no fixed setting."""
+        gated: set[int] = set()
+        for statement in ast.walk(self._node):
+            if not isinstance(statement, ast.If):
+                continue
+            test = statement.test
+            while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+                test = test.operand
+            if self.parameter_at(test) is None:
+                continue
+            for child in (*statement.body, *statement.orelse):
+                gated.update(id(n) for n in ast.walk(child))
+        return gated
 
     def _holder_aliases(self) -> set[str]:
         """Locals that are the objective's ``config`` under another name (``cfg = config``; a helper's ``args``
@@ -1158,7 +1176,7 @@ class _RoleReader:
         if isinstance(node, ast.Subscript):
             key = node.slice
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
-                node.func.attr == "get" or node.func.attr in SUGGEST_METHODS):
+                node.func.attr == "get" or suggest_method(node) is not None):
             key = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "name"), None)
         elif isinstance(node, ast.Attribute) and node.attr in self._names:
             holder = (_dotted(node.value) or "").rpartition(".")[2]
@@ -1225,7 +1243,9 @@ class _RoleReader:
             self._roles[ParameterRole(parameter, target, argument, role, direct, base)] = None
         elif expression is not None and not self._parameters_in(expression):
             value = self._literal_value(expression)
-            if value is not _NOT_LITERAL:
+            if value is not _NOT_LITERAL and id(expression) in self._gated:
+                self._gated_roles.add(role)
+            elif value is not _NOT_LITERAL:
                 self._fix(FixedSetting(target, argument, role, _number_it_runs(family, argument, value)))
 
     def _literal_value(self, expression: ast.expr) -> Any:
@@ -1243,7 +1263,7 @@ class _RoleReader:
 
     def settings(self) -> tuple[FixedSetting, ...]:
         """The roles fixed to one value: none that a parameter also sets, none given two values."""
-        tuned = {role.role for role in self._roles}
+        tuned = {role.role for role in self._roles} | self._gated_roles
         fixed = []
         for role, found in self._settings.items():
             values = {_literal_key(setting.value) for setting in found}
@@ -1493,7 +1513,7 @@ def _is_arithmetic(expression: ast.expr) -> bool:
         path = _dotted(call.func) or ""
         method = path.rpartition(".")[2]
         if not (path in _CASTS or path.split(".")[0] in ("math", "np", "numpy") or path.endswith(".get")
-                or method in SUGGEST_METHODS):
+                or suggest_method(call) is not None):
             return False
     return True
 
