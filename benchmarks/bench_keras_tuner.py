@@ -36,7 +36,13 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks._command import command_line  # noqa: E402
-from benchmarks._live_runs import add_run_options, recorded_run, report_live_runs, torch_split, tuned_values  # noqa: E402
+from benchmarks._live_runs import (  # noqa: E402
+    add_run_options,
+    recorded_run,
+    report_live_runs,
+    torch_split,
+    tuned_values,
+)
 from benchmarks._loo.user_live import run_cell  # noqa: E402
 from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 
@@ -100,7 +106,8 @@ def keras_tuner_values(objective: Any, seed: int, trials: int, tuner: str) -> li
 
     with tempfile.TemporaryDirectory() as directory:
         search = FunctionTuner(objective=kt.Objective("score", direction="max"), max_trials=trials, seed=seed,
-                               directory=directory, project_name="bench", overwrite=True, max_consecutive_failed_trials=trials)
+                               directory=directory, project_name="bench", overwrite=True,
+                               max_consecutive_failed_trials=trials)
         search.search(verbose=0)
         ended = sorted(search.oracle.trials.values(), key=lambda t: int(t.trial_id))
         values = [float("nan") if t.score is None else float(t.score) for t in ended]

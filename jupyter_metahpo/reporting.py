@@ -147,7 +147,8 @@ class Trial:
         """The value of ``name`` in this trial's configuration (KerasTuner's ``hp.Boolean``)."""
         return self._suggested("Boolean", (name,), {})
 
-    def Fixed(self, name: str, value: Any, parent_name: str | None = None, parent_values: Any = None) -> Any:  # noqa: N802
+    def Fixed(self, name: str, value: Any, parent_name: str | None = None,  # noqa: N802
+              parent_values: Any = None) -> Any:
         """``value``: KerasTuner's fixed, untuned hyperparameter (not in the search space)."""
         return value
 

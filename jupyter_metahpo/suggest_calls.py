@@ -61,8 +61,8 @@ from typing import Any
 from .space import Parameter, SearchSpace, choice, intrange, loguniform, uniform
 
 __all__ = [
-    "SUGGEST_METHODS", "KERAS_TUNER_METHODS", "HANDLE_PARAMETERS", "MAX_GRID", "SuggestCallError", "categorical_options",
-    "declared_parameter", "declared_space", "is_handle_name", "loop_names", "suggest_method",
+    "SUGGEST_METHODS", "KERAS_TUNER_METHODS", "HANDLE_PARAMETERS", "MAX_GRID", "SuggestCallError",
+    "categorical_options", "declared_parameter", "declared_space", "is_handle_name", "loop_names", "suggest_method",
 ]
 
 #: Optuna's ``Trial.suggest_*`` methods and their positional arguments after the name.
@@ -377,11 +377,14 @@ def _range_values(iterated: ast.expr, assignments: Mapping[str, list[ast.expr]],
     return list(range(start, stop))
 
 
+_INTEGER_OR_CHOICE = ("suggest_int", "Int", "suggest_categorical", "Choice")
+
+
 def _integer_bound(call: ast.Call, namespace: Mapping[str, Any], largest: bool) -> int | None:
     """The largest (smallest) integer an integer parameter's suggest call can give (``trial.suggest_int("n", 1, 3)``,
     ``hp.Int("n", 1, 3)``, or a choice of integers), when its arguments are constants; else None."""
     method = suggest_method(call)
-    if method not in ("suggest_int", "Int", "suggest_categorical", "Choice") or any(k.arg is None for k in call.keywords):
+    if method not in _INTEGER_OR_CHOICE or any(k.arg is None for k in call.keywords):
         return None
     try:
         args = [_constant(a, namespace) for a in call.args]

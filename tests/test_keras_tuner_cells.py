@@ -4,7 +4,6 @@ the torch MLP prior as any Keras cell does (jupyter_metahpo/suggest_calls.py, ju
 
 from __future__ import annotations
 
-import itertools
 import textwrap
 
 import pytest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -115,6 +116,16 @@ def test_a_subset_carries_every_past_trial_scored_at_the_value_the_cell_fixes():
     errors = [abs(moved.values[i] - math.log(past.configs[i]["C"])) for i in balanced]
     assert np.median(errors) < 1.0
     assert "is predicted to score" in moved.scored(balanced[0]) and "with your class_weight=None" in moved.scored(0)
+    # A prediction beyond what the study measured reads as that bound, never as a score it cannot have.
+    high, low = max(past.values), min(past.values)
+    above = f"is predicted to score above its highest measured value, {high:.4g}, with your class_weight=None"
+    below = f"is predicted to score below its lowest measured value, {low:.4g}, with your class_weight=None"
+    for i, value in enumerate(moved.values):
+        inside = f"is predicted to score {value:.4g} with your class_weight=None"
+        assert moved.scored(i) == (above if value > high else below if value < low else inside)
+    beyond = dataclasses.replace(moved, values=np.array([high + 0.5, low - 0.5, (high + low) / 2]))
+    middle = f"is predicted to score {(high + low) / 2:.4g} with your class_weight=None"
+    assert [beyond.scored(i) for i in range(3)] == [above, below, middle]
     # Without a source to read (handed over by past=), nothing is fixed: the trials' own scores.
     (plain,), _ = carry_over([past], space, StudyContext(explicit=frozenset({"svc-past"})))
     assert plain.predicted_at == "" and plain.values.tolist() == list(past.values)

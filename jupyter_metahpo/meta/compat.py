@@ -149,9 +149,17 @@ class TransferredStudy:
 
     def scored(self, i: int) -> str:
         """How trial ``i``'s value reads in a reason: measured, or predicted at the values the new objective fixes."""
-        if self.predicted_at:
-            return f"is predicted to score {self.values[i]:.4g} with your {self.predicted_at}"
-        return f"scored {self.values[i]:.4g}"
+        if not self.predicted_at:
+            return f"scored {self.values[i]:.4g}"
+        # A model predicts past what the study ever measured (an accuracy of 1.06): the reason says the bound it
+        # measured instead, and that the prediction lies beyond it; the value itself ranks as predicted.
+        measured = self.study.values
+        low, high, value = min(measured), max(measured), float(self.values[i])
+        if value > high:
+            return f"is predicted to score above its highest measured value, {high:.4g}, with your {self.predicted_at}"
+        if value < low:
+            return f"is predicted to score below its lowest measured value, {low:.4g}, with your {self.predicted_at}"
+        return f"is predicted to score {value:.4g} with your {self.predicted_at}"
 
     def ranked(self) -> list[int]:
         """Trial indices best first (stable for ties)."""

@@ -1508,10 +1508,9 @@ def _dict_entries(expression: ast.expr) -> list[tuple[str, ast.expr]] | None:
 
 def _is_arithmetic(expression: ast.expr) -> bool:
     """Whether the only calls in ``expression`` are casts, ``math``/``numpy`` functions, ``.get`` lookups or
-    Optuna's ``trial.suggest_*`` (each a lookup of the configuration here)."""
+    Optuna's ``trial.suggest_*`` or KerasTuner's ``hp.Int`` (each a lookup of the configuration here)."""
     for call in _calls_in([expression]):
         path = _dotted(call.func) or ""
-        method = path.rpartition(".")[2]
         if not (path in _CASTS or path.split(".")[0] in ("math", "np", "numpy") or path.endswith(".get")
                 or suggest_method(call) is not None):
             return False
