@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse
+from sklearn.base import clone
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
@@ -118,7 +119,7 @@ def explicit_plan(estimator: Any, space: Mapping[str, Any] | SearchSpace) -> Sea
     (:mod:`.param_distributions`)."""
     space = as_search_space(from_param_distributions(space))
     valid = set(estimator.get_params(deep=True))
-    unknown = [name for name in space.names if name not in valid]
+    unknown = [name for name in space.names if name not in valid and not _sets_routed(estimator, name, space[name])]
     if unknown:
         hint = sorted(valid)[:20]
         raise ValueError(
@@ -126,6 +127,17 @@ def explicit_plan(estimator: Any, space: Mapping[str, Any] | SearchSpace) -> Sea
             f"estimator.get_params() (for a Pipeline 'step__param'), for example {hint}."
         )
     return SearchPlan(space, lambda config: dict(config), None, objective_code(estimator, space.names))
+
+
+def _sets_routed(estimator: Any, name: str, parameter: Any) -> bool:
+    """Whether ``estimator.set_params`` takes ``name`` though ``get_params`` does not list it: SciKeras routes
+    ``model__hidden`` to its model function and ``optimizer__learning_rate`` to its optimiser (as scikit-learn's own
+    searches take them), checked on a clone with a value of the space."""
+    try:
+        clone(estimator).set_params(**{name: parameter.from_unit(0.5)})
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def resolve_plan(estimator: Any, space: Any) -> SearchPlan:

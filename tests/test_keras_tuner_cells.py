@@ -222,3 +222,36 @@ def test_a_keras_tuner_cell_tunes_and_warms_from_the_torch_mlp_prior(tmp_path):
     assert [t.origin.source for t in result.trials] == ["warm-start", "warm-start"]
     assert all(BUILD_MODEL_SPACE[name].contains(value) for t in result.trials for name, value in t.config.items())
     assert all(0.0 <= t.value <= 1.0 for t in result.trials)
+
+
+def test_a_hypermodel_class_is_read_as_its_build_and_fit():
+    # KerasTuner's HyperModel: build(hp) declares the model's parameters, fit(hp, model, ...) the training's.
+    import types
+
+    cell = define(
+        '''
+        class MyHyperModel(kt.HyperModel):
+            def build(self, hp):
+                model = keras.Sequential([keras.Input((8,))])
+                model.add(layers.Dense(hp.Int("units", 32, 512, step=32), activation="relu"))
+                model.add(layers.Dropout(hp.Float("dropout", 0.0, 0.5)))
+                model.add(layers.Dense(2, activation="softmax"))
+                model.compile(optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-4, 1e-2, sampling="log")),
+                              loss="sparse_categorical_crossentropy")
+                return model
+
+            def fit(self, hp, model, *args, **kwargs):
+                return model.fit(*args, batch_size=hp.Choice("batch_size", [16, 32, 64]), **kwargs)
+
+        def objective(hp):
+            hypermodel = MyHyperModel()
+            model = hypermodel.build(hp)
+            return hypermodel.fit(hp, model, X, y, epochs=5, verbose=0).history["loss"][-1]
+        ''', "<kt-hypermodel>", kt=types.SimpleNamespace(HyperModel=object))
+    space = space_from_suggest_calls(cell["objective"])
+    assert space == SearchSpace({"units": UNITS, "dropout": uniform(0.0, 0.5), "lr": loguniform(1e-4, 1e-2),
+                                 "batch_size": choice(16, 32, 64)})
+    source = describe_objective(cell["objective"], list(space.names))
+    assert source.families == ("torch_mlp",)
+    assert {r.parameter: r.role for r in source.roles} == {
+        "units": "hidden_width", "dropout": "dropout", "lr": "learning_rate", "batch_size": "batch_size"}

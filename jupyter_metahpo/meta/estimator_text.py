@@ -28,6 +28,7 @@ import copy
 import inspect
 import keyword
 import math
+import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -47,13 +48,17 @@ def is_estimator(value: Any) -> bool:
 
 
 def user_set_parameters(estimator: Any) -> set[str]:
-    """Constructor arguments of ``estimator`` that differ from its class's defaults: the user chose them."""
+    """Constructor arguments of ``estimator`` that differ from its class's defaults: the user chose them. Where the
+    constructor takes ``**kwargs`` (SciKeras's wrappers, which pass them to the model function), each parameter
+    ``get_params`` lists beyond its named arguments was given by the user too."""
     try:
         signature = inspect.signature(type(estimator).__init__)
     except (TypeError, ValueError):
         return set()
     current = estimator.get_params(deep=False)
     chosen = set()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
+        chosen |= set(current) - set(signature.parameters)
     for name, parameter in signature.parameters.items():
         if name in current and parameter.default is not inspect.Parameter.empty:
             try:
@@ -72,7 +77,7 @@ def estimator_code(estimator: Any, tuned: Mapping[str, str]) -> str:
     code that sets them (the user's parameter name). A tuned name that is not one of the
     estimator's parameters is left out.
     """
-    return _code(estimator, "", dict(tuned))
+    return _code(estimator, "", dict(tuned), {})
 
 
 def objective_code(
@@ -87,8 +92,12 @@ def objective_code(
         return None
     arguments = ", ".join(names)
     paths = paths or {}
-    code = estimator_code(estimator, {paths.get(name, name): name for name in names})
-    return f"def objective({arguments}):\n    return cross_val_score({code}, X, y).mean()\n"
+    helpers: dict[str, str] = {}
+    code = _code(estimator, "", {paths.get(name, name): name for name in names}, helpers)
+    # The functions the estimator is given (SciKeras's model function) are written before it, so that the reader
+    # follows them as helpers of the same text.
+    return "".join(f"{source}\n\n" for source in helpers.values()) + (
+        f"def objective({arguments}):\n    return cross_val_score({code}, X, y).mean()\n")
 
 
 def configured_estimators(function: ast.AST, namespace: Mapping[str, Any], names: Iterable[str]) -> list[ast.expr]:
@@ -150,24 +159,47 @@ def _built_with(estimator: Any, values: Mapping[str, ast.expr]) -> ast.expr:
     return _Substitute().visit(expression)
 
 
-def _code(estimator: Any, prefix: str, tuned: dict[str, str]) -> str:
+def _code(estimator: Any, prefix: str, tuned: dict[str, str], helpers: dict[str, str]) -> str:
+    """The code that builds ``estimator``; the source of each function it is given goes into ``helpers``."""
     try:
         params = estimator.get_params(deep=False)
     except Exception:  # noqa: BLE001 - a third-party get_params may fail; then nothing is known about it
         return f"{type(estimator).__name__}()"
     chosen = user_set_parameters(estimator)
-    arguments = []
+    arguments, consumed = [], set()
     for name, value in params.items():
         path = prefix + name
         if path in tuned:
             arguments.append(f"{name}={tuned[path]}")
         elif name in _STEP_LISTS and _is_step_list(value):
-            arguments.append(f"{name}={_steps_code(value, prefix, tuned)}")
+            arguments.append(f"{name}={_steps_code(value, prefix, tuned, helpers)}")
+            consumed |= {step[0] for step in value}
         elif is_estimator(value):
-            arguments.append(f"{name}={_code(value, path + '__', tuned)}")
+            arguments.append(f"{name}={_code(value, path + '__', tuned, helpers)}")
+            consumed.add(name)
         elif name in chosen and (literal := _literal_code(value)) is not None:
             arguments.append(f"{name}={literal}")
+        elif name in chosen and (function := _function_name(value, helpers)) is not None:
+            arguments.append(f"{name}={function}")
+    # A parameter routed through a name get_params does not list (SciKeras's model__hidden, set_params takes it).
+    for path, code in tuned.items():
+        name = path[len(prefix):] if path.startswith(prefix) else None
+        if name and "__" in name and name not in params and name.partition("__")[0] not in consumed:
+            arguments.append(f"{name}={code}")
     return f"{type(estimator).__name__}({', '.join(arguments)})"
+
+
+def _function_name(value: Any, helpers: dict[str, str]) -> str | None:
+    """The name of a function of the user's that the estimator is given (SciKeras's ``model=get_model``), its source
+    kept in ``helpers``; None for anything else or a function whose source cannot be read."""
+    if not inspect.isfunction(value) or not value.__name__.isidentifier() or value.__name__ != value.__qualname__:
+        return None
+    try:
+        source = inspect.getsource(value)
+    except (OSError, TypeError):
+        return None
+    helpers.setdefault(value.__name__, textwrap.dedent(source).strip("\n"))
+    return value.__name__
 
 
 def _is_step_list(value: Any) -> bool:
@@ -176,11 +208,11 @@ def _is_step_list(value: Any) -> bool:
     )
 
 
-def _steps_code(steps: Any, prefix: str, tuned: dict[str, str]) -> str:
+def _steps_code(steps: Any, prefix: str, tuned: dict[str, str], helpers: dict[str, str]) -> str:
     written = []
     for name, step, *_ in steps:
         if is_estimator(step):
-            code = _code(step, f"{prefix}{name}__", tuned)
+            code = _code(step, f"{prefix}{name}__", tuned, helpers)
         else:  # "drop", "passthrough" or None: no estimator to read
             code = repr(step) if isinstance(step, str) or step is None else "None"
         written.append(f"({name!r}, {code})")

@@ -35,12 +35,12 @@ from ._syntax import argument, calls_in, dotted, literal
 from .torch_choices import ACTIVATION_NAMES, KERAS_ACTIVATION, KERAS_OPTIMIZER, ChoiceKind
 
 __all__ = [
-    "DEFAULT_BATCH_SIZE", "FIT_TARGET", "KerasArgument", "is_keras_layer", "is_keras_mlp",
+    "DEFAULT_BATCH_SIZE", "FIT_TARGET", "KERAS_OPTIMIZER_NAMES", "KerasArgument", "is_keras_layer", "is_keras_mlp",
     "keras_arguments", "keras_chosen", "keras_named_classes", "uses_keras",
 ]
 
 #: The optimisers ``compile`` takes by name, by that name.
-_OPTIMIZER_STRINGS = {name.lower(): name for name in KERAS_OPTIMIZER.classes}
+KERAS_OPTIMIZER_NAMES = {name.lower(): name for name in KERAS_OPTIMIZER.classes}
 #: ``model.fit``'s batch size when the call leaves it out.
 DEFAULT_BATCH_SIZE = 32
 #: The target of the roles that ``model.fit`` gives.
@@ -183,7 +183,7 @@ def _named_by_string(calls: list[ast.Call]) -> list[tuple[ChoiceKind, ast.expr, 
         path = dotted(call.func) or ""
         name = path.rpartition(".")[2]
         if name == "compile" and "." in path and not is_keras_layer(path):
-            kind, expression, runs = KERAS_OPTIMIZER, argument(call, "optimizer", 0), _OPTIMIZER_STRINGS
+            kind, expression, runs = KERAS_OPTIMIZER, argument(call, "optimizer", 0), KERAS_OPTIMIZER_NAMES
         elif is_keras_layer(path) and name in ("Dense", "Activation"):
             kind, runs = KERAS_ACTIVATION, ACTIVATION_NAMES
             expression = argument(call, "activation", 1 if name == "Dense" else 0)

@@ -102,6 +102,7 @@ from .keras_models import (
 )
 from .native_boosting import ROUNDS, what_native_boosting_runs
 from .powers import power_text
+from .scikeras_wrappers import what_scikeras_runs
 from .skorch_nets import SKORCH_ROLES, is_skorch_net, what_skorch_runs
 from .torch_choices import (
     ACTIVATION,
@@ -409,7 +410,8 @@ def _with_helpers(
     training call amounts to (:mod:`.native_boosting`) written out as the objective's own statements."""
     reading = _as_function(node, names)
     if desugar:
-        insert_after_calls(reading, lambda call: [*what_skorch_runs(call), *what_native_boosting_runs(call, reading)])
+        insert_after_calls(reading, lambda call: [*what_skorch_runs(call), *what_scikeras_runs(call),
+                                                  *what_native_boosting_runs(call, reading)])
     written = len(reading.body)
     return reading, inline_helpers(reading, _without_estimators(find)), written
 
