@@ -16,7 +16,11 @@ on the same cross-validation splits, candidate by candidate:
 Pipelines: ``svm`` (one-hot encoding of the categorical columns and scaling of the others,
 then ``SVC`` / ``SVR`` tuning ``C`` and ``gamma``) and ``random_forest`` (the same
 preprocessing, then a forest tuning ``n_estimators``, ``min_samples_leaf`` and
-``max_features`` as a fraction). The datasets are those of ``bench_live.py``, which the
+``max_features`` as a fraction); and (``--estimators scikeras``, classification datasets only) the
+same preprocessing, then SciKeras's ``KerasClassifier`` of a one-hidden-layer Keras MLP
+(:func:`get_model`, Keras 3 on its torch backend) tuning the width and dropout routed to the model
+function (``kerasclassifier__model__hidden``, ``..._model__dropout``), Adam's learning rate
+(``..._optimizer__learning_rate``) and the epochs. The datasets are those of ``bench_live.py``, which the
 prior never saw. Regret is normalised per (dataset, pipeline) between the best and the
 worst mean cross-validation score any run found there (relative, as in ``bench_live.py``).
 
@@ -51,7 +55,20 @@ from benchmarks._live_runs import (  # noqa: E402
 )
 from benchmarks.bench_live import LIVE_DATASETS, load_live_dataset  # noqa: E402
 
-ESTIMATORS = ("svm", "random_forest")
+ESTIMATORS = ("svm", "random_forest", "scikeras")
+DEFAULT_ESTIMATORS = ("svm", "random_forest")
+
+
+def get_model(hidden, dropout, meta):
+    """SciKeras's model function: one hidden layer of ``hidden`` units, its dropout, a softmax over the classes."""
+    import keras
+
+    keras.utils.set_random_seed(0)  # the same initial weights and batches for a configuration, whichever method
+    model = keras.Sequential([keras.Input((meta["n_features_in_"],))])
+    model.add(keras.layers.Dense(hidden, activation="relu"))
+    model.add(keras.layers.Dropout(dropout))
+    model.add(keras.layers.Dense(meta["n_classes_"], activation="softmax"))
+    return model
 CHECKPOINTS = (1, 3, 5, 10, 15)
 
 
@@ -64,6 +81,21 @@ def user_pipeline(family: str, dataset) -> tuple[Any, dict[str, Any]]:
     from jupyter_metahpo import intrange, loguniform, uniform
 
     classification = dataset.task == "classification"
+    if family == "scikeras":
+        import os
+
+        os.environ.setdefault("KERAS_BACKEND", "torch")  # Keras 3 without TensorFlow
+        from scikeras.wrappers import KerasClassifier
+
+        if not classification:
+            raise ValueError(f"--estimators scikeras runs on classification datasets; {dataset.name} is regression.")
+        model = KerasClassifier(model=get_model, hidden=64, dropout=0.0, optimizer="adam",
+                                loss="sparse_categorical_crossentropy", epochs=10, verbose=0)
+        space = {"kerasclassifier__model__hidden": intrange(16, 256, log=True),
+                 "kerasclassifier__model__dropout": uniform(0.0, 0.5),
+                 "kerasclassifier__optimizer__learning_rate": loguniform(1e-4, 1e-1),
+                 "kerasclassifier__epochs": intrange(5, 30)}
+        return make_pipeline(preprocessing(dataset, dense=True), model), space
     if family == "svm":
         model = SVC() if classification else SVR()
         step = type(model).__name__.lower()
@@ -164,7 +196,7 @@ def run_searches(args: argparse.Namespace) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", choices=sorted(LIVE_DATASETS), default=sorted(LIVE_DATASETS))
-    parser.add_argument("--estimators", nargs="+", choices=ESTIMATORS, default=list(ESTIMATORS))
+    parser.add_argument("--estimators", nargs="+", choices=ESTIMATORS, default=list(DEFAULT_ESTIMATORS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--budget", type=int, default=15)
     parser.add_argument("--methods", nargs="+", choices=sorted(METHODS), default=list(METHODS))

@@ -602,7 +602,9 @@ def test_a_gradient_boosting_cell_of_another_class_shares_its_rounds_with_the_hg
     assert experience.usable == ()
     cold = experience.summary()["cold"]
     assert "(built-in hgb_classifier) (shares learning_rate, n_estimators)" in cold
-    assert "a partial match needs the same estimator in your objective" in cold
+    # It names what the objective builds, so that "the same estimator" does not read as a missing one.
+    assert ("your objective builds GradientBoostingClassifier; a partial match needs the same estimator in your "
+            "objective") in cold
     assert ("(the prior's is HistGradientBoostingClassifier: builtin_spaces.get_builtin_space('hgb_classifier')"
             ".space tunes it)") in cold
     # An HGB study on the same data (strong evidence) informs the cell's rounds through max_iter.

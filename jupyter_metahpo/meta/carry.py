@@ -283,6 +283,8 @@ def _advice(study: PastStudy, evidence, context: StudyContext) -> str:
         )
     advice = ("a partial match needs the same estimator in your objective (or the same task, or past=); "
               "data alike is not enough")
+    if context.source.estimators:  # it builds one: say which, so that "the same estimator" reads as not this one
+        advice = f"your objective builds {', '.join(context.source.estimators)}; " + advice
     builtin = builtin_space_of(study)
     if builtin is not None:  # the prior ran one estimator: name it, and the space that tunes it
         estimator = builtin.estimator_path.partition(":")[2]
