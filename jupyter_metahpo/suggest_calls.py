@@ -55,7 +55,7 @@ import itertools
 import math
 import numbers
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .space import Parameter, SearchSpace, choice, intrange, loguniform, uniform
@@ -111,34 +111,51 @@ def declared_parameter(method: str, args: Sequence[Any], kwargs: Mapping[str, An
     ``low, low + step, ...`` (at most :data:`MAX_GRID` of them), since these ranges have no step.
     """
     if method in KERAS_TUNER_METHODS:
-        return _keras_tuner_parameter(method, args, kwargs)
+        names = ("name", *KERAS_TUNER_METHODS[method])
+        required = names[: 1 + _KERAS_TUNER_REQUIRED[method]]
+        given = _given("hp", method, args, kwargs, names, required, _KERAS_TUNER_CONDITIONS)
+        return _declared("hp", method, given, _keras_tuner_distribution)
     if method not in SUGGEST_METHODS:
         known = ", ".join(SUGGEST_METHODS)
         raise SuggestCallError(f"trial.{method}() is not one of Optuna's suggest methods ({known}).")
     names = ("name", *SUGGEST_METHODS[method])
-    allowed = set(names) | set(_KEYWORD_ONLY.get(method, ()))
+    given = _given("trial", method, args, kwargs, names, names, _KEYWORD_ONLY.get(method, ()))
+    return _declared("trial", method, given, _distribution)
+
+
+def _given(handle: str, method: str, args: Sequence[Any], kwargs: Mapping[str, Any], names: tuple[str, ...],
+           required: tuple[str, ...], keyword_only: tuple[str, ...]) -> dict[str, Any]:
+    """The call's arguments by name (``names`` in order, then ``keyword_only``), or the error that names the call."""
+    shown = f"{handle}.{method}()"
     if len(args) > len(names):
-        raise SuggestCallError(f"trial.{method}() takes {len(names)} positional arguments ({', '.join(names)}), "
+        raise SuggestCallError(f"{shown} takes {len(names)} positional arguments ({', '.join(names)}), "
                                f"but {len(args)} were given.")
     given = dict(zip(names, args))
+    allowed = set(names) | set(keyword_only)
     for key, value in kwargs.items():
         if key not in allowed:
             takes = ", ".join(sorted(allowed))
-            raise SuggestCallError(f"trial.{method}() got an unexpected argument {key!r}; it takes {takes}.")
+            raise SuggestCallError(f"{shown} got an unexpected argument {key!r}; it takes {takes}.")
         if key in given:
-            raise SuggestCallError(f"trial.{method}() got {key!r} twice.")
+            raise SuggestCallError(f"{shown} got {key!r} twice.")
         given[key] = value
-    missing = [n for n in names if n not in given]
+    missing = [n for n in required if n not in given]
     if missing:
-        raise SuggestCallError(f"trial.{method}() is missing {', '.join(missing)}.")
+        raise SuggestCallError(f"{shown} is missing {', '.join(missing)}.")
     name = given["name"]
     if not isinstance(name, str) or not name:
-        raise SuggestCallError(
-            f"trial.{method}() needs the parameter's name as a non-empty string first, got {name!r}.")
+        raise SuggestCallError(f"{shown} needs the parameter's name as a non-empty string first, got {name!r}.")
+    return given
+
+
+def _declared(handle: str, method: str, given: Mapping[str, Any],
+              distribution: Callable[[str, Mapping[str, Any]], Parameter]) -> tuple[str, Parameter]:
+    """``(name, parameter)`` of a call's arguments, a bad value an error that names the call."""
+    name = given["name"]
     try:
-        return name, _distribution(method, given)
+        return name, distribution(method, given)
     except (TypeError, ValueError) as problem:
-        raise SuggestCallError(f"trial.{method}({name!r}, ...): {problem}") from None
+        raise SuggestCallError(f"{handle}.{method}({name!r}, ...): {problem}") from None
 
 
 def _distribution(method: str, given: Mapping[str, Any]) -> Parameter:
@@ -187,33 +204,6 @@ def _grid(low: Any, high: Any, step: Any, integer: bool, multiply: bool = False)
     if integer:
         return choice(*(int(round(v)) for v in values))
     return choice(*(round(v, 12) for v in values))
-
-
-def _keras_tuner_parameter(method: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[str, Parameter]:
-    """The parameter ``hp.<method>(*args, **kwargs)`` declares, in KerasTuner's meaning (see the module's docstring)."""
-    shown = f"hp.{method}()"
-    names = ("name", *KERAS_TUNER_METHODS[method])
-    if len(args) > len(names):
-        raise SuggestCallError(f"{shown} takes at most {len(names)} positional arguments ({', '.join(names)}), "
-                               f"but {len(args)} were given.")
-    given = dict(zip(names, args))
-    for key, value in kwargs.items():
-        if key not in names and key not in _KERAS_TUNER_CONDITIONS:
-            takes = ", ".join((*names, *_KERAS_TUNER_CONDITIONS))
-            raise SuggestCallError(f"{shown} got an unexpected argument {key!r}; it takes {takes}.")
-        if key in given:
-            raise SuggestCallError(f"{shown} got {key!r} twice.")
-        given[key] = value
-    missing = [n for n in names[: 1 + _KERAS_TUNER_REQUIRED[method]] if n not in given]
-    if missing:
-        raise SuggestCallError(f"{shown} is missing {', '.join(missing)}.")
-    name = given["name"]
-    if not isinstance(name, str) or not name:
-        raise SuggestCallError(f"{shown} needs the parameter's name as a non-empty string first, got {name!r}.")
-    try:
-        return name, _keras_tuner_distribution(method, given)
-    except (TypeError, ValueError) as problem:
-        raise SuggestCallError(f"hp.{method}({name!r}, ...): {problem}") from None
 
 
 def _keras_tuner_distribution(method: str, given: Mapping[str, Any]) -> Parameter:
