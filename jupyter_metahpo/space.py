@@ -30,6 +30,7 @@ __all__ = [
     "intrange",
     "choice",
     "from_scipy_distribution",
+    "from_tune_domain",
 ]
 
 #: The kinds a parameter can have; compatibility between spaces is judged by name and kind.
@@ -420,7 +421,7 @@ class SearchSpace(Mapping[str, Parameter]):
             if not isinstance(name, str) or not name:
                 raise TypeError(f"parameter names must be non-empty strings, but got {name!r}.")
             if not isinstance(parameter, Parameter):
-                parameter = from_scipy_distribution(name, parameter)
+                parameter = from_tune_domain(name, from_scipy_distribution(name, parameter))
             if not isinstance(parameter, Parameter):
                 raise TypeError(
                     f"space[{name!r}] must be a distribution such as uniform(0, 1), loguniform(1e-4, 1e-1), "
@@ -579,6 +580,60 @@ def from_scipy_distribution(name: Any, value: Any, *, lists: bool = False) -> An
         f"scipy.stats.uniform, loguniform or randint, {'a list of values, ' if lists else ''}or jupyter_metahpo's "
         "uniform(low, high), loguniform(low, high), intrange(low, high) or choice(...)."
     )
+
+
+#: The modules whose search-space domains (``tune.loguniform(1e-4, 1e-1)``) are read: Ray Tune's, and FLAML's copy.
+_TUNE_MODULES = ("ray.tune", "flaml.tune")
+#: The most values a quantized domain's grid may have (as a suggest call's ``step``).
+_MAX_GRID = 100
+
+
+def from_tune_domain(name: Any, value: Any) -> Any:
+    """A Ray Tune (or FLAML) search-space domain as ours, or ``value`` as it is when it is none.
+
+    As Ray Tune and FLAML users write their ``config``: ``tune.uniform(a, b)`` is ``uniform(a, b)``,
+    ``tune.loguniform(a, b)`` ``loguniform(a, b)``, ``tune.randint(a, b)`` ``intrange(a, b - 1)``
+    (its upper bound is left out), ``tune.lograndint`` the same with ``log=True``,
+    ``tune.choice(values)`` ``choice(*values)``, and a quantized domain (``quniform``,
+    ``qrandint``, ...) the choice of its grid's values, the multiples of ``q`` between its bounds (both
+    included, at most 100); Ray's
+    ``tune.grid_search(values)`` is the choice of its values. A normal (``randn``) has no bounds and a
+    function (``sample_from``) no values known before a trial: both are refused, naming the parameter.
+    Nothing is imported: a domain is recognised by its class and module.
+    """
+    if isinstance(value, Mapping) and set(value) == {"grid_search"}:
+        return choice(*value["grid_search"])
+    kind = type(value).__name__
+    if not type(value).__module__.startswith(_TUNE_MODULES) or not callable(getattr(value, "get_sampler", None)):
+        return value
+    if kind == "Categorical":
+        return choice(*value.categories)
+    sampler = value.get_sampler()
+    step = getattr(sampler, "q", None)
+    scale = type(getattr(sampler, "sampler", sampler)).__name__.lstrip("_")
+    if kind not in ("Float", "Integer") or scale not in ("Uniform", "LogUniform"):
+        raise TypeError(
+            f"space[{name!r}] is a {type(value).__module__} {kind} domain sampled by {scale}, which has no bounds or "
+            "values a search can know before a trial; use tune.uniform, loguniform, randint, lograndint, choice or "
+            "their quantized forms, or jupyter_metahpo's uniform, loguniform, intrange or choice."
+        )
+    low, high = value.lower, value.upper
+    if step is not None:  # a quantized integer domain includes its upper bound (qrandint), as a float one does
+        return _tune_grid(name, low, high, step, integer=kind == "Integer")
+    if kind == "Integer":  # randint and lograndint leave their upper bound out
+        return intrange(int(low), int(high) - 1, log=scale == "LogUniform")
+    return loguniform(low, high) if scale == "LogUniform" else uniform(low, high)
+
+
+def _tune_grid(name: Any, low: float, high: float, step: float, integer: bool) -> Choice:
+    """The values a quantized domain takes: the multiples of ``step`` from ``low`` to ``high``."""
+    values = np.arange(math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9) + 1) * step
+    if len(values) > _MAX_GRID:
+        raise TypeError(
+            f"space[{name!r}] is quantized into {len(values)} values, more than {_MAX_GRID}: leave the quantization "
+            "out (a range) or write the values you want as tune.choice([...])."
+        )
+    return choice(*(int(round(v)) if integer else round(float(v), 12) for v in values))
 
 
 def _written_as(value: Any) -> str:
