@@ -9,6 +9,7 @@ import re
 import pytest
 
 from helpers.cells import run_cell
+from helpers.keras_backend import keras_on_torch
 from jupyter_metahpo.meta.source import FixedSetting, ParameterRole, describe_objective
 
 # A %%metatune cell as Keras users write it: Sequential, a loop of Dense and Dropout layers, Adam, model.fit.
@@ -168,11 +169,7 @@ def test_what_is_not_a_keras_mlp_is_not_read_as_one():
 
 
 def test_a_keras_cell_warms_from_the_torch_prior_in_the_optimiser_it_ran(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_BACKEND", "torch")  # Keras 3 without TensorFlow; read when keras is first imported
-    pytest.importorskip("torch")
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "torch":
-        pytest.skip(f"keras was imported earlier on its {keras.backend.backend()} backend")
+    keras = keras_on_torch(monkeypatch)
     from sklearn.datasets import load_breast_cancer
     from sklearn.preprocessing import StandardScaler
 

@@ -6,17 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers.keras_backend import keras_on_torch
 from helpers.pruning_callbacks import RecordingTrial, run_study_with_a_trial_that_cannot_learn
 
 
 @pytest.fixture()
 def keras(monkeypatch):
-    monkeypatch.setenv("KERAS_BACKEND", "torch")  # read when keras is first imported: Keras 3 without TensorFlow
-    pytest.importorskip("torch")
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "torch":
-        pytest.skip(f"keras was imported earlier on its {keras.backend.backend()} backend")
-    return keras
+    return keras_on_torch(monkeypatch)
 
 
 def _data():

@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from helpers.cells import run_cell
+from helpers.keras_backend import keras_on_torch
 from jupyter_metahpo.meta.declared_space import space_from_suggest_calls
 from jupyter_metahpo.meta.source import FixedSetting, describe_objective
 from jupyter_metahpo.reporting import Trial
@@ -107,10 +108,8 @@ def test_a_malformed_keras_tuner_call_is_an_error_that_names_it(method, args, kw
         declared_parameter(method, args, kwargs)
 
 
-def test_stepped_ranges_hold_exactly_the_values_keras_tuner_itself_samples():
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "torch":
-        pytest.skip(f"keras was imported earlier on its {keras.backend.backend()} backend")
+def test_stepped_ranges_hold_exactly_the_values_keras_tuner_itself_samples(monkeypatch):
+    keras_on_torch(monkeypatch)
     kt = pytest.importorskip("keras_tuner")
     calls = [
         ("Int", ("a", 32, 512), {"step": 32}), ("Int", ("b", 2, 40), {"step": 2, "sampling": "log"}),
@@ -198,11 +197,8 @@ def test_a_layer_under_a_parameters_switch_fixes_no_setting():
     assert [s.value for s in fixed.settings if s.role == "dropout"] == [0.25]
 
 
-def test_a_keras_tuner_cell_tunes_and_warms_from_the_torch_mlp_prior(tmp_path):
-    pytest.importorskip("torch")
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "torch":
-        pytest.skip(f"keras was imported earlier on its {keras.backend.backend()} backend")
+def test_a_keras_tuner_cell_tunes_and_warms_from_the_torch_mlp_prior(tmp_path, monkeypatch):
+    keras = keras_on_torch(monkeypatch)
     from sklearn.datasets import load_breast_cancer
     from sklearn.preprocessing import StandardScaler
 

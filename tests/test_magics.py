@@ -15,6 +15,7 @@ import textwrap
 import pytest
 from IPython.core.error import UsageError
 
+from helpers.keras_backend import keras_on_torch
 from jupyter_metahpo import TuningResult
 from jupyter_metahpo.api import tune
 from jupyter_metahpo.magics import StudyFailed
@@ -665,17 +666,19 @@ def test_a_cell_tuning_exponents_warms_from_the_arguments_past(ip, tmp_path):
     assert [t.origin.source for t in result.trials] == ["warm-start", "warm-start"]
 
 
-def test_a_keras_cell_warms_from_the_torch_mlp_prior(ip, tmp_path, monkeypatch):
-    # Keras 3 on its torch backend: the magic reads the cell's Dense, Dropout, optimiser and fit as the torch MLP's.
-    monkeypatch.setenv("KERAS_BACKEND", "torch")
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "torch":
-        pytest.skip(f"keras was imported earlier on its {keras.backend.backend()} backend")
+def _wine_for_keras(ip, monkeypatch) -> None:
+    """Keras on its torch backend, and the wine data scaled as a Keras cell wants it in the notebook's X and y."""
+    keras_on_torch(monkeypatch)
     from sklearn.datasets import load_wine
     from sklearn.preprocessing import StandardScaler
 
     X, y = load_wine(return_X_y=True)
     ip.user_ns.update(X=StandardScaler().fit_transform(X).astype("float32"), y=y)
+
+
+def test_a_keras_cell_warms_from_the_torch_mlp_prior(ip, tmp_path, monkeypatch):
+    # Keras 3 on its torch backend: the magic reads the cell's Dense, Dropout, optimiser and fit as the torch MLP's.
+    _wine_for_keras(ip, monkeypatch)
     body = cell(
         """
         import keras
@@ -701,15 +704,7 @@ def test_a_keras_cell_warms_from_the_torch_mlp_prior(ip, tmp_path, monkeypatch):
 
 def test_a_keras_tuner_cell_tunes_its_build_model_and_warms_from_the_torch_mlp_prior(ip, tmp_path, monkeypatch):
     # A KerasTuner user's cell as it is: build_model(hp) declares the space, the objective trains what it builds.
-    monkeypatch.setenv("KERAS_BACKEND", "torch")
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "torch":
-        pytest.skip(f"keras was imported earlier on its {keras.backend.backend()} backend")
-    from sklearn.datasets import load_wine
-    from sklearn.preprocessing import StandardScaler
-
-    X, y = load_wine(return_X_y=True)
-    ip.user_ns.update(X=StandardScaler().fit_transform(X).astype("float32"), y=y)
+    _wine_for_keras(ip, monkeypatch)
     body = cell(
         """
         import keras

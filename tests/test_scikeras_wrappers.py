@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 from helpers.cells import run_cell
+from helpers.keras_backend import keras_on_torch
 from jupyter_metahpo.meta.source import FixedSetting, describe_objective
 
 # SciKeras's MLP as its documentation builds it: a model function of the arguments the wrapper routes to it.
@@ -78,11 +79,7 @@ def train(hidden):
 
 
 def test_meta_search_cv_takes_routed_parameters_and_warms_from_the_torch_mlp_prior(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_BACKEND", "torch")  # Keras 3 without TensorFlow; read when keras is first imported
-    pytest.importorskip("torch")
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "torch":
-        pytest.skip(f"keras was imported earlier on its {keras.backend.backend()} backend")
+    keras = keras_on_torch(monkeypatch)
     wrappers = pytest.importorskip("scikeras.wrappers")
     from sklearn.datasets import load_breast_cancer
     from sklearn.preprocessing import StandardScaler
