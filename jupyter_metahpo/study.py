@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from ._capture import CapturedOutput
 from ._deadline import TrialDeadline, TrialTimeout
+from .meta.declared_space import declares_by_calls
 from .pruners import Pruner, as_pruner
 from .reporting import Trial, observations_for_sampler, pruned_trial, reported_step, reported_value
 from .result import trials_to_dataframe
@@ -739,7 +740,7 @@ def bind_objective(objective: Callable[..., Any], space: SearchSpace) -> Callabl
         params = dict(inspect.signature(objective).parameters)
     except (TypeError, ValueError):  # builtins without a signature: pass keywords
         return lambda config, trial=None: objective(**config)
-    handle = _handle_parameter(params, space)
+    handle = _handle_parameter(params, space, objective)
     if handle is None:
         call = _bind_config(objective, space, params)
         return lambda config, trial=None: call(config)
@@ -754,15 +755,19 @@ def takes_trial_handle(objective: Callable[..., Any], space: SearchSpace) -> boo
         params = dict(inspect.signature(objective).parameters)
     except (TypeError, ValueError):
         return False
-    return _handle_parameter(params, space) is not None
+    return _handle_parameter(params, space, objective) is not None
 
 
-def _handle_parameter(params: Mapping[str, inspect.Parameter], space: SearchSpace) -> str | None:
+def _handle_parameter(params: Mapping[str, inspect.Parameter], space: SearchSpace,
+                      objective: Callable[..., Any]) -> str | None:
     """The objective's parameter that receives the handle: the first of :data:`HANDLE_PARAMETERS` it takes by name
-    that is not a space parameter; None when it takes none."""
+    that is not a space parameter (``hp`` only when the objective makes KerasTuner's or Optuna's calls: a
+    ``def train(hp)`` reading ``hp["lr"]`` takes its configuration); None when it takes none."""
     for name in HANDLE_PARAMETERS:
         param = params.get(name)
-        if param is not None and name not in space.names and param.kind not in _NOT_BY_NAME:
+        if param is None or name in space.names or param.kind in _NOT_BY_NAME:
+            continue
+        if name == "trial" or declares_by_calls(objective):
             return name
     return None
 

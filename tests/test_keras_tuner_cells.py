@@ -168,13 +168,18 @@ def test_the_handle_answers_keras_tuner_calls_with_the_configuration_and_checks_
         hp.get("width")
 
 
-def test_an_objective_whose_parameter_is_hp_gets_the_handle():
+def test_an_objective_whose_parameter_is_hp_gets_the_handle_when_it_makes_keras_tuner_calls():
     space = SearchSpace({"units": intrange(8, 64)})
+    cell = define(
+        """
+        def objective(hp):
+            return hp.Int("units", 8, 64) / 64
 
-    def objective(hp):
-        return hp.Int("units", 8, 64) / 64
-
-    assert bind_objective(objective, space)({"units": 32}) == 0.5
+        def train(hp):  # hp as many name a configuration dict: no KerasTuner call, so it gets the dict
+            return hp["units"] / 64
+        """, "<kt-handle>")
+    assert bind_objective(cell["objective"], space)({"units": 32}) == 0.5
+    assert bind_objective(cell["train"], space)({"units": 16}) == 0.25
     # A space parameter named hp is the parameter, not the handle.
     assert bind_objective(lambda hp: hp * 2, SearchSpace({"hp": uniform(0, 1)}))({"hp": 0.25}) == 0.5
 

@@ -10,14 +10,15 @@ argument.
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..space import SearchSpace, as_search_space
-from ..suggest_calls import HANDLE_PARAMETERS, declared_space
+from ..suggest_calls import HANDLE_PARAMETERS, SuggestCallError, declared_space
 from .source import objective_with_helpers
 
-__all__ = ["given_or_declared_space", "space_from_suggest_calls"]
+__all__ = ["declares_by_calls", "given_or_declared_space", "space_from_suggest_calls"]
 
 
 def space_from_suggest_calls(objective: Callable[..., Any]) -> SearchSpace | None:
@@ -32,6 +33,29 @@ def space_from_suggest_calls(objective: Callable[..., Any]) -> SearchSpace | Non
         return None
     found = objective_with_helpers(objective)
     return None if found is None else declared_space(*found)
+
+
+#: Whether each objective declares a space with its calls (:func:`declares_by_calls`), kept while it lives.
+_DECLARES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def declares_by_calls(objective: Callable[..., Any]) -> bool:
+    """Whether ``objective`` (with its helpers) makes suggest or KerasTuner calls: a malformed one counts too. An
+    objective taking ``hp`` gets the trial's handle only then; a ``def train(hp)`` that reads ``hp["lr"]`` is given
+    its configuration as a dict, as before ``hp`` named a handle."""
+    try:
+        return _DECLARES[objective]
+    except (KeyError, TypeError):
+        pass
+    try:
+        declares = space_from_suggest_calls(objective) is not None
+    except SuggestCallError:
+        declares = True
+    try:
+        _DECLARES[objective] = declares
+    except TypeError:  # an object that takes no weak reference
+        pass
+    return declares
 
 
 def given_or_declared_space(space: Mapping[str, Any] | SearchSpace | None, objective: Any, caller: str) -> SearchSpace:
