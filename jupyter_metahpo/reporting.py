@@ -41,7 +41,8 @@ class Reporter(Protocol):
 
 
 class Trial:
-    """The handle an objective receives when it has a parameter named ``trial`` (or ``hp``).
+    """The handle an objective receives when it has a parameter named ``trial`` (or ``hp``, when it makes
+    KerasTuner's calls).
 
     ``params`` is the configuration being tried (``trial.params["lr"]``), ``number``
     the trial's number (from 0, as stored). A handle made outside a study (a trial run

@@ -728,7 +728,8 @@ def bind_objective(objective: Callable[..., Any], space: SearchSpace) -> Callabl
     An objective whose parameters are named like the space's (or that takes
     ``**kwargs``) is called with keyword arguments; an objective with a single
     parameter that is not a space name receives the configuration as one dict. A
-    parameter named ``trial`` (or KerasTuner's ``hp``; not a space name) receives the trial's handle
+    parameter named ``trial`` (or KerasTuner's ``hp`` in an objective that makes KerasTuner's calls; not a space
+    name) receives the trial's handle
     (:class:`~jupyter_metahpo.reporting.Trial`: ``report``, ``should_prune``,
     ``params``), so ``def objective(trial)`` alone reads its configuration from
     ``trial.params``. Called without a handle, such an objective gets one that keeps
