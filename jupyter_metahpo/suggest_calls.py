@@ -62,7 +62,8 @@ from .space import Parameter, SearchSpace, choice, intrange, loguniform, uniform
 
 __all__ = [
     "SUGGEST_METHODS", "KERAS_TUNER_METHODS", "HANDLE_PARAMETERS", "MAX_GRID", "SuggestCallError",
-    "categorical_options", "declared_parameter", "declared_space", "is_handle_name", "loop_names", "suggest_method",
+    "categorical_options", "declared_parameter", "declared_space", "fixed_value", "is_handle_name", "loop_names",
+    "suggest_method",
 ]
 
 #: Optuna's ``Trial.suggest_*`` methods and their positional arguments after the name.
@@ -449,6 +450,16 @@ def suggest_method(call: ast.Call) -> str | None:
     if func.attr in SUGGEST_METHODS or func.attr in KERAS_TUNER_METHODS and is_handle_name(func.value.id):
         return func.attr
     return None
+
+
+def fixed_value(node: ast.AST) -> ast.expr | None:
+    """The value expression of KerasTuner's ``hp.Fixed(name, value)`` on a handle (it declares no parameter: it is
+    its value); None for any other node."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "Fixed"
+            and isinstance(node.func.value, ast.Name) and is_handle_name(node.func.value.id)):
+        return None
+    by_name = {kw.arg: kw.value for kw in node.keywords}
+    return node.args[1] if len(node.args) >= 2 else by_name.get("value")
 
 
 def is_handle_name(name: str) -> bool:

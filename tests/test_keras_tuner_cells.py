@@ -256,3 +256,18 @@ def test_a_hypermodel_class_is_read_as_its_build_and_fit():
     assert source.families == ("torch_mlp",)
     assert {r.parameter: r.role for r in source.roles} == {
         "units": "hidden_width", "dropout": "dropout", "lr": "learning_rate", "batch_size": "batch_size"}
+
+
+def test_a_fixed_value_is_read_as_the_setting_it_fixes():
+    cell = define(
+        """
+        def objective(hp):
+            model = keras.Sequential([layers.Dense(hp.Int("units", 32, 256, step=32), activation="relu"),
+                                      layers.Dense(1)])
+            model.compile(optimizer="adam", loss="mse")
+            model.fit(X, y, epochs=hp.Fixed("epochs", 10), batch_size=hp.Fixed(name="batch_size", value=64))
+            return model.evaluate(X, y)
+        """, "<kt-fixed>")
+    source = describe_objective(cell["objective"], ["units"])
+    assert {(s.role, s.value) for s in source.settings} == {("max_epochs", 10), ("batch_size", 64)}
+    assert {r.parameter: r.role for r in source.roles} == {"units": "hidden_width"}

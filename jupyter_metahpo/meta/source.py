@@ -69,7 +69,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..builtin_spaces import BUILTIN_SPACES
-from ..suggest_calls import categorical_options, loop_names, suggest_method
+from ..suggest_calls import categorical_options, fixed_value, loop_names, suggest_method
 from ._syntax import NOT_LITERAL as _NOT_LITERAL
 from ._syntax import argument as _argument
 from ._syntax import assignments as _assignments
@@ -1252,7 +1252,11 @@ class _RoleReader:
 
     def _literal_value(self, expression: ast.expr) -> Any:
         """A literal's value, also through a local assigned one literal and never changed (``kernel = "rbf"``, a
-        helper's default; not a loop's variable or one that ``+=`` changes)."""
+        helper's default; not a loop's variable or one that ``+=`` changes), or KerasTuner's ``hp.Fixed(name,
+        value)``."""
+        fixed = fixed_value(expression)
+        if fixed is not None:
+            return self._literal_value(fixed)
         if isinstance(expression, ast.Name) and len(self._assignments.get(expression.id, ())) == 1:
             if expression.id in self._changed:
                 return _NOT_LITERAL
