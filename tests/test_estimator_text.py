@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import BaggingClassifier, RandomForestClassifier
 from sklearn.neural_network import MLPClassifier
@@ -99,3 +100,59 @@ def test_set_params_on_an_estimator_object_of_the_notebook_gives_each_keyword_it
     # Without the object (source text only) nothing says what the names set.
     text_only = "def objective(config):\n    return score(pipe.set_params(**config))\n"
     assert describe_objective(text_only, names).roles == ()
+
+
+# A skorch net as its documentation tunes it with GridSearchCV: the module class of the notebook, routed arguments.
+SKORCH_MODULE = '''
+import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    def __init__(self, hidden=32, dropout=0.0):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(30, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 2))
+
+    def forward(self, x):
+        return torch.softmax(self.net(x), dim=-1)
+'''
+
+
+def test_a_skorch_net_is_written_with_its_module_class_the_library_optimiser_and_what_the_user_chose():
+    skorch = pytest.importorskip("skorch")
+    torch = pytest.importorskip("torch")
+    module = run_cell(SKORCH_MODULE, "<skorch-module>", {"__name__": "__main__"})["MLP"]
+    net = skorch.NeuralNetClassifier(module, max_epochs=10, lr=0.05, optimizer=torch.optim.Adam, verbose=0,
+                                     module__dropout=0.1)
+    # max_epochs=10 is NeuralNet's own default (NeuralNetClassifier passes it on): not a choice of the user's.
+    assert user_set_parameters(net) == {"module", "optimizer", "lr", "verbose", "module__dropout"}
+    code = objective_code(net, ["module__hidden", "lr"])
+    assert code.startswith("class MLP:\n")  # the notebook's class, written before the objective
+    assert ("NeuralNetClassifier(module=MLP, optimizer=torch.optim.adam.Adam, lr=lr, verbose=0, module__dropout=0.1, "
+            "module__hidden=module__hidden)") in code
+    source = describe_objective(code, ["module__hidden", "lr"])
+    assert source.families == ("torch_mlp",)
+    assert {r.parameter: r.role for r in source.roles} == {"module__hidden": "hidden_width", "lr": "learning_rate"}
+
+
+def test_meta_search_cv_on_a_skorch_net_warms_from_the_torch_mlp_prior(tmp_path, monkeypatch):
+    skorch = pytest.importorskip("skorch")
+    torch = pytest.importorskip("torch")
+    from sklearn.datasets import load_breast_cancer
+
+    from jupyter_metahpo import MetaSearchCV
+    from jupyter_metahpo.space import intrange, loguniform, uniform
+
+    monkeypatch.setenv("JUPYTER_METAHPO_HOME", str(tmp_path))
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = StandardScaler().fit_transform(X).astype("float32"), y.astype("int64")
+    module = run_cell(SKORCH_MODULE, "<skorch-search>", {"__name__": "__main__"})["MLP"]
+    net = skorch.NeuralNetClassifier(module, max_epochs=2, optimizer=torch.optim.Adam, verbose=0)
+    space = {"module__hidden": intrange(16, 256, log=True), "module__dropout": uniform(0.0, 0.5),
+             "lr": loguniform(1e-4, 1e-1)}
+    search = MetaSearchCV(net, space, n_iter=2, cv=2, random_state=0).fit(X, y)
+    text = "\n".join(search.study_.warm_start.lines())
+    assert "the built-in torch_mlp_classifier prior" in text, text  # before: cold, no model in the written code
+    assert "module__hidden (their hidden_width: it sets torch.nn.Linear's out_features)" in text
+    assert "lr (their learning_rate: it sets torch.optim.Adam's lr)" in text
+    assert [t.origin.source for t in search.study_.trials] == ["warm-start", "warm-start"]

@@ -28,9 +28,10 @@ import copy
 import inspect
 import keyword
 import math
-import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from .inlining import class_node, function_node, in_users_file
 
 __all__ = ["configured_estimators", "estimator_code", "is_estimator", "objective_code", "user_set_parameters"]
 
@@ -48,25 +49,36 @@ def is_estimator(value: Any) -> bool:
 
 
 def user_set_parameters(estimator: Any) -> set[str]:
-    """Constructor arguments of ``estimator`` that differ from its class's defaults: the user chose them. Where the
-    constructor takes ``**kwargs`` (SciKeras's wrappers, which pass them to the model function), each parameter
-    ``get_params`` lists beyond its named arguments was given by the user too."""
-    try:
-        signature = inspect.signature(type(estimator).__init__)
-    except (TypeError, ValueError):
-        return set()
+    """Constructor arguments of ``estimator`` that differ from their defaults: the user chose them.
+
+    A default is the class's, or a base class's where the constructor passes its ``**kwargs`` on (skorch's
+    ``NeuralNetClassifier`` to ``NeuralNet``'s ``lr`` and ``max_epochs``). A parameter that ``get_params`` lists and
+    no constructor names (SciKeras's ``hidden``, passed to the model function; skorch's ``module__hidden``) was
+    given by the user."""
+    defaults: dict[str, Any] = {}
+    for cls in type(estimator).__mro__:
+        try:
+            parameters = inspect.signature(cls.__init__).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        for parameter in parameters:
+            if parameter.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL):
+                defaults.setdefault(parameter.name, parameter.default)
     current = estimator.get_params(deep=False)
     chosen = set()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
-        chosen |= set(current) - set(signature.parameters)
-    for name, parameter in signature.parameters.items():
-        if name in current and parameter.default is not inspect.Parameter.empty:
-            try:
-                same = bool(current[name] == parameter.default)
-            except (TypeError, ValueError):  # arrays and other values without a plain ==
-                same = current[name] is parameter.default
-            if not same:
-                chosen.add(name)
+    for name, value in current.items():
+        if name.startswith("_"):  # a library's own bookkeeping (skorch's _params_to_validate), no argument
+            continue
+        default = defaults.get(name, inspect.Parameter.empty)
+        if default is inspect.Parameter.empty:  # required, or named by no constructor: the user passed it
+            chosen.add(name)
+            continue
+        try:
+            same = bool(value == default)
+        except (TypeError, ValueError):  # arrays and other values without a plain ==
+            same = value is default
+        if not same:
+            chosen.add(name)
     return chosen
 
 
@@ -179,8 +191,8 @@ def _code(estimator: Any, prefix: str, tuned: dict[str, str], helpers: dict[str,
             consumed.add(name)
         elif name in chosen and (literal := _literal_code(value)) is not None:
             arguments.append(f"{name}={literal}")
-        elif name in chosen and (function := _function_name(value, helpers)) is not None:
-            arguments.append(f"{name}={function}")
+        elif name in chosen and (reference := _reference(value, helpers)) is not None:
+            arguments.append(f"{name}={reference}")
     # A parameter routed through a name get_params does not list (SciKeras's model__hidden, set_params takes it).
     for path, code in tuned.items():
         name = path[len(prefix):] if path.startswith(prefix) else None
@@ -189,16 +201,20 @@ def _code(estimator: Any, prefix: str, tuned: dict[str, str], helpers: dict[str,
     return f"{type(estimator).__name__}({', '.join(arguments)})"
 
 
-def _function_name(value: Any, helpers: dict[str, str]) -> str | None:
-    """The name of a function of the user's that the estimator is given (SciKeras's ``model=get_model``), its source
-    kept in ``helpers``; None for anything else or a function whose source cannot be read."""
-    if not inspect.isfunction(value) or not value.__name__.isidentifier() or value.__name__ != value.__qualname__:
+def _reference(value: Any, helpers: dict[str, str]) -> str | None:
+    """A function or class the estimator is given, as code: one of the user's by its name, its definition kept in
+    ``helpers`` (SciKeras's ``model=get_model``, skorch's ``module=MLP``); a library's by its dotted path
+    (``torch.optim.adam.Adam``). None for anything else, or a definition that cannot be read."""
+    if not (inspect.isfunction(value) or inspect.isclass(value)) or "<" in value.__qualname__:
         return None
-    try:
-        source = inspect.getsource(value)
-    except (OSError, TypeError):
+    if value.__module__ != "__main__" and not in_users_file(value):
+        return f"{value.__module__}.{value.__qualname__}"
+    if value.__name__ != value.__qualname__:
         return None
-    helpers.setdefault(value.__name__, textwrap.dedent(source).strip("\n"))
+    node = function_node(inspect.unwrap(value)) if inspect.isfunction(value) else class_node(value)
+    if node is None:
+        return None
+    helpers.setdefault(value.__name__, ast.unparse(node))
     return value.__name__
 
 

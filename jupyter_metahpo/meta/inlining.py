@@ -45,8 +45,10 @@ __all__ = [
     "MAX_HELPERS",
     "argument_list",
     "bound_names",
+    "class_node",
     "function_namespace",
     "function_node",
+    "in_users_file",
     "inline_helpers",
     "module_finder",
     "namespace_finder",
@@ -149,14 +151,14 @@ def namespace_finder(function: Any, namespace: dict[str, Any]) -> Finder:
         # Only plain functions and classes are asked anything: other objects of the user's may misbehave.
         if not (inspect.isfunction(value) or inspect.isclass(value)):
             return None
-        if value.__module__ != module and not _in_users_file(value):
+        if value.__module__ != module and not in_users_file(value):
             return None
         if inspect.isfunction(value):
             value = inspect.unwrap(value)
             node: Helper | None = function_node(value)
             inner = namespace_finder(value, function_namespace(value)) if value.__module__ != module else find
         else:
-            node = _class_node(value)
+            node = class_node(value)
             inner = find if value.__module__ == module else _class_finder(value)
         return None if node is None else (node, inner)
 
@@ -180,7 +182,7 @@ _LIBRARY_FOLDERS = tuple(
 )
 
 
-def _in_users_file(value: Any) -> bool:
+def in_users_file(value: Any) -> bool:
     """Whether ``value`` was defined in a file of the user's (a module of theirs, not an installed library)."""
     try:
         path = inspect.getsourcefile(value)
@@ -191,7 +193,7 @@ def _in_users_file(value: Any) -> bool:
     return not (os.path.realpath(path) + os.sep).startswith(_LIBRARY_FOLDERS)
 
 
-def _class_node(cls: type) -> ast.ClassDef | None:
+def class_node(cls: type) -> ast.ClassDef | None:
     """A class's methods as a class definition (read one by one: a notebook's class has no file of its own)."""
     methods = [function_node(m) for m in vars(cls).values() if inspect.isfunction(m)]
     body: list[ast.stmt] = [m for m in methods if m is not None]
