@@ -106,8 +106,8 @@ def objective_code(
     paths = paths or {}
     helpers: dict[str, str] = {}
     code = _code(estimator, "", {paths.get(name, name): name for name in names}, helpers)
-    # The functions the estimator is given (SciKeras's model function) are written before it, so that the reader
-    # follows them as helpers of the same text.
+    # The user's functions and classes the estimator is given (SciKeras's model function, skorch's module) are
+    # written before it, so that the reader follows them as helpers of the same text.
     return "".join(f"{source}\n\n" for source in helpers.values()) + (
         f"def objective({arguments}):\n    return cross_val_score({code}, X, y).mean()\n")
 
@@ -172,7 +172,8 @@ def _built_with(estimator: Any, values: Mapping[str, ast.expr]) -> ast.expr:
 
 
 def _code(estimator: Any, prefix: str, tuned: dict[str, str], helpers: dict[str, str]) -> str:
-    """The code that builds ``estimator``; the source of each function it is given goes into ``helpers``."""
+    """The code that builds ``estimator``; the definition of each function or class of the user's that it is given
+    goes into ``helpers``."""
     try:
         params = estimator.get_params(deep=False)
     except Exception:  # noqa: BLE001 - a third-party get_params may fail; then nothing is known about it
