@@ -13,15 +13,31 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import _live_runs, bench_search_cv as bench  # noqa: E402
+from helpers.keras_backend import keras_on_torch  # noqa: E402
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
-@pytest.mark.parametrize("family", bench.ESTIMATORS)
+@pytest.mark.parametrize("family", bench.DEFAULT_ESTIMATORS)
 def test_the_space_names_parameters_of_the_users_pipeline(task, family):
     dataset = SimpleNamespace(task=task, categorical_columns=["colour"], numeric_columns=["size", "weight"])
     pipeline, space = bench.user_pipeline(family, dataset)
     assert set(space) <= set(pipeline.get_params(deep=True))
     assert all("__" in name for name in space)
+
+
+def test_the_scikeras_pipeline_routes_its_space_to_the_model_function_and_the_optimiser(monkeypatch):
+    keras_on_torch(monkeypatch)
+    pytest.importorskip("scikeras")
+    from sklearn.base import clone
+
+    dataset = SimpleNamespace(name="toy", task="classification", categorical_columns=["colour"],
+                              numeric_columns=["size", "weight"])
+    pipeline, space = bench.user_pipeline("scikeras", dataset)
+    # Routed names: not in get_params, taken by set_params (as scikit-learn's searches take them).
+    assert {"kerasclassifier__model__hidden", "kerasclassifier__optimizer__learning_rate"} <= set(space)
+    clone(pipeline).set_params(**{name: 1 for name in space})
+    with pytest.raises(ValueError, match="classification datasets; toy is regression"):
+        bench.user_pipeline("scikeras", SimpleNamespace(**{**vars(dataset), "task": "regression"}))
 
 
 def test_regret_is_normalised_per_dataset_and_pipeline_and_follows_the_incumbent():
