@@ -31,6 +31,7 @@ __all__ = [
     "choice",
     "from_scipy_distribution",
     "from_tune_domain",
+    "MAX_GRID",
 ]
 
 #: The kinds a parameter can have; compatibility between spaces is judged by name and kind.
@@ -584,8 +585,8 @@ def from_scipy_distribution(name: Any, value: Any, *, lists: bool = False) -> An
 
 #: The modules whose search-space domains (``tune.loguniform(1e-4, 1e-1)``) are read: Ray Tune's, and FLAML's copy.
 _TUNE_MODULES = ("ray.tune", "flaml.tune")
-#: The most values a quantized domain's grid may have (as a suggest call's ``step``).
-_MAX_GRID = 100
+#: The most values a grid may have: a quantized domain's here, a suggest call's ``step`` (:mod:`.suggest_calls`).
+MAX_GRID = 100
 
 
 def from_tune_domain(name: Any, value: Any) -> Any:
@@ -596,10 +597,9 @@ def from_tune_domain(name: Any, value: Any) -> Any:
     (its upper bound is left out), ``tune.lograndint`` the same with ``log=True``,
     ``tune.choice(values)`` ``choice(*values)``, and a quantized domain (``quniform``,
     ``qrandint``, ...) the choice of its grid's values, the multiples of ``q`` between its bounds (both
-    included, at most 100); Ray's
-    ``tune.grid_search(values)`` is the choice of its values. A normal (``randn``) has no bounds and a
-    function (``sample_from``) no values known before a trial: both are refused, naming the parameter.
-    Nothing is imported: a domain is recognised by its class and module.
+    included, at most :data:`MAX_GRID`); Ray's ``tune.grid_search(values)`` is the choice of its values. A
+    normal (``randn``) has no bounds and a function (``sample_from``) no values known before a trial: both
+    are refused, naming the parameter. Nothing is imported: a domain is recognised by its class and module.
     """
     if isinstance(value, Mapping) and set(value) == {"grid_search"}:
         return choice(*value["grid_search"])
@@ -628,9 +628,9 @@ def from_tune_domain(name: Any, value: Any) -> Any:
 def _tune_grid(name: Any, low: float, high: float, step: float, integer: bool) -> Choice:
     """The values a quantized domain takes: the multiples of ``step`` from ``low`` to ``high``."""
     values = np.arange(math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9) + 1) * step
-    if len(values) > _MAX_GRID:
+    if len(values) > MAX_GRID:
         raise TypeError(
-            f"space[{name!r}] is quantized into {len(values)} values, more than {_MAX_GRID}: leave the quantization "
+            f"space[{name!r}] is quantized into {len(values)} values, more than {MAX_GRID}: leave the quantization "
             "out (a range) or write the values you want as tune.choice([...])."
         )
     return choice(*(int(round(v)) if integer else round(float(v), 12) for v in values))

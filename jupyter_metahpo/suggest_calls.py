@@ -58,7 +58,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .space import Parameter, SearchSpace, choice, intrange, loguniform, uniform
+from .space import MAX_GRID, Parameter, SearchSpace, choice, intrange, loguniform, uniform
 
 __all__ = [
     "SUGGEST_METHODS", "KERAS_TUNER_METHODS", "HANDLE_PARAMETERS", "MAX_GRID", "SuggestCallError",
@@ -94,8 +94,6 @@ _SAMPLINGS = ("linear", "log", "reverse_log")
 HANDLE_PARAMETERS = ("trial", "hp")
 #: A handle's name, as written or once a helper's argument is inlined (``_h1_hp``: :mod:`.meta.inlining`).
 _HANDLE_NAME = re.compile(r"(?:_h\d+_)*(?:hp|trial)")
-#: A call with a ``step`` (or ``q``) is the choice of its grid's values, up to this many of them.
-MAX_GRID = 100
 
 
 class SuggestCallError(ValueError):
@@ -284,17 +282,24 @@ def categorical_options(function: ast.FunctionDef | ast.AsyncFunctionDef,
     source reader asks, to read the branches an ``else`` takes)."""
     found: dict[str, tuple[Any, ...]] = {}
     for call in _suggest_calls(function):
-        method = suggest_method(call)
-        if method not in _CATEGORICAL or any(k.arg is None for k in call.keywords):
-            continue
-        try:
-            args = [_constant(a, namespace) for a in call.args]
-            kwargs = {k.arg: _constant(k.value, namespace) for k in call.keywords}
-            name, parameter = declared_parameter(method, args, kwargs)  # type: ignore[arg-type]
-        except (_NotConstant, SuggestCallError):
-            continue
-        found.setdefault(name, tuple(parameter.options))  # type: ignore[attr-defined]
+        declared = _constant_parameter(call, namespace) if suggest_method(call) in _CATEGORICAL else None
+        if declared is not None:
+            found.setdefault(declared[0], tuple(declared[1].options))  # type: ignore[attr-defined]
     return found
+
+
+def _constant_parameter(call: ast.Call, namespace: Mapping[str, Any]) -> tuple[str, Parameter] | None:
+    """``(name, parameter)`` a suggest call declares when all its arguments are constants; None for any other call
+    (not an error: the callers only ask)."""
+    method = suggest_method(call)
+    if method is None or any(k.arg is None for k in call.keywords):
+        return None
+    try:
+        args = [_constant(a, namespace) for a in call.args]
+        kwargs = {k.arg: _constant(k.value, namespace) for k in call.keywords}
+        return declared_parameter(method, args, kwargs)  # type: ignore[arg-type]
+    except (_NotConstant, SuggestCallError):
+        return None
 
 
 def loop_names(function: ast.AST, namespace: Mapping[str, Any]) -> dict[int, list[str]]:
@@ -374,15 +379,10 @@ _INTEGER_OR_CHOICE = ("suggest_int", "Int", "suggest_categorical", "Choice")
 def _integer_bound(call: ast.Call, namespace: Mapping[str, Any], largest: bool) -> int | None:
     """The largest (smallest) integer an integer parameter's suggest call can give (``trial.suggest_int("n", 1, 3)``,
     ``hp.Int("n", 1, 3)``, or a choice of integers), when its arguments are constants; else None."""
-    method = suggest_method(call)
-    if method not in _INTEGER_OR_CHOICE or any(k.arg is None for k in call.keywords):
+    declared = _constant_parameter(call, namespace) if suggest_method(call) in _INTEGER_OR_CHOICE else None
+    if declared is None:
         return None
-    try:
-        args = [_constant(a, namespace) for a in call.args]
-        kwargs = {k.arg: _constant(k.value, namespace) for k in call.keywords}
-        _, parameter = declared_parameter(method, args, kwargs)  # type: ignore[arg-type]
-    except (_NotConstant, SuggestCallError):
-        return None
+    parameter = declared[1]
     options = getattr(parameter, "options", None)
     values = list(options) if options is not None else [parameter.low, parameter.high]  # type: ignore[attr-defined]
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = [
-    "NOT_LITERAL", "argument", "assignments", "calls_in", "dotted", "insert_after_calls", "is_scalar", "literal",
+    "NOT_LITERAL", "argument", "assignments", "call_statement", "calls_in", "dotted", "insert_after_calls", "is_scalar",
+    "literal",
 ]
 
 #: What :func:`literal` returns for an expression that is not a literal scalar.
@@ -75,6 +77,16 @@ def literal(expression: ast.expr) -> Any:
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return NOT_LITERAL
     return value if is_scalar(value) else NOT_LITERAL
+
+
+def call_statement(callee: ast.expr, keywords: dict[str, ast.expr], first: ast.expr | None = None) -> ast.stmt:
+    """``callee(first, name=value, ...)`` as a statement, each part a copy: a call a library makes, written out for
+    the reader (:func:`insert_after_calls`)."""
+    call = ast.Call(
+        func=copy.deepcopy(callee), args=[first] if first is not None else [],
+        keywords=[ast.keyword(arg=name, value=copy.deepcopy(value)) for name, value in keywords.items()],
+    )
+    return ast.fix_missing_locations(ast.Expr(value=call))
 
 
 def insert_after_calls(function: ast.AST, statements_for: Callable[[ast.Call], list[ast.stmt]]) -> None:

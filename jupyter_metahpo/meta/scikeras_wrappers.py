@@ -22,9 +22,8 @@ the same branches):
 from __future__ import annotations
 
 import ast
-import copy
 
-from ._syntax import argument, dotted, literal
+from ._syntax import argument, call_statement, dotted, literal
 from .keras_models import KERAS_OPTIMIZER_NAMES
 
 __all__ = ["SCIKERAS_WRAPPERS", "is_scikeras_wrapper", "what_scikeras_runs"]
@@ -65,36 +64,30 @@ def what_scikeras_runs(call: ast.Call) -> list[ast.stmt]:
     statements = []
     model = argument(call, "model", 0) or argument(call, "build_fn")
     if model is not None and not isinstance(model, ast.Call):
-        statements.append(_statement(model, {**plain, **routed["model"]}))
+        statements.append(call_statement(model, {**plain, **routed["model"]}))
     optimizer = argument(call, "optimizer") or ast.Constant(_DEFAULT_OPTIMIZER)
     statements.extend(_optimizer_statements(optimizer, routed["optimizer"]))
     fit = {"epochs": routed["fit"].get("epochs") or argument(call, "epochs") or ast.Constant(_DEFAULT_EPOCHS)}
     batch_size = routed["fit"].get("batch_size") or argument(call, "batch_size")
     if batch_size is not None and literal(batch_size) is not None:  # None: Keras's 32, which fit's reading supplies
         fit["batch_size"] = batch_size
-    statements.append(_statement(ast.Attribute(ast.Name(_MODEL, ast.Load()), "fit", ast.Load()), fit))
+    statements.append(call_statement(ast.Attribute(ast.Name(_MODEL, ast.Load()), "fit", ast.Load()), fit))
     return statements
 
 
 def _optimizer_statements(optimizer: ast.expr, arguments: dict[str, ast.expr]) -> list[ast.stmt]:
     """The optimiser SciKeras builds: a class called with ``arguments``; a name as its class (when it has arguments)
     and as ``compile``'s optimiser."""
-    compiled = _statement(ast.Attribute(ast.Name(_MODEL, ast.Load()), "compile", ast.Load()), {"optimizer": optimizer})
+    compiled = call_statement(ast.Attribute(ast.Name(_MODEL, ast.Load()), "compile", ast.Load()),
+                              {"optimizer": optimizer})
     name = literal(optimizer)
     if isinstance(name, str):
         known = KERAS_OPTIMIZER_NAMES.get(name.lower())
         if known is None or not arguments:
             return [compiled]
-        return [_statement(ast.parse(f"keras.optimizers.{known}", mode="eval").body, arguments), compiled]
+        return [call_statement(ast.parse(f"keras.optimizers.{known}", mode="eval").body, arguments), compiled]
     if isinstance(optimizer, (ast.Name, ast.Attribute)) and (dotted(optimizer) or "").rpartition(".")[2][:1].isupper():
-        return [_statement(optimizer, arguments)]  # a class: keras.optimizers.Adam, or Adam imported by its name
+        return [call_statement(optimizer, arguments)]  # a class: keras.optimizers.Adam, or Adam imported by its name
     # Chosen when the trial runs (a parameter naming it): its learning rate is an optimiser's, whichever it is.
     chosen = ast.parse("keras.optimizers.Optimizer", mode="eval").body
-    return [_statement(chosen, arguments), compiled] if arguments else [compiled]
-
-
-def _statement(callee: ast.expr, keywords: dict[str, ast.expr]) -> ast.stmt:
-    """``callee(name=value, ...)`` as a statement, each part a copy."""
-    call = ast.Call(func=copy.deepcopy(callee), args=[],
-                    keywords=[ast.keyword(arg=name, value=copy.deepcopy(value)) for name, value in keywords.items()])
-    return ast.fix_missing_locations(ast.Expr(value=call))
+    return [call_statement(chosen, arguments), compiled] if arguments else [compiled]

@@ -20,9 +20,8 @@ net, in (a copy of) the objective, so that they stand under the same branches:
 from __future__ import annotations
 
 import ast
-import copy
 
-from ._syntax import argument, dotted
+from ._syntax import argument, call_statement, dotted
 
 __all__ = ["SKORCH_NETS", "SKORCH_ROLES", "is_skorch_net", "what_skorch_runs"]
 
@@ -53,19 +52,10 @@ def what_skorch_runs(call: ast.Call) -> list[ast.stmt]:
         if name and prefix in prefixed:
             prefixed[prefix][name] = kw.value
     if module is not None and not isinstance(module, ast.Call) and prefixed["module"]:
-        statements.append(_called(module, None, prefixed["module"]))
+        statements.append(call_statement(module, prefixed["module"]))
     learning_rate = argument(call, "lr")
     if learning_rate is not None:
         prefixed["optimizer"].setdefault("lr", learning_rate)
     optimizer = argument(call, "optimizer") or ast.parse(_DEFAULT_OPTIMIZER, mode="eval").body
-    statements.append(_called(optimizer, ast.Constant(None), prefixed["optimizer"]))
+    statements.append(call_statement(optimizer, prefixed["optimizer"], first=ast.Constant(None)))
     return statements
-
-
-def _called(callee: ast.expr, first: ast.expr | None, keywords: dict[str, ast.expr]) -> ast.stmt:
-    """``callee(first, name=value, ...)`` as a statement, each part a copy."""
-    call = ast.Call(
-        func=copy.deepcopy(callee), args=[first] if first is not None else [],
-        keywords=[ast.keyword(arg=name, value=copy.deepcopy(value)) for name, value in keywords.items()],
-    )
-    return ast.fix_missing_locations(ast.Expr(value=call))
